@@ -1,0 +1,118 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Top-level build of vtpm-attest: userspace components, tests, demo and benchmarks.
+#
+#   make            build everything into build/
+#   make demo       install dependencies, build, start a swtpm host TPM + vtpm-mgr, show it working
+#   make check      install dependencies, build, run every test; ends with "N passed, N failed"
+#   make asan       the same tests built with ASan+UBSan into build-asan/
+#   make bench      benchmarks, results written to docs/benchmarks.md
+#   make clean
+
+B        ?= build
+SANITIZE ?=
+CC       ?= cc
+
+PKGS_MGR    := tss2-esys tss2-mu tss2-rc tss2-tctildr libcrypto libcbor uuid
+PKGS_WORKER := libtpms tss2-sys tss2-mu tss2-rc libcrypto libseccomp libcap-ng
+PKGS_CTL    := libcbor jansson uuid
+PKGS_TEST   := cmocka
+
+WARN     := -Wall -Wextra -Wshadow -Wformat-security -Wformat=2 -Wstrict-prototypes \
+            -Wmissing-prototypes -Wno-unused-parameter -Werror
+HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection -fPIE
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) $(SANITIZE) \
+             -Ilib -Ivtpm-mgr/include -Ikmod-vtpm/include -MMD -MP
+LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+ALL_LDFLAGS = $(LDHARDEN) $(SANITIZE) $(LDFLAGS)
+
+pc = $(shell pkg-config --libs $(1) 2>/dev/null)
+
+LIB_SRCS    := $(wildcard lib/*.c)
+MGR_SRCS    := $(wildcard vtpm-mgr/daemon/*.c)
+WORKER_SRCS := $(wildcard vtpm-mgr/worker/*.c)
+CTL_SRCS    := $(wildcard vtpm-mgr/vtpmctl/*.c)
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+TOOL_SRCS   := $(wildcard tests/tools/*.c)
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+LIB_A    := $(B)/lib/libvtpmcommon.a
+MGR_A    := $(B)/lib/libvtpmmgr.a
+WORKER_A := $(B)/lib/libvtpmworker.a
+
+BINS  := $(B)/bin/vtpm-mgr $(B)/bin/vtpm-mgr-worker $(B)/bin/vtpmctl
+UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
+TOOLS := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRCS))
+
+.PHONY: all deps demo check check-unit check-integration asan bench clean fuzz
+
+all: $(BINS) $(UNITS) $(TOOLS)
+
+deps:
+	@sh swtpm-ci/install-deps.sh
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB_A): $(call obj,$(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(MGR_A): $(call obj,$(filter-out %/main.c,$(MGR_SRCS)))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(WORKER_A): $(call obj,$(filter-out %/main.c,$(WORKER_SRCS)))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/bin/vtpm-mgr: $(call obj,vtpm-mgr/daemon/main.c) $(MGR_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_MGR))
+
+$(B)/bin/vtpm-mgr-worker: $(call obj,vtpm-mgr/worker/main.c) $(WORKER_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_WORKER))
+
+$(B)/bin/vtpmctl: $(call obj,$(CTL_SRCS)) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_CTL))
+
+# Unit tests and test tools link every component archive; the linker takes what each needs.
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(MGR_A) $(WORKER_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL) $(PKGS_TEST))
+
+$(B)/tests/%: $(B)/obj/tests/tools/%.o $(MGR_A) $(WORKER_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL))
+
+check: deps
+	$(MAKE) all
+	@sh tests/run.sh $(B)
+
+check-unit: all
+	@sh tests/run.sh $(B) unit
+
+check-integration: all
+	@sh tests/run.sh $(B) integration
+
+asan: deps
+	$(MAKE) B=build-asan SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" CFLAGS="-O1 -g" all
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		sh tests/run.sh build-asan
+
+demo: deps
+	$(MAKE) all
+	@sh swtpm-ci/demo.sh $(B)
+
+bench: deps
+	$(MAKE) all
+	@sh tests/bench/run.sh $(B)
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,19 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Installs the Debian 12 packages that building, testing and the demo need; skips what is present.
+set -eu
+PKGS="build-essential pkg-config clang libssl-dev openssl libtss2-dev tpm2-tools tpm2-openssl
+      libtpms-dev swtpm swtpm-tools libcbor-dev libjansson-dev uuid-dev libcmocka-dev
+      libseccomp-dev libcap-ng-dev procps util-linux hyperfine python3"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages:$missing (run as root to install them)" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends $missing

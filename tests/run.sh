@@ -1,0 +1,45 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Runs the test suites (unit binaries, then integration scripts), each under a time limit,
+# and ends with the line "N passed, N failed". Exit status is non-zero on any failure.
+# Usage: tests/run.sh BUILD_DIR [unit|integration]
+set -u
+B=$(cd "${1:?build dir}" && pwd)
+WHICH=${2:-all}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export VTPM_BUILD="$B" VTPM_ROOT="$ROOT"
+pass=0 fail=0 failed=""
+LOGDIR=$(mktemp -d /tmp/vtpm-tests.XXXXXX)
+
+run_one() { # name limit cmd...
+    name=$1 limit=$2; shift 2
+    log="$LOGDIR/$(echo "$name" | tr '/' '_').log"
+    start=$(date +%s)
+    timeout -k 5 "$limit" "$@" >"$log" 2>&1
+    rc=$?
+    dur=$(( $(date +%s) - start ))
+    if [ $rc -eq 0 ]; then
+        pass=$((pass + 1)); echo "PASS $name (${dur}s)"
+    else
+        fail=$((fail + 1)); failed="$failed $name"
+        [ $rc -eq 124 ] && echo "FAIL $name (timeout after ${limit}s)" || echo "FAIL $name (exit $rc, ${dur}s)"
+        tail -n 40 "$log" | sed 's/^/    | /'
+    fi
+}
+
+if [ "$WHICH" = all ] || [ "$WHICH" = unit ]; then
+    for t in "$B"/tests/test_*; do
+        [ -x "$t" ] || continue
+        run_one "unit/$(basename "$t")" 120 "$t"
+    done
+fi
+if [ "$WHICH" = all ] || [ "$WHICH" = integration ]; then
+    for t in "$ROOT"/tests/integration/t_*.sh; do
+        [ -f "$t" ] || continue
+        run_one "integration/$(basename "$t" .sh)" 300 sh "$t"
+    done
+fi
+echo "logs: $LOGDIR"
+[ -n "$failed" ] && echo "failed:$failed"
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ] && [ $pass -gt 0 ]

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The vtpm-mgr parent's link to the host's physical TPM (tpm2-tss ESAPI): host EK, host AK,
+ * the non-exportable vTPM-CA signing key, the sealed state key, and the X.509 certificates
+ * signed inside the host TPM. Only the privileged parent uses this; workers never do.
+ */
+#ifndef VTPM_HOSTTPM_H
+#define VTPM_HOSTTPM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <tss2/tss2_tpm2_types.h>
+
+#define HOSTTPM_DEFAULT_TCTI       "device:/dev/tpmrm0"
+#define HOSTTPM_DEFAULT_EK_HANDLE  0x81010001u /* TCG convention for the persistent EK */
+#define HOSTTPM_DEFAULT_AK_HANDLE  0x81000a01u
+#define HOSTTPM_DEFAULT_CA_HANDLE  0x81000a02u
+#define HOSTTPM_STATE_KEY_LEN      32
+
+struct hosttpm;
+
+struct hosttpm_config {
+    const char *tcti;           /* tpm2-tss TCTI config string, e.g. "swtpm:path=/x/sock" */
+    uint32_t ek_handle;         /* persistent host EK; created from the TCG template if absent */
+    uint32_t ak_handle;         /* persistent host AK (restricted ECC P-256 signing, under EK) */
+    uint32_t ca_handle;         /* persistent vTPM-CA key (unrestricted ECC P-256 signing,
+                                   fixedTPM|fixedParent, under EK) */
+    TPML_PCR_SELECTION seal_pcrs; /* PCR policy of the sealed state key; count 0 = no PCRs */
+    const char *host_ek_ca_file; /* optional PEM of the host EK cert's issuer, copied to host dir */
+};
+
+/* Fills cfg with the defaults for a real host (TCTI device:/dev/tpmrm0, PCR 7 sha256). */
+void hosttpm_config_defaults(struct hosttpm_config *cfg);
+
+/* Parses "sha256:0,1,7" (or "" / "none" for no PCRs) into sel. Returns 0 or -EINVAL. */
+int hosttpm_parse_pcrs(const char *spec, TPML_PCR_SELECTION *sel);
+
+/* Opens the TCTI and an ESAPI context. Returns 0 or a negative errno; *out is callee-allocated,
+ * release with hosttpm_close(). */
+int hosttpm_open(const struct hosttpm_config *cfg, struct hosttpm **out);
+void hosttpm_close(struct hosttpm *h);
+
+/*
+ * Idempotent first-start provisioning. hostdir_fd is the daemon's <state-dir>/host directory.
+ * Ensures the AK and the vTPM-CA key exist at their persistent handles (creating them if
+ * absent), and that hostdir holds:
+ *   host-ek.pem             host EK certificate read from the host TPM's NV (RSA 0x01c00002 or
+ *                           ECC 0x01c0000a, whichever matches the EK in use)
+ *   host-ek-ca.pem          copy of cfg->host_ek_ca_file when given
+ *   host-ek.pub             TPM2B_PUBLIC of the host EK (marshalled)
+ *   host-ak.pub             TPM2B_PUBLIC of the AK (marshalled), host-ak.pub.pem (SPKI PEM)
+ *   vtpm-ca.pub             TPM2B_PUBLIC of the vTPM-CA key (marshalled)
+ *   vtpm-ca.pem             self-signed X.509 CA certificate of the vTPM-CA key, signed inside
+ *                           the host TPM (basicConstraints CA:TRUE critical, keyCertSign|cRLSign)
+ *   vtpm-ca.certify.attest  marshalled TPMS_ATTEST of TPM2_Certify(vTPM-CA key, by AK),
+ *                           qualifyingData = SHA-256 of vtpm-ca.pem's DER
+ *   vtpm-ca.certify.sig     marshalled TPMT_SIGNATURE of that certify
+ * Files are written atomically. If the handles hold keys that do not match the files,
+ * fail with -EEXIST rather than overwrite anything (re-provisioning is never implicit).
+ */
+int hosttpm_provision(struct hosttpm *h, int hostdir_fd);
+
+/*
+ * Issues the X.509 EK certificate of a vTPM: subject empty, critical subjectAltName with the
+ * TCG directoryName attributes (tpmManufacturer/tpmModel/tpmVersion) plus a URI
+ * "urn:uuid:<uuid>", basicConstraints CA:FALSE, keyUsage keyEncipherment (RSA) or
+ * keyAgreement (ECC), extendedKeyUsage tcg-kp-EKCertificate (2.23.133.8.1), authority and
+ * subject key identifiers, issuer = vtpm-ca.pem's subject, random positive serial, signed
+ * with ECDSA-SHA256 by the vTPM-CA key inside the host TPM.
+ * ekpub is the vTPM EK's marshalled TPM2B_PUBLIC. *der is callee-allocated (free()).
+ */
+int hosttpm_issue_ek_cert(struct hosttpm *h, const uint8_t *ekpub, size_t ekpub_len,
+                          const uint8_t uuid[16], uint8_t **der, size_t *der_len);
+
+/*
+ * The state key: 32 random bytes sealed to the host TPM (keyed-hash sealed object under the
+ * EK, policy = PolicyPCR over cfg->seal_pcrs), blob in hostdir/state-key.seal.
+ * hosttpm_state_key() unseals it (creating and sealing a new one only when
+ * hostdir/state-key.seal does not exist and create != 0) into key[HOSTTPM_STATE_KEY_LEN].
+ * Returns -EACCES when the PCR policy no longer matches (the host changed: see the
+ * re-seal procedure in docs), -ENOENT when absent and create == 0.
+ * The caller wipes key with explicit_bzero when done.
+ */
+int hosttpm_state_key(struct hosttpm *h, int hostdir_fd, int create,
+                      uint8_t key[HOSTTPM_STATE_KEY_LEN]);
+
+/*
+ * Credential activation for the host AK (a verifier proves AK and EK share a TPM):
+ * credblob/secret are the marshalled TPM2B_ID_OBJECT and TPM2B_ENCRYPTED_SECRET produced by
+ * TPM2_MakeCredential(host EK public, AK name). *cred is callee-allocated (wipe and free).
+ */
+int hosttpm_activate_credential(struct hosttpm *h, const uint8_t *credblob, size_t credblob_len,
+                                const uint8_t *secret, size_t secret_len,
+                                uint8_t **cred, size_t *cred_len);
+
+#endif
