@@ -98,7 +98,8 @@ wait_ready() {
 }
 
 ensure_ek() {
-    export TPM2TOOLS_TCTI="$(cat "$D/tcti")"
+    TPM2TOOLS_TCTI=$(cat "$D/tcti")
+    export TPM2TOOLS_TCTI
     tpm2_readpublic -c 0x81010001 >/dev/null 2>&1 && return 0
     tpm2_createek -c 0x81010001 -G rsa -u "$D/ek.pub" >/dev/null \
         || die "cannot create the persistent EK at 0x81010001"
