@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Durable file operations: atomic replace with fsync, bounded whole-file reads. */
+#include "fileio.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int write_full(int fd, const uint8_t *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int dir_sync(int dirfd)
+{
+    return fsync(dirfd) == 0 ? 0 : -errno;
+}
+
+int file_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+{
+    char tmp[256];
+    int fd, r;
+
+    if (snprintf(tmp, sizeof(tmp), ".%s.tmp", name) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0)
+        return -errno;
+    r = write_full(fd, data, len);
+    if (r == 0 && fdatasync(fd) != 0)
+        r = -errno;
+    if (close(fd) != 0 && r == 0)
+        r = -errno;
+    if (r == 0 && renameat(dirfd, tmp, dirfd, name) != 0)
+        r = -errno;
+    if (r != 0) {
+        unlinkat(dirfd, tmp, 0);
+        return r;
+    }
+    return dir_sync(dirfd);
+}
+
+static int read_fd_all(int fd, size_t maxlen, uint8_t **data, size_t *len)
+{
+    struct stat st;
+    uint8_t *buf;
+    size_t got = 0;
+
+    if (fstat(fd, &st) != 0)
+        return -errno;
+    if (!S_ISREG(st.st_mode))
+        return -EINVAL;
+    if ((size_t)st.st_size > maxlen)
+        return -EFBIG;
+    buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+    if (!buf)
+        return -ENOMEM;
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            free(buf);
+            return n < 0 ? -errno : -EIO;
+        }
+        got += (size_t)n;
+    }
+    *data = buf;
+    *len = got;
+    return 0;
+}
+
+int file_read_all(int dirfd, const char *name, size_t maxlen, uint8_t **data, size_t *len)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int r;
+
+    if (fd < 0)
+        return -errno;
+    r = read_fd_all(fd, maxlen, data, len);
+    close(fd);
+    return r;
+}
+
+int dir_remove_tree(int parent, const char *name)
+{
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    DIR *d;
+    struct dirent *e;
+    int r = 0;
+
+    if (fd < 0)
+        return errno == ENOTDIR ? (unlinkat(parent, name, 0) ? -errno : 0) : -errno;
+    d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return -errno;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (e->d_type == DT_DIR)
+            r = dir_remove_tree(dirfd(d), e->d_name);
+        else if (unlinkat(dirfd(d), e->d_name, 0) != 0)
+            r = -errno;
+        if (r)
+            break;
+    }
+    closedir(d);
+    if (r == 0 && unlinkat(parent, name, AT_REMOVEDIR) != 0)
+        r = -errno;
+    return r;
+}
+
+int dir_ensure(const char *path, mode_t mode)
+{
+    struct stat st;
+
+    if (mkdir(path, mode) == 0)
+        return 0;
+    if (errno != EEXIST)
+        return -errno;
+    if (stat(path, &st) != 0)
+        return -errno;
+    return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}

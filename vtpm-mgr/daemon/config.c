@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* vtpm-mgr's command-line options, kept apart from the daemon's lifecycle. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: vtpm-mgr [options]\n"
+        "  --state-dir DIR          persistent state (default " MGR_DEFAULT_STATE_DIR ")\n"
+        "  --run-dir DIR            sockets (default " MGR_DEFAULT_RUN_DIR ")\n"
+        "  --host-tcti TCTI         physical TPM (default " HOSTTPM_DEFAULT_TCTI ")\n"
+        "  --foreground             do not daemonize\n"
+        "  --host-ek-ca FILE        PEM issuer of the host EK certificate (exported by host-chain)\n"
+        "  --seal-pcrs SPEC         PCRs the state key is sealed to, e.g. sha256:7 (default) or none\n"
+        "  --worker PATH            worker binary (default: vtpm-mgr-worker beside vtpm-mgr)\n"
+        "  --instances-per-worker N vTPMs per worker process (default %u)\n"
+        "  --worker-user USER       unprivileged user of the workers (default nobody)\n"
+        "  --control-group GROUP    group also allowed to use the control socket\n"
+        "  --ek-handle H --ak-handle H --ca-handle H   persistent handles in the host TPM\n",
+        MGR_DEFAULT_PER_WORKER);
+}
+
+int config_valid_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n >= MGR_NAME_MAX || s[0] == '.' || s[0] == '-')
+        return 0;
+    return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+static int copy_opt(char *dst, size_t dstsz, const char *src, const char *what)
+{
+    if (strlen(src) >= dstsz || !src[0]) {
+        fprintf(stderr, "vtpm-mgr: %s: empty or too long\n", what);
+        return -1;
+    }
+    memcpy(dst, src, strlen(src) + 1);
+    return 0;
+}
+
+static int parse_u32(const char *s, uint32_t *out, const char *what)
+{
+    char *end;
+    unsigned long v;
+
+    errno = 0;
+    v = strtoul(s, &end, 0);
+    if (errno || *end || end == s || v > UINT32_MAX) {
+        fprintf(stderr, "vtpm-mgr: %s: not a number: %s\n", what, s);
+        return -1;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int set_worker_user(struct mgr_config *cfg, const char *name)
+{
+    struct passwd *pw = getpwnam(name);
+
+    if (!pw) {
+        fprintf(stderr, "vtpm-mgr: --worker-user: unknown user %s\n", name);
+        return -1;
+    }
+    cfg->worker_uid = pw->pw_uid;
+    cfg->worker_gid = pw->pw_gid;
+    return 0;
+}
+
+static int set_ctl_group(struct mgr_config *cfg, const char *name)
+{
+    struct group *gr = getgrnam(name);
+
+    if (!gr) {
+        fprintf(stderr, "vtpm-mgr: --control-group: unknown group %s\n", name);
+        return -1;
+    }
+    cfg->ctl_gid = gr->gr_gid;
+    return 0;
+}
+
+static void defaults(struct mgr_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    strcpy(cfg->state_dir, MGR_DEFAULT_STATE_DIR);
+    strcpy(cfg->run_dir, MGR_DEFAULT_RUN_DIR);
+    strcpy(cfg->host_tcti, HOSTTPM_DEFAULT_TCTI);
+    strcpy(cfg->seal_pcrs, "sha256:7");
+    cfg->per_worker = MGR_DEFAULT_PER_WORKER;
+    cfg->worker_uid = 65534;
+    cfg->worker_gid = 65534;
+    cfg->ctl_gid = (gid_t)-1;
+    hosttpm_config_defaults(&cfg->host);
+}
+
+enum { O_STATE = 256, O_RUN, O_TCTI, O_FG, O_EKCA, O_PCRS, O_WORKER, O_PERW, O_WUSER,
+       O_CGROUP, O_EKH, O_AKH, O_CAH, O_HELP };
+
+static const struct option opts[] = {
+    { "state-dir", required_argument, NULL, O_STATE },
+    { "run-dir", required_argument, NULL, O_RUN },
+    { "host-tcti", required_argument, NULL, O_TCTI },
+    { "foreground", no_argument, NULL, O_FG },
+    { "host-ek-ca", required_argument, NULL, O_EKCA },
+    { "seal-pcrs", required_argument, NULL, O_PCRS },
+    { "worker", required_argument, NULL, O_WORKER },
+    { "instances-per-worker", required_argument, NULL, O_PERW },
+    { "worker-user", required_argument, NULL, O_WUSER },
+    { "control-group", required_argument, NULL, O_CGROUP },
+    { "ek-handle", required_argument, NULL, O_EKH },
+    { "ak-handle", required_argument, NULL, O_AKH },
+    { "ca-handle", required_argument, NULL, O_CAH },
+    { "help", no_argument, NULL, O_HELP },
+    { NULL, 0, NULL, 0 },
+};
+
+static int apply(struct mgr_config *cfg, int c, const char *a)
+{
+    switch (c) {
+    case O_STATE: return copy_opt(cfg->state_dir, sizeof(cfg->state_dir), a, "--state-dir");
+    case O_RUN: return copy_opt(cfg->run_dir, sizeof(cfg->run_dir), a, "--run-dir");
+    case O_TCTI: return copy_opt(cfg->host_tcti, sizeof(cfg->host_tcti), a, "--host-tcti");
+    case O_FG: cfg->foreground = 1; return 0;
+    case O_EKCA: return copy_opt(cfg->host_ek_ca, sizeof(cfg->host_ek_ca), a, "--host-ek-ca");
+    case O_PCRS: return copy_opt(cfg->seal_pcrs, sizeof(cfg->seal_pcrs), a, "--seal-pcrs");
+    case O_WORKER: return copy_opt(cfg->worker_path, sizeof(cfg->worker_path), a, "--worker");
+    case O_PERW: return parse_u32(a, &cfg->per_worker, "--instances-per-worker") ||
+                        !cfg->per_worker ? -1 : 0;
+    case O_WUSER: return set_worker_user(cfg, a);
+    case O_CGROUP: return set_ctl_group(cfg, a);
+    case O_EKH: return parse_u32(a, &cfg->host.ek_handle, "--ek-handle");
+    case O_AKH: return parse_u32(a, &cfg->host.ak_handle, "--ak-handle");
+    case O_CAH: return parse_u32(a, &cfg->host.ca_handle, "--ca-handle");
+    default: return -1;
+    }
+}
+
+static int finish(struct mgr_config *cfg)
+{
+    if (hosttpm_parse_pcrs(cfg->seal_pcrs, &cfg->host.seal_pcrs) != 0) {
+        fprintf(stderr, "vtpm-mgr: --seal-pcrs: bad PCR list %s\n", cfg->seal_pcrs);
+        return -1;
+    }
+    cfg->host.tcti = cfg->host_tcti;
+    cfg->host.host_ek_ca_file = cfg->host_ek_ca[0] ? cfg->host_ek_ca : NULL;
+    if (!cfg->worker_path[0]) {
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        char *slash;
+        if (n <= 0)
+            return -1;
+        self[n] = '\0';
+        slash = strrchr(self, '/');
+        *slash = '\0';
+        if ((size_t)snprintf(cfg->worker_path, sizeof(cfg->worker_path), "%s/vtpm-mgr-worker",
+                             self) >= sizeof(cfg->worker_path))
+            return -1;
+    }
+    return 0;
+}
+
+int config_parse(int argc, char **argv, struct mgr_config *cfg)
+{
+    int c;
+
+    defaults(cfg);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == O_HELP) {
+            usage(stdout);
+            return 1;
+        }
+        if (c == '?' || apply(cfg, c, optarg) != 0) {
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "vtpm-mgr: unexpected argument %s\n", argv[optind]);
+        return -1;
+    }
+    return finish(cfg);
+}

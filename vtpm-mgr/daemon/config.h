@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* vtpm-mgr's settings: command-line options and their defaults for a real host. */
+#ifndef VTPM_MGR_CONFIG_H
+#define VTPM_MGR_CONFIG_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hosttpm.h"
+
+#define MGR_DEFAULT_STATE_DIR "/var/lib/vtpm-mgr"
+#define MGR_DEFAULT_RUN_DIR   "/run/vtpm-mgr"
+#define MGR_DEFAULT_PER_WORKER 64u
+#define MGR_DEFAULT_TENANT    "default"
+#define MGR_NAME_MAX          64 /* names and tenants, with the NUL */
+
+struct mgr_config {
+    char state_dir[PATH_MAX];
+    char run_dir[PATH_MAX];
+    char host_tcti[512];
+    char host_ek_ca[PATH_MAX];
+    char seal_pcrs[128];
+    char worker_path[PATH_MAX];
+    int foreground;
+    unsigned per_worker;     /* instances a worker hosts at most */
+    uid_t worker_uid;        /* unprivileged identity of the workers */
+    gid_t worker_gid;
+    gid_t ctl_gid;           /* group also allowed on the control socket; (gid_t)-1: none */
+    struct hosttpm_config host;
+};
+
+/* Parses argv into cfg (defaults first). Returns 0 to run, 1 when help/version was printed,
+ * -1 on a usage error (message already printed to stderr). */
+int config_parse(int argc, char **argv, struct mgr_config *cfg);
+
+/* Validates a vTPM name or tenant: 1-63 bytes of [A-Za-z0-9._-], not starting with '.'. */
+int config_valid_name(const char *s);
+
+#endif

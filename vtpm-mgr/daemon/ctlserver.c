@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The control socket <run-dir>/vtpm-mgr.sock: authenticated with SO_PEERCRED (root, the
+ * daemon's own uid, or the --control-group), one CBOR request and one response per
+ * connection (lib/ctlproto.h, docs/control-protocol.md).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctlproto.h"
+#include "fileio.h"
+#include "log.h"
+#include "mgr.h"
+#include "vtpm_ipc.h"
+
+#define CTL_SOCK_NAME "vtpm-mgr.sock"
+#define CTL_IO_TIMEOUT_S 5
+
+static const char *const host_files[] = {
+    "host-ek.pem", "host-ek-ca.pem", "host-ek.pub", "host-ak.pub", "host-ak.pub.pem",
+    "vtpm-ca.pem", "vtpm-ca.pub", "vtpm-ca.certify.attest", "vtpm-ca.certify.sig",
+};
+
+int ctl_listen(struct mgr *m)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    mode_t mode = m->cfg->ctl_gid == (gid_t)-1 ? 0600 : 0660;
+    int fd;
+
+    if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/" CTL_SOCK_NAME, m->cfg->run_dir) >=
+        (int)sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    unlink(sa.sun_path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(sa.sun_path, mode) != 0 ||
+        (m->cfg->ctl_gid != (gid_t)-1 && chown(sa.sun_path, (uid_t)-1, m->cfg->ctl_gid)) ||
+        listen(fd, 64) != 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    m->ctl_fd = fd;
+    return 0;
+}
+
+static int peer_allowed(const struct mgr *m, int fd, struct ucred *cr)
+{
+    socklen_t len = sizeof(*cr);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cr, &len) != 0)
+        return 0;
+    return cr->uid == 0 || cr->uid == geteuid() ||
+           (m->cfg->ctl_gid != (gid_t)-1 && cr->gid == m->cfg->ctl_gid);
+}
+
+static int put_instance(cbor_item_t *r, const struct mgr *m, const struct instance *in)
+{
+    static const char *const st[] = { "pending", "live", "broken" };
+    char sock[PATH_MAX], ctrl[PATH_MAX + 8];
+
+    if (vtpm_socket_path(m, in, sock, sizeof(sock)))
+        return -ENAMETOOLONG;
+    snprintf(ctrl, sizeof(ctrl), "%s.ctrl", sock);
+    if (ctl_put_str(r, "uuid", in->uuid_str) || ctl_put_str(r, "name", in->name) ||
+        ctl_put_str(r, "tenant", in->tenant) || ctl_put_str(r, "ek", inst_ek_name(in->ek_type)) ||
+        ctl_put_str(r, "socket", sock) || ctl_put_str(r, "ctrl_socket", ctrl) ||
+        ctl_put_uint(r, "owner_uid", in->owner_uid) || ctl_put_uint(r, "created", in->created) ||
+        ctl_put_str(r, "status", st[in->status]) ||
+        ctl_put_uint(r, "worker_pid", in->worker ? (uint64_t)in->worker->pid : 0))
+        return -ENOMEM;
+    if (in->status == INST_BROKEN && ctl_put_str(r, "error", in->error))
+        return -ENOMEM;
+    return 0;
+}
+
+static int put_ek_cert(cbor_item_t *r, struct mgr *m, const struct instance *in)
+{
+    char *pem = NULL;
+    int rc = vtpm_ek_cert_pem(m, in, &pem);
+
+    if (rc == 0)
+        rc = ctl_put_str(r, "ek_cert", pem);
+    free(pem);
+    return rc;
+}
+
+static int parse_create(const cbor_item_t *req, const struct ucred *cr, struct create_req *c)
+{
+    char ek[8] = "ecc";
+    uint64_t v;
+    int r;
+
+    memset(c, 0, sizeof(*c));
+    strcpy(c->tenant, MGR_DEFAULT_TENANT);
+    c->owner_uid = cr->uid;
+    c->owner_gid = cr->gid;
+    if ((r = ctl_get_str(req, "name", c->name, sizeof(c->name))) && r != -ENOENT)
+        return -EINVAL;
+    if (c->name[0] && !config_valid_name(c->name))
+        return -EINVAL;
+    if ((r = ctl_get_str(req, "tenant", c->tenant, sizeof(c->tenant))) && r != -ENOENT)
+        return -EINVAL;
+    if (!config_valid_name(c->tenant))
+        return -EINVAL;
+    if ((r = ctl_get_str(req, "ek", ek, sizeof(ek))) && r != -ENOENT)
+        return -EINVAL;
+    if (strcmp(ek, "ecc") && strcmp(ek, "rsa"))
+        return -EINVAL;
+    c->ek_type = strcmp(ek, "rsa") ? VTPM_EK_ECC_P256 : VTPM_EK_RSA_2048;
+    if ((r = ctl_get_uint(req, "owner_uid", &v)) == 0 && v < UINT32_MAX)
+        c->owner_uid = (uint32_t)v;
+    else if (r != -ENOENT)
+        return -EINVAL;
+    if ((r = ctl_get_uint(req, "owner_gid", &v)) == 0 && v < UINT32_MAX)
+        c->owner_gid = (uint32_t)v;
+    else if (r != -ENOENT)
+        return -EINVAL;
+    return 0;
+}
+
+static cbor_item_t *op_create(struct mgr *m, const cbor_item_t *req, const struct ucred *cr)
+{
+    struct create_req c;
+    struct instance *in;
+    cbor_item_t *r;
+    int rc = parse_create(req, cr, &c);
+
+    if (rc)
+        return ctl_error(rc, "bad create request: name/tenant must be 1-63 of [A-Za-z0-9._-], "
+                             "ek ecc|rsa");
+    if (c.name[0] && inst_find_str(&m->insts, c.name))
+        return ctl_error(-EEXIST, "a vTPM with this name exists");
+    rc = vtpm_create(m, &c, &in);
+    if (rc)
+        return ctl_error(rc, strerror(-rc));
+    r = ctl_ok();
+    if (r && (put_instance(r, m, in) || put_ek_cert(r, m, in)))
+        cbor_decref(&r);
+    return r;
+}
+
+static cbor_item_t *op_list(struct mgr *m)
+{
+    cbor_item_t *r = ctl_ok(), *arr = cbor_new_definite_array(m->insts.count);
+
+    for (struct instance *in = m->insts.head; r && arr && in; in = in->next) {
+        cbor_item_t *e;
+        if (in->status == INST_PENDING)
+            continue;
+        e = ctl_map_new();
+        if (!e || put_instance(e, m, in) || !cbor_array_push(arr, e))
+            cbor_decref(&r);
+        if (e)
+            cbor_decref(&e);
+    }
+    if (r && ctl_put_item(r, "vtpms", arr)) {
+        cbor_decref(&r);
+        return NULL;
+    }
+    if (!r && arr)
+        cbor_decref(&arr);
+    return r;
+}
+
+static struct instance *lookup(struct mgr *m, const cbor_item_t *req)
+{
+    char id[80];
+    struct instance *in;
+
+    if (ctl_get_str(req, "uuid", id, sizeof(id)))
+        return NULL;
+    in = inst_find_str(&m->insts, id);
+    return in && in->status != INST_PENDING ? in : NULL;
+}
+
+static cbor_item_t *op_info(struct mgr *m, const cbor_item_t *req, int with_cert_only)
+{
+    struct instance *in = lookup(m, req);
+    cbor_item_t *r;
+
+    if (!in)
+        return ctl_error(-ENOENT, "no such vTPM");
+    r = ctl_ok();
+    if (r && ((!with_cert_only && put_instance(r, m, in)) || put_ek_cert(r, m, in)))
+        cbor_decref(&r);
+    return r;
+}
+
+static cbor_item_t *op_delete(struct mgr *m, const cbor_item_t *req)
+{
+    struct instance *in = lookup(m, req);
+    int rc;
+
+    if (!in)
+        return ctl_error(-ENOENT, "no such vTPM");
+    rc = vtpm_delete(m, in);
+    return rc ? ctl_error(rc, strerror(-rc)) : ctl_ok();
+}
+
+static cbor_item_t *op_host_chain(struct mgr *m)
+{
+    cbor_item_t *r = ctl_ok(), *files = ctl_map_new();
+
+    for (size_t i = 0; r && files && i < sizeof(host_files) / sizeof(host_files[0]); i++) {
+        uint8_t *buf;
+        size_t len;
+        int rc = file_read_all(m->host_fd, host_files[i], 65536, &buf, &len);
+        if (rc == -ENOENT)
+            continue;
+        if (rc || ctl_put_bytes(files, host_files[i], buf, len))
+            cbor_decref(&r);
+        if (rc == 0)
+            free(buf);
+    }
+    if (r && ctl_put_item(r, "files", files))
+        cbor_decref(&r);
+    else if (!r && files)
+        cbor_decref(&files);
+    return r ? r : ctl_error(-EIO, "reading the host chain failed");
+}
+
+static cbor_item_t *dispatch(struct mgr *m, const cbor_item_t *req, const struct ucred *cr)
+{
+    char op[32];
+    uint64_t v;
+
+    if (ctl_get_uint(req, "v", &v) || v != CTL_PROTO_VERSION)
+        return ctl_error(-EPROTONOSUPPORT, "unsupported protocol version");
+    if (ctl_get_str(req, "op", op, sizeof(op)))
+        return ctl_error(-EINVAL, "missing op");
+    if (!strcmp(op, "create"))
+        return op_create(m, req, cr);
+    if (!strcmp(op, "list"))
+        return op_list(m);
+    if (!strcmp(op, "info"))
+        return op_info(m, req, 0);
+    if (!strcmp(op, "ek-cert"))
+        return op_info(m, req, 1);
+    if (!strcmp(op, "delete"))
+        return op_delete(m, req);
+    if (!strcmp(op, "host-chain"))
+        return op_host_chain(m);
+    if (!strcmp(op, "ping"))
+        return ctl_ok();
+    return ctl_error(-EOPNOTSUPP, "unknown op");
+}
+
+static void serve_conn(struct mgr *m, int fd)
+{
+    struct timeval tv = { .tv_sec = CTL_IO_TIMEOUT_S };
+    struct ucred cr;
+    cbor_item_t *req = NULL, *resp;
+    int r;
+
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (!peer_allowed(m, fd, &cr)) {
+        LOG_WARN("control: refused peer uid %u", (unsigned)cr.uid);
+        resp = ctl_error(-EACCES, "permission denied");
+    } else if ((r = ctl_recv(fd, CTL_MAX_REQUEST, &req)) != 0) {
+        resp = ctl_error(r, "malformed request");
+    } else {
+        resp = dispatch(m, req, &cr);
+    }
+    if (!resp)
+        resp = ctl_error(-ENOMEM, "out of memory");
+    if (resp)
+        ctl_send(fd, resp);
+    if (resp)
+        cbor_decref(&resp);
+    if (req)
+        cbor_decref(&req);
+}
+
+void ctl_serve_one(struct mgr *m)
+{
+    int fd = accept4(m->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+
+    if (fd < 0)
+        return;
+    serve_conn(m, fd);
+    close(fd);
+}

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vtpm-mgr's lifecycle: directories and lock, the host TPM link and state key, loading every
+ * vTPM into workers, the main loop (control socket, worker messages, signals), and the
+ * graceful stop that saves every vTPM's volatile state.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "log.h"
+#include "mgr.h"
+
+#define TAG_CTL    (1ull << 32)
+#define TAG_SIG    (2ull << 32)
+#define TAG_WORKER (3ull << 32)
+
+static int open_dir(int at, const char *path, mode_t mode)
+{
+    int fd;
+
+    if (mkdirat(at, path, mode) != 0 && errno != EEXIST)
+        return -errno;
+    fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    return fd < 0 ? -errno : fd;
+}
+
+static int open_dirs(struct mgr *m)
+{
+    const struct mgr_config *c = m->cfg;
+
+    m->state_fd = open_dir(AT_FDCWD, c->state_dir, 0700);
+    if (m->state_fd < 0)
+        return m->state_fd;
+    m->run_fd = open_dir(AT_FDCWD, c->run_dir, 0755);
+    if (m->run_fd < 0)
+        return m->run_fd;
+    m->host_fd = open_dir(m->state_fd, "host", 0700);
+    if (m->host_fd < 0)
+        return m->host_fd;
+    m->vtpm_fd = open_dir(m->state_fd, "vtpm", 0700);
+    if (m->vtpm_fd < 0)
+        return m->vtpm_fd;
+    /* Traversable but not listable: a user cannot enumerate other containers' vTPMs. */
+    m->vrun_fd = open_dir(m->run_fd, "vtpm", 0711);
+    if (m->vrun_fd < 0)
+        return m->vrun_fd;
+    return fchmod(m->vrun_fd, 0711) == 0 ? 0 : -errno;
+}
+
+static int take_lock(struct mgr *m)
+{
+    m->lock_fd = openat(m->state_fd, "vtpm-mgr.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (m->lock_fd < 0)
+        return -errno;
+    if (flock(m->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        LOG_ERROR("another vtpm-mgr uses %s", m->cfg->state_dir);
+        return -EBUSY;
+    }
+    return 0;
+}
+
+static int host_setup(struct mgr *m)
+{
+    int r = hosttpm_open(&m->cfg->host, &m->host);
+
+    if (r) {
+        LOG_ERROR("cannot open the host TPM at %s: %s", m->cfg->host_tcti, strerror(-r));
+        return r;
+    }
+    r = hosttpm_provision(m->host, m->host_fd);
+    if (r) {
+        LOG_ERROR("host TPM provisioning failed: %s", strerror(-r));
+        return r;
+    }
+    r = hosttpm_state_key(m->host, m->host_fd, 1, m->master_key);
+    if (r == -EACCES)
+        LOG_ERROR("the state key no longer unseals: the host's PCRs changed. "
+                  "See docs/operations.md, 're-sealing the state key'");
+    else if (r)
+        LOG_ERROR("state key: %s", strerror(-r));
+    return r;
+}
+
+static int signals_setup(struct mgr *m)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+        return -errno;
+    signal(SIGPIPE, SIG_IGN);
+    m->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    return m->sig_fd < 0 ? -errno : 0;
+}
+
+static int ep_add(struct mgr *m, int fd, uint64_t tag)
+{
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag | (uint32_t)fd };
+
+    return epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST ? 0 : -errno;
+}
+
+/* Workers come and go inside the pool; keep the epoll set in step. */
+static void ep_sync_workers(struct mgr *m)
+{
+    for (struct worker *w = m->pool.head; w; w = w->next)
+        if (!w->dead && w->fd >= 0)
+            ep_add(m, w->fd, TAG_WORKER);
+}
+
+static struct worker *worker_by_fd(struct mgr *m, int fd)
+{
+    for (struct worker *w = m->pool.head; w; w = w->next)
+        if (w->fd == fd)
+            return w;
+    return NULL;
+}
+
+static void on_signal(struct mgr *m)
+{
+    struct signalfd_siginfo si;
+
+    while (read(m->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        LOG_INFO("signal %u: stopping", si.ssi_signo);
+        m->stopping = 1;
+    }
+}
+
+static void on_worker(struct mgr *m, int fd, uint32_t events)
+{
+    struct worker *w = worker_by_fd(m, fd);
+    int r = 0;
+
+    if (!w)
+        return;
+    if (events & EPOLLIN)
+        r = pool_service(&m->pool, w);
+    if (r || w->dead || (events & (EPOLLHUP | EPOLLERR) && !(events & EPOLLIN)))
+        vtpm_recover_worker(m, w);
+}
+
+/* Workers that failed during a control request are recovered here, outside of it. */
+static void recover_dead(struct mgr *m)
+{
+    for (struct worker *w = m->pool.head; w; w = w->next) {
+        if (w->dead) {
+            vtpm_recover_worker(m, w);
+            return recover_dead(m);
+        }
+    }
+}
+
+static int main_loop(struct mgr *m)
+{
+    struct epoll_event ev[32];
+
+    while (!m->stopping) {
+        int n;
+        ep_sync_workers(m);
+        n = epoll_wait(m->epfd, ev, 32, 1000);
+        if (n < 0 && errno != EINTR)
+            return -errno;
+        for (int i = 0; i < n && !m->stopping; i++) {
+            uint64_t tag = ev[i].data.u64 & ~0xffffffffull;
+            int fd = (int)(uint32_t)ev[i].data.u64;
+            if (tag == TAG_SIG)
+                on_signal(m);
+            else if (tag == TAG_CTL)
+                ctl_serve_one(m);
+            else if (tag == TAG_WORKER)
+                on_worker(m, fd, ev[i].events);
+        }
+        recover_dead(m);
+    }
+    return 0;
+}
+
+static void teardown(struct mgr *m)
+{
+    char path[PATH_MAX];
+
+    vtpm_suspend_all(m);
+    if (snprintf(path, sizeof(path), "%s/vtpm-mgr.sock", m->cfg->run_dir) < (int)sizeof(path))
+        unlink(path);
+    while (m->insts.head) {
+        struct instance *in = m->insts.head;
+        inst_unlink(&m->insts, in);
+        inst_free(in);
+    }
+    if (m->host)
+        hosttpm_close(m->host);
+    explicit_bzero(m->master_key, sizeof(m->master_key));
+    int *fds[] = { &m->state_fd, &m->host_fd, &m->vtpm_fd, &m->run_fd, &m->vrun_fd,
+                   &m->lock_fd, &m->ctl_fd, &m->epfd, &m->sig_fd };
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+        if (*fds[i] >= 0)
+            close(*fds[i]);
+}
+
+static int startup(struct mgr *m)
+{
+    int r = open_dirs(m);
+
+    if (r == 0)
+        r = take_lock(m);
+    if (r == 0)
+        r = signals_setup(m);
+    if (r == 0)
+        r = host_setup(m);
+    if (r == 0)
+        r = vtpm_load_all(m);
+    if (r == 0)
+        r = ctl_listen(m);
+    if (r == 0) {
+        m->epfd = epoll_create1(EPOLL_CLOEXEC);
+        r = m->epfd < 0 ? -errno : 0;
+    }
+    if (r == 0)
+        r = ep_add(m, m->ctl_fd, TAG_CTL);
+    if (r == 0)
+        r = ep_add(m, m->sig_fd, TAG_SIG);
+    return r;
+}
+
+int mgr_run(struct mgr_config *cfg)
+{
+    struct mgr m = { .cfg = cfg, .state_fd = -1, .host_fd = -1, .vtpm_fd = -1, .run_fd = -1,
+                     .vrun_fd = -1, .lock_fd = -1, .ctl_fd = -1, .epfd = -1, .sig_fd = -1 };
+    int r;
+
+    m.pool.cfg = cfg;
+    m.pool.store = vtpm_store_state;
+    m.pool.store_ctx = &m;
+    umask(077);
+    r = startup(&m);
+    if (r == 0) {
+        LOG_INFO("ready: control socket %s/vtpm-mgr.sock, %u vTPMs", cfg->run_dir,
+                 m.insts.count);
+        if (!cfg->foreground)
+            daemon_ready();
+        r = main_loop(&m);
+    } else {
+        LOG_ERROR("startup failed: %s", strerror(-r));
+    }
+    teardown(&m);
+    return r ? 1 : 0;
+}

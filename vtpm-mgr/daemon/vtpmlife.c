@@ -1,0 +1,470 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vTPM lifecycle in the parent: create (manufacture in a worker, EK certificate signed in the
+ * host TPM, durable state, then publish), load at start, delete, worker recovery, suspend.
+ * Publish last: a vTPM's state directory is renamed into place and its sockets appear only
+ * after every fallible step succeeded.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+#include "fileio.h"
+#include "log.h"
+#include "mgr.h"
+#include "secmem.h"
+#include "vtpm_ipc.h"
+
+#define EK_CERT_FILE "ek.der"
+#define META_FILE    "meta.cbor"
+#define SOCK_NAME    "tpm.sock"
+#define CTRL_NAME    "tpm.sock.ctrl"
+
+static int open_inst_dir(struct mgr *m, const struct instance *in)
+{
+    char dn[64];
+    int fd;
+
+    inst_dirname(in, dn, sizeof(dn));
+    fd = openat(m->vtpm_fd, dn, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    return fd < 0 ? -errno : fd;
+}
+
+int vtpm_store_state(void *ctx, const uint8_t uuid[16], int kind, const uint8_t *blob,
+                     size_t len)
+{
+    struct mgr *m = ctx;
+    struct instance *in = inst_find(&m->insts, uuid);
+    int fd, r;
+
+    if (!in || in->status == INST_BROKEN)
+        return -ENOENT;
+    fd = open_inst_dir(m, in);
+    if (fd < 0)
+        return fd;
+    r = state_write(fd, in->key, in->uuid, kind, blob, len);
+    close(fd);
+    if (r)
+        LOG_ERROR("vtpm %s: storing state failed: %s", in->uuid_str, strerror(-r));
+    return r;
+}
+
+int vtpm_socket_path(const struct mgr *m, const struct instance *in, char *out, size_t outsz)
+{
+    int n = snprintf(out, outsz, "%s/vtpm/%s/" SOCK_NAME, m->cfg->run_dir, in->uuid_str);
+
+    return n < 0 || (size_t)n >= outsz ? -ENAMETOOLONG : 0;
+}
+
+static int bind_one(const char *path, uint32_t uid, uint32_t gid)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd;
+
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    strcpy(sa.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    unlink(path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, 0600) != 0 ||
+        chown(path, uid, gid) != 0 || listen(fd, 16) != 0) {
+        int e = -errno;
+        close(fd);
+        unlink(path);
+        return e;
+    }
+    return fd;
+}
+
+/* Creates <run>/vtpm/<uuid>/ (0700, the owner's) with the data and control sockets. */
+static int make_sockets(struct mgr *m, struct instance *in)
+{
+    char path[PATH_MAX];
+    int r;
+
+    if (mkdirat(m->vrun_fd, in->uuid_str, 0700) != 0 && errno != EEXIST)
+        return -errno;
+    if (fchownat(m->vrun_fd, in->uuid_str, in->owner_uid, in->owner_gid, AT_SYMLINK_NOFOLLOW) ||
+        fchmodat(m->vrun_fd, in->uuid_str, 0700, 0))
+        return -errno;
+    r = vtpm_socket_path(m, in, path, sizeof(path) - 8);
+    if (r)
+        return r;
+    in->data_fd = bind_one(path, in->owner_uid, in->owner_gid);
+    if (in->data_fd < 0)
+        return in->data_fd;
+    strcat(path, ".ctrl");
+    in->ctrl_fd = bind_one(path, in->owner_uid, in->owner_gid);
+    return in->ctrl_fd < 0 ? in->ctrl_fd : 0;
+}
+
+static void remove_sockets(struct mgr *m, const struct instance *in)
+{
+    int fd = openat(m->vrun_fd, in->uuid_str, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+    if (fd >= 0) {
+        unlinkat(fd, SOCK_NAME, 0);
+        unlinkat(fd, CTRL_NAME, 0);
+        close(fd);
+    }
+    unlinkat(m->vrun_fd, in->uuid_str, AT_REMOVEDIR);
+}
+
+static int attach(struct mgr *m, struct instance *in)
+{
+    int fds[2];
+    int r;
+
+    if (in->data_fd < 0) {
+        r = make_sockets(m, in);
+        if (r)
+            return r;
+    }
+    fds[0] = in->data_fd;
+    fds[1] = in->ctrl_fd;
+    return pool_call(&m->pool, in->worker, IPC_INST_ATTACH, in->uuid, in->owner_uid, NULL, 0,
+                     fds, 2, NULL, NULL);
+}
+
+static int write_meta(int dirfd, const struct instance *in)
+{
+    uint8_t *buf;
+    size_t len;
+    int r = inst_meta_encode(in, &buf, &len);
+
+    if (r)
+        return r;
+    r = file_write_atomic(dirfd, META_FILE, buf, len, 0600);
+    free(buf);
+    return r;
+}
+
+/* Manufacture + EK + EK certificate, all inside the pending directory. */
+static int manufacture(struct mgr *m, struct instance *in)
+{
+    uint8_t *ekpub = NULL, *der = NULL;
+    size_t ekpub_len = 0, der_len = 0;
+    int fd = -1, r;
+
+    r = pool_call(&m->pool, in->worker, IPC_INST_CREATE, in->uuid, (uint32_t)in->ek_type,
+                  NULL, 0, NULL, 0, &ekpub, &ekpub_len);
+    if (r)
+        goto out;
+    r = hosttpm_issue_ek_cert(m->host, ekpub, ekpub_len, in->uuid, &der, &der_len);
+    if (r)
+        goto out;
+    r = pool_call(&m->pool, in->worker, IPC_INST_SET_EKCERT, in->uuid, (uint32_t)in->ek_type,
+                  der, der_len, NULL, 0, NULL, NULL);
+    if (r)
+        goto out;
+    fd = open_inst_dir(m, in);
+    r = fd < 0 ? fd : file_write_atomic(fd, EK_CERT_FILE, der, der_len, 0644);
+    if (r == 0)
+        r = write_meta(fd, in);
+out:
+    if (fd >= 0)
+        close(fd);
+    free(ekpub);
+    free(der);
+    return r;
+}
+
+static int publish(struct mgr *m, struct instance *in)
+{
+    char dn[64];
+
+    inst_dirname(in, dn, sizeof(dn));
+    if (renameat(m->vtpm_fd, dn, m->vtpm_fd, in->uuid_str) != 0)
+        return -errno;
+    in->status = INST_LIVE;
+    return dir_sync(m->vtpm_fd);
+}
+
+static void unwind_create(struct mgr *m, struct instance *in)
+{
+    char dn[64];
+
+    if (in->worker && !in->worker->dead)
+        pool_call(&m->pool, in->worker, IPC_INST_REMOVE, in->uuid, 0, NULL, 0, NULL, 0,
+                  NULL, NULL);
+    if (in->worker)
+        in->worker->ninst--;
+    remove_sockets(m, in);
+    inst_dirname(in, dn, sizeof(dn));
+    dir_remove_tree(m->vtpm_fd, dn);
+    dir_sync(m->vtpm_fd);
+    inst_unlink(&m->insts, in);
+    inst_free(in);
+}
+
+static struct instance *new_instance(struct mgr *m, const struct create_req *req)
+{
+    struct instance *in = inst_new();
+
+    if (!in)
+        return NULL;
+    uuid_generate_random(in->uuid);
+    uuid_unparse_lower(in->uuid, in->uuid_str);
+    snprintf(in->name, sizeof(in->name), "%s", req->name);
+    snprintf(in->tenant, sizeof(in->tenant), "%s", req->tenant);
+    in->ek_type = req->ek_type;
+    in->owner_uid = req->owner_uid;
+    in->owner_gid = req->owner_gid;
+    in->created = (uint64_t)time(NULL);
+    in->status = INST_PENDING;
+    if (state_derive_key(m->master_key, in->uuid, in->key) != 0) {
+        inst_free(in);
+        return NULL;
+    }
+    return in;
+}
+
+int vtpm_create(struct mgr *m, const struct create_req *req, struct instance **out)
+{
+    struct instance *in = new_instance(m, req);
+    char dn[64];
+    int r;
+
+    if (!in)
+        return -ENOMEM;
+    inst_dirname(in, dn, sizeof(dn));
+    if (mkdirat(m->vtpm_fd, dn, 0700) != 0) {
+        r = -errno;
+        inst_free(in);
+        return r;
+    }
+    inst_add(&m->insts, in);
+    r = pool_pick(&m->pool, in->tenant, &in->worker);
+    if (r == 0) {
+        in->worker->ninst++;
+        r = manufacture(m, in);
+    }
+    if (r == 0)
+        r = publish(m, in);
+    if (r == 0)
+        r = attach(m, in);
+    if (r) {
+        LOG_ERROR("creating vtpm %s failed: %s", in->uuid_str, strerror(-r));
+        unwind_create(m, in);
+        return r;
+    }
+    LOG_INFO("vtpm %s created (name '%s', tenant %s, worker %d)", in->uuid_str, in->name,
+             in->tenant, (int)in->worker->pid);
+    *out = in;
+    return 0;
+}
+
+int vtpm_delete(struct mgr *m, struct instance *in)
+{
+    char dn[64];
+    struct worker *w = in->worker;
+
+    if (w && !w->dead)
+        pool_call(&m->pool, w, IPC_INST_REMOVE, in->uuid, 0, NULL, 0, NULL, 0, NULL, NULL);
+    remove_sockets(m, in);
+    snprintf(dn, sizeof(dn), ".del-%s", in->uuid_str);
+    if (renameat(m->vtpm_fd, in->uuid_str, m->vtpm_fd, dn) != 0 && errno != ENOENT)
+        return -errno;
+    dir_sync(m->vtpm_fd);
+    dir_remove_tree(m->vtpm_fd, dn);
+    dir_sync(m->vtpm_fd);
+    LOG_INFO("vtpm %s deleted", in->uuid_str);
+    inst_unlink(&m->insts, in);
+    inst_free(in);
+    if (w && --w->ninst == 0 && !w->dead)
+        pool_retire(&m->pool, w, 2000);
+    return 0;
+}
+
+static void mark_broken(struct instance *in, const char *what, int r)
+{
+    in->status = INST_BROKEN;
+    snprintf(in->error, sizeof(in->error), "%s: %s", what, strerror(-r));
+    LOG_ERROR("vtpm %s not served: %s (state kept as is; never re-manufactured)",
+              in->uuid_str, in->error);
+}
+
+/* Loads stored state into a worker and serves it; a staged volatile blob resumes it. */
+static int start_instance(struct mgr *m, struct instance *in, int dirfd)
+{
+    uint8_t *perm = NULL, *vol = NULL;
+    size_t plen = 0, vlen = 0;
+    int r = state_read(dirfd, in->key, in->uuid, VTPM_STATE_PERM, &perm, &plen);
+
+    if (r) {
+        mark_broken(in, "permanent state", r);
+        return 0;
+    }
+    r = state_read(dirfd, in->key, in->uuid, VTPM_STATE_VOL, &vol, &vlen);
+    if (r && r != -ENOENT)
+        LOG_WARN("vtpm %s: volatile state unusable (%s); cold start", in->uuid_str,
+                 strerror(-r));
+    r = pool_pick(&m->pool, in->tenant, &in->worker);
+    if (r)
+        goto out;
+    in->worker->ninst++;
+    if (vol)
+        r = pool_call(&m->pool, in->worker, IPC_INST_STAGE_VOLATILE, in->uuid, 0, vol, vlen,
+                      NULL, 0, NULL, NULL);
+    if (r == 0)
+        r = pool_call(&m->pool, in->worker, IPC_INST_LOAD, in->uuid, 0, perm, plen, NULL, 0,
+                      NULL, NULL);
+    /* The volatile state is single use: a later crash must not resurrect older PCRs. */
+    if (r == 0 && unlinkat(dirfd, STATE_FILE_VOL, 0) == 0)
+        dir_sync(dirfd);
+    if (r == 0)
+        r = attach(m, in);
+    if (r == -EINVAL) {
+        mark_broken(in, "libtpms rejected the state", r);
+        r = 0;
+    }
+out:
+    secure_free(perm, plen);
+    secure_free(vol, vlen);
+    return r;
+}
+
+static int load_one(struct mgr *m, const char *name)
+{
+    struct instance *in = inst_new();
+    uint8_t *meta = NULL;
+    size_t mlen;
+    int dirfd, r;
+
+    if (!in)
+        return -ENOMEM;
+    dirfd = openat(m->vtpm_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    r = dirfd < 0 ? -errno : file_read_all(dirfd, META_FILE, 4096, &meta, &mlen);
+    if (r == 0)
+        r = inst_meta_decode(meta, mlen, in);
+    free(meta);
+    if (r == 0 && strcmp(in->uuid_str, name))
+        r = -EBADMSG;
+    if (r == 0)
+        r = state_derive_key(m->master_key, in->uuid, in->key);
+    if (r) {
+        LOG_ERROR("vtpm directory %s: metadata unreadable (%s); ignored", name, strerror(-r));
+        inst_free(in);
+    } else {
+        in->status = INST_LIVE;
+        inst_add(&m->insts, in);
+        r = start_instance(m, in, dirfd);
+    }
+    if (dirfd >= 0)
+        close(dirfd);
+    return r;
+}
+
+int vtpm_load_all(struct mgr *m)
+{
+    int fd = dup(m->vtpm_fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *e;
+    uuid_t u;
+    int r = 0;
+
+    if (!d)
+        return -errno;
+    while (r == 0 && (e = readdir(d)) != NULL) {
+        if (!strncmp(e->d_name, ".new-", 5) || !strncmp(e->d_name, ".del-", 5)) {
+            LOG_INFO("removing unfinished %s", e->d_name);
+            dir_remove_tree(m->vtpm_fd, e->d_name);
+        } else if (e->d_name[0] != '.' && uuid_parse(e->d_name, u) == 0) {
+            r = load_one(m, e->d_name);
+        }
+    }
+    closedir(d);
+    dir_sync(m->vtpm_fd);
+    LOG_INFO("%u vTPMs loaded", m->insts.count);
+    return r;
+}
+
+int vtpm_recover_worker(struct mgr *m, struct worker *w)
+{
+    int r = 0;
+
+    LOG_WARN("worker %d is gone; restarting its vTPMs from their durable state", (int)w->pid);
+    for (struct instance *in = m->insts.head; in; in = in->next)
+        if (in->worker == w)
+            in->worker = NULL;
+    pool_destroy(&m->pool, w);
+    for (struct instance *in = m->insts.head; in; in = in->next) {
+        int fd;
+        if (in->worker || in->status != INST_LIVE)
+            continue;
+        fd = open_inst_dir(m, in);
+        r = fd < 0 ? fd : start_instance(m, in, fd);
+        if (fd >= 0)
+            close(fd);
+        if (r)
+            LOG_ERROR("vtpm %s: restart failed: %s", in->uuid_str, strerror(-r));
+    }
+    return r;
+}
+
+int vtpm_suspend_all(struct mgr *m)
+{
+    int r = 0;
+
+    while (m->pool.head) {
+        struct worker *w = m->pool.head;
+        int rc = w->dead ? -EPIPE : pool_call(&m->pool, w, IPC_SUSPEND_ALL, NULL, 0, NULL, 0,
+                                              NULL, 0, NULL, NULL);
+        if (rc) {
+            LOG_ERROR("worker %d: suspend failed (%s); its vTPMs cold-start next time",
+                      (int)w->pid, strerror(-rc));
+            r = rc;
+            pool_destroy(&m->pool, w);
+        } else {
+            pool_retire(&m->pool, w, 5000);
+        }
+    }
+    for (struct instance *in = m->insts.head; in; in = in->next) {
+        in->worker = NULL;
+        remove_sockets(m, in);
+    }
+    return r;
+}
+
+int vtpm_ek_cert_pem(struct mgr *m, const struct instance *in, char **pem)
+{
+    uint8_t *der = NULL;
+    size_t len = 0;
+    const unsigned char *p;
+    X509 *x = NULL;
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data;
+    long n;
+    int fd = open_inst_dir(m, in), r;
+
+    r = fd < 0 ? fd : file_read_all(fd, EK_CERT_FILE, 16384, &der, &len);
+    p = der;
+    if (r == 0 && !(x = d2i_X509(NULL, &p, (long)len)))
+        r = -EBADMSG;
+    if (r == 0 && (!bio || !PEM_write_bio_X509(bio, x)))
+        r = -ENOMEM;
+    if (r == 0) {
+        n = BIO_get_mem_data(bio, &data);
+        *pem = strndup(data, (size_t)n);
+        r = *pem ? 0 : -ENOMEM;
+    }
+    if (fd >= 0)
+        close(fd);
+    X509_free(x);
+    BIO_free(bio);
+    free(der);
+    return r;
+}

@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The parent's side of the sandboxed libtpms workers: spawn, typed IPC, reaping. */
+#include "workerpool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "secmem.h"
+#include "vtpm_ipc.h"
+
+static void set_bufs(int fd)
+{
+    int sz = VTPM_IPC_SOCKBUF;
+
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) != 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+}
+
+static void __attribute__((noreturn)) exec_child(const struct mgr_config *cfg, int fd)
+{
+    char uid[16], gid[16];
+    char *const argv[] = { (char *)"vtpm-mgr-worker", NULL };
+
+    if (dup2(fd, VTPM_IPC_FD) < 0)
+        _exit(127);
+    /* Nothing of the parent's (host TPM connection, keys, sockets) may reach the worker. */
+    if (close_range(VTPM_IPC_FD + 1, ~0U, 0) != 0)
+        _exit(127);
+    snprintf(uid, sizeof(uid), "%u", (unsigned)cfg->worker_uid);
+    snprintf(gid, sizeof(gid), "%u", (unsigned)cfg->worker_gid);
+    setenv("VTPM_WORKER_UID", uid, 1);
+    setenv("VTPM_WORKER_GID", gid, 1);
+    execv(cfg->worker_path, argv);
+    _exit(127);
+}
+
+int pool_spawn(struct pool *p, const char *tenant, struct worker **out)
+{
+    struct worker *w = calloc(1, sizeof(*w));
+    int sv[2];
+    pid_t pid;
+
+    if (!w)
+        return -ENOMEM;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+        free(w);
+        return -errno;
+    }
+    set_bufs(sv[0]);
+    set_bufs(sv[1]);
+    pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(sv[0]);
+        close(sv[1]);
+        free(w);
+        return -e;
+    }
+    if (pid == 0)
+        exec_child(p->cfg, sv[1]);
+    close(sv[1]);
+    w->pid = pid;
+    w->fd = sv[0];
+    snprintf(w->tenant, sizeof(w->tenant), "%s", tenant);
+    w->next = p->head;
+    p->head = w;
+    LOG_INFO("worker %d started for tenant %s", (int)pid, tenant);
+    *out = w;
+    return 0;
+}
+
+int pool_pick(struct pool *p, const char *tenant, struct worker **out)
+{
+    for (struct worker *w = p->head; w; w = w->next) {
+        if (!w->dead && !strcmp(w->tenant, tenant) && w->ninst < p->cfg->per_worker) {
+            *out = w;
+            return 0;
+        }
+    }
+    return pool_spawn(p, tenant, out);
+}
+
+static int send_msg(struct worker *w, struct vtpm_ipc_hdr *h, const void *payload,
+                    const int *fds, int nfds)
+{
+    struct iovec iov[2] = { { h, sizeof(*h) }, { (void *)payload, h->len } };
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * 2)];
+        struct cmsghdr align;
+    } cm;
+    struct msghdr msg = { .msg_iov = iov, .msg_iovlen = h->len ? 2 : 1 };
+    ssize_t n;
+
+    if (nfds > 2)
+        return -EINVAL;
+    if (nfds > 0) {
+        struct cmsghdr *c;
+        memset(&cm, 0, sizeof(cm));
+        msg.msg_control = cm.buf;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+        c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+    }
+    do {
+        n = sendmsg(w->fd, &msg, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    return (size_t)n == sizeof(*h) + h->len ? 0 : -EPROTO;
+}
+
+/* Receives one datagram into a callee-allocated buffer, header validated. */
+static int recv_msg(struct worker *w, struct vtpm_ipc_hdr *h, uint8_t **payload)
+{
+    size_t cap = sizeof(*h) + VTPM_IPC_MAX_PAYLOAD;
+    uint8_t *buf = malloc(cap);
+    struct iovec iov = { buf, cap };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+    ssize_t n;
+
+    if (!buf)
+        return -ENOMEM;
+    do {
+        n = recvmsg(w->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || msg.msg_controllen ||
+        (size_t)n < sizeof(*h)) {
+        int e = n < 0 ? -errno : (n == 0 ? -EPIPE : -EPROTO);
+        free(buf);
+        return e;
+    }
+    memcpy(h, buf, sizeof(*h));
+    if (h->len > VTPM_IPC_MAX_PAYLOAD || (size_t)n != sizeof(*h) + h->len) {
+        free(buf);
+        return -EPROTO;
+    }
+    memmove(buf, buf + sizeof(*h), h->len);
+    *payload = buf;
+    return 0;
+}
+
+static int answer_store(struct pool *p, struct worker *w, const struct vtpm_ipc_hdr *h,
+                        const uint8_t *blob)
+{
+    struct vtpm_ipc_hdr ack = { .type = IPC_STATE_ACK, .seq = h->seq };
+
+    if (h->arg != VTPM_STATE_PERM && h->arg != VTPM_STATE_VOL)
+        return -EPROTO;
+    ack.status = p->store(p->store_ctx, h->uuid, (int)h->arg, blob, h->len);
+    memcpy(ack.uuid, h->uuid, 16);
+    p->stores++;
+    return send_msg(w, &ack, NULL, NULL, 0);
+}
+
+static int wait_readable(int fd, int timeout_ms)
+{
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    int n;
+
+    do {
+        n = poll(&pfd, 1, timeout_ms);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    return n == 0 ? -ETIMEDOUT : 0;
+}
+
+static void mark_dead(struct worker *w, int why)
+{
+    if (!w->dead)
+        LOG_ERROR("worker %d failed (%s); killing it", (int)w->pid, strerror(-why));
+    w->dead = 1;
+    kill(w->pid, SIGKILL);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for the reply to seq; serves state stores meanwhile. */
+static int await_reply(struct pool *p, struct worker *w, uint32_t seq, uint8_t **reply,
+                       size_t *reply_len)
+{
+    int64_t deadline = now_ms() + POOL_CALL_TIMEOUT_MS;
+    struct vtpm_ipc_hdr h;
+    uint8_t *pl;
+    int r;
+
+    for (;;) {
+        int64_t left = deadline - now_ms();
+        r = left <= 0 ? -ETIMEDOUT : wait_readable(w->fd, (int)left);
+        if (r == 0)
+            r = recv_msg(w, &h, &pl);
+        if (r == -EAGAIN)
+            continue;
+        if (r)
+            return r;
+        if (h.type == IPC_STATE_STORE) {
+            r = answer_store(p, w, &h, pl);
+            secure_free(pl, h.len);
+            if (r)
+                return r;
+            continue;
+        }
+        if (h.type != IPC_REPLY || h.seq != seq) {
+            secure_free(pl, h.len);
+            return -EPROTO;
+        }
+        if (reply && h.status == 0) {
+            *reply = pl;
+            *reply_len = h.len;
+        } else {
+            secure_free(pl, h.len);
+        }
+        return h.status;
+    }
+}
+
+int pool_call(struct pool *p, struct worker *w, uint32_t type, const uint8_t uuid[16],
+              uint32_t arg, const void *payload, size_t len, const int *fds, int nfds,
+              uint8_t **reply, size_t *reply_len)
+{
+    struct vtpm_ipc_hdr h = { .type = type, .seq = ++w->seq, .len = (uint32_t)len, .arg = arg };
+    int r;
+
+    if (w->dead)
+        return -EPIPE;
+    if (len > VTPM_IPC_MAX_PAYLOAD)
+        return -EMSGSIZE;
+    if (uuid)
+        memcpy(h.uuid, uuid, 16);
+    r = send_msg(w, &h, payload, fds, nfds);
+    if (r == 0)
+        r = await_reply(p, w, h.seq, reply, reply_len);
+    if (r == -EPIPE || r == -ETIMEDOUT || r == -EPROTO || r == -ECONNRESET)
+        mark_dead(w, r);
+    return r;
+}
+
+int pool_service(struct pool *p, struct worker *w)
+{
+    struct vtpm_ipc_hdr h;
+    uint8_t *pl;
+    int r = recv_msg(w, &h, &pl);
+
+    if (r == -EAGAIN)
+        return 0;
+    if (r == 0) {
+        r = h.type == IPC_STATE_STORE ? answer_store(p, w, &h, pl) : -EPROTO;
+        secure_free(pl, h.len);
+    }
+    if (r)
+        mark_dead(w, r);
+    return r;
+}
+
+static void unlink_worker(struct pool *p, struct worker *w)
+{
+    for (struct worker **pp = &p->head; *pp; pp = &(*pp)->next) {
+        if (*pp == w) {
+            *pp = w->next;
+            return;
+        }
+    }
+}
+
+static int reap(pid_t pid, int timeout_ms)
+{
+    for (int waited = 0;; waited += 10) {
+        int st;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid || (r < 0 && errno == ECHILD))
+            return 0;
+        if (waited >= timeout_ms)
+            return -ETIMEDOUT;
+        usleep(10000);
+    }
+}
+
+void pool_destroy(struct pool *p, struct worker *w)
+{
+    kill(w->pid, SIGKILL);
+    reap(w->pid, 5000);
+    close(w->fd);
+    unlink_worker(p, w);
+    free(w);
+}
+
+void pool_retire(struct pool *p, struct worker *w, int timeout_ms)
+{
+    close(w->fd);
+    w->fd = -1;
+    if (reap(w->pid, timeout_ms) != 0) {
+        LOG_WARN("worker %d did not exit; killing it", (int)w->pid);
+        kill(w->pid, SIGKILL);
+        reap(w->pid, 5000);
+    }
+    unlink_worker(p, w);
+    free(w);
+}

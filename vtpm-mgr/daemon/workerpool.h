@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The parent's side of the worker processes: spawn (fork + exec of the sandboxed
+ * vtpm-mgr-worker), typed request/reply over the SEQPACKET pair (vtpm_ipc.h), answering
+ * the workers' state-store requests, and reaping. Single-threaded: every function here runs
+ * on the daemon's main loop.
+ */
+#ifndef VTPM_MGR_WORKERPOOL_H
+#define VTPM_MGR_WORKERPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+#define POOL_CALL_TIMEOUT_MS 30000
+
+/* Durably stores a worker's state blob; returns 0 or a negative errno (sent back as status). */
+typedef int (*pool_store_fn)(void *ctx, const uint8_t uuid[16], int kind,
+                             const uint8_t *blob, size_t len);
+
+struct worker {
+    pid_t pid;
+    int fd;
+    char tenant[MGR_NAME_MAX];
+    unsigned ninst;
+    uint32_t seq;
+    int dead;
+    struct worker *next;
+};
+
+struct pool {
+    const struct mgr_config *cfg;
+    struct worker *head;
+    pool_store_fn store;
+    void *store_ctx;
+    uint64_t stores;
+};
+
+/* Spawns one worker for tenant; *out is owned by the pool. */
+int pool_spawn(struct pool *p, const char *tenant, struct worker **out);
+
+/* A live worker of tenant with room for one more instance, spawning one if needed. */
+int pool_pick(struct pool *p, const char *tenant, struct worker **out);
+
+/*
+ * One request/reply exchange (answers the worker's IPC_STATE_STORE meanwhile).
+ * fds (may be NULL) go along as SCM_RIGHTS. *reply (may be NULL) is callee-allocated.
+ * Returns the reply's status (0 or negative errno), or -EPIPE/-ETIMEDOUT/-EPROTO when the
+ * worker failed; the worker is then marked dead and killed.
+ */
+int pool_call(struct pool *p, struct worker *w, uint32_t type, const uint8_t uuid[16],
+              uint32_t arg, const void *payload, size_t len, const int *fds, int nfds,
+              uint8_t **reply, size_t *reply_len);
+
+/* Handles what a worker sent unprompted (its fd was readable). Returns 0, or a negative
+ * errno when the worker is gone or broke the protocol (it is then marked dead). */
+int pool_service(struct pool *p, struct worker *w);
+
+/* Kills (SIGKILL) and reaps a worker, closes its fd, removes it from the pool, frees it. */
+void pool_destroy(struct pool *p, struct worker *w);
+
+/* Graceful end of a worker: close its IPC socket and wait up to timeout_ms for its exit,
+ * SIGKILL after that. Frees it. */
+void pool_retire(struct pool *p, struct worker *w, int timeout_ms);
+
+#endif
