@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* vtpmctl: command-line client of vtpm-mgr's control socket; prints JSON (jansson). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctlproto.h"
+#include "fileio.h"
+
+#define DEFAULT_RUN_DIR "/run/vtpm-mgr"
+#define REPLY_TIMEOUT_S 120
+
+static const char *g_run_dir;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: vtpmctl [--run-dir DIR] COMMAND\n"
+        "  create [--name N] [--tenant T] [--ek ecc|rsa] [--owner UID[:GID]]\n"
+        "  list\n  info UUID|NAME\n  delete UUID|NAME\n  ek-cert UUID|NAME\n"
+        "  host-chain --out DIR\n"
+        "The daemon is found through --run-dir, else $VTPM_MGR_RUN_DIR, else " DEFAULT_RUN_DIR
+        ".\n");
+}
+
+static int connect_mgr(void)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct timeval tv = { .tv_sec = REPLY_TIMEOUT_S };
+    int fd;
+
+    if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vtpm-mgr.sock", g_run_dir) >=
+        (int)sizeof(sa.sun_path)) {
+        fprintf(stderr, "vtpmctl: run dir path too long\n");
+        return -1;
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        fprintf(stderr, "vtpmctl: cannot reach vtpm-mgr at %s: %s\n", sa.sun_path,
+                strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+/* Sends req (consumed) and returns the daemon's successful reply, or NULL after printing
+ * the error. */
+static cbor_item_t *call(cbor_item_t *req)
+{
+    cbor_item_t *resp = NULL;
+    char err[512];
+    int ok = 0, fd = connect_mgr(), r = -1;
+
+    if (fd >= 0) {
+        r = ctl_send(fd, req);
+        if (r == 0)
+            r = ctl_recv(fd, CTL_MAX_RESPONSE, &resp);
+        close(fd);
+        if (r)
+            fprintf(stderr, "vtpmctl: talking to vtpm-mgr failed: %s\n", strerror(-r));
+    }
+    cbor_decref(&req);
+    if (r)
+        return NULL;
+    if (ctl_get_bool(resp, "ok", &ok) || !ok) {
+        if (ctl_get_str(resp, "error", err, sizeof(err)))
+            strcpy(err, "malformed reply");
+        fprintf(stderr, "vtpmctl: %s\n", err);
+        cbor_decref(&resp);
+        return NULL;
+    }
+    return resp;
+}
+
+static json_t *to_json(const cbor_item_t *it);
+
+static json_t *map_to_json(const cbor_item_t *it)
+{
+    json_t *o = json_object();
+    struct cbor_pair *p = cbor_map_handle(it);
+
+    for (size_t i = 0; o && i < cbor_map_size(it); i++) {
+        char key[CTL_MAX_KEY + 1];
+        size_t kl = cbor_string_length(p[i].key);
+        json_t *v;
+        if (!cbor_isa_string(p[i].key) || kl > CTL_MAX_KEY)
+            continue;
+        memcpy(key, cbor_string_handle(p[i].key), kl);
+        key[kl] = '\0';
+        if (!strcmp(key, "v") || !strcmp(key, "ok"))
+            continue;
+        v = to_json(p[i].value);
+        if (v)
+            json_object_set_new(o, key, v);
+    }
+    return o;
+}
+
+static json_t *to_json(const cbor_item_t *it)
+{
+    if (cbor_isa_map(it))
+        return map_to_json(it);
+    if (cbor_isa_array(it)) {
+        json_t *a = json_array();
+        for (size_t i = 0; a && i < cbor_array_size(it); i++)
+            json_array_append_new(a, to_json(cbor_array_handle(it)[i]));
+        return a;
+    }
+    if (cbor_isa_string(it) && cbor_string_is_definite(it))
+        return json_stringn((const char *)cbor_string_handle(it), cbor_string_length(it));
+    if (cbor_isa_uint(it))
+        return json_integer((json_int_t)cbor_get_int(it));
+    if (cbor_is_bool(it))
+        return json_boolean(cbor_get_bool(it));
+    return NULL; /* byte strings are not printed */
+}
+
+static int print_json(json_t *j)
+{
+    int r = j ? json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) : -1;
+
+    if (r == 0)
+        putchar('\n');
+    json_decref(j);
+    return r == 0 ? 0 : 1;
+}
+
+static cbor_item_t *request(const char *op)
+{
+    cbor_item_t *m = ctl_map_new();
+
+    if (m && (ctl_put_uint(m, "v", CTL_PROTO_VERSION) || ctl_put_str(m, "op", op)))
+        cbor_decref(&m);
+    return m;
+}
+
+static int parse_owner(const char *s, cbor_item_t *req)
+{
+    char *end;
+    unsigned long uid = strtoul(s, &end, 10), gid;
+
+    if (end == s || (*end && *end != ':') || uid >= UINT32_MAX)
+        return -1;
+    if (ctl_put_uint(req, "owner_uid", uid))
+        return -1;
+    if (*end != ':')
+        return 0;
+    s = end + 1;
+    gid = strtoul(s, &end, 10);
+    if (end == s || *end || gid >= UINT32_MAX)
+        return -1;
+    return ctl_put_uint(req, "owner_gid", gid);
+}
+
+static int cmd_create(int argc, char **argv)
+{
+    static const struct option o[] = {
+        { "name", required_argument, NULL, 'n' }, { "tenant", required_argument, NULL, 't' },
+        { "ek", required_argument, NULL, 'e' }, { "owner", required_argument, NULL, 'o' },
+        { NULL, 0, NULL, 0 } };
+    cbor_item_t *req = request("create"), *resp;
+    int c, bad = !req;
+
+    optind = 1;
+    while (!bad && (c = getopt_long(argc, argv, "", o, NULL)) != -1) {
+        if (c == 'n')
+            bad = ctl_put_str(req, "name", optarg);
+        else if (c == 't')
+            bad = ctl_put_str(req, "tenant", optarg);
+        else if (c == 'e')
+            bad = ctl_put_str(req, "ek", optarg);
+        else if (c == 'o')
+            bad = parse_owner(optarg, req);
+        else
+            bad = 1;
+    }
+    if (bad || optind != argc) {
+        fprintf(stderr, "vtpmctl: create: bad arguments\n");
+        if (req)
+            cbor_decref(&req);
+        return 2;
+    }
+    resp = call(req);
+    if (!resp)
+        return 1;
+    c = print_json(to_json(resp));
+    cbor_decref(&resp);
+    return c;
+}
+
+static int cmd_simple(const char *op, const char *id, int pem)
+{
+    cbor_item_t *req = request(op), *resp;
+    char cert[16384];
+    int r;
+
+    if (!req || (id && ctl_put_str(req, "uuid", id)))
+        return 1;
+    resp = call(req);
+    if (!resp)
+        return 1;
+    if (pem) {
+        r = ctl_get_str(resp, "ek_cert", cert, sizeof(cert)) ? 1 : 0;
+        if (r == 0)
+            fputs(cert, stdout);
+        else
+            fprintf(stderr, "vtpmctl: reply without certificate\n");
+    } else if (!strcmp(op, "list")) {
+        r = print_json(to_json(ctl_get(resp, "vtpms")));
+    } else if (!strcmp(op, "delete")) {
+        json_t *j = json_object();
+        json_object_set_new(j, "deleted", json_string(id));
+        r = print_json(j);
+    } else {
+        r = print_json(to_json(resp));
+    }
+    cbor_decref(&resp);
+    return r;
+}
+
+static int write_chain(const cbor_item_t *files, const char *out)
+{
+    struct cbor_pair *p = cbor_map_handle(files);
+    int dfd;
+
+    if (dir_ensure(out, 0755) != 0 ||
+        (dfd = open(out, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        fprintf(stderr, "vtpmctl: cannot use %s: %s\n", out, strerror(errno));
+        return 1;
+    }
+    for (size_t i = 0; i < cbor_map_size(files); i++) {
+        char name[CTL_MAX_KEY + 1];
+        size_t kl = cbor_string_length(p[i].key);
+        if (!cbor_isa_bytestring(p[i].value) || kl > CTL_MAX_KEY)
+            continue;
+        memcpy(name, cbor_string_handle(p[i].key), kl);
+        name[kl] = '\0';
+        if (strchr(name, '/') || name[0] == '.' ||
+            file_write_atomic(dfd, name, cbor_bytestring_handle(p[i].value),
+                              cbor_bytestring_length(p[i].value), 0644) != 0) {
+            fprintf(stderr, "vtpmctl: writing %s/%s failed\n", out, name);
+            close(dfd);
+            return 1;
+        }
+        printf("%s/%s\n", out, name);
+    }
+    close(dfd);
+    return 0;
+}
+
+static int cmd_host_chain(int argc, char **argv)
+{
+    cbor_item_t *resp, *files;
+    int r;
+
+    if (argc != 3 || strcmp(argv[1], "--out")) {
+        fprintf(stderr, "vtpmctl: usage: host-chain --out DIR\n");
+        return 2;
+    }
+    resp = call(request("host-chain"));
+    if (!resp)
+        return 1;
+    files = ctl_get(resp, "files");
+    r = files && cbor_isa_map(files) ? write_chain(files, argv[2]) : 1;
+    cbor_decref(&resp);
+    return r;
+}
+
+static int dispatch(int argc, char **argv)
+{
+    const char *cmd = argv[0];
+
+    if (!strcmp(cmd, "create"))
+        return cmd_create(argc, argv);
+    if (!strcmp(cmd, "list") && argc == 1)
+        return cmd_simple("list", NULL, 0);
+    if (!strcmp(cmd, "info") && argc == 2)
+        return cmd_simple("info", argv[1], 0);
+    if (!strcmp(cmd, "delete") && argc == 2)
+        return cmd_simple("delete", argv[1], 0);
+    if (!strcmp(cmd, "ek-cert") && argc == 2)
+        return cmd_simple("ek-cert", argv[1], 1);
+    if (!strcmp(cmd, "host-chain"))
+        return cmd_host_chain(argc, argv);
+    usage(stderr);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    int i = 1;
+
+    g_run_dir = getenv("VTPM_MGR_RUN_DIR");
+    if (i < argc && !strcmp(argv[i], "--run-dir") && i + 1 < argc) {
+        g_run_dir = argv[i + 1];
+        i += 2;
+    } else if (i < argc && !strncmp(argv[i], "--run-dir=", 10)) {
+        g_run_dir = argv[i++] + 10;
+    }
+    if (!g_run_dir || !g_run_dir[0])
+        g_run_dir = DEFAULT_RUN_DIR;
+    if (i >= argc || !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        usage(i >= argc ? stderr : stdout);
+        return i >= argc ? 2 : 0;
+    }
+    return dispatch(argc - i, argv + i);
+}
