@@ -22,7 +22,7 @@ WARN     := -Wall -Wextra -Wshadow -Wformat-security -Wformat=2 -Wstrict-prototy
 HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection -fPIE
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) $(SANITIZE) \
-             -Ilib -Ivtpm-mgr/include -Ikmod-vtpm/include -MMD -MP
+             -Ilib -Ivtpm-mgr/include -Ivtpm-mgr/daemon -Ikmod-vtpm/include -MMD -MP
 LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 ALL_LDFLAGS = $(LDHARDEN) $(SANITIZE) $(LDFLAGS)
 

@@ -109,22 +109,37 @@ static cbor_item_t *definite_copy(cbor_item_t *it)
     return cbor_incref(it);
 }
 
-int ctl_send(int fd, const cbor_item_t *map)
+int ctl_serialize(const cbor_item_t *map, uint8_t **out, size_t *outlen)
 {
     unsigned char *buf = NULL;
     size_t cap = 0, len;
-    cbor_item_t *wire;
-    uint32_t be;
-    int r;
+    cbor_item_t *wire = definite_copy((cbor_item_t *)map);
 
-    wire = definite_copy((cbor_item_t *)map);
     if (!wire)
         return -ENOMEM;
     len = cbor_serialize_alloc(wire, &buf, &cap);
     cbor_decref(&wire);
-    if (len == 0 || len > CTL_MAX_RESPONSE) {
+    if (len == 0) {
         free(buf);
-        return len ? -EMSGSIZE : -ENOMEM;
+        return -ENOMEM;
+    }
+    *out = buf;
+    *outlen = len;
+    return 0;
+}
+
+int ctl_send(int fd, const cbor_item_t *map)
+{
+    uint8_t *buf;
+    size_t len;
+    uint32_t be;
+    int r = ctl_serialize(map, &buf, &len);
+
+    if (r)
+        return r;
+    if (len > CTL_MAX_RESPONSE) {
+        free(buf);
+        return -EMSGSIZE;
     }
     be = htonl((uint32_t)len);
     r = io_full(fd, &be, sizeof(be), 1);

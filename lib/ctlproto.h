@@ -23,6 +23,9 @@
  */
 int ctl_decode(const uint8_t *buf, size_t len, cbor_item_t **out);
 
+/* Encodes a map (definite lengths throughout) into a callee-allocated buffer. */
+int ctl_serialize(const cbor_item_t *map, uint8_t **out, size_t *outlen);
+
 /* Encodes and sends one frame. Returns 0 or a negative errno. */
 int ctl_send(int fd, const cbor_item_t *map);
 

@@ -86,8 +86,6 @@ const char *inst_ek_name(int ek_type)
 int inst_meta_encode(const struct instance *in, uint8_t **buf, size_t *len)
 {
     cbor_item_t *m = ctl_map_new();
-    unsigned char *out = NULL;
-    size_t cap = 0;
     int r = -ENOMEM;
 
     if (!m)
@@ -98,11 +96,7 @@ int inst_meta_encode(const struct instance *in, uint8_t **buf, size_t *len)
         ctl_put_uint(m, "owner_uid", in->owner_uid) ||
         ctl_put_uint(m, "owner_gid", in->owner_gid) || ctl_put_uint(m, "created", in->created))
         goto out;
-    *len = cbor_serialize_alloc(m, &out, &cap);
-    if (*len) {
-        *buf = out;
-        r = 0;
-    }
+    r = ctl_serialize(m, buf, len);
 out:
     cbor_decref(&m);
     return r;
