@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Non-blocking per-connection state machines for the swtpm data and control sockets. */
+#include "frontend.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctrl.h"
+#include "log.h"
+#include "tpmcmd.h"
+#include "worker.h"
+
+uint64_t fe_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int ep_set(struct worker *w, int op, int fd, struct ep_tag *tag, uint32_t events)
+{
+    struct epoll_event ev = { .events = events, .data.ptr = tag };
+
+    return epoll_ctl(w->epfd, op, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void listener_close(struct worker *w, struct listener **lp)
+{
+    struct listener *l = *lp;
+
+    if (!l)
+        return;
+    epoll_ctl(w->epfd, EPOLL_CTL_DEL, l->fd, NULL);
+    close(l->fd);
+    l->tag.dead = 1;
+    l->next_dead = w->dead_listeners;
+    w->dead_listeners = l;
+    *lp = NULL;
+}
+
+static void conn_close(struct worker *w, struct conn *c)
+{
+    if (c->tag.dead)
+        return;
+    epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    explicit_bzero(c->in, sizeof(c->in));
+    explicit_bzero(c->out, sizeof(c->out));
+    c->tag.dead = 1;
+    c->inst->nconns--;
+    w->nconns--;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->next = w->dead_conns;
+    w->dead_conns = c;
+}
+
+static struct listener *listener_new(struct worker *w, struct inst *inst, int fd, int is_ctrl)
+{
+    struct listener *l = calloc(1, sizeof(*l));
+    int fl = fcntl(fd, F_GETFL);
+
+    if (!l || fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        goto fail;
+    l->tag.kind = EP_LISTEN;
+    l->fd = fd;
+    l->is_ctrl = is_ctrl;
+    l->inst = inst;
+    if (ep_set(w, EPOLL_CTL_ADD, fd, &l->tag, EPOLLIN) < 0)
+        goto fail;
+    return l;
+fail:
+    free(l);
+    return NULL;
+}
+
+int fe_attach(struct worker *w, struct inst *inst, int data_fd, int ctrl_fd, uid_t uid)
+{
+    if (inst->data_l || w->suspended) {
+        close(data_fd);
+        close(ctrl_fd);
+        return inst->data_l ? -EEXIST : -ESHUTDOWN;
+    }
+    inst->data_l = listener_new(w, inst, data_fd, 0);
+    if (!inst->data_l) {
+        close(data_fd);
+        close(ctrl_fd);
+        return -EINVAL;
+    }
+    inst->ctrl_l = listener_new(w, inst, ctrl_fd, 1);
+    if (!inst->ctrl_l) {
+        close(ctrl_fd);
+        listener_close(w, &inst->data_l);
+        return -EINVAL;
+    }
+    inst->allowed_uid = uid;
+    return 0;
+}
+
+void fe_detach(struct worker *w, struct inst *inst)
+{
+    struct conn *c, *next;
+
+    for (c = w->conns; c; c = next) {
+        next = c->next;
+        if (c->inst == inst)
+            conn_close(w, c);
+    }
+    listener_close(w, &inst->data_l);
+    listener_close(w, &inst->ctrl_l);
+}
+
+void fe_reap(struct worker *w)
+{
+    while (w->dead_conns) {
+        struct conn *c = w->dead_conns;
+        w->dead_conns = c->next;
+        free(c);
+    }
+    while (w->dead_listeners) {
+        struct listener *l = w->dead_listeners;
+        w->dead_listeners = l->next_dead;
+        free(l);
+    }
+}
+
+void fe_sweep(struct worker *w, uint64_t now_ms)
+{
+    struct conn *c, *next;
+
+    for (c = w->conns; c; c = next) {
+        next = c->next;
+        if (now_ms > c->deadline) {
+            LOG_DEBUG("frontend: connection timed out");
+            conn_close(w, c);
+        }
+    }
+}
+
+/* Admits a connection if its peer is root or the instance's user and limits allow. */
+static int peer_allowed(struct worker *w, struct inst *inst, int fd)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof(cred))
+        return 0;
+    if (cred.uid != 0 && cred.uid != inst->allowed_uid) {
+        LOG_WARN("frontend: refused connection from uid %u", (unsigned)cred.uid);
+        return 0;
+    }
+    return inst->nconns < INST_MAX_CONNS && w->nconns < FE_MAX_CONNS;
+}
+
+static void conn_new(struct worker *w, struct listener *l, int fd)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+
+    if (!c || ep_set(w, EPOLL_CTL_ADD, fd, &c->tag, EPOLLIN) < 0) {
+        free(c);
+        close(fd);
+        return;
+    }
+    c->tag.kind = EP_CONN;
+    c->fd = fd;
+    c->is_ctrl = l->is_ctrl;
+    c->inst = l->inst;
+    c->need = c->is_ctrl ? CTRL_CODE_LEN : TPM_HDR_LEN;
+    c->deadline = fe_now_ms() + FE_TIMEOUT_MS;
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    l->inst->nconns++;
+    w->nconns++;
+}
+
+static void listener_event(struct worker *w, struct listener *l)
+{
+    int i, fd;
+
+    /* A bounded batch so one busy instance cannot starve the others. */
+    for (i = 0; i < 16; i++) {
+        fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                LOG_WARN("frontend: accept: %s", strerror(errno));
+            return;
+        }
+        if (!peer_allowed(w, l->inst, fd))
+            close(fd);
+        else
+            conn_new(w, l, fd);
+    }
+}
+
+/* Sends what is pending; on completion returns to reading (or closes). */
+static void conn_flush(struct worker *w, struct conn *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            if (ep_set(w, EPOLL_CTL_MOD, c->fd, &c->tag, EPOLLOUT) < 0)
+                conn_close(w, c);
+            return;
+        }
+        if (n <= 0) { /* the client left without its response */
+            conn_close(w, c);
+            return;
+        }
+        c->out_off += (size_t)n;
+        c->deadline = fe_now_ms() + FE_TIMEOUT_MS;
+    }
+    explicit_bzero(c->out, c->out_len);
+    explicit_bzero(c->in, c->have);
+    if (c->close_after) {
+        conn_close(w, c);
+        return;
+    }
+    c->writing = 0;
+    c->out_len = c->out_off = c->have = 0;
+    c->need = c->is_ctrl ? CTRL_CODE_LEN : TPM_HDR_LEN;
+    if (ep_set(w, EPOLL_CTL_MOD, c->fd, &c->tag, EPOLLIN) < 0)
+        conn_close(w, c);
+}
+
+static void conn_respond(struct worker *w, struct conn *c, size_t len)
+{
+    c->out_len = len;
+    c->out_off = 0;
+    c->writing = 1;
+    conn_flush(w, c);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Called whenever c->have == c->need: extends need or executes the request. */
+static void data_progress(struct worker *w, struct conn *c)
+{
+    uint32_t size = 0, rc;
+
+    if (c->have == TPM_HDR_LEN && c->need == TPM_HDR_LEN) {
+        rc = tpmcmd_check_header(c->in, &size);
+        if (rc != 0) { /* never read or allocate what a bad header announces */
+            c->close_after = 1;
+            conn_respond(w, c, tpmcmd_error_response(c->out, rc));
+            return;
+        }
+        c->need = size;
+        if (size > TPM_HDR_LEN)
+            return;
+    }
+    w->commands++;
+    conn_respond(w, c, worker_exec_command(w, c->inst, c->in, c->have, c->out, sizeof(c->out)));
+}
+
+static void ctrl_progress(struct worker *w, struct conn *c)
+{
+    uint32_t cmd = be32(c->in);
+    int plen = ctrl_req_len(cmd);
+
+    if (plen < 0) {
+        c->close_after = 1;
+        conn_respond(w, c, worker_exec_ctrl(w, c->inst, cmd, NULL, c->out));
+        return;
+    }
+    if (c->have < CTRL_CODE_LEN + (size_t)plen) {
+        c->need = CTRL_CODE_LEN + (size_t)plen;
+        return;
+    }
+    conn_respond(w, c, worker_exec_ctrl(w, c->inst, cmd, c->in + CTRL_CODE_LEN, c->out));
+}
+
+static void conn_read(struct worker *w, struct conn *c)
+{
+    for (;;) {
+        ssize_t n = read(c->fd, c->in + c->have, c->need - c->have);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n <= 0) { /* EOF between requests is a normal close; inside one, a drop */
+            conn_close(w, c);
+            return;
+        }
+        c->have += (size_t)n;
+        c->deadline = fe_now_ms() + FE_TIMEOUT_MS;
+        if (c->have < c->need)
+            continue;
+        if (c->is_ctrl)
+            ctrl_progress(w, c);
+        else
+            data_progress(w, c);
+        if (c->tag.dead || c->writing)
+            return;
+    }
+}
+
+void fe_event(struct worker *w, struct ep_tag *tag, uint32_t events)
+{
+    if (tag->dead)
+        return;
+    if (tag->kind == EP_LISTEN) {
+        listener_event(w, (struct listener *)tag);
+        return;
+    }
+    if (tag->kind == EP_CONN) {
+        struct conn *c = (struct conn *)tag;
+        if (c->writing)
+            conn_flush(w, c);
+        else
+            conn_read(w, c);
+    }
+}

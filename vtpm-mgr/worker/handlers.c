@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Instance lifecycle on the parent's behalf: create, EK certificate, load, attach, remove, suspend. */
+#include "handlers.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <tss2/tss2_mu.h>
+
+#include "log.h"
+#include "provision.h"
+#include "tpmcore.h"
+#include "worker.h"
+
+static void drop_instance(struct worker *w, struct inst *inst)
+{
+    fe_detach(w, inst);
+    if (tpmcore_active() == inst)
+        tpmcore_deactivate(0);
+    inst_remove(&w->tab, inst);
+}
+
+static int create_ek(struct worker *w, struct inst *inst, uint32_t ek_type, uint8_t *out,
+                     size_t cap, size_t *out_len)
+{
+    TPM2B_PUBLIC pub;
+    int r;
+
+    inst->state = INST_READY;
+    inst->ph_open = 1;
+    r = tpmcore_activate(inst); /* no blobs: libtpms manufactures */
+    if (r == 0)
+        r = prov_startup_clear(inst);
+    if (r == 0)
+        r = prov_create_ek(inst, ek_type, &pub);
+    *out_len = 0;
+    if (r == 0 && Tss2_MU_TPM2B_PUBLIC_Marshal(&pub, out, cap, out_len) != TSS2_RC_SUCCESS)
+        r = -EIO;
+    if (r == 0)
+        r = worker_persist(w, inst);
+    return r;
+}
+
+static void on_create(struct worker *w, struct ipc_msg *m)
+{
+    uint8_t pub[sizeof(TPM2B_PUBLIC)];
+    size_t len = 0;
+    struct inst *inst = inst_add(&w->tab, m->hdr.uuid);
+    int r;
+
+    if (!inst) {
+        worker_reply(w, &m->hdr, -EEXIST, NULL, 0);
+        return;
+    }
+    r = create_ek(w, inst, m->hdr.arg, pub, sizeof(pub), &len);
+    if (r < 0) {
+        drop_instance(w, inst);
+        len = 0;
+    }
+    worker_reply(w, &m->hdr, r, pub, len);
+}
+
+static struct inst *find_ready(struct worker *w, const uint8_t uuid[16])
+{
+    struct inst *inst = inst_find(&w->tab, uuid);
+
+    return inst && inst->state != INST_STAGED ? inst : NULL;
+}
+
+/* Platform "firmware" is done with the instance: nobody may use platform auth any more. */
+static int close_platform(struct worker *w, struct inst *inst)
+{
+    int r = prov_disable_platform(inst);
+
+    if (r == 0)
+        inst->ph_open = 0;
+    return r;
+}
+
+static void on_ekcert(struct worker *w, struct ipc_msg *m)
+{
+    struct inst *inst = find_ready(w, m->hdr.uuid);
+    int r = -ENOENT;
+
+    if (inst && inst->state != INST_READY)
+        r = -EBUSY;
+    else if (inst && !inst->ph_open)
+        r = -EPERM;
+    else if (inst)
+        r = prov_write_ekcert(inst, m->hdr.arg, m->payload, m->hdr.len);
+    if (r == 0)
+        r = close_platform(w, inst);
+    if (r == 0)
+        r = worker_persist(w, inst);
+    worker_reply(w, &m->hdr, r, NULL, 0);
+}
+
+static void on_stage(struct worker *w, struct ipc_msg *m)
+{
+    struct inst *inst = inst_find(&w->tab, m->hdr.uuid);
+    int r = 0;
+
+    if (inst && inst->state != INST_STAGED)
+        r = -EEXIST;
+    else if (!inst && !(inst = inst_add(&w->tab, m->hdr.uuid)))
+        r = -ENOMEM;
+    if (r == 0)
+        r = inst_set_blob(&inst->vol, &inst->vol_len, m->payload, m->hdr.len);
+    worker_reply(w, &m->hdr, r, NULL, 0);
+}
+
+static int load(struct worker *w, struct inst *inst, const uint8_t *perm, size_t len)
+{
+    int resume = inst->vol != NULL;
+    int r = inst_set_blob(&inst->perm, &inst->perm_len, perm, len);
+
+    if (r < 0)
+        return r;
+    inst->state = INST_READY;
+    r = tpmcore_activate(inst);
+    if (r == 0 && !resume) { /* cold start: resetCount goes up, visibly */
+        r = prov_startup_clear(inst);
+        if (r == 0)
+            r = close_platform(w, inst);
+    }
+    if (r == 0)
+        r = worker_persist(w, inst);
+    return r;
+}
+
+static void on_load(struct worker *w, struct ipc_msg *m)
+{
+    struct inst *inst = inst_find(&w->tab, m->hdr.uuid);
+    int r;
+
+    if (inst && inst->state != INST_STAGED) {
+        worker_reply(w, &m->hdr, -EEXIST, NULL, 0);
+        return;
+    }
+    if (!inst && !(inst = inst_add(&w->tab, m->hdr.uuid))) {
+        worker_reply(w, &m->hdr, -ENOMEM, NULL, 0);
+        return;
+    }
+    r = load(w, inst, m->payload, m->hdr.len);
+    if (r < 0)
+        drop_instance(w, inst);
+    worker_reply(w, &m->hdr, r, NULL, 0);
+}
+
+static void on_attach(struct worker *w, struct ipc_msg *m)
+{
+    struct inst *inst = find_ready(w, m->hdr.uuid);
+    int r = inst ? 0 : -ENOENT;
+
+    /* Never hand a container a vTPM whose platform hierarchy is still open. */
+    if (r == 0 && inst->ph_open && inst->state == INST_READY)
+        r = close_platform(w, inst);
+    if (r == 0)
+        r = worker_persist(w, inst);
+    if (r == 0) {
+        r = fe_attach(w, inst, m->fds[0], m->fds[1], (uid_t)m->hdr.arg);
+        m->nfds = 0; /* fe_attach owns them now */
+    }
+    ipc_msg_close_fds(m);
+    worker_reply(w, &m->hdr, r, NULL, 0);
+}
+
+static void on_remove(struct worker *w, struct ipc_msg *m)
+{
+    struct inst *inst = inst_find(&w->tab, m->hdr.uuid);
+
+    if (inst)
+        drop_instance(w, inst);
+    worker_reply(w, &m->hdr, inst ? 0 : -ENOENT, NULL, 0);
+}
+
+static void on_suspend(struct worker *w, struct ipc_msg *m)
+{
+    struct inst *inst;
+    int r = 0;
+
+    tpmcore_deactivate(1); /* the active instance's volatile state joins the others' */
+    for (inst = w->tab.head; inst && r == 0; inst = inst->next) {
+        fe_detach(w, inst);
+        if (inst->state == INST_READY && inst->vol)
+            r = worker_store(w, inst, VTPM_STATE_VOL, inst->vol, inst->vol_len);
+    }
+    for (; inst; inst = inst->next)
+        fe_detach(w, inst);
+    w->suspended = 1;
+    worker_reply(w, &m->hdr, r, NULL, 0);
+}
+
+static void on_stats(struct worker *w, struct ipc_msg *m)
+{
+    struct vtpm_ipc_stats st = {
+        .instances = w->tab.count,
+        .connections = w->nconns,
+        .commands = w->commands,
+        .swaps = tpmcore_swaps(),
+        .state_stores = w->state_stores,
+    };
+
+    worker_reply(w, &m->hdr, 0, &st, sizeof(st));
+}
+
+void handle_request(struct worker *w, struct ipc_msg *m)
+{
+    switch (m->hdr.type) {
+    case IPC_INST_CREATE: on_create(w, m); break;
+    case IPC_INST_SET_EKCERT: on_ekcert(w, m); break;
+    case IPC_INST_STAGE_VOLATILE: on_stage(w, m); break;
+    case IPC_INST_LOAD: on_load(w, m); break;
+    case IPC_INST_ATTACH: on_attach(w, m); break;
+    case IPC_INST_REMOVE: on_remove(w, m); break;
+    case IPC_SUSPEND_ALL: on_suspend(w, m); break;
+    case IPC_STATS: on_stats(w, m); break;
+    default: /* ipc_validate admits nothing else */
+        LOG_ERROR("ipc: unhandled type %u", m->hdr.type);
+        w->fatal = -EPROTO;
+        break;
+    }
+    ipc_msg_close_fds(m);
+}
+
+int handlers_warmup(void)
+{
+    struct inst tmp;
+    TPM2B_PUBLIC pub;
+    int r;
+
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.state = INST_READY;
+    r = tpmcore_activate(&tmp);
+    if (r == 0)
+        r = prov_startup_clear(&tmp);
+    if (r == 0)
+        r = prov_create_ek(&tmp, VTPM_EK_ECC_P256, &pub);
+    if (tpmcore_active() == &tmp)
+        tpmcore_deactivate(0);
+    inst_clear_blob(&tmp.perm, &tmp.perm_len);
+    inst_clear_blob(&tmp.vol, &tmp.vol_len);
+    return r;
+}

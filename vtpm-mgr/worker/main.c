@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* vtpm-mgr-worker: hosts many libtpms vTPMs for vtpm-mgr, sandboxed, talking IPC on fd 3. */
+#include <stdlib.h>
+
+#include "handlers.h"
+#include "log.h"
+#include "sandbox.h"
+#include "vtpm_ipc.h"
+#include "worker.h"
+
+int main(void)
+{
+    struct worker w;
+    int r;
+
+    log_set_ident("vtpm-mgr-worker");
+    if (worker_init(&w, VTPM_IPC_FD) < 0)
+        return EXIT_FAILURE;
+    /* Libraries open what they need during the warm-up; afterwards the sandbox forbids it. */
+    r = handlers_warmup();
+    if (r == 0)
+        r = sandbox_enter();
+    if (r == 0)
+        r = worker_loop(&w);
+    worker_fini(&w);
+    return r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The worker's event loop, its IPC plumbing (replies, state stores, request queue) and setup. */
+#include "worker.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "handlers.h"
+#include "log.h"
+#include "provision.h"
+#include "secmem.h"
+#include "tpmcore.h"
+
+struct qmsg {
+    struct ipc_msg m;
+    size_t len;
+    struct qmsg *next;
+};
+
+static uint8_t *g_ackbuf; /* receive buffer while waiting for an ack (the request's stays intact) */
+
+static int queue_push(struct worker *w, const struct ipc_msg *m)
+{
+    struct qmsg *q = calloc(1, sizeof(*q));
+
+    if (!q || (m->hdr.len && !(q->m.payload = malloc(m->hdr.len)))) {
+        free(q);
+        return -ENOMEM;
+    }
+    q->m.hdr = m->hdr;
+    q->m.nfds = m->nfds;
+    memcpy(q->m.fds, m->fds, sizeof(m->fds));
+    if (m->hdr.len)
+        memcpy(q->m.payload, m->payload, m->hdr.len);
+    q->len = m->hdr.len;
+    if (w->q_tail)
+        w->q_tail->next = q;
+    else
+        w->q_head = q;
+    w->q_tail = q;
+    return 0;
+}
+
+static void queue_run(struct worker *w)
+{
+    while (w->q_head && !w->fatal) {
+        struct qmsg *q = w->q_head;
+        w->q_head = q->next;
+        if (!w->q_head)
+            w->q_tail = NULL;
+        handle_request(w, &q->m);
+        secure_free(q->m.payload, q->len);
+        free(q);
+    }
+}
+
+static void queue_drop(struct worker *w)
+{
+    while (w->q_head) {
+        struct qmsg *q = w->q_head;
+        w->q_head = q->next;
+        ipc_msg_close_fds(&q->m);
+        secure_free(q->m.payload, q->len);
+        free(q);
+    }
+    w->q_tail = NULL;
+}
+
+int worker_reply(struct worker *w, const struct vtpm_ipc_hdr *req, int status, const void *payload,
+                 size_t len)
+{
+    struct vtpm_ipc_hdr h = { .type = IPC_REPLY, .seq = req->seq, .len = (uint32_t)len,
+                              .status = status };
+    int r;
+
+    memcpy(h.uuid, req->uuid, sizeof(h.uuid));
+    r = ipc_send(w->ipc_fd, &h, payload);
+    if (r < 0) {
+        LOG_ERROR("ipc: reply failed: %s", strerror(-r));
+        w->fatal = r;
+    }
+    return r;
+}
+
+/* Waits for the ack of seq; parent requests arriving meanwhile are queued. */
+static int wait_ack(struct worker *w, uint32_t seq)
+{
+    struct ipc_msg m;
+    int r;
+
+    for (;;) {
+        r = ipc_recv(w->ipc_fd, g_ackbuf, &m);
+        if (r == 0) {
+            w->eof = 1;
+            return -EPIPE;
+        }
+        if (r < 0) {
+            w->fatal = r;
+            return r;
+        }
+        if (m.hdr.type == IPC_STATE_ACK) {
+            if (m.hdr.seq != seq) {
+                LOG_ERROR("ipc: ack for unknown seq %u", m.hdr.seq);
+                w->fatal = -EPROTO;
+                return -EPROTO;
+            }
+            return m.hdr.status > 0 ? -EIO : m.hdr.status;
+        }
+        if (queue_push(w, &m) < 0) {
+            ipc_msg_close_fds(&m);
+            w->fatal = -ENOMEM;
+            return -ENOMEM;
+        }
+    }
+}
+
+int worker_store(struct worker *w, struct inst *inst, uint32_t kind, const uint8_t *blob,
+                 size_t len)
+{
+    struct vtpm_ipc_hdr h = { .type = IPC_STATE_STORE, .seq = ++w->seq, .len = (uint32_t)len,
+                              .arg = kind };
+    int r;
+
+    if (w->fatal || w->eof)
+        return -EPIPE;
+    if (len > VTPM_IPC_MAX_PAYLOAD)
+        return -EMSGSIZE;
+    memcpy(h.uuid, inst->uuid, sizeof(h.uuid));
+    r = ipc_send(w->ipc_fd, &h, blob);
+    if (r == 0)
+        r = wait_ack(w, h.seq);
+    w->state_stores++;
+    if (r < 0)
+        LOG_WARN("state store (kind %u) not acknowledged: %s", kind, strerror(-r));
+    return r;
+}
+
+int worker_persist(struct worker *w, struct inst *inst)
+{
+    int r;
+
+    if (!inst->perm_dirty)
+        return 0;
+    r = worker_store(w, inst, VTPM_STATE_PERM, inst->perm, inst->perm_len);
+    if (r == 0)
+        inst->perm_dirty = 0; /* else stays dirty: the next change stores the whole blob again */
+    return r;
+}
+
+static void ipc_event(struct worker *w)
+{
+    struct ipc_msg m;
+    int r = ipc_recv(w->ipc_fd, w->ipcbuf, &m);
+
+    if (r == 0) {
+        w->eof = 1;
+        return;
+    }
+    if (r < 0) {
+        w->fatal = r;
+        return;
+    }
+    if (m.hdr.type == IPC_STATE_ACK) { /* nothing was stored: an unsolicited ack */
+        LOG_ERROR("ipc: unexpected ack");
+        w->fatal = -EPROTO;
+        return;
+    }
+    handle_request(w, &m);
+}
+
+static void dispatch(struct worker *w, struct epoll_event *evs, int n)
+{
+    int i;
+
+    for (i = 0; i < n && !w->fatal && !w->eof; i++) {
+        struct ep_tag *tag = evs[i].data.ptr;
+        if (tag->kind == EP_IPC)
+            ipc_event(w);
+        else
+            fe_event(w, tag, evs[i].events);
+    }
+}
+
+int worker_loop(struct worker *w)
+{
+    struct epoll_event evs[64];
+    uint64_t last_sweep = fe_now_ms();
+
+    while (!w->fatal && !w->eof) {
+        int n;
+        queue_run(w);
+        n = epoll_wait(w->epfd, evs, 64, 1000);
+        if (n < 0 && errno != EINTR) {
+            w->fatal = -errno;
+            break;
+        }
+        if (n > 0)
+            dispatch(w, evs, n);
+        if (fe_now_ms() - last_sweep >= 500) {
+            last_sweep = fe_now_ms();
+            fe_sweep(w, last_sweep);
+        }
+        fe_reap(w);
+    }
+    if (w->fatal)
+        LOG_ERROR("worker stops: %s", strerror(-w->fatal));
+    return w->fatal;
+}
+
+int worker_init(struct worker *w, int ipc_fd)
+{
+    struct epoll_event ev = { .events = EPOLLIN };
+
+    memset(w, 0, sizeof(*w));
+    w->ipc_fd = ipc_fd;
+    w->ipc_tag.kind = EP_IPC;
+    ev.data.ptr = &w->ipc_tag;
+    w->ipcbuf = malloc(IPC_BUF_SIZE);
+    g_ackbuf = malloc(IPC_BUF_SIZE);
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (!w->ipcbuf || !g_ackbuf || w->epfd < 0 ||
+        epoll_ctl(w->epfd, EPOLL_CTL_ADD, ipc_fd, &ev) < 0)
+        goto fail;
+    if (tpmcore_init() < 0 || prov_init() < 0)
+        goto fail;
+    return 0;
+fail:
+    LOG_ERROR("worker: initialisation failed");
+    worker_fini(w);
+    return -EIO;
+}
+
+void worker_fini(struct worker *w)
+{
+    while (w->tab.head) {
+        struct inst *i = w->tab.head;
+        fe_detach(w, i);
+        if (tpmcore_active() == i)
+            tpmcore_deactivate(0);
+        inst_remove(&w->tab, i);
+    }
+    fe_reap(w);
+    queue_drop(w);
+    prov_fini();
+    if (w->epfd > 0)
+        close(w->epfd);
+    w->epfd = -1;
+    secure_free(w->ipcbuf, IPC_BUF_SIZE);
+    secure_free(g_ackbuf, IPC_BUF_SIZE);
+    w->ipcbuf = g_ackbuf = NULL;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The worker process: IPC with the parent, instance lifecycle and the event loop. */
+#ifndef VTPM_WORKER_WORKER_H
+#define VTPM_WORKER_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frontend.h"
+#include "inst.h"
+#include "ipc.h"
+
+struct qmsg; /* a parent request queued while waiting for an IPC_STATE_ACK */
+
+struct worker {
+    int ipc_fd;
+    int epfd;
+    struct ep_tag ipc_tag;
+    struct inst_table tab;
+    uint8_t *ipcbuf; /* IPC_BUF_SIZE receive buffer */
+    uint32_t seq;
+    struct qmsg *q_head, *q_tail;
+    int eof, fatal, suspended;
+    unsigned nconns;
+    struct conn *conns;
+    struct conn *dead_conns;
+    struct listener *dead_listeners;
+    uint64_t commands, state_stores;
+};
+
+/*
+ * Runs a client TPM command on inst and always produces a response in out (cap bytes):
+ * the TPM's, or an error response if the instance is off, the TPM failed, or the parent
+ * could not make a state change durable.
+ */
+size_t worker_exec_command(struct worker *w, struct inst *inst, const uint8_t *cmd, size_t len,
+                           uint8_t *out, size_t cap);
+/* Answers one control-channel request for inst (see ctrl.h); returns the response length. */
+size_t worker_exec_ctrl(struct worker *w, struct inst *inst, uint32_t cmd, const uint8_t *payload,
+                        uint8_t *out);
+
+/* Sends IPC_STATE_STORE(kind, blob) for inst and waits for the ack; 0 or -errno. */
+int worker_store(struct worker *w, struct inst *inst, uint32_t kind, const uint8_t *blob,
+                 size_t len);
+/* Stores inst's permanent state if libtpms changed it; 0 or -errno. */
+int worker_persist(struct worker *w, struct inst *inst);
+/* Answers parent request req with IPC_REPLY. */
+int worker_reply(struct worker *w, const struct vtpm_ipc_hdr *req, int status, const void *payload,
+                 size_t len);
+
+/* Sets up a worker on the IPC socket ipc_fd; 0 or -errno. */
+int worker_init(struct worker *w, int ipc_fd);
+/* Serves until the parent closes the IPC socket (0) or a fatal error (-errno). */
+int worker_loop(struct worker *w);
+void worker_fini(struct worker *w);
+
+#endif
