@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Host-TPM context (TCTI + ESAPI), configuration, TSS2 error mapping, EK certificate issuance
+ * and AK credential activation; provisioning is in hostprov.c, the state key in sealkey.c. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tss2/tss2_mu.h>
+#include <tss2/tss2_rc.h>
+#include <tss2/tss2_tctildr.h>
+
+#include "hosttpm_int.h"
+#include "log.h"
+
+#define HOST_PCRS 24 /* PC Client platforms: PCR 0..23, three bytes of select */
+#define PERSISTENT_MIN 0x81000000u
+#define PERSISTENT_MAX 0x81ffffffu
+
+void hosttpm_config_defaults(struct hosttpm_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->tcti = HOSTTPM_DEFAULT_TCTI;
+    cfg->ek_handle = HOSTTPM_DEFAULT_EK_HANDLE;
+    cfg->ak_handle = HOSTTPM_DEFAULT_AK_HANDLE;
+    cfg->ca_handle = HOSTTPM_DEFAULT_CA_HANDLE;
+    /* PCR 7 (Secure Boot policy) survives kernel and initrd updates yet changes when the
+     * firmware's Secure Boot configuration does. */
+    cfg->seal_pcrs.count = 1;
+    cfg->seal_pcrs.pcrSelections[0].hash = TPM2_ALG_SHA256;
+    cfg->seal_pcrs.pcrSelections[0].sizeofSelect = 3;
+    cfg->seal_pcrs.pcrSelections[0].pcrSelect[0] = 1u << 7;
+}
+
+static int bank_alg(const char *p, size_t len, TPMI_ALG_HASH *alg)
+{
+    static const struct { const char *name; TPMI_ALG_HASH alg; } banks[] = {
+        { "sha1", TPM2_ALG_SHA1 }, { "sha256", TPM2_ALG_SHA256 },
+        { "sha384", TPM2_ALG_SHA384 }, { "sha512", TPM2_ALG_SHA512 },
+    };
+
+    for (size_t i = 0; i < sizeof(banks) / sizeof(banks[0]); i++) {
+        if (strlen(banks[i].name) == len && !memcmp(banks[i].name, p, len)) {
+            *alg = banks[i].alg;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+/* "0,1,7": decimal PCR numbers below HOST_PCRS, no empty items. */
+static int pcr_list(const char *p, const char *end, BYTE select[3])
+{
+    if (p == end)
+        return -EINVAL;
+    while (p < end) {
+        const char *start = p;
+        unsigned v = 0;
+
+        while (p < end && *p >= '0' && *p <= '9' && p - start < 2)
+            v = v * 10 + (unsigned)(*p++ - '0');
+        if (p == start || v >= HOST_PCRS)
+            return -EINVAL;
+        if (p < end && (*p != ',' || ++p == end))
+            return -EINVAL;
+        select[v / 8] |= (BYTE)(1u << (v % 8));
+    }
+    return 0;
+}
+
+/* One "bank:list" item between p and end, appended to sel. */
+static int pcr_bank(const char *p, const char *end, TPML_PCR_SELECTION *sel)
+{
+    const char *colon = memchr(p, ':', (size_t)(end - p));
+    TPMS_PCR_SELECTION *s = &sel->pcrSelections[sel->count];
+
+    if (!colon || sel->count >= TPM2_NUM_PCR_BANKS || bank_alg(p, (size_t)(colon - p), &s->hash))
+        return -EINVAL;
+    for (uint32_t i = 0; i < sel->count; i++)
+        if (sel->pcrSelections[i].hash == s->hash)
+            return -EINVAL;
+    s->sizeofSelect = 3;
+    if (pcr_list(colon + 1, end, s->pcrSelect) < 0)
+        return -EINVAL;
+    sel->count++;
+    return 0;
+}
+
+int hosttpm_parse_pcrs(const char *spec, TPML_PCR_SELECTION *sel)
+{
+    const char *p = spec;
+
+    memset(sel, 0, sizeof(*sel));
+    if (!spec)
+        return -EINVAL;
+    if (!*spec || !strcmp(spec, "none"))
+        return 0;
+    for (;;) {
+        const char *end = strchr(p, '+');
+        if (!end)
+            end = p + strlen(p);
+        if (pcr_bank(p, end, sel) < 0) {
+            LOG_ERROR("bad PCR selection \"%s\" (want e.g. sha256:0,1,7+sha1:7)", spec);
+            memset(sel, 0, sizeof(*sel));
+            return -EINVAL;
+        }
+        if (!*end)
+            return 0;
+        p = end + 1;
+    }
+}
+
+int hosttpm_rc_is(TSS2_RC rc, TSS2_RC code)
+{
+    if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER || rc == TSS2_RC_SUCCESS)
+        return 0;
+    if (code & TPM2_RC_FMT1) /* strip the handle/session/parameter number */
+        return (rc & TPM2_RC_FMT1) && (rc & (TPM2_RC_FMT1 | 0x3f)) == code;
+    return !(rc & TPM2_RC_FMT1) && (rc & 0xfff) == code;
+}
+
+static int rc_errno(TSS2_RC rc)
+{
+    static const struct { TSS2_RC code; int err; } map[] = {
+        { TPM2_RC_POLICY_FAIL, -EACCES }, { TPM2_RC_AUTH_FAIL, -EACCES },
+        { TPM2_RC_BAD_AUTH, -EACCES },    { TPM2_RC_PCR_CHANGED, -EACCES },
+        { TPM2_RC_HANDLE, -ENOENT },      { TPM2_RC_NV_SPACE, -ENOSPC },
+        { TPM2_RC_OBJECT_MEMORY, -ENOSPC }, { TPM2_RC_SESSION_MEMORY, -ENOSPC },
+        { TPM2_RC_INTEGRITY, -EINVAL },   { TPM2_RC_SIZE, -EINVAL },
+        { TPM2_RC_VALUE, -EINVAL },       { TPM2_RC_ECC_POINT, -EINVAL },
+        { TPM2_RC_KEY, -EINVAL },         { TPM2_RC_INSUFFICIENT, -EINVAL },
+    };
+
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (hosttpm_rc_is(rc, map[i].code))
+            return map[i].err;
+    return -EIO;
+}
+
+int hosttpm_tss_err(TSS2_RC rc, const char *what)
+{
+    LOG_ERROR("%s: %s (0x%08x)", what, Tss2_RC_Decode(rc), rc);
+    return rc_errno(rc);
+}
+
+static int check_config(const struct hosttpm_config *cfg)
+{
+    const uint32_t hs[3] = { cfg->ek_handle, cfg->ak_handle, cfg->ca_handle };
+
+    if (!cfg->tcti || cfg->seal_pcrs.count > TPM2_NUM_PCR_BANKS)
+        return -EINVAL;
+    for (int i = 0; i < 3; i++) {
+        if (hs[i] < PERSISTENT_MIN || hs[i] > PERSISTENT_MAX || hs[i] == hs[(i + 1) % 3]) {
+            LOG_ERROR("handles must be distinct persistent handles (0x81xxxxxx)");
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int open_esys(struct hosttpm *h, const char *tcti)
+{
+    TSS2_RC rc = Tss2_TctiLdr_Initialize(tcti, &h->tcti);
+
+    if (rc != TSS2_RC_SUCCESS) {
+        LOG_ERROR("cannot open the host TPM through TCTI \"%s\"", tcti);
+        return hosttpm_tss_err(rc, "Tss2_TctiLdr_Initialize");
+    }
+    rc = Esys_Initialize(&h->esys, h->tcti, NULL);
+    if (rc != TSS2_RC_SUCCESS)
+        return hosttpm_tss_err(rc, "Esys_Initialize");
+    return 0;
+}
+
+int hosttpm_open(const struct hosttpm_config *cfg, struct hosttpm **out)
+{
+    struct hosttpm *h;
+    int r;
+
+    *out = NULL;
+    if ((r = check_config(cfg)) < 0)
+        return r;
+    h = calloc(1, sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    h->ek = h->ca = ESYS_TR_NONE;
+    h->ek_handle = cfg->ek_handle;
+    h->ak_handle = cfg->ak_handle;
+    h->ca_handle = cfg->ca_handle;
+    h->seal_pcrs = cfg->seal_pcrs;
+    r = -ENOMEM;
+    if (cfg->host_ek_ca_file && !(h->host_ek_ca_file = strdup(cfg->host_ek_ca_file)))
+        goto fail;
+    if ((r = open_esys(h, cfg->tcti)) < 0)
+        goto fail;
+    *out = h;
+    return 0;
+fail:
+    hosttpm_close(h);
+    return r;
+}
+
+void hosttpm_close(struct hosttpm *h)
+{
+    if (!h)
+        return;
+    if (h->esys) {
+        hostkeys_close_tr(h, &h->ca);
+        hostkeys_close_tr(h, &h->ek);
+        Esys_Finalize(&h->esys);
+    }
+    Tss2_TctiLdr_Finalize(&h->tcti);
+    X509_free(h->ca_cert);
+    free(h->host_ek_ca_file);
+    free(h);
+}
+
+/* A vTPM EK: a TCG-template decryption key that never leaves its TPM. */
+static int unmarshal_ekpub(const uint8_t *buf, size_t len, TPM2B_PUBLIC *pub)
+{
+    const TPMA_OBJECT need = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_DECRYPT;
+    size_t off = 0;
+    uint16_t size = 0;
+
+    if (!buf || Tss2_MU_UINT16_Unmarshal(buf, len, NULL, &size) != TSS2_RC_SUCCESS ||
+        (size_t)size + 2 != len ||
+        Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, pub) != TSS2_RC_SUCCESS || off != len) {
+        LOG_ERROR("vTPM EK public: not a marshalled TPM2B_PUBLIC of %zu bytes", len);
+        return -EINVAL;
+    }
+    if ((pub->publicArea.objectAttributes & need) != need) {
+        LOG_ERROR("vTPM EK public: attributes 0x%08x lack fixedTPM|fixedParent|decrypt",
+                  pub->publicArea.objectAttributes);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int hosttpm_issue_ek_cert(struct hosttpm *h, const uint8_t *ekpub, size_t ekpub_len,
+                          const uint8_t uuid[16], uint8_t **der, size_t *der_len)
+{
+    TPM2B_PUBLIC pub;
+    X509 *x = NULL;
+    int r;
+
+    if (!h || !uuid || !der || !der_len)
+        return -EINVAL;
+    if (!h->ca_cert || h->ca == ESYS_TR_NONE) {
+        LOG_ERROR("EK certificate requested before hosttpm_provision()");
+        return -ENOENT;
+    }
+    r = unmarshal_ekpub(ekpub, ekpub_len, &pub);
+    if (r < 0)
+        return r;
+    r = x509_make_ek_cert(h, &pub, uuid, &x);
+    if (r == 0)
+        r = x509_to_der(x, der, der_len);
+    X509_free(x);
+    return r;
+}
+
+static int unmarshal_cred(const uint8_t *cb, size_t cb_len, const uint8_t *sec, size_t sec_len,
+                          TPM2B_ID_OBJECT *blob, TPM2B_ENCRYPTED_SECRET *secret)
+{
+    size_t o1 = 0, o2 = 0;
+
+    if (!cb || !sec ||
+        Tss2_MU_TPM2B_ID_OBJECT_Unmarshal(cb, cb_len, &o1, blob) != TSS2_RC_SUCCESS ||
+        o1 != cb_len ||
+        Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal(sec, sec_len, &o2, secret) != TSS2_RC_SUCCESS ||
+        o2 != sec_len) {
+        LOG_ERROR("credential: malformed TPM2B_ID_OBJECT / TPM2B_ENCRYPTED_SECRET");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int activate(struct hosttpm *h, ESYS_TR ak, const TPM2B_ID_OBJECT *blob,
+                    const TPM2B_ENCRYPTED_SECRET *secret, uint8_t **cred, size_t *cred_len)
+{
+    TPM2B_DIGEST *info = NULL;
+    ESYS_TR sess = ESYS_TR_NONE;
+    TSS2_RC rc;
+    int r;
+
+    /* The EK session also encrypts the response, so the secret never crosses the bus. */
+    r = hostkeys_ek_session(h, TPMA_SESSION_ENCRYPT, &sess);
+    if (r < 0)
+        return r;
+    rc = Esys_ActivateCredential(h->esys, ak, h->ek, ESYS_TR_PASSWORD, sess, ESYS_TR_NONE, blob,
+                                 secret, &info);
+    hostkeys_flush(h, &sess);
+    if (rc != TSS2_RC_SUCCESS)
+        return hosttpm_tss_err(rc, "Esys_ActivateCredential");
+    r = -ENOMEM;
+    *cred = malloc(info->size ? info->size : 1);
+    if (*cred) {
+        memcpy(*cred, info->buffer, info->size);
+        *cred_len = info->size;
+        r = 0;
+    }
+    explicit_bzero(info->buffer, sizeof(info->buffer));
+    Esys_Free(info);
+    return r;
+}
+
+int hosttpm_activate_credential(struct hosttpm *h, const uint8_t *credblob, size_t credblob_len,
+                                const uint8_t *secret, size_t secret_len,
+                                uint8_t **cred, size_t *cred_len)
+{
+    TPM2B_ID_OBJECT blob;
+    TPM2B_ENCRYPTED_SECRET sec;
+    ESYS_TR ak = ESYS_TR_NONE;
+    int r;
+
+    if (!h || !cred || !cred_len)
+        return -EINVAL;
+    r = unmarshal_cred(credblob, credblob_len, secret, secret_len, &blob, &sec);
+    if (r < 0)
+        return r;
+    if ((r = hostkeys_ensure_ek(h)) < 0)
+        return r;
+    r = hostkeys_read_persistent(h, h->ak_handle, &ak, NULL);
+    if (r < 0) {
+        LOG_ERROR("no host AK at 0x%08x (not provisioned?)", h->ak_handle);
+        return r;
+    }
+    r = activate(h, ak, &blob, &sec, cred, cred_len);
+    hostkeys_close_tr(h, &ak);
+    return r;
+}

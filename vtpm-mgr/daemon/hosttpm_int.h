@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Internals shared by the host-TPM files (hosttpm, hostkeys, hostfiles, x509cert, sealkey). */
+#ifndef VTPM_HOSTTPM_INT_H
+#define VTPM_HOSTTPM_INT_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <tss2/tss2_esys.h>
+
+#include "hosttpm.h"
+
+/* Files in the host directory (see hosttpm_provision()). */
+#define HF_EK_CERT      "host-ek.pem"
+#define HF_EK_CA        "host-ek-ca.pem"
+#define HF_EK_PUB       "host-ek.pub"
+#define HF_AK_PUB       "host-ak.pub"
+#define HF_AK_PEM       "host-ak.pub.pem"
+#define HF_CA_PUB       "vtpm-ca.pub"
+#define HF_CA_CERT      "vtpm-ca.pem"
+#define HF_CA_ATTEST    "vtpm-ca.certify.attest"
+#define HF_CA_SIG       "vtpm-ca.certify.sig"
+#define HF_STATE_KEY    "state-key.seal"
+
+#define HF_MAX_SIZE     (1u << 20) /* no host-dir file is anywhere near this */
+
+struct hosttpm {
+    TSS2_TCTI_CONTEXT *tcti;
+    ESYS_CONTEXT *esys;
+    uint32_t ek_handle, ak_handle, ca_handle;
+    TPML_PCR_SELECTION seal_pcrs;
+    char *host_ek_ca_file;      /* owned copy of cfg->host_ek_ca_file, or NULL */
+    ESYS_TR ek;                 /* ESYS_TR_NONE until resolved */
+    ESYS_TR ca;                 /* vTPM-CA key, resolved by provisioning */
+    TPM2B_PUBLIC ek_pub;
+    X509 *ca_cert;              /* vtpm-ca.pem, loaded by provisioning */
+};
+
+/* hosttpm.c: logs "what: <decoded rc>" and maps rc to a negative errno. */
+int hosttpm_tss_err(TSS2_RC rc, const char *what);
+/* Nonzero when rc is the TPM format-one error code fmt1 (any handle/session/parameter index). */
+int hosttpm_rc_is(TSS2_RC rc, TSS2_RC fmt1);
+
+/* hostkeys.c */
+int hostkeys_ensure_ek(struct hosttpm *h);
+/* Salted policy session satisfying the EK's PolicySecret(TPM_RH_ENDORSEMENT); flush after use.
+ * attrs adds TPMA_SESSION_DECRYPT / _ENCRYPT for parameter encryption. */
+int hostkeys_ek_session(struct hosttpm *h, TPMA_SESSION attrs, ESYS_TR *sess);
+/* Starts a policy (or trial) session salted by the EK, without assertions. */
+int hostkeys_start_session(struct hosttpm *h, TPM2_SE type, TPMA_SESSION attrs, ESYS_TR *sess);
+void hostkeys_flush(struct hosttpm *h, ESYS_TR *tr);
+void hostkeys_close_tr(struct hosttpm *h, ESYS_TR *tr);
+/* Reads the persistent handle: 0 with *tr and *pub filled (pub may be NULL), -ENOENT if empty. */
+int hostkeys_read_persistent(struct hosttpm *h, uint32_t handle, ESYS_TR *tr, TPM2B_PUBLIC *pub);
+/* Creates the AK (restricted) or vTPM-CA (unrestricted) key under the EK, persists it at
+ * handle; *tr is the persistent ESYS_TR. */
+int hostkeys_create_persistent(struct hosttpm *h, int restricted, uint32_t handle, ESYS_TR *tr);
+/* Loads priv/pub under the EK into a transient object (caller flushes). */
+int hostkeys_load_under_ek(struct hosttpm *h, const TPM2B_PRIVATE *priv, const TPM2B_PUBLIC *pub,
+                           ESYS_TR *tr);
+/* Reads the host EK certificate from NV as DER; *der callee-allocated (free()). */
+int hostkeys_read_ek_cert(struct hosttpm *h, uint8_t **der, size_t *der_len);
+
+/* hostfiles.c: files relative to the host directory, written atomically (tmp + rename). */
+int hostfile_write(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+/* Writes only when absent or different; returns 0 either way. */
+int hostfile_update(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+/* Reads a whole file; *data callee-allocated (free()); -ENOENT when absent. */
+int hostfile_read(int dirfd, const char *name, uint8_t **data, size_t *len);
+int hostfile_read_path(const char *path, uint8_t **data, size_t *len);
+int hostfile_exists(int dirfd, const char *name);
+
+/* x509cert.c */
+/* TPM public (RSA or ECC) to an OpenSSL public key; -EINVAL for anything unusable. */
+int x509_pkey_from_tpm(const TPM2B_PUBLIC *pub, EVP_PKEY **pkey);
+/* Self-signed CA certificate of the vTPM-CA key, signed inside the TPM. */
+int x509_make_ca_cert(struct hosttpm *h, const TPM2B_PUBLIC *ca_pub, X509 **out);
+/* EK certificate for ekpub under h->ca_cert. */
+int x509_make_ek_cert(struct hosttpm *h, const TPM2B_PUBLIC *ekpub, const uint8_t uuid[16],
+                      X509 **out);
+int x509_to_der(X509 *x, uint8_t **der, size_t *len);
+int x509_to_pem(X509 *x, uint8_t **pem, size_t *len);
+int x509_pkey_to_pem(EVP_PKEY *pkey, uint8_t **pem, size_t *len);
+
+#endif
