@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Shared helpers of the integration tests: a per-test temp dir, a swtpm host TPM, a vtpm-mgr
+# daemon started and stopped by PID, and bounded waits. Sourced, not run.
+set -eu
+ROOT=${VTPM_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${VTPM_BUILD:-$ROOT/build}
+BIN=$BUILD/bin
+T=$(mktemp -d /tmp/vtpm-it.XXXXXX)
+chmod 755 "$T"
+HOST=$T/host
+STATE=$T/state
+RUN=$T/run
+MGR_PID=
+export VTPM_MGR_RUN_DIR=$RUN
+export TPM2TOOLS_TCTI=
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+
+cleanup() {
+    rc=$?
+    stop_mgr_kill || true
+    sh "$ROOT/swtpm-ci/host-tpm-stop.sh" "$HOST" >/dev/null 2>&1 || true
+    if [ $rc -ne 0 ] && [ -f "$T/mgr.log" ]; then
+        echo "--- vtpm-mgr log (tail) ---" >&2; tail -n 30 "$T/mgr.log" >&2
+    fi
+    rm -rf "$T"
+    exit $rc
+}
+trap cleanup EXIT INT TERM
+
+start_host_tpm() {
+    mkdir -p "$HOST"
+    sh "$ROOT/swtpm-ci/host-tpm-start.sh" "$HOST" >"$T/host-tpm.log" 2>&1 ||
+        { cat "$T/host-tpm.log" >&2; fail "host TPM did not start"; }
+    HOST_TCTI=$(cat "$HOST/tcti")
+}
+
+# start_mgr [extra vtpm-mgr options]: runs in the foreground mode as a background job.
+start_mgr() {
+    "$BIN/vtpm-mgr" --foreground --state-dir "$STATE" --run-dir "$RUN" \
+        --host-tcti "$HOST_TCTI" --host-ek-ca "$HOST/ek-ca.pem" --seal-pcrs sha256:16 "$@" \
+        >>"$T/mgr.log" 2>&1 &
+    MGR_PID=$!
+    i=0
+    while ! "$BIN/vtpmctl" list >/dev/null 2>&1; do
+        i=$((i + 1))
+        kill -0 "$MGR_PID" 2>/dev/null || { tail -n 20 "$T/mgr.log" >&2; fail "vtpm-mgr exited"; }
+        [ $i -lt 300 ] || fail "vtpm-mgr not ready after 30 s"
+        sleep 0.1
+    done
+}
+
+# Graceful stop (SIGTERM), bounded.
+stop_mgr() {
+    [ -n "$MGR_PID" ] || return 0
+    kill -TERM "$MGR_PID" 2>/dev/null || true
+    i=0
+    while kill -0 "$MGR_PID" 2>/dev/null; do
+        i=$((i + 1)); [ $i -lt 300 ] || { kill -KILL "$MGR_PID"; fail "vtpm-mgr did not stop"; }
+        sleep 0.1
+    done
+    wait "$MGR_PID" 2>/dev/null || true
+    MGR_PID=
+}
+
+# Crash: SIGKILL of the parent; its workers see EOF and exit by themselves.
+stop_mgr_kill() {
+    [ -n "$MGR_PID" ] || return 0
+    kill -KILL "$MGR_PID" 2>/dev/null || true
+    wait "$MGR_PID" 2>/dev/null || true
+    MGR_PID=
+    i=0
+    while pgrep -f "$BIN/vtpm-mgr-worker" >/dev/null 2>&1 && [ $i -lt 50 ]; do
+        i=$((i + 1)); sleep 0.1
+    done
+}
+
+# json FIELD: reads a JSON object on stdin and prints one top-level field.
+json() { python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1"; }
+
+# vt SOCKET tool args...: a tpm2-tools command against one vTPM, time-bounded.
+vt() { s=$1; shift; TPM2TOOLS_TCTI="swtpm:path=$s" timeout 30 "$@"; }
+
+create_vtpm() { "$BIN/vtpmctl" create "$@" >"$T/create.json" && json uuid <"$T/create.json"; }
+sock_of() { "$BIN/vtpmctl" info "$1" | json socket; }

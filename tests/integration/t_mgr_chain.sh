@@ -1,0 +1,62 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# The EK chain, checked from outside the daemon with OpenSSL and tpm2-tools:
+# vTPM EK cert -> vTPM-CA cert (key in the host TPM) -> TPM2_Certify by the host AK -> the AK
+# is the host TPM's, under the host EK whose certificate chains to the (local) EK CA.
+. "$(dirname "$0")/lib.sh"
+start_host_tpm
+start_mgr
+cd "$T"
+U=$(create_vtpm --name chain-1)
+"$BIN/vtpmctl" ek-cert "$U" >ek.pem
+"$BIN/vtpmctl" host-chain --out chain >/dev/null || fail host-chain
+for f in host-ek.pem host-ek-ca.pem host-ak.pub.pem vtpm-ca.pem vtpm-ca.certify.attest \
+         vtpm-ca.certify.sig; do
+    [ -s "chain/$f" ] || fail "host-chain did not write $f"
+done
+CHAIN=$HOST/ek-ca.pem
+[ -f "$HOST/ek-ca-chain.pem" ] && CHAIN=$HOST/ek-ca-chain.pem
+openssl verify -CAfile "$CHAIN" chain/host-ek.pem >/dev/null || fail "host EK cert does not chain to the EK CA"
+openssl verify -CAfile chain/vtpm-ca.pem ek.pem >/dev/null || fail "vTPM EK cert does not verify against vtpm-ca.pem"
+openssl x509 -in ek.pem -noout -ext extendedKeyUsage | grep -q "2.23.133.8.1" || fail "EK cert lacks tcg-kp-EKCertificate"
+openssl x509 -in ek.pem -noout -ext subjectAltName | grep -q "urn:uuid:$U" || fail "EK cert does not name the vTPM"
+ok "openssl: host EK -> EK CA, vTPM EK -> vtpm-ca.pem"
+
+export TPM2TOOLS_TCTI="$HOST_TCTI"
+tpm2_loadexternal -C n -u chain/host-ak.pub -c ak.ctx -n ak.name >/dev/null || fail "load host AK public"
+tpm2_verifysignature -c ak.ctx -g sha256 -m chain/vtpm-ca.certify.attest \
+    -s chain/vtpm-ca.certify.sig -t ticket >/dev/null || fail "certify signature does not verify with the host AK"
+tpm2_flushcontext -t >/dev/null
+tpm2_loadexternal -C n -u chain/vtpm-ca.pub -c ca.ctx -n ca.name >/dev/null || fail "load vtpm-ca public"
+tpm2_readpublic -c ca.ctx -f pem -o ca-tpm.pem >/dev/null
+tpm2_flushcontext -t >/dev/null
+openssl x509 -in chain/vtpm-ca.pem -noout -pubkey >ca-cert.pem
+cmp -s ca-tpm.pem ca-cert.pem || fail "vtpm-ca.pem's key is not the certified key"
+tpm2_print -t TPMS_ATTEST chain/vtpm-ca.certify.attest >attest.yaml || fail "tpm2_print attest"
+grep -q "type:.*8017" attest.yaml || grep -qi "certify" attest.yaml || fail "attest is not a certify"
+NAME=$(od -An -tx1 -v ca.name | tr -d ' \n')
+grep -qi "$NAME" attest.yaml || fail "certified name is not the vTPM-CA key's name"
+EXTRA=$(openssl x509 -in chain/vtpm-ca.pem -outform DER | sha256sum | cut -d' ' -f1)
+grep -qi "$EXTRA" attest.yaml || fail "certify is not bound to vtpm-ca.pem (extraData)"
+ok "tpm2-tools: TPM2_Certify of the vTPM-CA key by the host AK verifies"
+
+# The AK and the CA key really live in this host TPM, the AK as a restricted signing key.
+tpm2_readpublic -c 0x81000a01 -n ak-tpm.name >ak-attrs.txt || fail "host AK not at its handle"
+cmp -s ak.name ak-tpm.name || fail "exported AK is not the host TPM's AK"
+grep -q "restricted" ak-attrs.txt && grep -q "fixedtpm" ak-attrs.txt || fail "AK attributes"
+tpm2_readpublic -c 0x81000a02 >ca-attrs.txt || fail "vTPM-CA key not at its handle"
+grep -q "fixedtpm" ca-attrs.txt && grep -q "fixedparent" ca-attrs.txt || fail "CA key exportable"
+ok "AK and vTPM-CA key are fixedTPM keys of the host TPM"
+
+# A certificate signed by some other key does not pass.
+openssl ecparam -name prime256v1 -genkey -noout -out other.key
+openssl req -new -x509 -key other.key -subj /CN=forged -days 1 -out forged-ca.pem
+openssl x509 -in ek.pem -noout -pubkey >ekpub.pem
+openssl x509 -new -force_pubkey ekpub.pem -subj /CN=forged-ek -CA forged-ca.pem -CAkey other.key \
+    -days 1 -out forged-ek.pem 2>/dev/null ||
+    openssl x509 -in ek.pem -CA forged-ca.pem -CAkey other.key -days 1 -out forged-ek.pem 2>/dev/null ||
+    fail "could not make a forged cert"
+openssl verify -CAfile chain/vtpm-ca.pem forged-ek.pem >/dev/null 2>&1 && fail "forged EK cert verified"
+ok "a forged EK certificate is rejected"
+stop_mgr
+echo "t_mgr_chain: all passed"
