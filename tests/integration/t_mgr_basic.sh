@@ -27,7 +27,7 @@ ok "getrandom, pcrextend, pcrread"
 
 "$BIN/vtpmctl" ek-cert "$U" >ek.pem || fail ek-cert
 openssl x509 -in ek.pem -noout -pubkey >ek-cert-pub.pem
-vt "$S" tpm2_createek -G ecc -c ek.ctx -u ek.pub -f pem -o ek-tpm.pem >/dev/null || fail createek
+vt "$S" tpm2_createek -G ecc -c ek.ctx -u ek-tpm.pem -f pem >/dev/null || fail createek
 cmp -s ek-cert-pub.pem ek-tpm.pem || fail "EK in the vTPM differs from the EK certificate"
 vt "$S" tpm2_nvread 0x01c0000a -o ek-nv.der >/dev/null || fail "nvread EK cert index"
 openssl x509 -in ek.pem -outform DER -out ek.der
@@ -35,8 +35,8 @@ cmp -s ek.der ek-nv.der || fail "EK cert in NV differs from vtpmctl ek-cert"
 vt "$S" tpm2_nvundefine 0x01c0000a >/dev/null 2>&1 && fail "container could undefine the EK cert"
 ok "EK matches its certificate; certificate in NV 0x01c0000a and locked"
 
-vt "$S" tpm2_createak -C ek.ctx -c ak.ctx -G ecc -g sha256 -s ecdsa -u ak.pub -f pem \
-    -o ak.pem -n ak.name >/dev/null || fail createak
+vt "$S" tpm2_createak -C ek.ctx -c ak.ctx -G ecc -g sha256 -s ecdsa -u ak.pem -f pem \
+    -n ak.name >/dev/null || fail createak
 vt "$S" tpm2_flushcontext -t >/dev/null 2>&1 || true
 N=$(openssl rand -hex 16)
 vt "$S" tpm2_quote -c ak.ctx -l sha256:16 -q "$N" -m q.msg -s q.sig -o q.pcrs -g sha256 >/dev/null ||
@@ -49,7 +49,7 @@ ok "createak, quote, checkquote"
 U2=$(create_vtpm --name db-1 --ek rsa --tenant team-b)
 S2=$(json socket <create.json)
 "$BIN/vtpmctl" ek-cert db-1 | openssl x509 -noout -pubkey >ek2-cert-pub.pem
-vt "$S2" tpm2_createek -G rsa -c ek2.ctx -u ek2.pub -f pem -o ek2-tpm.pem >/dev/null || fail "createek rsa"
+vt "$S2" tpm2_createek -G rsa -c ek2.ctx -u ek2-tpm.pem -f pem >/dev/null || fail "createek rsa"
 cmp -s ek2-cert-pub.pem ek2-tpm.pem || fail "RSA EK differs from its certificate"
 vt "$S2" tpm2_nvread 0x01c00002 -o ek2-nv.der >/dev/null || fail "nvread RSA EK cert"
 [ "$("$BIN/vtpmctl" info "$U2" | json tenant)" = team-b ] || fail "tenant"

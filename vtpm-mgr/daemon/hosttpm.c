@@ -221,6 +221,7 @@ static int unmarshal_ekpub(const uint8_t *buf, size_t len, TPM2B_PUBLIC *pub)
     size_t off = 0;
     uint16_t size = 0;
 
+    memset(pub, 0, sizeof(*pub)); /* Tss2_MU refuses a TPM2B whose size is already set */
     if (!buf || Tss2_MU_UINT16_Unmarshal(buf, len, NULL, &size) != TSS2_RC_SUCCESS ||
         (size_t)size + 2 != len ||
         Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, pub) != TSS2_RC_SUCCESS || off != len) {
