@@ -44,6 +44,9 @@ static int open_dirs(struct mgr *m)
     m->run_fd = open_dir(AT_FDCWD, c->run_dir, 0755);
     if (m->run_fd < 0)
         return m->run_fd;
+    /* Containers' users traverse it to their own vTPM directory (umask is 077 here). */
+    if (fchmod(m->run_fd, 0755) != 0)
+        return -errno;
     m->host_fd = open_dir(m->state_fd, "host", 0700);
     if (m->host_fd < 0)
         return m->host_fd;
