@@ -143,7 +143,9 @@ static int ensure_key(struct hosttpm *h, int dirfd, uint32_t handle, int restric
     }
     LOG_ERROR("handle 0x%08x %s %s: refusing to re-provision implicitly (evict the handle "
               "and remove the host directory's files to start over)", handle,
-              kr == 0 ? "holds a key that does not match" : "is empty but there is", file);
+              kr == -ENOENT ? "is empty but the host directory has"
+              : fr == -ENOENT ? "holds a key the host directory has no" : "does not hold the key in",
+              file);
 out:
     if (r < 0)
         hostkeys_close_tr(h, tr);
@@ -217,7 +219,7 @@ static int ca_cert_digest(X509 *x, TPM2B_DATA *qd)
 /* An existing certify is kept when it is for this certificate and the signature file exists. */
 static int certify_current(int dirfd, const TPM2B_DATA *qd)
 {
-    TPMS_ATTEST att;
+    TPMS_ATTEST att = { 0 };
     uint8_t *buf = NULL;
     size_t len = 0, off = 0;
     int ok;

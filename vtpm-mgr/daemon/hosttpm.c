@@ -221,6 +221,7 @@ static int unmarshal_ekpub(const uint8_t *buf, size_t len, TPM2B_PUBLIC *pub)
     size_t off = 0;
     uint16_t size = 0;
 
+    memset(pub, 0, sizeof(*pub)); /* Tss2_MU refuses to unmarshal into a non-empty TPM2B */
     memset(pub, 0, sizeof(*pub)); /* Tss2_MU refuses a TPM2B whose size is already set */
     if (!buf || Tss2_MU_UINT16_Unmarshal(buf, len, NULL, &size) != TSS2_RC_SUCCESS ||
         (size_t)size + 2 != len ||
@@ -264,6 +265,8 @@ static int unmarshal_cred(const uint8_t *cb, size_t cb_len, const uint8_t *sec, 
 {
     size_t o1 = 0, o2 = 0;
 
+    memset(blob, 0, sizeof(*blob));
+    memset(secret, 0, sizeof(*secret));
     if (!cb || !sec ||
         Tss2_MU_TPM2B_ID_OBJECT_Unmarshal(cb, cb_len, &o1, blob) != TSS2_RC_SUCCESS ||
         o1 != cb_len ||

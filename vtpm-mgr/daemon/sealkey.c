@@ -42,6 +42,7 @@ static int sealed_unmarshal(const uint8_t *buf, size_t len, struct sealed *s)
     size_t off = 0;
     uint32_t magic = 0;
 
+    memset(s, 0, sizeof(*s)); /* Tss2_MU refuses to unmarshal into a non-empty TPM2B */
     if (Tss2_MU_UINT32_Unmarshal(buf, len, &off, &magic) || magic != SEAL_MAGIC ||
         Tss2_MU_TPML_PCR_SELECTION_Unmarshal(buf, len, &off, &s->pcrs) ||
         Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, &s->pub) ||
