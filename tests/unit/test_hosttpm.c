@@ -44,6 +44,7 @@ struct env {
     char dir[64];       /* swtpm state, sockets, CA */
     char hostdir[96];   /* the daemon's host directory */
     char tcti[256];
+    char ekca[128];
     struct hosttpm_config cfg;
     struct hosttpm *h;
     int hostfd;
@@ -247,43 +248,43 @@ static void test_esys_done(ESYS_CONTEXT *esys, TSS2_TCTI_CONTEXT *tcti)
 
 /* ---- group setup: one swtpm host TPM for the whole program ------------------------------ */
 
-static int group_setup(void **state)
+static const char *vtpm_root(void)
 {
-    const char *root = getenv("VTPM_ROOT") ? getenv("VTPM_ROOT") : ".";
-    struct env *e = calloc(1, sizeof(*e));
+    const char *root = getenv("VTPM_ROOT");
+
+    return root && *root ? root : ".";
+}
+
+static int start_host_tpm(struct env *e)
+{
     size_t len = 0;
     uint8_t *tcti;
 
-    strcpy(e->dir, "/tmp/vtpm-hosttpm.XXXXXX");
-    if (!mkdtemp(e->dir) || run("sh %s/swtpm-ci/host-tpm-start.sh %s >/dev/null", root, e->dir)) {
-        fprintf(stderr, "FATAL: cannot start the swtpm host TPM (%s)\n", e->dir);
-        return -1; /* fails every test; never a skip */
-    }
-    tcti = slurp(e->dir, "tcti", &len);
-    if (!tcti || len >= sizeof(e->tcti))
+    if (run("sh %s/swtpm-ci/host-tpm-start.sh %s >/dev/null", vtpm_root(), e->dir))
         return -1;
+    tcti = slurp(e->dir, "tcti", &len);
+    if (!tcti || len >= sizeof(e->tcti)) {
+        free(tcti);
+        return -1;
+    }
     memcpy(e->tcti, tcti, len);
     e->tcti[strcspn(e->tcti, "\n")] = 0;
     free(tcti);
     snprintf(e->hostdir, sizeof(e->hostdir), "%s/host", e->dir);
-    mkdir(e->hostdir, 0700);
+    snprintf(e->ekca, sizeof(e->ekca), "%s/ek-ca.pem", e->dir);
+    if (mkdir(e->hostdir, 0700) < 0)
+        return -1;
     e->hostfd = open(e->hostdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     hosttpm_config_defaults(&e->cfg);
     e->cfg.tcti = e->tcti;
-    if (hosttpm_parse_pcrs("sha256:16", &e->cfg.seal_pcrs) < 0)
+    e->cfg.host_ek_ca_file = e->ekca;
+    if (e->hostfd < 0 || hosttpm_parse_pcrs("sha256:16", &e->cfg.seal_pcrs) < 0)
         return -1;
-    static char ekca[128];
-    snprintf(ekca, sizeof(ekca), "%s/ek-ca.pem", e->dir);
-    e->cfg.host_ek_ca_file = ekca;
-    if (e->hostfd < 0 || hosttpm_open(&e->cfg, &e->h) < 0)
-        return -1;
-    *state = e;
-    return 0;
+    return hosttpm_open(&e->cfg, &e->h);
 }
 
 static int group_teardown(void **state)
 {
-    const char *root = getenv("VTPM_ROOT") ? getenv("VTPM_ROOT") : ".";
     struct env *e = *state;
 
     if (!e)
@@ -291,9 +292,33 @@ static int group_teardown(void **state)
     hosttpm_close(e->h);
     if (e->hostfd >= 0)
         close(e->hostfd);
-    run("sh %s/swtpm-ci/host-tpm-stop.sh %s", root, e->dir);
-    run("rm -rf %s", e->dir);
+    if (e->dir[0]) {
+        run("sh %s/swtpm-ci/host-tpm-stop.sh %s", vtpm_root(), e->dir);
+        run("rm -rf %s", e->dir);
+    }
     free(e);
+    *state = NULL;
+    return 0;
+}
+
+static int group_setup(void **state)
+{
+    struct env *e = calloc(1, sizeof(*e));
+
+    if (!e)
+        return -1;
+    *state = e;
+    e->hostfd = -1;
+    strcpy(e->dir, "/tmp/vtpm-hosttpm.XXXXXX");
+    if (!mkdtemp(e->dir))
+        e->dir[0] = 0;
+    if (!e->dir[0] || start_host_tpm(e) < 0) {
+        /* cmocka then fails every test: a missing swtpm is a failure, never a skip */
+        fprintf(stderr, "FATAL: cannot start the swtpm host TPM in %s (VTPM_ROOT=%s)\n",
+                e->dir, vtpm_root());
+        group_teardown(state);
+        return -1;
+    }
     return 0;
 }
 
