@@ -839,6 +839,64 @@ static void test_provision_eexist(void **state)
     assert_int_equal(hosttpm_provision(e->h, e->hostfd), 0);
 }
 
+/* An EK missing at its handle is created from the TCG template: the same key swtpm_setup made. */
+static void test_ek_from_template(void **state)
+{
+    struct env *e = *state;
+    struct hosttpm_config cfg = e->cfg;
+    struct hosttpm *h = NULL;
+    char path[160];
+    TPM2B_PUBLIC made, orig;
+    int fd;
+
+    cfg.ek_handle = 0x81010003u;
+    cfg.ak_handle = 0x81000b01u;
+    cfg.ca_handle = 0x81000b02u;
+    snprintf(path, sizeof(path), "%s/host-ek2", e->dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(hosttpm_open(&cfg, &h), 0);
+    assert_int_equal(hosttpm_provision(h, fd), 0);
+    hosttpm_close(h);
+    close(fd);
+    load_pub(path, "host-ek.pub", &made);
+    load_pub(e->hostdir, "host-ek.pub", &orig);
+    assert_int_equal(made.publicArea.unique.rsa.size, 256);
+    assert_memory_equal(made.publicArea.unique.rsa.buffer, orig.publicArea.unique.rsa.buffer, 256);
+    assert_int_equal(run("cmp -s %s/host-ek.pem %s/host-ek.pem", path, e->hostdir), 0);
+    for (uint32_t hd = 0; hd < 3; hd++) /* leave the TPM as the other tests expect it */
+        assert_int_equal(run("TPM2TOOLS_TCTI='%s' tpm2_evictcontrol -C o -c 0x%08x >/dev/null",
+                             e->tcti, hd == 0 ? cfg.ek_handle : hd == 1 ? cfg.ak_handle
+                                                                        : cfg.ca_handle), 0);
+}
+
+static uint32_t count_handles(ESYS_CONTEXT *esys, TPM2_HANDLE first)
+{
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    TPMI_YES_NO more = TPM2_NO;
+    uint32_t n;
+
+    assert_int_equal(Esys_GetCapability(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                        TPM2_CAP_HANDLES, first, 64, &more, &cap), 0);
+    n = cap->data.handles.count;
+    Esys_Free(cap);
+    return n;
+}
+
+/* Runs last: every transient object and session made above (also on error paths) is gone. */
+static void test_nothing_left_loaded(void **state)
+{
+    struct env *e = *state;
+    TSS2_TCTI_CONTEXT *tcti = NULL;
+    ESYS_CONTEXT *esys = test_esys(e, &tcti);
+
+    assert_int_equal(count_handles(esys, TPM2_TRANSIENT_FIRST), 0);
+    assert_int_equal(count_handles(esys, TPM2_LOADED_SESSION_FIRST), 0);
+    assert_int_equal(count_handles(esys, TPM2_ACTIVE_SESSION_FIRST), 0);
+    test_esys_done(esys, tcti);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -887,7 +945,9 @@ int main(void)
         cmocka_unit_test(test_state_key),
         cmocka_unit_test(test_state_key_corrupt),
         cmocka_unit_test(test_provision_eexist),
+        cmocka_unit_test(test_ek_from_template),
         cmocka_unit_test(test_issue_timing),
+        cmocka_unit_test(test_nothing_left_loaded),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -90,11 +90,32 @@ int hostkeys_ek_session(struct hosttpm *h, TPMA_SESSION attrs, ESYS_TR *sess)
     return 0;
 }
 
+/* Asking first keeps ESYS from logging errors for handles that are simply not there yet. */
+static int handle_present(struct hosttpm *h, uint32_t handle)
+{
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    TPMI_YES_NO more = TPM2_NO;
+    TSS2_RC rc;
+    int r;
+
+    rc = Esys_GetCapability(h->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
+                            handle, 1, &more, &cap);
+    if (rc != TSS2_RC_SUCCESS)
+        return hosttpm_tss_err(rc, "Esys_GetCapability(handles)");
+    r = cap->data.handles.count == 1 && cap->data.handles.handle[0] == handle;
+    Esys_Free(cap);
+    return r;
+}
+
 int hostkeys_read_persistent(struct hosttpm *h, uint32_t handle, ESYS_TR *tr, TPM2B_PUBLIC *pub)
 {
     TPM2B_PUBLIC *out = NULL;
     TSS2_RC rc;
+    int r = handle_present(h, handle);
 
+    *tr = ESYS_TR_NONE;
+    if (r <= 0)
+        return r < 0 ? r : -ENOENT;
     rc = Esys_TR_FromTPMPublic(h->esys, handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, tr);
     if (hosttpm_rc_is(rc, TPM2_RC_HANDLE)) {
         *tr = ESYS_TR_NONE;

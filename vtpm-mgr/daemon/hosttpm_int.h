@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Internals shared by the host-TPM files (hosttpm, hostkeys, hostfiles, x509cert, sealkey). */
+/* Internals shared by the host-TPM files (hosttpm, hostkeys, hostprov, hostfiles, x509cert,
+ * sealkey). */
 #ifndef VTPM_HOSTTPM_INT_H
 #define VTPM_HOSTTPM_INT_H
 
@@ -49,7 +50,8 @@ int hostkeys_ek_session(struct hosttpm *h, TPMA_SESSION attrs, ESYS_TR *sess);
 int hostkeys_start_session(struct hosttpm *h, TPM2_SE type, TPMA_SESSION attrs, ESYS_TR *sess);
 void hostkeys_flush(struct hosttpm *h, ESYS_TR *tr);
 void hostkeys_close_tr(struct hosttpm *h, ESYS_TR *tr);
-/* Reads the persistent handle: 0 with *tr and *pub filled (pub may be NULL), -ENOENT if empty. */
+/* Resolves a persistent object (or NV index, pub NULL): 0 with *tr and *pub filled, -ENOENT if
+ * nothing is there. Release *tr with hostkeys_close_tr(). */
 int hostkeys_read_persistent(struct hosttpm *h, uint32_t handle, ESYS_TR *tr, TPM2B_PUBLIC *pub);
 /* Creates the AK (restricted) or vTPM-CA (unrestricted) key under the EK, persists it at
  * handle; *tr is the persistent ESYS_TR. */
