@@ -702,8 +702,9 @@ static void test_host_ek_cert(void **state)
     X509_free(root);
 }
 
-static void make_credential(struct env *e, const TPM2B_DIGEST *cred, uint8_t *blob,
-                            size_t *blob_len, uint8_t *sec, size_t *sec_len)
+static void make_credential(struct env *e, const char *hostdir, uint32_t ek_handle,
+                            const TPM2B_DIGEST *cred, uint8_t *blob, size_t *blob_len,
+                            uint8_t *sec, size_t *sec_len)
 {
     TSS2_TCTI_CONTEXT *tcti = NULL;
     ESYS_CONTEXT *esys = test_esys(e, &tcti);
@@ -713,9 +714,9 @@ static void make_credential(struct env *e, const TPM2B_DIGEST *cred, uint8_t *bl
     TPM2B_PUBLIC ak;
     TPM2B_NAME name;
 
-    load_pub(e->hostdir, "host-ak.pub", &ak);
+    load_pub(hostdir, "host-ak.pub", &ak);
     tpm_name(&ak, &name);
-    assert_int_equal(Esys_TR_FromTPMPublic(esys, HOSTTPM_DEFAULT_EK_HANDLE, ESYS_TR_NONE,
+    assert_int_equal(Esys_TR_FromTPMPublic(esys, ek_handle, ESYS_TR_NONE,
                                            ESYS_TR_NONE, ESYS_TR_NONE, &ek), 0);
     assert_int_equal(Esys_MakeCredential(esys, ek, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                                          cred, &name, &idobj, &secret), 0);
@@ -737,7 +738,8 @@ static void test_activate_credential(void **state)
     size_t blob_len, sec_len, out_len = 0;
 
     memcpy(cred.buffer, "verifier-challenge-1", 20);
-    make_credential(e, &cred, blob, &blob_len, sec, &sec_len);
+    make_credential(e, e->hostdir, HOSTTPM_DEFAULT_EK_HANDLE, &cred, blob, &blob_len, sec,
+                    &sec_len);
     assert_int_equal(hosttpm_activate_credential(e->h, blob, blob_len, sec, sec_len, &out,
                                                  &out_len), 0);
     assert_int_equal(out_len, 20);
@@ -839,6 +841,19 @@ static void test_provision_eexist(void **state)
     assert_int_equal(hosttpm_provision(e->h, e->hostfd), 0);
 }
 
+static void evict(struct env *e, uint32_t handle)
+{
+    assert_int_equal(run("TPM2TOOLS_TCTI='%s' tpm2_evictcontrol -C o -c 0x%08x >/dev/null",
+                         e->tcti, handle), 0);
+}
+
+static int open_dir(struct env *e, const char *name, char *path, size_t size)
+{
+    snprintf(path, size, "%s/%s", e->dir, name);
+    assert_int_equal(mkdir(path, 0700), 0);
+    return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
 /* An EK missing at its handle is created from the TCG template: the same key swtpm_setup made. */
 static void test_ek_from_template(void **state)
 {
@@ -852,9 +867,7 @@ static void test_ek_from_template(void **state)
     cfg.ek_handle = 0x81010003u;
     cfg.ak_handle = 0x81000b01u;
     cfg.ca_handle = 0x81000b02u;
-    snprintf(path, sizeof(path), "%s/host-ek2", e->dir);
-    assert_int_equal(mkdir(path, 0700), 0);
-    fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    fd = open_dir(e, "host-ek2", path, sizeof(path));
     assert_true(fd >= 0);
     assert_int_equal(hosttpm_open(&cfg, &h), 0);
     assert_int_equal(hosttpm_provision(h, fd), 0);
@@ -865,10 +878,47 @@ static void test_ek_from_template(void **state)
     assert_int_equal(made.publicArea.unique.rsa.size, 256);
     assert_memory_equal(made.publicArea.unique.rsa.buffer, orig.publicArea.unique.rsa.buffer, 256);
     assert_int_equal(run("cmp -s %s/host-ek.pem %s/host-ek.pem", path, e->hostdir), 0);
-    for (uint32_t hd = 0; hd < 3; hd++) /* leave the TPM as the other tests expect it */
-        assert_int_equal(run("TPM2TOOLS_TCTI='%s' tpm2_evictcontrol -C o -c 0x%08x >/dev/null",
-                             e->tcti, hd == 0 ? cfg.ek_handle : hd == 1 ? cfg.ak_handle
-                                                                        : cfg.ca_handle), 0);
+    evict(e, cfg.ek_handle); /* leave the TPM as the other tests expect it */
+    evict(e, cfg.ak_handle);
+    evict(e, cfg.ca_handle);
+}
+
+/* swtpm_setup also made an ECC NIST P-384 EK (0x81010016, cert in NV 0x01c00016): the same
+ * layer works with it as parent, salt key and credential-activation key. */
+static void test_ecc_ek_parent(void **state)
+{
+    struct env *e = *state;
+    struct hosttpm_config cfg = e->cfg;
+    struct hosttpm *h = NULL;
+    TPM2B_DIGEST cred = { .size = 16 };
+    uint8_t blob[sizeof(TPM2B_ID_OBJECT)], sec[sizeof(TPM2B_ENCRYPTED_SECRET)], *out = NULL;
+    uint8_t k1[HOSTTPM_STATE_KEY_LEN], k2[HOSTTPM_STATE_KEY_LEN];
+    size_t blob_len, sec_len, out_len = 0;
+    char path[160];
+    int fd = open_dir(e, "host-ecc", path, sizeof(path));
+
+    cfg.ek_handle = 0x81010016u;
+    cfg.ak_handle = 0x81000c01u;
+    cfg.ca_handle = 0x81000c02u;
+    assert_true(fd >= 0);
+    assert_int_equal(hosttpm_open(&cfg, &h), 0);
+    assert_int_equal(hosttpm_provision(h, fd), 0);
+    assert_int_equal(run("openssl verify -CAfile %s/ek-ca-chain.pem %s/host-ek.pem >/dev/null",
+                         e->dir, path), 0);
+    assert_int_equal(hosttpm_state_key(h, fd, 1, k1), 0);
+    assert_int_equal(hosttpm_state_key(h, fd, 0, k2), 0);
+    assert_memory_equal(k1, k2, sizeof(k1));
+    memcpy(cred.buffer, "ecc-ek-challenge", 16);
+    make_credential(e, path, cfg.ek_handle, &cred, blob, &blob_len, sec, &sec_len);
+    assert_int_equal(hosttpm_activate_credential(h, blob, blob_len, sec, sec_len, &out,
+                                                 &out_len), 0);
+    assert_int_equal(out_len, 16);
+    assert_memory_equal(out, cred.buffer, 16);
+    free(out);
+    hosttpm_close(h);
+    close(fd);
+    evict(e, cfg.ak_handle);
+    evict(e, cfg.ca_handle);
 }
 
 static uint32_t count_handles(ESYS_CONTEXT *esys, TPM2_HANDLE first)
@@ -946,6 +996,7 @@ int main(void)
         cmocka_unit_test(test_state_key_corrupt),
         cmocka_unit_test(test_provision_eexist),
         cmocka_unit_test(test_ek_from_template),
+        cmocka_unit_test(test_ecc_ek_parent),
         cmocka_unit_test(test_issue_timing),
         cmocka_unit_test(test_nothing_left_loaded),
     };

@@ -47,7 +47,8 @@ void hostkeys_close_tr(struct hosttpm *h, ESYS_TR *tr)
     *tr = ESYS_TR_NONE;
 }
 
-int hostkeys_start_session(struct hosttpm *h, TPM2_SE type, TPMA_SESSION attrs, ESYS_TR *sess)
+int hostkeys_start_session(struct hosttpm *h, TPM2_SE type, TPMI_ALG_HASH alg,
+                           TPMA_SESSION attrs, ESYS_TR *sess)
 {
     /* Salting with the EK keys the session with a secret only this TPM can recover, which
      * makes parameter encryption (attrs) meaningful on the bus. Trial sessions need none. */
@@ -56,7 +57,7 @@ int hostkeys_start_session(struct hosttpm *h, TPM2_SE type, TPMA_SESSION attrs, 
 
     *sess = ESYS_TR_NONE;
     rc = Esys_StartAuthSession(h->esys, salt, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                               ESYS_TR_NONE, NULL, type, &session_sym, TPM2_ALG_SHA256, sess);
+                               ESYS_TR_NONE, NULL, type, &session_sym, alg, sess);
     if (rc != TSS2_RC_SUCCESS)
         return hosttpm_tss_err(rc, "Esys_StartAuthSession");
     rc = Esys_TRSess_SetAttributes(h->esys, *sess, TPMA_SESSION_CONTINUESESSION | attrs, 0xff);
@@ -72,13 +73,12 @@ int hostkeys_ek_session(struct hosttpm *h, TPMA_SESSION attrs, ESYS_TR *sess)
     TSS2_RC rc;
     int r;
 
-    /* A non-TCG EK with userWithAuth and no policy takes its (empty) password instead. */
-    if (h->ek_pub.publicArea.authPolicy.size == 0 &&
-        (h->ek_pub.publicArea.objectAttributes & TPMA_OBJECT_USERWITHAUTH)) {
-        *sess = ESYS_TR_PASSWORD;
-        return 0;
-    }
-    r = hostkeys_start_session(h, TPM2_SE_POLICY, attrs, sess);
+    /* EKs from the TCG high-range templates (e.g. swtpm's P-384 EK) have userWithAuth and an
+     * empty authValue: an HMAC session authorizes them and still carries the encryption. */
+    if (h->ek_pub.publicArea.objectAttributes & TPMA_OBJECT_USERWITHAUTH)
+        return hostkeys_start_session(h, TPM2_SE_HMAC, TPM2_ALG_SHA256, attrs, sess);
+    /* The policy digest's algorithm is the EK's nameAlg (SHA-384 for some templates). */
+    r = hostkeys_start_session(h, TPM2_SE_POLICY, h->ek_pub.publicArea.nameAlg, attrs, sess);
     if (r < 0)
         return r;
     rc = Esys_PolicySecret(h->esys, ESYS_TR_RH_ENDORSEMENT, *sess, ESYS_TR_PASSWORD, ESYS_TR_NONE,

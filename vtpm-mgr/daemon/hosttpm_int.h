@@ -43,11 +43,13 @@ int hosttpm_rc_is(TSS2_RC rc, TSS2_RC fmt1);
 
 /* hostkeys.c */
 int hostkeys_ensure_ek(struct hosttpm *h);
-/* Salted policy session satisfying the EK's PolicySecret(TPM_RH_ENDORSEMENT); flush after use.
+/* Salted session authorizing the EK's USER role: PolicySecret(TPM_RH_ENDORSEMENT), or HMAC for
+ * EKs with userWithAuth; flush after use.
  * attrs adds TPMA_SESSION_DECRYPT / _ENCRYPT for parameter encryption. */
 int hostkeys_ek_session(struct hosttpm *h, TPMA_SESSION attrs, ESYS_TR *sess);
-/* Starts a policy (or trial) session salted by the EK, without assertions. */
-int hostkeys_start_session(struct hosttpm *h, TPM2_SE type, TPMA_SESSION attrs, ESYS_TR *sess);
+/* Starts a session of type with hash alg, salted by the EK (unless trial), no assertions. */
+int hostkeys_start_session(struct hosttpm *h, TPM2_SE type, TPMI_ALG_HASH alg,
+                           TPMA_SESSION attrs, ESYS_TR *sess);
 void hostkeys_flush(struct hosttpm *h, ESYS_TR *tr);
 void hostkeys_close_tr(struct hosttpm *h, ESYS_TR *tr);
 /* Resolves a persistent object (or NV index, pub NULL): 0 with *tr and *pub filled, -ENOENT if

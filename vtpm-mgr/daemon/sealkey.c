@@ -70,7 +70,7 @@ static int policy_digest(struct hosttpm *h, const TPML_PCR_SELECTION *pcrs, TPM2
     TPM2B_DIGEST *d = NULL;
     ESYS_TR sess = ESYS_TR_NONE;
     TSS2_RC rc;
-    int r = hostkeys_start_session(h, TPM2_SE_TRIAL, 0, &sess);
+    int r = hostkeys_start_session(h, TPM2_SE_TRIAL, TPM2_ALG_SHA256, 0, &sess);
 
     if (r < 0)
         return r;
@@ -145,7 +145,8 @@ static int unseal_once(struct hosttpm *h, ESYS_TR obj, const TPML_PCR_SELECTION 
 
     *rc = TSS2_RC_SUCCESS;
     /* ENCRYPT: the unsealed key travels back encrypted under the EK-salted session. */
-    if ((r = hostkeys_start_session(h, TPM2_SE_POLICY, TPMA_SESSION_ENCRYPT, &sess)) < 0)
+    if ((r = hostkeys_start_session(h, TPM2_SE_POLICY, TPM2_ALG_SHA256, TPMA_SESSION_ENCRYPT,
+                                    &sess)) < 0)
         return r;
     if ((r = policy_pcr(h, sess, pcrs)) < 0)
         goto out;
