@@ -48,6 +48,10 @@ static TPM_RESULT cb_storedata(const unsigned char *data, uint32_t length, uint3
         return TPM_FAIL;
     if (strcmp(name, TPM_PERMANENT_ALL_NAME))
         return TPM_SUCCESS; /* volatile/savestate are taken explicitly, never from here */
+    /* libtpms rewrites unchanged state, e.g. when it resumes a volatile state */
+    if (g_active->perm && g_active->perm_len == length && !memcmp(g_active->perm, data, length))
+        return TPM_SUCCESS;
+    LOG_DEBUG("permanent state changed (%u bytes)", length);
     if (inst_set_blob(&g_active->perm, &g_active->perm_len, data, length) < 0)
         return TPM_FAIL;
     g_active->perm_dirty = 1;
