@@ -21,14 +21,14 @@ static uint32_t get_be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-uint64_t ctrl_capabilities(void)
+uint64_t swctrl_capabilities(void)
 {
     return PTM_CAP_INIT | PTM_CAP_SHUTDOWN | PTM_CAP_GET_TPMESTABLISHED | PTM_CAP_SET_LOCALITY |
            PTM_CAP_CANCEL_TPM_CMD | PTM_CAP_STORE_VOLATILE | PTM_CAP_RESET_TPMESTABLISHED |
            PTM_CAP_STOP | PTM_CAP_GET_CONFIG | PTM_CAP_SET_BUFFERSIZE | PTM_CAP_LOCK_STORAGE;
 }
 
-int ctrl_req_len(uint32_t cmd)
+int swctrl_req_len(uint32_t cmd)
 {
     switch (cmd) {
     case CMD_GET_CAPABILITY:
@@ -66,7 +66,7 @@ static size_t handle_buffersize(const uint8_t *payload, uint8_t *out)
 
 static size_t handle_caps(uint8_t *out)
 {
-    uint64_t caps = ctrl_capabilities();
+    uint64_t caps = swctrl_capabilities();
 
     put_be32(out, (uint32_t)(caps >> 32));
     put_be32(out + 4, (uint32_t)caps);
@@ -83,7 +83,7 @@ static size_t handle_established(const struct ctrl_ops *ops, void *ctx, uint8_t 
     return 5;
 }
 
-size_t ctrl_handle(const struct ctrl_ops *ops, void *ctx, uint32_t cmd, const uint8_t *payload,
+size_t swctrl_handle(const struct ctrl_ops *ops, void *ctx, uint32_t cmd, const uint8_t *payload,
                    uint8_t out[CTRL_RESP_MAX])
 {
     memset(out, 0, CTRL_RESP_MAX);

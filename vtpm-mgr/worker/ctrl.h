@@ -22,18 +22,18 @@ struct ctrl_ops {
 /*
  * Request payload length (bytes after the 4-byte code) of a command we serve, or -1 for a
  * command we refuse or do not know: its length cannot be trusted, so the caller answers
- * with ctrl_handle() at once and closes the connection.
+ * with swctrl_handle() at once and closes the connection.
  */
-int ctrl_req_len(uint32_t cmd);
+int swctrl_req_len(uint32_t cmd);
 
 /*
- * Answers one request whose payload (ctrl_req_len(cmd) bytes, none for refused commands)
+ * Answers one request whose payload (swctrl_req_len(cmd) bytes, none for refused commands)
  * is complete. Writes the response to out (CTRL_RESP_MAX bytes) and returns its length.
  */
-size_t ctrl_handle(const struct ctrl_ops *ops, void *ctx, uint32_t cmd, const uint8_t *payload,
+size_t swctrl_handle(const struct ctrl_ops *ops, void *ctx, uint32_t cmd, const uint8_t *payload,
                    uint8_t out[CTRL_RESP_MAX]);
 
 /* The capability mask we advertise with CMD_GET_CAPABILITY. */
-uint64_t ctrl_capabilities(void);
+uint64_t swctrl_capabilities(void);
 
 #endif

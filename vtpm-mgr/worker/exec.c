@@ -13,7 +13,7 @@
 #include "tpmcore.h"
 #include "worker.h"
 
-size_t worker_exec_command(struct worker *w, struct inst *inst, const uint8_t *cmd, size_t len,
+size_t wk_exec_command(struct worker *w, struct inst *inst, const uint8_t *cmd, size_t len,
                            uint8_t *out, size_t cap)
 {
     size_t out_len = 0;
@@ -29,7 +29,7 @@ size_t worker_exec_command(struct worker *w, struct inst *inst, const uint8_t *c
         explicit_bzero(out, out_len);
         return tpmcmd_error_response(out, TPM2_RC_FAILURE);
     }
-    if (worker_persist(w, inst) < 0) {
+    if (wk_persist(w, inst) < 0) {
         explicit_bzero(out, out_len);
         return tpmcmd_error_response(out, TPM2_RC_NV_UNAVAILABLE);
     }
@@ -46,7 +46,7 @@ static void power_off(struct inst *inst)
 {
     if (tpmcore_active() == inst)
         tpmcore_deactivate(0);
-    inst_clear_blob(&inst->vol, &inst->vol_len);
+    winst_clear_blob(&inst->vol, &inst->vol_len);
 }
 
 static uint32_t op_init(void *ctx, uint32_t flags)
@@ -96,7 +96,7 @@ static uint32_t op_reset_established(void *ctx, uint8_t loc)
     if (c->inst->state != INST_READY)
         return SWTPM_RES_FAIL;
     res = tpmcore_reset_established(c->inst, loc);
-    if (worker_persist(c->w, c->inst) < 0)
+    if (wk_persist(c->w, c->inst) < 0)
         return SWTPM_RES_FAIL;
     return res;
 }
@@ -109,10 +109,10 @@ static const struct ctrl_ops ops = {
     .reset_established = op_reset_established,
 };
 
-size_t worker_exec_ctrl(struct worker *w, struct inst *inst, uint32_t cmd, const uint8_t *payload,
+size_t wk_exec_ctrl(struct worker *w, struct inst *inst, uint32_t cmd, const uint8_t *payload,
                         uint8_t *out)
 {
     struct ctrl_ctx c = { .w = w, .inst = inst };
 
-    return ctrl_handle(&ops, &c, cmd, payload, out);
+    return swctrl_handle(&ops, &c, cmd, payload, out);
 }

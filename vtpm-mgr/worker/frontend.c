@@ -268,24 +268,24 @@ static void data_progress(struct worker *w, struct conn *c)
             return;
     }
     w->commands++;
-    conn_respond(w, c, worker_exec_command(w, c->inst, c->in, c->have, c->out, sizeof(c->out)));
+    conn_respond(w, c, wk_exec_command(w, c->inst, c->in, c->have, c->out, sizeof(c->out)));
 }
 
 static void ctrl_progress(struct worker *w, struct conn *c)
 {
     uint32_t cmd = be32(c->in);
-    int plen = ctrl_req_len(cmd);
+    int plen = swctrl_req_len(cmd);
 
     if (plen < 0) {
         c->close_after = 1;
-        conn_respond(w, c, worker_exec_ctrl(w, c->inst, cmd, NULL, c->out));
+        conn_respond(w, c, wk_exec_ctrl(w, c->inst, cmd, NULL, c->out));
         return;
     }
     if (c->have < CTRL_CODE_LEN + (size_t)plen) {
         c->need = CTRL_CODE_LEN + (size_t)plen;
         return;
     }
-    conn_respond(w, c, worker_exec_ctrl(w, c->inst, cmd, c->in + CTRL_CODE_LEN, c->out));
+    conn_respond(w, c, wk_exec_ctrl(w, c->inst, cmd, c->in + CTRL_CODE_LEN, c->out));
 }
 
 static void conn_read(struct worker *w, struct conn *c)

@@ -18,7 +18,7 @@ static void drop_instance(struct worker *w, struct inst *inst)
     fe_detach(w, inst);
     if (tpmcore_active() == inst)
         tpmcore_deactivate(0);
-    inst_remove(&w->tab, inst);
+    winst_remove(&w->tab, inst);
 }
 
 static int create_ek(struct worker *w, struct inst *inst, uint32_t ek_type, uint8_t *out,
@@ -38,7 +38,7 @@ static int create_ek(struct worker *w, struct inst *inst, uint32_t ek_type, uint
     if (r == 0 && Tss2_MU_TPM2B_PUBLIC_Marshal(&pub, out, cap, out_len) != TSS2_RC_SUCCESS)
         r = -EIO;
     if (r == 0)
-        r = worker_persist(w, inst);
+        r = wk_persist(w, inst);
     return r;
 }
 
@@ -46,11 +46,11 @@ static void on_create(struct worker *w, struct ipc_msg *m)
 {
     uint8_t pub[sizeof(TPM2B_PUBLIC)];
     size_t len = 0;
-    struct inst *inst = inst_add(&w->tab, m->hdr.uuid);
+    struct inst *inst = winst_add(&w->tab, m->hdr.uuid);
     int r;
 
     if (!inst) {
-        worker_reply(w, &m->hdr, -EEXIST, NULL, 0);
+        wk_reply(w, &m->hdr, -EEXIST, NULL, 0);
         return;
     }
     r = create_ek(w, inst, m->hdr.arg, pub, sizeof(pub), &len);
@@ -58,12 +58,12 @@ static void on_create(struct worker *w, struct ipc_msg *m)
         drop_instance(w, inst);
         len = 0;
     }
-    worker_reply(w, &m->hdr, r, pub, len);
+    wk_reply(w, &m->hdr, r, pub, len);
 }
 
 static struct inst *find_ready(struct worker *w, const uint8_t uuid[16])
 {
-    struct inst *inst = inst_find(&w->tab, uuid);
+    struct inst *inst = winst_find(&w->tab, uuid);
 
     return inst && inst->state != INST_STAGED ? inst : NULL;
 }
@@ -92,28 +92,28 @@ static void on_ekcert(struct worker *w, struct ipc_msg *m)
     if (r == 0)
         r = close_platform(w, inst);
     if (r == 0)
-        r = worker_persist(w, inst);
-    worker_reply(w, &m->hdr, r, NULL, 0);
+        r = wk_persist(w, inst);
+    wk_reply(w, &m->hdr, r, NULL, 0);
 }
 
 static void on_stage(struct worker *w, struct ipc_msg *m)
 {
-    struct inst *inst = inst_find(&w->tab, m->hdr.uuid);
+    struct inst *inst = winst_find(&w->tab, m->hdr.uuid);
     int r = 0;
 
     if (inst && inst->state != INST_STAGED)
         r = -EEXIST;
-    else if (!inst && !(inst = inst_add(&w->tab, m->hdr.uuid)))
+    else if (!inst && !(inst = winst_add(&w->tab, m->hdr.uuid)))
         r = -ENOMEM;
     if (r == 0)
-        r = inst_set_blob(&inst->vol, &inst->vol_len, m->payload, m->hdr.len);
-    worker_reply(w, &m->hdr, r, NULL, 0);
+        r = winst_set_blob(&inst->vol, &inst->vol_len, m->payload, m->hdr.len);
+    wk_reply(w, &m->hdr, r, NULL, 0);
 }
 
 static int load(struct worker *w, struct inst *inst, const uint8_t *perm, size_t len)
 {
     int resume = inst->vol != NULL;
-    int r = inst_set_blob(&inst->perm, &inst->perm_len, perm, len);
+    int r = winst_set_blob(&inst->perm, &inst->perm_len, perm, len);
 
     if (r < 0)
         return r;
@@ -125,27 +125,27 @@ static int load(struct worker *w, struct inst *inst, const uint8_t *perm, size_t
             r = close_platform(w, inst);
     }
     if (r == 0)
-        r = worker_persist(w, inst);
+        r = wk_persist(w, inst);
     return r;
 }
 
 static void on_load(struct worker *w, struct ipc_msg *m)
 {
-    struct inst *inst = inst_find(&w->tab, m->hdr.uuid);
+    struct inst *inst = winst_find(&w->tab, m->hdr.uuid);
     int r;
 
     if (inst && inst->state != INST_STAGED) {
-        worker_reply(w, &m->hdr, -EEXIST, NULL, 0);
+        wk_reply(w, &m->hdr, -EEXIST, NULL, 0);
         return;
     }
-    if (!inst && !(inst = inst_add(&w->tab, m->hdr.uuid))) {
-        worker_reply(w, &m->hdr, -ENOMEM, NULL, 0);
+    if (!inst && !(inst = winst_add(&w->tab, m->hdr.uuid))) {
+        wk_reply(w, &m->hdr, -ENOMEM, NULL, 0);
         return;
     }
     r = load(w, inst, m->payload, m->hdr.len);
     if (r < 0)
         drop_instance(w, inst);
-    worker_reply(w, &m->hdr, r, NULL, 0);
+    wk_reply(w, &m->hdr, r, NULL, 0);
 }
 
 static void on_attach(struct worker *w, struct ipc_msg *m)
@@ -157,22 +157,22 @@ static void on_attach(struct worker *w, struct ipc_msg *m)
     if (r == 0 && inst->ph_open && inst->state == INST_READY)
         r = close_platform(w, inst);
     if (r == 0)
-        r = worker_persist(w, inst);
+        r = wk_persist(w, inst);
     if (r == 0) {
         r = fe_attach(w, inst, m->fds[0], m->fds[1], (uid_t)m->hdr.arg);
         m->nfds = 0; /* fe_attach owns them now */
     }
-    ipc_msg_close_fds(m);
-    worker_reply(w, &m->hdr, r, NULL, 0);
+    wipc_msg_close_fds(m);
+    wk_reply(w, &m->hdr, r, NULL, 0);
 }
 
 static void on_remove(struct worker *w, struct ipc_msg *m)
 {
-    struct inst *inst = inst_find(&w->tab, m->hdr.uuid);
+    struct inst *inst = winst_find(&w->tab, m->hdr.uuid);
 
     if (inst)
         drop_instance(w, inst);
-    worker_reply(w, &m->hdr, inst ? 0 : -ENOENT, NULL, 0);
+    wk_reply(w, &m->hdr, inst ? 0 : -ENOENT, NULL, 0);
 }
 
 static void on_suspend(struct worker *w, struct ipc_msg *m)
@@ -184,12 +184,12 @@ static void on_suspend(struct worker *w, struct ipc_msg *m)
     for (inst = w->tab.head; inst && r == 0; inst = inst->next) {
         fe_detach(w, inst);
         if (inst->state == INST_READY && inst->vol)
-            r = worker_store(w, inst, VTPM_STATE_VOL, inst->vol, inst->vol_len);
+            r = wk_store(w, inst, VTPM_STATE_VOL, inst->vol, inst->vol_len);
     }
     for (; inst; inst = inst->next)
         fe_detach(w, inst);
     w->suspended = 1;
-    worker_reply(w, &m->hdr, r, NULL, 0);
+    wk_reply(w, &m->hdr, r, NULL, 0);
 }
 
 static void on_stats(struct worker *w, struct ipc_msg *m)
@@ -202,10 +202,10 @@ static void on_stats(struct worker *w, struct ipc_msg *m)
         .state_stores = w->state_stores,
     };
 
-    worker_reply(w, &m->hdr, 0, &st, sizeof(st));
+    wk_reply(w, &m->hdr, 0, &st, sizeof(st));
 }
 
-void handle_request(struct worker *w, struct ipc_msg *m)
+void wk_handle_request(struct worker *w, struct ipc_msg *m)
 {
     switch (m->hdr.type) {
     case IPC_INST_CREATE: on_create(w, m); break;
@@ -216,15 +216,15 @@ void handle_request(struct worker *w, struct ipc_msg *m)
     case IPC_INST_REMOVE: on_remove(w, m); break;
     case IPC_SUSPEND_ALL: on_suspend(w, m); break;
     case IPC_STATS: on_stats(w, m); break;
-    default: /* ipc_validate admits nothing else */
+    default: /* wipc_validate admits nothing else */
         LOG_ERROR("ipc: unhandled type %u", m->hdr.type);
         w->fatal = -EPROTO;
         break;
     }
-    ipc_msg_close_fds(m);
+    wipc_msg_close_fds(m);
 }
 
-int handlers_warmup(void)
+int wk_warmup(void)
 {
     struct inst tmp;
     TPM2B_PUBLIC pub;
@@ -239,7 +239,7 @@ int handlers_warmup(void)
         r = prov_create_ek(&tmp, VTPM_EK_ECC_P256, &pub);
     if (tpmcore_active() == &tmp)
         tpmcore_deactivate(0);
-    inst_clear_blob(&tmp.perm, &tmp.perm_len);
-    inst_clear_blob(&tmp.vol, &tmp.vol_len);
+    winst_clear_blob(&tmp.perm, &tmp.perm_len);
+    winst_clear_blob(&tmp.vol, &tmp.vol_len);
     return r;
 }

@@ -8,10 +8,10 @@
 struct worker;
 
 /* Executes one validated parent request and sends its IPC_REPLY; owns m's descriptors. */
-void handle_request(struct worker *w, struct ipc_msg *m);
+void wk_handle_request(struct worker *w, struct ipc_msg *m);
 
 /* Manufactures, starts and provisions a throw-away TPM so libraries load what they need
  * before the sandbox forbids it. 0 or -EIO. */
-int handlers_warmup(void);
+int wk_warmup(void);
 
 #endif

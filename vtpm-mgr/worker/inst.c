@@ -8,7 +8,7 @@
 
 #include "secmem.h"
 
-struct inst *inst_find(const struct inst_table *t, const uint8_t uuid[16])
+struct inst *winst_find(const struct inst_table *t, const uint8_t uuid[16])
 {
     struct inst *i;
 
@@ -18,11 +18,11 @@ struct inst *inst_find(const struct inst_table *t, const uint8_t uuid[16])
     return NULL;
 }
 
-struct inst *inst_add(struct inst_table *t, const uint8_t uuid[16])
+struct inst *winst_add(struct inst_table *t, const uint8_t uuid[16])
 {
     struct inst *i;
 
-    if (inst_find(t, uuid))
+    if (winst_find(t, uuid))
         return NULL;
     i = calloc(1, sizeof(*i));
     if (!i)
@@ -35,14 +35,14 @@ struct inst *inst_add(struct inst_table *t, const uint8_t uuid[16])
     return i;
 }
 
-void inst_clear_blob(uint8_t **slot, size_t *slot_len)
+void winst_clear_blob(uint8_t **slot, size_t *slot_len)
 {
     secure_free(*slot, *slot_len);
     *slot = NULL;
     *slot_len = 0;
 }
 
-int inst_set_blob(uint8_t **slot, size_t *slot_len, const void *data, size_t len)
+int winst_set_blob(uint8_t **slot, size_t *slot_len, const void *data, size_t len)
 {
     uint8_t *copy;
 
@@ -52,13 +52,13 @@ int inst_set_blob(uint8_t **slot, size_t *slot_len, const void *data, size_t len
     if (!copy)
         return -ENOMEM;
     memcpy(copy, data, len);
-    inst_clear_blob(slot, slot_len);
+    winst_clear_blob(slot, slot_len);
     *slot = copy;
     *slot_len = len;
     return 0;
 }
 
-void inst_remove(struct inst_table *t, struct inst *inst)
+void winst_remove(struct inst_table *t, struct inst *inst)
 {
     struct inst **pp;
 
@@ -69,8 +69,8 @@ void inst_remove(struct inst_table *t, struct inst *inst)
             break;
         }
     }
-    inst_clear_blob(&inst->perm, &inst->perm_len);
-    inst_clear_blob(&inst->vol, &inst->vol_len);
+    winst_clear_blob(&inst->perm, &inst->perm_len);
+    winst_clear_blob(&inst->vol, &inst->vol_len);
     explicit_bzero(inst, sizeof(*inst));
     free(inst);
 }

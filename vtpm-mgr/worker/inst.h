@@ -39,12 +39,12 @@ struct inst_table {
 };
 
 /* Allocates a zeroed instance for uuid and links it in; NULL if it exists or on ENOMEM. */
-struct inst *inst_add(struct inst_table *t, const uint8_t uuid[16]);
-struct inst *inst_find(const struct inst_table *t, const uint8_t uuid[16]);
+struct inst *winst_add(struct inst_table *t, const uint8_t uuid[16]);
+struct inst *winst_find(const struct inst_table *t, const uint8_t uuid[16]);
 /* Unlinks and frees inst, wiping its blobs. The caller closed its sockets before. */
-void inst_remove(struct inst_table *t, struct inst *inst);
+void winst_remove(struct inst_table *t, struct inst *inst);
 /* Replaces a blob slot with a copy of data (wiping the old one); -ENOMEM on failure. */
-int inst_set_blob(uint8_t **slot, size_t *slot_len, const void *data, size_t len);
-void inst_clear_blob(uint8_t **slot, size_t *slot_len);
+int winst_set_blob(uint8_t **slot, size_t *slot_len, const void *data, size_t len);
+void winst_clear_blob(uint8_t **slot, size_t *slot_len);
 
 #endif

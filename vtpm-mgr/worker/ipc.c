@@ -40,7 +40,7 @@ static const struct ipc_rule *find_rule(uint32_t type)
     return NULL;
 }
 
-int ipc_validate(const uint8_t *buf, size_t n, int nfds, struct vtpm_ipc_hdr *hdr)
+int wipc_validate(const uint8_t *buf, size_t n, int nfds, struct vtpm_ipc_hdr *hdr)
 {
     const struct ipc_rule *r;
 
@@ -57,7 +57,7 @@ int ipc_validate(const uint8_t *buf, size_t n, int nfds, struct vtpm_ipc_hdr *hd
     return 0;
 }
 
-void ipc_msg_close_fds(struct ipc_msg *msg)
+void wipc_msg_close_fds(struct ipc_msg *msg)
 {
     int i;
 
@@ -93,7 +93,7 @@ static int take_fds(struct msghdr *mh, struct ipc_msg *msg)
     return r;
 }
 
-int ipc_recv(int fd, uint8_t *buf, struct ipc_msg *msg)
+int wipc_recv(int fd, uint8_t *buf, struct ipc_msg *msg)
 {
     union {
         struct cmsghdr align;
@@ -116,17 +116,17 @@ int ipc_recv(int fd, uint8_t *buf, struct ipc_msg *msg)
     if (r == 0 && (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
         r = -EPROTO;
     if (r == 0)
-        r = ipc_validate(buf, (size_t)n, msg->nfds, &msg->hdr);
+        r = wipc_validate(buf, (size_t)n, msg->nfds, &msg->hdr);
     if (r < 0) {
         LOG_ERROR("ipc: protocol error (%zd bytes, %d fds)", n, msg->nfds);
-        ipc_msg_close_fds(msg);
+        wipc_msg_close_fds(msg);
         return r;
     }
     msg->payload = buf + IPC_HDR_LEN;
     return 1;
 }
 
-int ipc_send(int fd, const struct vtpm_ipc_hdr *hdr, const void *payload)
+int wipc_send(int fd, const struct vtpm_ipc_hdr *hdr, const void *payload)
 {
     struct iovec iov[2] = {
         { .iov_base = (void *)hdr, .iov_len = IPC_HDR_LEN },

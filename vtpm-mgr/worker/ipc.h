@@ -26,19 +26,19 @@ struct ipc_msg {
  * length equals header + hdr.len, the type is one the parent may send, the payload size,
  * argument and descriptor count fit the type. Copies the header to *hdr. 0 or -EPROTO.
  */
-int ipc_validate(const uint8_t *buf, size_t n, int nfds, struct vtpm_ipc_hdr *hdr);
+int wipc_validate(const uint8_t *buf, size_t n, int nfds, struct vtpm_ipc_hdr *hdr);
 
 /*
  * Receives one datagram into buf (IPC_BUF_SIZE bytes) and validates it. Returns 1 with
  * *msg filled (descriptors owned by the caller), 0 on EOF, -EPROTO on a protocol error
  * (received descriptors already closed), or another negative errno.
  */
-int ipc_recv(int fd, uint8_t *buf, struct ipc_msg *msg);
+int wipc_recv(int fd, uint8_t *buf, struct ipc_msg *msg);
 
 /* Sends header + hdr->len payload bytes as one datagram; 0 or a negative errno. */
-int ipc_send(int fd, const struct vtpm_ipc_hdr *hdr, const void *payload);
+int wipc_send(int fd, const struct vtpm_ipc_hdr *hdr, const void *payload);
 
 /* Closes the descriptors a message carries. */
-void ipc_msg_close_fds(struct ipc_msg *msg);
+void wipc_msg_close_fds(struct ipc_msg *msg);
 
 #endif

@@ -14,14 +14,14 @@ int main(void)
     int r;
 
     log_set_ident("vtpm-mgr-worker");
-    if (worker_init(&w, VTPM_IPC_FD) < 0)
+    if (wk_init(&w, VTPM_IPC_FD) < 0)
         return EXIT_FAILURE;
     /* Libraries open what they need during the warm-up; afterwards the sandbox forbids it. */
-    r = handlers_warmup();
+    r = wk_warmup();
     if (r == 0)
-        r = sandbox_enter();
+        r = wk_sandbox_enter();
     if (r == 0)
-        r = worker_loop(&w);
-    worker_fini(&w);
+        r = wk_loop(&w);
+    wk_fini(&w);
     return r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

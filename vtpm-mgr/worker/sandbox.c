@@ -143,7 +143,7 @@ static int install_seccomp(void)
     return r;
 }
 
-int sandbox_enter(void)
+int wk_sandbox_enter(void)
 {
     const char *off = getenv("VTPM_WORKER_NO_SANDBOX");
     int r = 0;

@@ -9,6 +9,6 @@
  * non-dumpable, rlimits, and installs the seccomp filter. 0 or -errno; on error the
  * caller must exit.
  */
-int sandbox_enter(void);
+int wk_sandbox_enter(void);
 
 #endif

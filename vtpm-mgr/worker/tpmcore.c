@@ -52,7 +52,7 @@ static TPM_RESULT cb_storedata(const unsigned char *data, uint32_t length, uint3
     if (g_active->perm && g_active->perm_len == length && !memcmp(g_active->perm, data, length))
         return TPM_SUCCESS;
     LOG_DEBUG("permanent state changed (%u bytes)", length);
-    if (inst_set_blob(&g_active->perm, &g_active->perm_len, data, length) < 0)
+    if (winst_set_blob(&g_active->perm, &g_active->perm_len, data, length) < 0)
         return TPM_FAIL;
     g_active->perm_dirty = 1;
     return TPM_SUCCESS;
@@ -121,7 +121,7 @@ void tpmcore_deactivate(int save_vol)
     if (!g_active)
         return;
     if (save_vol && TPMLIB_GetState(TPMLIB_STATE_VOLATILE, &buf, &len) == TPM_SUCCESS) {
-        if (inst_set_blob(&g_active->vol, &g_active->vol_len, buf, len) < 0)
+        if (winst_set_blob(&g_active->vol, &g_active->vol_len, buf, len) < 0)
             LOG_ERROR("libtpms: cannot keep volatile state (ENOMEM)");
     } else if (save_vol) {
         LOG_ERROR("libtpms: cannot get volatile state");
@@ -165,7 +165,7 @@ int tpmcore_activate(struct inst *inst)
         g_active = NULL;
         return r;
     }
-    inst_clear_blob(&inst->vol, &inst->vol_len);
+    winst_clear_blob(&inst->vol, &inst->vol_len);
     return 0;
 }
 

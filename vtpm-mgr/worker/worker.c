@@ -51,7 +51,7 @@ static void queue_run(struct worker *w)
         w->q_head = q->next;
         if (!w->q_head)
             w->q_tail = NULL;
-        handle_request(w, &q->m);
+        wk_handle_request(w, &q->m);
         secure_free(q->m.payload, q->len);
         free(q);
     }
@@ -62,14 +62,14 @@ static void queue_drop(struct worker *w)
     while (w->q_head) {
         struct qmsg *q = w->q_head;
         w->q_head = q->next;
-        ipc_msg_close_fds(&q->m);
+        wipc_msg_close_fds(&q->m);
         secure_free(q->m.payload, q->len);
         free(q);
     }
     w->q_tail = NULL;
 }
 
-int worker_reply(struct worker *w, const struct vtpm_ipc_hdr *req, int status, const void *payload,
+int wk_reply(struct worker *w, const struct vtpm_ipc_hdr *req, int status, const void *payload,
                  size_t len)
 {
     struct vtpm_ipc_hdr h = { .type = IPC_REPLY, .seq = req->seq, .len = (uint32_t)len,
@@ -77,7 +77,7 @@ int worker_reply(struct worker *w, const struct vtpm_ipc_hdr *req, int status, c
     int r;
 
     memcpy(h.uuid, req->uuid, sizeof(h.uuid));
-    r = ipc_send(w->ipc_fd, &h, payload);
+    r = wipc_send(w->ipc_fd, &h, payload);
     if (r < 0) {
         LOG_ERROR("ipc: reply failed: %s", strerror(-r));
         w->fatal = r;
@@ -92,7 +92,7 @@ static int wait_ack(struct worker *w, uint32_t seq)
     int r;
 
     for (;;) {
-        r = ipc_recv(w->ipc_fd, g_ackbuf, &m);
+        r = wipc_recv(w->ipc_fd, g_ackbuf, &m);
         if (r == 0) {
             w->eof = 1;
             return -EPIPE;
@@ -110,14 +110,14 @@ static int wait_ack(struct worker *w, uint32_t seq)
             return m.hdr.status > 0 ? -EIO : m.hdr.status;
         }
         if (queue_push(w, &m) < 0) {
-            ipc_msg_close_fds(&m);
+            wipc_msg_close_fds(&m);
             w->fatal = -ENOMEM;
             return -ENOMEM;
         }
     }
 }
 
-int worker_store(struct worker *w, struct inst *inst, uint32_t kind, const uint8_t *blob,
+int wk_store(struct worker *w, struct inst *inst, uint32_t kind, const uint8_t *blob,
                  size_t len)
 {
     struct vtpm_ipc_hdr h = { .type = IPC_STATE_STORE, .seq = ++w->seq, .len = (uint32_t)len,
@@ -129,7 +129,7 @@ int worker_store(struct worker *w, struct inst *inst, uint32_t kind, const uint8
     if (len > VTPM_IPC_MAX_PAYLOAD)
         return -EMSGSIZE;
     memcpy(h.uuid, inst->uuid, sizeof(h.uuid));
-    r = ipc_send(w->ipc_fd, &h, blob);
+    r = wipc_send(w->ipc_fd, &h, blob);
     if (r == 0)
         r = wait_ack(w, h.seq);
     w->state_stores++;
@@ -138,13 +138,13 @@ int worker_store(struct worker *w, struct inst *inst, uint32_t kind, const uint8
     return r;
 }
 
-int worker_persist(struct worker *w, struct inst *inst)
+int wk_persist(struct worker *w, struct inst *inst)
 {
     int r;
 
     if (!inst->perm_dirty)
         return 0;
-    r = worker_store(w, inst, VTPM_STATE_PERM, inst->perm, inst->perm_len);
+    r = wk_store(w, inst, VTPM_STATE_PERM, inst->perm, inst->perm_len);
     if (r == 0)
         inst->perm_dirty = 0; /* else stays dirty: the next change stores the whole blob again */
     return r;
@@ -153,7 +153,7 @@ int worker_persist(struct worker *w, struct inst *inst)
 static void ipc_event(struct worker *w)
 {
     struct ipc_msg m;
-    int r = ipc_recv(w->ipc_fd, w->ipcbuf, &m);
+    int r = wipc_recv(w->ipc_fd, w->ipcbuf, &m);
 
     if (r == 0) {
         w->eof = 1;
@@ -168,7 +168,7 @@ static void ipc_event(struct worker *w)
         w->fatal = -EPROTO;
         return;
     }
-    handle_request(w, &m);
+    wk_handle_request(w, &m);
 }
 
 static void dispatch(struct worker *w, struct epoll_event *evs, int n)
@@ -184,7 +184,7 @@ static void dispatch(struct worker *w, struct epoll_event *evs, int n)
     }
 }
 
-int worker_loop(struct worker *w)
+int wk_loop(struct worker *w)
 {
     struct epoll_event evs[64];
     uint64_t last_sweep = fe_now_ms();
@@ -210,7 +210,7 @@ int worker_loop(struct worker *w)
     return w->fatal;
 }
 
-int worker_init(struct worker *w, int ipc_fd)
+int wk_init(struct worker *w, int ipc_fd)
 {
     struct epoll_event ev = { .events = EPOLLIN };
 
@@ -229,18 +229,18 @@ int worker_init(struct worker *w, int ipc_fd)
     return 0;
 fail:
     LOG_ERROR("worker: initialisation failed");
-    worker_fini(w);
+    wk_fini(w);
     return -EIO;
 }
 
-void worker_fini(struct worker *w)
+void wk_fini(struct worker *w)
 {
     while (w->tab.head) {
         struct inst *i = w->tab.head;
         fe_detach(w, i);
         if (tpmcore_active() == i)
             tpmcore_deactivate(0);
-        inst_remove(&w->tab, i);
+        winst_remove(&w->tab, i);
     }
     fe_reap(w);
     queue_drop(w);

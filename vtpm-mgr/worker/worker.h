@@ -33,25 +33,25 @@ struct worker {
  * the TPM's, or an error response if the instance is off, the TPM failed, or the parent
  * could not make a state change durable.
  */
-size_t worker_exec_command(struct worker *w, struct inst *inst, const uint8_t *cmd, size_t len,
+size_t wk_exec_command(struct worker *w, struct inst *inst, const uint8_t *cmd, size_t len,
                            uint8_t *out, size_t cap);
 /* Answers one control-channel request for inst (see ctrl.h); returns the response length. */
-size_t worker_exec_ctrl(struct worker *w, struct inst *inst, uint32_t cmd, const uint8_t *payload,
+size_t wk_exec_ctrl(struct worker *w, struct inst *inst, uint32_t cmd, const uint8_t *payload,
                         uint8_t *out);
 
 /* Sends IPC_STATE_STORE(kind, blob) for inst and waits for the ack; 0 or -errno. */
-int worker_store(struct worker *w, struct inst *inst, uint32_t kind, const uint8_t *blob,
+int wk_store(struct worker *w, struct inst *inst, uint32_t kind, const uint8_t *blob,
                  size_t len);
 /* Stores inst's permanent state if libtpms changed it; 0 or -errno. */
-int worker_persist(struct worker *w, struct inst *inst);
+int wk_persist(struct worker *w, struct inst *inst);
 /* Answers parent request req with IPC_REPLY. */
-int worker_reply(struct worker *w, const struct vtpm_ipc_hdr *req, int status, const void *payload,
+int wk_reply(struct worker *w, const struct vtpm_ipc_hdr *req, int status, const void *payload,
                  size_t len);
 
 /* Sets up a worker on the IPC socket ipc_fd; 0 or -errno. */
-int worker_init(struct worker *w, int ipc_fd);
+int wk_init(struct worker *w, int ipc_fd);
 /* Serves until the parent closes the IPC socket (0) or a fatal error (-errno). */
-int worker_loop(struct worker *w);
-void worker_fini(struct worker *w);
+int wk_loop(struct worker *w);
+void wk_fini(struct worker *w);
 
 #endif
