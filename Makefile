@@ -45,7 +45,9 @@ BINS  := $(B)/bin/vtpm-mgr $(B)/bin/vtpm-mgr-worker $(B)/bin/vtpmctl
 UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 TOOLS := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRCS))
 
-.PHONY: all deps demo check check-unit check-integration asan bench clean fuzz
+.PHONY: all deps demo check check-unit check-integration asan bench clean fuzz fuzzers
+
+.SECONDEXPANSION:
 
 all: $(BINS) $(UNITS) $(TOOLS)
 
@@ -89,8 +91,10 @@ $(B)/tests/%: $(B)/obj/tests/tools/%.o $(MGR_A) $(WORKER_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL))
 
+include tests/fuzz/fuzz.mk
+
 check: deps
-	$(MAKE) all
+	$(MAKE) all fuzzers
 	@sh tests/run.sh $(B)
 
 check-unit: all
@@ -107,6 +111,11 @@ asan: deps
 demo: deps
 	$(MAKE) all
 	@sh swtpm-ci/demo.sh $(B)
+
+# Longer fuzzing runs (FUZZ_SECONDS each); make check runs every harness briefly.
+fuzz: deps
+	$(MAKE) fuzzers
+	@sh tests/fuzz/run.sh $(B) $(FUZZ_SECONDS)
 
 bench: deps
 	$(MAKE) all

@@ -36,12 +36,94 @@ static int keys_valid(const cbor_item_t *map)
     return 1;
 }
 
+/*
+ * cbor_load allocates a container for its declared element count before reading any
+ * element, so ten bytes could ask for gigabytes. A first pass with libcbor's streaming
+ * decoder rejects counts that the remaining bytes cannot possibly hold (every element takes
+ * at least one byte), which bounds the allocation by the frame size.
+ */
+struct size_check {
+    size_t left;
+    unsigned depth;
+    int bad;
+};
+
+static void check_array(void *ctx, size_t n)
+{
+    struct size_check *c = ctx;
+
+    if (n > c->left || ++c->depth > 16)
+        c->bad = 1;
+}
+
+static void check_map(void *ctx, size_t n)
+{
+    struct size_check *c = ctx;
+
+    if (n > c->left / 2 || ++c->depth > 16)
+        c->bad = 1;
+}
+
+/* This protocol has definite lengths only, and no tags, floats, null or undefined
+ * (libcbor 0.8 also fails to re-read some tagged items it wrote). */
+static void check_indef(void *ctx)
+{
+    ((struct size_check *)ctx)->bad = 1;
+}
+
+static void check_tag(void *ctx, uint64_t v)
+{
+    (void)v;
+    check_indef(ctx);
+}
+
+static void check_float(void *ctx, float v)
+{
+    (void)v;
+    check_indef(ctx);
+}
+
+static void check_double(void *ctx, double v)
+{
+    (void)v;
+    check_indef(ctx);
+}
+
+static int sizes_plausible(const uint8_t *buf, size_t len)
+{
+    struct cbor_callbacks cb = cbor_empty_callbacks;
+    struct size_check c = { 0 };
+    size_t off = 0;
+
+    cb.array_start = check_array;
+    cb.map_start = check_map;
+    cb.indef_array_start = check_indef;
+    cb.indef_map_start = check_indef;
+    cb.byte_string_start = check_indef;
+    cb.string_start = check_indef;
+    cb.tag = check_tag;
+    cb.float2 = check_float;
+    cb.float4 = check_float;
+    cb.float8 = check_double;
+    cb.undefined = check_indef;
+    cb.null = check_indef;
+    while (off < len && !c.bad) {
+        struct cbor_decoder_result r;
+        c.left = len - off;
+        r = cbor_stream_decode(buf + off, len - off, &cb, &c);
+        if (r.status != CBOR_DECODER_FINISHED || r.read == 0)
+            return 0;
+        off += r.read;
+    }
+    return !c.bad;
+}
+
 int ctl_decode(const uint8_t *buf, size_t len, cbor_item_t **out)
 {
     struct cbor_load_result res;
     cbor_item_t *item;
 
-    if (len == 0)
+    if (len == 0 || !sizes_plausible(buf, len))
         return -EBADMSG;
     item = cbor_load(buf, len, &res);
     if (!item)
@@ -261,13 +343,19 @@ int ctl_get_uint(const cbor_item_t *m, const char *k, uint64_t *out)
     return 0;
 }
 
+/* libcbor's cbor_is_bool asserts on floats: only a simple value (width 0) may be asked. */
+int ctl_is_bool(const cbor_item_t *v)
+{
+    return cbor_isa_float_ctrl(v) && cbor_float_get_width(v) == CBOR_FLOAT_0 && cbor_is_bool(v);
+}
+
 int ctl_get_bool(const cbor_item_t *m, const char *k, int *out)
 {
     const cbor_item_t *v = ctl_get(m, k);
 
     if (!v)
         return -ENOENT;
-    if (!cbor_is_bool(v))
+    if (!ctl_is_bool(v))
         return -EINVAL;
     *out = cbor_get_bool(v);
     return 0;

@@ -48,6 +48,8 @@ cbor_item_t *ctl_get(const cbor_item_t *m, const char *k);
 int ctl_get_str(const cbor_item_t *m, const char *k, char *out, size_t outsz);
 int ctl_get_uint(const cbor_item_t *m, const char *k, uint64_t *out);
 int ctl_get_bool(const cbor_item_t *m, const char *k, int *out);
+/* True for a CBOR true/false item (safe on any item, unlike libcbor's cbor_is_bool). */
+int ctl_is_bool(const cbor_item_t *v);
 /* Borrowed pointer into m; valid while m lives. */
 int ctl_get_bytes(const cbor_item_t *m, const char *k, const uint8_t **out, size_t *len);
 

@@ -39,6 +39,12 @@ if [ "$WHICH" = all ] || [ "$WHICH" = integration ]; then
         run_one "integration/$(basename "$t" .sh)" 300 sh "$t"
     done
 fi
+if [ "$WHICH" = all ] || [ "$WHICH" = fuzz ]; then
+    for f in "$B"/fuzz/fuzz_*; do
+        [ -x "$f" ] || continue
+        run_one "fuzz/$(basename "$f")" 60 sh "$ROOT/tests/fuzz/run.sh" "$B" "${VTPM_FUZZ_SECONDS:-10}" "$(basename "$f")"
+    done
+fi
 echo "logs: $LOGDIR"
 [ -n "$failed" ] && echo "failed:$failed"
 echo "$pass passed, $fail failed"

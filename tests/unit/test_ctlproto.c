@@ -98,6 +98,24 @@ static void test_string_with_nul(void **state)
     cbor_decref(&out);
 }
 
+/* Found by fuzzing: a container count the frame cannot hold, and a float where a bool goes. */
+static void test_fuzz_regressions(void **state)
+{
+    static const uint8_t huge_array[] = { 0xa2, 0xd6, 0x61, 0x76, 0x01, 0x62, 'o', 'p', 0x9a,
+                                          0x69, 0x73, 0x74, 0x74, 0x01, 0, 0, 0, 0, 0, 0, 0 };
+    static const uint8_t float_ok[] = { 0xa3, 0x61, 0x7e, 0x01, 0x62, 'o', 'k', 0xfa, 0xfa,
+                                        0xfa, 0xfa, 0xf4, 0x61, 0x62, 0x30 };
+    static const uint8_t tagged[] = { 0xa1, 0x61, 'v', 0xd8, 0x09, 0x09 };
+    cbor_item_t *f = cbor_build_float4(1.5f);
+
+    (void)state;
+    expect_bad(huge_array, sizeof(huge_array));
+    expect_bad(float_ok, sizeof(float_ok));
+    expect_bad(tagged, sizeof(tagged));
+    assert_false(ctl_is_bool(f)); /* libcbor's own cbor_is_bool would assert here */
+    cbor_decref(&f);
+}
+
 static void test_frame_limits(void **state)
 {
     int sv[2];
@@ -124,6 +142,7 @@ int main(void)
         cmocka_unit_test(test_reject_malformed),
         cmocka_unit_test(test_string_with_nul),
         cmocka_unit_test(test_frame_limits),
+        cmocka_unit_test(test_fuzz_regressions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,15 +29,6 @@ static void usage(FILE *f)
         MGR_DEFAULT_PER_WORKER);
 }
 
-int config_valid_name(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n >= MGR_NAME_MAX || s[0] == '.' || s[0] == '-')
-        return 0;
-    return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
-}
-
 static int copy_opt(char *dst, size_t dstsz, const char *src, const char *what)
 {
     if (strlen(src) >= dstsz || !src[0]) {

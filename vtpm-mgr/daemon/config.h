@@ -34,7 +34,4 @@ struct mgr_config {
  * -1 on a usage error (message already printed to stderr). */
 int config_parse(int argc, char **argv, struct mgr_config *cfg);
 
-/* Validates a vTPM name or tenant: 1-63 bytes of [A-Za-z0-9._-], not starting with '.'. */
-int config_valid_name(const char *s);
-
 #endif

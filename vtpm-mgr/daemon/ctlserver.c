@@ -105,11 +105,11 @@ static int parse_create(const cbor_item_t *req, const struct ucred *cr, struct c
     c->owner_gid = cr->gid;
     if ((r = ctl_get_str(req, "name", c->name, sizeof(c->name))) && r != -ENOENT)
         return -EINVAL;
-    if (c->name[0] && !config_valid_name(c->name))
+    if (c->name[0] && !inst_valid_name(c->name))
         return -EINVAL;
     if ((r = ctl_get_str(req, "tenant", c->tenant, sizeof(c->tenant))) && r != -ENOENT)
         return -EINVAL;
-    if (!config_valid_name(c->tenant))
+    if (!inst_valid_name(c->tenant))
         return -EINVAL;
     if ((r = ctl_get_str(req, "ek", ek, sizeof(ek))) && r != -ENOENT)
         return -EINVAL;

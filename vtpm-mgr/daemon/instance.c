@@ -83,6 +83,15 @@ const char *inst_ek_name(int ek_type)
     return ek_type == VTPM_EK_RSA_2048 ? "rsa" : "ecc";
 }
 
+int inst_valid_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n >= MGR_NAME_MAX || s[0] == '.' || s[0] == '-')
+        return 0;
+    return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
 int inst_meta_encode(const struct instance *in, uint8_t **buf, size_t *len)
 {
     cbor_item_t *m = ctl_map_new();
@@ -115,7 +124,8 @@ static int meta_fields(const cbor_item_t *m, struct instance *in)
         ctl_get_str(m, "ek", ek, sizeof(ek)) || ctl_get_uint(m, "owner_uid", &uid) ||
         ctl_get_uint(m, "owner_gid", &gid) || ctl_get_uint(m, "created", &created))
         return -EBADMSG;
-    if (uid > UINT32_MAX || gid > UINT32_MAX || !config_valid_name(in->tenant) ||
+    if (uid > UINT32_MAX || gid > UINT32_MAX || !inst_valid_name(in->tenant) ||
+        (in->name[0] && !inst_valid_name(in->name)) ||
         (strcmp(ek, "ecc") && strcmp(ek, "rsa")))
         return -EBADMSG;
     memcpy(in->uuid, u, 16);

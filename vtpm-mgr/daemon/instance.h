@@ -51,6 +51,9 @@ void inst_dirname(const struct instance *in, char *out, size_t outsz);
 
 const char *inst_ek_name(int ek_type);
 
+/* Validates a vTPM name or tenant: 1-63 bytes of [A-Za-z0-9._-], not starting with '.' or '-'. */
+int inst_valid_name(const char *s);
+
 /* meta.cbor: encode to a callee-allocated buffer / decode strictly into in. */
 int inst_meta_encode(const struct instance *in, uint8_t **buf, size_t *len);
 int inst_meta_decode(const uint8_t *buf, size_t len, struct instance *in);

@@ -122,7 +122,7 @@ static json_t *to_json(const cbor_item_t *it)
         return json_stringn((const char *)cbor_string_handle(it), cbor_string_length(it));
     if (cbor_isa_uint(it))
         return json_integer((json_int_t)cbor_get_int(it));
-    if (cbor_is_bool(it))
+    if (ctl_is_bool(it))
         return json_boolean(cbor_get_bool(it));
     return NULL; /* byte strings are not printed */
 }
