@@ -96,6 +96,17 @@ static void test_swap_isolation(void **state)
     assert_int_equal(prov_create_ek(&b, VTPM_EK_ECC_P256, &again), 0);
     assert_memory_equal(&ekb, &again, sizeof(ekb));
     assert_int_equal(a.perm_dirty + b.perm_dirty, 0);
+    /* a was just resumed from SetState blobs: a new manufacture must not inherit them */
+    {
+        struct inst c;
+        TPM2B_PUBLIC ekc;
+        make_instance(&c, &ekc);
+        assert_memory_not_equal(&ekc, &eka, sizeof(ekc));
+        assert_memory_not_equal(&ekc, &ekb, sizeof(ekc));
+        tpmcore_deactivate(0);
+        winst_clear_blob(&c.perm, &c.perm_len);
+        winst_clear_blob(&c.vol, &c.vol_len);
+    }
     tpmcore_deactivate(0);
     winst_clear_blob(&a.perm, &a.perm_len);
     winst_clear_blob(&a.vol, &a.vol_len);

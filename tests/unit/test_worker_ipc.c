@@ -87,8 +87,8 @@ static void test_send_recv(void **state)
     assert_int_equal(m.nfds, 0);
     /* lying length field */
     h.len = 6;
-    assert_int_equal(send(sv[0], &h, sizeof(h) + 5, 0), (ssize_t)(sizeof(h) + 5));
     memcpy(buf, &h, sizeof(h));
+    assert_int_equal(send(sv[0], buf, sizeof(h) + 5, 0), (ssize_t)(sizeof(h) + 5));
     assert_int_equal(wipc_recv(sv[1], buf, &m), -EPROTO);
     close(sv[0]);
     assert_int_equal(wipc_recv(sv[1], buf, &m), 0); /* EOF */

@@ -66,12 +66,27 @@ static void conn_close(struct worker *w, struct conn *c)
     w->dead_conns = c;
 }
 
+/* The parent must hand over listening Unix stream sockets, nothing else. */
+static int is_unix_listener(int fd)
+{
+    int v = 0;
+    socklen_t len = sizeof(v);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0 || v != AF_UNIX)
+        return 0;
+    len = sizeof(v);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0 || v != SOCK_STREAM)
+        return 0;
+    len = sizeof(v);
+    return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v == 1;
+}
+
 static struct listener *listener_new(struct worker *w, struct inst *inst, int fd, int is_ctrl)
 {
     struct listener *l = calloc(1, sizeof(*l));
     int fl = fcntl(fd, F_GETFL);
 
-    if (!l || fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+    if (!l || fl < 0 || !is_unix_listener(fd) || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
         goto fail;
     l->tag.kind = EP_LISTEN;
     l->fd = fd;

@@ -109,7 +109,9 @@ static int wait_ack(struct worker *w, uint32_t seq)
             }
             return m.hdr.status > 0 ? -EIO : m.hdr.status;
         }
-        if (queue_push(w, &m) < 0) {
+        r = queue_push(w, &m);
+        explicit_bzero(g_ackbuf, IPC_HDR_LEN + m.hdr.len);
+        if (r < 0) {
             wipc_msg_close_fds(&m);
             w->fatal = -ENOMEM;
             return -ENOMEM;
@@ -169,6 +171,7 @@ static void ipc_event(struct worker *w)
         return;
     }
     wk_handle_request(w, &m);
+    explicit_bzero(w->ipcbuf, IPC_HDR_LEN + m.hdr.len); /* state blobs, certificates */
 }
 
 static void dispatch(struct worker *w, struct epoll_event *evs, int n)
