@@ -45,8 +45,8 @@ int vtpm_socket_path(const struct mgr *m, const struct instance *in, char *out, 
 /* Reads the stored EK certificate as PEM into a callee-allocated string. */
 int vtpm_ek_cert_pem(struct mgr *m, const struct instance *in, char **pem);
 /* Durable store of a worker's state blob (the pool's store callback). */
-int vtpm_store_state(void *ctx, const uint8_t uuid[16], int kind, const uint8_t *blob,
-                     size_t len);
+int vtpm_store_state(void *ctx, const struct worker *w, const uint8_t uuid[16], int kind,
+                     const uint8_t *blob, size_t len);
 
 /* Control socket (ctlserver.c). */
 int ctl_listen(struct mgr *m);

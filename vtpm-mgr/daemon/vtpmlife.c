@@ -41,8 +41,8 @@ static int open_inst_dir(struct mgr *m, const struct instance *in)
     return fd < 0 ? -errno : fd;
 }
 
-int vtpm_store_state(void *ctx, const uint8_t uuid[16], int kind, const uint8_t *blob,
-                     size_t len)
+int vtpm_store_state(void *ctx, const struct worker *w, const uint8_t uuid[16], int kind,
+                     const uint8_t *blob, size_t len)
 {
     struct mgr *m = ctx;
     struct instance *in = inst_find(&m->insts, uuid);
@@ -50,6 +50,12 @@ int vtpm_store_state(void *ctx, const uint8_t uuid[16], int kind, const uint8_t 
 
     if (!in || in->status == INST_BROKEN)
         return -ENOENT;
+    /* A compromised worker must not overwrite another worker's (tenant's) vTPM. */
+    if (in->worker != w) {
+        LOG_ERROR("worker %d tried to store state of vtpm %s it does not host", (int)w->pid,
+                  in->uuid_str);
+        return -EPERM;
+    }
     fd = open_inst_dir(m, in);
     if (fd < 0)
         return fd;

@@ -161,7 +161,7 @@ static int answer_store(struct pool *p, struct worker *w, const struct vtpm_ipc_
 
     if (h->arg != VTPM_STATE_PERM && h->arg != VTPM_STATE_VOL)
         return -EPROTO;
-    ack.status = p->store(p->store_ctx, h->uuid, (int)h->arg, blob, h->len);
+    ack.status = p->store(p->store_ctx, w, h->uuid, (int)h->arg, blob, h->len);
     memcpy(ack.uuid, h->uuid, 16);
     p->stores++;
     return send_msg(w, &ack, NULL, NULL, 0);

@@ -16,9 +16,12 @@
 
 #define POOL_CALL_TIMEOUT_MS 30000
 
-/* Durably stores a worker's state blob; returns 0 or a negative errno (sent back as status). */
-typedef int (*pool_store_fn)(void *ctx, const uint8_t uuid[16], int kind,
-                             const uint8_t *blob, size_t len);
+struct worker;
+
+/* Durably stores a worker's state blob; returns 0 or a negative errno (sent back as status).
+ * w is the sender: a worker may only store state of the vTPMs it hosts. */
+typedef int (*pool_store_fn)(void *ctx, const struct worker *w, const uint8_t uuid[16],
+                             int kind, const uint8_t *blob, size_t len);
 
 struct worker {
     pid_t pid;
