@@ -165,7 +165,8 @@ SW=$("$C" "$D/sw/s" bench 200) && ok "swtpm 0.7.1 (reference): $SW" || fail "swt
 kill "$SWPID"; SWPID=
 
 # ---- protocol error on IPC -> non-zero exit ----
-h raw 1 10 && h stop && case $REPLY_LINE in "OK exit=0") fail "protocol error ignored" ;; *) ok "IPC protocol error -> $REPLY_LINE" ;; esac
+h raw 1 10 && h stop && [ "$REPLY_LINE" = "OK exit=1" ] && ok "IPC protocol error -> exit 1" ||
+    fail "IPC protocol error -> $REPLY_LINE"
 h quit; wait "$HPID"; HPID=
 
 echo "$FAILS failure(s)"
