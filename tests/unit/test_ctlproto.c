@@ -116,6 +116,29 @@ static void test_fuzz_regressions(void **state)
     cbor_decref(&f);
 }
 
+/* A list reply: an array of many maps inside the top-level map. */
+static void test_many_entries(void **state)
+{
+    cbor_item_t *m = ctl_ok(), *arr = cbor_new_definite_array(200), *got;
+    uint8_t *buf;
+    size_t len;
+
+    (void)state;
+    for (int i = 0; i < 200; i++) {
+        cbor_item_t *e = ctl_map_new();
+        assert_int_equal(ctl_put_uint(e, "i", (uint64_t)i), 0);
+        assert_true(cbor_array_push(arr, e));
+        cbor_decref(&e);
+    }
+    assert_int_equal(ctl_put_item(m, "vtpms", arr), 0);
+    assert_int_equal(ctl_serialize(m, &buf, &len), 0);
+    assert_int_equal(ctl_decode(buf, len, &got), 0);
+    assert_int_equal(cbor_array_size(ctl_get(got, "vtpms")), 200);
+    free(buf);
+    cbor_decref(&got);
+    cbor_decref(&m);
+}
+
 static void test_frame_limits(void **state)
 {
     int sv[2];
@@ -143,6 +166,7 @@ int main(void)
         cmocka_unit_test(test_string_with_nul),
         cmocka_unit_test(test_frame_limits),
         cmocka_unit_test(test_fuzz_regressions),
+        cmocka_unit_test(test_many_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

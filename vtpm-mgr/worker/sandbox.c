@@ -81,11 +81,10 @@ static int set_limits(void)
     if (nofile.rlim_max > NOFILE_MAX)
         nofile.rlim_max = NOFILE_MAX;
     nofile.rlim_cur = nofile.rlim_max;
-    /* FSIZE 0 with SIGXFSZ ignored: a write to a regular file fails instead of killing us
-     * (stderr may be a log file). */
-    signal(SIGXFSZ, SIG_IGN);
+    /* No RLIMIT_FSIZE: the only file a worker has is the stderr it inherited (often the
+     * daemon's log file, which must keep its lines); seccomp stops it opening any other. */
     if (setrlimit(RLIMIT_CORE, &zero) < 0 || setrlimit(RLIMIT_NPROC, &zero) < 0 ||
-        setrlimit(RLIMIT_FSIZE, &zero) < 0 || setrlimit(RLIMIT_NOFILE, &nofile) < 0)
+        setrlimit(RLIMIT_NOFILE, &nofile) < 0)
         return -errno;
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
         return -errno;
