@@ -67,7 +67,8 @@ static int read_fd_all(int fd, size_t maxlen, uint8_t **data, size_t *len)
         return -EINVAL;
     if ((size_t)st.st_size > maxlen)
         return -EFBIG;
-    buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+    /* One spare byte: callers reading PEM text get it NUL-terminated (not counted in len). */
+    buf = malloc((size_t)st.st_size + 1);
     if (!buf)
         return -ENOMEM;
     while (got < (size_t)st.st_size) {
@@ -80,6 +81,7 @@ static int read_fd_all(int fd, size_t maxlen, uint8_t **data, size_t *len)
         }
         got += (size_t)n;
     }
+    buf[got] = '\0';
     *data = buf;
     *len = got;
     return 0;
@@ -87,7 +89,13 @@ static int read_fd_all(int fd, size_t maxlen, uint8_t **data, size_t *len)
 
 int file_read_all(int dirfd, const char *name, size_t maxlen, uint8_t **data, size_t *len)
 {
-    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    return file_read_all_flags(dirfd, name, O_NOFOLLOW, maxlen, data, len);
+}
+
+int file_read_all_flags(int dirfd, const char *name, int flags, size_t maxlen, uint8_t **data,
+                        size_t *len)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | flags);
     int r;
 
     if (fd < 0)

@@ -16,9 +16,13 @@
  */
 int file_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
 
-/* Reads dirfd/name whole into a callee-allocated buffer (free()); files larger than maxlen
- * give -EFBIG. Returns 0 or a negative errno (-ENOENT when absent). */
+/* Reads dirfd/name whole into a callee-allocated buffer (free()), NUL-terminated beyond len,
+ * without following a symlink; files larger than maxlen give -EFBIG. Returns 0 or a negative errno (-ENOENT when absent). */
 int file_read_all(int dirfd, const char *name, size_t maxlen, uint8_t **data, size_t *len);
+
+/* The same with extra open flags (0 to follow a symlink at the last component). */
+int file_read_all_flags(int dirfd, const char *name, int flags, size_t maxlen, uint8_t **data,
+                        size_t *len);
 
 /* fsync of a directory, so that renames and unlinks in it are durable. */
 int dir_sync(int dirfd);

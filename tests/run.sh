@@ -23,7 +23,7 @@ run_one() { # name limit cmd...
     else
         fail=$((fail + 1)); failed="$failed $name"
         [ $rc -eq 124 ] && echo "FAIL $name (timeout after ${limit}s)" || echo "FAIL $name (exit $rc, ${dur}s)"
-        tail -n 40 "$log" | sed 's/^/    | /'
+        tail -n 40 "$log" | tr -cd '\11\12\40-\176' | sed 's/^/    | /'
     fi
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Whole-file reads and atomic (temp file + fsync + rename) writes in the daemon's host directory. */
+/* The host directory's files: lib/fileio.c's durable I/O with the host layer's logging. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,111 +8,39 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "hosttpm_int.h"
 #include "log.h"
 
-static int write_all(int fd, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int hostfile_write(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
 {
-    char tmp[256];
-    int fd = -1, r;
+    int r = file_write_atomic(dirfd, name, data, len, mode);
 
-    if (snprintf(tmp, sizeof(tmp), ".%s.tmp.%ld", name, (long)getpid()) >= (int)sizeof(tmp))
-        return -ENAMETOOLONG;
-    (void)unlinkat(dirfd, tmp, 0);
-    fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (fd < 0) {
-        r = -errno;
-        LOG_ERROR("cannot create %s: %s", tmp, strerror(errno));
-        return r;
-    }
-    r = write_all(fd, data, len);
-    if (r == 0 && fsync(fd) < 0)
-        r = -errno;
-    if (close(fd) < 0 && r == 0)
-        r = -errno;
-    if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
-        r = -errno;
-    if (r < 0) {
+    if (r < 0)
         LOG_ERROR("cannot write %s: %s", name, strerror(-r));
-        (void)unlinkat(dirfd, tmp, 0);
-        return r;
-    }
-    /* The rename is durable only once the directory itself is synced. */
-    (void)fsync(dirfd);
-    return 0;
-}
-
-static int read_fd(int fd, const char *name, uint8_t **data, size_t *len)
-{
-    struct stat st;
-    uint8_t *buf = NULL;
-    size_t got = 0;
-    int r = -EIO;
-
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > HF_MAX_SIZE) {
-        LOG_ERROR("%s: not a regular file of sane size", name);
-        return -EINVAL;
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (!buf)
-        return -ENOMEM;
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            LOG_ERROR("%s: short read", name);
-            goto out;
-        }
-        got += (size_t)n;
-    }
-    buf[got] = 0; /* convenience for PEM text; not counted in len */
-    *data = buf;
-    *len = got;
-    buf = NULL;
-    r = 0;
-out:
-    free(buf);
     return r;
 }
 
-static int read_at(int dirfd, const char *name, int flags, uint8_t **data, size_t *len)
+static int read_logged(int dirfd, const char *name, int flags, uint8_t **data, size_t *len)
 {
-    int fd, r;
+    int r = file_read_all_flags(dirfd, name, flags, HF_MAX_SIZE, data, len);
 
-    fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | flags);
-    if (fd < 0)
-        return -errno;
-    r = read_fd(fd, name, data, len);
-    close(fd);
+    if (r == -EFBIG || r == -EINVAL) {
+        LOG_ERROR("%s: not a regular file of sane size", name);
+        return -EINVAL;
+    }
     return r;
 }
 
 int hostfile_read(int dirfd, const char *name, uint8_t **data, size_t *len)
 {
-    return read_at(dirfd, name, O_NOFOLLOW, data, len);
+    return read_logged(dirfd, name, O_NOFOLLOW, data, len);
 }
 
 /* Configured paths (e.g. the EK CA file) may legitimately be symlinks. */
 int hostfile_read_path(const char *path, uint8_t **data, size_t *len)
 {
-    return read_at(AT_FDCWD, path, 0, data, len);
+    return read_logged(AT_FDCWD, path, 0, data, len);
 }
 
 int hostfile_exists(int dirfd, const char *name)
