@@ -14,7 +14,7 @@ CC       ?= cc
 
 PKGS_MGR    := tss2-esys tss2-mu tss2-rc tss2-tctildr libcrypto libcbor uuid
 PKGS_WORKER := libtpms tss2-sys tss2-mu tss2-rc libcrypto libseccomp libcap-ng
-PKGS_CTL    := libcbor jansson uuid
+PKGS_CTL    := libcbor jansson uuid tss2-mu
 PKGS_TEST   := cmocka
 
 WARN     := -Wall -Wextra -Wshadow -Wformat-security -Wformat=2 -Wstrict-prototypes \

@@ -28,7 +28,17 @@ static int write_full(int fd, const uint8_t *p, size_t len)
 
 int dir_sync(int dirfd)
 {
-    return fsync(dirfd) == 0 ? 0 : -errno;
+    int fd = dirfd, r;
+
+    if (dirfd == AT_FDCWD) {
+        fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+            return -errno;
+    }
+    r = fsync(fd) == 0 ? 0 : -errno;
+    if (fd != dirfd)
+        close(fd);
+    return r;
 }
 
 int file_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode)

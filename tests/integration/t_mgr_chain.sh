@@ -49,6 +49,18 @@ tpm2_readpublic -c 0x81000a02 >ca-attrs.txt || fail "vTPM-CA key not at its hand
 grep -q "fixedtpm" ca-attrs.txt && grep -q "fixedparent" ca-attrs.txt || fail "CA key exportable"
 ok "AK and vTPM-CA key are fixedTPM keys of the host TPM"
 
+# The AK is bound to the host EK: a credential made for the AK's name with the EK's public
+# key (tpm2_makecredential -T none: no TPM involved) comes back only from this host's TPM.
+SECRET=$(openssl rand -hex 16)
+printf '%s' "$SECRET" >secret.in
+tpm2_makecredential -T none -u chain/host-ek.pub -s secret.in -n "$(od -An -tx1 -v ak.name | tr -d ' \n')" \
+    -o cred.blob >/dev/null || fail "makecredential"
+"$BIN/vtpmctl" host-activate --credential cred.blob --out secret.out || fail "host-activate"
+cmp -s secret.in secret.out || fail "activated credential differs"
+head -c 40 cred.blob >cred.bad
+"$BIN/vtpmctl" host-activate --credential cred.bad --out x 2>/dev/null && fail "truncated credential accepted"
+ok "credential activation: the host AK is under this host's EK"
+
 # A certificate signed by some other key does not pass.
 openssl ecparam -name prime256v1 -genkey -noout -out other.key
 openssl req -new -x509 -key other.key -subj /CN=forged -days 1 -out forged-ca.pem

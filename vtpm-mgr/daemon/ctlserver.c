@@ -228,6 +228,30 @@ static cbor_item_t *op_host_chain(struct mgr *m)
     return r ? r : ctl_error(-EIO, "reading the host chain failed");
 }
 
+/* Proves the host AK and the host EK share a TPM: only the EK can decrypt a credential that
+ * a verifier made for the AK's name. */
+static cbor_item_t *op_host_activate(struct mgr *m, const cbor_item_t *req)
+{
+    const uint8_t *blob, *secret;
+    size_t blen, slen, clen = 0;
+    uint8_t *cred = NULL;
+    cbor_item_t *r;
+    int rc;
+
+    if (ctl_get_bytes(req, "credential_blob", &blob, &blen) ||
+        ctl_get_bytes(req, "secret", &secret, &slen))
+        return ctl_error(-EINVAL, "credential_blob and secret (byte strings) are required");
+    rc = hosttpm_activate_credential(m->host, blob, blen, secret, slen, &cred, &clen);
+    if (rc)
+        return ctl_error(rc, rc == -EINVAL ? "malformed credential" : "activation failed");
+    r = ctl_ok();
+    if (r && ctl_put_bytes(r, "credential", cred, clen))
+        cbor_decref(&r);
+    explicit_bzero(cred, clen);
+    free(cred);
+    return r;
+}
+
 static cbor_item_t *dispatch(struct mgr *m, const cbor_item_t *req, const struct ucred *cr)
 {
     char op[32];
@@ -249,6 +273,8 @@ static cbor_item_t *dispatch(struct mgr *m, const cbor_item_t *req, const struct
         return op_delete(m, req);
     if (!strcmp(op, "host-chain"))
         return op_host_chain(m);
+    if (!strcmp(op, "host-activate"))
+        return op_host_activate(m, req);
     if (!strcmp(op, "ping"))
         return ctl_ok();
     return ctl_error(-EOPNOTSUPP, "unknown op");

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <tss2/tss2_mu.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ static void usage(FILE *f)
         "  create [--name N] [--tenant T] [--ek ecc|rsa] [--owner UID[:GID]]\n"
         "  list\n  info UUID|NAME\n  delete UUID|NAME\n  ek-cert UUID|NAME\n"
         "  host-chain --out DIR\n"
+        "  host-activate --credential FILE --out FILE   (FILE from tpm2_makecredential)\n"
         "The daemon is found through --run-dir, else $VTPM_MGR_RUN_DIR, else " DEFAULT_RUN_DIR
         ".\n");
 }
@@ -278,6 +280,65 @@ static int cmd_host_chain(int argc, char **argv)
     return r;
 }
 
+/* tpm2_makecredential's output: magic 0xBADCC0DE, version 1, TPM2B_ID_OBJECT,
+ * TPM2B_ENCRYPTED_SECRET; split with Tss2_MU. */
+static int split_credential(const uint8_t *buf, size_t len, cbor_item_t *req)
+{
+    TPM2B_ID_OBJECT id = { 0 };
+    TPM2B_ENCRYPTED_SECRET sec = { 0 };
+    size_t off = 0, id_start;
+    uint32_t magic = 0, ver = 0;
+
+    if (Tss2_MU_UINT32_Unmarshal(buf, len, &off, &magic) || magic != 0xBADCC0DE ||
+        Tss2_MU_UINT32_Unmarshal(buf, len, &off, &ver) || ver != 1)
+        return -1;
+    id_start = off;
+    if (Tss2_MU_TPM2B_ID_OBJECT_Unmarshal(buf, len, &off, &id))
+        return -1;
+    if (ctl_put_bytes(req, "credential_blob", buf + id_start, off - id_start))
+        return -1;
+    id_start = off;
+    if (Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal(buf, len, &off, &sec) || off != len)
+        return -1;
+    return ctl_put_bytes(req, "secret", buf + id_start, off - id_start);
+}
+
+static int cmd_host_activate(int argc, char **argv)
+{
+    cbor_item_t *req, *resp;
+    const uint8_t *cred;
+    uint8_t *in = NULL;
+    size_t inlen, clen;
+    int r = 1;
+
+    if (argc != 5 || strcmp(argv[1], "--credential") || strcmp(argv[3], "--out")) {
+        fprintf(stderr, "vtpmctl: usage: host-activate --credential FILE --out FILE\n");
+        return 2;
+    }
+    if (file_read_all_flags(AT_FDCWD, argv[2], 0, 65536, &in, &inlen) != 0) {
+        fprintf(stderr, "vtpmctl: cannot read %s\n", argv[2]);
+        return 1;
+    }
+    req = request("host-activate");
+    if (!req || split_credential(in, inlen, req) != 0) {
+        fprintf(stderr, "vtpmctl: %s is not a tpm2_makecredential output\n", argv[2]);
+        free(in);
+        if (req)
+            cbor_decref(&req);
+        return 1;
+    }
+    free(in);
+    resp = call(req);
+    if (resp && ctl_get_bytes(resp, "credential", &cred, &clen) == 0 &&
+        file_write_atomic(AT_FDCWD, argv[4], cred, clen, 0600) == 0)
+        r = 0;
+    else if (resp)
+        fprintf(stderr, "vtpmctl: cannot write %s\n", argv[4]);
+    if (resp)
+        cbor_decref(&resp);
+    return r;
+}
+
 static int dispatch(int argc, char **argv)
 {
     const char *cmd = argv[0];
@@ -294,6 +355,8 @@ static int dispatch(int argc, char **argv)
         return cmd_simple("ek-cert", argv[1], 1);
     if (!strcmp(cmd, "host-chain"))
         return cmd_host_chain(argc, argv);
+    if (!strcmp(cmd, "host-activate"))
+        return cmd_host_activate(argc, argv);
     usage(stderr);
     return 2;
 }
