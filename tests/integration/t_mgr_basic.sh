@@ -67,6 +67,13 @@ grep -q "no such vTPM" err.txt || fail "unclear error: $(cat err.txt)"
 "$BIN/vtpmctl" create --name 'bad name' 2>/dev/null && fail "accepted a bad name"
 "$BIN/vtpmctl" create --ek dsa 2>/dev/null && fail "accepted a bad EK type"
 vt "$S2" tpm2_getrandom 8 >/dev/null || fail "neighbour broken after delete"
+N0=$("$BIN/vtpmctl" list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+"$BIN/vtpmctl" create --name devtpm --device 2>err.txt && fail "a device vTPM without kmod-vtpm"
+grep -qi "no such file\|not loaded\|No such" err.txt || fail "unclear device error: $(cat err.txt)"
+[ "$("$BIN/vtpmctl" list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = "$N0" ] ||
+    fail "a failed device create left a vTPM behind"
+"$BIN/vtpmctl" attach-device db-1 2>/dev/null && fail "attach-device without kmod-vtpm"
+vt "$S2" tpm2_getrandom 8 >/dev/null || fail "vTPM broken by a failed attach-device"
 ok "delete and errors"
 stop_mgr
 echo "t_mgr_basic: all passed"

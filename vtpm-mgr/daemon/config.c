@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* vtpm-mgr's command-line options, kept apart from the daemon's lifecycle. */
 #include "config.h"
+#include "kdev.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -25,6 +26,7 @@ static void usage(FILE *f)
         "  --instances-per-worker N vTPMs per worker process (default %u)\n"
         "  --worker-user USER       unprivileged user of the workers (default nobody)\n"
         "  --control-group GROUP    group also allowed to use the control socket\n"
+        "  --kmod-control PATH      kmod-vtpm control device (default " KDEV_DEFAULT_CONTROL ")\n"
         "  --ek-handle H --ak-handle H --ca-handle H   persistent handles in the host TPM\n",
         MGR_DEFAULT_PER_WORKER);
 }
@@ -86,6 +88,7 @@ static void defaults(struct mgr_config *cfg)
     strcpy(cfg->run_dir, MGR_DEFAULT_RUN_DIR);
     strcpy(cfg->host_tcti, HOSTTPM_DEFAULT_TCTI);
     strcpy(cfg->seal_pcrs, "sha256:7");
+    strcpy(cfg->kmod_control, KDEV_DEFAULT_CONTROL);
     cfg->per_worker = MGR_DEFAULT_PER_WORKER;
     cfg->worker_uid = 65534;
     cfg->worker_gid = 65534;
@@ -94,7 +97,7 @@ static void defaults(struct mgr_config *cfg)
 }
 
 enum { O_STATE = 256, O_RUN, O_TCTI, O_FG, O_EKCA, O_PCRS, O_WORKER, O_PERW, O_WUSER,
-       O_CGROUP, O_EKH, O_AKH, O_CAH, O_HELP };
+       O_CGROUP, O_EKH, O_AKH, O_CAH, O_KCTL, O_HELP };
 
 static const struct option opts[] = {
     { "state-dir", required_argument, NULL, O_STATE },
@@ -110,6 +113,7 @@ static const struct option opts[] = {
     { "ek-handle", required_argument, NULL, O_EKH },
     { "ak-handle", required_argument, NULL, O_AKH },
     { "ca-handle", required_argument, NULL, O_CAH },
+    { "kmod-control", required_argument, NULL, O_KCTL },
     { "help", no_argument, NULL, O_HELP },
     { NULL, 0, NULL, 0 },
 };
@@ -131,6 +135,7 @@ static int apply(struct mgr_config *cfg, int c, const char *a)
     case O_EKH: return parse_u32(a, &cfg->host.ek_handle, "--ek-handle");
     case O_AKH: return parse_u32(a, &cfg->host.ak_handle, "--ak-handle");
     case O_CAH: return parse_u32(a, &cfg->host.ca_handle, "--ca-handle");
+    case O_KCTL: return copy_opt(cfg->kmod_control, sizeof(cfg->kmod_control), a, "--kmod-control");
     default: return -1;
     }
 }

@@ -22,6 +22,7 @@ struct mgr_config {
     char host_ek_ca[PATH_MAX];
     char seal_pcrs[128];
     char worker_path[PATH_MAX];
+    char kmod_control[PATH_MAX]; /* kmod-vtpm control device */
     int foreground;
     unsigned per_worker;     /* instances a worker hosts at most */
     uid_t worker_uid;        /* unprivileged identity of the workers */

@@ -79,6 +79,12 @@ static int put_instance(cbor_item_t *r, const struct mgr *m, const struct instan
         return -ENOMEM;
     if (in->status == INST_BROKEN && ctl_put_str(r, "error", in->error))
         return -ENOMEM;
+    if (in->dev_fd >= 0) {
+        char dev[32];
+        snprintf(dev, sizeof(dev), "/dev/vtpm%u", in->dev_index);
+        if (ctl_put_str(r, "device", dev))
+            return -ENOMEM;
+    }
     return 0;
 }
 
@@ -91,6 +97,22 @@ static int put_ek_cert(cbor_item_t *r, struct mgr *m, const struct instance *in)
         rc = ctl_put_str(r, "ek_cert", pem);
     free(pem);
     return rc;
+}
+
+/* The process whose container a kernel device is bound to: bind_pid, else the caller. */
+static int parse_pid(const cbor_item_t *req, const struct ucred *cr, pid_t *pid)
+{
+    uint64_t v;
+    int r = ctl_get_uint(req, "bind_pid", &v);
+
+    if (r == -ENOENT) {
+        *pid = cr->pid;
+        return 0;
+    }
+    if (r || v == 0 || v > INT32_MAX)
+        return -EINVAL;
+    *pid = (pid_t)v;
+    return 0;
 }
 
 static int parse_create(const cbor_item_t *req, const struct ucred *cr, struct create_req *c)
@@ -124,7 +146,9 @@ static int parse_create(const cbor_item_t *req, const struct ucred *cr, struct c
         c->owner_gid = (uint32_t)v;
     else if (r != -ENOENT)
         return -EINVAL;
-    return 0;
+    if ((r = ctl_get_bool(req, "device", &c->device)) && r != -ENOENT)
+        return -EINVAL;
+    return parse_pid(req, cr, &c->bind_pid);
 }
 
 static cbor_item_t *op_create(struct mgr *m, const cbor_item_t *req, const struct ucred *cr)
@@ -191,6 +215,29 @@ static cbor_item_t *op_info(struct mgr *m, const cbor_item_t *req, int with_cert
         return ctl_error(-ENOENT, "no such vTPM");
     r = ctl_ok();
     if (r && ((!with_cert_only && put_instance(r, m, in)) || put_ek_cert(r, m, in)))
+        cbor_decref(&r);
+    return r;
+}
+
+static cbor_item_t *op_attach_device(struct mgr *m, const cbor_item_t *req,
+                                     const struct ucred *cr)
+{
+    struct instance *in = lookup(m, req);
+    cbor_item_t *r;
+    pid_t pid;
+    int rc;
+
+    if (!in)
+        return ctl_error(-ENOENT, "no such vTPM");
+    if (in->status != INST_LIVE || !in->worker)
+        return ctl_error(-EAGAIN, "vTPM not being served");
+    if (parse_pid(req, cr, &pid))
+        return ctl_error(-EINVAL, "bad bind_pid");
+    rc = vtpm_attach_device(m, in, pid);
+    if (rc)
+        return ctl_error(rc, rc == -EBUSY ? "vTPM already has a device" : strerror(-rc));
+    r = ctl_ok();
+    if (r && put_instance(r, m, in))
         cbor_decref(&r);
     return r;
 }
@@ -271,6 +318,8 @@ static cbor_item_t *dispatch(struct mgr *m, const cbor_item_t *req, const struct
         return op_info(m, req, 1);
     if (!strcmp(op, "delete"))
         return op_delete(m, req);
+    if (!strcmp(op, "attach-device"))
+        return op_attach_device(m, req, cr);
     if (!strcmp(op, "host-chain"))
         return op_host_chain(m);
     if (!strcmp(op, "host-activate"))

@@ -19,6 +19,7 @@ struct instance *inst_new(void)
     if (in) {
         in->data_fd = -1;
         in->ctrl_fd = -1;
+        in->dev_fd = -1;
     }
     return in;
 }
@@ -31,6 +32,8 @@ void inst_free(struct instance *in)
         close(in->data_fd);
     if (in->ctrl_fd >= 0)
         close(in->ctrl_fd);
+    if (in->dev_fd >= 0)
+        close(in->dev_fd);
     explicit_bzero(in->key, sizeof(in->key));
     free(in);
 }

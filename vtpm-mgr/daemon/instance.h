@@ -30,6 +30,9 @@ struct instance {
     uint8_t key[STATE_KEY_LEN];  /* per-vTPM state key (wiped on free) */
     struct worker *worker;
     int data_fd, ctrl_fd;        /* listening sockets, kept across worker restarts */
+    int dev_fd;                  /* kmod-vtpm server fd of /dev/vtpm<dev_index>, or -1; kept
+                                    across worker restarts, the device lives while it is open */
+    uint32_t dev_index;
     struct instance *next;
 };
 

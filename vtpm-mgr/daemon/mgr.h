@@ -33,11 +33,15 @@ struct create_req {
     char tenant[MGR_NAME_MAX];
     int ek_type;
     uint32_t owner_uid, owner_gid;
+    int device;      /* also a kmod-vtpm device bound to bind_pid's namespaces */
+    pid_t bind_pid;
 };
 
 /* vTPM lifecycle (vtpmlife.c). Each returns 0 or a negative errno. */
 int vtpm_create(struct mgr *m, const struct create_req *req, struct instance **out);
 int vtpm_delete(struct mgr *m, struct instance *in);
+/* Serves in through a new /dev/vtpm<N> bound to the namespaces of pid (kmod-vtpm). */
+int vtpm_attach_device(struct mgr *m, struct instance *in, pid_t pid);
 int vtpm_load_all(struct mgr *m);
 int vtpm_recover_worker(struct mgr *m, struct worker *w);
 int vtpm_suspend_all(struct mgr *m);

@@ -21,12 +21,14 @@
 #include <uuid/uuid.h>
 
 #include "fileio.h"
+#include "kdev.h"
 #include "log.h"
 #include "mgr.h"
 #include "secmem.h"
 #include "vtpm_ipc.h"
 
 #define EK_CERT_FILE "ek.der"
+#define EK_PUB_FILE  "ek.pub"
 #define META_FILE    "meta.cbor"
 #define SOCK_NAME    "tpm.sock"
 #define CTRL_NAME    "tpm.sock.ctrl"
@@ -179,6 +181,8 @@ static int manufacture(struct mgr *m, struct instance *in)
     fd = open_inst_dir(m, in);
     r = fd < 0 ? fd : file_write_atomic(fd, EK_CERT_FILE, der, der_len, 0644);
     if (r == 0)
+        r = file_write_atomic(fd, EK_PUB_FILE, ekpub, ekpub_len, 0644);
+    if (r == 0)
         r = write_meta(fd, in);
 out:
     if (fd >= 0)
@@ -262,6 +266,8 @@ int vtpm_create(struct mgr *m, const struct create_req *req, struct instance **o
         r = publish(m, in);
     if (r == 0)
         r = attach(m, in);
+    if (r == 0 && req->device)
+        r = vtpm_attach_device(m, in, req->bind_pid);
     if (r) {
         LOG_ERROR("creating vtpm %s failed: %s", in->uuid_str, strerror(-r));
         unwind_create(m, in);
@@ -273,10 +279,48 @@ int vtpm_create(struct mgr *m, const struct create_req *req, struct instance **o
     return 0;
 }
 
+static int send_device(struct mgr *m, struct instance *in)
+{
+    return pool_call(&m->pool, in->worker, IPC_INST_ATTACH_DEVICE, in->uuid, 0, NULL, 0,
+                     &in->dev_fd, 1, NULL, NULL);
+}
+
+int vtpm_attach_device(struct mgr *m, struct instance *in, pid_t pid)
+{
+    uint8_t *ekpub = NULL;
+    size_t len = 0;
+    int fd, r;
+
+    if (in->dev_fd >= 0)
+        return -EBUSY;
+    fd = open_inst_dir(m, in);
+    r = fd < 0 ? fd : file_read_all(fd, EK_PUB_FILE, 4096, &ekpub, &len);
+    if (fd >= 0)
+        close(fd);
+    if (r == 0)
+        r = kdev_create(m->cfg->kmod_control, pid, in->uuid, ekpub, len, in->name, &in->dev_fd,
+                        &in->dev_index);
+    free(ekpub);
+    if (r == 0)
+        r = send_device(m, in);
+    if (r && in->dev_fd >= 0) {
+        close(in->dev_fd); /* the last copy: the module destroys the device */
+        in->dev_fd = -1;
+    }
+    if (r == 0)
+        LOG_INFO("vtpm %s served as /dev/vtpm%u for pid %d's container", in->uuid_str,
+                 in->dev_index, (int)pid);
+    return r;
+}
+
 int vtpm_delete(struct mgr *m, struct instance *in)
 {
     char dn[64];
     struct worker *w = in->worker;
+
+    if (in->dev_fd >= 0 && kdev_destroy(m->cfg->kmod_control, in->dev_index, in->uuid) != 0)
+        LOG_WARN("vtpm %s: /dev/vtpm%u not destroyed by ioctl; closing it", in->uuid_str,
+                 in->dev_index);
 
     if (w && !w->dead)
         pool_call(&m->pool, w, IPC_INST_REMOVE, in->uuid, 0, NULL, 0, NULL, 0, NULL, NULL);
@@ -333,6 +377,8 @@ static int start_instance(struct mgr *m, struct instance *in, int dirfd)
         dir_sync(dirfd);
     if (r == 0)
         r = attach(m, in);
+    if (r == 0 && in->dev_fd >= 0)
+        r = send_device(m, in);
     if (r == -EINVAL) {
         mark_broken(in, "libtpms rejected the state", r);
         r = 0;

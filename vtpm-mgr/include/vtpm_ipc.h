@@ -99,6 +99,13 @@ enum vtpm_ipc_type {
     /* Liveness and numbers: reply payload is struct vtpm_ipc_stats. */
     IPC_STATS = 8,
 
+    /*
+     * Serve the instance through a kernel device as well: one fd arrives as SCM_RIGHTS, the
+     * kmod-vtpm server fd of /dev/vtpm<N> (kmod-vtpm/include/uapi/vtpm_attest.h). The worker
+     * reads whole commands from it and writes responses. -EBUSY if it already has one.
+     */
+    IPC_INST_ATTACH_DEVICE = 9,
+
     /* ---- replies ---- */
     IPC_REPLY = 64,
 

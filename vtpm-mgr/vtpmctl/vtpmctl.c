@@ -26,6 +26,8 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: vtpmctl [--run-dir DIR] COMMAND\n"
         "  create [--name N] [--tenant T] [--ek ecc|rsa] [--owner UID[:GID]]\n"
+        "         [--device [--bind-pid PID]]   also a kmod-vtpm /dev/vtpm<N> for PID's container\n"
+        "  attach-device UUID|NAME [--bind-pid PID]\n"
         "  list\n  info UUID|NAME\n  delete UUID|NAME\n  ek-cert UUID|NAME\n"
         "  host-chain --out DIR\n"
         "  host-activate --credential FILE --out FILE   (FILE from tpm2_makecredential)\n"
@@ -166,11 +168,46 @@ static int parse_owner(const char *s, cbor_item_t *req)
     return ctl_put_uint(req, "owner_gid", gid);
 }
 
+static int put_pid(cbor_item_t *req, const char *s)
+{
+    char *end;
+    unsigned long pid = strtoul(s, &end, 10);
+
+    if (end == s || *end || pid == 0 || pid > INT32_MAX)
+        return -1;
+    return ctl_put_uint(req, "bind_pid", pid);
+}
+
+static int cmd_attach_device(int argc, char **argv)
+{
+    cbor_item_t *req, *resp;
+    int r;
+
+    if ((argc != 2 && argc != 4) || (argc == 4 && strcmp(argv[2], "--bind-pid"))) {
+        fprintf(stderr, "vtpmctl: usage: attach-device UUID|NAME [--bind-pid PID]\n");
+        return 2;
+    }
+    req = request("attach-device");
+    if (!req || ctl_put_str(req, "uuid", argv[1]) || (argc == 4 && put_pid(req, argv[3]))) {
+        fprintf(stderr, "vtpmctl: attach-device: bad arguments\n");
+        if (req)
+            cbor_decref(&req);
+        return 2;
+    }
+    resp = call(req);
+    if (!resp)
+        return 1;
+    r = print_json(to_json(resp));
+    cbor_decref(&resp);
+    return r;
+}
+
 static int cmd_create(int argc, char **argv)
 {
     static const struct option o[] = {
         { "name", required_argument, NULL, 'n' }, { "tenant", required_argument, NULL, 't' },
         { "ek", required_argument, NULL, 'e' }, { "owner", required_argument, NULL, 'o' },
+        { "device", no_argument, NULL, 'd' }, { "bind-pid", required_argument, NULL, 'p' },
         { NULL, 0, NULL, 0 } };
     cbor_item_t *req = request("create"), *resp;
     int c, bad = !req;
@@ -185,6 +222,10 @@ static int cmd_create(int argc, char **argv)
             bad = ctl_put_str(req, "ek", optarg);
         else if (c == 'o')
             bad = parse_owner(optarg, req);
+        else if (c == 'd')
+            bad = ctl_put_bool(req, "device", 1);
+        else if (c == 'p')
+            bad = put_pid(req, optarg);
         else
             bad = 1;
     }
@@ -355,6 +396,8 @@ static int dispatch(int argc, char **argv)
         return cmd_simple("ek-cert", argv[1], 1);
     if (!strcmp(cmd, "host-chain"))
         return cmd_host_chain(argc, argv);
+    if (!strcmp(cmd, "attach-device"))
+        return cmd_attach_device(argc, argv);
     if (!strcmp(cmd, "host-activate"))
         return cmd_host_activate(argc, argv);
     usage(stderr);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ctrl.h"
+#include "devfront.h"
 #include "log.h"
 #include "tpmcmd.h"
 #include "worker.h"
@@ -134,10 +135,12 @@ void fe_detach(struct worker *w, struct inst *inst)
     }
     listener_close(w, &inst->data_l);
     listener_close(w, &inst->ctrl_l);
+    dev_detach(w, inst);
 }
 
 void fe_reap(struct worker *w)
 {
+    dev_reap(w);
     while (w->dead_conns) {
         struct conn *c = w->dead_conns;
         w->dead_conns = c->next;
@@ -334,6 +337,10 @@ void fe_event(struct worker *w, struct ep_tag *tag, uint32_t events)
         return;
     if (tag->kind == EP_LISTEN) {
         listener_event(w, (struct listener *)tag);
+        return;
+    }
+    if (tag->kind == EP_DEV) {
+        dev_event(w, (struct devconn *)tag, events);
         return;
     }
     if (tag->kind == EP_CONN) {

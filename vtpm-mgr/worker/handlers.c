@@ -8,6 +8,7 @@
 
 #include <tss2/tss2_mu.h>
 
+#include "devfront.h"
 #include "log.h"
 #include "provision.h"
 #include "tpmcore.h"
@@ -166,6 +167,22 @@ static void on_attach(struct worker *w, struct ipc_msg *m)
     wk_reply(w, &m->hdr, r, NULL, 0);
 }
 
+/* Same rules as a socket attach: never serve a vTPM whose platform hierarchy is open. */
+static void on_attach_device(struct worker *w, struct ipc_msg *m)
+{
+    struct inst *inst = find_ready(w, m->hdr.uuid);
+    int r = inst ? 0 : -ENOENT;
+
+    if (r == 0 && inst->ph_open)
+        r = -EPERM;
+    if (r == 0) {
+        r = dev_attach(w, inst, m->fds[0]);
+        m->nfds = 0; /* dev_attach owns it now */
+    }
+    wipc_msg_close_fds(m);
+    wk_reply(w, &m->hdr, r, NULL, 0);
+}
+
 static void on_remove(struct worker *w, struct ipc_msg *m)
 {
     struct inst *inst = winst_find(&w->tab, m->hdr.uuid);
@@ -213,6 +230,7 @@ void wk_handle_request(struct worker *w, struct ipc_msg *m)
     case IPC_INST_STAGE_VOLATILE: on_stage(w, m); break;
     case IPC_INST_LOAD: on_load(w, m); break;
     case IPC_INST_ATTACH: on_attach(w, m); break;
+    case IPC_INST_ATTACH_DEVICE: on_attach_device(w, m); break;
     case IPC_INST_REMOVE: on_remove(w, m); break;
     case IPC_SUSPEND_ALL: on_suspend(w, m); break;
     case IPC_STATS: on_stats(w, m); break;

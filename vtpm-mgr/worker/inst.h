@@ -17,6 +17,8 @@ enum inst_state {
 
 struct listener; /* frontend.h */
 
+struct devconn;
+
 struct inst {
     uint8_t uuid[16];
     enum inst_state state;
@@ -29,6 +31,7 @@ struct inst {
     int ph_open;       /* platform hierarchy still enabled (created, no EK cert yet) */
     uid_t allowed_uid; /* besides root, from IPC_INST_ATTACH */
     struct listener *data_l, *ctrl_l; /* NULL until attached */
+    struct devconn *dev;               /* kernel device server fd, if any */
     unsigned nconns;
     struct inst *next;
 };

@@ -24,6 +24,7 @@ static const struct ipc_rule rules[] = {
     { IPC_INST_STAGE_VOLATILE, 1, VTPM_IPC_MAX_PAYLOAD, 0, 0 },
     { IPC_INST_LOAD, 1, VTPM_IPC_MAX_PAYLOAD, 0, 0 },
     { IPC_INST_ATTACH, 0, 0, 2, 0 },
+    { IPC_INST_ATTACH_DEVICE, 0, 0, 1, 0 },
     { IPC_INST_REMOVE, 0, 0, 0, 0 },
     { IPC_SUSPEND_ALL, 0, 0, 0, 0 },
     { IPC_STATS, 0, 0, 0, 0 },

@@ -25,6 +25,7 @@ struct worker {
     struct conn *conns;
     struct conn *dead_conns;
     struct listener *dead_listeners;
+    struct devconn *dead_devs;
     uint64_t commands, state_stores;
 };
 

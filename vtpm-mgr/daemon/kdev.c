@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* kmod-vtpm control ioctls (uapi: kmod-vtpm/include/uapi/vtpm_attest.h). */
+#include "kdev.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/sha.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "uapi/vtpm_attest.h"
+
+static int open_ctl(const char *ctl_path)
+{
+    int fd = open(ctl_path, O_RDWR | O_CLOEXEC);
+
+    if (fd < 0)
+        LOG_ERROR("kmod-vtpm control device %s: %s (is the module loaded?)", ctl_path,
+                  strerror(errno));
+    return fd < 0 ? -errno : fd;
+}
+
+/* The module records SHA-256 of the EK public area as marshalled (TPMT_PUBLIC, after the
+ * TPM2B size). */
+static int ek_digest(const uint8_t *ekpub, size_t len, uint8_t out[VTPM_ATTEST_DIGEST_SIZE])
+{
+    if (len <= 2)
+        return -EINVAL;
+    SHA256(ekpub + 2, len - 2, out);
+    return 0;
+}
+
+int kdev_create(const char *ctl_path, pid_t pid, const uint8_t uuid[16], const uint8_t *ekpub,
+                size_t ekpub_len, const char *label, int *server_fd, uint32_t *index)
+{
+    struct vtpm_attest_create c;
+    int fd, r;
+
+    memset(&c, 0, sizeof(c));
+    c.size = sizeof(c);
+    c.pid = (__u32)pid;
+    memcpy(c.uuid, uuid, sizeof(c.uuid));
+    strncpy((char *)c.label, label, sizeof(c.label) - 1);
+    r = ek_digest(ekpub, ekpub_len, c.ek_digest);
+    if (r)
+        return r;
+    fd = open_ctl(ctl_path);
+    if (fd < 0)
+        return fd;
+    r = ioctl(fd, VTPM_ATTEST_IOC_CREATE, &c) == 0 ? 0 : -errno;
+    close(fd);
+    if (r) {
+        LOG_ERROR("kmod-vtpm: creating a device for pid %d failed: %s", (int)pid, strerror(-r));
+        return r;
+    }
+    *server_fd = c.server_fd;
+    *index = c.index;
+    return 0;
+}
+
+int kdev_destroy(const char *ctl_path, uint32_t index, const uint8_t uuid[16])
+{
+    struct vtpm_attest_destroy d;
+    int fd, r;
+
+    memset(&d, 0, sizeof(d));
+    d.size = sizeof(d);
+    d.index = index;
+    memcpy(d.uuid, uuid, sizeof(d.uuid));
+    fd = open_ctl(ctl_path);
+    if (fd < 0)
+        return fd;
+    r = ioctl(fd, VTPM_ATTEST_IOC_DESTROY, &d) == 0 ? 0 : -errno;
+    close(fd);
+    return r;
+}
