@@ -181,14 +181,14 @@ static int peer_allowed(struct worker *w, struct inst *inst, int fd)
     return inst->nconns < INST_MAX_CONNS && w->nconns < FE_MAX_CONNS;
 }
 
-static void conn_new(struct worker *w, struct listener *l, int fd)
+static struct conn *conn_new(struct worker *w, struct listener *l, int fd)
 {
     struct conn *c = calloc(1, sizeof(*c));
 
     if (!c || ep_set(w, EPOLL_CTL_ADD, fd, &c->tag, EPOLLIN) < 0) {
         free(c);
         close(fd);
-        return;
+        return NULL;
     }
     c->tag.kind = EP_CONN;
     c->fd = fd;
@@ -202,10 +202,14 @@ static void conn_new(struct worker *w, struct listener *l, int fd)
     w->conns = c;
     l->inst->nconns++;
     w->nconns++;
+    return c;
 }
+
+static void conn_read(struct worker *w, struct conn *c);
 
 static void listener_event(struct worker *w, struct listener *l)
 {
+    struct conn *c;
     int i, fd;
 
     /* A bounded batch so one busy instance cannot starve the others. */
@@ -216,10 +220,15 @@ static void listener_event(struct worker *w, struct listener *l)
                 LOG_WARN("frontend: accept: %s", strerror(errno));
             return;
         }
-        if (!peer_allowed(w, l->inst, fd))
+        if (!peer_allowed(w, l->inst, fd)) {
             close(fd);
-        else
-            conn_new(w, l, fd);
+            continue;
+        }
+        /* The swtpm TCTI connects and sends at once: the command is usually already here,
+         * so read it now rather than after another epoll round. */
+        c = conn_new(w, l, fd);
+        if (c)
+            conn_read(w, c);
     }
 }
 
