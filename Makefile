@@ -15,6 +15,8 @@ CC       ?= cc
 PKGS_MGR    := tss2-esys tss2-mu tss2-rc tss2-tctildr libcrypto libcbor uuid
 PKGS_WORKER := libtpms tss2-sys tss2-mu tss2-rc libcrypto libseccomp libcap-ng
 PKGS_CTL    := libcbor jansson uuid tss2-mu
+PKGS_AGENT  := tss2-esys tss2-mu tss2-rc tss2-tctildr libcrypto libcbor jansson libcurl
+PKGS_VERIFIER := libmicrohttpd gnutls sqlite3 jansson libcbor libcrypto tss2-mu
 PKGS_TEST   := cmocka
 
 WARN     := -Wall -Wextra -Wshadow -Wformat-security -Wformat=2 -Wstrict-prototypes \
@@ -22,7 +24,7 @@ WARN     := -Wall -Wextra -Wshadow -Wformat-security -Wformat=2 -Wstrict-prototy
 HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection -fPIE
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) $(SANITIZE) \
-             -Ilib -Ivtpm-mgr/include -Ivtpm-mgr/daemon -Ikmod-vtpm/include -MMD -MP
+             -Ilib -Ivtpm-mgr/include -Ivtpm-mgr/daemon -Ikmod-vtpm/include -Iattest-agent -MMD -MP
 LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 ALL_LDFLAGS = $(LDHARDEN) $(SANITIZE) $(LDFLAGS)
 
@@ -32,6 +34,8 @@ LIB_SRCS    := $(wildcard lib/*.c)
 MGR_SRCS    := $(wildcard vtpm-mgr/daemon/*.c)
 WORKER_SRCS := $(wildcard vtpm-mgr/worker/*.c)
 CTL_SRCS    := $(wildcard vtpm-mgr/vtpmctl/*.c)
+VERIFIER_SRCS := $(wildcard verifier/*.c)
+AGENT_SRCS  := $(wildcard attest-agent/*.c)
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 TOOL_SRCS   := $(wildcard tests/tools/*.c)
 
@@ -40,8 +44,10 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 LIB_A    := $(B)/lib/libvtpmcommon.a
 MGR_A    := $(B)/lib/libvtpmmgr.a
 WORKER_A := $(B)/lib/libvtpmworker.a
+VERIFIER_A := $(B)/lib/libverifier.a
+AGENT_A  := $(B)/lib/libagent.a
 
-BINS  := $(B)/bin/vtpm-mgr $(B)/bin/vtpm-mgr-worker $(B)/bin/vtpmctl
+BINS  := $(B)/bin/vtpm-mgr $(B)/bin/vtpm-mgr-worker $(B)/bin/vtpmctl $(B)/bin/verifier $(B)/bin/attest-agent
 UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 TOOLS := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRCS))
 
@@ -70,6 +76,14 @@ $(WORKER_A): $(call obj,$(filter-out %/main.c,$(WORKER_SRCS)))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
+$(AGENT_A): $(call obj,$(filter-out %/main.c,$(AGENT_SRCS)))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(VERIFIER_A): $(call obj,$(filter-out %/main.c,$(VERIFIER_SRCS)))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
 $(B)/bin/vtpm-mgr: $(call obj,vtpm-mgr/daemon/main.c) $(MGR_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_MGR))
@@ -82,14 +96,18 @@ $(B)/bin/vtpmctl: $(call obj,$(CTL_SRCS)) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_CTL))
 
-# Unit tests and test tools link every component archive; the linker takes what each needs.
-$(B)/tests/%: $(B)/obj/tests/unit/%.o $(MGR_A) $(WORKER_A) $(LIB_A)
+$(B)/bin/attest-agent: $(call obj,attest-agent/main.c) $(AGENT_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL) $(PKGS_TEST))
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_AGENT))
 
-$(B)/tests/%: $(B)/obj/tests/tools/%.o $(MGR_A) $(WORKER_A) $(LIB_A)
+# Unit tests and test tools link every component archive; the linker takes what each needs.
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(MGR_A) $(WORKER_A) $(AGENT_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL))
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL) $(PKGS_AGENT) $(PKGS_TEST))
+
+$(B)/tests/%: $(B)/obj/tests/tools/%.o $(MGR_A) $(WORKER_A) $(AGENT_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL) $(PKGS_AGENT))
 
 include tests/fuzz/fuzz.mk
 

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The measure-extend-quote sequence against one vTPM, in one ESAPI context. */
+#include "attest.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctlproto.h"
+#include "log.h"
+
+int attest_open(struct attest *a, const struct mgr_client *mgr, const char *uuid)
+{
+    int r;
+
+    memset(a, 0, sizeof(*a));
+    a->mgr = *mgr;
+    if ((r = mgr_info(mgr, uuid, &a->vt)) < 0) {
+        LOG_ERROR("vTPM %s: not known to vtpm-mgr", uuid);
+        return r;
+    }
+    if ((r = vtpm_open(a->vt.socket, &a->tpm)) < 0)
+        return r;
+    if ((r = vtpm_ensure_ak(a->tpm, &a->ak_created)) < 0)
+        return r;
+    if ((r = vtpm_ak_public(a->tpm, &a->ak_pub, &a->ak_pub_len)) < 0)
+        return r;
+    if ((r = mgr_ek_cert(mgr, a->vt.uuid, &a->ek_cert, &a->ek_cert_len)) < 0)
+        return r;
+    return mgr_host_chain(mgr, &a->host_chain);
+}
+
+void attest_close(struct attest *a)
+{
+    vtpm_quote_free(&a->quote);
+    eventlog_free(&a->log);
+    if (a->host_chain)
+        cbor_decref(&a->host_chain);
+    free(a->ek_cert);
+    free(a->ak_pub);
+    vtpm_close(a->tpm);
+    memset(a, 0, sizeof(*a));
+}
+
+static int pcrs_fresh(struct attest *a)
+{
+    static const uint8_t zero[DIGEST_LEN];
+    uint8_t pcrs[VTPM_QUOTE_PCRS][DIGEST_LEN];
+    int r = vtpm_read_pcrs(a->tpm, pcrs);
+
+    for (int i = 0; r == 0 && i < VTPM_QUOTE_PCRS; i++) {
+        if (memcmp(pcrs[i], zero, DIGEST_LEN)) {
+            LOG_ERROR("vTPM %s: PCR %d is already extended; a container needs a fresh vTPM",
+                      a->vt.uuid, 8 + i);
+            r = -EEXIST;
+        }
+    }
+    return r;
+}
+
+static int extend_record(struct attest *a, const cbor_item_t *rec)
+{
+    const uint8_t *d;
+    size_t len;
+    uint64_t pcr;
+
+    if (ctl_get_uint(rec, "pcr", &pcr) || ctl_get_bytes(rec, "digest", &d, &len) ||
+        len != DIGEST_LEN)
+        return -EINVAL;
+    return vtpm_extend(a->tpm, (unsigned)pcr, d);
+}
+
+int attest_extend(struct attest *a, const struct measurement *m)
+{
+    int r = pcrs_fresh(a);
+
+    if (r == 0)
+        r = measure_eventlog(m, &a->log);
+    for (size_t i = 0; r == 0 && i < a->log.count; i++)
+        r = extend_record(a, cbor_array_handle(a->log.records)[i]);
+    return r;
+}
+
+void attest_identity(const struct attest *a, struct evidence *e)
+{
+    memset(e, 0, sizeof(*e));
+    e->vtpm_uuid = a->vt.uuid;
+    e->ak_pub = (struct bytes){ a->ak_pub, a->ak_pub_len };
+    e->ek_cert = (struct bytes){ a->ek_cert, a->ek_cert_len };
+    e->host_chain = a->host_chain;
+}
+
+int attest_quote(struct attest *a, const char *container_id, const uint8_t *nonce,
+                 size_t nonce_len, struct evidence *e)
+{
+    int r;
+
+    vtpm_quote_free(&a->quote);
+    if ((r = vtpm_quote(a->tpm, nonce, nonce_len, &a->quote)) < 0)
+        return r;
+    attest_identity(a, e);
+    e->container_id = container_id;
+    e->nonce = (struct bytes){ nonce, nonce_len };
+    e->quote = &a->quote;
+    e->log = &a->log;
+    return 0;
+}

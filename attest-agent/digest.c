@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* SHA-256 helpers of the agent (OpenSSL EVP): buffers, streamed files, hex encoding. */
+#include "digest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#define READ_CHUNK (256u * 1024u)
+
+int digest_buf(const void *data, size_t len, uint8_t out[DIGEST_LEN])
+{
+    unsigned int n = 0;
+
+    if (!EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) || n != DIGEST_LEN)
+        return -EIO;
+    return 0;
+}
+
+static int digest_stream(EVP_MD_CTX *ctx, int fd, uint8_t *buf)
+{
+    for (;;) {
+        ssize_t n = read(fd, buf, READ_CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return 0;
+        if (!EVP_DigestUpdate(ctx, buf, (size_t)n))
+            return -EIO;
+    }
+}
+
+int digest_fd(int fd, uint8_t out[DIGEST_LEN])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    uint8_t *buf = malloc(READ_CHUNK);
+    unsigned int n = 0;
+    int r = -ENOMEM;
+
+    if (!ctx || !buf)
+        goto out;
+    r = -EIO;
+    if (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+        goto out;
+    r = digest_stream(ctx, fd, buf);
+    if (r == 0 && (!EVP_DigestFinal_ex(ctx, out, &n) || n != DIGEST_LEN))
+        r = -EIO;
+out:
+    free(buf);
+    EVP_MD_CTX_free(ctx);
+    return r;
+}
+
+int digest_path(int dirfd, const char *path, uint8_t out[DIGEST_LEN])
+{
+    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY), r;
+
+    if (fd < 0)
+        return -errno;
+    r = digest_fd(fd, out);
+    close(fd);
+    return r;
+}
+
+void digest_hex(const uint8_t *b, size_t len, char *out)
+{
+    static const char x[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = x[b[i] >> 4];
+        out[2 * i + 1] = x[b[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+void digest_text(const uint8_t d[DIGEST_LEN], char out[DIGEST_TEXT_LEN])
+{
+    memcpy(out, "sha256:", 7);
+    digest_hex(d, DIGEST_LEN, out + 7);
+}
+
+static int nibble(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int hex_decode(const char *hex, uint8_t **out, size_t *len)
+{
+    size_t n = hex ? strlen(hex) : 1;
+    uint8_t *b;
+
+    if (n % 2)
+        return -EINVAL;
+    b = malloc(n / 2 ? n / 2 : 1);
+    if (!b)
+        return -ENOMEM;
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            free(b);
+            return -EINVAL;
+        }
+        b[i] = (uint8_t)(hi << 4 | lo);
+    }
+    *out = b;
+    *len = n / 2;
+    return 0;
+}
+
+int digest_extend(uint8_t pcr[DIGEST_LEN], const uint8_t d[DIGEST_LEN])
+{
+    uint8_t cat[2 * DIGEST_LEN];
+
+    memcpy(cat, pcr, DIGEST_LEN);
+    memcpy(cat + DIGEST_LEN, d, DIGEST_LEN);
+    return digest_buf(cat, sizeof(cat), pcr);
+}

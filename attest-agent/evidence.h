@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Encoders and decoders of the agent's messages to the verifier (docs/evidence.md). */
+#ifndef AGENT_EVIDENCE_H
+#define AGENT_EVIDENCE_H
+
+#include <cbor.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eventlog.h"
+#include "vtpm.h"
+
+#define EVIDENCE_VERSION 1
+#define REG_ID_MAX 128
+
+struct bytes {
+    const uint8_t *p;
+    size_t len;
+};
+
+/* Everything one piece of evidence carries; all borrowed. */
+struct evidence {
+    const char *container_id, *vtpm_uuid;
+    struct bytes nonce, ak_pub, ek_cert;
+    const struct vtpm_quote *quote;
+    const struct eventlog *log;
+    const cbor_item_t *host_chain;  /* map text -> bytes */
+    const char *registration;       /* NULL: absent (offline evidence) */
+};
+
+/* Each encoder writes a callee-allocated definite-length CBOR buffer (free()). */
+int evidence_encode(const struct evidence *e, uint8_t **out, size_t *len);
+/* {v, vtpm_uuid, ek_cert, ak_pub, host_chain} */
+int register_request_encode(const struct evidence *e, uint8_t **out, size_t *len);
+/* {v, registration, credential} */
+int activate_request_encode(const char *registration, const uint8_t *cred, size_t cred_len,
+                            uint8_t **out, size_t *len);
+
+/* The credential challenge of a register reply; blob and secret are callee-allocated. */
+struct reg_challenge {
+    char registration[REG_ID_MAX];
+    uint8_t *blob, *secret;
+    size_t blob_len, secret_len;
+};
+/* Strict decoding: {v: 1, registration: text, credential_blob: bytes, secret: bytes}.
+ * Returns 0 or -EBADMSG. Free with reg_challenge_free(). */
+int register_reply_parse(const uint8_t *buf, size_t len, struct reg_challenge *c);
+void reg_challenge_free(struct reg_challenge *c);
+/* {v: 1, ok: true} -> 0; anything else -> -EBADMSG or -EACCES (ok false). */
+int activate_reply_parse(const uint8_t *buf, size_t len);
+
+#endif

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Hook mode: the whole "may this container start?" sequence under one time bound. */
+#include "hook.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "attest.h"
+#include "deadline.h"
+#include "http.h"
+#include "log.h"
+#include "ocispec.h"
+#include "registration.h"
+#include "verifierapi.h"
+
+#define SOFT_MARGIN_MS 250 /* soft deadline ahead of the hard one, for a readable error */
+
+struct hook {
+    const struct agent_opts *o;
+    int64_t deadline;
+    struct oci_state st;
+    struct oci_bundle b;
+    struct measurement m;
+    struct mgr_client mgr;
+    char vtpm[MGR_UUID_LEN + 64];
+    int created;              /* the vTPM was created by this run */
+    struct attest a;
+};
+
+static void on_alarm(int sig)
+{
+    static const char msg[] = "attest-agent: timed out; the container must not start\n";
+
+    (void)sig;
+    if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+        _exit(1);
+    _exit(1);
+}
+
+/* The hard bound: whatever blocks, the process ends after timeout_ms. */
+static int arm_watchdog(int timeout_ms)
+{
+    struct itimerval it = { .it_value = { .tv_sec = timeout_ms / 1000,
+                                          .tv_usec = (timeout_ms % 1000) * 1000 } };
+    struct sigaction sa = { .sa_handler = on_alarm };
+
+    if (sigaction(SIGALRM, &sa, NULL) < 0 || setitimer(ITIMER_REAL, &it, NULL) < 0)
+        return -errno;
+    return 0;
+}
+
+static int read_stdin(char **out, size_t *len)
+{
+    char *buf = malloc(OCI_STATE_MAX + 1);
+    size_t n = 0;
+
+    if (!buf)
+        return -ENOMEM;
+    while (n <= OCI_STATE_MAX) {
+        ssize_t k = read(STDIN_FILENO, buf + n, OCI_STATE_MAX + 1 - n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            if (k == 0)
+                break;
+            free(buf);
+            return -errno;
+        }
+        n += (size_t)k;
+    }
+    if (n > OCI_STATE_MAX) {
+        free(buf);
+        LOG_ERROR("OCI state on stdin larger than %u bytes", OCI_STATE_MAX);
+        return -EFBIG;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* Parses the state, loads the bundle, measures: nothing is created before this succeeds. */
+static int hook_measure(struct hook *h)
+{
+    char runtime[64], *state = NULL;
+    size_t len = 0;
+    int r = read_stdin(&state, &len);
+
+    if (r == 0)
+        r = oci_state_parse(state, len, &h->st);
+    free(state);
+    if (r == 0)
+        r = oci_bundle_load(h->st.bundle, &h->b);
+    if (r < 0)
+        return r;
+    /* The runtime is the process that runs the hook. */
+    snprintf(runtime, sizeof(runtime), "/proc/%d/exe", (int)getppid());
+    return measure_collect(&h->b, h->st.annotations, h->o->runtime ? h->o->runtime : runtime,
+                           &h->m);
+}
+
+static int hook_vtpm(struct hook *h)
+{
+    const char *named = oci_annotation(h->st.annotations, ANN_VTPM);
+    struct mgr_vtpm vt;
+    int r;
+
+    h->mgr.run_dir = h->o->run_dir;
+    h->mgr.timeout_ms = deadline_left_ms(h->deadline);
+    if (named) {
+        snprintf(h->vtpm, sizeof(h->vtpm), "%s", named);
+        return 0;
+    }
+    if ((r = mgr_create(&h->mgr, &vt)) < 0)
+        return r;
+    h->created = 1;
+    snprintf(h->vtpm, sizeof(h->vtpm), "%s", vt.uuid);
+    LOG_INFO("container %s: created vTPM %s", h->st.id, vt.uuid);
+    return 0;
+}
+
+static int hook_verify(struct hook *h)
+{
+    struct http_opts ho = { .base_url = h->o->verifier, .ca = h->o->ca, .cert = h->o->cert,
+                            .key = h->o->key, .deadline = h->deadline };
+    char reg[REG_ID_MAX];
+    struct evidence e;
+    uint8_t *nonce = NULL, *body = NULL;
+    size_t nonce_len = 0, len = 0;
+    int r;
+
+    attest_identity(&h->a, &e);
+    if ((r = registration_ensure(&h->a, &e, &ho, reg)) < 0)
+        return r;
+    if ((r = verifier_nonce(&ho, &nonce, &nonce_len)) < 0)
+        return r;
+    r = attest_quote(&h->a, h->st.id, nonce, nonce_len, &e);
+    e.registration = reg;
+    if (r == 0)
+        r = evidence_encode(&e, &body, &len);
+    if (r == 0)
+        r = verifier_send_evidence(&ho, body, len);
+    free(body);
+    free(nonce);
+    return r;
+}
+
+static int hook_steps(struct hook *h)
+{
+    int r;
+
+    if ((r = hook_measure(h)) < 0 || (r = hook_vtpm(h)) < 0)
+        return r;
+    h->mgr.timeout_ms = deadline_left_ms(h->deadline);
+    if ((r = attest_open(&h->a, &h->mgr, h->vtpm)) < 0 || (r = attest_extend(&h->a, &h->m)) < 0)
+        return r;
+    return hook_verify(h);
+}
+
+int hook_run(const struct agent_opts *o)
+{
+    struct hook h = { .o = o };
+    int64_t start = deadline_now_ms();
+    int r;
+
+    h.deadline = start + (o->timeout_ms > 2 * SOFT_MARGIN_MS ? o->timeout_ms - SOFT_MARGIN_MS
+                                                             : o->timeout_ms);
+    if ((r = arm_watchdog(o->timeout_ms)) < 0)
+        return 1;
+    r = hook_steps(&h);
+    attest_close(&h.a);
+    if (r < 0 && h.created) {
+        h.mgr.timeout_ms = 1000;
+        (void)mgr_delete(&h.mgr, h.vtpm); /* it was made for a container that will not run */
+    }
+    if (r == 0)
+        LOG_INFO("container %s: allowed (%lld ms)", h.st.id,
+                 (long long)(deadline_now_ms() - start));
+    else
+        fprintf(stderr, "attest-agent: container %s must not start: %s\n",
+                h.st.id ? h.st.id : "?", r == -EACCES ? "denied" : strerror(-r));
+    measure_free(&h.m);
+    oci_bundle_free(&h.b);
+    oci_state_free(&h.st);
+    return r == 0 ? 0 : 1;
+}

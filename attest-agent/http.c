@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* libcurl requests to the verifier: bounded by the agent's deadline and body size, no
+ * redirects, http/https only, optional mutual TLS. */
+#include "http.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "deadline.h"
+#include "log.h"
+
+int http_global_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
+}
+
+void http_global_cleanup(void)
+{
+    curl_global_cleanup();
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+    struct http_resp *r = arg;
+    size_t add = size * n;
+    uint8_t *tmp;
+
+    if (add > HTTP_MAX_BODY - r->len)
+        return 0; /* aborts the transfer */
+    tmp = realloc(r->body, r->len + add + 1);
+    if (!tmp)
+        return 0;
+    memcpy(tmp + r->len, data, add);
+    r->body = tmp;
+    r->len += add;
+    r->body[r->len] = '\0';
+    return add;
+}
+
+static int setup(CURL *c, const struct http_opts *o, const char *url, struct http_resp *resp)
+{
+    int ok = curl_easy_setopt(c, CURLOPT_URL, url) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)deadline_left_ms(o->deadline)) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, resp) == CURLE_OK &&
+        (!o->ca || curl_easy_setopt(c, CURLOPT_CAINFO, o->ca) == CURLE_OK) &&
+        (!o->cert || curl_easy_setopt(c, CURLOPT_SSLCERT, o->cert) == CURLE_OK) &&
+        (!o->key || curl_easy_setopt(c, CURLOPT_SSLKEY, o->key) == CURLE_OK);
+
+    return ok ? 0 : -EINVAL;
+}
+
+static void content_type(CURL *c, struct http_resp *resp)
+{
+    char *ct = NULL;
+
+    if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+        snprintf(resp->content_type, sizeof(resp->content_type), "%s", ct);
+}
+
+static int perform(const struct http_opts *o, const char *path, struct curl_slist *hdrs,
+                   const uint8_t *body, size_t len, struct http_resp *resp)
+{
+    char url[2048];
+    CURL *c = curl_easy_init();
+    CURLcode cc;
+    int r = -ENOMEM;
+
+    memset(resp, 0, sizeof(*resp));
+    if (!c)
+        return r;
+    r = -ENAMETOOLONG;
+    if (snprintf(url, sizeof(url), "%s%s", o->base_url, path) >= (int)sizeof(url))
+        goto out;
+    if ((r = setup(c, o, url, resp)) < 0)
+        goto out;
+    if (body && (curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)body) != CURLE_OK ||
+                 curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK ||
+                 curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK))
+        goto out;
+    cc = curl_easy_perform(c);
+    r = cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
+    if (cc != CURLE_OK) {
+        LOG_ERROR("%s: %s", url, curl_easy_strerror(cc));
+        goto out;
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+    content_type(c, resp);
+    r = 0;
+out:
+    curl_easy_cleanup(c);
+    if (r < 0)
+        http_resp_free(resp);
+    return r;
+}
+
+int http_get(const struct http_opts *o, const char *path, struct http_resp *resp)
+{
+    return perform(o, path, NULL, NULL, 0, resp);
+}
+
+int http_post(const struct http_opts *o, const char *path, const char *ctype,
+              const uint8_t *body, size_t len, struct http_resp *resp)
+{
+    char h[160];
+    struct curl_slist *hdrs = NULL, *tmp;
+    int r = -ENOMEM;
+
+    snprintf(h, sizeof(h), "Content-Type: %s", ctype);
+    if (!(tmp = curl_slist_append(hdrs, h)))
+        goto out;
+    hdrs = tmp;
+    if (!(tmp = curl_slist_append(hdrs, "Expect:"))) /* no 100-continue round trip */
+        goto out;
+    hdrs = tmp;
+    r = perform(o, path, hdrs, body, len, resp);
+out:
+    curl_slist_free_all(hdrs);
+    return r;
+}
+
+void http_resp_free(struct http_resp *resp)
+{
+    free(resp->body);
+    memset(resp, 0, sizeof(*resp));
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* attest-agent: OCI hook and operator tool that measures a container into its vTPM. */
+#include "hook.h"
+#include "http.h"
+#include "log.h"
+#include "offline.h"
+#include "opts.h"
+
+int main(int argc, char **argv)
+{
+    struct agent_opts o;
+    int r;
+
+    log_set_ident("attest-agent");
+    if (opts_parse(argc, argv, &o))
+        return 2;
+    if (http_global_init() < 0)
+        return 1;
+    switch (o.cmd) {
+    case CMD_HOOK: r = hook_run(&o); break;
+    case CMD_EVIDENCE: r = offline_evidence(&o); break;
+    case CMD_MEASURE: r = offline_measure(&o); break;
+    default: r = 2; break;
+    }
+    http_global_cleanup();
+    return r;
+}

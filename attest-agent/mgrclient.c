@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* vtpm-mgr control client: one CBOR request and reply per connection, time-bounded. */
+#include "mgrclient.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "ctlproto.h"
+#include "log.h"
+
+static int mgr_connect(const struct mgr_client *c)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct timeval tv = { .tv_sec = c->timeout_ms / 1000,
+                          .tv_usec = (c->timeout_ms % 1000) * 1000 };
+    int fd, r;
+
+    if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vtpm-mgr.sock", c->run_dir) >=
+        (int)sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) ||
+        connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+        r = -errno;
+        LOG_ERROR("cannot reach vtpm-mgr at %s: %s", sa.sun_path, strerror(-r));
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
+static int reply_error(const cbor_item_t *resp, const char *op)
+{
+    char msg[256];
+    uint64_t err = EIO;
+
+    if (ctl_get_str(resp, "error", msg, sizeof(msg)))
+        snprintf(msg, sizeof(msg), "malformed reply");
+    (void)ctl_get_uint(resp, "errno", &err);
+    LOG_ERROR("vtpm-mgr %s: %s", op, msg);
+    return err > 0 && err < 4096 ? -(int)err : -EIO;
+}
+
+/* Sends {v, op, [uuid]} and returns the successful reply (cbor_decref). */
+static int call(const struct mgr_client *c, const char *op, const char *uuid, cbor_item_t **out)
+{
+    cbor_item_t *req = ctl_map_new(), *resp = NULL;
+    int ok = 0, fd = -1, r = -ENOMEM;
+
+    *out = NULL;
+    if (!req || ctl_put_uint(req, "v", CTL_PROTO_VERSION) || ctl_put_str(req, "op", op) ||
+        (uuid && ctl_put_str(req, "uuid", uuid)))
+        goto out;
+    if ((r = fd = mgr_connect(c)) < 0)
+        goto out;
+    r = ctl_send(fd, req);
+    if (r == 0)
+        r = ctl_recv(fd, CTL_MAX_RESPONSE, &resp);
+    if (r < 0) {
+        LOG_ERROR("vtpm-mgr %s: %s", op, strerror(-r));
+        goto out;
+    }
+    if (ctl_get_bool(resp, "ok", &ok) || !ok) {
+        r = reply_error(resp, op);
+        goto out;
+    }
+    *out = resp;
+    resp = NULL;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (req)
+        cbor_decref(&req);
+    if (resp)
+        cbor_decref(&resp);
+    return r;
+}
+
+static int vtpm_of(const cbor_item_t *resp, struct mgr_vtpm *out)
+{
+    if (ctl_get_str(resp, "uuid", out->uuid, sizeof(out->uuid)) ||
+        ctl_get_str(resp, "socket", out->socket, sizeof(out->socket))) {
+        LOG_ERROR("vtpm-mgr: reply without uuid/socket");
+        return -EBADMSG;
+    }
+    return 0;
+}
+
+int mgr_create(const struct mgr_client *c, struct mgr_vtpm *out)
+{
+    cbor_item_t *resp;
+    int r = call(c, "create", NULL, &resp);
+
+    if (r < 0)
+        return r;
+    r = vtpm_of(resp, out);
+    cbor_decref(&resp);
+    return r;
+}
+
+int mgr_info(const struct mgr_client *c, const char *uuid, struct mgr_vtpm *out)
+{
+    cbor_item_t *resp;
+    int r = call(c, "info", uuid, &resp);
+
+    if (r < 0)
+        return r;
+    r = vtpm_of(resp, out);
+    cbor_decref(&resp);
+    return r;
+}
+
+int mgr_delete(const struct mgr_client *c, const char *uuid)
+{
+    cbor_item_t *resp;
+    int r = call(c, "delete", uuid, &resp);
+
+    if (r == 0)
+        cbor_decref(&resp);
+    return r;
+}
+
+static int pem_to_der(const char *pem, size_t len, uint8_t **der, size_t *der_len)
+{
+    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    unsigned char *buf = NULL;
+    int n = x ? i2d_X509(x, &buf) : -1;
+
+    X509_free(x);
+    BIO_free(bio);
+    if (n <= 0) {
+        LOG_ERROR("vtpm-mgr: the EK certificate is not a PEM X.509 certificate");
+        return -EBADMSG;
+    }
+    *der = malloc((size_t)n);
+    if (*der)
+        memcpy(*der, buf, (size_t)n);
+    OPENSSL_free(buf);
+    *der_len = (size_t)n;
+    return *der ? 0 : -ENOMEM;
+}
+
+int mgr_ek_cert(const struct mgr_client *c, const char *uuid, uint8_t **der, size_t *len)
+{
+    cbor_item_t *resp, *pem;
+    int r = call(c, "ek-cert", uuid, &resp);
+
+    if (r < 0)
+        return r;
+    pem = ctl_get(resp, "ek_cert");
+    if (pem && cbor_isa_string(pem) && cbor_string_is_definite(pem))
+        r = pem_to_der((const char *)cbor_string_handle(pem), cbor_string_length(pem), der, len);
+    else
+        r = -EBADMSG;
+    cbor_decref(&resp);
+    return r;
+}
+
+int mgr_host_chain(const struct mgr_client *c, cbor_item_t **files)
+{
+    cbor_item_t *resp, *f;
+    int r = call(c, "host-chain", NULL, &resp);
+
+    if (r < 0)
+        return r;
+    f = ctl_get(resp, "files");
+    r = f && cbor_isa_map(f) ? 0 : -EBADMSG;
+    if (r == 0)
+        *files = cbor_incref(f);
+    cbor_decref(&resp);
+    return r;
+}

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Option parsing (getopt_long) and validation for attest-agent; no lifecycle code here. */
+#include "opts.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { O_VERIFIER = 1, O_RUN_DIR, O_CA, O_CERT, O_KEY, O_TIMEOUT, O_RUNTIME, O_VTPM, O_NONCE,
+       O_BUNDLE, O_OUT, O_ID };
+
+static const struct option options[] = {
+    { "verifier", required_argument, NULL, O_VERIFIER },
+    { "run-dir", required_argument, NULL, O_RUN_DIR },
+    { "ca", required_argument, NULL, O_CA },
+    { "cert", required_argument, NULL, O_CERT },
+    { "key", required_argument, NULL, O_KEY },
+    { "timeout", required_argument, NULL, O_TIMEOUT },
+    { "runtime", required_argument, NULL, O_RUNTIME },
+    { "vtpm", required_argument, NULL, O_VTPM },
+    { "nonce", required_argument, NULL, O_NONCE },
+    { "bundle", required_argument, NULL, O_BUNDLE },
+    { "out", required_argument, NULL, O_OUT },
+    { "container-id", required_argument, NULL, O_ID },
+    { NULL, 0, NULL, 0 },
+};
+
+void opts_usage(void)
+{
+    fprintf(stderr,
+        "usage:\n"
+        "  attest-agent hook --verifier URL [--run-dir DIR] [--ca F --cert F --key F]\n"
+        "                    [--timeout SECONDS] [--runtime PATH]   (OCI state on stdin)\n"
+        "  attest-agent evidence --run-dir DIR --vtpm UUID --nonce HEX --bundle DIR --out FILE\n"
+        "                    [--container-id ID] [--runtime PATH]\n"
+        "  attest-agent measure --bundle DIR [--runtime PATH]\n"
+        "The run dir defaults to $VTPM_MGR_RUN_DIR, else " AGENT_DEFAULT_RUN_DIR ".\n");
+}
+
+static int parse_timeout(const char *s, int *ms)
+{
+    char *end;
+    double v = strtod(s, &end);
+
+    if (end == s || *end || !(v > 0) || v > 3600)
+        return -1;
+    *ms = (int)(v * 1000);
+    return *ms > 0 ? 0 : -1;
+}
+
+static int set_opt(struct agent_opts *o, int c, const char *arg)
+{
+    switch (c) {
+    case O_VERIFIER: o->verifier = arg; return 0;
+    case O_RUN_DIR: o->run_dir = arg; return 0;
+    case O_CA: o->ca = arg; return 0;
+    case O_CERT: o->cert = arg; return 0;
+    case O_KEY: o->key = arg; return 0;
+    case O_TIMEOUT: return parse_timeout(arg, &o->timeout_ms);
+    case O_RUNTIME: o->runtime = arg; return 0;
+    case O_VTPM: o->vtpm = arg; return 0;
+    case O_NONCE: o->nonce = arg; return 0;
+    case O_BUNDLE: o->bundle = arg; return 0;
+    case O_OUT: o->out = arg; return 0;
+    case O_ID: o->container_id = arg; return 0;
+    default: return -1;
+    }
+}
+
+static int parse_cmd(const char *s, enum agent_cmd *cmd)
+{
+    if (!strcmp(s, "hook"))
+        *cmd = CMD_HOOK;
+    else if (!strcmp(s, "evidence"))
+        *cmd = CMD_EVIDENCE;
+    else if (!strcmp(s, "measure"))
+        *cmd = CMD_MEASURE;
+    else
+        return -1;
+    return 0;
+}
+
+static int complete(const struct agent_opts *o)
+{
+    switch (o->cmd) {
+    case CMD_HOOK:
+        return o->verifier && (!o->cert == !o->key);
+    case CMD_EVIDENCE:
+        return o->vtpm && o->nonce && o->bundle && o->out;
+    case CMD_MEASURE:
+        return o->bundle != NULL;
+    default:
+        return 0;
+    }
+}
+
+int opts_parse(int argc, char **argv, struct agent_opts *o)
+{
+    const char *env = getenv("VTPM_MGR_RUN_DIR");
+    int c;
+
+    memset(o, 0, sizeof(*o));
+    o->timeout_ms = AGENT_DEFAULT_TIMEOUT_MS;
+    o->run_dir = env && *env ? env : AGENT_DEFAULT_RUN_DIR;
+    if (argc < 2 || parse_cmd(argv[1], &o->cmd) < 0)
+        goto usage;
+    optind = 2;
+    opterr = 1;
+    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1)
+        if (set_opt(o, c, optarg) < 0)
+            goto usage;
+    if (optind != argc || !complete(o))
+        goto usage;
+    return 0;
+usage:
+    opts_usage();
+    return 2;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Command-line options of attest-agent's three commands (hook, evidence, measure). */
+#ifndef AGENT_OPTS_H
+#define AGENT_OPTS_H
+
+enum agent_cmd { CMD_HOOK, CMD_EVIDENCE, CMD_MEASURE };
+
+#define AGENT_DEFAULT_RUN_DIR  "/run/vtpm-mgr"
+#define AGENT_DEFAULT_TIMEOUT_MS 5000
+
+struct agent_opts {
+    enum agent_cmd cmd;
+    const char *verifier;         /* hook: base URL */
+    const char *run_dir;          /* vtpm-mgr run dir */
+    const char *ca, *cert, *key;  /* TLS to the verifier */
+    int timeout_ms;               /* hook: overall bound */
+    const char *runtime;          /* runtime binary to measure; NULL: parent / runc in PATH */
+    const char *vtpm;             /* evidence: vTPM UUID */
+    const char *nonce;            /* evidence: hex */
+    const char *bundle;           /* evidence, measure */
+    const char *out;              /* evidence: output file */
+    const char *container_id;     /* evidence: id recorded (default: bundle directory name) */
+};
+
+/* Parses argv (argv[1] is the command). Returns 0, or 2 after printing usage. */
+int opts_parse(int argc, char **argv, struct agent_opts *o);
+void opts_usage(void);
+
+#endif

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Tree digest of a container's root filesystem (what PCR 8's `rootfs` record measures). */
+#ifndef AGENT_ROOTFS_H
+#define AGENT_ROOTFS_H
+
+#include <stdint.h>
+
+#include "digest.h"
+
+#define ROOTFS_MAX_DEPTH 128
+
+/*
+ * SHA-256 over the CBOR encodings of every entry below path (path itself first, as "."),
+ * depth first, names sorted bytewise within each directory. Each entry is the CBOR array
+ *   [path (text, relative, "." for the root), type (text: dir, file, symlink, char, block,
+ *    fifo, socket), mode (uint, permission bits incl. setuid/setgid/sticky), uid, gid,
+ *    size (uint: file size, 0 for others), data (bytes: SHA-256 of a file's content, a
+ *    symlink's target, the 8-byte big-endian st_rdev of a device, empty otherwise)].
+ * Symlinks are never followed; directories of another file system (mount points) are
+ * recorded but not entered; timestamps are not measured.
+ * Returns 0 or a negative errno.
+ */
+int rootfs_digest(const char *path, uint8_t out[DIGEST_LEN]);
+
+#endif

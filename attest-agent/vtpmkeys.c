@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Keys in a container vTPM: the EK from the TCG default ECC template, the agent's AK under it
+ * (persistent at VTPM_AK_HANDLE) and credential activation. libtpms has three transient
+ * object slots: only the EK stays loaded; every other transient object and session is
+ * flushed before its function returns.
+ */
+#include "vtpm_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tss2/tss2_mu.h>
+
+#include "log.h"
+
+/* TCG EK Credential Profile: PolicySecret(TPM_RH_ENDORSEMENT) with SHA-256. */
+static const uint8_t ek_policy[32] = {
+    0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
+    0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
+};
+
+#define AK_ATTRS (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | \
+                  TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH | \
+                  TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT)
+
+/* TCG EK Credential Profile template L-2: ECC NIST P-256, AES-128-CFB, policy-only. */
+static void ek_template(TPM2B_PUBLIC *t)
+{
+    TPMT_PUBLIC *p = &t->publicArea;
+
+    memset(t, 0, sizeof(*t));
+    p->type = TPM2_ALG_ECC;
+    p->nameAlg = TPM2_ALG_SHA256;
+    p->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                          TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_ADMINWITHPOLICY |
+                          TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
+    p->authPolicy.size = sizeof(ek_policy);
+    memcpy(p->authPolicy.buffer, ek_policy, sizeof(ek_policy));
+    p->parameters.eccDetail.symmetric = (TPMT_SYM_DEF_OBJECT){
+        .algorithm = TPM2_ALG_AES, .keyBits = { .aes = 128 }, .mode = { .aes = TPM2_ALG_CFB },
+    };
+    p->parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
+    p->parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+    p->parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+    p->unique.ecc.x.size = 32;
+    p->unique.ecc.y.size = 32;
+}
+
+/* ECC NIST P-256 ECDSA-SHA256 restricted signing key. */
+static void ak_template(TPM2B_PUBLIC *t)
+{
+    TPMT_PUBLIC *p = &t->publicArea;
+
+    memset(t, 0, sizeof(*t));
+    p->type = TPM2_ALG_ECC;
+    p->nameAlg = TPM2_ALG_SHA256;
+    p->objectAttributes = AK_ATTRS;
+    p->parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
+    p->parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
+    p->parameters.eccDetail.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+    p->parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+    p->parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+}
+
+static int ensure_ek(struct vtpm *v)
+{
+    const TPM2B_SENSITIVE_CREATE sens = { 0 };
+    const TPM2B_DATA outside = { 0 };
+    const TPML_PCR_SELECTION pcrs = { 0 };
+    TPM2B_PUBLIC tmpl;
+    TSS2_RC rc;
+
+    if (v->ek != ESYS_TR_NONE)
+        return 0;
+    ek_template(&tmpl);
+    rc = Esys_CreatePrimary(v->esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                            ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, &v->ek, NULL, NULL,
+                            NULL, NULL);
+    return rc == TSS2_RC_SUCCESS ? 0 : vtpm_err(rc, "Esys_CreatePrimary(EK)");
+}
+
+/* A policy session satisfying the EK's policy; flush after one use. */
+static int ek_session(struct vtpm *v, ESYS_TR *sess)
+{
+    const TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
+    TSS2_RC rc;
+
+    rc = Esys_StartAuthSession(v->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                               ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256, sess);
+    if (rc != TSS2_RC_SUCCESS)
+        return vtpm_err(rc, "Esys_StartAuthSession");
+    rc = Esys_PolicySecret(v->esys, ESYS_TR_RH_ENDORSEMENT, *sess, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                           ESYS_TR_NONE, NULL, NULL, NULL, 0, NULL, NULL);
+    if (rc != TSS2_RC_SUCCESS) {
+        vtpm_flush(v, sess);
+        return vtpm_err(rc, "Esys_PolicySecret(endorsement)");
+    }
+    return 0;
+}
+
+static int ak_acceptable(const TPM2B_PUBLIC *pub)
+{
+    const TPMT_PUBLIC *p = &pub->publicArea;
+
+    return p->type == TPM2_ALG_ECC && p->nameAlg == TPM2_ALG_SHA256 &&
+           (p->objectAttributes & AK_ATTRS) == AK_ATTRS &&
+           !(p->objectAttributes & TPMA_OBJECT_DECRYPT) &&
+           p->parameters.eccDetail.curveID == TPM2_ECC_NIST_P256 &&
+           p->parameters.eccDetail.scheme.scheme == TPM2_ALG_ECDSA;
+}
+
+static int read_ak(struct vtpm *v)
+{
+    TPM2B_PUBLIC *pub = NULL;
+    TSS2_RC rc;
+
+    rc = Esys_TR_FromTPMPublic(v->esys, VTPM_AK_HANDLE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                               &v->ak);
+    if (rc != TSS2_RC_SUCCESS)
+        return vtpm_err(rc, "Esys_TR_FromTPMPublic(AK)");
+    rc = Esys_ReadPublic(v->esys, v->ak, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL,
+                         NULL);
+    if (rc != TSS2_RC_SUCCESS)
+        return vtpm_err(rc, "Esys_ReadPublic(AK)");
+    v->ak_pub = *pub;
+    Esys_Free(pub);
+    if (!ak_acceptable(&v->ak_pub)) {
+        LOG_ERROR("vTPM: the key at 0x%08x is not an ECC P-256 restricted signing AK",
+                  VTPM_AK_HANDLE);
+        return -EEXIST;
+    }
+    return 0;
+}
+
+static int load_ak(struct vtpm *v, const TPM2B_PRIVATE *priv, const TPM2B_PUBLIC *pub,
+                   ESYS_TR *obj)
+{
+    ESYS_TR sess = ESYS_TR_NONE;
+    TSS2_RC rc;
+    int r = ek_session(v, &sess);
+
+    if (r < 0)
+        return r;
+    rc = Esys_Load(v->esys, v->ek, sess, ESYS_TR_NONE, ESYS_TR_NONE, priv, pub, obj);
+    vtpm_flush(v, &sess);
+    return rc == TSS2_RC_SUCCESS ? 0 : vtpm_err(rc, "Esys_Load(AK)");
+}
+
+static int create_ak(struct vtpm *v)
+{
+    const TPM2B_SENSITIVE_CREATE sens = { 0 };
+    const TPM2B_DATA outside = { 0 };
+    const TPML_PCR_SELECTION pcrs = { 0 };
+    TPM2B_PRIVATE *priv = NULL;
+    TPM2B_PUBLIC tmpl, *pub = NULL;
+    ESYS_TR sess = ESYS_TR_NONE, obj = ESYS_TR_NONE;
+    TSS2_RC rc;
+    int r;
+
+    ak_template(&tmpl);
+    if ((r = ek_session(v, &sess)) < 0)
+        return r;
+    rc = Esys_Create(v->esys, v->ek, sess, ESYS_TR_NONE, ESYS_TR_NONE, &sens, &tmpl, &outside,
+                     &pcrs, &priv, &pub, NULL, NULL, NULL);
+    vtpm_flush(v, &sess);
+    if (rc != TSS2_RC_SUCCESS) {
+        r = vtpm_err(rc, "Esys_Create(AK)");
+        goto out;
+    }
+    if ((r = load_ak(v, priv, pub, &obj)) < 0)
+        goto out;
+    rc = Esys_EvictControl(v->esys, ESYS_TR_RH_OWNER, obj, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                           ESYS_TR_NONE, VTPM_AK_HANDLE, &v->ak);
+    vtpm_flush(v, &obj);
+    r = rc == TSS2_RC_SUCCESS ? 0 : vtpm_err(rc, "Esys_EvictControl(AK)");
+    if (r == 0)
+        v->ak_pub = *pub;
+out:
+    Esys_Free(priv);
+    Esys_Free(pub);
+    return r;
+}
+
+int vtpm_ensure_ak(struct vtpm *v, int *created)
+{
+    int r = ensure_ek(v);
+
+    *created = 0;
+    if (r < 0 || v->ak != ESYS_TR_NONE)
+        return r;
+    r = vtpm_handle_present(v, VTPM_AK_HANDLE);
+    if (r > 0)
+        return read_ak(v);
+    if (r < 0)
+        return r;
+    r = create_ak(v);
+    *created = r == 0;
+    return r;
+}
+
+int vtpm_ak_public(struct vtpm *v, uint8_t **buf, size_t *len)
+{
+    size_t off = 0;
+
+    if (v->ak == ESYS_TR_NONE)
+        return -EINVAL;
+    *buf = malloc(sizeof(TPM2B_PUBLIC));
+    if (!*buf)
+        return -ENOMEM;
+    if (Tss2_MU_TPM2B_PUBLIC_Marshal(&v->ak_pub, *buf, sizeof(TPM2B_PUBLIC), &off) !=
+        TSS2_RC_SUCCESS) {
+        free(*buf);
+        *buf = NULL;
+        return -EIO;
+    }
+    *len = off;
+    return 0;
+}
+
+static int unmarshal_cred(const uint8_t *cb, size_t cb_len, const uint8_t *sec, size_t sec_len,
+                          TPM2B_ID_OBJECT *blob, TPM2B_ENCRYPTED_SECRET *secret)
+{
+    size_t o1 = 0, o2 = 0;
+
+    memset(blob, 0, sizeof(*blob));
+    memset(secret, 0, sizeof(*secret));
+    if (!cb || !sec ||
+        Tss2_MU_TPM2B_ID_OBJECT_Unmarshal(cb, cb_len, &o1, blob) != TSS2_RC_SUCCESS ||
+        o1 != cb_len ||
+        Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal(sec, sec_len, &o2, secret) != TSS2_RC_SUCCESS ||
+        o2 != sec_len) {
+        LOG_ERROR("credential: malformed TPM2B_ID_OBJECT / TPM2B_ENCRYPTED_SECRET");
+        return -EBADMSG;
+    }
+    return 0;
+}
+
+int vtpm_activate(struct vtpm *v, const uint8_t *blob, size_t blob_len, const uint8_t *secret,
+                  size_t secret_len, uint8_t **cred, size_t *cred_len)
+{
+    TPM2B_ID_OBJECT idobj;
+    TPM2B_ENCRYPTED_SECRET sec;
+    TPM2B_DIGEST *info = NULL;
+    ESYS_TR sess = ESYS_TR_NONE;
+    TSS2_RC rc;
+    int r;
+
+    if (v->ak == ESYS_TR_NONE || v->ek == ESYS_TR_NONE)
+        return -EINVAL;
+    if ((r = unmarshal_cred(blob, blob_len, secret, secret_len, &idobj, &sec)) < 0)
+        return r;
+    if ((r = ek_session(v, &sess)) < 0)
+        return r;
+    rc = Esys_ActivateCredential(v->esys, v->ak, v->ek, ESYS_TR_PASSWORD, sess, ESYS_TR_NONE,
+                                 &idobj, &sec, &info);
+    vtpm_flush(v, &sess);
+    if (rc != TSS2_RC_SUCCESS)
+        return vtpm_err(rc, "Esys_ActivateCredential");
+    r = -ENOMEM;
+    *cred = malloc(info->size ? info->size : 1);
+    if (*cred) {
+        memcpy(*cred, info->buffer, info->size);
+        *cred_len = info->size;
+        r = 0;
+    }
+    explicit_bzero(info->buffer, sizeof(info->buffer));
+    Esys_Free(info);
+    return r;
+}
