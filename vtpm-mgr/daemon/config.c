@@ -20,6 +20,8 @@ static void usage(FILE *f)
         "  --run-dir DIR            sockets (default " MGR_DEFAULT_RUN_DIR ")\n"
         "  --host-tcti TCTI         physical TPM (default " HOSTTPM_DEFAULT_TCTI ")\n"
         "  --foreground             do not daemonize\n"
+        "  --reseal                 re-seal the state key to --seal-pcrs (current values), exit;\n"
+        "                           the daemon must be stopped (docs/operations.md)\n"
         "  --host-ek-ca FILE        PEM issuer of the host EK certificate (exported by host-chain)\n"
         "  --seal-pcrs SPEC         PCRs the state key is sealed to, e.g. sha256:7 (default) or none\n"
         "  --worker PATH            worker binary (default: vtpm-mgr-worker beside vtpm-mgr)\n"
@@ -97,13 +99,14 @@ static void defaults(struct mgr_config *cfg)
 }
 
 enum { O_STATE = 256, O_RUN, O_TCTI, O_FG, O_EKCA, O_PCRS, O_WORKER, O_PERW, O_WUSER,
-       O_CGROUP, O_EKH, O_AKH, O_CAH, O_KCTL, O_HELP };
+       O_CGROUP, O_EKH, O_AKH, O_CAH, O_KCTL, O_RESEAL, O_HELP };
 
 static const struct option opts[] = {
     { "state-dir", required_argument, NULL, O_STATE },
     { "run-dir", required_argument, NULL, O_RUN },
     { "host-tcti", required_argument, NULL, O_TCTI },
     { "foreground", no_argument, NULL, O_FG },
+    { "reseal", no_argument, NULL, O_RESEAL },
     { "host-ek-ca", required_argument, NULL, O_EKCA },
     { "seal-pcrs", required_argument, NULL, O_PCRS },
     { "worker", required_argument, NULL, O_WORKER },
@@ -125,6 +128,7 @@ static int apply(struct mgr_config *cfg, int c, const char *a)
     case O_RUN: return copy_opt(cfg->run_dir, sizeof(cfg->run_dir), a, "--run-dir");
     case O_TCTI: return copy_opt(cfg->host_tcti, sizeof(cfg->host_tcti), a, "--host-tcti");
     case O_FG: cfg->foreground = 1; return 0;
+    case O_RESEAL: cfg->reseal = 1; return 0;
     case O_EKCA: return copy_opt(cfg->host_ek_ca, sizeof(cfg->host_ek_ca), a, "--host-ek-ca");
     case O_PCRS: return copy_opt(cfg->seal_pcrs, sizeof(cfg->seal_pcrs), a, "--seal-pcrs");
     case O_WORKER: return copy_opt(cfg->worker_path, sizeof(cfg->worker_path), a, "--worker");

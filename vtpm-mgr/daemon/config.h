@@ -24,6 +24,7 @@ struct mgr_config {
     char worker_path[PATH_MAX];
     char kmod_control[PATH_MAX]; /* kmod-vtpm control device */
     int foreground;
+    int reseal;              /* --reseal: re-seal the state key to --seal-pcrs, then exit */
     unsigned per_worker;     /* instances a worker hosts at most */
     uid_t worker_uid;        /* unprivileged identity of the workers */
     gid_t worker_gid;

@@ -238,6 +238,35 @@ static int startup(struct mgr *m)
     return r;
 }
 
+int mgr_reseal(struct mgr_config *cfg)
+{
+    struct mgr m = { .cfg = cfg, .state_fd = -1, .host_fd = -1, .vtpm_fd = -1, .run_fd = -1,
+                     .vrun_fd = -1, .lock_fd = -1, .ctl_fd = -1, .epfd = -1, .sig_fd = -1 };
+    int r;
+
+    m.state_fd = open_dir(AT_FDCWD, cfg->state_dir, 0700);
+    r = m.state_fd < 0 ? m.state_fd : take_lock(&m);
+    if (r == 0) {
+        m.host_fd = open_dir(m.state_fd, "host", 0700);
+        r = m.host_fd < 0 ? m.host_fd : hosttpm_open(&cfg->host, &m.host);
+    }
+    if (r == 0)
+        r = hosttpm_reseal_state_key(m.host, m.host_fd);
+    if (r)
+        LOG_ERROR("re-sealing the state key failed: %s", strerror(-r));
+    else
+        LOG_INFO("state key re-sealed to %s", cfg->seal_pcrs);
+    if (m.host)
+        hosttpm_close(m.host);
+    if (m.host_fd >= 0)
+        close(m.host_fd);
+    if (m.lock_fd >= 0)
+        close(m.lock_fd);
+    if (m.state_fd >= 0)
+        close(m.state_fd);
+    return r ? 1 : 0;
+}
+
 int mgr_run(struct mgr_config *cfg)
 {
     struct mgr m = { .cfg = cfg, .state_fd = -1, .host_fd = -1, .vtpm_fd = -1, .run_fd = -1,

@@ -85,6 +85,13 @@ int hosttpm_state_key(struct hosttpm *h, int hostdir_fd, int create,
                       uint8_t key[HOSTTPM_STATE_KEY_LEN]);
 
 /*
+ * Re-seals the existing state key (unsealed under the PCR policy it was sealed with) to the
+ * configured cfg->seal_pcrs and their current values, replacing hostdir/state-key.seal
+ * atomically. -EACCES when it no longer unseals.
+ */
+int hosttpm_reseal_state_key(struct hosttpm *h, int hostdir_fd);
+
+/*
  * Credential activation for the host AK (a verifier proves AK and EK share a TPM):
  * credblob/secret are the marshalled TPM2B_ID_OBJECT and TPM2B_ENCRYPTED_SECRET produced by
  * TPM2_MakeCredential(host EK public, AK name). *cred is callee-allocated (wipe and free).

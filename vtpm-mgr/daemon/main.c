@@ -62,6 +62,8 @@ int main(int argc, char **argv)
     if (r != 0)
         return r > 0 ? 0 : 2;
     log_set_ident("vtpm-mgr");
+    if (cfg.reseal)
+        return mgr_reseal(&cfg);
     if (!cfg.foreground && daemonize() != 0) {
         fprintf(stderr, "vtpm-mgr: cannot daemonize: %s\n", strerror(errno));
         return 1;

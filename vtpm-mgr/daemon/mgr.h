@@ -25,6 +25,9 @@ struct mgr {
 /* Entry point of the daemon after option parsing. Returns the process exit code. */
 int mgr_run(struct mgr_config *cfg);
 
+/* --reseal: re-seals the state key to cfg's PCR selection; the process exit code. */
+int mgr_reseal(struct mgr_config *cfg);
+
 /* Background mode (main.c): tells the waiting launcher that the daemon is ready. */
 void daemon_ready(void);
 

@@ -191,16 +191,16 @@ static int unseal(struct hosttpm *h, const struct sealed *s, uint8_t key[HOSTTPM
     return r;
 }
 
-/* New key, sealed, checked by unsealing it once, and only then published as the blob file. */
-static int create_key(struct hosttpm *h, int dirfd, uint8_t key[HOSTTPM_STATE_KEY_LEN])
+/* Seals key to the configured PCRs, checks it by unsealing once, and only then publishes the
+ * blob file (atomically replacing an older one). */
+static int seal_and_publish(struct hosttpm *h, int dirfd,
+                            const uint8_t key[HOSTTPM_STATE_KEY_LEN])
 {
     uint8_t check[HOSTTPM_STATE_KEY_LEN], buf[sizeof(struct sealed) + 4];
     struct sealed s;
     size_t len = 0;
-    int r = -EIO;
+    int r;
 
-    if (RAND_priv_bytes(key, HOSTTPM_STATE_KEY_LEN) != 1)
-        goto out;
     if ((r = seal(h, key, &s)) < 0 || (r = unseal(h, &s, check)) < 0)
         goto out;
     r = -EIO;
@@ -208,11 +208,32 @@ static int create_key(struct hosttpm *h, int dirfd, uint8_t key[HOSTTPM_STATE_KE
         goto out;
     r = hostfile_write(dirfd, HF_STATE_KEY, buf, len, 0600);
     if (r == 0)
-        LOG_INFO("new state key sealed to the host TPM (%u PCR banks)", s.pcrs.count);
+        LOG_INFO("state key sealed to the host TPM (%u PCR banks)", s.pcrs.count);
 out:
     explicit_bzero(check, sizeof(check));
+    return r;
+}
+
+/* New key, sealed and published. */
+static int create_key(struct hosttpm *h, int dirfd, uint8_t key[HOSTTPM_STATE_KEY_LEN])
+{
+    int r = -EIO;
+
+    if (RAND_priv_bytes(key, HOSTTPM_STATE_KEY_LEN) == 1)
+        r = seal_and_publish(h, dirfd, key);
     if (r < 0)
         explicit_bzero(key, HOSTTPM_STATE_KEY_LEN);
+    return r;
+}
+
+int hosttpm_reseal_state_key(struct hosttpm *h, int hostdir_fd)
+{
+    uint8_t key[HOSTTPM_STATE_KEY_LEN];
+    int r = hosttpm_state_key(h, hostdir_fd, 0, key);
+
+    if (r == 0)
+        r = seal_and_publish(h, hostdir_fd, key);
+    explicit_bzero(key, sizeof(key));
     return r;
 }
 
