@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The verifier's REST operations: nonces, evidence verdicts, container lookups, health, metrics. */
+#include "api.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "log.h"
+#include "verify.h"
+
+#define NONCE_BYTES 32u
+
+void api_hex(const uint8_t *b, size_t len, char *out)
+{
+    for (size_t i = 0; i < len; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+    out[2 * len] = '\0';
+}
+
+void api_json(struct api_reply *rep, unsigned status, json_t *j)
+{
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+    json_decref(j);
+    rep->ctype = "application/json";
+    if (!s) {
+        rep->status = 500;
+        rep->body = (uint8_t *)strdup("{\"error\":\"internal\"}");
+        rep->len = rep->body ? strlen((char *)rep->body) : 0;
+        return;
+    }
+    rep->status = status;
+    rep->body = (uint8_t *)s;
+    rep->len = strlen(s);
+}
+
+void api_error(struct api_reply *rep, unsigned status, const char *msg)
+{
+    api_json(rep, status, json_pack("{s:s}", "error", msg));
+}
+
+void api_reply_free(struct api_reply *rep)
+{
+    free(rep->body);
+    memset(rep, 0, sizeof(*rep));
+}
+
+void api_nonce(struct api_ctx *c, struct api_reply *rep)
+{
+    uint8_t n[NONCE_BYTES];
+    char hex[2 * NONCE_BYTES + 1];
+    int64_t now = time(NULL), exp = now + c->nonce_ttl;
+
+    if (RAND_bytes(n, sizeof(n)) != 1) {
+        api_error(rep, 500, "no randomness");
+        return;
+    }
+    api_hex(n, sizeof(n), hex);
+    if (store_nonce_add(c->st, hex, now, exp) < 0) {
+        api_error(rep, 500, "database");
+        return;
+    }
+    c->m.nonces++;
+    api_json(rep, 200, json_pack("{s:s, s:I}", "nonce", hex, "expires", (json_int_t)exp));
+}
+
+static void check_nonce(struct api_ctx *c, const struct evidence *ev, struct reasons *r)
+{
+    char hex[2 * EVIDENCE_NONCE_MAX + 1];
+
+    api_hex(ev->nonce.p, ev->nonce.len, hex);
+    switch (store_nonce_consume(c->st, hex, time(NULL))) {
+    case 0: break;
+    case -ENOENT: reasons_add(r, "nonce-unknown", NULL); break;
+    case -ETIME: reasons_add(r, "nonce-expired", NULL); break;
+    case -EALREADY: reasons_add(r, "nonce-reused", NULL); break;
+    default: reasons_add(r, "internal-error", "nonce store"); break;
+    }
+}
+
+static int same(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+    return al == bl && CRYPTO_memcmp(a, b, al) == 0;
+}
+
+/* 1 when the evidence's AK is the one activated for this vTPM and EK certificate. */
+static int check_registration(struct api_ctx *c, const struct evidence *ev, struct reasons *r)
+{
+    struct reg_row reg;
+    int ok;
+
+    if (!ev->registration[0] || store_reg_get(c->st, ev->registration, &reg) < 0) {
+        reasons_add(r, "ak-not-registered", NULL);
+        return 0;
+    }
+    ok = reg.state == REG_ACTIVE;
+    if (!ok)
+        reasons_add(r, "ak-not-registered", "not activated");
+    else if (!(ok = strcmp(reg.vtpm_uuid, ev->vtpm_uuid) == 0 &&
+                    same(reg.ak_pub, reg.ak_pub_len, ev->ak_pub.p, ev->ak_pub.len) &&
+                    same(reg.ek_cert, reg.ek_cert_len, ev->ek_cert.p, ev->ek_cert.len)))
+        reasons_add(r, "registration-mismatch", NULL);
+    store_reg_free(&reg);
+    return ok;
+}
+
+static void check_clock(struct api_ctx *c, const struct evidence *ev, const TPMS_CLOCK_INFO *ci,
+                        struct reasons *r)
+{
+    int rc = store_clock_advance(c->st, ev->vtpm_uuid, ci->resetCount, ci->restartCount,
+                                 ci->clock);
+
+    if (rc == -ERANGE)
+        reasons_add(r, "clock-rollback", NULL);
+    else if (rc < 0)
+        reasons_add(r, "internal-error", "clock store");
+}
+
+static void record(struct api_ctx *c, const struct evidence *ev, const struct reasons *r,
+                   const char *verdict)
+{
+    json_t *rj = reasons_json(r);
+    char *rs = rj ? json_dumps(rj, JSON_COMPACT) : NULL;
+    int64_t now = time(NULL);
+
+    if (store_verdict_put(c->st, ev->container_id, ev->vtpm_uuid, verdict, rs ? rs : "[]", now) < 0 ||
+        store_audit(c->st, now, "evidence", ev->container_id, verdict, rs ? rs : "[]") < 0)
+        LOG_ERROR("could not record the verdict for %s", ev->container_id);
+    free(rs);
+    json_decref(rj);
+}
+
+static void bad_evidence(struct api_ctx *c, const char *err, struct api_reply *rep)
+{
+    json_t *j = json_pack("{s:s, s:[s]}", "verdict", "deny", "reasons", "evidence-malformed");
+    char detail[160];
+
+    c->m.bad_evidence++;
+    snprintf(detail, sizeof(detail), "[\"evidence-malformed:%s\"]", err);
+    store_audit(c->st, time(NULL), "evidence", "", "deny", detail);
+    api_json(rep, 400, j);
+}
+
+void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api_reply *rep)
+{
+    struct evidence ev;
+    struct verify_result res;
+    char err[128] = "";
+    const char *verdict;
+
+    if (vf_evidence_parse(body, len, &ev, err, sizeof(err)) < 0) {
+        vf_evidence_free(&ev);
+        bad_evidence(c, err, rep);
+        return;
+    }
+    verify_evidence(&ev, &c->pol, c->trust, &res);
+    check_nonce(c, &ev, &res.reasons);
+    if (check_registration(c, &ev, &res.reasons) && res.quote.signature_ok)
+        check_clock(c, &ev, &res.quote.clock, &res.reasons);
+    verdict = reasons_deny(&res.reasons) ? "deny" : "allow";
+    if (reasons_deny(&res.reasons))
+        c->m.deny++;
+    else
+        c->m.allow++;
+    record(c, &ev, &res.reasons, verdict);
+    LOG_INFO("evidence %s (vTPM %s): %s", ev.container_id, ev.vtpm_uuid, verdict);
+    api_json(rep, 200, verify_result_json(&ev, &res.reasons));
+    verify_result_free(&res);
+    vf_evidence_free(&ev);
+}
+
+void api_container(struct api_ctx *c, const char *id, struct api_reply *rep)
+{
+    json_t *j = NULL;
+    int r = store_verdict_get(c->st, id, &j);
+
+    if (r == -ENOENT)
+        api_error(rep, 404, "no verdict for this container");
+    else if (r < 0)
+        api_error(rep, 500, "database");
+    else
+        api_json(rep, 200, j);
+}
+
+void api_health(struct api_ctx *c, struct api_reply *rep)
+{
+    int ok = store_count(c->st, "audit") >= 0;
+
+    api_json(rep, ok ? 200 : 503, json_pack("{s:s}", "status", ok ? "ok" : "database"));
+}
+
+static int metric(FILE *f, const char *name, const char *type, const char *help, const char *labels,
+                  int64_t v)
+{
+    return fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s%s %lld\n", name, help, name, type, name,
+                   labels, (long long)v);
+}
+
+void api_metrics(struct api_ctx *c, struct api_reply *rep)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    const struct api_metrics *m = &c->m;
+
+    if (!f) {
+        api_error(rep, 500, "memory");
+        return;
+    }
+    metric(f, "verifier_http_requests_total", "counter", "HTTP requests", "", (int64_t)m->requests);
+    metric(f, "verifier_nonces_issued_total", "counter", "Nonces issued", "", (int64_t)m->nonces);
+    fprintf(f, "# HELP verifier_verdicts_total Evidence verdicts\n# TYPE verifier_verdicts_total counter\n"
+               "verifier_verdicts_total{verdict=\"allow\"} %llu\n"
+               "verifier_verdicts_total{verdict=\"deny\"} %llu\n",
+            (unsigned long long)m->allow, (unsigned long long)m->deny);
+    metric(f, "verifier_evidence_malformed_total", "counter", "Evidence that did not parse", "",
+           (int64_t)m->bad_evidence);
+    metric(f, "verifier_registrations_total", "counter", "Registrations started", "",
+           (int64_t)m->registrations);
+    metric(f, "verifier_activations_total", "counter", "Successful credential activations", "",
+           (int64_t)m->activations);
+    metric(f, "verifier_activation_failures_total", "counter", "Failed activations", "",
+           (int64_t)m->activation_failures);
+    metric(f, "verifier_tls_refused_total", "counter", "Requests without a valid client certificate",
+           "", (int64_t)m->tls_refused);
+    metric(f, "verifier_audit_rows", "gauge", "Rows in the audit trail", "", store_count(c->st, "audit"));
+    metric(f, "verifier_registration_rows", "gauge", "Registrations stored", "",
+           store_count(c->st, "registrations"));
+    fclose(f);
+    rep->status = 200;
+    rep->ctype = "text/plain; version=0.0.4";
+    rep->body = (uint8_t *)buf;
+    rep->len = len;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The vTPM EK certificate chain: EK cert -> vtpm-ca.pem -> TPM2_Certify by the host AK ->
+ * host EK certificate -> a trusted host EK CA. */
+#ifndef VERIFIER_CHAIN_H
+#define VERIFIER_CHAIN_H
+
+#include <cbor.h>
+#include <openssl/x509.h>
+
+#include "evidence.h"
+#include "reasons.h"
+
+struct chain_input {
+    struct bytes ek_cert;         /* DER */
+    const cbor_item_t *host_chain; /* map file name -> bytes (vtpmctl host-chain) */
+    const char *vtpm_uuid;         /* must be the EK certificate's urn:uuid SAN */
+};
+
+/* Trusted host EK CAs: every PEM certificate in the regular files of dir (callee-allocated,
+ * X509_STORE_free). Each is a trust anchor, self-signed or not. NULL on error or none. */
+X509_STORE *chain_trust_load(const char *dir);
+
+/*
+ * Runs every chain check, adding reasons to r. trust may be NULL (then "host-ek-untrusted").
+ * On success of the EK certificate parse, *ek_key (if not NULL) gets the EK public key
+ * (callee-allocated, EVP_PKEY_free); it is set only when no reason was added.
+ */
+void chain_check(const struct chain_input *in, X509_STORE *trust, struct reasons *r,
+                 EVP_PKEY **ek_key);
+
+#endif

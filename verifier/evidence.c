@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Container evidence (docs/evidence.md): strict CBOR parsing into borrowed views. */
+#include "evidence.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cborutil.h"
+#include "ctlproto.h"
+
+static const char *const known_keys[] = {
+    "v", "container_id", "vtpm_uuid", "nonce", "ak_pub", "quote_attest", "quote_sig", "pcrs",
+    "event_log", "ek_cert", "host_chain", "registration",
+};
+
+static int key_known(const cbor_item_t *k)
+{
+    for (size_t i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++) {
+        size_t kl = strlen(known_keys[i]);
+        if (cbor_string_length(k) == kl && !memcmp(cbor_string_handle(k), known_keys[i], kl))
+            return 1;
+    }
+    return 0;
+}
+
+int vf_evidence_bytes(const cbor_item_t *m, const char *k, struct bytes *out)
+{
+    return cbu_get_bytes(m, k, &out->p, &out->len);
+}
+
+static int fail(char *err, size_t errsz, const char *what)
+{
+    snprintf(err, errsz, "%s", what);
+    return -EBADMSG;
+}
+
+static int insert_pcr(struct evidence *ev, uint64_t idx, const cbor_item_t *v)
+{
+    size_t i;
+
+    if (idx >= EVIDENCE_MAX_PCRS || ev->npcrs >= EVIDENCE_MAX_PCRS || !cbor_isa_bytestring(v) ||
+        !cbor_bytestring_is_definite(v) || cbor_bytestring_length(v) != 32)
+        return -1;
+    for (i = ev->npcrs; i > 0 && ev->pcrs[i - 1].index >= idx; i--) {
+        if (ev->pcrs[i - 1].index == idx)
+            return -1;
+        ev->pcrs[i] = ev->pcrs[i - 1];
+    }
+    ev->pcrs[i].index = (uint32_t)idx;
+    ev->pcrs[i].value = cbor_bytestring_handle(v);
+    ev->npcrs++;
+    return 0;
+}
+
+static int parse_pcrs(struct evidence *ev, const cbor_item_t *m)
+{
+    struct cbor_pair *p;
+
+    if (!m || !cbor_isa_map(m) || !cbor_map_is_definite(m) || cbor_map_size(m) == 0)
+        return -1;
+    p = cbor_map_handle(m);
+    for (size_t i = 0; i < cbor_map_size(m); i++) {
+        if (!cbor_isa_uint(p[i].key) || insert_pcr(ev, cbor_get_int(p[i].key), p[i].value) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int parse_chain(const cbor_item_t *m)
+{
+    struct cbor_pair *p;
+
+    if (!m || !cbor_isa_map(m) || !cbor_map_is_definite(m))
+        return -1;
+    p = cbor_map_handle(m);
+    for (size_t i = 0; i < cbor_map_size(m); i++)
+        if (!cbor_isa_string(p[i].key) || !cbor_string_is_definite(p[i].key) ||
+            !cbor_isa_bytestring(p[i].value) || !cbor_bytestring_is_definite(p[i].value))
+            return -1;
+    return 0;
+}
+
+static int parse_ids(const cbor_item_t *m, struct evidence *ev, char *err, size_t errsz)
+{
+    uint64_t v;
+    int r;
+
+    if (ctl_get_uint(m, "v", &v) < 0 || v != EVIDENCE_VERSION)
+        return fail(err, errsz, "v");
+    if (ctl_get_str(m, "container_id", ev->container_id, sizeof(ev->container_id)) < 0 ||
+        !ev->container_id[0])
+        return fail(err, errsz, "container_id");
+    if (ctl_get_str(m, "vtpm_uuid", ev->vtpm_uuid, sizeof(ev->vtpm_uuid)) < 0 || !ev->vtpm_uuid[0])
+        return fail(err, errsz, "vtpm_uuid");
+    r = ctl_get_str(m, "registration", ev->registration, sizeof(ev->registration));
+    if (r < 0 && r != -ENOENT)
+        return fail(err, errsz, "registration");
+    return 0;
+}
+
+static int parse_blobs(const cbor_item_t *m, struct evidence *ev, char *err, size_t errsz)
+{
+    if (vf_evidence_bytes(m, "nonce", &ev->nonce) < 0 || ev->nonce.len < EVIDENCE_NONCE_MIN ||
+        ev->nonce.len > EVIDENCE_NONCE_MAX)
+        return fail(err, errsz, "nonce");
+    if (vf_evidence_bytes(m, "ak_pub", &ev->ak_pub) < 0)
+        return fail(err, errsz, "ak_pub");
+    if (vf_evidence_bytes(m, "quote_attest", &ev->quote_attest) < 0)
+        return fail(err, errsz, "quote_attest");
+    if (vf_evidence_bytes(m, "quote_sig", &ev->quote_sig) < 0)
+        return fail(err, errsz, "quote_sig");
+    if (vf_evidence_bytes(m, "ek_cert", &ev->ek_cert) < 0)
+        return fail(err, errsz, "ek_cert");
+    return 0;
+}
+
+static int parse_parts(const cbor_item_t *m, struct evidence *ev, char *err, size_t errsz)
+{
+    struct cbor_pair *p = cbor_map_handle(m);
+
+    for (size_t i = 0; i < cbor_map_size(m); i++)
+        if (!key_known(p[i].key))
+            return fail(err, errsz, "unknown key");
+    if (parse_ids(m, ev, err, errsz) < 0 || parse_blobs(m, ev, err, errsz) < 0)
+        return -EBADMSG;
+    if (parse_pcrs(ev, ctl_get(m, "pcrs")) < 0)
+        return fail(err, errsz, "pcrs");
+    ev->event_log = ctl_get(m, "event_log");
+    if (!ev->event_log || !cbor_isa_array(ev->event_log) || !cbor_array_is_definite(ev->event_log))
+        return fail(err, errsz, "event_log");
+    ev->host_chain = ctl_get(m, "host_chain");
+    if (parse_chain(ev->host_chain) < 0)
+        return fail(err, errsz, "host_chain");
+    return 0;
+}
+
+int vf_evidence_parse(const uint8_t *buf, size_t len, struct evidence *ev, char *err, size_t errsz)
+{
+    memset(ev, 0, sizeof(*ev));
+    if (len > EVIDENCE_MAX_SIZE)
+        return fail(err, errsz, "too large");
+    if (ctl_decode(buf, len, &ev->root) < 0)
+        return fail(err, errsz, "not a CBOR map");
+    return parse_parts(ev->root, ev, err, errsz);
+}
+
+void vf_evidence_free(struct evidence *ev)
+{
+    if (ev->root)
+        cbor_decref(&ev->root);
+    memset(ev, 0, sizeof(*ev));
+}
+
+int vf_evidence_chain_file(const struct evidence *ev, const char *name, struct bytes *out)
+{
+    return vf_evidence_bytes(ev->host_chain, name, out);
+}

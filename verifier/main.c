@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* verifier: command-line entry (verify, serve, policy); option parsing only, work elsewhere. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "log.h"
+#include "policy.h"
+#include "server.h"
+#include "verify.h"
+#include "chain.h"
+
+#define EXIT_ALLOW 0
+#define EXIT_DENY  1
+#define EXIT_USAGE 2
+
+static void usage(void)
+{
+    fprintf(stderr,
+        "usage: verifier verify --policy FILE [--trust DIR] [--allow-unregistered-ak] EVIDENCE\n"
+        "       verifier serve --listen HOST:PORT --db sqlite:PATH --policy FILE --trust DIR\n"
+        "                      (--tls-cert F --tls-key F --client-ca F | --insecure-no-tls)\n"
+        "                      [--nonce-ttl SECONDS] [--port-file FILE]\n"
+        "       verifier policy default\n"
+        "       verifier policy allow --policy FILE [--rootfs-digest HEX] [--image-digest HEX]\n"
+        "                      [--runtime-digest HEX] [--agent-digest HEX]\n");
+}
+
+static int print_json(json_t *j)
+{
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+    if (!s)
+        return -1;
+    printf("%s\n", s);
+    free(s);
+    return 0;
+}
+
+static int input_error(const char *what)
+{
+    json_t *j = json_pack("{s:s, s:s}", "verdict", "error", "error", what);
+
+    print_json(j);
+    json_decref(j);
+    return EXIT_USAGE;
+}
+
+struct verify_opts {
+    const char *policy, *trust, *evidence;
+    int allow_unregistered;
+};
+
+static int verify_parse(int argc, char **argv, struct verify_opts *o)
+{
+    static const struct option lo[] = {
+        { "policy", required_argument, NULL, 'p' },
+        { "trust", required_argument, NULL, 't' },
+        { "allow-unregistered-ak", no_argument, NULL, 'a' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (c) {
+        case 'p': o->policy = optarg; break;
+        case 't': o->trust = optarg; break;
+        case 'a': o->allow_unregistered = 1; break;
+        default: return -1;
+        }
+    }
+    if (!o->policy || optind != argc - 1)
+        return -1;
+    o->evidence = argv[optind];
+    return 0;
+}
+
+static int verify_run(const struct verify_opts *o, const struct policy *pol, X509_STORE *trust)
+{
+    struct evidence ev;
+    struct verify_result res;
+    uint8_t *buf = NULL;
+    size_t len;
+    char err[128];
+    json_t *j = NULL;
+    int rc = EXIT_USAGE;
+
+    if (file_read_all_flags(AT_FDCWD, o->evidence, 0, EVIDENCE_MAX_SIZE, &buf, &len) < 0)
+        return input_error("cannot read evidence");
+    if (vf_evidence_parse(buf, len, &ev, err, sizeof(err)) < 0) {
+        free(buf);
+        vf_evidence_free(&ev);
+        return input_error(err[0] ? err : "evidence malformed");
+    }
+    verify_evidence(&ev, pol, trust, &res);
+    /* Offline, nothing binds the AK to the EK: see docs/verifier.md. */
+    if (!o->allow_unregistered)
+        reasons_add(&res.reasons, "ak-not-registered", NULL);
+    j = verify_result_json(&ev, &res.reasons);
+    if (print_json(j) == 0)
+        rc = reasons_deny(&res.reasons) ? EXIT_DENY : EXIT_ALLOW;
+    json_decref(j);
+    verify_result_free(&res);
+    vf_evidence_free(&ev);
+    free(buf);
+    return rc;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+    struct verify_opts o = { 0 };
+    struct policy pol = { 0 };
+    X509_STORE *trust = NULL;
+    char err[160];
+    int rc;
+
+    if (verify_parse(argc, argv, &o) < 0) {
+        usage();
+        return EXIT_USAGE;
+    }
+    if (policy_load(o.policy, &pol, err, sizeof(err)) < 0) {
+        fprintf(stderr, "verifier: policy %s: %s\n", o.policy, err);
+        return EXIT_USAGE;
+    }
+    if (o.trust && !(trust = chain_trust_load(o.trust))) {
+        policy_free(&pol);
+        return input_error("no trusted host EK CA certificate in --trust");
+    }
+    rc = verify_run(&o, &pol, trust);
+    X509_STORE_free(trust);
+    policy_free(&pol);
+    return rc;
+}
+
+static int policy_default_cmd(void)
+{
+    struct policy pol = { 0 };
+    char *s;
+
+    if (policy_default(&pol) < 0 || !(s = policy_dump(&pol)))
+        return 1;
+    printf("%s\n", s);
+    free(s);
+    policy_free(&pol);
+    return 0;
+}
+
+static int policy_allow_cmd(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        { "policy", required_argument, NULL, 'p' },
+        { "image-digest", required_argument, NULL, POLICY_IMAGE },
+        { "rootfs-digest", required_argument, NULL, POLICY_ROOTFS },
+        { "runtime-digest", required_argument, NULL, POLICY_RUNTIME },
+        { "agent-digest", required_argument, NULL, POLICY_AGENT },
+        { NULL, 0, NULL, 0 },
+    };
+    struct digest_arg { int which; const char *d; } add[16];
+    const char *path = NULL;
+    struct policy pol = { 0 };
+    char err[160];
+    int c, n = 0, rc = EXIT_USAGE;
+
+    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (c) {
+        case 'p': path = optarg; break;
+        case POLICY_IMAGE: case POLICY_ROOTFS: case POLICY_RUNTIME: case POLICY_AGENT:
+            if (n < 16)
+                add[n++] = (struct digest_arg){ c, optarg };
+            break;
+        default: usage(); return EXIT_USAGE;
+        }
+    }
+    if (!path || n == 0 || optind != argc) {
+        usage();
+        return EXIT_USAGE;
+    }
+    if (policy_load(path, &pol, err, sizeof(err)) < 0) {
+        fprintf(stderr, "verifier: policy %s: %s\n", path, err);
+        return EXIT_USAGE;
+    }
+    for (int i = 0; i < n; i++)
+        if (policy_allow(&pol, (enum policy_list)add[i].which, add[i].d) < 0) {
+            fprintf(stderr, "verifier: not a SHA-256 digest: %s\n", add[i].d);
+            goto out;
+        }
+    rc = policy_save(&pol, path) == 0 ? 0 : 1;
+    if (rc)
+        fprintf(stderr, "verifier: cannot write %s\n", path);
+out:
+    policy_free(&pol);
+    return rc;
+}
+
+static int cmd_policy(int argc, char **argv)
+{
+    if (argc >= 2 && !strcmp(argv[1], "default") && argc == 2)
+        return policy_default_cmd();
+    if (argc >= 2 && !strcmp(argv[1], "allow"))
+        return policy_allow_cmd(argc - 1, argv + 1);
+    usage();
+    return EXIT_USAGE;
+}
+
+static int serve_parse(int argc, char **argv, struct server_config *cfg)
+{
+    static const struct option lo[] = {
+        { "listen", required_argument, NULL, 'l' },  { "db", required_argument, NULL, 'd' },
+        { "policy", required_argument, NULL, 'p' },  { "trust", required_argument, NULL, 't' },
+        { "tls-cert", required_argument, NULL, 'c' }, { "tls-key", required_argument, NULL, 'k' },
+        { "client-ca", required_argument, NULL, 'a' }, { "insecure-no-tls", no_argument, NULL, 'i' },
+        { "nonce-ttl", required_argument, NULL, 'n' }, { "port-file", required_argument, NULL, 'f' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (c) {
+        case 'l': cfg->listen = optarg; break;
+        case 'd': cfg->db = optarg; break;
+        case 'p': cfg->policy = optarg; break;
+        case 't': cfg->trust = optarg; break;
+        case 'c': cfg->tls_cert = optarg; break;
+        case 'k': cfg->tls_key = optarg; break;
+        case 'a': cfg->client_ca = optarg; break;
+        case 'i': cfg->insecure_no_tls = 1; break;
+        case 'n': cfg->nonce_ttl = strtoul(optarg, NULL, 10); break;
+        case 'f': cfg->port_file = optarg; break;
+        default: return -1;
+        }
+    }
+    if (optind != argc || !cfg->listen || !cfg->db || !cfg->policy || !cfg->trust ||
+        cfg->nonce_ttl == 0 || cfg->nonce_ttl > 3600)
+        return -1;
+    if (cfg->insecure_no_tls)
+        return cfg->tls_cert || cfg->tls_key || cfg->client_ca ? -1 : 0;
+    return cfg->tls_cert && cfg->tls_key && cfg->client_ca ? 0 : -1;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    struct server_config cfg = { .nonce_ttl = SERVER_NONCE_TTL };
+
+    if (serve_parse(argc, argv, &cfg) < 0) {
+        usage();
+        return EXIT_USAGE;
+    }
+    return server_run(&cfg) == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    log_set_ident("verifier");
+    if (argc < 2) {
+        usage();
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "verify"))
+        return cmd_verify(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "serve"))
+        return cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "policy"))
+        return cmd_policy(argc - 1, argv + 1);
+    usage();
+    return EXIT_USAGE;
+}

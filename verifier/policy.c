@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The verifier's policy (JSON, docs/policy.md): digest allow-lists and launch-config rules. */
+#include "policy.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cborutil.h"
+#include "ctlproto.h"
+#include "fileio.h"
+
+#define POLICY_MAX_SIZE (4u * 1024u * 1024u)
+
+static const char *const list_names[] = { "image", "rootfs", "runtime", "agent" };
+static const char *const launch_bools[] = {
+    "require_memory_limit", "require_cpu_shares", "require_no_new_privileges",
+    "require_seccomp", "require_seccomp_default_deny", "require_readonly_rootfs",
+    "allow_privileged_mounts",
+};
+static const char *const launch_lists[] = { "forbidden_capabilities", "forbidden_host_namespaces" };
+
+static const char default_policy[] =
+    "{\"version\": 1,"
+    " \"digests\": {\"image\": null, \"rootfs\": [], \"runtime\": [], \"agent\": null},"
+    " \"launch\": {"
+    "  \"forbidden_capabilities\": [\"CAP_SYS_ADMIN\", \"CAP_NET_ADMIN\", \"CAP_SYS_MODULE\","
+    "                              \"CAP_SYS_TIME\", \"CAP_MKNOD\"],"
+    "  \"forbidden_host_namespaces\": [\"network\", \"pid\", \"ipc\", \"uts\"],"
+    "  \"require_memory_limit\": true, \"require_cpu_shares\": true,"
+    "  \"require_no_new_privileges\": true, \"require_seccomp\": true,"
+    "  \"require_seccomp_default_deny\": false, \"require_readonly_rootfs\": false,"
+    "  \"allow_privileged_mounts\": false}}";
+
+static int errf(char *err, size_t errsz, const char *what)
+{
+    snprintf(err, errsz, "%s", what);
+    return -EINVAL;
+}
+
+static int string_array(const json_t *a)
+{
+    size_t i;
+    json_t *v;
+
+    if (!json_is_array(a))
+        return 0;
+    json_array_foreach(a, i, v)
+        if (!json_is_string(v))
+            return 0;
+    return 1;
+}
+
+static int in_names(const char *k, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(k, names[i]))
+            return 1;
+    return 0;
+}
+
+static int validate_digests(const json_t *d, char *err, size_t errsz)
+{
+    const char *k;
+    json_t *v, *e;
+    size_t i;
+    char norm[72];
+
+    if (!json_is_object(d))
+        return errf(err, errsz, "digests must be an object");
+    json_object_foreach((json_t *)d, k, v) {
+        if (!in_names(k, list_names, 4))
+            return errf(err, errsz, "unknown key in digests");
+        if (json_is_null(v))
+            continue;
+        if (!string_array(v))
+            return errf(err, errsz, "a digest list must be null or an array of strings");
+        json_array_foreach(v, i, e)
+            if (policy_normalize_digest(json_string_value(e), norm) < 0)
+                return errf(err, errsz, "a digest is not sha256:<64 hex>");
+    }
+    return 0;
+}
+
+static int validate_launch(const json_t *l, char *err, size_t errsz)
+{
+    const char *k;
+    json_t *v;
+
+    if (!json_is_object(l))
+        return errf(err, errsz, "launch must be an object");
+    json_object_foreach((json_t *)l, k, v) {
+        if (in_names(k, launch_bools, sizeof(launch_bools) / sizeof(launch_bools[0]))) {
+            if (!json_is_boolean(v))
+                return errf(err, errsz, "a launch rule must be true or false");
+        } else if (in_names(k, launch_lists, 2)) {
+            if (!string_array(v))
+                return errf(err, errsz, "a launch list must be an array of strings");
+        } else {
+            return errf(err, errsz, "unknown key in launch");
+        }
+    }
+    return 0;
+}
+
+static int validate(const json_t *root, char *err, size_t errsz)
+{
+    const char *k;
+    json_t *v;
+
+    if (!json_is_object(root))
+        return errf(err, errsz, "policy must be a JSON object");
+    json_object_foreach((json_t *)root, k, v)
+        if (strcmp(k, "version") && strcmp(k, "digests") && strcmp(k, "launch"))
+            return errf(err, errsz, "unknown top-level key");
+    if (json_integer_value(json_object_get(root, "version")) != POLICY_VERSION)
+        return errf(err, errsz, "version must be 1");
+    if (validate_digests(json_object_get(root, "digests"), err, errsz) < 0)
+        return -EINVAL;
+    return validate_launch(json_object_get(root, "launch"), err, errsz);
+}
+
+int policy_parse(const char *text, size_t len, struct policy *p, char *err, size_t errsz)
+{
+    json_error_t je;
+
+    p->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!p->root) {
+        snprintf(err, errsz, "JSON: %.100s (line %d)", je.text, je.line);
+        return -EINVAL;
+    }
+    if (validate(p->root, err, errsz) < 0) {
+        policy_free(p);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int policy_default(struct policy *p)
+{
+    char err[128];
+
+    return policy_parse(default_policy, strlen(default_policy), p, err, sizeof(err));
+}
+
+int policy_load(const char *path, struct policy *p, char *err, size_t errsz)
+{
+    uint8_t *buf;
+    size_t len;
+    int r = file_read_all_flags(AT_FDCWD, path, 0, POLICY_MAX_SIZE, &buf, &len);
+
+    if (r < 0) {
+        snprintf(err, errsz, "cannot read %s: %s", path, strerror(-r));
+        return r;
+    }
+    r = policy_parse((const char *)buf, len, p, err, errsz);
+    free(buf);
+    return r;
+}
+
+char *policy_dump(const struct policy *p)
+{
+    return json_dumps(p->root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+}
+
+int policy_save(const struct policy *p, const char *path)
+{
+    char *text = policy_dump(p), *d = strdup(path), *b = strdup(path);
+    int dfd = -1, r = -ENOMEM;
+
+    if (!text || !d || !b)
+        goto out;
+    dfd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    r = dfd < 0 ? -errno : file_write_atomic(dfd, basename(b), text, strlen(text), 0644);
+out:
+    if (dfd >= 0)
+        close(dfd);
+    free(text);
+    free(d);
+    free(b);
+    return r;
+}
+
+void policy_free(struct policy *p)
+{
+    json_decref(p->root);
+    p->root = NULL;
+}
+
+int policy_normalize_digest(const char *in, char out[72])
+{
+    size_t n;
+
+    if (!in)
+        return -EINVAL;
+    if (!strncasecmp(in, "sha256:", 7))
+        in += 7;
+    n = strlen(in);
+    if (n != 64)
+        return -EINVAL;
+    memcpy(out, "sha256:", 7);
+    for (size_t i = 0; i < n; i++) {
+        if (!isxdigit((unsigned char)in[i]))
+            return -EINVAL;
+        out[7 + i] = (char)tolower((unsigned char)in[i]);
+    }
+    out[71] = '\0';
+    return 0;
+}
+
+static int list_contains(const json_t *list, const char *norm)
+{
+    size_t i;
+    json_t *e;
+    char n2[72];
+
+    json_array_foreach(list, i, e)
+        if (policy_normalize_digest(json_string_value(e), n2) == 0 && !strcmp(n2, norm))
+            return 1;
+    return 0;
+}
+
+int policy_allow(struct policy *p, enum policy_list which, const char *digest)
+{
+    json_t *d = json_object_get(p->root, "digests"), *list;
+    char norm[72];
+
+    if (policy_normalize_digest(digest, norm) < 0 || !d)
+        return -EINVAL;
+    list = json_object_get(d, list_names[which]);
+    if (!json_is_array(list)) {
+        list = json_array();
+        if (!list || json_object_set_new(d, list_names[which], list) < 0)
+            return -ENOMEM;
+    }
+    if (list_contains(list, norm))
+        return 0;
+    return json_array_append_new(list, json_string(norm)) < 0 ? -ENOMEM : 0;
+}
+
+static void check_list(const struct policy *p, enum policy_list which, int has, const char *dg,
+                       struct reasons *r)
+{
+    const json_t *list = json_object_get(json_object_get(p->root, "digests"), list_names[which]);
+    char code[48], norm[72];
+
+    if (!json_is_array(list))
+        return;
+    if (!has || !dg[0]) {
+        snprintf(code, sizeof(code), "%s-not-measured", list_names[which]);
+        reasons_add(r, code, NULL);
+        return;
+    }
+    snprintf(code, sizeof(code), "%s-digest-not-allowed", list_names[which]);
+    if (policy_normalize_digest(dg, norm) < 0 || !list_contains(list, norm))
+        reasons_add(r, code, "%.80s", dg);
+}
+
+static int rule(const struct policy *p, const char *k)
+{
+    return json_is_true(json_object_get(json_object_get(p->root, "launch"), k));
+}
+
+static const json_t *launch_list(const struct policy *p, const char *k)
+{
+    return json_object_get(json_object_get(p->root, "launch"), k);
+}
+
+/* Capability names compare without case and without the CAP_ prefix. */
+static const char *cap_base(const char *c)
+{
+    return strncasecmp(c, "CAP_", 4) ? c : c + 4;
+}
+
+static int forbidden(const json_t *list, const char *name, int is_cap)
+{
+    size_t i;
+    json_t *e;
+
+    json_array_foreach(list, i, e) {
+        const char *f = json_string_value(e);
+        if (is_cap ? !strcasecmp(cap_base(f), cap_base(name)) : !strcmp(f, name))
+            return 1;
+    }
+    return 0;
+}
+
+/* Every entry of the text array cfg[field] that list forbids (or every entry, deny_all). */
+static void check_names(const cbor_item_t *cfg, const char *field, const json_t *list,
+                        int deny_all, const char *code, int is_cap, struct reasons *r)
+{
+    const cbor_item_t *arr;
+    char name[MEASURE_MAX_TEXT];
+
+    if (cbu_get_text_array(cfg, field, &arr) < 0) {
+        reasons_add(r, "launch-config-malformed", "%s", field);
+        return;
+    }
+    for (size_t i = 0; i < cbor_array_size(arr); i++) {
+        if (cbu_text_copy(cbor_array_handle(arr)[i], name, sizeof(name)) < 0)
+            reasons_add(r, "launch-config-malformed", "%s", field);
+        else if (deny_all || (list && forbidden(list, name, is_cap)))
+            reasons_add(r, code, "%s", name);
+    }
+}
+
+static void check_flag(const cbor_item_t *cfg, const char *field, int required,
+                       const char *code, struct reasons *r)
+{
+    int v = 0;
+
+    if (ctl_get_bool(cfg, field, &v) < 0)
+        reasons_add(r, "launch-config-malformed", "%s", field);
+    else if (required && !v)
+        reasons_add(r, code, NULL);
+}
+
+static void check_amount(const cbor_item_t *cfg, const char *field, int required,
+                         const char *code, struct reasons *r)
+{
+    uint64_t v = 0;
+
+    if (ctl_get_uint(cfg, field, &v) < 0)
+        reasons_add(r, "launch-config-malformed", "%s", field);
+    else if (required && v == 0)
+        reasons_add(r, code, NULL);
+}
+
+static void check_launch(const struct policy *p, const cbor_item_t *cfg, struct reasons *r)
+{
+    check_names(cfg, "capabilities", launch_list(p, "forbidden_capabilities"), 0,
+                "capability-forbidden", 1, r);
+    check_names(cfg, "host_namespaces", launch_list(p, "forbidden_host_namespaces"), 0,
+                "host-namespace-forbidden", 0, r);
+    check_names(cfg, "privileged_mounts", NULL, !rule(p, "allow_privileged_mounts"),
+                "privileged-mount-forbidden", 0, r);
+    check_amount(cfg, "memory_limit", rule(p, "require_memory_limit"), "memory-limit-missing", r);
+    check_amount(cfg, "cpu_shares", rule(p, "require_cpu_shares"), "cpu-shares-missing", r);
+    check_flag(cfg, "no_new_privileges", rule(p, "require_no_new_privileges"),
+               "no-new-privileges-missing", r);
+    check_flag(cfg, "seccomp", rule(p, "require_seccomp"), "seccomp-missing", r);
+    check_flag(cfg, "seccomp_default_deny", rule(p, "require_seccomp_default_deny"),
+               "seccomp-not-default-deny", r);
+    check_flag(cfg, "readonly_rootfs", rule(p, "require_readonly_rootfs"),
+               "readonly-rootfs-missing", r);
+}
+
+void policy_check(const struct policy *p, const struct measurements *m, struct reasons *r)
+{
+    check_list(p, POLICY_IMAGE, m->has_image, m->image_digest, r);
+    check_list(p, POLICY_ROOTFS, m->has_rootfs, m->rootfs_digest, r);
+    check_list(p, POLICY_RUNTIME, m->has_runtime, m->runtime_digest, r);
+    check_list(p, POLICY_AGENT, m->has_agent, m->agent_digest, r);
+    if (!m->launch_config)
+        reasons_add(r, "launch-config-missing", NULL);
+    else
+        check_launch(p, m->launch_config, r);
+}

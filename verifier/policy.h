@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The verifier's policy (JSON, docs/policy.md): digest allow-lists and launch-config rules. */
+#ifndef VERIFIER_POLICY_H
+#define VERIFIER_POLICY_H
+
+#include <jansson.h>
+
+#include "eventlog.h"
+#include "reasons.h"
+
+#define POLICY_VERSION 1
+
+struct policy {
+    json_t *root; /* validated by policy_parse */
+};
+
+enum policy_list { POLICY_IMAGE, POLICY_ROOTFS, POLICY_RUNTIME, POLICY_AGENT };
+
+/* The default policy (the BRIEF's launch rules, empty rootfs/runtime allow-lists). */
+int policy_default(struct policy *p);
+/* Parses and validates JSON text; unknown keys and wrong types are errors. 0 or -EINVAL. */
+int policy_parse(const char *text, size_t len, struct policy *p, char *err, size_t errsz);
+int policy_load(const char *path, struct policy *p, char *err, size_t errsz);
+/* Writes p to path atomically and durably. 0 or a negative errno. */
+int policy_save(const struct policy *p, const char *path);
+/* Pretty JSON text (callee-allocated, free()). */
+char *policy_dump(const struct policy *p);
+void policy_free(struct policy *p);
+
+/* Adds a digest ("HEX" or "sha256:HEX") to a list, enforcing it. 0, -EINVAL bad digest. */
+int policy_allow(struct policy *p, enum policy_list which, const char *digest);
+
+/* "sha256:<64 lowercase hex>" from "HEX" or "sha256:HEX"; -EINVAL otherwise. */
+int policy_normalize_digest(const char *in, char out[72]);
+
+/* Evaluates the measurements against p, adding reasons. */
+void policy_check(const struct policy *p, const struct measurements *m, struct reasons *r);
+
+#endif

@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The verifier service: HTTPS with mutual TLS (libmicrohttpd + GnuTLS), routing to api.c. */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <gnutls/gnutls.h>
+#include <microhttpd.h>
+
+#include "api.h"
+#include "chain.h"
+#include "fileio.h"
+#include "log.h"
+
+#define MAX_PEM          (256u * 1024u)
+#define CONN_TIMEOUT_S   10u
+#define CONN_LIMIT       256u
+#define TLS_PRIORITIES   "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+struct conn {
+    uint8_t *buf;
+    size_t len, cap;
+    int too_big;
+};
+
+struct server {
+    struct api_ctx api;
+    int tls;
+    char *cert, *key, *ca;
+};
+
+static int read_text(const char *path, char **out)
+{
+    uint8_t *b;
+    size_t len;
+    int r = file_read_all_flags(AT_FDCWD, path, 0, MAX_PEM, &b, &len);
+
+    if (r < 0)
+        LOG_ERROR("cannot read %s: %s", path, strerror(-r));
+    else
+        *out = (char *)b; /* NUL-terminated by file_read_all */
+    return r;
+}
+
+/* GnuTLS asked for a client certificate (HTTPS_MEM_TRUST); a request is served only when one
+ * was presented and verifies against --client-ca. */
+static int client_cert_ok(struct MHD_Connection *con)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(con, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    gnutls_session_t s = ci ? (gnutls_session_t)ci->tls_session : NULL;
+    unsigned int status = 1, n = 0;
+
+    if (!s || !gnutls_certificate_get_peers(s, &n) || n == 0)
+        return 0;
+    return gnutls_certificate_verify_peers2(s, &status) == 0 && status == 0;
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *con, struct api_reply *rep)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result r;
+
+    resp = MHD_create_response_from_buffer(rep->len, rep->body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        api_reply_free(rep);
+        return MHD_NO;
+    }
+    rep->body = NULL; /* owned by resp */
+    MHD_add_response_header(resp, "Content-Type", rep->ctype);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    r = MHD_queue_response(con, rep->status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+static int is_cbor(struct MHD_Connection *con)
+{
+    const char *ct = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Type");
+
+    return ct && !strncmp(ct, "application/cbor", 16);
+}
+
+static void route_post(struct server *sv, struct MHD_Connection *con, const char *url,
+                       struct conn *cn, struct api_reply *rep)
+{
+    if (cn->too_big) {
+        api_error(rep, 413, "body too large");
+    } else if (!is_cbor(con)) {
+        api_error(rep, 415, "application/cbor expected");
+    } else if (!strcmp(url, "/v1/evidence")) {
+        api_evidence(&sv->api, cn->buf, cn->len, rep);
+    } else if (!strcmp(url, "/v1/register")) {
+        api_register(&sv->api, cn->buf, cn->len, rep);
+    } else if (!strcmp(url, "/v1/register/activate")) {
+        api_activate(&sv->api, cn->buf, cn->len, rep);
+    } else {
+        api_error(rep, 404, "not found");
+    }
+}
+
+static void route_get(struct server *sv, const char *url, struct api_reply *rep)
+{
+    static const char cpfx[] = "/v1/containers/";
+
+    if (!strcmp(url, "/v1/nonce"))
+        api_nonce(&sv->api, rep);
+    else if (!strcmp(url, "/healthz"))
+        api_health(&sv->api, rep);
+    else if (!strcmp(url, "/metrics"))
+        api_metrics(&sv->api, rep);
+    else if (!strncmp(url, cpfx, sizeof(cpfx) - 1) && url[sizeof(cpfx) - 1] &&
+             !strchr(url + sizeof(cpfx) - 1, '/') && strlen(url) < sizeof(cpfx) + EVIDENCE_MAX_ID)
+        api_container(&sv->api, url + sizeof(cpfx) - 1, rep);
+    else
+        api_error(rep, 404, "not found");
+}
+
+static int body_append(struct conn *cn, const char *data, size_t n)
+{
+    uint8_t *nb;
+    size_t cap;
+
+    if (cn->too_big || cn->len + n > API_MAX_BODY) {
+        cn->too_big = 1;
+        return 0;
+    }
+    if (cn->len + n > cn->cap) {
+        cap = cn->cap ? cn->cap : 4096;
+        while (cap < cn->len + n)
+            cap *= 2;
+        if (!(nb = realloc(cn->buf, cap)))
+            return -1;
+        cn->buf = nb;
+        cn->cap = cap;
+    }
+    memcpy(cn->buf + cn->len, data, n);
+    cn->len += n;
+    return 0;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **con_cls)
+{
+    struct server *sv = cls;
+    struct conn *cn = *con_cls;
+    struct api_reply rep = { 0 };
+
+    if (!cn) { /* first call: headers only */
+        if (!(cn = calloc(1, sizeof(*cn))))
+            return MHD_NO;
+        *con_cls = cn;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (body_append(cn, upload, *upload_size) < 0)
+            return MHD_NO;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    sv->api.m.requests++;
+    if (sv->tls && !client_cert_ok(con)) {
+        sv->api.m.tls_refused++;
+        api_error(&rep, 403, "client certificate required");
+    } else if (!strcmp(method, MHD_HTTP_METHOD_GET)) {
+        route_get(sv, url, &rep);
+    } else if (!strcmp(method, MHD_HTTP_METHOD_POST)) {
+        route_post(sv, con, url, cn, &rep);
+    } else {
+        api_error(&rep, 405, "method not allowed");
+    }
+    return send_reply(con, &rep);
+}
+
+static void completed(void *cls, struct MHD_Connection *con, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    struct conn *cn = *con_cls;
+
+    if (cn) {
+        free(cn->buf);
+        free(cn);
+    }
+    *con_cls = NULL;
+}
+
+/* HOST:PORT ([v6]:PORT too) to a socket address. */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
+{
+    char host[256];
+    const char *colon = strrchr(s, ':');
+    struct addrinfo hints = { .ai_flags = AI_NUMERICSERV, .ai_socktype = SOCK_STREAM }, *ai;
+    size_t hl;
+
+    if (!colon || colon == s || (hl = (size_t)(colon - s)) >= sizeof(host))
+        return -EINVAL;
+    memcpy(host, s, hl);
+    host[hl] = '\0';
+    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = '\0';
+    }
+    if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
+        return -EINVAL;
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    *sl = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    return 0;
+}
+
+static struct MHD_Daemon *start_daemon(struct server *sv, const struct server_config *cfg)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_AUTO;
+
+    if (parse_listen(cfg->listen, &ss, &sl) < 0) {
+        LOG_ERROR("bad --listen %s (HOST:PORT)", cfg->listen);
+        return NULL;
+    }
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (!sv->tls)
+        return MHD_start_daemon(flags, 0, NULL, NULL, handle, sv, MHD_OPTION_SOCK_ADDR, &ss,
+                                MHD_OPTION_NOTIFY_COMPLETED, completed, sv,
+                                MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S,
+                                MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT, MHD_OPTION_END);
+    return MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, handle, sv,
+                            MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_NOTIFY_COMPLETED, completed, sv,
+                            MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S,
+                            MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT,
+                            MHD_OPTION_HTTPS_MEM_KEY, sv->key, MHD_OPTION_HTTPS_MEM_CERT, sv->cert,
+                            MHD_OPTION_HTTPS_MEM_TRUST, sv->ca,
+                            MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_END);
+}
+
+static int load(struct server *sv, const struct server_config *cfg)
+{
+    char err[160];
+
+    if (policy_load(cfg->policy, &sv->api.pol, err, sizeof(err)) < 0) {
+        LOG_ERROR("policy %s: %s", cfg->policy, err);
+        return -1;
+    }
+    if (!(sv->api.trust = chain_trust_load(cfg->trust)))
+        return -1;
+    if (strncmp(cfg->db, "sqlite:", 7) || store_open(cfg->db + 7, &sv->api.st) < 0) {
+        LOG_ERROR("cannot use database %s (sqlite:PATH)", cfg->db);
+        return -1;
+    }
+    sv->api.nonce_ttl = (unsigned)cfg->nonce_ttl;
+    sv->tls = !cfg->insecure_no_tls;
+    if (sv->tls && (read_text(cfg->tls_cert, &sv->cert) < 0 ||
+                    read_text(cfg->tls_key, &sv->key) < 0 || read_text(cfg->client_ca, &sv->ca) < 0))
+        return -1;
+    return 0;
+}
+
+static void unload(struct server *sv)
+{
+    store_close(sv->api.st);
+    X509_STORE_free(sv->api.trust);
+    policy_free(&sv->api.pol);
+    free(sv->cert);
+    if (sv->key)
+        explicit_bzero(sv->key, strlen(sv->key));
+    free(sv->key);
+    free(sv->ca);
+}
+
+/* Written whole and renamed, so that a reader never sees a partial number. */
+static int write_port(const char *path, unsigned port)
+{
+    char tmp[4096];
+    FILE *f;
+    int ok;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp) || !(f = fopen(tmp, "we")))
+        return -1;
+    ok = fprintf(f, "%u\n", port) > 0;
+    ok = fclose(f) == 0 && ok;
+    return ok && rename(tmp, path) == 0 ? 0 : -1;
+}
+
+static void announce(struct MHD_Daemon *d, const struct server_config *cfg)
+{
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    unsigned port = di ? di->port : 0;
+
+    LOG_INFO("listening on %s (port %u)%s", cfg->listen, port,
+             cfg->insecure_no_tls ? " WITHOUT TLS" : ", mutual TLS");
+    if (cfg->port_file && write_port(cfg->port_file, port) < 0)
+        LOG_WARN("cannot write %s", cfg->port_file);
+}
+
+int server_run(const struct server_config *cfg)
+{
+    struct server sv = { 0 };
+    struct MHD_Daemon *d = NULL;
+    sigset_t set;
+    int sig = 0, rc = -1;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    /* Blocked before the daemon's thread starts, so only sigwait below sees them. */
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 || load(&sv, cfg) < 0)
+        goto out;
+    signal(SIGPIPE, SIG_IGN);
+    if (!(d = start_daemon(&sv, cfg))) {
+        LOG_ERROR("cannot listen on %s", cfg->listen);
+        goto out;
+    }
+    announce(d, cfg);
+    while (sigwait(&set, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
+        ;
+    LOG_INFO("stopping (signal %d)", sig);
+    MHD_stop_daemon(d);
+    rc = 0;
+out:
+    unload(&sv);
+    return rc;
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The verifier service: HTTPS with mutual TLS (libmicrohttpd + GnuTLS), routing to api.c. */
+#ifndef VERIFIER_SERVER_H
+#define VERIFIER_SERVER_H
+
+#define SERVER_NONCE_TTL 60u
+
+struct server_config {
+    const char *listen, *db, *policy, *trust;
+    const char *tls_cert, *tls_key, *client_ca;
+    const char *port_file; /* optional: the bound port is written here (for --listen H:0) */
+    int insecure_no_tls;
+    unsigned long nonce_ttl;
+};
+
+/* Runs until SIGTERM or SIGINT. Returns 0 after a clean stop, -1 when it could not start. */
+int server_run(const struct server_config *cfg);
+
+#endif

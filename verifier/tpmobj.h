@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* TPM structures the verifier reads (Tss2_MU) and their OpenSSL counterparts. */
+#ifndef VERIFIER_TPMOBJ_H
+#define VERIFIER_TPMOBJ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <tss2/tss2_tpm2_types.h>
+
+#define TPM_NAME_MAX (2u + 64u)
+
+/* Each unmarshals the whole buffer (trailing bytes are an error): 0 or -EBADMSG. */
+int tpm_public_parse(const uint8_t *buf, size_t len, TPM2B_PUBLIC *out);
+int tpm_attest_parse(const uint8_t *buf, size_t len, TPMS_ATTEST *out);
+int tpm_signature_parse(const uint8_t *buf, size_t len, TPMT_SIGNATURE *out);
+
+/* The key of an RSA or ECC public area (callee-allocated, EVP_PKEY_free), or NULL. */
+EVP_PKEY *tpm_public_pkey(const TPMT_PUBLIC *pub);
+
+/* The TPM name: nameAlg (big-endian) || H_nameAlg(marshalled TPMT_PUBLIC). 0 or -EINVAL. */
+int tpm_public_name(const TPMT_PUBLIC *pub, uint8_t name[TPM_NAME_MAX], size_t *len);
+
+/* 1 when pub is a restricted signing key that never leaves its TPM (an AK), else 0. */
+int tpm_public_is_ak(const TPMT_PUBLIC *pub);
+
+/* The OpenSSL digest of a TPM hash algorithm, or NULL. */
+const EVP_MD *tpm_md(TPMI_ALG_HASH alg);
+
+/* Verifies sig over msg with key: 1 valid, 0 invalid (or unsupported scheme). */
+int tpm_signature_verify(EVP_PKEY *key, const TPMT_SIGNATURE *sig, const uint8_t *msg,
+                         size_t len);
+
+#endif

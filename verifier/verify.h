@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The stateless evidence checks that offline `verify` and the service share. */
+#ifndef VERIFIER_VERIFY_H
+#define VERIFIER_VERIFY_H
+
+#include <jansson.h>
+#include <openssl/x509.h>
+
+#include "eventlog.h"
+#include "evidence.h"
+#include "policy.h"
+#include "quote.h"
+#include "reasons.h"
+
+struct verify_result {
+    struct reasons reasons;
+    struct quote_info quote;
+    struct measurements meas;
+};
+
+/* Quote, event log, EK chain and policy; every problem becomes a reason in res. */
+void verify_evidence(const struct evidence *ev, const struct policy *pol, X509_STORE *trust,
+                     struct verify_result *res);
+void verify_result_free(struct verify_result *res);
+
+/* {"verdict": "allow"|"deny", "reasons": [...], "container_id", "vtpm_uuid"} (callee-allocated). */
+json_t *verify_result_json(const struct evidence *ev, const struct reasons *r);
+
+#endif
