@@ -27,7 +27,7 @@ enum vtpm_client_state {
  */
 struct vtpm_client {
 	struct vtpm_dev *vdev;
-	struct mutex lock;
+	struct mutex lock; /* see above */
 	struct list_head node;
 	enum vtpm_client_state state;
 	int error;

@@ -39,7 +39,7 @@ struct vtpm_dev {
 	char identity[VTPM_IDENTITY_SIZE];
 	struct vtpm_binding bind;
 
-	struct mutex lock;
+	struct mutex lock; /* see above */
 	bool dead;
 	struct list_head queue;		/* clients with a command pending */
 	struct vtpm_client *inflight;	/* read by the server, unanswered */

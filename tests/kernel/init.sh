@@ -1,0 +1,29 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Guest /init of the kernel test VM: mounts the pseudo filesystems, runs every
+# /tests/t_*.sh under a time limit, prints one result line per test and
+# "kernel-tests: N passed, N failed", then powers the VM off.
+/bin/busybox --install -s /bin
+export PATH=/bin:/usr/bin:/sbin:/usr/sbin
+mkdir -p /proc /sys /dev /tmp /run
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t securityfs securityfs /sys/kernel/security
+mount -t tmpfs tmpfs /tmp
+echo "kernel-tests: start $(uname -r)"
+pass=0 fail=0
+for t in /tests/t_*.sh; do
+    name=$(basename "$t" .sh)
+    timeout -s KILL 150 sh "$t" >"/tmp/$name.log" 2>&1
+    rc=$?
+    if [ "$rc" -eq 0 ]; then
+        pass=$((pass + 1)); echo "PASS $name"
+    else
+        fail=$((fail + 1)); echo "FAIL $name (exit $rc)"
+        tail -n 40 "/tmp/$name.log" | sed 's/^/    | /'
+    fi
+done
+echo "kernel-tests: $pass passed, $fail failed"
+sync
+poweroff -f
