@@ -4,6 +4,7 @@
 #   make            build everything into build/
 #   make demo       install dependencies, build, start a swtpm host TPM + vtpm-mgr, show it working
 #   make check      install dependencies, build, run every test; ends with "N passed, N failed"
+#   make check-kernel  only the kmod-vtpm tests in a QEMU guest
 #   make asan       the same tests built with ASan+UBSan into build-asan/
 #   make bench      benchmarks, results written to docs/benchmarks.md
 #   make clean
@@ -51,7 +52,7 @@ BINS  := $(B)/bin/vtpm-mgr $(B)/bin/vtpm-mgr-worker $(B)/bin/vtpmctl $(B)/bin/ve
 UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 TOOLS := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRCS))
 
-.PHONY: all deps demo check check-unit check-integration asan bench clean fuzz fuzzers
+.PHONY: all deps demo check check-unit check-integration check-kernel asan bench clean fuzz fuzzers
 
 .SECONDEXPANSION:
 
@@ -125,9 +126,14 @@ check-unit: all
 check-integration: all
 	@sh tests/run.sh $(B) integration
 
+# kmod-vtpm in a QEMU guest (swtpm-ci/check-kernel.sh); make check runs it too.
+check-kernel: deps
+	$(MAKE) all
+	@sh tests/run.sh $(B) kernel
+
 asan: deps
 	$(MAKE) B=build-asan SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" CFLAGS="-O1 -g" all
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	@VTPM_NO_KERNEL=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		sh tests/run.sh build-asan
 
 demo: deps

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Runs the test suites (unit binaries, then integration scripts), each under a time limit,
 # and ends with the line "N passed, N failed". Exit status is non-zero on any failure.
-# Usage: tests/run.sh BUILD_DIR [unit|integration]
+# Usage: tests/run.sh BUILD_DIR [unit|integration|kernel|fuzz]
 set -u
 B=$(cd "${1:?build dir}" && pwd)
 WHICH=${2:-all}
@@ -38,6 +38,11 @@ if [ "$WHICH" = all ] || [ "$WHICH" = integration ]; then
         [ -f "$t" ] || continue
         run_one "integration/$(basename "$t" .sh)" 300 sh "$t"
     done
+fi
+if { [ "$WHICH" = all ] && [ -z "${VTPM_NO_KERNEL:-}" ]; } || [ "$WHICH" = kernel ]; then
+    # kmod-vtpm in a booted Debian kernel under QEMU (swtpm-ci/check-kernel.sh);
+    # VTPM_NO_KERNEL=1 leaves it out of "all" (the ASan run: same module, same guest).
+    run_one "kernel/qemu" 900 sh "$ROOT/swtpm-ci/check-kernel.sh" "$B"
 fi
 if [ "$WHICH" = all ] || [ "$WHICH" = fuzz ]; then
     for f in "$B"/fuzz/fuzz_*; do
