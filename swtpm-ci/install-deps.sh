@@ -6,7 +6,10 @@ PKGS="build-essential pkg-config clang libssl-dev openssl libtss2-dev tpm2-tools
       libtpms-dev swtpm swtpm-tools libcbor-dev libjansson-dev uuid-dev libcmocka-dev
       libseccomp-dev libcap-ng-dev procps util-linux hyperfine python3
       libcurl4-openssl-dev curl runc busybox-static libmicrohttpd-dev libgnutls28-dev
-      libsqlite3-dev"
+      libsqlite3-dev
+      qemu-system-x86 sparse"
+# The kernel tests also need linux-headers-<ver>-amd64, whose name is computed:
+# swtpm-ci/kernel-fetch.sh installs it.
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
