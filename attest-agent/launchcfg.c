@@ -194,6 +194,29 @@ static int has_option(const json_t *opts, const char *opt)
     return 0;
 }
 
+/* "/dev//pts/" -> "dev/pts"; "" for the root itself. */
+static int add_mount_point(struct strset *s, const char *dest)
+{
+    char norm[4096];
+    size_t n = 0;
+
+    for (const char *p = dest; *p;) {
+        const char *e = strchrnul(p, '/');
+        size_t len = (size_t)(e - p);
+        if (len && !(len == 1 && *p == '.')) {
+            if (n + len + 2 > sizeof(norm))
+                return bad("mount destination too long");
+            if (n)
+                norm[n++] = '/';
+            memcpy(norm + n, p, len);
+            n += len;
+        }
+        p = *e ? e + 1 : e;
+    }
+    norm[n] = '\0';
+    return n ? strset_add(s, norm) : 0;
+}
+
 static int extract_mount(const json_t *m, struct launch_config *lc)
 {
     json_t *type, *src, *opts;
@@ -201,6 +224,9 @@ static int extract_mount(const json_t *m, struct launch_config *lc)
 
     if (!json_is_object(m) || !json_is_string(json_object_get(m, "destination")))
         return bad("mount without a destination");
+    r = add_mount_point(&lc->mount_points, json_string_value(json_object_get(m, "destination")));
+    if (r < 0)
+        return r;
     if ((r = get_opt(m, "type", JSON_STRING, &type)) < 0 ||
         (r = get_opt(m, "source", JSON_STRING, &src)) < 0 ||
         (r = get_opt(m, "options", JSON_ARRAY, &opts)) < 0)
@@ -361,6 +387,7 @@ void launchcfg_free(struct launch_config *lc)
     strset_free(&lc->host_namespaces);
     strset_free(&lc->privileged_mounts);
     strset_free(&lc->devices);
+    strset_free(&lc->mount_points);
 }
 
 static cbor_item_t *user_cbor(const struct launch_config *lc)

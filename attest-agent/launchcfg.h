@@ -21,6 +21,8 @@ struct launch_config {
     struct strset host_namespaces;  /* network, pid, ipc, uts, mount, user, cgroup not unshared */
     struct strset privileged_mounts;/* host paths bind-mounted read-write */
     struct strset devices;          /* device nodes, and "allow T MAJ:MIN ACC" cgroup rules */
+    struct strset mount_points;     /* mount destinations relative to the root ("dev/pts");
+                                     * not measured here: the rootfs digest skips them */
     int seccomp, seccomp_default_deny, no_new_privileges, readonly_rootfs;
     uint64_t memory_limit, cpu_shares; /* 0 = none */
     uint32_t uid, gid;

@@ -47,7 +47,7 @@ int measure_collect(const struct oci_bundle *b, const json_t *annotations,
     m->image_digest = first_annotation(annotations, ANN_MANIFEST, ANN_CONFIG_DIGEST);
     if ((r = launchcfg_extract(b->config, b->config_digest, &m->lc)) < 0)
         return r;
-    r = rootfs_digest(b->rootfs, m->rootfs);
+    r = rootfs_digest(b->rootfs, &m->lc.mount_points, m->rootfs);
     if (r == 0)
         r = measure_binary(runtime_exe, m->runtime_path, m->runtime);
     if (r == 0)

@@ -21,7 +21,16 @@
 struct walk {
     EVP_MD_CTX *ctx;
     dev_t dev;
+    const struct strset *exclude;
 };
+
+static int excluded(const struct walk *w, const char *path)
+{
+    for (size_t i = 0; w->exclude && i < w->exclude->n; i++)
+        if (!strcmp(w->exclude->v[i], path))
+            return 1;
+    return 0;
+}
 
 static const char *type_name(mode_t m)
 {
@@ -187,6 +196,8 @@ static int walk_entry(struct walk *w, int dirfd, const char *prefix, const char 
     if (snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "/" : "", name) >=
         (int)sizeof(path))
         return -ENAMETOOLONG;
+    if (excluded(w, path))
+        return 0;
     if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return -errno;
     if ((r = emit(w, dirfd, name, path, &st)) < 0)
@@ -218,9 +229,9 @@ static int walk_dir(struct walk *w, int dirfd, const char *prefix, int depth)
     return r;
 }
 
-int rootfs_digest(const char *path, uint8_t out[DIGEST_LEN])
+int rootfs_digest(const char *path, const struct strset *exclude, uint8_t out[DIGEST_LEN])
 {
-    struct walk w = { .ctx = EVP_MD_CTX_new() };
+    struct walk w = { .ctx = EVP_MD_CTX_new(), .exclude = exclude };
     unsigned int n = 0;
     struct stat st;
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = -EIO;

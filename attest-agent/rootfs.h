@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "digest.h"
+#include "launchcfg.h"
 
 #define ROOTFS_MAX_DEPTH 128
 
@@ -17,9 +18,11 @@
  *    size (uint: file size, 0 for others), data (bytes: SHA-256 of a file's content, a
  *    symlink's target, the 8-byte big-endian st_rdev of a device, empty otherwise)].
  * Symlinks are never followed; directories of another file system (mount points) are
- * recorded but not entered; timestamps are not measured.
+ * recorded but not entered; timestamps are not measured. Paths in exclude (relative, as
+ * launchcfg's mount_points; NULL for none) are skipped with everything below them: the
+ * container sees its mounts there, and the runtime creates them before the hook runs.
  * Returns 0 or a negative errno.
  */
-int rootfs_digest(const char *path, uint8_t out[DIGEST_LEN]);
+int rootfs_digest(const char *path, const struct strset *exclude, uint8_t out[DIGEST_LEN]);
 
 #endif
