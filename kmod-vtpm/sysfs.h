@@ -3,7 +3,7 @@
 #ifndef _VTPM_SYSFS_H
 #define _VTPM_SYSFS_H
 
-#include <linux/sysfs.h>
+struct attribute_group;
 
 extern const struct attribute_group *vtpm_dev_groups[];
 
