@@ -11,6 +11,10 @@ fuzz_meta_SRCS      := vtpm-mgr/daemon/instance.c lib/ctlproto.c lib/log.c
 fuzz_meta_LIBS      := -lcbor -luuid
 fuzz_statefile_SRCS := vtpm-mgr/daemon/statestore.c lib/fileio.c lib/log.c
 fuzz_statefile_LIBS := -lcrypto
+fuzz_evidence_SRCS  := verifier/evidence.c verifier/eventlog.c verifier/quote.c verifier/chain.c \
+                       verifier/tpmobj.c verifier/policy.c verifier/reasons.c verifier/verify.c \
+                       lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/log.c
+fuzz_evidence_LIBS  := -lcbor -ljansson -lcrypto -ltss2-mu
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS   := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))

@@ -75,6 +75,8 @@ N1=$(openssl rand -hex 32)
 extend_log "$S" --out log.cbor $GOOD
 quote "$S" "$N1"
 build ev.cbor "$N1"
+# VTPM_EVIDENCE_SEED_DIR=DIR keeps a copy (the fuzz corpus seed comes from here).
+[ -z "${VTPM_EVIDENCE_SEED_DIR:-}" ] || cp ev.cbor "$VTPM_EVIDENCE_SEED_DIR/real-evidence.cbor"
 
 # verify() EXPECTED-EXIT EVIDENCE [options]: runs verify, keeps its JSON in out.json.
 verify() {

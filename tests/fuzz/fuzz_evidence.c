@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* libFuzzer harness for the verifier's evidence parser and every stateless check behind it
+ * (event log, TPM structures, X.509 chain, policy) on untrusted CBOR. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../verifier/evidence.h"
+#include "../../verifier/policy.h"
+#include "../../verifier/verify.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static struct policy pol;
+    struct evidence ev;
+    struct verify_result res;
+    char err[128];
+
+    if (!pol.root && policy_default(&pol) < 0)
+        return 0;
+    if (vf_evidence_parse(data, size, &ev, err, sizeof(err)) == 0) {
+        verify_evidence(&ev, &pol, NULL, &res);
+        verify_result_free(&res);
+    }
+    vf_evidence_free(&ev);
+    return 0;
+}
