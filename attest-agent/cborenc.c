@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* CBOR helpers shared by the event log, the launch config and the evidence encoders. */
-#include "cborutil.h"
+#include "cborenc.h"
 
 #include <errno.h>
 #include <stdlib.h>

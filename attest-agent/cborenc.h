@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* CBOR building blocks of the agent's wire formats (libcbor): minimal-width integers, text
  * arrays, definite-length encoding. */
-#ifndef AGENT_CBORUTIL_H
-#define AGENT_CBORUTIL_H
+#ifndef AGENT_CBORENC_H
+#define AGENT_CBORENC_H
 
 #include <cbor.h>
 #include <stddef.h>

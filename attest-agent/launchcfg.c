@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cborutil.h"
+#include "cborenc.h"
 #include "ctlproto.h"
 #include "log.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cborutil.h"
+#include "cborenc.h"
 #include "ctlproto.h"
 #include "log.h"
 #include "rootfs.h"
