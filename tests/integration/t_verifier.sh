@@ -132,6 +132,15 @@ verify 1 ev-forged.cbor --allow-unregistered-ak
 deny_has ek-cert-not-from-vtpm-ca
 ok "forged EK certificate: ek-cert-not-from-vtpm-ca"
 
+# RSA MakeCredential against a real TPM: the swtpm host TPM's EK is RSA 2048.
+openssl rand 32 >host-secret.in
+"$EB" makecred --ek-cert chain/host-ek.pem --ak-pub chain/host-ak.pub --credential host-secret.in \
+    --out host-cred.blob || fail "makecred (RSA EK)"
+"$BIN/vtpmctl" host-activate --credential host-cred.blob --out host-secret.out ||
+    fail "the host TPM rejected the verifier's RSA credential"
+cmp -s host-secret.in host-secret.out || fail "RSA credential activated to something else"
+ok "software MakeCredential (RSA EK) activates in the host TPM"
+
 # Policy denials need their own measurements, so their own vTPMs.
 policy_case() { # NAME REASON log-args...
     name=$1 reason=$2; shift 2

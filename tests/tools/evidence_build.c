@@ -11,8 +11,12 @@
 #include <openssl/sha.h>
 #include <tss2/tss2_mu.h>
 
+#include <openssl/pem.h>
+
 #include "ctlproto.h"
 #include "fileio.h"
+#include "../../verifier/makecred.h"
+#include "../../verifier/tpmobj.h"
 
 #define MAX_FILE (1024u * 1024u)
 #define MAX_ARGS 16
@@ -307,6 +311,36 @@ static int cmd_activate_req(const struct opts *o)
     return r == 0 ? 0 : die("cannot build the activation request");
 }
 
+/* The verifier's software MakeCredential for --ak-pub's name under --ek-cert's key (PEM),
+ * written as tpm2_makecredential does (for vtpmctl host-activate / tpm2_activatecredential). */
+static int cmd_makecred(const struct opts *o)
+{
+    FILE *f = o->ek_cert ? fopen(o->ek_cert, "re") : NULL;
+    X509 *cert = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    uint8_t *akb = NULL, *cred = NULL, name[TPM_NAME_MAX];
+    uint8_t hdr[8] = { 0xBA, 0xDC, 0xC0, 0xDE, 0, 0, 0, 1 };
+    size_t akl, cl, nl;
+    TPM2B_PUBLIC ak;
+    struct credential c;
+    int ok = 0;
+
+    if (f)
+        fclose(f);
+    if (cert && o->ak_pub && o->credential &&
+        !file_read_all_flags(AT_FDCWD, o->ak_pub, 0, MAX_FILE, &akb, &akl) &&
+        !file_read_all_flags(AT_FDCWD, o->credential, 0, MAX_FILE, &cred, &cl) &&
+        !tpm_public_parse(akb, akl, &ak) && !tpm_public_name(&ak.publicArea, name, &nl) &&
+        !makecred(X509_get0_pubkey(cert), name, nl, cred, cl, &c) && (f = fopen(o->out, "we"))) {
+        ok = fwrite(hdr, 1, 8, f) == 8 && fwrite(c.id_object, 1, c.id_len, f) == c.id_len &&
+             fwrite(c.secret, 1, c.secret_len, f) == c.secret_len;
+        ok = fclose(f) == 0 && ok;
+    }
+    X509_free(cert);
+    free(akb);
+    free(cred);
+    return ok ? 0 : die("makecred needs --ek-cert PEM --ak-pub TPM2B_PUBLIC --credential F");
+}
+
 static int parse(int argc, char **argv, struct opts *o)
 {
     static const struct option lo[] = {
@@ -359,7 +393,7 @@ int main(int argc, char **argv)
     const char *cmd = argc > 1 ? argv[1] : "";
 
     if (parse(argc - 1, argv + 1, &o) < 0)
-        return die("usage: evidence_build log|build|register-req|cred|activate-req --out F ...");
+        return die("usage: evidence_build log|build|register-req|cred|activate-req|makecred --out F ...");
     if (!strcmp(cmd, "log"))
         return cmd_log(&o);
     if (!strcmp(cmd, "build"))
@@ -370,5 +404,7 @@ int main(int argc, char **argv)
         return cmd_cred(&o);
     if (!strcmp(cmd, "activate-req"))
         return cmd_activate_req(&o);
+    if (!strcmp(cmd, "makecred"))
+        return cmd_makecred(&o);
     return die("unknown command");
 }
