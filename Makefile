@@ -18,6 +18,7 @@ PKGS_WORKER := libtpms tss2-sys tss2-mu tss2-rc libcrypto libseccomp libcap-ng
 PKGS_CTL    := libcbor jansson uuid tss2-mu
 PKGS_AGENT  := tss2-esys tss2-mu tss2-rc tss2-tctildr libcrypto libcbor jansson libcurl
 PKGS_VERIFIER := libmicrohttpd gnutls sqlite3 jansson libcbor libcrypto tss2-mu
+PKGS_ADAPTER := fuse3 tss2-mu libcap-ng
 PKGS_TEST   := cmocka
 
 WARN     := -Wall -Wextra -Wshadow -Wformat-security -Wformat=2 -Wstrict-prototypes \
@@ -37,6 +38,7 @@ WORKER_SRCS := $(wildcard vtpm-mgr/worker/*.c)
 CTL_SRCS    := $(wildcard vtpm-mgr/vtpmctl/*.c)
 VERIFIER_SRCS := $(wildcard verifier/*.c)
 AGENT_SRCS  := $(wildcard attest-agent/*.c)
+ADAPTER_SRCS := $(wildcard adapter/*.c)
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 TOOL_SRCS   := $(wildcard tests/tools/*.c)
 
@@ -47,8 +49,10 @@ MGR_A    := $(B)/lib/libvtpmmgr.a
 WORKER_A := $(B)/lib/libvtpmworker.a
 VERIFIER_A := $(B)/lib/libverifier.a
 AGENT_A  := $(B)/lib/libagent.a
+ADAPTER_A := $(B)/lib/libadapter.a
 
-BINS  := $(B)/bin/vtpm-mgr $(B)/bin/vtpm-mgr-worker $(B)/bin/vtpmctl $(B)/bin/verifier $(B)/bin/attest-agent
+BINS  := $(B)/bin/vtpm-mgr $(B)/bin/vtpm-mgr-worker $(B)/bin/vtpmctl $(B)/bin/verifier $(B)/bin/attest-agent \
+         $(B)/bin/vtpm-cuse
 UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 TOOLS := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRCS))
 
@@ -85,6 +89,13 @@ $(VERIFIER_A): $(call obj,$(filter-out %/main.c,$(VERIFIER_SRCS)))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
+# libfuse3's headers live in their own directory.
+$(call obj,$(ADAPTER_SRCS)): ALL_CFLAGS += $(shell pkg-config --cflags fuse3 2>/dev/null)
+
+$(ADAPTER_A): $(call obj,$(filter-out %/main.c,$(ADAPTER_SRCS)))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
 $(B)/bin/vtpm-mgr: $(call obj,vtpm-mgr/daemon/main.c) $(MGR_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_MGR))
@@ -105,14 +116,18 @@ $(B)/bin/verifier: $(call obj,verifier/main.c) $(VERIFIER_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_VERIFIER))
 
-# Unit tests and test tools link every component archive; the linker takes what each needs.
-$(B)/tests/%: $(B)/obj/tests/unit/%.o $(MGR_A) $(WORKER_A) $(AGENT_A) $(VERIFIER_A) $(LIB_A)
+$(B)/bin/vtpm-cuse: $(call obj,adapter/main.c) $(ADAPTER_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL) $(PKGS_AGENT) $(PKGS_VERIFIER) $(PKGS_TEST))
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_ADAPTER))
 
-$(B)/tests/%: $(B)/obj/tests/tools/%.o $(MGR_A) $(WORKER_A) $(AGENT_A) $(VERIFIER_A) $(LIB_A)
+# Unit tests and test tools link every component archive; the linker takes what each needs.
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(MGR_A) $(WORKER_A) $(AGENT_A) $(VERIFIER_A) $(ADAPTER_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL) $(PKGS_AGENT) $(PKGS_VERIFIER))
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL) $(PKGS_AGENT) $(PKGS_VERIFIER) $(PKGS_ADAPTER) $(PKGS_TEST))
+
+$(B)/tests/%: $(B)/obj/tests/tools/%.o $(MGR_A) $(WORKER_A) $(AGENT_A) $(VERIFIER_A) $(ADAPTER_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL) $(PKGS_AGENT) $(PKGS_VERIFIER) $(PKGS_ADAPTER))
 
 include tests/fuzz/fuzz.mk
 

@@ -6,7 +6,7 @@ PKGS="build-essential pkg-config clang libssl-dev openssl libtss2-dev tpm2-tools
       libtpms-dev swtpm swtpm-tools libcbor-dev libjansson-dev uuid-dev libcmocka-dev
       libseccomp-dev libcap-ng-dev procps util-linux hyperfine python3
       libcurl4-openssl-dev curl runc busybox-static libmicrohttpd-dev libgnutls28-dev
-      libsqlite3-dev
+      libsqlite3-dev libfuse3-dev fuse3
       qemu-system-x86 sparse"
 # The kernel tests also need linux-headers-<ver>-amd64, whose name is computed:
 # swtpm-ci/kernel-fetch.sh installs it.
