@@ -24,7 +24,7 @@ static int grow(struct reasons *r)
 
 void reasons_add(struct reasons *r, const char *code, const char *detail_fmt, ...)
 {
-    char detail[REASON_MAX] = "", buf[REASON_MAX];
+    char detail[REASON_MAX] = "", buf[REASON_MAX + 64];
     va_list ap;
 
     if (detail_fmt) {
@@ -32,7 +32,9 @@ void reasons_add(struct reasons *r, const char *code, const char *detail_fmt, ..
         vsnprintf(detail, sizeof(detail), detail_fmt, ap);
         va_end(ap);
     }
-    snprintf(buf, sizeof(buf), "%s%s%s", code, detail_fmt ? ":" : "", detail);
+    /* Codes are short literals; a long detail is cut, never the code. */
+    if (snprintf(buf, sizeof(buf), "%.60s%s%s", code, detail_fmt ? ":" : "", detail) < 0)
+        buf[0] = '\0';
     for (size_t i = 0; i < r->n; i++)
         if (!strcmp(r->v[i], buf))
             return;
