@@ -17,8 +17,14 @@ export TPM2TOOLS_TCTI=
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
 
+# at_exit CMD: run CMD at exit before the common cleanup, without losing the exit status
+# (a trap of its own would report the status of its last command instead of the test's).
+AT_EXIT=:
+at_exit() { AT_EXIT="$AT_EXIT; $*"; }
+
 cleanup() {
     rc=$?
+    eval "$AT_EXIT" || true
     stop_mgr_kill || true
     sh "$ROOT/swtpm-ci/host-tpm-stop.sh" "$HOST" >/dev/null 2>&1 || true
     if [ $rc -ne 0 ] && [ -f "$T/mgr.log" ]; then

@@ -15,7 +15,7 @@ stop_stall() {
     wait "$STALL_PID" 2>/dev/null || true
     STALL_PID=
 }
-trap 'rc=$?; stop_stall; (exit $rc); cleanup' EXIT INT TERM
+at_exit stop_stall
 
 # make_bundle DIR: busybox-static rootfs and a config.json (runc spec when runc exists).
 make_bundle() {

@@ -28,7 +28,8 @@ stop_vf() {
 remove_ctrs() {
     for c in $CTRS; do timeout 10 runc delete -f "$c" >/dev/null 2>&1 || true; done
 }
-trap 'rc=$?; remove_ctrs; stop_vf; (exit $rc); cleanup' EXIT INT TERM
+at_exit remove_ctrs
+at_exit stop_vf
 
 start_host_tpm
 start_mgr

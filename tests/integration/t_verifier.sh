@@ -22,7 +22,7 @@ stop_vf() {
     wait "$VF_PID" 2>/dev/null || true
     VF_PID=
 }
-trap 'stop_vf; cleanup' EXIT INT TERM
+at_exit stop_vf
 
 start_host_tpm
 start_mgr

@@ -59,7 +59,7 @@ static int replay(int dirfd, const cbor_item_t *ev)
         return -1;
     }
     for (int i = 0; i < 3; i++) {
-        char label[16];
+        char label[24];
         snprintf(label, sizeof(label), "replay_%d", 8 + i);
         hexline(label, pcrs[8 + i], DIGEST_LEN);
         memcpy(cat + i * DIGEST_LEN, pcrs[8 + i], DIGEST_LEN);
