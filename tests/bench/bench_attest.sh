@@ -1,0 +1,305 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Attestation benchmarks of `make bench` (issue 4), printed as markdown sections on stdout:
+# the verifier's evidence checks per second on one core against raw OpenSSL ECDSA P-256
+# verification and `tpm2_checkquote`, and runc container start with the attest-agent hook
+# against without. tests/bench/run.sh appends the output to docs/benchmarks.md; alone:
+#   sh tests/bench/bench_attest.sh [BUILD_DIR] >section.md
+# Tunables (environment): BENCH_VERIFY_SECONDS (per round, 10 rounds), BENCH_CHECKQUOTE_N,
+# BENCH_START_N (container starts per variant), BENCH_ATTEST_PARTS ("verify start").
+VTPM_BUILD=$(cd "${1:-build}" && pwd)
+export VTPM_BUILD
+. "$(dirname "$0")/../integration/lib.sh"
+set -eu
+VERIFY_SECONDS=${BENCH_VERIFY_SECONDS:-0.3}
+CQ_N=${BENCH_CHECKQUOTE_N:-40}
+START_N=${BENCH_START_N:-15}
+PARTS=${BENCH_ATTEST_PARTS:-verify start}
+VF_PID=
+CTRS=""
+ID=bench-$$
+
+say() { echo "bench_attest: $*" >&2; }
+
+stop_vf() {
+    [ -n "$VF_PID" ] || return 0
+    kill -TERM "$VF_PID" 2>/dev/null || true
+    i=0
+    while kill -0 "$VF_PID" 2>/dev/null; do
+        i=$((i + 1)); [ $i -lt 100 ] || { kill -KILL "$VF_PID"; break; }
+        sleep 0.1
+    done
+    wait "$VF_PID" 2>/dev/null || true
+    VF_PID=
+}
+remove_ctrs() {
+    for c in $CTRS; do timeout 10 runc delete -f "$c" >/dev/null 2>&1 || true; done
+    CTRS=""
+}
+trap 'rc=$?; remove_ctrs; stop_vf; (exit $rc); cleanup' EXIT INT TERM
+
+# A private copy of the binaries: a concurrent `make` must not relink them under us.
+mkdir -p "$T/build/bin" "$T/build/tests"
+for f in bin/vtpm-mgr bin/vtpm-mgr-worker bin/vtpmctl bin/verifier bin/attest-agent \
+    tests/evidence_build tests/bench_verify; do
+    [ -x "$VTPM_BUILD/$f" ] || fail "$VTPM_BUILD/$f missing (make all)"
+    cp "$VTPM_BUILD/$f" "$T/build/$f"
+done
+BUILD=$T/build
+BIN=$BUILD/bin
+VF=$BIN/verifier
+AGENT=$BIN/attest-agent
+EB=$BUILD/tests/evidence_build
+BV=$BUILD/tests/bench_verify
+
+# stats FILE: "n median p10 p90" of the first column (nearest rank).
+stats() {
+    cut -f1 "$1" | sort -n | awk '{ a[NR] = $1 }
+        function q(p,  k) { k = int(p * NR + 0.999999); if (k < 1) k = 1; return a[k] }
+        END { if (NR == 0) { print "0 0 0 0"; exit }
+              m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+              printf "%d %.1f %.1f %.1f\n", NR, m, q(0.1), q(0.9) }'
+}
+field() { echo "$1" | cut -d' ' -f"$2"; }
+calc() { awk "BEGIN { printf \"%$1\", $2 }"; }
+verdict() { awk "BEGIN { print (($1) ? \"met\" : \"**not met**\") }"; }
+now_us() { echo $(($(date +%s%N) / 1000)); }
+
+# --- the verifier ----------------------------------------------------------------------------
+
+# Evidence like t_verifier.sh's, from a real vTPM through tpm2-tools, with a 10-record log.
+make_evidence() {
+    U=$(create_vtpm --name bench-vf)
+    S=$(sock_of "$U")
+    "$BIN/vtpmctl" ek-cert "$U" | openssl x509 -outform DER -out ek.der || fail "ek-cert"
+    "$BIN/vtpmctl" host-chain --out chain >/dev/null || fail host-chain
+    mkdir -p trust && cp "$HOST/ek-ca.pem" trust/
+    vt "$S" tpm2_createek -G ecc -c ek.ctx -u ek.pub >/dev/null || fail createek
+    vt "$S" tpm2_flushcontext -t
+    vt "$S" tpm2_createak -C ek.ctx -c ak.ctx -G ecc -g sha256 -s ecdsa -u ak.pub -n ak.name \
+        >/dev/null || fail createak
+    vt "$S" tpm2_flushcontext -t
+    "$BV" log log.cbor >digests.txt || fail "bench_verify log"
+    [ "$(wc -l <digests.txt)" -eq 10 ] || fail "the event log does not have 10 records"
+    while read -r pcr dg; do vt "$S" tpm2_pcrextend "$pcr:sha256=$dg" || fail pcrextend; done <digests.txt
+    NONCE=$(openssl rand -hex 32)
+    vt "$S" tpm2_quote -c ak.ctx -l sha256:8,9,10 -q "$NONCE" -m q.msg -s q.sig -g sha256 \
+        -o q.pcrs >/dev/null || fail quote
+    vt "$S" tpm2_flushcontext -t
+    vt "$S" tpm2_pcrread sha256:8,9,10 -o pcrs.bin >/dev/null || fail pcrread
+    "$EB" build --out ev.cbor --log log.cbor --nonce "$NONCE" --ak-pub ak.pub --attest q.msg \
+        --sig q.sig --pcrs pcrs.bin --ek-cert ek.der --chain chain --container bench-1 \
+        --vtpm "$U" || fail "evidence_build build"
+    "$VF" policy default >policy.json || fail "policy default"
+    "$BV" allow-args | xargs "$VF" policy allow --policy policy.json || fail "policy allow"
+    "$VF" verify --policy policy.json --trust trust --allow-unregistered-ak ev.cbor >vf.json ||
+        fail "the benchmark evidence is not allowed: $(cat vf.json)"
+}
+
+# checkquote_runs N: N timed tpm2_checkquote processes (signature, nonce, PCR digest).
+checkquote_runs() {
+    : >cq.us
+    n=0
+    while [ $n -lt "$1" ]; do
+        t0=$(now_us)
+        tpm2_checkquote -u ak.pub -m q.msg -s q.sig -g sha256 -q "$NONCE" -f pcrs.bin \
+            -l sha256:8,9,10 >/dev/null || fail "tpm2_checkquote rejects the quote"
+        echo $(($(now_us) - t0)) >>cq.us
+        n=$((n + 1))
+    done
+}
+
+bench_verify() {
+    say "verifier: evidence checks on one core vs ECDSA verify vs tpm2_checkquote"
+    make_evidence
+    CPU=$(($(nproc) - 1))
+    # bench_verify prints "what checks_per_s" lines, rounds alternating between the loops.
+    timeout 300 taskset -c "$CPU" "$BV" run --evidence ev.cbor --policy policy.json \
+        --trust trust --seconds "$VERIFY_SECONDS" --rounds 10 >bv.tsv || fail "bench_verify run"
+    checkquote_runs "$CQ_N"
+}
+
+# rate WHAT: median per-round rate of one loop of bench_verify.
+rate() { awk -F'\t' -v w="$1" '$1 == w { print $2 }' bv.tsv >"rate.$1"; field "$(stats "rate.$1")" 2; }
+
+report_verify() {
+    full=$(rate verify)
+    checks=$(rate check)
+    ecdsa=$(rate ecdsa)
+    cq=$(stats cq.us)
+    cq_ms=$(calc .1f "$(field "$cq" 2) / 1000")
+    cat <<EOF
+
+## 4. Verifier: evidence checks per second on one core
+
+\`bench_verify\` (tests/tools/bench_verify.c), pinned to CPU $CPU with \`taskset\`. Evidence from
+a real vTPM of this run's vtpm-mgr (tpm2-tools EK and AK: ECC P-256, ECDSA-SHA256; quote of
+sha256:8,9,10; EK certificate and host chain from vtpm-mgr) with a 10-record event log
+(image, rootfs, runtime, agent, launch-config and five more records), allowed by the policy.
+Three loops in alternating rounds of ${VERIFY_SECONDS} s, 10 rounds each:
+**parse + check** = \`vf_evidence_parse\` of the CBOR bytes, then \`verify_evidence\` (quote
+signature, nonce, PCR digest, event-log record digests and replay, EK certificate chain
+through the vTPM-CA and the host AK's TPM2_Certify to the trusted host EK CA, policy), i.e.
+what \`verifier verify\` and \`POST /v1/evidence\` do apart from I/O and the database;
+**check only** = \`verify_evidence\` on evidence parsed once; **ECDSA P-256 verify** =
+\`EVP_DigestVerifyInit\` + \`EVP_DigestVerify\` (SHA-256) of one signature over a message as
+long as the quote, with a key parsed once. \`tpm2_checkquote\`: $CQ_N processes (signature,
+nonce, PCR digest only; no event log, no certificates), median wall time per quote.
+Medians of the per-round rates.
+
+| what | per second, one core | vs ECDSA verify |
+|---|---|---|
+| verifier, parse + check | $(calc .0f "$full") | $(calc .2f "$full / $ecdsa") |
+| verifier, check only | $(calc .0f "$checks") | $(calc .2f "$checks / $ecdsa") |
+| OpenSSL ECDSA P-256 verify | $(calc .0f "$ecdsa") | 1.00 |
+| \`tpm2_checkquote\` process (median $cq_ms ms) | $(calc .1f "1000000 / $(field "$cq" 2)") | $(calc .4f "1000000 / $(field "$cq" 2) / $ecdsa") |
+
+Goal (issue 4): at least 50% of the raw ECDSA-verify throughput and over 5,000 checks/s/core:
+parse + check at $(calc .0f "$full")/s is $(calc .0f "100 * $full / $ecdsa")% of ECDSA verify:
+$(verdict "$full >= 0.5 * $ecdsa && $full > 5000").
+EOF
+    [ -z "${VERIFY_PROFILE:-}" ] || cat "$VERIFY_PROFILE"
+}
+
+# --- container start -------------------------------------------------------------------------
+
+edit() {
+    python3 -c 'import json,sys
+f=sys.argv[1]; c=json.load(open(f))
+exec(sys.argv[2])
+json.dump(c, open(f, "w"), indent=1)' "$1" "$2"
+}
+
+# The bundles of t_e2e_runc.sh: busybox, runc's spec made to pass the default policy.
+make_bundles() {
+    mkdir -p plain/rootfs/bin
+    cp "$(command -v busybox)" plain/rootfs/bin/busybox
+    (cd plain && runc spec)
+    edit plain/config.json '
+p = c["process"]; p["terminal"] = False; p["args"] = ["/bin/busybox", "sleep", "60"]
+r = c["linux"].setdefault("resources", {})
+r["memory"] = {"limit": 64 * 1024 * 1024}; r["cpu"] = {"shares": 512}
+c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+    "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_ERRNO"}]}'
+}
+
+# make_hook_bundles: plain + the agent as createRuntime hook (needs the verifier's URL).
+make_hook_bundles() {
+    cp -a plain hook
+    edit hook/config.json "c['hooks'] = {'createRuntime': [{'path': '$AGENT', 'args': ['attest-agent',
+    'hook', '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '5']}]}"
+    cp -a hook prep
+}
+
+start_verifier() {
+    "$AGENT" measure --bundle plain --runtime "$(command -v runc)" >m.json || fail "measure"
+    "$VF" policy default >spolicy.json || fail "policy default"
+    "$VF" policy allow --policy spolicy.json --rootfs-digest "$(json rootfs_digest <m.json)" \
+        --runtime-digest "$(json runtime_digest <m.json)" \
+        --agent-digest "$(json agent_digest <m.json)" || fail "policy allow"
+    mkdir -p strust && cp "$HOST/ek-ca.pem" strust/
+    "$VF" serve --listen 127.0.0.1:0 --port-file port --db "sqlite:$T/vf.db" \
+        --policy spolicy.json --trust strust --insecure-no-tls >>vf.log 2>&1 &
+    VF_PID=$!
+    i=0
+    while [ ! -s port ]; do
+        i=$((i + 1)); [ $i -lt 100 ] || fail "verifier did not start"
+        kill -0 "$VF_PID" 2>/dev/null || { cat vf.log >&2; fail "verifier exited"; }
+        sleep 0.1
+    done
+    URL=http://127.0.0.1:$(cat port)
+}
+
+# prepare_vtpm: a vTPM made ahead of time, named by the prep bundle's annotation; with
+# `attest-agent prepare` (when it exists) its AK is created and registered ahead too.
+prepare_vtpm() {
+    u=$(create_vtpm)
+    if "$AGENT" prepare --verifier "$URL" --run-dir "$RUN" --vtpm "$u" >/dev/null 2>prep.err; then
+        PREPARED="AK created and registered ahead (\`attest-agent prepare\`)"
+    else
+        PREPARED="only the vTPM made ahead (\`vtpmctl create\`)"
+    fi
+    edit prep/config.json "c['annotations'] = {'org.vtpm-attest.vtpm': '$u'}"
+}
+
+# start_one VARIANT N: runc create + start of one container, microseconds into start.VARIANT.
+start_one() {
+    c=$ID-$1-$2
+    [ "$1" != prep ] || prepare_vtpm
+    CTRS="$CTRS $c"
+    t0=$(now_us)
+    timeout 30 runc create --bundle "$1" "$c" </dev/null >"start.out" 2>"start.err" ||
+        { cat start.err >&2; fail "runc create ($1)"; }
+    timeout 10 runc start "$c" || fail "runc start ($1)"
+    t1=$(now_us)
+    [ "$(runc state "$c" | json status)" = running ] || fail "$c is not running"
+    echo $((t1 - t0)) >>"start.$1"
+    timeout 10 runc delete -f "$c" >/dev/null 2>&1 || fail "runc delete $c"
+    CTRS=""
+}
+
+bench_start() {
+    say "container start: $START_N runc create+start per variant, interleaved"
+    make_bundles
+    start_verifier
+    make_hook_bundles
+    : >start.plain; : >start.hook; : >start.prep
+    # warm-up, not recorded: page cache, first worker, first registration
+    start_one plain w; start_one hook w; start_one prep w
+    : >start.plain; : >start.hook; : >start.prep
+    n=0
+    while [ $n -lt "$START_N" ]; do
+        for v in plain hook prep; do start_one "$v" "$n"; done
+        n=$((n + 1))
+    done
+}
+
+start_row() {
+    s=$(stats "start.$1")
+    p=$(field "$(stats start.plain)" 2)
+    echo "| $2 | $(field "$s" 1) | $(calc .1f "$(field "$s" 2) / 1000") | $(calc .1f "$(field "$s" 3) / 1000") - $(calc .1f "$(field "$s" 4) / 1000") | $(calc .1f "($(field "$s" 2) - $p) / 1000") |"
+}
+
+report_start() {
+    p=$(field "$(stats start.plain)" 2)
+    h=$(field "$(stats start.hook)" 2)
+    q=$(field "$(stats start.prep)" 2)
+    cat <<EOF
+
+## 5. Container start with the attest-agent hook
+
+\`runc create\` + \`runc start\` of a busybox container (t_e2e_runc.sh's bundle: memory limit,
+CPU shares, seccomp), wall time until \`runc start\` returned with the container running,
+then \`runc delete -f\` (not timed). Host TPM: swtpm; vtpm-mgr and the verifier service
+(plain HTTP on 127.0.0.1, SQLite) of this run. Three variants, taking turns container by
+container: no hook; the hook creating a new vTPM for the container (vtpm-mgr \`create\`,
+EK, AK, registration by credential activation, extend, nonce, quote, evidence); the hook
+on a vTPM prepared before the start and named by the \`org.vtpm-attest.vtpm\` annotation
+($PREPARED; not timed). One warm-up start of each, not recorded.
+
+| variant | n | median ms | p10 - p90 ms | median - no hook, ms |
+|---|---|---|---|---|
+$(start_row plain "no hook")
+$(start_row hook "hook, new vTPM")
+$(start_row prep "hook, prepared vTPM")
+
+Goal (issue 4): the hook adds under 30 ms median. New vTPM: +$(calc .1f "($h - $p) / 1000") ms,
+$(verdict "$h - $p < 30000"); prepared vTPM: +$(calc .1f "($q - $p) / 1000") ms,
+$(verdict "$q - $p < 30000").
+EOF
+}
+
+main() {
+    for tool in runc busybox taskset tpm2_checkquote python3; do
+        command -v "$tool" >/dev/null 2>&1 || fail "$tool not found (run swtpm-ci/install-deps.sh)"
+    done
+    [ "$(id -u)" -eq 0 ] || fail "runc needs root"
+    start_host_tpm
+    start_mgr
+    cd "$T"
+    case " $PARTS " in *" verify "*) bench_verify; report_verify >"$T/verify.md" ;; esac
+    case " $PARTS " in *" start "*) bench_start; report_start >"$T/start.md" ;; esac
+    for f in verify start; do [ ! -f "$T/$f.md" ] || cat "$T/$f.md"; done
+}
+
+main
