@@ -8,6 +8,7 @@
 
 #include "ctlproto.h"
 #include "log.h"
+#include "timing.h"
 
 int attest_open(struct attest *a, const struct mgr_client *mgr, const char *uuid)
 {
@@ -19,15 +20,20 @@ int attest_open(struct attest *a, const struct mgr_client *mgr, const char *uuid
         LOG_ERROR("vTPM %s: not known to vtpm-mgr", uuid);
         return r;
     }
+    timing_mark("vtpm info");
     if ((r = vtpm_open(a->vt.socket, &a->tpm)) < 0)
         return r;
+    timing_mark("vtpm open");
     if ((r = vtpm_ensure_ak(a->tpm, &a->ak_created)) < 0)
         return r;
+    timing_mark("EK, AK");
     if ((r = vtpm_ak_public(a->tpm, &a->ak_pub, &a->ak_pub_len)) < 0)
         return r;
     if ((r = mgr_ek_cert(mgr, a->vt.uuid, &a->ek_cert, &a->ek_cert_len)) < 0)
         return r;
-    return mgr_host_chain(mgr, &a->host_chain);
+    r = mgr_host_chain(mgr, &a->host_chain);
+    timing_mark("ek-cert, chain");
+    return r;
 }
 
 void attest_close(struct attest *a)

@@ -5,17 +5,20 @@
 #include "log.h"
 #include "offline.h"
 #include "opts.h"
+#include "timing.h"
 
 int main(int argc, char **argv)
 {
     struct agent_opts o;
     int r;
 
+    timing_init();
     log_set_ident("attest-agent");
     if (opts_parse(argc, argv, &o))
         return 2;
     if (http_global_init() < 0)
         return 1;
+    timing_mark("http init");
     switch (o.cmd) {
     case CMD_HOOK: r = hook_run(&o); break;
     case CMD_EVIDENCE: r = offline_evidence(&o); break;

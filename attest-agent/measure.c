@@ -13,6 +13,7 @@
 #include "ctlproto.h"
 #include "log.h"
 #include "rootfs.h"
+#include "timing.h"
 
 static const char *first_annotation(const json_t *a, const char *k1, const char *k2)
 {
@@ -48,10 +49,13 @@ int measure_collect(const struct oci_bundle *b, const json_t *annotations,
     if ((r = launchcfg_extract(b->config, b->config_digest, &m->lc)) < 0)
         return r;
     r = rootfs_digest(b->rootfs, &m->lc.mount_points, m->rootfs);
+    timing_mark("rootfs digest");
     if (r == 0)
         r = measure_binary(runtime_exe, m->runtime_path, m->runtime);
+    timing_mark("runtime digest");
     if (r == 0)
         r = measure_binary("/proc/self/exe", m->agent_path, m->agent);
+    timing_mark("agent digest");
     if (r < 0)
         measure_free(m);
     return r;
