@@ -16,6 +16,7 @@
 #include "log.h"
 #include "ocispec.h"
 #include "registration.h"
+#include "timing.h"
 #include "verifierapi.h"
 
 #define SOFT_MARGIN_MS 250 /* soft deadline ahead of the hard one, for a readable error */
@@ -97,6 +98,7 @@ static int hook_measure(struct hook *h)
         r = oci_bundle_load(h->st.bundle, &h->b);
     if (r < 0)
         return r;
+    timing_mark("state, config");
     /* The runtime is the process that runs the hook. */
     snprintf(runtime, sizeof(runtime), "/proc/%d/exe", (int)getppid());
     return measure_collect(&h->b, h->st.annotations, h->o->runtime ? h->o->runtime : runtime,
@@ -115,7 +117,9 @@ static int hook_vtpm(struct hook *h)
         snprintf(h->vtpm, sizeof(h->vtpm), "%s", named);
         return 0;
     }
-    if ((r = mgr_create(&h->mgr, &vt)) < 0)
+    r = mgr_create(&h->mgr, &vt);
+    timing_mark("vtpm create");
+    if (r < 0)
         return r;
     h->created = 1;
     snprintf(h->vtpm, sizeof(h->vtpm), "%s", vt.uuid);
@@ -136,14 +140,18 @@ static int hook_verify(struct hook *h)
     attest_identity(&h->a, &e);
     if ((r = registration_ensure(&h->a, &e, &ho, reg)) < 0)
         return r;
+    timing_mark("registration");
     if ((r = verifier_nonce(&ho, &nonce, &nonce_len)) < 0)
         return r;
+    timing_mark("nonce");
     r = attest_quote(&h->a, h->st.id, nonce, nonce_len, &e);
+    timing_mark("quote");
     e.registration = reg;
     if (r == 0)
         r = evidence_encode(&e, &body, &len);
     if (r == 0)
         r = verifier_send_evidence(&ho, body, len);
+    timing_mark("evidence");
     free(body);
     free(nonce);
     return r;
@@ -158,6 +166,7 @@ static int hook_steps(struct hook *h)
     h->mgr.timeout_ms = deadline_left_ms(h->deadline);
     if ((r = attest_open(&h->a, &h->mgr, h->vtpm)) < 0 || (r = attest_extend(&h->a, &h->m)) < 0)
         return r;
+    timing_mark("extend");
     return hook_verify(h);
 }
 
