@@ -5,7 +5,9 @@
 # runs tests/kernel/, and checks the guest console: every test passed, and no Oops, BUG,
 # WARNING, call trace or KASAN report. Ends with "N passed, N failed"; exit non-zero on
 # any failure or timeout. Exits 77 (skip) when the machine lacks what it needs.
-# Usage: swtpm-ci/check-kernel.sh BUILD_DIR    (KVTPM_BOOT_TIMEOUT, default 600 s)
+# Usage: swtpm-ci/check-kernel.sh BUILD_DIR    (KVTPM_BOOT_TIMEOUT, default 600 s;
+# KVTPM_APPEND: extra kernel command line, e.g. vtpm_bench=1 for swtpm-ci/bench-kernel.sh;
+# KVTPM_OUT: work dir, default BUILD_DIR/kernel-test)
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$(cd "${1:-$ROOT/build}" && pwd)
@@ -16,7 +18,7 @@ done
 
 KC=$(sh "$ROOT/swtpm-ci/kernel-fetch.sh" "$B") || { echo "check-kernel: kernel fetch failed"; exit 1; }
 kver=$(basename "$KC")
-OUT="$B/kernel-test"
+OUT=${KVTPM_OUT:-$B/kernel-test}
 mkdir -p "$OUT"
 rm -rf "$OUT/kmod" && cp -r "$ROOT/kmod-vtpm" "$OUT/kmod"
 make -s -C "/usr/src/linux-headers-$kver" M="$OUT/kmod" W=1 C=2 modules >"$OUT/kmod-build.log" 2>&1 ||
@@ -24,6 +26,10 @@ make -s -C "/usr/src/linux-headers-$kver" M="$OUT/kmod" W=1 C=2 modules >"$OUT/k
 if grep -q 'warning:' "$OUT/kmod-build.log"; then
     cat "$OUT/kmod-build.log"; echo "check-kernel: module build has warnings"; exit 1
 fi
+# The same sources packaged by dkms, for tests/kernel/t_95_modprobe.sh.
+KVTPM_MODULES_DIR=$(timeout -k 5 300 sh "$ROOT/swtpm-ci/kmod-dkms.sh" "$ROOT" "$kver" "$OUT/dkms") ||
+    { echo "check-kernel: dkms build failed"; exit 1; }
+export KVTPM_MODULES_DIR
 sh "$ROOT/swtpm-ci/kernel-initramfs.sh" "$ROOT" "$B" "$KC" "$OUT/kmod/vtpm_attest.ko" \
     "$OUT/initramfs.cpio" || { echo "check-kernel: initramfs failed"; exit 1; }
 
@@ -48,7 +54,7 @@ start=$(date +%s)
 timeout -k 10 "$LIMIT" qemu-system-x86_64 -machine q35 -accel tcg -m 1024 -smp 2 \
     -nographic -no-reboot -monitor none -serial stdio \
     -kernel "$KC/root/boot/vmlinuz-$kver" -initrd "$OUT/initramfs.cpio" \
-    -append "console=ttyS0 panic=-1 rdinit=/init" \
+    -append "console=ttyS0 panic=-1 rdinit=/init ${KVTPM_APPEND:-}" \
     -chardev socket,id=chrtpm,path="$T/swtpm-sock" \
     -tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-tis,tpmdev=tpm0 \
     </dev/null >"$OUT/console.log" 2>&1 &

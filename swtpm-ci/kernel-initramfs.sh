@@ -41,9 +41,15 @@ for t in getrandom pcrread pcrextend pcrreset createek createak quote checkquote
 done
 for f in /usr/lib/x86_64-linux-gnu/libtss2-tcti-*.so*; do cp -a "$f" "$R/usr/lib/x86_64-linux-gnu/"; done
 copy_libs /usr/lib/x86_64-linux-gnu/libtss2-tcti-*.so.0
-for f in "$B"/bin/* "$B"/tests/kvtpm_*; do
+for f in "$B"/bin/* "$B"/tests/kvtpm_* "$B"/tests/bench_rtt; do
     [ -x "$f" ] && copy_bin "$f" /usr/bin
 done
+# swtpm behind tpm_vtpm_proxy: the baseline of tests/kernel/bench_kvtpm.sh.
+copy_bin /usr/bin/swtpm /usr/bin
+# The module as dkms installed it, with depmod's files (swtpm-ci/kmod-dkms.sh): modprobe.
+if [ -n "${KVTPM_MODULES_DIR:-}" ]; then
+    cp -r "$KVTPM_MODULES_DIR" "$R/usr/lib/modules/$kver"
+fi
 printf 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$R/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$R/etc/group"
 (cd "$R" && find . | busybox cpio -o -H newc 2>/dev/null) >"$OUT"
