@@ -79,7 +79,8 @@ tpm2_checkquote -u /tmp/cuse-ak.pub -m /tmp/cuse-q.msg -s /tmp/cuse-q.sig -f /tm
 note "getrandom, pcrextend ($before -> $after), createek, createak, quote, checkquote via $DEV"
 
 # Frozen workers: the connection is accepted but never answered; the 5 s bound ends it.
-W=$(pgrep vtpm-mgr-worker)
+W=$(for c in /proc/[0-9]*/comm; do
+    [ "$(cat "$c" 2>/dev/null)" = vtpm-mgr-worker ] && basename "${c%/comm}"; done)
 [ -n "$W" ] || die "no worker"
 kill -STOP $W
 fails_within 20 tpm2_getrandom -T $T 8
