@@ -13,6 +13,7 @@
 #include "attest.h"
 #include "deadline.h"
 #include "http.h"
+#include "hostreg.h"
 #include "log.h"
 #include "ocispec.h"
 #include "registration.h"
@@ -102,7 +103,7 @@ static int hook_measure(struct hook *h)
     /* The runtime is the process that runs the hook. */
     snprintf(runtime, sizeof(runtime), "/proc/%d/exe", (int)getppid());
     return measure_collect(&h->b, h->st.annotations, h->o->runtime ? h->o->runtime : runtime,
-                           &h->m);
+                           h->o->cache_dir, &h->m);
 }
 
 static int hook_vtpm(struct hook *h)
@@ -138,6 +139,8 @@ static int hook_verify(struct hook *h)
     int r;
 
     attest_identity(&h->a, &e);
+    if ((r = hostreg_ensure(&h->mgr, &e, &ho)) < 0)
+        return r;
     if ((r = registration_ensure(&h->a, &e, &ho, reg)) < 0)
         return r;
     timing_mark("registration");

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -53,14 +54,15 @@ static int reply_error(const cbor_item_t *resp, const char *op)
 }
 
 /* Sends {v, op, [uuid]} and returns the successful reply (cbor_decref). */
-static int call(const struct mgr_client *c, const char *op, const char *uuid, cbor_item_t **out)
+/* Sends req (consumed: its reference is dropped) and returns the successful reply. */
+static int call_req(const struct mgr_client *c, const char *op, cbor_item_t *req,
+                    cbor_item_t **out)
 {
-    cbor_item_t *req = ctl_map_new(), *resp = NULL;
+    cbor_item_t *resp = NULL;
     int ok = 0, fd = -1, r = -ENOMEM;
 
     *out = NULL;
-    if (!req || ctl_put_uint(req, "v", CTL_PROTO_VERSION) || ctl_put_str(req, "op", op) ||
-        (uuid && ctl_put_str(req, "uuid", uuid)))
+    if (!req)
         goto out;
     if ((r = fd = mgr_connect(c)) < 0)
         goto out;
@@ -84,6 +86,42 @@ out:
         cbor_decref(&req);
     if (resp)
         cbor_decref(&resp);
+    return r;
+}
+
+static int call(const struct mgr_client *c, const char *op, const char *uuid, cbor_item_t **out)
+{
+    cbor_item_t *req = ctl_map_new();
+
+    if (req && (ctl_put_uint(req, "v", CTL_PROTO_VERSION) || ctl_put_str(req, "op", op) ||
+                (uuid && ctl_put_str(req, "uuid", uuid))))
+        cbor_decref(&req);
+    return call_req(c, op, req, out);
+}
+
+int mgr_host_activate(const struct mgr_client *c, const uint8_t *blob, size_t blob_len,
+                      const uint8_t *secret, size_t secret_len, uint8_t **cred, size_t *cred_len)
+{
+    cbor_item_t *req = ctl_map_new(), *resp = NULL;
+    const uint8_t *p;
+    size_t n;
+    int r;
+
+    if (req && (ctl_put_uint(req, "v", CTL_PROTO_VERSION) ||
+                ctl_put_str(req, "op", "host-activate") ||
+                ctl_put_bytes(req, "credential_blob", blob, blob_len) ||
+                ctl_put_bytes(req, "secret", secret, secret_len)))
+        cbor_decref(&req);
+    if ((r = call_req(c, "host-activate", req, &resp)) < 0)
+        return r;
+    r = ctl_get_bytes(resp, "credential", &p, &n) ? -EBADMSG : 0;
+    if (r == 0 && !(*cred = malloc(n ? n : 1)))
+        r = -ENOMEM;
+    if (r == 0) {
+        memcpy(*cred, p, n);
+        *cred_len = n;
+    }
+    cbor_decref(&resp);
     return r;
 }
 

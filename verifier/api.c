@@ -11,7 +11,9 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "chain.h"
 #include "log.h"
+#include "tpmobj.h"
 #include "verify.h"
 
 #define NONCE_BYTES 32u
@@ -99,7 +101,8 @@ static int check_registration(struct api_ctx *c, const struct evidence *ev, stru
         reasons_add(r, "ak-not-registered", NULL);
         return 0;
     }
-    ok = reg.state == REG_ACTIVE;
+    /* Host registrations share the table; they never stand for a vTPM's AK. */
+    ok = reg.state == REG_ACTIVE && strncmp(reg.vtpm_uuid, "host:", 5) != 0;
     if (!ok)
         reasons_add(r, "ak-not-registered", "not activated");
     else if (!(ok = strcmp(reg.vtpm_uuid, ev->vtpm_uuid) == 0 &&
@@ -108,6 +111,25 @@ static int check_registration(struct api_ctx *c, const struct evidence *ev, stru
         reasons_add(r, "registration-mismatch", NULL);
     store_reg_free(&reg);
     return ok;
+}
+
+/* The host AK that certified the vTPM-CA key must have been activated against this host's EK
+ * (POST /v1/hosts/register); otherwise anyone holding a trusted host EK certificate, which is
+ * public, could present an AK of their own. Chain faults are reported by chain_check. */
+static void check_host(struct api_ctx *c, const struct evidence *ev, struct reasons *r)
+{
+    char subject[CHAIN_SUBJECT_MAX];
+    uint8_t name[TPM_NAME_MAX];
+    size_t nlen = 0;
+    struct bytes ak = { 0 };
+    struct reasons tmp = { 0 };
+    EVP_PKEY *ek = NULL;
+
+    chain_host_identity(ev->host_chain, c->trust, &tmp, &ek, &ak, name, &nlen, subject);
+    if (!reasons_deny(&tmp) && ek && store_reg_active(c->st, subject, ak.p, ak.len) != 0)
+        reasons_add(r, "host-ak-not-registered", NULL);
+    EVP_PKEY_free(ek);
+    reasons_free(&tmp);
 }
 
 static void check_clock(struct api_ctx *c, const struct evidence *ev, const TPMS_CLOCK_INFO *ci,
@@ -161,6 +183,7 @@ void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api
     }
     verify_evidence(&ev, &c->pol, c->trust, &res);
     check_nonce(c, &ev, &res.reasons);
+    check_host(c, &ev, &res.reasons);
     if (check_registration(c, &ev, &res.reasons) && res.quote.signature_ok)
         check_clock(c, &ev, &res.quote.clock, &res.reasons);
     verdict = reasons_deny(&res.reasons) ? "deny" : "allow";

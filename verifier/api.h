@@ -37,6 +37,8 @@ void api_nonce(struct api_ctx *c, struct api_reply *rep);
 void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api_reply *rep);
 void api_container(struct api_ctx *c, const char *id, struct api_reply *rep);
 void api_register(struct api_ctx *c, const uint8_t *body, size_t len, struct api_reply *rep);
+void api_host_register(struct api_ctx *c, const uint8_t *body, size_t len,
+                       struct api_reply *rep);
 void api_activate(struct api_ctx *c, const uint8_t *body, size_t len, struct api_reply *rep);
 void api_health(struct api_ctx *c, struct api_reply *rep);
 void api_metrics(struct api_ctx *c, struct api_reply *rep);

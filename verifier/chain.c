@@ -258,6 +258,46 @@ out:
     sk_X509_pop_free(inter, X509_free);
 }
 
+static int host_subject(const struct chain_input *in, char subject[CHAIN_SUBJECT_MAX])
+{
+    X509 *hek = pem_certs(in, "host-ek.pem", NULL);
+    unsigned char *der = NULL;
+    uint8_t md[32];
+    int dlen = hek ? i2d_X509(hek, &der) : -1;
+
+    X509_free(hek);
+    if (dlen <= 0)
+        return -EINVAL;
+    SHA256(der, (size_t)dlen, md);
+    OPENSSL_free(der);
+    strcpy(subject, "host:");
+    for (int i = 0; i < 32; i++)
+        snprintf(subject + 5 + 2 * i, 3, "%02x", md[i]);
+    return 0;
+}
+
+void chain_host_identity(const cbor_item_t *host_chain, X509_STORE *trust, struct reasons *r,
+                         EVP_PKEY **ek_key, struct bytes *ak_pub, uint8_t *ak_name,
+                         size_t *ak_name_len, char subject[CHAIN_SUBJECT_MAX])
+{
+    struct chain_input in = { .host_chain = host_chain };
+    size_t before = r->n;
+    TPM2B_PUBLIC ek, ak;
+    EVP_PKEY *akk = host_ak(&in, r);
+
+    EVP_PKEY_free(akk);
+    host_ek_check(&in, trust, r);
+    if (public_of(&in, "host-ek.pub", &ek) < 0)
+        reasons_add(r, "host-chain-malformed", "host-ek.pub");
+    if (r->n != before || r->oom)
+        return;
+    if (public_of(&in, "host-ak.pub", &ak) < 0 ||
+        vf_evidence_bytes(host_chain, "host-ak.pub", ak_pub) < 0 ||
+        tpm_public_name(&ak.publicArea, ak_name, ak_name_len) < 0 ||
+        host_subject(&in, subject) < 0 || !(*ek_key = tpm_public_pkey(&ek.publicArea)))
+        reasons_add(r, "host-chain-malformed", "host identity");
+}
+
 void chain_check(const struct chain_input *in, X509_STORE *trust, struct reasons *r,
                  EVP_PKEY **ek_key)
 {

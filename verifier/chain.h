@@ -28,4 +28,16 @@ X509_STORE *chain_trust_load(const char *dir);
 void chain_check(const struct chain_input *in, X509_STORE *trust, struct reasons *r,
                  EVP_PKEY **ek_key);
 
+/*
+ * The host a host chain names, for host registration (docs/evidence.md): checks the host EK
+ * certificate against trust and its public area (host-ek.pub), and the host AK's attributes.
+ * On success (no reason added) *ek_key gets the host EK's public key (EVP_PKEY_free), ak_pub
+ * borrows the host-ak.pub bytes, ak_name gets the AK's TPM name and subject is
+ * "host:<SHA-256 hex of the host EK certificate's DER>".
+ */
+#define CHAIN_SUBJECT_MAX 80
+void chain_host_identity(const cbor_item_t *host_chain, X509_STORE *trust, struct reasons *r,
+                         EVP_PKEY **ek_key, struct bytes *ak_pub, uint8_t *ak_name,
+                         size_t *ak_name_len, char subject[CHAIN_SUBJECT_MAX]);
+
 #endif

@@ -95,9 +95,12 @@ static int verify_run(const struct verify_opts *o, const struct policy *pol, X50
         return input_error(err[0] ? err : "evidence malformed");
     }
     verify_evidence(&ev, pol, trust, &res);
-    /* Offline, nothing binds the AK to the EK: see docs/verifier.md. */
-    if (!o->allow_unregistered)
+    /* Offline, nothing binds the AK to the EK, nor the host AK to the host EK: see
+     * docs/verifier.md. */
+    if (!o->allow_unregistered) {
         reasons_add(&res.reasons, "ak-not-registered", NULL);
+        reasons_add(&res.reasons, "host-ak-not-registered", NULL);
+    }
     j = verify_result_json(&ev, &res.reasons);
     if (print_json(j) == 0)
         rc = reasons_deny(&res.reasons) ? EXIT_DENY : EXIT_ALLOW;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 
 #include "api.h"
@@ -84,7 +85,13 @@ static int reply_cbor(struct api_reply *rep, const char *id, const struct creden
     return r;
 }
 
-static int new_registration(struct api_ctx *c, const struct reg_req *q, EVP_PKEY *ek,
+/* One pending registration: who (a vTPM UUID or "host:<EK cert hash>"), the AK, the EK cert. */
+struct reg_subject {
+    const char *subject;
+    struct bytes ak_pub, ek_cert;
+};
+
+static int new_registration(struct api_ctx *c, const struct reg_subject *q, EVP_PKEY *ek,
                             const uint8_t *name, size_t nlen, struct api_reply *rep)
 {
     uint8_t idb[REG_ID_BYTES], cred[CREDENTIAL_SIZE];
@@ -97,7 +104,7 @@ static int new_registration(struct api_ctx *c, const struct reg_req *q, EVP_PKEY
     api_hex(idb, sizeof(idb), row.id);
     if ((r = makecred(ek, name, nlen, cred, sizeof(cred), &cr)) < 0)
         goto out;
-    snprintf(row.vtpm_uuid, sizeof(row.vtpm_uuid), "%s", q->vtpm_uuid);
+    snprintf(row.vtpm_uuid, sizeof(row.vtpm_uuid), "%s", q->subject);
     row.ak_pub = (uint8_t *)q->ak_pub.p;
     row.ak_pub_len = q->ak_pub.len;
     row.ek_cert = (uint8_t *)q->ek_cert.p;
@@ -109,7 +116,7 @@ static int new_registration(struct api_ctx *c, const struct reg_req *q, EVP_PKEY
     if ((r = store_reg_add(c->st, &row)) == 0)
         r = reply_cbor(rep, row.id, &cr);
     if (r == 0)
-        store_audit(c->st, row.created, "register", q->vtpm_uuid, "pending", row.id);
+        store_audit(c->st, row.created, "register", q->subject, "pending", row.id);
 out:
     explicit_bzero(cred, sizeof(cred));
     explicit_bzero(&cr, sizeof(cr));
@@ -138,7 +145,8 @@ void api_register(struct api_ctx *c, const uint8_t *body, size_t len, struct api
         reg_refused(c, q.vtpm_uuid, &r, rep);
         goto out;
     }
-    if (new_registration(c, &q, ek, name, nlen, rep) < 0)
+    if (new_registration(c, &(struct reg_subject){ q.vtpm_uuid, q.ak_pub, q.ek_cert }, ek, name,
+                         nlen, rep) < 0)
         api_error(rep, 500, "could not make a credential");
     else
         c->m.registrations++;
@@ -147,6 +155,92 @@ out:
     reasons_free(&r);
     if (q.root)
         cbor_decref(&q.root);
+}
+
+static int reply_registered(struct api_reply *rep)
+{
+    cbor_item_t *m = ctl_map_new();
+    int r = -ENOMEM;
+
+    if (m && !ctl_put_uint(m, "v", 1) && !ctl_put_bool(m, "registered", 1))
+        r = ctl_serialize(m, &rep->body, &rep->len);
+    if (m)
+        cbor_decref(&m);
+    rep->status = 200;
+    rep->ctype = "application/cbor";
+    return r;
+}
+
+static int host_ek_der(const cbor_item_t *chain, struct bytes *der, uint8_t **buf)
+{
+    struct bytes pem;
+    BIO *b;
+    X509 *x = NULL;
+    int len;
+
+    *buf = NULL;
+    if (vf_evidence_bytes(chain, "host-ek.pem", &pem) < 0 || pem.len > INT32_MAX ||
+        !(b = BIO_new_mem_buf(pem.p, (int)pem.len)))
+        return -EINVAL;
+    x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    BIO_free(b);
+    len = x ? i2d_X509(x, buf) : -1;
+    X509_free(x);
+    if (len <= 0)
+        return -EINVAL;
+    der->p = *buf;
+    der->len = (size_t)len;
+    return 0;
+}
+
+/*
+ * POST /v1/hosts/register {v, host_chain}: proves the host AK that certifies vTPM-CA keys
+ * lives in the TPM of the trusted host EK (credential activation through vtpm-mgr's
+ * host-activate). Answers a challenge like /v1/register, or {v, registered: true} when this
+ * host's AK is already activated. Activation: POST /v1/register/activate.
+ */
+static void host_register(struct api_ctx *c, const cbor_item_t *chain, struct api_reply *rep)
+{
+    struct reasons r = { 0 };
+    struct reg_subject q = { 0 };
+    char subject[CHAIN_SUBJECT_MAX];
+    uint8_t name[TPM_NAME_MAX], *der = NULL;
+    size_t nlen = 0;
+    EVP_PKEY *ek = NULL;
+
+    chain_host_identity(chain, c->trust, &r, &ek, &q.ak_pub, name, &nlen, subject);
+    if (reasons_deny(&r) || !ek || host_ek_der(chain, &q.ek_cert, &der) < 0) {
+        reg_refused(c, "host", &r, rep);
+        goto out;
+    }
+    q.subject = subject;
+    if (store_reg_active(c->st, subject, q.ak_pub.p, q.ak_pub.len) == 0) {
+        if (reply_registered(rep) < 0)
+            api_error(rep, 500, "memory");
+    } else if (new_registration(c, &q, ek, name, nlen, rep) < 0) {
+        api_error(rep, 500, "could not make a credential");
+    }
+out:
+    OPENSSL_free(der);
+    EVP_PKEY_free(ek);
+    reasons_free(&r);
+}
+
+void api_host_register(struct api_ctx *c, const uint8_t *body, size_t len,
+                       struct api_reply *rep)
+{
+    cbor_item_t *root = NULL;
+    const cbor_item_t *chain;
+    uint64_t v;
+
+    if (len > REG_MAX_BODY || ctl_decode(body, len, &root) < 0 ||
+        ctl_get_uint(root, "v", &v) < 0 || v != 1 ||
+        !cbu_map_strict(chain = ctl_get(root, "host_chain"), 64))
+        api_error(rep, 400, "malformed host registration request");
+    else
+        host_register(c, chain, rep);
+    if (root)
+        cbor_decref(&root);
 }
 
 static int reply_ok(struct api_reply *rep)

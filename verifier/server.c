@@ -99,6 +99,8 @@ static void route_post(struct server *sv, struct MHD_Connection *con, const char
         api_evidence(&sv->api, cn->buf, cn->len, rep);
     } else if (!strcmp(url, "/v1/register")) {
         api_register(&sv->api, cn->buf, cn->len, rep);
+    } else if (!strcmp(url, "/v1/hosts/register")) {
+        api_host_register(&sv->api, cn->buf, cn->len, rep);
     } else if (!strcmp(url, "/v1/register/activate")) {
         api_activate(&sv->api, cn->buf, cn->len, rep);
     } else {

@@ -249,6 +249,24 @@ int store_reg_finish(struct store *st, const char *id, int state)
     return step_done(st, s);
 }
 
+int store_reg_active(struct store *st, const char *subject, const uint8_t *ak_pub, size_t len)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (prepare(st, "SELECT 1 FROM registrations WHERE vtpm_uuid = ? AND ak_pub = ? "
+                    "AND state = ? LIMIT 1", &s) < 0)
+        return -EIO;
+    sqlite3_bind_text(s, 1, subject, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(s, 2, ak_pub, (int)len, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 3, REG_ACTIVE);
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
 void store_reg_free(struct reg_row *r)
 {
     free(r->ak_pub);

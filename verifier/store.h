@@ -24,7 +24,7 @@ int store_nonce_consume(struct store *st, const char *hex, int64_t now);
 enum reg_state { REG_PENDING = 0, REG_ACTIVE = 1, REG_FAILED = 2 };
 
 struct reg_row {
-    char id[STORE_ID_MAX], vtpm_uuid[64];
+    char id[STORE_ID_MAX], vtpm_uuid[STORE_ID_MAX]; /* a vTPM UUID or "host:<hex>" */
     uint8_t *ak_pub, *ek_cert, *credential; /* callee-allocated by store_reg_get */
     size_t ak_pub_len, ek_cert_len, credential_len;
     int64_t created;
@@ -36,6 +36,8 @@ int store_reg_get(struct store *st, const char *id, struct reg_row *r);
 /* Sets the state and wipes the stored credential (it is single use). */
 int store_reg_finish(struct store *st, const char *id, int state);
 void store_reg_free(struct reg_row *r);
+/* 0 when an activated registration exists for subject with exactly this AK; -ENOENT if not. */
+int store_reg_active(struct store *st, const char *subject, const uint8_t *ak_pub, size_t len);
 
 /* Compares (resetCount, restartCount, clock) with the last one stored for this vTPM:
  * -ERANGE when it went backwards (nothing stored), else stores it and returns 0. */

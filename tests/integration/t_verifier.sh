@@ -242,6 +242,26 @@ serve_evidence() { # SOCK NONCE OUT
         --pcrs pcrs3.bin --ek-cert ek3.der --chain chain --container web-1 --vtpm "$U2" \
         --registration "$REG2"
 }
+# Until the host AK is proven to live in the host EK's TPM, no evidence certified by it passes.
+N1=$($C "$URL/v1/nonce" | json nonce)
+serve_evidence "$S2" "$N1" ev-nohost.cbor
+post_evidence ev-nohost.cbor
+grep -q '"host-ak-not-registered"' resp.json || fail "unregistered host AK: $(cat resp.json)"
+# Host registration: the verifier's credential for the host AK's name, made with the host EK's
+# public key, comes back only from this host's TPM (vtpm-mgr host-activate).
+$C -H 'Content-Type: application/cbor' --data-binary @reg.cbor "$URL/v1/hosts/register" \
+    -o host-resp.cbor -w '%{http_code}' >code
+[ "$(cat code)" = 200 ] || fail "host register: $(cat code) $(cat host-resp.cbor)"
+HREG=$("$EB" cred --in host-resp.cbor --out host-cred.blob) || fail "host registration answer"
+"$BIN/vtpmctl" host-activate --credential host-cred.blob --out host-cred.out || fail "host-activate"
+"$EB" activate-req --out hact.cbor --registration "$HREG" --credential host-cred.out
+$C -H 'Content-Type: application/cbor' --data-binary @hact.cbor "$URL/v1/register/activate" \
+    -o /dev/null -w '%{http_code}' >code
+[ "$(cat code)" = 200 ] || fail "host activate: $(cat code)"
+$C -H 'Content-Type: application/cbor' --data-binary @reg.cbor "$URL/v1/hosts/register" \
+    -o host-resp2.cbor
+grep -aq registered host-resp2.cbor || fail "a registered host is challenged again"
+ok "host registration: evidence denied until the host AK is activated against the host EK"
 serve_evidence "$S2" "$N2" ev-serve.cbor
 post_evidence ev-serve.cbor
 grep -q '"verdict":"allow"' resp.json || fail "service deny: $(cat resp.json)"

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Host registration (docs/evidence.md): the verifier's challenge for the host AK, activated in
+ * the host TPM by vtpm-mgr. */
+#include "hostreg.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "ctlproto.h"
+#include "log.h"
+#include "secmem.h"
+#include "verifierapi.h"
+
+static int host_request(const struct evidence *e, uint8_t **out, size_t *len)
+{
+    cbor_item_t *m = ctl_map_new();
+    int r = -ENOMEM;
+
+    if (m && !ctl_put_uint(m, "v", 1) &&
+        !ctl_put_item(m, "host_chain", cbor_incref((cbor_item_t *)e->host_chain)))
+        r = ctl_serialize(m, out, len);
+    if (m)
+        cbor_decref(&m);
+    return r;
+}
+
+/* 1 when the reply says this host's AK is already registered. */
+static int already(const struct http_resp *resp)
+{
+    cbor_item_t *m = NULL;
+    int reg = 0;
+
+    if (ctl_decode(resp->body, resp->len, &m) == 0 && ctl_get_bool(m, "registered", &reg) != 0)
+        reg = 0;
+    if (m)
+        cbor_decref(&m);
+    return reg;
+}
+
+static int answer(const struct http_opts *o, const char *id, const uint8_t *cred, size_t n)
+{
+    struct http_resp resp;
+    uint8_t *req = NULL;
+    size_t len = 0;
+    int r = activate_request_encode(id, cred, n, &req, &len);
+
+    if (r == 0)
+        r = verifier_post_cbor(o, "/v1/register/activate", req, len, &resp);
+    secure_free(req, len);
+    if (r < 0)
+        return r;
+    r = activate_reply_parse(resp.body, resp.len);
+    http_resp_free(&resp);
+    return r;
+}
+
+static int activate(const struct mgr_client *mgr, const struct http_opts *o,
+                    const struct http_resp *resp)
+{
+    struct reg_challenge c;
+    uint8_t *cred = NULL;
+    size_t n = 0;
+    int r = register_reply_parse(resp->body, resp->len, &c);
+
+    if (r < 0)
+        return r;
+    LOG_INFO("registering the host AK at %s", o->base_url);
+    r = mgr_host_activate(mgr, c.blob, c.blob_len, c.secret, c.secret_len, &cred, &n);
+    if (r == 0)
+        r = answer(o, c.registration, cred, n);
+    if (r < 0)
+        LOG_ERROR("host registration failed: %d", r);
+    secure_free(cred, n);
+    reg_challenge_free(&c);
+    return r;
+}
+
+int hostreg_ensure(const struct mgr_client *mgr, const struct evidence *e,
+                   const struct http_opts *o)
+{
+    struct http_resp resp;
+    uint8_t *req = NULL;
+    size_t len = 0;
+    int r = host_request(e, &req, &len);
+
+    if (r == 0)
+        r = verifier_post_cbor(o, "/v1/hosts/register", req, len, &resp);
+    free(req);
+    if (r < 0)
+        return r;
+    r = already(&resp) ? 0 : activate(mgr, o, &resp);
+    http_resp_free(&resp);
+    return r;
+}
