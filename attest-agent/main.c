@@ -5,6 +5,7 @@
 #include "log.h"
 #include "offline.h"
 #include "opts.h"
+#include "prepare.h"
 #include "timing.h"
 
 int main(int argc, char **argv)
@@ -23,6 +24,7 @@ int main(int argc, char **argv)
     case CMD_HOOK: r = hook_run(&o); break;
     case CMD_EVIDENCE: r = offline_evidence(&o); break;
     case CMD_MEASURE: r = offline_measure(&o); break;
+    case CMD_PREPARE: r = prepare_run(&o); break;
     default: r = 2; break;
     }
     http_global_cleanup();

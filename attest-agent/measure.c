@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cborenc.h"
+#include "digestcache.h"
 #include "ctlproto.h"
 #include "log.h"
 #include "rootfs.h"
@@ -23,7 +24,8 @@ static const char *first_annotation(const json_t *a, const char *k1, const char 
 }
 
 /* Digest of the binary at exe and the path it resolves to (the target of /proc/PID/exe). */
-static int measure_binary(const char *exe, char path[PATH_MAX], uint8_t d[DIGEST_LEN])
+static int measure_binary(const char *exe, const char *cache_dir, char path[PATH_MAX],
+                          uint8_t d[DIGEST_LEN])
 {
     int r;
 
@@ -32,14 +34,14 @@ static int measure_binary(const char *exe, char path[PATH_MAX], uint8_t d[DIGEST
         LOG_ERROR("cannot resolve %s: %s", exe, strerror(-r));
         return r;
     }
-    r = digest_path(AT_FDCWD, exe, d);
+    r = digest_cached_path(cache_dir, exe, d);
     if (r < 0)
         LOG_ERROR("cannot hash %s: %s", exe, strerror(-r));
     return r;
 }
 
 int measure_collect(const struct oci_bundle *b, const json_t *annotations,
-                    const char *runtime_exe, struct measurement *m)
+                    const char *runtime_exe, const char *cache_dir, struct measurement *m)
 {
     int r;
 
@@ -51,10 +53,10 @@ int measure_collect(const struct oci_bundle *b, const json_t *annotations,
     r = rootfs_digest(b->rootfs, &m->lc.mount_points, m->rootfs);
     timing_mark("rootfs digest");
     if (r == 0)
-        r = measure_binary(runtime_exe, m->runtime_path, m->runtime);
+        r = measure_binary(runtime_exe, cache_dir, m->runtime_path, m->runtime);
     timing_mark("runtime digest");
     if (r == 0)
-        r = measure_binary("/proc/self/exe", m->agent_path, m->agent);
+        r = measure_binary("/proc/self/exe", NULL, m->agent_path, m->agent);
     timing_mark("agent digest");
     if (r < 0)
         measure_free(m);

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digestcache.h"
+
 enum { O_VERIFIER = 1, O_RUN_DIR, O_CA, O_CERT, O_KEY, O_TIMEOUT, O_RUNTIME, O_VTPM, O_NONCE,
-       O_BUNDLE, O_OUT, O_ID };
+       O_BUNDLE, O_OUT, O_ID, O_CACHE_DIR };
 
 static const struct option options[] = {
     { "verifier", required_argument, NULL, O_VERIFIER },
@@ -23,6 +25,7 @@ static const struct option options[] = {
     { "bundle", required_argument, NULL, O_BUNDLE },
     { "out", required_argument, NULL, O_OUT },
     { "container-id", required_argument, NULL, O_ID },
+    { "cache-dir", required_argument, NULL, O_CACHE_DIR },
     { NULL, 0, NULL, 0 },
 };
 
@@ -31,10 +34,14 @@ void opts_usage(void)
     fprintf(stderr,
         "usage:\n"
         "  attest-agent hook --verifier URL [--run-dir DIR] [--ca F --cert F --key F]\n"
-        "                    [--timeout SECONDS] [--runtime PATH]   (OCI state on stdin)\n"
+        "                    [--timeout SECONDS] [--runtime PATH] [--cache-dir DIR|'']\n"
+        "                    (OCI state on stdin; runtime digest cache, default "
+        AGENT_DEFAULT_CACHE_DIR ")\n"
         "  attest-agent evidence --run-dir DIR --vtpm UUID --nonce HEX --bundle DIR --out FILE\n"
         "                    [--container-id ID] [--runtime PATH]\n"
         "  attest-agent measure --bundle DIR [--runtime PATH]\n"
+        "  attest-agent prepare --verifier URL --vtpm UUID [--run-dir DIR] [--ca F --cert F --key F]\n"
+        "                    [--timeout SECONDS]   (AK and registration ahead of a hook)\n"
         "The run dir defaults to $VTPM_MGR_RUN_DIR, else " AGENT_DEFAULT_RUN_DIR ".\n");
 }
 
@@ -64,6 +71,7 @@ static int set_opt(struct agent_opts *o, int c, const char *arg)
     case O_BUNDLE: o->bundle = arg; return 0;
     case O_OUT: o->out = arg; return 0;
     case O_ID: o->container_id = arg; return 0;
+    case O_CACHE_DIR: o->cache_dir = *arg ? arg : NULL; return 0; /* "": no cache */
     default: return -1;
     }
 }
@@ -76,6 +84,8 @@ static int parse_cmd(const char *s, enum agent_cmd *cmd)
         *cmd = CMD_EVIDENCE;
     else if (!strcmp(s, "measure"))
         *cmd = CMD_MEASURE;
+    else if (!strcmp(s, "prepare"))
+        *cmd = CMD_PREPARE;
     else
         return -1;
     return 0;
@@ -90,6 +100,8 @@ static int complete(const struct agent_opts *o)
         return o->vtpm && o->nonce && o->bundle && o->out;
     case CMD_MEASURE:
         return o->bundle != NULL;
+    case CMD_PREPARE:
+        return o->verifier && o->vtpm && (!o->cert == !o->key);
     default:
         return 0;
     }
@@ -102,6 +114,7 @@ int opts_parse(int argc, char **argv, struct agent_opts *o)
 
     memset(o, 0, sizeof(*o));
     o->timeout_ms = AGENT_DEFAULT_TIMEOUT_MS;
+    o->cache_dir = AGENT_DEFAULT_CACHE_DIR;
     o->run_dir = env && *env ? env : AGENT_DEFAULT_RUN_DIR;
     if (argc < 2 || parse_cmd(argv[1], &o->cmd) < 0)
         goto usage;

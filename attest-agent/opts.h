@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Command-line options of attest-agent's three commands (hook, evidence, measure). */
+/* Command-line options of attest-agent's commands (hook, evidence, measure, prepare). */
 #ifndef AGENT_OPTS_H
 #define AGENT_OPTS_H
 
-enum agent_cmd { CMD_HOOK, CMD_EVIDENCE, CMD_MEASURE };
+enum agent_cmd { CMD_HOOK, CMD_EVIDENCE, CMD_MEASURE, CMD_PREPARE };
 
 #define AGENT_DEFAULT_RUN_DIR  "/run/vtpm-mgr"
 #define AGENT_DEFAULT_TIMEOUT_MS 5000
@@ -15,7 +15,8 @@ struct agent_opts {
     const char *ca, *cert, *key;  /* TLS to the verifier */
     int timeout_ms;               /* hook: overall bound */
     const char *runtime;          /* runtime binary to measure; NULL: parent / runc in PATH */
-    const char *vtpm;             /* evidence: vTPM UUID */
+    const char *cache_dir;        /* hook: runtime digest cache; NULL: none */
+    const char *vtpm;             /* evidence, prepare: vTPM UUID */
     const char *nonce;            /* evidence: hex */
     const char *bundle;           /* evidence, measure */
     const char *out;              /* evidence: output file */

@@ -34,9 +34,10 @@ int vtpm_extend(struct vtpm *v, unsigned pcr, const uint8_t d[DIGEST_LEN]);
 int vtpm_read_pcrs(struct vtpm *v, uint8_t out[VTPM_QUOTE_PCRS][DIGEST_LEN]);
 
 /*
- * Makes sure the AK exists: the EK is (re)created from the TCG default ECC template (as
- * tpm2_createek -G ecc) and stays loaded for this session; the AK (ECC P-256, restricted
- * signing) is read from VTPM_AK_HANDLE or created under the EK and made persistent there.
+ * Makes sure the AK exists: the AK (ECC P-256, restricted signing) is read from
+ * VTPM_AK_HANDLE, or created under the EK and made persistent there. The EK is (re)created
+ * from the TCG default ECC template (as tpm2_createek -G ecc) only when needed, here or by
+ * vtpm_activate, and then stays loaded for this session.
  * *created tells whether it is new. Returns 0 or a negative errno.
  */
 int vtpm_ensure_ak(struct vtpm *v, int *created);

@@ -183,17 +183,19 @@ out:
     return r;
 }
 
+/* The EK is created only when needed (a new AK, an activation): an AK made and registered
+ * ahead of time (attest-agent prepare) lets the hook skip the EK's CreatePrimary. */
 int vtpm_ensure_ak(struct vtpm *v, int *created)
 {
-    int r = ensure_ek(v);
+    int r;
 
     *created = 0;
-    if (r < 0 || v->ak != ESYS_TR_NONE)
-        return r;
+    if (v->ak != ESYS_TR_NONE)
+        return 0;
     r = vtpm_handle_present(v, VTPM_AK_HANDLE);
     if (r > 0)
         return read_ak(v);
-    if (r < 0)
+    if (r < 0 || (r = ensure_ek(v)) < 0)
         return r;
     r = create_ak(v);
     *created = r == 0;
@@ -247,9 +249,10 @@ int vtpm_activate(struct vtpm *v, const uint8_t *blob, size_t blob_len, const ui
     TSS2_RC rc;
     int r;
 
-    if (v->ak == ESYS_TR_NONE || v->ek == ESYS_TR_NONE)
+    if (v->ak == ESYS_TR_NONE)
         return -EINVAL;
-    if ((r = unmarshal_cred(blob, blob_len, secret, secret_len, &idobj, &sec)) < 0)
+    if ((r = unmarshal_cred(blob, blob_len, secret, secret_len, &idobj, &sec)) < 0 ||
+        (r = ensure_ek(v)) < 0)
         return r;
     if ((r = ek_session(v, &sess)) < 0)
         return r;
