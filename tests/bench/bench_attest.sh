@@ -6,7 +6,8 @@
 # against without. tests/bench/run.sh appends the output to docs/benchmarks.md; alone:
 #   sh tests/bench/bench_attest.sh [BUILD_DIR] >section.md
 # Tunables (environment): BENCH_VERIFY_SECONDS (per round, 10 rounds), BENCH_CHECKQUOTE_N,
-# BENCH_START_N (container starts per variant), BENCH_ATTEST_PARTS ("verify start").
+# BENCH_START_N (container starts per variant), BENCH_ATTEST_PARTS ("verify start"),
+# BENCH_ATTEST_KEEP (a directory that receives the verifier benchmark's inputs).
 VTPM_BUILD=$(cd "${1:-build}" && pwd)
 export VTPM_BUILD
 . "$(dirname "$0")/../integration/lib.sh"
@@ -94,6 +95,8 @@ make_evidence() {
     "$BV" allow-args | xargs "$VF" policy allow --policy policy.json || fail "policy allow"
     "$VF" verify --policy policy.json --trust trust --allow-unregistered-ak ev.cbor >vf.json ||
         fail "the benchmark evidence is not allowed: $(cat vf.json)"
+    # BENCH_ATTEST_KEEP=DIR keeps the inputs, e.g. for `perf record` of bench_verify.
+    [ -z "${BENCH_ATTEST_KEEP:-}" ] || cp -r ev.cbor policy.json trust "$BENCH_ATTEST_KEEP/"
 }
 
 # checkquote_runs N: N timed tpm2_checkquote processes (signature, nonce, PCR digest).

@@ -436,6 +436,7 @@ write_report() {
         report_provisioning
         report_rtt
         report_memory
+        cat "$T/attest.md" # 4. verifier, 5. container start (bench_attest.sh)
         report_goals
         report_notes
     } >"$T/benchmarks.md"
@@ -463,6 +464,8 @@ main() {
     for p in $SWTPMS; do stop_pid "$p"; done
     stop_host "$T/host"
     bench_memory
+    say "4-5/5 attestation: verifier checks/s, container start with the hook (bench_attest.sh)"
+    sh "$ROOT/tests/bench/bench_attest.sh" "$B" >"$T/attest.md" || fail "bench_attest.sh"
     write_report
 }
 
