@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 # `make bench`: measures vtpm-mgr against swtpm side by side in one run (provisioning, command
-# round trips, memory of idle vTPMs) and rewrites docs/benchmarks.md with medians and ratios.
+# round trips, memory of idle vTPMs) and rewrites docs/benchmarks.md with medians and ratios;
+# swtpm-ci/bench-kernel.sh then adds the kernel device round trip (a QEMU guest) to it.
 #
 # Usage: run.sh [BUILD_DIR]     Tunables (environment): BENCH_ROUNDS, BENCH_CREATE_PER_ROUND,
 # BENCH_RTT_ITERS, BENCH_RTT_WARMUP, BENCH_MEM_N, BENCH_SWTPM_N, BENCH_OUT.
@@ -467,6 +468,7 @@ main() {
     say "4-5/5 attestation: verifier checks/s, container start with the hook (bench_attest.sh)"
     sh "$ROOT/tests/bench/bench_attest.sh" "$B" >"$T/attest.md" || fail "bench_attest.sh"
     write_report
+    sh "$ROOT/swtpm-ci/bench-kernel.sh" "$B" "$OUT" || fail "kernel device round trip (swtpm-ci/bench-kernel.sh)"
 }
 
 main
