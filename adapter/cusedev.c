@@ -99,8 +99,9 @@ static void dev_write(fuse_req_t req, const char *buf, size_t size, off_t off,
         fuse_reply_err(req, (int)-r);
         return;
     }
-    fuse_reply_write(req, (size_t)r);
+    /* Before the reply: once the writer is answered it may close, and release frees cf. */
     wake_poller(cf);
+    fuse_reply_write(req, (size_t)r);
 }
 
 static void dev_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandle *ph)

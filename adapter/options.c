@@ -90,16 +90,18 @@ int options_parse(int argc, char **argv, struct adapter_config *cfg)
         { "user", required_argument, NULL, 'u' },    { "timeout", required_argument, NULL, 't' },
         { "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
     };
-    int c;
+    int c, idx = 0;
 
     *cfg = (struct adapter_config){ .name = "tpm0", .timeout_ms = SOCKCLIENT_DEFAULT_TIMEOUT_MS };
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
         if (c == 'h') {
             usage(stdout);
             return 1;
         }
+        if (c == '?') /* getopt said why */
+            goto bad;
         if (parse_one(c, optarg, cfg) < 0) {
-            fprintf(stderr, "vtpm-cuse: bad option %s\n", argv[optind - 1]);
+            fprintf(stderr, "vtpm-cuse: bad value '%s' for --%s\n", optarg, opts[idx].name);
             goto bad;
         }
     }

@@ -41,6 +41,8 @@ for t in getrandom pcrread pcrextend pcrreset createek createak quote checkquote
 done
 for f in /usr/lib/x86_64-linux-gnu/libtss2-tcti-*.so*; do cp -a "$f" "$R/usr/lib/x86_64-linux-gnu/"; done
 copy_libs /usr/lib/x86_64-linux-gnu/libtss2-tcti-*.so.0
+# glibc dlopens libgcc_s for pthread_cancel (libfuse stops its threads when vtpm-cuse exits).
+cp -L /usr/lib/x86_64-linux-gnu/libgcc_s.so.1 "$R/usr/lib/x86_64-linux-gnu/"
 for f in "$B"/bin/* "$B"/tests/kvtpm_* "$B"/tests/bench_rtt; do
     [ -x "$f" ] && copy_bin "$f" /usr/bin
 done

@@ -5,6 +5,7 @@
 # vtpm-mgr stopped or frozen a client fails within the bound, never hangs; after a restart
 # the same device works again without restarting vtpm-cuse.
 . /tests/lib.sh
+die() { echo "FAIL: $*"; echo "-- vtpm-cuse log:"; tail -n 8 /tmp/cuse.log; exit 1; }
 # The same dirs as t_90: the host keys at their persistent handles belong to one state dir.
 MS=/tmp/mgr-state MR=/tmp/mgr-run DEV=/dev/vtpm-cuse0 T=device:/dev/vtpm-cuse0
 start_mgr() {
@@ -77,6 +78,15 @@ tpm2_flushcontext -T $T -t
 tpm2_checkquote -u /tmp/cuse-ak.pub -m /tmp/cuse-q.msg -s /tmp/cuse-q.sig -f /tmp/cuse-q.pcrs \
     -g sha256 -q 0badc0de >/dev/null || die checkquote
 note "getrandom, pcrextend ($before -> $after), createek, createak, quote, checkquote via $DEV"
+# Several clients at once, each with its own open file (and its own outstanding command).
+clients=""
+for c in 1 2 3 4; do
+    (for i in 1 2 3 4 5; do tpm2_getrandom -T $T 8 >/dev/null || exit 1; done) &
+    clients="$clients $!"
+done
+for p in $clients; do wait "$p" || die "parallel client $p failed"; done
+kill -0 $CUSE 2>/dev/null || die "vtpm-cuse died"
+note "4 parallel clients x 5 commands"
 
 # Frozen workers: the connection is accepted but never answered; the 5 s bound ends it.
 W=$(for c in /proc/[0-9]*/comm; do
@@ -96,7 +106,8 @@ r=$(tpm2_getrandom -T $T --hex 8) || { tail /tmp/cuse.log; die "getrandom after 
 note "vtpm-mgr restarted: $DEV works again, PCR 16 kept"
 
 vtpmctl --run-dir $MR delete cuse1 >/dev/null || die "delete"
-kill $CUSE
+kill $CUSE || die "vtpm-cuse died before the end"
+wait $CUSE || die "vtpm-cuse did not exit cleanly on SIGTERM (status $?)"
 i=0
 while [ -e $DEV ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 [ -e $DEV ] && die "$DEV left after vtpm-cuse stopped"
