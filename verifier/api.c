@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 
 #include "chain.h"
+#include "chaincache.h"
 #include "log.h"
 #include "tpmobj.h"
 #include "verify.h"
@@ -125,9 +126,16 @@ static void check_host(struct api_ctx *c, const struct evidence *ev, struct reas
     struct reasons tmp = { 0 };
     EVP_PKEY *ek = NULL;
 
+    uint8_t key[32];
+    int keyed = chaincache_key("host-registered", NULL, ev->host_chain, NULL, key) == 0;
+
+    if (keyed && chaincache_hit(key))
+        return;
     chain_host_identity(ev->host_chain, c->trust, &tmp, &ek, &ak, name, &nlen, subject);
     if (!reasons_deny(&tmp) && ek && store_reg_active(c->st, subject, ak.p, ak.len) != 0)
         reasons_add(r, "host-ak-not-registered", NULL);
+    else if (!reasons_deny(&tmp) && ek && keyed)
+        chaincache_put(key); /* registrations are never withdrawn; the TTL bounds it anyway */
     EVP_PKEY_free(ek);
     reasons_free(&tmp);
 }

@@ -15,6 +15,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
+#include "chaincache.h"
 #include "log.h"
 #include "tpmobj.h"
 
@@ -256,6 +257,20 @@ out:
     EVP_PKEY_free(k);
     X509_free(hek);
     sk_X509_pop_free(inter, X509_free);
+}
+
+void chain_check_cached(const struct chain_input *in, X509_STORE *trust, struct reasons *r)
+{
+    uint8_t key[32];
+    size_t before = r->n;
+    int keyed = chaincache_key("vtpm-ek-chain", &in->ek_cert, in->host_chain, in->vtpm_uuid,
+                               key) == 0;
+
+    if (keyed && chaincache_hit(key))
+        return;
+    chain_check(in, trust, r, NULL);
+    if (keyed && r->n == before && !r->oom)
+        chaincache_put(key);
 }
 
 static int host_subject(const struct chain_input *in, char subject[CHAIN_SUBJECT_MAX])

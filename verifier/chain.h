@@ -28,6 +28,10 @@ X509_STORE *chain_trust_load(const char *dir);
 void chain_check(const struct chain_input *in, X509_STORE *trust, struct reasons *r,
                  EVP_PKEY **ek_key);
 
+/* chain_check, remembering a pass for a while (chaincache.h): the same chain from the same
+ * vTPM is not verified again on every evidence. */
+void chain_check_cached(const struct chain_input *in, X509_STORE *trust, struct reasons *r);
+
 /*
  * The host a host chain names, for host registration (docs/evidence.md): checks the host EK
  * certificate against trust and its public area (host-ek.pub), and the host AK's attributes.

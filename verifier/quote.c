@@ -6,6 +6,8 @@
 
 #include <openssl/sha.h>
 
+#include "chaincache.h"
+
 const uint32_t quote_required_pcrs[3] = { 8, 9, 10 };
 
 static EVP_PKEY *ak_key(const struct evidence *ev, struct quote_info *qi, struct reasons *r)
@@ -21,7 +23,7 @@ static EVP_PKEY *ak_key(const struct evidence *ev, struct quote_info *qi, struct
         reasons_add(r, "ak-attributes", NULL);
     if (tpm_public_name(&pub.publicArea, qi->ak_name, &qi->ak_name_len) < 0)
         reasons_add(r, "ak-malformed", "name algorithm");
-    key = tpm_public_pkey(&pub.publicArea);
+    key = chaincache_pkey(ev->ak_pub.p, ev->ak_pub.len, &pub.publicArea);
     if (!key)
         reasons_add(r, "ak-malformed", "key");
     return key;

@@ -17,7 +17,7 @@ void verify_evidence(const struct evidence *ev, const struct policy *pol, X509_S
     quote_check(ev, &res->quote, &res->reasons);
     if (vf_eventlog_check(ev, &res->meas, &res->reasons) == 0)
         policy_check(pol, &res->meas, &res->reasons);
-    chain_check(&ci, trust, &res->reasons, NULL);
+    chain_check_cached(&ci, trust, &res->reasons);
 }
 
 void verify_result_free(struct verify_result *res)

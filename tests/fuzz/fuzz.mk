@@ -13,14 +13,28 @@ fuzz_statefile_SRCS := vtpm-mgr/daemon/statestore.c lib/fileio.c lib/log.c
 fuzz_statefile_LIBS := -lcrypto
 fuzz_evidence_SRCS  := verifier/evidence.c verifier/eventlog.c verifier/quote.c verifier/chain.c \
                        verifier/tpmobj.c verifier/policy.c verifier/reasons.c verifier/verify.c \
+                       verifier/chaincache.c \
                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/log.c
 fuzz_evidence_LIBS  := -lcbor -ljansson -lcrypto -ltss2-mu
+
+fuzz_swctrl_SRCS    := vtpm-mgr/worker/ctrl.c lib/log.c
+fuzz_swctrl_LIBS    :=
+fuzz_tpmframe_INC   := -Iadapter
+fuzz_tpmframe_SRCS  := adapter/tpmframe.c lib/log.c
+fuzz_tpmframe_LIBS  := -ltss2-mu
+fuzz_ociconfig_INC  := -Iattest-agent
+fuzz_ociconfig_SRCS := attest-agent/ocispec.c attest-agent/launchcfg.c attest-agent/cborenc.c attest-agent/digest.c \
+                       lib/ctlproto.c lib/fileio.c lib/log.c
+fuzz_ociconfig_LIBS := -ljansson -lcbor -lcrypto
+fuzz_agentreply_INC := -Iattest-agent
+fuzz_agentreply_SRCS := attest-agent/evidence.c attest-agent/cborenc.c lib/ctlproto.c lib/log.c
+fuzz_agentreply_LIBS := -lcbor
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS   := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 
 $(B)/fuzz/%: tests/fuzz/%.c $$($$*_SRCS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $($*_SRCS) $($*_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $($*_INC) -o $@ $< $($*_SRCS) $($*_LIBS)
 
 fuzzers: $(FUZZERS)
