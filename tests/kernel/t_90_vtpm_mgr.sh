@@ -31,18 +31,24 @@ for x in "$P1:$D1" "$P2:$D2"; do
     p=${x%%:*} d=${x#*:}
     in_ns "$p" tpm2_getrandom -T "device:$d" --hex 16 >/dev/null || die "getrandom via $d"
 done
-T="device:$D1"
-in_ns "$P1" tpm2_pcrextend -T "$T" 16:sha256=b5bb9d8014a0f9b1d61e21e796d78dccdf1352f23cd32812f4850b878ae4944c || die pcrextend
-in_ns "$P1" tpm2_createek -T "$T" -G ecc -c /tmp/ek.ctx >/dev/null || die createek
-in_ns "$P1" tpm2_flushcontext -T "$T" -t
-in_ns "$P1" tpm2_createak -T "$T" -C /tmp/ek.ctx -c /tmp/ak.ctx -G ecc -g sha256 -s ecdsa \
-    -u /tmp/ak.pub -f pem >/dev/null || die createak
-in_ns "$P1" tpm2_flushcontext -T "$T" -t
-in_ns "$P1" tpm2_quote -T "$T" -c /tmp/ak.ctx -l sha256:16 -q 0badc0de -m /tmp/q.msg \
-    -s /tmp/q.sig -o /tmp/q.pcrs -g sha256 >/dev/null || die quote
-tpm2_checkquote -u /tmp/ak.pub -m /tmp/q.msg -s /tmp/q.sig -f /tmp/q.pcrs -g sha256 -q 0badc0de \
-    >/dev/null || die checkquote
-note "getrandom, pcrextend, createek, createak, quote, checkquote through $D1"
+# The full sequence through each device, from inside its own container.
+tools_through() { # PID DEVICE TAG
+    p=$1 t="device:$2" x=$3
+    in_ns "$p" tpm2_pcrextend -T "$t" 16:sha256=b5bb9d8014a0f9b1d61e21e796d78dccdf1352f23cd32812f4850b878ae4944c || die "pcrextend $2"
+    in_ns "$p" tpm2_pcrread -T "$t" sha256:16 >/dev/null || die "pcrread $2"
+    in_ns "$p" tpm2_createek -T "$t" -G ecc -c /tmp/ek$x.ctx >/dev/null || die "createek $2"
+    in_ns "$p" tpm2_flushcontext -T "$t" -t
+    in_ns "$p" tpm2_createak -T "$t" -C /tmp/ek$x.ctx -c /tmp/ak$x.ctx -G ecc -g sha256 -s ecdsa \
+        -u /tmp/ak$x.pub -f pem >/dev/null || die "createak $2"
+    in_ns "$p" tpm2_flushcontext -T "$t" -t
+    in_ns "$p" tpm2_quote -T "$t" -c /tmp/ak$x.ctx -l sha256:16 -q 0badc0de -m /tmp/q$x.msg \
+        -s /tmp/q$x.sig -o /tmp/q$x.pcrs -g sha256 >/dev/null || die "quote $2"
+    tpm2_checkquote -u /tmp/ak$x.pub -m /tmp/q$x.msg -s /tmp/q$x.sig -f /tmp/q$x.pcrs -g sha256 \
+        -q 0badc0de >/dev/null || die "checkquote $2"
+}
+tools_through "$P1" "$D1" 1
+tools_through "$P2" "$D2" 2
+note "getrandom, pcrextend, pcrread, createek, createak, quote, checkquote through $D1 and $D2"
 in_ns "$P2" tpm2_getrandom -T "device:$D1" 8 >/dev/null 2>&1 && die "m2's container used m1's device"
 tpm2_getrandom -T "device:$D1" 8 >/dev/null 2>&1 && die "the init namespace used m1's device"
 for u in "$U1" "$U2"; do
