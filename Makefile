@@ -52,6 +52,7 @@ AGENT_A  := $(B)/lib/libagent.a
 ADAPTER_A := $(B)/lib/libadapter.a
 
 BINS  := $(B)/bin/vtpm-mgr $(B)/bin/vtpm-mgr-worker $(B)/bin/vtpmctl $(B)/bin/verifier $(B)/bin/attest-agent \
+         $(B)/bin/attest-agent-hook \
          $(B)/bin/vtpm-cuse
 UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 TOOLS := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRCS))
@@ -111,6 +112,11 @@ $(B)/bin/vtpmctl: $(call obj,$(CTL_SRCS)) $(LIB_A)
 $(B)/bin/attest-agent: $(call obj,attest-agent/main.c) $(AGENT_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_AGENT))
+
+# The fast hook: libc and libcbor only (no libcurl, no tss2) to start in a few ms.
+$(B)/bin/attest-agent-hook: $(call obj,attest-agent/fwd/main.c attest-agent/hookfwd.c) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,libcbor)
 
 $(B)/bin/verifier: $(call obj,verifier/main.c) $(VERIFIER_A) $(LIB_A)
 	@mkdir -p $(dir $@)

@@ -13,12 +13,15 @@
 #include "attest.h"
 #include "deadline.h"
 #include "http.h"
+#include "hookfwd.h"
 #include "hostreg.h"
 #include "log.h"
 #include "ocispec.h"
 #include "registration.h"
 #include "timing.h"
 #include "verifierapi.h"
+
+_Static_assert(HOOKFWD_STATE_MAX == OCI_STATE_MAX, "one bound for the OCI state");
 
 #define SOFT_MARGIN_MS 250 /* soft deadline ahead of the hard one, for a readable error */
 
@@ -32,6 +35,7 @@ struct hook {
     char vtpm[MGR_UUID_LEN + 64];
     int created;              /* the vTPM was created by this run */
     struct attest a;
+    struct hook_env *env;
 };
 
 static void on_alarm(int sig)
@@ -56,45 +60,12 @@ static int arm_watchdog(int timeout_ms)
     return 0;
 }
 
-static int read_stdin(char **out, size_t *len)
-{
-    char *buf = malloc(OCI_STATE_MAX + 1);
-    size_t n = 0;
-
-    if (!buf)
-        return -ENOMEM;
-    while (n <= OCI_STATE_MAX) {
-        ssize_t k = read(STDIN_FILENO, buf + n, OCI_STATE_MAX + 1 - n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            if (k == 0)
-                break;
-            free(buf);
-            return -errno;
-        }
-        n += (size_t)k;
-    }
-    if (n > OCI_STATE_MAX) {
-        free(buf);
-        LOG_ERROR("OCI state on stdin larger than %u bytes", OCI_STATE_MAX);
-        return -EFBIG;
-    }
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
 /* Parses the state, loads the bundle, measures: nothing is created before this succeeds. */
-static int hook_measure(struct hook *h)
+static int hook_measure(struct hook *h, const uint8_t *state, size_t len)
 {
-    char runtime[64], *state = NULL;
-    size_t len = 0;
-    int r = read_stdin(&state, &len);
+    char runtime[64];
+    int r = oci_state_parse((const char *)state, len, &h->st);
 
-    if (r == 0)
-        r = oci_state_parse(state, len, &h->st);
-    free(state);
     if (r == 0)
         r = oci_bundle_load(h->st.bundle, &h->b);
     if (r < 0)
@@ -102,7 +73,9 @@ static int hook_measure(struct hook *h)
     timing_mark("state, config");
     /* The runtime is the process that runs the hook. */
     snprintf(runtime, sizeof(runtime), "/proc/%d/exe", (int)getppid());
-    return measure_collect(&h->b, h->st.annotations, h->o->runtime ? h->o->runtime : runtime,
+    return measure_collect(&h->b, h->st.annotations,
+                           h->o->runtime ? h->o->runtime
+                                         : h->env->runtime ? h->env->runtime : runtime,
                            h->o->cache_dir, &h->m);
 }
 
@@ -116,6 +89,13 @@ static int hook_vtpm(struct hook *h)
     h->mgr.timeout_ms = deadline_left_ms(h->deadline);
     if (named) {
         snprintf(h->vtpm, sizeof(h->vtpm), "%s", named);
+        return 0;
+    }
+    if (h->env->take_vtpm && h->env->take_vtpm(h->env->arg, vt.uuid) == 0) {
+        timing_mark("vtpm pool");
+        h->created = 1;
+        snprintf(h->vtpm, sizeof(h->vtpm), "%s", vt.uuid);
+        LOG_INFO("container %s: vTPM %s from the pool", h->st.id, vt.uuid);
         return 0;
     }
     r = mgr_create(&h->mgr, &vt);
@@ -139,8 +119,9 @@ static int hook_verify(struct hook *h)
     int r;
 
     attest_identity(&h->a, &e);
-    if ((r = hostreg_ensure(&h->mgr, &e, &ho)) < 0)
+    if (!h->env->host_registered && (r = hostreg_ensure(&h->mgr, &e, &ho)) < 0)
         return r;
+    h->env->host_registered = 1;
     if ((r = registration_ensure(&h->a, &e, &ho, reg)) < 0)
         return r;
     timing_mark("registration");
@@ -160,11 +141,11 @@ static int hook_verify(struct hook *h)
     return r;
 }
 
-static int hook_steps(struct hook *h)
+static int hook_steps(struct hook *h, const uint8_t *state, size_t len)
 {
     int r;
 
-    if ((r = hook_measure(h)) < 0 || (r = hook_vtpm(h)) < 0)
+    if ((r = hook_measure(h, state, len)) < 0 || (r = hook_vtpm(h)) < 0)
         return r;
     h->mgr.timeout_ms = deadline_left_ms(h->deadline);
     if ((r = attest_open(&h->a, &h->mgr, h->vtpm)) < 0 || (r = attest_extend(&h->a, &h->m)) < 0)
@@ -173,22 +154,23 @@ static int hook_steps(struct hook *h)
     return hook_verify(h);
 }
 
-int hook_run(const struct agent_opts *o)
+int hook_check(const struct agent_opts *o, const uint8_t *state, size_t len,
+               struct hook_env *env)
 {
-    struct hook h = { .o = o };
+    struct hook h = { .o = o, .env = env };
     int64_t start = deadline_now_ms();
     int r;
 
     h.deadline = start + (o->timeout_ms > 2 * SOFT_MARGIN_MS ? o->timeout_ms - SOFT_MARGIN_MS
                                                              : o->timeout_ms);
-    if ((r = arm_watchdog(o->timeout_ms)) < 0)
-        return 1;
-    r = hook_steps(&h);
+    r = hook_steps(&h, state, len);
     attest_close(&h.a);
     if (r < 0 && h.created) {
         h.mgr.timeout_ms = 1000;
         (void)mgr_delete(&h.mgr, h.vtpm); /* it was made for a container that will not run */
     }
+    if (r < 0)
+        env->host_registered = 0; /* ask again next time: the verifier may have forgotten */
     if (r == 0)
         LOG_INFO("container %s: allowed (%lld ms)", h.st.id,
                  (long long)(deadline_now_ms() - start));
@@ -199,4 +181,24 @@ int hook_run(const struct agent_opts *o)
     oci_bundle_free(&h.b);
     oci_state_free(&h.st);
     return r == 0 ? 0 : 1;
+}
+
+int hook_run(const struct agent_opts *o, int argc, char **argv)
+{
+    struct hook_env env = { 0 };
+    uint8_t *state = NULL;
+    size_t len = 0;
+    int r;
+
+    if (arm_watchdog(o->timeout_ms) < 0 || hookfwd_read_state(&state, &len) < 0)
+        return 1;
+    r = HOOKFWD_FALLBACK;
+    if (o->agent_socket && argc >= 2) {
+        r = hookfwd_run(o->agent_socket, argv + 2, argc - 2, state, len);
+        timing_mark("service");
+    }
+    if (r == HOOKFWD_FALLBACK)
+        r = hook_check(o, state, len, &env);
+    free(state);
+    return r;
 }

@@ -3,13 +3,32 @@
 #ifndef AGENT_HOOK_H
 #define AGENT_HOOK_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mgrclient.h"
 #include "opts.h"
 
 /* Annotation naming an existing vTPM (UUID or vtpm-mgr name) for the container. */
 #define ANN_VTPM "org.vtpm-attest.vtpm"
 
-/* Runs the hook with the OCI state on stdin. Returns the process exit status: 0 only when
- * the verifier answered allow. */
-int hook_run(const struct agent_opts *o);
+/* What the agent service supplies to a check; all zero for a stand-alone hook. */
+struct hook_env {
+    const char *runtime;      /* runtime binary to measure unless o->runtime; NULL: the parent */
+    /* A vTPM created and registered ahead (PCRs still zero), or < 0: create one. */
+    int (*take_vtpm)(void *arg, char uuid[MGR_UUID_LEN]);
+    void *arg;
+    int host_registered;      /* in/out: the host AK is registered at o->verifier */
+};
+
+/* Runs the hook with the OCI state on stdin; argv is the command line (forwarded to the
+ * service at o->agent_socket when one answers). Returns the process exit status: 0 only
+ * when the verifier answered allow. */
+int hook_run(const struct agent_opts *o, int argc, char **argv);
+
+/* One check of the OCI state (len bytes) under o->timeout_ms, without watchdog: 0 allowed,
+ * 1 must not start, the reasons on stderr. */
+int hook_check(const struct agent_opts *o, const uint8_t *state, size_t len,
+               struct hook_env *env);
 
 #endif

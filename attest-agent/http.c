@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* libcurl requests to the verifier: bounded by the agent's deadline and body size, no
- * redirects, http/https only, optional mutual TLS. */
+ * redirects, http/https only, optional mutual TLS. One easy handle per process, reset
+ * between requests, keeps connections and TLS sessions for the next request. */
 #include "http.h"
 
 #include <curl/curl.h>
@@ -12,6 +13,8 @@
 #include "deadline.h"
 #include "log.h"
 
+static CURL *g_handle; /* single-threaded users only (the hook, the service's loop) */
+
 int http_global_init(void)
 {
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
@@ -19,7 +22,20 @@ int http_global_init(void)
 
 void http_global_cleanup(void)
 {
+    if (g_handle)
+        curl_easy_cleanup(g_handle);
+    g_handle = NULL;
     curl_global_cleanup();
+}
+
+/* The process's handle, reset: options are gone, connections and TLS sessions stay. */
+static CURL *handle(void)
+{
+    if (g_handle)
+        curl_easy_reset(g_handle);
+    else
+        g_handle = curl_easy_init();
+    return g_handle;
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
@@ -68,7 +84,7 @@ static int perform(const struct http_opts *o, const char *path, struct curl_slis
                    const uint8_t *body, size_t len, struct http_resp *resp)
 {
     char url[2048];
-    CURL *c = curl_easy_init();
+    CURL *c = handle();
     CURLcode cc;
     int r = -ENOMEM;
 
@@ -94,7 +110,6 @@ static int perform(const struct http_opts *o, const char *path, struct curl_slis
     content_type(c, resp);
     r = 0;
 out:
-    curl_easy_cleanup(c);
     if (r < 0)
         http_resp_free(resp);
     return r;

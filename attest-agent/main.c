@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* attest-agent: OCI hook and operator tool that measures a container into its vTPM. */
+/* attest-agent: OCI hook, hook service and operator tool that measures a container into its vTPM. */
 #include "hook.h"
 #include "http.h"
 #include "log.h"
 #include "offline.h"
 #include "opts.h"
 #include "prepare.h"
+#include "serve.h"
 #include "timing.h"
 
 int main(int argc, char **argv)
@@ -21,7 +22,8 @@ int main(int argc, char **argv)
         return 1;
     timing_mark("http init");
     switch (o.cmd) {
-    case CMD_HOOK: r = hook_run(&o); break;
+    case CMD_HOOK: r = hook_run(&o, argc, argv); break;
+    case CMD_SERVE: r = serve_run(&o); break;
     case CMD_EVIDENCE: r = offline_evidence(&o); break;
     case CMD_MEASURE: r = offline_measure(&o); break;
     case CMD_PREPARE: r = prepare_run(&o); break;

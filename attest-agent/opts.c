@@ -10,7 +10,7 @@
 #include "digestcache.h"
 
 enum { O_VERIFIER = 1, O_RUN_DIR, O_CA, O_CERT, O_KEY, O_TIMEOUT, O_RUNTIME, O_VTPM, O_NONCE,
-       O_BUNDLE, O_OUT, O_ID, O_CACHE_DIR };
+       O_BUNDLE, O_OUT, O_ID, O_CACHE_DIR, O_AGENT_SOCKET, O_LISTEN_SOCKET, O_POOL };
 
 static const struct option options[] = {
     { "verifier", required_argument, NULL, O_VERIFIER },
@@ -26,6 +26,9 @@ static const struct option options[] = {
     { "out", required_argument, NULL, O_OUT },
     { "container-id", required_argument, NULL, O_ID },
     { "cache-dir", required_argument, NULL, O_CACHE_DIR },
+    { "agent-socket", required_argument, NULL, O_AGENT_SOCKET },
+    { "listen-socket", required_argument, NULL, O_LISTEN_SOCKET },
+    { "pool", required_argument, NULL, O_POOL },
     { NULL, 0, NULL, 0 },
 };
 
@@ -35,13 +38,18 @@ void opts_usage(void)
         "usage:\n"
         "  attest-agent hook --verifier URL [--run-dir DIR] [--ca F --cert F --key F]\n"
         "                    [--timeout SECONDS] [--runtime PATH] [--cache-dir DIR|'']\n"
+        "                    [--agent-socket PATH|'']\n"
         "                    (OCI state on stdin; runtime digest cache, default "
-        AGENT_DEFAULT_CACHE_DIR ")\n"
+        AGENT_DEFAULT_CACHE_DIR ";\n"
+        "                    forwarded to the service at " AGENT_DEFAULT_SOCKET " when it answers)\n"
         "  attest-agent evidence --run-dir DIR --vtpm UUID --nonce HEX --bundle DIR --out FILE\n"
         "                    [--container-id ID] [--runtime PATH]\n"
         "  attest-agent measure --bundle DIR [--runtime PATH]\n"
         "  attest-agent prepare --verifier URL --vtpm UUID [--run-dir DIR] [--ca F --cert F --key F]\n"
         "                    [--timeout SECONDS]   (AK and registration ahead of a hook)\n"
+        "  attest-agent serve --verifier URL [--listen-socket PATH] [--run-dir DIR]\n"
+        "                    [--ca F --cert F --key F] [--pool N] [--cache-dir DIR|'']\n"
+        "                    (the hook service; socket default " AGENT_DEFAULT_SOCKET ")\n"
         "The run dir defaults to $VTPM_MGR_RUN_DIR, else " AGENT_DEFAULT_RUN_DIR ".\n");
 }
 
@@ -54,6 +62,17 @@ static int parse_timeout(const char *s, int *ms)
         return -1;
     *ms = (int)(v * 1000);
     return *ms > 0 ? 0 : -1;
+}
+
+static int parse_pool(const char *s, int *n)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+
+    if (end == s || *end || v < 0 || v > AGENT_MAX_POOL)
+        return -1;
+    *n = (int)v;
+    return 0;
 }
 
 static int set_opt(struct agent_opts *o, int c, const char *arg)
@@ -72,6 +91,9 @@ static int set_opt(struct agent_opts *o, int c, const char *arg)
     case O_OUT: o->out = arg; return 0;
     case O_ID: o->container_id = arg; return 0;
     case O_CACHE_DIR: o->cache_dir = *arg ? arg : NULL; return 0; /* "": no cache */
+    case O_AGENT_SOCKET: o->agent_socket = *arg ? arg : NULL; return 0; /* "": no service */
+    case O_LISTEN_SOCKET: o->listen_socket = arg; return 0;
+    case O_POOL: return parse_pool(arg, &o->pool);
     default: return -1;
     }
 }
@@ -86,6 +108,8 @@ static int parse_cmd(const char *s, enum agent_cmd *cmd)
         *cmd = CMD_MEASURE;
     else if (!strcmp(s, "prepare"))
         *cmd = CMD_PREPARE;
+    else if (!strcmp(s, "serve"))
+        *cmd = CMD_SERVE;
     else
         return -1;
     return 0;
@@ -102,6 +126,8 @@ static int complete(const struct agent_opts *o)
         return o->bundle != NULL;
     case CMD_PREPARE:
         return o->verifier && o->vtpm && (!o->cert == !o->key);
+    case CMD_SERVE:
+        return o->verifier && (!o->cert == !o->key);
     default:
         return 0;
     }
@@ -115,6 +141,9 @@ int opts_parse(int argc, char **argv, struct agent_opts *o)
     memset(o, 0, sizeof(*o));
     o->timeout_ms = AGENT_DEFAULT_TIMEOUT_MS;
     o->cache_dir = AGENT_DEFAULT_CACHE_DIR;
+    o->agent_socket = AGENT_DEFAULT_SOCKET;
+    o->listen_socket = AGENT_DEFAULT_SOCKET;
+    o->pool = AGENT_DEFAULT_POOL;
     o->run_dir = env && *env ? env : AGENT_DEFAULT_RUN_DIR;
     if (argc < 2 || parse_cmd(argv[1], &o->cmd) < 0)
         goto usage;

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Command-line options of attest-agent's commands (hook, evidence, measure, prepare). */
+/* Command-line options of attest-agent's commands (hook, evidence, measure, prepare, serve). */
 #ifndef AGENT_OPTS_H
 #define AGENT_OPTS_H
 
-enum agent_cmd { CMD_HOOK, CMD_EVIDENCE, CMD_MEASURE, CMD_PREPARE };
+enum agent_cmd { CMD_HOOK, CMD_EVIDENCE, CMD_MEASURE, CMD_PREPARE, CMD_SERVE };
 
 #define AGENT_DEFAULT_RUN_DIR  "/run/vtpm-mgr"
 #define AGENT_DEFAULT_TIMEOUT_MS 5000
+#define AGENT_DEFAULT_SOCKET   "/run/attest-agent/agent.sock"
+#define AGENT_DEFAULT_POOL     2
+#define AGENT_MAX_POOL         64
 
 struct agent_opts {
     enum agent_cmd cmd;
@@ -21,6 +24,9 @@ struct agent_opts {
     const char *bundle;           /* evidence, measure */
     const char *out;              /* evidence: output file */
     const char *container_id;     /* evidence: id recorded (default: bundle directory name) */
+    const char *agent_socket;     /* hook: the service to forward to; NULL: do the work here */
+    const char *listen_socket;    /* serve: socket path */
+    int pool;                     /* serve: vTPMs kept created and registered ahead */
 };
 
 /* Parses argv (argv[1] is the command). Returns 0, or 2 after printing usage. */

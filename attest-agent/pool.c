@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vTPMs prepared by the agent service between container starts, as `attest-agent prepare`
+ * does for one: nothing is measured or extended, so the hook still finds PCRs 8-10 zero and
+ * the verifier checks exactly what it checks for a vTPM the hook made itself.
+ */
+#include "pool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "attest.h"
+#include "deadline.h"
+#include "hostreg.h"
+#include "http.h"
+#include "log.h"
+#include "registration.h"
+
+#define POOL_FILL_TIMEOUT_MS 10000
+
+static int prepare_one(struct pool *p, const struct mgr_client *mgr, const char *uuid)
+{
+    const struct agent_opts *o = p->o;
+    struct http_opts ho = { .base_url = o->verifier, .ca = o->ca, .cert = o->cert,
+                            .key = o->key,
+                            .deadline = deadline_now_ms() + POOL_FILL_TIMEOUT_MS };
+    char reg[REG_ID_MAX];
+    struct attest a;
+    struct evidence e;
+    int r = attest_open(&a, mgr, uuid);
+
+    if (r == 0) {
+        attest_identity(&a, &e);
+        if (!*p->host_registered && (r = hostreg_ensure(mgr, &e, &ho)) == 0)
+            *p->host_registered = 1;
+        if (r == 0)
+            r = registration_ensure(&a, &e, &ho, reg);
+    }
+    attest_close(&a);
+    return r;
+}
+
+int pool_fill_one(struct pool *p)
+{
+    struct mgr_client mgr = { .run_dir = p->o->run_dir, .timeout_ms = POOL_FILL_TIMEOUT_MS };
+    struct mgr_vtpm vt;
+    int r;
+
+    if (p->n >= p->o->pool || p->n >= AGENT_MAX_POOL)
+        return 0;
+    if ((r = mgr_create(&mgr, &vt)) < 0) {
+        LOG_WARN("pool: vtpm-mgr create: %s", strerror(-r));
+        return r;
+    }
+    if ((r = prepare_one(p, &mgr, vt.uuid)) < 0) {
+        LOG_WARN("pool: vTPM %s not prepared: %s", vt.uuid, strerror(-r));
+        mgr.timeout_ms = 1000;
+        (void)mgr_delete(&mgr, vt.uuid);
+        return r;
+    }
+    snprintf(p->uuid[p->n++], MGR_UUID_LEN, "%s", vt.uuid);
+    LOG_DEBUG("pool: vTPM %s ready (%d)", vt.uuid, p->n);
+    return 0;
+}
+
+int pool_take(void *arg, char uuid[MGR_UUID_LEN])
+{
+    struct pool *p = arg;
+
+    if (p->n == 0)
+        return -ENOENT;
+    /* Oldest first: every pooled vTPM is equally fresh, order only keeps it fair. */
+    snprintf(uuid, MGR_UUID_LEN, "%s", p->uuid[0]);
+    memmove(p->uuid[0], p->uuid[1], (size_t)(p->n - 1) * MGR_UUID_LEN);
+    p->n--;
+    return 0;
+}
+
+void pool_drain(struct pool *p)
+{
+    struct mgr_client mgr = { .run_dir = p->o->run_dir, .timeout_ms = 1000 };
+
+    while (p->n > 0)
+        (void)mgr_delete(&mgr, p->uuid[--p->n]);
+}

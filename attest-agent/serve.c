@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The agent service: one process that keeps what a hook run would otherwise rebuild on
+ * every container start (libcurl's connections and TLS sessions to the verifier, the host
+ * registration, vTPMs created and registered ahead) and checks one container per request.
+ * Requests come from root only (SO_PEERCRED) on a 0600 Unix socket; the service measures
+ * the bundle and the runtime itself from the OCI state, it takes no measurement from the
+ * client. One request at a time: the pool is refilled while no request waits.
+ */
+#include "serve.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctlproto.h"
+#include "hook.h"
+#include "hookfwd.h"
+#include "log.h"
+#include "pool.h"
+
+#define CLIENT_IO_TIMEOUT_S 2      /* to send the request / take the reply */
+#define RETRY_FILL_MS       2000   /* after a failed pool refill */
+#define STOP_CHECK_MS       1000   /* a SIGTERM just before poll() waits no longer */
+#define STDERR_REPLY_MAX    (32u * 1024u)
+
+struct service {
+    const struct agent_opts *o;
+    struct pool pool;
+    int host_registered;
+    int fd;
+};
+
+static volatile sig_atomic_t g_stop;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static int set_signals(void)
+{
+    struct sigaction sa = { .sa_handler = on_stop }; /* no SA_RESTART: poll returns EINTR */
+
+    if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
+        return -errno;
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+/* Creates the socket directory (0700) when missing; the socket itself is 0600 from bind. */
+static int listen_on(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    char dir[sizeof(sa.sun_path)], *slash;
+    struct stat st;
+    mode_t old;
+    int fd, r;
+
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    memcpy(dir, path, strlen(path) + 1);
+    if ((slash = strrchr(dir, '/')) && slash != dir) {
+        *slash = '\0';
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+            return -errno;
+    }
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(path); /* a stale socket of an earlier run */
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+        return -errno;
+    old = umask(0177);
+    r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old);
+    if (r < 0 || listen(fd, 64) < 0) {
+        r = -errno;
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
+static void reply_error(int fd, int err, const char *msg, int fallback)
+{
+    cbor_item_t *m = ctl_error(err, msg);
+
+    if (m && !ctl_put_bool(m, "fallback", fallback))
+        (void)ctl_send(fd, m);
+    if (m)
+        cbor_decref(&m);
+}
+
+/* The peer's parent: the runtime that runs the hook that connected. */
+static int peer_runtime(pid_t pid, char *out, size_t outsz)
+{
+    char path[64], buf[1024], *p;
+    int ppid = 0;
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if (!(f = fopen(path, "re")))
+        return -errno;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    p = strrchr(buf, ')'); /* the command name may contain spaces */
+    if (!p || sscanf(p + 2, "%*c %d", &ppid) != 1 || ppid <= 0)
+        return -EINVAL;
+    snprintf(out, outsz, "/proc/%d/exe", ppid);
+    return 0;
+}
+
+static int same(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+/* The hook's options must name this service's verifier, TLS setup and vtpm-mgr. */
+static int same_setup(const struct agent_opts *s, const struct agent_opts *h)
+{
+    return same(s->verifier, h->verifier) && same(s->ca, h->ca) && same(s->cert, h->cert) &&
+           same(s->key, h->key) && same(s->run_dir, h->run_dir);
+}
+
+struct hook_args {
+    char *argv[HOOKFWD_MAX_ARGS + 3];
+    int argc;
+};
+
+static void hook_args_free(struct hook_args *a)
+{
+    int i;
+
+    for (i = 2; i < a->argc; i++)
+        free(a->argv[i]);
+    memset(a, 0, sizeof(*a));
+}
+
+/* argv = {"attest-agent", "hook", args...}: definite text items without NUL bytes. */
+static int hook_args_decode(const cbor_item_t *arr, struct hook_args *a)
+{
+    size_t i, n;
+
+    memset(a, 0, sizeof(*a));
+    if (!arr || !cbor_isa_array(arr) || !cbor_array_is_definite(arr) ||
+        (n = cbor_array_size(arr)) > HOOKFWD_MAX_ARGS)
+        return -EBADMSG;
+    a->argv[0] = "attest-agent";
+    a->argv[1] = "hook";
+    a->argc = 2;
+    for (i = 0; i < n; i++) {
+        cbor_item_t *s = cbor_array_get(arr, i);
+        int ok = cbor_isa_string(s) && cbor_string_is_definite(s) &&
+                 cbor_string_length(s) < HOOKFWD_MAX_ARG &&
+                 !memchr(cbor_string_handle(s), 0, cbor_string_length(s));
+
+        if (ok && !(a->argv[a->argc] = strndup((const char *)cbor_string_handle(s),
+                                              cbor_string_length(s))))
+            ok = 0;
+        cbor_decref(&s);
+        if (!ok)
+            return -EBADMSG;
+        a->argc++;
+    }
+    return 0;
+}
+
+/* Sends this request's stderr lines to the client too (they carry the verifier's reasons). */
+static int capture_begin(int *saved)
+{
+    int mf = memfd_create("hook-stderr", MFD_CLOEXEC);
+
+    fflush(stderr);
+    if (mf < 0)
+        return -1;
+    if ((*saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)) < 0) {
+        close(mf);
+        return -1;
+    }
+    if (dup2(mf, STDERR_FILENO) < 0) {
+        close(*saved);
+        close(mf);
+        return -1;
+    }
+    return mf;
+}
+
+static uint8_t *capture_end(int mf, int saved, size_t *len)
+{
+    off_t n;
+    uint8_t *buf = NULL;
+
+    fflush(stderr);
+    (void)dup2(saved, STDERR_FILENO);
+    close(saved);
+    *len = 0;
+    n = lseek(mf, 0, SEEK_END);
+    if (n > (off_t)STDERR_REPLY_MAX)
+        n = STDERR_REPLY_MAX;
+    if (n > 0 && (buf = malloc((size_t)n)) && pread(mf, buf, (size_t)n, 0) == n) {
+        *len = (size_t)n;
+        (void)!write(STDERR_FILENO, buf, *len); /* the service's own log keeps them too */
+    }
+    close(mf);
+    return buf;
+}
+
+static void reply_verdict(int fd, int allowed, const uint8_t *err, size_t len)
+{
+    cbor_item_t *m = ctl_ok();
+
+    if (m && !ctl_put_bool(m, "allowed", allowed) &&
+        !ctl_put_bytes(m, "stderr", err ? err : (const uint8_t *)"", len))
+        (void)ctl_send(fd, m);
+    if (m)
+        cbor_decref(&m);
+}
+
+/* Runs the check for a decoded request; the verdict goes back on fd. Otherwise returns why
+ * it did not run, *fallback set when the hook should do the work itself. */
+static const char *check(struct service *s, int fd, pid_t peer, struct hook_args *a,
+                         const uint8_t *state, size_t len, int *fallback)
+{
+    struct hook_env env = { .take_vtpm = pool_take, .arg = &s->pool,
+                            .host_registered = s->host_registered };
+    char runtime[64];
+    struct agent_opts ho;
+    uint8_t *err;
+    size_t n;
+    int saved, mf, r;
+
+    *fallback = 0;
+    if (opts_parse(a->argc, a->argv, &ho) != 0 || ho.cmd != CMD_HOOK)
+        return "hook options not understood";
+    *fallback = !same_setup(s->o, &ho);
+    if (*fallback)
+        return "another verifier, TLS setup or run dir";
+    if (peer_runtime(peer, runtime, sizeof(runtime)) < 0)
+        return "the hook's runtime process is gone";
+    env.runtime = runtime;
+    *fallback = (mf = capture_begin(&saved)) < 0;
+    if (*fallback)
+        return "no stderr capture";
+    r = hook_check(&ho, state, len, &env);
+    err = capture_end(mf, saved, &n);
+    s->host_registered = env.host_registered;
+    reply_verdict(fd, r == 0, err, n);
+    free(err);
+    return NULL;
+}
+
+static int peer_is_root(int fd, pid_t *pid)
+{
+    struct ucred cr;
+    socklen_t len = sizeof(cr);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || len != sizeof(cr))
+        return 0;
+    *pid = cr.pid;
+    return cr.uid == 0;
+}
+
+static void set_io_timeout(int fd)
+{
+    struct timeval tv = { .tv_sec = CLIENT_IO_TIMEOUT_S };
+
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static void serve_client(struct service *s, int fd)
+{
+    struct hook_args a = { 0 };
+    cbor_item_t *req = NULL;
+    const uint8_t *state = NULL;
+    const char *why;
+    int fallback;
+    char op[16];
+    uint64_t v = 0;
+    size_t len = 0;
+    pid_t peer = 0;
+
+    if (!peer_is_root(fd, &peer)) {
+        LOG_WARN("request from a non-root peer refused");
+        reply_error(fd, EPERM, "only root may ask", 0);
+        return;
+    }
+    set_io_timeout(fd);
+    if (ctl_recv(fd, HOOKFWD_REQ_MAX, &req) < 0)
+        return;
+    if (ctl_get_uint(req, "v", &v) < 0 || v != HOOKFWD_VERSION ||
+        ctl_get_str(req, "op", op, sizeof(op)) < 0 || strcmp(op, "hook") ||
+        ctl_get_bytes(req, "state", &state, &len) < 0 || len > HOOKFWD_STATE_MAX ||
+        hook_args_decode(ctl_get(req, "args"), &a) < 0)
+        reply_error(fd, EBADMSG, "malformed request", 0);
+    else if ((why = check(s, fd, peer, &a, state, len, &fallback)))
+        reply_error(fd, EINVAL, why, fallback);
+    hook_args_free(&a);
+    cbor_decref(&req);
+}
+
+/* Waits for a client; refills the pool meanwhile. 1 when a client waits, 0 otherwise. */
+static int wait_client(struct service *s, int *fill_wait_ms)
+{
+    struct pollfd p = { .fd = s->fd, .events = POLLIN };
+    int full = s->pool.n >= s->o->pool;
+    int r = poll(&p, 1, full ? STOP_CHECK_MS : *fill_wait_ms);
+
+    if (r != 0 || full)
+        return r > 0;
+    *fill_wait_ms = pool_fill_one(&s->pool) < 0 ? RETRY_FILL_MS : 0;
+    return 0;
+}
+
+static void serve_loop(struct service *s)
+{
+    int fill_wait_ms = 0;
+
+    while (!g_stop) {
+        int c;
+
+        if (!wait_client(s, &fill_wait_ms))
+            continue;
+        c = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0)
+            continue;
+        serve_client(s, c);
+        close(c);
+    }
+}
+
+int serve_run(const struct agent_opts *o)
+{
+    struct service s = { .o = o, .fd = -1 };
+    int i;
+
+    s.pool.o = o;
+    s.pool.host_registered = &s.host_registered;
+    if (set_signals() < 0)
+        return 1;
+    /* Fill before listening: a hook that finds the socket gets a ready vTPM. */
+    for (i = 0; i < o->pool && !g_stop; i++)
+        if (pool_fill_one(&s.pool) < 0)
+            break;
+    if ((s.fd = listen_on(o->listen_socket)) < 0) {
+        LOG_ERROR("%s: %s", o->listen_socket, strerror(-s.fd));
+        pool_drain(&s.pool);
+        return 1;
+    }
+    LOG_INFO("serving hooks on %s (verifier %s, %d vTPMs ready)", o->listen_socket,
+             o->verifier, s.pool.n);
+    serve_loop(&s);
+    close(s.fd);
+    unlink(o->listen_socket);
+    pool_drain(&s.pool);
+    LOG_INFO("stopped");
+    return 0;
+}

@@ -1,0 +1,179 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# End to end with real runc through the agent service: attest-agent-hook as createRuntime hook
+# forwards to `attest-agent serve` (pool of vTPMs made ahead); an allowed container runs, a
+# rootfs not in policy and CAP_SYS_ADMIN are denied with their reasons relayed; a hook with
+# another setup is declined and falls back; a non-root peer is refused; with the service
+# stopped the same hook falls back to `attest-agent hook`.
+. "$(dirname "$0")/lib.sh"
+command -v runc >/dev/null 2>&1 || { echo "runc missing"; exit 77; }
+command -v busybox >/dev/null 2>&1 || { echo "busybox missing"; exit 77; }
+command -v setpriv >/dev/null 2>&1 || { echo "setpriv missing"; exit 77; }
+[ "$(id -u)" -eq 0 ] || { echo "runc needs root here"; exit 77; }
+VF=$BIN/verifier
+AGENT=$BIN/attest-agent
+HOOK=$BIN/attest-agent-hook
+VF_PID=
+AD_PID=
+CTRS=""
+
+# stop PID: SIGTERM, bounded wait, SIGKILL.
+stop() {
+    [ -n "$1" ] || return 0
+    kill -TERM "$1" 2>/dev/null || true
+    i=0
+    while kill -0 "$1" 2>/dev/null; do
+        i=$((i + 1)); [ $i -lt 100 ] || { kill -KILL "$1"; break; }
+        sleep 0.1
+    done
+    wait "$1" 2>/dev/null || true
+}
+stop_vf() { stop "$VF_PID"; VF_PID=; }
+stop_ad() { stop "$AD_PID"; AD_PID=; }
+remove_ctrs() {
+    for c in $CTRS; do timeout 10 runc delete -f "$c" >/dev/null 2>&1 || true; done
+}
+at_exit remove_ctrs
+at_exit stop_vf
+at_exit stop_ad
+
+start_host_tpm
+start_mgr
+cd "$T"
+ID=agentd-$$
+
+mkdir -p base/rootfs/bin
+cp "$(command -v busybox)" base/rootfs/bin/busybox
+(cd base && runc spec)
+# edit FILE PYTHON: applies a Python statement to the JSON document `c` in FILE.
+edit() {
+    python3 -c 'import json,sys
+f=sys.argv[1]; c=json.load(open(f))
+exec(sys.argv[2])
+json.dump(c, open(f, "w"), indent=1)' "$1" "$2"
+}
+edit base/config.json '
+p = c["process"]; p["terminal"] = False; p["args"] = ["/bin/busybox", "sleep", "60"]
+r = c["linux"].setdefault("resources", {})
+r["memory"] = {"limit": 64 * 1024 * 1024}; r["cpu"] = {"shares": 512}
+c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+    "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_ERRNO"}]}'
+
+mkdir trust && cp "$HOST/ek-ca.pem" trust/
+"$AGENT" measure --bundle base >m.json || fail "measure"
+"$VF" policy default >policy.json || fail "policy default"
+"$VF" policy allow --policy policy.json --rootfs-digest "$(json rootfs_digest <m.json)" \
+    --runtime-digest "$(json runtime_digest <m.json)" \
+    --agent-digest "$(json agent_digest <m.json)" || fail "policy allow"
+"$VF" serve --listen 127.0.0.1:0 --port-file port --db "sqlite:$T/vf.db" --policy policy.json \
+    --trust trust --insecure-no-tls >>vf.log 2>&1 &
+VF_PID=$!
+i=0
+while [ ! -s port ]; do
+    i=$((i + 1)); [ $i -lt 100 ] || fail "verifier did not start"
+    kill -0 "$VF_PID" 2>/dev/null || { cat vf.log >&2; fail "verifier exited"; }
+    sleep 0.1
+done
+URL=http://127.0.0.1:$(cat port)
+SOCK=$T/agentd/agent.sock
+
+start_ad() {
+    "$AGENT" serve --listen-socket "$SOCK" --verifier "$URL" --run-dir "$RUN" --pool 2 \
+        >>ad.log 2>&1 &
+    AD_PID=$!
+    i=0
+    while [ ! -S "$SOCK" ]; do
+        i=$((i + 1)); [ $i -lt 150 ] || { cat ad.log >&2; fail "agent service did not start"; }
+        kill -0 "$AD_PID" 2>/dev/null || { cat ad.log >&2; fail "agent service exited"; }
+        sleep 0.1
+    done
+}
+start_ad
+[ "$(stat -c %a "$SOCK")" = 600 ] || fail "service socket mode $(stat -c %a "$SOCK")"
+[ "$(stat -c %a "$(dirname "$SOCK")")" = 700 ] || fail "service socket directory not 0700"
+ok "service listening, socket 0600 in a 0700 directory"
+
+edit base/config.json "c['hooks'] = {'createRuntime': [{'path': '$HOOK', 'args': ['attest-agent-hook',
+    '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '5', '--agent-socket', '$SOCK']}]}"
+
+bundle() {
+    cp -a base "$1"
+    [ -z "${2:-}" ] || edit "$1/config.json" "$2"
+}
+create() {
+    CTRS="$CTRS $ID-$1"
+    timeout 30 runc create --bundle "$1" "$ID-$1" </dev/null >"$1.out" 2>"$1.err"
+}
+status_of() { runc state "$ID-$1" 2>/dev/null | json status 2>/dev/null || true; }
+# served NAME: the service's log has a check of container NAME.
+served() { grep -q "container $ID-$1" ad.log; }
+
+allowed() {
+    create "$1" || { cat "$1.err" >&2; fail "$1: the allowed container was not created"; }
+    timeout 10 runc start "$ID-$1" || fail "$1: runc start"
+    [ "$(status_of "$1")" = running ] || fail "$1: the allowed container is not running"
+    curl -sS --max-time 5 "$URL/v1/containers/$ID-$1" | grep -q '"allow"' ||
+        fail "$1: the verifier has no allow verdict for the container"
+    timeout 10 runc delete -f "$ID-$1" || fail "runc delete"
+}
+denied() {
+    if create "$1"; then fail "$1: container created"; fi
+    grep -q "$2" "$1.err" || { cat "$1.err" >&2; fail "$1: reason '$2' not printed"; }
+    [ -z "$(status_of "$1")" ] || fail "$1: container exists after a deny"
+}
+
+bundle ok
+allowed ok
+served ok || { cat ad.log >&2; fail "the service did not check the allowed container"; }
+grep -q "container $ID-ok: vTPM .* from the pool" ad.log || fail "no pooled vTPM used"
+ok "service: allowed container attested (vTPM from the pool), started and running"
+bundle ok2
+allowed ok2
+served ok2 || fail "the service did not check the second container"
+ok "service: a second allowed container (pool refilled or created on demand)"
+
+bundle rootfs
+echo tampered >rootfs/rootfs/bin/extra
+denied rootfs "rootfs"
+served rootfs || fail "the service did not check the rootfs case"
+ok "service: denied rootfs, reason relayed"
+bundle sysadmin "
+for k in ('bounding', 'effective', 'permitted'): c['process']['capabilities'][k].append('CAP_SYS_ADMIN')"
+denied sysadmin "CAP_SYS_ADMIN"
+served sysadmin || fail "the service did not check the CAP_SYS_ADMIN case"
+ok "service: denied CAP_SYS_ADMIN, reason relayed"
+
+# Another setup than the service's (the same run dir spelt differently): the service declines
+# and the hook does the work itself.
+bundle other "c['hooks']['createRuntime'][0]['args'][4] += '/'"
+allowed other
+! served other || fail "the service checked a hook with another setup"
+ok "service declines another setup; the hook falls back and attests by itself"
+
+# A non-root peer (socket opened up for the test) is refused by SO_PEERCRED.
+chmod 0755 "$(dirname "$SOCK")" && chmod 0666 "$SOCK"
+setpriv --reuid=65534 --regid=65534 --clear-groups timeout 10 python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+n = struct.unpack(">I", s.recv(4, socket.MSG_WAITALL))[0]
+sys.stdout.buffer.write(s.recv(n, socket.MSG_WAITALL))' "$SOCK" >peer.out ||
+    fail "non-root peer: no answer"
+grep -q "only root" peer.out || fail "non-root peer not refused"
+chmod 0700 "$(dirname "$SOCK")" && chmod 0600 "$SOCK"
+ok "service: non-root peer refused"
+
+# Stopped: socket gone, pooled vTPMs deleted, the same hook does the work itself.
+nvtpms() { "$BIN/vtpmctl" --run-dir "$RUN" list | grep -o '"uuid"' | wc -l; }
+before=$(nvtpms)
+stop_ad
+[ "$(nvtpms)" -eq $((before - 2)) ] || fail "pooled vTPMs not deleted ($before -> $(nvtpms))"
+[ ! -e "$SOCK" ] || fail "socket left after the service stopped"
+grep -q "stopped" ad.log || fail "the service did not stop cleanly"
+bundle fb
+allowed fb
+! served fb || fail "a stopped service checked a container"
+ok "fallback: allowed container attested by attest-agent hook with the service stopped"
+bundle fbdeny
+echo tampered >fbdeny/rootfs/bin/extra
+denied fbdeny "rootfs"
+ok "fallback: denied rootfs with the service stopped"
