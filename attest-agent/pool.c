@@ -60,7 +60,7 @@ int pool_fill_one(struct pool *p)
         return r;
     }
     snprintf(p->uuid[p->n++], MGR_UUID_LEN, "%s", vt.uuid);
-    LOG_DEBUG("pool: vTPM %s ready (%d)", vt.uuid, p->n);
+    LOG_INFO("pool: vTPM %s ready (%d of %d)", vt.uuid, p->n, p->o->pool);
     return 0;
 }
 

@@ -5,7 +5,8 @@
  * registration, vTPMs created and registered ahead) and checks one container per request.
  * Requests come from root only (SO_PEERCRED) on a 0600 Unix socket; the service measures
  * the bundle and the runtime itself from the OCI state, it takes no measurement from the
- * client. One request at a time: the pool is refilled while no request waits.
+ * client. One request at a time: the pool is refilled while no request waits, a little after
+ * the last one.
  */
 #include "serve.h"
 
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "ctlproto.h"
+#include "deadline.h"
 #include "hook.h"
 #include "hookfwd.h"
 #include "log.h"
@@ -32,6 +34,7 @@
 #define CLIENT_IO_TIMEOUT_S 2      /* to send the request / take the reply */
 #define RETRY_FILL_MS       2000   /* after a failed pool refill */
 #define STOP_CHECK_MS       1000   /* a SIGTERM just before poll() waits no longer */
+#define REFILL_IDLE_MS      250    /* quiet time after a request before a refill */
 #define STDERR_REPLY_MAX    (32u * 1024u)
 
 struct service {
@@ -39,6 +42,7 @@ struct service {
     struct pool pool;
     int host_registered;
     int fd;
+    int64_t next_fill_ms;         /* deadline_now_ms() value before which no refill starts */
 };
 
 static volatile sig_atomic_t g_stop;
@@ -312,33 +316,36 @@ static void serve_client(struct service *s, int fd)
     cbor_decref(&req);
 }
 
-/* Waits for a client; refills the pool meanwhile. 1 when a client waits, 0 otherwise. */
-static int wait_client(struct service *s, int *fill_wait_ms)
+/* Waits for a client; refills the pool meanwhile, but only REFILL_IDLE_MS after the last
+ * request: the runtime is still starting that container and needs the CPU more. 1 when a
+ * client waits, 0 otherwise. */
+static int wait_client(struct service *s)
 {
     struct pollfd p = { .fd = s->fd, .events = POLLIN };
-    int full = s->pool.n >= s->o->pool;
-    int r = poll(&p, 1, full ? STOP_CHECK_MS : *fill_wait_ms);
+    int fill = s->pool.n < s->o->pool;
+    int64_t wait = fill ? s->next_fill_ms - deadline_now_ms() : STOP_CHECK_MS;
+    int r = poll(&p, 1, wait < 0 ? 0 : wait > STOP_CHECK_MS ? STOP_CHECK_MS : (int)wait);
 
-    if (r != 0 || full)
+    if (r != 0 || !fill || deadline_now_ms() < s->next_fill_ms)
         return r > 0;
-    *fill_wait_ms = pool_fill_one(&s->pool) < 0 ? RETRY_FILL_MS : 0;
+    r = pool_fill_one(&s->pool);
+    s->next_fill_ms = deadline_now_ms() + (r < 0 ? RETRY_FILL_MS : 0);
     return 0;
 }
 
 static void serve_loop(struct service *s)
 {
-    int fill_wait_ms = 0;
-
     while (!g_stop) {
         int c;
 
-        if (!wait_client(s, &fill_wait_ms))
+        if (!wait_client(s))
             continue;
         c = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
         if (c < 0)
             continue;
         serve_client(s, c);
         close(c);
+        s->next_fill_ms = deadline_now_ms() + REFILL_IDLE_MS;
     }
 }
 
