@@ -14,39 +14,13 @@
 #include <tss2/tss2_mu.h>
 
 #include "log.h"
+#include "tpmtemplates.h"
+#include "vtpm_ipc.h"
 
 /* TCG EK Credential Profile: PolicySecret(TPM_RH_ENDORSEMENT) with SHA-256. */
-static const uint8_t ek_policy[32] = {
-    0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
-    0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
-};
-
 #define AK_ATTRS (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | \
                   TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH | \
                   TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT)
-
-/* TCG EK Credential Profile template L-2: ECC NIST P-256, AES-128-CFB, policy-only. */
-static void ek_template(TPM2B_PUBLIC *t)
-{
-    TPMT_PUBLIC *p = &t->publicArea;
-
-    memset(t, 0, sizeof(*t));
-    p->type = TPM2_ALG_ECC;
-    p->nameAlg = TPM2_ALG_SHA256;
-    p->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-                          TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_ADMINWITHPOLICY |
-                          TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
-    p->authPolicy.size = sizeof(ek_policy);
-    memcpy(p->authPolicy.buffer, ek_policy, sizeof(ek_policy));
-    p->parameters.eccDetail.symmetric = (TPMT_SYM_DEF_OBJECT){
-        .algorithm = TPM2_ALG_AES, .keyBits = { .aes = 128 }, .mode = { .aes = TPM2_ALG_CFB },
-    };
-    p->parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
-    p->parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
-    p->parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
-    p->unique.ecc.x.size = 32;
-    p->unique.ecc.y.size = 32;
-}
 
 /* ECC NIST P-256 ECDSA-SHA256 restricted signing key. */
 static void ak_template(TPM2B_PUBLIC *t)
@@ -74,7 +48,7 @@ static int ensure_ek(struct vtpm *v)
 
     if (v->ek != ESYS_TR_NONE)
         return 0;
-    ek_template(&tmpl);
+    tcg_ek_template(VTPM_EK_ECC_P256, &tmpl);
     rc = Esys_CreatePrimary(v->esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                             ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, &v->ek, NULL, NULL,
                             NULL, NULL);
@@ -221,24 +195,6 @@ int vtpm_ak_public(struct vtpm *v, uint8_t **buf, size_t *len)
     return 0;
 }
 
-static int unmarshal_cred(const uint8_t *cb, size_t cb_len, const uint8_t *sec, size_t sec_len,
-                          TPM2B_ID_OBJECT *blob, TPM2B_ENCRYPTED_SECRET *secret)
-{
-    size_t o1 = 0, o2 = 0;
-
-    memset(blob, 0, sizeof(*blob));
-    memset(secret, 0, sizeof(*secret));
-    if (!cb || !sec ||
-        Tss2_MU_TPM2B_ID_OBJECT_Unmarshal(cb, cb_len, &o1, blob) != TSS2_RC_SUCCESS ||
-        o1 != cb_len ||
-        Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal(sec, sec_len, &o2, secret) != TSS2_RC_SUCCESS ||
-        o2 != sec_len) {
-        LOG_ERROR("credential: malformed TPM2B_ID_OBJECT / TPM2B_ENCRYPTED_SECRET");
-        return -EBADMSG;
-    }
-    return 0;
-}
-
 int vtpm_activate(struct vtpm *v, const uint8_t *blob, size_t blob_len, const uint8_t *secret,
                   size_t secret_len, uint8_t **cred, size_t *cred_len)
 {
@@ -251,7 +207,7 @@ int vtpm_activate(struct vtpm *v, const uint8_t *blob, size_t blob_len, const ui
 
     if (v->ak == ESYS_TR_NONE)
         return -EINVAL;
-    if ((r = unmarshal_cred(blob, blob_len, secret, secret_len, &idobj, &sec)) < 0 ||
+    if ((r = tpm_credential_unmarshal(blob, blob_len, secret, secret_len, &idobj, &sec)) < 0 ||
         (r = ensure_ek(v)) < 0)
         return r;
     if ((r = ek_session(v, &sess)) < 0)

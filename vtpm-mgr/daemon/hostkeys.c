@@ -11,13 +11,10 @@
 
 #include "hosttpm_int.h"
 #include "log.h"
+#include "tpmtemplates.h"
+#include "vtpm_ipc.h"
 
 /* TCG EK Credential Profile: PolicySecret(TPM_RH_ENDORSEMENT) with SHA-256. */
-static const uint8_t ek_policy_sha256[32] = {
-    0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
-    0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
-};
-
 /* TCG EK NV indices of the EK certificates: RSA 2048, ECC NIST P-256, ECC NIST P-384. */
 #define NV_EK_CERT_RSA2048 0x01c00002u
 #define NV_EK_CERT_ECC_P256 0x01c0000au
@@ -137,27 +134,6 @@ int hostkeys_read_persistent(struct hosttpm *h, uint32_t handle, ESYS_TR *tr, TP
     return 0;
 }
 
-/* TCG EK Credential Profile template L-1: RSA 2048, AES-128-CFB storage key, policy-only. */
-static void ek_template(TPM2B_PUBLIC *t)
-{
-    TPMT_PUBLIC *p = &t->publicArea;
-
-    memset(t, 0, sizeof(*t));
-    p->type = TPM2_ALG_RSA;
-    p->nameAlg = TPM2_ALG_SHA256;
-    p->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-                          TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_ADMINWITHPOLICY |
-                          TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
-    p->authPolicy.size = sizeof(ek_policy_sha256);
-    memcpy(p->authPolicy.buffer, ek_policy_sha256, sizeof(ek_policy_sha256));
-    p->parameters.rsaDetail.symmetric = (TPMT_SYM_DEF_OBJECT){
-        .algorithm = TPM2_ALG_AES, .keyBits = { .aes = 128 }, .mode = { .aes = TPM2_ALG_CFB },
-    };
-    p->parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
-    p->parameters.rsaDetail.keyBits = 2048;
-    p->unique.rsa.size = 256; /* zero-filled per the template */
-}
-
 static int persist(struct hosttpm *h, ESYS_TR *transient, uint32_t handle, ESYS_TR *out)
 {
     TSS2_RC rc;
@@ -183,7 +159,7 @@ static int create_default_ek(struct hosttpm *h)
     int r;
 
     LOG_INFO("no EK at 0x%08x: creating it from the TCG RSA 2048 template", h->ek_handle);
-    ek_template(&tmpl);
+    tcg_ek_template(VTPM_EK_RSA_2048, &tmpl);
     rc = Esys_CreatePrimary(h->esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                             ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, &tr, NULL, NULL, NULL,
                             NULL);

@@ -11,6 +11,7 @@
 
 #include "hosttpm_int.h"
 #include "log.h"
+#include "tpmtemplates.h"
 
 #define HOST_PCRS 24 /* PC Client platforms: PCR 0..23, three bytes of select */
 #define PERSISTENT_MIN 0x81000000u
@@ -260,24 +261,6 @@ int hosttpm_issue_ek_cert(struct hosttpm *h, const uint8_t *ekpub, size_t ekpub_
     return r;
 }
 
-static int unmarshal_cred(const uint8_t *cb, size_t cb_len, const uint8_t *sec, size_t sec_len,
-                          TPM2B_ID_OBJECT *blob, TPM2B_ENCRYPTED_SECRET *secret)
-{
-    size_t o1 = 0, o2 = 0;
-
-    memset(blob, 0, sizeof(*blob));
-    memset(secret, 0, sizeof(*secret));
-    if (!cb || !sec ||
-        Tss2_MU_TPM2B_ID_OBJECT_Unmarshal(cb, cb_len, &o1, blob) != TSS2_RC_SUCCESS ||
-        o1 != cb_len ||
-        Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal(sec, sec_len, &o2, secret) != TSS2_RC_SUCCESS ||
-        o2 != sec_len) {
-        LOG_ERROR("credential: malformed TPM2B_ID_OBJECT / TPM2B_ENCRYPTED_SECRET");
-        return -EINVAL;
-    }
-    return 0;
-}
-
 static int activate(struct hosttpm *h, ESYS_TR ak, const TPM2B_ID_OBJECT *blob,
                     const TPM2B_ENCRYPTED_SECRET *secret, uint8_t **cred, size_t *cred_len)
 {
@@ -318,9 +301,11 @@ int hosttpm_activate_credential(struct hosttpm *h, const uint8_t *credblob, size
 
     if (!h || !cred || !cred_len)
         return -EINVAL;
-    r = unmarshal_cred(credblob, credblob_len, secret, secret_len, &blob, &sec);
-    if (r < 0)
+    r = tpm_credential_unmarshal(credblob, credblob_len, secret, secret_len, &blob, &sec);
+    if (r < 0) {
+        LOG_ERROR("credential: malformed TPM2B_ID_OBJECT / TPM2B_ENCRYPTED_SECRET");
         return r;
+    }
     if ((r = hostkeys_ensure_ek(h)) < 0)
         return r;
     r = hostkeys_read_persistent(h, h->ak_handle, &ak, NULL);

@@ -9,6 +9,7 @@
 #include <tss2/tss2_sys.h>
 
 #include "log.h"
+#include "tpmtemplates.h"
 #include "tcti.h"
 #include "vtpm_ipc.h"
 
@@ -16,12 +17,6 @@
 
 static TSS2_TCTI_CONTEXT *g_tcti;
 static TSS2_SYS_CONTEXT *g_sys;
-
-/* TCG EK Credential Profile: PolicySecret(TPM_RH_ENDORSEMENT). */
-static const uint8_t ek_policy[32] = {
-    0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
-    0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
-};
 
 /* Empty password session, the only authorization the worker ever uses. */
 static const TSS2L_SYS_AUTH_COMMAND pw_auth = {
@@ -81,44 +76,6 @@ int prov_disable_platform(struct inst *inst)
                  "TPM2_HierarchyControl");
 }
 
-static void ek_common(TPMT_PUBLIC *p)
-{
-    p->nameAlg = TPM2_ALG_SHA256;
-    p->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-                          TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_ADMINWITHPOLICY |
-                          TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
-    p->authPolicy.size = sizeof(ek_policy);
-    memcpy(p->authPolicy.buffer, ek_policy, sizeof(ek_policy));
-}
-
-int prov_ek_template(uint32_t ek_type, TPM2B_PUBLIC *tmpl)
-{
-    TPMT_PUBLIC *p = &tmpl->publicArea;
-    TPMT_SYM_DEF_OBJECT aes = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128,
-                                .mode.aes = TPM2_ALG_CFB };
-
-    memset(tmpl, 0, sizeof(*tmpl));
-    ek_common(p);
-    if (ek_type == VTPM_EK_RSA_2048) { /* template L-1 */
-        p->type = TPM2_ALG_RSA;
-        p->parameters.rsaDetail.symmetric = aes;
-        p->parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
-        p->parameters.rsaDetail.keyBits = 2048;
-        p->unique.rsa.size = 256;
-    } else if (ek_type == VTPM_EK_ECC_P256) { /* template L-2 */
-        p->type = TPM2_ALG_ECC;
-        p->parameters.eccDetail.symmetric = aes;
-        p->parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
-        p->parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
-        p->parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
-        p->unique.ecc.x.size = 32;
-        p->unique.ecc.y.size = 32;
-    } else {
-        return -EINVAL;
-    }
-    return 0;
-}
-
 int prov_create_ek(struct inst *inst, uint32_t ek_type, TPM2B_PUBLIC *pub)
 {
     TPM2B_SENSITIVE_CREATE sens = { 0 };
@@ -132,7 +89,7 @@ int prov_create_ek(struct inst *inst, uint32_t ek_type, TPM2B_PUBLIC *pub)
     TPM2_HANDLE h = 0;
     int r;
 
-    if (prov_ek_template(ek_type, &tmpl) < 0)
+    if (tcg_ek_template(ek_type, &tmpl) < 0)
         return -EINVAL;
     memset(pub, 0, sizeof(*pub));
     wtcti_set_target(g_tcti, inst);

@@ -22,7 +22,4 @@ int prov_create_ek(struct inst *inst, uint32_t ek_type, TPM2B_PUBLIC *pub);
 /* Defines the TCG EK certificate index with platform auth, writes der and write-locks it. */
 int prov_write_ekcert(struct inst *inst, uint32_t ek_type, const uint8_t *der, size_t len);
 
-/* The TCG EK template for ek_type (a vtpm_ek_type); -EINVAL for an unknown type. */
-int prov_ek_template(uint32_t ek_type, TPM2B_PUBLIC *tmpl);
-
 #endif
