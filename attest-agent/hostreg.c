@@ -8,6 +8,7 @@
 
 #include "ctlproto.h"
 #include "log.h"
+#include "registration.h"
 #include "secmem.h"
 #include "verifierapi.h"
 
@@ -37,23 +38,6 @@ static int already(const struct http_resp *resp)
     return reg;
 }
 
-static int answer(const struct http_opts *o, const char *id, const uint8_t *cred, size_t n)
-{
-    struct http_resp resp;
-    uint8_t *req = NULL;
-    size_t len = 0;
-    int r = activate_request_encode(id, cred, n, &req, &len);
-
-    if (r == 0)
-        r = verifier_post_cbor(o, "/v1/register/activate", req, len, &resp);
-    secure_free(req, len);
-    if (r < 0)
-        return r;
-    r = activate_reply_parse(resp.body, resp.len);
-    http_resp_free(&resp);
-    return r;
-}
-
 static int activate(const struct mgr_client *mgr, const struct http_opts *o,
                     const struct http_resp *resp)
 {
@@ -67,7 +51,7 @@ static int activate(const struct mgr_client *mgr, const struct http_opts *o,
     LOG_INFO("registering the host AK at %s", o->base_url);
     r = mgr_host_activate(mgr, c.blob, c.blob_len, c.secret, c.secret_len, &cred, &n);
     if (r == 0)
-        r = answer(o, c.registration, cred, n);
+        r = registration_answer(o, c.registration, cred, n);
     if (r < 0)
         LOG_ERROR("host registration failed: %d", r);
     secure_free(cred, n);

@@ -75,7 +75,7 @@ static int challenge(const struct evidence *e, const struct http_opts *o,
     return r;
 }
 
-static int answer(const struct http_opts *o, const char *id, const uint8_t *cred,
+int registration_answer(const struct http_opts *o, const char *id, const uint8_t *cred,
                   size_t cred_len)
 {
     struct http_resp resp;
@@ -107,7 +107,7 @@ static int do_register(struct attest *a, const struct evidence *e, const struct 
         return r;
     r = vtpm_activate(a->tpm, c.blob, c.blob_len, c.secret, c.secret_len, &cred, &cred_len);
     if (r == 0)
-        r = answer(o, c.registration, cred, cred_len);
+        r = registration_answer(o, c.registration, cred, cred_len);
     if (r == 0)
         memcpy(id, c.registration, REG_ID_MAX);
     secure_free(cred, cred_len);

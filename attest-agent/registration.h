@@ -12,6 +12,11 @@
  * POST /v1/register, ActivateCredential, POST /v1/register/activate, and record it.
  * e must carry vtpm_uuid, ek_cert, ak_pub and host_chain. Returns 0 or a negative errno.
  */
+/* POST /v1/register/activate {v, registration, credential}: 0 when the verifier accepts it,
+ * -EACCES when it refuses, another negative errno on failure. Also used for host registration. */
+int registration_answer(const struct http_opts *o, const char *id, const uint8_t *cred,
+                        size_t cred_len);
+
 int registration_ensure(struct attest *a, const struct evidence *e, const struct http_opts *o,
                         char id[REG_ID_MAX]);
 
