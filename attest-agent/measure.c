@@ -40,6 +40,28 @@ static int measure_binary(const char *exe, const char *cache_dir, char path[PATH
     return r;
 }
 
+/*
+ * The agent's own digest, once per process: the running image cannot change under it (writes
+ * to a running binary fail with ETXTBSY, a rename leaves /proc/self/exe on the old inode), so
+ * the long-running service hashes itself once instead of at every container start.
+ */
+static int measure_self(char path[PATH_MAX], uint8_t d[DIGEST_LEN])
+{
+    static char self_path[PATH_MAX];
+    static uint8_t self[DIGEST_LEN];
+    static int known;
+    int r;
+
+    if (!known) {
+        if ((r = measure_binary("/proc/self/exe", NULL, self_path, self)) < 0)
+            return r;
+        known = 1;
+    }
+    memcpy(path, self_path, PATH_MAX);
+    memcpy(d, self, DIGEST_LEN);
+    return 0;
+}
+
 int measure_collect(const struct oci_bundle *b, const json_t *annotations,
                     const char *runtime_exe, const char *cache_dir, struct measurement *m)
 {
@@ -56,7 +78,7 @@ int measure_collect(const struct oci_bundle *b, const json_t *annotations,
         r = measure_binary(runtime_exe, cache_dir, m->runtime_path, m->runtime);
     timing_mark("runtime digest");
     if (r == 0)
-        r = measure_binary("/proc/self/exe", NULL, m->agent_path, m->agent);
+        r = measure_self(m->agent_path, m->agent);
     timing_mark("agent digest");
     if (r < 0)
         measure_free(m);

@@ -72,20 +72,23 @@ static int state_to_stdin(const uint8_t *state, size_t len)
     int fd = memfd_create("oci-state", 0);
     size_t off = 0;
 
+    int r = 0;
+
     if (fd < 0)
         return -errno;
-    while (off < len) {
+    while (off < len && r == 0) {
         ssize_t k = write(fd, state + off, len - off);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
-            return -EIO;
-        off += (size_t)k;
+            r = -EIO;
+        else
+            off += (size_t)k;
     }
-    if (lseek(fd, 0, SEEK_SET) < 0 || dup2(fd, STDIN_FILENO) < 0)
-        return -errno;
+    if (r == 0 && (lseek(fd, 0, SEEK_SET) < 0 || dup2(fd, STDIN_FILENO) < 0))
+        r = -errno;
     close(fd);
-    return 0;
+    return r;
 }
 
 /* Execs `attest-agent hook ARGS --agent-socket ''` from this binary's directory. */
@@ -96,11 +99,14 @@ static int fallback(int argc, char **argv, const uint8_t *state, size_t len)
     char *slash;
     int i;
 
-    if (!av || n <= 0 || state_to_stdin(state, len) < 0)
+    if (!av || n <= 0 || state_to_stdin(state, len) < 0) {
+        free(av);
+        fprintf(stderr, "attest-agent: the container must not start: no fallback\n");
         return 1;
+    }
     self[n] = '\0';
-    slash = strrchr(self, '/');
-    *slash = '\0';
+    if ((slash = strrchr(self, '/')))
+        *slash = '\0';
     snprintf(full, sizeof(full), "%s/attest-agent", self);
     av[0] = "attest-agent";
     av[1] = "hook";
@@ -112,6 +118,7 @@ static int fallback(int argc, char **argv, const uint8_t *state, size_t len)
     execv(full, av);
     fprintf(stderr, "attest-agent: the container must not start: exec %s: %s\n", full,
             strerror(errno));
+    free(av);
     return 1;
 }
 
