@@ -200,6 +200,11 @@ bench_provisioning() {
 
 bench_rtt() {
     say "2/3 round trips: $RTT_ITERS timed commands per operation and target, interleaved"
+    # Client and servers all on one CPU: on 2 cores, whichever server happens to share the
+    # client's core answers a ~50 us round trip much faster, which would decide the ratio.
+    # Workers spawned from here on inherit the daemon's affinity.
+    RTT_CPU=$(($(nproc) - 1))
+    taskset -a -p -c "$RTT_CPU" "$MGR_PID" >/dev/null || fail "taskset vtpm-mgr"
     # One tenant (so one worker) per target: the swap pair must not displace the single vTPM.
     timeout 60 "$X/bench_ctl" create "$VTPM_MGR_RUN_DIR" 1 rtt >"$T/rtt.vtpms" || fail "create (rtt)"
     timeout 60 "$X/bench_ctl" create "$VTPM_MGR_RUN_DIR" 2 rtt-swap >>"$T/rtt.vtpms" ||
@@ -208,10 +213,15 @@ bench_rtt() {
     a=$(sed -n 2p "$T/rtt.vtpms" | cut -f2)
     b=$(sed -n 3p "$T/rtt.vtpms" | cut -f2)
     start_swtpm "$T/sw-rtt"
-    timeout 300 "$X/bench_rtt" "$RTT_ITERS" "$RTT_WARMUP" 10 \
-        "vtpm-mgr=swtpm:path=$v" "swtpm=swtpm:path=$T/sw-rtt/s" \
-        "vtpm-mgr-swap=swtpm:path=$a+swtpm:path=$b" >"$T/rtt.tsv" || fail "bench_rtt"
-    for t in vtpm-mgr swtpm vtpm-mgr-swap; do
+    taskset -a -p -c "$RTT_CPU" "$(cat "$T/sw-rtt/pid")" >/dev/null || fail "taskset swtpm"
+    # Two pairwise runs: a third target taking turns in the same run (one that swaps libtpms
+    # state on every command) disturbs the other two, so each comparison gets its own run.
+    timeout 300 taskset -c "$RTT_CPU" "$X/bench_rtt" "$RTT_ITERS" "$RTT_WARMUP" 10 \
+        "vtpm-mgr=swtpm:path=$v" "swtpm=swtpm:path=$T/sw-rtt/s" >"$T/rtt.tsv" || fail "bench_rtt"
+    timeout 300 taskset -c "$RTT_CPU" "$X/bench_rtt" "$RTT_ITERS" "$RTT_WARMUP" 10 \
+        "swtpm2=swtpm:path=$T/sw-rtt/s" "vtpm-mgr-swap=swtpm:path=$a+swtpm:path=$b" \
+        >>"$T/rtt.tsv" || fail "bench_rtt (swap)"
+    for t in vtpm-mgr swtpm swtpm2 vtpm-mgr-swap; do
         for op in getrandom pcr_extend quote; do
             awk -F'\t' -v t="$t" -v o="$op" '$1 == t && $2 == o { print $3 }' "$T/rtt.tsv" >"$T/rtt.$t.$op"
         done
@@ -338,13 +348,15 @@ $(prov_row "swtpm_setup --tpm2 (no EK, no certificate)" "$T/prov.plain")
 EOF
 }
 
-# rtt_row OP: medians (us) of one operation for the three targets, and the ratios to swtpm.
+# rtt_row OP: medians (us) of one operation, vtpm-mgr and the swapping pair each against the
+# swtpm of its own run.
 rtt_row() {
     m=$(field "$(stats "$T/rtt.vtpm-mgr.$1")" 2)
     s=$(field "$(stats "$T/rtt.swtpm.$1")" 2)
     w=$(field "$(stats "$T/rtt.vtpm-mgr-swap.$1")" 2)
-    echo "| $2 | $(fmt "$s" 1) | $(fmt "$m" 1) | $(ratio "$m" "$s") | $(fmt "$w" 1) | $(ratio "$w" "$s") |"
-    echo "$1 $(ratio "$m" "$s") $(ratio "$w" "$s")" >>"$T/rtt.ratios"
+    s2=$(field "$(stats "$T/rtt.swtpm2.$1")" 2)
+    echo "| $2 | $(fmt "$s" 1) | $(fmt "$m" 1) | $(ratio "$m" "$s") | $(fmt "$w" 1) | $(ratio "$w" "$s2") |"
+    echo "$1 $(ratio "$m" "$s") $(ratio "$w" "$s2")" >>"$T/rtt.ratios"
 }
 
 report_rtt() {
@@ -359,9 +371,12 @@ Targets: a vtpm-mgr vTPM alone in its worker (tenant \`rtt\`); a plain
 \`swtpm socket --tpm2 --server type=unixio,... --flags not-need-init,startup-clear\`; and two
 vTPMs of another worker (tenant \`rtt-swap\`) used alternately command by command (vtpm-mgr
 swap), which forces a libtpms state swap before every command. $RTT_WARMUP untimed commands per operation
-and target, then $RTT_ITERS timed ones in 10 rounds; the targets take turns command by command
-(so a burst of noise from other work on the machine hits all of them) and their order
-rotates from round to round. Quote: ECDSA P-256 key created once per TPM as
+and target, then $RTT_ITERS timed ones in 10 rounds; two targets take turns command by command
+(so a burst of noise from other work on the machine hits both) and their order rotates from
+round to round: vtpm-mgr against swtpm in one run, the swapping pair against swtpm in a
+second run (its ratio is to that run's swtpm median). The client, swtpm and the vtpm-mgr
+daemon with its workers are pinned to one CPU, so that neither server gains from sharing
+the client's core. Quote: ECDSA P-256 key created once per TPM as
 a primary in the owner hierarchy, PCR selection sha256:16, 16-byte nonce. tpm2-tss's swtpm
 TCTI connects anew for every command, so each round trip includes a connect and an accept,
 for every target alike. Medians in
