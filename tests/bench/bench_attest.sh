@@ -16,40 +16,10 @@ VERIFY_SECONDS=${BENCH_VERIFY_SECONDS:-0.3}
 CQ_N=${BENCH_CHECKQUOTE_N:-40}
 START_N=${BENCH_START_N:-15}
 PARTS=${BENCH_ATTEST_PARTS:-verify start}
-VF_PID=
-AD_PID=
-CTRS=""
 ID=bench-$$
 
 say() { echo "bench_attest: $*" >&2; }
 
-stop_vf() {
-    [ -n "$VF_PID" ] || return 0
-    kill -TERM "$VF_PID" 2>/dev/null || true
-    i=0
-    while kill -0 "$VF_PID" 2>/dev/null; do
-        i=$((i + 1)); [ $i -lt 100 ] || { kill -KILL "$VF_PID"; break; }
-        sleep 0.1
-    done
-    wait "$VF_PID" 2>/dev/null || true
-    VF_PID=
-}
-stop_ad() {
-    [ -n "$AD_PID" ] || return 0
-    kill -TERM "$AD_PID" 2>/dev/null || true
-    i=0
-    while kill -0 "$AD_PID" 2>/dev/null; do
-        i=$((i + 1)); [ $i -lt 100 ] || { kill -KILL "$AD_PID"; break; }
-        sleep 0.1
-    done
-    wait "$AD_PID" 2>/dev/null || true
-    AD_PID=
-}
-remove_ctrs() {
-    for c in $CTRS; do timeout 10 runc delete -f "$c" >/dev/null 2>&1 || true; done
-    CTRS=""
-}
-trap 'rc=$?; remove_ctrs; stop_ad; stop_vf; (exit $rc); cleanup' EXIT INT TERM
 
 # A private copy of the binaries: a concurrent `make` must not relink them under us.
 mkdir -p "$T/build/bin" "$T/build/tests"
@@ -61,8 +31,8 @@ for f in bin/vtpm-mgr bin/vtpm-mgr-worker bin/vtpmctl bin/verifier bin/attest-ag
 done
 BUILD=$T/build
 BIN=$BUILD/bin
-VF=$BIN/verifier
-AGENT=$BIN/attest-agent
+# Verifier, agent service, bundles and their cleanup at exit, on the private copies.
+. "$ROOT/tests/integration/attest_lib.sh"
 EB=$BUILD/tests/evidence_build
 BV=$BUILD/tests/bench_verify
 
@@ -179,26 +149,6 @@ EOF
 
 # --- container start -------------------------------------------------------------------------
 
-edit() {
-    python3 -c 'import json,sys
-f=sys.argv[1]; c=json.load(open(f))
-exec(sys.argv[2])
-json.dump(c, open(f, "w"), indent=1)' "$1" "$2"
-}
-
-# The bundles of t_e2e_runc.sh: busybox, runc's spec made to pass the default policy.
-make_bundles() {
-    mkdir -p plain/rootfs/bin
-    cp "$(command -v busybox)" plain/rootfs/bin/busybox
-    (cd plain && runc spec)
-    edit plain/config.json '
-p = c["process"]; p["terminal"] = False; p["args"] = ["/bin/busybox", "sleep", "60"]
-r = c["linux"].setdefault("resources", {})
-r["memory"] = {"limit": 64 * 1024 * 1024}; r["cpu"] = {"shares": 512}
-c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
-    "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_ERRNO"}]}'
-}
-
 # make_hook_bundles: plain + the agent as createRuntime hook (needs the verifier's URL).
 make_hook_bundles() {
     cp -a plain hook
@@ -211,36 +161,14 @@ make_hook_bundles() {
     '--agent-socket', '$T/agentd/agent.sock']}]}"
 }
 
-# start_agentd: the agent service (attest-agent serve) with its default pool of 2 vTPMs.
-start_agentd() {
-    "$AGENT" serve --listen-socket "$T/agentd/agent.sock" --verifier "$URL" --run-dir "$RUN" \
-        >>agentd.log 2>&1 &
-    AD_PID=$!
-    i=0
-    while [ ! -S "$T/agentd/agent.sock" ]; do
-        i=$((i + 1)); [ $i -lt 150 ] || fail "agent service did not start"
-        kill -0 "$AD_PID" 2>/dev/null || { cat agentd.log >&2; fail "agent service exited"; }
-        sleep 0.1
-    done
-}
-
-start_verifier() {
-    "$AGENT" measure --bundle plain --runtime "$(command -v runc)" >m.json || fail "measure"
-    "$VF" policy default >spolicy.json || fail "policy default"
-    "$VF" policy allow --policy spolicy.json --rootfs-digest "$(json rootfs_digest <m.json)" \
-        --runtime-digest "$(json runtime_digest <m.json)" \
-        --agent-digest "$(json agent_digest <m.json)" || fail "policy allow"
+# start_services: a policy allowing the plain bundle, the verifier, and the agent service
+# (attest-agent serve) with its default pool of 2 vTPMs.
+start_services() {
+    allow_bundle plain spolicy.json --runtime "$(command -v runc)"
     mkdir -p strust && cp "$HOST/ek-ca.pem" strust/
-    "$VF" serve --listen 127.0.0.1:0 --port-file port --db "sqlite:$T/vf.db" \
-        --policy spolicy.json --trust strust --insecure-no-tls >>vf.log 2>&1 &
-    VF_PID=$!
-    i=0
-    while [ ! -s port ]; do
-        i=$((i + 1)); [ $i -lt 100 ] || fail "verifier did not start"
-        kill -0 "$VF_PID" 2>/dev/null || { cat vf.log >&2; fail "verifier exited"; }
-        sleep 0.1
-    done
-    URL=http://127.0.0.1:$(cat port)
+    start_verifier spolicy.json strust
+    make_hook_bundles
+    start_agentd "$T/agentd/agent.sock" agentd.log
 }
 
 # prepare_vtpm: a vTPM made ahead of time, named by the prep bundle's annotation; with
@@ -285,10 +213,8 @@ start_one() {
 
 bench_start() {
     say "container start: $START_N runc create+start per variant, interleaved"
-    make_bundles
-    start_verifier
-    make_hook_bundles
-    start_agentd
+    base_bundle plain # t_e2e_runc.sh's bundle
+    start_services
     : >start.plain; : >start.hook; : >start.prep; : >start.agentd
     # warm-up, not recorded: page cache, first worker, first registration
     start_one plain w; start_one hook w; start_one prep w; start_one agentd w

@@ -57,16 +57,24 @@ start_mgr() {
     done
 }
 
+# stop_pid PID [TENTHS]: SIGTERM, up to TENTHS x 0.1 s (default 100) for it to end, then
+# SIGKILL; reaps it. Returns 1 when it had to be killed.
+stop_pid() {
+    [ -n "$1" ] || return 0
+    kill -TERM "$1" 2>/dev/null || true
+    _sp_n=0 _sp_rc=0 # private names: cleanup() keeps the test's status in rc
+    while kill -0 "$1" 2>/dev/null; do
+        _sp_n=$((_sp_n + 1)); [ $_sp_n -lt "${2:-100}" ] || { kill -KILL "$1"; _sp_rc=1; break; }
+        sleep 0.1
+    done
+    wait "$1" 2>/dev/null || true
+    return $_sp_rc
+}
+
 # Graceful stop (SIGTERM), bounded.
 stop_mgr() {
     [ -n "$MGR_PID" ] || return 0
-    kill -TERM "$MGR_PID" 2>/dev/null || true
-    i=0
-    while kill -0 "$MGR_PID" 2>/dev/null; do
-        i=$((i + 1)); [ $i -lt 300 ] || { kill -KILL "$MGR_PID"; fail "vtpm-mgr did not stop"; }
-        sleep 0.1
-    done
-    wait "$MGR_PID" 2>/dev/null || true
+    stop_pid "$MGR_PID" 300 || { MGR_PID=; fail "vtpm-mgr did not stop"; }
     MGR_PID=
 }
 

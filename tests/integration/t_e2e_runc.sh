@@ -9,69 +9,17 @@
 command -v runc >/dev/null 2>&1 || { echo "runc missing"; exit 77; }
 command -v busybox >/dev/null 2>&1 || { echo "busybox missing"; exit 77; }
 [ "$(id -u)" -eq 0 ] || { echo "runc needs root here"; exit 77; }
-VF=$BIN/verifier
-AGENT=$BIN/attest-agent
-VF_PID=
-CTRS=""
-
-stop_vf() {
-    [ -n "$VF_PID" ] || return 0
-    kill -TERM "$VF_PID" 2>/dev/null || true
-    i=0
-    while kill -0 "$VF_PID" 2>/dev/null; do
-        i=$((i + 1)); [ $i -lt 100 ] || { kill -KILL "$VF_PID"; break; }
-        sleep 0.1
-    done
-    wait "$VF_PID" 2>/dev/null || true
-    VF_PID=
-}
-remove_ctrs() {
-    for c in $CTRS; do timeout 10 runc delete -f "$c" >/dev/null 2>&1 || true; done
-}
-at_exit remove_ctrs
-at_exit stop_vf
+. "$(dirname "$0")/attest_lib.sh"
 
 start_host_tpm
 start_mgr
 cd "$T"
 ID=e2e-$$
 
-# The base bundle: busybox rootfs, runc's spec made to pass the default policy (memory
-# limit, CPU shares, seccomp, no_new_privileges), the agent as createRuntime hook.
-mkdir -p base/rootfs/bin
-cp "$(command -v busybox)" base/rootfs/bin/busybox
-(cd base && runc spec)
-# edit FILE PYTHON: applies a Python statement to the JSON document `c` in FILE.
-edit() {
-    python3 -c 'import json,sys
-f=sys.argv[1]; c=json.load(open(f))
-exec(sys.argv[2])
-json.dump(c, open(f, "w"), indent=1)' "$1" "$2"
-}
-edit base/config.json '
-p = c["process"]; p["terminal"] = False; p["args"] = ["/bin/busybox", "sleep", "60"]
-r = c["linux"].setdefault("resources", {})
-r["memory"] = {"limit": 64 * 1024 * 1024}; r["cpu"] = {"shares": 512}
-c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
-    "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_ERRNO"}]}'
-
+base_bundle base
 mkdir trust && cp "$HOST/ek-ca.pem" trust/
-"$AGENT" measure --bundle base >m.json || fail "measure"
-"$VF" policy default >policy.json || fail "policy default"
-"$VF" policy allow --policy policy.json --rootfs-digest "$(json rootfs_digest <m.json)" \
-    --runtime-digest "$(json runtime_digest <m.json)" \
-    --agent-digest "$(json agent_digest <m.json)" || fail "policy allow"
-
-"$VF" serve --listen 127.0.0.1:0 --port-file port --db "sqlite:$T/vf.db" --policy policy.json \
-    --trust trust --insecure-no-tls >>vf.log 2>&1 &
-VF_PID=$!
-i=0
-while [ ! -s port ]; do
-    i=$((i + 1)); [ $i -lt 100 ] || fail "verifier did not start"
-    kill -0 "$VF_PID" 2>/dev/null || { cat vf.log >&2; fail "verifier exited"; }
-    sleep 0.1
-done
-URL=http://127.0.0.1:$(cat port)
+allow_bundle base policy.json
+start_verifier policy.json trust
 
 edit base/config.json "c['hooks'] = {'createRuntime': [{'path': '$AGENT', 'args': ['attest-agent',
     'hook', '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '5']}]}"

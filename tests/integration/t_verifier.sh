@@ -11,17 +11,7 @@ EB=$BUILD/tests/evidence_build
 VF_PID=
 ROOTFS=sha256:1111111111111111111111111111111111111111111111111111111111111111
 RUNTIME=sha256:2222222222222222222222222222222222222222222222222222222222222222
-stop_vf() {
-    [ -n "$VF_PID" ] || return 0
-    kill -TERM "$VF_PID" 2>/dev/null || true
-    i=0
-    while kill -0 "$VF_PID" 2>/dev/null; do
-        i=$((i + 1)); [ $i -lt 100 ] || { kill -KILL "$VF_PID"; break; }
-        sleep 0.1
-    done
-    wait "$VF_PID" 2>/dev/null || true
-    VF_PID=
-}
+stop_vf() { stop_pid "$VF_PID" 100 || true; VF_PID=; }
 at_exit stop_vf
 
 start_host_tpm

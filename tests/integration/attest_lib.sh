@@ -1,0 +1,83 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Shared pieces of the attestation tests and benchmark (sourced after lib.sh): a busybox
+# bundle that passes the default policy, a policy allowing it, the verifier service, the agent
+# service, and the runc containers a script started, all stopped at exit.
+VF=$BIN/verifier
+AGENT=$BIN/attest-agent
+VF_PID=
+AD_PID=
+CTRS=""
+
+stop_vf() { stop_pid "$VF_PID" 100 || true; VF_PID=; }
+stop_ad() { stop_pid "$AD_PID" 100 || true; AD_PID=; }
+remove_ctrs() {
+    for c in $CTRS; do timeout 10 runc delete -f "$c" >/dev/null 2>&1 || true; done
+    CTRS=""
+}
+at_exit remove_ctrs
+at_exit stop_ad
+at_exit stop_vf
+
+# edit FILE PYTHON: applies a Python statement to the JSON document `c` in FILE.
+edit() {
+    python3 -c 'import json,sys
+f=sys.argv[1]; c=json.load(open(f))
+exec(sys.argv[2])
+json.dump(c, open(f, "w"), indent=1)' "$1" "$2"
+}
+
+# base_bundle DIR: busybox rootfs, runc's spec made to pass the default policy (memory
+# limit, CPU shares, seccomp, no_new_privileges).
+base_bundle() {
+    mkdir -p "$1/rootfs/bin"
+    cp "$(command -v busybox)" "$1/rootfs/bin/busybox"
+    (cd "$1" && runc spec) || fail "runc spec"
+    edit "$1/config.json" '
+p = c["process"]; p["terminal"] = False; p["args"] = ["/bin/busybox", "sleep", "60"]
+r = c["linux"].setdefault("resources", {})
+r["memory"] = {"limit": 64 * 1024 * 1024}; r["cpu"] = {"shares": 512}
+c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+    "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_ERRNO"}]}'
+}
+
+# allow_bundle DIR POLICY [measure options]: the default policy plus the bundle's rootfs,
+# runtime and agent digests as `attest-agent measure` reports them.
+allow_bundle() {
+    _ab_bundle=$1 _ab_pol=$2; shift 2
+    "$AGENT" measure --bundle "$_ab_bundle" "$@" >m.json || fail "measure"
+    "$VF" policy default >"$_ab_pol" || fail "policy default"
+    "$VF" policy allow --policy "$_ab_pol" --rootfs-digest "$(json rootfs_digest <m.json)" \
+        --runtime-digest "$(json runtime_digest <m.json)" \
+        --agent-digest "$(json agent_digest <m.json)" || fail "policy allow"
+}
+
+# start_verifier POLICY TRUSTDIR: `verifier serve` without TLS on a free loopback port;
+# sets VF_PID and URL.
+start_verifier() {
+    rm -f port
+    "$VF" serve --listen 127.0.0.1:0 --port-file port --db "sqlite:$T/vf.db" --policy "$1" \
+        --trust "$2" --insecure-no-tls >>vf.log 2>&1 &
+    VF_PID=$!
+    _sv_i=0
+    while [ ! -s port ]; do
+        _sv_i=$((_sv_i + 1)); [ $_sv_i -lt 100 ] || fail "verifier did not start"
+        kill -0 "$VF_PID" 2>/dev/null || { cat vf.log >&2; fail "verifier exited"; }
+        sleep 0.1
+    done
+    URL=http://127.0.0.1:$(cat port)
+}
+
+# start_agentd SOCKET LOG [serve options]: the agent service; sets AD_PID once it listens.
+start_agentd() {
+    _sa_sock=$1 _sa_log=$2; shift 2
+    "$AGENT" serve --listen-socket "$_sa_sock" --verifier "$URL" --run-dir "$RUN" "$@" \
+        >>"$_sa_log" 2>&1 &
+    AD_PID=$!
+    _sa_i=0
+    while [ ! -S "$_sa_sock" ]; do
+        _sa_i=$((_sa_i + 1))
+        [ $_sa_i -lt 150 ] || { cat "$_sa_log" >&2; fail "agent service did not start"; }
+        kill -0 "$AD_PID" 2>/dev/null || { cat "$_sa_log" >&2; fail "agent service exited"; }
+        sleep 0.1
+    done
+}
