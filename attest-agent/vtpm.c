@@ -11,6 +11,7 @@
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
+#include "esysutil.h"
 #include "log.h"
 #include "secmem.h"
 
@@ -32,18 +33,10 @@ void vtpm_flush(struct vtpm *v, ESYS_TR *tr)
 
 int vtpm_handle_present(struct vtpm *v, uint32_t handle)
 {
-    TPMS_CAPABILITY_DATA *cap = NULL;
-    TPMI_YES_NO more = TPM2_NO;
     TSS2_RC rc;
-    int r;
+    int r = esys_handle_present(v->esys, handle, &rc);
 
-    rc = Esys_GetCapability(v->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
-                            handle, 1, &more, &cap);
-    if (rc != TSS2_RC_SUCCESS)
-        return vtpm_err(rc, "Esys_GetCapability(handles)");
-    r = cap->data.handles.count == 1 && cap->data.handles.handle[0] == handle;
-    Esys_Free(cap);
-    return r;
+    return r < 0 ? vtpm_err(rc, "Esys_GetCapability(handles)") : r;
 }
 
 static int startup(struct vtpm *v)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hosttpm_int.h"
+#include "esysutil.h"
 #include "log.h"
 #include "tpmtemplates.h"
 #include "vtpm_ipc.h"
@@ -87,21 +88,12 @@ int hostkeys_ek_session(struct hosttpm *h, TPMA_SESSION attrs, ESYS_TR *sess)
     return 0;
 }
 
-/* Asking first keeps ESYS from logging errors for handles that are simply not there yet. */
 static int handle_present(struct hosttpm *h, uint32_t handle)
 {
-    TPMS_CAPABILITY_DATA *cap = NULL;
-    TPMI_YES_NO more = TPM2_NO;
     TSS2_RC rc;
-    int r;
+    int r = esys_handle_present(h->esys, handle, &rc);
 
-    rc = Esys_GetCapability(h->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
-                            handle, 1, &more, &cap);
-    if (rc != TSS2_RC_SUCCESS)
-        return hosttpm_tss_err(rc, "Esys_GetCapability(handles)");
-    r = cap->data.handles.count == 1 && cap->data.handles.handle[0] == handle;
-    Esys_Free(cap);
-    return r;
+    return r < 0 ? hosttpm_tss_err(rc, "Esys_GetCapability(handles)") : r;
 }
 
 int hostkeys_read_persistent(struct hosttpm *h, uint32_t handle, ESYS_TR *tr, TPM2B_PUBLIC *pub)
