@@ -13,6 +13,7 @@
 
 #include <tss2/tss2_mu.h>
 
+#include "esysutil.h"
 #include "log.h"
 #include "tpmtemplates.h"
 #include "vtpm_ipc.h"
@@ -217,14 +218,5 @@ int vtpm_activate(struct vtpm *v, const uint8_t *blob, size_t blob_len, const ui
     vtpm_flush(v, &sess);
     if (rc != TSS2_RC_SUCCESS)
         return vtpm_err(rc, "Esys_ActivateCredential");
-    r = -ENOMEM;
-    *cred = malloc(info->size ? info->size : 1);
-    if (*cred) {
-        memcpy(*cred, info->buffer, info->size);
-        *cred_len = info->size;
-        r = 0;
-    }
-    explicit_bzero(info->buffer, sizeof(info->buffer));
-    Esys_Free(info);
-    return r;
+    return esys_digest_take(info, cred, cred_len);
 }

@@ -3,6 +3,7 @@
 #ifndef VTPM_ESYSUTIL_H
 #define VTPM_ESYSUTIL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <tss2/tss2_esys.h>
 
@@ -12,5 +13,9 @@
  * for handles that are simply not there yet.
  */
 int esys_handle_present(ESYS_CONTEXT *esys, uint32_t handle, TSS2_RC *rc);
+
+/* Moves the bytes of an ESYS-allocated digest (e.g. an activated credential) into a new
+ * buffer (*out, free()), then wipes and frees the ESYS copy. 0 or -ENOMEM (still freed). */
+int esys_digest_take(TPM2B_DIGEST *d, uint8_t **out, size_t *len);
 
 #endif

@@ -10,6 +10,7 @@
 #include <tss2/tss2_tctildr.h>
 
 #include "hosttpm_int.h"
+#include "esysutil.h"
 #include "log.h"
 #include "tpmtemplates.h"
 
@@ -278,16 +279,7 @@ static int activate(struct hosttpm *h, ESYS_TR ak, const TPM2B_ID_OBJECT *blob,
     hostkeys_flush(h, &sess);
     if (rc != TSS2_RC_SUCCESS)
         return hosttpm_tss_err(rc, "Esys_ActivateCredential");
-    r = -ENOMEM;
-    *cred = malloc(info->size ? info->size : 1);
-    if (*cred) {
-        memcpy(*cred, info->buffer, info->size);
-        *cred_len = info->size;
-        r = 0;
-    }
-    explicit_bzero(info->buffer, sizeof(info->buffer));
-    Esys_Free(info);
-    return r;
+    return esys_digest_take(info, cred, cred_len);
 }
 
 int hosttpm_activate_credential(struct hosttpm *h, const uint8_t *credblob, size_t credblob_len,
