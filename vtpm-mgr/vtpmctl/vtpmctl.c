@@ -141,6 +141,19 @@ static int print_json(json_t *j)
     return r == 0 ? 0 : 1;
 }
 
+/* Sends req (consumed) and prints the successful reply as JSON; the exit status. */
+static int call_print(cbor_item_t *req)
+{
+    cbor_item_t *resp = call(req);
+    int r;
+
+    if (!resp)
+        return 1;
+    r = print_json(to_json(resp));
+    cbor_decref(&resp);
+    return r;
+}
+
 static cbor_item_t *request(const char *op)
 {
     cbor_item_t *m = ctl_map_new();
@@ -180,8 +193,7 @@ static int put_pid(cbor_item_t *req, const char *s)
 
 static int cmd_attach_device(int argc, char **argv)
 {
-    cbor_item_t *req, *resp;
-    int r;
+    cbor_item_t *req;
 
     if ((argc != 2 && argc != 4) || (argc == 4 && strcmp(argv[2], "--bind-pid"))) {
         fprintf(stderr, "vtpmctl: usage: attach-device UUID|NAME [--bind-pid PID]\n");
@@ -194,12 +206,7 @@ static int cmd_attach_device(int argc, char **argv)
             cbor_decref(&req);
         return 2;
     }
-    resp = call(req);
-    if (!resp)
-        return 1;
-    r = print_json(to_json(resp));
-    cbor_decref(&resp);
-    return r;
+    return call_print(req);
 }
 
 static int cmd_create(int argc, char **argv)
@@ -209,7 +216,7 @@ static int cmd_create(int argc, char **argv)
         { "ek", required_argument, NULL, 'e' }, { "owner", required_argument, NULL, 'o' },
         { "device", no_argument, NULL, 'd' }, { "bind-pid", required_argument, NULL, 'p' },
         { NULL, 0, NULL, 0 } };
-    cbor_item_t *req = request("create"), *resp;
+    cbor_item_t *req = request("create");
     int c, bad = !req;
 
     optind = 1;
@@ -235,12 +242,7 @@ static int cmd_create(int argc, char **argv)
             cbor_decref(&req);
         return 2;
     }
-    resp = call(req);
-    if (!resp)
-        return 1;
-    c = print_json(to_json(resp));
-    cbor_decref(&resp);
-    return c;
+    return call_print(req);
 }
 
 static int cmd_simple(const char *op, const char *id, int pem)
