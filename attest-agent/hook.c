@@ -3,11 +3,9 @@
 #include "hook.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "attest.h"
@@ -37,28 +35,6 @@ struct hook {
     struct attest a;
     struct hook_env *env;
 };
-
-static void on_alarm(int sig)
-{
-    static const char msg[] = "attest-agent: timed out; the container must not start\n";
-
-    (void)sig;
-    if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-        _exit(1);
-    _exit(1);
-}
-
-/* The hard bound: whatever blocks, the process ends after timeout_ms. */
-static int arm_watchdog(int timeout_ms)
-{
-    struct itimerval it = { .it_value = { .tv_sec = timeout_ms / 1000,
-                                          .tv_usec = (timeout_ms % 1000) * 1000 } };
-    struct sigaction sa = { .sa_handler = on_alarm };
-
-    if (sigaction(SIGALRM, &sa, NULL) < 0 || setitimer(ITIMER_REAL, &it, NULL) < 0)
-        return -errno;
-    return 0;
-}
 
 /* Parses the state, loads the bundle, measures: nothing is created before this succeeds. */
 static int hook_measure(struct hook *h, const uint8_t *state, size_t len)
@@ -190,7 +166,7 @@ int hook_run(const struct agent_opts *o, int argc, char **argv)
     size_t len = 0;
     int r;
 
-    if (arm_watchdog(o->timeout_ms) < 0 || hookfwd_read_state(&state, &len) < 0)
+    if (hookfwd_watchdog(o->timeout_ms) < 0 || hookfwd_read_state(&state, &len) < 0)
         return 1;
     r = HOOKFWD_FALLBACK;
     if (o->agent_socket && argc >= 2) {

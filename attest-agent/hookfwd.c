@@ -4,14 +4,37 @@
 #include "hookfwd.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "ctlproto.h"
+
+static void on_alarm(int sig)
+{
+    static const char msg[] = "attest-agent: timed out; the container must not start\n";
+
+    (void)sig;
+    if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+        _exit(1);
+    _exit(1);
+}
+
+int hookfwd_watchdog(int timeout_ms)
+{
+    struct itimerval it = { .it_value = { .tv_sec = timeout_ms / 1000,
+                                          .tv_usec = (timeout_ms % 1000) * 1000 } };
+    struct sigaction sa = { .sa_handler = timeout_ms ? on_alarm : SIG_DFL };
+
+    if (sigaction(SIGALRM, &sa, NULL) < 0 || setitimer(ITIMER_REAL, &it, NULL) < 0)
+        return -errno;
+    return 0;
+}
 
 int hookfwd_read_state(uint8_t **out, size_t *len)
 {

@@ -22,6 +22,10 @@
  */
 
 /* Reads the OCI state from stdin (at most HOOKFWD_STATE_MAX bytes); *out callee-allocated. */
+/* The hook's hard bound: whatever blocks, the process prints why and exits 1 after
+ * timeout_ms; 0 disarms it (an interval timer survives exec). 0 or -errno. */
+int hookfwd_watchdog(int timeout_ms);
+
 int hookfwd_read_state(uint8_t **out, size_t *len);
 
 /*

@@ -11,32 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "hookfwd.h"
 #include "opts.h"
-
-static void on_alarm(int sig)
-{
-    static const char msg[] = "attest-agent: timed out; the container must not start\n";
-
-    (void)sig;
-    if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-        _exit(1);
-    _exit(1);
-}
-
-static int set_watchdog(int timeout_ms)
-{
-    struct itimerval it = { .it_value = { .tv_sec = timeout_ms / 1000,
-                                          .tv_usec = (timeout_ms % 1000) * 1000 } };
-    struct sigaction sa = { .sa_handler = timeout_ms ? on_alarm : SIG_DFL };
-
-    if (sigaction(SIGALRM, &sa, NULL) < 0 || setitimer(ITIMER_REAL, &it, NULL) < 0)
-        return -errno;
-    return 0;
-}
 
 /* The value of option name ("--name V" or "--name=V"), or NULL. Full parsing is the
  * service's or the fallback's: this binary only needs the socket and the time bound. */
@@ -114,7 +92,7 @@ static int fallback(int argc, char **argv, const uint8_t *state, size_t len)
         av[i + 1] = argv[i];
     av[argc + 1] = "--agent-socket";
     av[argc + 2] = "";
-    (void)set_watchdog(0); /* an interval timer survives exec; the full hook sets its own */
+    (void)hookfwd_watchdog(0); /* an interval timer survives exec; the full hook sets its own */
     execv(full, av);
     fprintf(stderr, "attest-agent: the container must not start: exec %s: %s\n", full,
             strerror(errno));
@@ -137,7 +115,7 @@ int main(int argc, char **argv)
     if (!sock)
         sock = AGENT_DEFAULT_SOCKET;
     signal(SIGPIPE, SIG_IGN);
-    if (set_watchdog(timeout_ms(argc, argv)) < 0 || hookfwd_read_state(&state, &len) < 0)
+    if (hookfwd_watchdog(timeout_ms(argc, argv)) < 0 || hookfwd_read_state(&state, &len) < 0)
         return 1;
     r = *sock ? hookfwd_run(sock, argv + 1, argc - 1, state, len) : HOOKFWD_FALLBACK;
     if (r == HOOKFWD_FALLBACK)
