@@ -17,7 +17,7 @@ PKGS_MGR    := tss2-esys tss2-mu tss2-rc tss2-tctildr libcrypto libcbor uuid
 PKGS_WORKER := libtpms tss2-sys tss2-mu tss2-rc libcrypto libseccomp libcap-ng
 PKGS_CTL    := libcbor jansson uuid tss2-mu
 PKGS_AGENT  := tss2-esys tss2-mu tss2-rc tss2-tctildr libcrypto libcbor jansson libcurl
-PKGS_VERIFIER := libmicrohttpd gnutls sqlite3 jansson libcbor libcrypto tss2-mu
+PKGS_VERIFIER := libmicrohttpd gnutls sqlite3 libpq jansson libcbor libcrypto tss2-mu libcurl
 PKGS_ADAPTER := fuse3 tss2-mu libcap-ng
 PKGS_TEST   := cmocka
 
