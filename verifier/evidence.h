@@ -24,6 +24,19 @@ struct evidence_pcr {
     const uint8_t *value; /* 32 bytes, borrowed */
 };
 
+/* The host part (docs/evidence.md "Host evidence"): the host TPM's quote, its UEFI event log
+ * and the kmod-vtpm measurement list. present is 0 when the evidence has no `host` map. */
+#define EVIDENCE_NODE_MAX  254u
+#define EVIDENCE_HOSTLOG_MAX (4u * 1024u * 1024u)
+struct host_evidence {
+    int present;
+    char node[EVIDENCE_NODE_MAX]; /* Kubernetes node name, [a-z0-9.-]{1,253} */
+    struct bytes quote_attest, quote_sig;
+    struct bytes uefi_log, kmod_log; /* len 0 (p NULL) when absent */
+    struct evidence_pcr pcrs[EVIDENCE_MAX_PCRS]; /* sorted by index, no duplicates */
+    size_t npcrs;
+};
+
 struct evidence {
     cbor_item_t *root; /* owns every borrowed pointer below */
     char container_id[EVIDENCE_MAX_ID];
@@ -34,7 +47,18 @@ struct evidence {
     size_t npcrs;
     const cbor_item_t *event_log;  /* array, checked by eventlog.c */
     const cbor_item_t *host_chain; /* map text -> bytes */
+    struct host_evidence host;
 };
+
+/*
+ * Host-only evidence (POST /v1/hosts/evidence): {v, nonce, host_chain, host}. The container
+ * fields of ev stay empty. Same error contract as vf_evidence_parse.
+ */
+int vf_host_evidence_parse(const uint8_t *buf, size_t len, struct evidence *ev, char *err,
+                           size_t errsz);
+
+/* Parses the `host` map into h (views borrowed from m). 0 or -EBADMSG with err. */
+int vf_host_parse(const cbor_item_t *m, struct host_evidence *h, char *err, size_t errsz);
 
 /*
  * Parses evidence strictly: one CBOR map, every required key with its type, nothing else
