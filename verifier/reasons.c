@@ -83,3 +83,19 @@ void reasons_free(struct reasons *r)
     free(r->v);
     memset(r, 0, sizeof(*r));
 }
+
+void reasons_append(struct reasons *to, const struct reasons *from)
+{
+    for (size_t i = 0; i < from->n; i++) {
+        const char *s = from->v[i], *c = strchr(s, ':');
+        char code[64];
+
+        if (!c) {
+            reasons_add(to, s, NULL);
+            continue;
+        }
+        snprintf(code, sizeof(code), "%.*s", (int)(c - s), s);
+        reasons_add(to, code, "%s", c + 1);
+    }
+    to->oom |= from->oom;
+}

@@ -24,5 +24,7 @@ int reasons_deny(const struct reasons *r);
 /* A new JSON array of the reason strings (callee-allocated, json_decref). */
 json_t *reasons_json(const struct reasons *r);
 void reasons_free(struct reasons *r);
+/* Appends every reason of from (and its allocation failure) to to. */
+void reasons_append(struct reasons *to, const struct reasons *from);
 
 #endif
