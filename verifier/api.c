@@ -159,7 +159,8 @@ static void record(struct api_ctx *c, const struct evidence *ev, const struct re
     char *rs = rj ? json_dumps(rj, JSON_COMPACT) : NULL;
     int64_t now = time(NULL);
 
-    if (store_verdict_put(c->st, ev->container_id, ev->vtpm_uuid, verdict, rs ? rs : "[]", now) < 0 ||
+    if (store_verdict_put(c->st, ev->container_id, ev->vtpm_uuid, "", verdict,
+                          rs ? rs : "[]", now, 0) < 0 ||
         store_audit(c->st, now, "evidence", ev->container_id, verdict, rs ? rs : "[]") < 0)
         LOG_ERROR("could not record the verdict for %s", ev->container_id);
     free(rs);

@@ -254,8 +254,8 @@ static int load(struct server *sv, const struct server_config *cfg)
     }
     if (!(sv->api.trust = chain_trust_load(cfg->trust)))
         return -1;
-    if (strncmp(cfg->db, "sqlite:", 7) || store_open(cfg->db + 7, &sv->api.st) < 0) {
-        LOG_ERROR("cannot use database %s (sqlite:PATH)", cfg->db);
+    if (store_open_url(cfg->db, &sv->api.st) < 0) {
+        LOG_ERROR("cannot use the database (sqlite:PATH or postgresql://...)");
         return -1;
     }
     sv->api.nonce_ttl = (unsigned)cfg->nonce_ttl;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The verifier's durable state in SQLite: nonces, registrations, TPM clocks, verdicts, audit. */
+/* The verifier's durable state (SQLite or PostgreSQL): nonces, registrations, TPM clocks,
+ * verdicts of containers and nodes, the notification outbox, audit. */
 #ifndef VERIFIER_STORE_H
 #define VERIFIER_STORE_H
 
@@ -7,18 +8,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_ID_MAX 96u
 
 struct store;
 
-/* Opens (creating or upgrading the schema) the database at path. 0 or a negative errno;
- * -EPROTO when the file has a newer schema than this binary knows. */
+/* "sqlite:PATH" or a libpq URI "postgresql://..." / "postgres://...". 0 or -errno;
+ * -EPROTO when the database has a newer schema than this binary knows. One struct store is
+ * used by one thread at a time; a thread that needs its own opens its own. */
+int store_open_url(const char *url, struct store **out);
+/* The SQLite database at path (creating or upgrading the schema); as store_open_url. */
 int store_open(const char *path, struct store **out);
 void store_close(struct store *st);
 
 int store_nonce_add(struct store *st, const char *hex, int64_t issued, int64_t expires);
-/* Marks the nonce used: 0, -ENOENT never issued, -ETIME expired, -EALREADY used before. */
+/* Marks the nonce used, atomically across instances sharing the database: 0, -ENOENT never
+ * issued, -ETIME expired, -EALREADY used before. */
 int store_nonce_consume(struct store *st, const char *hex, int64_t now);
 
 enum reg_state { REG_PENDING = 0, REG_ACTIVE = 1, REG_FAILED = 2 };
@@ -30,29 +35,81 @@ struct reg_row {
     int64_t created;
     int state;
 };
+/* 0, or -EEXIST when the id is taken. */
 int store_reg_add(struct store *st, const struct reg_row *r);
 /* 0 or -ENOENT; free the row with store_reg_free. */
 int store_reg_get(struct store *st, const char *id, struct reg_row *r);
-/* Sets the state and wipes the stored credential (it is single use). */
+/* Moves a pending registration to state and wipes the stored credential (it is single use).
+ * Only one caller wins: -EALREADY when it was no longer pending, -ENOENT when unknown. */
 int store_reg_finish(struct store *st, const char *id, int state);
 void store_reg_free(struct reg_row *r);
 /* 0 when an activated registration exists for subject with exactly this AK; -ENOENT if not. */
 int store_reg_active(struct store *st, const char *subject, const uint8_t *ak_pub, size_t len);
 
-/* Compares (resetCount, restartCount, clock) with the last one stored for this vTPM:
- * -ERANGE when it went backwards (nothing stored), else stores it and returns 0. */
+/* Compares (resetCount, restartCount, clock) with the last one stored for this vTPM, atomically
+ * per vTPM: -ERANGE when it went backwards (nothing stored), else stores it and returns 0. */
 int store_clock_advance(struct store *st, const char *vtpm_uuid, uint32_t reset,
                         uint32_t restart, uint64_t clock);
 
+/* Containers: node is "" when none; due is the unix time after which an allow is stale
+ * (re-attestation missed), 0 = never. */
 int store_verdict_put(struct store *st, const char *container_id, const char *vtpm_uuid,
-                      const char *verdict, const char *reasons_json, int64_t t);
-/* The latest verdict as a JSON object (callee-allocated) or -ENOENT. */
+                      const char *node, const char *verdict, const char *reasons_json,
+                      int64_t t, int64_t due);
+/* {"container_id","vtpm_uuid","node","verdict","reasons":[...],"time","due"}
+ * (callee-allocated) or -ENOENT. */
 int store_verdict_get(struct store *st, const char *container_id, json_t **out);
+
+/* Nodes (hosts by Kubernetes node name): the latest host verdict. host_subject is
+ * "host:<sha256 hex of the host EK cert>" (the registration subject). */
+int store_node_put(struct store *st, const char *node, const char *host_subject,
+                   const char *verdict, const char *reasons_json, int64_t t, int64_t due);
+/* {"node","host","verdict","reasons":[...],"time","due"} (callee-allocated) or -ENOENT. */
+int store_node_get(struct store *st, const char *node, json_t **out);
+
+/* Both puts: when the previous stored verdict of that row was "allow" and the new one is
+ * "deny", one notification is queued in the same transaction (a failed re-attestation
+ * revokes and notifies). Notification body (JSON text):
+ * {"kind":"node"|"container","id":..,"verdict":"deny","reasons":[..],"time":..,"event":"revoked"} */
+
+/* Revocation of missed re-attestations: in one transaction, rows of nodes and verdicts with
+ * verdict "allow", due > 0 and due <= now (at most max, nodes first) become verdict "deny",
+ * reasons ["reattest-missed"], time now, and each gets a notification as above. Rows locked by
+ * another instance are skipped (PostgreSQL: FOR UPDATE SKIP LOCKED), so no row is revoked or
+ * notified twice. out[i] gets the kind ("node"/"container") and id. */
+struct store_revoked {
+    char kind[16];
+    char id[STORE_ID_MAX];
+};
+int store_revoke_overdue(struct store *st, int64_t now, struct store_revoked *out, size_t max,
+                         size_t *n);
+
+/* The notification outbox (webhook deliveries, retried with backoff by the notifier). */
+int store_notify_add(struct store *st, const char *body_json, int64_t now);
+struct store_notification {
+    int64_t id;
+    char *body; /* callee-allocated; store_notification_free */
+    int attempts;
+};
+/* Claims up to max rows with next_try <= now that are neither delivered nor failed, moving
+ * their next_try to lease_until so no other instance takes them meanwhile (SKIP LOCKED). */
+int store_notify_claim(struct store *st, int64_t now, int64_t lease_until,
+                       struct store_notification *out, size_t max, size_t *n);
+/* Delivered / to be tried again at next_try with this attempt count / given up.
+ * -ENOENT when no such notification. */
+int store_notify_done(struct store *st, int64_t id);
+int store_notify_retry(struct store *st, int64_t id, int attempts, int64_t next_try);
+int store_notify_fail(struct store *st, int64_t id);
+void store_notification_free(struct store_notification *n);
+/* Deletes nonces expired more than `keep` seconds ago and delivered/failed notifications
+ * created more than `keep` seconds ago; returns rows deleted or -errno. */
+int64_t store_purge(struct store *st, int64_t now, int64_t keep);
 
 /* One audit row per decision. */
 int store_audit(struct store *st, int64_t t, const char *kind, const char *subject,
                 const char *outcome, const char *detail);
-/* Row counts for /metrics (-1 on error). */
+/* Row counts for /metrics and /healthz (-1 on error): "nonces", "registrations", "verdicts",
+ * "nodes", "notifications", "audit". */
 int64_t store_count(struct store *st, const char *table);
 
 #endif

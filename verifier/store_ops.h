@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The interface between the store front (store.c) and its backends (SQLite, PostgreSQL). */
+#ifndef VERIFIER_STORE_OPS_H
+#define VERIFIER_STORE_OPS_H
+
+#include "store.h"
+
+/* Every backend operation has the meaning of the store_* function of the same name. */
+struct store_ops {
+    const char *name;
+    void (*close)(struct store *st);
+    int (*nonce_add)(struct store *st, const char *hex, int64_t issued, int64_t expires);
+    int (*nonce_consume)(struct store *st, const char *hex, int64_t now);
+    int (*reg_add)(struct store *st, const struct reg_row *r);
+    int (*reg_get)(struct store *st, const char *id, struct reg_row *r);
+    int (*reg_finish)(struct store *st, const char *id, int state);
+    int (*reg_active)(struct store *st, const char *subject, const uint8_t *ak, size_t len);
+    int (*clock_advance)(struct store *st, const char *uuid, const int64_t v[3]);
+    int (*verdict_put)(struct store *st, const char *container_id, const char *vtpm_uuid,
+                       const char *node, const char *verdict, const char *reasons,
+                       int64_t t, int64_t due);
+    int (*verdict_get)(struct store *st, const char *container_id, json_t **out);
+    int (*node_put)(struct store *st, const char *node, const char *host, const char *verdict,
+                    const char *reasons, int64_t t, int64_t due);
+    int (*node_get)(struct store *st, const char *node, json_t **out);
+    int (*revoke_overdue)(struct store *st, int64_t now, struct store_revoked *out, size_t max,
+                          size_t *n);
+    int (*notify_add)(struct store *st, const char *body, int64_t now);
+    int (*notify_claim)(struct store *st, int64_t now, int64_t lease_until,
+                        struct store_notification *out, size_t max, size_t *n);
+    /* state: 1 delivered, 2 failed, 0 retry at next_try with attempts. */
+    int (*notify_set)(struct store *st, int64_t id, int state, int attempts, int64_t next_try);
+    int64_t (*purge)(struct store *st, int64_t now, int64_t keep);
+    int (*audit)(struct store *st, int64_t t, const char *kind, const char *subject,
+                 const char *outcome, const char *detail);
+    int64_t (*count)(struct store *st, const char *table);
+};
+
+/* The first member of every backend's handle. */
+struct store {
+    const struct store_ops *ops;
+};
+
+enum notify_state { NOTIFY_PENDING = 0, NOTIFY_DELIVERED = 1, NOTIFY_FAILED = 2 };
+
+#define STORE_REASON_MISSED "[\"reattest-missed\"]"
+
+int store_sqlite_open(const char *path, struct store **out);
+int store_pg_open(const char *conninfo, struct store **out);
+
+/* The "revoked" notification body for kind ("node"/"container") and id (malloc'd JSON text). */
+char *store_revoked_body(const char *kind, const char *id, const char *reasons_json, int64_t t);
+/* The JSON array in reasons_json, or an empty array when it does not parse (new reference). */
+json_t *store_reasons(const char *reasons_json);
+/* 1 when old (may be NULL: no row) is "allow" and new is "deny": the transition that notifies. */
+int store_is_revocation(const char *old_verdict, const char *new_verdict);
+
+#endif
