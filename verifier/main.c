@@ -20,7 +20,8 @@ static void usage(void)
 {
     fprintf(stderr,
         "usage: verifier verify --policy FILE [--trust DIR] [--allow-unregistered-ak] EVIDENCE\n"
-        "       verifier serve --listen HOST:PORT --db sqlite:PATH --policy FILE --trust DIR\n"
+        "       verifier serve --listen HOST:PORT --db (sqlite:PATH | postgresql://...)\n"
+        "                      --policy FILE --trust DIR\n"
         "                      (--tls-cert F --tls-key F --client-ca F | --insecure-no-tls)\n"
         "                      [--nonce-ttl SECONDS] [--port-file FILE]\n"
         "       verifier policy default\n"
@@ -207,6 +208,13 @@ static int cmd_policy(int argc, char **argv)
     return EXIT_USAGE;
 }
 
+/* The two database URL forms store_open_url takes. */
+static int db_url_ok(const char *db)
+{
+    return (!strncmp(db, "sqlite:", 7) && db[7]) || !strncmp(db, "postgresql://", 13) ||
+           !strncmp(db, "postgres://", 11);
+}
+
 static int serve_parse(int argc, char **argv, struct server_config *cfg)
 {
     static const struct option lo[] = {
@@ -234,7 +242,8 @@ static int serve_parse(int argc, char **argv, struct server_config *cfg)
         default: return -1;
         }
     }
-    if (optind != argc || !cfg->listen || !cfg->db || !cfg->policy || !cfg->trust ||
+    if (optind != argc || !cfg->listen || !cfg->db || !db_url_ok(cfg->db) || !cfg->policy ||
+        !cfg->trust ||
         cfg->nonce_ttl == 0 || cfg->nonce_ttl > 3600)
         return -1;
     if (cfg->insecure_no_tls)
