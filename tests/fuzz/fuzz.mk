@@ -30,6 +30,9 @@ fuzz_agentreply_INC := -Iattest-agent
 fuzz_agentreply_SRCS := attest-agent/evidence.c attest-agent/cborenc.c lib/ctlproto.c lib/log.c
 fuzz_agentreply_LIBS := -lcbor
 
+fuzz_kmodlist_SRCS  := verifier/kmodlist.c
+fuzz_kmodlist_LIBS  := -lcrypto
+
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS   := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 
