@@ -4,8 +4,11 @@
 # modules the tests need, tpm2-tools, our binaries and test tools, every shared
 # library they load (ldd, plus tpm2-tss's dlopen'ed TCTIs), and tests/kernel/.
 # Usage: swtpm-ci/kernel-initramfs.sh ROOT BUILD_DIR KERNEL_CACHE MODULE_KO OUT_CPIO
+# (KVTPM_GUEST_DIR: the directory whose init.sh is /init and whose *.sh go to /tests,
+# default tests/kernel; swtpm-ci/boot-initramfs.sh uses tests/boot)
 set -eu
 ROOT=$1 B=$2 KC=$3 KO=$4 OUT=$5
+G=${KVTPM_GUEST_DIR:-$ROOT/tests/kernel}
 kver=$(basename "$KC")
 R=$(mktemp -d "${TMPDIR:-/tmp}/kvtpm-initramfs.XXXXXX")
 trap 'rm -rf "$R"' EXIT
@@ -26,8 +29,8 @@ copy_bin() { # file dest-dir
 }
 
 cp /bin/busybox "$R/bin/busybox"
-cp "$ROOT/tests/kernel/init.sh" "$R/init" && chmod 755 "$R/init"
-cp "$ROOT"/tests/kernel/*.sh "$R/tests/"
+cp "$G/init.sh" "$R/init" && chmod 755 "$R/init"
+cp "$G"/*.sh "$R/tests/"
 cp "$KO" "$R/lib/modules/vtpm_attest.ko"
 for m in crypto/sha512_generic.ko fs/fuse/fuse.ko fs/fuse/cuse.ko \
          drivers/char/tpm/tpm_vtpm_proxy.ko; do
