@@ -16,6 +16,7 @@
 #define ADMISSION_IMAGES_MAX  256u
 #define ADMISSION_MSG_MAX     1024u
 #define ADMISSION_WARN_MAX    200u
+#define ADMISSION_CACHE_ENTRIES 4096u
 
 enum admission_target {
     ADMISSION_OTHER = 0, /* not checked: allowed with a warning */

@@ -264,6 +264,8 @@ void api_metrics(struct api_ctx *c, struct api_reply *rep)
     metric(f, "verifier_audit_rows", "gauge", "Rows in the audit trail", "", store_count(c->st, "audit"));
     metric(f, "verifier_registration_rows", "gauge", "Registrations stored", "",
            store_count(c->st, "registrations"));
+    api_admission_metrics(c, f);
+    api_sweeper_metrics(c, f);
     fclose(f);
     rep->status = 200;
     rep->ctype = "text/plain; version=0.0.4";

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* verifier: command-line entry (verify, serve, policy); option parsing only, work elsewhere. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "log.h"
 #include "policy.h"
 #include "server.h"
+#include "sweeper.h"
 #include "verify.h"
 #include "chain.h"
 
@@ -24,6 +26,9 @@ static void usage(void)
         "                      --policy FILE --trust DIR\n"
         "                      (--tls-cert F --tls-key F --client-ca F | --insecure-no-tls)\n"
         "                      [--nonce-ttl SECONDS] [--port-file FILE]\n"
+        "                      [--reattest-interval S] [--reattest-grace S] [--notify-url URL]\n"
+        "                      [--notify-ca FILE] [--notify-max-attempts N]\n"
+        "                      [--admission-cache-ms MS] [--admission-max-age S]\n"
         "       verifier policy default\n"
         "       verifier policy allow --policy FILE [--rootfs-digest HEX] [--image-digest HEX]\n"
         "                      [--runtime-digest HEX] [--agent-digest HEX]\n");
@@ -215,6 +220,35 @@ static int db_url_ok(const char *db)
            !strncmp(db, "postgres://", 11);
 }
 
+/* Scheduler and continuous-attestation options of serve: getopt codes above any letter. */
+enum { OPT_REATTEST_INTERVAL = 0x100, OPT_REATTEST_GRACE, OPT_NOTIFY_URL, OPT_NOTIFY_CA,
+       OPT_NOTIFY_MAX_ATTEMPTS, OPT_ADMISSION_CACHE_MS, OPT_ADMISSION_MAX_AGE };
+
+/* A whole decimal number in [0, max]; -1 otherwise. */
+static int number(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtoul(s, &end, 10);
+    return s[0] >= '0' && s[0] <= '9' && !*end && !errno && *out <= max ? 0 : -1;
+}
+
+static int serve_sched_opt(int c, struct server_config *cfg)
+{
+    switch (c) {
+    case OPT_REATTEST_INTERVAL: return number(optarg, 86400 * 30, &cfg->reattest_interval);
+    case OPT_REATTEST_GRACE: return number(optarg, 86400, &cfg->reattest_grace);
+    case OPT_NOTIFY_URL: cfg->notify_url = optarg; return 0;
+    case OPT_NOTIFY_CA: cfg->notify_ca = optarg; return 0;
+    case OPT_NOTIFY_MAX_ATTEMPTS: return number(optarg, 1000, &cfg->notify_max_attempts) < 0 ||
+                                          cfg->notify_max_attempts == 0 ? -1 : 0;
+    case OPT_ADMISSION_CACHE_MS: return number(optarg, 60000, &cfg->admission_cache_ms);
+    case OPT_ADMISSION_MAX_AGE: return number(optarg, 86400 * 365, &cfg->admission_max_age);
+    default: return -1;
+    }
+}
+
 static int serve_parse(int argc, char **argv, struct server_config *cfg)
 {
     static const struct option lo[] = {
@@ -223,6 +257,13 @@ static int serve_parse(int argc, char **argv, struct server_config *cfg)
         { "tls-cert", required_argument, NULL, 'c' }, { "tls-key", required_argument, NULL, 'k' },
         { "client-ca", required_argument, NULL, 'a' }, { "insecure-no-tls", no_argument, NULL, 'i' },
         { "nonce-ttl", required_argument, NULL, 'n' }, { "port-file", required_argument, NULL, 'f' },
+        { "reattest-interval", required_argument, NULL, OPT_REATTEST_INTERVAL },
+        { "reattest-grace", required_argument, NULL, OPT_REATTEST_GRACE },
+        { "notify-url", required_argument, NULL, OPT_NOTIFY_URL },
+        { "notify-ca", required_argument, NULL, OPT_NOTIFY_CA },
+        { "notify-max-attempts", required_argument, NULL, OPT_NOTIFY_MAX_ATTEMPTS },
+        { "admission-cache-ms", required_argument, NULL, OPT_ADMISSION_CACHE_MS },
+        { "admission-max-age", required_argument, NULL, OPT_ADMISSION_MAX_AGE },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -239,7 +280,10 @@ static int serve_parse(int argc, char **argv, struct server_config *cfg)
         case 'i': cfg->insecure_no_tls = 1; break;
         case 'n': cfg->nonce_ttl = strtoul(optarg, NULL, 10); break;
         case 'f': cfg->port_file = optarg; break;
-        default: return -1;
+        default:
+            if (serve_sched_opt(c, cfg) < 0)
+                return -1;
+            break;
         }
     }
     if (optind != argc || !cfg->listen || !cfg->db || !db_url_ok(cfg->db) || !cfg->policy ||
@@ -253,7 +297,11 @@ static int serve_parse(int argc, char **argv, struct server_config *cfg)
 
 static int cmd_serve(int argc, char **argv)
 {
-    struct server_config cfg = { .nonce_ttl = SERVER_NONCE_TTL };
+    struct server_config cfg = {
+        .nonce_ttl = SERVER_NONCE_TTL, .reattest_interval = SERVER_REATTEST_INTERVAL,
+        .reattest_grace = SERVER_REATTEST_GRACE, .notify_max_attempts = SWEEPER_DEFAULT_MAX_ATTEMPTS,
+        .admission_cache_ms = SERVER_ADMISSION_CACHE_MS,
+    };
 
     if (serve_parse(argc, argv, &cfg) < 0) {
         usage();

@@ -14,10 +14,12 @@
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
+#include "admission.h"
 #include "api.h"
 #include "chain.h"
 #include "fileio.h"
 #include "log.h"
+#include "sweeper.h"
 
 #define MAX_PEM          (256u * 1024u)
 #define CONN_TIMEOUT_S   10u
@@ -32,6 +34,7 @@ struct conn {
 
 struct server {
     struct api_ctx api;
+    struct sweeper_stats sweep;
     int tls;
     char *cert, *key, *ca;
 };
@@ -88,11 +91,23 @@ static int is_cbor(struct MHD_Connection *con)
     return ct && !strncmp(ct, "application/cbor", 16);
 }
 
+static int is_json(struct MHD_Connection *con)
+{
+    const char *ct = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Type");
+
+    return ct && !strncmp(ct, "application/json", 16);
+}
+
 static void route_post(struct server *sv, struct MHD_Connection *con, const char *url,
                        struct conn *cn, struct api_reply *rep)
 {
     if (cn->too_big) {
         api_error(rep, 413, "body too large");
+    } else if (!strcmp(url, "/v1/admission")) { /* Kubernetes sends JSON */
+        if (is_json(con))
+            api_admission(&sv->api, cn->buf, cn->len, rep);
+        else
+            api_error(rep, 415, "application/json expected");
     } else if (!is_cbor(con)) {
         api_error(rep, 415, "application/cbor expected");
     } else if (!strcmp(url, "/v1/evidence")) {
@@ -110,7 +125,7 @@ static void route_post(struct server *sv, struct MHD_Connection *con, const char
 
 static void route_get(struct server *sv, const char *url, struct api_reply *rep)
 {
-    static const char cpfx[] = "/v1/containers/";
+    static const char cpfx[] = "/v1/containers/", npfx[] = "/v1/nodes/";
 
     if (!strcmp(url, "/v1/nonce"))
         api_nonce(&sv->api, rep);
@@ -121,6 +136,8 @@ static void route_get(struct server *sv, const char *url, struct api_reply *rep)
     else if (!strncmp(url, cpfx, sizeof(cpfx) - 1) && url[sizeof(cpfx) - 1] &&
              !strchr(url + sizeof(cpfx) - 1, '/') && strlen(url) < sizeof(cpfx) + EVIDENCE_MAX_ID)
         api_container(&sv->api, url + sizeof(cpfx) - 1, rep);
+    else if (!strncmp(url, npfx, sizeof(npfx) - 1))
+        api_node(&sv->api, url + sizeof(npfx) - 1, rep); /* checks the name */
     else
         api_error(rep, 404, "not found");
 }
@@ -244,6 +261,19 @@ static struct MHD_Daemon *start_daemon(struct server *sv, const struct server_co
                             MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_END);
 }
 
+/* Admission and re-attestation settings; the cache is optional (--admission-cache-ms 0). */
+static int load_sched(struct server *sv, const struct server_config *cfg)
+{
+    sv->api.admission_max_age = (int64_t)cfg->admission_max_age;
+    sv->api.reattest_interval = (int64_t)cfg->reattest_interval;
+    sv->api.reattest_grace = (int64_t)cfg->reattest_grace;
+    sv->api.sweep = &sv->sweep;
+    if (cfg->admission_cache_ms && !(sv->api.acache = admission_cache_new(
+                                         ADMISSION_CACHE_ENTRIES, (unsigned)cfg->admission_cache_ms)))
+        return -1;
+    return 0;
+}
+
 static int load(struct server *sv, const struct server_config *cfg)
 {
     char err[160];
@@ -259,6 +289,8 @@ static int load(struct server *sv, const struct server_config *cfg)
         return -1;
     }
     sv->api.nonce_ttl = (unsigned)cfg->nonce_ttl;
+    if (load_sched(sv, cfg) < 0)
+        return -1;
     sv->tls = !cfg->insecure_no_tls;
     if (sv->tls && (read_text(cfg->tls_cert, &sv->cert) < 0 ||
                     read_text(cfg->tls_key, &sv->key) < 0 || read_text(cfg->client_ca, &sv->ca) < 0))
@@ -268,6 +300,7 @@ static int load(struct server *sv, const struct server_config *cfg)
 
 static void unload(struct server *sv)
 {
+    admission_cache_free(sv->api.acache);
     store_close(sv->api.st);
     X509_STORE_free(sv->api.trust);
     policy_free(&sv->api.pol);
@@ -303,10 +336,23 @@ static void announce(struct MHD_Daemon *d, const struct server_config *cfg)
         LOG_WARN("cannot write %s", cfg->port_file);
 }
 
+static int start_sweeper(const struct server_config *cfg, struct server *sv, struct sweeper **out)
+{
+    const struct sweeper_cfg sc = { cfg->db, cfg->notify_url, cfg->notify_ca,
+                                    (int)cfg->notify_max_attempts };
+
+    if (sweeper_start(&sc, &sv->sweep, out) < 0) {
+        LOG_ERROR("cannot start the revocation sweeper");
+        return -1;
+    }
+    return 0;
+}
+
 int server_run(const struct server_config *cfg)
 {
     struct server sv = { 0 };
     struct MHD_Daemon *d = NULL;
+    struct sweeper *sw = NULL;
     sigset_t set;
     int sig = 0, rc = -1;
 
@@ -321,13 +367,17 @@ int server_run(const struct server_config *cfg)
         LOG_ERROR("cannot listen on %s", cfg->listen);
         goto out;
     }
+    if (start_sweeper(cfg, &sv, &sw) < 0)
+        goto out;
     announce(d, cfg);
     while (sigwait(&set, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
         ;
     LOG_INFO("stopping (signal %d)", sig);
-    MHD_stop_daemon(d);
     rc = 0;
 out:
+    sweeper_stop(sw);
+    if (d)
+        MHD_stop_daemon(d);
     unload(&sv);
     return rc;
 }

@@ -4,6 +4,9 @@
 #define VERIFIER_SERVER_H
 
 #define SERVER_NONCE_TTL 60u
+#define SERVER_REATTEST_INTERVAL 300u
+#define SERVER_REATTEST_GRACE    60u
+#define SERVER_ADMISSION_CACHE_MS 1000u
 
 struct server_config {
     const char *listen, *db, *policy, *trust;
@@ -11,6 +14,11 @@ struct server_config {
     const char *port_file; /* optional: the bound port is written here (for --listen H:0) */
     int insecure_no_tls;
     unsigned long nonce_ttl;
+    /* scheduler answers and continuous attestation (docs/verifier.md) */
+    unsigned long reattest_interval, reattest_grace; /* seconds */
+    const char *notify_url, *notify_ca;               /* optional */
+    unsigned long notify_max_attempts;
+    unsigned long admission_cache_ms, admission_max_age;
 };
 
 /* Runs until SIGTERM or SIGINT. Returns 0 after a clean stop, -1 when it could not start. */
