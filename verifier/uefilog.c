@@ -488,3 +488,38 @@ int uefilog_variable_is_global(const struct uefi_variable *var, const char *asci
             return 0;
     return 1;
 }
+
+/* -ENOENT, -EBADMSG, 0 or 1 for one event (see uefilog_secure_boot). */
+static int secure_boot_event(const struct uefi_event *e)
+{
+    struct uefi_variable var;
+    uint8_t md[32];
+
+    if (e->pcr != 7 || e->type != EV_EFI_VARIABLE_DRIVER_CONFIG ||
+        uefilog_variable(e, &var) < 0 || !uefilog_variable_is_global(&var, "SecureBoot"))
+        return -ENOENT;
+    /* The quote covers digests, not event data: the value counts only when the digest the
+     * firmware extended is the one of this UEFI_VARIABLE_DATA. */
+    SHA256(e->data, e->data_len, md);
+    if (!e->has_sha256 || memcmp(md, e->sha256, 32))
+        return -EBADMSG;
+    if (var.value_len == 0)
+        return 0;
+    if (var.value_len != 1 || var.value[0] > 1)
+        return -EBADMSG;
+    return var.value[0];
+}
+
+int uefilog_secure_boot(const struct uefi_log *log)
+{
+    int state = -ENOENT, v;
+
+    for (size_t i = 0; i < log->n; i++) {
+        if ((v = secure_boot_event(&log->ev[i])) == -ENOENT)
+            continue;
+        if (v == -EBADMSG || (state != -ENOENT && state != v))
+            return -EBADMSG;
+        state = v;
+    }
+    return state;
+}

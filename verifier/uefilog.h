@@ -64,5 +64,11 @@ int uefilog_type_from_name(const char *name, uint32_t *type);
 int uefilog_variable(const struct uefi_event *ev, struct uefi_variable *var);
 /* 1 when var is EFI_GLOBAL_VARIABLE's variable called ascii_name. */
 int uefilog_variable_is_global(const struct uefi_variable *var, const char *ascii_name);
+/* The Secure Boot state the firmware measured: the EV_EFI_VARIABLE_DRIVER_CONFIG event of
+ * EFI_GLOBAL_VARIABLE "SecureBoot" in PCR 7 (measured elsewhere it does not count). 1 on,
+ * 0 off (also for an empty value: the variable does not exist), -ENOENT no such event,
+ * -EBADMSG a value other than one byte 0/1, event data whose SHA-256 is not the event's sha256
+ * digest (the quote covers only digests), or several such events that disagree. */
+int uefilog_secure_boot(const struct uefi_log *log);
 
 #endif
