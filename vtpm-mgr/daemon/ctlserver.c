@@ -16,6 +16,7 @@
 
 #include "ctlproto.h"
 #include "fileio.h"
+#include "hostquote.h"
 #include "log.h"
 #include "mgr.h"
 #include "vtpm_ipc.h"
@@ -299,6 +300,27 @@ static cbor_item_t *op_host_activate(struct mgr *m, const cbor_item_t *req)
     return r;
 }
 
+/* A quote of the host AK over host PCRs with the caller's nonce: the host's boot state as
+ * evidence. Callers are peer_allowed() ones, as for host-activate, so the AK does not sign
+ * nonces for anyone else. */
+static cbor_item_t *op_host_quote(struct mgr *m, const cbor_item_t *req)
+{
+    struct hostquote_req q;
+    struct hosttpm_quote hq;
+    const char *why = NULL;
+    cbor_item_t *r;
+    int rc = hostquote_parse(req, &q, &why);
+
+    if (rc)
+        return ctl_error(rc, why);
+    rc = hosttpm_quote(m->host, q.nonce, q.nonce_len, q.mask, &hq);
+    r = rc ? ctl_error(rc, rc == -EAGAIN ? "host PCRs kept changing during the quote"
+                                         : "host quote failed")
+           : hostquote_reply(&hq);
+    hosttpm_quote_free(&hq);
+    return r;
+}
+
 static cbor_item_t *dispatch(struct mgr *m, const cbor_item_t *req, const struct ucred *cr)
 {
     char op[32];
@@ -324,6 +346,8 @@ static cbor_item_t *dispatch(struct mgr *m, const cbor_item_t *req, const struct
         return op_host_chain(m);
     if (!strcmp(op, "host-activate"))
         return op_host_activate(m, req);
+    if (!strcmp(op, "host-quote"))
+        return op_host_quote(m, req);
     if (!strcmp(op, "ping"))
         return ctl_ok();
     return ctl_error(-EOPNOTSUPP, "unknown op");

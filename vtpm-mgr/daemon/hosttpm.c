@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Host-TPM context (TCTI + ESAPI), configuration, TSS2 error mapping, EK certificate issuance
- * and AK credential activation; provisioning is in hostprov.c, the state key in sealkey.c. */
+ * AK credential activation and host AK quotes; provisioning is in hostprov.c, the state key in
+ * sealkey.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <tss2/tss2_mu.h>
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
+#include <openssl/sha.h>
 
 #include "hosttpm_int.h"
 #include "esysutil.h"
@@ -308,4 +310,177 @@ int hosttpm_activate_credential(struct hosttpm *h, const uint8_t *credblob, size
     r = activate(h, ak, &blob, &sec, cred, cred_len);
     hostkeys_close_tr(h, &ak);
     return r;
+}
+
+void hosttpm_quote_free(struct hosttpm_quote *q)
+{
+    free(q->attest);
+    free(q->sig);
+    memset(q, 0, sizeof(*q));
+}
+
+static void quote_selection(uint32_t mask, TPML_PCR_SELECTION *sel)
+{
+    memset(sel, 0, sizeof(*sel));
+    sel->count = 1;
+    sel->pcrSelections[0].hash = TPM2_ALG_SHA256;
+    sel->pcrSelections[0].sizeofSelect = 3;
+    for (int i = 0; i < 3; i++)
+        sel->pcrSelections[0].pcrSelect[i] = (BYTE)(mask >> (8 * i));
+}
+
+/* The sha256 PCRs that a selection the TPM returned names, as a mask. */
+static uint32_t selection_mask(const TPML_PCR_SELECTION *sel)
+{
+    uint32_t m = 0;
+
+    for (uint32_t b = 0; b < sel->count && b < TPM2_NUM_PCR_BANKS; b++) {
+        const TPMS_PCR_SELECTION *s = &sel->pcrSelections[b];
+        if (s->hash != TPM2_ALG_SHA256)
+            continue;
+        for (uint8_t i = 0; i < s->sizeofSelect && i < 3; i++)
+            m |= (uint32_t)s->pcrSelect[i] << (8 * i);
+    }
+    return m;
+}
+
+/* Stores one TPM2_PCR_Read answer: its digests belong to got's PCRs in ascending order. */
+static int store_values(struct hosttpm_quote *q, uint32_t got, const TPML_DIGEST *d)
+{
+    uint32_t k = 0;
+
+    for (int i = 0; i < HOSTTPM_QUOTE_PCRS; i++) {
+        if (!(got & (1u << i)))
+            continue;
+        if (k >= d->count || d->digests[k].size != 32)
+            return -EIO;
+        memcpy(q->values[i], d->digests[k++].buffer, 32);
+    }
+    return k == d->count ? 0 : -EIO;
+}
+
+/* TPM2_PCR_Read answers at most 8 digests at a time: asks until every PCR of q->mask is read. */
+static int read_quote_pcrs(struct hosttpm *h, struct hosttpm_quote *q)
+{
+    uint32_t left = q->mask;
+
+    for (int round = 0; left && round < HOSTTPM_QUOTE_PCRS; round++) {
+        TPML_PCR_SELECTION sel, *out = NULL;
+        TPML_DIGEST *vals = NULL;
+        uint32_t got;
+        TSS2_RC rc;
+        int r;
+
+        quote_selection(left, &sel);
+        rc = Esys_PCR_Read(h->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &sel, NULL, &out,
+                           &vals);
+        if (rc != TSS2_RC_SUCCESS)
+            return hosttpm_tss_err(rc, "Esys_PCR_Read");
+        got = selection_mask(out) & left;
+        r = got ? store_values(q, got, vals) : -EIO;
+        Esys_Free(out);
+        Esys_Free(vals);
+        if (r < 0) {
+            LOG_ERROR("TPM2_PCR_Read: answer does not match its selection");
+            return r;
+        }
+        left &= ~got;
+    }
+    return left ? -EIO : 0;
+}
+
+/* 1 when att is a quote of exactly q->mask whose pcrDigest is SHA-256 of q->values. */
+static int quote_matches(const struct hosttpm_quote *q, const TPMS_ATTEST *att)
+{
+    const TPMS_QUOTE_INFO *qi = &att->attested.quote;
+    uint8_t cat[HOSTTPM_QUOTE_PCRS * 32], d[SHA256_DIGEST_LENGTH];
+    size_t n = 0;
+
+    for (int i = 0; i < HOSTTPM_QUOTE_PCRS; i++) {
+        if (q->mask & (1u << i)) {
+            memcpy(cat + n, q->values[i], 32);
+            n += 32;
+        }
+    }
+    SHA256(cat, n, d);
+    return att->type == TPM2_ST_ATTEST_QUOTE && qi->pcrSelect.count == 1 &&
+           selection_mask(&qi->pcrSelect) == q->mask && qi->pcrDigest.size == sizeof(d) &&
+           !memcmp(qi->pcrDigest.buffer, d, sizeof(d));
+}
+
+/* Keeps the quote in q when it covers the values read; 1 kept, 0 stale (retry), < 0 error. */
+static int keep_quote(struct hosttpm_quote *q, const TPM2B_ATTEST *info, const TPMT_SIGNATURE *sig)
+{
+    uint8_t buf[sizeof(TPMT_SIGNATURE)];
+    TPMS_ATTEST att = { 0 };
+    size_t off = 0, slen = 0;
+
+    if (Tss2_MU_TPMS_ATTEST_Unmarshal(info->attestationData, info->size, &off, &att) !=
+            TSS2_RC_SUCCESS || off != info->size ||
+        Tss2_MU_TPMT_SIGNATURE_Marshal(sig, buf, sizeof(buf), &slen) != TSS2_RC_SUCCESS) {
+        LOG_ERROR("host quote: the TPM's TPMS_ATTEST or signature does not (un)marshal");
+        return -EIO;
+    }
+    if (!quote_matches(q, &att))
+        return 0;
+    q->attest = malloc(info->size);
+    q->sig = malloc(slen);
+    if (!q->attest || !q->sig)
+        return -ENOMEM;
+    memcpy(q->attest, info->attestationData, info->size);
+    memcpy(q->sig, buf, slen);
+    q->attest_len = info->size;
+    q->sig_len = slen;
+    return 1;
+}
+
+static int quote_once(struct hosttpm *h, ESYS_TR ak, const TPM2B_DATA *qd,
+                      struct hosttpm_quote *q)
+{
+    const TPMT_SIG_SCHEME scheme = { .scheme = TPM2_ALG_NULL }; /* the AK's own scheme */
+    TPML_PCR_SELECTION sel;
+    TPM2B_ATTEST *info = NULL;
+    TPMT_SIGNATURE *sig = NULL;
+    TSS2_RC rc;
+    int r = read_quote_pcrs(h, q);
+
+    if (r < 0)
+        return r;
+    quote_selection(q->mask, &sel);
+    rc = Esys_Quote(h->esys, ak, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, qd, &scheme, &sel,
+                    &info, &sig);
+    if (rc != TSS2_RC_SUCCESS)
+        return hosttpm_tss_err(rc, "Esys_Quote(host AK)");
+    r = keep_quote(q, info, sig);
+    Esys_Free(info);
+    Esys_Free(sig);
+    return r;
+}
+
+int hosttpm_quote(struct hosttpm *h, const uint8_t *nonce, size_t nonce_len, uint32_t mask,
+                  struct hosttpm_quote *q)
+{
+    TPM2B_DATA qd = { .size = (UINT16)nonce_len };
+    ESYS_TR ak = ESYS_TR_NONE;
+    int r = 0;
+
+    memset(q, 0, sizeof(*q));
+    if (!h || !nonce || nonce_len == 0 || nonce_len > sizeof(qd.buffer) || mask == 0 ||
+        mask >> HOSTTPM_QUOTE_PCRS)
+        return -EINVAL;
+    memcpy(qd.buffer, nonce, nonce_len);
+    q->mask = mask;
+    if ((r = hostkeys_read_persistent(h, h->ak_handle, &ak, NULL)) < 0) {
+        LOG_ERROR("no host AK at 0x%08x (not provisioned?)", h->ak_handle);
+        return r;
+    }
+    for (int i = 0; i < HOSTTPM_QUOTE_RETRIES && r == 0; i++) {
+        r = quote_once(h, ak, &qd, q);
+        if (r == 0)
+            LOG_DEBUG("host quote: a PCR changed between read and quote (try %d)", i + 1);
+    }
+    hostkeys_close_tr(h, &ak);
+    if (r == 0)
+        LOG_WARN("host quote: PCRs changed during each of %d tries", HOSTTPM_QUOTE_RETRIES);
+    return r < 0 ? r : r == 1 ? 0 : -EAGAIN;
 }

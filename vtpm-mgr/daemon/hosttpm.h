@@ -100,4 +100,28 @@ int hosttpm_activate_credential(struct hosttpm *h, const uint8_t *credblob, size
                                 const uint8_t *secret, size_t secret_len,
                                 uint8_t **cred, size_t *cred_len);
 
+/* A quote of the host AK over sha256 PCRs (hosttpm_quote). */
+#define HOSTTPM_QUOTE_PCRS     24   /* PCR 0..23 */
+#define HOSTTPM_QUOTE_RETRIES  5
+struct hosttpm_quote {
+    uint8_t *attest;        /* marshalled TPMS_ATTEST, as inside the TPM2B_ATTEST */
+    size_t attest_len;
+    uint8_t *sig;           /* marshalled TPMT_SIGNATURE */
+    size_t sig_len;
+    uint32_t mask;          /* bit i set: PCR i is quoted */
+    uint8_t values[HOSTTPM_QUOTE_PCRS][32]; /* sha256 values of the quoted PCRs, by index */
+};
+
+/*
+ * TPM2_Quote with the persistent host AK over the sha256 PCRs of mask (1-24 bits of 0..23),
+ * qualifyingData = nonce (1-64 bytes), and the PCR values it covers (TPM2_PCR_Read). A PCR
+ * may be extended between read and quote (kmod-vtpm extends one at every vTPM create): the
+ * pair is redone until SHA-256 of the values equals the quote's pcrDigest, at most
+ * HOSTTPM_QUOTE_RETRIES times (-EAGAIN after). Only persistent objects are used: no
+ * transient slot stays taken. Free q with hosttpm_quote_free(), also after an error.
+ */
+int hosttpm_quote(struct hosttpm *h, const uint8_t *nonce, size_t nonce_len, uint32_t mask,
+                  struct hosttpm_quote *q);
+void hosttpm_quote_free(struct hosttpm_quote *q);
+
 #endif

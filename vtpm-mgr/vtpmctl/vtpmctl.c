@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <signal.h>
 #include <tss2/tss2_mu.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +16,11 @@
 
 #include "ctlproto.h"
 #include "fileio.h"
+#include "pcrlist.h"
 
 #define DEFAULT_RUN_DIR "/run/vtpm-mgr"
 #define REPLY_TIMEOUT_S 120
+#define HOST_QUOTE_PCRS "0-7,13" /* the boot PCRs and kmod-vtpm's */
 
 static const char *g_run_dir;
 
@@ -31,6 +34,8 @@ static void usage(FILE *f)
         "  list\n  info UUID|NAME\n  delete UUID|NAME\n  ek-cert UUID|NAME\n"
         "  host-chain --out DIR\n"
         "  host-activate --credential FILE --out FILE   (FILE from tpm2_makecredential)\n"
+        "  host-quote --nonce HEX [--pcrs LIST] --out DIR   (host AK quote, LIST default "
+        HOST_QUOTE_PCRS ")\n"
         "The daemon is found through --run-dir, else $VTPM_MGR_RUN_DIR, else " DEFAULT_RUN_DIR
         ".\n");
 }
@@ -69,7 +74,9 @@ static cbor_item_t *call(cbor_item_t *req)
 
     if (fd >= 0) {
         r = ctl_send(fd, req);
-        if (r == 0)
+        /* A refusal (EACCES) is sent before the daemon reads anything and the socket closed:
+         * the send may fail, the answer is still there to read. */
+        if (r == 0 || r == -EPIPE || r == -ECONNRESET)
             r = ctl_recv(fd, CTL_MAX_RESPONSE, &resp);
         close(fd);
         if (r)
@@ -382,6 +389,167 @@ static int cmd_host_activate(int argc, char **argv)
     return r;
 }
 
+static int hex_nibble(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* The nonce as bytes; the daemon checks its size (16-64). */
+static int put_nonce(cbor_item_t *req, const char *hex)
+{
+    uint8_t buf[256];
+    size_t n = strlen(hex) / 2;
+
+    if (strlen(hex) % 2 || n == 0 || n > sizeof(buf))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        int hi = hex_nibble(hex[2 * i]), lo = hex_nibble(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        buf[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return ctl_put_bytes(req, "nonce", buf, n);
+}
+
+static int put_pcrs(cbor_item_t *req, uint32_t mask)
+{
+    cbor_item_t *a = cbor_new_definite_array(PCRLIST_PCRS);
+
+    for (unsigned i = 0; a && i < PCRLIST_PCRS; i++) {
+        cbor_item_t *v = (mask & (1u << i)) ? cbor_build_uint8((uint8_t)i) : NULL;
+        if (v && !cbor_array_push(a, v))
+            cbor_decref(&a);
+        if (v)
+            cbor_decref(&v);
+    }
+    return ctl_put_item(req, "pcrs", a);
+}
+
+/* The reply's pcrs map holds exactly the PCRs of mask, 32 bytes each: vals[i] for PCR i. */
+static int reply_pcrs(const cbor_item_t *m, uint32_t mask, const uint8_t *vals[PCRLIST_PCRS])
+{
+    struct cbor_pair *p;
+    uint32_t seen = 0;
+
+    if (!m || !cbor_isa_map(m) || !cbor_map_is_definite(m))
+        return -1;
+    p = cbor_map_handle(m);
+    for (size_t i = 0; i < cbor_map_size(m); i++) {
+        uint64_t k = cbor_isa_uint(p[i].key) ? cbor_get_int(p[i].key) : PCRLIST_PCRS;
+        if (k >= PCRLIST_PCRS || !(mask & (1u << k)) || (seen & (1u << k)) ||
+            !cbor_isa_bytestring(p[i].value) || !cbor_bytestring_is_definite(p[i].value) ||
+            cbor_bytestring_length(p[i].value) != 32)
+            return -1;
+        seen |= 1u << k;
+        vals[k] = cbor_bytestring_handle(p[i].value);
+    }
+    return seen == mask ? 0 : -1;
+}
+
+/* pcrs.bin: the values in PCR order (tpm2-tools' "values" format); pcrs.json: by index. */
+static int write_pcrs(int dfd, uint32_t mask, const uint8_t *vals[PCRLIST_PCRS])
+{
+    uint8_t bin[PCRLIST_PCRS * 32];
+    json_t *bank = json_object(), *j = json_pack("{s:o}", "sha256", bank);
+    char *txt = NULL, key[4], hex[65];
+    size_t n = 0;
+    int r = -1;
+
+    for (unsigned i = 0; j && i < PCRLIST_PCRS; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        memcpy(bin + n, vals[i], 32);
+        n += 32;
+        for (int k = 0; k < 32; k++)
+            snprintf(hex + 2 * k, 3, "%02x", vals[i][k]);
+        snprintf(key, sizeof(key), "%u", i);
+        json_object_set_new(bank, key, json_string(hex));
+    }
+    if (j && (txt = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS)) &&
+        file_write_atomic(dfd, "pcrs.bin", bin, n, 0644) == 0 &&
+        file_write_atomic(dfd, "pcrs.json", txt, strlen(txt), 0644) == 0)
+        r = 0;
+    free(txt);
+    json_decref(j);
+    return r;
+}
+
+static int write_quote(const cbor_item_t *resp, uint32_t mask, const char *out)
+{
+    const uint8_t *att, *sig, *vals[PCRLIST_PCRS] = { 0 };
+    size_t alen, slen;
+    int dfd, r = 1;
+
+    if (ctl_get_bytes(resp, "quote_attest", &att, &alen) ||
+        ctl_get_bytes(resp, "quote_sig", &sig, &slen) ||
+        reply_pcrs(ctl_get(resp, "pcrs"), mask, vals) < 0) {
+        fprintf(stderr, "vtpmctl: malformed host-quote reply\n");
+        return 1;
+    }
+    if (dir_ensure(out, 0755) != 0 ||
+        (dfd = open(out, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        fprintf(stderr, "vtpmctl: cannot use %s: %s\n", out, strerror(errno));
+        return 1;
+    }
+    if (file_write_atomic(dfd, "quote.attest", att, alen, 0644) == 0 &&
+        file_write_atomic(dfd, "quote.sig", sig, slen, 0644) == 0 &&
+        write_pcrs(dfd, mask, vals) == 0)
+        r = 0;
+    else
+        fprintf(stderr, "vtpmctl: writing into %s failed\n", out);
+    close(dfd);
+    if (r == 0)
+        printf("%s/quote.attest\n%s/quote.sig\n%s/pcrs.bin\n%s/pcrs.json\n", out, out, out, out);
+    return r;
+}
+
+static int cmd_host_quote(int argc, char **argv)
+{
+    static const struct option o[] = {
+        { "nonce", required_argument, NULL, 'n' }, { "pcrs", required_argument, NULL, 'p' },
+        { "out", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 } };
+    const char *nonce = NULL, *list = HOST_QUOTE_PCRS, *out = NULL;
+    cbor_item_t *req, *resp;
+    uint32_t mask;
+    int c, r;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", o, NULL)) != -1) {
+        if (c == 'n')
+            nonce = optarg;
+        else if (c == 'p')
+            list = optarg;
+        else if (c == 'o')
+            out = optarg;
+        else
+            return 2;
+    }
+    if (optind != argc || !nonce || !out || pcrlist_parse(list, &mask) < 0) {
+        fprintf(stderr, "vtpmctl: usage: host-quote --nonce HEX [--pcrs LIST] --out DIR "
+                        "(LIST e.g. " HOST_QUOTE_PCRS ": PCRs 0-23, each once)\n");
+        return 2;
+    }
+    req = request("host-quote");
+    if (!req || put_nonce(req, nonce) || put_pcrs(req, mask)) {
+        fprintf(stderr, "vtpmctl: host-quote: --nonce must be hex\n");
+        if (req)
+            cbor_decref(&req);
+        return 2;
+    }
+    resp = call(req);
+    if (!resp)
+        return 1;
+    r = write_quote(resp, mask, out);
+    cbor_decref(&resp);
+    return r;
+}
+
 static int dispatch(int argc, char **argv)
 {
     const char *cmd = argv[0];
@@ -402,6 +570,8 @@ static int dispatch(int argc, char **argv)
         return cmd_attach_device(argc, argv);
     if (!strcmp(cmd, "host-activate"))
         return cmd_host_activate(argc, argv);
+    if (!strcmp(cmd, "host-quote"))
+        return cmd_host_quote(argc, argv);
     usage(stderr);
     return 2;
 }
@@ -410,6 +580,7 @@ int main(int argc, char **argv)
 {
     int i = 1;
 
+    signal(SIGPIPE, SIG_IGN); /* a closed control socket is an error to print, not a kill */
     g_run_dir = getenv("VTPM_MGR_RUN_DIR");
     if (i < argc && !strcmp(argv[i], "--run-dir") && i + 1 < argc) {
         g_run_dir = argv[i + 1];
