@@ -1,0 +1,628 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Test tool: runs one store scenario on any backend (store_conformance URL) or races N
+ * processes on one database (store_conformance --race URL N); exits non-zero on a mismatch. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../verifier/store.h"
+
+#define T0 INT64_C(1000000) /* the scenario's clock: far from real time, so nothing is "now" */
+#define RACE_K 40           /* rows of each kind the racers fight over */
+
+static int failures;
+
+static void fail_at(int line, const char *what, long long got, long long want)
+{
+    fprintf(stderr, "store_conformance:%d: %s = %lld, want %lld\n", line, what, got, want);
+    failures++;
+}
+
+#define EXPECT_EQ(expr, want)                                                                  \
+    do {                                                                                       \
+        long long got_ = (long long)(expr), want_ = (long long)(want);                         \
+        if (got_ != want_)                                                                     \
+            fail_at(__LINE__, #expr, got_, want_);                                             \
+    } while (0)
+#define EXPECT(cond) EXPECT_EQ(!!(cond), 1)
+
+static int64_t count(struct store *st, const char *table)
+{
+    return store_count(st, table);
+}
+
+static void nonces(struct store *st)
+{
+    EXPECT_EQ(store_nonce_add(st, "aa01", T0, T0 + 60), 0);
+    EXPECT_EQ(store_nonce_add(st, "aa01", T0, T0 + 60), -EEXIST);
+    EXPECT_EQ(store_nonce_consume(st, "aa01", T0 + 1), 0);
+    EXPECT_EQ(store_nonce_consume(st, "aa01", T0 + 2), -EALREADY);
+    EXPECT_EQ(store_nonce_consume(st, "ffff", T0 + 1), -ENOENT);
+    EXPECT_EQ(store_nonce_add(st, "aa02", T0, T0 + 60), 0);
+    EXPECT_EQ(store_nonce_consume(st, "aa02", T0 + 61), -ETIME);
+    EXPECT_EQ(store_nonce_consume(st, "aa02", T0 + 1), -EALREADY); /* expired use still counts */
+    EXPECT_EQ(store_nonce_add(st, "aa03", T0, T0 + 1000), 0);
+    EXPECT_EQ(store_nonce_consume(st, "aa03", T0 + 1000), 0); /* the expiry second is valid */
+    EXPECT_EQ(count(st, "nonces"), 3);
+}
+
+/* Bytes that a text-mode or NUL-terminated path would mangle. */
+static const uint8_t AK1[] = { 0x00, 0x23, 0xff, 0x00, 0x01, '\'', '\\', 0x80 };
+static const uint8_t AK2[] = { 0x00, 0x23, 0xff, 0x00, 0x02 };
+static const uint8_t EK1[] = { 0x30, 0x82, 0x00, 0x00, 0xfe };
+static const uint8_t CRED[32] = { 0x00, 1, 2, 3, 0xff, 0, 0, 7 };
+
+static struct reg_row reg(const char *id, const char *uuid)
+{
+    struct reg_row r = { .ak_pub = (uint8_t *)AK1, .ak_pub_len = sizeof(AK1),
+                         .ek_cert = (uint8_t *)EK1, .ek_cert_len = sizeof(EK1),
+                         .credential = (uint8_t *)CRED, .credential_len = sizeof(CRED),
+                         .created = T0, .state = REG_PENDING };
+
+    snprintf(r.id, sizeof(r.id), "%s", id);
+    snprintf(r.vtpm_uuid, sizeof(r.vtpm_uuid), "%s", uuid);
+    return r;
+}
+
+static void reg_get_checks(struct store *st)
+{
+    struct reg_row g;
+
+    EXPECT_EQ(store_reg_get(st, "r1", &g), 0);
+    EXPECT(!strcmp(g.id, "r1") && !strcmp(g.vtpm_uuid, "u1"));
+    EXPECT(g.ak_pub_len == sizeof(AK1) && !memcmp(g.ak_pub, AK1, sizeof(AK1)));
+    EXPECT(g.ek_cert_len == sizeof(EK1) && !memcmp(g.ek_cert, EK1, sizeof(EK1)));
+    EXPECT(g.credential_len == sizeof(CRED) && !memcmp(g.credential, CRED, sizeof(CRED)));
+    EXPECT_EQ(g.created, T0);
+    EXPECT_EQ(g.state, REG_PENDING);
+    store_reg_free(&g);
+    EXPECT_EQ(store_reg_get(st, "nope", &g), -ENOENT);
+}
+
+static void registrations(struct store *st)
+{
+    struct reg_row r = reg("r1", "u1"), g;
+
+    EXPECT_EQ(store_reg_add(st, &r), 0);
+    EXPECT_EQ(store_reg_add(st, &r), -EEXIST);
+    reg_get_checks(st);
+    EXPECT_EQ(store_reg_active(st, "u1", AK1, sizeof(AK1)), -ENOENT); /* still pending */
+    EXPECT_EQ(store_reg_finish(st, "r1", REG_ACTIVE), 0);
+    EXPECT_EQ(store_reg_finish(st, "r1", REG_FAILED), -EALREADY);
+    EXPECT_EQ(store_reg_finish(st, "nope", REG_ACTIVE), -ENOENT);
+    EXPECT_EQ(store_reg_get(st, "r1", &g), 0);
+    EXPECT(g.state == REG_ACTIVE && !g.credential && g.credential_len == 0);
+    store_reg_free(&g);
+    EXPECT_EQ(store_reg_active(st, "u1", AK1, sizeof(AK1)), 0);
+    EXPECT_EQ(store_reg_active(st, "u1", AK2, sizeof(AK2)), -ENOENT);
+    EXPECT_EQ(store_reg_active(st, "u2", AK1, sizeof(AK1)), -ENOENT);
+    r = reg("r2", "u2");
+    EXPECT_EQ(store_reg_add(st, &r), 0);
+    EXPECT_EQ(store_reg_finish(st, "r2", REG_FAILED), 0);
+    EXPECT_EQ(store_reg_active(st, "u2", AK1, sizeof(AK1)), -ENOENT); /* failed is not active */
+    EXPECT_EQ(count(st, "registrations"), 2);
+}
+
+static void clocks(struct store *st)
+{
+    EXPECT_EQ(store_clock_advance(st, "u1", 1, 1, 100), 0);
+    EXPECT_EQ(store_clock_advance(st, "u1", 1, 1, 100), 0); /* equal is not backwards */
+    EXPECT_EQ(store_clock_advance(st, "u1", 1, 1, 99), -ERANGE);
+    EXPECT_EQ(store_clock_advance(st, "u1", 1, 2, 0), 0);
+    EXPECT_EQ(store_clock_advance(st, "u1", 1, 1, 500), -ERANGE);
+    EXPECT_EQ(store_clock_advance(st, "u1", 2, 0, 0), 0);
+    EXPECT_EQ(store_clock_advance(st, "u1", 1, 9, 9999), -ERANGE);
+    EXPECT_EQ(store_clock_advance(st, "u1", 2, 0, UINT64_C(1) << 40), 0);
+    EXPECT_EQ(store_clock_advance(st, "u1", 2, 0, (UINT64_C(1) << 40) - 1), -ERANGE);
+    EXPECT_EQ(store_clock_advance(st, "u2", 0, 0, 5), 0); /* per vTPM */
+}
+
+/* Checks a string and an integer member of j. */
+static void expect_str(json_t *j, const char *key, const char *want, int line)
+{
+    const char *got = json_string_value(json_object_get(j, key));
+
+    if (!got || strcmp(got, want)) {
+        fprintf(stderr, "store_conformance:%d: \"%s\" = %s, want %s\n", line, key,
+                got ? got : "(none)", want);
+        failures++;
+    }
+}
+
+static void expect_int(json_t *j, const char *key, int64_t want, int line)
+{
+    json_t *v = json_object_get(j, key);
+
+    if (!json_is_integer(v) || json_integer_value(v) != want)
+        fail_at(line, key, json_is_integer(v) ? json_integer_value(v) : -1, want);
+}
+
+static void expect_reasons(json_t *j, const char *want_json, int line)
+{
+    json_t *want = json_loads(want_json, 0, NULL);
+
+    if (!json_equal(json_object_get(j, "reasons"), want)) {
+        fprintf(stderr, "store_conformance:%d: reasons differ from %s\n", line, want_json);
+        failures++;
+    }
+    json_decref(want);
+}
+
+static void verdict_checks(struct store *st)
+{
+    json_t *j = NULL;
+
+    EXPECT_EQ(store_verdict_get(st, "c1", &j), 0);
+    if (!j)
+        return;
+    expect_str(j, "container_id", "c1", __LINE__);
+    expect_str(j, "vtpm_uuid", "u1", __LINE__);
+    expect_str(j, "node", "node-a", __LINE__);
+    expect_str(j, "verdict", "allow", __LINE__);
+    expect_reasons(j, "[]", __LINE__);
+    expect_int(j, "time", T0, __LINE__);
+    expect_int(j, "due", T0 + 100, __LINE__);
+    json_decref(j);
+}
+
+/* The one pending notification with the highest id must be this revocation. */
+static void expect_last_notice(struct store *st, const char *kind, const char *id,
+                               const char *reasons, int64_t t, int line)
+{
+    struct store_notification n[64];
+    size_t k = 0;
+    json_t *j;
+
+    /* A far-future claim with the lease equal to "now" leaves every row claimable again. */
+    EXPECT_EQ(store_notify_claim(st, INT64_MAX / 2, 0, n, 64, &k), 0);
+    if (k == 0) {
+        fail_at(line, "pending notifications", 0, 1);
+        return;
+    }
+    for (size_t i = 1; i < k; i++)
+        if (n[i].id > n[0].id) {
+            struct store_notification x = n[0];
+            n[0] = n[i];
+            n[i] = x;
+        }
+    j = json_loads(n[0].body, 0, NULL);
+    expect_str(j, "kind", kind, line);
+    expect_str(j, "id", id, line);
+    expect_str(j, "verdict", "deny", line);
+    expect_str(j, "event", "revoked", line);
+    expect_reasons(j, reasons, line);
+    expect_int(j, "time", t, line);
+    json_decref(j);
+    for (size_t i = 0; i < k; i++)
+        store_notification_free(&n[i]);
+}
+
+static void verdicts(struct store *st)
+{
+    json_t *j = NULL;
+
+    EXPECT_EQ(store_verdict_put(st, "c1", "u1", "node-a", "allow", "[]", T0, T0 + 100), 0);
+    verdict_checks(st);
+    EXPECT_EQ(count(st, "notifications"), 0);
+    EXPECT_EQ(store_verdict_put(st, "c1", "u1", "node-a", "deny", "[\"x:1\"]", T0 + 1, 0), 0);
+    EXPECT_EQ(count(st, "notifications"), 1); /* allow -> deny notifies */
+    expect_last_notice(st, "container", "c1", "[\"x:1\"]", T0 + 1, __LINE__);
+    EXPECT_EQ(store_verdict_put(st, "c1", "u1", "", "deny", "[\"y\"]", T0 + 2, 0), 0);
+    EXPECT_EQ(count(st, "notifications"), 1); /* deny -> deny does not */
+    EXPECT_EQ(store_verdict_put(st, "c2", "u2", "", "deny", "[]", T0, 0), 0);
+    EXPECT_EQ(count(st, "notifications"), 1); /* a first verdict does not */
+    EXPECT_EQ(store_verdict_get(st, "c1", &j), 0);
+    expect_str(j, "node", "", __LINE__);
+    expect_reasons(j, "[\"y\"]", __LINE__);
+    json_decref(j);
+    EXPECT_EQ(store_verdict_get(st, "nope", &j), -ENOENT);
+    EXPECT_EQ(count(st, "verdicts"), 2);
+}
+
+static void nodes(struct store *st)
+{
+    json_t *j = NULL;
+
+    EXPECT_EQ(store_node_put(st, "nA", "host:ab12", "allow", "[]", T0, T0 + 50), 0);
+    EXPECT_EQ(store_node_get(st, "nA", &j), 0);
+    expect_str(j, "node", "nA", __LINE__);
+    expect_str(j, "host", "host:ab12", __LINE__);
+    expect_str(j, "verdict", "allow", __LINE__);
+    expect_reasons(j, "[]", __LINE__);
+    expect_int(j, "time", T0, __LINE__);
+    expect_int(j, "due", T0 + 50, __LINE__);
+    json_decref(j);
+    EXPECT_EQ(store_node_put(st, "nA", "host:ab12", "deny", "[\"host-pcr:0\"]", T0 + 3, 0), 0);
+    EXPECT_EQ(count(st, "notifications"), 2);
+    expect_last_notice(st, "node", "nA", "[\"host-pcr:0\"]", T0 + 3, __LINE__);
+    EXPECT_EQ(store_node_get(st, "nope", &j), -ENOENT);
+    EXPECT_EQ(count(st, "nodes"), 1);
+}
+
+static void revoke_setup(struct store *st)
+{
+    EXPECT_EQ(store_node_put(st, "nA", "host:ab12", "allow", "[]", T0, T0 + 50), 0);
+    EXPECT_EQ(store_node_put(st, "nB", "host:cd34", "allow", "[]", T0, T0 + 1000), 0);
+    EXPECT_EQ(store_node_put(st, "nC", "host:ef56", "allow", "[]", T0, 0), 0);
+    EXPECT_EQ(store_verdict_put(st, "c3", "u3", "nA", "allow", "[]", T0, T0 + 55), 0);
+    EXPECT_EQ(store_verdict_put(st, "c4", "u4", "nA", "deny", "[\"z\"]", T0, T0 + 10), 0);
+    EXPECT_EQ(store_verdict_put(st, "c5", "u5", "nB", "allow", "[]", T0, T0 + 60), 0);
+}
+
+static void revocations(struct store *st)
+{
+    struct store_revoked out[4];
+    int64_t before = count(st, "notifications");
+    json_t *j = NULL;
+    size_t n = 9;
+
+    revoke_setup(st);
+    EXPECT_EQ(store_revoke_overdue(st, T0 + 60, out, 2, &n), 0);
+    EXPECT_EQ(n, 2);
+    EXPECT(!strcmp(out[0].kind, "node") && !strcmp(out[0].id, "nA"));
+    EXPECT(!strcmp(out[1].kind, "container") && !strcmp(out[1].id, "c3"));
+    EXPECT_EQ(store_revoke_overdue(st, T0 + 60, out, 4, &n), 0);
+    EXPECT_EQ(n, 1); /* due == now is overdue */
+    EXPECT(!strcmp(out[0].kind, "container") && !strcmp(out[0].id, "c5"));
+    EXPECT_EQ(store_revoke_overdue(st, T0 + 60, out, 4, &n), 0);
+    EXPECT_EQ(n, 0);
+    EXPECT_EQ(store_revoke_overdue(st, T0 + 60, out, 0, &n), 0);
+    EXPECT_EQ(count(st, "notifications"), before + 3);
+    expect_last_notice(st, "container", "c5", "[\"reattest-missed\"]", T0 + 60, __LINE__);
+    EXPECT_EQ(store_node_get(st, "nA", &j), 0);
+    expect_str(j, "verdict", "deny", __LINE__);
+    expect_reasons(j, "[\"reattest-missed\"]", __LINE__);
+    expect_int(j, "time", T0 + 60, __LINE__);
+    json_decref(j);
+    EXPECT_EQ(store_node_get(st, "nB", &j), 0);
+    expect_str(j, "verdict", "allow", __LINE__);
+    json_decref(j);
+}
+
+static size_t claim(struct store *st, int64_t now, int64_t lease, struct store_notification *n,
+                    size_t max)
+{
+    size_t k = 99;
+
+    EXPECT_EQ(store_notify_claim(st, now, lease, n, max, &k), 0);
+    return k;
+}
+
+static void free_claims(struct store_notification *n, size_t k)
+{
+    for (size_t i = 0; i < k; i++) {
+        EXPECT(n[i].body && json_is_object(json_loads(n[i].body, 0, NULL)));
+        store_notification_free(&n[i]);
+    }
+}
+
+static int has(const struct store_notification *n, size_t k, int64_t id)
+{
+    for (size_t i = 0; i < k; i++)
+        if (n[i].id == id)
+            return 1;
+    return 0;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    const struct store_notification *x = a, *y = b;
+
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Leaves one delivered, one failed, one pending retry; returns the pending count left. */
+static size_t notify_steps(struct store *st, int64_t ids[3])
+{
+    struct store_notification n[16];
+    size_t k, all = claim(st, T0 + 130, T0 + 140, n, 16);
+
+    EXPECT(all >= 5);
+    qsort(n, all, sizeof(n[0]), by_id); /* the oldest three were created before T0+70 */
+    for (size_t i = 0; i < 3 && i < all; i++)
+        ids[i] = n[i].id;
+    free_claims(n, all);
+    EXPECT_EQ(claim(st, T0 + 139, T0 + 150, n, 16), 0); /* leased */
+    EXPECT_EQ(store_notify_done(st, ids[0]), 0);
+    EXPECT_EQ(store_notify_done(st, ids[0]), -ENOENT);
+    EXPECT_EQ(store_notify_retry(st, ids[1], 1, T0 + 200), 0);
+    EXPECT_EQ(store_notify_fail(st, ids[2]), 0);
+    EXPECT_EQ(store_notify_retry(st, ids[2], 2, T0), -ENOENT);
+    EXPECT_EQ(store_notify_fail(st, -5), -ENOENT);
+    k = claim(st, T0 + 199, T0 + 300, n, 16);
+    EXPECT_EQ(k, all - 3);
+    EXPECT(!has(n, k, ids[0]) && !has(n, k, ids[1]) && !has(n, k, ids[2]));
+    free_claims(n, k);
+    return k;
+}
+
+static void notify(struct store *st)
+{
+    struct store_notification n[16];
+    int64_t ids[3] = { 0, 0, 0 };
+    size_t k;
+
+    EXPECT_EQ(store_notify_add(st, "{\"kind\":\"test\"}", T0 + 100), 0);
+    EXPECT_EQ(claim(st, T0 + 99, T0 + 200, n, 0), 0); /* max 0 claims nothing */
+    notify_steps(st, ids);
+    k = claim(st, T0 + 200, T0 + 400, n, 16);
+    EXPECT_EQ(k, 1);
+    EXPECT(k == 1 && n[0].id == ids[1] && n[0].attempts == 1);
+    free_claims(n, k);
+}
+
+static void purge(struct store *st)
+{
+    int64_t nn = count(st, "nonces"), nt = count(st, "notifications");
+
+    /* nonces expiring before T0+70: aa01, aa02; notifications finished: two (notify()). */
+    EXPECT_EQ(store_purge(st, T0 + 100, 30), 4);
+    EXPECT_EQ(count(st, "nonces"), nn - 2);
+    EXPECT_EQ(count(st, "notifications"), nt - 2);
+    EXPECT_EQ(store_purge(st, T0 + 100, 30), 0);
+    EXPECT_EQ(store_purge(st, T0 + 100, -1), -EINVAL);
+    EXPECT_EQ(store_purge(st, T0 + 2000, 0), 1); /* aa03 */
+}
+
+static void misc(struct store *st)
+{
+    int64_t a = count(st, "audit");
+
+    EXPECT_EQ(store_audit(st, T0, "evidence", "c1", "allow", "[]"), 0);
+    EXPECT_EQ(store_audit(st, T0, "register", "u1", "pending", NULL), 0);
+    EXPECT_EQ(count(st, "audit"), a + 2);
+    EXPECT_EQ(count(st, "no_such_table"), -1);
+    EXPECT_EQ(count(st, "audit; DROP TABLE audit"), -1);
+}
+
+static int empty(struct store *st)
+{
+    static const char *const t[] = { "nonces", "registrations", "verdicts", "nodes",
+                                     "notifications" };
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        if (count(st, t[i]) != 0) {
+            fprintf(stderr, "store_conformance: needs an empty database (%s has rows)\n", t[i]);
+            return 0;
+        }
+    return 1;
+}
+
+static int scenario(const char *url)
+{
+    struct store *st;
+    int r = store_open_url(url, &st);
+
+    if (r < 0) {
+        fprintf(stderr, "store_conformance: cannot open the database: %s\n", strerror(-r));
+        return 2;
+    }
+    if (!empty(st)) {
+        store_close(st);
+        return 2;
+    }
+    nonces(st);
+    registrations(st);
+    clocks(st);
+    verdicts(st);
+    nodes(st);
+    revocations(st);
+    notify(st);
+    purge(st);
+    misc(st);
+    store_close(st);
+    printf("store_conformance %s: %d failure(s)\n", strncmp(url, "sqlite:", 7) ? "postgresql"
+                                                                             : "sqlite", failures);
+    return failures ? 1 : 0;
+}
+
+/* ---- race mode: every contended item must be taken by exactly one process ---- */
+
+static void race_setup(struct store *st)
+{
+    char id[32];
+
+    for (int i = 0; i < RACE_K; i++) {
+        struct reg_row r;
+
+        snprintf(id, sizeof(id), "%04x", i);
+        EXPECT_EQ(store_nonce_add(st, id, T0, T0 + 100), 0);
+        r = reg(id, "race");
+        EXPECT_EQ(store_reg_add(st, &r), 0);
+        snprintf(id, sizeof(id), "node-%d", i);
+        EXPECT_EQ(store_node_put(st, id, "host:x", "allow", "[]", T0, T0 + 5), 0);
+        snprintf(id, sizeof(id), "ctr-%d", i);
+        EXPECT_EQ(store_verdict_put(st, id, "u", "", "allow", "[]", T0, T0 + 5), 0);
+        EXPECT_EQ(store_notify_add(st, "{\"kind\":\"race\"}", T0), 0);
+    }
+}
+
+static int race_nonces(struct store *st, int me, FILE *out)
+{
+    char id[32];
+
+    for (int j = 0; j < RACE_K; j++) {
+        int i = (j + me * 7) % RACE_K, r;
+
+        snprintf(id, sizeof(id), "%04x", i);
+        r = store_nonce_consume(st, id, T0 + 1);
+        if (r == 0)
+            fprintf(out, "nonce %s\n", id);
+        else if (r != -EALREADY)
+            return -1;
+        r = store_reg_finish(st, id, REG_ACTIVE);
+        if (r == 0)
+            fprintf(out, "reg %s\n", id);
+        else if (r != -EALREADY)
+            return -1;
+    }
+    return 0;
+}
+
+static int race_revoke(struct store *st, FILE *out)
+{
+    struct store_revoked rv[3];
+    size_t n;
+
+    do {
+        if (store_revoke_overdue(st, T0 + 10, rv, 3, &n) < 0)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            fprintf(out, "revoked %s %s\n", rv[i].kind, rv[i].id);
+    } while (n > 0);
+    return 0;
+}
+
+static int race_claim(struct store *st, FILE *out)
+{
+    struct store_notification nt[3];
+    size_t n;
+
+    do {
+        if (store_notify_claim(st, T0 + 10, T0 + 100000, nt, 3, &n) < 0)
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            fprintf(out, "claim %" PRId64 "\n", nt[i].id);
+            store_notification_free(&nt[i]);
+        }
+    } while (n > 0);
+    return 0;
+}
+
+static int race_child(const char *url, int me, int go, FILE *out)
+{
+    struct store *st;
+    char c;
+    int r;
+
+    if (store_open_url(url, &st) < 0)
+        return 3;
+    if (read(go, &c, 1) != 0) /* the parent closes the pipe: everyone starts at once */
+        return 3;
+    r = race_nonces(st, me, out) < 0 || race_revoke(st, out) < 0 || race_claim(st, out) < 0;
+    store_close(st);
+    return r || fflush(out) ? 4 : 0;
+}
+
+/* Adds every line of f to tally (a JSON object line -> count). */
+static void tally_file(FILE *f, json_t *tally)
+{
+    char line[256];
+
+    rewind(f);
+    while (fgets(line, sizeof(line), f)) {
+        json_t *v = json_object_get(tally, line);
+
+        json_object_set_new(tally, line, json_integer(v ? json_integer_value(v) + 1 : 1));
+    }
+}
+
+static int race_spawn(const char *url, int n, FILE **files, pid_t *pids, int go[2])
+{
+    for (int i = 0; i < n; i++) {
+        if (!(files[i] = tmpfile()) || (pids[i] = fork()) < 0)
+            return -1;
+        if (pids[i] == 0) {
+            close(go[1]);
+            _exit(race_child(url, i, go[0], files[i]));
+        }
+    }
+    return 0;
+}
+
+static int race_wait(int n, const pid_t *pids)
+{
+    int bad = 0, status;
+
+    for (int i = 0; i < n; i++) {
+        if (pids[i] <= 0 || waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status) ||
+            WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "store_conformance: racer %d failed\n", i);
+            bad = 1;
+        }
+    }
+    return bad;
+}
+
+/* Each taken item appears exactly once; kinds: nonce, reg, revoked (2 per i), claim. */
+static void race_check(json_t *tally, int64_t claims_expected)
+{
+    const char *key;
+    json_t *v;
+    int64_t per[4] = { 0, 0, 0, 0 };
+
+    json_object_foreach (tally, key, v) {
+        if (json_integer_value(v) != 1)
+            fprintf(stderr, "store_conformance: taken %lld times: %s",
+                    (long long)json_integer_value(v), key);
+        failures += json_integer_value(v) != 1;
+        per[!strncmp(key, "reg ", 4) ? 1 : !strncmp(key, "revoked ", 8) ? 2
+            : !strncmp(key, "claim ", 6) ? 3 : 0]++;
+    }
+    EXPECT_EQ(per[0], RACE_K);
+    EXPECT_EQ(per[1], RACE_K);
+    EXPECT_EQ(per[2], 2 * RACE_K);
+    EXPECT_EQ(per[3], claims_expected);
+}
+
+/* Notifications queued by revocations after a racer's last claim are claimed here. */
+static void race_leftover(struct store *st, json_t *tally)
+{
+    FILE *f = tmpfile();
+
+    if (!f || race_claim(st, f) < 0 || fflush(f))
+        failures++;
+    else
+        tally_file(f, tally);
+    if (f)
+        fclose(f);
+}
+
+static int race(const char *url, int n)
+{
+    FILE *files[64] = { NULL };
+    pid_t pids[64] = { 0 };
+    json_t *tally = json_object();
+    struct store *st;
+    int go[2], bad;
+
+    if (n < 2 || n > 64 || store_open_url(url, &st) < 0)
+        return 2;
+    if (!empty(st) || pipe(go) < 0) {
+        store_close(st);
+        return 2;
+    }
+    race_setup(st);
+    store_close(st); /* no database handle may cross fork() */
+    bad = race_spawn(url, n, files, pids, go) < 0;
+    close(go[0]);
+    close(go[1]);
+    bad |= race_wait(n, pids);
+    for (int i = 0; i < n && files[i]; i++) {
+        tally_file(files[i], tally);
+        fclose(files[i]);
+    }
+    if (store_open_url(url, &st) < 0)
+        return 2;
+    race_leftover(st, tally);
+    race_check(tally, 3 * RACE_K); /* K queued + one per revoked row */
+    EXPECT_EQ(count(st, "notifications"), 3 * RACE_K);
+    store_close(st);
+    json_decref(tally);
+    printf("store_conformance --race (%d processes): %d failure(s)\n", n, failures + bad);
+    return failures || bad ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && argv[1][0] != '-')
+        return scenario(argv[1]);
+    if (argc == 4 && !strcmp(argv[1], "--race"))
+        return race(argv[2], atoi(argv[3]));
+    fprintf(stderr, "usage: store_conformance URL | store_conformance --race URL N\n");
+    return 2;
+}
