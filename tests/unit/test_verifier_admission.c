@@ -1,0 +1,617 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Unit tests of the Kubernetes admission webhook: AdmissionReview parsing and decisions against
+ * a fake node table, the node lookup cache, node names, re-attestation due times and backoff. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "../../verifier/admission.h"
+#include "../../verifier/api.h"
+#include "../../verifier/sweeper.h"
+
+#define NOW 1796119200 /* 2026-12-01T10:00:00Z */
+#define D_OK  "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define D_BAD "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define IMG_OK  "registry.example/web:1.0@" D_OK
+#define IMG_BAD "registry.example/web:1.0@" D_BAD
+
+static int lookups;
+
+/* The fake store: a few nodes in every state a verdict can be in. */
+static int fake_lookup(void *arg, const char *node, json_t **out)
+{
+    const char *txt = NULL;
+
+    lookups++;
+    if (!strcmp(node, "db-down"))
+        return -EIO;
+    if (!strcmp(node, "good-1"))
+        txt = "{\"node\":\"good-1\",\"host\":\"host:ab\",\"verdict\":\"allow\",\"reasons\":[],"
+              "\"time\":1796119100,\"due\":1796119500}";
+    else if (!strcmp(node, "forever-1"))
+        txt = "{\"verdict\":\"allow\",\"reasons\":[],\"time\":1700000000,\"due\":0}";
+    else if (!strcmp(node, "bad-1"))
+        txt = "{\"verdict\":\"deny\",\"reasons\":[\"host-boot-digest-not-allowed:pcr 4\"],"
+              "\"time\":1796119200,\"due\":0}";
+    else if (!strcmp(node, "stale-1"))
+        txt = "{\"verdict\":\"allow\",\"reasons\":[],\"time\":1796118000,\"due\":1796119200}";
+    else if (!strcmp(node, "revoked-1"))
+        txt = "{\"verdict\":\"deny\",\"reasons\":[\"reattest-missed\"],\"time\":1796119000,"
+              "\"due\":0}";
+    else if (!strcmp(node, "garbled-1"))
+        txt = "{\"verdict\":7,\"time\":\"x\"}";
+    if (!txt)
+        return -ENOENT;
+    *out = json_loads(txt, 0, NULL);
+    return *out ? 0 : -ENOMEM;
+}
+
+static struct policy pol_images, pol_open;
+
+static int setup(void **state)
+{
+    static const char with_list[] =
+        "{\"version\":1,\"digests\":{\"image\":[\"" D_OK "\"],\"rootfs\":[],\"runtime\":[],"
+        "\"agent\":null},\"launch\":{}}";
+    char err[128];
+
+    (void)state;
+    if (policy_parse(with_list, strlen(with_list), &pol_images, err, sizeof(err)) < 0)
+        return -1;
+    return policy_default(&pol_open); /* image list null: images not checked */
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    policy_free(&pol_images);
+    policy_free(&pol_open);
+    return 0;
+}
+
+/* An AdmissionReview of op on kind/sub with this object (JSON text, or NULL for null). */
+static char *review(const char *uid, const char *op, const char *kind, const char *sub,
+                    const char *object)
+{
+    char *s = NULL;
+
+    assert_true(asprintf(&s,
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+        "\"uid\":\"%s\",\"kind\":{\"group\":\"\",\"version\":\"v1\",\"kind\":\"%s\"},"
+        "\"resource\":{\"group\":\"\",\"version\":\"v1\",\"resource\":\"pods\"},%s%s%s"
+        "\"operation\":\"%s\",\"namespace\":\"default\",\"name\":\"web\",\"object\":%s,"
+        "\"userInfo\":{\"username\":\"system:kube-scheduler\"},\"dryRun\":false}}",
+        uid, kind, sub ? "\"subResource\":\"" : "", sub ? sub : "", sub ? "\"," : "", op,
+        object ? object : "null") > 0);
+    return s;
+}
+
+static char *pod(const char *node, const char *image)
+{
+    char *s = NULL;
+
+    assert_true(asprintf(&s, "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":"
+                             "\"web\"},\"spec\":{%s%s%s\"containers\":[{\"name\":\"app\","
+                             "\"image\":\"%s\",\"ports\":[{\"containerPort\":80}]}]}}",
+                         node ? "\"nodeName\":\"" : "", node ? node : "", node ? "\"," : "",
+                         image) > 0);
+    return s;
+}
+
+static char *binding(const char *node)
+{
+    char *s = NULL;
+
+    assert_true(asprintf(&s, "{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":"
+                             "{\"name\":\"web\"},\"target\":{\"apiVersion\":\"v1\",\"kind\":"
+                             "\"Node\",\"name\":\"%s\"}}", node) > 0);
+    return s;
+}
+
+struct expect {
+    int parse_rc, allowed;
+    const char *msg, *warning; /* substrings; NULL: must be empty */
+};
+
+static void decide_text(const char *body, const struct policy *pol, int64_t max_age,
+                        const struct expect *e)
+{
+    struct admission_cfg cfg = { pol, fake_lookup, NULL, max_age };
+    struct admission_req rq;
+    struct admission_result res;
+    char err[160] = "";
+    int rc = admission_parse((const uint8_t *)body, strlen(body), &rq, err, sizeof(err));
+
+    assert_int_equal(rc, e->parse_rc);
+    if (rc == 0) {
+        admission_decide(&cfg, &rq, NOW, &res);
+        if (e->msg && !strstr(res.msg, e->msg))
+            fail_msg("message \"%s\" lacks \"%s\"", res.msg, e->msg);
+        assert_int_equal(res.allowed, e->allowed);
+        if (!e->msg)
+            assert_string_equal(res.msg, "");
+        if (e->warning ? !strstr(res.warning, e->warning) : res.warning[0] != '\0')
+            fail_msg("warning \"%s\", expected \"%s\"", res.warning, e->warning ? e->warning : "");
+    } else {
+        assert_true(err[0] != '\0');
+    }
+    admission_req_free(&rq);
+}
+
+static void decide(char *body, const struct policy *pol, const struct expect *e)
+{
+    decide_text(body, pol, 0, e);
+    free(body);
+}
+
+static void test_pods(void **state)
+{
+    (void)state;
+    decide(review("u1", "CREATE", "Pod", NULL, pod("good-1", IMG_OK)), &pol_images,
+           &(struct expect){ 0, 1, NULL, NULL });
+    decide(review("u1", "UPDATE", "Pod", NULL, pod("forever-1", IMG_OK)), &pol_images,
+           &(struct expect){ 0, 1, NULL, NULL });
+    decide(review("u2", "CREATE", "Pod", NULL, pod("worker-9", IMG_OK)), &pol_images,
+           &(struct expect){ 0, 0, "node worker-9 is unknown to the verifier", NULL });
+    decide(review("u3", "CREATE", "Pod", NULL, pod("bad-1", IMG_OK)), &pol_images,
+           &(struct expect){ 0, 0, "node bad-1 has no passing host attestation: "
+                                   "host-boot-digest-not-allowed:pcr 4; last attested "
+                                   "2026-12-01T10:00:00Z", NULL });
+    decide(review("u4", "CREATE", "Pod", NULL, pod("stale-1", IMG_OK)), &pol_images,
+           &(struct expect){ 0, 0, "node stale-1's host attestation is stale (re-attestation "
+                                   "missed at 2026-12-01T10:00:00Z)", NULL });
+    decide(review("u5", "CREATE", "Pod", NULL, pod("revoked-1", IMG_OK)), &pol_images,
+           &(struct expect){ 0, 0, "node revoked-1's host attestation is stale (re-attestation "
+                                   "missed; revoked at 2026-12-01T09:56:40Z)", NULL });
+    decide(review("u6", "CREATE", "Pod", NULL, pod("db-down", IMG_OK)), &pol_images,
+           &(struct expect){ 0, 0, "verifier database unavailable", NULL });
+    decide(review("u7", "CREATE", "Pod", NULL, pod("garbled-1", IMG_OK)), &pol_images,
+           &(struct expect){ 0, 0, "node garbled-1: the verifier's record of it is unreadable",
+                             NULL });
+}
+
+static void test_max_age(void **state)
+{
+    char *b = review("u1", "CREATE", "Pod", NULL, pod("forever-1", IMG_OK));
+
+    (void)state;
+    decide_text(b, &pol_images, 3600, &(struct expect){ 0, 0, "node forever-1's host "
+                "attestation is too old (last attested 2023-11-14T22:13:20Z", NULL });
+    decide_text(b, &pol_images, 0, &(struct expect){ 0, 1, NULL, NULL });
+    free(b);
+    b = review("u1", "CREATE", "Pod", NULL, pod("good-1", IMG_OK)); /* 100 s old */
+    decide_text(b, &pol_images, 100, &(struct expect){ 0, 1, NULL, NULL });
+    decide_text(b, &pol_images, 99, &(struct expect){ 0, 0, "too old", NULL });
+    free(b);
+}
+
+static void test_images(void **state)
+{
+    (void)state;
+    decide(review("u1", "CREATE", "Pod", NULL, pod("good-1", "nginx:1.25")), &pol_images,
+           &(struct expect){ 0, 0, "image nginx:1.25 is not pinned by digest", NULL });
+    decide(review("u1", "CREATE", "Pod", NULL, pod("good-1", IMG_BAD)), &pol_images,
+           &(struct expect){ 0, 0, "image " IMG_BAD " digest " D_BAD " is not allowed by the "
+                                   "verifier policy", NULL });
+    /* upper-case hex, short digest, sha512, a digest without a name: not pinned */
+    decide(review("u1", "CREATE", "Pod", NULL, pod("good-1", "web@sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")),
+           &pol_images, &(struct expect){ 0, 0, "is not pinned by digest", NULL });
+    decide(review("u1", "CREATE", "Pod", NULL, pod("good-1", "web@sha256:aaaa")), &pol_images,
+           &(struct expect){ 0, 0, "is not pinned by digest", NULL });
+    decide(review("u1", "CREATE", "Pod", NULL, pod("good-1", "web@sha512:" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")),
+           &pol_images, &(struct expect){ 0, 0, "is not pinned by digest", NULL });
+    decide(review("u1", "CREATE", "Pod", NULL, pod("good-1", "@" D_OK)), &pol_images,
+           &(struct expect){ 0, 0, "is not pinned by digest", NULL });
+    decide(review("u1", "CREATE", "Pod", NULL, pod("good-1", IMG_OK "0")), &pol_images,
+           &(struct expect){ 0, 0, "is not pinned by digest", NULL });
+    /* a null image list checks nothing */
+    decide(review("u1", "CREATE", "Pod", NULL, pod("good-1", "nginx:1.25")), &pol_open,
+           &(struct expect){ 0, 1, NULL, NULL });
+    /* both the node and the image: both causes, in that order */
+    decide(review("u1", "CREATE", "Pod", NULL, pod("bad-1", "nginx")), &pol_images,
+           &(struct expect){ 0, 0, "last attested 2026-12-01T10:00:00Z; image nginx is not "
+                                   "pinned by digest", NULL });
+}
+
+static void test_other_containers(void **state)
+{
+    static const char init_bad[] =
+        "{\"spec\":{\"nodeName\":\"good-1\",\"containers\":[{\"name\":\"a\",\"image\":\"" IMG_OK
+        "\"}],\"initContainers\":[{\"name\":\"init\",\"image\":\"busybox\"}]}}";
+    static const char eph_bad[] =
+        "{\"spec\":{\"nodeName\":\"good-1\",\"containers\":[{\"name\":\"a\",\"image\":\"" IMG_OK
+        "\"}],\"ephemeralContainers\":[{\"name\":\"dbg\",\"image\":\"" IMG_BAD "\"}]}}";
+    static const char all_ok[] =
+        "{\"spec\":{\"containers\":[{\"image\":\"" IMG_OK "\"},{\"image\":\"" IMG_OK "\"}],"
+        "\"initContainers\":[{\"image\":\"" IMG_OK "\"}],\"ephemeralContainers\":null}}";
+    static const char no_image[] = "{\"spec\":{\"containers\":[{\"name\":\"noimg\"}]}}";
+
+    (void)state;
+    decide(review("u1", "CREATE", "Pod", NULL, init_bad), &pol_images,
+           &(struct expect){ 0, 0, "image busybox is not pinned by digest", NULL });
+    decide(review("u1", "CREATE", "Pod", NULL, eph_bad), &pol_images,
+           &(struct expect){ 0, 0, "digest " D_BAD " is not allowed", NULL });
+    /* kubectl debug: UPDATE of pods/ephemeralcontainers adds images to a running pod */
+    decide(review("u1", "UPDATE", "Pod", "ephemeralcontainers", eph_bad), &pol_images,
+           &(struct expect){ 0, 0, "digest " D_BAD " is not allowed", NULL });
+    lookups = 0;
+    decide(review("u1", "CREATE", "Pod", NULL, all_ok), &pol_images,
+           &(struct expect){ 0, 1, NULL, NULL });
+    assert_int_equal(lookups, 0); /* not scheduled yet: the node is checked at binding */
+    decide(review("u1", "CREATE", "Pod", NULL, no_image), &pol_images,
+           &(struct expect){ 0, 0, "container noimg has no image", NULL });
+    decide(review("u1", "CREATE", "Pod", NULL, no_image), &pol_open,
+           &(struct expect){ 0, 1, NULL, NULL });
+}
+
+static void test_bindings(void **state)
+{
+    (void)state;
+    decide(review("u1", "CREATE", "Binding", "binding", binding("good-1")), &pol_images,
+           &(struct expect){ 0, 1, NULL, NULL });
+    decide(review("u1", "CREATE", "Binding", "binding", binding("bad-1")), &pol_images,
+           &(struct expect){ 0, 0, "node bad-1 has no passing host attestation", NULL });
+    decide(review("u1", "CREATE", "Binding", "binding", binding("worker-3")), &pol_images,
+           &(struct expect){ 0, 0, "node worker-3 is unknown to the verifier", NULL });
+    decide(review("u1", "CREATE", "Binding", "binding", binding("Worker_3")), &pol_images,
+           &(struct expect){ 0, 0, "binding target.name is not a valid node name", NULL });
+    decide(review("u1", "CREATE", "Binding", "binding", "{\"target\":{\"kind\":\"Pod\","
+                  "\"name\":\"good-1\"}}"), &pol_images,
+           &(struct expect){ 0, 0, "binding target is not a Node", NULL });
+    decide(review("u1", "CREATE", "Binding", "binding", "{\"metadata\":{}}"), &pol_images,
+           &(struct expect){ 0, 0, "binding without target.name", NULL });
+    decide(review("u1", "CREATE", "Binding", "binding", NULL), &pol_images,
+           &(struct expect){ 0, 0, "request.object is not an object", NULL });
+}
+
+static void test_unchecked(void **state)
+{
+    static const char deploy[] =
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+        "\"uid\":\"d\",\"kind\":{\"group\":\"apps\",\"version\":\"v1\",\"kind\":\"Pod\"},"
+        "\"operation\":\"CREATE\",\"object\":{}}}";
+
+    (void)state;
+    /* DELETE is allowed whatever the object and the node */
+    decide(review("u1", "DELETE", "Pod", NULL, NULL), &pol_images,
+           &(struct expect){ 0, 1, NULL, NULL });
+    decide(review("u1", "DELETE", "Pod", NULL, pod("bad-1", "nginx")), &pol_images,
+           &(struct expect){ 0, 1, NULL, NULL });
+    decide(review("u1", "CONNECT", "PodExecOptions", "exec", "{}"), &pol_images,
+           &(struct expect){ 0, 1, NULL, "CONNECT of PodExecOptions/exec is not checked" });
+    decide(review("u1", "UPDATE", "Pod", "status", pod("bad-1", "nginx")), &pol_images,
+           &(struct expect){ 0, 1, NULL, "UPDATE of Pod/status is not checked" });
+    decide(review("u1", "CREATE", "ConfigMap", NULL, "{}"), &pol_images,
+           &(struct expect){ 0, 1, NULL, "CREATE of ConfigMap is not checked" });
+    decide_text(deploy, &pol_images, 0, &(struct expect){ 0, 1, NULL, "is not checked" });
+}
+
+static void test_envelope(void **state)
+{
+    static const char *const bad[] = {
+        "", "{", "[]", "null", "{\"apiVersion\":\"admission.k8s.io/v1\"}",
+        "{\"apiVersion\":\"admission.k8s.io/v1beta1\",\"kind\":\"AdmissionReview\","
+        "\"request\":{\"uid\":\"u\",\"operation\":\"CREATE\",\"kind\":{\"kind\":\"Pod\"}}}",
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"Review\","
+        "\"request\":{\"uid\":\"u\",\"operation\":\"CREATE\",\"kind\":{\"kind\":\"Pod\"}}}",
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":[]}",
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+        "\"request\":{\"operation\":\"CREATE\",\"kind\":{\"kind\":\"Pod\"}}}",
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+        "\"request\":{\"uid\":\"\",\"operation\":\"CREATE\",\"kind\":{\"kind\":\"Pod\"}}}",
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+        "\"request\":{\"uid\":7,\"operation\":\"CREATE\",\"kind\":{\"kind\":\"Pod\"}}}",
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+        "\"request\":{\"uid\":\"u\",\"kind\":{\"kind\":\"Pod\"}}}",
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+        "\"request\":{\"uid\":\"u\",\"operation\":\"CREATE\",\"kind\":\"Pod\"}}",
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+        "\"uid\":\"u\",\"operation\":\"CREATE\",\"kind\":{\"group\":1,\"kind\":\"Pod\"}}}",
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+        "\"uid\":\"u\",\"operation\":\"CREATE\",\"kind\":{\"kind\":\"Pod\"},\"subResource\":3}}",
+        /* duplicate keys: no second reading of the same object */
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+        "\"uid\":\"u\",\"uid\":\"v\",\"operation\":\"DELETE\",\"kind\":{\"kind\":\"Pod\"}}}",
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+        "\"uid\":\"\\u0000\",\"operation\":\"DELETE\",\"kind\":{\"kind\":\"Pod\"}}}",
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+        "\"uid\":\"\xff\",\"operation\":\"DELETE\",\"kind\":{\"kind\":\"Pod\"}}}",
+    };
+    char uid[ADMISSION_UID_MAX + 2];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        decide_text(bad[i], &pol_images, 0, &(struct expect){ -EINVAL, 0, NULL, NULL });
+    memset(uid, 'u', sizeof(uid) - 1);
+    uid[sizeof(uid) - 1] = '\0';
+    decide(review(uid, "DELETE", "Pod", NULL, NULL), &pol_images,
+           &(struct expect){ -EINVAL, 0, NULL, NULL });
+    uid[sizeof(uid) - 2] = '\0'; /* exactly the maximum */
+    decide(review(uid, "DELETE", "Pod", NULL, NULL), &pol_images,
+           &(struct expect){ 0, 1, NULL, NULL });
+}
+
+static void test_malformed_objects(void **state)
+{
+    static const char *const objs[] = {
+        "{}", "{\"spec\":[]}", "{\"spec\":{}}", "{\"spec\":{\"containers\":{}}}",
+        "{\"spec\":{\"containers\":[7]}}", "{\"spec\":{\"containers\":[{\"image\":5}]}}",
+        "{\"spec\":{\"containers\":[],\"initContainers\":\"x\"}}",
+        "{\"spec\":{\"nodeName\":3,\"containers\":[]}}",
+        "{\"spec\":{\"nodeName\":\"Worker_3\",\"containers\":[]}}",
+        "{\"spec\":{\"nodeName\":\"-a\",\"containers\":[]}}",
+        "{\"spec\":{\"nodeName\":\"a..b\",\"containers\":[]}}", "[]", "\"pod\"",
+    };
+
+    (void)state;
+    lookups = 0;
+    for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++)
+        decide(review("u1", "CREATE", "Pod", NULL, objs[i]), &pol_open,
+               &(struct expect){ 0, 0, "", NULL });
+    assert_int_equal(lookups, 0);
+    /* an empty containers list with a good node is a pod with nothing to check */
+    decide(review("u1", "CREATE", "Pod", NULL, "{\"spec\":{\"nodeName\":\"good-1\","
+                  "\"containers\":[]}}"), &pol_images, &(struct expect){ 0, 1, NULL, NULL });
+}
+
+static char *many_containers(size_t n, const char *image)
+{
+    size_t cap = 64 + n * (strlen(image) + 16);
+    char *s = malloc(cap);
+    size_t len;
+
+    assert_non_null(s);
+    len = (size_t)snprintf(s, cap, "{\"spec\":{\"containers\":[");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(s + len, cap - len, "%s{\"image\":\"%s\"}", i ? "," : "", image);
+    snprintf(s + len, cap - len, "]}}");
+    return s;
+}
+
+static void test_big_and_odd(void **state)
+{
+    char *obj, *big;
+    size_t n = 900 * 1024;
+
+    (void)state;
+    obj = many_containers(ADMISSION_IMAGES_MAX, IMG_OK);
+    decide(review("u1", "CREATE", "Pod", NULL, obj), &pol_images,
+           &(struct expect){ 0, 1, NULL, NULL });
+    free(obj);
+    obj = many_containers(ADMISSION_IMAGES_MAX + 1, IMG_OK);
+    decide(review("u1", "CREATE", "Pod", NULL, obj), &pol_images,
+           &(struct expect){ 0, 0, "more than 256 containers", NULL });
+    free(obj);
+    /* many bad images: the message is cut, never overflows, stays one deny */
+    obj = many_containers(200, "nginx:latest-with-a-rather-long-tag-name-to-fill-the-message");
+    decide(review("u1", "CREATE", "Pod", NULL, obj), &pol_images,
+           &(struct expect){ 0, 0, "is not pinned by digest", NULL });
+    free(obj);
+    /* a large annotation the webhook does not read */
+    big = malloc(n + 64);
+    assert_non_null(big);
+    memcpy(big, "{\"metadata\":{\"a\":\"", 18);
+    memset(big + 18, 'x', n);
+    strcpy(big + 18 + n, "\"},\"spec\":{\"containers\":[]}}");
+    decide(review("u1", "CREATE", "Pod", NULL, big), &pol_images,
+           &(struct expect){ 0, 1, NULL, NULL });
+    free(big);
+}
+
+static void test_response(void **state)
+{
+    char *b = review("4b1f-uid-\\u00e9", "CREATE", "Pod", NULL, pod("bad-1", "nginx"));
+    struct admission_cfg cfg = { &pol_images, fake_lookup, NULL, 0 };
+    struct admission_req rq;
+    struct admission_result res;
+    char err[160];
+    json_t *j, *r;
+
+    (void)state;
+    assert_int_equal(admission_parse((const uint8_t *)b, strlen(b), &rq, err, sizeof(err)), 0);
+    admission_decide(&cfg, &rq, NOW, &res);
+    assert_non_null(j = admission_response(&rq, &res));
+    assert_string_equal(json_string_value(json_object_get(j, "apiVersion")), "admission.k8s.io/v1");
+    assert_string_equal(json_string_value(json_object_get(j, "kind")), "AdmissionReview");
+    r = json_object_get(j, "response");
+    assert_string_equal(json_string_value(json_object_get(r, "uid")), "4b1f-uid-\xc3\xa9");
+    assert_true(json_is_false(json_object_get(r, "allowed")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "status"), "code")), 403);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r, "status"), "message")),
+                        res.msg);
+    json_decref(j);
+    admission_req_free(&rq);
+    free(b);
+    /* allowed: no status; a warning goes in "warnings" */
+    b = review("u-ok", "CONNECT", "PodExecOptions", "exec", "{}");
+    assert_int_equal(admission_parse((const uint8_t *)b, strlen(b), &rq, err, sizeof(err)), 0);
+    admission_decide(&cfg, &rq, NOW, &res);
+    assert_non_null(j = admission_response(&rq, &res));
+    r = json_object_get(j, "response");
+    assert_true(json_is_true(json_object_get(r, "allowed")));
+    assert_null(json_object_get(r, "status"));
+    assert_string_equal(json_string_value(json_array_get(json_object_get(r, "warnings"), 0)),
+                        res.warning);
+    json_decref(j);
+    admission_req_free(&rq);
+    free(b);
+}
+
+/* Request strings quoted in the message are cut at byte limits and may hold control
+ * characters: the message must stay valid UTF-8 without them, or there is no response. */
+static void test_message_sanitized(void **state)
+{
+    char img[260], *b;
+    struct admission_cfg cfg = { &pol_images, fake_lookup, NULL, 0 };
+    struct admission_req rq;
+    struct admission_result res;
+    char err[160];
+    json_t *j;
+
+    (void)state;
+    memset(img, 'a', 199);
+    strcpy(img + 199, "\\u00e9\\u0001tail"); /* é straddles the 200-byte cut */
+    b = review("u", "CREATE", "Pod", NULL, pod("good-1", img));
+    assert_int_equal(admission_parse((const uint8_t *)b, strlen(b), &rq, err, sizeof(err)), 0);
+    admission_decide(&cfg, &rq, NOW, &res);
+    assert_false(res.allowed);
+    assert_non_null(strstr(res.msg, "a? is not pinned"));
+    assert_non_null(j = admission_response(&rq, &res));
+    json_decref(j);
+    admission_req_free(&rq);
+    free(b);
+    b = review("u", "CREATE", "Pod", NULL, pod("good-1", "x\\u0001\\u007fy"));
+    assert_int_equal(admission_parse((const uint8_t *)b, strlen(b), &rq, err, sizeof(err)), 0);
+    admission_decide(&cfg, &rq, NOW, &res);
+    assert_non_null(strstr(res.msg, "image x??y is not pinned"));
+    admission_req_free(&rq);
+    free(b);
+}
+
+static void test_node_names(void **state)
+{
+    char long_ok[ADMISSION_NODE_MAX + 2];
+
+    (void)state;
+    assert_true(admission_node_name_ok("worker-3"));
+    assert_true(admission_node_name_ok("ip-10-0-0-1.eu-west-1.compute.internal"));
+    assert_true(admission_node_name_ok("a"));
+    assert_false(admission_node_name_ok(""));
+    assert_false(admission_node_name_ok(NULL));
+    assert_false(admission_node_name_ok("Worker"));
+    assert_false(admission_node_name_ok("-a"));
+    assert_false(admission_node_name_ok("a-"));
+    assert_false(admission_node_name_ok("a.-b"));
+    assert_false(admission_node_name_ok("a..b"));
+    assert_false(admission_node_name_ok("a/b"));
+    assert_false(admission_node_name_ok("a_b"));
+    memset(long_ok, 'a', ADMISSION_NODE_MAX);
+    long_ok[ADMISSION_NODE_MAX] = '\0';
+    assert_true(admission_node_name_ok(long_ok));
+    long_ok[ADMISSION_NODE_MAX] = 'a';
+    long_ok[ADMISSION_NODE_MAX + 1] = '\0';
+    assert_false(admission_node_name_ok(long_ok));
+}
+
+static int cached(struct admission_cache *c, int64_t ms, const char *node, int *hit)
+{
+    json_t *j = NULL;
+    int r = admission_cache_lookup(c, ms, node, fake_lookup, NULL, &j, hit);
+
+    assert_true(r == 0 ? j != NULL : j == NULL);
+    if (j)
+        assert_non_null(json_object_get(j, "verdict"));
+    json_decref(j);
+    return r;
+}
+
+static void test_cache_ttl(void **state)
+{
+    struct admission_cache *c = admission_cache_new(64, 1000);
+    int hit;
+
+    (void)state;
+    assert_non_null(c);
+    lookups = 0;
+    assert_int_equal(cached(c, 5000, "good-1", &hit), 0);
+    assert_false(hit);
+    for (int i = 0; i < 100; i++) /* a burst: one query */
+        assert_int_equal(cached(c, 5000 + i, "good-1", &hit), 0);
+    assert_true(hit);
+    assert_int_equal(lookups, 1);
+    assert_int_equal(cached(c, 5999, "good-1", &hit), 0);
+    assert_true(hit);
+    assert_int_equal(cached(c, 6000, "good-1", &hit), 0); /* TTL over: asked again */
+    assert_false(hit);
+    assert_int_equal(lookups, 2);
+    /* unknown nodes and database errors are remembered too (both deny) */
+    assert_int_equal(cached(c, 6000, "nobody", &hit), -ENOENT);
+    assert_int_equal(cached(c, 6001, "nobody", &hit), -ENOENT);
+    assert_true(hit);
+    assert_int_equal(cached(c, 6000, "db-down", &hit), -EIO);
+    assert_int_equal(cached(c, 6001, "db-down", &hit), -EIO);
+    assert_true(hit);
+    assert_int_equal(lookups, 4);
+    /* a clock that went backwards never serves an entry */
+    assert_int_equal(cached(c, 4000, "good-1", &hit), 0);
+    assert_false(hit);
+    admission_cache_free(c);
+}
+
+static void test_cache_bounded(void **state)
+{
+    struct admission_cache *c = admission_cache_new(64, 1000);
+    char node[32];
+    int hit;
+
+    (void)state;
+    assert_non_null(c);
+    for (int i = 0; i < 10000; i++) {
+        snprintf(node, sizeof(node), "node-%d", i);
+        cached(c, 100, node, &hit);
+        assert_true(admission_cache_size(c) <= 64);
+    }
+    assert_true(admission_cache_size(c) > 32);
+    /* once expired, entries go even if nobody asks for them again */
+    for (int i = 0; i < 64; i++)
+        cached(c, 5000 + i, "good-1", &hit);
+    assert_int_equal(admission_cache_size(c), 1);
+    admission_cache_free(c);
+    /* TTL 0 is no cache; NULL is no cache */
+    assert_non_null(c = admission_cache_new(64, 0));
+    lookups = 0;
+    cached(c, 1, "good-1", &hit);
+    cached(c, 1, "good-1", &hit);
+    assert_false(hit);
+    assert_int_equal(lookups, 2);
+    admission_cache_free(c);
+    cached(NULL, 1, "good-1", &hit);
+    assert_false(hit);
+}
+
+static void test_due_and_backoff(void **state)
+{
+    struct api_ctx c = { 0 };
+
+    (void)state;
+    assert_int_equal(api_due(&c, NOW), 0); /* interval 0: never due */
+    c.reattest_interval = 300;
+    c.reattest_grace = 60;
+    assert_int_equal(api_due(&c, NOW), NOW + 360);
+    assert_int_equal(sweeper_backoff(1), 1);
+    assert_int_equal(sweeper_backoff(2), 2);
+    assert_int_equal(sweeper_backoff(3), 4);
+    assert_int_equal(sweeper_backoff(9), 256);
+    assert_int_equal(sweeper_backoff(10), SWEEPER_BACKOFF_MAX_S);
+    assert_int_equal(sweeper_backoff(1000), SWEEPER_BACKOFF_MAX_S);
+    assert_int_equal(sweeper_backoff(0), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pods),
+        cmocka_unit_test(test_max_age),
+        cmocka_unit_test(test_images),
+        cmocka_unit_test(test_other_containers),
+        cmocka_unit_test(test_bindings),
+        cmocka_unit_test(test_unchecked),
+        cmocka_unit_test(test_envelope),
+        cmocka_unit_test(test_malformed_objects),
+        cmocka_unit_test(test_big_and_odd),
+        cmocka_unit_test(test_response),
+        cmocka_unit_test(test_message_sanitized),
+        cmocka_unit_test(test_node_names),
+        cmocka_unit_test(test_cache_ttl),
+        cmocka_unit_test(test_cache_bounded),
+        cmocka_unit_test(test_due_and_backoff),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
