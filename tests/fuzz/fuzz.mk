@@ -33,6 +33,10 @@ fuzz_agentreply_LIBS := -lcbor
 fuzz_kmodlist_SRCS  := verifier/kmodlist.c
 fuzz_kmodlist_LIBS  := -lcrypto
 
+fuzz_admission_SRCS := verifier/admission.c verifier/policy.c verifier/reasons.c verifier/eventlog.c \
+                       lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/log.c
+fuzz_admission_LIBS := -ljansson -lcbor -lcrypto -ltss2-mu
+
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS   := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 
