@@ -83,34 +83,33 @@ static int hexval(char c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* "HEX" or "sha256:HEX" with exactly 64 hex digits, any case. */
-static int digest_from_hex(const char *s, uint8_t out[32])
+int bootpolicy_digest_parse(const char *s, uint8_t out[32])
 {
     if (!s)
-        return -1;
+        return -EINVAL;
     if (!strncasecmp(s, "sha256:", 7))
         s += 7;
     if (strlen(s) != 64)
-        return -1;
+        return -EINVAL;
     for (size_t i = 0; i < 32; i++) {
         int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
 
         if (hi < 0 || lo < 0)
-            return -1;
+            return -EINVAL;
         out[i] = (uint8_t)(hi << 4 | lo);
     }
     return 0;
 }
 
-static void hex(const uint8_t *b, size_t n, char *out)
+void bootpolicy_digest_hex(const uint8_t dg[32], char out[65])
 {
     static const char d[] = "0123456789abcdef";
 
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = d[b[i] >> 4];
-        out[2 * i + 1] = d[b[i] & 15];
+    for (size_t i = 0; i < 32; i++) {
+        out[2 * i] = d[dg[i] >> 4];
+        out[2 * i + 1] = d[dg[i] & 15];
     }
-    out[2 * n] = '\0';
+    out[64] = '\0';
 }
 
 static int cmp_digest(const void *a, const void *b)
@@ -144,7 +143,7 @@ static int load_rule(struct bp_rule *rl, const char *tname, const json_t *list, 
     if (!(rl->dg = calloc(json_array_size(list), 32)))
         return -ENOMEM;
     json_array_foreach(list, i, v)
-        if (digest_from_hex(json_string_value(v), rl->dg[i]) < 0)
+        if (bootpolicy_digest_parse(json_string_value(v), rl->dg[i]) < 0)
             return errf(err, errsz, "events.%u.%.48s[%zu] is not a sha256 hex digest",
                         rl->pcr, tname, i);
     qsort(rl->dg, json_array_size(list), 32, cmp_digest);
@@ -522,7 +521,7 @@ static json_t *derive_events(const struct uefi_log *log, uint32_t mask, const ui
     for (size_t i = 0; events && i < log->n; i++) {
         if (!derivable(&log->ev[i], mask) || dup[i])
             continue;
-        hex(log->ev[i].sha256, 32, h);
+        bootpolicy_digest_hex(log->ev[i].sha256, h);
         if (!(list = type_list(events, &log->ev[i])) ||
             json_array_append_new(list, json_string(h)) < 0)
             goto fail;
