@@ -102,10 +102,27 @@ static void p_bytea(struct pgp *p, const uint8_t *b, size_t len)
     p_add(p, b, (int)len, 1, OID_BYTEA);
 }
 
+/* libpq's messages end in a newline and may span lines; the log takes one line each. */
+static void pg_log(enum log_level lvl, const char *msg)
+{
+    char line[512];
+    size_t n;
+
+    snprintf(line, sizeof(line), "%s", msg ? msg : "error");
+    for (char *c = line; *c; c++)
+        if (*c == '\n' || *c == '\t')
+            *c = ' ';
+    n = strlen(line);
+    while (n > 0 && line[n - 1] == ' ')
+        line[--n] = 0;
+    log_msg(lvl, __FILE__, __LINE__, "postgresql: %s", line);
+}
+
 static void notice_quiet(void *arg, const char *msg)
 {
     (void)arg;
-    LOG_DEBUG("postgresql: %s", msg);
+    if (log_get_level() >= LOG_LVL_DEBUG)
+        pg_log(LOG_LVL_DEBUG, msg);
 }
 
 static int pg_errno(struct store *st, PGresult *res)
@@ -131,10 +148,9 @@ static PGresult *pg_q(struct store *st, const char *sql, const struct pgp *p, in
     if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
         return res;
     *err = pg_errno(st, res);
-    if (*err == -EEXIST)
-        LOG_DEBUG("postgresql: %s", PQresultErrorMessage(res));
-    else
-        LOG_ERROR("postgresql: %s", res ? PQresultErrorMessage(res) : PQerrorMessage(CONN(st)));
+    if (*err != -EEXIST || log_get_level() >= LOG_LVL_DEBUG)
+        pg_log(*err == -EEXIST ? LOG_LVL_DEBUG : LOG_LVL_ERROR,
+               res ? PQresultErrorMessage(res) : PQerrorMessage(CONN(st)));
     PQclear(res);
     return NULL;
 }
@@ -157,7 +173,7 @@ static int pg_script(struct store *st, const char *sql)
 
     if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
         err = pg_errno(st, res);
-        LOG_ERROR("postgresql: %s", res ? PQresultErrorMessage(res) : PQerrorMessage(CONN(st)));
+        pg_log(LOG_LVL_ERROR, res ? PQresultErrorMessage(res) : PQerrorMessage(CONN(st)));
     }
     PQclear(res);
     return err;
@@ -209,7 +225,7 @@ static int pg_ready(struct store *st)
     PQreset(CONN(st));
     if (PQstatus(CONN(st)) == CONNECTION_OK)
         return 0;
-    LOG_ERROR("postgresql: %s", PQerrorMessage(CONN(st)));
+    pg_log(LOG_LVL_ERROR, PQerrorMessage(CONN(st)));
     return -EIO;
 }
 
@@ -829,7 +845,7 @@ int store_pg_open(const char *conninfo, struct store **out)
     if (!(q->conn = pg_connect(conninfo)))
         goto fail;
     if (PQstatus(q->conn) != CONNECTION_OK) {
-        LOG_ERROR("postgresql: cannot connect: %s", PQerrorMessage(q->conn));
+        pg_log(LOG_LVL_ERROR, PQerrorMessage(q->conn));
         r = -EIO;
         goto fail;
     }

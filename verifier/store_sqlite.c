@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -168,6 +169,26 @@ static int migrate(struct store *st)
         r = tx_end(st, migrate_step(st));
     } while (r == 0);
     return r < 0 ? r : 0;
+}
+
+/* Switching a new file to WAL needs the exclusive lock, and SQLite reports a busy file at
+ * once instead of calling the busy handler: processes starting together retry here
+ * (bounded: 500 x 10 ms). */
+static int set_wal(struct store *st)
+{
+    const struct timespec pause = { 0, 10 * 1000 * 1000 };
+    int rc = SQLITE_BUSY;
+
+    for (int i = 0; i < 500 && (rc == SQLITE_BUSY || rc == SQLITE_LOCKED); i++) {
+        rc = sqlite3_exec(DB(st), "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+            nanosleep(&pause, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        LOG_ERROR("sqlite: %s", sqlite3_errmsg(DB(st)));
+        return -EIO;
+    }
+    return exec(st, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
 }
 
 static void sq_close(struct store *st)
@@ -715,7 +736,7 @@ int store_sqlite_open(const char *path, struct store **out)
         goto fail;
     }
     sqlite3_busy_timeout(q->db, 5000);
-    r = exec(&q->base, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+    r = set_wal(&q->base);
     if (r == 0)
         r = migrate(&q->base);
     if (r == 0) {
