@@ -16,6 +16,7 @@ LIMIT=${KVTPM_BOOT_TIMEOUT:-240}
 TPMDEV=${KVTPM_BOOT_TPM:-tpm-tis}
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+MEM_MIB=1024
 WORK=$B/boot-work
 MARK=.check-boot   # in OUT: this script made it, so it may replace it
 # Fixed, so that its measurement (PCR 9, by the EFI stub) is the same on every boot.
@@ -75,7 +76,7 @@ run_qemu() {
     cp "$OVMF_VARS" "$T/vars.fd"
     nonce=$(openssl rand -hex 20)
     echo "vtpm-boot-nonce $nonce" >"$T/out.img" && truncate -s 32M "$T/out.img"
-    timeout -k 10 "$LIMIT" qemu-system-x86_64 -machine q35 -accel tcg -m 1024 -smp 2 \
+    timeout -k 10 "$LIMIT" qemu-system-x86_64 -machine q35 -accel tcg -m "$MEM_MIB" -smp 2 \
         -nographic -vga none -nic none -no-reboot -monitor none -serial stdio \
         -drive if=pflash,format=raw,unit=0,readonly=on,file="$OVMF_CODE" \
         -drive if=pflash,format=raw,unit=1,file="$T/vars.fd" \
@@ -113,6 +114,8 @@ boot_info() {
     echo "kernel_image=$KC/root/boot/vmlinuz-$kver"
     echo "cmdline=$CMDLINE"
     echo "initrd_sha256=$(sha256sum <"$WORK/initramfs.cpio" | cut -d' ' -f1)"
+    echo "initrd_size=$(wc -c <"$WORK/initramfs.cpio")"
+    echo "mem_mib=$MEM_MIB"
     echo "ovmf=$(dpkg-query -W -f='${Version}' ovmf 2>/dev/null) $OVMF_CODE"
     echo "qemu=$(dpkg-query -W -f='${Version}' qemu-system-x86 2>/dev/null) q35 tcg"
     echo "swtpm=$(dpkg-query -W -f='${Version}' swtpm 2>/dev/null)"
@@ -129,9 +132,13 @@ report() {
     fi
     grep -q '^boot-guest: guest.sh exit 0$' "$T/console.txt" || fail=1
     fetch_out || { echo "check-boot: no results from the guest"; fail=1; }
-    [ $fail -eq 0 ] || { tail -n 60 "$T/console.txt"; cp "$T/console.txt" "$B/boot-console.log"; }
+    if [ $fail -ne 0 ]; then
+        tail -n 60 "$T/console.txt"
+        cp "$T/console.txt" "$B/boot-console.log"
+        echo "check-boot: FAILED after ${dur}s, console $B/boot-console.log"
+        return 1
+    fi
     echo "check-boot: boot+guest ${dur}s, results in $OUT"
-    return $fail
 }
 
 need
