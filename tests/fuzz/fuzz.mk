@@ -29,6 +29,8 @@ fuzz_ociconfig_LIBS := -ljansson -lcbor -lcrypto
 fuzz_agentreply_INC := -Iattest-agent
 fuzz_agentreply_SRCS := attest-agent/evidence.c attest-agent/cborenc.c lib/ctlproto.c lib/log.c
 fuzz_agentreply_LIBS := -lcbor
+fuzz_uefilog_SRCS   := verifier/uefilog.c verifier/bootpolicy.c verifier/reasons.c lib/fileio.c lib/log.c
+fuzz_uefilog_LIBS   := -ljansson -lcrypto
 
 fuzz_kmodlist_SRCS  := verifier/kmodlist.c
 fuzz_kmodlist_LIBS  := -lcrypto
