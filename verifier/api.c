@@ -152,19 +152,74 @@ static void check_clock(struct api_ctx *c, const struct evidence *ev, const TPMS
         reasons_add(r, "internal-error", "clock store");
 }
 
-static void record(struct api_ctx *c, const struct evidence *ev, const struct reasons *r,
-                   const char *verdict)
+static char *reasons_text(const struct reasons *r)
 {
     json_t *rj = reasons_json(r);
     char *rs = rj ? json_dumps(rj, JSON_COMPACT) : NULL;
+
+    json_decref(rj);
+    return rs;
+}
+
+static int64_t due_of(const struct api_ctx *c, const struct reasons *r, int64_t now)
+{
+    return reasons_deny(r) ? 0 : api_due(c, now);
+}
+
+static void record(struct api_ctx *c, const struct evidence *ev, const struct reasons *r,
+                   const char *verdict)
+{
+    char *rs = reasons_text(r);
     int64_t now = time(NULL);
 
-    if (store_verdict_put(c->st, ev->container_id, ev->vtpm_uuid, "", verdict,
-                          rs ? rs : "[]", now, 0) < 0 ||
+    if (store_verdict_put(c->st, ev->container_id, ev->vtpm_uuid, ev->host.node, verdict,
+                          rs ? rs : "[]", now, due_of(c, r, now)) < 0 ||
         store_audit(c->st, now, "evidence", ev->container_id, verdict, rs ? rs : "[]") < 0)
         LOG_ERROR("could not record the verdict for %s", ev->container_id);
     free(rs);
-    json_decref(rj);
+}
+
+/* A node name stays bound to the host (EK) that first attested under it: another host's
+ * evidence cannot take over a node's verdict. */
+static void check_node_binding(struct api_ctx *c, const char *node, const char *subject,
+                               struct reasons *r)
+{
+    json_t *j = NULL;
+    const char *bound;
+    int rc = store_node_get(c->st, node, &j);
+
+    if (rc == -ENOENT)
+        return;
+    if (rc < 0) {
+        reasons_add(r, "internal-error", "node store");
+        return;
+    }
+    bound = json_string_value(json_object_get(j, "host"));
+    if (bound && *bound && strcmp(bound, subject))
+        reasons_add(r, "host-node-mismatch", "node %s belongs to another host", node);
+    json_decref(j);
+}
+
+/* The node's verdict from the host part alone (container evidence carries it too). */
+static void record_node(struct api_ctx *c, const struct evidence *ev, struct reasons *host)
+{
+    char subject[CHAIN_SUBJECT_MAX] = "", *rs;
+    int64_t now = time(NULL);
+    const char *verdict;
+
+    if (!ev->host.present)
+        return;
+    if (chain_host_subject(ev->host_chain, subject) < 0)
+        reasons_add(host, "host-chain-malformed", "host-ek.pem");
+    else
+        check_node_binding(c, ev->host.node, subject, host);
+    verdict = reasons_deny(host) ? "deny" : "allow";
+    rs = reasons_text(host);
+    if (store_node_put(c->st, ev->host.node, subject, verdict, rs ? rs : "[]", now,
+                       due_of(c, host, now)) < 0 ||
+        store_audit(c->st, now, "host-evidence", ev->host.node, verdict, rs ? rs : "[]") < 0)
+        LOG_ERROR("could not record the verdict for node %s", ev->host.node);
+    free(rs);
 }
 
 static void bad_evidence(struct api_ctx *c, const char *err, struct api_reply *rep)
@@ -176,6 +231,26 @@ static void bad_evidence(struct api_ctx *c, const char *err, struct api_reply *r
     snprintf(detail, sizeof(detail), "[\"evidence-malformed:%s\"]", err);
     store_audit(c->st, time(NULL), "evidence", "", "deny", detail);
     api_json(rep, 400, j);
+}
+
+/* Checks that need the store and bind both the container and the host verdict. */
+static void check_shared(struct api_ctx *c, const struct evidence *ev, struct verify_result *res)
+{
+    struct reasons extra = { 0 };
+
+    check_nonce(c, ev, &extra);
+    check_host(c, ev, &extra);
+    reasons_append(&res->reasons, &extra);
+    reasons_append(&res->host, &extra);
+    reasons_free(&extra);
+}
+
+static void count(struct api_ctx *c, const struct reasons *r)
+{
+    if (reasons_deny(r))
+        c->m.deny++;
+    else
+        c->m.allow++;
 }
 
 void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api_reply *rep)
@@ -191,18 +266,39 @@ void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api
         return;
     }
     verify_evidence(&ev, &c->pol, c->trust, &res);
-    check_nonce(c, &ev, &res.reasons);
-    check_host(c, &ev, &res.reasons);
+    check_shared(c, &ev, &res);
     if (check_registration(c, &ev, &res.reasons) && res.quote.signature_ok)
         check_clock(c, &ev, &res.quote.clock, &res.reasons);
+    record_node(c, &ev, &res.host);
+    if (reasons_has(&res.host, "host-node-mismatch"))
+        reasons_add(&res.reasons, "host-node-mismatch", "node %s", ev.host.node);
     verdict = reasons_deny(&res.reasons) ? "deny" : "allow";
-    if (reasons_deny(&res.reasons))
-        c->m.deny++;
-    else
-        c->m.allow++;
+    count(c, &res.reasons);
     record(c, &ev, &res.reasons, verdict);
     LOG_INFO("evidence %s (vTPM %s): %s", ev.container_id, ev.vtpm_uuid, verdict);
     api_json(rep, 200, verify_result_json(&ev, &res.reasons));
+    verify_result_free(&res);
+    vf_evidence_free(&ev);
+}
+
+void api_host_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api_reply *rep)
+{
+    struct evidence ev;
+    struct verify_result res;
+    char err[128] = "";
+
+    if (vf_host_evidence_parse(body, len, &ev, err, sizeof(err)) < 0) {
+        vf_evidence_free(&ev);
+        bad_evidence(c, err, rep);
+        return;
+    }
+    verify_host_evidence(&ev, &c->pol, c->trust, &res);
+    check_shared(c, &ev, &res);
+    record_node(c, &ev, &res.host);
+    count(c, &res.host);
+    LOG_INFO("host evidence of node %s: %s", ev.host.node,
+             reasons_deny(&res.host) ? "deny" : "allow");
+    api_json(rep, 200, verify_host_result_json(&ev, &res.host));
     verify_result_free(&res);
     vf_evidence_free(&ev);
 }

@@ -53,6 +53,8 @@ void api_register(struct api_ctx *c, const uint8_t *body, size_t len, struct api
 void api_host_register(struct api_ctx *c, const uint8_t *body, size_t len,
                        struct api_reply *rep);
 void api_activate(struct api_ctx *c, const uint8_t *body, size_t len, struct api_reply *rep);
+/* POST /v1/hosts/evidence: host-only evidence (docs/evidence.md), the node's verdict. */
+void api_host_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api_reply *rep);
 void api_health(struct api_ctx *c, struct api_reply *rep);
 void api_metrics(struct api_ctx *c, struct api_reply *rep);
 /* POST /v1/admission (application/json AdmissionReview) and GET /v1/nodes/{id} (nodes.c). */

@@ -291,6 +291,13 @@ static int host_subject(const struct chain_input *in, char subject[CHAIN_SUBJECT
     return 0;
 }
 
+int chain_host_subject(const cbor_item_t *host_chain, char subject[CHAIN_SUBJECT_MAX])
+{
+    struct chain_input in = { .host_chain = host_chain };
+
+    return host_subject(&in, subject);
+}
+
 void chain_host_identity(const cbor_item_t *host_chain, X509_STORE *trust, struct reasons *r,
                          EVP_PKEY **ek_key, struct bytes *ak_pub, uint8_t *ak_name,
                          size_t *ak_name_len, char subject[CHAIN_SUBJECT_MAX])

@@ -40,6 +40,8 @@ void chain_check_cached(const struct chain_input *in, X509_STORE *trust, struct 
  * "host:<SHA-256 hex of the host EK certificate's DER>".
  */
 #define CHAIN_SUBJECT_MAX 80
+/* Only the subject ("host:<SHA-256 hex of host-ek.pem's DER>"); 0 or -EINVAL. */
+int chain_host_subject(const cbor_item_t *host_chain, char subject[CHAIN_SUBJECT_MAX]);
 void chain_host_identity(const cbor_item_t *host_chain, X509_STORE *trust, struct reasons *r,
                          EVP_PKEY **ek_key, struct bytes *ak_pub, uint8_t *ak_name,
                          size_t *ak_name_len, char subject[CHAIN_SUBJECT_MAX]);

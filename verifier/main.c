@@ -21,11 +21,12 @@
 static void usage(void)
 {
     fprintf(stderr,
-        "usage: verifier verify --policy FILE [--trust DIR] [--allow-unregistered-ak] EVIDENCE\n"
+        "usage: verifier verify --policy FILE [--trust DIR] [--boot-policy FILE] [--host]\n"
+        "                       [--allow-unregistered-ak] EVIDENCE\n"
         "       verifier serve --listen HOST:PORT --db (sqlite:PATH | postgresql://...)\n"
         "                      --policy FILE --trust DIR\n"
         "                      (--tls-cert F --tls-key F --client-ca F | --insecure-no-tls)\n"
-        "                      [--nonce-ttl SECONDS] [--port-file FILE]\n"
+        "                      [--nonce-ttl SECONDS] [--port-file FILE] [--boot-policy FILE]\n"
         "                      [--reattest-interval S] [--reattest-grace S] [--notify-url URL]\n"
         "                      [--notify-ca FILE] [--notify-max-attempts N]\n"
         "                      [--admission-cache-ms MS] [--admission-max-age S]\n"
@@ -55,8 +56,8 @@ static int input_error(const char *what)
 }
 
 struct verify_opts {
-    const char *policy, *trust, *evidence;
-    int allow_unregistered;
+    const char *policy, *trust, *evidence, *boot_policy;
+    int allow_unregistered, host_only;
 };
 
 static int verify_parse(int argc, char **argv, struct verify_opts *o)
@@ -65,6 +66,8 @@ static int verify_parse(int argc, char **argv, struct verify_opts *o)
         { "policy", required_argument, NULL, 'p' },
         { "trust", required_argument, NULL, 't' },
         { "allow-unregistered-ak", no_argument, NULL, 'a' },
+        { "boot-policy", required_argument, NULL, 'b' },
+        { "host", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -74,6 +77,8 @@ static int verify_parse(int argc, char **argv, struct verify_opts *o)
         case 'p': o->policy = optarg; break;
         case 't': o->trust = optarg; break;
         case 'a': o->allow_unregistered = 1; break;
+        case 'b': o->boot_policy = optarg; break;
+        case 'h': o->host_only = 1; break;
         default: return -1;
         }
     }
@@ -95,19 +100,25 @@ static int verify_run(const struct verify_opts *o, const struct policy *pol, X50
 
     if (file_read_all_flags(AT_FDCWD, o->evidence, 0, EVIDENCE_MAX_SIZE, &buf, &len) < 0)
         return input_error("cannot read evidence");
-    if (vf_evidence_parse(buf, len, &ev, err, sizeof(err)) < 0) {
+    if ((o->host_only ? vf_host_evidence_parse(buf, len, &ev, err, sizeof(err)) :
+                        vf_evidence_parse(buf, len, &ev, err, sizeof(err))) < 0) {
         free(buf);
         vf_evidence_free(&ev);
         return input_error(err[0] ? err : "evidence malformed");
     }
-    verify_evidence(&ev, pol, trust, &res);
+    if (o->host_only)
+        verify_host_evidence(&ev, pol, trust, &res);
+    else
+        verify_evidence(&ev, pol, trust, &res);
     /* Offline, nothing binds the AK to the EK, nor the host AK to the host EK: see
      * docs/verifier.md. */
     if (!o->allow_unregistered) {
-        reasons_add(&res.reasons, "ak-not-registered", NULL);
+        if (!o->host_only)
+            reasons_add(&res.reasons, "ak-not-registered", NULL);
         reasons_add(&res.reasons, "host-ak-not-registered", NULL);
     }
-    j = verify_result_json(&ev, &res.reasons);
+    j = o->host_only ? verify_host_result_json(&ev, &res.reasons) :
+                       verify_result_json(&ev, &res.reasons);
     if (print_json(j) == 0)
         rc = reasons_deny(&res.reasons) ? EXIT_DENY : EXIT_ALLOW;
     json_decref(j);
@@ -131,6 +142,11 @@ static int cmd_verify(int argc, char **argv)
     }
     if (policy_load(o.policy, &pol, err, sizeof(err)) < 0) {
         fprintf(stderr, "verifier: policy %s: %s\n", o.policy, err);
+        return EXIT_USAGE;
+    }
+    if (o.boot_policy && policy_load_boot(&pol, o.boot_policy, err, sizeof(err)) < 0) {
+        fprintf(stderr, "verifier: boot policy %s: %s\n", o.boot_policy, err);
+        policy_free(&pol);
         return EXIT_USAGE;
     }
     if (o.trust && !(trust = chain_trust_load(o.trust))) {
@@ -257,6 +273,7 @@ static int serve_parse(int argc, char **argv, struct server_config *cfg)
         { "tls-cert", required_argument, NULL, 'c' }, { "tls-key", required_argument, NULL, 'k' },
         { "client-ca", required_argument, NULL, 'a' }, { "insecure-no-tls", no_argument, NULL, 'i' },
         { "nonce-ttl", required_argument, NULL, 'n' }, { "port-file", required_argument, NULL, 'f' },
+        { "boot-policy", required_argument, NULL, 'B' },
         { "reattest-interval", required_argument, NULL, OPT_REATTEST_INTERVAL },
         { "reattest-grace", required_argument, NULL, OPT_REATTEST_GRACE },
         { "notify-url", required_argument, NULL, OPT_NOTIFY_URL },
@@ -280,6 +297,7 @@ static int serve_parse(int argc, char **argv, struct server_config *cfg)
         case 'i': cfg->insecure_no_tls = 1; break;
         case 'n': cfg->nonce_ttl = strtoul(optarg, NULL, 10); break;
         case 'f': cfg->port_file = optarg; break;
+        case 'B': cfg->boot_policy = optarg; break;
         default:
             if (serve_sched_opt(c, cfg) < 0)
                 return -1;

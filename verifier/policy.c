@@ -2,6 +2,8 @@
 /* The verifier's policy (JSON, docs/policy.md): digest allow-lists and launch-config rules. */
 #include "policy.h"
 
+#include "bootpolicy.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -130,6 +132,7 @@ int policy_parse(const char *text, size_t len, struct policy *p, char *err, size
 {
     json_error_t je;
 
+    p->boot = NULL; /* loaded apart (--boot-policy), after the policy */
     p->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!p->root) {
         snprintf(err, errsz, "JSON: %.100s (line %d)", je.text, je.line);
@@ -191,6 +194,19 @@ void policy_free(struct policy *p)
 {
     json_decref(p->root);
     p->root = NULL;
+    bootpolicy_free(p->boot);
+    p->boot = NULL;
+}
+
+int policy_load_boot(struct policy *p, const char *path, char *err, size_t errsz)
+{
+    struct boot_policy *bp = NULL;
+
+    if (bootpolicy_load(path, &bp, err, errsz) < 0)
+        return -EINVAL;
+    bootpolicy_free(p->boot);
+    p->boot = bp;
+    return 0;
 }
 
 int policy_normalize_digest(const char *in, char out[72])

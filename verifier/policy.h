@@ -10,8 +10,13 @@
 
 #define POLICY_VERSION 1
 
+struct boot_policy;
+
 struct policy {
     json_t *root; /* validated by policy_parse */
+    /* The host's boot reference values (bootpolicy.h, --boot-policy), or NULL: then the
+     * host's measured boot is not judged. Owned: policy_free frees it. */
+    struct boot_policy *boot;
 };
 
 enum policy_list { POLICY_IMAGE, POLICY_ROOTFS, POLICY_RUNTIME, POLICY_AGENT };
@@ -26,6 +31,8 @@ int policy_save(const struct policy *p, const char *path);
 /* Pretty JSON text (callee-allocated, free()). */
 char *policy_dump(const struct policy *p);
 void policy_free(struct policy *p);
+/* Loads the boot reference policy (bootpolicy.h) at path into p->boot. 0 or -EINVAL. */
+int policy_load_boot(struct policy *p, const char *path, char *err, size_t errsz);
 
 /* Adds a digest ("HEX" or "sha256:HEX") to a list, enforcing it. 0, -EINVAL bad digest. */
 int policy_allow(struct policy *p, enum policy_list which, const char *digest);

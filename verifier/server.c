@@ -112,6 +112,8 @@ static void route_post(struct server *sv, struct MHD_Connection *con, const char
         api_error(rep, 415, "application/cbor expected");
     } else if (!strcmp(url, "/v1/evidence")) {
         api_evidence(&sv->api, cn->buf, cn->len, rep);
+    } else if (!strcmp(url, "/v1/hosts/evidence")) {
+        api_host_evidence(&sv->api, cn->buf, cn->len, rep);
     } else if (!strcmp(url, "/v1/register")) {
         api_register(&sv->api, cn->buf, cn->len, rep);
     } else if (!strcmp(url, "/v1/hosts/register")) {
@@ -282,6 +284,14 @@ static int load(struct server *sv, const struct server_config *cfg)
         LOG_ERROR("policy %s: %s", cfg->policy, err);
         return -1;
     }
+    if (cfg->boot_policy &&
+        policy_load_boot(&sv->api.pol, cfg->boot_policy, err, sizeof(err)) < 0) {
+        LOG_ERROR("boot policy %s: %s", cfg->boot_policy, err);
+        return -1;
+    }
+    if (!cfg->boot_policy)
+        LOG_WARN("no --boot-policy: the hosts' measured boot is checked for consistency only, "
+                 "not against reference values");
     if (!(sv->api.trust = chain_trust_load(cfg->trust)))
         return -1;
     if (store_open_url(cfg->db, &sv->api.st) < 0) {

@@ -10,6 +10,7 @@
 
 struct server_config {
     const char *listen, *db, *policy, *trust;
+    const char *boot_policy; /* optional: the host's boot reference values */
     const char *tls_cert, *tls_key, *client_ca;
     const char *port_file; /* optional: the bound port is written here (for --listen H:0) */
     int insecure_no_tls;

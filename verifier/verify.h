@@ -13,17 +13,25 @@
 #include "reasons.h"
 
 struct verify_result {
-    struct reasons reasons;
+    struct reasons reasons; /* everything, the host's reasons included */
+    struct reasons host;    /* the host part's reasons alone (the node's verdict) */
     struct quote_info quote;
     struct measurements meas;
 };
 
-/* Quote, event log, EK chain and policy; every problem becomes a reason in res. */
+/* Quote, event log, EK chain, policy and the host part; every problem becomes a reason. */
 void verify_evidence(const struct evidence *ev, const struct policy *pol, X509_STORE *trust,
                      struct verify_result *res);
 void verify_result_free(struct verify_result *res);
 
 /* {"verdict": "allow"|"deny", "reasons": [...], "container_id", "vtpm_uuid"} (callee-allocated). */
 json_t *verify_result_json(const struct evidence *ev, const struct reasons *r);
+
+/* Host-only evidence: the host chain's identity checks and host_check (res->reasons and
+ * res->host are the same list). */
+void verify_host_evidence(const struct evidence *ev, const struct policy *pol, X509_STORE *trust,
+                          struct verify_result *res);
+/* {"verdict", "reasons", "node"} (callee-allocated). */
+json_t *verify_host_result_json(const struct evidence *ev, const struct reasons *r);
 
 #endif
