@@ -13,7 +13,8 @@ fuzz_statefile_SRCS := vtpm-mgr/daemon/statestore.c lib/fileio.c lib/log.c
 fuzz_statefile_LIBS := -lcrypto
 fuzz_evidence_SRCS  := verifier/evidence.c verifier/eventlog.c verifier/quote.c verifier/chain.c \
                        verifier/tpmobj.c verifier/policy.c verifier/reasons.c verifier/verify.c \
-                       verifier/chaincache.c \
+                       verifier/chaincache.c verifier/hostcheck.c verifier/kmodlist.c \
+                       verifier/uefilog.c verifier/bootpolicy.c lib/tpmtemplates.c \
                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/log.c
 fuzz_evidence_LIBS  := -lcbor -ljansson -lcrypto -ltss2-mu
 
