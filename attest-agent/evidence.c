@@ -46,6 +46,24 @@ static int finish(cbor_item_t *m, int failed, uint8_t **out, size_t *len)
     return r;
 }
 
+/* The verifier refuses larger bodies (413): say why here, where the sizes are known. */
+static int check_size(int r, uint8_t **out, size_t *len)
+{
+    if (r < 0 || *len <= EVIDENCE_MAX_SIZE)
+        return r;
+    LOG_ERROR("evidence of %zu bytes is over the verifier's limit of %u bytes (the host's UEFI "
+              "log and kmod-vtpm list are part of it: see --uefi-log, --kmod-log, "
+              "--no-host-evidence)", *len, EVIDENCE_MAX_SIZE);
+    free(*out);
+    *out = NULL;
+    return -EMSGSIZE;
+}
+
+static int put_host(cbor_item_t *m, const struct evidence *e)
+{
+    return e->host && ctl_put_item(m, "host", cbor_incref((cbor_item_t *)e->host));
+}
+
 int evidence_encode(const struct evidence *e, uint8_t **out, size_t *len)
 {
     cbor_item_t *m = ctl_map_new();
@@ -57,8 +75,21 @@ int evidence_encode(const struct evidence *e, uint8_t **out, size_t *len)
           ctl_put_bytes(m, "quote_sig", e->quote->sig, e->quote->sig_len) ||
           ctl_put_item(m, "pcrs", pcr_map(e->quote)) ||
           ctl_put_item(m, "event_log", cbor_incref(e->log->records)) ||
-          (e->registration && ctl_put_str(m, "registration", e->registration));
-    return finish(m, bad, out, len);
+          (e->registration && ctl_put_str(m, "registration", e->registration)) ||
+          put_host(m, e);
+    return check_size(finish(m, bad, out, len), out, len);
+}
+
+int host_evidence_encode(const struct evidence *e, uint8_t **out, size_t *len)
+{
+    cbor_item_t *m = ctl_map_new();
+    int bad = !m || !e->host;
+
+    bad = bad || cb_put_uint(m, "v", EVIDENCE_VERSION) ||
+          ctl_put_bytes(m, "nonce", e->nonce.p, e->nonce.len) ||
+          ctl_put_item(m, "host_chain", cbor_incref((cbor_item_t *)e->host_chain)) ||
+          put_host(m, e);
+    return check_size(finish(m, bad, out, len), out, len);
 }
 
 int register_request_encode(const struct evidence *e, uint8_t **out, size_t *len)

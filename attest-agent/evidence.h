@@ -12,6 +12,7 @@
 
 #define EVIDENCE_VERSION 1
 #define REG_ID_MAX 128
+#define EVIDENCE_MAX_SIZE (1u << 20) /* the verifier's request body limit */
 
 struct bytes {
     const uint8_t *p;
@@ -26,10 +27,14 @@ struct evidence {
     const struct eventlog *log;
     const cbor_item_t *host_chain;  /* map text -> bytes */
     const char *registration;       /* NULL: absent (offline evidence) */
+    const cbor_item_t *host;        /* the host part (hostev.h); NULL: absent */
 };
 
 /* Each encoder writes a callee-allocated definite-length CBOR buffer (free()). */
+/* Evidence over EVIDENCE_MAX_SIZE bytes is -EMSGSIZE (logged with its size). */
 int evidence_encode(const struct evidence *e, uint8_t **out, size_t *len);
+/* Host-only evidence {v, nonce, host_chain, host} (POST /v1/hosts/evidence); e->host set. */
+int host_evidence_encode(const struct evidence *e, uint8_t **out, size_t *len);
 /* {v, vtpm_uuid, ek_cert, ak_pub, host_chain} */
 int register_request_encode(const struct evidence *e, uint8_t **out, size_t *len);
 /* {v, registration, credential} */

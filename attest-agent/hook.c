@@ -12,6 +12,7 @@
 #include "deadline.h"
 #include "http.h"
 #include "hookfwd.h"
+#include "hostev.h"
 #include "hostreg.h"
 #include "log.h"
 #include "ocispec.h"
@@ -34,6 +35,7 @@ struct hook {
     int created;              /* the vTPM was created by this run */
     struct attest a;
     struct hook_env *env;
+    char reg[REG_ID_MAX];     /* the AK's registration at the verifier */
 };
 
 /* Parses the state, loads the bundle, measures: nothing is created before this succeeds. */
@@ -88,17 +90,16 @@ static int hook_verify(struct hook *h)
 {
     struct http_opts ho = { .base_url = h->o->verifier, .ca = h->o->ca, .cert = h->o->cert,
                             .key = h->o->key, .deadline = h->deadline };
-    char reg[REG_ID_MAX];
     struct evidence e;
-    uint8_t *nonce = NULL, *body = NULL;
-    size_t nonce_len = 0, len = 0;
+    uint8_t *nonce = NULL;
+    size_t nonce_len = 0;
     int r;
 
     attest_identity(&h->a, &e);
     if (!h->env->host_registered && (r = hostreg_ensure(&h->mgr, &e, &ho)) < 0)
         return r;
     h->env->host_registered = 1;
-    if ((r = registration_ensure(&h->a, &e, &ho, reg)) < 0)
+    if ((r = registration_ensure(&h->a, &e, &ho, h->reg)) < 0)
         return r;
     timing_mark("registration");
     if ((r = verifier_nonce(&ho, &nonce, &nonce_len)) < 0)
@@ -106,15 +107,24 @@ static int hook_verify(struct hook *h)
     timing_mark("nonce");
     r = attest_quote(&h->a, h->st.id, nonce, nonce_len, &e);
     timing_mark("quote");
-    e.registration = reg;
+    e.registration = h->reg;
+    h->mgr.timeout_ms = deadline_left_ms(h->deadline);
     if (r == 0)
-        r = evidence_encode(&e, &body, &len);
-    if (r == 0)
-        r = verifier_send_evidence(&ho, body, len);
-    timing_mark("evidence");
-    free(body);
+        r = hostev_send_container(&h->mgr, &h->o->host, &e, &ho); /* host quote: same nonce */
+    timing_mark("host quote, evidence");
     free(nonce);
     return r;
+}
+
+/* The service keeps what it needs to quote this container's vTPM again later. */
+static void hook_report(struct hook *h)
+{
+    struct hook_attested a = { .container_id = h->st.id, .vtpm = h->a.vt.uuid,
+                               .registration = h->reg, .pid = h->st.pid,
+                               .event_log = h->a.log.records };
+
+    if (h->env->attested)
+        h->env->attested(h->env->attested_arg, &a);
 }
 
 static int hook_steps(struct hook *h, const uint8_t *state, size_t len)
@@ -140,6 +150,8 @@ int hook_check(const struct agent_opts *o, const uint8_t *state, size_t len,
     h.deadline = start + (o->timeout_ms > 2 * SOFT_MARGIN_MS ? o->timeout_ms - SOFT_MARGIN_MS
                                                              : o->timeout_ms);
     r = hook_steps(&h, state, len);
+    if (r == 0)
+        hook_report(&h);
     attest_close(&h.a);
     if (r < 0 && h.created) {
         h.mgr.timeout_ms = 1000;

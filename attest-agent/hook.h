@@ -3,6 +3,7 @@
 #ifndef AGENT_HOOK_H
 #define AGENT_HOOK_H
 
+#include <cbor.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +13,13 @@
 /* Annotation naming an existing vTPM (UUID or vtpm-mgr name) for the container. */
 #define ANN_VTPM "org.vtpm-attest.vtpm"
 
+/* What re-attesting an allowed container needs (all borrowed for the callback's duration). */
+struct hook_attested {
+    const char *container_id, *vtpm, *registration;
+    long long pid;                  /* the container's process (OCI state), 0: unknown */
+    const cbor_item_t *event_log;   /* records extended at the start: take a reference */
+};
+
 /* What the agent service supplies to a check; all zero for a stand-alone hook. */
 struct hook_env {
     const char *runtime;      /* runtime binary to measure unless o->runtime; NULL: the parent */
@@ -19,6 +27,9 @@ struct hook_env {
     int (*take_vtpm)(void *arg, char uuid[MGR_UUID_LEN]);
     void *arg;
     int host_registered;      /* in/out: the host AK is registered at o->verifier */
+    /* Told about each allowed container (the service re-attests them); NULL: nobody. */
+    void (*attested)(void *arg, const struct hook_attested *a);
+    void *attested_arg;
 };
 
 /* Runs the hook with the OCI state on stdin; argv is the command line (forwarded to the

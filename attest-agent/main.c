@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* attest-agent: OCI hook, hook service and operator tool that measures a container into its vTPM. */
 #include "hook.h"
+#include "hostev.h"
 #include "http.h"
 #include "log.h"
 #include "offline.h"
@@ -27,6 +28,7 @@ int main(int argc, char **argv)
     case CMD_EVIDENCE: r = offline_evidence(&o); break;
     case CMD_MEASURE: r = offline_measure(&o); break;
     case CMD_PREPARE: r = prepare_run(&o); break;
+    case CMD_HOST_EVIDENCE: r = hostev_offline(&o); break;
     default: r = 2; break;
     }
     http_global_cleanup();

@@ -135,6 +135,16 @@ static int vtpm_of(const cbor_item_t *resp, struct mgr_vtpm *out)
     return 0;
 }
 
+int mgr_ping(const struct mgr_client *c)
+{
+    cbor_item_t *resp;
+    int r = call(c, "ping", NULL, &resp);
+
+    if (r == 0)
+        cbor_decref(&resp);
+    return r;
+}
+
 int mgr_create(const struct mgr_client *c, struct mgr_vtpm *out)
 {
     cbor_item_t *resp;
@@ -217,6 +227,93 @@ int mgr_host_chain(const struct mgr_client *c, cbor_item_t **files)
     r = f && cbor_isa_map(f) ? 0 : -EBADMSG;
     if (r == 0)
         *files = cbor_incref(f);
+    cbor_decref(&resp);
+    return r;
+}
+
+void mgr_host_quote_free(struct mgr_host_quote *q)
+{
+    free(q->attest);
+    free(q->sig);
+    memset(q, 0, sizeof(*q));
+}
+
+/* One entry of the reply's pcrs map: a PCR of mask not seen yet, 32 bytes. */
+static int quote_pcr(const struct cbor_pair *p, uint32_t mask, struct mgr_host_quote *q)
+{
+    uint64_t k;
+
+    if (!cbor_isa_uint(p->key) || (k = cbor_get_int(p->key)) >= MGR_HOST_PCRS ||
+        !(mask & (1u << k)) || (q->mask & (1u << k)) || !cbor_isa_bytestring(p->value) ||
+        !cbor_bytestring_is_definite(p->value) || cbor_bytestring_length(p->value) != 32)
+        return -EBADMSG;
+    q->mask |= 1u << k;
+    memcpy(q->values[k], cbor_bytestring_handle(p->value), 32);
+    return 0;
+}
+
+static int dup_reply_bytes(const cbor_item_t *m, const char *k, uint8_t **out, size_t *len)
+{
+    const uint8_t *p;
+
+    if (ctl_get_bytes(m, k, &p, len) || *len == 0)
+        return -EBADMSG;
+    if (!(*out = malloc(*len)))
+        return -ENOMEM;
+    memcpy(*out, p, *len);
+    return 0;
+}
+
+int mgr_host_quote_parse(const cbor_item_t *resp, uint32_t mask, struct mgr_host_quote *q)
+{
+    const cbor_item_t *m = ctl_get(resp, "pcrs");
+    int r = m && cbor_isa_map(m) && cbor_map_is_definite(m) ? 0 : -EBADMSG;
+
+    memset(q, 0, sizeof(*q));
+    for (size_t i = 0; r == 0 && i < cbor_map_size(m); i++)
+        r = quote_pcr(&cbor_map_handle(m)[i], mask, q);
+    if (r == 0 && q->mask != mask)
+        r = -EBADMSG;
+    if (r == 0)
+        r = dup_reply_bytes(resp, "quote_attest", &q->attest, &q->attest_len);
+    if (r == 0)
+        r = dup_reply_bytes(resp, "quote_sig", &q->sig, &q->sig_len);
+    if (r < 0) {
+        LOG_ERROR("vtpm-mgr host-quote: malformed reply");
+        mgr_host_quote_free(q);
+    }
+    return r;
+}
+
+static cbor_item_t *pcr_array(uint32_t mask)
+{
+    cbor_item_t *a = cbor_new_definite_array(MGR_HOST_PCRS);
+
+    for (unsigned i = 0; a && i < MGR_HOST_PCRS; i++) {
+        cbor_item_t *v = (mask & (1u << i)) ? cbor_build_uint8((uint8_t)i) : NULL;
+        if (v && !cbor_array_push(a, v))
+            cbor_decref(&a);
+        if (v)
+            cbor_decref(&v);
+    }
+    return a;
+}
+
+int mgr_host_quote(const struct mgr_client *c, const uint8_t *nonce, size_t nonce_len,
+                   uint32_t mask, struct mgr_host_quote *q)
+{
+    cbor_item_t *req = ctl_map_new(), *resp = NULL;
+    int r;
+
+    memset(q, 0, sizeof(*q));
+    if (req && (ctl_put_uint(req, "v", CTL_PROTO_VERSION) ||
+                ctl_put_str(req, "op", "host-quote") ||
+                ctl_put_bytes(req, "nonce", nonce, nonce_len) ||
+                ctl_put_item(req, "pcrs", pcr_array(mask))))
+        cbor_decref(&req);
+    if ((r = call_req(c, "host-quote", req, &resp)) < 0)
+        return r;
+    r = mgr_host_quote_parse(resp, mask, q);
     cbor_decref(&resp);
     return r;
 }

@@ -20,6 +20,8 @@ struct mgr_vtpm {
     char socket[PATH_MAX];
 };
 
+/* ping {}: 0 when vtpm-mgr answers. */
+int mgr_ping(const struct mgr_client *c);
 /* create {} -> a new vTPM (ECC EK) owned by the caller. */
 int mgr_create(const struct mgr_client *c, struct mgr_vtpm *out);
 /* info {uuid} -> the vTPM's socket; -ENOENT for an unknown vTPM. */
@@ -33,5 +35,23 @@ int mgr_host_activate(const struct mgr_client *c, const uint8_t *blob, size_t bl
                       const uint8_t *secret, size_t secret_len, uint8_t **cred, size_t *cred_len);
 /* The host-chain files map (text -> bytes), a new reference (cbor_decref). */
 int mgr_host_chain(const struct mgr_client *c, cbor_item_t **files);
+
+#define MGR_HOST_PCRS 24
+/* A quote of the host AK (host-quote); buffers callee-allocated, mgr_host_quote_free(). */
+struct mgr_host_quote {
+    uint8_t *attest;            /* marshalled TPMS_ATTEST */
+    size_t attest_len;
+    uint8_t *sig;               /* marshalled TPMT_SIGNATURE */
+    size_t sig_len;
+    uint32_t mask;              /* bit i: PCR i quoted */
+    uint8_t values[MGR_HOST_PCRS][32];
+};
+/* host-quote {nonce, pcrs of mask}: TPM2_Quote with the host AK over the host's sha256 PCRs. */
+int mgr_host_quote(const struct mgr_client *c, const uint8_t *nonce, size_t nonce_len,
+                   uint32_t mask, struct mgr_host_quote *q);
+/* Takes a host-quote reply apart: non-empty quote_attest and quote_sig, pcrs a map with
+ * exactly the PCRs of mask, 32 bytes each. 0 or -EBADMSG (q freed). */
+int mgr_host_quote_parse(const cbor_item_t *resp, uint32_t mask, struct mgr_host_quote *q);
+void mgr_host_quote_free(struct mgr_host_quote *q);
 
 #endif

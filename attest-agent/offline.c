@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* `attest-agent measure` prints what would be extended; `attest-agent evidence` extends,
- * quotes with a given nonce and writes the evidence file. */
+ * quotes with a given nonce (the host too, unless --no-host-evidence) and writes the
+ * evidence file. */
 #include "offline.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 
 #include "attest.h"
 #include "fileio.h"
+#include "hostev.h"
 #include "log.h"
 #include "measure.h"
 #include "ocispec.h"
@@ -55,8 +57,7 @@ int offline_measure(const struct agent_opts *o)
     return r == 0 ? 0 : 1;
 }
 
-/* Atomic write of data to path (temporary file + rename in path's directory). */
-static int write_out(const char *path, const uint8_t *data, size_t len)
+int offline_write(const char *path, const uint8_t *data, size_t len)
 {
     char d[PATH_MAX], n[PATH_MAX];
     int dirfd, r;
@@ -76,6 +77,7 @@ static int write_out(const char *path, const uint8_t *data, size_t len)
 static int quote_to_file(const struct agent_opts *o, struct attest *a, const char *id)
 {
     struct evidence e;
+    cbor_item_t *host = NULL;
     uint8_t *nonce = NULL, *body = NULL;
     size_t nonce_len = 0, len = 0;
     int r = hex_decode(o->nonce, &nonce, &nonce_len);
@@ -86,11 +88,16 @@ static int quote_to_file(const struct agent_opts *o, struct attest *a, const cha
         goto out;
     }
     r = attest_quote(a, id, nonce, nonce_len, &e);
+    if (r == 0 && !o->host.off)
+        r = hostev_part(&a->mgr, &o->host, nonce, nonce_len, &host); /* the same nonce */
+    e.host = host;
     if (r == 0)
         r = evidence_encode(&e, &body, &len);
     if (r == 0)
-        r = write_out(o->out, body, len);
+        r = offline_write(o->out, body, len);
 out:
+    if (host)
+        cbor_decref(&host);
     free(body);
     free(nonce);
     return r;

@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "digestcache.h"
+#include "pcrlist.h"
 
 enum { O_VERIFIER = 1, O_RUN_DIR, O_CA, O_CERT, O_KEY, O_TIMEOUT, O_RUNTIME, O_VTPM, O_NONCE,
-       O_BUNDLE, O_OUT, O_ID, O_CACHE_DIR, O_AGENT_SOCKET, O_LISTEN_SOCKET, O_POOL };
+       O_BUNDLE, O_OUT, O_ID, O_CACHE_DIR, O_AGENT_SOCKET, O_LISTEN_SOCKET, O_POOL,
+       O_NO_HOST, O_HOST_PCRS, O_UEFI_LOG, O_KMOD_LOG, O_NODE, O_REATTEST };
 
 static const struct option options[] = {
     { "verifier", required_argument, NULL, O_VERIFIER },
@@ -29,6 +31,12 @@ static const struct option options[] = {
     { "agent-socket", required_argument, NULL, O_AGENT_SOCKET },
     { "listen-socket", required_argument, NULL, O_LISTEN_SOCKET },
     { "pool", required_argument, NULL, O_POOL },
+    { "no-host-evidence", no_argument, NULL, O_NO_HOST },
+    { "host-pcrs", required_argument, NULL, O_HOST_PCRS },
+    { "uefi-log", required_argument, NULL, O_UEFI_LOG },
+    { "kmod-log", required_argument, NULL, O_KMOD_LOG },
+    { "node-name", required_argument, NULL, O_NODE },
+    { "reattest-interval", required_argument, NULL, O_REATTEST },
     { NULL, 0, NULL, 0 },
 };
 
@@ -49,7 +57,14 @@ void opts_usage(void)
         "                    [--timeout SECONDS]   (AK and registration ahead of a hook)\n"
         "  attest-agent serve --verifier URL [--listen-socket PATH] [--run-dir DIR]\n"
         "                    [--ca F --cert F --key F] [--pool N] [--cache-dir DIR|'']\n"
-        "                    (the hook service; socket default " AGENT_DEFAULT_SOCKET ")\n"
+        "                    [--reattest-interval S]   (the hook service; socket default "
+        AGENT_DEFAULT_SOCKET ";\n"
+        "                    host and containers re-attested every S s, default 300, 0: off)\n"
+        "  attest-agent host-evidence --nonce HEX --out FILE [--run-dir DIR]\n"
+        "Host evidence (hook, evidence, serve, host-evidence): [--no-host-evidence]\n"
+        "    [--host-pcrs LIST] (default " HOSTEV_DEFAULT_PCRS ") [--node-name NAME]\n"
+        "    [--uefi-log PATH|''] (default " HOSTEV_DEFAULT_UEFI_LOG ")\n"
+        "    [--kmod-log PATH|''] (default " HOSTEV_DEFAULT_KMOD_LOG ")\n"
         "The run dir defaults to $VTPM_MGR_RUN_DIR, else " AGENT_DEFAULT_RUN_DIR ".\n");
 }
 
@@ -75,8 +90,44 @@ static int parse_pool(const char *s, int *n)
     return 0;
 }
 
+static int parse_interval(const char *s, int *sec)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+
+    if (end == s || *end || v < 0 || v > AGENT_MAX_REATTEST_S)
+        return -1;
+    *sec = (int)v;
+    return 0;
+}
+
+static int parse_node(const char *s, const char **node)
+{
+    if (!hostev_node_valid(s)) {
+        fprintf(stderr, "attest-agent: --node-name: 1-253 of [a-z0-9.-], alphanumeric at both "
+                        "ends\n");
+        return -1;
+    }
+    *node = s;
+    return 0;
+}
+
+static int set_host_opt(struct host_opts *h, int c, const char *arg)
+{
+    switch (c) {
+    case O_NO_HOST: h->off = 1; return 0;
+    case O_HOST_PCRS: return pcrlist_parse(arg, &h->pcrs) < 0 ? -1 : 0;
+    case O_UEFI_LOG: h->uefi_log = *arg ? arg : NULL; return 0; /* "": never sent */
+    case O_KMOD_LOG: h->kmod_log = *arg ? arg : NULL; return 0;
+    case O_NODE: return parse_node(arg, &h->node);
+    default: return -1;
+    }
+}
+
 static int set_opt(struct agent_opts *o, int c, const char *arg)
 {
+    if (c >= O_NO_HOST && c <= O_NODE)
+        return set_host_opt(&o->host, c, arg);
     switch (c) {
     case O_VERIFIER: o->verifier = arg; return 0;
     case O_RUN_DIR: o->run_dir = arg; return 0;
@@ -94,6 +145,7 @@ static int set_opt(struct agent_opts *o, int c, const char *arg)
     case O_AGENT_SOCKET: o->agent_socket = *arg ? arg : NULL; return 0; /* "": no service */
     case O_LISTEN_SOCKET: o->listen_socket = arg; return 0;
     case O_POOL: return parse_pool(arg, &o->pool);
+    case O_REATTEST: return parse_interval(arg, &o->reattest_s);
     default: return -1;
     }
 }
@@ -110,6 +162,8 @@ static int parse_cmd(const char *s, enum agent_cmd *cmd)
         *cmd = CMD_PREPARE;
     else if (!strcmp(s, "serve"))
         *cmd = CMD_SERVE;
+    else if (!strcmp(s, "host-evidence"))
+        *cmd = CMD_HOST_EVIDENCE;
     else
         return -1;
     return 0;
@@ -128,6 +182,8 @@ static int complete(const struct agent_opts *o)
         return o->verifier && o->vtpm && (!o->cert == !o->key);
     case CMD_SERVE:
         return o->verifier && (!o->cert == !o->key);
+    case CMD_HOST_EVIDENCE:
+        return o->nonce && o->out && !o->host.off;
     default:
         return 0;
     }
@@ -144,6 +200,8 @@ int opts_parse(int argc, char **argv, struct agent_opts *o)
     o->agent_socket = AGENT_DEFAULT_SOCKET;
     o->listen_socket = AGENT_DEFAULT_SOCKET;
     o->pool = AGENT_DEFAULT_POOL;
+    o->reattest_s = AGENT_DEFAULT_REATTEST_S;
+    hostev_opts_defaults(&o->host);
     o->run_dir = env && *env ? env : AGENT_DEFAULT_RUN_DIR;
     if (argc < 2 || parse_cmd(argv[1], &o->cmd) < 0)
         goto usage;

@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Command-line options of attest-agent's commands (hook, evidence, measure, prepare, serve). */
+/* Command-line options of attest-agent's commands (hook, evidence, measure, prepare, serve,
+ * host-evidence). */
 #ifndef AGENT_OPTS_H
 #define AGENT_OPTS_H
 
-enum agent_cmd { CMD_HOOK, CMD_EVIDENCE, CMD_MEASURE, CMD_PREPARE, CMD_SERVE };
+#include "hostev.h"
+
+enum agent_cmd { CMD_HOOK, CMD_EVIDENCE, CMD_MEASURE, CMD_PREPARE, CMD_SERVE, CMD_HOST_EVIDENCE };
 
 #define AGENT_DEFAULT_RUN_DIR  "/run/vtpm-mgr"
 #define AGENT_DEFAULT_TIMEOUT_MS 5000
 #define AGENT_DEFAULT_SOCKET   "/run/attest-agent/agent.sock"
 #define AGENT_DEFAULT_POOL     2
 #define AGENT_MAX_POOL         64
+#define AGENT_DEFAULT_REATTEST_S 300
+#define AGENT_MAX_REATTEST_S   86400
 
 struct agent_opts {
     enum agent_cmd cmd;
@@ -27,6 +32,8 @@ struct agent_opts {
     const char *agent_socket;     /* hook: the service to forward to; NULL: do the work here */
     const char *listen_socket;    /* serve: socket path */
     int pool;                     /* serve: vTPMs kept created and registered ahead */
+    int reattest_s;               /* serve: re-attestation interval in seconds, 0: off */
+    struct host_opts host;        /* hook, evidence, serve, host-evidence: the host part */
 };
 
 /* Parses argv (argv[1] is the command). Returns 0, or 2 after printing usage. */

@@ -6,7 +6,8 @@
  * Requests come from root only (SO_PEERCRED) on a 0600 Unix socket; the service measures
  * the bundle and the runtime itself from the OCI state, it takes no measurement from the
  * client. One request at a time: the pool is refilled while no request waits, a little after
- * the last one.
+ * the last one; re-attestation (reattest.c) runs one step at a time between requests, never
+ * more than one step between two of them.
  */
 #include "serve.h"
 
@@ -30,6 +31,7 @@
 #include "hookfwd.h"
 #include "log.h"
 #include "pool.h"
+#include "reattest.h"
 
 #define CLIENT_IO_TIMEOUT_S 2      /* to send the request / take the reply */
 #define RETRY_FILL_MS       2000   /* after a failed pool refill */
@@ -40,9 +42,11 @@
 struct service {
     const struct agent_opts *o;
     struct pool pool;
+    struct reattest re;
     int host_registered;
     int fd;
     int64_t next_fill_ms;         /* deadline_now_ms() value before which no refill starts */
+    int served_last;              /* the last loop turn served a request */
 };
 
 static volatile sig_atomic_t g_stop;
@@ -239,7 +243,8 @@ static const char *check(struct service *s, int fd, pid_t peer, struct hook_args
                          const uint8_t *state, size_t len, int *fallback)
 {
     struct hook_env env = { .take_vtpm = pool_take, .arg = &s->pool,
-                            .host_registered = s->host_registered };
+                            .host_registered = s->host_registered,
+                            .attested = reattest_add, .attested_arg = &s->re };
     char runtime[64];
     struct agent_opts ho;
     uint8_t *err;
@@ -316,20 +321,53 @@ static void serve_client(struct service *s, int fd)
     cbor_decref(&req);
 }
 
-/* Waits for a client; refills the pool meanwhile, but only REFILL_IDLE_MS after the last
- * request: the runtime is still starting that container and needs the CPU more. 1 when a
- * client waits, 0 otherwise. */
+/* Milliseconds until background work is due: a re-attestation step, or a pool refill (only
+ * REFILL_IDLE_MS after the last request: the runtime is still starting that container and
+ * needs the CPU more). */
+static int64_t work_due_ms(const struct service *s)
+{
+    int64_t re = reattest_due_ms(&s->re), fill = STOP_CHECK_MS;
+
+    if (s->pool.n < s->o->pool)
+        fill = s->next_fill_ms - deadline_now_ms();
+    if (re >= 0 && re < fill)
+        fill = re;
+    return fill < 0 ? 0 : fill > STOP_CHECK_MS ? STOP_CHECK_MS : fill;
+}
+
+/* One piece of background work, re-attestation first (the verifier expects it in time). */
+static void work(struct service *s)
+{
+    int r;
+
+    if (reattest_due_ms(&s->re) == 0) {
+        reattest_step(&s->re);
+        return;
+    }
+    if (s->pool.n >= s->o->pool || deadline_now_ms() < s->next_fill_ms)
+        return;
+    r = pool_fill_one(&s->pool);
+    s->next_fill_ms = deadline_now_ms() + (r < 0 ? RETRY_FILL_MS : 0);
+}
+
+/* Waits for a client, doing background work meanwhile: 1 when a client waits. Right after a
+ * request a due re-attestation step goes first, so that a stream of requests cannot starve
+ * it; otherwise a waiting client does. */
 static int wait_client(struct service *s)
 {
     struct pollfd p = { .fd = s->fd, .events = POLLIN };
-    int fill = s->pool.n < s->o->pool;
-    int64_t wait = fill ? s->next_fill_ms - deadline_now_ms() : STOP_CHECK_MS;
-    int r = poll(&p, 1, wait < 0 ? 0 : wait > STOP_CHECK_MS ? STOP_CHECK_MS : (int)wait);
+    int r;
 
-    if (r != 0 || !fill || deadline_now_ms() < s->next_fill_ms)
+    if (s->served_last && reattest_due_ms(&s->re) == 0) {
+        s->served_last = 0;
+        reattest_step(&s->re);
+        return 0;
+    }
+    s->served_last = 0;
+    r = poll(&p, 1, (int)work_due_ms(s));
+    if (r != 0)
         return r > 0;
-    r = pool_fill_one(&s->pool);
-    s->next_fill_ms = deadline_now_ms() + (r < 0 ? RETRY_FILL_MS : 0);
+    work(s);
     return 0;
 }
 
@@ -345,6 +383,7 @@ static void serve_loop(struct service *s)
             continue;
         serve_client(s, c);
         close(c);
+        s->served_last = 1;
         s->next_fill_ms = deadline_now_ms() + REFILL_IDLE_MS;
     }
 }
@@ -356,6 +395,7 @@ int serve_run(const struct agent_opts *o)
 
     s.pool.o = o;
     s.pool.host_registered = &s.host_registered;
+    reattest_init(&s.re, o, &s.host_registered);
     if (set_signals() < 0)
         return 1;
     /* Fill before listening: a hook that finds the socket gets a ready vTPM. */
@@ -365,14 +405,16 @@ int serve_run(const struct agent_opts *o)
     if ((s.fd = listen_on(o->listen_socket)) < 0) {
         LOG_ERROR("%s: %s", o->listen_socket, strerror(-s.fd));
         pool_drain(&s.pool);
+        reattest_free(&s.re);
         return 1;
     }
-    LOG_INFO("serving hooks on %s (verifier %s, %d vTPMs ready)", o->listen_socket,
-             o->verifier, s.pool.n);
+    LOG_INFO("serving hooks on %s (verifier %s, %d vTPMs ready, re-attestation every %d s, "
+             "0: off)", o->listen_socket, o->verifier, s.pool.n, o->reattest_s);
     serve_loop(&s);
     close(s.fd);
     unlink(o->listen_socket);
     pool_drain(&s.pool);
+    reattest_free(&s.re);
     LOG_INFO("stopped");
     return 0;
 }

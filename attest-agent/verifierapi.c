@@ -95,10 +95,11 @@ static int judge(const struct http_resp *resp)
     return r;
 }
 
-int verifier_send_evidence(const struct http_opts *o, const uint8_t *body, size_t len)
+static int send_for_verdict(const struct http_opts *o, const char *path, const uint8_t *body,
+                            size_t len)
 {
     struct http_resp resp;
-    int r = http_post(o, "/v1/evidence", "application/cbor", body, len, &resp);
+    int r = http_post(o, path, "application/cbor", body, len, &resp);
 
     if (r < 0)
         return r;
@@ -109,4 +110,14 @@ int verifier_send_evidence(const struct http_opts *o, const uint8_t *body, size_
         print_reasons("verifier answer not understood", &resp);
     http_resp_free(&resp);
     return r;
+}
+
+int verifier_send_evidence(const struct http_opts *o, const uint8_t *body, size_t len)
+{
+    return send_for_verdict(o, "/v1/evidence", body, len);
+}
+
+int verifier_send_host_evidence(const struct http_opts *o, const uint8_t *body, size_t len)
+{
+    return send_for_verdict(o, "/v1/hosts/evidence", body, len);
 }

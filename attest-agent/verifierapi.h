@@ -19,5 +19,7 @@ int verifier_post_cbor(const struct http_opts *o, const char *path, const uint8_
 /* POST /v1/evidence and judge the answer: 0 on {"verdict":"allow"}, -EACCES on a deny (the
  * reasons printed on stderr), another negative errno on anything else. */
 int verifier_send_evidence(const struct http_opts *o, const uint8_t *body, size_t len);
+/* The same for host-only evidence: POST /v1/hosts/evidence, answered like /v1/evidence. */
+int verifier_send_host_evidence(const struct http_opts *o, const uint8_t *body, size_t len);
 
 #endif

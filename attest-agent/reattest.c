@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Re-attestation by the agent service. A verdict is only as fresh as its quote: every
+ * interval the service proves again that the host still runs what it booted (host-only
+ * evidence) and that each container it let start still has the measurements of its start
+ * (a new quote of the container's vTPM with its AK, the same event log), each with a new
+ * nonce. Work is cut into steps of one piece of evidence so that a hook request waits for at
+ * most one of them.
+ */
+#include "reattest.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attest.h"
+#include "deadline.h"
+#include "hostev.h"
+#include "log.h"
+#include "verifierapi.h"
+
+void reattest_init(struct reattest *r, const struct agent_opts *o, int *host_registered)
+{
+    memset(r, 0, sizeof(*r));
+    r->o = o;
+    r->host_registered = host_registered;
+    r->next_round_ms = deadline_now_ms() + (int64_t)o->reattest_s * 1000;
+}
+
+static void ctr_free(struct reattest_ctr *c)
+{
+    free(c->id);
+    if (c->log)
+        cbor_decref(&c->log);
+    memset(c, 0, sizeof(*c));
+}
+
+void reattest_free(struct reattest *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        ctr_free(&r->ctrs[i]);
+    free(r->ctrs);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Field 22 of /proc/PID/stat: with the pid it names one process, even after pid reuse. */
+static unsigned long long start_time(long long pid)
+{
+    char path[64], buf[1024], *p;
+    unsigned long long t = 0;
+    FILE *f;
+    size_t n;
+
+    if (pid <= 0)
+        return 0;
+    snprintf(path, sizeof(path), "/proc/%lld/stat", pid);
+    if (!(f = fopen(path, "re")))
+        return 0;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    p = strrchr(buf, ')'); /* the command name may contain spaces and parentheses */
+    if (!p || sscanf(p + 1, " %*c" " %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
+                            " %*s %*s %*s %*s %*s %*s %*s %*s %llu", &t) != 1)
+        return 0;
+    return t;
+}
+
+static void remove_at(struct reattest *r, size_t i)
+{
+    ctr_free(&r->ctrs[i]);
+    memmove(&r->ctrs[i], &r->ctrs[i + 1], (r->n - i - 1) * sizeof(r->ctrs[0]));
+    r->n--;
+}
+
+/* The index for container id: its old entry (emptied: a new container under an old id) or a
+ * new one at the end; -ENOSPC or -ENOMEM. */
+static int slot_for(struct reattest *r, const char *id, size_t *idx)
+{
+    struct reattest_ctr *nc;
+
+    for (size_t i = 0; i < r->n; i++) {
+        if (!strcmp(r->ctrs[i].id, id)) {
+            ctr_free(&r->ctrs[i]);
+            *idx = i;
+            return 0;
+        }
+    }
+    if (r->n >= REATTEST_MAX)
+        return -ENOSPC;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        if (!(nc = realloc(r->ctrs, cap * sizeof(*nc))))
+            return -ENOMEM;
+        r->ctrs = nc;
+        r->cap = cap;
+    }
+    memset(&r->ctrs[r->n], 0, sizeof(r->ctrs[0]));
+    *idx = r->n++;
+    return 0;
+}
+
+void reattest_add(void *arg, const struct hook_attested *a)
+{
+    struct reattest *r = arg;
+    struct reattest_ctr *c;
+    size_t i;
+    int rc;
+
+    if (r->o->reattest_s == 0)
+        return;
+    if ((rc = slot_for(r, a->container_id, &i)) == 0 && !(r->ctrs[i].id = strdup(a->container_id))) {
+        remove_at(r, i);
+        rc = -ENOMEM;
+    }
+    if (rc < 0) {
+        LOG_WARN("container %s: not re-attested: %s (%zu containers remembered)",
+                 a->container_id, strerror(-rc), r->n);
+        return;
+    }
+    c = &r->ctrs[i];
+    snprintf(c->vtpm, sizeof(c->vtpm), "%s", a->vtpm);
+    snprintf(c->reg, sizeof(c->reg), "%s", a->registration);
+    c->pid = a->pid;
+    c->start = start_time(a->pid);
+    c->log = cbor_incref((cbor_item_t *)a->event_log);
+}
+
+int64_t reattest_due_ms(const struct reattest *r)
+{
+    int64_t left;
+
+    if (r->o->reattest_s == 0)
+        return -1;
+    if (r->in_round)
+        return 0;
+    left = r->next_round_ms - deadline_now_ms();
+    return left > 0 ? left : 0;
+}
+
+static void drop(struct reattest *r, size_t i, const char *why)
+{
+    LOG_INFO("container %s: no longer re-attested (%s)", r->ctrs[i].id, why);
+    remove_at(r, i);
+}
+
+static struct http_opts http_for(const struct agent_opts *o)
+{
+    return (struct http_opts){ .base_url = o->verifier, .ca = o->ca, .cert = o->cert,
+                               .key = o->key, .deadline = deadline_now_ms() + REATTEST_STEP_MS };
+}
+
+/* A new quote of c's vTPM with a new nonce, sent with the event log of its start. */
+static int quote_again(struct reattest *r, struct attest *a, const struct reattest_ctr *c)
+{
+    const struct http_opts ho = http_for(r->o);
+    struct evidence e;
+    uint8_t *nonce = NULL;
+    size_t nonce_len = 0;
+    int rc;
+
+    a->log.records = cbor_incref(c->log);
+    a->log.count = cbor_array_size(c->log);
+    if ((rc = verifier_nonce(&ho, &nonce, &nonce_len)) < 0)
+        return rc;
+    rc = attest_quote(a, c->id, nonce, nonce_len, &e);
+    e.registration = c->reg;
+    if (rc == 0)
+        rc = hostev_send_container(&a->mgr, &r->o->host, &e, &ho);
+    free(nonce);
+    return rc;
+}
+
+/* 0 re-attested, -ESRCH or -ENOENT: gone (drop it), another -errno: try in the next round. */
+static int ctr_step(struct reattest *r, const struct reattest_ctr *c)
+{
+    struct mgr_client mgr = { .run_dir = r->o->run_dir, .timeout_ms = REATTEST_STEP_MS };
+    struct attest a;
+    int rc;
+
+    if (c->start && start_time(c->pid) != c->start)
+        return -ESRCH;
+    /* Unknown to a vtpm-mgr that answers: deleted (a poststop hook, vtpmctl delete). */
+    rc = attest_open(&a, &mgr, c->vtpm);
+    if (rc == -ENOENT && mgr_ping(&mgr) < 0)
+        rc = -EAGAIN; /* vtpm-mgr itself is away (restarting): not a verdict on the vTPM */
+    if (rc == 0 && a.ak_created) {
+        LOG_WARN("container %s: the AK of vTPM %s was gone", c->id, c->vtpm);
+        rc = -ENOENT; /* its registration named the old AK */
+    }
+    if (rc == 0)
+        rc = quote_again(r, &a, c);
+    attest_close(&a);
+    return rc;
+}
+
+static void container_step(struct reattest *r)
+{
+    const struct reattest_ctr *c = &r->ctrs[r->next];
+    int rc = ctr_step(r, c);
+
+    if (rc == -ESRCH || rc == -ENOENT) {
+        drop(r, r->next, rc == -ESRCH ? "its process ended" : "its vTPM is gone");
+        return;
+    }
+    if (rc == 0)
+        LOG_INFO("container %s: re-attested", c->id);
+    else
+        LOG_WARN("container %s: re-attestation failed (%s), next try in %d s", c->id,
+                 rc == -EACCES ? "denied" : strerror(-rc), r->o->reattest_s);
+    r->next++;
+}
+
+static void host_step(struct reattest *r)
+{
+    struct mgr_client mgr = { .run_dir = r->o->run_dir, .timeout_ms = REATTEST_STEP_MS };
+    const struct http_opts ho = http_for(r->o);
+    int rc = hostev_attest(&mgr, &r->o->host, &ho, r->host_registered);
+
+    if (rc == 0)
+        LOG_INFO("host: re-attested");
+    else
+        LOG_WARN("host: re-attestation failed (%s), next try in %d s",
+                 rc == -EACCES ? "denied" : strerror(-rc), r->o->reattest_s);
+}
+
+void reattest_step(struct reattest *r)
+{
+    if (reattest_due_ms(r) != 0)
+        return;
+    if (!r->in_round) {
+        r->in_round = 1;
+        r->host_due = !r->o->host.off;
+        r->next = 0;
+        r->next_round_ms = deadline_now_ms() + (int64_t)r->o->reattest_s * 1000;
+    }
+    if (r->host_due) {
+        r->host_due = 0;
+        host_step(r);
+    } else if (r->next < r->n) {
+        container_step(r);
+    }
+    if (!r->host_due && r->next >= r->n)
+        r->in_round = 0;
+}
