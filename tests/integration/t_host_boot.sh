@@ -99,6 +99,24 @@ negative_tools() {
     ! tpm2_eventlog "$T/short.efi" >/dev/null 2>&1 || fail "tpm2_eventlog accepts a non-log"
 }
 
+# The verifier's own UEFI log parser and boot policy (verifier/uefilog.c, bootpolicy.c),
+# checked once `verifier boot-policy` exists; this test does not depend on it.
+boot_policy() {
+    "$BIN/verifier" boot-policy 2>&1 | grep -q 'verifier boot-policy check' ||
+        { echo "note: no 'verifier boot-policy' in this build, its check left out"; return 0; }
+    "$BIN/verifier" boot-policy derive --log "$D/binary_bios_measurements" --pcrs 0-7 --no-kmod \
+        >"$T/boot-policy.json" || fail "verifier boot-policy derive"
+    set --
+    for i in 0 1 2 3 4 5 6 7; do set -- "$@" --pcr "$i=$(pcr_of "$i" "$T/guest")"; done
+    "$BIN/verifier" boot-policy check --policy "$T/boot-policy.json" \
+        --log "$D/binary_bios_measurements" "$@" >"$T/bp.out" || fail "boot-policy check: $(cat "$T/bp.out")"
+    rc=0
+    "$BIN/verifier" boot-policy check --policy "$T/boot-policy.json" --log "$T/bad.log" "$@" \
+        >"$T/bp.bad" 2>&1 || rc=$?
+    [ $rc -eq 1 ] || fail "boot-policy check of the tampered log: exit $rc, want 1 (deny)"
+    ok "verifier boot-policy: the policy derived from this boot allows it, denies the tampered log"
+}
+
 show_measured() {
     yaml summary "$EV" | tee "$D/events-per-pcr.txt"
 }
@@ -109,5 +127,6 @@ quote
 booted_images
 kmod_list
 negative_tools
+boot_policy
 echo "--- what OVMF (and the EFI stub, PCR 9) measured, per PCR (also $D/events-per-pcr.txt) ---"
 show_measured
