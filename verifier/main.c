@@ -13,6 +13,7 @@
 #include "sweeper.h"
 #include "verify.h"
 #include "chain.h"
+#include "cmd_bootpolicy.h"
 
 #define EXIT_ALLOW 0
 #define EXIT_DENY  1
@@ -30,6 +31,7 @@ static void usage(void)
         "                      [--reattest-interval S] [--reattest-grace S] [--notify-url URL]\n"
         "                      [--notify-ca FILE] [--notify-max-attempts N]\n"
         "                      [--admission-cache-ms MS] [--admission-max-age S]\n"
+        "       verifier boot-policy (derive | show | check) ...   (host boot reference values)\n"
         "       verifier policy default\n"
         "       verifier policy allow --policy FILE [--rootfs-digest HEX] [--image-digest HEX]\n"
         "                      [--runtime-digest HEX] [--agent-digest HEX]\n");
@@ -339,6 +341,8 @@ int main(int argc, char **argv)
         return cmd_verify(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve"))
         return cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "boot-policy"))
+        return cmd_boot_policy(argc - 1, argv + 1);
     if (!strcmp(argv[1], "policy"))
         return cmd_policy(argc - 1, argv + 1);
     usage();
