@@ -51,12 +51,13 @@ allow_bundle() {
         --agent-digest "$(json agent_digest <m.json)" || fail "policy allow"
 }
 
-# start_verifier POLICY TRUSTDIR: `verifier serve` without TLS on a free loopback port;
-# sets VF_PID and URL.
+# start_verifier POLICY TRUSTDIR [serve options]: `verifier serve` without TLS on a free
+# loopback port; sets VF_PID and URL.
 start_verifier() {
     rm -f port
-    "$VF" serve --listen 127.0.0.1:0 --port-file port --db "sqlite:$T/vf.db" --policy "$1" \
-        --trust "$2" --insecure-no-tls >>vf.log 2>&1 &
+    _sv_pol=$1 _sv_trust=$2; shift 2
+    "$VF" serve --listen 127.0.0.1:0 --port-file port --db "sqlite:$T/vf.db" --policy "$_sv_pol" \
+        --trust "$_sv_trust" --insecure-no-tls "$@" >>vf.log 2>&1 &
     VF_PID=$!
     _sv_i=0
     while [ ! -s port ]; do
