@@ -260,7 +260,7 @@ static void activate(struct api_ctx *c, const char *id, const struct bytes *cred
                      struct api_reply *rep)
 {
     struct reg_row reg;
-    int ok;
+    int ok, r;
 
     if (store_reg_get(c->st, id, &reg) < 0 || reg.state != REG_PENDING) {
         api_error(rep, 404, "no pending registration with this id");
@@ -268,7 +268,13 @@ static void activate(struct api_ctx *c, const char *id, const struct bytes *cred
     }
     ok = reg.credential && reg.credential_len == cred->len &&
          CRYPTO_memcmp(reg.credential, cred->p, cred->len) == 0;
-    if (store_reg_finish(c->st, id, ok ? REG_ACTIVE : REG_FAILED) < 0) {
+    r = store_reg_finish(c->st, id, ok ? REG_ACTIVE : REG_FAILED);
+    if (r == -EALREADY) { /* another instance finished it between the get and here */
+        api_error(rep, 404, "no pending registration with this id");
+        store_reg_free(&reg);
+        return;
+    }
+    if (r < 0) {
         api_error(rep, 500, "database");
     } else if (ok) {
         c->m.activations++;
