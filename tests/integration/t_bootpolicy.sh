@@ -104,9 +104,20 @@ jq -e '(.pcrs | length) == 8 and .require_vtpm_in_kmod_list == false' "$T/p07.js
     fail "derive --pcrs 0-7 --no-kmod"
 ok "malformed logs and policies, bad options exit 2"
 
-# --- other logs (a real firmware log when one is given): derived policies accept them ---
-for extra in ${UEFILOG_EXTRA:-}; do
+# --- real firmware logs: OVMF under QEMU (sha1, sha256, sha384, sha512 banks, recorded by
+# swtpm-ci/check-boot.sh) and any in UEFILOG_EXTRA. The replay must equal tpm2_eventlog's (an
+# independent parser; it ignores StartupLocality, so only logs at locality 0 are compared) and
+# a derived policy must accept its log. ---
+for extra in "$ROOT/tests/fuzz/corpus/uefilog/ovmf-qemu.bin" ${UEFILOG_EXTRA:-}; do
+    $BP show --log "$extra" >"$T/extra.jsonl" || fail "show $extra"
+    if [ "$(tail -n 1 "$T/extra.jsonl" | jq .startup_locality)" = 0 ]; then
+        tail -n 1 "$T/extra.jsonl" | jq -r '.replay | to_entries[] | "\(.key)=\(.value)"' >"$T/ours"
+        timeout 30 tpm2_eventlog "$extra" | sed -n '/^  sha256:$/,/^  [a-z0-9]*:$/p' |
+            sed -n 's/^ *\([0-9]*\) *: 0x\([0-9a-fA-F]*\)$/\1=\2/p' | tr 'A-F' 'a-f' >"$T/theirs"
+        [ -s "$T/theirs" ] || fail "tpm2_eventlog gave no sha256 PCRs for $extra"
+        cmp "$T/ours" "$T/theirs" || fail "replay of $extra differs from tpm2_eventlog's"
+    fi
     $BP derive --log "$extra" >"$T/extra.json" || fail "derive $extra"
     expect 0 "" $BP check --policy "$T/extra.json" --log "$extra"
-    ok "derive -> check on $extra"
+    ok "$(basename "$extra"): replay as tpm2_eventlog's, derive -> check allows"
 done
