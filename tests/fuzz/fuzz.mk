@@ -30,6 +30,10 @@ fuzz_ociconfig_LIBS := -ljansson -lcbor -lcrypto
 fuzz_agentreply_INC := -Iattest-agent
 fuzz_agentreply_SRCS := attest-agent/evidence.c attest-agent/cborenc.c lib/ctlproto.c lib/log.c
 fuzz_agentreply_LIBS := -lcbor
+fuzz_hostquote_INC  := -Iattest-agent
+fuzz_hostquote_SRCS := vtpm-mgr/daemon/hostquote.c attest-agent/mgrclient.c lib/pcrlist.c \
+                       lib/ctlproto.c lib/log.c
+fuzz_hostquote_LIBS := -lcbor -lcrypto
 fuzz_uefilog_SRCS   := verifier/uefilog.c verifier/bootpolicy.c verifier/reasons.c lib/fileio.c lib/log.c
 fuzz_uefilog_LIBS   := -ljansson -lcrypto
 

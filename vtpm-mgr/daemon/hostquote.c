@@ -40,6 +40,7 @@ int hostquote_parse(const cbor_item_t *req, struct hostquote_req *q, const char 
         return -EINVAL;
     }
     if (parse_pcrs(ctl_get(req, "pcrs"), &q->mask) < 0) {
+        q->mask = 0; /* nothing half-parsed reaches the TPM */
         *why = "pcrs: an array of 1-24 distinct PCR numbers 0-23 is required";
         return -EINVAL;
     }
