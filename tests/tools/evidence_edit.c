@@ -102,38 +102,23 @@ static int key_is(const cbor_item_t *k, const char *key)
            memcmp(cbor_string_handle(k), key, n) == 0;
 }
 
-/* A copy of m without key, with room for `extra` more pairs; pairs are shared (incref). */
-static cbor_item_t *map_without(const cbor_item_t *m, const char *key, size_t extra)
+/* A copy of m with key's value replaced by v in its place (v NULL: the pair left out), so that
+ * setting the same bytes gives the same file; pairs are shared (cbor_map_add increfs). */
+static cbor_item_t *map_with(const cbor_item_t *m, const char *key, cbor_item_t *v)
 {
     struct cbor_pair *pairs = cbor_map_handle(m);
     size_t n = cbor_map_size(m);
-    cbor_item_t *out = cbor_new_definite_map(n - 1 + extra);
+    cbor_item_t *out = cbor_new_definite_map(v ? n : n - 1);
 
     for (size_t i = 0; out && i < n; i++) {
-        if (key_is(pairs[i].key, key))
+        struct cbor_pair p = pairs[i];
+        if (key_is(p.key, key) && !(p.value = v))
             continue;
-        if (!cbor_map_add(out, (struct cbor_pair){ .key = pairs[i].key, .value = pairs[i].value }))
+        if (!cbor_map_add(out, p))
             cbor_decref(&out);
     }
-    return out;
-}
-
-/* m with key set to v (v consumed; NULL deletes the key). */
-static cbor_item_t *map_with(const cbor_item_t *m, const char *key, cbor_item_t *v)
-{
-    cbor_item_t *out = map_without(m, key, v ? 1 : 0), *k = NULL;
-    int ok = out != NULL;
-
-    if (ok && v) {
-        k = cbor_build_string(key);
-        ok = k && cbor_map_add(out, (struct cbor_pair){ .key = k, .value = v });
-    }
-    if (k)
-        cbor_decref(&k);
     if (v)
         cbor_decref(&v);
-    if (!ok && out)
-        cbor_decref(&out);
     return out;
 }
 
