@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Measured-boot harness: boots Debian's kernel through OVMF (UEFI with TPM 2.0 support,
 # direct -kernel boot: OVMF loads and measures the kernel's EFI stub) under QEMU (q35, TCG)
-# with swtpm as the guest's TPM, runs tests/boot/guest.sh in a busybox initramfs, and
-# copies what it wrote (TCG event log, kmod-vtpm list, PCRs, AK, quote, nonce, dmesg) out
-# through a raw virtio disk into OUT_DIR, which it replaces only once all of it arrived.
-# Exits 77 (skip) when qemu, swtpm, busybox or OVMF are missing.
+# with swtpm as the guest's TPM, provisioned first like a real host TPM (EK certificate
+# from a local CA), runs tests/boot/guest.sh in a busybox initramfs (vtpm-mgr, kmod-vtpm,
+# attest-agent host and container evidence), and copies what it wrote out through a raw
+# virtio disk into OUT_DIR, which it replaces only once all of it arrived. OUT_DIR also gets
+# the host-side inputs: trust/ (the EK CA, for verifier --trust) and bundle/ (the attested
+# OCI bundle). Exits 77 (skip) when qemu, swtpm, busybox or OVMF are missing.
 # Usage: swtpm-ci/check-boot.sh BUILD_DIR [OUT_DIR]   (default BUILD_DIR/boot-test;
 # KVTPM_BOOT_TIMEOUT, default 240 s; KVTPM_BOOT_TPM: tpm-tis (default) or tpm-crb)
 set -u
@@ -17,6 +19,7 @@ TPMDEV=${KVTPM_BOOT_TPM:-tpm-tis}
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 MEM_MIB=1024
+DISK_MIB=32   # inputs in, results out
 WORK=$B/boot-work
 MARK=.check-boot   # in OUT: this script made it, so it may replace it
 # Fixed, so that its measurement (PCR 9, by the EFI stub) is the same on every boot.
@@ -25,7 +28,7 @@ CMDLINE="console=ttyS0 panic=-1 rdinit=/init"
 die() { echo "check-boot: $*"; exit 1; }
 
 need() {
-    for tool in qemu-system-x86_64 swtpm busybox python3; do
+    for tool in qemu-system-x86_64 swtpm swtpm_setup swtpm_localca busybox python3 openssl tar; do
         command -v "$tool" >/dev/null 2>&1 || { echo "check-boot: $tool missing (make deps)"; exit 77; }
     done
     for f in "$OVMF_CODE" "$OVMF_VARS"; do
@@ -60,9 +63,41 @@ stop() {
 trap stop EXIT
 trap 'exit 1' INT TERM
 
+# A local CA (swtpm_localca: root + intermediate) issues the EK and platform certificates
+# that swtpm_setup writes into the TPM's NV, as a TPM vendor would. All four default banks
+# stay active, so the firmware logs four digests per event, as before provisioning.
+provision_tpm() {
+    mkdir -p "$T/tpm" "$T/ca" "$T/in"
+    printf 'statedir = %s\nsigningkey = %s\nissuercert = %s\ncertserial = %s\n' \
+        "$T/ca" "$T/ca/signkey.pem" "$T/ca/issuercert.pem" "$T/ca/certserial" >"$T/localca.conf"
+    printf -- '--platform-manufacturer vtpm-attest-ci\n--platform-version 1.0\n--platform-model ovmf-guest\n' \
+        >"$T/localca.options"
+    printf 'create_certs_tool = %s\ncreate_certs_tool_config = %s\ncreate_certs_tool_options = %s\n' \
+        "$(command -v swtpm_localca)" "$T/localca.conf" "$T/localca.options" >"$T/swtpm_setup.conf"
+    echo 1 >"$T/ca/certserial"
+    swtpm_setup --tpm2 --tpmstate "$T/tpm" --config "$T/swtpm_setup.conf" --create-ek-cert \
+        --create-platform-cert --pcr-banks sha1,sha256,sha384,sha512 \
+        --write-ek-cert-files "$T/ca" --logfile "$T/swtpm_setup.log" >/dev/null 2>&1 ||
+        { cat "$T/swtpm_setup.log"; die "swtpm_setup failed"; }
+    openssl x509 -inform der -in "$T/ca/ek-rsa2048.crt" -out "$T/ek.pem" ||
+        die "swtpm_setup wrote no RSA EK certificate"
+    openssl verify -CAfile "$T/ca/issuercert.pem" -partial_chain "$T/ek.pem" >/dev/null ||
+        die "EK certificate does not verify against its issuer"
+    cp "$T/ca/issuercert.pem" "$T/in/ek-ca.pem"
+}
+
+# What the guest reads from the disk: the nonce, the EK issuer and the bundle to attest.
+make_input() {
+    nonce=$(openssl rand -hex 32)
+    echo "$nonce" >"$T/in/nonce.hex"
+    sh "$ROOT/tests/boot/bundle.sh" "$T/in/bundle" || die "bundle failed"
+    tar -C "$T/in" --numeric-owner -cf "$T/in.tar" nonce.hex ek-ca.pem bundle || die "input tar failed"
+    [ "$(wc -c <"$T/in.tar")" -lt $((DISK_MIB * 1024 * 1024)) ] || die "input larger than the disk"
+    cp "$T/in.tar" "$T/out.img" && truncate -s "${DISK_MIB}M" "$T/out.img" || die "cannot write the disk image"
+}
+
 # No startup-clear: the firmware sends TPM2_Startup itself, as on real hardware.
 start_swtpm() {
-    mkdir -p "$T/tpm"
     swtpm socket --tpm2 --tpmstate dir="$T/tpm" --ctrl type=unixio,path="$T/swtpm-sock" \
         --log file="$T/swtpm.log" &
     SWTPM_PID=$!
@@ -74,8 +109,6 @@ start_swtpm() {
 # A private copy of the variable store: OVMF writes boot entries into it.
 run_qemu() {
     cp "$OVMF_VARS" "$T/vars.fd"
-    nonce=$(openssl rand -hex 20)
-    echo "vtpm-boot-nonce $nonce" >"$T/out.img" && truncate -s 32M "$T/out.img"
     timeout -k 10 "$LIMIT" qemu-system-x86_64 -machine q35 -accel tcg -m "$MEM_MIB" -smp 2 \
         -nographic -vga none -nic none -no-reboot -monitor none -serial stdio \
         -drive if=pflash,format=raw,unit=0,readonly=on,file="$OVMF_CODE" \
@@ -102,6 +135,8 @@ fetch_out() {
     mkdir "$T/out" && tar -xf "$T/out.tar" -C "$T/out" || return 1
     [ "$(cat "$T/out/nonce.hex" 2>/dev/null)" = "$nonce" ] || { echo "check-boot: guest used another nonce"; return 1; }
     cp "$T/console.txt" "$T/out/console.log"
+    mkdir "$T/out/trust" && cp "$T/in/ek-ca.pem" "$T/out/trust/" && cp -a "$T/in/bundle" "$T/out/" ||
+        return 1
     boot_info >"$T/out/boot-info.txt"
     touch "$T/out/$MARK"
     rm -rf "$OUT.old" && { [ ! -e "$OUT" ] || mv "$OUT" "$OUT.old"; } &&
@@ -143,6 +178,10 @@ report() {
 
 need
 build_guest
+t0=$(date +%s)
+provision_tpm
+make_input
+echo "check-boot: TPM provisioned, inputs ready in $(( $(date +%s) - t0 )) s"
 start_swtpm
 start=$(date +%s)
 run_qemu

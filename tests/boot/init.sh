@@ -1,7 +1,7 @@
 #!/bin/busybox sh
 # SPDX-License-Identifier: BSD-3-Clause
 # Guest /init of the measured-boot VM (swtpm-ci/check-boot.sh): mounts the pseudo file
-# systems, loads the driver of the raw virtio disk /dev/vda (the host's nonce in, results
+# systems, loads the driver of the raw virtio disk /dev/vda (the host's inputs in, results
 # out), runs /tests/guest.sh (which writes its results into /out) under a time limit,
 # writes /out as one tar stream to the disk, prints the stream's size and SHA-256 so that
 # the host takes exactly what was written, and powers the VM off.
@@ -35,7 +35,7 @@ write_out() {
     echo "boot-out: $size $sum"
 }
 
-# guest.sh reads the host's nonce from the disk before the results overwrite it.
+# guest.sh reads the host's inputs from the disk before the results overwrite them.
 if load_disk; then
     timeout -s KILL 150 sh /tests/guest.sh >/out/guest.log 2>&1
     rc=$?
