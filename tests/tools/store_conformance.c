@@ -295,7 +295,10 @@ static size_t claim(struct store *st, int64_t now, int64_t lease, struct store_n
 static void free_claims(struct store_notification *n, size_t k)
 {
     for (size_t i = 0; i < k; i++) {
-        EXPECT(n[i].body && json_is_object(json_loads(n[i].body, 0, NULL)));
+        json_t *j = n[i].body ? json_loads(n[i].body, 0, NULL) : NULL;
+
+        EXPECT(json_is_object(j));
+        json_decref(j);
         store_notification_free(&n[i]);
     }
 }
