@@ -5,72 +5,35 @@
 # then two `verifier serve` instances on one database fed with real vTPM evidence: nonces,
 # registrations and TPM clocks shared, an instance killed -9 mid-run, a database restart.
 . "$(dirname "$0")/lib.sh"
-PGBIN=/usr/lib/postgresql/15/bin
-[ -x "$PGBIN/postgres" ] || { echo "PostgreSQL 15 server missing"; exit 77; }
-id postgres >/dev/null 2>&1 || { echo "no postgres user"; exit 77; }
+. "$(dirname "$0")/pg_lib.sh"
+PG_WHY=$(pg_missing)
+[ -z "$PG_WHY" ] || { echo "$PG_WHY"; exit 77; }
 command -v curl >/dev/null || { echo "curl missing"; exit 77; }
 VF=$BIN/verifier
 EB=$BUILD/tests/evidence_build
 SC=$BUILD/tests/store_conformance
 ROOTFS=sha256:1111111111111111111111111111111111111111111111111111111111111111
 RUNTIME=sha256:2222222222222222222222222222222222222222222222222222222222222222
-PG=$T/pg
-PG_PID= A_PID= B_PID=
+A_PID= B_PID=
 C="curl -sS --max-time 10"
 
-# --- the database server ---
-as_pg() { setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; }
-
-# setpriv execs, so $! is the postmaster itself (not through as_pg: a backgrounded function
-# is a subshell of its own); SIGINT is PostgreSQL's fast shutdown.
-start_pg() {
-    setpriv --reuid=postgres --regid=postgres --init-groups -- "$PGBIN/postgres" -D "$PG/data" \
-        -k "$PG/sock" -c listen_addresses= -c max_connections=60 >>"$PG/log" 2>&1 &
-    PG_PID=$!
-    i=0
-    until "$PGBIN/pg_isready" -q -h "$PG/sock" -t 1; do
-        i=$((i + 1)); [ $i -lt 150 ] || fail "PostgreSQL not ready after 15 s"
-        kill -0 "$PG_PID" 2>/dev/null || { tail -n 20 "$PG/log" >&2; fail "postgres exited"; }
-        sleep 0.1
-    done
-    [ "$(head -n 1 "$PG/data/postmaster.pid")" = "$PG_PID" ] || fail "postmaster is not $PG_PID"
-}
-stop_pg() {
-    [ -n "$PG_PID" ] || return 0
-    kill -INT "$PG_PID" 2>/dev/null || true
-    i=0
-    while kill -0 "$PG_PID" 2>/dev/null; do
-        i=$((i + 1)); [ $i -lt 200 ] || { kill -KILL "$PG_PID"; break; }
-        sleep 0.1
-    done
-    wait "$PG_PID" 2>/dev/null || true
-    PG_PID=
-}
 stop_instances() {
     stop_pid "$A_PID" 50 || true; A_PID=
     stop_pid "$B_PID" 50 || true; B_PID=
 }
-at_exit stop_pg
-at_exit stop_instances # runs first: the server's fast shutdown then has no clients left
+at_exit stop_instances # before pg_init's stop_pg: the fast shutdown then has no clients left
 
-mkdir -p "$PG/data" "$PG/sock"
-chown -R postgres:postgres "$PG"
-as_pg "$PGBIN/initdb" -D "$PG/data" -A trust -U postgres --no-sync >"$PG/initdb.log" 2>&1 ||
-    { cat "$PG/initdb.log" >&2; fail initdb; }
-start_pg
-url() { echo "postgresql:///$1?host=$PG/sock&user=postgres"; }
-for db in conf race vf; do
-    "$PGBIN/createdb" -h "$PG/sock" -U postgres "$db" || fail "createdb $db"
-done
+pg_init
+for db in conf race vf; do pg_createdb "$db"; done
 ok "PostgreSQL 15 running as postgres (pid $PG_PID), socket $PG/sock"
 
 # --- the store itself, on this server ---
-"$SC" "$(url conf)" >"$T/conf.log" 2>&1 || { cat "$T/conf.log" >&2; fail "store_conformance"; }
+"$SC" "$(pg_url conf)" >"$T/conf.log" 2>&1 || { cat "$T/conf.log" >&2; fail "store_conformance"; }
 grep -q "postgresql: 0 failure" "$T/conf.log" || fail "conformance summary missing"
-"$SC" --race "$(url race)" 8 >"$T/race.log" 2>&1 || { cat "$T/race.log" >&2; fail "--race"; }
+"$SC" --race "$(pg_url race)" 8 >"$T/race.log" 2>&1 || { cat "$T/race.log" >&2; fail "--race"; }
 grep -q "(8 processes): 0 failure" "$T/race.log" || fail "race summary missing"
 # A second run of the scenario on the same (now non-empty) database must refuse, not pass.
-"$SC" "$(url conf)" >/dev/null 2>&1 && fail "conformance passed on a used database"
+"$SC" "$(pg_url conf)" >/dev/null 2>&1 && fail "conformance passed on a used database"
 "$SC" "sqlite:$T/conf.db" >"$T/conf-sqlite.log" 2>&1 ||
     { cat "$T/conf-sqlite.log" >&2; fail "store_conformance on SQLite"; }
 ok "store_conformance (PostgreSQL, SQLite) and 8 racing processes: every item taken once"
@@ -78,7 +41,7 @@ ok "store_conformance (PostgreSQL, SQLite) and 8 racing processes: every item ta
 # A database from a newer verifier is refused.
 psql -q -h "$PG/sock" -U postgres -d conf -c "INSERT INTO schema_migrations VALUES (99, 0)" ||
     fail "psql"
-"$SC" "$(url conf)" >"$T/newer.log" 2>&1 && fail "newer schema accepted"
+"$SC" "$(pg_url conf)" >"$T/newer.log" 2>&1 && fail "newer schema accepted"
 grep -q "newer than this verifier" "$T/newer.log" || { cat "$T/newer.log" >&2; fail "newer schema"; }
 ok "a schema newer than the binary is refused"
 
@@ -107,7 +70,7 @@ while read -r pcr dg; do vt "$S" tpm2_pcrextend "$pcr:sha256=$dg" || fail pcrext
 # start_instance NAME: `verifier serve` on the shared database; sets NAME_PID and NAME_URL.
 start_instance() {
     rm -f "port-$1"
-    "$VF" serve --listen 127.0.0.1:0 --port-file "port-$1" --db "$(url vf)" --policy policy.json \
+    "$VF" serve --listen 127.0.0.1:0 --port-file "port-$1" --db "$(pg_url vf)" --policy policy.json \
         --trust trust --insecure-no-tls >>"vf-$1.log" 2>&1 &
     eval "$1_PID=$!"
     i=0
