@@ -13,14 +13,17 @@
  *   bench_evidence URL[,URL...] CONCURRENCY FILES...
  *       POST /v1/evidence of every file: file k by thread k mod CONCURRENCY, each thread in
  *       file order on one kept-alive connection to URL t mod #URLs; prints one line
- *       "n N allow A deny D error E connects C wall_s W checks_per_s R p50_ms P p99_ms Q";
+ *       "n N allow A deny D error E connects C wall_s W checks_per_s R p50_ms P p99_ms Q
+ *       cpu_s U" (U: this process's CPU time while posting);
  *       exit 1 when any answer is not an allow
+ * Exit status 2 for a usage error.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +55,13 @@ static int die(const char *msg)
 {
     fprintf(stderr, "bench_evidence: %s\n", msg);
     return 1;
+}
+
+/* Exit status 2: a usage error, apart from 1 (a failure, or an answer that is not allow). */
+static int usage(const char *msg)
+{
+    fprintf(stderr, "bench_evidence: usage: %s\n", msg);
+    return 2;
 }
 
 static double now_s(void)
@@ -136,7 +146,7 @@ static int cmd_measure(int argc, char **argv)
     int r = parse_make_opts(argc, argv, &o);
 
     if (r < 0)
-        return die("usage: bench_evidence measure --bundle DIR --runtime PATH");
+        return usage("bench_evidence measure --bundle DIR --runtime PATH");
     r = measure_bundle(&o, &b, &m);
     if (r == 0 && !(j = measure_to_json(&m)))
         r = -ENOMEM;
@@ -224,7 +234,7 @@ static int cmd_make(int argc, char **argv)
     int r = parse_make_opts(argc, argv, &o);
 
     if (r < 0 || o.nurls < 1 || !o.run_dir || !o.vtpm || !o.out || !o.count)
-        return die("usage: bench_evidence make --verifier URL[,URL...] --run-dir DIR --vtpm UUID "
+        return usage("bench_evidence make --verifier URL[,URL...] --run-dir DIR --vtpm UUID "
                    "--bundle DIR --runtime PATH --count N --out PREFIX");
     if (http_global_init() < 0)
         return die("curl_global_init failed");
@@ -391,8 +401,19 @@ struct load {
     const char *urls[MAX_URLS];
     int nurls, threads;
     struct worker *w;
-    double wall_s;
+    double wall_s, cpu_s;
 };
+
+/* CPU time (user + system) of this process so far. */
+static double cpu_now_s(void)
+{
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_SELF, &ru) < 0)
+        return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 static int read_files(struct load *l, char **paths)
 {
@@ -435,7 +456,7 @@ static int init_workers(struct load *l, struct start *st)
 static int run_workers(struct load *l, struct start *st)
 {
     int started = 0, r = 0;
-    double t0;
+    double t0, c0 = cpu_now_s();
 
     while (started < l->threads &&
            pthread_create(&l->w[started].th, NULL, worker_main, &l->w[started]) == 0)
@@ -451,6 +472,7 @@ static int run_workers(struct load *l, struct start *st)
     for (int t = 0; t < started; t++)
         r |= pthread_join(l->w[t].th, NULL);
     l->wall_s = now_s() - t0;
+    l->cpu_s = cpu_now_s() - c0;
     if (started < l->threads)
         return die("pthread_create failed") ? -EAGAIN : 0;
     return r ? -EIO : 0;
@@ -473,9 +495,9 @@ static int report(const struct load *l)
     }
     qsort(all, n, sizeof(double), cmp_double);
     printf("n %zu allow %zu deny %zu error %zu connects %ld wall_s %.4f checks_per_s %.1f "
-           "p50_ms %.2f p99_ms %.2f\n", n, allow, deny, error, connects, l->wall_s,
+           "p50_ms %.2f p99_ms %.2f cpu_s %.4f\n", n, allow, deny, error, connects, l->wall_s,
            l->wall_s > 0 ? (double)n / l->wall_s : 0.0, quantile(all, n, 0.5),
-           quantile(all, n, 0.99));
+           quantile(all, n, 0.99), l->cpu_s);
     free(all);
     return deny || error || allow != l->nfiles ? 1 : 0;
 }
@@ -503,7 +525,7 @@ static int cmd_load(int argc, char **argv)
     l.nfiles = (size_t)(argc - 3);
     if (errno || *end || l.threads < 1 || l.threads > MAX_THREADS || l.nurls < 1 ||
         l.nfiles < (size_t)l.threads || l.nfiles > MAX_FILES)
-        return die("usage: bench_evidence URL[,URL...] CONCURRENCY(1-64) FILES... "
+        return usage("bench_evidence URL[,URL...] CONCURRENCY(1-64) FILES... "
                    "(at least CONCURRENCY files)");
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return die("curl_global_init failed");
@@ -526,5 +548,5 @@ int main(int argc, char **argv)
         return cmd_make(argc - 1, argv + 1);
     if (argc >= 4)
         return cmd_load(argc, argv);
-    return die("usage: bench_evidence measure ... | make ... | URL[,URL...] CONCURRENCY FILES...");
+    return usage("bench_evidence measure ... | make ... | URL[,URL...] CONCURRENCY FILES...");
 }
