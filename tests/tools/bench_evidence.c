@@ -343,8 +343,8 @@ static void post_one(CURL *c, struct worker *w, const struct body *b)
 
     w->resp_len = 0;
     w->resp[0] = '\0';
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->len); /* binary: no strlen */
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, b->p);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->len);
     cc = curl_easy_perform(c);
     w->lat_ms[w->done++] = (now_s() - t0) * 1e3;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
