@@ -308,7 +308,7 @@ static int serve_parse(int argc, char **argv, struct server_config *cfg)
     }
     if (optind != argc || !cfg->listen || !cfg->db || !db_url_ok(cfg->db) || !cfg->policy ||
         !cfg->trust ||
-        cfg->nonce_ttl == 0 || cfg->nonce_ttl > 3600)
+        cfg->nonce_ttl == 0 || cfg->nonce_ttl > 3600 || (cfg->notify_ca && !cfg->notify_url))
         return -1;
     if (cfg->insecure_no_tls)
         return cfg->tls_cert || cfg->tls_key || cfg->client_ca ? -1 : 0;
