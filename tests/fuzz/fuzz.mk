@@ -40,7 +40,8 @@ fuzz_uefilog_LIBS   := -ljansson -lcrypto
 fuzz_kmodlist_SRCS  := verifier/kmodlist.c
 fuzz_kmodlist_LIBS  := -lcrypto
 
-fuzz_admission_SRCS := verifier/admission.c verifier/policy.c verifier/reasons.c verifier/eventlog.c \
+fuzz_admission_SRCS := verifier/admission.c verifier/policy.c verifier/bootpolicy.c verifier/uefilog.c \
+                       verifier/reasons.c verifier/eventlog.c \
                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/log.c
 fuzz_admission_LIBS := -ljansson -lcbor -lcrypto -ltss2-mu
 

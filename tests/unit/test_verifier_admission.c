@@ -92,6 +92,16 @@ static char *review(const char *uid, const char *op, const char *kind, const cha
     return s;
 }
 
+/* review_own() of an object made by pod() or binding(), which it frees. */
+static char *review_own(const char *uid, const char *op, const char *kind, const char *sub,
+                        char *object)
+{
+    char *s = review(uid, op, kind, sub, object);
+
+    free(object);
+    return s;
+}
+
 static char *pod(const char *node, const char *image)
 {
     char *s = NULL;
@@ -153,39 +163,39 @@ static void decide(char *body, const struct policy *pol, const struct expect *e)
 static void test_pods(void **state)
 {
     (void)state;
-    decide(review("u1", "CREATE", "Pod", NULL, pod("good-1", IMG_OK)), &pol_images,
+    decide(review_own("u1", "CREATE", "Pod", NULL, pod("good-1", IMG_OK)), &pol_images,
            &(struct expect){ 0, 1, NULL, NULL });
-    decide(review("u1", "UPDATE", "Pod", NULL, pod("forever-1", IMG_OK)), &pol_images,
+    decide(review_own("u1", "UPDATE", "Pod", NULL, pod("forever-1", IMG_OK)), &pol_images,
            &(struct expect){ 0, 1, NULL, NULL });
-    decide(review("u2", "CREATE", "Pod", NULL, pod("worker-9", IMG_OK)), &pol_images,
+    decide(review_own("u2", "CREATE", "Pod", NULL, pod("worker-9", IMG_OK)), &pol_images,
            &(struct expect){ 0, 0, "node worker-9 is unknown to the verifier", NULL });
-    decide(review("u3", "CREATE", "Pod", NULL, pod("bad-1", IMG_OK)), &pol_images,
+    decide(review_own("u3", "CREATE", "Pod", NULL, pod("bad-1", IMG_OK)), &pol_images,
            &(struct expect){ 0, 0, "node bad-1 has no passing host attestation: "
                                    "host-boot-digest-not-allowed:pcr 4; last attested "
                                    "2026-12-01T10:00:00Z", NULL });
-    decide(review("u4", "CREATE", "Pod", NULL, pod("stale-1", IMG_OK)), &pol_images,
+    decide(review_own("u4", "CREATE", "Pod", NULL, pod("stale-1", IMG_OK)), &pol_images,
            &(struct expect){ 0, 0, "node stale-1's host attestation is stale (re-attestation "
                                    "missed at 2026-12-01T10:00:00Z)", NULL });
-    decide(review("u5", "CREATE", "Pod", NULL, pod("revoked-1", IMG_OK)), &pol_images,
+    decide(review_own("u5", "CREATE", "Pod", NULL, pod("revoked-1", IMG_OK)), &pol_images,
            &(struct expect){ 0, 0, "node revoked-1's host attestation is stale (re-attestation "
                                    "missed; revoked at 2026-12-01T09:56:40Z)", NULL });
-    decide(review("u6", "CREATE", "Pod", NULL, pod("db-down", IMG_OK)), &pol_images,
+    decide(review_own("u6", "CREATE", "Pod", NULL, pod("db-down", IMG_OK)), &pol_images,
            &(struct expect){ 0, 0, "verifier database unavailable", NULL });
-    decide(review("u7", "CREATE", "Pod", NULL, pod("garbled-1", IMG_OK)), &pol_images,
+    decide(review_own("u7", "CREATE", "Pod", NULL, pod("garbled-1", IMG_OK)), &pol_images,
            &(struct expect){ 0, 0, "node garbled-1: the verifier's record of it is unreadable",
                              NULL });
 }
 
 static void test_max_age(void **state)
 {
-    char *b = review("u1", "CREATE", "Pod", NULL, pod("forever-1", IMG_OK));
+    char *b = review_own("u1", "CREATE", "Pod", NULL, pod("forever-1", IMG_OK));
 
     (void)state;
     decide_text(b, &pol_images, 3600, &(struct expect){ 0, 0, "node forever-1's host "
                 "attestation is too old (last attested 2023-11-14T22:13:20Z", NULL });
     decide_text(b, &pol_images, 0, &(struct expect){ 0, 1, NULL, NULL });
     free(b);
-    b = review("u1", "CREATE", "Pod", NULL, pod("good-1", IMG_OK)); /* 100 s old */
+    b = review_own("u1", "CREATE", "Pod", NULL, pod("good-1", IMG_OK)); /* 100 s old */
     decide_text(b, &pol_images, 100, &(struct expect){ 0, 1, NULL, NULL });
     decide_text(b, &pol_images, 99, &(struct expect){ 0, 0, "too old", NULL });
     free(b);
@@ -194,27 +204,27 @@ static void test_max_age(void **state)
 static void test_images(void **state)
 {
     (void)state;
-    decide(review("u1", "CREATE", "Pod", NULL, pod("good-1", "nginx:1.25")), &pol_images,
+    decide(review_own("u1", "CREATE", "Pod", NULL, pod("good-1", "nginx:1.25")), &pol_images,
            &(struct expect){ 0, 0, "image nginx:1.25 is not pinned by digest", NULL });
-    decide(review("u1", "CREATE", "Pod", NULL, pod("good-1", IMG_BAD)), &pol_images,
+    decide(review_own("u1", "CREATE", "Pod", NULL, pod("good-1", IMG_BAD)), &pol_images,
            &(struct expect){ 0, 0, "image " IMG_BAD " digest " D_BAD " is not allowed by the "
                                    "verifier policy", NULL });
     /* upper-case hex, short digest, sha512, a digest without a name: not pinned */
-    decide(review("u1", "CREATE", "Pod", NULL, pod("good-1", "web@sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")),
+    decide(review_own("u1", "CREATE", "Pod", NULL, pod("good-1", "web@sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")),
            &pol_images, &(struct expect){ 0, 0, "is not pinned by digest", NULL });
-    decide(review("u1", "CREATE", "Pod", NULL, pod("good-1", "web@sha256:aaaa")), &pol_images,
+    decide(review_own("u1", "CREATE", "Pod", NULL, pod("good-1", "web@sha256:aaaa")), &pol_images,
            &(struct expect){ 0, 0, "is not pinned by digest", NULL });
-    decide(review("u1", "CREATE", "Pod", NULL, pod("good-1", "web@sha512:" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")),
+    decide(review_own("u1", "CREATE", "Pod", NULL, pod("good-1", "web@sha512:" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")),
            &pol_images, &(struct expect){ 0, 0, "is not pinned by digest", NULL });
-    decide(review("u1", "CREATE", "Pod", NULL, pod("good-1", "@" D_OK)), &pol_images,
+    decide(review_own("u1", "CREATE", "Pod", NULL, pod("good-1", "@" D_OK)), &pol_images,
            &(struct expect){ 0, 0, "is not pinned by digest", NULL });
-    decide(review("u1", "CREATE", "Pod", NULL, pod("good-1", IMG_OK "0")), &pol_images,
+    decide(review_own("u1", "CREATE", "Pod", NULL, pod("good-1", IMG_OK "0")), &pol_images,
            &(struct expect){ 0, 0, "is not pinned by digest", NULL });
     /* a null image list checks nothing */
-    decide(review("u1", "CREATE", "Pod", NULL, pod("good-1", "nginx:1.25")), &pol_open,
+    decide(review_own("u1", "CREATE", "Pod", NULL, pod("good-1", "nginx:1.25")), &pol_open,
            &(struct expect){ 0, 1, NULL, NULL });
     /* both the node and the image: both causes, in that order */
-    decide(review("u1", "CREATE", "Pod", NULL, pod("bad-1", "nginx")), &pol_images,
+    decide(review_own("u1", "CREATE", "Pod", NULL, pod("bad-1", "nginx")), &pol_images,
            &(struct expect){ 0, 0, "last attested 2026-12-01T10:00:00Z; image nginx is not "
                                    "pinned by digest", NULL });
 }
@@ -253,13 +263,13 @@ static void test_other_containers(void **state)
 static void test_bindings(void **state)
 {
     (void)state;
-    decide(review("u1", "CREATE", "Binding", "binding", binding("good-1")), &pol_images,
+    decide(review_own("u1", "CREATE", "Binding", "binding", binding("good-1")), &pol_images,
            &(struct expect){ 0, 1, NULL, NULL });
-    decide(review("u1", "CREATE", "Binding", "binding", binding("bad-1")), &pol_images,
+    decide(review_own("u1", "CREATE", "Binding", "binding", binding("bad-1")), &pol_images,
            &(struct expect){ 0, 0, "node bad-1 has no passing host attestation", NULL });
-    decide(review("u1", "CREATE", "Binding", "binding", binding("worker-3")), &pol_images,
+    decide(review_own("u1", "CREATE", "Binding", "binding", binding("worker-3")), &pol_images,
            &(struct expect){ 0, 0, "node worker-3 is unknown to the verifier", NULL });
-    decide(review("u1", "CREATE", "Binding", "binding", binding("Worker_3")), &pol_images,
+    decide(review_own("u1", "CREATE", "Binding", "binding", binding("Worker_3")), &pol_images,
            &(struct expect){ 0, 0, "binding target.name is not a valid node name", NULL });
     decide(review("u1", "CREATE", "Binding", "binding", "{\"target\":{\"kind\":\"Pod\","
                   "\"name\":\"good-1\"}}"), &pol_images,
@@ -281,11 +291,11 @@ static void test_unchecked(void **state)
     /* DELETE is allowed whatever the object and the node */
     decide(review("u1", "DELETE", "Pod", NULL, NULL), &pol_images,
            &(struct expect){ 0, 1, NULL, NULL });
-    decide(review("u1", "DELETE", "Pod", NULL, pod("bad-1", "nginx")), &pol_images,
+    decide(review_own("u1", "DELETE", "Pod", NULL, pod("bad-1", "nginx")), &pol_images,
            &(struct expect){ 0, 1, NULL, NULL });
     decide(review("u1", "CONNECT", "PodExecOptions", "exec", "{}"), &pol_images,
            &(struct expect){ 0, 1, NULL, "CONNECT of PodExecOptions/exec is not checked" });
-    decide(review("u1", "UPDATE", "Pod", "status", pod("bad-1", "nginx")), &pol_images,
+    decide(review_own("u1", "UPDATE", "Pod", "status", pod("bad-1", "nginx")), &pol_images,
            &(struct expect){ 0, 1, NULL, "UPDATE of Pod/status is not checked" });
     decide(review("u1", "CREATE", "ConfigMap", NULL, "{}"), &pol_images,
            &(struct expect){ 0, 1, NULL, "CREATE of ConfigMap is not checked" });
@@ -406,7 +416,7 @@ static void test_big_and_odd(void **state)
 
 static void test_response(void **state)
 {
-    char *b = review("4b1f-uid-\\u00e9", "CREATE", "Pod", NULL, pod("bad-1", "nginx"));
+    char *b = review_own("4b1f-uid-\\u00e9", "CREATE", "Pod", NULL, pod("bad-1", "nginx"));
     struct admission_cfg cfg = { &pol_images, fake_lookup, NULL, 0 };
     struct admission_req rq;
     struct admission_result res;
@@ -457,7 +467,7 @@ static void test_message_sanitized(void **state)
     (void)state;
     memset(img, 'a', 199);
     strcpy(img + 199, "\\u00e9\\u0001tail"); /* é straddles the 200-byte cut */
-    b = review("u", "CREATE", "Pod", NULL, pod("good-1", img));
+    b = review_own("u", "CREATE", "Pod", NULL, pod("good-1", img));
     assert_int_equal(admission_parse((const uint8_t *)b, strlen(b), &rq, err, sizeof(err)), 0);
     admission_decide(&cfg, &rq, NOW, &res);
     assert_false(res.allowed);
@@ -466,7 +476,7 @@ static void test_message_sanitized(void **state)
     json_decref(j);
     admission_req_free(&rq);
     free(b);
-    b = review("u", "CREATE", "Pod", NULL, pod("good-1", "x\\u0001\\u007fy"));
+    b = review_own("u", "CREATE", "Pod", NULL, pod("good-1", "x\\u0001\\u007fy"));
     assert_int_equal(admission_parse((const uint8_t *)b, strlen(b), &rq, err, sizeof(err)), 0);
     admission_decide(&cfg, &rq, NOW, &res);
     assert_non_null(strstr(res.msg, "image x??y is not pinned"));
