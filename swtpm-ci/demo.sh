@@ -1,15 +1,20 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
-# `make demo`: a swtpm host TPM, vtpm-mgr with its defaults, two container vTPMs used with stock
-# tpm2-tools, the EK chain checked with OpenSSL, a restart that keeps state. Cleans up after.
+# `make demo`: a swtpm host TPM that "booted" (a UEFI log's events extended into it), vtpm-mgr
+# with its defaults, two container vTPMs used with stock tpm2-tools, the EK chain checked with
+# OpenSSL, a restart that keeps state; then the main job: the verifier judges the host's boot
+# and each container, runc starts an approved container and refuses a tampered one, and a
+# scheduler's admission review is answered. Cleans up after.
 set -eu
 B=$(cd "${1:-build}" && pwd)
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 D=$(mktemp -d /tmp/vtpm-demo.XXXXXX)
 chmod 755 "$D"
-MGR=
+MGR= VF= CTRS=
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 cleanup() {
+    for c in $CTRS; do timeout 10 runc delete -f "$c" >/dev/null 2>&1 || true; done
+    [ -n "$VF" ] && kill -TERM "$VF" 2>/dev/null
     [ -n "$MGR" ] && kill -TERM "$MGR" 2>/dev/null && sleep 1
     sh "$ROOT/swtpm-ci/host-tpm-stop.sh" "$D/host" >/dev/null 2>&1 || true
     rm -rf "$D"
@@ -22,6 +27,17 @@ mkdir -p "$D/host"
 sh "$ROOT/swtpm-ci/host-tpm-start.sh" "$D/host" >/dev/null
 TCTI=$(cat "$D/host/tcti")
 echo "host TCTI: $TCTI"
+
+say "host boot: a UEFI event log's events extended into PCRs 0-7 (firmware stands in: uefilog_build)"
+"$B/tests/uefilog_build" --out "$D/boot.bin" --preset basic >/dev/null
+"$B/bin/verifier" boot-policy show --log "$D/boot.bin" |
+    python3 -c 'import json,sys
+for l in sys.stdin:
+    e = json.loads(l)
+    if e.get("index") is not None and e["type"] != "EV_NO_ACTION": print("%d:sha256=%s" % (e["pcr"], e["sha256"]))' |
+    while read -r e; do TPM2TOOLS_TCTI="$TCTI" tpm2_pcrextend "$e"; done
+"$B/bin/verifier" boot-policy derive --log "$D/boot.bin" --pcrs 0-7 --no-kmod >"$D/boot.json"
+echo "reference values of this boot: $D/boot.json ($(grep -c '"[0-9a-f]\{64\}"' "$D/boot.json") digests)"
 
 start() {
     "$B/bin/vtpm-mgr" --foreground --state-dir "$D/state" --run-dir "$D/run" --host-tcti "$TCTI" \
@@ -70,5 +86,77 @@ say "graceful restart: PCR 16 is resumed, not reset"
 kill -TERM "$MGR"; wait "$MGR" 2>/dev/null || true; MGR=
 start
 tpm2_pcrread sha256:16
+
+say "the verifier: launch policy + boot reference values (plain HTTP on loopback for the demo)"
+mkdir -p "$D/bundle/rootfs/bin" "$D/trust" && cp "$D/host/ek-ca.pem" "$D/trust/"
+cp "$(command -v busybox)" "$D/bundle/rootfs/bin/busybox"
+(cd "$D/bundle" && runc spec)
+python3 - "$D/bundle/config.json" <<'PY'
+import json, sys
+f = sys.argv[1]; c = json.load(open(f))
+c["process"].update(terminal=False, args=["/bin/busybox", "sleep", "30"])
+r = c["linux"].setdefault("resources", {})
+r["memory"] = {"limit": 64 << 20}; r["cpu"] = {"shares": 512}
+c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+    "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_ERRNO"}]}
+json.dump(c, open(f, "w"))
+PY
+"$B/bin/attest-agent" measure --bundle "$D/bundle" >"$D/m.json"
+dig() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$D/m.json" "$1"; }
+"$B/bin/verifier" policy default >"$D/policy.json"
+"$B/bin/verifier" policy allow --policy "$D/policy.json" --rootfs-digest "$(dig rootfs_digest)" \
+    --runtime-digest "$(dig runtime_digest)" --agent-digest "$(dig agent_digest)"
+"$B/bin/verifier" serve --listen 127.0.0.1:0 --port-file "$D/port" --db "sqlite:$D/vf.db" \
+    --policy "$D/policy.json" --boot-policy "$D/boot.json" --trust "$D/trust" --insecure-no-tls \
+    2>>"$D/vf.log" &
+VF=$!
+i=0; until [ -s "$D/port" ]; do i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.1; done
+URL=http://127.0.0.1:$(cat "$D/port")
+echo "verifier at $URL (pid $VF)"
+
+hook() { # BUNDLE: the attest-agent createRuntime hook in its config.json
+    python3 - "$1/config.json" "$B/bin/attest-agent" "$URL" "$D/run" "$D/boot.bin" <<'PY'
+import json, sys
+f, agent, url, run, log = sys.argv[1:]
+c = json.load(open(f))
+c["hooks"] = {"createRuntime": [{"path": agent, "args": ["attest-agent", "hook", "--verifier", url,
+    "--run-dir", run, "--agent-socket", "", "--uefi-log", log, "--kmod-log", "", "--node-name", "demo-node"]}]}
+json.dump(c, open(f, "w"))
+PY
+}
+say "runc create with the attest-agent hook: measured, quoted (vTPM + host), allowed, started"
+hook "$D/bundle"
+CTRS="demo-ok"
+runc create --bundle "$D/bundle" demo-ok </dev/null && runc start demo-ok
+runc state demo-ok | python3 -c 'import json,sys; print("container demo-ok:", json.load(sys.stdin)["status"])'
+curl -sS "$URL/v1/containers/demo-ok"; echo
+curl -sS "$URL/v1/nodes/demo-node"; echo
+
+say "a tampered image: the verifier denies it and runc never starts it"
+cp -a "$D/bundle" "$D/bad" && echo tampered >"$D/bad/rootfs/bin/extra"
+CTRS="$CTRS demo-bad"
+if runc create --bundle "$D/bad" demo-bad </dev/null 2>"$D/bad.err"; then echo "unexpected: created"; exit 1; fi
+grep -o 'rootfs-digest-not-allowed:sha256:[0-9a-f]*' "$D/bad.err" | head -1
+
+say "a scheduler asks: may this pod run on demo-node? (Kubernetes AdmissionReview)"
+printf '%s' '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"demo-1",
+ "kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},
+ "operation":"CREATE","namespace":"default","name":"web","object":{"apiVersion":"v1","kind":"Pod",
+ "metadata":{"name":"web"},"spec":{"nodeName":"demo-node","containers":[{"name":"web","image":"busybox"}]}}}}' |
+    curl -sS -H 'Content-Type: application/json' --data-binary @- "$URL/v1/admission"; echo
+
+say "the host runs something it did not boot with (PCR 4 extended): node and containers denied"
+TPM2TOOLS_TCTI="$TCTI" tpm2_pcrextend "4:sha256=$(printf 'unapproved kernel' | sha256sum | cut -d' ' -f1)"
+cp -a "$D/bundle" "$D/again"
+CTRS="$CTRS demo-again"
+if runc create --bundle "$D/again" demo-again </dev/null 2>"$D/again.err"; then echo "unexpected: created"; exit 1; fi
+grep -o 'host-eventlog-replay-mismatch:pcr [0-9]*' "$D/again.err" | head -1
+printf '%s' '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"demo-2",
+ "kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},
+ "operation":"CREATE","namespace":"default","name":"web","object":{"apiVersion":"v1","kind":"Pod",
+ "metadata":{"name":"web"},"spec":{"nodeName":"demo-node","containers":[{"name":"web","image":"busybox"}]}}}}' |
+    curl -sS -H 'Content-Type: application/json' --data-binary @- "$URL/v1/admission"; echo
+
+curl -sS "$URL/v1/nodes/demo-node"; echo
 
 say "done: the demo's files are removed on exit"

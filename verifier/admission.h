@@ -84,6 +84,10 @@ void admission_cache_free(struct admission_cache *c);
 /* As admission_lookup_fn (a new reference in *out); *hit says whether fn was spared. */
 int admission_cache_lookup(struct admission_cache *c, int64_t now_ms, const char *node,
                            admission_lookup_fn fn, void *arg, json_t **out, int *hit);
+/* Drops node's entry: this instance just stored a new verdict for it (a deny must not be
+ * answered from the cache as the old allow). Other instances and the sweeper's revocations
+ * are seen within the TTL. */
+void admission_cache_forget(struct admission_cache *c, const char *node);
 /* Entries currently held (expired ones included until they are evicted). */
 size_t admission_cache_size(const struct admission_cache *c);
 

@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "admission.h"
 #include "chain.h"
 #include "chaincache.h"
 #include "log.h"
@@ -219,6 +220,7 @@ static void record_node(struct api_ctx *c, const struct evidence *ev, struct rea
                        due_of(c, host, now)) < 0 ||
         store_audit(c->st, now, "host-evidence", ev->host.node, verdict, rs ? rs : "[]") < 0)
         LOG_ERROR("could not record the verdict for node %s", ev->host.node);
+    admission_cache_forget(c->acache, ev->host.node);
     free(rs);
 }
 

@@ -147,6 +147,18 @@ int admission_cache_lookup(struct admission_cache *c, int64_t now_ms, const char
     return r;
 }
 
+void admission_cache_forget(struct admission_cache *c, const char *node)
+{
+    struct cache_entry *set;
+
+    if (!c || c->ttl_ms == 0 || strlen(node) > ADMISSION_NODE_MAX)
+        return;
+    set = set_of(c, node);
+    for (size_t i = 0; i < CACHE_WAYS; i++)
+        if (set[i].used && !strcmp(set[i].node, node))
+            evict(c, &set[i]);
+}
+
 /* ---- the HTTP operations ---- */
 
 static int64_t mono_ms(void)

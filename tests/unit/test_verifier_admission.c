@@ -554,6 +554,27 @@ static void test_cache_ttl(void **state)
     admission_cache_free(c);
 }
 
+/* A verdict this instance just stored is never answered from the cache. */
+static void test_cache_forget(void **state)
+{
+    struct admission_cache *c = admission_cache_new(64, 1000);
+    int hit;
+
+    (void)state;
+    lookups = 0;
+    assert_int_equal(cached(c, 5000, "good-1", &hit), 0);
+    assert_int_equal(cached(c, 5001, "good-1", &hit), 0);
+    assert_true(hit);
+    admission_cache_forget(c, "good-1");
+    admission_cache_forget(c, "never-seen");
+    assert_int_equal(cached(c, 5002, "good-1", &hit), 0);
+    assert_false(hit);
+    assert_int_equal(lookups, 2);
+    assert_int_equal(admission_cache_size(c), 1);
+    admission_cache_forget(NULL, "good-1");
+    admission_cache_free(c);
+}
+
 static void test_cache_bounded(void **state)
 {
     struct admission_cache *c = admission_cache_new(64, 1000);
@@ -620,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_node_names),
         cmocka_unit_test(test_cache_ttl),
         cmocka_unit_test(test_cache_bounded),
+        cmocka_unit_test(test_cache_forget),
         cmocka_unit_test(test_due_and_backoff),
     };
 
