@@ -11,7 +11,7 @@ MD=${2:-$ROOT/docs/benchmarks.md}
 ITERS=${KVTPM_BENCH_ITERS:-300}
 WARMUP=${KVTPM_BENCH_WARMUP:-30}
 OUT=$B/kernel-bench
-HEAD="## 6. Kernel device round trip (QEMU TCG guest)"
+HEAD="## 9. Kernel device round trip (QEMU TCG guest)"
 T=$(mktemp -d "${TMPDIR:-/tmp}/kvtpm-bench.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM

@@ -4,7 +4,8 @@
 # the same logs and prints a markdown table: in process (bench_uefilog), and per process start
 # (bench_uefilog LOG 1 beside tpm2_eventlog LOG under hyperfine).
 # Usage: bench_uefilog.sh [BUILD_DIR] [LOG...]   Without LOGs it builds two with uefilog_build
-# (the basic preset once, and 40 times: 25 and 961 records). BENCH_UEFILOG_RUNS (default 2000).
+# (the basic preset once, and 40 times: 25 and 961 records) and adds the real OVMF log kept in
+# tests/fuzz/corpus/uefilog/. BENCH_UEFILOG_RUNS (default 2000).
 set -eu
 B=$(cd "${1:-build}" && pwd)
 [ $# -gt 0 ] && shift
@@ -24,6 +25,9 @@ if [ $# -eq 0 ]; then
     # shellcheck disable=SC2086
     "$B/tests/uefilog_build" --out "$T/basic-x40.bin" $presets >/dev/null
     set -- "$T/basic.bin" "$T/basic-x40.bin"
+    # A real log: the OVMF boot of tests/integration/t_host_boot.sh, kept as a fuzz seed.
+    real=$(cd "$(dirname "$0")/../.." && pwd)/tests/fuzz/corpus/uefilog/ovmf-qemu.bin
+    [ -f "$real" ] && set -- "$real" "$@"
 fi
 
 # hyperfine_median CMD: median wall time in ms of one command run.
