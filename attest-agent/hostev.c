@@ -160,27 +160,6 @@ void hostev_free(struct hostev *he)
     memset(he, 0, sizeof(*he));
 }
 
-static int put_pcr(cbor_item_t *m, unsigned pcr, const uint8_t v[32])
-{
-    struct cbor_pair p = { .key = cb_uint(pcr), .value = cbor_build_bytestring(v, 32) };
-    int ok = p.key && p.value && cbor_map_add(m, p);
-
-    if (p.key)
-        cbor_decref(&p.key);
-    if (p.value)
-        cbor_decref(&p.value);
-    return ok ? 0 : -ENOMEM;
-}
-
-static cbor_item_t *pcr_map(const struct mgr_host_quote *q)
-{
-    cbor_item_t *m = cbor_new_definite_map((size_t)__builtin_popcount(q->mask));
-
-    for (unsigned i = 0; m && i < MGR_HOST_PCRS; i++)
-        if ((q->mask & (1u << i)) && put_pcr(m, i, q->values[i]) < 0)
-            cbor_decref(&m);
-    return m;
-}
 
 cbor_item_t *hostev_map(const struct hostev *he)
 {
@@ -189,7 +168,7 @@ cbor_item_t *hostev_map(const struct hostev *he)
     if (m && (ctl_put_str(m, "node", he->node) ||
               ctl_put_bytes(m, "quote_attest", he->quote.attest, he->quote.attest_len) ||
               ctl_put_bytes(m, "quote_sig", he->quote.sig, he->quote.sig_len) ||
-              ctl_put_item(m, "pcrs", pcr_map(&he->quote)) ||
+              ctl_put_item(m, "pcrs", ctl_pcr_map(he->quote.mask, he->quote.values)) ||
               (he->uefi_log && ctl_put_bytes(m, "uefi_log", he->uefi_log, he->uefi_len)) ||
               (he->kmod_log && ctl_put_bytes(m, "kmod_log", he->kmod_log, he->kmod_len))))
         cbor_decref(&m);

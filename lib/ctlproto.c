@@ -298,6 +298,31 @@ int ctl_put_bytes(cbor_item_t *m, const char *k, const uint8_t *v, size_t len)
     return ctl_put_item(m, k, cbor_build_bytestring(v, len));
 }
 
+static int put_pcr(cbor_item_t *m, unsigned pcr, const uint8_t value[32])
+{
+    struct cbor_pair p = { .key = cbor_build_uint8((uint8_t)pcr),
+                           .value = cbor_build_bytestring(value, 32) };
+    int ok = p.key && p.value && cbor_map_add(m, p);
+
+    if (p.key)
+        cbor_decref(&p.key);
+    if (p.value)
+        cbor_decref(&p.value);
+    return ok ? 0 : -ENOMEM;
+}
+
+cbor_item_t *ctl_pcr_map(uint32_t mask, const uint8_t values[24][32])
+{
+    cbor_item_t *m;
+
+    mask &= 0xffffffu;
+    m = cbor_new_definite_map((size_t)__builtin_popcount(mask));
+    for (unsigned i = 0; m && i < 24; i++)
+        if ((mask & (1u << i)) && put_pcr(m, i, values[i]) < 0)
+            cbor_decref(&m);
+    return m;
+}
+
 cbor_item_t *ctl_get(const cbor_item_t *m, const char *k)
 {
     struct cbor_pair *pairs;

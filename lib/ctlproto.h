@@ -40,6 +40,9 @@ int ctl_put_uint(cbor_item_t *m, const char *k, uint64_t v);
 int ctl_put_bool(cbor_item_t *m, const char *k, int v);
 int ctl_put_bytes(cbor_item_t *m, const char *k, const uint8_t *v, size_t len);
 int ctl_put_item(cbor_item_t *m, const char *k, cbor_item_t *v);
+/* A map PCR index -> bytes(32) of the PCRs set in mask (bit i: PCR i < 24), values by index
+ * (host-quote replies and host evidence). NULL on allocation failure. */
+cbor_item_t *ctl_pcr_map(uint32_t mask, const uint8_t values[24][32]);
 
 /* Map lookup (NULL when absent). */
 cbor_item_t *ctl_get(const cbor_item_t *m, const char *k);

@@ -47,28 +47,6 @@ int hostquote_parse(const cbor_item_t *req, struct hostquote_req *q, const char 
     return 0;
 }
 
-static int put_pcr(cbor_item_t *m, unsigned pcr, const uint8_t value[32])
-{
-    struct cbor_pair p = { .key = cbor_build_uint8((uint8_t)pcr),
-                           .value = cbor_build_bytestring(value, 32) };
-    int ok = p.key && p.value && cbor_map_add(m, p);
-
-    if (p.key)
-        cbor_decref(&p.key);
-    if (p.value)
-        cbor_decref(&p.value);
-    return ok ? 0 : -ENOMEM;
-}
-
-static cbor_item_t *pcr_map(const struct hosttpm_quote *q)
-{
-    cbor_item_t *m = cbor_new_definite_map((size_t)__builtin_popcount(q->mask));
-
-    for (unsigned i = 0; m && i < HOSTTPM_QUOTE_PCRS; i++)
-        if ((q->mask & (1u << i)) && put_pcr(m, i, q->values[i]) < 0)
-            cbor_decref(&m);
-    return m;
-}
 
 cbor_item_t *hostquote_reply(const struct hosttpm_quote *q)
 {
@@ -76,7 +54,7 @@ cbor_item_t *hostquote_reply(const struct hosttpm_quote *q)
 
     if (r && (ctl_put_bytes(r, "quote_attest", q->attest, q->attest_len) ||
               ctl_put_bytes(r, "quote_sig", q->sig, q->sig_len) ||
-              ctl_put_item(r, "pcrs", pcr_map(q))))
+              ctl_put_item(r, "pcrs", ctl_pcr_map(q->mask, q->values))))
         cbor_decref(&r);
     return r;
 }
