@@ -15,6 +15,7 @@
 #include "cborenc.h"
 #include "ctlproto.h"
 #include "digest.h"
+#include "fileio.h"
 #include "hostreg.h"
 #include "log.h"
 #include "offline.h"
@@ -63,67 +64,10 @@ int hostev_node_name(const struct host_opts *o, char out[HOSTEV_NODE_MAX + 1])
     return 0;
 }
 
-/* Doubles buf up to max + 1 bytes: one byte over max tells a file that is too large. */
-static int grow(uint8_t **buf, size_t *cap, size_t max)
-{
-    size_t ncap = *cap ? *cap * 2 : 65536;
-    uint8_t *nb;
-
-    if (ncap > max + 1)
-        ncap = max + 1;
-    if (ncap <= *cap)
-        return -EFBIG;
-    if (!(nb = realloc(*buf, ncap)))
-        return -ENOMEM;
-    *buf = nb;
-    *cap = ncap;
-    return 0;
-}
-
-static int read_fd(int fd, size_t max, uint8_t **out, size_t *len)
-{
-    uint8_t *buf = NULL;
-    size_t cap = 0, n = 0;
-    ssize_t k = 1;
-    int r = 0;
-
-    while (r == 0 && k != 0) {
-        if (n == cap && (r = grow(&buf, &cap, max)) < 0)
-            break;
-        k = read(fd, buf + n, cap - n);
-        if (k < 0 && errno != EINTR)
-            r = -errno;
-        else if (k > 0)
-            n += (size_t)k;
-    }
-    if (r < 0) {
-        free(buf);
-        return r;
-    }
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
-int hostev_read_log(const char *path, size_t max, uint8_t **out, size_t *len)
-{
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), r;
-
-    *out = NULL;
-    *len = 0;
-    if (fd < 0)
-        return -errno;
-    /* securityfs reports size 0: the size is known only after reading. */
-    r = fstat(fd, &st) < 0 ? -errno : S_ISREG(st.st_mode) ? read_fd(fd, max, out, len) : -EINVAL;
-    close(fd);
-    return r;
-}
-
 /* A log that exists must be read: leaving it out would hide it. Empty counts as absent. */
 static int read_part(const char *what, const char *path, uint8_t **out, size_t *len)
 {
-    int r = path ? hostev_read_log(path, HOSTEV_LOG_MAX, out, len) : -ENOENT;
+    int r = path ? file_read_stream(path, HOSTEV_LOG_MAX, out, len) : -ENOENT;
 
     if (r == -ENOENT)
         return 0;

@@ -35,10 +35,6 @@ int hostev_node_valid(const char *s);
 /* o->node, else the host name lower-cased; -EINVAL (logged) when that is no node name. */
 int hostev_node_name(const struct host_opts *o, char out[HOSTEV_NODE_MAX + 1]);
 
-/* Reads a whole log file (securityfs files report size 0) of at most max bytes into a
- * callee-allocated buffer: 0, -ENOENT when it does not exist, -EFBIG, -errno. */
-int hostev_read_log(const char *path, size_t max, uint8_t **out, size_t *len);
-
 /* The collected parts of one piece of host evidence; hostev_free() releases them. */
 struct hostev {
     char node[HOSTEV_NODE_MAX + 1];

@@ -157,3 +157,61 @@ int dir_ensure(const char *path, mode_t mode)
         return -errno;
     return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
+
+/* Doubles buf up to max + 1 bytes: one byte over max tells a file that is too large. */
+static int grow(uint8_t **buf, size_t *cap, size_t max)
+{
+    size_t ncap = *cap ? *cap * 2 : 65536;
+    uint8_t *nb;
+
+    if (ncap > max + 1)
+        ncap = max + 1;
+    if (ncap <= *cap)
+        return -EFBIG;
+    if (!(nb = realloc(*buf, ncap)))
+        return -ENOMEM;
+    *buf = nb;
+    *cap = ncap;
+    return 0;
+}
+
+static int read_to_eof(int fd, size_t max, uint8_t **out, size_t *len)
+{
+    uint8_t *buf = NULL;
+    size_t cap = 0, n = 0;
+    ssize_t k = 1;
+    int r = 0;
+
+    while (r == 0 && k != 0) {
+        if (n == cap && (r = grow(&buf, &cap, max)) < 0)
+            break;
+        k = read(fd, buf + n, cap - n);
+        if (k < 0 && errno != EINTR)
+            r = -errno;
+        else if (k > 0)
+            n += (size_t)k;
+    }
+    if (r == 0 && n > max)
+        r = -EFBIG;
+    if (r < 0) {
+        free(buf);
+        return r;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+int file_read_stream(const char *path, size_t maxlen, uint8_t **data, size_t *len)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), r;
+
+    *data = NULL;
+    *len = 0;
+    if (fd < 0)
+        return -errno;
+    r = fstat(fd, &st) < 0 ? -errno : S_ISREG(st.st_mode) ? read_to_eof(fd, maxlen, data, len) : -EINVAL;
+    close(fd);
+    return r;
+}

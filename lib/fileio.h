@@ -24,6 +24,12 @@ int file_read_all(int dirfd, const char *name, size_t maxlen, uint8_t **data, si
 int file_read_all_flags(int dirfd, const char *name, int flags, size_t maxlen, uint8_t **data,
                         size_t *len);
 
+/* Reads the regular file at path to EOF without trusting st_size (securityfs files such as
+ * binary_bios_measurements report 0) into a callee-allocated buffer (free()); more than
+ * maxlen bytes give -EFBIG. Returns 0 or a negative errno (-ENOENT when absent, -EINVAL when
+ * not a regular file). */
+int file_read_stream(const char *path, size_t maxlen, uint8_t **data, size_t *len);
+
 /* fsync of a directory, so that renames and unlinks in it are durable. */
 int dir_sync(int dirfd);
 

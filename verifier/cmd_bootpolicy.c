@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bootpolicy.h"
+#include "fileio.h"
 #include "pcrlist.h"
 #include "reasons.h"
 #include "uefilog.h"
@@ -46,38 +47,12 @@ static int print_json(json_t *j, size_t flags)
     return 0;
 }
 
-/* Reads a whole file without trusting st_size: securityfs reports 0 for
- * binary_bios_measurements, so the read goes to EOF, bounded by UEFILOG_MAX_SIZE + 1 (one
- * byte more lets the parser refuse an oversized log by its length). */
-static int read_log(const char *path, uint8_t **buf, size_t *len)
-{
-    FILE *f = fopen(path, "rbe");
-    size_t n;
-    int r = -ENOMEM;
-
-    *buf = NULL;
-    if (!f)
-        return -errno;
-    if (!(*buf = malloc(UEFILOG_MAX_SIZE + 1)))
-        goto out;
-    n = fread(*buf, 1, UEFILOG_MAX_SIZE + 1, f);
-    r = ferror(f) ? -EIO : 0;
-    *len = n;
-out:
-    fclose(f);
-    if (r < 0) {
-        free(*buf);
-        *buf = NULL;
-    }
-    return r;
-}
-
 /* Parses --log into log; buf must outlive it (events borrow it). 0 or -1 with why set. */
 static int load_log(const char *path, uint8_t **buf, struct uefi_log *log, char *why, size_t wsz)
 {
     size_t len = 0;
     char err[128];
-    int r = read_log(path, buf, &len);
+    int r = file_read_stream(path, UEFILOG_MAX_SIZE, buf, &len);
 
     if (r < 0) {
         snprintf(why, wsz, "cannot read %.80s: %s", path, strerror(-r));

@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "fileio.h"
+
 #include "ctlproto.h"
 #include "evidence.h"
 #include "hostev.h"
@@ -395,26 +397,26 @@ static void test_read_log(void **state)
     (void)state;
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof(path), "%s/log", dir);
-    assert_int_equal(hostev_read_log(path, 100, &buf, &len), -ENOENT);
+    assert_int_equal(file_read_stream(path, 100, &buf, &len), -ENOENT);
     assert_null(buf);
-    assert_int_equal(hostev_read_log(dir, 100, &buf, &len), -EINVAL); /* a directory */
+    assert_int_equal(file_read_stream(dir, 100, &buf, &len), -EINVAL); /* a directory */
     write_file(path, 0);
-    assert_int_equal(hostev_read_log(path, 100, &buf, &len), 0);
+    assert_int_equal(file_read_stream(path, 100, &buf, &len), 0);
     assert_int_equal(len, 0);
     free(buf);
     write_file(path, 100);
-    assert_int_equal(hostev_read_log(path, 100, &buf, &len), 0);
+    assert_int_equal(file_read_stream(path, 100, &buf, &len), 0);
     assert_int_equal(len, 100);
     free(buf);
     write_file(path, 101);
-    assert_int_equal(hostev_read_log(path, 100, &buf, &len), -EFBIG);
+    assert_int_equal(file_read_stream(path, 100, &buf, &len), -EFBIG);
     assert_null(buf);
     write_file(path, 200000); /* several buffer growths */
-    assert_int_equal(hostev_read_log(path, HOSTEV_LOG_MAX, &buf, &len), 0);
+    assert_int_equal(file_read_stream(path, HOSTEV_LOG_MAX, &buf, &len), 0);
     assert_int_equal(len, 200000);
     free(buf);
     /* procfs and securityfs files report size 0: the content counts, not st_size */
-    assert_int_equal(hostev_read_log("/proc/self/stat", 4096, &buf, &len), 0);
+    assert_int_equal(file_read_stream("/proc/self/stat", 4096, &buf, &len), 0);
     assert_true(len > 10);
     free(buf);
     unlink(path);
