@@ -333,7 +333,8 @@ static void cmd_stop(void)
 {
     int st = 0, i;
 
-    close(g_fd);
+    if (g_fd >= 0)
+        close(g_fd);
     g_fd = -1;
     for (i = 0; i < 100; i++) { /* 10 s, then kill by pid */
         if (waitpid(g_pid, &st, WNOHANG) == g_pid)
@@ -365,6 +366,8 @@ static int dispatch(char *line)
         return 1;
     if (!strcmp(cmd, "spawn"))
         cmd_spawn();
+    else if (!strcmp(cmd, "stop") && g_pid > 0)
+        cmd_stop(); /* also after the worker closed its end first (it may exit on its own) */
     else if (g_fd < 0)
         printf("ERR noworker\n");
     else if (!strcmp(cmd, "create") && a)
@@ -387,8 +390,6 @@ static int dispatch(char *line)
         printf("OK\n"), g_failstores = atoi(a);
     else if (!strcmp(cmd, "raw"))
         cmd_raw(a, b);
-    else if (!strcmp(cmd, "stop"))
-        cmd_stop();
     else
         printf("ERR unknown\n");
     return 0;
