@@ -141,7 +141,7 @@ $(B)/tests/%: $(B)/obj/tests/tools/%.o $(MGR_A) $(WORKER_A) $(AGENT_A) $(VERIFIE
 include tests/fuzz/fuzz.mk
 
 check: deps
-	$(MAKE) all fuzzers
+	$(MAKE) -j2 all fuzzers
 	@sh tests/run.sh $(B)
 
 check-unit: all
