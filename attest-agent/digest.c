@@ -10,6 +10,8 @@
 
 #include <openssl/evp.h>
 
+#include "hexutil.h"
+
 #define READ_CHUNK (256u * 1024u)
 
 int digest_buf(const void *data, size_t len, uint8_t out[DIGEST_LEN])
@@ -68,32 +70,10 @@ int digest_path(int dirfd, const char *path, uint8_t out[DIGEST_LEN])
     return r;
 }
 
-void digest_hex(const uint8_t *b, size_t len, char *out)
-{
-    static const char x[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = x[b[i] >> 4];
-        out[2 * i + 1] = x[b[i] & 15];
-    }
-    out[2 * len] = '\0';
-}
-
 void digest_text(const uint8_t d[DIGEST_LEN], char out[DIGEST_TEXT_LEN])
 {
     memcpy(out, "sha256:", 7);
-    digest_hex(d, DIGEST_LEN, out + 7);
-}
-
-static int nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    hex_encode(d, DIGEST_LEN, out + 7);
 }
 
 int hex_decode(const char *hex, uint8_t **out, size_t *len)
@@ -106,13 +86,9 @@ int hex_decode(const char *hex, uint8_t **out, size_t *len)
     b = malloc(n / 2 ? n / 2 : 1);
     if (!b)
         return -ENOMEM;
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            free(b);
-            return -EINVAL;
-        }
-        b[i] = (uint8_t)(hi << 4 | lo);
+    if (hex_decode_exact(hex, b, n / 2) < 0) {
+        free(b);
+        return -EINVAL;
     }
     *out = b;
     *len = n / 2;

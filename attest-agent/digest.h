@@ -15,8 +15,6 @@ int digest_buf(const void *data, size_t len, uint8_t out[DIGEST_LEN]);
 int digest_fd(int fd, uint8_t out[DIGEST_LEN]);
 /* Hashes the file at dirfd/path, following symlinks (for /proc/PID/exe). */
 int digest_path(int dirfd, const char *path, uint8_t out[DIGEST_LEN]);
-/* Lower-case hex of len bytes into out (2 * len + 1 bytes). */
-void digest_hex(const uint8_t *b, size_t len, char *out);
 /* "sha256:<hex>" of a digest. */
 void digest_text(const uint8_t d[DIGEST_LEN], char out[DIGEST_TEXT_LEN]);
 /* Parses hex (even length, no prefix) into a callee-allocated buffer. Returns 0 or -EINVAL. */

@@ -11,6 +11,7 @@
 
 #include "cborenc.h"
 #include "digestcache.h"
+#include "hexutil.h"
 #include "ctlproto.h"
 #include "log.h"
 #include "rootfs.h"
@@ -163,7 +164,7 @@ static json_t *pcrs_json(const struct measurement *m)
         for (int i = 0; i < EVENTLOG_PCRS; i++) {
             if (!(used & (1u << i)))
                 continue;
-            digest_hex(pcrs[i], DIGEST_LEN, hex);
+            hex_encode(pcrs[i], DIGEST_LEN, hex);
             snprintf(key, sizeof(key), "%d", i);
             json_object_set_new(o, key, json_string(hex));
         }
@@ -185,10 +186,10 @@ json_t *measure_to_json(const struct measurement *m)
     char rootfs[2 * DIGEST_LEN + 1], runtime[2 * DIGEST_LEN + 1], agent[2 * DIGEST_LEN + 1];
     char config[2 * DIGEST_LEN + 1];
 
-    digest_hex(m->rootfs, DIGEST_LEN, rootfs);
-    digest_hex(m->runtime, DIGEST_LEN, runtime);
-    digest_hex(m->agent, DIGEST_LEN, agent);
-    digest_hex(m->lc.config_digest, DIGEST_LEN, config);
+    hex_encode(m->rootfs, DIGEST_LEN, rootfs);
+    hex_encode(m->runtime, DIGEST_LEN, runtime);
+    hex_encode(m->agent, DIGEST_LEN, agent);
+    hex_encode(m->lc.config_digest, DIGEST_LEN, config);
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}",
                      "rootfs_digest", rootfs, "config_digest", config,
                      "runtime_digest", runtime, "runtime_path", m->runtime_path,

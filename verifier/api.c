@@ -14,18 +14,12 @@
 #include "admission.h"
 #include "chain.h"
 #include "chaincache.h"
+#include "hexutil.h"
 #include "log.h"
 #include "tpmobj.h"
 #include "verify.h"
 
 #define NONCE_BYTES 32u
-
-void api_hex(const uint8_t *b, size_t len, char *out)
-{
-    for (size_t i = 0; i < len; i++)
-        snprintf(out + 2 * i, 3, "%02x", b[i]);
-    out[2 * len] = '\0';
-}
 
 void api_json(struct api_reply *rep, unsigned status, json_t *j)
 {
@@ -65,7 +59,7 @@ void api_nonce(struct api_ctx *c, struct api_reply *rep)
         api_error(rep, 500, "no randomness");
         return;
     }
-    api_hex(n, sizeof(n), hex);
+    hex_encode(n, sizeof(n), hex);
     if (store_nonce_add(c->st, hex, now, exp) < 0) {
         api_error(rep, 500, "database");
         return;
@@ -78,7 +72,7 @@ static void check_nonce(struct api_ctx *c, const struct evidence *ev, struct rea
 {
     char hex[2 * EVIDENCE_NONCE_MAX + 1];
 
-    api_hex(ev->nonce.p, ev->nonce.len, hex);
+    hex_encode(ev->nonce.p, ev->nonce.len, hex);
     switch (store_nonce_consume(c->st, hex, time(NULL))) {
     case 0: break;
     case -ENOENT: reasons_add(r, "nonce-unknown", NULL); break;

@@ -71,7 +71,5 @@ void api_sweeper_metrics(const struct api_ctx *c, FILE *f);
 void api_json(struct api_reply *rep, unsigned status, json_t *j);
 void api_error(struct api_reply *rep, unsigned status, const char *msg);
 void api_reply_free(struct api_reply *rep);
-/* Lowercase hex of len bytes into out (2*len+1). */
-void api_hex(const uint8_t *b, size_t len, char *out);
 
 #endif

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "fileio.h"
+#include "hexutil.h"
 
 #define DEFAULT_PCRS (0xffu | 1u << 13)
 #define DEFAULT_KMOD_PCR 13u
@@ -75,14 +76,6 @@ static int pcr_key(const char *k, uint32_t *pcr)
     return *pcr < UEFILOG_PCRS ? 0 : -1;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 int bootpolicy_digest_parse(const char *s, uint8_t out[32])
 {
     if (!s)
@@ -91,25 +84,7 @@ int bootpolicy_digest_parse(const char *s, uint8_t out[32])
         s += 7;
     if (strlen(s) != 64)
         return -EINVAL;
-    for (size_t i = 0; i < 32; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-
-        if (hi < 0 || lo < 0)
-            return -EINVAL;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return 0;
-}
-
-void bootpolicy_digest_hex(const uint8_t dg[32], char out[65])
-{
-    static const char d[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < 32; i++) {
-        out[2 * i] = d[dg[i] >> 4];
-        out[2 * i + 1] = d[dg[i] & 15];
-    }
-    out[64] = '\0';
+    return hex_decode_exact(s, out, 32);
 }
 
 static int cmp_digest(const void *a, const void *b)
@@ -521,7 +496,7 @@ static json_t *derive_events(const struct uefi_log *log, uint32_t mask, const ui
     for (size_t i = 0; events && i < log->n; i++) {
         if (!derivable(&log->ev[i], mask) || dup[i])
             continue;
-        bootpolicy_digest_hex(log->ev[i].sha256, h);
+        hex_encode(log->ev[i].sha256, 32, h);
         if (!(list = type_list(events, &log->ev[i])) ||
             json_array_append_new(list, json_string(h)) < 0)
             goto fail;

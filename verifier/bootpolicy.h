@@ -53,7 +53,5 @@ json_t *bootpolicy_derive(const struct uefi_log *log, uint32_t pcr_mask);
 /* A digest as the policy writes it: "HEX" or "sha256:HEX", 64 hex digits in any case.
  * 0 or -EINVAL. */
 int bootpolicy_digest_parse(const char *s, uint8_t out[32]);
-/* Lowercase hex of a sha256 digest into out (65 bytes with the NUL). */
-void bootpolicy_digest_hex(const uint8_t dg[32], char out[65]);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "bootpolicy.h"
 #include "fileio.h"
+#include "hexutil.h"
 #include "pcrlist.h"
 #include "reasons.h"
 #include "uefilog.h"
@@ -182,7 +183,7 @@ static json_t *event_json(const struct uefi_event *e)
     json_t *j, *v;
 
     if (e->has_sha256)
-        bootpolicy_digest_hex(e->sha256, h);
+        hex_encode(e->sha256, 32, h);
     j = json_pack("{s:I, s:I, s:s, s:s?, s:I}", "index", (json_int_t)e->index,
                   "pcr", (json_int_t)e->pcr, "type", uefilog_type_name(e->type, tb, sizeof(tb)),
                   "sha256", e->has_sha256 ? h : NULL, "data_len", (json_int_t)e->data_len);
@@ -207,7 +208,7 @@ static json_t *summary_json(const struct uefi_log *log)
         if (!(touched & (1u << i)))
             continue;
         snprintf(key, sizeof(key), "%u", i);
-        bootpolicy_digest_hex(pcr[i], h);
+        hex_encode(pcr[i], 32, h);
         json_object_set_new(replay, key, json_string(h));
     }
     return json_pack("{s:I, s:b, s:o, s:o}", "startup_locality",

@@ -10,6 +10,8 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "hexutil.h"
+
 struct kline {
     uint32_t pcr;
     uint8_t digest[32];
@@ -17,22 +19,13 @@ struct kline {
     size_t event_len;
 };
 
+/* The kernel writes lower-case hex (%phN): anything else is not its list. */
 static int unhex(const char *s, size_t n, uint8_t *out)
 {
-    for (size_t i = 0; i < n; i++) {
-        unsigned v = 0;
-        for (int k = 0; k < 2; k++) {
-            char c = s[2 * i + (size_t)k];
-            if (c >= '0' && c <= '9')
-                v = v * 16 + (unsigned)(c - '0');
-            else if (c >= 'a' && c <= 'f')
-                v = v * 16 + (unsigned)(c - 'a' + 10);
-            else
-                return -1;
-        }
-        out[i] = (uint8_t)v;
-    }
-    return 0;
+    for (size_t i = 0; i < 2 * n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return -1;
+    return hex_decode_exact(s, out, n);
 }
 
 /* "<pcr> <64 hex> <event>" in [s, s+n): printable ASCII only. */

@@ -15,6 +15,7 @@
 #include "cborutil.h"
 #include "ctlproto.h"
 #include "evidence.h"
+#include "hexutil.h"
 #include "log.h"
 #include "makecred.h"
 #include "tpmobj.h"
@@ -101,7 +102,7 @@ static int new_registration(struct api_ctx *c, const struct reg_subject *q, EVP_
 
     if (RAND_bytes(idb, sizeof(idb)) != 1 || RAND_bytes(cred, sizeof(cred)) != 1)
         goto out;
-    api_hex(idb, sizeof(idb), row.id);
+    hex_encode(idb, sizeof(idb), row.id);
     if ((r = makecred(ek, name, nlen, cred, sizeof(cred), &cr)) < 0)
         goto out;
     snprintf(row.vtpm_uuid, sizeof(row.vtpm_uuid), "%s", q->subject);

@@ -15,7 +15,7 @@ fuzz_evidence_SRCS  := verifier/evidence.c verifier/eventlog.c verifier/quote.c 
                        verifier/tpmobj.c verifier/policy.c verifier/reasons.c verifier/verify.c \
                        verifier/chaincache.c verifier/hostcheck.c verifier/kmodlist.c \
                        verifier/uefilog.c verifier/bootpolicy.c lib/tpmtemplates.c \
-                       lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/log.c
+                       lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_evidence_LIBS  := -lcbor -ljansson -lcrypto -ltss2-mu
 
 fuzz_swctrl_SRCS    := vtpm-mgr/worker/ctrl.c lib/log.c
@@ -25,7 +25,7 @@ fuzz_tpmframe_SRCS  := adapter/tpmframe.c lib/log.c
 fuzz_tpmframe_LIBS  := -ltss2-mu
 fuzz_ociconfig_INC  := -Iattest-agent
 fuzz_ociconfig_SRCS := attest-agent/ocispec.c attest-agent/launchcfg.c attest-agent/cborenc.c attest-agent/digest.c \
-                       lib/ctlproto.c lib/fileio.c lib/log.c
+                       lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_ociconfig_LIBS := -ljansson -lcbor -lcrypto
 fuzz_agentreply_INC := -Iattest-agent
 fuzz_agentreply_SRCS := attest-agent/evidence.c attest-agent/cborenc.c lib/ctlproto.c lib/log.c
@@ -34,15 +34,15 @@ fuzz_hostquote_INC  := -Iattest-agent
 fuzz_hostquote_SRCS := vtpm-mgr/daemon/hostquote.c attest-agent/mgrclient.c lib/pcrlist.c \
                        lib/ctlproto.c lib/log.c
 fuzz_hostquote_LIBS := -lcbor -lcrypto
-fuzz_uefilog_SRCS   := verifier/uefilog.c verifier/bootpolicy.c verifier/reasons.c lib/fileio.c lib/log.c
+fuzz_uefilog_SRCS   := verifier/uefilog.c verifier/bootpolicy.c verifier/reasons.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_uefilog_LIBS   := -ljansson -lcrypto
 
-fuzz_kmodlist_SRCS  := verifier/kmodlist.c
+fuzz_kmodlist_SRCS  := verifier/kmodlist.c lib/hexutil.c
 fuzz_kmodlist_LIBS  := -lcrypto
 
 fuzz_admission_SRCS := verifier/admission.c verifier/policy.c verifier/bootpolicy.c verifier/uefilog.c \
                        verifier/reasons.c verifier/eventlog.c \
-                       lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/log.c
+                       lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_admission_LIBS := -ljansson -lcbor -lcrypto -ltss2-mu
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)

@@ -10,6 +10,7 @@
 #include "digest.h"
 #include "eventlog.h"
 #include "fileio.h"
+#include "hexutil.h"
 
 static void hexline(const char *label, const uint8_t *b, size_t n)
 {
@@ -17,7 +18,7 @@ static void hexline(const char *label, const uint8_t *b, size_t n)
 
     if (!h)
         return;
-    digest_hex(b, n, h);
+    hex_encode(b, n, h);
     printf("%s: %s\n", label, h);
     free(h);
 }

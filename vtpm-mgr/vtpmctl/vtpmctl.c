@@ -16,6 +16,7 @@
 
 #include "ctlproto.h"
 #include "fileio.h"
+#include "hexutil.h"
 #include "pcrlist.h"
 
 #define DEFAULT_RUN_DIR "/run/vtpm-mgr"
@@ -389,17 +390,6 @@ static int cmd_host_activate(int argc, char **argv)
     return r;
 }
 
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The nonce as bytes; the daemon checks its size (16-64). */
 static int put_nonce(cbor_item_t *req, const char *hex)
 {
@@ -408,12 +398,8 @@ static int put_nonce(cbor_item_t *req, const char *hex)
 
     if (strlen(hex) % 2 || n == 0 || n > sizeof(buf))
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        int hi = hex_nibble(hex[2 * i]), lo = hex_nibble(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        buf[i] = (uint8_t)(hi << 4 | lo);
-    }
+    if (hex_decode_exact(hex, buf, n) < 0)
+        return -1;
     return ctl_put_bytes(req, "nonce", buf, n);
 }
 
