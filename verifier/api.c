@@ -195,26 +195,42 @@ static void check_node_binding(struct api_ctx *c, const char *node, const char *
     json_decref(j);
 }
 
-/* The node's verdict from the host part alone (container evidence carries it too). */
-static void record_node(struct api_ctx *c, const struct evidence *ev, struct reasons *host)
-{
-    char subject[CHAIN_SUBJECT_MAX] = "", *rs;
-    int64_t now = time(NULL);
-    const char *verdict;
+/* Reasons that leave open who sent the host part: the node's row must not change on them,
+ * or anyone could bind a node name to their own EK or flip a good node to deny. */
+static const char *const unproven[] = {
+    "nonce-unknown", "nonce-expired", "nonce-reused", "internal-error",
+    "host-chain-malformed", "host-ek-untrusted", "host-ek-key-mismatch", "host-ak-invalid",
+    "host-ak-not-registered", "host-ak-malformed", "host-quote-malformed",
+    "host-quote-signature-invalid", "host-quote-magic", "host-quote-type",
+    "host-quote-nonce-mismatch", "host-node-mismatch",
+};
 
-    if (!ev->host.present)
-        return;
-    if (chain_host_subject(ev->host_chain, subject) < 0)
-        reasons_add(host, "host-chain-malformed", "host-ek.pem");
-    else
-        check_node_binding(c, ev->host.node, subject, host);
-    verdict = reasons_deny(host) ? "deny" : "allow";
-    rs = reasons_text(host);
-    if (store_node_put(c->st, ev->host.node, subject, verdict, rs ? rs : "[]", now,
-                       due_of(c, host, now)) < 0 ||
-        store_audit(c->st, now, "host-evidence", ev->host.node, verdict, rs ? rs : "[]") < 0)
+static int host_proven(const struct reasons *host)
+{
+    for (size_t i = 0; i < sizeof(unproven) / sizeof(unproven[0]); i++)
+        if (reasons_has(host, unproven[i]))
+            return 0;
+    return 1;
+}
+
+/* The node's verdict from the host part alone (container evidence carries it too); evidence
+ * that does not prove its host is audited only. */
+static void record_node(struct api_ctx *c, const struct evidence *ev, const struct reasons *host,
+                        const char *subject)
+{
+    int64_t now = time(NULL);
+    const char *verdict = reasons_deny(host) ? "deny" : "allow";
+    char *rs = reasons_text(host);
+    int proven = host_proven(host), r = 0;
+
+    if (proven)
+        r = store_node_put(c->st, ev->host.node, subject, verdict, rs ? rs : "[]", now,
+                           due_of(c, host, now));
+    if (r < 0 || store_audit(c->st, now, "host-evidence", ev->host.node,
+                             proven ? verdict : "refused", rs ? rs : "[]") < 0)
         LOG_ERROR("could not record the verdict for node %s", ev->host.node);
-    admission_cache_forget(c->acache, ev->host.node);
+    if (proven)
+        admission_cache_forget(c->acache, ev->host.node);
     free(rs);
 }
 
@@ -229,13 +245,19 @@ static void bad_evidence(struct api_ctx *c, const char *err, struct api_reply *r
     api_json(rep, 400, j);
 }
 
-/* Checks that need the store and bind both the container and the host verdict. */
-static void check_shared(struct api_ctx *c, const struct evidence *ev, struct verify_result *res)
+/* Checks that need the store and bind both the container and the host verdict; subject gets
+ * the host's registration subject when the evidence has a host part. */
+static void check_shared(struct api_ctx *c, const struct evidence *ev, struct verify_result *res,
+                         char subject[CHAIN_SUBJECT_MAX])
 {
     struct reasons extra = { 0 };
 
     check_nonce(c, ev, &extra);
     check_host(c, ev, &extra);
+    if (ev->host.present && chain_host_subject(ev->host_chain, subject) < 0)
+        reasons_add(&extra, "host-chain-malformed", "host-ek.pem");
+    else if (ev->host.present)
+        check_node_binding(c, ev->host.node, subject, &extra);
     reasons_append(&res->reasons, &extra);
     reasons_append(&res->host, &extra);
     reasons_free(&extra);
@@ -254,6 +276,7 @@ void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api
     struct evidence ev;
     struct verify_result res;
     char err[128] = "";
+    char subject[CHAIN_SUBJECT_MAX] = "";
     const char *verdict;
 
     if (vf_evidence_parse(body, len, &ev, err, sizeof(err)) < 0) {
@@ -262,12 +285,11 @@ void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api
         return;
     }
     verify_evidence(&ev, &c->pol, c->trust, &res);
-    check_shared(c, &ev, &res);
+    check_shared(c, &ev, &res, subject);
     if (check_registration(c, &ev, &res.reasons) && res.quote.signature_ok)
         check_clock(c, &ev, &res.quote.clock, &res.reasons);
-    record_node(c, &ev, &res.host);
-    if (reasons_has(&res.host, "host-node-mismatch"))
-        reasons_add(&res.reasons, "host-node-mismatch", "node %s", ev.host.node);
+    if (ev.host.present)
+        record_node(c, &ev, &res.host, subject);
     verdict = reasons_deny(&res.reasons) ? "deny" : "allow";
     count(c, &res.reasons);
     record(c, &ev, &res.reasons, verdict);
@@ -281,7 +303,7 @@ void api_host_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struc
 {
     struct evidence ev;
     struct verify_result res;
-    char err[128] = "";
+    char err[128] = "", subject[CHAIN_SUBJECT_MAX] = "";
 
     if (vf_host_evidence_parse(body, len, &ev, err, sizeof(err)) < 0) {
         vf_evidence_free(&ev);
@@ -289,8 +311,8 @@ void api_host_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struc
         return;
     }
     verify_host_evidence(&ev, &c->pol, c->trust, &res);
-    check_shared(c, &ev, &res);
-    record_node(c, &ev, &res.host);
+    check_shared(c, &ev, &res, subject);
+    record_node(c, &ev, &res.host, subject);
     count(c, &res.host);
     LOG_INFO("host evidence of node %s: %s", ev.host.node,
              reasons_deny(&res.host) ? "deny" : "allow");

@@ -5,7 +5,8 @@
 # verifier service judges the host and its containers with it. A container starts on the good
 # host; the node's verdict answers GET /v1/nodes and admission reviews; the agent service
 # re-attests the node; a missed re-attestation revokes it; a PCR extended after boot (the log
-# no longer replays) denies the node, its admission reviews and new containers.
+# no longer replays) denies the node, its admission reviews and new containers. A second host,
+# trusted but not registered, claiming the node's name changes nothing.
 . "$(dirname "$0")/lib.sh"
 command -v runc >/dev/null 2>&1 || { echo "runc missing"; exit 77; }
 command -v busybox >/dev/null 2>&1 || { echo "busybox missing"; exit 77; }
@@ -31,8 +32,22 @@ start_mgr
 "$VF" boot-policy derive --log boot.bin --pcrs 0-7 --no-kmod >boot.json || fail "derive"
 ok "host TPM extended with $(wc -l <extends) boot events; reference policy derived"
 
+# The intruder: another host TPM whose EK CA the verifier trusts too, and its own vtpm-mgr.
+mkdir -p "$T/host2"
+sh "$ROOT/swtpm-ci/host-tpm-start.sh" "$T/host2" >"$T/host2.log" 2>&1 || fail "second host TPM"
+at_exit 'sh "$ROOT/swtpm-ci/host-tpm-stop.sh" "$T/host2" >/dev/null 2>&1'
+"$BIN/vtpm-mgr" --foreground --state-dir "$T/state2" --run-dir "$T/run2" \
+    --host-tcti "$(cat "$T/host2/tcti")" --host-ek-ca "$T/host2/ek-ca.pem" --seal-pcrs sha256:16 \
+    >>"$T/mgr2.log" 2>&1 &
+MGR2_PID=$!
+at_exit 'stop_pid "$MGR2_PID" 100'
+_m=0
+until "$BIN/vtpmctl" --run-dir "$T/run2" list >/dev/null 2>&1; do
+    _m=$((_m + 1)); [ $_m -lt 300 ] || { tail "$T/mgr2.log" >&2; fail "second vtpm-mgr"; }; sleep 0.1
+done
+
 base_bundle base
-mkdir trust && cp "$HOST/ek-ca.pem" trust/
+mkdir trust && cp "$HOST/ek-ca.pem" trust/ && cp "$T/host2/ek-ca.pem" trust/ek-ca-2.pem
 allow_bundle base policy.json
 start_verifier policy.json trust --boot-policy boot.json --reattest-interval 2 --reattest-grace 1
 HOSTOPTS="--uefi-log $T/boot.bin --kmod-log '' --node-name $NODE"
@@ -91,6 +106,21 @@ wait_node allow 10
 t1=$(node | jq .time); sleep 2.5; t2=$(node | jq .time)
 [ "$t2" -gt "$t1" ] || fail "node not re-attested (time $t1 -> $t2)"
 ok "agent service re-attests the node (time $t1 -> $t2)"
+
+# --- another host claims the node: denied, and the node's row is not touched ---
+node >before.json
+NONCE=$(curl -sS --max-time 5 "$URL/v1/nonce" | jq -r .nonce)
+"$AGENT" host-evidence --nonce "$NONCE" --out intruder.cbor --run-dir "$T/run2" \
+    --uefi-log "$T/boot.bin" --kmod-log '' --node-name "$NODE" || fail "intruder host-evidence"
+curl -sS --max-time 5 -H 'Content-Type: application/cbor' --data-binary @intruder.cbor \
+    "$URL/v1/hosts/evidence" >intruder.json
+jq -e '.verdict == "deny" and (.reasons | index("host-ak-not-registered") != null) and
+       (.reasons | map(startswith("host-node-mismatch")) | any)' intruder.json >/dev/null ||
+    { cat intruder.json >&2; fail "intruder verdict"; }
+node >after.json
+jq -e --slurpfile b before.json '.host == $b[0].host and .verdict == "allow"' after.json \
+    >/dev/null || { cat before.json after.json >&2; fail "the intruder changed the node's row"; }
+ok "another host claiming $NODE: denied (not registered, node bound elsewhere), row unchanged"
 
 # --- a PCR extended after boot: the log no longer replays, the host is denied ---
 TPM2TOOLS_TCTI="$HOST_TCTI" timeout 30 tpm2_pcrextend \
