@@ -18,6 +18,7 @@
 #include "deadline.h"
 #include "hostev.h"
 #include "log.h"
+#include "procstat.h"
 #include "verifierapi.h"
 
 void reattest_init(struct reattest *r, const struct agent_opts *o, int *host_registered)
@@ -47,22 +48,13 @@ void reattest_free(struct reattest *r)
 /* Field 22 of /proc/PID/stat: with the pid it names one process, even after pid reuse. */
 static unsigned long long start_time(long long pid)
 {
-    char path[64], buf[1024], *p;
+    char buf[1024];
+    const char *f;
     unsigned long long t = 0;
-    FILE *f;
-    size_t n;
 
-    if (pid <= 0)
-        return 0;
-    snprintf(path, sizeof(path), "/proc/%lld/stat", pid);
-    if (!(f = fopen(path, "re")))
-        return 0;
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    p = strrchr(buf, ')'); /* the command name may contain spaces and parentheses */
-    if (!p || sscanf(p + 1, " %*c" " %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
-                            " %*s %*s %*s %*s %*s %*s %*s %*s %llu", &t) != 1)
+    if (procstat_read(pid, buf, sizeof(buf), &f) < 0 ||
+        sscanf(f, " %*c" " %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
+                  " %*s %*s %*s %*s %*s %*s %*s %*s %llu", &t) != 1)
         return 0;
     return t;
 }

@@ -30,6 +30,7 @@
 #include "hook.h"
 #include "hookfwd.h"
 #include "log.h"
+#include "procstat.h"
 #include "pool.h"
 #include "reattest.h"
 
@@ -113,19 +114,13 @@ static void reply_error(int fd, int err, const char *msg, int fallback)
 /* The peer's parent: the runtime that runs the hook that connected. */
 static int peer_runtime(pid_t pid, char *out, size_t outsz)
 {
-    char path[64], buf[1024], *p;
-    int ppid = 0;
-    FILE *f;
-    size_t n;
+    char buf[1024];
+    const char *f;
+    int ppid = 0, r = procstat_read(pid, buf, sizeof(buf), &f);
 
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    if (!(f = fopen(path, "re")))
-        return -errno;
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    p = strrchr(buf, ')'); /* the command name may contain spaces */
-    if (!p || sscanf(p + 2, "%*c %d", &ppid) != 1 || ppid <= 0)
+    if (r < 0)
+        return r;
+    if (sscanf(f, " %*c %d", &ppid) != 1 || ppid <= 0)
         return -EINVAL;
     snprintf(out, outsz, "/proc/%d/exe", ppid);
     return 0;
