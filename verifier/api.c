@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 
 #include "admission.h"
+#include "binding.h"
 #include "chain.h"
 #include "chaincache.h"
 #include "hexutil.h"
@@ -161,17 +162,74 @@ static int64_t due_of(const struct api_ctx *c, const struct reasons *r, int64_t 
     return reasons_deny(r) ? 0 : api_due(c, now);
 }
 
-static void record(struct api_ctx *c, const struct evidence *ev, const struct reasons *r,
-                   const char *verdict)
+/* Writes the container's row under binding b: 0, -EPERM when another vTPM bound the id
+ * between the binding's read and this write (nothing written), or another error. */
+static int record(struct api_ctx *c, const struct evidence *ev, const struct reasons *r,
+                  const struct verdict_binding *b, int64_t now)
 {
+    const char *verdict = reasons_deny(r) ? "deny" : "allow";
     char *rs = reasons_text(r);
-    int64_t now = time(NULL);
+    int rc = store_verdict_put(c->st, ev->container_id, ev->vtpm_uuid, ev->host.node, verdict,
+                               rs ? rs : "[]", now, due_of(c, r, now), b);
 
-    if (store_verdict_put(c->st, ev->container_id, ev->vtpm_uuid, ev->host.node, verdict,
-                          rs ? rs : "[]", now, due_of(c, r, now)) < 0 ||
-        store_audit(c->st, now, "evidence", ev->container_id, verdict, rs ? rs : "[]") < 0)
+    if (rc != -EPERM && (rc < 0 || store_audit(c->st, now, "evidence", ev->container_id, verdict,
+                                               rs ? rs : "[]") < 0))
         LOG_ERROR("could not record the verdict for %s", ev->container_id);
     free(rs);
+    return rc;
+}
+
+/* Evidence that may not write the container's row: audited as refused, row untouched. */
+static void refuse(struct api_ctx *c, const struct evidence *ev, const struct reasons *r)
+{
+    char *rs = reasons_text(r);
+
+    if (store_audit(c->st, time(NULL), "evidence", ev->container_id, "refused",
+                    rs ? rs : "[]") < 0)
+        LOG_ERROR("could not audit the refused evidence for %s", ev->container_id);
+    free(rs);
+}
+
+/* The binding this evidence asks for: its vTPM, the quote's resetCount, and a lapse one
+ * re-attestation period after now (never when re-attestation is off). */
+static void binding_of(const struct api_ctx *c, const struct evidence *ev,
+                       const struct verify_result *res, int64_t now, struct verdict_binding *b)
+{
+    binding_vtpm_id(ev->ek_cert.p, ev->ek_cert.len, b->vtpm_ek);
+    b->reset_count = res->quote.clock.resetCount;
+    b->bound_until = api_due(c, now);
+}
+
+/* The container's verdict: written only by evidence that proves its vTPM (registered AK,
+ * verified quote, none of binding.h's unproven reasons) and comes from the vTPM the id is bound
+ * to. Returns "allow", "deny" or "refused"; res->reasons gets the binding's reasons. */
+static const char *judge_container(struct api_ctx *c, const struct evidence *ev,
+                                   struct verify_result *res, int registered)
+{
+    struct verdict_binding old, mine;
+    int64_t now = time(NULL);
+    int rc;
+
+    if (!registered || !res->quote.signature_ok || !binding_vtpm_proven(&res->reasons)) {
+        refuse(c, ev, &res->reasons);
+        return "refused";
+    }
+    binding_of(c, ev, res, now, &mine);
+    rc = store_verdict_binding(c->st, ev->container_id, &old);
+    if (rc < 0 && rc != -ENOENT)
+        reasons_add(&res->reasons, "internal-error", "verdict store");
+    if ((rc < 0 && rc != -ENOENT) ||
+        binding_judge(rc == 0 ? &old : NULL, &mine, now, &res->reasons) == BINDING_OTHER) {
+        refuse(c, ev, &res->reasons);
+        return "refused";
+    }
+    rc = record(c, ev, &res->reasons, &mine, now);
+    if (rc == -EPERM) { /* bound by another instance meanwhile */
+        reasons_add(&res->reasons, "container-vtpm-mismatch", "the id is bound to another vTPM");
+        refuse(c, ev, &res->reasons);
+        return "refused";
+    }
+    return reasons_deny(&res->reasons) ? "deny" : "allow";
 }
 
 /* A node name stays bound to the host (EK) that first attested under it: another host's
@@ -271,6 +329,16 @@ static void count(struct api_ctx *c, const struct reasons *r)
         c->m.allow++;
 }
 
+static void count_verdict(struct api_ctx *c, const char *verdict)
+{
+    if (!strcmp(verdict, "allow"))
+        c->m.allow++;
+    else if (!strcmp(verdict, "deny"))
+        c->m.deny++;
+    else
+        c->m.refused++;
+}
+
 void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api_reply *rep)
 {
     struct evidence ev;
@@ -278,6 +346,7 @@ void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api
     char err[128] = "";
     char subject[CHAIN_SUBJECT_MAX] = "";
     const char *verdict;
+    int registered;
 
     if (vf_evidence_parse(body, len, &ev, err, sizeof(err)) < 0) {
         vf_evidence_free(&ev);
@@ -286,15 +355,15 @@ void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api
     }
     verify_evidence(&ev, &c->pol, c->trust, &res);
     check_shared(c, &ev, &res, subject);
-    if (check_registration(c, &ev, &res.reasons) && res.quote.signature_ok)
+    registered = check_registration(c, &ev, &res.reasons);
+    if (registered && res.quote.signature_ok)
         check_clock(c, &ev, &res.quote.clock, &res.reasons);
     if (ev.host.present)
         record_node(c, &ev, &res.host, subject);
-    verdict = reasons_deny(&res.reasons) ? "deny" : "allow";
-    count(c, &res.reasons);
-    record(c, &ev, &res.reasons, verdict);
+    verdict = judge_container(c, &ev, &res, registered);
+    count_verdict(c, verdict);
     LOG_INFO("evidence %s (vTPM %s): %s", ev.container_id, ev.vtpm_uuid, verdict);
-    api_json(rep, 200, verify_result_json(&ev, &res.reasons));
+    api_json(rep, 200, verify_verdict_json(&ev, verdict, &res.reasons));
     verify_result_free(&res);
     vf_evidence_free(&ev);
 }
@@ -363,8 +432,10 @@ void api_metrics(struct api_ctx *c, struct api_reply *rep)
     metric(f, "verifier_nonces_issued_total", "counter", "Nonces issued", "", (int64_t)m->nonces);
     fprintf(f, "# HELP verifier_verdicts_total Evidence verdicts\n# TYPE verifier_verdicts_total counter\n"
                "verifier_verdicts_total{verdict=\"allow\"} %llu\n"
-               "verifier_verdicts_total{verdict=\"deny\"} %llu\n",
-            (unsigned long long)m->allow, (unsigned long long)m->deny);
+               "verifier_verdicts_total{verdict=\"deny\"} %llu\n"
+               "verifier_verdicts_total{verdict=\"refused\"} %llu\n",
+            (unsigned long long)m->allow, (unsigned long long)m->deny,
+            (unsigned long long)m->refused);
     metric(f, "verifier_evidence_malformed_total", "counter", "Evidence that did not parse", "",
            (int64_t)m->bad_evidence);
     metric(f, "verifier_registrations_total", "counter", "Registrations started", "",

@@ -15,7 +15,7 @@
 #define API_MAX_BODY (1024u * 1024u)
 
 struct api_metrics {
-    uint64_t requests, nonces, allow, deny, bad_evidence, registrations, activations,
+    uint64_t requests, nonces, allow, deny, refused, bad_evidence, registrations, activations,
         activation_failures, tls_refused;
     /* admission reviews (nodes.c) */
     uint64_t admission_allow, admission_deny, admission_malformed, admission_cache_hits,

@@ -94,10 +94,18 @@ int store_clock_advance(struct store *st, const char *vtpm_uuid, uint32_t reset,
 
 int store_verdict_put(struct store *st, const char *container_id, const char *vtpm_uuid,
                       const char *node, const char *verdict, const char *reasons_json,
-                      int64_t t, int64_t due)
+                      int64_t t, int64_t due, const struct verdict_binding *b)
 {
+    static const struct verdict_binding none = { "", 0, 0 };
+
     return st->ops->verdict_put(st, container_id, vtpm_uuid, node ? node : "", verdict,
-                                reasons_json ? reasons_json : "[]", t, due);
+                                reasons_json ? reasons_json : "[]", t, due, b ? b : &none);
+}
+
+int store_verdict_binding(struct store *st, const char *container_id, struct verdict_binding *b)
+{
+    memset(b, 0, sizeof(*b));
+    return st->ops->verdict_binding(st, container_id, b);
 }
 
 int store_verdict_get(struct store *st, const char *container_id, json_t **out)

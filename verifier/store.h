@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_ID_MAX 96u
 
 struct store;
@@ -51,14 +51,28 @@ int store_reg_active(struct store *st, const char *subject, const uint8_t *ak_pu
 int store_clock_advance(struct store *st, const char *vtpm_uuid, uint32_t reset,
                         uint32_t restart, uint64_t clock);
 
+/* A container id's binding to the vTPM that first proved itself under it (binding.h). */
+#define STORE_EK_ID_LEN 64u
+struct verdict_binding {
+    char vtpm_ek[STORE_EK_ID_LEN + 1]; /* hex SHA-256 of the vTPM's EK certificate; "" none */
+    int64_t reset_count;               /* the vTPM's resetCount at the binding's first evidence */
+    int64_t bound_until;               /* unix time the binding lapses at; 0 = never */
+};
+
 /* Containers: node is "" when none; due is the unix time after which an allow is stale
- * (re-attestation missed), 0 = never. */
+ * (re-attestation missed), 0 = never. b binds the row to a vTPM (NULL: "" / 0 / 0, a row of
+ * no vTPM, for tools). In one atomic step: when the row is bound to another vTPM
+ * (vtpm_ek differs, not "", and bound_until is 0 or > t) nothing is written and -EPERM is
+ * returned; otherwise the row and its binding are written, except that the stored reset_count
+ * is kept when vtpm_ek stays the same (the first attestation's). */
 int store_verdict_put(struct store *st, const char *container_id, const char *vtpm_uuid,
                       const char *node, const char *verdict, const char *reasons_json,
-                      int64_t t, int64_t due);
-/* {"container_id","vtpm_uuid","node","verdict","reasons":[...],"time","due"}
- * (callee-allocated) or -ENOENT. */
+                      int64_t t, int64_t due, const struct verdict_binding *b);
+/* {"container_id","vtpm_uuid","node","verdict","reasons":[...],"time","due","vtpm_ek",
+ * "reset_count","bound_until"} (callee-allocated) or -ENOENT. */
 int store_verdict_get(struct store *st, const char *container_id, json_t **out);
+/* The row's binding: 0, or -ENOENT when there is no row. */
+int store_verdict_binding(struct store *st, const char *container_id, struct verdict_binding *b);
 
 /* Nodes (hosts by Kubernetes node name): the latest host verdict. host_subject is
  * "host:<sha256 hex of the host EK cert>" (the registration subject). */

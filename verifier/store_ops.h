@@ -18,8 +18,9 @@ struct store_ops {
     int (*clock_advance)(struct store *st, const char *uuid, const int64_t v[3]);
     int (*verdict_put)(struct store *st, const char *container_id, const char *vtpm_uuid,
                        const char *node, const char *verdict, const char *reasons,
-                       int64_t t, int64_t due);
+                       int64_t t, int64_t due, const struct verdict_binding *b);
     int (*verdict_get)(struct store *st, const char *container_id, json_t **out);
+    int (*verdict_binding)(struct store *st, const char *container_id, struct verdict_binding *b);
     int (*node_put)(struct store *st, const char *node, const char *host, const char *verdict,
                     const char *reasons, int64_t t, int64_t due);
     int (*node_get)(struct store *st, const char *node, json_t **out);

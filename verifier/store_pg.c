@@ -20,7 +20,7 @@
 /* Serialises schema migrations of instances starting at once ("vtpmatt" in ASCII). */
 #define MIGRATION_LOCK_KEY INT64_C(0x7674706d617474)
 
-#define PG_MAXP 8
+#define PG_MAXP 10
 
 struct pg_store {
     struct store base; /* first: the front's handle */
@@ -62,7 +62,14 @@ static const char pg_step2[] =
     "CREATE INDEX nonces_expires ON nonces (expires);"
     "CREATE INDEX registrations_subject ON registrations (vtpm_uuid);";
 
-static const char *const pg_steps[STORE_SCHEMA_VERSION] = { pg_step1, pg_step2 };
+/* Container ids bound to the first vTPM that proved itself under them (docs/verifier.md);
+ * rows written before are unbound ('') until their next proven evidence. */
+static const char pg_step3[] =
+    "ALTER TABLE verdicts ADD COLUMN vtpm_ek text NOT NULL DEFAULT '';"
+    "ALTER TABLE verdicts ADD COLUMN reset_count bigint NOT NULL DEFAULT 0;"
+    "ALTER TABLE verdicts ADD COLUMN bound_until bigint NOT NULL DEFAULT 0;";
+
+static const char *const pg_steps[STORE_SCHEMA_VERSION] = { pg_step1, pg_step2, pg_step3 };
 
 /* Parameters of one query: text as text, integers as binary int8, bytea as binary. */
 struct pgp {
@@ -477,20 +484,30 @@ static int pg_clock_advance(struct store *st, const char *uuid, const int64_t v[
 }
 
 /* What differs between the two verdict tables; parameters $1 id, $2 vTPM/host, $3 node,
- * $4 verdict, $5 reasons, $6 time, $7 due. */
+ * $4 verdict, $5 reasons, $6 time, $7 due, and for bound rows (containers) $8 vtpm_ek,
+ * $9 reset_count, $10 bound_until: their put returns a row only when it wrote one. */
 struct kind_sql {
     const char *kind, *old, *put, *get, *overdue;
+    int bound;
 };
 
+/* The WHERE of the upsert is the binding rule of store.h; ON CONFLICT makes a concurrent first
+ * insert by another instance wait and then meet the rule too. */
 static const struct kind_sql pg_container = {
     "container", "SELECT verdict FROM verdicts WHERE container_id = $1 FOR UPDATE",
-    "INSERT INTO verdicts (container_id, vtpm_uuid, node, verdict, reasons, time, due) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (container_id) DO UPDATE SET "
-    "vtpm_uuid = $2, node = $3, verdict = $4, reasons = $5, time = $6, due = $7",
-    "SELECT vtpm_uuid, verdict, reasons, time, due, node FROM verdicts WHERE container_id = $1",
+    "INSERT INTO verdicts AS v (container_id, vtpm_uuid, node, verdict, reasons, time, due, "
+    "vtpm_ek, reset_count, bound_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+    "ON CONFLICT (container_id) DO UPDATE SET vtpm_uuid = $2, node = $3, verdict = $4, "
+    "reasons = $5, time = $6, due = $7, reset_count = CASE WHEN v.vtpm_ek = $8 "
+    "THEN v.reset_count ELSE $9 END, vtpm_ek = $8, bound_until = $10 "
+    "WHERE v.vtpm_ek = '' OR v.vtpm_ek = $8 OR (v.bound_until > 0 AND v.bound_until <= $6) "
+    "RETURNING 1",
+    "SELECT vtpm_uuid, verdict, reasons, time, due, node, vtpm_ek, reset_count, bound_until "
+    "FROM verdicts WHERE container_id = $1",
     "UPDATE verdicts SET verdict = 'deny', reasons = $3, time = $1 WHERE container_id IN "
     "(SELECT container_id FROM verdicts WHERE verdict = 'allow' AND due > 0 AND due <= $1 "
     "ORDER BY due LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING container_id",
+    1,
 };
 
 static const struct kind_sql pg_node = {
@@ -502,11 +519,13 @@ static const struct kind_sql pg_node = {
     "UPDATE nodes SET verdict = 'deny', reasons = $3, time = $1 WHERE node IN "
     "(SELECT node FROM nodes WHERE verdict = 'allow' AND due > 0 AND due <= $1 "
     "ORDER BY due LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING node",
+    0,
 };
 
 struct verdict_row {
     const char *id, *subject, *node, *verdict, *reasons;
     int64_t t, due;
+    const struct verdict_binding *b; /* bound kinds only */
 };
 
 /* The stored verdict into old ("" when none), locking the row for this transaction. */
@@ -530,6 +549,7 @@ static int old_verdict(struct store *st, const struct kind_sql *k, const char *i
 static int upsert(struct store *st, const struct kind_sql *k, const struct verdict_row *v)
 {
     struct pgp p = { .n = 0 };
+    int n;
 
     p_text(&p, v->id);
     p_text(&p, v->subject);
@@ -538,7 +558,13 @@ static int upsert(struct store *st, const struct kind_sql *k, const struct verdi
     p_text(&p, v->reasons);
     p_i64(&p, v->t);
     p_i64(&p, v->due);
-    return pg_do(st, k->put, &p);
+    if (!k->bound)
+        return pg_do(st, k->put, &p);
+    p_text(&p, v->b->vtpm_ek);
+    p_i64(&p, v->b->reset_count);
+    p_i64(&p, v->b->bound_until);
+    n = pg_exists(st, k->put, &p);
+    return n < 0 ? n : n ? 0 : -EPERM;
 }
 
 static int notify_insert(struct store *st, const char *body, int64_t now)
@@ -585,9 +611,9 @@ static int put_verdict(struct store *st, const struct kind_sql *k, const struct 
 
 static int pg_verdict_put(struct store *st, const char *container_id, const char *vtpm_uuid,
                           const char *node, const char *verdict, const char *reasons,
-                          int64_t t, int64_t due)
+                          int64_t t, int64_t due, const struct verdict_binding *b)
 {
-    const struct verdict_row v = { container_id, vtpm_uuid, node, verdict, reasons, t, due };
+    const struct verdict_row v = { container_id, vtpm_uuid, node, verdict, reasons, t, due, b };
 
     return put_verdict(st, &pg_container, &v);
 }
@@ -595,17 +621,19 @@ static int pg_verdict_put(struct store *st, const char *container_id, const char
 static int pg_node_put(struct store *st, const char *node, const char *host, const char *verdict,
                        const char *reasons, int64_t t, int64_t due)
 {
-    const struct verdict_row v = { node, host, "", verdict, reasons, t, due };
+    const struct verdict_row v = { node, host, "", verdict, reasons, t, due, NULL };
 
     return put_verdict(st, &pg_node, &v);
 }
 
 static json_t *verdict_json(const PGresult *res, const char *id)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I}", "container_id", id, "vtpm_uuid",
-                     g_text(res, 0, 0), "node", g_text(res, 0, 5), "verdict", g_text(res, 0, 1),
-                     "reasons", store_reasons(g_text(res, 0, 2)), "time",
-                     (json_int_t)g_i64(res, 0, 3), "due", (json_int_t)g_i64(res, 0, 4));
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:s, s:I, s:I}", "container_id", id,
+                     "vtpm_uuid", g_text(res, 0, 0), "node", g_text(res, 0, 5), "verdict",
+                     g_text(res, 0, 1), "reasons", store_reasons(g_text(res, 0, 2)), "time",
+                     (json_int_t)g_i64(res, 0, 3), "due", (json_int_t)g_i64(res, 0, 4),
+                     "vtpm_ek", g_text(res, 0, 6), "reset_count", (json_int_t)g_i64(res, 0, 7),
+                     "bound_until", (json_int_t)g_i64(res, 0, 8));
 }
 
 static json_t *node_json(const PGresult *res, const char *id)
@@ -640,6 +668,30 @@ static int get_verdict(struct store *st, const char *sql, const char *id,
 static int pg_verdict_get(struct store *st, const char *container_id, json_t **out)
 {
     return get_verdict(st, pg_container.get, container_id, verdict_json, out);
+}
+
+static int pg_verdict_binding(struct store *st, const char *container_id,
+                              struct verdict_binding *b)
+{
+    struct pgp p = { .n = 0 };
+    PGresult *res;
+    int err = 0;
+
+    if (pg_ready(st) < 0)
+        return -EIO;
+    p_text(&p, container_id);
+    if (!(res = pg_q(st, "SELECT vtpm_ek, reset_count, bound_until FROM verdicts "
+                         "WHERE container_id = $1", &p, &err)))
+        return err;
+    if (PQntuples(res) != 1) {
+        err = -ENOENT;
+    } else {
+        snprintf(b->vtpm_ek, sizeof(b->vtpm_ek), "%s", g_text(res, 0, 0));
+        b->reset_count = g_i64(res, 0, 1);
+        b->bound_until = g_i64(res, 0, 2);
+    }
+    PQclear(res);
+    return err;
 }
 
 static int pg_node_get(struct store *st, const char *node, json_t **out)
@@ -812,6 +864,7 @@ static const struct store_ops pg_ops = {
     .clock_advance = pg_clock_advance,
     .verdict_put = pg_verdict_put,
     .verdict_get = pg_verdict_get,
+    .verdict_binding = pg_verdict_binding,
     .node_put = pg_node_put,
     .node_get = pg_node_get,
     .revoke_overdue = pg_revoke_overdue,

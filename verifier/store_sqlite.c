@@ -48,7 +48,14 @@ static const char sq_step2[] =
     "CREATE INDEX notifications_pending ON notifications (next_try) WHERE state = 0;"
     "CREATE INDEX nonces_expires ON nonces (expires);";
 
-static const char *const sq_steps[STORE_SCHEMA_VERSION] = { sq_step1, sq_step2 };
+/* Container ids bound to the first vTPM that proved itself under them (docs/verifier.md);
+ * rows written before are unbound ('') until their next proven evidence. */
+static const char sq_step3[] =
+    "ALTER TABLE verdicts ADD COLUMN vtpm_ek TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE verdicts ADD COLUMN reset_count INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE verdicts ADD COLUMN bound_until INTEGER NOT NULL DEFAULT 0;";
+
+static const char *const sq_steps[STORE_SCHEMA_VERSION] = { sq_step1, sq_step2, sq_step3 };
 
 static int exec(struct store *st, const char *sql)
 {
@@ -92,6 +99,19 @@ static int step_changed(struct store *st, sqlite3_stmt *s)
     int r = step_done(st, s);
 
     return r == 0 && sqlite3_changes(DB(st)) == 0 ? -ENOENT : r;
+}
+
+/* As step_done for a statement that returns one row when it wrote: -EPERM when it wrote none. */
+static int step_returned(struct store *st, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+
+    if (rc == SQLITE_ROW)
+        rc = sqlite3_step(s);
+    else if (rc == SQLITE_DONE)
+        rc = -EPERM;
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : rc == -EPERM ? rc : step_error(st, rc);
 }
 
 static void bind_text(sqlite3_stmt *s, int i, const char *v)
@@ -374,19 +394,32 @@ static int sq_clock_advance(struct store *st, const char *uuid, const int64_t v[
 }
 
 /* What differs between the two verdict tables; parameters ?1 id, ?2 vTPM/host, ?3 node,
- * ?4 verdict, ?5 reasons, ?6 time, ?7 due. */
+ * ?4 verdict, ?5 reasons, ?6 time, ?7 due, and for bound rows (containers) ?8 vtpm_ek,
+ * ?9 reset_count, ?10 bound_until: their put returns a row only when it wrote one. */
 struct kind_sql {
     const char *kind, *old, *put, *get, *overdue;
+    int bound;
 };
 
+/* The WHERE of the upsert is the binding rule of store.h: the compare and the write are one
+ * statement under the database lock. */
 static const struct kind_sql sq_container = {
     "container", "SELECT verdict FROM verdicts WHERE container_id = ?1",
-    "INSERT OR REPLACE INTO verdicts (container_id, vtpm_uuid, node, verdict, reasons, time, due)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    "SELECT vtpm_uuid, verdict, reasons, time, due, node FROM verdicts WHERE container_id = ?1",
+    "INSERT INTO verdicts (container_id, vtpm_uuid, node, verdict, reasons, time, due, vtpm_ek,"
+    " reset_count, bound_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    " ON CONFLICT (container_id) DO UPDATE SET vtpm_uuid = excluded.vtpm_uuid,"
+    " node = excluded.node, verdict = excluded.verdict, reasons = excluded.reasons,"
+    " time = excluded.time, due = excluded.due, reset_count = CASE WHEN vtpm_ek ="
+    " excluded.vtpm_ek THEN reset_count ELSE excluded.reset_count END,"
+    " vtpm_ek = excluded.vtpm_ek, bound_until = excluded.bound_until"
+    " WHERE vtpm_ek = '' OR vtpm_ek = excluded.vtpm_ek OR"
+    " (bound_until > 0 AND bound_until <= excluded.time) RETURNING 1",
+    "SELECT vtpm_uuid, verdict, reasons, time, due, node, vtpm_ek, reset_count, bound_until"
+    " FROM verdicts WHERE container_id = ?1",
     "UPDATE verdicts SET verdict = 'deny', reasons = ?3, time = ?1 WHERE container_id IN "
     "(SELECT container_id FROM verdicts WHERE verdict = 'allow' AND due > 0 AND due <= ?1 "
     "ORDER BY due LIMIT ?2) RETURNING container_id",
+    1,
 };
 
 static const struct kind_sql sq_node = {
@@ -397,11 +430,13 @@ static const struct kind_sql sq_node = {
     "UPDATE nodes SET verdict = 'deny', reasons = ?3, time = ?1 WHERE node IN "
     "(SELECT node FROM nodes WHERE verdict = 'allow' AND due > 0 AND due <= ?1 "
     "ORDER BY due LIMIT ?2) RETURNING node",
+    0,
 };
 
 struct verdict_row {
     const char *id, *subject, *node, *verdict, *reasons;
     int64_t t, due;
+    const struct verdict_binding *b; /* bound kinds only */
 };
 
 /* The stored verdict of the row into old ("" when there is none). */
@@ -435,7 +470,12 @@ static int upsert(struct store *st, const struct kind_sql *k, const struct verdi
     bind_text(s, 5, v->reasons);
     sqlite3_bind_int64(s, 6, v->t);
     sqlite3_bind_int64(s, 7, v->due);
-    return step_done(st, s);
+    if (!k->bound)
+        return step_done(st, s);
+    bind_text(s, 8, v->b->vtpm_ek);
+    sqlite3_bind_int64(s, 9, v->b->reset_count);
+    sqlite3_bind_int64(s, 10, v->b->bound_until);
+    return step_returned(st, s);
 }
 
 static int sq_notify_add(struct store *st, const char *body, int64_t now)
@@ -480,9 +520,9 @@ static int put_verdict(struct store *st, const struct kind_sql *k, const struct 
 
 static int sq_verdict_put(struct store *st, const char *container_id, const char *vtpm_uuid,
                           const char *node, const char *verdict, const char *reasons,
-                          int64_t t, int64_t due)
+                          int64_t t, int64_t due, const struct verdict_binding *b)
 {
-    const struct verdict_row v = { container_id, vtpm_uuid, node, verdict, reasons, t, due };
+    const struct verdict_row v = { container_id, vtpm_uuid, node, verdict, reasons, t, due, b };
 
     return put_verdict(st, &sq_container, &v);
 }
@@ -490,18 +530,20 @@ static int sq_verdict_put(struct store *st, const char *container_id, const char
 static int sq_node_put(struct store *st, const char *node, const char *host, const char *verdict,
                        const char *reasons, int64_t t, int64_t due)
 {
-    const struct verdict_row v = { node, host, "", verdict, reasons, t, due };
+    const struct verdict_row v = { node, host, "", verdict, reasons, t, due, NULL };
 
     return put_verdict(st, &sq_node, &v);
 }
 
 static json_t *verdict_json(sqlite3_stmt *s, const char *id)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I}", "container_id", id, "vtpm_uuid",
-                     col_text(s, 0), "node", col_text(s, 5), "verdict", col_text(s, 1),
-                     "reasons", store_reasons(col_text(s, 2)), "time",
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:s, s:I, s:I}", "container_id", id,
+                     "vtpm_uuid", col_text(s, 0), "node", col_text(s, 5), "verdict",
+                     col_text(s, 1), "reasons", store_reasons(col_text(s, 2)), "time",
                      (json_int_t)sqlite3_column_int64(s, 3), "due",
-                     (json_int_t)sqlite3_column_int64(s, 4));
+                     (json_int_t)sqlite3_column_int64(s, 4), "vtpm_ek", col_text(s, 6),
+                     "reset_count", (json_int_t)sqlite3_column_int64(s, 7), "bound_until",
+                     (json_int_t)sqlite3_column_int64(s, 8));
 }
 
 static json_t *node_json(sqlite3_stmt *s, const char *id)
@@ -535,6 +577,29 @@ static int get_verdict(struct store *st, const char *sql, const char *id,
 static int sq_verdict_get(struct store *st, const char *container_id, json_t **out)
 {
     return get_verdict(st, sq_container.get, container_id, verdict_json, out);
+}
+
+static int sq_verdict_binding(struct store *st, const char *container_id,
+                              struct verdict_binding *b)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (prepare(st, "SELECT vtpm_ek, reset_count, bound_until FROM verdicts "
+                    "WHERE container_id = ?1", &s) < 0)
+        return -EIO;
+    bind_text(s, 1, container_id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        snprintf(b->vtpm_ek, sizeof(b->vtpm_ek), "%s", col_text(s, 0));
+        b->reset_count = sqlite3_column_int64(s, 1);
+        b->bound_until = sqlite3_column_int64(s, 2);
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? -ENOENT : step_error(st, rc);
+    }
+    sqlite3_finalize(s);
+    return rc;
 }
 
 static int sq_node_get(struct store *st, const char *node, json_t **out)
@@ -710,6 +775,7 @@ static const struct store_ops sq_ops = {
     .clock_advance = sq_clock_advance,
     .verdict_put = sq_verdict_put,
     .verdict_get = sq_verdict_get,
+    .verdict_binding = sq_verdict_binding,
     .node_put = sq_node_put,
     .node_get = sq_node_get,
     .revoke_overdue = sq_revoke_overdue,

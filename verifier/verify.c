@@ -47,13 +47,18 @@ void verify_result_free(struct verify_result *res)
 
 json_t *verify_result_json(const struct evidence *ev, const struct reasons *r)
 {
+    return verify_verdict_json(ev, reasons_deny(r) ? "deny" : "allow", r);
+}
+
+json_t *verify_verdict_json(const struct evidence *ev, const char *verdict,
+                            const struct reasons *r)
+{
     json_t *reasons = reasons_json(r);
 
     if (!reasons)
         return NULL;
-    return json_pack("{s:s, s:o, s:s, s:s}", "verdict", reasons_deny(r) ? "deny" : "allow",
-                     "reasons", reasons, "container_id", ev->container_id, "vtpm_uuid",
-                     ev->vtpm_uuid);
+    return json_pack("{s:s, s:o, s:s, s:s}", "verdict", verdict, "reasons", reasons,
+                     "container_id", ev->container_id, "vtpm_uuid", ev->vtpm_uuid);
 }
 
 json_t *verify_host_result_json(const struct evidence *ev, const struct reasons *r)

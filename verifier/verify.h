@@ -26,6 +26,9 @@ void verify_result_free(struct verify_result *res);
 
 /* {"verdict": "allow"|"deny", "reasons": [...], "container_id", "vtpm_uuid"} (callee-allocated). */
 json_t *verify_result_json(const struct evidence *ev, const struct reasons *r);
+/* The same with the verdict given ("refused": the service wrote nothing, see api.c). */
+json_t *verify_verdict_json(const struct evidence *ev, const char *verdict,
+                            const struct reasons *r);
 
 /* Host-only evidence: the host chain's identity checks and host_check (res->reasons and
  * res->host are the same list). */

@@ -205,15 +205,15 @@ static void verdicts(struct store *st)
 {
     json_t *j = NULL;
 
-    EXPECT_EQ(store_verdict_put(st, "c1", "u1", "node-a", "allow", "[]", T0, T0 + 100), 0);
+    EXPECT_EQ(store_verdict_put(st, "c1", "u1", "node-a", "allow", "[]", T0, T0 + 100, NULL), 0);
     verdict_checks(st);
     EXPECT_EQ(count(st, "notifications"), 0);
-    EXPECT_EQ(store_verdict_put(st, "c1", "u1", "node-a", "deny", "[\"x:1\"]", T0 + 1, 0), 0);
+    EXPECT_EQ(store_verdict_put(st, "c1", "u1", "node-a", "deny", "[\"x:1\"]", T0 + 1, 0, NULL), 0);
     EXPECT_EQ(count(st, "notifications"), 1); /* allow -> deny notifies */
     expect_last_notice(st, "container", "c1", "[\"x:1\"]", T0 + 1, __LINE__);
-    EXPECT_EQ(store_verdict_put(st, "c1", "u1", "", "deny", "[\"y\"]", T0 + 2, 0), 0);
+    EXPECT_EQ(store_verdict_put(st, "c1", "u1", "", "deny", "[\"y\"]", T0 + 2, 0, NULL), 0);
     EXPECT_EQ(count(st, "notifications"), 1); /* deny -> deny does not */
-    EXPECT_EQ(store_verdict_put(st, "c2", "u2", "", "deny", "[]", T0, 0), 0);
+    EXPECT_EQ(store_verdict_put(st, "c2", "u2", "", "deny", "[]", T0, 0, NULL), 0);
     EXPECT_EQ(count(st, "notifications"), 1); /* a first verdict does not */
     EXPECT_EQ(store_verdict_get(st, "c1", &j), 0);
     expect_str(j, "node", "", __LINE__);
@@ -221,6 +221,56 @@ static void verdicts(struct store *st)
     json_decref(j);
     EXPECT_EQ(store_verdict_get(st, "nope", &j), -ENOENT);
     EXPECT_EQ(count(st, "verdicts"), 2);
+}
+
+static void expect_binding(struct store *st, const char *id, const char *ek, int64_t reset,
+                           int64_t until, int line)
+{
+    struct verdict_binding b;
+
+    if (store_verdict_binding(st, id, &b) != 0) {
+        fail_at(line, "store_verdict_binding", -1, 0);
+        return;
+    }
+    if (strcmp(b.vtpm_ek, ek)) {
+        fprintf(stderr, "store_conformance:%d: vtpm_ek = \"%s\", want \"%s\"\n", line, b.vtpm_ek,
+                ek);
+        failures++;
+    }
+    if (b.reset_count != reset)
+        fail_at(line, "reset_count", b.reset_count, reset);
+    if (b.bound_until != until)
+        fail_at(line, "bound_until", b.bound_until, until);
+}
+
+/* A container id is bound to the first vTPM that wrote it until the binding lapses; the same
+ * vTPM keeps its first resetCount; a row of no vTPM cannot overwrite a bound one. No
+ * allow -> deny transition here: the notification counts of later steps stay as they are. */
+static void bindings(struct store *st)
+{
+    const struct verdict_binding a1 = { "ea", 1, T0 + 50 }, a5 = { "ea", 5, T0 + 80 },
+                                 b7 = { "eb", 7, T0 + 200 }, forever = { "ea", 0, 0 };
+    json_t *j = NULL;
+
+    EXPECT_EQ(store_verdict_binding(st, "b1", &(struct verdict_binding){ "", 0, 0 }), -ENOENT);
+    EXPECT_EQ(store_verdict_put(st, "b1", "ua", "n", "deny", "[\"p\"]", T0, 0, &a1), 0);
+    expect_binding(st, "b1", "ea", 1, T0 + 50, __LINE__);
+    EXPECT_EQ(store_verdict_put(st, "b1", "ub", "n", "allow", "[]", T0 + 10, 0, &b7), -EPERM);
+    EXPECT_EQ(store_verdict_get(st, "b1", &j), 0);
+    expect_str(j, "vtpm_uuid", "ua", __LINE__);
+    expect_str(j, "verdict", "deny", __LINE__);
+    expect_str(j, "vtpm_ek", "ea", __LINE__);
+    expect_int(j, "time", T0, __LINE__);
+    json_decref(j);
+    EXPECT_EQ(store_verdict_put(st, "b1", "ua", "n", "deny", "[\"q\"]", T0 + 20, 0, &a5), 0);
+    expect_binding(st, "b1", "ea", 1, T0 + 80, __LINE__); /* the first resetCount stays */
+    EXPECT_EQ(store_verdict_put(st, "b1", "ux", "", "deny", "[]", T0 + 30, 0, NULL), -EPERM);
+    EXPECT_EQ(store_verdict_put(st, "b1", "ub", "n", "allow", "[]", T0 + 80, 0, &b7), 0);
+    expect_binding(st, "b1", "eb", 7, T0 + 200, __LINE__); /* lapsed: rebound */
+    EXPECT_EQ(store_verdict_put(st, "b2", "ua", "", "deny", "[]", T0, 0, &forever), 0);
+    EXPECT_EQ(store_verdict_put(st, "b2", "ub", "", "allow", "[]", T0 * 1000, 0, &b7), -EPERM);
+    expect_binding(st, "b2", "ea", 0, 0, __LINE__);
+    EXPECT_EQ(count(st, "verdicts"), 4);
 }
 
 static void nodes(struct store *st)
@@ -248,9 +298,9 @@ static void revoke_setup(struct store *st)
     EXPECT_EQ(store_node_put(st, "nA", "host:ab12", "allow", "[]", T0, T0 + 50), 0);
     EXPECT_EQ(store_node_put(st, "nB", "host:cd34", "allow", "[]", T0, T0 + 1000), 0);
     EXPECT_EQ(store_node_put(st, "nC", "host:ef56", "allow", "[]", T0, 0), 0);
-    EXPECT_EQ(store_verdict_put(st, "c3", "u3", "nA", "allow", "[]", T0, T0 + 55), 0);
-    EXPECT_EQ(store_verdict_put(st, "c4", "u4", "nA", "deny", "[\"z\"]", T0, T0 + 10), 0);
-    EXPECT_EQ(store_verdict_put(st, "c5", "u5", "nB", "allow", "[]", T0, T0 + 60), 0);
+    EXPECT_EQ(store_verdict_put(st, "c3", "u3", "nA", "allow", "[]", T0, T0 + 55, NULL), 0);
+    EXPECT_EQ(store_verdict_put(st, "c4", "u4", "nA", "deny", "[\"z\"]", T0, T0 + 10, NULL), 0);
+    EXPECT_EQ(store_verdict_put(st, "c5", "u5", "nB", "allow", "[]", T0, T0 + 60, NULL), 0);
 }
 
 static void revocations(struct store *st)
@@ -412,6 +462,7 @@ static int scenario(const char *url)
     registrations(st);
     clocks(st);
     verdicts(st);
+    bindings(st);
     nodes(st);
     revocations(st);
     notify(st);
@@ -439,7 +490,7 @@ static void race_setup(struct store *st)
         snprintf(id, sizeof(id), "node-%d", i);
         EXPECT_EQ(store_node_put(st, id, "host:x", "allow", "[]", T0, T0 + 5), 0);
         snprintf(id, sizeof(id), "ctr-%d", i);
-        EXPECT_EQ(store_verdict_put(st, id, "u", "", "allow", "[]", T0, T0 + 5), 0);
+        EXPECT_EQ(store_verdict_put(st, id, "u", "", "allow", "[]", T0, T0 + 5, NULL), 0);
         EXPECT_EQ(store_notify_add(st, "{\"kind\":\"race\"}", T0), 0);
     }
 }
@@ -461,6 +512,26 @@ static int race_nonces(struct store *st, int me, FILE *out)
         if (r == 0)
             fprintf(out, "reg %s\n", id);
         else if (r != -EALREADY)
+            return -1;
+    }
+    return 0;
+}
+
+/* Every racer binds the same new container ids to its own vTPM: one wins each id. */
+static int race_bind(struct store *st, int me, FILE *out)
+{
+    struct verdict_binding b = { "", 0, 0 };
+    char id[32];
+
+    snprintf(b.vtpm_ek, sizeof(b.vtpm_ek), "ek-%d", me);
+    for (int j = 0; j < RACE_K; j++) {
+        int r;
+
+        snprintf(id, sizeof(id), "bind-%d", (j + me * 5) % RACE_K);
+        r = store_verdict_put(st, id, "u", "", "deny", "[]", T0, 0, &b);
+        if (r == 0)
+            fprintf(out, "bound %s\n", id);
+        else if (r != -EPERM)
             return -1;
     }
     return 0;
@@ -506,7 +577,8 @@ static int race_child(const char *url, int me, int go, FILE *out)
         return 3;
     if (read(go, &c, 1) != 0) /* the parent closes the pipe: everyone starts at once */
         return 3;
-    r = race_nonces(st, me, out) < 0 || race_revoke(st, out) < 0 || race_claim(st, out) < 0;
+    r = race_nonces(st, me, out) < 0 || race_bind(st, me, out) < 0 || race_revoke(st, out) < 0 ||
+        race_claim(st, out) < 0;
     store_close(st);
     return r || fflush(out) ? 4 : 0;
 }
@@ -556,7 +628,7 @@ static void race_check(json_t *tally, int64_t claims_expected)
 {
     const char *key;
     json_t *v;
-    int64_t per[4] = { 0, 0, 0, 0 };
+    int64_t per[5] = { 0, 0, 0, 0, 0 };
 
     json_object_foreach (tally, key, v) {
         if (json_integer_value(v) != 1)
@@ -564,12 +636,13 @@ static void race_check(json_t *tally, int64_t claims_expected)
                     (long long)json_integer_value(v), key);
         failures += json_integer_value(v) != 1;
         per[!strncmp(key, "reg ", 4) ? 1 : !strncmp(key, "revoked ", 8) ? 2
-            : !strncmp(key, "claim ", 6) ? 3 : 0]++;
+            : !strncmp(key, "claim ", 6) ? 3 : !strncmp(key, "bound ", 6) ? 4 : 0]++;
     }
     EXPECT_EQ(per[0], RACE_K);
     EXPECT_EQ(per[1], RACE_K);
     EXPECT_EQ(per[2], 2 * RACE_K);
     EXPECT_EQ(per[3], claims_expected);
+    EXPECT_EQ(per[4], RACE_K);
 }
 
 /* Notifications queued by revocations after a racer's last claim are claimed here. */

@@ -56,7 +56,7 @@ static int container_cmd(struct store *st, int argc, char **argv)
 
     if (argc != 7 || num(argv[5], &t) < 0 || num(argv[6], &due) < 0)
         return -EINVAL;
-    return store_verdict_put(st, argv[0], argv[1], argv[2], argv[3], argv[4], t, due);
+    return store_verdict_put(st, argv[0], argv[1], argv[2], argv[3], argv[4], t, due, NULL);
 }
 
 int main(int argc, char **argv)

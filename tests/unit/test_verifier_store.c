@@ -122,7 +122,7 @@ static void test_fresh_database(void **state)
     struct store *st = open_ok(f);
 
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 2);
+    assert_int_equal(STORE_SCHEMA_VERSION, 3);
     assert_int_equal(store_count(st, "nodes"), 0);
     assert_int_equal(store_count(st, "notifications"), 0);
     /* WAL is a property of the file: another connection sees it. */
@@ -158,6 +158,27 @@ static void check_upgraded_rows(struct store *st)
     assert_int_equal(store_count(st, "audit"), 1);
 }
 
+/* A row written before container bindings is unbound: the next vTPM-proven verdict binds it,
+ * and from then on another vTPM cannot write it. */
+static void check_upgraded_binding(struct store *st)
+{
+    const struct verdict_binding a = { "aa", 3, 0 }, b = { "bb", 0, 0 };
+    struct verdict_binding got;
+    json_t *j = NULL;
+
+    assert_int_equal(store_verdict_binding(st, "ctr-1", &got), 0);
+    assert_string_equal(got.vtpm_ek, "");
+    assert_int_equal(store_verdict_put(st, "ctr-1", "uuid-1", "", "allow", "[]", 300, 0, &a), 0);
+    assert_int_equal(store_verdict_put(st, "ctr-1", "uuid-2", "", "deny", "[]", 301, 0, &b),
+                     -EPERM);
+    assert_int_equal(store_verdict_get(st, "ctr-1", &j), 0);
+    assert_json_str(j, "vtpm_uuid", "uuid-1");
+    assert_json_str(j, "verdict", "allow");
+    assert_json_str(j, "vtpm_ek", "aa");
+    assert_int_equal(json_integer_value(json_object_get(j, "reset_count")), 3);
+    json_decref(j);
+}
+
 static void test_v1_upgrades_in_place(void **state)
 {
     struct fixture *f = *state;
@@ -168,8 +189,9 @@ static void test_v1_upgrades_in_place(void **state)
     raw_exec(f->path, v1_schema);
     raw_exec(f->path, v1_rows);
     st = open_ok(f);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
     check_upgraded_rows(st);
+    check_upgraded_binding(st);
     /* An upgraded allow has due 0 (never stale): nothing to revoke. */
     assert_int_equal(store_revoke_overdue(st, INT64_MAX, out, 4, &n), 0);
     assert_int_equal(n, 0);
@@ -186,12 +208,12 @@ static void test_newer_schema_refused(void **state)
     struct fixture *f = *state;
     struct store *st = NULL;
 
-    raw_exec(f->path, "CREATE TABLE future (x); PRAGMA user_version = 3;");
+    raw_exec(f->path, "CREATE TABLE future (x); PRAGMA user_version = 4;");
     assert_int_equal(store_open_url(f->url, &st), -EPROTO);
     assert_null(st);
     assert_int_equal(store_open(f->path, &st), -EPROTO);
     /* Refused means untouched. */
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name = 'nodes'"),
                      0);
 }
@@ -246,13 +268,13 @@ static void test_revocation_notices(void **state)
     json_t *j;
     size_t k;
 
-    assert_int_equal(store_verdict_put(st, "c", "u", "nd", "allow", "[]", 10, 0), 0);
-    assert_int_equal(store_verdict_put(st, "c", "u", "nd", "allow", "[]", 11, 0), 0);
+    assert_int_equal(store_verdict_put(st, "c", "u", "nd", "allow", "[]", 10, 0, NULL), 0);
+    assert_int_equal(store_verdict_put(st, "c", "u", "nd", "allow", "[]", 11, 0, NULL), 0);
     assert_int_equal(notices(st), 0);
-    assert_int_equal(store_verdict_put(st, "c", "u", "nd", "deny", "[\"policy-image\"]", 12, 0),
+    assert_int_equal(store_verdict_put(st, "c", "u", "nd", "deny", "[\"policy-image\"]", 12, 0, NULL),
                      0);
     assert_int_equal(notices(st), 1);
-    assert_int_equal(store_verdict_put(st, "c", "u", "nd", "allow", "[]", 13, 0), 0);
+    assert_int_equal(store_verdict_put(st, "c", "u", "nd", "allow", "[]", 13, 0, NULL), 0);
     assert_int_equal(notices(st), 1); /* deny -> allow is no revocation */
     assert_int_equal(store_node_put(st, "nd", "host:1", "deny", "[]", 14, 0), 0);
     assert_int_equal(notices(st), 1);
@@ -280,10 +302,10 @@ static void test_revocation_atomic(void **state)
     json_t *j = NULL;
     size_t n = 5;
 
-    assert_int_equal(store_verdict_put(st, "c", "u", "", "allow", "[]", 10, 20), 0);
+    assert_int_equal(store_verdict_put(st, "c", "u", "", "allow", "[]", 10, 20, NULL), 0);
     raw_exec(f->path, "CREATE TRIGGER no_notice BEFORE INSERT ON notifications "
                       "BEGIN SELECT RAISE(ABORT, 'outbox full'); END;");
-    assert_true(store_verdict_put(st, "c", "u", "", "deny", "[\"x\"]", 11, 0) < 0);
+    assert_true(store_verdict_put(st, "c", "u", "", "deny", "[\"x\"]", 11, 0, NULL) < 0);
     assert_true(store_revoke_overdue(st, 30, out, 2, &n) < 0);
     assert_int_equal(n, 0);
     assert_int_equal(store_verdict_get(st, "c", &j), 0);
