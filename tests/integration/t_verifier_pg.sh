@@ -143,7 +143,8 @@ post_ev "$B_URL" ev0.cbor
 grep -q '"verdict":"allow"' resp.json || fail "nonce of A, registration of A, evidence at B: $(cat resp.json)"
 post_ev "$A_URL" ev0.cbor
 expect_reason nonce-reused
-ok "a nonce issued by A is accepted at B once; replayed at A: nonce-reused"
+grep -q '"verdict":"refused"' resp.json || fail "a replay must be refused: $(cat resp.json)"
+ok "a nonce issued by A is accepted at B once; replayed at A: refused, nonce-reused"
 
 # The TPM clock is one per vTPM across instances: an older quote loses to a newer one.
 evidence "$(nonce_at "$A_URL")" web-old ev-old.cbor
@@ -185,7 +186,10 @@ start_instance A
 for c in web-new $ALLOWED; do
     $C "$A_URL/v1/containers/$c" | grep -q '"verdict":"allow"' || fail "restarted A lacks $c"
 done
-$C "$A_URL/v1/containers/web-0" | grep -q '"nonce-reused"' || fail "restarted A: web-0's replay"
+# The replay proved nothing: web-0 keeps the allow of its real evidence.
+$C "$A_URL/v1/containers/web-0" >web0.json
+grep -q '"verdict":"allow"' web0.json && ! grep -q nonce-reused web0.json ||
+    fail "restarted A: web-0's replay overwrote its verdict: $(cat web0.json)"
 evidence "$(nonce_at "$B_URL")" web-after ev-after.cbor
 post_ev "$A_URL" ev-after.cbor
 grep -q '"verdict":"allow"' resp.json || fail "restarted A: $(cat resp.json)"
