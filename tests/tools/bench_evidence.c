@@ -291,7 +291,8 @@ static size_t on_resp(char *data, size_t size, size_t n, void *arg)
     return add;
 }
 
-/* The verdict of an answer: 'a' allow, 'd' deny, 'e' anything else. */
+/* The verdict of an answer: 'a' allow, 'd' deny or refused (the verifier wrote nothing: a
+ * replay), 'e' anything else. */
 static char verdict_of(const struct worker *w, long status)
 {
     json_t *j = json_loadb(w->resp, w->resp_len, 0, NULL);
@@ -300,7 +301,7 @@ static char verdict_of(const struct worker *w, long status)
 
     if (v && !strcmp(v, "allow") && status == 200)
         r = 'a';
-    else if (v && !strcmp(v, "deny"))
+    else if (v && (!strcmp(v, "deny") || !strcmp(v, "refused")))
         r = 'd';
     json_decref(j);
     return r;
