@@ -24,7 +24,7 @@ stop_instances() {
 at_exit stop_instances # before pg_init's stop_pg: the fast shutdown then has no clients left
 
 pg_init
-for db in conf race vf; do pg_createdb "$db"; done
+for db in conf race vf up; do pg_createdb "$db"; done
 ok "PostgreSQL 15 running as postgres (pid $PG_PID), socket $PG/sock"
 
 # --- the store itself, on this server ---
@@ -37,6 +37,21 @@ grep -q "(8 processes): 0 failure" "$T/race.log" || fail "race summary missing"
 "$SC" "sqlite:$T/conf.db" >"$T/conf-sqlite.log" 2>&1 ||
     { cat "$T/conf-sqlite.log" >&2; fail "store_conformance on SQLite"; }
 ok "store_conformance (PostgreSQL, SQLite) and 8 racing processes: every item taken once"
+
+# A version 2 database (the release before container bindings) upgrades in place: made here by
+# taking version 3's columns off a database that holds a verdict.
+SEED=$BUILD/tests/verifier_seed
+pq() { psql -qtA -h "$PG/sock" -U postgres -d up -c "$1"; }
+"$SEED" "$(pg_url up)" container old-1 u-old "" allow '[]' 100 0 >/dev/null 2>&1 || fail "seed"
+pq "ALTER TABLE verdicts DROP COLUMN vtpm_ek, DROP COLUMN reset_count, DROP COLUMN bound_until;
+    DELETE FROM schema_migrations WHERE version = 3" || fail "psql"
+"$SEED" "$(pg_url up)" container new-1 u-new "" deny '[]' 200 0 >"$T/up.log" 2>&1 ||
+    { cat "$T/up.log" >&2; fail "a version 2 database did not open"; }
+grep -q "upgraded to version 3" "$T/up.log" || fail "no upgrade to version 3 logged"
+[ "$(pq "SELECT verdict || '/' || vtpm_ek || '/' || reset_count || '/' || bound_until
+         FROM verdicts WHERE container_id = 'old-1'")" = "allow//0/0" ] ||
+    fail "the upgraded verdict: $(pq "SELECT * FROM verdicts WHERE container_id = 'old-1'")"
+ok "a version 2 database upgrades in place to 3: its verdict kept, unbound"
 
 # A database from a newer verifier is refused.
 psql -q -h "$PG/sock" -U postgres -d conf -c "INSERT INTO schema_migrations VALUES (99, 0)" ||
