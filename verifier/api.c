@@ -172,8 +172,10 @@ static int record(struct api_ctx *c, const struct evidence *ev, const struct rea
     int rc = store_verdict_put(c->st, ev->container_id, ev->vtpm_uuid, ev->host.node, verdict,
                                rs ? rs : "[]", now, due_of(c, r, now), b);
 
-    if (rc != -EPERM && (rc < 0 || store_audit(c->st, now, "evidence", ev->container_id, verdict,
-                                               rs ? rs : "[]") < 0))
+    if (rc == 0 && store_audit(c->st, now, "evidence", ev->container_id, verdict,
+                               rs ? rs : "[]") < 0)
+        LOG_ERROR("could not audit the verdict for %s", ev->container_id);
+    else if (rc < 0 && rc != -EPERM)
         LOG_ERROR("could not record the verdict for %s", ev->container_id);
     free(rs);
     return rc;
@@ -224,8 +226,11 @@ static const char *judge_container(struct api_ctx *c, const struct evidence *ev,
         return "refused";
     }
     rc = record(c, ev, &res->reasons, &mine, now);
-    if (rc == -EPERM) { /* bound by another instance meanwhile */
+    if (rc == -EPERM) /* bound by another instance meanwhile */
         reasons_add(&res->reasons, "container-vtpm-mismatch", "the id is bound to another vTPM");
+    else if (rc < 0) /* nothing was written: never answer a verdict that is not stored */
+        reasons_add(&res->reasons, "internal-error", "verdict store");
+    if (rc < 0) {
         refuse(c, ev, &res->reasons);
         return "refused";
     }

@@ -202,10 +202,11 @@ check "... written to the container's row" eval '[ "$(field verdict)" = deny ]'
 # deleted container stops attesting); then another vTPM may attest under the reused id.
 stop_vf
 start_vf --reattest-interval 1 --reattest-grace 1
+# Both made first: the two posts then fall well within the 2 s period on a busy machine.
 evidence attacker "$(nonce)" reused ev-first.cbor --registration "$(cat attacker.reg)"
+evidence victim "$(nonce)" reused ev-early.cbor --registration "$(cat victim.reg)"
 send ev-first.cbor
 [ "$(answer verdict)" = allow ] || fail "first container of a reused id: $(cat resp.json)"
-evidence victim "$(nonce)" reused ev-early.cbor --registration "$(cat victim.reg)"
 send ev-early.cbor
 check "a reused id within the binding's period: refused (container-vtpm-mismatch)" \
     refused container-vtpm-mismatch
