@@ -12,9 +12,10 @@ command -v curl >/dev/null || { echo "curl missing"; exit 77; }
 command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
 command -v jq >/dev/null || { echo "jq missing"; exit 77; }
 VF=$BIN/verifier
-VF_PID= ATT_PID=
+VF_PID=
+ATT_PID=
 at_exit 'stop_pid "$ATT_PID" 50 || true; stop_pid "$VF_PID" 100 || true'
-cd "$T"
+cd "$T" || exit 1
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
     -subj /CN=test-ca -days 1 -out ca.pem 2>/dev/null || fail "CA"
@@ -30,6 +31,16 @@ mkcert client "extendedKeyUsage=clientAuth"
 mkdir trust && cp ca.pem trust/
 "$VF" policy default >policy.json || fail "policy default"
 printf '\241\001\002' >junk.cbor # a CBOR map that is no evidence: 400 evidence-malformed
+
+# Limits that cannot work are usage errors.
+for bad in "--reserve-connections 256" "--max-connections 0" "--handshake-timeout 0" \
+    "--max-connections-per-ip x" "--body-timeout 3601"; do
+    rc=0
+    # shellcheck disable=SC2086
+    "$VF" serve --listen 127.0.0.1:0 --db "sqlite:$T/vf.db" --policy policy.json --trust trust \
+        --insecure-no-tls $bad >/dev/null 2>&1 || rc=$?
+    [ $rc -eq 2 ] || fail "serve $bad exited $rc, not 2"
+done
 
 "$VF" serve --listen 127.0.0.1:0 --port-file port --db "sqlite:$T/vf.db" --policy policy.json \
     --trust trust --tls-cert server.pem --tls-key server.key --client-ca ca.pem >vf.log 2>&1 &
