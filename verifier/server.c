@@ -316,15 +316,33 @@ static struct MHD_Daemon *start_daemon(struct server *sv, const struct server_co
                             MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_END);
 }
 
+/* At most once a minute: how many connections the guard closed since the last report (an
+ * operator's sign of a slow-connection attack or of limits too tight). */
+static void guard_report(struct server *sv, uint64_t now, uint64_t *last, uint64_t *seen)
+{
+    uint64_t n = sv->guard.timeouts + sv->guard.evictions;
+
+    if (now - *last < 60000u || n == *seen)
+        return;
+    LOG_WARN("connection guard: %llu timed out, %llu evicted so far (docs/verifier.md, "
+             "\"Connection limits\")", (unsigned long long)sv->guard.timeouts,
+             (unsigned long long)sv->guard.evictions);
+    *last = now;
+    *seen = n;
+}
+
 /* The one thread that serves: libmicrohttpd's events, then the deadlines. */
 static void *serve_loop(void *arg)
 {
     struct server *sv = arg;
+    uint64_t now, last = guard_now_ms(), seen = 0;
 
     while (!atomic_load(&sv->stop)) {
         if (MHD_run_wait(sv->d, LOOP_WAIT_MS) == MHD_NO)
             LOG_WARN("libmicrohttpd run failed");
-        guard_reap(&sv->guard, guard_now_ms());
+        now = guard_now_ms();
+        guard_reap(&sv->guard, now);
+        guard_report(sv, now, &last, &seen);
     }
     return NULL;
 }
