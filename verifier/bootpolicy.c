@@ -22,10 +22,13 @@ struct bp_rule {
     uint32_t pcr, type;
     uint8_t (*dg)[32]; /* sorted, no duplicates */
     size_t n;
+    size_t max; /* most events of this (pcr, type) a log may have; 0: no limit */
 };
 
 struct boot_policy {
     uint32_t pcrs, kmod_pcr;
+    uint32_t listed; /* PCRs with an events entry: closed unless in open */
+    uint32_t open;   /* open_pcrs: unlisted event types not checked there */
     int require_kmod;
     int secure_boot; /* -1 not checked, else the value the log must show */
     struct bp_rule *rules; /* sorted by (pcr, type) */
@@ -34,8 +37,9 @@ struct boot_policy {
 
 static const char *const top_keys[] = {
     "version", "comment", "pcrs", "kmod_pcr", "require_vtpm_in_kmod_list", "secure_boot",
-    "events",
+    "events", "open_pcrs",
 };
+static const char *const rule_keys[] = { "digests", "max" };
 
 static int errf(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -101,20 +105,54 @@ static int cmp_rule(const void *a, const void *b)
     return x->type < y->type ? -1 : x->type > y->type;
 }
 
-/* events.<pcr>.<type>: a non-empty array of digests, stored sorted without duplicates. */
+static int key_known(const char *k, const char *const *keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(k, keys[i]))
+            return 1;
+    return 0;
+}
+
+/* The object form {"digests": [...], "max": N}: *list is pointed at its digests. */
+static int load_rule_object(struct bp_rule *rl, const char *tname, const json_t **list,
+                            char *err, size_t errsz)
+{
+    const json_t *obj = *list, *mx;
+    const char *k;
+    json_t *v;
+
+    json_object_foreach((json_t *)obj, k, v)
+        if (!key_known(k, rule_keys, sizeof(rule_keys) / sizeof(rule_keys[0])))
+            return errf(err, errsz, "events.%u.%.48s: unknown key %.32s", rl->pcr, tname, k);
+    *list = json_object_get(obj, "digests");
+    if ((mx = json_object_get(obj, "max"))) {
+        if (!json_is_integer(mx) || json_integer_value(mx) < 1 ||
+            json_integer_value(mx) > BOOTPOLICY_MAX_COUNT)
+            return errf(err, errsz, "events.%u.%.48s.max must be an integer 1-%u", rl->pcr,
+                        tname, BOOTPOLICY_MAX_COUNT);
+        rl->max = (size_t)json_integer_value(mx);
+    }
+    return 0;
+}
+
+/* events.<pcr>.<type>: a non-empty array of digests, or {"digests": [...], "max": N}; the
+ * digests are stored sorted without duplicates. */
 static int load_rule(struct bp_rule *rl, const char *tname, const json_t *list, char *err,
                      size_t errsz)
 {
     size_t i, n = 0;
     json_t *v;
+    int r;
 
     if (uefilog_type_from_name(tname, &rl->type) < 0)
         return errf(err, errsz, "events.%u: unknown event type %.48s", rl->pcr, tname);
     if (rl->type == EV_NO_ACTION)
         return errf(err, errsz, "events.%u: EV_NO_ACTION records are not measured", rl->pcr);
+    if (json_is_object(list) && (r = load_rule_object(rl, tname, &list, err, errsz)) < 0)
+        return r;
     if (!json_is_array(list) || json_array_size(list) == 0)
-        return errf(err, errsz, "events.%u.%.48s must be a non-empty array of digests",
-                    rl->pcr, tname);
+        return errf(err, errsz, "events.%u.%.48s must be a non-empty array of digests "
+                    "or {\"digests\": [...], \"max\": N}", rl->pcr, tname);
     if (!(rl->dg = calloc(json_array_size(list), 32)))
         return -ENOMEM;
     json_array_foreach(list, i, v)
@@ -129,7 +167,8 @@ static int load_rule(struct bp_rule *rl, const char *tname, const json_t *list, 
     return 0;
 }
 
-static int count_rules(const json_t *events, uint32_t pcrs, size_t *n, char *err, size_t errsz)
+static int count_rules(struct boot_policy *p, const json_t *events, size_t *n, char *err,
+                       size_t errsz)
 {
     const char *k;
     json_t *v;
@@ -141,10 +180,11 @@ static int count_rules(const json_t *events, uint32_t pcrs, size_t *n, char *err
     json_object_foreach((json_t *)events, k, v) {
         if (pcr_key(k, &pcr) < 0)
             return errf(err, errsz, "events: key %.32s is not a PCR number 0-23", k);
-        if (!(pcrs & (1u << pcr)))
+        if (!(p->pcrs & (1u << pcr)))
             return errf(err, errsz, "events.%u: PCR %u is not in pcrs", pcr, pcr);
         if (!json_is_object(v))
             return errf(err, errsz, "events.%u must be an object of event types", pcr);
+        p->listed |= 1u << pcr;
         *n += json_object_size(v);
     }
     return 0;
@@ -170,7 +210,7 @@ static int load_events(struct boot_policy *p, const json_t *events, char *err, s
 
     if (!events)
         return 0;
-    if ((r = count_rules(events, p->pcrs, &n, err, errsz)) < 0 || n == 0)
+    if ((r = count_rules(p, events, &n, err, errsz)) < 0 || n == 0)
         return r;
     if (!(p->rules = calloc(n, sizeof(*p->rules))))
         return -ENOMEM;
@@ -188,24 +228,42 @@ static int load_events(struct boot_policy *p, const json_t *events, char *err, s
     return check_duplicates(p, err, errsz);
 }
 
-static int load_pcrs(struct boot_policy *p, const json_t *a, char *err, size_t errsz)
+/* A non-empty array of distinct PCR numbers (pcrs, open_pcrs) into a mask. */
+static int load_pcr_list(const char *name, const json_t *a, uint32_t *mask, char *err,
+                         size_t errsz)
 {
     size_t i;
     json_t *v;
     uint32_t pcr;
 
-    if (!a)
-        return 0;
     if (!json_is_array(a) || json_array_size(a) == 0)
-        return errf(err, errsz, "pcrs must be a non-empty array of PCR numbers");
-    p->pcrs = 0;
+        return errf(err, errsz, "%s must be a non-empty array of PCR numbers", name);
+    *mask = 0;
     json_array_foreach(a, i, v) {
         if (pcr_value(v, &pcr) < 0)
-            return errf(err, errsz, "pcrs[%zu] is not a PCR number 0-23", i);
-        if (p->pcrs & (1u << pcr))
-            return errf(err, errsz, "pcrs lists PCR %u twice", pcr);
-        p->pcrs |= 1u << pcr;
+            return errf(err, errsz, "%s[%zu] is not a PCR number 0-23", name, i);
+        if (*mask & (1u << pcr))
+            return errf(err, errsz, "%s lists PCR %u twice", name, pcr);
+        *mask |= 1u << pcr;
     }
+    return 0;
+}
+
+static int load_pcrs(struct boot_policy *p, const json_t *root, char *err, size_t errsz)
+{
+    const json_t *a;
+    uint32_t extra;
+    int r;
+
+    if ((a = json_object_get(root, "pcrs")) &&
+        (r = load_pcr_list("pcrs", a, &p->pcrs, err, errsz)) < 0)
+        return r;
+    if (!(a = json_object_get(root, "open_pcrs")))
+        return 0;
+    if ((r = load_pcr_list("open_pcrs", a, &p->open, err, errsz)) < 0)
+        return r;
+    if ((extra = p->open & ~p->pcrs))
+        return errf(err, errsz, "open_pcrs: PCR %d is not in pcrs", __builtin_ctz(extra));
     return 0;
 }
 
@@ -236,21 +294,20 @@ static int load_root(struct boot_policy *p, const json_t *root, char *err, size_
 {
     const char *k;
     json_t *v;
-    size_t i;
     int r;
 
     if (!json_is_object(root))
         return errf(err, errsz, "boot policy must be a JSON object");
-    json_object_foreach((json_t *)root, k, v) {
-        for (i = 0; i < sizeof(top_keys) / sizeof(top_keys[0]) && strcmp(k, top_keys[i]); i++)
-            ;
-        if (i == sizeof(top_keys) / sizeof(top_keys[0]))
+    json_object_foreach((json_t *)root, k, v)
+        if (!key_known(k, top_keys, sizeof(top_keys) / sizeof(top_keys[0])))
             return errf(err, errsz, "unknown key %.48s", k);
-    }
     v = json_object_get(root, "version");
+    if (json_is_integer(v) && json_integer_value(v) == 1)
+        return errf(err, errsz, "version 1 left unlisted event types unchecked: derive again, "
+                    "or set version 2 (PCRs under events closed) and open_pcrs (docs/policy.md)");
     if (!json_is_integer(v) || json_integer_value(v) != BOOTPOLICY_VERSION)
-        return errf(err, errsz, "version must be 1");
-    if ((r = load_pcrs(p, json_object_get(root, "pcrs"), err, errsz)) < 0 ||
+        return errf(err, errsz, "version must be 2");
+    if ((r = load_pcrs(p, root, err, errsz)) < 0 ||
         (r = load_scalars(p, root, err, errsz)) < 0)
         return r;
     return load_events(p, json_object_get(root, "events"), err, errsz);
@@ -340,49 +397,73 @@ static int rule_allows(const struct bp_rule *rl, const struct uefi_event *e)
     return e->has_sha256 && bsearch(e->sha256, rl->dg, rl->n, 32, cmp_digest) != NULL;
 }
 
-/* Every event of a listed (pcr, type) must have a listed digest; seen[i] marks rule i. */
-static void check_digests(const struct boot_policy *p, const struct uefi_log *log,
-                          uint8_t *seen, struct reasons *r)
+/* One pass over the log: reasons counted per code so that a hostile log cannot make the list
+ * long; count[i] is the number of events of rule i seen so far. */
+struct walk {
+    const struct boot_policy *p;
+    size_t *count;
+    size_t bad_digest, unexpected;
+    struct reasons *r;
+};
+
+static void report(struct walk *w, size_t *n, const char *code, const struct uefi_event *e)
 {
-    size_t bad = 0;
     char tb[16];
 
-    for (size_t i = 0; i < log->n; i++) {
-        const struct uefi_event *e = &log->ev[i];
-        const struct bp_rule *rl;
+    if ((*n)++ < BOOTPOLICY_MAX_DIGEST_REASONS)
+        reasons_add(w->r, code, "pcr %u %s record %u", e->pcr,
+                    uefilog_type_name(e->type, tb, sizeof(tb)), e->index);
+}
 
-        if (e->type == EV_NO_ACTION || !(rl = find_rule(p, e->pcr, e->type)))
-            continue;
-        seen[rl - p->rules] = 1;
-        if (rule_allows(rl, e))
-            continue;
-        if (bad++ < BOOTPOLICY_MAX_DIGEST_REASONS)
-            reasons_add(r, "host-boot-digest-not-allowed", "pcr %u %s record %u", e->pcr,
-                        uefilog_type_name(e->type, tb, sizeof(tb)), e->index);
+/* In a closed PCR an event needs a rule; under a rule with max, at most max events. */
+static void walk_event(struct walk *w, const struct uefi_event *e)
+{
+    const struct boot_policy *p = w->p;
+    const struct bp_rule *rl = find_rule(p, e->pcr, e->type);
+    uint32_t closed = p->listed & ~p->open;
+
+    if (!rl) {
+        if (e->pcr < UEFILOG_PCRS && (closed & (1u << e->pcr)))
+            report(w, &w->unexpected, "host-boot-event-unexpected", e);
+        return;
     }
-    if (bad > BOOTPOLICY_MAX_DIGEST_REASONS)
-        reasons_add(r, "host-boot-digest-not-allowed", "%zu more records",
-                    bad - BOOTPOLICY_MAX_DIGEST_REASONS);
+    if (++w->count[rl - p->rules] > rl->max && rl->max)
+        report(w, &w->unexpected, "host-boot-event-unexpected", e);
+    if (!rule_allows(rl, e))
+        report(w, &w->bad_digest, "host-boot-digest-not-allowed", e);
+}
+
+static void summarize(struct walk *w)
+{
+    if (w->bad_digest > BOOTPOLICY_MAX_DIGEST_REASONS)
+        reasons_add(w->r, "host-boot-digest-not-allowed", "%zu more records",
+                    w->bad_digest - BOOTPOLICY_MAX_DIGEST_REASONS);
+    if (w->unexpected > BOOTPOLICY_MAX_DIGEST_REASONS)
+        reasons_add(w->r, "host-boot-event-unexpected", "%zu more records",
+                    w->unexpected - BOOTPOLICY_MAX_DIGEST_REASONS);
 }
 
 static void check_events(const struct boot_policy *p, const struct uefi_log *log,
                          struct reasons *r)
 {
-    uint8_t *seen;
+    struct walk w = { .p = p, .r = r };
     char tb[16];
 
-    if (!p->nrules)
+    if (!p->nrules && !p->listed)
         return;
-    if (!(seen = calloc(p->nrules, 1))) {
+    if (!(w.count = calloc(p->nrules ? p->nrules : 1, sizeof(*w.count)))) {
         r->oom = 1;
         return;
     }
-    check_digests(p, log, seen, r);
+    for (size_t i = 0; i < log->n; i++)
+        if (log->ev[i].type != EV_NO_ACTION)
+            walk_event(&w, &log->ev[i]);
+    summarize(&w);
     for (size_t i = 0; i < p->nrules; i++)
-        if (!seen[i])
+        if (!w.count[i])
             reasons_add(r, "host-boot-event-missing", "pcr %u %s", p->rules[i].pcr,
                         uefilog_type_name(p->rules[i].type, tb, sizeof(tb)));
-    free(seen);
+    free(w.count);
 }
 
 static const char *secure_boot_word(int v)
@@ -463,42 +544,59 @@ static uint8_t *mark_duplicates(const struct uefi_log *log, uint32_t mask)
     return dup;
 }
 
-static json_t *type_list(json_t *events, const struct uefi_event *e)
+/* The {"digests": [...], "max": N} entry of the event's (pcr, type), created on first use. */
+static json_t *type_entry(json_t *events, const struct uefi_event *e)
 {
     char key[4], tb[16];
     const char *tn = uefilog_type_name(e->type, tb, sizeof(tb));
-    json_t *po, *list;
+    json_t *po, *ent;
 
     snprintf(key, sizeof(key), "%u", e->pcr);
     po = json_object_get(events, key);
-    if ((list = json_object_get(po, tn)))
-        return list;
-    if (!(list = json_array()) || json_object_set_new(po, tn, list) < 0)
+    if ((ent = json_object_get(po, tn)))
+        return ent;
+    if (!(ent = json_pack("{s:[], s:i}", "digests", "max", 0)) ||
+        json_object_set_new(po, tn, ent) < 0)
         return NULL;
-    return list;
+    return ent;
 }
 
-/* PCR keys in ascending order, then types and digests in the order the log has them. */
+/* One more event of the entry's (pcr, type): max counts it, a new digest is appended. */
+static int derive_add(json_t *ent, const struct uefi_event *e, int dup)
+{
+    json_t *mx = json_object_get(ent, "max");
+    char h[65];
+
+    if (json_integer_set(mx, json_integer_value(mx) + 1) < 0)
+        return -1;
+    if (dup)
+        return 0;
+    hex_encode(e->sha256, 32, h);
+    return json_array_append_new(json_object_get(ent, "digests"), json_string(h));
+}
+
+/* PCR keys in ascending order, then types and digests in the order the log has them. Every
+ * PCR of the mask gets a key (closed), {} when the log has no event there, except the kmod
+ * PCR: kmod-vtpm's list is checked on its own. */
 static json_t *derive_events(const struct uefi_log *log, uint32_t mask, const uint8_t *dup)
 {
-    json_t *events = json_object(), *list;
+    json_t *events = json_object(), *ent;
     uint32_t present = 0;
-    char key[4], h[65];
+    char key[4];
 
     for (size_t i = 0; i < log->n; i++)
         if (derivable(&log->ev[i], mask))
             present |= 1u << log->ev[i].pcr;
+    present |= mask & ~(1u << DEFAULT_KMOD_PCR);
     for (uint32_t pcr = 0; events && pcr < UEFILOG_PCRS; pcr++) {
         snprintf(key, sizeof(key), "%u", pcr);
         if ((present & (1u << pcr)) && json_object_set_new(events, key, json_object()) < 0)
             goto fail;
     }
     for (size_t i = 0; events && i < log->n; i++) {
-        if (!derivable(&log->ev[i], mask) || dup[i])
+        if (!derivable(&log->ev[i], mask))
             continue;
-        hex_encode(log->ev[i].sha256, 32, h);
-        if (!(list = type_list(events, &log->ev[i])) ||
-            json_array_append_new(list, json_string(h)) < 0)
+        if (!(ent = type_entry(events, &log->ev[i])) || derive_add(ent, &log->ev[i], dup[i]) < 0)
             goto fail;
     }
     return events;

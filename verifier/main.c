@@ -31,6 +31,9 @@ static void usage(void)
         "                      [--reattest-interval S] [--reattest-grace S] [--notify-url URL]\n"
         "                      [--notify-ca FILE] [--notify-max-attempts N]\n"
         "                      [--admission-cache-ms MS] [--admission-max-age S]\n"
+        "                      [--max-connections N] [--max-connections-per-ip N]\n"
+        "                      [--reserve-connections N] [--handshake-timeout S]\n"
+        "                      [--header-timeout S] [--body-timeout S] [--idle-timeout S]\n"
         "       verifier boot-policy (derive | show | check) ...   (host boot reference values)\n"
         "       verifier policy default\n"
         "       verifier policy allow --policy FILE [--rootfs-digest HEX] [--image-digest HEX]\n"
@@ -240,7 +243,9 @@ static int db_url_ok(const char *db)
 
 /* Scheduler and continuous-attestation options of serve: getopt codes above any letter. */
 enum { OPT_REATTEST_INTERVAL = 0x100, OPT_REATTEST_GRACE, OPT_NOTIFY_URL, OPT_NOTIFY_CA,
-       OPT_NOTIFY_MAX_ATTEMPTS, OPT_ADMISSION_CACHE_MS, OPT_ADMISSION_MAX_AGE };
+       OPT_NOTIFY_MAX_ATTEMPTS, OPT_ADMISSION_CACHE_MS, OPT_ADMISSION_MAX_AGE,
+       OPT_MAX_CONNS, OPT_PER_IP, OPT_RESERVE, OPT_HANDSHAKE_S, OPT_HEADER_S, OPT_BODY_S,
+       OPT_IDLE_S };
 
 /* A whole decimal number in [0, max]; -1 otherwise. */
 static int number(const char *s, unsigned long max, unsigned long *out)
@@ -250,6 +255,32 @@ static int number(const char *s, unsigned long max, unsigned long *out)
     errno = 0;
     *out = strtoul(s, &end, 10);
     return s[0] >= '0' && s[0] <= '9' && !*end && !errno && *out <= max ? 0 : -1;
+}
+
+/* A number in [1, max] into an unsigned field. */
+static int positive(const char *s, unsigned long max, unsigned *out)
+{
+    unsigned long v;
+
+    if (number(s, max, &v) < 0 || v == 0)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+/* Connection limits and deadlines (connguard.h, docs/verifier.md "Connection limits"). */
+static int serve_conn_opt(int c, struct guard_limits *l)
+{
+    switch (c) {
+    case OPT_MAX_CONNS: return positive(optarg, 65536, &l->max_conns);
+    case OPT_PER_IP: return positive(optarg, 65536, &l->per_ip);
+    case OPT_RESERVE: return positive(optarg, 65535, &l->reserve);
+    case OPT_HANDSHAKE_S: return positive(optarg, 3600, &l->handshake_s);
+    case OPT_HEADER_S: return positive(optarg, 3600, &l->header_s);
+    case OPT_BODY_S: return positive(optarg, 3600, &l->body_s);
+    case OPT_IDLE_S: return positive(optarg, 3600, &l->idle_s);
+    default: return -1;
+    }
 }
 
 static int serve_sched_opt(int c, struct server_config *cfg)
@@ -263,7 +294,7 @@ static int serve_sched_opt(int c, struct server_config *cfg)
                                           cfg->notify_max_attempts == 0 ? -1 : 0;
     case OPT_ADMISSION_CACHE_MS: return number(optarg, 60000, &cfg->admission_cache_ms);
     case OPT_ADMISSION_MAX_AGE: return number(optarg, 86400 * 365, &cfg->admission_max_age);
-    default: return -1;
+    default: return serve_conn_opt(c, &cfg->conn);
     }
 }
 
@@ -283,6 +314,13 @@ static int serve_parse(int argc, char **argv, struct server_config *cfg)
         { "notify-max-attempts", required_argument, NULL, OPT_NOTIFY_MAX_ATTEMPTS },
         { "admission-cache-ms", required_argument, NULL, OPT_ADMISSION_CACHE_MS },
         { "admission-max-age", required_argument, NULL, OPT_ADMISSION_MAX_AGE },
+        { "max-connections", required_argument, NULL, OPT_MAX_CONNS },
+        { "max-connections-per-ip", required_argument, NULL, OPT_PER_IP },
+        { "reserve-connections", required_argument, NULL, OPT_RESERVE },
+        { "handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_S },
+        { "header-timeout", required_argument, NULL, OPT_HEADER_S },
+        { "body-timeout", required_argument, NULL, OPT_BODY_S },
+        { "idle-timeout", required_argument, NULL, OPT_IDLE_S },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -308,7 +346,8 @@ static int serve_parse(int argc, char **argv, struct server_config *cfg)
     }
     if (optind != argc || !cfg->listen || !cfg->db || !db_url_ok(cfg->db) || !cfg->policy ||
         !cfg->trust ||
-        cfg->nonce_ttl == 0 || cfg->nonce_ttl > 3600 || (cfg->notify_ca && !cfg->notify_url))
+        cfg->nonce_ttl == 0 || cfg->nonce_ttl > 3600 || (cfg->notify_ca && !cfg->notify_url) ||
+        cfg->conn.reserve >= cfg->conn.max_conns)
         return -1;
     if (cfg->insecure_no_tls)
         return cfg->tls_cert || cfg->tls_key || cfg->client_ca ? -1 : 0;
@@ -321,6 +360,9 @@ static int cmd_serve(int argc, char **argv)
         .nonce_ttl = SERVER_NONCE_TTL, .reattest_interval = SERVER_REATTEST_INTERVAL,
         .reattest_grace = SERVER_REATTEST_GRACE, .notify_max_attempts = SWEEPER_DEFAULT_MAX_ATTEMPTS,
         .admission_cache_ms = SERVER_ADMISSION_CACHE_MS,
+        .conn = { .max_conns = GUARD_MAX_CONNS, .per_ip = GUARD_PER_IP, .reserve = GUARD_RESERVE,
+                  .handshake_s = GUARD_HANDSHAKE_S, .header_s = GUARD_HEADER_S,
+                  .body_s = GUARD_BODY_S, .idle_s = GUARD_IDLE_S },
     };
 
     if (serve_parse(argc, argv, &cfg) < 0) {

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The verifier service: HTTPS with mutual TLS (libmicrohttpd + GnuTLS), routing to api.c. */
+/* The verifier service: HTTPS with mutual TLS (libmicrohttpd + GnuTLS), routing to api.c, run
+ * by one thread of ours that also enforces the connection guard (connguard.h). */
 #include "server.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +20,14 @@
 #include "admission.h"
 #include "api.h"
 #include "chain.h"
+#include "connguard.h"
 #include "fileio.h"
 #include "log.h"
 #include "sweeper.h"
 
 #define MAX_PEM          (256u * 1024u)
-#define CONN_TIMEOUT_S   10u
-#define CONN_LIMIT       256u
+/* How long the loop waits in libmicrohttpd at most: the deadlines' resolution. */
+#define LOOP_WAIT_MS     100
 #define TLS_PRIORITIES   "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 struct conn {
@@ -37,6 +41,9 @@ struct server {
     struct sweeper_stats sweep;
     int tls;
     char *cert, *key, *ca;
+    struct guard guard; /* only the loop thread touches it */
+    struct MHD_Daemon *d;
+    atomic_int stop;
 };
 
 static int read_text(const char *path, char **out)
@@ -167,6 +174,14 @@ static int body_append(struct conn *cn, const char *data, size_t n)
     return 0;
 }
 
+static struct guard_conn *guard_of(struct MHD_Connection *con)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return ci ? ci->socket_context : NULL;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
@@ -179,6 +194,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
         if (!(cn = calloc(1, sizeof(*cn))))
             return MHD_NO;
         *con_cls = cn;
+        guard_phase(guard_of(con), GUARD_BODY, guard_now_ms());
         return MHD_YES;
     }
     if (*upload_size) {
@@ -187,6 +203,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
         *upload_size = 0;
         return MHD_YES;
     }
+    guard_phase(guard_of(con), GUARD_BUSY, guard_now_ms());
     sv->api.m.requests++;
     if (sv->tls && !client_cert_ok(con)) {
         sv->api.m.tls_refused++;
@@ -211,6 +228,33 @@ static void completed(void *cls, struct MHD_Connection *con, void **con_cls,
         free(cn);
     }
     *con_cls = NULL;
+    guard_phase(guard_of(con), GUARD_WAIT, guard_now_ms()); /* kept alive: idle */
+}
+
+/* Called when the request line is complete (so the TLS handshake is done). */
+static void *request_line(void *cls, const char *uri, struct MHD_Connection *con)
+{
+    guard_phase(guard_of(con), GUARD_HEAD, guard_now_ms());
+    return NULL; /* handle() allocates the request's struct conn */
+}
+
+static void conn_event(void *cls, struct MHD_Connection *con, void **socket_context,
+                       enum MHD_ConnectionNotificationCode code)
+{
+    struct server *sv = cls;
+    const union MHD_ConnectionInfo *ci;
+
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        guard_close(&sv->guard, *socket_context);
+        *socket_context = NULL;
+        return;
+    }
+    ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci || !(*socket_context = guard_open(&sv->guard, ci->connect_fd, guard_now_ms()))) {
+        if (ci) /* untracked connections are not served: no deadline would hold them */
+            shutdown(ci->connect_fd, SHUT_RDWR);
+        *socket_context = NULL;
+    }
 }
 
 /* HOST:PORT ([v6]:PORT too) to a socket address. */
@@ -237,11 +281,14 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *s
     return 0;
 }
 
+/* No internal thread: server_run's loop thread runs libmicrohttpd and the guard's deadlines,
+ * so requests are still handled one at a time. */
 static struct MHD_Daemon *start_daemon(struct server *sv, const struct server_config *cfg)
 {
+    const struct guard_limits *l = &cfg->conn;
     struct sockaddr_storage ss;
     socklen_t sl;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_AUTO;
+    unsigned flags = MHD_USE_ERROR_LOG | MHD_USE_AUTO;
 
     if (parse_listen(cfg->listen, &ss, &sl) < 0) {
         LOG_ERROR("bad --listen %s (HOST:PORT)", cfg->listen);
@@ -252,15 +299,52 @@ static struct MHD_Daemon *start_daemon(struct server *sv, const struct server_co
     if (!sv->tls)
         return MHD_start_daemon(flags, 0, NULL, NULL, handle, sv, MHD_OPTION_SOCK_ADDR, &ss,
                                 MHD_OPTION_NOTIFY_COMPLETED, completed, sv,
-                                MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S,
-                                MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT, MHD_OPTION_END);
+                                MHD_OPTION_NOTIFY_CONNECTION, conn_event, sv,
+                                MHD_OPTION_URI_LOG_CALLBACK, request_line, sv,
+                                MHD_OPTION_CONNECTION_TIMEOUT, l->idle_s,
+                                MHD_OPTION_CONNECTION_LIMIT, l->max_conns,
+                                MHD_OPTION_PER_IP_CONNECTION_LIMIT, l->per_ip, MHD_OPTION_END);
     return MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, handle, sv,
                             MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_NOTIFY_COMPLETED, completed, sv,
-                            MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S,
-                            MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT,
+                            MHD_OPTION_NOTIFY_CONNECTION, conn_event, sv,
+                            MHD_OPTION_URI_LOG_CALLBACK, request_line, sv,
+                            MHD_OPTION_CONNECTION_TIMEOUT, l->idle_s,
+                            MHD_OPTION_CONNECTION_LIMIT, l->max_conns,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, l->per_ip,
                             MHD_OPTION_HTTPS_MEM_KEY, sv->key, MHD_OPTION_HTTPS_MEM_CERT, sv->cert,
                             MHD_OPTION_HTTPS_MEM_TRUST, sv->ca,
                             MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_END);
+}
+
+/* At most once a minute: how many connections the guard closed since the last report (an
+ * operator's sign of a slow-connection attack or of limits too tight). */
+static void guard_report(struct server *sv, uint64_t now, uint64_t *last, uint64_t *seen)
+{
+    uint64_t n = sv->guard.timeouts + sv->guard.evictions;
+
+    if (now - *last < 60000u || n == *seen)
+        return;
+    LOG_WARN("connection guard: %llu timed out, %llu evicted so far (docs/verifier.md, "
+             "\"Connection limits\")", (unsigned long long)sv->guard.timeouts,
+             (unsigned long long)sv->guard.evictions);
+    *last = now;
+    *seen = n;
+}
+
+/* The one thread that serves: libmicrohttpd's events, then the deadlines. */
+static void *serve_loop(void *arg)
+{
+    struct server *sv = arg;
+    uint64_t now, last = guard_now_ms(), seen = 0;
+
+    while (!atomic_load(&sv->stop)) {
+        if (MHD_run_wait(sv->d, LOOP_WAIT_MS) == MHD_NO)
+            LOG_WARN("libmicrohttpd run failed");
+        now = guard_now_ms();
+        guard_reap(&sv->guard, now);
+        guard_report(sv, now, &last, &seen);
+    }
+    return NULL;
 }
 
 /* Admission and re-attestation settings; the cache is optional (--admission-cache-ms 0). */
@@ -361,8 +445,9 @@ static int start_sweeper(const struct server_config *cfg, struct server *sv, str
 int server_run(const struct server_config *cfg)
 {
     struct server sv = { 0 };
-    struct MHD_Daemon *d = NULL;
     struct sweeper *sw = NULL;
+    pthread_t loop;
+    int looping = 0;
     sigset_t set;
     int sig = 0, rc = -1;
 
@@ -373,21 +458,31 @@ int server_run(const struct server_config *cfg)
     if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 || load(&sv, cfg) < 0)
         goto out;
     signal(SIGPIPE, SIG_IGN);
-    if (!(d = start_daemon(&sv, cfg))) {
+    guard_init(&sv.guard, &cfg->conn);
+    if (!(sv.d = start_daemon(&sv, cfg))) {
         LOG_ERROR("cannot listen on %s", cfg->listen);
         goto out;
     }
     if (start_sweeper(cfg, &sv, &sw) < 0)
         goto out;
-    announce(d, cfg);
+    if (pthread_create(&loop, NULL, serve_loop, &sv) != 0) {
+        LOG_ERROR("cannot start the service thread");
+        goto out;
+    }
+    looping = 1;
+    announce(sv.d, cfg);
     while (sigwait(&set, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
         ;
     LOG_INFO("stopping (signal %d)", sig);
     rc = 0;
 out:
+    atomic_store(&sv.stop, 1);
+    if (looping)
+        pthread_join(loop, NULL);
     sweeper_stop(sw);
-    if (d)
-        MHD_stop_daemon(d);
+    if (sv.d)
+        MHD_stop_daemon(sv.d); /* closes the connections: the guard's entries go with them */
+    guard_free(&sv.guard);
     unload(&sv);
     return rc;
 }

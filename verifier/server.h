@@ -3,6 +3,8 @@
 #ifndef VERIFIER_SERVER_H
 #define VERIFIER_SERVER_H
 
+#include "connguard.h"
+
 #define SERVER_NONCE_TTL 60u
 #define SERVER_REATTEST_INTERVAL 300u
 #define SERVER_REATTEST_GRACE    60u
@@ -20,6 +22,7 @@ struct server_config {
     const char *notify_url, *notify_ca;               /* optional */
     unsigned long notify_max_attempts;
     unsigned long admission_cache_ms, admission_max_age;
+    struct guard_limits conn; /* connection limits and deadlines (docs/verifier.md) */
 };
 
 /* Runs until SIGTERM or SIGINT. Returns 0 after a clean stop, -1 when it could not start. */

@@ -47,10 +47,13 @@ while [ $i -lt "$NODES" ]; do
     i=$((i + 1))
 done >reviews.jsonl
 
+# All CONC clients come from 127.0.0.1: the per-address limit (32 by default) is raised.
 start_vf() { # [serve options]
     rm -f port
     "$B/bin/verifier" serve --listen 127.0.0.1:0 --port-file port --db "sqlite:$T/vf.db" \
-        --policy policy.json --trust trust --insecure-no-tls "$@" >>vf.log 2>&1 &
+        --policy policy.json --trust trust --insecure-no-tls \
+        --max-connections $((CONC + 64)) --max-connections-per-ip $((CONC + 16)) "$@" \
+        >>vf.log 2>&1 &
     VF_PID=$!
     i=0
     while [ ! -s port ]; do

@@ -3,7 +3,9 @@
 # `verifier boot-policy` end to end: logs written by uefilog_build are extended into a real
 # (swtpm) TPM with tpm2_pcrextend, and the PCR values tpm2_pcrread gives back must equal the
 # verifier's replay; derive -> check allows the good log and denies a swapped boot loader, a
-# removed one, Secure Boot off, a replay mismatch; malformed input exits 2.
+# removed one, Secure Boot off, a replay mismatch, an added EFI driver (PCR 2 or 4) and one
+# boot application more than the reference boot had (derived policies are closed);
+# malformed input and version 1 policies exit 2.
 # UEFILOG_EXTRA: more log files to derive+check against themselves (e.g. a real OVMF log).
 . "$(dirname "$0")/lib.sh"
 
@@ -45,8 +47,9 @@ expect() {
 
 # --- derive and check the good log ---
 $BP derive --log "$T/good.bin" >"$T/policy.json" || fail "derive"
-jq -e '.version == 1 and .secure_boot == true and .require_vtpm_in_kmod_list == true and
-       (.pcrs | length) == 9 and (.events["4"].EV_EFI_BOOT_SERVICES_APPLICATION | length) == 2' \
+jq -e '.version == 2 and .secure_boot == true and .require_vtpm_in_kmod_list == true and
+       (.pcrs | length) == 9 and .open_pcrs == null and
+       (.events["4"].EV_EFI_BOOT_SERVICES_APPLICATION | .max == 2 and (.digests | length) == 2)' \
     "$T/policy.json" >/dev/null || { cat "$T/policy.json" >&2; fail "derived policy content"; }
 # shellcheck disable=SC2046
 expect 0 "" $BP check --policy "$T/policy.json" --log "$T/good.bin" $(pcr_args "$T/good.pcrs")
@@ -85,13 +88,38 @@ boot_log "$T/sboff.bin" grub 0 >/dev/null
 expect 1 "host-boot-secureboot:true/false" $BP check --policy "$T/policy.json" --log "$T/sboff.bin"
 ok "swapped loader, missing loader, Secure Boot off and replay mismatch are denied"
 
+# --- added events: a derived policy is closed. Record 12 is the first extra item (after the
+# header, CRTM, SecureBoot, PCR 7 separator, BootOrder and seven separators). ---
+boot_log "$T/drv2.bin" grub 1 --measure evil.efi 2:EV_EFI_BOOT_SERVICES_DRIVER:hex:00 >/dev/null
+expect 1 "host-boot-event-unexpected:pcr 2 EV_EFI_BOOT_SERVICES_DRIVER record 12" \
+    $BP check --policy "$T/policy.json" --log "$T/drv2.bin"
+jq -e '(.reasons | length) == 1' "$T/out.json" >/dev/null || fail "driver: $(cat "$T/out.json")"
+boot_log "$T/drv4.bin" grub 1 --measure evil.efi 4:EV_EFI_BOOT_SERVICES_DRIVER:hex:00 >/dev/null
+expect 1 "host-boot-event-unexpected:pcr 4 EV_EFI_BOOT_SERVICES_DRIVER record 12" \
+    $BP check --policy "$T/policy.json" --log "$T/drv4.bin"
+# A third boot application whose digest is a listed one (the loader again): one more than max.
+boot_log "$T/app4.bin" grub 1 --measure grub 4:EV_EFI_BOOT_SERVICES_APPLICATION:hex:00 >/dev/null
+expect 1 "host-boot-event-unexpected:pcr 4 EV_EFI_BOOT_SERVICES_APPLICATION record 14" \
+    $BP check --policy "$T/policy.json" --log "$T/app4.bin"
+jq -e '(.reasons | length) == 1' "$T/out.json" >/dev/null || fail "app: $(cat "$T/out.json")"
+# The operator opens PCR 2: the driver passes there, the extra application still does not.
+jq '.open_pcrs = [2]' "$T/policy.json" >"$T/open2.json"
+expect 0 "" $BP check --policy "$T/open2.json" --log "$T/drv2.bin"
+expect 1 "host-boot-event-unexpected:pcr 4 EV_EFI_BOOT_SERVICES_APPLICATION record 14" \
+    $BP check --policy "$T/open2.json" --log "$T/app4.bin"
+ok "an added EFI driver (PCR 2, PCR 4) and an extra boot application are denied; open_pcrs opens"
+
 # --- malformed input and usage ---
 { cat "$T/good.bin"; printf '\000\000\000\000'; } >"$T/padded.bin"
 expect 2 "" $BP check --policy "$T/policy.json" --log "$T/padded.bin"
 jq -e '.verdict == "error" and (.error | test("zero padding"))' "$T/out.json" >/dev/null ||
     fail "padded log: $(cat "$T/out.json")"
-echo '{"version": 1, "event": {}}' >"$T/bad-policy.json"
+echo '{"version": 2, "event": {}}' >"$T/bad-policy.json"
 expect 2 "" $BP check --policy "$T/bad-policy.json" --log "$T/good.bin"
+# A version 1 policy (unlisted types unchecked) is refused with a message saying what to do.
+jq '.version = 1 | .events |= map_values(map_values(.digests))' "$T/policy.json" >"$T/v1.json"
+expect 2 "" $BP check --policy "$T/v1.json" --log "$T/drv2.bin"
+grep -q "version 1.*open_pcrs" "$T/out.json" "$T/err.txt" || fail "v1: $(cat "$T/out.json" "$T/err.txt")"
 expect 2 "" $BP check --policy "$T/policy.json" --log "$T/good.bin" --pcr 24=00
 expect 2 "" $BP check --policy "$T/policy.json" --log "$T/missing.bin"
 expect 2 "" $BP show --log "$T/padded.bin"

@@ -153,3 +153,30 @@ rc=0; "$VF" verify --host --policy policy.json --boot-policy boot03.json \
 [ $rc -eq 1 ] && jq -e '.reasons | index("host-ek-untrusted") != null' v.json >/dev/null ||
     { cat v.json >&2; fail "host EK without trust anchors"; }
 ok "offline: PCR 4 mismatch denied, PCRs 0-3 alone allowed, untrusted host EK denied"
+
+# --- added boot events: the second host TPM boots the same log plus an EFI driver in PCR 2
+# and the boot loader once more in PCR 4. Its quote matches its log; the derived (closed)
+# policy denies both added events. ---
+"$BUILD/tests/uefilog_build" --out added.bin --preset basic \
+    --measure evil.efi 2:EV_EFI_BOOT_SERVICES_DRIVER:hex:00 \
+    --measure grubx64.efi 4:EV_EFI_BOOT_SERVICES_APPLICATION:hex:0000000000000000000000000000000000000000000000000000000000000000 \
+    >/dev/null || fail "uefilog_build (added events)"
+"$VF" boot-policy show --log added.bin >added.jsonl || fail "boot-policy show (added)"
+jq -r 'select(.index != null and .type != "EV_NO_ACTION") | "\(.pcr):sha256=\(.sha256)"' \
+    added.jsonl >added.extends
+while read -r e; do
+    TPM2TOOLS_TCTI="$(cat "$T/host2/tcti")" timeout 30 tpm2_pcrextend "$e" || fail "extend $e"
+done <added.extends
+DRV=$(jq -r 'select(.type == "EV_EFI_BOOT_SERVICES_DRIVER") | .index' added.jsonl)
+APP=$(jq -r 'select(.type == "EV_EFI_BOOT_SERVICES_APPLICATION") | .index' added.jsonl | tail -n 1)
+NONCE=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+"$AGENT" host-evidence --nonce "$NONCE" --out added.cbor --run-dir "$T/run2" \
+    --uefi-log "$T/added.bin" --kmod-log '' --node-name "$NODE" || fail "host-evidence (added)"
+rc=0; "$VF" verify --host --policy policy.json --boot-policy boot.json --trust trust \
+    --allow-unregistered-ak added.cbor >v.json || rc=$?
+[ $rc -eq 1 ] && jq -e --arg d "host-boot-event-unexpected:pcr 2 EV_EFI_BOOT_SERVICES_DRIVER record $DRV" \
+    --arg a "host-boot-event-unexpected:pcr 4 EV_EFI_BOOT_SERVICES_APPLICATION record $APP" \
+    '(.reasons | index($d) != null and index($a) != null) and
+     (.reasons | map(startswith("host-eventlog-replay-mismatch")) | any | not)' v.json >/dev/null ||
+    { cat v.json >&2; fail "added boot events (rc $rc)"; }
+ok "host TPM booted an added EFI driver and a second loader copy: denied (records $DRV, $APP)"

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The verifier service's connection guard: a deadline for each phase of a request and the
+ * eviction of the longest-waiting connection when the server is nearly full, so that slow
+ * clients cannot starve the others (docs/verifier.md, "Connection limits"). Not thread-safe:
+ * every call comes from the one thread that runs libmicrohttpd (server.c). */
+#ifndef VERIFIER_CONNGUARD_H
+#define VERIFIER_CONNGUARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GUARD_MAX_CONNS      256u
+#define GUARD_PER_IP         32u
+#define GUARD_RESERVE        32u
+#define GUARD_HANDSHAKE_S    5u
+#define GUARD_HEADER_S       10u
+#define GUARD_BODY_S         30u
+#define GUARD_IDLE_S         10u
+
+struct guard_limits {
+    unsigned max_conns;   /* all connections (libmicrohttpd refuses beyond) */
+    unsigned per_ip;      /* connections of one client address (libmicrohttpd refuses beyond) */
+    unsigned reserve;     /* eviction starts at max_conns - reserve live connections */
+    unsigned handshake_s; /* accept to request line: the TLS handshake and the first line */
+    unsigned header_s;    /* request line to the end of the headers */
+    unsigned body_s;      /* end of the headers to the end of the body */
+    unsigned idle_s;      /* a kept-alive connection waiting for its next request line */
+};
+
+enum guard_phase {
+    GUARD_WAIT, /* accepted (handshake) or kept alive: waiting for a request line */
+    GUARD_HEAD, /* request line seen, headers not complete */
+    GUARD_BODY, /* headers complete, body not complete */
+    GUARD_BUSY, /* request complete: being answered; no deadline here */
+};
+
+struct guard_conn {
+    struct guard_conn *prev, *next;
+    int fd;
+    enum guard_phase phase;
+    int served;        /* a request was answered on it: GUARD_WAIT is idle, not handshake */
+    int killed;        /* shut down by the guard; libmicrohttpd has not closed it yet */
+    uint64_t since_ms; /* when the current phase began */
+};
+
+struct guard {
+    struct guard_limits lim;
+    struct guard_conn *head, *tail; /* in accept order */
+    size_t live;                    /* connections not killed */
+    uint64_t timeouts, evictions;
+};
+
+void guard_init(struct guard *g, const struct guard_limits *lim);
+/* A new connection (fd stays the caller's); evicts the longest-waiting connections while more
+ * than max_conns - reserve are live. NULL when memory runs out (the caller drops fd). */
+struct guard_conn *guard_open(struct guard *g, int fd, uint64_t now_ms);
+void guard_close(struct guard *g, struct guard_conn *c); /* frees c */
+void guard_phase(struct guard_conn *c, enum guard_phase ph, uint64_t now_ms);
+/* Shuts down (shutdown(2), the owner then sees EOF and closes) every connection past the
+ * deadline of its phase. */
+void guard_reap(struct guard *g, uint64_t now_ms);
+/* Frees what is left (at stop). */
+void guard_free(struct guard *g);
+
+uint64_t guard_now_ms(void); /* CLOCK_MONOTONIC */
+
+#endif
