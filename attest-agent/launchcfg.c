@@ -477,7 +477,9 @@ static int put_limit(cbor_item_t *m, const char *name, const json_t *o, const ch
 
     if (r < 0)
         return r;
-    return cb_put_uint(m, name, v && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0);
+    if (!v || json_integer_value(v) <= 0)
+        return cb_put_uint(m, name, 0);
+    return cb_put_uint(m, name, (uint64_t)json_integer_value(v));
 }
 
 static int extract_resources(const json_t *res, cbor_item_t *m)

@@ -131,7 +131,8 @@ int launch_policy_validate(const json_t *l, char *err, size_t errsz)
             if (!texts(v))
                 return errf(err, errsz, k, "must be an array of strings");
         } else if (!strcmp(k, "min_oom_score_adj")) {
-            if (!json_is_integer(v) || json_integer_value(v) < -1000 || json_integer_value(v) > 1000)
+            if (!json_is_integer(v) || json_integer_value(v) < -1000 ||
+                json_integer_value(v) > 1000)
                 return errf(err, errsz, k, "must be an integer -1000..1000");
         } else if (!strcmp(k, "allowed_host_mounts")) {
             if (!host_mounts_ok(v))
@@ -279,7 +280,8 @@ static int rule_covers(const char *allowed, const char *rl)
 {
     char t1[8], n1[48], a1[8], t2[8], n2[48], a2[8];
 
-    if (sscanf(allowed, "%7s %47s %7s", t1, n1, a1) != 3 || sscanf(rl, "%7s %47s %7s", t2, n2, a2) != 3)
+    if (sscanf(allowed, "%7s %47s %7s", t1, n1, a1) != 3 ||
+        sscanf(rl, "%7s %47s %7s", t2, n2, a2) != 3)
         return 0;
     if (strcmp(t1, t2) || strcmp(n1, n2))
         return 0;
@@ -368,12 +370,13 @@ static int get_u32(const struct eval *e, const cbor_item_t *m, const char *k, ui
 static void check_user(const struct eval *e)
 {
     const cbor_item_t *u = ctl_get(e->cfg, "user"), *gids;
-    uint64_t uid = 0, gid = 0, g;
+    uint64_t uid = 0, gid = 0;
     int userns = 0;
 
     if (get_flag(e, e->cfg, "user_namespace", &userns) < 0)
         return;
-    if (!u || !cbor_isa_map(u) || get_u32(e, u, "uid", &uid) < 0 || get_u32(e, u, "gid", &gid) < 0 ||
+    if (!u || !cbor_isa_map(u) || get_u32(e, u, "uid", &uid) < 0 ||
+        get_u32(e, u, "gid", &gid) < 0 ||
         !(gids = array_of(e, u, "additional_gids"))) {
         malformed(e, "user");
         return;
@@ -386,10 +389,9 @@ static void check_user(const struct eval *e)
         reasons_add(e->r, "run-as-root-group", "gid 0");
     for (size_t i = 0; i < cbor_array_size(gids); i++) {
         const cbor_item_t *it = cbor_array_handle(gids)[i];
-        g = cbor_isa_uint(it) ? cbor_get_int(it) : 1;
         if (!cbor_isa_uint(it))
             malformed(e, "additional_gids");
-        else if (g == 0)
+        else if (cbor_get_int(it) == 0)
             reasons_add(e->r, "run-as-root-group", "additional gid 0");
     }
 }
@@ -447,7 +449,8 @@ static void check_propagation(const struct eval *e)
 {
     char prop[TEXT_MAX];
 
-    if (get_text(e, e->cfg, "rootfs_propagation", prop) == 0 && !rule(e, "allow_shared_propagation") &&
+    if (get_text(e, e->cfg, "rootfs_propagation", prop) == 0 &&
+        !rule(e, "allow_shared_propagation") &&
         (!strcmp(prop, "shared") || !strcmp(prop, "rshared")))
         reasons_add(e->r, "rootfs-propagation-shared", "%s", prop);
 }

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "launchcfg.h"
+#include "../tools/launch_fixture.h"
 #include "../../verifier/launchpolicy.h"
 #include "../../verifier/reasons.h"
 
@@ -147,6 +148,23 @@ static void test_hardened_base(void **state)
     print(&r);
     assert_int_equal(r.n, 0);
     reasons_free(&r);
+}
+
+/* The hand-built record of the test tools (evidence_build, bench_verify) passes too. */
+static void test_fixture_record(void **state)
+{
+    cbor_item_t *c = ctl_map_new();
+    json_t *pol = launch_policy_defaults();
+    struct reasons r = { 0 };
+
+    (void)state;
+    ctl_put_str(c, "config_digest", "sha256:00");
+    launch_fixture_fill(c);
+    launch_policy_check(pol, c, &r);
+    print(&r);
+    assert_int_equal(r.n, 0);
+    cbor_decref(&c);
+    json_decref(pol);
 }
 
 static void test_mount_escapes(void **state)
@@ -365,6 +383,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hardened_base),
+        cmocka_unit_test(test_fixture_record),
         cmocka_unit_test(test_mount_escapes),
         cmocka_unit_test(test_host_mount_allow_list),
         cmocka_unit_test(test_process_escapes),
