@@ -7,9 +7,9 @@
 # exists: a rootfs not in policy, added capabilities, the host network, no memory or pids
 # limit, the host root bound through a relative source or "ro" then "rw", a writable
 # /proc/sys (no masked/readonly paths), the vtpm-mgr run dir or /run bound read-only,
-# writable sysfs and cgroup, shared propagation, a device rule allowing all, a device node,
-# a setuid file and a device node in the rootfs, a prestart hook, root without a user
-# namespace, seccomp allowing ptrace/mount/keyctl, a sysctl.
+# writable sysfs (also by a remount) and cgroup, shared propagation, a device rule allowing
+# all, a device node, a setuid file and a device node in the rootfs, a prestart hook, root
+# without a user namespace, seccomp allowing ptrace/mount/keyctl, a sysctl.
 . "$(dirname "$0")/lib.sh"
 command -v runc >/dev/null 2>&1 || { echo "runc missing"; exit 77; }
 command -v busybox >/dev/null 2>&1 || { echo "busybox missing"; exit 77; }
@@ -102,6 +102,11 @@ denied hostrun "host-mount-sensitive:/run (ro)" "
 c['mounts'].append({'destination': '/hostrun', 'source': '/run', 'options': ['rbind', 'rro']})"
 denied sysfsrw "sysfs-writable:/sys" "
 [m.update(options=['nosuid', 'noexec', 'nodev']) for m in c['mounts'] if m['type'] == 'sysfs']"
+# "remount" with "rw" turns the earlier sysfs mount writable (runc applies it to /sys itself)
+mkdir -p "$T/empty"
+denied remount "sysfs-writable:/sys" "
+c['mounts'].append({'destination': '/sys', 'type': 'none', 'source': '$T/empty',
+                    'options': ['remount', 'bind', 'rw']})"
 denied cgrouprw "cgroup-writable:/sys/fs/cgroup" "
 [m.update(options=['nosuid', 'rw']) for m in c['mounts'] if m['type'] == 'cgroup']"
 denied shared "mount-propagation-shared:/shm2" "
