@@ -54,7 +54,7 @@ static int hook_measure(struct hook *h, const uint8_t *state, size_t len)
     return measure_collect(&h->b, h->st.annotations,
                            h->o->runtime ? h->o->runtime
                                          : h->env->runtime ? h->env->runtime : runtime,
-                           h->o->cache_dir, &h->m);
+                           h->o->cache_dir, h->o->run_dir, &h->m);
 }
 
 static int hook_vtpm(struct hook *h)

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Launch-configuration extraction: config.json (OCI runtime spec) to the measured summary. */
+/* Launch-configuration extraction: config.json (OCI runtime spec) to the measured record. */
 #include "launchcfg.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cborenc.h"
 #include "ctlproto.h"
+#include "launchcfg_int.h"
 #include "log.h"
 
 /* Namespaces a container can share with the host, in the order of docs/evidence.md. */
@@ -17,6 +19,12 @@ static const struct { const char *oci, *name; } ns_types[] = {
     { "mount", "mount" }, { "user", "user" }, { "cgroup", "cgroup" },
 };
 #define NS_COUNT (sizeof(ns_types) / sizeof(ns_types[0]))
+#define NS_USER 5
+
+/* Hook stages of the OCI runtime spec; all of them run on the host as the runtime's user. */
+static const char *const hook_stages[] = {
+    "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
+};
 
 int strset_add(struct strset *s, const char *v)
 {
@@ -39,6 +47,14 @@ int strset_add(struct strset *s, const char *v)
     return 0;
 }
 
+int strset_has(const struct strset *s, const char *v)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (!strcmp(s->v[i], v))
+            return 1;
+    return 0;
+}
+
 void strset_free(struct strset *s)
 {
     for (size_t i = 0; i < s->n; i++)
@@ -48,14 +64,13 @@ void strset_free(struct strset *s)
     s->n = 0;
 }
 
-static int bad(const char *what)
+int lc_bad(const char *what)
 {
     LOG_ERROR("config.json: %s", what);
     return -EINVAL;
 }
 
-/* o[key] when absent (NULL, 0) or of the wanted JSON type; -EINVAL otherwise. */
-static int get_opt(const json_t *o, const char *key, json_type type, json_t **out)
+int lc_get_opt(const json_t *o, const char *key, json_type type, json_t **out)
 {
     json_t *v = json_object_get(o, key);
 
@@ -68,88 +83,229 @@ static int get_opt(const json_t *o, const char *key, json_type type, json_t **ou
     return -EINVAL;
 }
 
-static int get_bool(const json_t *o, const char *key, int *out)
+int lc_get_bool(const json_t *o, const char *key, int *out)
 {
     json_t *v;
-    int r = get_opt(o, key, JSON_TRUE, &v);
+    int r = lc_get_opt(o, key, JSON_TRUE, &v);
 
     *out = r == 0 && v && json_is_true(v);
     return r;
 }
 
-/* A non-negative integer below limit; absent gives 0. */
-static int get_uint(const json_t *o, const char *key, json_int_t limit, uint64_t *out)
+int lc_get_uint(const json_t *o, const char *key, json_int_t limit, uint64_t *out)
 {
     json_t *v;
-    int r = get_opt(o, key, JSON_INTEGER, &v);
+    int r = lc_get_opt(o, key, JSON_INTEGER, &v);
 
     *out = 0;
     if (r < 0 || !v)
         return r;
     if (json_integer_value(v) < 0 || json_integer_value(v) > limit)
-        return bad("integer out of range");
+        return lc_bad("integer out of range");
     *out = (uint64_t)json_integer_value(v);
     return 0;
 }
 
-static int add_texts(struct strset *s, const json_t *arr)
+cbor_item_t *lc_text(const char *s)
+{
+    return cbor_build_string(s);
+}
+
+int lc_push(cbor_item_t *arr, cbor_item_t *v)
+{
+    int ok = v && cbor_array_push(arr, v);
+
+    if (v)
+        cbor_decref(&v);
+    return ok ? 0 : -ENOMEM;
+}
+
+cbor_item_t *lc_int(int64_t v)
+{
+    uint64_t n;
+
+    if (v >= 0)
+        return cb_uint((uint64_t)v);
+    n = (uint64_t)(-(v + 1));
+    if (n <= UINT8_MAX)
+        return cbor_build_negint8((uint8_t)n);
+    if (n <= UINT16_MAX)
+        return cbor_build_negint16((uint16_t)n);
+    if (n <= UINT32_MAX)
+        return cbor_build_negint32((uint32_t)n);
+    return cbor_build_negint64(n);
+}
+
+int lc_text_list(const json_t *o, const char *key, cbor_item_t **out)
+{
+    json_t *arr, *v;
+    size_t i;
+    int r = o ? lc_get_opt(o, key, JSON_ARRAY, &arr) : (arr = NULL, 0);
+
+    *out = NULL;
+    if (r < 0)
+        return r;
+    if (!(*out = cbor_new_indefinite_array()))
+        return -ENOMEM;
+    json_array_foreach(arr, i, v) {
+        if (!json_is_string(v))
+            r = lc_bad("expected an array of texts");
+        else
+            r = lc_push(*out, lc_text(json_string_value(v)));
+        if (r < 0)
+            break;
+    }
+    if (r < 0)
+        cbor_decref(out);
+    return r;
+}
+
+int lc_normalize(const char *path, char *out, size_t outsz)
+{
+    size_t n = 0;
+
+    if (outsz < 2)
+        return -ENAMETOOLONG;
+    for (const char *p = path; *p;) {
+        const char *e = strchrnul(p, '/');
+        size_t len = (size_t)(e - p);
+        if (len == 2 && !memcmp(p, "..", 2)) {
+            while (n > 0 && out[n - 1] != '/')
+                n--;
+            if (n > 0)
+                n--;
+        } else if (len && !(len == 1 && *p == '.')) {
+            if (n + len + 2 > outsz)
+                return -ENAMETOOLONG;
+            out[n++] = '/';
+            memcpy(out + n, p, len);
+            n += len;
+        }
+        p = *e ? e + 1 : e;
+    }
+    if (n == 0)
+        out[n++] = '/';
+    out[n] = '\0';
+    return 0;
+}
+
+static int put(cbor_item_t *m, const char *k, cbor_item_t *v)
+{
+    return ctl_put_item(m, k, v);
+}
+
+/* A text list of config.json at o[key] into the record under name. */
+static int put_list(cbor_item_t *m, const char *name, const json_t *o, const char *key)
+{
+    cbor_item_t *a;
+    int r = lc_text_list(o, key, &a);
+
+    return r < 0 ? r : put(m, name, a);
+}
+
+static int add_caps(struct strset *caps, const json_t *arr)
 {
     size_t i;
     json_t *v;
     int r = 0;
 
-    if (!json_is_array(arr))
-        return bad("expected an array of texts");
     json_array_foreach(arr, i, v) {
         if (!json_is_string(v))
-            return bad("expected an array of texts");
-        if ((r = strset_add(s, json_string_value(v))) < 0)
+            return lc_bad("expected an array of capability names");
+        if ((r = strset_add(caps, json_string_value(v))) < 0)
             return r;
     }
     return 0;
 }
 
-static int extract_caps(const json_t *process, struct launch_config *lc)
+/* The union of all five sets: a capability in any of them can be raised by the process. */
+static int extract_caps(const json_t *process, cbor_item_t *m)
 {
-    static const char *const sets[] = { "bounding", "effective", "permitted" };
-    json_t *caps, *arr;
-    int r = get_opt(process, "capabilities", JSON_OBJECT, &caps);
+    static const char *const sets[] = { "bounding", "effective", "permitted", "inheritable",
+                                        "ambient" };
+    struct strset caps = { 0 };
+    json_t *c, *arr;
+    int r = lc_get_opt(process, "capabilities", JSON_OBJECT, &c);
 
-    for (size_t i = 0; r == 0 && caps && i < 3; i++) {
-        r = get_opt(caps, sets[i], JSON_ARRAY, &arr);
+    for (size_t i = 0; r == 0 && c && i < sizeof(sets) / sizeof(sets[0]); i++) {
+        r = lc_get_opt(c, sets[i], JSON_ARRAY, &arr);
         if (r == 0 && arr)
-            r = add_texts(&lc->capabilities, arr);
+            r = add_caps(&caps, arr);
     }
+    if (r == 0)
+        r = put(m, "capabilities", cb_text_array(&caps));
+    strset_free(&caps);
     return r;
 }
 
-static int extract_user(const json_t *process, struct launch_config *lc)
+static int extract_user(const json_t *process, cbor_item_t *m)
 {
     uint64_t uid = 0, gid = 0;
-    json_t *user;
-    int r = get_opt(process, "user", JSON_OBJECT, &user);
+    json_t *user, *gids = NULL, *v;
+    cbor_item_t *u = ctl_map_new(), *g = cbor_new_indefinite_array();
+    size_t i;
+    int r = u && g ? lc_get_opt(process, "user", JSON_OBJECT, &user) : -ENOMEM;
 
-    if (r == 0 && user)
-        r = get_uint(user, "uid", UINT32_MAX, &uid);
-    if (r == 0 && user)
-        r = get_uint(user, "gid", UINT32_MAX, &gid);
-    lc->uid = (uint32_t)uid;
-    lc->gid = (uint32_t)gid;
+    if (r == 0 && user && (r = lc_get_uint(user, "uid", UINT32_MAX, &uid)) == 0 &&
+        (r = lc_get_uint(user, "gid", UINT32_MAX, &gid)) == 0)
+        r = lc_get_opt(user, "additionalGids", JSON_ARRAY, &gids);
+    json_array_foreach(gids, i, v) {
+        if (r < 0)
+            break;
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX)
+            r = lc_bad("additionalGids must be uids");
+        else
+            r = lc_push(g, cb_uint((uint64_t)json_integer_value(v)));
+    }
+    if (r == 0 && !(r = cb_put_uint(u, "uid", uid)) && !(r = cb_put_uint(u, "gid", gid))) {
+        r = put(u, "additional_gids", g);
+        g = NULL;
+        if (r == 0) {
+            r = put(m, "user", u);
+            u = NULL;
+        }
+    }
+    if (u)
+        cbor_decref(&u);
+    if (g)
+        cbor_decref(&g);
     return r;
 }
 
-static int extract_process(const json_t *config, struct launch_config *lc)
+/* A text of config.json (absent: "") into the record. */
+static int put_text(cbor_item_t *m, const char *name, const json_t *o, const char *key)
+{
+    json_t *v = NULL;
+    int r = o ? lc_get_opt(o, key, JSON_STRING, &v) : 0;
+
+    return r < 0 ? r : ctl_put_str(m, name, v ? json_string_value(v) : "");
+}
+
+static int extract_oom(const json_t *process, cbor_item_t *m)
+{
+    json_t *v;
+    int r = lc_get_opt(process, "oomScoreAdj", JSON_INTEGER, &v);
+
+    if (r == 0 && v && (json_integer_value(v) < -1000 || json_integer_value(v) > 1000))
+        r = lc_bad("oomScoreAdj out of range");
+    return r < 0 ? r : put(m, "oom_score_adj", lc_int(v ? json_integer_value(v) : 0));
+}
+
+static int extract_process(const json_t *config, cbor_item_t *m)
 {
     json_t *process;
-    int r = get_opt(config, "process", JSON_OBJECT, &process);
+    int r = lc_get_opt(config, "process", JSON_OBJECT, &process), nnp = 0;
 
     if (r < 0)
         return r;
     if (!process)
-        return bad("process missing");
-    if ((r = extract_caps(process, lc)) < 0 || (r = extract_user(process, lc)) < 0)
+        return lc_bad("process missing");
+    if ((r = extract_caps(process, m)) < 0 || (r = extract_user(process, m)) < 0 ||
+        (r = lc_get_bool(process, "noNewPrivileges", &nnp)) < 0 ||
+        (r = ctl_put_bool(m, "no_new_privileges", nnp)) < 0 || (r = extract_oom(process, m)) < 0 ||
+        (r = put_text(m, "apparmor_profile", process, "apparmorProfile")) < 0)
         return r;
-    return get_bool(process, "noNewPrivileges", &lc->no_new_privileges);
+    return put_text(m, "selinux_label", process, "selinuxLabel");
 }
 
 static int ns_index(const char *type)
@@ -161,221 +317,348 @@ static int ns_index(const char *type)
 }
 
 /* A namespace is unshared when listed without a path; joining one by path may be the host's. */
-static int extract_namespaces(const json_t *linux_, struct launch_config *lc)
+static int extract_namespaces(const json_t *linux_, cbor_item_t *m)
 {
     int unshared[NS_COUNT + 1] = { 0 };
+    struct strset host = { 0 };
     json_t *nss, *ns, *path;
     size_t i;
-    int r = linux_ ? get_opt(linux_, "namespaces", JSON_ARRAY, &nss) : (nss = NULL, 0);
+    int r = linux_ ? lc_get_opt(linux_, "namespaces", JSON_ARRAY, &nss) : (nss = NULL, 0);
 
     json_array_foreach(nss, i, ns) {
         const char *type = json_string_value(json_object_get(ns, "type"));
         int k = type ? ns_index(type) : -1;
         if (r < 0 || k < 0)
-            return r < 0 ? r : bad("namespace without a known type");
-        r = get_opt(ns, "path", JSON_STRING, &path);
+            return r < 0 ? r : lc_bad("namespace without a known type");
+        r = lc_get_opt(ns, "path", JSON_STRING, &path);
         if (r == 0 && (!path || !*json_string_value(path)))
             unshared[k] = 1;
     }
     for (i = 0; r == 0 && i < NS_COUNT; i++)
         if (!unshared[i])
-            r = strset_add(&lc->host_namespaces, ns_types[i].name);
+            r = strset_add(&host, ns_types[i].name);
+    if (r == 0)
+        r = put(m, "host_namespaces", cb_text_array(&host));
+    if (r == 0)
+        r = ctl_put_bool(m, "user_namespace", unshared[NS_USER]);
+    strset_free(&host);
     return r;
 }
 
-static int has_option(const json_t *opts, const char *opt)
+static cbor_item_t *id_mapping(const json_t *e)
 {
+    uint64_t c = 0, h = 0, n = 0;
+    cbor_item_t *m;
+
+    if (!json_is_object(e) || !json_object_get(e, "containerID") ||
+        !json_object_get(e, "hostID") || !json_object_get(e, "size") ||
+        lc_get_uint(e, "containerID", UINT32_MAX, &c) < 0 ||
+        lc_get_uint(e, "hostID", UINT32_MAX, &h) < 0 || lc_get_uint(e, "size", UINT32_MAX, &n) < 0)
+        return NULL;
+    if (!(m = ctl_map_new()))
+        return NULL;
+    if (cb_put_uint(m, "container_id", c) || cb_put_uint(m, "host_id", h) ||
+        cb_put_uint(m, "size", n))
+        cbor_decref(&m);
+    return m;
+}
+
+static int extract_mappings(const json_t *linux_, const char *key, const char *name,
+                            cbor_item_t *m)
+{
+    cbor_item_t *a = cbor_new_indefinite_array();
+    json_t *arr = NULL, *e;
     size_t i;
-    json_t *v;
+    int r = !a ? -ENOMEM : linux_ ? lc_get_opt(linux_, key, JSON_ARRAY, &arr) : 0;
 
-    json_array_foreach(opts, i, v)
-        if (json_is_string(v) && !strcmp(json_string_value(v), opt))
-            return 1;
-    return 0;
-}
-
-/* "/dev//pts/" -> "dev/pts"; "" for the root itself. */
-static int add_mount_point(struct strset *s, const char *dest)
-{
-    char norm[4096];
-    size_t n = 0;
-
-    for (const char *p = dest; *p;) {
-        const char *e = strchrnul(p, '/');
-        size_t len = (size_t)(e - p);
-        if (len && !(len == 1 && *p == '.')) {
-            if (n + len + 2 > sizeof(norm))
-                return bad("mount destination too long");
-            if (n)
-                norm[n++] = '/';
-            memcpy(norm + n, p, len);
-            n += len;
-        }
-        p = *e ? e + 1 : e;
-    }
-    norm[n] = '\0';
-    return n ? strset_add(s, norm) : 0;
-}
-
-static int extract_mount(const json_t *m, struct launch_config *lc)
-{
-    json_t *type, *src, *opts;
-    int r, bind;
-
-    if (!json_is_object(m) || !json_is_string(json_object_get(m, "destination")))
-        return bad("mount without a destination");
-    r = add_mount_point(&lc->mount_points, json_string_value(json_object_get(m, "destination")));
-    if (r < 0)
-        return r;
-    if ((r = get_opt(m, "type", JSON_STRING, &type)) < 0 ||
-        (r = get_opt(m, "source", JSON_STRING, &src)) < 0 ||
-        (r = get_opt(m, "options", JSON_ARRAY, &opts)) < 0)
-        return r;
-    bind = (type && !strcmp(json_string_value(type), "bind")) || has_option(opts, "bind") ||
-           has_option(opts, "rbind");
-    if (!bind || !src || json_string_value(src)[0] != '/' || has_option(opts, "ro"))
-        return 0;
-    return strset_add(&lc->privileged_mounts, json_string_value(src));
-}
-
-static int extract_mounts(const json_t *config, struct launch_config *lc)
-{
-    json_t *mounts, *m;
-    size_t i;
-    int r = get_opt(config, "mounts", JSON_ARRAY, &mounts);
-
-    json_array_foreach(mounts, i, m) {
+    json_array_foreach(arr, i, e) {
+        cbor_item_t *v;
         if (r < 0)
             break;
-        r = extract_mount(m, lc);
+        if (!(v = id_mapping(e)))
+            r = lc_bad("a uid/gid mapping needs containerID, hostID and size");
+        else
+            r = lc_push(a, v);
     }
-    return r;
+    if (r < 0) {
+        if (a)
+            cbor_decref(&a);
+        return r;
+    }
+    return put(m, name, a);
 }
 
-static int device_rule(const json_t *d, struct launch_config *lc)
+static int node_entry(const json_t *d, cbor_item_t *arr)
+{
+    const char *p = json_string_value(json_object_get(d, "path"));
+    json_t *type;
+    uint64_t maj = 0, min = 0;
+    cbor_item_t *e;
+    int r;
+
+    if (!json_is_object(d) || !p)
+        return lc_bad("device without a path");
+    if ((r = lc_get_opt(d, "type", JSON_STRING, &type)) < 0 ||
+        (r = lc_get_uint(d, "major", INT64_MAX, &maj)) < 0 ||
+        (r = lc_get_uint(d, "minor", INT64_MAX, &min)) < 0)
+        return r;
+    if (!(e = ctl_map_new()))
+        return -ENOMEM;
+    if (ctl_put_str(e, "path", p) || ctl_put_str(e, "type", type ? json_string_value(type) : "") ||
+        cb_put_uint(e, "major", maj) || cb_put_uint(e, "minor", min)) {
+        cbor_decref(&e);
+        return -ENOMEM;
+    }
+    return lc_push(arr, e);
+}
+
+/* "TYPE MAJ:MIN ACCESS" of an allow rule; wildcards "a", "*" and "rwm" as runc reads them. */
+static int device_rule(const json_t *d, cbor_item_t *arr)
 {
     char rule[96], maj[24] = "*", min[24] = "*";
     json_t *allow, *type, *acc, *v;
     int r;
 
     if (!json_is_object(d))
-        return bad("device rule is not an object");
-    if ((r = get_opt(d, "allow", JSON_TRUE, &allow)) < 0 || !allow)
-        return r < 0 ? r : bad("device rule without allow");
-    if ((r = get_opt(d, "type", JSON_STRING, &type)) < 0 ||
-        (r = get_opt(d, "access", JSON_STRING, &acc)) < 0)
+        return lc_bad("device rule is not an object");
+    if ((r = lc_get_opt(d, "allow", JSON_TRUE, &allow)) < 0 || !allow)
+        return r < 0 ? r : lc_bad("device rule without allow");
+    if ((r = lc_get_opt(d, "type", JSON_STRING, &type)) < 0 ||
+        (r = lc_get_opt(d, "access", JSON_STRING, &acc)) < 0)
         return r;
-    if ((v = json_object_get(d, "major")) && json_is_integer(v))
+    if ((v = json_object_get(d, "major")) && json_is_integer(v) && json_integer_value(v) >= 0)
         snprintf(maj, sizeof(maj), "%lld", (long long)json_integer_value(v));
-    if ((v = json_object_get(d, "minor")) && json_is_integer(v))
+    if ((v = json_object_get(d, "minor")) && json_is_integer(v) && json_integer_value(v) >= 0)
         snprintf(min, sizeof(min), "%lld", (long long)json_integer_value(v));
     if (!json_is_true(allow))
-        return 0;
-    snprintf(rule, sizeof(rule), "allow %.4s %s:%s %.8s", type ? json_string_value(type) : "a",
-             maj, min, acc ? json_string_value(acc) : "rwm");
-    return strset_add(&lc->devices, rule);
+        return 0; /* a deny only narrows what the allow rules (all measured) grant */
+    snprintf(rule, sizeof(rule), "%.4s %s:%s %.8s",
+             type && *json_string_value(type) ? json_string_value(type) : "a", maj, min,
+             acc && *json_string_value(acc) ? json_string_value(acc) : "rwm");
+    return lc_push(arr, lc_text(rule));
 }
 
-static int extract_devices(const json_t *linux_, const json_t *res, struct launch_config *lc)
+static int extract_devices(const json_t *linux_, const json_t *res, cbor_item_t *m)
 {
-    json_t *devs = NULL, *rules = NULL, *d;
+    cbor_item_t *nodes = cbor_new_indefinite_array(), *rules = cbor_new_indefinite_array();
+    json_t *devs = NULL, *rl = NULL, *d;
     size_t i;
-    int r = linux_ ? get_opt(linux_, "devices", JSON_ARRAY, &devs) : 0;
-
-    json_array_foreach(devs, i, d) {
-        const char *p = json_string_value(json_object_get(d, "path"));
-        if (r < 0 || !p)
-            return r < 0 ? r : bad("device without a path");
-        r = strset_add(&lc->devices, p);
-    }
-    if (r == 0 && res)
-        r = get_opt(res, "devices", JSON_ARRAY, &rules);
-    json_array_foreach(rules, i, d) {
-        if (r < 0)
-            break;
-        r = device_rule(d, lc);
-    }
-    return r;
-}
-
-static int extract_resources(const json_t *res, struct launch_config *lc)
-{
-    json_t *mem = NULL, *cpu = NULL, *limit = NULL;
-    int r = res ? get_opt(res, "memory", JSON_OBJECT, &mem) : 0;
-
-    if (r == 0 && res)
-        r = get_opt(res, "cpu", JSON_OBJECT, &cpu);
-    if (r == 0 && mem)
-        r = get_opt(mem, "limit", JSON_INTEGER, &limit);
-    if (r == 0 && mem && limit) /* -1 (or any value <= 0) means unlimited */
-        lc->memory_limit = json_integer_value(limit) > 0 ? (uint64_t)json_integer_value(limit) : 0;
-    if (r == 0 && cpu)
-        r = get_uint(cpu, "shares", INT64_MAX, &lc->cpu_shares);
-    return r;
-}
-
-static int is_deny_action(const char *a)
-{
-    static const char *const deny[] = { "SCMP_ACT_ERRNO", "SCMP_ACT_KILL",
-        "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP" };
-
-    for (size_t i = 0; i < sizeof(deny) / sizeof(deny[0]); i++)
-        if (!strcmp(a, deny[i]))
-            return 1;
-    return 0;
-}
-
-static int extract_seccomp(const json_t *linux_, struct launch_config *lc)
-{
-    json_t *sc = NULL, *def;
-    int r = linux_ ? get_opt(linux_, "seccomp", JSON_OBJECT, &sc) : 0;
-
-    if (r < 0 || !sc)
-        return r;
-    if ((r = get_opt(sc, "defaultAction", JSON_STRING, &def)) < 0 || !def)
-        return r < 0 ? r : bad("seccomp without defaultAction");
-    lc->seccomp = 1;
-    lc->seccomp_default_deny = is_deny_action(json_string_value(def));
-    return 0;
-}
-
-static int extract_linux(const json_t *config, struct launch_config *lc)
-{
-    json_t *linux_, *res = NULL;
-    int r = get_opt(config, "linux", JSON_OBJECT, &linux_);
+    int r = nodes && rules ? 0 : -ENOMEM;
 
     if (r == 0 && linux_)
-        r = get_opt(linux_, "resources", JSON_OBJECT, &res);
-    if (r == 0)
-        r = extract_namespaces(linux_, lc);
-    if (r == 0)
-        r = extract_devices(linux_, res, lc);
-    if (r == 0)
-        r = extract_resources(res, lc);
-    if (r == 0)
-        r = extract_seccomp(linux_, lc);
+        r = lc_get_opt(linux_, "devices", JSON_ARRAY, &devs);
+    json_array_foreach(devs, i, d)
+        if (r == 0)
+            r = node_entry(d, nodes);
+    if (r == 0 && res)
+        r = lc_get_opt(res, "devices", JSON_ARRAY, &rl);
+    json_array_foreach(rl, i, d)
+        if (r == 0)
+            r = device_rule(d, rules);
+    if (r == 0) {
+        r = put(m, "device_nodes", nodes);
+        nodes = NULL;
+        if (r == 0)
+            r = put(m, "device_rules", rules);
+        rules = NULL;
+    }
+    if (nodes)
+        cbor_decref(&nodes);
+    if (rules)
+        cbor_decref(&rules);
     return r;
+}
+
+/* A limit where -1 (or any value <= 0) means none: 0 in the record. */
+static int put_limit(cbor_item_t *m, const char *name, const json_t *o, const char *key)
+{
+    json_t *v = NULL;
+    int r = o ? lc_get_opt(o, key, JSON_INTEGER, &v) : 0;
+
+    if (r < 0)
+        return r;
+    if (!v || json_integer_value(v) <= 0)
+        return cb_put_uint(m, name, 0);
+    return cb_put_uint(m, name, (uint64_t)json_integer_value(v));
+}
+
+static int extract_resources(const json_t *res, cbor_item_t *m)
+{
+    json_t *mem = NULL, *cpu = NULL, *pids = NULL;
+    uint64_t shares = 0;
+    int r = res ? lc_get_opt(res, "memory", JSON_OBJECT, &mem) : 0;
+
+    if (r == 0 && res)
+        r = lc_get_opt(res, "cpu", JSON_OBJECT, &cpu);
+    if (r == 0 && res)
+        r = lc_get_opt(res, "pids", JSON_OBJECT, &pids);
+    if (r == 0)
+        r = put_limit(m, "memory_limit", mem, "limit");
+    if (r == 0 && cpu)
+        r = lc_get_uint(cpu, "shares", INT64_MAX, &shares);
+    if (r == 0)
+        r = cb_put_uint(m, "cpu_shares", shares);
+    if (r == 0)
+        r = put_limit(m, "pids_limit", pids, "limit");
+    return r;
+}
+
+/* runc writes /proc/sys/ + the key with '.' turned into '/': "a/b" and "a.b" are one. */
+static int extract_sysctl(const json_t *linux_, cbor_item_t *m)
+{
+    cbor_item_t *a = cbor_new_indefinite_array();
+    json_t *sc = NULL, *v;
+    const char *k;
+    int r = !a ? -ENOMEM : linux_ ? lc_get_opt(linux_, "sysctl", JSON_OBJECT, &sc) : 0;
+
+    json_object_foreach(sc, k, v) {
+        char e[512];
+        if (r < 0)
+            break;
+        if (!json_is_string(v) || snprintf(e, sizeof(e), "%s=%s", k, json_string_value(v)) >=
+                                      (int)sizeof(e)) {
+            r = lc_bad("sysctl values must be short texts");
+            break;
+        }
+        for (char *p = e; *p && *p != '='; p++)
+            if (*p == '/')
+                *p = '.';
+        r = lc_push(a, lc_text(e));
+    }
+    if (r < 0) {
+        if (a)
+            cbor_decref(&a);
+        return r;
+    }
+    return put(m, "sysctl", a);
+}
+
+static int extract_linux(const json_t *config, cbor_item_t *m)
+{
+    json_t *linux_, *res = NULL;
+    int r = lc_get_opt(config, "linux", JSON_OBJECT, &linux_);
+
+    if (r == 0 && linux_)
+        r = lc_get_opt(linux_, "resources", JSON_OBJECT, &res);
+    if (r == 0)
+        r = extract_namespaces(linux_, m);
+    if (r == 0)
+        r = extract_mappings(linux_, "uidMappings", "uid_mappings", m);
+    if (r == 0)
+        r = extract_mappings(linux_, "gidMappings", "gid_mappings", m);
+    if (r == 0)
+        r = extract_resources(res, m);
+    if (r == 0)
+        r = launchcfg_seccomp(linux_, m);
+    if (r == 0)
+        r = put_list(m, "masked_paths", linux_, "maskedPaths");
+    if (r == 0)
+        r = put_list(m, "readonly_paths", linux_, "readonlyPaths");
+    if (r == 0)
+        r = put_text(m, "rootfs_propagation", linux_, "rootfsPropagation");
+    if (r == 0)
+        r = extract_sysctl(linux_, m);
+    if (r == 0)
+        r = extract_devices(linux_, res, m);
+    return r;
+}
+
+/* The hook runs this agent (or its forwarder beside it): the policy may allow it by default. */
+static int is_agent(const char *resolved, const struct launch_env *env)
+{
+    char fwd[PATH_MAX];
+    const char *slash;
+
+    if (!env || !env->self_exe || !*env->self_exe)
+        return 0;
+    if (!strcmp(resolved, env->self_exe))
+        return 1;
+    slash = strrchr(env->self_exe, '/');
+    if (!slash || snprintf(fwd, sizeof(fwd), "%.*s/attest-agent-hook",
+                           (int)(slash - env->self_exe), env->self_exe) >= (int)sizeof(fwd))
+        return 0;
+    return !strcmp(resolved, fwd);
+}
+
+static int hook_entry(const char *stage, const json_t *h, const struct launch_env *env,
+                      cbor_item_t *arr)
+{
+    const char *p = json_string_value(json_object_get(h, "path"));
+    char resolved[PATH_MAX];
+    cbor_item_t *e, *args;
+    int r;
+
+    if (!json_is_object(h) || !p || !*p)
+        return lc_bad("hook without a path");
+    if (!realpath(p, resolved))
+        snprintf(resolved, sizeof(resolved), "%s", p);
+    if ((r = lc_text_list(h, "args", &args)) < 0)
+        return r;
+    if (!(e = ctl_map_new())) {
+        cbor_decref(&args);
+        return -ENOMEM;
+    }
+    if (ctl_put_str(e, "stage", stage) || ctl_put_str(e, "path", resolved) ||
+        put(e, "args", args) || ctl_put_bool(e, "agent", is_agent(resolved, env))) {
+        cbor_decref(&e);
+        return -ENOMEM;
+    }
+    return lc_push(arr, e);
+}
+
+static int extract_hooks(const json_t *config, const struct launch_env *env, cbor_item_t *m)
+{
+    cbor_item_t *a = cbor_new_indefinite_array();
+    json_t *hooks = NULL, *list, *h;
+    const char *k;
+    size_t i;
+    int r = a ? lc_get_opt(config, "hooks", JSON_OBJECT, &hooks) : -ENOMEM;
+
+    json_object_foreach(hooks, k, list) {
+        size_t s = 0;
+        while (s < sizeof(hook_stages) / sizeof(hook_stages[0]) && strcmp(k, hook_stages[s]))
+            s++;
+        if (r == 0 && s == sizeof(hook_stages) / sizeof(hook_stages[0]))
+            r = lc_bad("unknown hook stage");
+        if (r == 0 && !json_is_array(list))
+            r = lc_bad("hooks of a stage must be an array");
+        json_array_foreach(list, i, h)
+            if (r == 0)
+                r = hook_entry(hook_stages[s], h, env, a);
+    }
+    if (r < 0) {
+        if (a)
+            cbor_decref(&a);
+        return r;
+    }
+    return put(m, "hooks", a);
 }
 
 int launchcfg_extract(const json_t *config, const uint8_t digest[DIGEST_LEN],
-                      struct launch_config *lc)
+                      const struct launch_env *env, struct launch_config *lc)
 {
     json_t *root;
-    int r;
+    int r, ro = 0;
 
     memset(lc, 0, sizeof(*lc));
     memcpy(lc->config_digest, digest, DIGEST_LEN);
     if (!json_is_object(config))
-        return bad("not an object");
-    r = get_opt(config, "root", JSON_OBJECT, &root);
+        return lc_bad("not an object");
+    if (!(lc->map = ctl_map_new()))
+        return -ENOMEM;
+    r = lc_get_opt(config, "root", JSON_OBJECT, &root);
     if (r == 0 && root)
-        r = get_bool(root, "readonly", &lc->readonly_rootfs);
+        r = lc_get_bool(root, "readonly", &ro);
     if (r == 0)
-        r = extract_process(config, lc);
+        r = ctl_put_bool(lc->map, "readonly_rootfs", ro);
     if (r == 0)
-        r = extract_mounts(config, lc);
+        r = extract_process(config, lc->map);
     if (r == 0)
-        r = extract_linux(config, lc);
+        r = extract_linux(config, lc->map);
+    if (r == 0)
+        r = extract_hooks(config, env, lc->map);
+    if (r == 0)
+        r = launchcfg_mounts(config, env, lc);
     if (r < 0)
         launchcfg_free(lc);
     return r;
@@ -383,72 +666,76 @@ int launchcfg_extract(const json_t *config, const uint8_t digest[DIGEST_LEN],
 
 void launchcfg_free(struct launch_config *lc)
 {
-    strset_free(&lc->capabilities);
-    strset_free(&lc->host_namespaces);
-    strset_free(&lc->privileged_mounts);
-    strset_free(&lc->devices);
+    if (lc->map)
+        cbor_decref(&lc->map);
     strset_free(&lc->mount_points);
-}
-
-static cbor_item_t *user_cbor(const struct launch_config *lc)
-{
-    cbor_item_t *u = ctl_map_new();
-
-    if (u && (cb_put_uint(u, "uid", lc->uid) || cb_put_uint(u, "gid", lc->gid)))
-        cbor_decref(&u);
-    return u;
+    strset_free(&lc->rootfs_setid);
+    strset_free(&lc->rootfs_devices);
 }
 
 cbor_item_t *launchcfg_to_cbor(const struct launch_config *lc)
 {
     char digest[DIGEST_TEXT_LEN];
-    cbor_item_t *m = ctl_map_new();
+    cbor_item_t *m = lc->map ? ctl_map_new() : NULL;
+    struct cbor_pair *pairs;
 
-    digest_text(lc->config_digest, digest);
     if (!m)
         return NULL;
-    if (ctl_put_item(m, "capabilities", cb_text_array(&lc->capabilities)) ||
-        ctl_put_item(m, "host_namespaces", cb_text_array(&lc->host_namespaces)) ||
-        ctl_put_item(m, "privileged_mounts", cb_text_array(&lc->privileged_mounts)) ||
-        ctl_put_item(m, "devices", cb_text_array(&lc->devices)) ||
-        ctl_put_bool(m, "seccomp", lc->seccomp) ||
-        ctl_put_bool(m, "seccomp_default_deny", lc->seccomp_default_deny) ||
-        ctl_put_bool(m, "no_new_privileges", lc->no_new_privileges) ||
-        ctl_put_bool(m, "readonly_rootfs", lc->readonly_rootfs) ||
-        cb_put_uint(m, "memory_limit", lc->memory_limit) ||
-        cb_put_uint(m, "cpu_shares", lc->cpu_shares) ||
-        ctl_put_item(m, "user", user_cbor(lc)) || ctl_put_str(m, "config_digest", digest))
+    pairs = cbor_map_handle(lc->map);
+    for (size_t i = 0; i < cbor_map_size(lc->map); i++)
+        if (!cbor_map_add(m, pairs[i])) {
+            cbor_decref(&m);
+            return NULL;
+        }
+    digest_text(lc->config_digest, digest);
+    if (ctl_put_item(m, "rootfs_setid", cb_text_array(&lc->rootfs_setid)) ||
+        ctl_put_item(m, "rootfs_devices", cb_text_array(&lc->rootfs_devices)) ||
+        ctl_put_str(m, "config_digest", digest))
         cbor_decref(&m);
     return m;
 }
 
-static json_t *text_array_json(const struct strset *s)
+/* The record's subset of CBOR (maps with text keys, arrays, texts, integers, booleans). */
+static json_t *cbor_json(const cbor_item_t *it)
 {
-    json_t *a = json_array();
+    json_t *o = NULL;
 
-    for (size_t i = 0; a && i < s->n; i++)
-        if (json_array_append_new(a, json_string(s->v[i]))) {
-            json_decref(a);
-            return NULL;
+    switch (cbor_typeof(it)) {
+    case CBOR_TYPE_UINT:
+        return json_integer((json_int_t)cbor_get_int(it));
+    case CBOR_TYPE_NEGINT:
+        return json_integer(-1 - (json_int_t)cbor_get_int(it));
+    case CBOR_TYPE_STRING:
+        return json_stringn((const char *)cbor_string_handle(it), cbor_string_length(it));
+    case CBOR_TYPE_ARRAY:
+        o = json_array();
+        for (size_t i = 0; o && i < cbor_array_size(it); i++)
+            if (json_array_append_new(o, cbor_json(cbor_array_handle(it)[i])))
+                break;
+        return o;
+    case CBOR_TYPE_MAP:
+        o = json_object();
+        for (size_t i = 0; o && i < cbor_map_size(it); i++) {
+            const struct cbor_pair *p = &cbor_map_handle(it)[i];
+            char k[64];
+            snprintf(k, sizeof(k), "%.*s", (int)cbor_string_length(p->key),
+                     (const char *)cbor_string_handle(p->key));
+            json_object_set_new(o, k, cbor_json(p->value));
         }
-    return a;
+        return o;
+    case CBOR_TYPE_FLOAT_CTRL:
+        return json_boolean(cbor_get_bool(it));
+    default:
+        return json_null();
+    }
 }
 
 json_t *launchcfg_to_json(const struct launch_config *lc)
 {
-    char digest[DIGEST_TEXT_LEN];
-    json_error_t err;
+    cbor_item_t *m = launchcfg_to_cbor(lc);
+    json_t *j = m ? cbor_json(m) : NULL;
 
-    digest_text(lc->config_digest, digest);
-    return json_pack_ex(&err, 0,
-        "{s:o, s:o, s:o, s:o, s:b, s:b, s:b, s:b, s:I, s:I, s:{s:I, s:I}, s:s}",
-        "capabilities", text_array_json(&lc->capabilities),
-        "host_namespaces", text_array_json(&lc->host_namespaces),
-        "privileged_mounts", text_array_json(&lc->privileged_mounts),
-        "devices", text_array_json(&lc->devices),
-        "seccomp", lc->seccomp, "seccomp_default_deny", lc->seccomp_default_deny,
-        "no_new_privileges", lc->no_new_privileges, "readonly_rootfs", lc->readonly_rootfs,
-        "memory_limit", (json_int_t)lc->memory_limit, "cpu_shares", (json_int_t)lc->cpu_shares,
-        "user", "uid", (json_int_t)lc->uid, "gid", (json_int_t)lc->gid,
-        "config_digest", digest);
+    if (m)
+        cbor_decref(&m);
+    return j;
 }

@@ -16,30 +16,37 @@ struct strset {
     size_t n;
 };
 
+/* Where the container is started from: what runc resolves config.json against. */
+struct launch_env {
+    const char *bundle_dir;  /* relative bind sources resolve against it (runc chdirs there) */
+    const char *mgr_run_dir; /* vtpm-mgr's run dir: a host bind that reaches it is flagged */
+    const char *self_exe;    /* this agent's binary: a hook running it is flagged `agent` */
+};
+
 struct launch_config {
-    struct strset capabilities;     /* union of bounding, effective, permitted */
-    struct strset host_namespaces;  /* network, pid, ipc, uts, mount, user, cgroup not unshared */
-    struct strset privileged_mounts;/* host paths bind-mounted read-write */
-    struct strset devices;          /* device nodes, and "allow T MAJ:MIN ACC" cgroup rules */
+    /* The record's `config` map (docs/evidence.md) as extracted from config.json, without
+     * the rootfs findings and the digest that launchcfg_to_cbor appends. Owned. */
+    cbor_item_t *map;
     struct strset mount_points;     /* mount destinations relative to the root ("dev/pts");
                                      * not measured here: the rootfs digest skips them */
-    int seccomp, seccomp_default_deny, no_new_privileges, readonly_rootfs;
-    uint64_t memory_limit, cpu_shares; /* 0 = none */
-    uint32_t uid, gid;
+    struct strset rootfs_setid;     /* setuid/setgid files in the rootfs (rootfs_digest) */
+    struct strset rootfs_devices;   /* device nodes in the rootfs (rootfs_digest) */
     uint8_t config_digest[DIGEST_LEN];
 };
 
 /* Adds s unless present, keeping the set sorted. Returns 0 or -ENOMEM. */
 int strset_add(struct strset *s, const char *v);
+int strset_has(const struct strset *s, const char *v);
 void strset_free(struct strset *s);
 
 /*
- * Extracts the launch configuration from a parsed config.json. Every field it reads must
- * have the OCI type (a wrong type, an unknown namespace type, a negative uid is -EINVAL,
- * logged); absent optional fields take the runtime's defaults. Free with launchcfg_free().
+ * Extracts the launch configuration from a parsed config.json as runc applies it. Every
+ * field it reads must have the OCI type (a wrong type, an unknown namespace type, a negative
+ * uid is -EINVAL, logged); absent optional fields take the runtime's defaults. env may be
+ * NULL (bundle ".", no run dir, no agent binary). Free with launchcfg_free().
  */
 int launchcfg_extract(const json_t *config, const uint8_t digest[DIGEST_LEN],
-                      struct launch_config *lc);
+                      const struct launch_env *env, struct launch_config *lc);
 void launchcfg_free(struct launch_config *lc);
 
 /* The `config` map of a launch-config record (docs/evidence.md). NULL on ENOMEM. */

@@ -64,16 +64,24 @@ static int measure_self(char path[PATH_MAX], uint8_t d[DIGEST_LEN])
 }
 
 int measure_collect(const struct oci_bundle *b, const json_t *annotations,
-                    const char *runtime_exe, const char *cache_dir, struct measurement *m)
+                    const char *runtime_exe, const char *cache_dir, const char *mgr_run_dir,
+                    struct measurement *m)
 {
+    struct launch_env env = { .bundle_dir = b->dir, .mgr_run_dir = mgr_run_dir };
+    char self[PATH_MAX];
+    uint8_t d[DIGEST_LEN];
     int r;
 
     memset(m, 0, sizeof(*m));
     m->image_ref = first_annotation(annotations, ANN_IMAGE_REF, ANN_CRI_IMAGE);
     m->image_digest = first_annotation(annotations, ANN_MANIFEST, ANN_CONFIG_DIGEST);
-    if ((r = launchcfg_extract(b->config, b->config_digest, &m->lc)) < 0)
+    if ((r = measure_self(self, d)) < 0)
         return r;
-    r = rootfs_digest(b->rootfs, &m->lc.mount_points, m->rootfs);
+    env.self_exe = self;
+    if ((r = launchcfg_extract(b->config, b->config_digest, &env, &m->lc)) < 0)
+        return r;
+    r = rootfs_digest(b->rootfs, &m->lc.mount_points, m->rootfs, &m->lc.rootfs_setid,
+                      &m->lc.rootfs_devices);
     timing_mark("rootfs digest");
     if (r == 0)
         r = measure_binary(runtime_exe, cache_dir, m->runtime_path, m->runtime);

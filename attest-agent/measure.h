@@ -33,11 +33,13 @@ struct measurement {
 /*
  * Measures bundle b: image annotations (from annotations, which outlive m), the rootfs tree,
  * the runtime binary at runtime_exe (a path or /proc/PID/exe; its link target is recorded),
- * this binary (/proc/self/exe) and the launch config. The runtime's digest is cached in
+ * this binary (/proc/self/exe) and the launch config (host binds that reach mgr_run_dir,
+ * vtpm-mgr's run dir, are flagged; NULL: none). The runtime's digest is cached in
  * cache_dir (NULL: hashed every time; see digestcache.h). Free with measure_free().
  */
 int measure_collect(const struct oci_bundle *b, const json_t *annotations,
-                    const char *runtime_exe, const char *cache_dir, struct measurement *m);
+                    const char *runtime_exe, const char *cache_dir, const char *mgr_run_dir,
+                    struct measurement *m);
 void measure_free(struct measurement *m);
 
 /* The event log of m, in extend order: image (if any), rootfs, runtime, agent, launch-config. */

@@ -103,6 +103,10 @@ int oci_bundle_parse(const char *dir, const uint8_t *buf, size_t len, struct oci
     }
     if ((r = resolve_rootfs(dir, b->config, &b->rootfs)) < 0)
         goto fail;
+    if (!(b->dir = strdup(dir))) {
+        r = -ENOMEM;
+        goto fail;
+    }
     r = -EINVAL;
     b->annotations = json_object_get(b->config, "annotations");
     if (!b->annotations) {
@@ -144,6 +148,7 @@ void oci_bundle_free(struct oci_bundle *b)
 {
     json_decref(b->config);
     free(b->rootfs);
+    free(b->dir);
     memset(b, 0, sizeof(*b));
 }
 

@@ -24,6 +24,7 @@ struct oci_state {
 struct oci_bundle {
     json_t *config;           /* owned */
     uint8_t config_digest[DIGEST_LEN]; /* SHA-256 of the config.json bytes */
+    char *dir;                /* owned: the bundle directory (relative bind sources start here) */
     char *rootfs;             /* owned: absolute or bundle-relative root.path resolved */
     json_t *annotations;      /* borrowed from config; object (possibly empty) */
 };

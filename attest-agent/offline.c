@@ -37,7 +37,7 @@ static int collect(const struct agent_opts *o, struct oci_bundle *b, struct meas
         snprintf(runtime, sizeof(runtime), "%s", o->runtime);
     else if ((r = measure_default_runtime(runtime, sizeof(runtime))) < 0)
         return r;
-    return measure_collect(b, b->annotations, runtime, NULL, m);
+    return measure_collect(b, b->annotations, runtime, NULL, o->run_dir, m);
 }
 
 int offline_measure(const struct agent_opts *o)

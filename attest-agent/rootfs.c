@@ -22,6 +22,7 @@ struct walk {
     EVP_MD_CTX *ctx;
     dev_t dev;
     const struct strset *exclude;
+    struct strset *setid, *devices;
 };
 
 static int excluded(const struct walk *w, const char *path)
@@ -187,6 +188,16 @@ static int list_dir(int dirfd, char ***out, size_t *count)
 
 static int walk_dir(struct walk *w, int dirfd, const char *prefix, int depth);
 
+/* What the policy rules on besides the digest: setuid/setgid files and device nodes. */
+static int note(struct walk *w, const char *path, const struct stat *st)
+{
+    if (w->setid && S_ISREG(st->st_mode) && (st->st_mode & (S_ISUID | S_ISGID)))
+        return strset_add(w->setid, path);
+    if (w->devices && (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)))
+        return strset_add(w->devices, path);
+    return 0;
+}
+
 static int walk_entry(struct walk *w, int dirfd, const char *prefix, const char *name, int depth)
 {
     char path[PATH_MAX];
@@ -200,7 +211,7 @@ static int walk_entry(struct walk *w, int dirfd, const char *prefix, const char 
         return 0;
     if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return -errno;
-    if ((r = emit(w, dirfd, name, path, &st)) < 0)
+    if ((r = emit(w, dirfd, name, path, &st)) < 0 || (r = note(w, path, &st)) < 0)
         return r;
     if (!S_ISDIR(st.st_mode) || st.st_dev != w->dev)
         return 0;
@@ -229,9 +240,11 @@ static int walk_dir(struct walk *w, int dirfd, const char *prefix, int depth)
     return r;
 }
 
-int rootfs_digest(const char *path, const struct strset *exclude, uint8_t out[DIGEST_LEN])
+int rootfs_digest(const char *path, const struct strset *exclude, uint8_t out[DIGEST_LEN],
+                  struct strset *setid, struct strset *devices)
 {
-    struct walk w = { .ctx = EVP_MD_CTX_new(), .exclude = exclude };
+    struct walk w = { .ctx = EVP_MD_CTX_new(), .exclude = exclude, .setid = setid,
+                      .devices = devices };
     unsigned int n = 0;
     struct stat st;
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = -EIO;

@@ -21,8 +21,10 @@
  * recorded but not entered; timestamps are not measured. Paths in exclude (relative, as
  * launchcfg's mount_points; NULL for none) are skipped with everything below them: the
  * container sees its mounts there, and the runtime creates them before the hook runs.
- * Returns 0 or a negative errno.
+ * setid and devices (NULL: not wanted) receive the paths of setuid/setgid regular files and
+ * of device nodes seen on the way, for the launch-config record. Returns 0 or a negative errno.
  */
-int rootfs_digest(const char *path, const struct strset *exclude, uint8_t out[DIGEST_LEN]);
+int rootfs_digest(const char *path, const struct strset *exclude, uint8_t out[DIGEST_LEN],
+                  struct strset *setid, struct strset *devices);
 
 #endif

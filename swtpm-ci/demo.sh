@@ -94,11 +94,23 @@ cp "$(command -v busybox)" "$D/bundle/rootfs/bin/busybox"
 python3 - "$D/bundle/config.json" <<'PY'
 import json, sys
 f = sys.argv[1]; c = json.load(open(f))
-c["process"].update(terminal=False, args=["/bin/busybox", "sleep", "30"])
+# hardened as the default policy wants: not root, no capabilities, limits, seccomp blocking
+# the system calls Docker's default profile blocks (runc spec has the masked/readonly paths)
+c["process"].update(terminal=False, args=["/bin/busybox", "sleep", "30"],
+                    user={"uid": 1000, "gid": 1000}, noNewPrivileges=True,
+                    capabilities={k: [] for k in ("bounding", "effective", "permitted", "ambient")})
 r = c["linux"].setdefault("resources", {})
-r["memory"] = {"limit": 64 << 20}; r["cpu"] = {"shares": 512}
+r["memory"] = {"limit": 64 << 20}; r["cpu"] = {"shares": 512}; r["pids"] = {"limit": 64}
+blocked = """_sysctl acct add_key bpf clock_settime clock_settime64 clone3 create_module delete_module
+ fanotify_init finit_module fsconfig fsmount fsopen fspick get_kernel_syms get_mempolicy
+ init_module io_uring_enter io_uring_register io_uring_setup ioperm iopl kcmp kexec_file_load
+ kexec_load keyctl lookup_dcookie mbind mount mount_setattr move_mount move_pages nfsservctl
+ open_by_handle_at open_tree perf_event_open pidfd_getfd pivot_root process_madvise
+ process_vm_readv process_vm_writev ptrace query_module quotactl quotactl_fd reboot request_key
+ set_mempolicy setdomainname sethostname setns settimeofday stime swapoff swapon syslog sysfs
+ umount umount2 unshare uselib userfaultfd ustat vhangup vm86 vm86old""".split()
 c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
-    "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_ERRNO"}]}
+    "syscalls": [{"names": blocked, "action": "SCMP_ACT_ERRNO"}]}
 json.dump(c, open(f, "w"))
 PY
 "$B/bin/attest-agent" measure --bundle "$D/bundle" >"$D/m.json"
@@ -137,6 +149,18 @@ cp -a "$D/bundle" "$D/bad" && echo tampered >"$D/bad/rootfs/bin/extra"
 CTRS="$CTRS demo-bad"
 if runc create --bundle "$D/bad" demo-bad </dev/null 2>"$D/bad.err"; then echo "unexpected: created"; exit 1; fi
 grep -o 'rootfs-digest-not-allowed:sha256:[0-9a-f]*' "$D/bad.err" | head -1
+
+say "an escape in config.json: the host root bound through a relative source, \"ro\" then \"rw\""
+cp -a "$D/bundle" "$D/esc"
+python3 - "$D/esc/config.json" <<'PY'
+import json, sys
+f = sys.argv[1]; c = json.load(open(f))
+c["mounts"].append({"destination": "/host", "source": "../../../../../../..", "options": ["rbind", "ro", "rw"]})
+json.dump(c, open(f, "w"))
+PY
+CTRS="$CTRS demo-esc"
+if runc create --bundle "$D/esc" demo-esc </dev/null 2>"$D/esc.err"; then echo "unexpected: created"; exit 1; fi
+grep -o 'host-mount-sensitive:[^\]*' "$D/esc.err" | head -1
 
 say "a scheduler asks: may this pod run on demo-node? (Kubernetes AdmissionReview)"
 printf '%s' '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"demo-1",

@@ -17,28 +17,15 @@
 #include "cborutil.h"
 #include "ctlproto.h"
 #include "fileio.h"
+#include "launchpolicy.h"
 
 #define POLICY_MAX_SIZE (4u * 1024u * 1024u)
 
 static const char *const list_names[] = { "image", "rootfs", "runtime", "agent" };
-static const char *const launch_bools[] = {
-    "require_memory_limit", "require_cpu_shares", "require_no_new_privileges",
-    "require_seccomp", "require_seccomp_default_deny", "require_readonly_rootfs",
-    "allow_privileged_mounts",
-};
-static const char *const launch_lists[] = { "forbidden_capabilities", "forbidden_host_namespaces" };
-
 static const char default_policy[] =
-    "{\"version\": 1,"
+    "{\"version\": 2,"
     " \"digests\": {\"image\": null, \"rootfs\": [], \"runtime\": [], \"agent\": null},"
-    " \"launch\": {"
-    "  \"forbidden_capabilities\": [\"CAP_SYS_ADMIN\", \"CAP_NET_ADMIN\", \"CAP_SYS_MODULE\","
-    "                              \"CAP_SYS_TIME\", \"CAP_MKNOD\"],"
-    "  \"forbidden_host_namespaces\": [\"network\", \"pid\", \"ipc\", \"uts\"],"
-    "  \"require_memory_limit\": true, \"require_cpu_shares\": true,"
-    "  \"require_no_new_privileges\": true, \"require_seccomp\": true,"
-    "  \"require_seccomp_default_deny\": false, \"require_readonly_rootfs\": false,"
-    "  \"allow_privileged_mounts\": false}}";
+    " \"launch\": {}}";
 
 static int errf(char *err, size_t errsz, const char *what)
 {
@@ -90,42 +77,46 @@ static int validate_digests(const json_t *d, char *err, size_t errsz)
     return 0;
 }
 
-static int validate_launch(const json_t *l, char *err, size_t errsz)
+/*
+ * The file's `launch` keys over the defaults: a key the file leaves out keeps its default,
+ * so a policy file never weakens a rule by omission.
+ */
+static int merge_launch(json_t *root, char *err, size_t errsz)
 {
-    const char *k;
-    json_t *v;
+    json_t *file = json_object_get(root, "launch"), *merged = launch_policy_defaults();
 
-    if (!json_is_object(l))
+    if (!merged)
+        return errf(err, errsz, "out of memory");
+    if (file && (!json_is_object(file) || json_object_update(merged, file) < 0)) {
+        json_decref(merged);
         return errf(err, errsz, "launch must be an object");
-    json_object_foreach((json_t *)l, k, v) {
-        if (in_names(k, launch_bools, sizeof(launch_bools) / sizeof(launch_bools[0]))) {
-            if (!json_is_boolean(v))
-                return errf(err, errsz, "a launch rule must be true or false");
-        } else if (in_names(k, launch_lists, 2)) {
-            if (!string_array(v))
-                return errf(err, errsz, "a launch list must be an array of strings");
-        } else {
-            return errf(err, errsz, "unknown key in launch");
-        }
     }
+    if (json_object_set_new(root, "launch", merged) < 0)
+        return errf(err, errsz, "out of memory");
     return 0;
 }
 
-static int validate(const json_t *root, char *err, size_t errsz)
+static int validate(json_t *root, char *err, size_t errsz)
 {
     const char *k;
     json_t *v;
 
     if (!json_is_object(root))
         return errf(err, errsz, "policy must be a JSON object");
-    json_object_foreach((json_t *)root, k, v)
+    json_object_foreach(root, k, v)
         if (strcmp(k, "version") && strcmp(k, "digests") && strcmp(k, "launch"))
             return errf(err, errsz, "unknown top-level key");
-    if (json_integer_value(json_object_get(root, "version")) != POLICY_VERSION)
-        return errf(err, errsz, "version must be 1");
-    if (validate_digests(json_object_get(root, "digests"), err, errsz) < 0)
+    if (json_integer_value(json_object_get(root, "version")) == 1)
+        return errf(err, errsz, "version 1 policies are no longer read: their launch rules "
+                    "miss mounts, users, devices, hooks and seccomp; start from `verifier "
+                    "policy default` (version 2) and add the digests again");
+    if (json_integer_value(json_object_get(root, "version")) != POLICY_VERSION ||
+        !json_is_integer(json_object_get(root, "version")))
+        return errf(err, errsz, "version must be 2");
+    if (validate_digests(json_object_get(root, "digests"), err, errsz) < 0 ||
+        launch_policy_validate(json_object_get(root, "launch"), err, errsz) < 0)
         return -EINVAL;
-    return validate_launch(json_object_get(root, "launch"), err, errsz);
+    return merge_launch(root, err, errsz);
 }
 
 int policy_parse(const char *text, size_t len, struct policy *p, char *err, size_t errsz)
@@ -278,95 +269,6 @@ static void check_list(const struct policy *p, enum policy_list which, int has, 
         reasons_add(r, code, "%.80s", dg);
 }
 
-static int rule(const struct policy *p, const char *k)
-{
-    return json_is_true(json_object_get(json_object_get(p->root, "launch"), k));
-}
-
-static const json_t *launch_list(const struct policy *p, const char *k)
-{
-    return json_object_get(json_object_get(p->root, "launch"), k);
-}
-
-/* Capability names compare without case and without the CAP_ prefix. */
-static const char *cap_base(const char *c)
-{
-    return strncasecmp(c, "CAP_", 4) ? c : c + 4;
-}
-
-static int forbidden(const json_t *list, const char *name, int is_cap)
-{
-    size_t i;
-    json_t *e;
-
-    json_array_foreach(list, i, e) {
-        const char *f = json_string_value(e);
-        if (is_cap ? !strcasecmp(cap_base(f), cap_base(name)) : !strcmp(f, name))
-            return 1;
-    }
-    return 0;
-}
-
-/* Every entry of the text array cfg[field] that list forbids (or every entry, deny_all). */
-static void check_names(const cbor_item_t *cfg, const char *field, const json_t *list,
-                        int deny_all, const char *code, int is_cap, struct reasons *r)
-{
-    const cbor_item_t *arr;
-    char name[MEASURE_MAX_TEXT];
-
-    if (cbu_get_text_array(cfg, field, &arr) < 0) {
-        reasons_add(r, "launch-config-malformed", "%s", field);
-        return;
-    }
-    for (size_t i = 0; i < cbor_array_size(arr); i++) {
-        if (cbu_text_copy(cbor_array_handle(arr)[i], name, sizeof(name)) < 0)
-            reasons_add(r, "launch-config-malformed", "%s", field);
-        else if (deny_all || (list && forbidden(list, name, is_cap)))
-            reasons_add(r, code, "%s", name);
-    }
-}
-
-static void check_flag(const cbor_item_t *cfg, const char *field, int required,
-                       const char *code, struct reasons *r)
-{
-    int v = 0;
-
-    if (ctl_get_bool(cfg, field, &v) < 0)
-        reasons_add(r, "launch-config-malformed", "%s", field);
-    else if (required && !v)
-        reasons_add(r, code, NULL);
-}
-
-static void check_amount(const cbor_item_t *cfg, const char *field, int required,
-                         const char *code, struct reasons *r)
-{
-    uint64_t v = 0;
-
-    if (ctl_get_uint(cfg, field, &v) < 0)
-        reasons_add(r, "launch-config-malformed", "%s", field);
-    else if (required && v == 0)
-        reasons_add(r, code, NULL);
-}
-
-static void check_launch(const struct policy *p, const cbor_item_t *cfg, struct reasons *r)
-{
-    check_names(cfg, "capabilities", launch_list(p, "forbidden_capabilities"), 0,
-                "capability-forbidden", 1, r);
-    check_names(cfg, "host_namespaces", launch_list(p, "forbidden_host_namespaces"), 0,
-                "host-namespace-forbidden", 0, r);
-    check_names(cfg, "privileged_mounts", NULL, !rule(p, "allow_privileged_mounts"),
-                "privileged-mount-forbidden", 0, r);
-    check_amount(cfg, "memory_limit", rule(p, "require_memory_limit"), "memory-limit-missing", r);
-    check_amount(cfg, "cpu_shares", rule(p, "require_cpu_shares"), "cpu-shares-missing", r);
-    check_flag(cfg, "no_new_privileges", rule(p, "require_no_new_privileges"),
-               "no-new-privileges-missing", r);
-    check_flag(cfg, "seccomp", rule(p, "require_seccomp"), "seccomp-missing", r);
-    check_flag(cfg, "seccomp_default_deny", rule(p, "require_seccomp_default_deny"),
-               "seccomp-not-default-deny", r);
-    check_flag(cfg, "readonly_rootfs", rule(p, "require_readonly_rootfs"),
-               "readonly-rootfs-missing", r);
-}
-
 void policy_check(const struct policy *p, const struct measurements *m, struct reasons *r)
 {
     check_list(p, POLICY_IMAGE, m->has_image, m->image_digest, r);
@@ -376,5 +278,5 @@ void policy_check(const struct policy *p, const struct measurements *m, struct r
     if (!m->launch_config)
         reasons_add(r, "launch-config-missing", NULL);
     else
-        check_launch(p, m->launch_config, r);
+        launch_policy_check(json_object_get(p->root, "launch"), m->launch_config, r);
 }

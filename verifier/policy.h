@@ -8,7 +8,7 @@
 #include "eventlog.h"
 #include "reasons.h"
 
-#define POLICY_VERSION 1
+#define POLICY_VERSION 2
 
 struct boot_policy;
 
@@ -21,9 +21,10 @@ struct policy {
 
 enum policy_list { POLICY_IMAGE, POLICY_ROOTFS, POLICY_RUNTIME, POLICY_AGENT };
 
-/* The default policy (the BRIEF's launch rules, empty rootfs/runtime allow-lists). */
+/* The default policy (launchpolicy.c's launch rules, empty rootfs/runtime allow-lists). */
 int policy_default(struct policy *p);
-/* Parses and validates JSON text; unknown keys and wrong types are errors. 0 or -EINVAL. */
+/* Parses and validates JSON text; unknown keys and wrong types are errors; launch rules the
+ * text leaves out take their defaults. 0 or -EINVAL. */
 int policy_parse(const char *text, size_t len, struct policy *p, char *err, size_t errsz);
 int policy_load(const char *path, struct policy *p, char *err, size_t errsz);
 /* Writes p to path atomically and durably. 0 or a negative errno. */

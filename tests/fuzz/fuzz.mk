@@ -12,7 +12,8 @@ fuzz_meta_LIBS      := -lcbor -luuid
 fuzz_statefile_SRCS := vtpm-mgr/daemon/statestore.c lib/fileio.c lib/log.c
 fuzz_statefile_LIBS := -lcrypto
 fuzz_evidence_SRCS  := verifier/evidence.c verifier/eventlog.c verifier/quote.c verifier/chain.c \
-                       verifier/tpmobj.c verifier/policy.c verifier/reasons.c verifier/verify.c \
+                       verifier/tpmobj.c verifier/policy.c verifier/launchpolicy.c verifier/reasons.c \
+                       verifier/verify.c \
                        verifier/chaincache.c verifier/hostcheck.c verifier/kmodlist.c \
                        verifier/uefilog.c verifier/bootpolicy.c lib/tpmtemplates.c \
                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
@@ -24,9 +25,14 @@ fuzz_tpmframe_INC   := -Iadapter
 fuzz_tpmframe_SRCS  := adapter/tpmframe.c lib/log.c
 fuzz_tpmframe_LIBS  := -ltss2-mu
 fuzz_ociconfig_INC  := -Iattest-agent
-fuzz_ociconfig_SRCS := attest-agent/ocispec.c attest-agent/launchcfg.c attest-agent/cborenc.c attest-agent/digest.c \
-                       lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
+fuzz_ociconfig_SRCS := attest-agent/ocispec.c attest-agent/launchcfg.c attest-agent/launchmount.c \
+                       attest-agent/launchseccomp.c attest-agent/cborenc.c attest-agent/digest.c \
+                       verifier/launchpolicy.c verifier/reasons.c \
+                       lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_ociconfig_LIBS := -ljansson -lcbor -lcrypto
+fuzz_launchpolicy_SRCS := verifier/launchpolicy.c verifier/reasons.c lib/cborutil.c lib/ctlproto.c \
+                          lib/log.c
+fuzz_launchpolicy_LIBS := -ljansson -lcbor
 fuzz_agentreply_INC := -Iattest-agent
 fuzz_agentreply_SRCS := attest-agent/evidence.c attest-agent/cborenc.c lib/ctlproto.c lib/log.c
 fuzz_agentreply_LIBS := -lcbor
@@ -40,7 +46,8 @@ fuzz_uefilog_LIBS   := -ljansson -lcrypto
 fuzz_kmodlist_SRCS  := verifier/kmodlist.c lib/hexutil.c
 fuzz_kmodlist_LIBS  := -lcrypto
 
-fuzz_admission_SRCS := verifier/admission.c verifier/policy.c verifier/bootpolicy.c verifier/uefilog.c \
+fuzz_admission_SRCS := verifier/admission.c verifier/policy.c verifier/launchpolicy.c \
+                       verifier/bootpolicy.c verifier/uefilog.c \
                        verifier/reasons.c verifier/eventlog.c \
                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_admission_LIBS := -ljansson -lcbor -lcrypto -ltss2-mu

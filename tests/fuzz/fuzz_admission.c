@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct policy pol;
     static const char text[] =
-        "{\"version\":1,\"digests\":{\"image\":[\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "{\"version\":2,\"digests\":{\"image\":[\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
         "aaaaaaaaaaaaaaaaaa\"]},\"launch\":{}}";
     struct admission_cfg cfg = { &pol, lookup, NULL, 60 };
     struct admission_req rq;

@@ -26,18 +26,35 @@ exec(sys.argv[2])
 json.dump(c, open(f, "w"), indent=1)' "$1" "$2"
 }
 
-# base_bundle DIR: busybox rootfs, runc's spec made to pass the default policy (memory
-# limit, CPU shares, seccomp, no_new_privileges).
+# The system calls Docker's default seccomp profile blocks (plus ptrace), as a JSON list: a
+# default-allow profile with these as ERRNO passes the default policy's seccomp rule.
+DANGEROUS_SYSCALLS='["_sysctl", "acct", "add_key", "bpf", "clock_settime", "clock_settime64",
+ "clone3", "create_module", "delete_module", "fanotify_init", "finit_module", "fsconfig",
+ "fsmount", "fsopen", "fspick", "get_kernel_syms", "get_mempolicy", "init_module",
+ "io_uring_enter", "io_uring_register", "io_uring_setup", "ioperm", "iopl", "kcmp",
+ "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mbind", "mount",
+ "mount_setattr", "move_mount", "move_pages", "nfsservctl", "open_by_handle_at", "open_tree",
+ "perf_event_open", "pidfd_getfd", "pivot_root", "process_madvise", "process_vm_readv",
+ "process_vm_writev", "ptrace", "query_module", "quotactl", "quotactl_fd", "reboot",
+ "request_key", "set_mempolicy", "setdomainname", "sethostname", "setns", "settimeofday",
+ "stime", "swapoff", "swapon", "syslog", "sysfs", "umount", "umount2", "unshare", "uselib",
+ "userfaultfd", "ustat", "vhangup", "vm86", "vm86old"]'
+
+# base_bundle DIR: busybox rootfs, runc's spec hardened to pass the default policy: uid/gid
+# 1000, every capability dropped, no_new_privs, runc's masked/readonly paths, read-only
+# rootfs, memory limit, CPU shares, pids limit, seccomp blocking the dangerous set.
 base_bundle() {
     mkdir -p "$1/rootfs/bin"
     cp "$(command -v busybox)" "$1/rootfs/bin/busybox"
     (cd "$1" && runc spec) || fail "runc spec"
-    edit "$1/config.json" '
-p = c["process"]; p["terminal"] = False; p["args"] = ["/bin/busybox", "sleep", "60"]
-r = c["linux"].setdefault("resources", {})
-r["memory"] = {"limit": 64 * 1024 * 1024}; r["cpu"] = {"shares": 512}
-c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
-    "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_ERRNO"}]}'
+    edit "$1/config.json" "
+p = c['process']; p['terminal'] = False; p['args'] = ['/bin/busybox', 'sleep', '60']
+p['user'] = {'uid': 1000, 'gid': 1000}; p['noNewPrivileges'] = True
+p['capabilities'] = {k: [] for k in ('bounding', 'effective', 'permitted', 'ambient')}
+r = c['linux'].setdefault('resources', {})
+r['memory'] = {'limit': 64 * 1024 * 1024}; r['cpu'] = {'shares': 512}; r['pids'] = {'limit': 64}
+c['linux']['seccomp'] = {'defaultAction': 'SCMP_ACT_ALLOW', 'architectures': ['SCMP_ARCH_X86_64'],
+    'syscalls': [{'names': $DANGEROUS_SYSCALLS, 'action': 'SCMP_ACT_ERRNO'}]}"
 }
 
 # allow_bundle DIR POLICY [measure options]: the default policy plus the bundle's rootfs,

@@ -60,7 +60,7 @@ build() { # OUT NONCE [extra]
 grep -q "${ROOTFS#sha256:}" policy.json || fail "policy allow did not add the digest"
 "$VF" policy allow --policy policy.json --rootfs-digest nothex 2>/dev/null && fail "bad digest accepted"
 
-GOOD="--rootfs $ROOTFS --runtime $RUNTIME --cap CAP_CHOWN"
+GOOD="--rootfs $ROOTFS --runtime $RUNTIME --cap CAP_NET_BIND_SERVICE"
 N1=$(openssl rand -hex 32)
 extend_log "$S" --out log.cbor $GOOD
 quote "$S" "$N1"
@@ -152,8 +152,8 @@ policy_case() { # NAME REASON log-args...
     deny_has "$reason"
     ok "$name: $reason"
 }
-policy_case rootfs rootfs-digest-not-allowed --rootfs sha256:3333333333333333333333333333333333333333333333333333333333333333 --runtime "$RUNTIME" --cap CAP_CHOWN
-policy_case sysadmin capability-forbidden:CAP_SYS_ADMIN $GOOD --cap CAP_SYS_ADMIN
+policy_case rootfs rootfs-digest-not-allowed --rootfs sha256:3333333333333333333333333333333333333333333333333333333333333333 --runtime "$RUNTIME" --cap CAP_NET_BIND_SERVICE
+policy_case sysadmin capability-not-allowed:CAP_SYS_ADMIN $GOOD --cap CAP_SYS_ADMIN
 policy_case hostnet host-namespace-forbidden:network $GOOD --host-ns network
 policy_case nomem memory-limit-missing $GOOD --no-memory-limit
 

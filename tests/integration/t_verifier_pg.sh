@@ -75,7 +75,7 @@ vt "$S" tpm2_flushcontext -t
 vt "$S" tpm2_createak -C ek.ctx -c ak.ctx -G ecc -g sha256 -s ecdsa -u ak.pub >/dev/null ||
     fail createak
 vt "$S" tpm2_flushcontext -t
-"$EB" log --out log.cbor --rootfs "$ROOTFS" --runtime "$RUNTIME" --cap CAP_CHOWN >digests.txt ||
+"$EB" log --out log.cbor --rootfs "$ROOTFS" --runtime "$RUNTIME" --cap CAP_NET_BIND_SERVICE >digests.txt ||
     fail "evidence_build log"
 while read -r pcr dg; do vt "$S" tpm2_pcrextend "$pcr:sha256=$dg" || fail pcrextend; done <digests.txt
 "$VF" policy default >policy.json || fail "policy default"

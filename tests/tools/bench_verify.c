@@ -21,6 +21,7 @@
 #include <openssl/sha.h>
 
 #include "ctlproto.h"
+#include "launch_fixture.h"
 #include "fileio.h"
 #include "../../verifier/chain.h"
 #include "../../verifier/verify.h"
@@ -73,22 +74,11 @@ static cbor_item_t *text_array(const char *v)
 static cbor_item_t *launch_config(void)
 {
     cbor_item_t *lc = content("launch-config", NULL, NULL, NULL, NULL);
-    cbor_item_t *c = ctl_map_new(), *user = ctl_map_new();
+    cbor_item_t *c = ctl_map_new();
 
-    ctl_put_item(c, "capabilities", text_array("CAP_CHOWN"));
-    ctl_put_item(c, "host_namespaces", text_array(NULL));
-    ctl_put_item(c, "privileged_mounts", text_array(NULL));
-    ctl_put_item(c, "devices", text_array(NULL));
-    ctl_put_bool(c, "seccomp", 1);
-    ctl_put_bool(c, "seccomp_default_deny", 1);
-    ctl_put_bool(c, "no_new_privileges", 1);
-    ctl_put_bool(c, "readonly_rootfs", 1);
-    ctl_put_uint(c, "memory_limit", 256u << 20);
-    ctl_put_uint(c, "cpu_shares", 512);
-    ctl_put_uint(user, "uid", 1000);
-    ctl_put_uint(user, "gid", 1000);
-    ctl_put_item(c, "user", user);
+    ctl_put_item(c, "capabilities", text_array("CAP_NET_BIND_SERVICE"));
     ctl_put_str(c, "config_digest", D_IMAGE);
+    launch_fixture_fill(c);
     ctl_put_item(lc, "config", c);
     return lc;
 }

@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 
 #include "ctlproto.h"
+#include "launch_fixture.h"
 #include "fileio.h"
 #include "../../verifier/makecred.h"
 #include "../../verifier/tpmobj.h"
@@ -89,23 +90,16 @@ static cbor_item_t *text_array(const char *const *v, int n)
 
 static cbor_item_t *launch_config(const struct opts *o)
 {
-    cbor_item_t *c = ctl_map_new(), *user = ctl_map_new();
+    cbor_item_t *c = ctl_map_new();
 
     ctl_put_item(c, "capabilities", text_array(o->caps, o->ncaps));
     ctl_put_item(c, "host_namespaces", text_array(o->host_ns, o->nns));
-    ctl_put_item(c, "privileged_mounts", text_array(NULL, 0));
-    ctl_put_item(c, "devices", text_array(NULL, 0));
     ctl_put_bool(c, "seccomp", !o->no_seccomp);
     ctl_put_bool(c, "seccomp_default_deny", !o->no_seccomp);
-    ctl_put_bool(c, "no_new_privileges", 1);
-    ctl_put_bool(c, "readonly_rootfs", 1);
     ctl_put_uint(c, "memory_limit", o->no_memory_limit ? 0 : 256u << 20);
-    ctl_put_uint(c, "cpu_shares", 512);
-    ctl_put_uint(user, "uid", 1000);
-    ctl_put_uint(user, "gid", 1000);
-    ctl_put_item(c, "user", user);
     ctl_put_str(c, "config_digest",
                 "sha256:0000000000000000000000000000000000000000000000000000000000000000");
+    launch_fixture_fill(c);
     return c;
 }
 

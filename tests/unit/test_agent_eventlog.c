@@ -173,6 +173,8 @@ static void test_measurement_log(void **state)
     m.image_digest = "sha256:0123";
     strcpy(m.runtime_path, "/usr/sbin/runc");
     strcpy(m.agent_path, "/usr/bin/attest-agent");
+    m.lc.map = ctl_map_new(); /* launchcfg_extract's map, empty here */
+    assert_non_null(m.lc.map);
     assert_int_equal(measure_eventlog(&m, &log), 0);
     assert_int_equal(log.count, 5);
     for (size_t i = 0; i < 5; i++) {
@@ -189,6 +191,7 @@ static void test_measurement_log(void **state)
     assert_int_equal(measure_eventlog(&m, &log), 0);
     assert_int_equal(log.count, 4);
     eventlog_free(&log);
+    measure_free(&m);
 }
 
 static void test_evidence_encode(void **state)

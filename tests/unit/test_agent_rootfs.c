@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -87,7 +88,7 @@ static int teardown(void **state)
 
 static void digest_of(const char *root, uint8_t d[DIGEST_LEN])
 {
-    assert_int_equal(rootfs_digest(root, NULL, d), 0);
+    assert_int_equal(rootfs_digest(root, NULL, d, NULL, NULL), 0);
 }
 
 static void assert_changed(const char *root, const uint8_t before[DIGEST_LEN])
@@ -187,13 +188,44 @@ static void test_exclude(void **state)
     uint8_t d[DIGEST_LEN], d2[DIGEST_LEN];
     char p[256];
 
-    assert_int_equal(rootfs_digest(f->a, &ex, d), 0);
+    assert_int_equal(rootfs_digest(f->a, &ex, d, NULL, NULL), 0);
     sub(f->a, "proc", p, sizeof(p));
     assert_int_equal(mkdir(p, 0555), 0);
     put(f->a, "proc/cpuinfo", "anything", 0444);
-    assert_int_equal(rootfs_digest(f->a, &ex, d2), 0);
+    assert_int_equal(rootfs_digest(f->a, &ex, d2, NULL, NULL), 0);
     assert_memory_equal(d, d2, DIGEST_LEN); /* the runtime's mount points do not count */
     assert_changed(f->a, d);                 /* without the exclusion they do */
+}
+
+/* setuid/setgid files and device nodes are listed (setgid directories are not); excluded
+ * mount points are not looked at. */
+static void test_findings(void **state)
+{
+    struct fixture *f = *state;
+    struct strset setid = { 0 }, devs = { 0 };
+    char *names[] = { "dev" };
+    struct strset ex = { .v = names, .n = 1 };
+    uint8_t d[DIGEST_LEN];
+    char p[256];
+
+    put(f->a, "bin/su", "x", 04755);
+    put(f->a, "bin/wall", "x", 02755);
+    sub(f->a, "etc", p, sizeof(p));
+    assert_int_equal(chmod(p, 02755), 0);
+    sub(f->a, "bin/null", p, sizeof(p));
+    assert_int_equal(mknod(p, S_IFCHR | 0666, makedev(1, 3)), 0);
+    sub(f->a, "dev", p, sizeof(p));
+    assert_int_equal(mkdir(p, 0755), 0);
+    sub(f->a, "dev/sda", p, sizeof(p));
+    assert_int_equal(mknod(p, S_IFBLK | 0600, makedev(8, 0)), 0);
+    assert_int_equal(rootfs_digest(f->a, &ex, d, &setid, &devs), 0);
+    assert_int_equal(setid.n, 2);
+    assert_string_equal(setid.v[0], "bin/su");
+    assert_string_equal(setid.v[1], "bin/wall");
+    assert_int_equal(devs.n, 1);
+    assert_string_equal(devs.v[0], "bin/null");
+    strset_free(&setid);
+    strset_free(&devs);
 }
 
 static void test_errors(void **state)
@@ -202,12 +234,12 @@ static void test_errors(void **state)
     uint8_t d[DIGEST_LEN];
     char p[256];
 
-    assert_int_equal(rootfs_digest("/nonexistent/rootfs", NULL, d), -ENOENT);
+    assert_int_equal(rootfs_digest("/nonexistent/rootfs", NULL, d, NULL, NULL), -ENOENT);
     sub(f->a, "etc/passwd", p, sizeof(p));
-    assert_int_equal(rootfs_digest(p, NULL, d), -ENOTDIR);
+    assert_int_equal(rootfs_digest(p, NULL, d, NULL, NULL), -ENOTDIR);
     if (geteuid() != 0) { /* root reads anything */
         assert_int_equal(chmod(p, 0), 0);
-        assert_true(rootfs_digest(f->a, NULL, d) < 0);
+        assert_true(rootfs_digest(f->a, NULL, d, NULL, NULL) < 0);
     }
 }
 
@@ -220,6 +252,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_symlink, setup, teardown),
         cmocka_unit_test_setup_teardown(test_names_and_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exclude, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_findings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,7 +57,7 @@ static struct policy pol_images, pol_open;
 static int setup(void **state)
 {
     static const char with_list[] =
-        "{\"version\":1,\"digests\":{\"image\":[\"" D_OK "\"],\"rootfs\":[],\"runtime\":[],"
+        "{\"version\":2,\"digests\":{\"image\":[\"" D_OK "\"],\"rootfs\":[],\"runtime\":[],"
         "\"agent\":null},\"launch\":{}}";
     char err[128];
 

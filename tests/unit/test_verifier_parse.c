@@ -14,6 +14,7 @@
 
 #include "cborutil.h"
 #include "ctlproto.h"
+#include "../tools/launch_fixture.h"
 #include "../../verifier/chain.h"
 #include "../../verifier/eventlog.h"
 #include "../../verifier/evidence.h"
@@ -49,13 +50,11 @@ static cbor_item_t *launch(const char *cap)
     ctl_put_str(c, "type", "launch-config");
     ctl_put_item(cfg, "capabilities", caps);
     ctl_put_item(cfg, "host_namespaces", none);
-    ctl_put_item(cfg, "privileged_mounts", none2);
-    ctl_put_bool(cfg, "seccomp", 1);
-    ctl_put_bool(cfg, "seccomp_default_deny", 1);
-    ctl_put_bool(cfg, "no_new_privileges", 1);
+    ctl_put_item(cfg, "rootfs_setid", none2);
     ctl_put_bool(cfg, "readonly_rootfs", 0);
     ctl_put_uint(cfg, "memory_limit", 1 << 20);
     ctl_put_uint(cfg, "cpu_shares", 2);
+    launch_fixture_fill(cfg);
     ctl_put_item(c, "config", cfg);
     return c;
 }
@@ -78,7 +77,7 @@ static cbor_item_t *make_log(int flaw)
 
     cbor_array_push(log, cbor_move(record(flaw == 1 ? 5 : 0, flaw == 2 ? 9 : 8,
                                           text_content("rootfs", "digest", ROOTFS), flaw == 3)));
-    cbor_array_push(log, cbor_move(record(1, 10, launch(flaw == 4 ? "CAP_SYS_ADMIN" : "CAP_CHOWN"), 0)));
+    cbor_array_push(log, cbor_move(record(1, 10, launch(flaw == 4 ? "CAP_SYS_ADMIN" : "CAP_NET_BIND_SERVICE"), 0)));
     return log;
 }
 
@@ -350,7 +349,7 @@ static void test_policy(void **state)
     policy_check(&p, &m, &r);
     assert_true(reasons_has(&r, "rootfs-digest-not-allowed"));
     assert_true(reasons_has(&r, "runtime-not-measured"));
-    assert_true(reasons_has(&r, "capability-forbidden"));
+    assert_true(reasons_has(&r, "capability-not-allowed"));
     assert_false(reasons_has(&r, "memory-limit-missing"));
     reasons_free(&r);
     assert_int_equal(policy_allow(&p, POLICY_ROOTFS, ROOTFS + 7), 0);
@@ -365,12 +364,15 @@ static void test_policy(void **state)
     assert_string_equal(norm, "sha256:abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
     assert_int_equal(policy_parse("{", 1, &p, err, sizeof(err)), -EINVAL);
     assert_int_equal(policy_parse("[]", 2, &p, err, sizeof(err)), -EINVAL);
-    assert_int_equal(policy_parse("{\"version\":2}", 13, &p, err, sizeof(err)), -EINVAL);
+    assert_int_equal(policy_parse("{\"version\":3}", 13, &p, err, sizeof(err)), -EINVAL);
     {
-        static const char unk[] = "{\"version\":1,\"digests\":{},\"launch\":{\"bogus\":true}}";
-        static const char bad[] = "{\"version\":1,\"digests\":{\"rootfs\":[\"x\"]},\"launch\":{}}";
-        static const char dup[] = "{\"version\":1,\"version\":1,\"digests\":{},\"launch\":{}}";
-        static const char okp[] = "{\"version\":1,\"digests\":{},\"launch\":{}}";
+        static const char unk[] = "{\"version\":2,\"digests\":{},\"launch\":{\"bogus\":true}}";
+        static const char bad[] = "{\"version\":2,\"digests\":{\"rootfs\":[\"x\"]},\"launch\":{}}";
+        static const char dup[] = "{\"version\":2,\"version\":2,\"digests\":{},\"launch\":{}}";
+        static const char v1[] = "{\"version\":1,\"digests\":{},\"launch\":{}}";
+        static const char okp[] = "{\"version\":2,\"digests\":{},\"launch\":{}}";
+        assert_int_equal(policy_parse(v1, strlen(v1), &p, err, sizeof(err)), -EINVAL);
+        assert_non_null(strstr(err, "version 1"));
         assert_int_equal(policy_parse(unk, strlen(unk), &p, err, sizeof(err)), -EINVAL);
         assert_int_equal(policy_parse(bad, strlen(bad), &p, err, sizeof(err)), -EINVAL);
         assert_int_equal(policy_parse(dup, strlen(dup), &p, err, sizeof(err)), -EINVAL);

@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Unit tests of the launch rules end to end: a config.json as the agent measures it
+ * (launchcfg) and as the verifier's default launch policy judges it (launchpolicy), one
+ * escape class per case, each with its own reason. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "launchcfg.h"
+#include "../tools/launch_fixture.h"
+#include "../../verifier/launchpolicy.h"
+#include "../../verifier/reasons.h"
+
+/* A hardened container: runc's spec, non-root, no capabilities, limits, seccomp that blocks
+ * the dangerous set (default deny), the agent as its only hook. */
+static const char base[] =
+    "{\"ociVersion\": \"1.0.2\", \"root\": {\"path\": \"rootfs\", \"readonly\": true},"
+    " \"process\": {\"args\": [\"sh\"], \"noNewPrivileges\": true,"
+    "  \"user\": {\"uid\": 1000, \"gid\": 1000},"
+    "  \"capabilities\": {\"bounding\": [\"CAP_NET_BIND_SERVICE\"]}},"
+    " \"hooks\": {\"createRuntime\": [{\"path\": \"/opt/vtpm/attest-agent\","
+    "   \"args\": [\"attest-agent\", \"hook\"]}]},"
+    " \"mounts\": [{\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"},"
+    "  {\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\"},"
+    "  {\"destination\": \"/sys\", \"type\": \"sysfs\", \"source\": \"sysfs\","
+    "   \"options\": [\"nosuid\", \"ro\"]},"
+    "  {\"destination\": \"/sys/fs/cgroup\", \"type\": \"cgroup\", \"source\": \"cgroup\","
+    "   \"options\": [\"ro\"]}],"
+    " \"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"network\"},"
+    "   {\"type\": \"ipc\"}, {\"type\": \"uts\"}, {\"type\": \"mount\"}],"
+    "  \"resources\": {\"memory\": {\"limit\": 67108864}, \"cpu\": {\"shares\": 512},"
+    "   \"pids\": {\"limit\": 64}, \"devices\": [{\"allow\": false, \"access\": \"rwm\"},"
+    "   {\"allow\": true, \"type\": \"c\", \"major\": 1, \"minor\": 3, \"access\": \"rw\"}]},"
+    "  \"maskedPaths\": [\"/proc/acpi\", \"/proc/asound\", \"/proc/kcore\", \"/proc/keys\","
+    "   \"/proc/latency_stats\", \"/proc/timer_list\", \"/proc/timer_stats\","
+    "   \"/proc/sched_debug\", \"/sys/firmware\", \"/proc/scsi\"],"
+    "  \"readonlyPaths\": [\"/proc/bus\", \"/proc/fs\", \"/proc/irq\", \"/proc/sys\","
+    "   \"/proc/sysrq-trigger\"],"
+    "  \"seccomp\": {\"defaultAction\": \"SCMP_ACT_ERRNO\","
+    "   \"architectures\": [\"SCMP_ARCH_X86_64\"],"
+    "   \"syscalls\": [{\"names\": [\"read\", \"write\", \"exit\"], \"action\": \"SCMP_ACT_ALLOW\"}]}}}";
+
+static const struct launch_env env = {
+    .bundle_dir = "/nonexistent-vtpm-test/bundle",
+    .mgr_run_dir = "/nonexistent-vtpm-test/mgr/run",
+    .self_exe = "/opt/vtpm/attest-agent",
+};
+
+/* Sets (or, for a key ending in '+', appends to) the value at a dotted path. */
+static void patch(json_t *cfg, const char *path, const char *value)
+{
+    char buf[256], *key, *save = NULL, *next;
+    json_t *o = cfg, *v = json_loads(value, JSON_DECODE_ANY, NULL);
+    size_t n;
+
+    assert_non_null(v);
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (key = strtok_r(buf, ".", &save); (next = strtok_r(NULL, ".", &save)); key = next) {
+        if (json_is_array(o)) {
+            o = json_array_get(o, strtoul(key, NULL, 10));
+            continue;
+        }
+        if (!json_object_get(o, key))
+            json_object_set_new(o, key, json_object());
+        o = json_object_get(o, key);
+    }
+    n = strlen(key);
+    if (n && key[n - 1] == '+') {
+        key[n - 1] = '\0';
+        assert_int_equal(json_array_append_new(json_object_get(o, key), v), 0);
+    } else if (!strcmp(value, "null")) {
+        json_object_del(o, key);
+        json_decref(v);
+    } else {
+        assert_int_equal(json_object_set_new(o, key, v), 0);
+    }
+}
+
+/* The reasons of the default policy (with pol_patch applied to it, if any) for base with
+ * one patch (NULL: none). */
+static void judge(const char *path, const char *value, const char *pol_key, const char *pol_val,
+                  struct reasons *r)
+{
+    json_t *cfg = json_loads(base, 0, NULL), *pol = launch_policy_defaults();
+    struct launch_config lc;
+    uint8_t digest[DIGEST_LEN] = { 0 };
+    cbor_item_t *m;
+
+    assert_non_null(cfg);
+    assert_non_null(pol);
+    if (path)
+        patch(cfg, path, value);
+    if (pol_key)
+        patch(pol, pol_key, pol_val);
+    assert_int_equal(launchcfg_extract(cfg, digest, &env, &lc), 0);
+    m = launchcfg_to_cbor(&lc);
+    assert_non_null(m);
+    memset(r, 0, sizeof(*r));
+    launch_policy_check(pol, m, r);
+    cbor_decref(&m);
+    launchcfg_free(&lc);
+    json_decref(cfg);
+    json_decref(pol);
+}
+
+static void print(const struct reasons *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        print_message("  reason: %s\n", r->v[i]);
+}
+
+/* One patch gives exactly the reasons want (NULL-terminated, whole reason texts). */
+static void expect(const char *path, const char *value, const char *const *want)
+{
+    struct reasons r;
+    size_t n = 0;
+
+    judge(path, value, NULL, NULL, &r);
+    while (want[n])
+        n++;
+    if (r.n != n) {
+        print(&r);
+        fail_msg("%s=%s: %zu reasons, want %zu", path, value, r.n, n);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!reasons_has(&r, want[i]) && strcmp(r.v[i], want[i])) {
+            print(&r);
+            fail_msg("%s=%s: no %s", path, value, want[i]);
+        }
+    reasons_free(&r);
+}
+
+#define EXPECT(path, value, ...) \
+    expect(path, value, (const char *const[]){ __VA_ARGS__, NULL })
+
+static void test_hardened_base(void **state)
+{
+    struct reasons r;
+
+    (void)state;
+    judge(NULL, NULL, NULL, NULL, &r);
+    print(&r);
+    assert_int_equal(r.n, 0);
+    reasons_free(&r);
+}
+
+/* The hand-built record of the test tools (evidence_build, bench_verify) passes too. */
+static void test_fixture_record(void **state)
+{
+    cbor_item_t *c = ctl_map_new();
+    json_t *pol = launch_policy_defaults();
+    struct reasons r = { 0 };
+
+    (void)state;
+    ctl_put_str(c, "config_digest", "sha256:00");
+    launch_fixture_fill(c);
+    launch_policy_check(pol, c, &r);
+    print(&r);
+    assert_int_equal(r.n, 0);
+    cbor_decref(&c);
+    json_decref(pol);
+}
+
+static void test_mount_escapes(void **state)
+{
+    (void)state;
+    /* relative source: ../.. of the bundle is the host root */
+    EXPECT("mounts+", "{\"destination\": \"/h\", \"source\": \"../..\", \"options\": [\"bind\"]}",
+           "host-mount-sensitive:/ (rw)", "host-mount-vtpm-mgr:/");
+    /* ro, then rw: the last wins */
+    EXPECT("mounts+", "{\"destination\": \"/h\", \"source\": \"/usr\", \"options\": [\"rbind\","
+           " \"ro\", \"rw\"]}", "host-mount-not-allowed:/usr (rw)");
+    /* read-only binds of sensitive places are host mounts too */
+    EXPECT("mounts+", "{\"destination\": \"/e\", \"type\": \"bind\", \"source\": \"/etc\","
+           " \"options\": [\"ro\"]}", "host-mount-sensitive:/etc (ro)");
+    EXPECT("mounts+", "{\"destination\": \"/s\", \"source\": \"/run/docker.sock\","
+           " \"options\": [\"bind\", \"ro\"]}", "host-mount-sensitive:/run/docker.sock (ro)");
+    EXPECT("mounts+", "{\"destination\": \"/s\", \"source\": \"/proc/1/root\","
+           " \"options\": [\"bind\", \"ro\"]}", "host-mount-sensitive");
+    /* the vtpm-mgr run dir, read-only, and its parent */
+    EXPECT("mounts+", "{\"destination\": \"/m\", \"source\": \"../mgr/run\","
+           " \"options\": [\"bind\", \"ro\"]}", "host-mount-vtpm-mgr:/nonexistent-vtpm-test/mgr/run");
+    EXPECT("mounts+", "{\"destination\": \"/m\", \"source\": \"/nonexistent-vtpm-test\","
+           " \"options\": [\"bind\", \"ro\"]}", "host-mount-vtpm-mgr:/nonexistent-vtpm-test");
+    /* any other host path needs the allow-list */
+    EXPECT("mounts+", "{\"destination\": \"/d\", \"source\": \"/srv/data\", \"options\": [\"bind\","
+           " \"ro\"]}", "host-mount-not-allowed:/srv/data (ro)");
+    EXPECT("linux.rootfsPropagation", "\"rshared\"", "rootfs-propagation-shared:rshared");
+    EXPECT("mounts+", "{\"destination\": \"/t\", \"type\": \"tmpfs\", \"source\": \"t\","
+           " \"options\": [\"shared\"]}", "mount-propagation-shared:/t");
+    EXPECT("mounts.2.options", "[\"rw\"]", "sysfs-writable:/sys");
+    EXPECT("mounts+", "{\"destination\": \"/sys\", \"source\": \"x\", \"options\": [\"remount\","
+           " \"bind\", \"rw\"]}", "sysfs-writable:/sys");
+    EXPECT("mounts.3.options", "[\"ro\", \"rw\"]", "cgroup-writable:/sys/fs/cgroup");
+    EXPECT("mounts+", "{\"destination\": \"/p\", \"type\": \"proc\", \"source\": \"proc\"}",
+           "proc-mount-elsewhere:/p");
+    EXPECT("mounts+", "{\"destination\": \"/x\", \"type\": \"ext4\", \"source\": \"/dev/sda1\"}",
+           "mount-type-forbidden:ext4 /x");
+}
+
+/* The allow-list: source prefix and mode. */
+static void test_host_mount_allow_list(void **state)
+{
+    const char *ro = "[{\"source\": \"/srv/data\", \"mode\": \"ro\"}]";
+    struct reasons r;
+
+    (void)state;
+    judge("mounts+", "{\"destination\": \"/d\", \"source\": \"/srv/data/x\", \"options\": "
+          "[\"bind\", \"ro\"]}", "allowed_host_mounts", ro, &r);
+    assert_int_equal(r.n, 0);
+    reasons_free(&r);
+    judge("mounts+", "{\"destination\": \"/d\", \"source\": \"/srv/data\", \"options\": "
+          "[\"bind\", \"ro\", \"rw\"]}", "allowed_host_mounts", ro, &r);
+    assert_true(reasons_has(&r, "host-mount-not-allowed"));
+    reasons_free(&r);
+    judge("mounts+", "{\"destination\": \"/d\", \"source\": \"/srv/data\", \"options\": "
+          "[\"rbind\", \"ro\"]}", "allowed_host_mounts", ro, &r); /* submounts stay rw */
+    assert_true(reasons_has(&r, "host-mount-not-allowed"));
+    reasons_free(&r);
+    judge("mounts+", "{\"destination\": \"/d\", \"source\": \"/srv/database\", \"options\": "
+          "[\"bind\", \"ro\"]}", "allowed_host_mounts", ro, &r); /* not a path prefix */
+    assert_true(reasons_has(&r, "host-mount-not-allowed"));
+    reasons_free(&r);
+    judge("mounts+", "{\"destination\": \"/d\", \"source\": \"/etc\", \"options\": "
+          "[\"bind\", \"ro\"]}", "allowed_host_mounts", "[{\"source\": \"/\", \"mode\": \"rw\"}]",
+          &r); /* sensitive even when a prefix allows it */
+    assert_true(reasons_has(&r, "host-mount-sensitive"));
+    reasons_free(&r);
+}
+
+static void test_process_escapes(void **state)
+{
+    (void)state;
+    EXPECT("linux.maskedPaths", "[]", "masked-path-missing:/proc/acpi",
+           "masked-path-missing:/proc/asound", "masked-path-missing:/proc/kcore",
+           "masked-path-missing:/proc/keys", "masked-path-missing:/proc/latency_stats",
+           "masked-path-missing:/proc/timer_list", "masked-path-missing:/proc/timer_stats",
+           "masked-path-missing:/proc/sched_debug", "masked-path-missing:/sys/firmware",
+           "masked-path-missing:/proc/scsi");
+    EXPECT("linux.readonlyPaths", "[\"/proc/bus\", \"/proc/fs\", \"/proc/irq\","
+           " \"/proc/sysrq-trigger\"]", "readonly-path-missing:/proc/sys");
+    EXPECT("process.user", "{\"uid\": 0, \"gid\": 1000}", "run-as-root");
+    EXPECT("process.user", "{\"uid\": 1000, \"gid\": 0}", "run-as-root-group:gid 0");
+    EXPECT("process.user", "{\"uid\": 1000, \"gid\": 1000, \"additionalGids\": [0]}",
+           "run-as-root-group:additional gid 0");
+    EXPECT("process.capabilities.ambient", "[\"CAP_SYS_PTRACE\"]",
+           "capability-not-allowed:CAP_SYS_PTRACE");
+    EXPECT("linux.seccomp.syscalls+", "{\"names\": [\"ptrace\", \"keyctl\"], \"action\": "
+           "\"SCMP_ACT_ALLOW\"}", "seccomp-allows:keyctl", "seccomp-allows:ptrace");
+    EXPECT("process.noNewPrivileges", "false", "no-new-privileges-missing");
+    EXPECT("linux.resources.pids", "{\"limit\": -1}", "pids-limit-missing");
+    EXPECT("linux.resources.memory", "null", "memory-limit-missing");
+    EXPECT("linux.resources.devices+", "{\"allow\": true, \"access\": \"rwm\"}",
+           "device-rule-forbidden:a *:* rwm");
+    EXPECT("linux.devices", "[{\"path\": \"/dev/sda\", \"type\": \"b\", \"major\": 8,"
+           " \"minor\": 0}]", "device-node-forbidden:/dev/sda b 8:0");
+    EXPECT("linux.sysctl", "{\"kernel/msgmax\": \"1\"}", "sysctl-forbidden:kernel.msgmax");
+    EXPECT("process.oomScoreAdj", "-500", "oom-score-adj-too-low:-500");
+    EXPECT("process.apparmorProfile", "\"unconfined\"", "apparmor-profile-forbidden:unconfined");
+    EXPECT("process.selinuxLabel", "\"system_u:system_r:spc_t:s0\"",
+           "selinux-type-forbidden:spc_t");
+    EXPECT("hooks.prestart", "[{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"id\"]}]",
+           "hook-forbidden"); /* /bin/sh, resolved: dash here */
+    EXPECT("hooks.createRuntime+", "{\"path\": \"/opt/other/attest-agent\"}",
+           "hook-forbidden:createRuntime /opt/other/attest-agent");
+    EXPECT("linux.namespaces", "[{\"type\": \"pid\"}, {\"type\": \"ipc\"}, {\"type\": \"uts\"},"
+           " {\"type\": \"mount\"}]", "host-namespace-forbidden:network");
+}
+
+static void test_no_seccomp(void **state)
+{
+    struct reasons r;
+
+    (void)state;
+    judge("linux.seccomp", "null", NULL, NULL, &r);
+    assert_true(reasons_has(&r, "seccomp-missing"));
+    assert_true(reasons_has(&r, "seccomp-allows")); /* no profile lets everything through */
+    reasons_free(&r);
+}
+
+static void test_user_namespace(void **state)
+{
+    const char *ns = "[{\"type\": \"pid\"}, {\"type\": \"network\"}, {\"type\": \"ipc\"},"
+                     " {\"type\": \"uts\"}, {\"type\": \"mount\"}, {\"type\": \"user\"}]";
+    json_t *cfg = json_loads(base, 0, NULL), *pol = launch_policy_defaults();
+    struct launch_config lc;
+    uint8_t d[DIGEST_LEN] = { 0 };
+    struct reasons r = { 0 };
+    cbor_item_t *m;
+
+    (void)state;
+    /* root in a user namespace mapped to 100000: allowed */
+    patch(cfg, "process.user", "{\"uid\": 0, \"gid\": 0}");
+    patch(cfg, "linux.namespaces", ns);
+    patch(cfg, "linux.uidMappings", "[{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}]");
+    patch(cfg, "linux.gidMappings", "[{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}]");
+    assert_int_equal(launchcfg_extract(cfg, d, &env, &lc), 0);
+    m = launchcfg_to_cbor(&lc);
+    launch_policy_check(pol, m, &r);
+    print(&r);
+    assert_int_equal(r.n, 0);
+    cbor_decref(&m);
+    launchcfg_free(&lc);
+    /* a mapping that reaches host uid 0 */
+    patch(cfg, "linux.uidMappings", "[{\"containerID\": 0, \"hostID\": 0, \"size\": 65536}]");
+    assert_int_equal(launchcfg_extract(cfg, d, &env, &lc), 0);
+    m = launchcfg_to_cbor(&lc);
+    launch_policy_check(pol, m, &r);
+    assert_true(reasons_has(&r, "userns-maps-host-root"));
+    reasons_free(&r);
+    cbor_decref(&m);
+    launchcfg_free(&lc);
+    json_decref(cfg);
+    json_decref(pol);
+}
+
+/* The rootfs findings travel in the record and are ruled on. */
+static void test_rootfs_findings(void **state)
+{
+    json_t *cfg = json_loads(base, 0, NULL), *pol = launch_policy_defaults();
+    struct launch_config lc;
+    uint8_t d[DIGEST_LEN] = { 0 };
+    struct reasons r = { 0 };
+    cbor_item_t *m;
+
+    (void)state;
+    assert_int_equal(launchcfg_extract(cfg, d, &env, &lc), 0);
+    assert_int_equal(strset_add(&lc.rootfs_setid, "bin/su"), 0);
+    assert_int_equal(strset_add(&lc.rootfs_devices, "dev/sda"), 0);
+    m = launchcfg_to_cbor(&lc);
+    launch_policy_check(pol, m, &r);
+    assert_true(reasons_has(&r, "rootfs-setid-file"));
+    assert_true(reasons_has(&r, "rootfs-device-node"));
+    assert_int_equal(r.n, 2);
+    reasons_free(&r);
+    patch(pol, "allowed_setid_files", "[\"bin/su\"]");
+    patch(pol, "allow_rootfs_devices", "true");
+    launch_policy_check(pol, m, &r);
+    assert_int_equal(r.n, 0);
+    cbor_decref(&m);
+    launchcfg_free(&lc);
+    json_decref(cfg);
+    json_decref(pol);
+}
+
+/* A record without a field is malformed, never silently allowed. */
+static void test_missing_fields(void **state)
+{
+    json_t *cfg = json_loads(base, 0, NULL), *pol = launch_policy_defaults();
+    struct launch_config lc;
+    uint8_t d[DIGEST_LEN] = { 0 };
+    struct reasons r = { 0 };
+    cbor_item_t *m, *cut;
+
+    (void)state;
+    assert_int_equal(launchcfg_extract(cfg, d, &env, &lc), 0);
+    m = launchcfg_to_cbor(&lc);
+    for (size_t skip = 0; skip < cbor_map_size(m); skip++) {
+        cut = cbor_new_indefinite_map();
+        for (size_t i = 0; i < cbor_map_size(m); i++)
+            if (i != skip)
+                cbor_map_add(cut, cbor_map_handle(m)[i]);
+        launch_policy_check(pol, cut, &r);
+        if (strncmp((const char *)cbor_string_handle(cbor_map_handle(m)[skip].key),
+                    "config_digest", 13) && !reasons_has(&r, "launch-config-malformed"))
+            fail_msg("field %zu missing: not malformed", skip);
+        reasons_free(&r);
+        cbor_decref(&cut);
+    }
+    cbor_decref(&m);
+    launchcfg_free(&lc);
+    json_decref(cfg);
+    json_decref(pol);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hardened_base),
+        cmocka_unit_test(test_fixture_record),
+        cmocka_unit_test(test_mount_escapes),
+        cmocka_unit_test(test_host_mount_allow_list),
+        cmocka_unit_test(test_process_escapes),
+        cmocka_unit_test(test_no_seccomp),
+        cmocka_unit_test(test_user_namespace),
+        cmocka_unit_test(test_rootfs_findings),
+        cmocka_unit_test(test_missing_fields),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
