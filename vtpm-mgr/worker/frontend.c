@@ -166,19 +166,34 @@ void fe_sweep(struct worker *w, uint64_t now_ms)
     }
 }
 
-/* Admits a connection if its peer is root or the instance's user and limits allow. */
-static int peer_allowed(struct worker *w, struct inst *inst, int fd)
+/*
+ * Admits a connection if its peer is root or the instance's user, limits allow, and the
+ * parent, which can read the peer's namespaces from /proc, says the peer is on the host or
+ * in the container the vTPM is bound to. Runs right after accept: the pid must still be
+ * the process that connected (accepted_ns lets the parent tell a reused pid).
+ */
+static int peer_allowed(struct worker *w, struct listener *l, int fd)
 {
+    struct inst *inst = l->inst;
+    struct vtpm_ipc_peer p = { .is_ctrl = (uint32_t)l->is_ctrl };
     struct ucred cred;
     socklen_t len = sizeof(cred);
+    struct timespec ts;
 
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    p.accepted_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof(cred))
         return 0;
     if (cred.uid != 0 && cred.uid != inst->allowed_uid) {
         LOG_WARN("frontend: refused connection from uid %u", (unsigned)cred.uid);
         return 0;
     }
-    return inst->nconns < INST_MAX_CONNS && w->nconns < FE_MAX_CONNS;
+    if (inst->nconns >= INST_MAX_CONNS || w->nconns >= FE_MAX_CONNS)
+        return 0;
+    p.pid = (uint32_t)cred.pid;
+    p.uid = (uint32_t)cred.uid;
+    p.gid = (uint32_t)cred.gid;
+    return wk_peer_check(w, inst, &p) == 0;
 }
 
 static struct conn *conn_new(struct worker *w, struct listener *l, int fd)
@@ -220,8 +235,10 @@ static void listener_event(struct worker *w, struct listener *l)
                 LOG_WARN("frontend: accept: %s", strerror(errno));
             return;
         }
-        if (!peer_allowed(w, l->inst, fd)) {
+        if (!peer_allowed(w, l, fd)) {
             close(fd);
+            if (w->fatal || w->eof)
+                return;
             continue;
         }
         /* The swtpm TCTI connects and sends at once: the command is usually already here,
