@@ -2,17 +2,22 @@
 /*
  * A tiny client of vtpm-mgr's sockets for tests inside containers (built static as
  * sockpeer-static, so a busybox rootfs can run it): one TPM2_GetRandom on a vTPM data socket,
- * one CMD_GET_CAPABILITY on its control channel, or one ping on the control socket.
+ * one CMD_GET_CAPABILITY on its control channel, or one ping on the control socket. With a
+ * count N, repeats it on N new connections (as tpm2-tss's swtpm TCTI does per command) and
+ * prints the median and 90th percentile of one connection's round trip in microseconds.
  * Exit 0: served; 3: refused (closed without an answer, or "permission denied");
  * 4: cannot connect; 1: anything else.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 /* TPM2_GetRandom(8): tag NO_SESSIONS, size 12, TPM_CC_GetRandom. */
@@ -24,6 +29,8 @@ static const uint8_t ping_req[] = { 0, 0, 0, 12, 0xa2, 0x61, 'v', 0x01, 0x62, 'o
                                     0x64, 'p', 'i', 'n', 'g' };
 /* CBOR text "ok" followed by true, as vtpm-mgr encodes a success. */
 static const uint8_t cbor_ok_true[] = { 0x62, 'o', 'k', 0xf5 };
+
+static int g_quiet; /* repeat mode: only the timing line */
 
 static int connect_to(const char *path)
 {
@@ -79,7 +86,8 @@ static int run(const char *mode, int fd)
         n = read_all(fd, buf, sizeof(buf), 10);
         if (n < 10)
             return n < 0 ? 1 : 3;
-        printf("tpm rc 0x%x\n", be32(buf + 6));
+        if (!g_quiet)
+            printf("tpm rc 0x%x\n", be32(buf + 6));
         return be32(buf + 6) == 0 ? 0 : 1;
     }
     if (!strcmp(mode, "ctrl")) {
@@ -88,7 +96,8 @@ static int run(const char *mode, int fd)
         n = read_all(fd, buf, sizeof(buf), 8);
         if (n < 8)
             return n < 0 ? 1 : 3;
-        printf("ctrl result %u\n", be32(buf));
+        if (!g_quiet)
+            printf("ctrl result %u\n", be32(buf));
         return be32(buf) == 0 ? 0 : 1;
     }
     if (write(fd, ping_req, sizeof(ping_req)) != (ssize_t)sizeof(ping_req))
@@ -101,22 +110,75 @@ static int run(const char *mode, int fd)
     return memmem(buf, (size_t)n, cbor_ok_true, sizeof(cbor_ok_true)) ? 0 : 1;
 }
 
-int main(int argc, char **argv)
+static int once(const char *mode, const char *path)
 {
-    int fd, r;
+    int fd = connect_to(path), r;
 
-    if (argc != 3 || (strcmp(argv[1], "tpm") && strcmp(argv[1], "ctrl") &&
-                      strcmp(argv[1], "ctl"))) {
-        fprintf(stderr, "usage: sockpeer tpm|ctrl|ctl SOCKET\n");
-        return 1;
-    }
-    fd = connect_to(argv[2]);
     if (fd < 0) {
-        fprintf(stderr, "sockpeer: %s: %s\n", argv[2], strerror(errno));
+        fprintf(stderr, "sockpeer: %s: %s\n", path, strerror(errno));
         return 4;
     }
-    r = run(argv[1], fd);
+    r = run(mode, fd);
     close(fd);
+    return r;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* N connections, each timed from connect to the answer; stdout quiet but for the result. */
+static int repeat(const char *mode, const char *path, int n)
+{
+    uint64_t *t = calloc((size_t)n, sizeof(*t));
+    int i, r = 0;
+
+    if (!t)
+        return 1;
+    for (i = 0; i < n && r == 0; i++) {
+        uint64_t t0 = now_ns();
+        int fd = connect_to(path);
+        r = fd < 0 ? 4 : run(mode, fd);
+        if (fd >= 0)
+            close(fd);
+        t[i] = now_ns() - t0;
+    }
+    if (r == 0) {
+        qsort(t, (size_t)n, sizeof(*t), cmp_u64);
+        printf("%s n=%d median_us=%llu p90_us=%llu\n", mode, n,
+               (unsigned long long)(t[n / 2] / 1000), (unsigned long long)(t[n * 9 / 10] / 1000));
+    }
+    free(t);
+    return r;
+}
+
+int main(int argc, char **argv)
+{
+    int r, n = 0;
+
+    signal(SIGPIPE, SIG_IGN); /* a refused connection may be closed before the write */
+    if ((argc != 3 && argc != 4) || (strcmp(argv[1], "tpm") && strcmp(argv[1], "ctrl") &&
+                                     strcmp(argv[1], "ctl")) ||
+        (argc == 4 && ((n = atoi(argv[3])) < 1 || n > 100000))) {
+        fprintf(stderr, "usage: sockpeer tpm|ctrl|ctl SOCKET [COUNT]\n");
+        return 1;
+    }
+    if (n) {
+        g_quiet = 1;
+        return repeat(argv[1], argv[2], n);
+    }
+    r = once(argv[1], argv[2]);
     printf("%s %s: %s\n", argv[1], argv[2], r == 0 ? "served" : r == 3 ? "refused" : "error");
     return r;
 }
