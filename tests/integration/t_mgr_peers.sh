@@ -79,6 +79,20 @@ ok "bound container uses its vTPM (data, control); not others'; another containe
 "$BIN/vtpmctl" bind a >/dev/null 2>&1 && fail "bind without a pid"
 in_ctr "$ID1" tpm "$(sock "$A")" >/dev/null || fail "a failed bind dropped the binding"
 
+# Moving the vTPM to another container takes it from the first at once, also from a process
+# that keeps connecting (remembered admissions are forgotten).
+in_ctr "$ID1" tpm "$(sock "$A")" 100000 >loop.out 2>&1 &
+LOOP=$!
+sleep 0.5
+"$BIN/vtpmctl" bind a --bind-pid "$(timeout 10 runc state "$ID2" | json pid)" >/dev/null ||
+    fail "re-bind"
+i=0; while kill -0 $LOOP 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+kill -0 $LOOP 2>/dev/null && { kill $LOOP; fail "the old container still served after re-bind"; }
+r=0; wait $LOOP || r=$?
+[ $r -eq 3 ] || fail "connection loop across re-bind ended with $r: $(cat loop.out)"
+in_ctr "$ID2" tpm "$(sock "$A")" >/dev/null || fail "the new container cannot use the vTPM"
+ok "re-bind moves the vTPM: the old container's running client refused within 10 s"
+
 # ---- host root, every vTPM ----
 for v in "$A" "$B" "$C"; do
     vt "$RUN/vtpm/$v/tpm.sock" tpm2_getrandom 8 >/dev/null || fail "host root on vTPM $v"
@@ -95,7 +109,9 @@ ok "owners apart without --tenant (a: worker $wa, c: worker $wc); same owner pac
 
 # ---- cost of the per-connection check ----
 echo "connect + TPM2_GetRandom, one connection each (tpm2-tss swtpm TCTI pattern):"
-echo "  host root:       $("$BUILD/tests/sockpeer" tpm "$RUN/vtpm/$D/tpm.sock" 400)"
-echo "  bound container: $(in_ctr "$ID1" tpm "$(sock "$A")" 400)"
+h=$("$BUILD/tests/sockpeer" tpm "$RUN/vtpm/$D/tpm.sock" 400) || fail "host bench"
+c=$(in_ctr "$ID2" tpm "$(sock "$A")" 400) || fail "container bench"
+echo "  host root:       $h"
+echo "  bound container: $c"
 stop_mgr
 echo "t_mgr_peers: all passed"

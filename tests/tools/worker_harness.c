@@ -14,6 +14,7 @@
  *   stop                       close the IPC socket, wait for the worker: "OK exit=N"
  *   quit
  *   denypeers N                refuse the next N IPC_PEER_CHECKs (-EACCES); others are admitted
+ *   memopeers MS               admissions may be reused for MS ms (IPC_PEER_VERDICT arg)
  * While idle it keeps answering IPC_STATE_STORE, keeping blobs in memory like the parent,
  * and IPC_PEER_CHECK.
  */
@@ -132,6 +133,7 @@ static void on_store(const struct vtpm_ipc_hdr *h)
 }
 
 static int g_denypeers;
+static uint32_t g_memopeers;
 
 /* Answers one IPC_PEER_CHECK: admitted unless denypeers asked otherwise. */
 static void on_peer(const struct vtpm_ipc_hdr *h)
@@ -141,6 +143,8 @@ static void on_peer(const struct vtpm_ipc_hdr *h)
     memcpy(v.uuid, h->uuid, 16);
     if (h->len != sizeof(struct vtpm_ipc_peer) || g_denypeers > 0)
         v.status = -EACCES;
+    else
+        v.arg = g_memopeers;
     if (g_denypeers > 0)
         g_denypeers--;
     if (send(g_fd, &v, sizeof(v), MSG_NOSIGNAL) < 0)
@@ -412,6 +416,8 @@ static int dispatch(char *line)
         printf("OK\n"), g_failstores = atoi(a);
     else if (!strcmp(cmd, "denypeers") && a)
         printf("OK\n"), g_denypeers = atoi(a);
+    else if (!strcmp(cmd, "memopeers") && a)
+        printf("OK\n"), g_memopeers = (uint32_t)atoi(a);
     else if (!strcmp(cmd, "raw"))
         cmd_raw(a, b);
     else

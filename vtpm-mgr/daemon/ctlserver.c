@@ -249,7 +249,7 @@ static cbor_item_t *op_attach_device(struct mgr *m, const cbor_item_t *req,
         return ctl_error(-EAGAIN, "vTPM not being served");
     if (parse_pid(req, cr, &pid, &given))
         return ctl_error(-EINVAL, "bad bind_pid");
-    if (given && (rc = vtpm_bind(in, pid)) != 0)
+    if (given && (rc = vtpm_bind(m, in, pid)) != 0)
         return ctl_error(rc, "cannot bind to bind_pid's container");
     rc = vtpm_attach_device(m, in, pid);
     if (rc)
@@ -273,7 +273,7 @@ static cbor_item_t *op_bind(struct mgr *m, const cbor_item_t *req, const struct 
         return ctl_error(-ENOENT, "no such vTPM");
     if (parse_pid(req, cr, &pid, &given) || !given)
         return ctl_error(-EINVAL, "bind_pid (unsigned, a process of the container) is required");
-    rc = vtpm_bind(in, pid);
+    rc = vtpm_bind(m, in, pid);
     if (rc)
         return ctl_error(rc, rc == -ESRCH ? "no such process" : strerror(-rc));
     r = ctl_ok();

@@ -65,9 +65,10 @@ int peer_ctl_check(struct mgr *m, const struct ucred *cr, uint64_t accepted_ns,
                    const char **why);
 /* IPC_PEER_CHECK for a vTPM's sockets (the pool's peer callback, ctx = the mgr). */
 int peer_vtpm_check(void *ctx, const struct worker *w, const uint8_t uuid[16],
-                    const struct vtpm_ipc_peer *peer);
-/* Gives in to pid's container: its pid and mount namespaces may use in's sockets. */
-int vtpm_bind(struct instance *in, pid_t pid);
+                    const struct vtpm_ipc_peer *peer, uint32_t *memo_ms);
+/* Gives in to pid's container: its pid and mount namespaces may use in's sockets (and no
+ * admission its worker remembers from before still counts). */
+int vtpm_bind(struct mgr *m, struct instance *in, pid_t pid);
 
 /* Control socket (ctlserver.c). */
 int ctl_listen(struct mgr *m);

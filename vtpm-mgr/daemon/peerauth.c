@@ -71,8 +71,26 @@ static int vtpm_peer_ok(struct mgr *m, const struct instance *in, const struct v
     return -EACCES;
 }
 
+/*
+ * How long a worker may admit the same (pid, uid, gid) to the same vTPM again without asking
+ * (tpm2-tss's swtpm TCTI connects anew for every command). Safe while no other process can
+ * get that pid meanwhile: Linux hands out pids in a cycle, so a reuse needs about pid_max
+ * forks first. The window is the time that takes at PEER_FORKS_PER_MS (a million per second,
+ * far above what fork+exit reaches: about 10^4 per second per core, serialised by the
+ * kernel's tasklist lock), capped: 32 ms with pid_max 32768, 250 ms with Debian's 4194304.
+ */
+#define PEER_MEMO_MAX_MS  250L
+#define PEER_FORKS_PER_MS 1000L
+
+static uint32_t memo_ms_for(long pid_max)
+{
+    long ms = pid_max / PEER_FORKS_PER_MS;
+
+    return (uint32_t)(ms < 0 ? 0 : ms > PEER_MEMO_MAX_MS ? PEER_MEMO_MAX_MS : ms);
+}
+
 int peer_vtpm_check(void *ctx, const struct worker *w, const uint8_t uuid[16],
-                    const struct vtpm_ipc_peer *peer)
+                    const struct vtpm_ipc_peer *peer, uint32_t *memo_ms)
 {
     struct mgr *m = ctx;
     struct instance *in = inst_find(&m->insts, uuid);
@@ -84,6 +102,7 @@ int peer_vtpm_check(void *ctx, const struct worker *w, const uint8_t uuid[16],
         return -EPERM;
     }
     r = vtpm_peer_ok(m, in, peer, &why);
+    *memo_ms = r == 0 ? memo_ms_for(m->hostns.pid_max) : 0;
     if (r)
         LOG_WARN("vtpm %s: refused %s peer pid %u uid %u: %s", in->uuid_str,
                  peer->is_ctrl ? "control-channel" : "data", (unsigned)peer->pid,
@@ -91,9 +110,13 @@ int peer_vtpm_check(void *ctx, const struct worker *w, const uint8_t uuid[16],
     return r;
 }
 
-int vtpm_bind(struct instance *in, pid_t pid)
+int vtpm_bind(struct mgr *m, struct instance *in, pid_t pid)
 {
     int r = peerns_ref_open(pid, &in->bound);
+
+    if (r == 0 && in->worker && !in->worker->dead)
+        r = pool_call(&m->pool, in->worker, IPC_PEER_FLUSH, in->uuid, 0, NULL, 0, NULL, 0,
+                      NULL, NULL);
 
     if (r) {
         LOG_ERROR("vtpm %s: cannot bind to pid %d's container: %s", in->uuid_str, (int)pid,

@@ -64,6 +64,22 @@ static int ns_of(pid_t pid, const char *which, struct peerns_id *id)
     return 0;
 }
 
+static long read_pid_max(void)
+{
+    char buf[32];
+    ssize_t n;
+    int fd = open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    return strtol(buf, NULL, 10);
+}
+
 int peerns_self(struct peerns_host *h)
 {
     int r = ns_of(getpid(), "pid", &h->self.pid);
@@ -75,6 +91,7 @@ int peerns_self(struct peerns_host *h)
     /* PID 1 of our pid namespace may be out of reach (no CAP_SYS_PTRACE): only our own. */
     if (ns_of(1, "mnt", &h->init_mnt) != 0)
         h->init_mnt = h->self.mnt;
+    h->pid_max = read_pid_max();
     return 0;
 }
 

@@ -32,6 +32,7 @@ struct peerns {
 struct peerns_host {
     struct peerns self;
     struct peerns_id init_mnt;
+    long pid_max;               /* /proc/sys/kernel/pid_max, 0 if unreadable */
 };
 
 /* A container's namespaces, held open so that their inode numbers cannot be reused by a

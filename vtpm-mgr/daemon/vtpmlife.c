@@ -257,7 +257,7 @@ int vtpm_create(struct mgr *m, const struct create_req *req, struct instance **o
         return r;
     }
     inst_add(&m->insts, in);
-    r = req->bind ? vtpm_bind(in, req->bind_pid) : 0;
+    r = req->bind ? vtpm_bind(m, in, req->bind_pid) : 0;
     if (r == 0)
         r = pool_pick(&m->pool, in->tenant, in->owner_uid, &in->worker);
     if (r == 0) {

@@ -183,7 +183,9 @@ static int answer_peer(struct pool *p, struct worker *w, const struct vtpm_ipc_h
         return -EPROTO;
     memcpy(&peer, pl, sizeof(peer));
     if (p->peer)
-        v.status = p->peer(p->store_ctx, w, h->uuid, &peer);
+        v.status = p->peer(p->store_ctx, w, h->uuid, &peer, &v.arg);
+    if (v.status)
+        v.arg = 0;
     memcpy(v.uuid, h->uuid, 16);
     return send_msg(w, &v, NULL, NULL, 0);
 }

@@ -24,10 +24,10 @@ typedef int (*pool_store_fn)(void *ctx, const struct worker *w, const uint8_t uu
                              int kind, const uint8_t *blob, size_t len);
 
 /* Decides IPC_PEER_CHECK: 0 admits the peer of a connection w accepted for uuid, else a
- * negative errno (sent back as status). */
+ * negative errno (sent back as status); *memo_ms: how long w may reuse an admission. */
 struct vtpm_ipc_peer;
 typedef int (*pool_peer_fn)(void *ctx, const struct worker *w, const uint8_t uuid[16],
-                            const struct vtpm_ipc_peer *peer);
+                            const struct vtpm_ipc_peer *peer, uint32_t *memo_ms);
 
 struct worker {
     pid_t pid;

@@ -108,8 +108,13 @@ enum vtpm_ipc_type {
     IPC_INST_ATTACH_DEVICE = 9,
 
     /* The parent's answer to IPC_PEER_CHECK (same seq): status 0 admits the peer, -EACCES
-     * refuses it. No payload. */
+     * refuses it. arg = how many ms the worker may admit further connections of the same
+     * (pid, uid, gid) to the same vTPM without asking again (0: ask every time). No payload. */
     IPC_PEER_VERDICT = 10,
+
+    /* Forget remembered IPC_PEER_VERDICTs for the instance (its binding changed). Reply
+     * without payload. */
+    IPC_PEER_FLUSH = 11,
 
     /* ---- replies ---- */
     IPC_REPLY = 64,

@@ -172,6 +172,45 @@ void fe_sweep(struct worker *w, uint64_t now_ms)
  * in the container the vTPM is bound to. Runs right after accept: the pid must still be
  * the process that connected (accepted_ns lets the parent tell a reused pid).
  */
+static struct peer_memo *memo_find(struct inst *inst, const struct ucred *c, uint64_t now)
+{
+    for (unsigned i = 0; i < INST_PEER_MEMO; i++) {
+        struct peer_memo *e = &inst->memo[i];
+        if (e->until_ms > now && e->pid == c->pid && e->uid == c->uid && e->gid == c->gid)
+            return e;
+    }
+    return NULL;
+}
+
+static void memo_put(struct inst *inst, const struct ucred *c, uint64_t until_ms)
+{
+    struct peer_memo *e = &inst->memo[inst->memo_next++ % INST_PEER_MEMO];
+
+    e->pid = c->pid;
+    e->uid = c->uid;
+    e->gid = c->gid;
+    e->until_ms = until_ms;
+}
+
+/* The parent's verdict, or a remembered one for the same process (see IPC_PEER_VERDICT). */
+static int peer_verdict(struct worker *w, struct inst *inst, const struct ucred *c,
+                        struct vtpm_ipc_peer *p)
+{
+    uint64_t now = fe_now_ms();
+    uint32_t memo_ms = 0;
+
+    if (memo_find(inst, c, now))
+        return 1;
+    p->pid = (uint32_t)c->pid;
+    p->uid = (uint32_t)c->uid;
+    p->gid = (uint32_t)c->gid;
+    if (wk_peer_check(w, inst, p, &memo_ms) != 0)
+        return 0;
+    if (memo_ms)
+        memo_put(inst, c, now + memo_ms);
+    return 1;
+}
+
 static int peer_allowed(struct worker *w, struct listener *l, int fd)
 {
     struct inst *inst = l->inst;
@@ -190,10 +229,7 @@ static int peer_allowed(struct worker *w, struct listener *l, int fd)
     }
     if (inst->nconns >= INST_MAX_CONNS || w->nconns >= FE_MAX_CONNS)
         return 0;
-    p.pid = (uint32_t)cred.pid;
-    p.uid = (uint32_t)cred.uid;
-    p.gid = (uint32_t)cred.gid;
-    return wk_peer_check(w, inst, &p) == 0;
+    return peer_verdict(w, inst, &cred, &p);
 }
 
 static struct conn *conn_new(struct worker *w, struct listener *l, int fd)

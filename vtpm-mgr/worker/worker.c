@@ -87,7 +87,7 @@ int wk_reply(struct worker *w, const struct vtpm_ipc_hdr *req, int status, const
 
 /* Waits for the parent's answer (type: IPC_STATE_ACK or IPC_PEER_VERDICT) to seq; parent
  * requests arriving meanwhile are queued. */
-static int wait_answer(struct worker *w, uint32_t type, uint32_t seq)
+static int wait_answer(struct worker *w, uint32_t type, uint32_t seq, uint32_t *arg)
 {
     struct ipc_msg m;
     int r;
@@ -108,6 +108,8 @@ static int wait_answer(struct worker *w, uint32_t type, uint32_t seq)
                 w->fatal = -EPROTO;
                 return -EPROTO;
             }
+            if (arg)
+                *arg = m.hdr.arg;
             return m.hdr.status > 0 ? -EIO : m.hdr.status;
         }
         r = queue_push(w, &m);
@@ -120,7 +122,8 @@ static int wait_answer(struct worker *w, uint32_t type, uint32_t seq)
     }
 }
 
-int wk_peer_check(struct worker *w, struct inst *inst, const struct vtpm_ipc_peer *peer)
+int wk_peer_check(struct worker *w, struct inst *inst, const struct vtpm_ipc_peer *peer,
+                  uint32_t *memo_ms)
 {
     struct vtpm_ipc_hdr h = { .type = IPC_PEER_CHECK, .seq = ++w->seq,
                               .len = (uint32_t)sizeof(*peer) };
@@ -131,7 +134,7 @@ int wk_peer_check(struct worker *w, struct inst *inst, const struct vtpm_ipc_pee
     memcpy(h.uuid, inst->uuid, sizeof(h.uuid));
     r = wipc_send(w->ipc_fd, &h, peer);
     if (r == 0)
-        r = wait_answer(w, IPC_PEER_VERDICT, h.seq);
+        r = wait_answer(w, IPC_PEER_VERDICT, h.seq, memo_ms);
     w->peer_checks++;
     return r;
 }
@@ -150,7 +153,7 @@ int wk_store(struct worker *w, struct inst *inst, uint32_t kind, const uint8_t *
     memcpy(h.uuid, inst->uuid, sizeof(h.uuid));
     r = wipc_send(w->ipc_fd, &h, blob);
     if (r == 0)
-        r = wait_answer(w, IPC_STATE_ACK, h.seq);
+        r = wait_answer(w, IPC_STATE_ACK, h.seq, NULL);
     w->state_stores++;
     if (r < 0)
         LOG_WARN("state store (kind %u) not acknowledged: %s", kind, strerror(-r));
