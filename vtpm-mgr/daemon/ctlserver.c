@@ -239,6 +239,7 @@ static cbor_item_t *op_attach_device(struct mgr *m, const cbor_item_t *req,
                                      const struct ucred *cr)
 {
     struct instance *in = lookup(m, req);
+    struct peerns_ref ref;
     cbor_item_t *r;
     pid_t pid;
     int rc, given;
@@ -249,11 +250,16 @@ static cbor_item_t *op_attach_device(struct mgr *m, const cbor_item_t *req,
         return ctl_error(-EAGAIN, "vTPM not being served");
     if (parse_pid(req, cr, &pid, &given))
         return ctl_error(-EINVAL, "bad bind_pid");
-    if (given && (rc = vtpm_bind(m, in, pid)) != 0)
+    if (given && (rc = vtpm_bind_open(in, pid, &ref)) != 0)
         return ctl_error(rc, "cannot bind to bind_pid's container");
     rc = vtpm_attach_device(m, in, pid);
-    if (rc)
+    if (rc) {
+        if (given)
+            peerns_ref_close(&ref);
         return ctl_error(rc, rc == -EBUSY ? "vTPM already has a device" : strerror(-rc));
+    }
+    if (given)
+        vtpm_bind_commit(m, in, pid, &ref);
     r = ctl_ok();
     if (r && put_instance(r, m, in))
         cbor_decref(&r);

@@ -69,6 +69,10 @@ int peer_vtpm_check(void *ctx, const struct worker *w, const uint8_t uuid[16],
 /* Gives in to pid's container: its pid and mount namespaces may use in's sockets (and no
  * admission its worker remembers from before still counts). */
 int vtpm_bind(struct mgr *m, struct instance *in, pid_t pid);
+/* The same in two steps, so that a binding takes effect only with what it goes along with:
+ * open pid's namespaces into *ref (0 or a negative errno), then commit (takes *ref). */
+int vtpm_bind_open(struct instance *in, pid_t pid, struct peerns_ref *ref);
+void vtpm_bind_commit(struct mgr *m, struct instance *in, pid_t pid, struct peerns_ref *ref);
 
 /* Control socket (ctlserver.c). */
 int ctl_listen(struct mgr *m);

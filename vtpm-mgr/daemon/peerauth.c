@@ -110,21 +110,39 @@ int peer_vtpm_check(void *ctx, const struct worker *w, const uint8_t uuid[16],
     return r;
 }
 
-int vtpm_bind(struct mgr *m, struct instance *in, pid_t pid)
+int vtpm_bind_open(struct instance *in, pid_t pid, struct peerns_ref *ref)
 {
-    int r = peerns_ref_open(pid, &in->bound);
+    int r;
 
-    if (r == 0 && in->worker && !in->worker->dead)
-        r = pool_call(&m->pool, in->worker, IPC_PEER_FLUSH, in->uuid, 0, NULL, 0, NULL, 0,
-                      NULL, NULL);
-
-    if (r) {
+    peerns_ref_init(ref);
+    r = peerns_ref_open(pid, ref);
+    if (r)
         LOG_ERROR("vtpm %s: cannot bind to pid %d's container: %s", in->uuid_str, (int)pid,
                   strerror(-r));
-        return r;
-    }
+    return r;
+}
+
+void vtpm_bind_commit(struct mgr *m, struct instance *in, pid_t pid, struct peerns_ref *ref)
+{
+    peerns_ref_close(&in->bound);
+    in->bound = *ref;
+    peerns_ref_init(ref);
+    /* A worker that fails this is killed and recovered by the main loop: its successor
+     * remembers nothing. */
+    if (in->worker && !in->worker->dead)
+        pool_call(&m->pool, in->worker, IPC_PEER_FLUSH, in->uuid, 0, NULL, 0, NULL, 0, NULL,
+                  NULL);
     LOG_INFO("vtpm %s bound to pid %d's container (pid ns %llu, mnt ns %llu)", in->uuid_str,
              (int)pid, (unsigned long long)in->bound.ns.pid.ino,
              (unsigned long long)in->bound.ns.mnt.ino);
-    return 0;
+}
+
+int vtpm_bind(struct mgr *m, struct instance *in, pid_t pid)
+{
+    struct peerns_ref ref;
+    int r = vtpm_bind_open(in, pid, &ref);
+
+    if (r == 0)
+        vtpm_bind_commit(m, in, pid, &ref);
+    return r;
 }
