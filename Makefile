@@ -61,7 +61,7 @@ TOOLS := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRCS))
 
 .SECONDEXPANSION:
 
-all: $(BINS) $(UNITS) $(TOOLS)
+all: $(BINS) $(UNITS) $(TOOLS) $(B)/tests/sockpeer-static
 
 deps:
 	@sh swtpm-ci/install-deps.sh
@@ -128,6 +128,11 @@ $(B)/bin/verifier: $(call obj,verifier/main.c) $(VERIFIER_A) $(LIB_A)
 $(B)/bin/vtpm-cuse: $(call obj,adapter/main.c) $(ADAPTER_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_ADAPTER))
+
+# A client of vtpm-mgr's sockets that runs in a busybox container rootfs: libc only, static.
+$(B)/tests/sockpeer-static: tests/tools/sockpeer.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -static -o $@ $<
 
 # Unit tests and test tools link every component archive; the linker takes what each needs.
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(MGR_A) $(WORKER_A) $(AGENT_A) $(VERIFIER_A) $(ADAPTER_A) $(LIB_A)

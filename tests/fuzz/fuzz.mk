@@ -7,7 +7,7 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefine
 
 fuzz_ctlproto_SRCS  := lib/ctlproto.c lib/log.c
 fuzz_ctlproto_LIBS  := -lcbor
-fuzz_meta_SRCS      := vtpm-mgr/daemon/instance.c lib/ctlproto.c lib/log.c
+fuzz_meta_SRCS      := vtpm-mgr/daemon/instance.c vtpm-mgr/daemon/peerns.c lib/ctlproto.c lib/log.c
 fuzz_meta_LIBS      := -lcbor -luuid
 fuzz_statefile_SRCS := vtpm-mgr/daemon/statestore.c lib/fileio.c lib/log.c
 fuzz_statefile_LIBS := -lcrypto

@@ -137,6 +137,21 @@ TPM2TOOLS_TCTI="swtpm:path=$D/u.sock" setpriv --reuid=4242 --regid=4242 --clear-
     >/dev/null 2>&1 && ok "allowed uid may connect" || fail "allowed uid refused"
 TPM2TOOLS_TCTI="swtpm:path=$D/u.sock" setpriv --reuid=4343 --regid=4343 --clear-groups timeout 10 tpm2_getrandom 4 \
     >/dev/null 2>&1 && fail "foreign uid served" || ok "foreign uid refused"
+# The parent's verdict (IPC_PEER_CHECK) is final: a refused root peer gets no answer, and the
+# worker keeps serving the next one.
+h denypeers 1000
+tpm u tpm2_getrandom 4 >/dev/null 2>&1 && fail "peer served against the parent's verdict" ||
+    ok "peer refused by the parent's verdict"
+h denypeers 0
+tpm u tpm2_getrandom 4 >/dev/null && ok "next peer admitted" || fail "next peer refused"
+# A remembered admission is for its own process only: a new process is asked about again.
+h memopeers 600000
+tpm u tpm2_getrandom 4 >/dev/null || fail "peer refused with memopeers"
+h denypeers 1000
+tpm u tpm2_getrandom 4 >/dev/null 2>&1 && fail "a remembered admission let another process in" ||
+    ok "remembered admissions are per process"
+h denypeers 0
+h memopeers 0
 
 # ---- suspend, resume in a new worker ----
 PA=$(pcr16 a) RA=$(reset_count a) P4=$(pcr16 p4) R4=$(reset_count p4)

@@ -13,7 +13,10 @@
  *   raw TYPE LEN               send a bogus datagram (protocol-error test)
  *   stop                       close the IPC socket, wait for the worker: "OK exit=N"
  *   quit
- * While idle it keeps answering IPC_STATE_STORE, keeping blobs in memory like the parent.
+ *   denypeers N                refuse the next N IPC_PEER_CHECKs (-EACCES); others are admitted
+ *   memopeers MS               admissions may be reused for MS ms (IPC_PEER_VERDICT arg)
+ * While idle it keeps answering IPC_STATE_STORE, keeping blobs in memory like the parent,
+ * and IPC_PEER_CHECK.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -129,7 +132,26 @@ static void on_store(const struct vtpm_ipc_hdr *h)
         perror("harness: ack");
 }
 
-/* Reads one message; answers stores. Returns the reply header for seq, or type 0 on EOF. */
+static int g_denypeers;
+static uint32_t g_memopeers;
+
+/* Answers one IPC_PEER_CHECK: admitted unless denypeers asked otherwise. */
+static void on_peer(const struct vtpm_ipc_hdr *h)
+{
+    struct vtpm_ipc_hdr v = { .type = IPC_PEER_VERDICT, .seq = h->seq };
+
+    memcpy(v.uuid, h->uuid, 16);
+    if (h->len != sizeof(struct vtpm_ipc_peer) || g_denypeers > 0)
+        v.status = -EACCES;
+    else
+        v.arg = g_memopeers;
+    if (g_denypeers > 0)
+        g_denypeers--;
+    if (send(g_fd, &v, sizeof(v), MSG_NOSIGNAL) < 0)
+        perror("harness: verdict");
+}
+
+/* Reads one message; answers stores and peer checks. Returns the reply header for seq, or type 0 on EOF. */
 static int pump(uint32_t seq, struct vtpm_ipc_hdr *out)
 {
     for (;;) {
@@ -144,6 +166,10 @@ static int pump(uint32_t seq, struct vtpm_ipc_hdr *out)
             return -1;
         if (h.type == IPC_STATE_STORE) {
             on_store(&h);
+            continue;
+        }
+        if (h.type == IPC_PEER_CHECK) {
+            on_peer(&h);
             continue;
         }
         if (h.type == IPC_REPLY && h.seq == seq) {
@@ -388,6 +414,10 @@ static int dispatch(char *line)
         printf("OK %d\n", (int)g_pid);
     else if (!strcmp(cmd, "failstores") && a)
         printf("OK\n"), g_failstores = atoi(a);
+    else if (!strcmp(cmd, "denypeers") && a)
+        printf("OK\n"), g_denypeers = atoi(a);
+    else if (!strcmp(cmd, "memopeers") && a)
+        printf("OK\n"), g_memopeers = (uint32_t)atoi(a);
     else if (!strcmp(cmd, "raw"))
         cmd_raw(a, b);
     else
@@ -435,6 +465,8 @@ static int next_line(char *line, size_t cap)
             memcpy(&h, g_buf, sizeof(h));
             if (h.type == IPC_STATE_STORE && (size_t)n == sizeof(h) + h.len)
                 on_store(&h);
+            else if (h.type == IPC_PEER_CHECK && (size_t)n == sizeof(h) + h.len)
+                on_peer(&h);
         }
     }
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The control socket <run-dir>/vtpm-mgr.sock: authenticated with SO_PEERCRED (root, the
- * daemon's own uid, or the --control-group), one CBOR request and one response per
- * connection (lib/ctlproto.h, docs/control-protocol.md).
+ * daemon's own uid, or the --control-group) and the peer's namespaces (the daemon's own:
+ * peerauth.c), one CBOR request and one response per connection (lib/ctlproto.h,
+ * docs/control-protocol.md).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,8 +34,13 @@ int ctl_listen(struct mgr *m)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     mode_t mode = m->cfg->ctl_gid == (gid_t)-1 ? 0600 : 0660;
-    int fd;
+    int fd, r;
 
+    r = peerns_self(&m->hostns);
+    if (r) {
+        LOG_ERROR("reading the daemon's own namespaces from /proc failed: %s", strerror(-r));
+        return r;
+    }
     if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/" CTL_SOCK_NAME, m->cfg->run_dir) >=
         (int)sizeof(sa.sun_path))
         return -ENAMETOOLONG;
@@ -53,14 +59,19 @@ int ctl_listen(struct mgr *m)
     return 0;
 }
 
-static int peer_allowed(const struct mgr *m, int fd, struct ucred *cr)
+/* Read right after accept: the peer's process must not have been replaced since. */
+static int peer_allowed(struct mgr *m, int fd, uint64_t accepted_ns, struct ucred *cr)
 {
     socklen_t len = sizeof(*cr);
+    const char *why = "no peer credentials";
 
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cr, &len) != 0)
-        return 0;
-    return cr->uid == 0 || cr->uid == geteuid() ||
-           (m->cfg->ctl_gid != (gid_t)-1 && cr->gid == m->cfg->ctl_gid);
+    memset(cr, 0, sizeof(*cr));
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cr, &len) == 0 && len == sizeof(*cr) &&
+        peer_ctl_check(m, cr, accepted_ns, &why) == 0)
+        return 1;
+    LOG_WARN("control: refused peer pid %d uid %u gid %u: %s", (int)cr->pid,
+             (unsigned)cr->uid, (unsigned)cr->gid, why);
+    return 0;
 }
 
 static int put_instance(cbor_item_t *r, const struct mgr *m, const struct instance *in)
@@ -76,7 +87,8 @@ static int put_instance(cbor_item_t *r, const struct mgr *m, const struct instan
         ctl_put_str(r, "socket", sock) || ctl_put_str(r, "ctrl_socket", ctrl) ||
         ctl_put_uint(r, "owner_uid", in->owner_uid) || ctl_put_uint(r, "created", in->created) ||
         ctl_put_str(r, "status", st[in->status]) ||
-        ctl_put_uint(r, "worker_pid", in->worker ? (uint64_t)in->worker->pid : 0))
+        ctl_put_uint(r, "worker_pid", in->worker ? (uint64_t)in->worker->pid : 0) ||
+        ctl_put_bool(r, "bound", in->bound.pid_fd >= 0))
         return -ENOMEM;
     if (in->status == INST_BROKEN && ctl_put_str(r, "error", in->error))
         return -ENOMEM;
@@ -100,12 +112,14 @@ static int put_ek_cert(cbor_item_t *r, struct mgr *m, const struct instance *in)
     return rc;
 }
 
-/* The process whose container a kernel device is bound to: bind_pid, else the caller. */
-static int parse_pid(const cbor_item_t *req, const struct ucred *cr, pid_t *pid)
+/* The process whose container a kernel device is bound to: bind_pid (*given = 1), else the
+ * caller. */
+static int parse_pid(const cbor_item_t *req, const struct ucred *cr, pid_t *pid, int *given)
 {
     uint64_t v;
     int r = ctl_get_uint(req, "bind_pid", &v);
 
+    *given = 0;
     if (r == -ENOENT) {
         *pid = cr->pid;
         return 0;
@@ -113,6 +127,7 @@ static int parse_pid(const cbor_item_t *req, const struct ucred *cr, pid_t *pid)
     if (r || v == 0 || v > INT32_MAX)
         return -EINVAL;
     *pid = (pid_t)v;
+    *given = 1;
     return 0;
 }
 
@@ -149,7 +164,7 @@ static int parse_create(const cbor_item_t *req, const struct ucred *cr, struct c
         return -EINVAL;
     if ((r = ctl_get_bool(req, "device", &c->device)) && r != -ENOENT)
         return -EINVAL;
-    return parse_pid(req, cr, &c->bind_pid);
+    return parse_pid(req, cr, &c->bind_pid, &c->bind);
 }
 
 static cbor_item_t *op_create(struct mgr *m, const cbor_item_t *req, const struct ucred *cr)
@@ -224,19 +239,49 @@ static cbor_item_t *op_attach_device(struct mgr *m, const cbor_item_t *req,
                                      const struct ucred *cr)
 {
     struct instance *in = lookup(m, req);
+    struct peerns_ref ref;
     cbor_item_t *r;
     pid_t pid;
-    int rc;
+    int rc, given;
 
     if (!in)
         return ctl_error(-ENOENT, "no such vTPM");
     if (in->status != INST_LIVE || !in->worker)
         return ctl_error(-EAGAIN, "vTPM not being served");
-    if (parse_pid(req, cr, &pid))
+    if (parse_pid(req, cr, &pid, &given))
         return ctl_error(-EINVAL, "bad bind_pid");
+    if (given && (rc = vtpm_bind_open(in, pid, &ref)) != 0)
+        return ctl_error(rc, "cannot bind to bind_pid's container");
     rc = vtpm_attach_device(m, in, pid);
-    if (rc)
+    if (rc) {
+        if (given)
+            peerns_ref_close(&ref);
         return ctl_error(rc, rc == -EBUSY ? "vTPM already has a device" : strerror(-rc));
+    }
+    if (given)
+        vtpm_bind_commit(m, in, pid, &ref);
+    r = ctl_ok();
+    if (r && put_instance(r, m, in))
+        cbor_decref(&r);
+    return r;
+}
+
+/* Gives a vTPM to a container: processes in bind_pid's pid and mount namespaces may use its
+ * sockets (besides the host's). Replaces an earlier binding. */
+static cbor_item_t *op_bind(struct mgr *m, const cbor_item_t *req, const struct ucred *cr)
+{
+    struct instance *in = lookup(m, req);
+    cbor_item_t *r;
+    pid_t pid;
+    int rc, given;
+
+    if (!in)
+        return ctl_error(-ENOENT, "no such vTPM");
+    if (parse_pid(req, cr, &pid, &given) || !given)
+        return ctl_error(-EINVAL, "bind_pid (unsigned, a process of the container) is required");
+    rc = vtpm_bind(m, in, pid);
+    if (rc)
+        return ctl_error(rc, rc == -ESRCH ? "no such process" : strerror(-rc));
     r = ctl_ok();
     if (r && put_instance(r, m, in))
         cbor_decref(&r);
@@ -342,6 +387,8 @@ static cbor_item_t *dispatch(struct mgr *m, const cbor_item_t *req, const struct
         return op_delete(m, req);
     if (!strcmp(op, "attach-device"))
         return op_attach_device(m, req, cr);
+    if (!strcmp(op, "bind"))
+        return op_bind(m, req, cr);
     if (!strcmp(op, "host-chain"))
         return op_host_chain(m);
     if (!strcmp(op, "host-activate"))
@@ -353,7 +400,7 @@ static cbor_item_t *dispatch(struct mgr *m, const cbor_item_t *req, const struct
     return ctl_error(-EOPNOTSUPP, "unknown op");
 }
 
-static void serve_conn(struct mgr *m, int fd)
+static void serve_conn(struct mgr *m, int fd, uint64_t accepted_ns)
 {
     struct timeval tv = { .tv_sec = CTL_IO_TIMEOUT_S };
     struct ucred cr;
@@ -362,8 +409,7 @@ static void serve_conn(struct mgr *m, int fd)
 
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if (!peer_allowed(m, fd, &cr)) {
-        LOG_WARN("control: refused peer uid %u", (unsigned)cr.uid);
+    if (!peer_allowed(m, fd, accepted_ns, &cr)) {
         resp = ctl_error(-EACCES, "permission denied");
     } else if ((r = ctl_recv(fd, CTL_MAX_REQUEST, &req)) != 0) {
         resp = ctl_error(r, "malformed request");
@@ -386,6 +432,6 @@ void ctl_serve_one(struct mgr *m)
 
     if (fd < 0)
         return;
-    serve_conn(m, fd);
+    serve_conn(m, fd, peerns_now());
     close(fd);
 }

@@ -276,6 +276,7 @@ int mgr_run(struct mgr_config *cfg)
     m.pool.cfg = cfg;
     m.pool.store = vtpm_store_state;
     m.pool.store_ctx = &m;
+    m.pool.peer = peer_vtpm_check;
     umask(077);
     r = startup(&m);
     if (r == 0) {

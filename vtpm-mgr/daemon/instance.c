@@ -20,6 +20,7 @@ struct instance *inst_new(void)
         in->data_fd = -1;
         in->ctrl_fd = -1;
         in->dev_fd = -1;
+        peerns_ref_init(&in->bound);
     }
     return in;
 }
@@ -34,6 +35,7 @@ void inst_free(struct instance *in)
         close(in->ctrl_fd);
     if (in->dev_fd >= 0)
         close(in->dev_fd);
+    peerns_ref_close(&in->bound);
     explicit_bzero(in->key, sizeof(in->key));
     free(in);
 }

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "peerns.h"
 #include "statestore.h"
 
 struct worker;
@@ -33,6 +34,8 @@ struct instance {
     int dev_fd;                  /* kmod-vtpm server fd of /dev/vtpm<dev_index>, or -1; kept
                                     across worker restarts, the device lives while it is open */
     uint32_t dev_index;
+    struct peerns_ref bound;     /* the container given this vTPM (bind), held open; in
+                                    memory only: a restarted daemon needs a new bind */
     struct instance *next;
 };
 

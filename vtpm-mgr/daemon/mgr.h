@@ -8,6 +8,7 @@
 #include "config.h"
 #include "hosttpm.h"
 #include "instance.h"
+#include "peerns.h"
 #include "workerpool.h"
 
 struct mgr {
@@ -19,6 +20,7 @@ struct mgr {
     int lock_fd, ctl_fd, epfd, sig_fd;
     struct inst_table insts;
     struct pool pool;
+    struct peerns_host hostns;       /* the daemon's namespaces (peerauth.c) */
     int stopping;
 };
 
@@ -37,6 +39,7 @@ struct create_req {
     int ek_type;
     uint32_t owner_uid, owner_gid;
     int device;      /* also a kmod-vtpm device bound to bind_pid's namespaces */
+    int bind;        /* bind_pid was given: the vTPM's sockets serve its container too */
     pid_t bind_pid;
 };
 
@@ -54,6 +57,22 @@ int vtpm_ek_cert_pem(struct mgr *m, const struct instance *in, char **pem);
 /* Durable store of a worker's state blob (the pool's store callback). */
 int vtpm_store_state(void *ctx, const struct worker *w, const uint8_t uuid[16], int kind,
                      const uint8_t *blob, size_t len);
+
+/* Who may use the sockets (peerauth.c); see docs/control-protocol.md, architecture.md. */
+struct ucred;
+/* The control socket: 0, or -EACCES with *why set (a static string). */
+int peer_ctl_check(struct mgr *m, const struct ucred *cr, uint64_t accepted_ns,
+                   const char **why);
+/* IPC_PEER_CHECK for a vTPM's sockets (the pool's peer callback, ctx = the mgr). */
+int peer_vtpm_check(void *ctx, const struct worker *w, const uint8_t uuid[16],
+                    const struct vtpm_ipc_peer *peer, uint32_t *memo_ms);
+/* Gives in to pid's container: its pid and mount namespaces may use in's sockets (and no
+ * admission its worker remembers from before still counts). */
+int vtpm_bind(struct mgr *m, struct instance *in, pid_t pid);
+/* The same in two steps, so that a binding takes effect only with what it goes along with:
+ * open pid's namespaces into *ref (0 or a negative errno), then commit (takes *ref). */
+int vtpm_bind_open(struct instance *in, pid_t pid, struct peerns_ref *ref);
+void vtpm_bind_commit(struct mgr *m, struct instance *in, pid_t pid, struct peerns_ref *ref);
 
 /* Control socket (ctlserver.c). */
 int ctl_listen(struct mgr *m);

@@ -257,7 +257,9 @@ int vtpm_create(struct mgr *m, const struct create_req *req, struct instance **o
         return r;
     }
     inst_add(&m->insts, in);
-    r = pool_pick(&m->pool, in->tenant, &in->worker);
+    r = req->bind ? vtpm_bind(m, in, req->bind_pid) : 0;
+    if (r == 0)
+        r = pool_pick(&m->pool, in->tenant, in->owner_uid, &in->worker);
     if (r == 0) {
         in->worker->ninst++;
         r = manufacture(m, in);
@@ -362,7 +364,7 @@ static int start_instance(struct mgr *m, struct instance *in, int dirfd)
     if (r && r != -ENOENT)
         LOG_WARN("vtpm %s: volatile state unusable (%s); cold start", in->uuid_str,
                  strerror(-r));
-    r = pool_pick(&m->pool, in->tenant, &in->worker);
+    r = pool_pick(&m->pool, in->tenant, in->owner_uid, &in->worker);
     if (r)
         goto out;
     in->worker->ninst++;

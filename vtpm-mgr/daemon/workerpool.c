@@ -81,15 +81,21 @@ int pool_spawn(struct pool *p, const char *tenant, struct worker **out)
     return 0;
 }
 
-int pool_pick(struct pool *p, const char *tenant, struct worker **out)
+int pool_pick(struct pool *p, const char *tenant, uint32_t owner_uid, struct worker **out)
 {
+    int r;
+
     for (struct worker *w = p->head; w; w = w->next) {
-        if (!w->dead && !strcmp(w->tenant, tenant) && w->ninst < p->cfg->per_worker) {
+        if (!w->dead && !strcmp(w->tenant, tenant) && w->owner_uid == owner_uid &&
+            w->ninst < p->cfg->per_worker) {
             *out = w;
             return 0;
         }
     }
-    return pool_spawn(p, tenant, out);
+    r = pool_spawn(p, tenant, out);
+    if (r == 0)
+        (*out)->owner_uid = owner_uid;
+    return r;
 }
 
 static int send_msg(struct worker *w, struct vtpm_ipc_hdr *h, const void *payload,
@@ -167,6 +173,34 @@ static int answer_store(struct pool *p, struct worker *w, const struct vtpm_ipc_
     return send_msg(w, &ack, NULL, NULL, 0);
 }
 
+static int answer_peer(struct pool *p, struct worker *w, const struct vtpm_ipc_hdr *h,
+                       const uint8_t *pl)
+{
+    struct vtpm_ipc_hdr v = { .type = IPC_PEER_VERDICT, .seq = h->seq, .status = -EACCES };
+    struct vtpm_ipc_peer peer;
+
+    if (h->len != sizeof(peer))
+        return -EPROTO;
+    memcpy(&peer, pl, sizeof(peer));
+    if (p->peer)
+        v.status = p->peer(p->store_ctx, w, h->uuid, &peer, &v.arg);
+    if (v.status)
+        v.arg = 0;
+    memcpy(v.uuid, h->uuid, 16);
+    return send_msg(w, &v, NULL, NULL, 0);
+}
+
+/* What a worker may ask of the parent: a state store or a peer check. */
+static int answer_request(struct pool *p, struct worker *w, const struct vtpm_ipc_hdr *h,
+                          const uint8_t *pl)
+{
+    if (h->type == IPC_STATE_STORE)
+        return answer_store(p, w, h, pl);
+    if (h->type == IPC_PEER_CHECK)
+        return answer_peer(p, w, h, pl);
+    return -EPROTO;
+}
+
 static int wait_readable(int fd, int timeout_ms)
 {
     struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -214,8 +248,8 @@ static int await_reply(struct pool *p, struct worker *w, uint32_t seq, uint8_t *
             continue;
         if (r)
             return r;
-        if (h.type == IPC_STATE_STORE) {
-            r = answer_store(p, w, &h, pl);
+        if (h.type == IPC_STATE_STORE || h.type == IPC_PEER_CHECK) {
+            r = answer_request(p, w, &h, pl);
             secure_free(pl, h.len);
             if (r)
                 return r;
@@ -265,7 +299,7 @@ int pool_service(struct pool *p, struct worker *w)
     if (r == -EAGAIN)
         return 0;
     if (r == 0) {
-        r = h.type == IPC_STATE_STORE ? answer_store(p, w, &h, pl) : -EPROTO;
+        r = answer_request(p, w, &h, pl);
         secure_free(pl, h.len);
     }
     if (r)

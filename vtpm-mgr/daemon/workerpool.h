@@ -23,10 +23,17 @@ struct worker;
 typedef int (*pool_store_fn)(void *ctx, const struct worker *w, const uint8_t uuid[16],
                              int kind, const uint8_t *blob, size_t len);
 
+/* Decides IPC_PEER_CHECK: 0 admits the peer of a connection w accepted for uuid, else a
+ * negative errno (sent back as status); *memo_ms: how long w may reuse an admission. */
+struct vtpm_ipc_peer;
+typedef int (*pool_peer_fn)(void *ctx, const struct worker *w, const uint8_t uuid[16],
+                            const struct vtpm_ipc_peer *peer, uint32_t *memo_ms);
+
 struct worker {
     pid_t pid;
     int fd;
     char tenant[MGR_NAME_MAX];
+    uint32_t owner_uid;         /* a worker hosts vTPMs of one tenant AND one owner */
     unsigned ninst;
     uint32_t seq;
     int dead;
@@ -38,17 +45,20 @@ struct pool {
     struct worker *head;
     pool_store_fn store;
     void *store_ctx;
+    pool_peer_fn peer;          /* with store_ctx */
     uint64_t stores;
 };
 
 /* Spawns one worker for tenant; *out is owned by the pool. */
 int pool_spawn(struct pool *p, const char *tenant, struct worker **out);
 
-/* A live worker of tenant with room for one more instance, spawning one if needed. */
-int pool_pick(struct pool *p, const char *tenant, struct worker **out);
+/* A live worker of tenant and owner_uid with room for one more instance, spawning one if
+ * needed: vTPMs of different owners never share a worker. */
+int pool_pick(struct pool *p, const char *tenant, uint32_t owner_uid, struct worker **out);
 
 /*
- * One request/reply exchange (answers the worker's IPC_STATE_STORE meanwhile).
+ * One request/reply exchange (answers the worker's IPC_STATE_STORE and IPC_PEER_CHECK
+ * meanwhile).
  * fds (may be NULL) go along as SCM_RIGHTS. *reply (may be NULL) is callee-allocated.
  * Returns the reply's status (0 or negative errno), or -EPIPE/-ETIMEDOUT/-EPROTO when the
  * worker failed; the worker is then marked dead and killed.

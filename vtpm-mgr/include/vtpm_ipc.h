@@ -79,7 +79,8 @@ enum vtpm_ipc_type {
     /*
      * Start serving an instance: two listening AF_UNIX SOCK_STREAM fds arrive as
      * SCM_RIGHTS, in this order: data socket, control socket (swtpm socket protocol).
-     * arg = the uid allowed to connect besides root (SO_PEERCRED check on every accept).
+     * arg = the uid allowed to connect besides root (SO_PEERCRED check on every accept,
+     * then IPC_PEER_CHECK).
      * Reply without payload.
      */
     IPC_INST_ATTACH = 5,
@@ -106,6 +107,15 @@ enum vtpm_ipc_type {
      */
     IPC_INST_ATTACH_DEVICE = 9,
 
+    /* The parent's answer to IPC_PEER_CHECK (same seq): status 0 admits the peer, -EACCES
+     * refuses it. arg = how many ms the worker may admit further connections of the same
+     * (pid, uid, gid) to the same vTPM without asking again (0: ask every time). No payload. */
+    IPC_PEER_VERDICT = 10,
+
+    /* Forget remembered IPC_PEER_VERDICTs for the instance (its binding changed). Reply
+     * without payload. */
+    IPC_PEER_FLUSH = 11,
+
     /* ---- replies ---- */
     IPC_REPLY = 64,
 
@@ -122,6 +132,17 @@ enum vtpm_ipc_type {
 
     /* parent -> worker answer to IPC_STATE_STORE */
     IPC_STATE_ACK = 101,
+
+    /*
+     * May this peer use the vTPM named by uuid? Sent for every connection the worker accepted
+     * whose SO_PEERCRED uid is root or the owner (others are refused without asking);
+     * payload = struct vtpm_ipc_peer. The worker cannot read /proc (sandbox), the parent
+     * can: it compares the peer's pid and mount namespaces with its own and with the
+     * container the vTPM is bound to, and answers IPC_PEER_VERDICT. The connection is
+     * served only on status 0. Parent requests arriving meanwhile are queued as for
+     * IPC_STATE_STORE.
+     */
+    IPC_PEER_CHECK = 102,
 };
 
 enum vtpm_ek_type {
@@ -132,6 +153,14 @@ enum vtpm_ek_type {
 enum vtpm_state_kind {
     VTPM_STATE_PERM = 1,
     VTPM_STATE_VOL = 2,
+};
+
+struct vtpm_ipc_peer {
+    uint32_t pid;          /* SO_PEERCRED of the accepted connection */
+    uint32_t uid;
+    uint32_t gid;
+    uint32_t is_ctrl;      /* 1: the control socket (tpm.sock.ctrl) */
+    uint64_t accepted_ns;  /* CLOCK_BOOTTIME at accept: a process started later reused the pid */
 };
 
 struct vtpm_ipc_stats {

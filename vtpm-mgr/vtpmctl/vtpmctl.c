@@ -30,8 +30,10 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: vtpmctl [--run-dir DIR] COMMAND\n"
         "  create [--name N] [--tenant T] [--ek ecc|rsa] [--owner UID[:GID]]\n"
-        "         [--device [--bind-pid PID]]   also a kmod-vtpm /dev/vtpm<N> for PID's container\n"
+        "         [--device] [--bind-pid PID]   also a kmod-vtpm /dev/vtpm<N>; PID's container\n"
+        "                                       may use the vTPM\n"
         "  attach-device UUID|NAME [--bind-pid PID]\n"
+        "  bind UUID|NAME --bind-pid PID        give the vTPM's sockets to PID's container\n"
         "  list\n  info UUID|NAME\n  delete UUID|NAME\n  ek-cert UUID|NAME\n"
         "  host-chain --out DIR\n"
         "  host-activate --credential FILE --out FILE   (FILE from tpm2_makecredential)\n"
@@ -199,17 +201,20 @@ static int put_pid(cbor_item_t *req, const char *s)
     return ctl_put_uint(req, "bind_pid", pid);
 }
 
-static int cmd_attach_device(int argc, char **argv)
+/* attach-device UUID [--bind-pid PID] and bind UUID --bind-pid PID. */
+static int cmd_with_pid(const char *op, int pid_required, int argc, char **argv)
 {
     cbor_item_t *req;
 
-    if ((argc != 2 && argc != 4) || (argc == 4 && strcmp(argv[2], "--bind-pid"))) {
-        fprintf(stderr, "vtpmctl: usage: attach-device UUID|NAME [--bind-pid PID]\n");
+    if ((argc != 2 && argc != 4) || (argc == 4 && strcmp(argv[2], "--bind-pid")) ||
+        (pid_required && argc != 4)) {
+        fprintf(stderr, "vtpmctl: usage: %s UUID|NAME %s\n", op,
+                pid_required ? "--bind-pid PID" : "[--bind-pid PID]");
         return 2;
     }
-    req = request("attach-device");
+    req = request(op);
     if (!req || ctl_put_str(req, "uuid", argv[1]) || (argc == 4 && put_pid(req, argv[3]))) {
-        fprintf(stderr, "vtpmctl: attach-device: bad arguments\n");
+        fprintf(stderr, "vtpmctl: %s: bad arguments\n", op);
         if (req)
             cbor_decref(&req);
         return 2;
@@ -553,7 +558,9 @@ static int dispatch(int argc, char **argv)
     if (!strcmp(cmd, "host-chain"))
         return cmd_host_chain(argc, argv);
     if (!strcmp(cmd, "attach-device"))
-        return cmd_attach_device(argc, argv);
+        return cmd_with_pid("attach-device", 0, argc, argv);
+    if (!strcmp(cmd, "bind"))
+        return cmd_with_pid("bind", 1, argc, argv);
     if (!strcmp(cmd, "host-activate"))
         return cmd_host_activate(argc, argv);
     if (!strcmp(cmd, "host-quote"))

@@ -166,19 +166,70 @@ void fe_sweep(struct worker *w, uint64_t now_ms)
     }
 }
 
-/* Admits a connection if its peer is root or the instance's user and limits allow. */
-static int peer_allowed(struct worker *w, struct inst *inst, int fd)
+/*
+ * Admits a connection if its peer is root or the instance's user, limits allow, and the
+ * parent, which can read the peer's namespaces from /proc, says the peer is on the host or
+ * in the container the vTPM is bound to. Runs right after accept: the pid must still be
+ * the process that connected (accepted_ns lets the parent tell a reused pid).
+ */
+static struct peer_memo *memo_find(struct inst *inst, const struct ucred *c, uint64_t now)
 {
+    for (unsigned i = 0; i < INST_PEER_MEMO; i++) {
+        struct peer_memo *e = &inst->memo[i];
+        if (e->until_ms > now && e->pid == c->pid && e->uid == c->uid && e->gid == c->gid)
+            return e;
+    }
+    return NULL;
+}
+
+static void memo_put(struct inst *inst, const struct ucred *c, uint64_t until_ms)
+{
+    struct peer_memo *e = &inst->memo[inst->memo_next++ % INST_PEER_MEMO];
+
+    e->pid = c->pid;
+    e->uid = c->uid;
+    e->gid = c->gid;
+    e->until_ms = until_ms;
+}
+
+/* The parent's verdict, or a remembered one for the same process (see IPC_PEER_VERDICT). */
+static int peer_verdict(struct worker *w, struct inst *inst, const struct ucred *c,
+                        struct vtpm_ipc_peer *p)
+{
+    uint64_t now = fe_now_ms();
+    uint32_t memo_ms = 0;
+
+    if (memo_find(inst, c, now))
+        return 1;
+    p->pid = (uint32_t)c->pid;
+    p->uid = (uint32_t)c->uid;
+    p->gid = (uint32_t)c->gid;
+    if (wk_peer_check(w, inst, p, &memo_ms) != 0)
+        return 0;
+    if (memo_ms)
+        memo_put(inst, c, now + memo_ms);
+    return 1;
+}
+
+static int peer_allowed(struct worker *w, struct listener *l, int fd)
+{
+    struct inst *inst = l->inst;
+    struct vtpm_ipc_peer p = { .is_ctrl = (uint32_t)l->is_ctrl };
     struct ucred cred;
     socklen_t len = sizeof(cred);
+    struct timespec ts;
 
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    p.accepted_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof(cred))
         return 0;
     if (cred.uid != 0 && cred.uid != inst->allowed_uid) {
         LOG_WARN("frontend: refused connection from uid %u", (unsigned)cred.uid);
         return 0;
     }
-    return inst->nconns < INST_MAX_CONNS && w->nconns < FE_MAX_CONNS;
+    if (inst->nconns >= INST_MAX_CONNS || w->nconns >= FE_MAX_CONNS)
+        return 0;
+    return peer_verdict(w, inst, &cred, &p);
 }
 
 static struct conn *conn_new(struct worker *w, struct listener *l, int fd)
@@ -220,8 +271,10 @@ static void listener_event(struct worker *w, struct listener *l)
                 LOG_WARN("frontend: accept: %s", strerror(errno));
             return;
         }
-        if (!peer_allowed(w, l->inst, fd)) {
+        if (!peer_allowed(w, l, fd)) {
             close(fd);
+            if (w->fatal || w->eof)
+                return;
             continue;
         }
         /* The swtpm TCTI connects and sends at once: the command is usually already here,

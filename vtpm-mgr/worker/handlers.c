@@ -222,6 +222,17 @@ static void on_stats(struct worker *w, struct ipc_msg *m)
     wk_reply(w, &m->hdr, 0, &st, sizeof(st));
 }
 
+static void on_peer_flush(struct worker *w, struct ipc_msg *m)
+{
+    struct inst *inst = winst_find(&w->tab, m->hdr.uuid);
+
+    if (inst) {
+        explicit_bzero(inst->memo, sizeof(inst->memo));
+        inst->memo_next = 0;
+    }
+    wk_reply(w, &m->hdr, inst ? 0 : -ENOENT, NULL, 0);
+}
+
 void wk_handle_request(struct worker *w, struct ipc_msg *m)
 {
     switch (m->hdr.type) {
@@ -234,6 +245,7 @@ void wk_handle_request(struct worker *w, struct ipc_msg *m)
     case IPC_INST_REMOVE: on_remove(w, m); break;
     case IPC_SUSPEND_ALL: on_suspend(w, m); break;
     case IPC_STATS: on_stats(w, m); break;
+    case IPC_PEER_FLUSH: on_peer_flush(w, m); break;
     default: /* wipc_validate admits nothing else */
         LOG_ERROR("ipc: unhandled type %u", m->hdr.type);
         w->fatal = -EPROTO;

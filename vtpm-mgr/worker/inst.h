@@ -19,6 +19,16 @@ struct listener; /* frontend.h */
 
 struct devconn;
 
+#define INST_PEER_MEMO 4 /* admitted peers remembered per instance */
+
+/* A parent's IPC_PEER_VERDICT admitting (pid, uid, gid), usable until until_ms. */
+struct peer_memo {
+    pid_t pid;
+    uid_t uid;
+    gid_t gid;
+    uint64_t until_ms; /* CLOCK_MONOTONIC; 0: empty */
+};
+
 struct inst {
     uint8_t uuid[16];
     enum inst_state state;
@@ -33,6 +43,8 @@ struct inst {
     struct listener *data_l, *ctrl_l; /* NULL until attached */
     struct devconn *dev;               /* kernel device server fd, if any */
     unsigned nconns;
+    struct peer_memo memo[INST_PEER_MEMO];
+    unsigned memo_next;
     struct inst *next;
 };
 

@@ -29,6 +29,8 @@ static const struct ipc_rule rules[] = {
     { IPC_SUSPEND_ALL, 0, 0, 0, 0 },
     { IPC_STATS, 0, 0, 0, 0 },
     { IPC_STATE_ACK, 0, 0, 0, 0 },
+    { IPC_PEER_VERDICT, 0, 0, 0, 0 },
+    { IPC_PEER_FLUSH, 0, 0, 0, 0 },
 };
 
 static const struct ipc_rule *find_rule(uint32_t type)

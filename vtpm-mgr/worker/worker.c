@@ -85,8 +85,9 @@ int wk_reply(struct worker *w, const struct vtpm_ipc_hdr *req, int status, const
     return r;
 }
 
-/* Waits for the ack of seq; parent requests arriving meanwhile are queued. */
-static int wait_ack(struct worker *w, uint32_t seq)
+/* Waits for the parent's answer (type: IPC_STATE_ACK or IPC_PEER_VERDICT) to seq; parent
+ * requests arriving meanwhile are queued. */
+static int wait_answer(struct worker *w, uint32_t type, uint32_t seq, uint32_t *arg)
 {
     struct ipc_msg m;
     int r;
@@ -101,12 +102,14 @@ static int wait_ack(struct worker *w, uint32_t seq)
             w->fatal = r;
             return r;
         }
-        if (m.hdr.type == IPC_STATE_ACK) {
-            if (m.hdr.seq != seq) {
-                LOG_ERROR("ipc: ack for unknown seq %u", m.hdr.seq);
+        if (m.hdr.type == IPC_STATE_ACK || m.hdr.type == IPC_PEER_VERDICT) {
+            if (m.hdr.type != type || m.hdr.seq != seq) {
+                LOG_ERROR("ipc: answer (type %u) for unknown seq %u", m.hdr.type, m.hdr.seq);
                 w->fatal = -EPROTO;
                 return -EPROTO;
             }
+            if (arg)
+                *arg = m.hdr.arg;
             return m.hdr.status > 0 ? -EIO : m.hdr.status;
         }
         r = queue_push(w, &m);
@@ -117,6 +120,23 @@ static int wait_ack(struct worker *w, uint32_t seq)
             return -ENOMEM;
         }
     }
+}
+
+int wk_peer_check(struct worker *w, struct inst *inst, const struct vtpm_ipc_peer *peer,
+                  uint32_t *memo_ms)
+{
+    struct vtpm_ipc_hdr h = { .type = IPC_PEER_CHECK, .seq = ++w->seq,
+                              .len = (uint32_t)sizeof(*peer) };
+    int r;
+
+    if (w->fatal || w->eof)
+        return -EPIPE;
+    memcpy(h.uuid, inst->uuid, sizeof(h.uuid));
+    r = wipc_send(w->ipc_fd, &h, peer);
+    if (r == 0)
+        r = wait_answer(w, IPC_PEER_VERDICT, h.seq, memo_ms);
+    w->peer_checks++;
+    return r;
 }
 
 int wk_store(struct worker *w, struct inst *inst, uint32_t kind, const uint8_t *blob,
@@ -133,7 +153,7 @@ int wk_store(struct worker *w, struct inst *inst, uint32_t kind, const uint8_t *
     memcpy(h.uuid, inst->uuid, sizeof(h.uuid));
     r = wipc_send(w->ipc_fd, &h, blob);
     if (r == 0)
-        r = wait_ack(w, h.seq);
+        r = wait_answer(w, IPC_STATE_ACK, h.seq, NULL);
     w->state_stores++;
     if (r < 0)
         LOG_WARN("state store (kind %u) not acknowledged: %s", kind, strerror(-r));
@@ -165,7 +185,7 @@ static void ipc_event(struct worker *w)
         w->fatal = r;
         return;
     }
-    if (m.hdr.type == IPC_STATE_ACK) { /* nothing was stored: an unsolicited ack */
+    if (m.hdr.type == IPC_STATE_ACK || m.hdr.type == IPC_PEER_VERDICT) { /* unsolicited */
         LOG_ERROR("ipc: unexpected ack");
         w->fatal = -EPROTO;
         return;

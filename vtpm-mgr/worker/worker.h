@@ -26,7 +26,7 @@ struct worker {
     struct conn *dead_conns;
     struct listener *dead_listeners;
     struct devconn *dead_devs;
-    uint64_t commands, state_stores;
+    uint64_t commands, state_stores, peer_checks;
 };
 
 /*
@@ -43,6 +43,10 @@ size_t wk_exec_ctrl(struct worker *w, struct inst *inst, uint32_t cmd, const uin
 /* Sends IPC_STATE_STORE(kind, blob) for inst and waits for the ack; 0 or -errno. */
 int wk_store(struct worker *w, struct inst *inst, uint32_t kind, const uint8_t *blob,
                  size_t len);
+/* Asks the parent whether peer may use inst (IPC_PEER_CHECK); 0 admits it, else -errno.
+ * *memo_ms: how long the verdict may be reused for the same (pid, uid, gid). */
+int wk_peer_check(struct worker *w, struct inst *inst, const struct vtpm_ipc_peer *peer,
+                  uint32_t *memo_ms);
 /* Stores inst's permanent state if libtpms changed it; 0 or -errno. */
 int wk_persist(struct worker *w, struct inst *inst);
 /* Answers parent request req with IPC_REPLY. */
