@@ -38,28 +38,30 @@ static void test_seal_roundtrip_and_tamper(void **state)
 {
     uint8_t key[32], *img, *pt;
     size_t len, ptlen;
+    uint64_t gen = 0;
 
     (void)state;
     state_derive_key(master, uuid_a, key);
-    assert_int_equal(state_seal(key, uuid_a, VTPM_STATE_PERM, (const uint8_t *)secret,
-                                sizeof(secret), &img, &len), 0);
+    assert_int_equal(state_seal(key, uuid_a, VTPM_STATE_PERM, 0x0102030405060708ull,
+                                (const uint8_t *)secret, sizeof(secret), &img, &len), 0);
     assert_null(memmem(img, len, "NV-SECRET", 9));
-    assert_int_equal(state_unseal(key, uuid_a, VTPM_STATE_PERM, img, len, &pt, &ptlen), 0);
+    assert_int_equal(state_unseal(key, uuid_a, VTPM_STATE_PERM, img, len, &gen, &pt, &ptlen), 0);
+    assert_true(gen == 0x0102030405060708ull);
     assert_int_equal(ptlen, sizeof(secret));
     assert_memory_equal(pt, secret, sizeof(secret));
     free(pt);
-    /* wrong kind, wrong uuid, every single flipped byte */
-    assert_int_equal(state_unseal(key, uuid_a, VTPM_STATE_VOL, img, len, &pt, &ptlen), -EBADMSG);
-    assert_int_equal(state_unseal(key, uuid_b, VTPM_STATE_PERM, img, len, &pt, &ptlen), -EBADMSG);
+    /* wrong kind, wrong uuid, every single flipped byte (the generation too) */
+    assert_int_equal(state_unseal(key, uuid_a, VTPM_STATE_VOL, img, len, NULL, &pt, &ptlen), -EBADMSG);
+    assert_int_equal(state_unseal(key, uuid_b, VTPM_STATE_PERM, img, len, NULL, &pt, &ptlen), -EBADMSG);
     for (size_t i = 0; i < len; i++) {
         img[i] ^= 0x01;
-        assert_int_equal(state_unseal(key, uuid_a, VTPM_STATE_PERM, img, len, &pt, &ptlen),
+        assert_int_equal(state_unseal(key, uuid_a, VTPM_STATE_PERM, img, len, NULL, &pt, &ptlen),
                          -EBADMSG);
         img[i] ^= 0x01;
     }
-    assert_int_equal(state_unseal(key, uuid_a, VTPM_STATE_PERM, img, len - 1, &pt, &ptlen),
+    assert_int_equal(state_unseal(key, uuid_a, VTPM_STATE_PERM, img, len - 1, NULL, &pt, &ptlen),
                      -EBADMSG);
-    assert_int_equal(state_unseal(key, uuid_a, VTPM_STATE_PERM, img, 10, &pt, &ptlen), -EBADMSG);
+    assert_int_equal(state_unseal(key, uuid_a, VTPM_STATE_PERM, img, 10, NULL, &pt, &ptlen), -EBADMSG);
     free(img);
 }
 
@@ -68,6 +70,7 @@ static void test_file_write_read(void **state)
     char dir[] = "/tmp/vtpm-ut.XXXXXX";
     uint8_t key[32], *pt;
     size_t ptlen;
+    uint64_t gen = 0;
     int dfd;
 
     (void)state;
@@ -75,11 +78,12 @@ static void test_file_write_read(void **state)
     dfd = open(dir, O_RDONLY | O_DIRECTORY);
     assert_true(dfd >= 0);
     state_derive_key(master, uuid_a, key);
-    assert_int_equal(state_read(dfd, key, uuid_a, VTPM_STATE_PERM, &pt, &ptlen), -ENOENT);
-    assert_int_equal(state_write(dfd, key, uuid_a, VTPM_STATE_PERM, (const uint8_t *)"one", 3), 0);
-    assert_int_equal(state_write(dfd, key, uuid_a, VTPM_STATE_PERM, (const uint8_t *)"two", 3), 0);
-    assert_int_equal(state_read(dfd, key, uuid_a, VTPM_STATE_PERM, &pt, &ptlen), 0);
+    assert_int_equal(state_read(dfd, key, uuid_a, VTPM_STATE_PERM, NULL, &pt, &ptlen), -ENOENT);
+    assert_int_equal(state_write(dfd, key, uuid_a, VTPM_STATE_PERM, 1, (const uint8_t *)"one", 3), 0);
+    assert_int_equal(state_write(dfd, key, uuid_a, VTPM_STATE_PERM, 2, (const uint8_t *)"two", 3), 0);
+    assert_int_equal(state_read(dfd, key, uuid_a, VTPM_STATE_PERM, &gen, &pt, &ptlen), 0);
     assert_memory_equal(pt, "two", 3);
+    assert_true(gen == 2);
     free(pt);
     assert_int_equal(faccessat(dfd, ".perm.enc.tmp", F_OK, 0), -1);
     assert_int_equal(dir_remove_tree(AT_FDCWD, dir), 0);

@@ -65,7 +65,7 @@ static int peer_allowed(const struct mgr *m, int fd, struct ucred *cr)
 
 static int put_instance(cbor_item_t *r, const struct mgr *m, const struct instance *in)
 {
-    static const char *const st[] = { "pending", "live", "broken" };
+    static const char *const st[] = { "pending", "live", "broken", "rolled-back" };
     char sock[PATH_MAX], ctrl[PATH_MAX + 8];
 
     if (vtpm_socket_path(m, in, sock, sizeof(sock)))
@@ -78,7 +78,7 @@ static int put_instance(cbor_item_t *r, const struct mgr *m, const struct instan
         ctl_put_str(r, "status", st[in->status]) ||
         ctl_put_uint(r, "worker_pid", in->worker ? (uint64_t)in->worker->pid : 0))
         return -ENOMEM;
-    if (in->status == INST_BROKEN && ctl_put_str(r, "error", in->error))
+    if (in->status >= INST_BROKEN && ctl_put_str(r, "error", in->error))
         return -ENOMEM;
     if (in->dev_fd >= 0) {
         char dev[32];
