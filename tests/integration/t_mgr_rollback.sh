@@ -4,6 +4,7 @@
 # back, an older vol.enc replayed, the whole state directory (files + manifest) copied back,
 # the host TPM's counter deleted. Each time the vTPM is reported rolled-back, its socket does
 # not serve and its files are left as they are; a neighbour is unaffected where it can be.
+# Then a crash at each point of the commit order: never taken for a rollback.
 . "$(dirname "$0")/lib.sh"
 start_host_tpm
 start_mgr
@@ -113,5 +114,33 @@ start_mgr
 [ "$(status "$U")" = live ] && [ "$(status "$U2")" = live ] || fail "not live after --accept-state"
 [ "$(nvr "$S")" = NEWVALUE ] || fail "NV after --accept-state"
 ok "--accept-state: counter re-created, both vTPMs served"
+# 6. A crash at each point of the commit order (the daemon dies there by itself, as with
+#    kill -9): after the state file, after the manifest, after the counter's increment. The
+#    next start never reports a rollback; the NV holds the write in flight or the one before
+#    (the write in flight was not acknowledged).
+n=0
+for point in before-manifest before-increment after-increment; do
+    n=$((n + 1))
+    PREV=$(nvr "$S")
+    stop_mgr_kill
+    export VTPM_MGR_FAULT=$point
+    start_mgr
+    unset VTPM_MGR_FAULT
+    nvw "$S" "CRASH00$n" 2>/dev/null && fail "$point: the write was acknowledged"
+    i=0
+    while kill -0 "$MGR_PID" 2>/dev/null; do
+        i=$((i + 1)); [ $i -lt 100 ] || fail "$point: the daemon did not die there"; sleep 0.1
+    done
+    grep -q "VTPM_MGR_FAULT=$point: dying here" "$T/mgr.log" || fail "$point: not reached"
+    stop_mgr_kill
+    start_mgr
+    for u in "$U" "$U2"; do
+        [ "$(status "$u")" = live ] || fail "$point: vtpm $u is $(status "$u") after the crash"
+    done
+    GOT=$(nvr "$S")
+    [ "$GOT" = "CRASH00$n" ] || [ "$GOT" = "$PREV" ] || fail "$point: NV holds '$GOT'"
+done
+grep -q "finishing the state commit" "$T/mgr.log" || fail "the interrupted commit was not finished"
+ok "crash after the file, after the manifest, after the increment: never rolled-back"
 stop_mgr
 echo "t_mgr_rollback: all passed"

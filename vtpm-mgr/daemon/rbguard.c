@@ -135,6 +135,18 @@ void rb_guard_close(struct rb_guard *g)
     explicit_bzero(g->key, sizeof(g->key));
 }
 
+/* Test hook of the commit order (t_mgr_rollback.sh): VTPM_MGR_FAULT=<point> makes the daemon
+ * die there, as a kill -9 would, the first time a commit reaches that point once it serves. */
+static void fault_point(const struct rb_guard *g, const char *point)
+{
+    const char *f = getenv("VTPM_MGR_FAULT");
+
+    if (g->serving && f && !strcmp(f, point)) {
+        LOG_WARN("VTPM_MGR_FAULT=%s: dying here", point);
+        _exit(137);
+    }
+}
+
 static int count_once(struct rb_guard *g)
 {
     int r = hosttpm_counter_increment(g->host, g->mf.nv_index, NULL);
@@ -175,13 +187,18 @@ int rb_guard_commit(struct rb_guard *g)
         return r;
     if (!g->dirty)
         return 0;
+    fault_point(g, "before-manifest");
     g->mf.counter = g->counter + 1;
     r = write_manifest(g);
     if (r)
         return r;
     g->unsynced = 1;
     g->dirty = 0;
-    return count_once(g);
+    fault_point(g, "before-increment");
+    r = count_once(g);
+    if (r == 0)
+        fault_point(g, "after-increment");
+    return r;
 }
 
 /* --- --accept-state ------------------------------------------------------------------------ */

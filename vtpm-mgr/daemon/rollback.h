@@ -92,6 +92,7 @@ struct rb_guard {
     int unsynced;                 /* a manifest of counter + 1 is on disk, not yet counted */
     int adopt;                    /* first start: the files on disk are taken as the latest */
     int frozen;                   /* nonzero: nothing is served or committed; see why */
+    int serving;                  /* start-up is over (arms the test hook VTPM_MGR_FAULT) */
     char why[200];
 };
 

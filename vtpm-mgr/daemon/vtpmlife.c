@@ -628,6 +628,7 @@ static int serve_loaded(struct mgr *m)
         if (r)
             return r;
     }
+    m->rb.serving = 1;
     return 0;
 }
 
