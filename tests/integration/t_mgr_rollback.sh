@@ -65,6 +65,7 @@ i=0
 until [ "$(status "$U")" = rolled-back ]; do
     i=$((i + 1)); [ $i -lt 100 ] || fail "rollback under a running daemon not detected"; sleep 0.1
 done
+[ -e "$S" ] && fail "a vTPM rolled back at run time kept its socket"
 served "$S" && fail "a rolled-back vTPM was served after the worker restart"
 ok "older perm.enc under a running daemon: rolled-back at the worker's restart"
 stop_mgr

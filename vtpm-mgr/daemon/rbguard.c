@@ -116,6 +116,10 @@ int rb_guard_open(struct rb_guard *g, struct hosttpm *h, int state_fd, uint32_t 
         freeze(g, "%s fails its authentication check", RB_MANIFEST_FILE);
         return 0;
     }
+    if (r && r != -ENOMEM) {
+        freeze(g, "%s unreadable: %s", RB_MANIFEST_FILE, strerror(-r));
+        return 0;
+    }
     if (r)
         return r;
     if (have_mf && g->mf.nv_index != index) {

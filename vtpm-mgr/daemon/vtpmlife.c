@@ -481,6 +481,22 @@ static int serve_instance(struct mgr *m, struct instance *in, int dirfd)
     return r;
 }
 
+/* A vTPM found rolled back while the daemon runs (at a worker's restart) loses its sockets
+ * and its kernel device: its clients get nothing. */
+static void unserve(struct mgr *m, struct instance *in)
+{
+    if (in->data_fd >= 0)
+        close(in->data_fd);
+    if (in->ctrl_fd >= 0)
+        close(in->ctrl_fd);
+    in->data_fd = in->ctrl_fd = -1;
+    remove_sockets(m, in);
+    if (in->dev_fd >= 0) {
+        close(in->dev_fd); /* the last copy: the module destroys the device */
+        in->dev_fd = -1;
+    }
+}
+
 /* Reads both state files; 0 with *vol NULL when there is no usable volatile state. */
 static int read_states(struct instance *in, int dirfd, uint8_t **perm, size_t *plen,
                        uint64_t *pgen, uint8_t **vol, size_t *vlen, uint64_t *vgen)
@@ -510,6 +526,8 @@ static int start_instance(struct mgr *m, struct instance *in, int dirfd, int def
     if (read_states(in, dirfd, &perm, &plen, &pgen, &vol, &vlen, &vgen) != 0)
         return 0;
     r = check_generations(m, in, pgen, vol != NULL, vgen, &use_vol);
+    if (r == 0)
+        unserve(m, in);
     if (r <= 0)
         goto out;
     r = pool_pick(&m->pool, in->tenant, &in->worker);
