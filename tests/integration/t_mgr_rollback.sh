@@ -75,6 +75,7 @@ cp -p perm.new "$D/perm.enc"
 start_mgr
 [ "$(status "$U")" = live ] || fail "vTPM not live again"
 stop_mgr_kill
+cp -p "$D/perm.enc" perm.new
 cp -p old/vol.enc "$D/vol.enc"
 start_mgr
 [ "$(status "$U")" = rolled-back ] || fail "replayed vol.enc not detected (status $(status "$U"))"
@@ -86,6 +87,7 @@ stop_mgr
 rm -f "$D/vol.enc"
 
 # 4. The whole state directory rolled back: older perm.enc and older manifest together.
+cp -p "$STATE/state.manifest" mf.new 2>/dev/null || true
 cp -p old/perm.enc "$D/perm.enc"
 cp -p old/state.manifest "$STATE/state.manifest" || fail "no manifest was written"
 start_mgr
@@ -98,6 +100,24 @@ served "$S2" && fail "nothing of a rolled-back directory can be proven the lates
 ok "older perm.enc + older manifest: every vTPM rolled-back, nothing served, no create"
 stop_mgr
 cp -p perm.new "$D/perm.enc"
+cp -p mf.new "$STATE/state.manifest"
+
+# 4b. A deleted vTPM's directory copied back.
+start_mgr
+U3=$(create_vtpm --name gone)
+stop_mgr
+cp -a "$STATE/vtpm/$U3" gone.copy
+start_mgr
+"$BIN/vtpmctl" delete "$U3" >/dev/null || fail "delete"
+stop_mgr
+cp -a gone.copy "$STATE/vtpm/$U3"
+start_mgr
+[ "$(status "$U3")" = rolled-back ] || fail "a deleted vTPM put back is $(status "$U3")"
+"$BIN/vtpmctl" info "$U3" | json error | grep -q "removed vTPM put back" || fail "no reason (put back)"
+[ "$(status "$U")" = live ] || fail "victim not live beside a put-back vTPM"
+ok "a deleted vTPM's directory put back: rolled-back"
+stop_mgr
+rm -rf "${STATE:?}/vtpm/$U3"
 
 # 5. The host TPM's counter deleted (as a TPM2_Clear would): refused with a clear reason.
 TPM2TOOLS_TCTI="$HOST_TCTI" tpm2_nvundefine -C o 0x01000a10 || fail "nvundefine"
