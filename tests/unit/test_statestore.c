@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "fileio.h"
 #include "statestore.h"
@@ -63,6 +64,38 @@ static void test_seal_roundtrip_and_tamper(void **state)
                      -EBADMSG);
     assert_int_equal(state_unseal(key, uuid_a, VTPM_STATE_PERM, img, 10, NULL, &pt, &ptlen), -EBADMSG);
     free(img);
+}
+
+/* A file of the first format (VTPMST01, 24-byte header, no generation), as the previous
+ * version wrote it: still read, as generation 0. */
+static void test_v1_file_is_generation_0(void **state)
+{
+    uint8_t key[32], img[24 + 3 + 16] = "VTPMST01\x01", aad[24 + 16], *pt;
+    size_t ptlen;
+    uint64_t gen = 99;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int n;
+
+    (void)state;
+    state_derive_key(master, uuid_a, key);
+    memset(img + 12, 0x5a, 12); /* nonce */
+    memcpy(aad, img, 24);
+    memcpy(aad + 24, uuid_a, 16);
+    assert_int_equal(EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, img + 12), 1);
+    assert_int_equal(EVP_EncryptUpdate(c, NULL, &n, aad, sizeof(aad)), 1);
+    assert_int_equal(EVP_EncryptUpdate(c, img + 24, &n, (const uint8_t *)"old", 3), 1);
+    assert_int_equal(EVP_EncryptFinal_ex(c, img + 27, &n), 1);
+    assert_int_equal(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, img + 27), 1);
+    EVP_CIPHER_CTX_free(c);
+    assert_int_equal(state_unseal(key, uuid_a, VTPM_STATE_PERM, img, sizeof(img), &gen, &pt,
+                                  &ptlen), 0);
+    assert_true(gen == 0);
+    assert_int_equal(ptlen, 3);
+    assert_memory_equal(pt, "old", 3);
+    free(pt);
+    img[30] ^= 1;
+    assert_int_equal(state_unseal(key, uuid_a, VTPM_STATE_PERM, img, sizeof(img), &gen, &pt,
+                                  &ptlen), -EBADMSG);
 }
 
 static void test_file_write_read(void **state)
@@ -119,6 +152,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_derive_distinct),
         cmocka_unit_test(test_seal_roundtrip_and_tamper),
+        cmocka_unit_test(test_v1_file_is_generation_0),
         cmocka_unit_test(test_file_write_read),
         cmocka_unit_test(test_meta_roundtrip),
     };
