@@ -483,6 +483,14 @@ bench_host() {
     say "8/8 evidence checks/s: SQLite vs PostgreSQL x1, x2 (bench_scale.sh)"
     { echo; echo "## 8. Scale-out"; echo; sh "$ROOT/tests/bench/bench_scale.sh" "$B"; } >>"$T/host.md" ||
         fail "bench_scale.sh"
+    say "8b state writes without and with the rollback counter (bench_statewrite.sh)"
+    { echo; echo "## 8b. State writes: cost of the rollback counter"; echo
+      echo "\`sh tests/bench/bench_statewrite.sh $B\` (tests/tools/bench_statewrite): the parent's durable"
+      echo "write of a 20 KiB permanent state (seal, tmp file, fdatasync, rename, directory fsync)"
+      echo "alone, and with the group commit of \`state.manifest\` + one TPM2_NV_Increment of the"
+      echo "host counter (a swtpm) per batch; configurations take turns batch by batch. Per write, us."
+      echo; sh "$ROOT/tests/bench/bench_statewrite.sh" "$B"; } >>"$T/host.md" ||
+        fail "bench_statewrite.sh"
 }
 
 main() {

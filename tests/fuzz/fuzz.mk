@@ -11,6 +11,8 @@ fuzz_meta_SRCS      := vtpm-mgr/daemon/instance.c vtpm-mgr/daemon/peerns.c lib/c
 fuzz_meta_LIBS      := -lcbor -luuid
 fuzz_statefile_SRCS := vtpm-mgr/daemon/statestore.c lib/fileio.c lib/log.c
 fuzz_statefile_LIBS := -lcrypto
+fuzz_manifest_SRCS  := vtpm-mgr/daemon/rollback.c vtpm-mgr/daemon/statestore.c lib/fileio.c lib/log.c
+fuzz_manifest_LIBS  := -lcrypto
 fuzz_evidence_SRCS  := verifier/evidence.c verifier/eventlog.c verifier/quote.c verifier/chain.c \
                        verifier/tpmobj.c verifier/policy.c verifier/launchpolicy.c verifier/reasons.c \
                        verifier/verify.c \

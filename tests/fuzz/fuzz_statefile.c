@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len;
 
     /* Without the key nobody can produce a valid file: success here is a bug. */
-    if (state_unseal(key, uuid, VTPM_STATE_PERM, data, size, &pt, &len) == 0)
+    if (state_unseal(key, uuid, VTPM_STATE_PERM, data, size, NULL, &pt, &len) == 0)
         __builtin_trap();
     return 0;
 }

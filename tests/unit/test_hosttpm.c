@@ -980,6 +980,36 @@ static void test_issue_timing(void **state)
     EVP_PKEY_free(key);
 }
 
+/* The rollback counter: absent, created (idempotent), counts by one, refuses a foreign index,
+ * and is gone after an undefine (what a TPM2_Clear does to owner NV). */
+static void test_rollback_counter(void **state)
+{
+    struct env *e = *state;
+    const uint32_t idx = 0x01000a11;
+    uint64_t v0 = 0, v1 = 0, v2 = 0;
+
+    assert_int_equal(hosttpm_counter_read(e->h, idx, &v0), -ENOENT);
+    assert_int_equal(hosttpm_counter_create(e->h, idx, &v0), 0);
+    assert_int_equal(hosttpm_counter_read(e->h, idx, &v1), 0);
+    assert_true(v1 == v0);
+    assert_int_equal(hosttpm_counter_increment(e->h, idx, &v1), 0);
+    assert_true(v1 == v0 + 1);
+    assert_int_equal(hosttpm_counter_create(e->h, idx, &v2), 0); /* exists: one more count */
+    assert_true(v2 == v1 + 1);
+    /* an ordinary NV index at another handle is not taken for a counter */
+    assert_int_equal(run("TPM2TOOLS_TCTI='%s' tpm2_nvdefine 0x01000a12 -C o -s 8 "
+                         "-a 'ownerread|ownerwrite|authread' >/dev/null", e->tcti), 0);
+    assert_int_equal(hosttpm_counter_read(e->h, 0x01000a12, &v2), -EINVAL);
+    assert_int_equal(run("TPM2TOOLS_TCTI='%s' tpm2_nvundefine -C o 0x01000a12", e->tcti), 0);
+    assert_int_equal(run("TPM2TOOLS_TCTI='%s' tpm2_nvundefine -C o 0x%08x", e->tcti, idx), 0);
+    assert_int_equal(hosttpm_counter_increment(e->h, idx, NULL), -ENOENT);
+    assert_int_equal(hosttpm_counter_read(e->h, idx, &v2), -ENOENT);
+    /* re-defined, a counter never starts below what counters of this TPM reached */
+    assert_int_equal(hosttpm_counter_create(e->h, idx, &v2), 0);
+    assert_true(v2 > v1);
+    assert_int_equal(run("TPM2TOOLS_TCTI='%s' tpm2_nvundefine -C o 0x%08x", e->tcti, idx), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -999,6 +1029,7 @@ int main(void)
         cmocka_unit_test(test_ek_from_template),
         cmocka_unit_test(test_ecc_ek_parent),
         cmocka_unit_test(test_issue_timing),
+        cmocka_unit_test(test_rollback_counter),
         cmocka_unit_test(test_nothing_left_loaded),
     };
 

@@ -22,6 +22,9 @@ static void usage(FILE *f)
         "  --foreground             do not daemonize\n"
         "  --reseal                 re-seal the state key to --seal-pcrs (current values), exit;\n"
         "                           the daemon must be stopped (docs/operations.md)\n"
+        "  --accept-state           take the state directory as it is now as the latest (after a\n"
+        "                           host TPM clear or a rollback), exit (docs/operations.md)\n"
+        "  --counter-index H        rollback counter NV index in the host TPM (default 0x%08x)\n"
         "  --host-ek-ca FILE        PEM issuer of the host EK certificate (exported by host-chain)\n"
         "  --seal-pcrs SPEC         PCRs the state key is sealed to, e.g. sha256:7 (default) or none\n"
         "  --worker PATH            worker binary (default: vtpm-mgr-worker beside vtpm-mgr)\n"
@@ -30,7 +33,7 @@ static void usage(FILE *f)
         "  --control-group GROUP    group also allowed to use the control socket\n"
         "  --kmod-control PATH      kmod-vtpm control device (default " KDEV_DEFAULT_CONTROL ")\n"
         "  --ek-handle H --ak-handle H --ca-handle H   persistent handles in the host TPM\n",
-        MGR_DEFAULT_PER_WORKER);
+        HOSTTPM_DEFAULT_COUNTER_INDEX, MGR_DEFAULT_PER_WORKER);
 }
 
 static int copy_opt(char *dst, size_t dstsz, const char *src, const char *what)
@@ -83,6 +86,19 @@ static int set_ctl_group(struct mgr_config *cfg, const char *name)
     return 0;
 }
 
+/* The rollback counter lives in the owner NV range (TCG handle registry). */
+static int parse_counter_index(struct mgr_config *cfg, const char *a)
+{
+    if (parse_u32(a, &cfg->counter_index, "--counter-index"))
+        return -1;
+    if (cfg->counter_index < 0x01000000u || cfg->counter_index > 0x013fffffu) {
+        fprintf(stderr, "vtpm-mgr: --counter-index: %s is not an owner NV index "
+                "(0x01000000-0x013fffff)\n", a);
+        return -1;
+    }
+    return 0;
+}
+
 static void defaults(struct mgr_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -95,11 +111,12 @@ static void defaults(struct mgr_config *cfg)
     cfg->worker_uid = 65534;
     cfg->worker_gid = 65534;
     cfg->ctl_gid = (gid_t)-1;
+    cfg->counter_index = HOSTTPM_DEFAULT_COUNTER_INDEX;
     hosttpm_config_defaults(&cfg->host);
 }
 
 enum { O_STATE = 256, O_RUN, O_TCTI, O_FG, O_EKCA, O_PCRS, O_WORKER, O_PERW, O_WUSER,
-       O_CGROUP, O_EKH, O_AKH, O_CAH, O_KCTL, O_RESEAL, O_HELP };
+       O_CGROUP, O_EKH, O_AKH, O_CAH, O_KCTL, O_RESEAL, O_ACCEPT, O_CIDX, O_HELP };
 
 static const struct option opts[] = {
     { "state-dir", required_argument, NULL, O_STATE },
@@ -107,6 +124,8 @@ static const struct option opts[] = {
     { "host-tcti", required_argument, NULL, O_TCTI },
     { "foreground", no_argument, NULL, O_FG },
     { "reseal", no_argument, NULL, O_RESEAL },
+    { "accept-state", no_argument, NULL, O_ACCEPT },
+    { "counter-index", required_argument, NULL, O_CIDX },
     { "host-ek-ca", required_argument, NULL, O_EKCA },
     { "seal-pcrs", required_argument, NULL, O_PCRS },
     { "worker", required_argument, NULL, O_WORKER },
@@ -129,6 +148,8 @@ static int apply(struct mgr_config *cfg, int c, const char *a)
     case O_TCTI: return copy_opt(cfg->host_tcti, sizeof(cfg->host_tcti), a, "--host-tcti");
     case O_FG: cfg->foreground = 1; return 0;
     case O_RESEAL: cfg->reseal = 1; return 0;
+    case O_ACCEPT: cfg->accept_state = 1; return 0;
+    case O_CIDX: return parse_counter_index(cfg, a);
     case O_EKCA: return copy_opt(cfg->host_ek_ca, sizeof(cfg->host_ek_ca), a, "--host-ek-ca");
     case O_PCRS: return copy_opt(cfg->seal_pcrs, sizeof(cfg->seal_pcrs), a, "--seal-pcrs");
     case O_WORKER: return copy_opt(cfg->worker_path, sizeof(cfg->worker_path), a, "--worker");

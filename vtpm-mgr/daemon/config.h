@@ -25,6 +25,8 @@ struct mgr_config {
     char kmod_control[PATH_MAX]; /* kmod-vtpm control device */
     int foreground;
     int reseal;              /* --reseal: re-seal the state key to --seal-pcrs, then exit */
+    int accept_state;        /* --accept-state: take the state directory as the latest, exit */
+    uint32_t counter_index;  /* rollback counter NV index in the host TPM */
     unsigned per_worker;     /* instances a worker hosts at most */
     uid_t worker_uid;        /* unprivileged identity of the workers */
     gid_t worker_gid;

@@ -76,7 +76,7 @@ static int peer_allowed(struct mgr *m, int fd, uint64_t accepted_ns, struct ucre
 
 static int put_instance(cbor_item_t *r, const struct mgr *m, const struct instance *in)
 {
-    static const char *const st[] = { "pending", "live", "broken" };
+    static const char *const st[] = { "pending", "live", "broken", "rolled-back" };
     char sock[PATH_MAX], ctrl[PATH_MAX + 8];
 
     if (vtpm_socket_path(m, in, sock, sizeof(sock)))
@@ -90,7 +90,7 @@ static int put_instance(cbor_item_t *r, const struct mgr *m, const struct instan
         ctl_put_uint(r, "worker_pid", in->worker ? (uint64_t)in->worker->pid : 0) ||
         ctl_put_bool(r, "bound", in->bound.pid_fd >= 0))
         return -ENOMEM;
-    if (in->status == INST_BROKEN && ctl_put_str(r, "error", in->error))
+    if (in->status >= INST_BROKEN && ctl_put_str(r, "error", in->error))
         return -ENOMEM;
     if (in->dev_fd >= 0) {
         char dev[32];

@@ -186,6 +186,7 @@ static int main_loop(struct mgr *m)
             else if (tag == TAG_WORKER)
                 on_worker(m, fd, ev[i].events);
         }
+        pool_commit(&m->pool); /* one counter increment for this round's state stores */
         recover_dead(m);
     }
     return 0;
@@ -203,6 +204,9 @@ static void teardown(struct mgr *m)
         inst_unlink(&m->insts, in);
         inst_free(in);
     }
+    pool_commit(&m->pool);
+    free(m->pool.acks);
+    rb_guard_close(&m->rb);
     if (m->host)
         hosttpm_close(m->host);
     explicit_bzero(m->master_key, sizeof(m->master_key));
@@ -267,6 +271,39 @@ int mgr_reseal(struct mgr_config *cfg)
     return r ? 1 : 0;
 }
 
+int mgr_accept_state(struct mgr_config *cfg)
+{
+    struct mgr m = { .cfg = cfg, .state_fd = -1, .host_fd = -1, .vtpm_fd = -1, .run_fd = -1,
+                     .vrun_fd = -1, .lock_fd = -1, .ctl_fd = -1, .epfd = -1, .sig_fd = -1 };
+    int r;
+
+    m.state_fd = open_dir(AT_FDCWD, cfg->state_dir, 0700);
+    r = m.state_fd < 0 ? m.state_fd : take_lock(&m);
+    if (r == 0) {
+        m.host_fd = open_dir(m.state_fd, "host", 0700);
+        m.vtpm_fd = open_dir(m.state_fd, "vtpm", 0700);
+        r = m.host_fd < 0 ? m.host_fd : m.vtpm_fd < 0 ? m.vtpm_fd :
+            hosttpm_open(&cfg->host, &m.host);
+    }
+    if (r == 0)
+        r = hosttpm_state_key(m.host, m.host_fd, 0, m.master_key);
+    if (r == 0)
+        r = rb_accept_state(m.host, m.state_fd, m.vtpm_fd, cfg->counter_index, m.master_key);
+    if (r)
+        LOG_ERROR("accepting the state of %s failed: %s", cfg->state_dir, strerror(-r));
+    else
+        LOG_INFO("the state of %s is taken as the latest (counter 0x%08x)", cfg->state_dir,
+                 cfg->counter_index);
+    explicit_bzero(m.master_key, sizeof(m.master_key));
+    if (m.host)
+        hosttpm_close(m.host);
+    int fds[] = { m.host_fd, m.vtpm_fd, m.lock_fd, m.state_fd };
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    return r ? 1 : 0;
+}
+
 int mgr_run(struct mgr_config *cfg)
 {
     struct mgr m = { .cfg = cfg, .state_fd = -1, .host_fd = -1, .vtpm_fd = -1, .run_fd = -1,
@@ -275,6 +312,7 @@ int mgr_run(struct mgr_config *cfg)
 
     m.pool.cfg = cfg;
     m.pool.store = vtpm_store_state;
+    m.pool.commit = vtpm_commit_state;
     m.pool.store_ctx = &m;
     m.pool.peer = peer_vtpm_check;
     umask(077);

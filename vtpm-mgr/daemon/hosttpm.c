@@ -186,7 +186,7 @@ int hosttpm_open(const struct hosttpm_config *cfg, struct hosttpm **out)
     h = calloc(1, sizeof(*h));
     if (!h)
         return -ENOMEM;
-    h->ek = h->ca = ESYS_TR_NONE;
+    h->ek = h->ca = h->counter = ESYS_TR_NONE;
     h->ek_handle = cfg->ek_handle;
     h->ak_handle = cfg->ak_handle;
     h->ca_handle = cfg->ca_handle;
@@ -209,6 +209,7 @@ void hosttpm_close(struct hosttpm *h)
         return;
     if (h->esys) {
         hostkeys_close_tr(h, &h->ca);
+        hostkeys_close_tr(h, &h->counter);
         hostkeys_close_tr(h, &h->ek);
         Esys_Finalize(&h->esys);
     }

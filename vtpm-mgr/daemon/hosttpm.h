@@ -16,6 +16,8 @@
 #define HOSTTPM_DEFAULT_AK_HANDLE  0x81000a01u
 #define HOSTTPM_DEFAULT_CA_HANDLE  0x81000a02u
 #define HOSTTPM_STATE_KEY_LEN      32
+/* The rollback counter (TPMA_NV_COUNTER) in the owner NV range 0x01000000-0x013fffff. */
+#define HOSTTPM_DEFAULT_COUNTER_INDEX 0x01000a10u
 
 struct hosttpm;
 
@@ -123,5 +125,20 @@ struct hosttpm_quote {
 int hosttpm_quote(struct hosttpm *h, const uint8_t *nonce, size_t nonce_len, uint32_t mask,
                   struct hosttpm_quote *q);
 void hosttpm_quote_free(struct hosttpm_quote *q);
+
+/*
+ * The rollback counter of the state directory (hostcounter.c): an NV index of type counter
+ * (TPMA_NV_COUNTER | OWNERWRITE | OWNERREAD | AUTHREAD | NO_DA, 8 bytes) at index, written with
+ * owner authorization (empty), read with the index's own empty authorization. A counter
+ * never goes down, also across a delete and re-define (TPM 2.0 part 1, "NV counters").
+ * hosttpm_counter_read(): -ENOENT when the index does not exist, -ENODATA when it exists
+ * but was never incremented, -EINVAL when it is not a counter of the expected form.
+ * hosttpm_counter_create(): defines the index (when absent) and increments it once so that it
+ * has a value. hosttpm_counter_increment(): one TPM2_NV_Increment, then *value is the new
+ * value (the old value + 1, as TPM2 counters are only written by this daemon).
+ */
+int hosttpm_counter_read(struct hosttpm *h, uint32_t index, uint64_t *value);
+int hosttpm_counter_create(struct hosttpm *h, uint32_t index, uint64_t *value);
+int hosttpm_counter_increment(struct hosttpm *h, uint32_t index, uint64_t *value);
 
 #endif

@@ -34,6 +34,8 @@ struct hosttpm {
     ESYS_TR ca;                 /* vTPM-CA key, resolved by provisioning */
     TPM2B_PUBLIC ek_pub;
     X509 *ca_cert;              /* vtpm-ca.pem, loaded by provisioning */
+    ESYS_TR counter;            /* rollback counter NV index, resolved on first use */
+    uint32_t counter_index;     /* the index counter refers to */
 };
 
 /* hosttpm.c: logs "what: <decoded rc>" and maps rc to a negative errno. */

@@ -16,6 +16,7 @@ enum inst_status {
     INST_PENDING = 0, /* being created; state lives in vtpm/.new-<uuid>/ */
     INST_LIVE,        /* published and served */
     INST_BROKEN,      /* state unreadable; never served, never re-manufactured */
+    INST_ROLLED_BACK, /* state older than the rollback manifest lists; never served */
 };
 
 struct instance {
@@ -27,7 +28,7 @@ struct instance {
     uint32_t owner_uid, owner_gid;
     uint64_t created;            /* unix time */
     enum inst_status status;
-    char error[128];             /* why BROKEN */
+    char error[256];             /* why BROKEN or ROLLED_BACK */
     uint8_t key[STATE_KEY_LEN];  /* per-vTPM state key (wiped on free) */
     struct worker *worker;
     int data_fd, ctrl_fd;        /* listening sockets, kept across worker restarts */

@@ -64,6 +64,8 @@ int main(int argc, char **argv)
     log_set_ident("vtpm-mgr");
     if (cfg.reseal)
         return mgr_reseal(&cfg);
+    if (cfg.accept_state)
+        return mgr_accept_state(&cfg);
     if (!cfg.foreground && daemonize() != 0) {
         fprintf(stderr, "vtpm-mgr: cannot daemonize: %s\n", strerror(errno));
         return 1;

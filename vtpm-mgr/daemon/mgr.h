@@ -9,6 +9,7 @@
 #include "hosttpm.h"
 #include "instance.h"
 #include "peerns.h"
+#include "rollback.h"
 #include "workerpool.h"
 
 struct mgr {
@@ -21,6 +22,7 @@ struct mgr {
     struct inst_table insts;
     struct pool pool;
     struct peerns_host hostns;       /* the daemon's namespaces (peerauth.c) */
+    struct rb_guard rb;              /* rollback manifest and host counter (rollback.h) */
     int stopping;
 };
 
@@ -29,6 +31,9 @@ int mgr_run(struct mgr_config *cfg);
 
 /* --reseal: re-seals the state key to cfg's PCR selection; the process exit code. */
 int mgr_reseal(struct mgr_config *cfg);
+
+/* --accept-state: takes the state directory as it is as the latest; the process exit code. */
+int mgr_accept_state(struct mgr_config *cfg);
 
 /* Background mode (main.c): tells the waiting launcher that the daemon is ready. */
 void daemon_ready(void);
@@ -54,6 +59,8 @@ int vtpm_suspend_all(struct mgr *m);
 int vtpm_socket_path(const struct mgr *m, const struct instance *in, char *out, size_t outsz);
 /* Reads the stored EK certificate as PEM into a callee-allocated string. */
 int vtpm_ek_cert_pem(struct mgr *m, const struct instance *in, char **pem);
+/* Group commit of the stored blobs (the pool's commit callback, rb_guard_commit). */
+int vtpm_commit_state(void *ctx);
 /* Durable store of a worker's state blob (the pool's store callback). */
 int vtpm_store_state(void *ctx, const struct worker *w, const uint8_t uuid[16], int kind,
                      const uint8_t *blob, size_t len);

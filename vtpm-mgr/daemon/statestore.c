@@ -15,25 +15,28 @@
 #include "secmem.h"
 #include "vtpm_ipc.h"
 
-static const char k_magic[8] = { 'V', 'T', 'P', 'M', 'S', 'T', '0', '1' };
+/* v1 files (no generation) are still read, as generation 0: the first start with a rollback
+ * counter adopts them; once a manifest exists, a v1 file is older than any file it lists. */
+static const char k_magic1[8] = { 'V', 'T', 'P', 'M', 'S', 'T', '0', '1' };
+static const char k_magic[8] = { 'V', 'T', 'P', 'M', 'S', 'T', '0', '2' };
 static const char k_info[] = "vtpm-attest state v1";
+static const char k_mf_info[] = "vtpm-attest manifest v1";
+#define STATE_HDR1_LEN 24
 
-int state_derive_key(const uint8_t master[STATE_KEY_LEN], const uint8_t uuid[16],
-                     uint8_t out[STATE_KEY_LEN])
+static int hkdf(const uint8_t master[STATE_KEY_LEN], const uint8_t *info, size_t info_len,
+                uint8_t out[STATE_KEY_LEN])
 {
     EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
     EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-    uint8_t info[sizeof(k_info) - 1 + 16];
     OSSL_PARAM p[5];
     int r = -EIO;
 
-    memcpy(info, k_info, sizeof(k_info) - 1);
-    memcpy(info + sizeof(k_info) - 1, uuid, 16);
     p[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
     p[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)master, STATE_KEY_LEN);
-    p[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, sizeof(info));
-    p[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)k_magic,
-                                             sizeof(k_magic));
+    p[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
+    /* The salt stays the v1 magic: per-vTPM keys did not change with the header version. */
+    p[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)k_magic1,
+                                             sizeof(k_magic1));
     p[4] = OSSL_PARAM_construct_end();
     if (ctx && EVP_KDF_derive(ctx, out, STATE_KEY_LEN, p) == 1)
         r = 0;
@@ -42,23 +45,36 @@ int state_derive_key(const uint8_t master[STATE_KEY_LEN], const uint8_t uuid[16]
     return r;
 }
 
-static void make_aad(uint8_t aad[STATE_HDR_LEN + 16], const uint8_t *hdr, const uint8_t *uuid)
+int state_derive_key(const uint8_t master[STATE_KEY_LEN], const uint8_t uuid[16],
+                     uint8_t out[STATE_KEY_LEN])
 {
-    memcpy(aad, hdr, STATE_HDR_LEN);
-    memcpy(aad + STATE_HDR_LEN, uuid, 16);
+    uint8_t info[sizeof(k_info) - 1 + 16];
+
+    memcpy(info, k_info, sizeof(k_info) - 1);
+    memcpy(info + sizeof(k_info) - 1, uuid, 16);
+    return hkdf(master, info, sizeof(info), out);
 }
 
-/* One GCM pass; enc = 1 encrypts, 0 decrypts and checks tag. */
-static int gcm(int enc, const uint8_t *key, const uint8_t *iv, const uint8_t *aad,
-               const uint8_t *in, size_t len, uint8_t *out, uint8_t *tag)
+int state_derive_manifest_key(const uint8_t master[STATE_KEY_LEN], uint8_t out[STATE_KEY_LEN])
 {
+    return hkdf(master, (const uint8_t *)k_mf_info, sizeof(k_mf_info) - 1, out);
+}
+
+/* One GCM pass over a header of hlen bytes; enc = 1 encrypts, 0 decrypts and checks tag.
+ * The AAD is the header followed by the UUID. */
+static int gcm(int enc, const uint8_t *key, const uint8_t *hdr, size_t hlen,
+               const uint8_t *uuid, const uint8_t *in, size_t len, uint8_t *out, uint8_t *tag)
+{
+    const uint8_t *iv = hdr + hlen - 12;
+
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     int n, r = enc ? -EIO : -EBADMSG;
 
     if (!c || len > INT32_MAX)
         goto out;
     if (EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv, enc) != 1 ||
-        EVP_CipherUpdate(c, NULL, &n, aad, STATE_HDR_LEN + 16) != 1 ||
+        EVP_CipherUpdate(c, NULL, &n, hdr, (int)hlen) != 1 ||
+        EVP_CipherUpdate(c, NULL, &n, uuid, 16) != 1 ||
         (len && EVP_CipherUpdate(c, out, &n, in, (int)len) != 1))
         goto out;
     if (!enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, STATE_TAG_LEN, tag) != 1)
@@ -74,10 +90,9 @@ out:
 }
 
 int state_seal(const uint8_t key[STATE_KEY_LEN], const uint8_t uuid[16], int kind,
-               const uint8_t *pt, size_t len, uint8_t **out, size_t *outlen)
+               uint64_t gen, const uint8_t *pt, size_t len, uint8_t **out, size_t *outlen)
 {
     size_t total = STATE_HDR_LEN + len + STATE_TAG_LEN;
-    uint8_t aad[STATE_HDR_LEN + 16];
     uint8_t *buf;
     int r;
 
@@ -88,12 +103,14 @@ int state_seal(const uint8_t key[STATE_KEY_LEN], const uint8_t uuid[16], int kin
         return -ENOMEM;
     memcpy(buf, k_magic, sizeof(k_magic));
     buf[8] = (uint8_t)kind;
-    if (RAND_bytes(buf + 12, 12) != 1) {
+    for (int i = 0; i < 8; i++)
+        buf[12 + i] = (uint8_t)(gen >> (56 - 8 * i));
+    if (RAND_bytes(buf + 20, 12) != 1) {
         free(buf);
         return -EIO;
     }
-    make_aad(aad, buf, uuid);
-    r = gcm(1, key, buf + 12, aad, pt, len, buf + STATE_HDR_LEN, buf + STATE_HDR_LEN + len);
+    r = gcm(1, key, buf, STATE_HDR_LEN, uuid, pt, len, buf + STATE_HDR_LEN,
+            buf + STATE_HDR_LEN + len);
     if (r) {
         free(buf);
         return r;
@@ -103,26 +120,39 @@ int state_seal(const uint8_t key[STATE_KEY_LEN], const uint8_t uuid[16], int kin
     return 0;
 }
 
-int state_unseal(const uint8_t key[STATE_KEY_LEN], const uint8_t uuid[16], int kind,
-                 const uint8_t *in, size_t inlen, uint8_t **pt, size_t *ptlen)
+/* Header length of a file image by its magic (v2 or v1), 0 when neither. */
+static size_t header_len(const uint8_t *in, size_t inlen)
 {
-    uint8_t aad[STATE_HDR_LEN + 16], tag[STATE_TAG_LEN];
-    size_t len;
-    uint8_t *buf;
+    if (inlen >= STATE_HDR_LEN + STATE_TAG_LEN && !memcmp(in, k_magic, sizeof(k_magic)))
+        return STATE_HDR_LEN;
+    if (inlen >= STATE_HDR1_LEN + STATE_TAG_LEN && !memcmp(in, k_magic1, sizeof(k_magic1)))
+        return STATE_HDR1_LEN;
+    return 0;
+}
 
-    if (inlen < STATE_HDR_LEN + STATE_TAG_LEN || memcmp(in, k_magic, sizeof(k_magic)) ||
-        in[8] != kind || in[9] || in[10] || in[11])
+int state_unseal(const uint8_t key[STATE_KEY_LEN], const uint8_t uuid[16], int kind,
+                 const uint8_t *in, size_t inlen, uint64_t *gen, uint8_t **pt, size_t *ptlen)
+{
+    uint8_t tag[STATE_TAG_LEN];
+    size_t hlen = header_len(in, inlen), len;
+    uint8_t *buf;
+    uint64_t g = 0;
+
+    if (!hlen || in[8] != kind || in[9] || in[10] || in[11])
         return -EBADMSG;
-    len = inlen - STATE_HDR_LEN - STATE_TAG_LEN;
+    len = inlen - hlen - STATE_TAG_LEN;
     buf = malloc(len + 1);
     if (!buf)
         return -ENOMEM;
-    make_aad(aad, in, uuid);
-    memcpy(tag, in + STATE_HDR_LEN + len, STATE_TAG_LEN);
-    if (gcm(0, key, in + 12, aad, in + STATE_HDR_LEN, len, buf, tag) != 0) {
+    memcpy(tag, in + hlen + len, STATE_TAG_LEN);
+    if (gcm(0, key, in, hlen, uuid, in + hlen, len, buf, tag) != 0) {
         secure_free(buf, len + 1);
         return -EBADMSG;
     }
+    for (size_t i = 0; hlen == STATE_HDR_LEN && i < 8; i++)
+        g = g << 8 | in[12 + i];
+    if (gen)
+        *gen = g;
     *pt = buf;
     *ptlen = len;
     return 0;
@@ -134,11 +164,11 @@ static const char *kind_file(int kind)
 }
 
 int state_write(int dirfd, const uint8_t key[STATE_KEY_LEN], const uint8_t uuid[16], int kind,
-                const uint8_t *pt, size_t len)
+                uint64_t gen, const uint8_t *pt, size_t len)
 {
     uint8_t *img;
     size_t imglen;
-    int r = state_seal(key, uuid, kind, pt, len, &img, &imglen);
+    int r = state_seal(key, uuid, kind, gen, pt, len, &img, &imglen);
 
     if (r)
         return r;
@@ -148,7 +178,7 @@ int state_write(int dirfd, const uint8_t key[STATE_KEY_LEN], const uint8_t uuid[
 }
 
 int state_read(int dirfd, const uint8_t key[STATE_KEY_LEN], const uint8_t uuid[16], int kind,
-               uint8_t **pt, size_t *ptlen)
+               uint64_t *gen, uint8_t **pt, size_t *ptlen)
 {
     uint8_t *img;
     size_t imglen;
@@ -156,7 +186,7 @@ int state_read(int dirfd, const uint8_t key[STATE_KEY_LEN], const uint8_t uuid[1
 
     if (r)
         return r;
-    r = state_unseal(key, uuid, kind, img, imglen, pt, ptlen);
+    r = state_unseal(key, uuid, kind, img, imglen, gen, pt, ptlen);
     free(img);
     return r;
 }

@@ -43,6 +43,38 @@ static int open_inst_dir(struct mgr *m, const struct instance *in)
     return fd < 0 ? -errno : fd;
 }
 
+int vtpm_commit_state(void *ctx)
+{
+    struct mgr *m = ctx;
+
+    return rb_guard_commit(&m->rb);
+}
+
+/* The next generation of a kind; the manifest entry is updated once the file is durable. */
+static int store_gen(struct mgr *m, struct instance *in, int kind, int dirfd, const uint8_t *blob,
+                     size_t len)
+{
+    struct rb_entry *e = rb_add(&m->rb.mf, in->uuid);
+    uint64_t gen;
+    int r;
+
+    if (!e)
+        return -ENOMEM;
+    gen = (kind == VTPM_STATE_VOL ? e->vol_gen : e->perm_gen) + 1;
+    r = state_write(dirfd, in->key, in->uuid, kind, gen, blob, len);
+    if (r)
+        return r;
+    e = rb_find(&m->rb.mf, in->uuid);
+    if (kind == VTPM_STATE_VOL) {
+        e->vol_gen = gen;
+        e->flags |= RB_VOL_LIVE;
+    } else {
+        e->perm_gen = gen;
+    }
+    m->rb.dirty = 1;
+    return 0;
+}
+
 int vtpm_store_state(void *ctx, const struct worker *w, const uint8_t uuid[16], int kind,
                      const uint8_t *blob, size_t len)
 {
@@ -50,7 +82,7 @@ int vtpm_store_state(void *ctx, const struct worker *w, const uint8_t uuid[16], 
     struct instance *in = inst_find(&m->insts, uuid);
     int fd, r;
 
-    if (!in || in->status == INST_BROKEN)
+    if (!in || (in->status != INST_LIVE && in->status != INST_PENDING))
         return -ENOENT;
     /* A compromised worker must not overwrite another worker's (tenant's) vTPM. */
     if (in->worker != w) {
@@ -58,10 +90,12 @@ int vtpm_store_state(void *ctx, const struct worker *w, const uint8_t uuid[16], 
                   in->uuid_str);
         return -EPERM;
     }
+    if (m->rb.frozen)
+        return -EROFS;
     fd = open_inst_dir(m, in);
     if (fd < 0)
         return fd;
-    r = state_write(fd, in->key, in->uuid, kind, blob, len);
+    r = store_gen(m, in, kind, fd, blob, len);
     close(fd);
     if (r)
         LOG_ERROR("vtpm %s: storing state failed: %s", in->uuid_str, strerror(-r));
@@ -203,6 +237,17 @@ static int publish(struct mgr *m, struct instance *in)
     return dir_sync(m->vtpm_fd);
 }
 
+/* Drops a removed vTPM from the manifest: a copy of its directory put back is a rollback. */
+static void forget(struct mgr *m, const struct instance *in)
+{
+    if (!rb_find(&m->rb.mf, in->uuid) || m->rb.frozen)
+        return;
+    rb_remove(&m->rb.mf, in->uuid);
+    m->rb.dirty = 1;
+    if (rb_guard_commit(&m->rb) != 0)
+        LOG_WARN("vtpm %s: removal not yet in the manifest (next commit)", in->uuid_str);
+}
+
 static void unwind_create(struct mgr *m, struct instance *in)
 {
     char dn[64];
@@ -216,6 +261,7 @@ static void unwind_create(struct mgr *m, struct instance *in)
     inst_dirname(in, dn, sizeof(dn));
     dir_remove_tree(m->vtpm_fd, dn);
     dir_sync(m->vtpm_fd);
+    forget(m, in);
     inst_unlink(&m->insts, in);
     inst_free(in);
 }
@@ -250,6 +296,11 @@ int vtpm_create(struct mgr *m, const struct create_req *req, struct instance **o
 
     if (!in)
         return -ENOMEM;
+    if (m->rb.frozen) {
+        LOG_ERROR("create refused: %s", m->rb.why);
+        inst_free(in);
+        return -EROFS;
+    }
     inst_dirname(in, dn, sizeof(dn));
     if (mkdirat(m->vtpm_fd, dn, 0700) != 0) {
         r = -errno;
@@ -264,6 +315,8 @@ int vtpm_create(struct mgr *m, const struct create_req *req, struct instance **o
         in->worker->ninst++;
         r = manufacture(m, in);
     }
+    if (r == 0) /* listed in a counted manifest before it exists under its name */
+        r = rb_guard_commit(&m->rb);
     if (r == 0)
         r = publish(m, in);
     if (r == 0)
@@ -333,6 +386,7 @@ int vtpm_delete(struct mgr *m, struct instance *in)
     dir_sync(m->vtpm_fd);
     dir_remove_tree(m->vtpm_fd, dn);
     dir_sync(m->vtpm_fd);
+    forget(m, in);
     LOG_INFO("vtpm %s deleted", in->uuid_str);
     inst_unlink(&m->insts, in);
     inst_free(in);
@@ -349,38 +403,147 @@ static void mark_broken(struct instance *in, const char *what, int r)
               in->uuid_str, in->error);
 }
 
-/* Loads stored state into a worker and serves it; a staged volatile blob resumes it. */
-static int start_instance(struct mgr *m, struct instance *in, int dirfd)
+static void mark_rolled_back(struct instance *in, const char *why)
 {
-    uint8_t *perm = NULL, *vol = NULL;
-    size_t plen = 0, vlen = 0;
-    int r = state_read(dirfd, in->key, in->uuid, VTPM_STATE_PERM, &perm, &plen);
+    in->status = INST_ROLLED_BACK;
+    snprintf(in->error, sizeof(in->error), "%s", why);
+    LOG_ERROR("vtpm %s not served: rolled back: %s (files left as they are; "
+              "docs/operations.md)", in->uuid_str, in->error);
+}
 
-    if (r) {
-        mark_broken(in, "permanent state", r);
+static void rollback_reason(const struct rb_entry *e, int perm_old, uint64_t pgen,
+                            uint64_t vgen, char *why, size_t n)
+{
+    if (!e)
+        snprintf(why, n, "not listed in %s: a removed vTPM put back", RB_MANIFEST_FILE);
+    else if (perm_old)
+        snprintf(why, n, "perm.enc is generation %llu, %s lists %llu", (unsigned long long)pgen,
+                 RB_MANIFEST_FILE, (unsigned long long)e->perm_gen);
+    else
+        snprintf(why, n, "vol.enc is generation %llu, %s lists %llu: a replayed volatile state",
+                 (unsigned long long)vgen, RB_MANIFEST_FILE, (unsigned long long)e->vol_gen);
+}
+
+/*
+ * Checks the files' generations against the manifest (rollback.h). Files newer than the
+ * manifest (written before a crash, never acknowledged) become the latest; a volatile state
+ * that is used is marked consumed. Returns 1 when the vTPM may be served, 0 when it is
+ * rolled back (marked), or a negative errno.
+ */
+static int check_generations(struct mgr *m, struct instance *in, uint64_t pgen, int have_vol,
+                             uint64_t vgen, int *use_vol)
+{
+    struct rb_guard *g = &m->rb;
+    const struct rb_entry *e = rb_find(&g->mf, in->uuid);
+    enum rb_file_verdict pv, vv = RB_FILE_OK;
+    struct rb_entry *ne;
+    char why[200];
+
+    *use_vol = 0;
+    if (g->frozen) {
+        mark_rolled_back(in, g->why);
         return 0;
     }
-    r = state_read(dirfd, in->key, in->uuid, VTPM_STATE_VOL, &vol, &vlen);
-    if (r && r != -ENOENT)
-        LOG_WARN("vtpm %s: volatile state unusable (%s); cold start", in->uuid_str,
-                 strerror(-r));
-    r = pool_pick(&m->pool, in->tenant, in->owner_uid, &in->worker);
-    if (r)
-        goto out;
-    in->worker->ninst++;
-    if (vol)
-        r = pool_call(&m->pool, in->worker, IPC_INST_STAGE_VOLATILE, in->uuid, 0, vol, vlen,
-                      NULL, 0, NULL, NULL);
-    if (r == 0)
-        r = pool_call(&m->pool, in->worker, IPC_INST_LOAD, in->uuid, 0, perm, plen, NULL, 0,
-                      NULL, NULL);
-    /* The volatile state is single use: a later crash must not resurrect older PCRs. */
+    pv = g->adopt ? RB_FILE_NEWER : rb_check_perm(e, pgen);
+    if (have_vol)
+        vv = g->adopt ? RB_FILE_NEWER : rb_check_vol(e, vgen);
+    if (pv == RB_FILE_ROLLED_BACK || vv == RB_FILE_ROLLED_BACK) {
+        rollback_reason(e, pv == RB_FILE_ROLLED_BACK, pgen, vgen, why, sizeof(why));
+        mark_rolled_back(in, why);
+        return 0;
+    }
+    ne = rb_add(&g->mf, in->uuid);
+    if (!ne)
+        return -ENOMEM;
+    if (pv == RB_FILE_NEWER) {
+        ne->perm_gen = pgen;
+        g->dirty = 1;
+    }
+    *use_vol = have_vol && (vv == RB_FILE_OK || vv == RB_FILE_NEWER);
+    if (*use_vol) { /* single use: counted as consumed before anything is served */
+        ne->vol_gen = vgen;
+        ne->flags &= ~RB_VOL_LIVE;
+        g->dirty = 1;
+    }
+    return 1;
+}
+
+/* Serves a loaded vTPM once the manifest counts what it resumed from: the volatile state is
+ * single use (a later crash must not resurrect older PCRs), then the sockets. */
+static int serve_instance(struct mgr *m, struct instance *in, int dirfd)
+{
+    int r = rb_guard_commit(&m->rb);
+
     if (r == 0 && unlinkat(dirfd, STATE_FILE_VOL, 0) == 0)
         dir_sync(dirfd);
     if (r == 0)
         r = attach(m, in);
     if (r == 0 && in->dev_fd >= 0)
         r = send_device(m, in);
+    return r;
+}
+
+/* A vTPM found rolled back while the daemon runs (at a worker's restart) loses its sockets
+ * and its kernel device: its clients get nothing. */
+static void unserve(struct mgr *m, struct instance *in)
+{
+    if (in->data_fd >= 0)
+        close(in->data_fd);
+    if (in->ctrl_fd >= 0)
+        close(in->ctrl_fd);
+    in->data_fd = in->ctrl_fd = -1;
+    remove_sockets(m, in);
+    if (in->dev_fd >= 0) {
+        close(in->dev_fd); /* the last copy: the module destroys the device */
+        in->dev_fd = -1;
+    }
+}
+
+/* Reads both state files; 0 with *vol NULL when there is no usable volatile state. */
+static int read_states(struct instance *in, int dirfd, uint8_t **perm, size_t *plen,
+                       uint64_t *pgen, uint8_t **vol, size_t *vlen, uint64_t *vgen)
+{
+    int r = state_read(dirfd, in->key, in->uuid, VTPM_STATE_PERM, pgen, perm, plen);
+
+    if (r) {
+        mark_broken(in, "permanent state", r);
+        return r;
+    }
+    r = state_read(dirfd, in->key, in->uuid, VTPM_STATE_VOL, vgen, vol, vlen);
+    if (r && r != -ENOENT)
+        LOG_WARN("vtpm %s: volatile state unusable (%s); cold start", in->uuid_str,
+                 strerror(-r));
+    return 0;
+}
+
+/* Loads stored state into a worker; a staged volatile blob resumes it. Serves it unless
+ * defer (vtpm_load_all serves every vTPM after one commit). */
+static int start_instance(struct mgr *m, struct instance *in, int dirfd, int defer)
+{
+    uint8_t *perm = NULL, *vol = NULL;
+    size_t plen = 0, vlen = 0;
+    uint64_t pgen = 0, vgen = 0;
+    int use_vol, r;
+
+    if (read_states(in, dirfd, &perm, &plen, &pgen, &vol, &vlen, &vgen) != 0)
+        return 0;
+    r = check_generations(m, in, pgen, vol != NULL, vgen, &use_vol);
+    if (r == 0)
+        unserve(m, in);
+    if (r <= 0)
+        goto out;
+    r = pool_pick(&m->pool, in->tenant, in->owner_uid, &in->worker);
+    if (r)
+        goto out;
+    in->worker->ninst++;
+    if (use_vol)
+        r = pool_call(&m->pool, in->worker, IPC_INST_STAGE_VOLATILE, in->uuid, 0, vol, vlen,
+                      NULL, 0, NULL, NULL);
+    if (r == 0)
+        r = pool_call(&m->pool, in->worker, IPC_INST_LOAD, in->uuid, 0, perm, plen, NULL, 0,
+                      NULL, NULL);
+    if (r == 0 && !defer)
+        r = serve_instance(m, in, dirfd);
     if (r == -EINVAL) {
         mark_broken(in, "libtpms rejected the state", r);
         r = 0;
@@ -415,33 +578,105 @@ static int load_one(struct mgr *m, const char *name)
     } else {
         in->status = INST_LIVE;
         inst_add(&m->insts, in);
-        r = start_instance(m, in, dirfd);
+        r = start_instance(m, in, dirfd, 1);
     }
     if (dirfd >= 0)
         close(dirfd);
     return r;
 }
 
-int vtpm_load_all(struct mgr *m)
+static int is_vtpm_dir(const char *name)
+{
+    uuid_t u;
+
+    return name[0] != '.' && uuid_parse(name, u) == 0;
+}
+
+static int any_vtpm(struct mgr *m)
 {
     int fd = dup(m->vtpm_fd);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     struct dirent *e;
-    uuid_t u;
-    int r = 0;
+    int n = 0;
 
     if (!d)
         return -errno;
+    while (!n && (e = readdir(d)) != NULL)
+        n = is_vtpm_dir(e->d_name);
+    closedir(d);
+    return n;
+}
+
+/* Manifest entries whose directory is gone: deleted (a crash before the manifest said so). */
+static void prune_manifest(struct mgr *m)
+{
+    struct rb_manifest *mf = &m->rb.mf;
+    char name[37];
+    struct stat st;
+
+    for (size_t i = 0; i < mf->n;) {
+        uuid_unparse_lower(mf->e[i].uuid, name);
+        if (fstatat(m->vtpm_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
+            LOG_INFO("vtpm %s: listed in %s without a directory; dropped", name,
+                     RB_MANIFEST_FILE);
+            rb_remove(mf, mf->e[i].uuid);
+            m->rb.dirty = 1;
+        } else {
+            i++;
+        }
+    }
+}
+
+/* Every loaded vTPM is served once one commit counted what they resumed from. */
+static int serve_loaded(struct mgr *m)
+{
+    int r = m->rb.frozen ? 0 : rb_guard_commit(&m->rb);
+
+    m->rb.adopt = 0;
+    if (r) {
+        LOG_ERROR("the state manifest could not be committed: %s", strerror(-r));
+        return r;
+    }
+    for (struct instance *in = m->insts.head; in; in = in->next) {
+        int fd;
+        if (in->status != INST_LIVE || !in->worker)
+            continue;
+        fd = open_inst_dir(m, in);
+        r = fd < 0 ? fd : serve_instance(m, in, fd);
+        if (fd >= 0)
+            close(fd);
+        if (r)
+            return r;
+    }
+    m->rb.serving = 1;
+    return 0;
+}
+
+int vtpm_load_all(struct mgr *m)
+{
+    int fd = dup(m->vtpm_fd), have = any_vtpm(m);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *e;
+    int r = 0;
+
+    if (!d || have < 0)
+        return !d ? -errno : have;
+    rewinddir(d); /* any_vtpm() read through a dup of the same open directory */
+    r = rb_guard_open(&m->rb, m->host, m->state_fd, m->cfg->counter_index, m->master_key, have);
     while (r == 0 && (e = readdir(d)) != NULL) {
         if (!strncmp(e->d_name, ".new-", 5) || !strncmp(e->d_name, ".del-", 5)) {
             LOG_INFO("removing unfinished %s", e->d_name);
             dir_remove_tree(m->vtpm_fd, e->d_name);
-        } else if (e->d_name[0] != '.' && uuid_parse(e->d_name, u) == 0) {
+        } else if (is_vtpm_dir(e->d_name)) {
             r = load_one(m, e->d_name);
         }
     }
     closedir(d);
     dir_sync(m->vtpm_fd);
+    if (r == 0 && !m->rb.frozen)
+        prune_manifest(m);
+    if (r == 0)
+        r = serve_loaded(m);
     LOG_INFO("%u vTPMs loaded", m->insts.count);
     return r;
 }
@@ -460,7 +695,7 @@ int vtpm_recover_worker(struct mgr *m, struct worker *w)
         if (in->worker || in->status != INST_LIVE)
             continue;
         fd = open_inst_dir(m, in);
-        r = fd < 0 ? fd : start_instance(m, in, fd);
+        r = fd < 0 ? fd : start_instance(m, in, fd, 0);
         if (fd >= 0)
             close(fd);
         if (r)

@@ -160,17 +160,77 @@ static int recv_msg(struct worker *w, struct vtpm_ipc_hdr *h, uint8_t **payload)
     return 0;
 }
 
+static int send_ack(struct worker *w, uint32_t seq, const uint8_t uuid[16], int status)
+{
+    struct vtpm_ipc_hdr ack = { .type = IPC_STATE_ACK, .seq = seq, .status = status };
+
+    memcpy(ack.uuid, uuid, 16);
+    return send_msg(w, &ack, NULL, NULL, 0);
+}
+
+static void mark_dead(struct worker *w, int why);
+
+/* Holds the ack of a stored blob for the next group commit. */
+static int hold_ack(struct pool *p, struct worker *w, const struct vtpm_ipc_hdr *h)
+{
+    if (p->nacks == p->acks_cap) {
+        size_t cap = p->acks_cap ? p->acks_cap * 2 : 16;
+        struct pool_ack *a = realloc(p->acks, cap * sizeof(*a));
+        if (!a)
+            return -ENOMEM;
+        p->acks = a;
+        p->acks_cap = cap;
+    }
+    p->acks[p->nacks].w = w;
+    p->acks[p->nacks].seq = h->seq;
+    memcpy(p->acks[p->nacks].uuid, h->uuid, 16);
+    p->nacks++;
+    return 0;
+}
+
 static int answer_store(struct pool *p, struct worker *w, const struct vtpm_ipc_hdr *h,
                         const uint8_t *blob)
 {
-    struct vtpm_ipc_hdr ack = { .type = IPC_STATE_ACK, .seq = h->seq };
+    int status;
 
     if (h->arg != VTPM_STATE_PERM && h->arg != VTPM_STATE_VOL)
         return -EPROTO;
-    ack.status = p->store(p->store_ctx, w, h->uuid, (int)h->arg, blob, h->len);
-    memcpy(ack.uuid, h->uuid, 16);
+    status = p->store(p->store_ctx, w, h->uuid, (int)h->arg, blob, h->len);
     p->stores++;
-    return send_msg(w, &ack, NULL, NULL, 0);
+    if (status == 0 && p->commit && hold_ack(p, w, h) == 0)
+        return 0;
+    if (status == 0 && p->commit)
+        status = p->commit(p->store_ctx); /* no room to hold it: commit alone */
+    return send_ack(w, h->seq, h->uuid, status);
+}
+
+int pool_commit(struct pool *p)
+{
+    size_t n = p->nacks;
+    int r;
+
+    if (!p->commit || n == 0)
+        return 0;
+    r = p->commit(p->store_ctx);
+    p->nacks = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct worker *w = p->acks[i].w;
+        int e = w->dead ? 0 : send_ack(w, p->acks[i].seq, p->acks[i].uuid, r);
+        if (e)
+            mark_dead(w, e); /* recovered by the main loop, like any worker that fails */
+    }
+    return r;
+}
+
+/* A destroyed worker's held acks go nowhere. */
+static void drop_acks(struct pool *p, const struct worker *w)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < p->nacks; i++)
+        if (p->acks[i].w != w)
+            p->acks[k++] = p->acks[i];
+    p->nacks = k;
 }
 
 static int answer_peer(struct pool *p, struct worker *w, const struct vtpm_ipc_hdr *h,
@@ -253,6 +313,9 @@ static int await_reply(struct pool *p, struct worker *w, uint32_t seq, uint8_t *
             secure_free(pl, h.len);
             if (r)
                 return r;
+            pool_commit(p); /* w waits for its ack before it replies */
+            if (w->dead)
+                return -EPIPE;
             continue;
         }
         if (h.type != IPC_REPLY || h.seq != seq) {
@@ -282,6 +345,9 @@ int pool_call(struct pool *p, struct worker *w, uint32_t type, const uint8_t uui
         return -EMSGSIZE;
     if (uuid)
         memcpy(h.uuid, uuid, 16);
+    pool_commit(p);
+    if (w->dead)
+        return -EPIPE;
     r = send_msg(w, &h, payload, fds, nfds);
     if (r == 0)
         r = await_reply(p, w, h.seq, reply, reply_len);
@@ -332,6 +398,7 @@ static int reap(pid_t pid, int timeout_ms)
 
 void pool_destroy(struct pool *p, struct worker *w)
 {
+    drop_acks(p, w);
     kill(w->pid, SIGKILL);
     reap(w->pid, 5000);
     close(w->fd);
@@ -341,6 +408,7 @@ void pool_destroy(struct pool *p, struct worker *w)
 
 void pool_retire(struct pool *p, struct worker *w, int timeout_ms)
 {
+    drop_acks(p, w);
     close(w->fd);
     w->fd = -1;
     if (reap(w->pid, timeout_ms) != 0) {

@@ -28,6 +28,16 @@ typedef int (*pool_store_fn)(void *ctx, const struct worker *w, const uint8_t uu
 struct vtpm_ipc_peer;
 typedef int (*pool_peer_fn)(void *ctx, const struct worker *w, const uint8_t uuid[16],
                             const struct vtpm_ipc_peer *peer, uint32_t *memo_ms);
+/* Group commit (rollback.h): makes every store answered since the last call durable and
+ * counted; returns 0 or a negative errno, sent as the status of the held acknowledgements. */
+typedef int (*pool_commit_fn)(void *ctx);
+
+/* A state store whose acknowledgement waits for the next commit. */
+struct pool_ack {
+    struct worker *w;
+    uint32_t seq;
+    uint8_t uuid[16];
+};
 
 struct worker {
     pid_t pid;
@@ -46,8 +56,16 @@ struct pool {
     pool_store_fn store;
     void *store_ctx;
     pool_peer_fn peer;          /* with store_ctx */
+    pool_commit_fn commit;   /* NULL: every store is acknowledged at once */
+    struct pool_ack *acks;   /* held until pool_commit() */
+    size_t nacks, acks_cap;
     uint64_t stores;
 };
+
+/* Runs the commit callback if acknowledgements are held, then sends them (status = its
+ * result). Called by the main loop after each round of events, and before every request to a
+ * worker (a worker waiting for its ack would not answer). Returns the commit's result. */
+int pool_commit(struct pool *p);
 
 /* Spawns one worker for tenant; *out is owned by the pool. */
 int pool_spawn(struct pool *p, const char *tenant, struct worker **out);
