@@ -21,15 +21,18 @@ B=$(create_vtpm --name b --tenant other)       # root's, another tenant
 C=$(create_vtpm --name c --owner 12345:12345)  # another owner, tenant default
 sock() { echo "/run/vtpm-mgr/vtpm/$1/tpm.sock"; }
 
-# A container as a tenant would run it, plus what the attack needs: root (uid 0, no user
-# namespace: runc spec's default) and the run directory bound read-only.
+# A container as runc's default spec runs it (the launch policy is not in play here: no hook),
+# plus what the attack needs: root (uid 0, no user namespace) and the run directory bound
+# read-only.
 base_bundle "$T/ctr"
 cp "$SP" "$T/ctr/rootfs/bin/sockpeer"
 python3 -c 'import json,sys
 f=sys.argv[1]; c=json.load(open(f))
 c["mounts"].append({"destination": "/run/vtpm-mgr", "type": "bind", "source": sys.argv[2],
                     "options": ["rbind", "ro"]})
-assert c["process"]["user"]["uid"] == 0
+c["process"]["user"] = {"uid": 0, "gid": 0}
+caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]  # runc spec default
+c["process"]["capabilities"] = {k: caps for k in ("bounding", "effective", "permitted")}
 assert not any(n["type"] == "user" for n in c["linux"]["namespaces"])
 json.dump(c, open(f, "w"), indent=1)' "$T/ctr/config.json" "$RUN" || fail "bundle"
 ID1=peers-$$-1 ID2=peers-$$-2
