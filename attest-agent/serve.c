@@ -131,11 +131,12 @@ static int same(const char *a, const char *b)
     return a == b || (a && b && !strcmp(a, b));
 }
 
-/* The hook's options must name this service's verifier, TLS setup and vtpm-mgr. */
+/* The hook's options must name this service's verifier, TLS setup, vtpm-mgr and bindings. */
 static int same_setup(const struct agent_opts *s, const struct agent_opts *h)
 {
     return same(s->verifier, h->verifier) && same(s->ca, h->ca) && same(s->cert, h->cert) &&
-           same(s->key, h->key) && same(s->run_dir, h->run_dir);
+           same(s->key, h->key) && same(s->run_dir, h->run_dir) &&
+           same(s->bind_dir, h->bind_dir);
 }
 
 struct hook_args {
