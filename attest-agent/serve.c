@@ -33,6 +33,7 @@
 #include "procstat.h"
 #include "pool.h"
 #include "reattest.h"
+#include "sandbox.h"
 
 #define CLIENT_IO_TIMEOUT_S 2      /* to send the request / take the reply */
 #define RETRY_FILL_MS       2000   /* after a failed pool refill */
@@ -387,30 +388,37 @@ static void serve_loop(struct service *s)
 int serve_run(const struct agent_opts *o)
 {
     struct service s = { .o = o, .fd = -1 };
-    int i;
+    int i, rc = 1;
 
     s.pool.o = o;
     s.pool.host_registered = &s.host_registered;
     reattest_init(&s.re, o, &s.host_registered);
     if (set_signals() < 0)
-        return 1;
+        goto out;
     /* Fill before listening: a hook that finds the socket gets a ready vTPM. */
     for (i = 0; i < o->pool && !g_stop; i++)
         if (pool_fill_one(&s.pool) < 0)
             break;
     if ((s.fd = listen_on(o->listen_socket)) < 0) {
         LOG_ERROR("%s: %s", o->listen_socket, strerror(-s.fd));
-        pool_drain(&s.pool);
-        reattest_free(&s.re);
-        return 1;
+        goto out;
+    }
+    /* Hooks that connect meanwhile wait in the backlog: none is served unfiltered. */
+    if (sandbox_service() < 0) {
+        LOG_ERROR("no syscall filter; not serving");
+        goto out;
     }
     LOG_INFO("serving hooks on %s (verifier %s, %d vTPMs ready, re-attestation every %d s, "
              "0: off)", o->listen_socket, o->verifier, s.pool.n, o->reattest_s);
     serve_loop(&s);
-    close(s.fd);
-    unlink(o->listen_socket);
+    rc = 0;
+out:
+    if (s.fd >= 0) {
+        close(s.fd);
+        unlink(o->listen_socket);
+    }
     pool_drain(&s.pool);
     reattest_free(&s.re);
     LOG_INFO("stopped");
-    return 0;
+    return rc;
 }

@@ -27,7 +27,9 @@ SOCK=$T/agentd/agent.sock
 start_agentd "$SOCK" ad.log --pool 2
 [ "$(stat -c %a "$SOCK")" = 600 ] || fail "service socket mode $(stat -c %a "$SOCK")"
 [ "$(stat -c %a "$(dirname "$SOCK")")" = 700 ] || fail "service socket directory not 0700"
-ok "service listening, socket 0600 in a 0700 directory"
+grep -q '^Seccomp:[[:space:]]*2$' "/proc/$AD_PID/status" || fail "service without a seccomp filter"
+grep -q '^NoNewPrivs:[[:space:]]*1$' "/proc/$AD_PID/status" || fail "service without no_new_privs"
+ok "service listening, socket 0600 in a 0700 directory, seccomp filter and no_new_privs"
 
 edit base/config.json "c['hooks'] = {'createRuntime': [{'path': '$HOOK', 'args': ['attest-agent-hook',
     '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '5', '--agent-socket', '$SOCK']}]}"
