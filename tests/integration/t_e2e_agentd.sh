@@ -29,7 +29,16 @@ start_agentd "$SOCK" ad.log --pool 2
 [ "$(stat -c %a "$(dirname "$SOCK")")" = 700 ] || fail "service socket directory not 0700"
 grep -q '^Seccomp:[[:space:]]*2$' "/proc/$AD_PID/status" || fail "service without a seccomp filter"
 grep -q '^NoNewPrivs:[[:space:]]*1$' "/proc/$AD_PID/status" || fail "service without no_new_privs"
+# Its front (hook clients and their CBOR) is a child without root, capabilities or syscalls
+# beyond its allow-list.
+FRONT=$(ps -o pid= --ppid "$AD_PID" | head -n 1 | tr -d ' ')
+[ -n "$FRONT" ] || fail "the service has no front process"
+st=/proc/$FRONT/status
+grep -q '^Uid:[[:space:]]*65534[[:space:]]*65534[[:space:]]*65534' "$st" || fail "front not uid 65534"
+grep -q '^CapEff:[[:space:]]*0000000000000000$' "$st" || fail "front has capabilities"
+grep -q '^Seccomp:[[:space:]]*2$' "$st" || fail "front without a seccomp filter"
 ok "service listening, socket 0600 in a 0700 directory, seccomp filter and no_new_privs"
+ok "front: uid 65534, no capabilities, seccomp filter"
 
 edit base/config.json "c['hooks'] = {'createRuntime': [{'path': '$HOOK', 'args': ['attest-agent-hook',
     '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '5', '--agent-socket', '$SOCK']}]}"
