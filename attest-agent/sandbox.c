@@ -54,7 +54,7 @@ int sandbox_service(void)
         .default_action = SCMP_ACT_ERRNO(EPERM),
         .allow = service_allowed,
         .n_allow = sizeof(service_allowed) / sizeof(service_allowed[0]),
-        .flags = SCF_NO_EXEC_MEM | SCF_THREADS | SCF_OWN_SIGNALS,
+        .flags = SCF_NO_EXEC_MEM | SCF_THREADS | SCF_OWN_SIGNALS | SCF_UNIX_ONLY,
     };
 
     /* Kept loaded: tctildr's dlopen() then finds it without mapping code. */

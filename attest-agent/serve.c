@@ -30,11 +30,13 @@
 #include "front.h"
 #include "hook.h"
 #include "hookfwd.h"
+#include "netproxy.h"
 #include "log.h"
 #include "procstat.h"
 #include "pool.h"
 #include "reattest.h"
 #include "sandbox.h"
+#include "verifierapi.h"
 
 #define CLIENT_IO_TIMEOUT_S 2      /* to send the request / take the reply */
 #define RETRY_FILL_MS       2000   /* after a failed pool refill */
@@ -50,6 +52,8 @@ struct service {
     int fd;                       /* the listening socket, until the front has it */
     int chan;                     /* to the front */
     pid_t front;
+    int net;                      /* to the network process */
+    pid_t netpid;
     int64_t next_fill_ms;         /* deadline_now_ms() value before which no refill starts */
     int served_last;              /* the last loop turn served a request */
 };
@@ -315,10 +319,10 @@ static int wait_client(struct service *s)
     return 0;
 }
 
-/* 0 when stopped by a signal, -1 when the front is gone or broke the protocol. */
+/* 0 when stopped by a signal, -1 when a child is gone or broke the protocol. */
 static int serve_loop(struct service *s)
 {
-    while (!g_stop) {
+    while (!g_stop && !netproxy_failed()) {
         struct front_req q;
         int r;
 
@@ -333,12 +337,12 @@ static int serve_loop(struct service *s)
         s->served_last = 1;
         s->next_fill_ms = deadline_now_ms() + REFILL_IDLE_MS;
     }
-    return 0;
+    return netproxy_failed() ? -1 : 0;
 }
 
 int serve_run(const struct agent_opts *o)
 {
-    struct service s = { .o = o, .fd = -1, .chan = -1 };
+    struct service s = { .o = o, .fd = -1, .chan = -1, .net = -1 };
     int i, rc = 1, listening = 0;
 
     s.pool.o = o;
@@ -346,6 +350,12 @@ int serve_run(const struct agent_opts *o)
     reattest_init(&s.re, o, &s.host_registered);
     if (set_signals() < 0)
         goto out;
+    /* From here on the verifier is reached only through the network process. */
+    if ((s.net = netproxy_spawn(o, &s.netpid)) < 0) {
+        LOG_ERROR("network process: %s", strerror(-s.net));
+        goto out;
+    }
+    verifier_use_proxy(s.net);
     /* Fill before listening: a hook that finds the socket gets a ready vTPM. */
     for (i = 0; i < o->pool && !g_stop; i++)
         if (pool_fill_one(&s.pool) < 0)
@@ -373,7 +383,9 @@ out:
     if (s.fd >= 0)
         close(s.fd);
     if (s.chan >= 0)
-        close(s.chan); /* the front ends with this process (PR_SET_PDEATHSIG) */
+        close(s.chan); /* the children end with this process (PR_SET_PDEATHSIG) */
+    if (s.net >= 0)
+        close(s.net);
     if (listening)
         unlink(o->listen_socket);
     pool_drain(&s.pool);

@@ -4,6 +4,7 @@
 #include "scfilter.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -74,6 +75,18 @@ static int add_own_signals(scmp_filter_ctx ctx)
     return r;
 }
 
+static int add_open_rdonly(scmp_filter_ctx ctx)
+{
+    const scmp_datum_t w = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND;
+    int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+                             SCMP_A2(SCMP_CMP_MASKED_EQ, w, 0));
+
+    if (r == 0)
+        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), 1,
+                             SCMP_A1(SCMP_CMP_MASKED_EQ, w, 0));
+    return r;
+}
+
 static int add_rules(scmp_filter_ctx ctx, const struct scf_policy *p)
 {
     int r = add_list(ctx, SCMP_ACT_ALLOW, p->allow, p->n_allow);
@@ -88,6 +101,8 @@ static int add_rules(scmp_filter_ctx ctx, const struct scf_policy *p)
         r = add_unix_only(ctx);
     if (r == 0 && (p->flags & SCF_OWN_SIGNALS))
         r = add_own_signals(ctx);
+    if (r == 0 && (p->flags & SCF_OPEN_RDONLY))
+        r = add_open_rdonly(ctx);
     return r;
 }
 

@@ -12,6 +12,7 @@ enum {
                                 * back to clone), so no new process can be made */
     SCF_UNIX_ONLY   = 1u << 2, /* socket() only for AF_UNIX (EAFNOSUPPORT else) */
     SCF_OWN_SIGNALS = 1u << 3, /* kill/tgkill only to this process (pthread_cancel) */
+    SCF_OPEN_RDONLY = 1u << 4, /* open/openat only without write, create, truncate, append */
 };
 
 struct scf_policy {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests of the parent's side of the front's typed message (front.c front_recv) and of
- * descriptor passing (privsep.c): a good request, and every malformed header, body and
+/* Unit tests of the parent's side of the typed messages of the service's children: the
+ * front's request (front.c front_recv, descriptor passing in privsep.c) and the network
+ * process's answer header (netproxy.c): good ones, and every malformed header, body and
  * descriptor count, each refused before anything is used. */
 #include <errno.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include "front.h"
+#include "netproxy.h"
 #include "privsep.h"
 
 /* Sends hdr with n_fds descriptors (0-2) and body on a fresh pair; returns front_recv(). */
@@ -98,11 +100,54 @@ static void test_bad(void **state)
     assert_int_equal(q.client, -1);
 }
 
+/* The network process's answer header against the call it answers. */
+static void test_net_answers(void **state)
+{
+    struct net_rep ok_nonce = { NET_MAGIC, 0, 0, 0, 32, 0, 10 };
+    struct net_rep ok_chal = { NET_MAGIC, 0, 0, 5, 40, 30, 0 };
+    struct net_rep ok_reg = { NET_MAGIC, 0, 1, 0, 0, 0, 0 };
+    struct net_rep ok_deny = { NET_MAGIC, -EACCES, 0, 0, 0, 0, 200 };
+    struct net_rep h;
+
+    (void)state;
+    assert_int_equal(netproxy_rep_check(&ok_nonce, NET_NONCE), 0);
+    assert_int_equal(netproxy_rep_check(&ok_chal, NET_REGISTER_AK), 0);
+    assert_int_equal(netproxy_rep_check(&ok_reg, NET_REGISTER_HOST), 0);
+    assert_int_equal(netproxy_rep_check(&ok_deny, NET_EVIDENCE), 0);
+    h = ok_nonce; h.magic++;                       /* magic */
+    assert_int_equal(netproxy_rep_check(&h, NET_NONCE), -EBADMSG);
+    h = ok_nonce; h.a_len = 8;                     /* nonce too short */
+    assert_int_equal(netproxy_rep_check(&h, NET_NONCE), -EBADMSG);
+    h = ok_nonce; h.a_len = 65;                    /* nonce too long */
+    assert_int_equal(netproxy_rep_check(&h, NET_NONCE), -EBADMSG);
+    h = ok_nonce; h.rc = 1;                        /* positive status */
+    assert_int_equal(netproxy_rep_check(&h, NET_NONCE), -EBADMSG);
+    h = ok_deny; h.rc = -5000;                     /* not an errno */
+    assert_int_equal(netproxy_rep_check(&h, NET_EVIDENCE), -EBADMSG);
+    h = ok_deny; h.msg_len = NET_MSG_MAX + 1;      /* diagnostics too long */
+    assert_int_equal(netproxy_rep_check(&h, NET_EVIDENCE), -EBADMSG);
+    h = ok_deny; h.a_len = 1;                      /* data with an error */
+    assert_int_equal(netproxy_rep_check(&h, NET_EVIDENCE), -EBADMSG);
+    h = ok_deny; h.rc = 0; h.registered = 1;       /* a verdict call says registered */
+    assert_int_equal(netproxy_rep_check(&h, NET_ACTIVATE), -EBADMSG);
+    h = ok_chal; h.id_len = REG_ID_MAX;            /* id too long */
+    assert_int_equal(netproxy_rep_check(&h, NET_REGISTER_AK), -EBADMSG);
+    h = ok_chal; h.b_len = 0;                      /* challenge without secret */
+    assert_int_equal(netproxy_rep_check(&h, NET_REGISTER_AK), -EBADMSG);
+    h = ok_chal; h.a_len = NET_BLOB_MAX + 1;       /* blob too long */
+    assert_int_equal(netproxy_rep_check(&h, NET_REGISTER_AK), -EBADMSG);
+    h = ok_reg; h.id_len = 3;                      /* registered with a challenge */
+    assert_int_equal(netproxy_rep_check(&h, NET_REGISTER_HOST), -EBADMSG);
+    h = ok_reg; h.registered = 2;
+    assert_int_equal(netproxy_rep_check(&h, NET_REGISTER_HOST), -EBADMSG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good),
         cmocka_unit_test(test_bad),
+        cmocka_unit_test(test_net_answers),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
