@@ -179,6 +179,8 @@ int cusedev_run(const struct adapter_config *cfg)
     }
     r = privdrop_apply(cfg->change_id, cfg->uid, cfg->gid);
     if (r == 0)
+        r = privdrop_seccomp();
+    if (r == 0)
         r = serve(se);
     cuse_lowlevel_teardown(se);
     return r;

@@ -14,4 +14,8 @@
  */
 int privdrop_apply(bool change_id, uid_t uid, gid_t gid);
 
+/* The allow-list filter of the CUSE loop (default: kill the process), with
+ * PR_SET_NO_NEW_PRIVS; after privdrop_apply(), before the loop. 0 or -errno. */
+int privdrop_seccomp(void);
+
 #endif

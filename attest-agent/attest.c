@@ -10,44 +10,6 @@
 #include "log.h"
 #include "timing.h"
 
-int attest_open(struct attest *a, const struct mgr_client *mgr, const char *uuid)
-{
-    int r;
-
-    memset(a, 0, sizeof(*a));
-    a->mgr = *mgr;
-    if ((r = mgr_info(mgr, uuid, &a->vt)) < 0) {
-        LOG_ERROR("vTPM %s: not known to vtpm-mgr", uuid);
-        return r;
-    }
-    timing_mark("vtpm info");
-    if ((r = vtpm_open(a->vt.socket, &a->tpm)) < 0)
-        return r;
-    timing_mark("vtpm open");
-    if ((r = vtpm_ensure_ak(a->tpm, &a->ak_created)) < 0)
-        return r;
-    timing_mark("EK, AK");
-    if ((r = vtpm_ak_public(a->tpm, &a->ak_pub, &a->ak_pub_len)) < 0)
-        return r;
-    if ((r = mgr_ek_cert(mgr, a->vt.uuid, &a->ek_cert, &a->ek_cert_len)) < 0)
-        return r;
-    r = mgr_host_chain(mgr, &a->host_chain);
-    timing_mark("ek-cert, chain");
-    return r;
-}
-
-void attest_close(struct attest *a)
-{
-    vtpm_quote_free(&a->quote);
-    eventlog_free(&a->log);
-    if (a->host_chain)
-        cbor_decref(&a->host_chain);
-    free(a->ek_cert);
-    free(a->ak_pub);
-    vtpm_close(a->tpm);
-    memset(a, 0, sizeof(*a));
-}
-
 static int pcrs_fresh(struct attest *a)
 {
     static const uint8_t zero[DIGEST_LEN];
@@ -62,6 +24,58 @@ static int pcrs_fresh(struct attest *a)
         }
     }
     return r;
+}
+
+int attest_open_known(struct attest *a, const struct mgr_client *mgr,
+                      const struct mgr_vtpm *vt, int fresh)
+{
+    int r;
+
+    memset(a, 0, sizeof(*a));
+    a->mgr = *mgr;
+    a->vt = *vt;
+    if ((r = vtpm_open(a->vt.socket, &a->tpm)) < 0)
+        return r;
+    timing_mark("vtpm open");
+    /* Before the AK: a used vTPM is refused without a change, not even a new key. */
+    if (fresh && (r = pcrs_fresh(a)) < 0)
+        return r;
+    if ((r = vtpm_ensure_ak(a->tpm, &a->ak_created)) < 0)
+        return r;
+    timing_mark("EK, AK");
+    if ((r = vtpm_ak_public(a->tpm, &a->ak_pub, &a->ak_pub_len)) < 0)
+        return r;
+    if ((r = mgr_ek_cert(mgr, a->vt.uuid, &a->ek_cert, &a->ek_cert_len)) < 0)
+        return r;
+    r = mgr_host_chain(mgr, &a->host_chain);
+    timing_mark("ek-cert, chain");
+    return r;
+}
+
+int attest_open(struct attest *a, const struct mgr_client *mgr, const char *uuid)
+{
+    struct mgr_vtpm vt;
+    int r;
+
+    memset(a, 0, sizeof(*a));
+    if ((r = mgr_info(mgr, uuid, &vt)) < 0) {
+        LOG_ERROR("vTPM %s: not known to vtpm-mgr", uuid);
+        return r;
+    }
+    timing_mark("vtpm info");
+    return attest_open_known(a, mgr, &vt, 0);
+}
+
+void attest_close(struct attest *a)
+{
+    vtpm_quote_free(&a->quote);
+    eventlog_free(&a->log);
+    if (a->host_chain)
+        cbor_decref(&a->host_chain);
+    free(a->ek_cert);
+    free(a->ak_pub);
+    vtpm_close(a->tpm);
+    memset(a, 0, sizeof(*a));
 }
 
 static int extend_record(struct attest *a, const cbor_item_t *rec)

@@ -27,6 +27,10 @@ struct attest {
 /* Opens vTPM uuid (known to vtpm-mgr at mgr), ensures the AK, fetches the EK certificate
  * and the host chain. Close with attest_close() also on error. */
 int attest_open(struct attest *a, const struct mgr_client *mgr, const char *uuid);
+/* The same for a vTPM whose info the caller has; fresh: PCRs 8-10 must be zero, checked
+ * before anything (an AK) is made in it (-EEXIST). */
+int attest_open_known(struct attest *a, const struct mgr_client *mgr,
+                      const struct mgr_vtpm *vt, int fresh);
 void attest_close(struct attest *a);
 
 /* Extends m's event log into the vTPM; PCRs 8, 9, 10 must still be zero (a fresh vTPM),

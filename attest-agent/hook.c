@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "attest.h"
+#include "binding.h"
 #include "deadline.h"
 #include "http.h"
 #include "hookfwd.h"
@@ -16,6 +17,7 @@
 #include "hostreg.h"
 #include "log.h"
 #include "ocispec.h"
+#include "owner.h"
 #include "registration.h"
 #include "timing.h"
 #include "verifierapi.h"
@@ -32,7 +34,11 @@ struct hook {
     struct measurement m;
     struct mgr_client mgr;
     char vtpm[MGR_UUID_LEN + 64];
+    struct mgr_vtpm named;    /* a vTPM named by the annotation: vtpm-mgr's info */
+    int is_named;
     int created;              /* the vTPM was created by this run */
+    int vbound, cbound;       /* this run bound the vTPM / the container id */
+    int extending;            /* extends into the vTPM may have begun */
     struct attest a;
     struct hook_env *env;
     char reg[REG_ID_MAX];     /* the AK's registration at the verifier */
@@ -57,24 +63,47 @@ static int hook_measure(struct hook *h, const uint8_t *state, size_t len)
                            h->o->cache_dir, h->o->run_dir, &h->m);
 }
 
+/* A vTPM named by the container: the container's own (owner uid and tenant), not bound to
+ * another container or the pool; its freshness is read before anything is made in it. */
+static int hook_named(struct hook *h, const char *named)
+{
+    struct ctr_owner own;
+    int r;
+
+    if ((r = owner_of_config(h->b.config, h->b.annotations, &own)) < 0 ||
+        (r = mgr_info(&h->mgr, named, &h->named)) < 0)
+        return r;
+    if ((r = owner_check(&h->named, &own)) < 0)
+        return r;
+    h->is_named = 1;
+    snprintf(h->vtpm, sizeof(h->vtpm), "%s", h->named.uuid);
+    return binding_vtpm(h->o->bind_dir, h->vtpm, h->st.id, &h->vbound);
+}
+
+/* The annotation in config.json (measured in PCR 10), else in the OCI state. */
+static const char *named_vtpm(const struct hook *h)
+{
+    const char *n = oci_annotation(h->b.annotations, ANN_VTPM);
+
+    return n ? n : oci_annotation(h->st.annotations, ANN_VTPM);
+}
+
 static int hook_vtpm(struct hook *h)
 {
-    const char *named = oci_annotation(h->st.annotations, ANN_VTPM);
+    const char *named = named_vtpm(h);
     struct mgr_vtpm vt;
     int r;
 
     h->mgr.run_dir = h->o->run_dir;
     h->mgr.timeout_ms = deadline_left_ms(h->deadline);
-    if (named) {
-        snprintf(h->vtpm, sizeof(h->vtpm), "%s", named);
-        return 0;
-    }
+    if (named)
+        return hook_named(h, named);
     if (h->env->take_vtpm && h->env->take_vtpm(h->env->arg, vt.uuid) == 0) {
         timing_mark("vtpm pool");
         h->created = 1;
         snprintf(h->vtpm, sizeof(h->vtpm), "%s", vt.uuid);
         LOG_INFO("container %s: vTPM %s from the pool", h->st.id, vt.uuid);
-        return 0;
+        return binding_vtpm_take(h->o->bind_dir, h->vtpm, h->st.id);
     }
     r = mgr_create(&h->mgr, &vt);
     timing_mark("vtpm create");
@@ -83,7 +112,7 @@ static int hook_vtpm(struct hook *h)
     h->created = 1;
     snprintf(h->vtpm, sizeof(h->vtpm), "%s", vt.uuid);
     LOG_INFO("container %s: created vTPM %s", h->st.id, vt.uuid);
-    return 0;
+    return binding_vtpm(h->o->bind_dir, h->vtpm, h->st.id, &h->vbound);
 }
 
 static int hook_verify(struct hook *h)
@@ -133,11 +162,36 @@ static int hook_steps(struct hook *h, const uint8_t *state, size_t len)
 
     if ((r = hook_measure(h, state, len)) < 0 || (r = hook_vtpm(h)) < 0)
         return r;
+    if ((r = binding_container(h->o->bind_dir, h->o->run_dir, h->st.id, h->st.pid, h->vtpm,
+                               &h->cbound)) < 0)
+        return r;
+    timing_mark("bindings");
     h->mgr.timeout_ms = deadline_left_ms(h->deadline);
-    if ((r = attest_open(&h->a, &h->mgr, h->vtpm)) < 0 || (r = attest_extend(&h->a, &h->m)) < 0)
+    r = h->is_named ? attest_open_known(&h->a, &h->mgr, &h->named, 1)
+                    : attest_open(&h->a, &h->mgr, h->vtpm);
+    if (r < 0)
+        return r;
+    h->extending = 1;
+    if ((r = attest_extend(&h->a, &h->m)) < 0)
         return r;
     timing_mark("extend");
     return hook_verify(h);
+}
+
+/* A container that will not run: its id is free again, a vTPM made for it is deleted, a
+ * named one nothing was extended into is free again. */
+static void hook_unwind(struct hook *h)
+{
+    if (h->cbound)
+        binding_container_release(h->o->bind_dir, h->o->run_dir, h->st.id);
+    if (h->created) {
+        h->mgr.timeout_ms = 1000;
+        (void)mgr_delete(&h->mgr, h->vtpm);
+        binding_vtpm_release(h->o->bind_dir, h->vtpm);
+    } else if (h->vbound && !h->extending) {
+        binding_vtpm_release(h->o->bind_dir, h->vtpm);
+    }
+    h->env->host_registered = 0; /* ask again next time: the verifier may have forgotten */
 }
 
 int hook_check(const struct agent_opts *o, const uint8_t *state, size_t len,
@@ -153,12 +207,8 @@ int hook_check(const struct agent_opts *o, const uint8_t *state, size_t len,
     if (r == 0)
         hook_report(&h);
     attest_close(&h.a);
-    if (r < 0 && h.created) {
-        h.mgr.timeout_ms = 1000;
-        (void)mgr_delete(&h.mgr, h.vtpm); /* it was made for a container that will not run */
-    }
     if (r < 0)
-        env->host_registered = 0; /* ask again next time: the verifier may have forgotten */
+        hook_unwind(&h);
     if (r == 0)
         LOG_INFO("container %s: allowed (%lld ms)", h.st.id,
                  (long long)(deadline_now_ms() - start));

@@ -25,29 +25,14 @@ static int host_request(const struct evidence *e, uint8_t **out, size_t *len)
     return r;
 }
 
-/* 1 when the reply says this host's AK is already registered. */
-static int already(const struct http_resp *resp)
-{
-    cbor_item_t *m = NULL;
-    int reg = 0;
-
-    if (ctl_decode(resp->body, resp->len, &m) == 0 && ctl_get_bool(m, "registered", &reg) != 0)
-        reg = 0;
-    if (m)
-        cbor_decref(&m);
-    return reg;
-}
-
 static int activate(const struct mgr_client *mgr, const struct http_opts *o,
-                    const struct http_resp *resp)
+                    struct reg_challenge *cp)
 {
-    struct reg_challenge c;
+    struct reg_challenge c = *cp;
     uint8_t *cred = NULL;
     size_t n = 0;
-    int r = register_reply_parse(resp->body, resp->len, &c);
+    int r;
 
-    if (r < 0)
-        return r;
     LOG_INFO("registering the host AK at %s", o->base_url);
     r = mgr_host_activate(mgr, c.blob, c.blob_len, c.secret, c.secret_len, &cred, &n);
     if (r == 0)
@@ -62,17 +47,15 @@ static int activate(const struct mgr_client *mgr, const struct http_opts *o,
 int hostreg_ensure(const struct mgr_client *mgr, const struct evidence *e,
                    const struct http_opts *o)
 {
-    struct http_resp resp;
+    struct reg_reply rep;
     uint8_t *req = NULL;
     size_t len = 0;
     int r = host_request(e, &req, &len);
 
     if (r == 0)
-        r = verifier_post_cbor(o, "/v1/hosts/register", req, len, &resp);
+        r = verifier_register(o, "/v1/hosts/register", req, len, &rep);
     free(req);
     if (r < 0)
         return r;
-    r = already(&resp) ? 0 : activate(mgr, o, &resp);
-    http_resp_free(&resp);
-    return r;
+    return rep.registered ? 0 : activate(mgr, o, &rep.c);
 }

@@ -56,6 +56,31 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     return add;
 }
 
+/* TLS files read ahead (a sandboxed process cannot open them); used instead of the paths. */
+static struct curl_blob g_ca, g_cert, g_key;
+static int g_blobs;
+
+void http_use_tls_blobs(const struct http_tls_blobs *b)
+{
+    g_blobs = b != NULL;
+    if (!b)
+        return;
+    g_ca = (struct curl_blob){ b->ca, b->ca_len, CURL_BLOB_NOCOPY };
+    g_cert = (struct curl_blob){ b->cert, b->cert_len, CURL_BLOB_NOCOPY };
+    g_key = (struct curl_blob){ b->key, b->key_len, CURL_BLOB_NOCOPY };
+}
+
+static int tls_files(CURL *c, const struct http_opts *o)
+{
+    if (g_blobs)
+        return (!g_ca.data || curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &g_ca) == CURLE_OK) &&
+               (!g_cert.data || curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &g_cert) == CURLE_OK) &&
+               (!g_key.data || curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &g_key) == CURLE_OK);
+    return (!o->ca || curl_easy_setopt(c, CURLOPT_CAINFO, o->ca) == CURLE_OK) &&
+           (!o->cert || curl_easy_setopt(c, CURLOPT_SSLCERT, o->cert) == CURLE_OK) &&
+           (!o->key || curl_easy_setopt(c, CURLOPT_SSLKEY, o->key) == CURLE_OK);
+}
+
 static int setup(CURL *c, const struct http_opts *o, const char *url, struct http_resp *resp)
 {
     int ok = curl_easy_setopt(c, CURLOPT_URL, url) == CURLE_OK &&
@@ -64,10 +89,7 @@ static int setup(CURL *c, const struct http_opts *o, const char *url, struct htt
         curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)deadline_left_ms(o->deadline)) == CURLE_OK &&
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, resp) == CURLE_OK &&
-        (!o->ca || curl_easy_setopt(c, CURLOPT_CAINFO, o->ca) == CURLE_OK) &&
-        (!o->cert || curl_easy_setopt(c, CURLOPT_SSLCERT, o->cert) == CURLE_OK) &&
-        (!o->key || curl_easy_setopt(c, CURLOPT_SSLKEY, o->key) == CURLE_OK);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, resp) == CURLE_OK && tls_files(c, o);
 
     return ok ? 0 : -EINVAL;
 }

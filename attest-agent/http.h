@@ -22,6 +22,15 @@ struct http_resp {
     size_t len;
 };
 
+/* TLS files' contents (PEM), NULL where the option is not set; borrowed for the process's
+ * life. After http_use_tls_blobs() the paths in http_opts are not opened any more; NULL goes
+ * back to the paths. */
+struct http_tls_blobs {
+    void *ca, *cert, *key;
+    size_t ca_len, cert_len, key_len;
+};
+void http_use_tls_blobs(const struct http_tls_blobs *b);
+
 /* Process-wide setup and teardown (curl_global_*). */
 int http_global_init(void);
 void http_global_cleanup(void);

@@ -125,14 +125,36 @@ int mgr_host_activate(const struct mgr_client *c, const uint8_t *blob, size_t bl
     return r;
 }
 
+/* Owner and tenant, when the reply has both; a malformed value is an error. */
+static int owner_of(const cbor_item_t *resp, struct mgr_vtpm *out)
+{
+    uint64_t uid;
+    int ru = ctl_get_uint(resp, "owner_uid", &uid);
+    int rt = ctl_get_str(resp, "tenant", out->tenant, sizeof(out->tenant));
+
+    out->has_owner = 0;
+    if (ctl_get_str(resp, "status", out->status, sizeof(out->status)) < 0)
+        out->status[0] = '\0';
+    if (ru == -ENOENT && rt == -ENOENT)
+        return 0;
+    if (ru < 0 || rt < 0 || uid > UINT32_MAX) {
+        LOG_ERROR("vtpm-mgr: malformed owner_uid/tenant in reply");
+        return -EBADMSG;
+    }
+    out->owner_uid = (uint32_t)uid;
+    out->has_owner = 1;
+    return 0;
+}
+
 static int vtpm_of(const cbor_item_t *resp, struct mgr_vtpm *out)
 {
+    memset(out, 0, sizeof(*out));
     if (ctl_get_str(resp, "uuid", out->uuid, sizeof(out->uuid)) ||
         ctl_get_str(resp, "socket", out->socket, sizeof(out->socket))) {
         LOG_ERROR("vtpm-mgr: reply without uuid/socket");
         return -EBADMSG;
     }
-    return 0;
+    return owner_of(resp, out);
 }
 
 int mgr_ping(const struct mgr_client *c)

@@ -18,13 +18,18 @@ struct mgr_client {
 struct mgr_vtpm {
     char uuid[MGR_UUID_LEN];
     char socket[PATH_MAX];
+    int has_owner;            /* the reply had owner_uid and tenant */
+    uint32_t owner_uid;
+    char tenant[64];          /* vtpm-mgr: 1-63 of [A-Za-z0-9._-] */
+    char status[16];          /* "live", "broken", ...; "" when not reported */
 };
 
 /* ping {}: 0 when vtpm-mgr answers. */
 int mgr_ping(const struct mgr_client *c);
 /* create {} -> a new vTPM (ECC EK) owned by the caller. */
 int mgr_create(const struct mgr_client *c, struct mgr_vtpm *out);
-/* info {uuid} -> the vTPM's socket; -ENOENT for an unknown vTPM. */
+/* info {uuid} -> the vTPM's canonical UUID, socket, owner uid, tenant and status; -ENOENT
+ * for an unknown vTPM. */
 int mgr_info(const struct mgr_client *c, const char *uuid, struct mgr_vtpm *out);
 int mgr_delete(const struct mgr_client *c, const char *uuid);
 /* The vTPM's EK certificate as DER (callee-allocated, free()). */

@@ -7,12 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "binding.h"
 #include "digestcache.h"
 #include "pcrlist.h"
 
 enum { O_VERIFIER = 1, O_RUN_DIR, O_CA, O_CERT, O_KEY, O_TIMEOUT, O_RUNTIME, O_VTPM, O_NONCE,
        O_BUNDLE, O_OUT, O_ID, O_CACHE_DIR, O_AGENT_SOCKET, O_LISTEN_SOCKET, O_POOL,
-       O_NO_HOST, O_HOST_PCRS, O_UEFI_LOG, O_KMOD_LOG, O_NODE, O_REATTEST };
+       O_NO_HOST, O_HOST_PCRS, O_UEFI_LOG, O_KMOD_LOG, O_NODE, O_REATTEST, O_BIND_DIR };
 
 static const struct option options[] = {
     { "verifier", required_argument, NULL, O_VERIFIER },
@@ -37,6 +38,7 @@ static const struct option options[] = {
     { "kmod-log", required_argument, NULL, O_KMOD_LOG },
     { "node-name", required_argument, NULL, O_NODE },
     { "reattest-interval", required_argument, NULL, O_REATTEST },
+    { "bind-dir", required_argument, NULL, O_BIND_DIR },
     { NULL, 0, NULL, 0 },
 };
 
@@ -46,7 +48,7 @@ void opts_usage(void)
         "usage:\n"
         "  attest-agent hook --verifier URL [--run-dir DIR] [--ca F --cert F --key F]\n"
         "                    [--timeout SECONDS] [--runtime PATH] [--cache-dir DIR|'']\n"
-        "                    [--agent-socket PATH|'']\n"
+        "                    [--agent-socket PATH|''] [--bind-dir DIR]\n"
         "                    (OCI state on stdin; runtime digest cache, default "
         AGENT_DEFAULT_CACHE_DIR ";\n"
         "                    forwarded to the service at " AGENT_DEFAULT_SOCKET " when it answers)\n"
@@ -57,7 +59,7 @@ void opts_usage(void)
         "                    [--timeout SECONDS]   (AK and registration ahead of a hook)\n"
         "  attest-agent serve --verifier URL [--listen-socket PATH] [--run-dir DIR]\n"
         "                    [--ca F --cert F --key F] [--pool N] [--cache-dir DIR|'']\n"
-        "                    [--reattest-interval S]   (the hook service; socket default "
+        "                    [--reattest-interval S] [--bind-dir DIR]   (the hook service; socket default "
         AGENT_DEFAULT_SOCKET ";\n"
         "                    host and containers re-attested every S s, default 300, 0: off)\n"
         "  attest-agent host-evidence --nonce HEX --out FILE [--run-dir DIR]\n"
@@ -65,7 +67,8 @@ void opts_usage(void)
         "    [--host-pcrs LIST] (default " HOSTEV_DEFAULT_PCRS ") [--node-name NAME]\n"
         "    [--uefi-log PATH|''] (default " HOSTEV_DEFAULT_UEFI_LOG ")\n"
         "    [--kmod-log PATH|''] (default " HOSTEV_DEFAULT_KMOD_LOG ")\n"
-        "The run dir defaults to $VTPM_MGR_RUN_DIR, else " AGENT_DEFAULT_RUN_DIR ".\n");
+        "The run dir defaults to $VTPM_MGR_RUN_DIR, else " AGENT_DEFAULT_RUN_DIR ";\n"
+        "container <-> vTPM bindings are kept in --bind-dir, default " AGENT_DEFAULT_BIND_DIR ".\n");
 }
 
 static int parse_timeout(const char *s, int *ms)
@@ -146,6 +149,7 @@ static int set_opt(struct agent_opts *o, int c, const char *arg)
     case O_LISTEN_SOCKET: o->listen_socket = arg; return 0;
     case O_POOL: return parse_pool(arg, &o->pool);
     case O_REATTEST: return parse_interval(arg, &o->reattest_s);
+    case O_BIND_DIR: return *arg ? (o->bind_dir = arg, 0) : -1;
     default: return -1;
     }
 }
@@ -197,6 +201,7 @@ int opts_parse(int argc, char **argv, struct agent_opts *o)
     memset(o, 0, sizeof(*o));
     o->timeout_ms = AGENT_DEFAULT_TIMEOUT_MS;
     o->cache_dir = AGENT_DEFAULT_CACHE_DIR;
+    o->bind_dir = AGENT_DEFAULT_BIND_DIR;
     o->agent_socket = AGENT_DEFAULT_SOCKET;
     o->listen_socket = AGENT_DEFAULT_SOCKET;
     o->pool = AGENT_DEFAULT_POOL;

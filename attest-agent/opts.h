@@ -24,6 +24,7 @@ struct agent_opts {
     int timeout_ms;               /* hook: overall bound */
     const char *runtime;          /* runtime binary to measure; NULL: parent / runc in PATH */
     const char *cache_dir;        /* hook: runtime digest cache; NULL: none */
+    const char *bind_dir;         /* hook, serve: container <-> vTPM bindings (binding.h) */
     const char *vtpm;             /* evidence, prepare: vTPM UUID */
     const char *nonce;            /* evidence: hex */
     const char *bundle;           /* evidence, measure */

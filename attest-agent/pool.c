@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "attest.h"
+#include "binding.h"
 #include "deadline.h"
 #include "hostreg.h"
 #include "http.h"
@@ -45,7 +46,7 @@ int pool_fill_one(struct pool *p)
 {
     struct mgr_client mgr = { .run_dir = p->o->run_dir, .timeout_ms = POOL_FILL_TIMEOUT_MS };
     struct mgr_vtpm vt;
-    int r;
+    int r, bound = 0;
 
     if (p->n >= p->o->pool || p->n >= AGENT_MAX_POOL)
         return 0;
@@ -53,10 +54,14 @@ int pool_fill_one(struct pool *p)
         LOG_WARN("pool: vtpm-mgr create: %s", strerror(-r));
         return r;
     }
-    if ((r = prepare_one(p, &mgr, vt.uuid)) < 0) {
+    /* Reserved for the pool first: no container may name it while it waits there. */
+    if ((r = binding_vtpm(p->o->bind_dir, vt.uuid, NULL, &bound)) < 0 ||
+        (r = prepare_one(p, &mgr, vt.uuid)) < 0) {
         LOG_WARN("pool: vTPM %s not prepared: %s", vt.uuid, strerror(-r));
         mgr.timeout_ms = 1000;
         (void)mgr_delete(&mgr, vt.uuid);
+        if (bound)
+            binding_vtpm_release(p->o->bind_dir, vt.uuid);
         return r;
     }
     snprintf(p->uuid[p->n++], MGR_UUID_LEN, "%s", vt.uuid);
@@ -81,6 +86,8 @@ void pool_drain(struct pool *p)
 {
     struct mgr_client mgr = { .run_dir = p->o->run_dir, .timeout_ms = 1000 };
 
-    while (p->n > 0)
+    while (p->n > 0) {
         (void)mgr_delete(&mgr, p->uuid[--p->n]);
+        binding_vtpm_release(p->o->bind_dir, p->uuid[p->n]);
+    }
 }

@@ -27,3 +27,16 @@ int procstat_read(long long pid, char *buf, size_t size, const char **fields)
     (*fields)++;
     return 0;
 }
+
+unsigned long long procstat_start_time(long long pid)
+{
+    char buf[1024];
+    const char *f;
+    unsigned long long t = 0;
+
+    if (procstat_read(pid, buf, sizeof(buf), &f) < 0 ||
+        sscanf(f, " %*c" " %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
+                  " %*s %*s %*s %*s %*s %*s %*s %*s %llu", &t) != 1)
+        return 0;
+    return t;
+}

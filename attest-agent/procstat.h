@@ -9,4 +9,8 @@
  * closing parenthesis (" S PPID ..."). 0, or a negative errno (-EINVAL when malformed). */
 int procstat_read(long long pid, char *buf, size_t size, const char **fields);
 
+/* Field 22 of /proc/PID/stat (start time in clock ticks): with the pid it names one process,
+ * even after pid reuse. 0 when the process does not exist or the file is malformed. */
+unsigned long long procstat_start_time(long long pid);
+
 #endif

@@ -45,20 +45,6 @@ void reattest_free(struct reattest *r)
     memset(r, 0, sizeof(*r));
 }
 
-/* Field 22 of /proc/PID/stat: with the pid it names one process, even after pid reuse. */
-static unsigned long long start_time(long long pid)
-{
-    char buf[1024];
-    const char *f;
-    unsigned long long t = 0;
-
-    if (procstat_read(pid, buf, sizeof(buf), &f) < 0 ||
-        sscanf(f, " %*c" " %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
-                  " %*s %*s %*s %*s %*s %*s %*s %*s %llu", &t) != 1)
-        return 0;
-    return t;
-}
-
 static void remove_at(struct reattest *r, size_t i)
 {
     ctr_free(&r->ctrs[i]);
@@ -115,7 +101,7 @@ void reattest_add(void *arg, const struct hook_attested *a)
     snprintf(c->vtpm, sizeof(c->vtpm), "%s", a->vtpm);
     snprintf(c->reg, sizeof(c->reg), "%s", a->registration);
     c->pid = a->pid;
-    c->start = start_time(a->pid);
+    c->start = procstat_start_time(a->pid);
     c->log = cbor_incref((cbor_item_t *)a->event_log);
 }
 
@@ -171,7 +157,7 @@ static int ctr_step(struct reattest *r, const struct reattest_ctr *c)
     struct attest a;
     int rc;
 
-    if (c->start && start_time(c->pid) != c->start)
+    if (c->start && procstat_start_time(c->pid) != c->start)
         return -ESRCH;
     /* Unknown to a vtpm-mgr that answers: deleted (a poststop hook, vtpmctl delete). */
     rc = attest_open(&a, &mgr, c->vtpm);

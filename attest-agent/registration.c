@@ -60,36 +60,34 @@ static int record(struct attest *a, const char *url, const char *id)
 static int challenge(const struct evidence *e, const struct http_opts *o,
                      struct reg_challenge *c)
 {
-    struct http_resp resp;
+    struct reg_reply rep;
     uint8_t *req = NULL;
     size_t len = 0;
     int r = register_request_encode(e, &req, &len);
 
     if (r == 0)
-        r = verifier_post_cbor(o, "/v1/register", req, len, &resp);
+        r = verifier_register(o, "/v1/register", req, len, &rep);
     free(req);
     if (r < 0)
         return r;
-    r = register_reply_parse(resp.body, resp.len, c);
-    http_resp_free(&resp);
-    return r;
+    if (rep.registered) {
+        LOG_ERROR("verifier: malformed registration reply");
+        return -EBADMSG;
+    }
+    *c = rep.c;
+    return 0;
 }
 
 int registration_answer(const struct http_opts *o, const char *id, const uint8_t *cred,
                   size_t cred_len)
 {
-    struct http_resp resp;
     uint8_t *req = NULL;
     size_t len = 0;
     int r = activate_request_encode(id, cred, cred_len, &req, &len);
 
     if (r == 0)
-        r = verifier_post_cbor(o, "/v1/register/activate", req, len, &resp);
+        r = verifier_activate(o, req, len);
     secure_free(req, len);
-    if (r < 0)
-        return r;
-    r = activate_reply_parse(resp.body, resp.len);
-    http_resp_free(&resp);
     if (r == -EACCES)
         LOG_ERROR("verifier: credential activation refused");
     return r;

@@ -27,12 +27,16 @@
 
 #include "ctlproto.h"
 #include "deadline.h"
+#include "front.h"
 #include "hook.h"
 #include "hookfwd.h"
+#include "netproxy.h"
 #include "log.h"
 #include "procstat.h"
 #include "pool.h"
 #include "reattest.h"
+#include "sandbox.h"
+#include "verifierapi.h"
 
 #define CLIENT_IO_TIMEOUT_S 2      /* to send the request / take the reply */
 #define RETRY_FILL_MS       2000   /* after a failed pool refill */
@@ -45,7 +49,11 @@ struct service {
     struct pool pool;
     struct reattest re;
     int host_registered;
-    int fd;
+    int fd;                       /* the listening socket, until the front has it */
+    int chan;                     /* to the front */
+    pid_t front;
+    int net;                      /* to the network process */
+    pid_t netpid;
     int64_t next_fill_ms;         /* deadline_now_ms() value before which no refill starts */
     int served_last;              /* the last loop turn served a request */
 };
@@ -131,54 +139,12 @@ static int same(const char *a, const char *b)
     return a == b || (a && b && !strcmp(a, b));
 }
 
-/* The hook's options must name this service's verifier, TLS setup and vtpm-mgr. */
+/* The hook's options must name this service's verifier, TLS setup, vtpm-mgr and bindings. */
 static int same_setup(const struct agent_opts *s, const struct agent_opts *h)
 {
     return same(s->verifier, h->verifier) && same(s->ca, h->ca) && same(s->cert, h->cert) &&
-           same(s->key, h->key) && same(s->run_dir, h->run_dir);
-}
-
-struct hook_args {
-    char *argv[HOOKFWD_MAX_ARGS + 3];
-    int argc;
-};
-
-static void hook_args_free(struct hook_args *a)
-{
-    int i;
-
-    for (i = 2; i < a->argc; i++)
-        free(a->argv[i]);
-    memset(a, 0, sizeof(*a));
-}
-
-/* argv = {"attest-agent", "hook", args...}: definite text items without NUL bytes. */
-static int hook_args_decode(const cbor_item_t *arr, struct hook_args *a)
-{
-    size_t i, n;
-
-    memset(a, 0, sizeof(*a));
-    if (!arr || !cbor_isa_array(arr) || !cbor_array_is_definite(arr) ||
-        (n = cbor_array_size(arr)) > HOOKFWD_MAX_ARGS)
-        return -EBADMSG;
-    a->argv[0] = "attest-agent";
-    a->argv[1] = "hook";
-    a->argc = 2;
-    for (i = 0; i < n; i++) {
-        cbor_item_t *s = cbor_array_get(arr, i);
-        int ok = cbor_isa_string(s) && cbor_string_is_definite(s) &&
-                 cbor_string_length(s) < HOOKFWD_MAX_ARG &&
-                 !memchr(cbor_string_handle(s), 0, cbor_string_length(s));
-
-        if (ok && !(a->argv[a->argc] = strndup((const char *)cbor_string_handle(s),
-                                              cbor_string_length(s))))
-            ok = 0;
-        cbor_decref(&s);
-        if (!ok)
-            return -EBADMSG;
-        a->argc++;
-    }
-    return 0;
+           same(s->key, h->key) && same(s->run_dir, h->run_dir) &&
+           same(s->bind_dir, h->bind_dir);
 }
 
 /* Sends this request's stderr lines to the client too (they carry the verifier's reasons). */
@@ -234,8 +200,8 @@ static void reply_verdict(int fd, int allowed, const uint8_t *err, size_t len)
 
 /* Runs the check for a decoded request; the verdict goes back on fd. Otherwise returns why
  * it did not run, *fallback set when the hook should do the work itself. */
-static const char *check(struct service *s, int fd, pid_t peer, struct hook_args *a,
-                         const uint8_t *state, size_t len, int *fallback)
+static const char *check(struct service *s, int fd, pid_t peer, struct front_req *a,
+                         int *fallback)
 {
     struct hook_env env = { .take_vtpm = pool_take, .arg = &s->pool,
                             .host_registered = s->host_registered,
@@ -258,7 +224,7 @@ static const char *check(struct service *s, int fd, pid_t peer, struct hook_args
     *fallback = (mf = capture_begin(&saved)) < 0;
     if (*fallback)
         return "no stderr capture";
-    r = hook_check(&ho, state, len, &env);
+    r = hook_check(&ho, a->state, a->state_len, &env);
     err = capture_end(mf, saved, &n);
     s->host_registered = env.host_registered;
     reply_verdict(fd, r == 0, err, n);
@@ -285,35 +251,22 @@ static void set_io_timeout(int fd)
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-static void serve_client(struct service *s, int fd)
+/* A request the front decoded: the client's credentials are checked here again (from the
+ * kernel, not from the front), then the check runs and the client gets the verdict. */
+static void serve_request(struct service *s, struct front_req *q)
 {
-    struct hook_args a = { 0 };
-    cbor_item_t *req = NULL;
-    const uint8_t *state = NULL;
     const char *why;
-    int fallback;
-    char op[16];
-    uint64_t v = 0;
-    size_t len = 0;
     pid_t peer = 0;
+    int fallback;
 
-    if (!peer_is_root(fd, &peer)) {
+    if (!peer_is_root(q->client, &peer)) {
         LOG_WARN("request from a non-root peer refused");
-        reply_error(fd, EPERM, "only root may ask", 0);
+        reply_error(q->client, EPERM, "only root may ask", 0);
         return;
     }
-    set_io_timeout(fd);
-    if (ctl_recv(fd, HOOKFWD_REQ_MAX, &req) < 0)
-        return;
-    if (ctl_get_uint(req, "v", &v) < 0 || v != HOOKFWD_VERSION ||
-        ctl_get_str(req, "op", op, sizeof(op)) < 0 || strcmp(op, "hook") ||
-        ctl_get_bytes(req, "state", &state, &len) < 0 || len > HOOKFWD_STATE_MAX ||
-        hook_args_decode(ctl_get(req, "args"), &a) < 0)
-        reply_error(fd, EBADMSG, "malformed request", 0);
-    else if ((why = check(s, fd, peer, &a, state, len, &fallback)))
-        reply_error(fd, EINVAL, why, fallback);
-    hook_args_free(&a);
-    cbor_decref(&req);
+    set_io_timeout(q->client);
+    if ((why = check(s, q->client, peer, q, &fallback)))
+        reply_error(q->client, EINVAL, why, fallback);
 }
 
 /* Milliseconds until background work is due: a re-attestation step, or a pool refill (only
@@ -350,7 +303,7 @@ static void work(struct service *s)
  * it; otherwise a waiting client does. */
 static int wait_client(struct service *s)
 {
-    struct pollfd p = { .fd = s->fd, .events = POLLIN };
+    struct pollfd p = { .fd = s->chan, .events = POLLIN };
     int r;
 
     if (s->served_last && reattest_due_ms(&s->re) == 0) {
@@ -366,50 +319,77 @@ static int wait_client(struct service *s)
     return 0;
 }
 
-static void serve_loop(struct service *s)
+/* 0 when stopped by a signal, -1 when a child is gone or broke the protocol. */
+static int serve_loop(struct service *s)
 {
-    while (!g_stop) {
-        int c;
+    while (!g_stop && !netproxy_failed()) {
+        struct front_req q;
+        int r;
 
         if (!wait_client(s))
             continue;
-        c = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
-        if (c < 0)
-            continue;
-        serve_client(s, c);
-        close(c);
+        if ((r = front_recv(s->chan, &q)) < 0) {
+            LOG_ERROR("front: %s; stopping", r == -EPIPE ? "gone" : "protocol violated");
+            return -1;
+        }
+        serve_request(s, &q);
+        front_req_free(&q);
         s->served_last = 1;
         s->next_fill_ms = deadline_now_ms() + REFILL_IDLE_MS;
     }
+    return netproxy_failed() ? -1 : 0;
 }
 
 int serve_run(const struct agent_opts *o)
 {
-    struct service s = { .o = o, .fd = -1 };
-    int i;
+    struct service s = { .o = o, .fd = -1, .chan = -1, .net = -1 };
+    int i, rc = 1, listening = 0;
 
     s.pool.o = o;
     s.pool.host_registered = &s.host_registered;
     reattest_init(&s.re, o, &s.host_registered);
     if (set_signals() < 0)
-        return 1;
+        goto out;
+    /* From here on the verifier is reached only through the network process. */
+    if ((s.net = netproxy_spawn(o, &s.netpid)) < 0) {
+        LOG_ERROR("network process: %s", strerror(-s.net));
+        goto out;
+    }
+    verifier_use_proxy(s.net);
     /* Fill before listening: a hook that finds the socket gets a ready vTPM. */
     for (i = 0; i < o->pool && !g_stop; i++)
         if (pool_fill_one(&s.pool) < 0)
             break;
     if ((s.fd = listen_on(o->listen_socket)) < 0) {
         LOG_ERROR("%s: %s", o->listen_socket, strerror(-s.fd));
-        pool_drain(&s.pool);
-        reattest_free(&s.re);
-        return 1;
+        goto out;
+    }
+    listening = 1;
+    /* Hooks that connect meanwhile wait in the backlog: none is served unfiltered. */
+    if ((s.chan = front_spawn(s.fd, &s.front)) < 0) {
+        LOG_ERROR("front: %s", strerror(-s.chan));
+        goto out;
+    }
+    close(s.fd); /* the front accepts; the path stays ours to remove */
+    s.fd = -1;
+    if (sandbox_service() < 0) {
+        LOG_ERROR("no syscall filter; not serving");
+        goto out;
     }
     LOG_INFO("serving hooks on %s (verifier %s, %d vTPMs ready, re-attestation every %d s, "
              "0: off)", o->listen_socket, o->verifier, s.pool.n, o->reattest_s);
-    serve_loop(&s);
-    close(s.fd);
-    unlink(o->listen_socket);
+    rc = serve_loop(&s) < 0 ? 1 : 0;
+out:
+    if (s.fd >= 0)
+        close(s.fd);
+    if (s.chan >= 0)
+        close(s.chan); /* the children end with this process (PR_SET_PDEATHSIG) */
+    if (s.net >= 0)
+        close(s.net);
+    if (listening)
+        unlink(o->listen_socket);
     pool_drain(&s.pool);
     reattest_free(&s.re);
     LOG_INFO("stopped");
-    return 0;
+    return rc;
 }

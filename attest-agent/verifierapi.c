@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctlproto.h"
 #include "digest.h"
 #include "log.h"
+#include "netproxy.h"
 
 static json_t *body_json(const struct http_resp *resp)
 {
@@ -36,7 +38,7 @@ static void print_reasons(const char *what, const struct http_resp *resp)
     json_decref(j);
 }
 
-int verifier_nonce(const struct http_opts *o, uint8_t **nonce, size_t *len)
+static int local_nonce(const struct http_opts *o, uint8_t **nonce, size_t *len)
 {
     struct http_resp resp;
     json_t *j = NULL;
@@ -66,7 +68,7 @@ out:
     return r;
 }
 
-int verifier_post_cbor(const struct http_opts *o, const char *path, const uint8_t *body,
+static int post_cbor(const struct http_opts *o, const char *path, const uint8_t *body,
                        size_t len, struct http_resp *resp)
 {
     int r = http_post(o, path, "application/cbor", body, len, resp);
@@ -112,12 +114,86 @@ static int send_for_verdict(const struct http_opts *o, const char *path, const u
     return r;
 }
 
+/* 1 when the answer says the AK is already registered (the host's). */
+static int already(const struct http_resp *resp)
+{
+    cbor_item_t *m = NULL;
+    int reg = 0;
+
+    if (ctl_decode(resp->body, resp->len, &m) == 0 && ctl_get_bool(m, "registered", &reg) != 0)
+        reg = 0;
+    if (m)
+        cbor_decref(&m);
+    return reg;
+}
+
+static int local_register(const struct http_opts *o, const char *path, const uint8_t *body,
+                          size_t len, struct reg_reply *out)
+{
+    struct http_resp resp;
+    int r = post_cbor(o, path, body, len, &resp);
+
+    memset(out, 0, sizeof(*out));
+    if (r < 0)
+        return r;
+    out->registered = already(&resp);
+    if (!out->registered)
+        r = register_reply_parse(resp.body, resp.len, &out->c);
+    http_resp_free(&resp);
+    return r;
+}
+
+static int local_activate(const struct http_opts *o, const uint8_t *body, size_t len)
+{
+    struct http_resp resp;
+    int r = post_cbor(o, "/v1/register/activate", body, len, &resp);
+
+    if (r < 0)
+        return r;
+    r = activate_reply_parse(resp.body, resp.len);
+    http_resp_free(&resp);
+    return r;
+}
+
+static int g_proxy = -1;
+
+void verifier_use_proxy(int chan)
+{
+    g_proxy = chan;
+}
+
+int verifier_nonce(const struct http_opts *o, uint8_t **nonce, size_t *len)
+{
+    if (g_proxy >= 0)
+        return netproxy_nonce(g_proxy, o, nonce, len);
+    return local_nonce(o, nonce, len);
+}
+
+int verifier_register(const struct http_opts *o, const char *path, const uint8_t *body,
+                      size_t len, struct reg_reply *out)
+{
+    if (g_proxy >= 0)
+        return netproxy_register(g_proxy, o, path, body, len, out);
+    return local_register(o, path, body, len, out);
+}
+
+int verifier_activate(const struct http_opts *o, const uint8_t *body, size_t len)
+{
+    if (g_proxy >= 0)
+        return netproxy_post(g_proxy, o, NET_ACTIVATE, body, len);
+    return local_activate(o, body, len);
+}
+
 int verifier_send_evidence(const struct http_opts *o, const uint8_t *body, size_t len)
 {
+    if (g_proxy >= 0)
+        return netproxy_post(g_proxy, o, NET_EVIDENCE, body, len);
     return send_for_verdict(o, "/v1/evidence", body, len);
 }
 
 int verifier_send_host_evidence(const struct http_opts *o, const uint8_t *body, size_t len)
 {
+    if (g_proxy >= 0)
+        return netproxy_post(g_proxy, o, NET_HOST_EVIDENCE, body, len);
     return send_for_verdict(o, "/v1/hosts/evidence", body, len);
 }

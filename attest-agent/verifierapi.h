@@ -6,16 +6,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "evidence.h"
 #include "http.h"
 
 #define NONCE_MIN 16
 
 /* GET /v1/nonce -> JSON {"nonce": hex}; *nonce callee-allocated (free()). */
 int verifier_nonce(const struct http_opts *o, uint8_t **nonce, size_t *len);
-/* POST application/cbor; 0 only for a 2xx answer (resp filled), else the verifier's error is
- * printed on stderr and -EACCES (4xx) or -EIO is returned. */
-int verifier_post_cbor(const struct http_opts *o, const char *path, const uint8_t *body,
-                       size_t len, struct http_resp *resp);
+/* The answer to a registration request: already registered (host AK), or a challenge. */
+struct reg_reply {
+    int registered;
+    struct reg_challenge c;   /* when !registered; reg_challenge_free() */
+};
+/* POST path (/v1/register or /v1/hosts/register) with body; the answer decoded. 0, or for
+ * an answer other than 2xx -EACCES (4xx) or -EIO with the verifier's error on stderr,
+ * -EBADMSG for an answer that is neither registered nor a challenge. */
+int verifier_register(const struct http_opts *o, const char *path, const uint8_t *body,
+                      size_t len, struct reg_reply *out);
+/* POST /v1/register/activate: 0 when the verifier accepts the credential, -EACCES when not. */
+int verifier_activate(const struct http_opts *o, const uint8_t *body, size_t len);
+
+/* All calls above go to the sandboxed network process on fd chan (netproxy.c) once set. */
+void verifier_use_proxy(int chan);
+
 /* POST /v1/evidence and judge the answer: 0 on {"verdict":"allow"}, -EACCES on a deny (the
  * reasons printed on stderr), another negative errno on anything else. */
 int verifier_send_evidence(const struct http_opts *o, const uint8_t *body, size_t len);

@@ -27,7 +27,20 @@ SOCK=$T/agentd/agent.sock
 start_agentd "$SOCK" ad.log --pool 2
 [ "$(stat -c %a "$SOCK")" = 600 ] || fail "service socket mode $(stat -c %a "$SOCK")"
 [ "$(stat -c %a "$(dirname "$SOCK")")" = 700 ] || fail "service socket directory not 0700"
-ok "service listening, socket 0600 in a 0700 directory"
+grep -q '^Seccomp:[[:space:]]*2$' "/proc/$AD_PID/status" || fail "service without a seccomp filter"
+grep -q '^NoNewPrivs:[[:space:]]*1$' "/proc/$AD_PID/status" || fail "service without no_new_privs"
+# Its children, the front (hook clients and their CBOR) and the network process (libcurl,
+# the verifier's answers), run without root, capabilities or syscalls beyond their lists.
+KIDS=$(ps -o pid= --ppid "$AD_PID" | tr -d ' ')
+[ "$(echo "$KIDS" | wc -w)" -eq 2 ] || fail "the service has not 2 children: $KIDS"
+for k in $KIDS; do
+    st=/proc/$k/status
+    grep -q '^Uid:[[:space:]]*65534[[:space:]]*65534[[:space:]]*65534' "$st" || fail "child $k not uid 65534"
+    grep -q '^CapEff:[[:space:]]*0000000000000000$' "$st" || fail "child $k has capabilities"
+    grep -q '^Seccomp:[[:space:]]*2$' "$st" || fail "child $k without a seccomp filter"
+done
+ok "service listening, socket 0600 in a 0700 directory, seccomp filter and no_new_privs"
+ok "front and network process: uid 65534, no capabilities, seccomp filter"
 
 edit base/config.json "c['hooks'] = {'createRuntime': [{'path': '$HOOK', 'args': ['attest-agent-hook',
     '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '5', '--agent-socket', '$SOCK']}]}"
@@ -119,3 +132,40 @@ bundle fbdeny
 echo tampered >fbdeny/rootfs/bin/extra
 denied fbdeny "rootfs"
 ok "fallback: denied rootfs with the service stopped"
+
+# Mutual TLS through the network process (uid 65534): it uses the CA, certificate and root's
+# 0600 key as the parent read them before the fork, never opening them itself.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
+    -subj /CN=test-ca -days 1 -out ca.pem 2>/dev/null || fail "test CA"
+mkcert() { # NAME EXT
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" \
+        -subj "/CN=$1" -out "$1.csr" 2>/dev/null
+    printf '%s\n' "$2" >"$1.ext"
+    openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 \
+        -extfile "$1.ext" -out "$1.pem" 2>/dev/null || fail "cert $1"
+}
+mkcert server "subjectAltName=IP:127.0.0.1"
+mkcert client "extendedKeyUsage=clientAuth"
+chmod 0600 client.key
+stop_vf
+rm -f port
+"$VF" serve --listen 127.0.0.1:0 --port-file port --db "sqlite:$T/vf-tls.db" --policy policy.json \
+    --trust trust --tls-cert server.pem --tls-key server.key --client-ca ca.pem >>vf.log 2>&1 &
+VF_PID=$!
+_i=0
+while [ ! -s port ]; do
+    _i=$((_i + 1)); [ $_i -lt 100 ] || fail "TLS verifier did not start"; sleep 0.1
+done
+URL=https://127.0.0.1:$(cat port)
+TLS="--ca $T/ca.pem --cert $T/client.pem --key $T/client.key"
+# shellcheck disable=SC2086
+start_agentd "$SOCK" ad-tls.log --pool 1 $TLS
+edit base/config.json "c['hooks'] = {'createRuntime': [{'path': '$HOOK', 'args': ['attest-agent-hook',
+    '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '5', '--agent-socket', '$SOCK',
+    '--ca', '$T/ca.pem', '--cert', '$T/client.pem', '--key', '$T/client.key']}]}"
+bundle tls
+create tls || { cat tls.err >&2; fail "tls: the allowed container was not created"; }
+curl -sS --max-time 5 --cacert ca.pem --cert client.pem --key client.key \
+    "$URL/v1/containers/$ID-tls" | grep -q '"allow"' || fail "tls: no allow verdict"
+grep -q "container $ID-tls" ad-tls.log || fail "the TLS service did not check the container"
+ok "service over mutual TLS: the network process uses the key read before it dropped root"

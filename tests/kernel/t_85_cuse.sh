@@ -55,6 +55,7 @@ note "vtpm-cuse pid $CUSE serves $DEV from $S"
 
 grep -q '^CapEff:[[:space:]]*0000000000000000$' /proc/$CUSE/status || die "vtpm-cuse kept capabilities"
 grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/$CUSE/status || die "vtpm-cuse without no_new_privs"
+grep -q '^Seccomp:[[:space:]]*2$' /proc/$CUSE/status || die "vtpm-cuse without its seccomp filter"
 
 r=$(tpm2_getrandom -T $T --hex 16) || die "getrandom"
 [ ${#r} -eq 32 ] || die "getrandom: '$r'"

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The agent service's network process: the verifier's REST calls (libcurl, TLS, parsing of
+ * the answers) in a sandboxed child, typed requests and answers on a socketpair. */
+#ifndef AGENT_NETPROXY_H
+#define AGENT_NETPROXY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "http.h"
+#include "opts.h"
+
+struct reg_reply;
+
+#define NET_MAGIC     0x6e657431u   /* "net1" */
+#define NET_BODY_MAX  (8u << 20)    /* a request body (evidence with host logs) */
+#define NET_BLOB_MAX  4096u         /* a nonce, credential blob or secret */
+#define NET_MSG_MAX   (32u * 1024u) /* the diagnostics of one call */
+
+enum net_op { NET_NONCE = 1, NET_REGISTER_AK, NET_REGISTER_HOST, NET_ACTIVATE, NET_EVIDENCE,
+              NET_HOST_EVIDENCE };
+
+/* Parent -> child: this header, then body_len bytes. Only these endpoints exist. */
+struct net_req {
+    uint32_t magic, op;
+    int32_t timeout_ms;       /* what is left of the caller's deadline */
+    uint32_t body_len;        /* <= NET_BODY_MAX */
+};
+
+/* Child -> parent: this header, then id_len + a_len + b_len + msg_len bytes: the
+ * registration id (no NUL), the nonce or credential blob, the secret, the diagnostics
+ * (printed on the parent's stderr). Every length is checked before anything is read. */
+struct net_rep {
+    uint32_t magic;
+    int32_t rc;               /* 0 or -errno (-4095..0) */
+    uint32_t registered;      /* 0 or 1 */
+    uint32_t id_len, a_len, b_len, msg_len;
+};
+
+/* Forks the network process for the service's options o (TLS files read here first: the
+ * child runs as nobody). The parent's end of the channel, or -errno. */
+int netproxy_spawn(const struct agent_opts *o, pid_t *pid);
+
+/* Parent-side calls (verifierapi.c uses them once verifier_use_proxy() is set). */
+int netproxy_nonce(int chan, const struct http_opts *o, uint8_t **nonce, size_t *len);
+int netproxy_register(int chan, const struct http_opts *o, const char *path,
+                      const uint8_t *body, size_t len, struct reg_reply *out);
+/* NET_ACTIVATE, NET_EVIDENCE, NET_HOST_EVIDENCE: 0, -EACCES (refused, denied), -errno. */
+int netproxy_post(int chan, const struct http_opts *o, enum net_op op, const uint8_t *body,
+                  size_t len);
+
+/* 1 once the child broke the protocol or is gone (the service then stops). */
+int netproxy_failed(void);
+
+/* Checks an answer's header against op (exposed for tests): 0 or -EBADMSG. */
+int netproxy_rep_check(const struct net_rep *h, enum net_op op);
+
+#endif

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Unit tests of the parent's side of the typed messages of the service's children: the
+ * front's request (front.c front_recv, descriptor passing in privsep.c) and the network
+ * process's answer header (netproxy.c): good ones, and every malformed header, body and
+ * descriptor count, each refused before anything is used. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "front.h"
+#include "netproxy.h"
+#include "privsep.h"
+
+/* Sends hdr with n_fds descriptors (0-2) and body on a fresh pair; returns front_recv(). */
+static int roundtrip(const struct front_msg *h, const void *body, size_t len, int n_fds,
+                     struct front_req *q)
+{
+    int sv[2], x[2], r;
+
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, x), 0);
+    if (n_fds == 1) {
+        assert_int_equal(privsep_send_fd(sv[1], h, sizeof(*h), x[0]), 0);
+    } else if (n_fds == 0) {
+        assert_int_equal(write(sv[1], h, sizeof(*h)), (ssize_t)sizeof(*h));
+    } else {
+        union { struct cmsghdr c; char b[CMSG_SPACE(2 * sizeof(int))]; } u;
+        struct iovec iov = { .iov_base = (void *)h, .iov_len = sizeof(*h) };
+        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+                            .msg_controllen = sizeof(u.b) };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        memset(&u, 0, sizeof(u));
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(2 * sizeof(int));
+        memcpy(CMSG_DATA(c), x, 2 * sizeof(int));
+        assert_int_equal(sendmsg(sv[1], &m, 0), (ssize_t)sizeof(*h));
+    }
+    if (len)
+        assert_int_equal(write(sv[1], body, len), (ssize_t)len);
+    close(sv[1]);
+    close(x[0]);
+    close(x[1]);
+    r = front_recv(sv[0], q);
+    close(sv[0]);
+    return r;
+}
+
+static void test_good(void **state)
+{
+    static const char body[] = "--verifier\0http://x\0{\"id\":\"c\"}";
+    struct front_msg h = { FRONT_MAGIC, 2, 20, 10 };
+    struct front_req q;
+
+    (void)state;
+    assert_int_equal(roundtrip(&h, body, 30, 1, &q), 0);
+    assert_int_equal(q.argc, 4);
+    assert_string_equal(q.argv[1], "hook");
+    assert_string_equal(q.argv[2], "--verifier");
+    assert_string_equal(q.argv[3], "http://x");
+    assert_int_equal(q.state_len, 10);
+    assert_memory_equal(q.state, "{\"id\":\"c\"}", 10);
+    assert_true(q.client >= 0);
+    front_req_free(&q);
+}
+
+static void test_bad(void **state)
+{
+    static const char body[] = "--verifier\0http://x\0{\"id\":\"c\"}";
+    static const char nonul[] = "--verifier\0http://x";
+    struct front_req q;
+    struct front_msg h;
+
+    (void)state;
+    h = (struct front_msg){ FRONT_MAGIC + 1, 2, 20, 10 };            /* magic */
+    assert_int_equal(roundtrip(&h, body, 30, 1, &q), -EBADMSG);
+    h = (struct front_msg){ FRONT_MAGIC, HOOKFWD_MAX_ARGS + 1, 20, 10 }; /* too many args */
+    assert_int_equal(roundtrip(&h, body, 30, 1, &q), -EBADMSG);
+    h = (struct front_msg){ FRONT_MAGIC, 2, 20, HOOKFWD_STATE_MAX + 1 }; /* state too big */
+    assert_int_equal(roundtrip(&h, body, 30, 1, &q), -EBADMSG);
+    h = (struct front_msg){ FRONT_MAGIC, 2, FRONT_ARGS_MAX + 1, 0 };   /* args too big */
+    assert_int_equal(roundtrip(&h, body, 30, 1, &q), -EBADMSG);
+    h = (struct front_msg){ FRONT_MAGIC, 3, 20, 10 };                /* fewer strings */
+    assert_int_equal(roundtrip(&h, body, 30, 1, &q), -EBADMSG);
+    h = (struct front_msg){ FRONT_MAGIC, 1, 20, 10 };                /* bytes left over */
+    assert_int_equal(roundtrip(&h, body, 30, 1, &q), -EBADMSG);
+    h = (struct front_msg){ FRONT_MAGIC, 2, 19, 0 };                 /* no final NUL */
+    assert_int_equal(roundtrip(&h, nonul, 19, 1, &q), -EBADMSG);
+    h = (struct front_msg){ FRONT_MAGIC, 2, 20, 10 };      /* body cut short: front gone */
+    assert_int_equal(roundtrip(&h, body, 25, 1, &q), -EPIPE);
+    assert_int_equal(roundtrip(&h, body, 30, 0, &q), -EBADMSG);     /* no descriptor */
+    assert_int_equal(roundtrip(&h, body, 30, 2, &q), -EBADMSG);     /* two descriptors */
+    assert_int_equal(q.client, -1);
+}
+
+/* The network process's answer header against the call it answers. */
+static void test_net_answers(void **state)
+{
+    struct net_rep ok_nonce = { NET_MAGIC, 0, 0, 0, 32, 0, 10 };
+    struct net_rep ok_chal = { NET_MAGIC, 0, 0, 5, 40, 30, 0 };
+    struct net_rep ok_reg = { NET_MAGIC, 0, 1, 0, 0, 0, 0 };
+    struct net_rep ok_deny = { NET_MAGIC, -EACCES, 0, 0, 0, 0, 200 };
+    struct net_rep h;
+
+    (void)state;
+    assert_int_equal(netproxy_rep_check(&ok_nonce, NET_NONCE), 0);
+    assert_int_equal(netproxy_rep_check(&ok_chal, NET_REGISTER_AK), 0);
+    assert_int_equal(netproxy_rep_check(&ok_reg, NET_REGISTER_HOST), 0);
+    assert_int_equal(netproxy_rep_check(&ok_deny, NET_EVIDENCE), 0);
+    h = ok_nonce; h.magic++;                       /* magic */
+    assert_int_equal(netproxy_rep_check(&h, NET_NONCE), -EBADMSG);
+    h = ok_nonce; h.a_len = 8;                     /* nonce too short */
+    assert_int_equal(netproxy_rep_check(&h, NET_NONCE), -EBADMSG);
+    h = ok_nonce; h.a_len = 65;                    /* nonce too long */
+    assert_int_equal(netproxy_rep_check(&h, NET_NONCE), -EBADMSG);
+    h = ok_nonce; h.rc = 1;                        /* positive status */
+    assert_int_equal(netproxy_rep_check(&h, NET_NONCE), -EBADMSG);
+    h = ok_deny; h.rc = -5000;                     /* not an errno */
+    assert_int_equal(netproxy_rep_check(&h, NET_EVIDENCE), -EBADMSG);
+    h = ok_deny; h.msg_len = NET_MSG_MAX + 1;      /* diagnostics too long */
+    assert_int_equal(netproxy_rep_check(&h, NET_EVIDENCE), -EBADMSG);
+    h = ok_deny; h.a_len = 1;                      /* data with an error */
+    assert_int_equal(netproxy_rep_check(&h, NET_EVIDENCE), -EBADMSG);
+    h = ok_deny; h.rc = 0; h.registered = 1;       /* a verdict call says registered */
+    assert_int_equal(netproxy_rep_check(&h, NET_ACTIVATE), -EBADMSG);
+    h = ok_chal; h.id_len = REG_ID_MAX;            /* id too long */
+    assert_int_equal(netproxy_rep_check(&h, NET_REGISTER_AK), -EBADMSG);
+    h = ok_chal; h.b_len = 0;                      /* challenge without secret */
+    assert_int_equal(netproxy_rep_check(&h, NET_REGISTER_AK), -EBADMSG);
+    h = ok_chal; h.a_len = NET_BLOB_MAX + 1;       /* blob too long */
+    assert_int_equal(netproxy_rep_check(&h, NET_REGISTER_AK), -EBADMSG);
+    h = ok_reg; h.id_len = 3;                      /* registered with a challenge */
+    assert_int_equal(netproxy_rep_check(&h, NET_REGISTER_HOST), -EBADMSG);
+    h = ok_reg; h.registered = 2;
+    assert_int_equal(netproxy_rep_check(&h, NET_REGISTER_HOST), -EBADMSG);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_good),
+        cmocka_unit_test(test_bad),
+        cmocka_unit_test(test_net_answers),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
