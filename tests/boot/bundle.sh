@@ -16,21 +16,22 @@ chmod 755 "$D" "$D/rootfs" "$D/rootfs/bin" "$D/rootfs/etc" "$D/rootfs/proc" "$D/
     "$D/rootfs/bin/busybox"
 chmod 1777 "$D/rootfs/tmp"
 chmod 644 "$D/rootfs/etc/hostname"
-# Least privilege as the BRIEF lists it: two harmless capabilities, every namespace of its
-# own, memory limit and CPU shares, no_new_privileges, read-only root, allow-list seccomp.
+# Least privilege as the default launch policy (docs/policy.md) asks: not root, only
+# CAP_NET_BIND_SERVICE, every namespace of its own, memory, CPU and pids limits,
+# no_new_privileges, read-only root, runc's masked and read-only paths, allow-list seccomp.
 cat >"$D/config.json" <<'EOF'
 {
   "ociVersion": "1.0.2",
   "process": {
     "terminal": false,
-    "user": { "uid": 0, "gid": 0 },
+    "user": { "uid": 1000, "gid": 1000 },
     "args": [ "/bin/sh", "-c", "cat /etc/hostname" ],
     "env": [ "PATH=/bin" ],
     "cwd": "/",
     "capabilities": {
-      "bounding": [ "CAP_KILL", "CAP_NET_BIND_SERVICE" ],
-      "effective": [ "CAP_KILL", "CAP_NET_BIND_SERVICE" ],
-      "permitted": [ "CAP_KILL", "CAP_NET_BIND_SERVICE" ]
+      "bounding": [ "CAP_NET_BIND_SERVICE" ],
+      "effective": [ "CAP_NET_BIND_SERVICE" ],
+      "permitted": [ "CAP_NET_BIND_SERVICE" ]
     },
     "noNewPrivileges": true
   },
@@ -46,7 +47,13 @@ cat >"$D/config.json" <<'EOF'
   "linux": {
     "namespaces": [ { "type": "pid" }, { "type": "network" }, { "type": "ipc" },
                     { "type": "uts" }, { "type": "mount" }, { "type": "cgroup" } ],
-    "resources": { "memory": { "limit": 67108864 }, "cpu": { "shares": 512 } },
+    "resources": { "memory": { "limit": 67108864 }, "cpu": { "shares": 512 },
+                   "pids": { "limit": 64 } },
+    "maskedPaths": [ "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+                     "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                     "/proc/sched_debug", "/sys/firmware", "/proc/scsi" ],
+    "readonlyPaths": [ "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                       "/proc/sysrq-trigger" ],
     "seccomp": {
       "defaultAction": "SCMP_ACT_ERRNO",
       "architectures": [ "SCMP_ARCH_X86_64" ],
