@@ -201,6 +201,22 @@ int mgr_delete(const struct mgr_client *c, const char *uuid)
     return r;
 }
 
+int mgr_bind(const struct mgr_client *c, const char *uuid, pid_t pid)
+{
+    cbor_item_t *req = ctl_map_new(), *resp = NULL;
+    int r;
+
+    if (pid <= 0)
+        return -EINVAL;
+    if (req && (ctl_put_uint(req, "v", CTL_PROTO_VERSION) || ctl_put_str(req, "op", "bind") ||
+                ctl_put_str(req, "uuid", uuid) || ctl_put_uint(req, "bind_pid", (uint64_t)pid)))
+        cbor_decref(&req);
+    if ((r = call_req(c, "bind", req, &resp)) < 0)
+        return r;
+    cbor_decref(&resp);
+    return 0;
+}
+
 static int pem_to_der(const char *pem, size_t len, uint8_t **der, size_t *der_len)
 {
     BIO *bio = BIO_new_mem_buf(pem, (int)len);
