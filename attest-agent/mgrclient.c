@@ -132,9 +132,12 @@ static int owner_of(const cbor_item_t *resp, struct mgr_vtpm *out)
     int ru = ctl_get_uint(resp, "owner_uid", &uid);
     int rt = ctl_get_str(resp, "tenant", out->tenant, sizeof(out->tenant));
 
+    int bound = 1;
+
     out->has_owner = 0;
     if (ctl_get_str(resp, "status", out->status, sizeof(out->status)) < 0)
         out->status[0] = '\0';
+    out->unbound = ctl_get_bool(resp, "bound", &bound) == 0 && !bound;
     if (ru == -ENOENT && rt == -ENOENT)
         return 0;
     if (ru < 0 || rt < 0 || uid > UINT32_MAX) {

@@ -23,6 +23,7 @@ struct mgr_vtpm {
     uint32_t owner_uid;
     char tenant[64];          /* vtpm-mgr: 1-63 of [A-Za-z0-9._-] */
     char status[16];          /* "live", "broken", ...; "" when not reported */
+    int unbound;              /* the reply says `bound: false` (given to no container) */
 };
 
 /* ping {}: 0 when vtpm-mgr answers. */
