@@ -3,6 +3,7 @@
 #include "evidence.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,4 +175,20 @@ int activate_reply_parse(const uint8_t *buf, size_t len)
     if (r < 0)
         LOG_ERROR("verifier: malformed activation reply");
     return r < 0 ? r : ok ? 0 : -EACCES;
+}
+
+enum verdict_kind verdict_reply_parse(const uint8_t *buf, size_t len, long status)
+{
+    json_t *j = buf ? json_loadb((const char *)buf, len, 0, NULL) : NULL;
+    const char *v = json_string_value(json_object_get(j, "verdict"));
+    enum verdict_kind k = VERDICT_UNKNOWN;
+
+    if (v && !strcmp(v, "allow") && status == 200)
+        k = VERDICT_ALLOW;
+    else if (v && !strcmp(v, "deny"))
+        k = VERDICT_DENY;
+    else if (v && !strcmp(v, "refused"))
+        k = VERDICT_REFUSED;
+    json_decref(j);
+    return k;
 }

@@ -54,4 +54,10 @@ void reg_challenge_free(struct reg_challenge *c);
 /* {v: 1, ok: true} -> 0; anything else -> -EBADMSG or -EACCES (ok false). */
 int activate_reply_parse(const uint8_t *buf, size_t len);
 
+/* The verifier's answer to evidence (JSON, docs/verifier.md): "allow" (only with HTTP 200),
+ * "deny", "refused" (the evidence proved nothing, no verdict was written: a deny for the
+ * container), or anything else (not understood: fails closed too). */
+enum verdict_kind { VERDICT_ALLOW, VERDICT_DENY, VERDICT_REFUSED, VERDICT_UNKNOWN };
+enum verdict_kind verdict_reply_parse(const uint8_t *buf, size_t len, long status);
+
 #endif

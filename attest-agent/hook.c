@@ -3,6 +3,7 @@
 #include "hook.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,14 @@ struct hook {
     char reg[REG_ID_MAX];     /* the AK's registration at the verifier */
 };
 
+/* The annotation in config.json (measured in PCR 10), else in the OCI state. */
+static const char *named_vtpm(const struct hook *h)
+{
+    const char *n = oci_annotation(h->b.annotations, ANN_VTPM);
+
+    return n ? n : oci_annotation(h->st.annotations, ANN_VTPM);
+}
+
 /* Parses the state, loads the bundle, measures: nothing is created before this succeeds. */
 static int hook_measure(struct hook *h, const uint8_t *state, size_t len)
 {
@@ -55,23 +64,31 @@ static int hook_measure(struct hook *h, const uint8_t *state, size_t len)
     if (r < 0)
         return r;
     timing_mark("state, config");
+    /* A named vTPM's canonical UUID is known before the launch configuration is measured: a
+     * read-only bind of exactly its directory is the container's own vTPM, not vtpm-mgr's
+     * run dir (launchmount.c). Nothing is made or bound yet. */
+    h->mgr.run_dir = h->o->run_dir;
+    h->mgr.timeout_ms = deadline_left_ms(h->deadline);
+    if (named_vtpm(h) && (r = mgr_info(&h->mgr, named_vtpm(h), &h->named)) < 0)
+        return r;
     /* The runtime is the process that runs the hook. */
     snprintf(runtime, sizeof(runtime), "/proc/%d/exe", (int)getppid());
     return measure_collect(&h->b, h->st.annotations,
                            h->o->runtime ? h->o->runtime
                                          : h->env->runtime ? h->env->runtime : runtime,
-                           h->o->cache_dir, h->o->run_dir, &h->m);
+                           h->o->cache_dir, h->o->run_dir,
+                           named_vtpm(h) ? h->named.uuid : NULL, &h->m);
 }
 
-/* A vTPM named by the container: the container's own (owner uid and tenant), not bound to
- * another container or the pool; its freshness is read before anything is made in it. */
-static int hook_named(struct hook *h, const char *named)
+/* A vTPM named by the container (vtpm-mgr's info read in hook_measure): the container's own
+ * (owner uid and tenant), not bound to another container or the pool; its freshness is read
+ * before anything is made in it. */
+static int hook_named(struct hook *h)
 {
     struct ctr_owner own;
     int r;
 
-    if ((r = owner_of_config(h->b.config, h->b.annotations, &own)) < 0 ||
-        (r = mgr_info(&h->mgr, named, &h->named)) < 0)
+    if ((r = owner_of_config(h->b.config, h->b.annotations, &own)) < 0)
         return r;
     if ((r = owner_check(&h->named, &own)) < 0)
         return r;
@@ -80,24 +97,15 @@ static int hook_named(struct hook *h, const char *named)
     return binding_vtpm(h->o->bind_dir, h->vtpm, h->st.id, &h->vbound);
 }
 
-/* The annotation in config.json (measured in PCR 10), else in the OCI state. */
-static const char *named_vtpm(const struct hook *h)
-{
-    const char *n = oci_annotation(h->b.annotations, ANN_VTPM);
-
-    return n ? n : oci_annotation(h->st.annotations, ANN_VTPM);
-}
-
 static int hook_vtpm(struct hook *h)
 {
     const char *named = named_vtpm(h);
     struct mgr_vtpm vt;
     int r;
 
-    h->mgr.run_dir = h->o->run_dir;
     h->mgr.timeout_ms = deadline_left_ms(h->deadline);
     if (named)
-        return hook_named(h, named);
+        return hook_named(h);
     if (h->env->take_vtpm && h->env->take_vtpm(h->env->arg, vt.uuid) == 0) {
         timing_mark("vtpm pool");
         h->created = 1;
@@ -156,6 +164,31 @@ static void hook_report(struct hook *h)
         h->env->attested(h->env->attested_arg, &a);
 }
 
+/*
+ * Gives the vTPM's sockets to the container (vtpm-mgr `bind`: its pid and mount namespaces,
+ * which exist at createRuntime), after the agent's checks of the vTPM passed and before
+ * anything is extended: a container that uses its vTPM directly through the bind-mounted
+ * socket is admitted by vtpm-mgr, other containers are not. Failing it fails the start.
+ */
+static int hook_bind(struct hook *h)
+{
+    int r;
+
+    if (h->st.pid <= 0 || h->st.pid > INT_MAX) {
+        fprintf(stderr, "attest-agent: container %s: the OCI state has no pid: cannot bind "
+                "vTPM %s to the container\n", h->st.id, h->vtpm);
+        return -EINVAL;
+    }
+    h->mgr.timeout_ms = deadline_left_ms(h->deadline);
+    if ((r = mgr_bind(&h->mgr, h->vtpm, (pid_t)h->st.pid)) < 0) {
+        fprintf(stderr, "attest-agent: container %s: vtpm-mgr cannot bind vTPM %s to the "
+                "container (pid %lld): %s\n", h->st.id, h->vtpm, h->st.pid, strerror(-r));
+        return r;
+    }
+    timing_mark("vtpm bind");
+    return 0;
+}
+
 static int hook_steps(struct hook *h, const uint8_t *state, size_t len)
 {
     int r;
@@ -169,7 +202,7 @@ static int hook_steps(struct hook *h, const uint8_t *state, size_t len)
     h->mgr.timeout_ms = deadline_left_ms(h->deadline);
     r = h->is_named ? attest_open_known(&h->a, &h->mgr, &h->named, 1)
                     : attest_open(&h->a, &h->mgr, h->vtpm);
-    if (r < 0)
+    if (r < 0 || (r = hook_bind(h)) < 0)
         return r;
     h->extending = 1;
     if ((r = attest_extend(&h->a, &h->m)) < 0)

@@ -21,6 +21,8 @@ struct launch_env {
     const char *bundle_dir;  /* relative bind sources resolve against it (runc chdirs there) */
     const char *mgr_run_dir; /* vtpm-mgr's run dir: a host bind that reaches it is flagged */
     const char *self_exe;    /* this agent's binary: a hook running it is flagged `agent` */
+    const char *own_vtpm;    /* UUID of the container's vTPM: a bind of exactly
+                              * <mgr_run_dir>/vtpm/<uuid> is `own_vtpm`, not `vtpm_mgr` */
 };
 
 struct launch_config {

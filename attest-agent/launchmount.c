@@ -150,14 +150,38 @@ static int reaches_mgr(const char *source, const struct launch_env *env)
     return overlaps(source, dir);
 }
 
+/* A UUID as vtpm-mgr writes it: 36 characters of [0-9a-f-], so no path element in it. */
+static int uuid_text(const char *s)
+{
+    return strlen(s) == 36 && strspn(s, "0123456789abcdef-") == 36;
+}
+
+/*
+ * The source is exactly <run-dir>/vtpm/<uuid> of the vTPM this container is attested with
+ * (env->own_vtpm): the container's own vTPM directory (its two sockets), which is how a
+ * container uses its vTPM. Not a file in it, not its parent, not another vTPM's.
+ */
+static int own_vtpm_dir(const char *source, const struct launch_env *env)
+{
+    char dir[PATH_MAX], own[PATH_MAX + 64];
+
+    if (!env || !env->mgr_run_dir || !*env->mgr_run_dir || !env->own_vtpm ||
+        !uuid_text(env->own_vtpm) || !realpath(env->mgr_run_dir, dir))
+        return 0;
+    snprintf(own, sizeof(own), "%s/vtpm/%s", dir, env->own_vtpm);
+    return !strcmp(source, own);
+}
+
 static cbor_item_t *host_entry(const struct mnt *m, const struct launch_env *env)
 {
     cbor_item_t *e = ctl_map_new();
+    int own = own_vtpm_dir(m->source, env);
 
     if (e && (ctl_put_str(e, "source", m->source) || ctl_put_str(e, "destination", m->dest) ||
               ctl_put_str(e, "mode", mode_of(m)) || ctl_put_bool(e, "recursive", m->recursive) ||
               ctl_put_str(e, "propagation", m->propagation) ||
-              ctl_put_bool(e, "vtpm_mgr", reaches_mgr(m->source, env))))
+              ctl_put_bool(e, "vtpm_mgr", !own && reaches_mgr(m->source, env)) ||
+              ctl_put_bool(e, "own_vtpm", own)))
         cbor_decref(&e);
     return e;
 }

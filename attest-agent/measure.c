@@ -65,9 +65,10 @@ static int measure_self(char path[PATH_MAX], uint8_t d[DIGEST_LEN])
 
 int measure_collect(const struct oci_bundle *b, const json_t *annotations,
                     const char *runtime_exe, const char *cache_dir, const char *mgr_run_dir,
-                    struct measurement *m)
+                    const char *own_vtpm, struct measurement *m)
 {
-    struct launch_env env = { .bundle_dir = b->dir, .mgr_run_dir = mgr_run_dir };
+    struct launch_env env = { .bundle_dir = b->dir, .mgr_run_dir = mgr_run_dir,
+                              .own_vtpm = own_vtpm };
     char self[PATH_MAX];
     uint8_t d[DIGEST_LEN];
     int r;

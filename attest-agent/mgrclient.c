@@ -132,9 +132,12 @@ static int owner_of(const cbor_item_t *resp, struct mgr_vtpm *out)
     int ru = ctl_get_uint(resp, "owner_uid", &uid);
     int rt = ctl_get_str(resp, "tenant", out->tenant, sizeof(out->tenant));
 
+    int bound = 1;
+
     out->has_owner = 0;
     if (ctl_get_str(resp, "status", out->status, sizeof(out->status)) < 0)
         out->status[0] = '\0';
+    out->unbound = ctl_get_bool(resp, "bound", &bound) == 0 && !bound;
     if (ru == -ENOENT && rt == -ENOENT)
         return 0;
     if (ru < 0 || rt < 0 || uid > UINT32_MAX) {
@@ -199,6 +202,22 @@ int mgr_delete(const struct mgr_client *c, const char *uuid)
     if (r == 0)
         cbor_decref(&resp);
     return r;
+}
+
+int mgr_bind(const struct mgr_client *c, const char *uuid, pid_t pid)
+{
+    cbor_item_t *req = ctl_map_new(), *resp = NULL;
+    int r;
+
+    if (pid <= 0)
+        return -EINVAL;
+    if (req && (ctl_put_uint(req, "v", CTL_PROTO_VERSION) || ctl_put_str(req, "op", "bind") ||
+                ctl_put_str(req, "uuid", uuid) || ctl_put_uint(req, "bind_pid", (uint64_t)pid)))
+        cbor_decref(&req);
+    if ((r = call_req(c, "bind", req, &resp)) < 0)
+        return r;
+    cbor_decref(&resp);
+    return 0;
 }
 
 static int pem_to_der(const char *pem, size_t len, uint8_t **der, size_t *der_len)

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define MGR_UUID_LEN 37 /* 36 + NUL */
 
@@ -22,6 +23,7 @@ struct mgr_vtpm {
     uint32_t owner_uid;
     char tenant[64];          /* vtpm-mgr: 1-63 of [A-Za-z0-9._-] */
     char status[16];          /* "live", "broken", ...; "" when not reported */
+    int unbound;              /* the reply says `bound: false` (given to no container) */
 };
 
 /* ping {}: 0 when vtpm-mgr answers. */
@@ -32,6 +34,9 @@ int mgr_create(const struct mgr_client *c, struct mgr_vtpm *out);
  * for an unknown vTPM. */
 int mgr_info(const struct mgr_client *c, const char *uuid, struct mgr_vtpm *out);
 int mgr_delete(const struct mgr_client *c, const char *uuid);
+/* bind {uuid, bind_pid}: gives the vTPM's sockets to pid's container (its pid and mount
+ * namespaces); replaces an earlier binding. -ESRCH when pid is gone. */
+int mgr_bind(const struct mgr_client *c, const char *uuid, pid_t pid);
 /* The vTPM's EK certificate as DER (callee-allocated, free()). */
 int mgr_ek_cert(const struct mgr_client *c, const char *uuid, uint8_t **der, size_t *len);
 /* host-activate: TPM2_ActivateCredential of a verifier's challenge for the host AK in the

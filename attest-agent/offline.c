@@ -16,6 +16,7 @@
 
 #include "attest.h"
 #include "fileio.h"
+#include "hook.h"
 #include "hostev.h"
 #include "log.h"
 #include "measure.h"
@@ -37,7 +38,10 @@ static int collect(const struct agent_opts *o, struct oci_bundle *b, struct meas
         snprintf(runtime, sizeof(runtime), "%s", o->runtime);
     else if ((r = measure_default_runtime(runtime, sizeof(runtime))) < 0)
         return r;
-    return measure_collect(b, b->annotations, runtime, NULL, o->run_dir, m);
+    /* The container's vTPM: --vtpm (evidence), else config.json's annotation when it is a
+     * UUID (a vtpm-mgr name is not resolved here: its directory's bind stays flagged). */
+    return measure_collect(b, b->annotations, runtime, NULL, o->run_dir,
+                           o->vtpm ? o->vtpm : oci_annotation(b->annotations, ANN_VTPM), m);
 }
 
 int offline_measure(const struct agent_opts *o)

@@ -10,6 +10,7 @@
 #include "reattest.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,23 @@ static int quote_again(struct reattest *r, struct attest *a, const struct reatte
     return rc;
 }
 
+/*
+ * vtpm-mgr keeps bindings in memory: after its restart a vTPM is given to no container and
+ * the container that uses its socket is refused. The container's process is still the one
+ * the hook saw (pid and start time checked just before), so it gets its vTPM back; a vTPM
+ * bound to anything (an operator's re-bind included) is left alone.
+ */
+static void rebind(const struct mgr_client *mgr, const struct reattest_ctr *c)
+{
+    int rc = c->pid > 0 && c->pid <= INT_MAX ? mgr_bind(mgr, c->vtpm, (pid_t)c->pid) : -EINVAL;
+
+    if (rc == 0)
+        LOG_INFO("container %s: vTPM %s was bound to no container (vtpm-mgr restarted?): "
+                 "bound again to pid %lld", c->id, c->vtpm, (long long)c->pid);
+    else
+        LOG_WARN("container %s: cannot bind vTPM %s again: %s", c->id, c->vtpm, strerror(-rc));
+}
+
 /* 0 re-attested, -ESRCH or -ENOENT: gone (drop it), another -errno: try in the next round. */
 static int ctr_step(struct reattest *r, const struct reattest_ctr *c)
 {
@@ -167,6 +185,8 @@ static int ctr_step(struct reattest *r, const struct reattest_ctr *c)
         LOG_WARN("container %s: the AK of vTPM %s was gone", c->id, c->vtpm);
         rc = -ENOENT; /* its registration named the old AK */
     }
+    if (rc == 0 && c->start && a.vt.unbound)
+        rebind(&mgr, c);
     if (rc == 0)
         rc = quote_again(r, &a, c);
     attest_close(&a);

@@ -10,6 +10,7 @@
 
 #include "ctlproto.h"
 #include "digest.h"
+#include "evidence.h"
 #include "log.h"
 #include "netproxy.h"
 
@@ -83,20 +84,8 @@ static int post_cbor(const struct http_opts *o, const char *path, const uint8_t 
     return r;
 }
 
-static int judge(const struct http_resp *resp)
-{
-    json_t *j = body_json(resp);
-    const char *v = json_string_value(json_object_get(j, "verdict"));
-    int r = -EBADMSG;
-
-    if (v && !strcmp(v, "allow") && resp->status == 200)
-        r = 0;
-    else if (v && !strcmp(v, "deny"))
-        r = -EACCES;
-    json_decref(j);
-    return r;
-}
-
+/* 0 only on allow; a deny and a refusal (evidence that proves nothing) are -EACCES with the
+ * verifier's reasons on stderr; an answer not understood fails closed as well. */
 static int send_for_verdict(const struct http_opts *o, const char *path, const uint8_t *body,
                             size_t len)
 {
@@ -105,11 +94,24 @@ static int send_for_verdict(const struct http_opts *o, const char *path, const u
 
     if (r < 0)
         return r;
-    r = judge(&resp);
-    if (r == -EACCES)
+    switch (verdict_reply_parse(resp.body, resp.len, resp.status)) {
+    case VERDICT_ALLOW:
+        r = 0;
+        break;
+    case VERDICT_DENY:
         print_reasons("denied", &resp);
-    else if (r < 0)
+        r = -EACCES;
+        break;
+    case VERDICT_REFUSED:
+        print_reasons("refused by the verifier (the evidence proves nothing, no verdict "
+                      "written)", &resp);
+        r = -EACCES;
+        break;
+    default:
         print_reasons("verifier answer not understood", &resp);
+        r = -EBADMSG;
+        break;
+    }
     http_resp_free(&resp);
     return r;
 }

@@ -216,6 +216,18 @@ static int get_flag(const struct eval *e, const cbor_item_t *m, const char *k, i
     return -1;
 }
 
+/* A flag that agents before it did not write: absent is false (never an exemption). */
+static int get_opt_flag(const struct eval *e, const cbor_item_t *m, const char *k, int *v)
+{
+    int r;
+
+    *v = 0;
+    if ((r = ctl_get_bool(m, k, v)) == 0 || r == -ENOENT)
+        return 0;
+    malformed(e, k);
+    return -1;
+}
+
 static int get_text(const struct eval *e, const cbor_item_t *m, const char *k, char *out)
 {
     out[0] = '\0';
@@ -543,22 +555,30 @@ static void check_host_mounts(const struct eval *e)
 {
     const cbor_item_t *a = array_of(e, e->cfg, "host_mounts");
     char src[TEXT_MAX], dst[TEXT_MAX], mode[TEXT_MAX], prop[TEXT_MAX];
-    int mgr;
+    int mgr, own;
 
     for (size_t i = 0; a && i < cbor_array_size(a); i++) {
         const cbor_item_t *m = cbor_array_handle(a)[i];
         if (!cbor_isa_map(m) || get_text(e, m, "source", src) < 0 ||
             get_text(e, m, "destination", dst) < 0 || get_text(e, m, "mode", mode) < 0 ||
-            get_text(e, m, "propagation", prop) < 0 || get_flag(e, m, "vtpm_mgr", &mgr) < 0) {
+            get_text(e, m, "propagation", prop) < 0 || get_flag(e, m, "vtpm_mgr", &mgr) < 0 ||
+            get_opt_flag(e, m, "own_vtpm", &own) < 0) {
             malformed(e, "host_mounts");
             return;
         }
         if (mgr) /* always, whatever the lists say */
             reasons_add(e->r, "host-mount-vtpm-mgr", "%.120s", src);
-        if (sensitive(e, src))
+        /* Exactly the directory of the vTPM this evidence is quoted from (the agent decides it
+         * against its run dir): the container's own vTPM sockets, read-only, no host path
+         * beyond them. A writable one could unlink its sockets or fill the host's /run. */
+        if (own && !mgr) {
+            if (!strcmp(mode, "rw"))
+                reasons_add(e->r, "host-mount-own-vtpm-writable", "%.120s", src);
+        } else if (sensitive(e, src)) {
             reasons_add(e->r, "host-mount-sensitive", "%.120s (%s)", src, mode);
-        else if (!mgr && !host_mount_allowed(e, src, mode))
+        } else if (!mgr && !host_mount_allowed(e, src, mode)) {
             reasons_add(e->r, "host-mount-not-allowed", "%.120s (%s)", src, mode);
+        }
         if (shared(prop) && !rule(e, "allow_shared_propagation"))
             reasons_add(e->r, "mount-propagation-shared", "%.120s", dst);
     }

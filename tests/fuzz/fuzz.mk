@@ -37,7 +37,7 @@ fuzz_launchpolicy_SRCS := verifier/launchpolicy.c verifier/reasons.c lib/cboruti
 fuzz_launchpolicy_LIBS := -ljansson -lcbor
 fuzz_agentreply_INC := -Iattest-agent
 fuzz_agentreply_SRCS := attest-agent/evidence.c attest-agent/cborenc.c lib/ctlproto.c lib/log.c
-fuzz_agentreply_LIBS := -lcbor
+fuzz_agentreply_LIBS := -lcbor -ljansson
 fuzz_hostquote_INC  := -Iattest-agent
 fuzz_hostquote_SRCS := vtpm-mgr/daemon/hostquote.c attest-agent/mgrclient.c lib/pcrlist.c \
                        lib/ctlproto.c lib/log.c

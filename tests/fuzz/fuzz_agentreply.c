@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* libFuzzer harness: the agent's decoding of the verifier's registration answers (network input). */
+/* libFuzzer harness: the agent's decoding of the verifier's registration answers and
+ * verdicts (network input). */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,5 +15,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (register_reply_parse(data, size, &c) == 0)
         reg_challenge_free(&c);
     (void)activate_reply_parse(data, size);
+    (void)verdict_reply_parse(data, size, 200);
     return 0;
 }

@@ -87,7 +87,7 @@ untouched "$VA" "same uid, another tenant"
 ok "a vTPM of the container's uid but another tenant refused"
 
 # A used vTPM (PCR 8 extended since its startup): refused.
-VU=$(create_vtpm) || fail "create vTPM"
+VU=$(create_vtpm --owner 1000:1000) || fail "create vTPM" # the base bundle runs as uid 1000
 vt "$(socket_of "$VU")" tpm2_pcrextend 8:sha256=$(printf '%064d' 1) || fail "pcrextend"
 bundle used "$VU"
 denied used "already extended"
@@ -100,12 +100,14 @@ ok "a used vTPM is refused (one-shot hook and service), nothing made in it"
 # The service's pooled vTPM (fresh, root's, default tenant) named by a container: refused.
 VP=$(sed -n 's/.*pool: vTPM \([0-9a-f-]*\) ready.*/\1/p' ad.log | tail -n 1)
 [ -n "$VP" ] || fail "no pooled vTPM in the service's log"
-bundle pooled "$VP"
+# as root: the pooled vTPM is the service's (uid 0), so the owner check passes and the pool's
+# reservation is what refuses it
+bundle pooled "$VP" "c['process']['user'] = {'uid': 0, 'gid': 0}"
 denied pooled "reserved by the agent service's pool"
 ok "a vTPM in the service's pool cannot be named by a container"
 
 # The legitimate case: the container's own prepared vTPM, then nobody else's.
-VO=$(create_vtpm --tenant t1) || fail "create vTPM"
+VO=$(create_vtpm --tenant t1 --owner 1000:1000) || fail "create vTPM"
 "$AGENT" prepare --verifier "$URL" --run-dir "$RUN" --vtpm "$VO" >/dev/null || fail prepare
 bundle own "$VO" "c['annotations']['org.vtpm-attest.tenant'] = 't1'"
 allowed own
@@ -117,7 +119,7 @@ denied second "bound to container $ID-own"
 ok "a vTPM bound to a container is refused to a second container (service path)"
 
 # One container id, one vTPM: the same id under another runc root naming another vTPM.
-VO2=$(create_vtpm --tenant t1) || fail "create vTPM"
+VO2=$(create_vtpm --tenant t1 --owner 1000:1000) || fail "create vTPM"
 bundle sameid "$VO2" "c['annotations']['org.vtpm-attest.tenant'] = 't1'"
 CTRS2="$ID-own"
 if timeout 30 runc --root "$ROOT2" create --bundle sameid "$ID-own" </dev/null >sameid.out \

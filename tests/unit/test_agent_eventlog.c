@@ -320,6 +320,30 @@ static void test_activate_reply(void **state)
     assert_int_equal(activate_reply_parse((const uint8_t *)"", 0), -EBADMSG);
 }
 
+static enum verdict_kind verdict_of(const char *json, long status)
+{
+    return verdict_reply_parse((const uint8_t *)json, strlen(json), status);
+}
+
+/* allow only with 200; deny and refused (evidence that proves nothing) are verdicts the agent
+ * reports; anything else is not understood (the caller fails closed). */
+static void test_verdict_reply(void **state)
+{
+    (void)state;
+    assert_int_equal(verdict_of("{\"verdict\":\"allow\",\"reasons\":[]}", 200), VERDICT_ALLOW);
+    assert_int_equal(verdict_of("{\"verdict\":\"allow\"}", 201), VERDICT_UNKNOWN);
+    assert_int_equal(verdict_of("{\"verdict\":\"deny\",\"reasons\":[\"x\"]}", 400),
+                     VERDICT_DENY);
+    assert_int_equal(verdict_of("{\"verdict\":\"refused\",\"reasons\":[\"x\"]}", 200),
+                     VERDICT_REFUSED);
+    assert_int_equal(verdict_of("{\"verdict\":\"Allow\"}", 200), VERDICT_UNKNOWN);
+    assert_int_equal(verdict_of("{\"verdict\":true}", 200), VERDICT_UNKNOWN);
+    assert_int_equal(verdict_of("[\"allow\"]", 200), VERDICT_UNKNOWN);
+    assert_int_equal(verdict_of("{\"verdict\":\"allow\"", 200), VERDICT_UNKNOWN);
+    assert_int_equal(verdict_of("", 200), VERDICT_UNKNOWN);
+    assert_int_equal(verdict_reply_parse(NULL, 0, 200), VERDICT_UNKNOWN);
+}
+
 static void test_hex(void **state)
 {
     uint8_t *b;
@@ -345,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_evidence_encode),
         cmocka_unit_test(test_register_reply),
         cmocka_unit_test(test_activate_reply),
+        cmocka_unit_test(test_verdict_reply),
         cmocka_unit_test(test_hex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "launchcfg.h"
@@ -84,8 +86,17 @@ static void patch(json_t *cfg, const char *path, const char *value)
 
 /* The reasons of the default policy (with pol_patch applied to it, if any) for base with
  * one patch (NULL: none). */
+static void judge_in(const struct launch_env *e, const char *path, const char *value,
+                     const char *pol_key, const char *pol_val, struct reasons *r);
+
 static void judge(const char *path, const char *value, const char *pol_key, const char *pol_val,
                   struct reasons *r)
+{
+    judge_in(&env, path, value, pol_key, pol_val, r);
+}
+
+static void judge_in(const struct launch_env *e, const char *path, const char *value,
+                     const char *pol_key, const char *pol_val, struct reasons *r)
 {
     json_t *cfg = json_loads(base, 0, NULL), *pol = launch_policy_defaults();
     struct launch_config lc;
@@ -98,7 +109,7 @@ static void judge(const char *path, const char *value, const char *pol_key, cons
         patch(cfg, path, value);
     if (pol_key)
         patch(pol, pol_key, pol_val);
-    assert_int_equal(launchcfg_extract(cfg, digest, &env, &lc), 0);
+    assert_int_equal(launchcfg_extract(cfg, digest, e, &lc), 0);
     m = launchcfg_to_cbor(&lc);
     assert_non_null(m);
     memset(r, 0, sizeof(*r));
@@ -138,6 +149,66 @@ static void expect(const char *path, const char *value, const char *const *want)
 
 #define EXPECT(path, value, ...) \
     expect(path, value, (const char *const[]){ __VA_ARGS__, NULL })
+
+#define OWN_UUID "0b6c6a52-3d3e-4c1a-9d55-5f1f4a1e2b01"
+#define OTHER_UUID "7e1d2c3b-4a59-4e8f-8a6b-1c2d3e4f5a6b"
+
+/* A bind of sub (relative to the run dir) with opts, judged with the container's vTPM own
+ * (NULL: none); the reasons are matched as a whole, as expect(). */
+static void own_case(const char *run, const char *own, const char *sub, const char *opts,
+                     const char *want)
+{
+    struct launch_env e = env;
+    struct reasons r;
+    char m[1024];
+
+    e.mgr_run_dir = run;
+    e.own_vtpm = own;
+    snprintf(m, sizeof(m), "{\"destination\": \"/run/vtpm\", \"source\": \"%s%s\","
+             " \"options\": %s}", run, sub, opts);
+    judge_in(&e, "mounts+", m, NULL, NULL, &r);
+    if (want ? r.n != 1 || strncmp(r.v[0], want, strlen(want)) : r.n != 0) {
+        print(&r);
+        fail_msg("%s%s %s (own %s): want %s", run, sub, opts, own ? own : "none",
+                 want ? want : "no reason");
+    }
+    reasons_free(&r);
+}
+
+/* The container's own vTPM directory, read-only, is allowed under the default policy; every
+ * other part of the run dir, a writable bind of it, or the directory without the container's
+ * vTPM named, is not. */
+static void test_own_vtpm_mount(void **state)
+{
+    char run[] = "/tmp/vlaunch-XXXXXX", p[256];
+    const char *dirs[] = { "/vtpm", "/vtpm/" OWN_UUID, "/vtpm/" OTHER_UUID };
+
+    (void)state;
+    assert_non_null(mkdtemp(run));
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof(p), "%s%s", run, dirs[i]);
+        assert_int_equal(mkdir(p, 0700), 0);
+    }
+    own_case(run, OWN_UUID, "/vtpm/" OWN_UUID, "[\"bind\", \"ro\"]", NULL);
+    own_case(run, OWN_UUID, "/vtpm/" OWN_UUID "/", "[\"rbind\", \"rro\"]", NULL);
+    own_case(run, OWN_UUID, "/vtpm/" OWN_UUID, "[\"bind\"]", "host-mount-own-vtpm-writable:");
+    own_case(run, OWN_UUID, "/vtpm/" OWN_UUID, "[\"rbind\", \"ro\"]",
+             "host-mount-own-vtpm-writable:");
+    own_case(run, OWN_UUID, "/vtpm/" OTHER_UUID, "[\"bind\", \"ro\"]", "host-mount-vtpm-mgr:");
+    own_case(run, OWN_UUID, "/vtpm/" OWN_UUID "/tpm.sock", "[\"bind\", \"ro\"]",
+             "host-mount-vtpm-mgr:");
+    own_case(run, OWN_UUID, "/vtpm/" OWN_UUID "/..", "[\"bind\", \"ro\"]",
+             "host-mount-vtpm-mgr:");
+    own_case(run, OWN_UUID, "/vtpm", "[\"bind\", \"ro\"]", "host-mount-vtpm-mgr:");
+    own_case(run, OWN_UUID, "", "[\"bind\", \"ro\"]", "host-mount-vtpm-mgr:");
+    own_case(run, NULL, "/vtpm/" OWN_UUID, "[\"bind\", \"ro\"]", "host-mount-vtpm-mgr:");
+    own_case(run, "../vtpm", "/vtpm", "[\"bind\", \"ro\"]", "host-mount-vtpm-mgr:");
+    for (size_t i = 3; i-- > 0;) {
+        snprintf(p, sizeof(p), "%s%s", run, dirs[i]);
+        rmdir(p);
+    }
+    rmdir(run);
+}
 
 static void test_hardened_base(void **state)
 {
@@ -385,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_hardened_base),
         cmocka_unit_test(test_fixture_record),
         cmocka_unit_test(test_mount_escapes),
+        cmocka_unit_test(test_own_vtpm_mount),
         cmocka_unit_test(test_host_mount_allow_list),
         cmocka_unit_test(test_process_escapes),
         cmocka_unit_test(test_no_seccomp),
