@@ -85,7 +85,7 @@ static int in(const char *k, const char *const *names, size_t n)
     return 0;
 }
 
-static int texts(const json_t *a)
+int policy_json_texts(const json_t *a)
 {
     size_t i;
     json_t *v;
@@ -128,7 +128,7 @@ int launch_policy_validate(const json_t *l, char *err, size_t errsz)
             if (!json_is_boolean(v))
                 return errf(err, errsz, k, "must be true or false");
         } else if (in(k, list_keys, N(list_keys))) {
-            if (!texts(v))
+            if (!policy_json_texts(v))
                 return errf(err, errsz, k, "must be an array of strings");
         } else if (!strcmp(k, "min_oom_score_adj")) {
             if (!json_is_integer(v) || json_integer_value(v) < -1000 ||

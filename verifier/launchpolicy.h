@@ -9,6 +9,8 @@
 
 #include "reasons.h"
 
+/* 1 when a is a JSON array of strings only (policy files' lists), else 0. */
+int policy_json_texts(const json_t *a);
 /* The default `launch` object (callee-allocated, json_decref). NULL on ENOMEM. */
 json_t *launch_policy_defaults(void);
 /* Checks l (a `launch` object) key by key: unknown keys and wrong types are errors. */

@@ -33,19 +33,6 @@ static int errf(char *err, size_t errsz, const char *what)
     return -EINVAL;
 }
 
-static int string_array(const json_t *a)
-{
-    size_t i;
-    json_t *v;
-
-    if (!json_is_array(a))
-        return 0;
-    json_array_foreach(a, i, v)
-        if (!json_is_string(v))
-            return 0;
-    return 1;
-}
-
 static int in_names(const char *k, const char *const *names, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -68,7 +55,7 @@ static int validate_digests(const json_t *d, char *err, size_t errsz)
             return errf(err, errsz, "unknown key in digests");
         if (json_is_null(v))
             continue;
-        if (!string_array(v))
+        if (!policy_json_texts(v))
             return errf(err, errsz, "a digest list must be null or an array of strings");
         json_array_foreach(v, i, e)
             if (policy_normalize_digest(json_string_value(e), norm) < 0)
