@@ -57,7 +57,13 @@ static int open_dirs(struct mgr *m)
     m->vrun_fd = open_dir(m->run_fd, "vtpm", 0711);
     if (m->vrun_fd < 0)
         return m->vrun_fd;
-    return fchmod(m->vrun_fd, 0711) == 0 ? 0 : -errno;
+    if (fchmod(m->vrun_fd, 0711) != 0)
+        return -errno;
+    /* Workers' records and rendezvous sockets: the parent's alone (see adopt.c). */
+    m->pool.wdir_fd = open_dir(m->run_fd, "workers", 0700);
+    if (m->pool.wdir_fd < 0)
+        return m->pool.wdir_fd;
+    return fchmod(m->pool.wdir_fd, 0700) == 0 ? 0 : -errno;
 }
 
 static int take_lock(struct mgr *m)
@@ -207,7 +213,7 @@ static void teardown(struct mgr *m)
         hosttpm_close(m->host);
     explicit_bzero(m->master_key, sizeof(m->master_key));
     int *fds[] = { &m->state_fd, &m->host_fd, &m->vtpm_fd, &m->run_fd, &m->vrun_fd,
-                   &m->lock_fd, &m->ctl_fd, &m->epfd, &m->sig_fd };
+                   &m->lock_fd, &m->ctl_fd, &m->epfd, &m->sig_fd, &m->pool.wdir_fd };
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         if (*fds[i] >= 0)
             close(*fds[i]);
@@ -274,6 +280,7 @@ int mgr_run(struct mgr_config *cfg)
     int r;
 
     m.pool.cfg = cfg;
+    m.pool.wdir_fd = -1;
     m.pool.store = vtpm_store_state;
     m.pool.store_ctx = &m;
     umask(077);

@@ -48,6 +48,10 @@ int vtpm_attach_device(struct mgr *m, struct instance *in, pid_t pid);
 int vtpm_load_all(struct mgr *m);
 int vtpm_recover_worker(struct mgr *m, struct worker *w);
 int vtpm_suspend_all(struct mgr *m);
+/* (Re)creates in's sockets if it has none and hands them to its worker. */
+int vtpm_attach_sockets(struct mgr *m, struct instance *in);
+/* Adopts the workers that outlived a crashed parent (adopt.c); instances must be loaded. */
+int vtpm_adopt_all(struct mgr *m);
 int vtpm_socket_path(const struct mgr *m, const struct instance *in, char *out, size_t outsz);
 /* Reads the stored EK certificate as PEM into a callee-allocated string. */
 int vtpm_ek_cert_pem(struct mgr *m, const struct instance *in, char **pem);

@@ -131,7 +131,7 @@ static void remove_sockets(struct mgr *m, const struct instance *in)
     unlinkat(m->vrun_fd, in->uuid_str, AT_REMOVEDIR);
 }
 
-static int attach(struct mgr *m, struct instance *in)
+int vtpm_attach_sockets(struct mgr *m, struct instance *in)
 {
     int fds[2];
     int r;
@@ -211,7 +211,7 @@ static void unwind_create(struct mgr *m, struct instance *in)
         pool_call(&m->pool, in->worker, IPC_INST_REMOVE, in->uuid, 0, NULL, 0, NULL, 0,
                   NULL, NULL);
     if (in->worker)
-        in->worker->ninst--;
+        pool_unassign(&m->pool, in->worker, in->uuid);
     remove_sockets(m, in);
     inst_dirname(in, dn, sizeof(dn));
     dir_remove_tree(m->vtpm_fd, dn);
@@ -258,14 +258,16 @@ int vtpm_create(struct mgr *m, const struct create_req *req, struct instance **o
     }
     inst_add(&m->insts, in);
     r = pool_pick(&m->pool, in->tenant, &in->worker);
-    if (r == 0) {
-        in->worker->ninst++;
+    if (r == 0)
+        r = pool_assign(&m->pool, in->worker, in->uuid); /* recorded before it exists there */
+    if (r)
+        in->worker = NULL;
+    if (r == 0)
         r = manufacture(m, in);
-    }
     if (r == 0)
         r = publish(m, in);
     if (r == 0)
-        r = attach(m, in);
+        r = vtpm_attach_sockets(m, in);
     if (r == 0 && req->device)
         r = vtpm_attach_device(m, in, req->bind_pid);
     if (r) {
@@ -281,8 +283,8 @@ int vtpm_create(struct mgr *m, const struct create_req *req, struct instance **o
 
 static int send_device(struct mgr *m, struct instance *in)
 {
-    return pool_call(&m->pool, in->worker, IPC_INST_ATTACH_DEVICE, in->uuid, 0, NULL, 0,
-                     &in->dev_fd, 1, NULL, NULL);
+    return pool_call(&m->pool, in->worker, IPC_INST_ATTACH_DEVICE, in->uuid, in->dev_index,
+                     NULL, 0, &in->dev_fd, 1, NULL, NULL);
 }
 
 int vtpm_attach_device(struct mgr *m, struct instance *in, pid_t pid)
@@ -317,7 +319,9 @@ int vtpm_delete(struct mgr *m, struct instance *in)
 {
     char dn[64];
     struct worker *w = in->worker;
+    uint8_t uuid[16];
 
+    memcpy(uuid, in->uuid, sizeof(uuid));
     if (in->dev_fd >= 0 && kdev_destroy(m->cfg->kmod_control, in->dev_index, in->uuid) != 0)
         LOG_WARN("vtpm %s: /dev/vtpm%u not destroyed by ioctl; closing it", in->uuid_str,
                  in->dev_index);
@@ -334,7 +338,9 @@ int vtpm_delete(struct mgr *m, struct instance *in)
     LOG_INFO("vtpm %s deleted", in->uuid_str);
     inst_unlink(&m->insts, in);
     inst_free(in);
-    if (w && --w->ninst == 0 && !w->dead)
+    if (w)
+        pool_unassign(&m->pool, w, uuid);
+    if (w && w->ninst == 0 && !w->dead)
         pool_retire(&m->pool, w, 2000);
     return 0;
 }
@@ -363,9 +369,12 @@ static int start_instance(struct mgr *m, struct instance *in, int dirfd)
         LOG_WARN("vtpm %s: volatile state unusable (%s); cold start", in->uuid_str,
                  strerror(-r));
     r = pool_pick(&m->pool, in->tenant, &in->worker);
-    if (r)
+    if (r == 0)
+        r = pool_assign(&m->pool, in->worker, in->uuid);
+    if (r) {
+        in->worker = NULL;
         goto out;
-    in->worker->ninst++;
+    }
     if (vol)
         r = pool_call(&m->pool, in->worker, IPC_INST_STAGE_VOLATILE, in->uuid, 0, vol, vlen,
                       NULL, 0, NULL, NULL);
@@ -376,7 +385,7 @@ static int start_instance(struct mgr *m, struct instance *in, int dirfd)
     if (r == 0 && unlinkat(dirfd, STATE_FILE_VOL, 0) == 0)
         dir_sync(dirfd);
     if (r == 0)
-        r = attach(m, in);
+        r = vtpm_attach_sockets(m, in);
     if (r == 0 && in->dev_fd >= 0)
         r = send_device(m, in);
     if (r == -EINVAL) {
@@ -413,10 +422,26 @@ static int load_one(struct mgr *m, const char *name)
     } else {
         in->status = INST_LIVE;
         inst_add(&m->insts, in);
-        r = start_instance(m, in, dirfd);
     }
     if (dirfd >= 0)
         close(dirfd);
+    return r;
+}
+
+/* Every vTPM that no adopted worker still serves starts from its durable state. */
+static int start_unserved(struct mgr *m)
+{
+    int r = 0;
+
+    for (struct instance *in = m->insts.head; in && r == 0; in = in->next) {
+        int fd;
+        if (in->worker || in->status != INST_LIVE)
+            continue;
+        fd = open_inst_dir(m, in);
+        r = fd < 0 ? fd : start_instance(m, in, fd);
+        if (fd >= 0)
+            close(fd);
+    }
     return r;
 }
 
@@ -440,6 +465,11 @@ int vtpm_load_all(struct mgr *m)
     }
     closedir(d);
     dir_sync(m->vtpm_fd);
+    /* Workers that outlived a crashed parent keep their vTPMs running (adopt.c). */
+    if (r == 0)
+        r = vtpm_adopt_all(m);
+    if (r == 0)
+        r = start_unserved(m);
     LOG_INFO("%u vTPMs loaded", m->insts.count);
     return r;
 }
@@ -454,15 +484,17 @@ int vtpm_recover_worker(struct mgr *m, struct worker *w)
             in->worker = NULL;
     pool_destroy(&m->pool, w);
     for (struct instance *in = m->insts.head; in; in = in->next) {
-        int fd;
+        int fd, rc;
         if (in->worker || in->status != INST_LIVE)
             continue;
         fd = open_inst_dir(m, in);
-        r = fd < 0 ? fd : start_instance(m, in, fd);
+        rc = fd < 0 ? fd : start_instance(m, in, fd);
         if (fd >= 0)
             close(fd);
-        if (r)
-            LOG_ERROR("vtpm %s: restart failed: %s", in->uuid_str, strerror(-r));
+        if (rc) {
+            LOG_ERROR("vtpm %s: restart failed: %s", in->uuid_str, strerror(-rc));
+            r = rc;
+        }
     }
     return r;
 }

@@ -25,16 +25,34 @@ typedef int (*pool_store_fn)(void *ctx, const struct worker *w, const uint8_t uu
 
 struct worker {
     pid_t pid;
+    int pidfd;       /* signals and exit without pid reuse; -1 if the kernel has none */
+    int adopted;     /* started by an earlier parent: not our child, never waitpid()ed */
     int fd;
     char tenant[MGR_NAME_MAX];
-    unsigned ninst;
+    char token[17];  /* names <run-dir>/workers/<token>.sock and .rec */
+    unsigned ninst;  /* = number of uuids */
+    uint8_t (*uuids)[16]; /* vTPMs given to it, as in its record */
+    unsigned cap;
     uint32_t seq;
     int dead;
     struct worker *next;
 };
 
+/*
+ * A worker's record, <run-dir>/workers/<token>.rec (directory 0700, the parent's): written
+ * by the parent before it gives the worker a vTPM, so that a parent started after a crash
+ * knows which worker may hold which vTPM without trusting the worker's word.
+ */
+struct pool_record {
+    pid_t pid;
+    char tenant[MGR_NAME_MAX];
+    unsigned n;
+    uint8_t (*uuids)[16]; /* callee-allocated */
+};
+
 struct pool {
     const struct mgr_config *cfg;
+    int wdir_fd;     /* <run-dir>/workers */
     struct worker *head;
     pool_store_fn store;
     void *store_ctx;
@@ -56,6 +74,33 @@ int pool_pick(struct pool *p, const char *tenant, struct worker **out);
 int pool_call(struct pool *p, struct worker *w, uint32_t type, const uint8_t uuid[16],
               uint32_t arg, const void *payload, size_t len, const int *fds, int nfds,
               uint8_t **reply, size_t *reply_len);
+
+/* The same, for a reply that carries descriptors: up to max of them land in rfds (owned by
+ * the caller), their count in *nrfds. */
+int pool_call_fds(struct pool *p, struct worker *w, uint32_t type, const uint8_t uuid[16],
+                  int *rfds, int max, int *nrfds);
+
+/* Records that w gets (assign) or no longer has (unassign) the vTPM uuid; the record is on
+ * disk before the function returns 0. */
+int pool_assign(struct pool *p, struct worker *w, const uint8_t uuid[16]);
+void pool_unassign(struct pool *p, struct worker *w, const uint8_t uuid[16]);
+/* Rewrites w's record from w->uuids. */
+int pool_write_record(struct pool *p, struct worker *w);
+
+/* Reads and validates <token>.rec. 0, or a negative errno (-EBADMSG: malformed). */
+int pool_read_record(struct pool *p, const char *token, struct pool_record *rec);
+
+/*
+ * Connects to the rendezvous socket of the worker named by token and checks that the
+ * process listening on it is rec->pid (SO_PEERCRED of the listener). On success the worker
+ * joins the pool (adopted, no vTPMs assigned yet) and *out is it. -ECONNREFUSED: nobody
+ * listens (the worker is gone); -EPERM: another process does.
+ */
+int pool_adopt(struct pool *p, const char *token, const struct pool_record *rec,
+               struct worker **out);
+
+/* Removes <token>.sock and <token>.rec. */
+void pool_forget_files(struct pool *p, const char *token);
 
 /* Handles what a worker sent unprompted (its fd was readable). Returns 0, or a negative
  * errno when the worker is gone or broke the protocol (it is then marked dead). */
