@@ -147,15 +147,19 @@ static int reconcile(struct mgr *m, struct worker *w, const struct vtpm_ipc_adop
     return 0;
 }
 
-static void claim_recorded(struct mgr *m, struct worker *w, const struct pool_record *rec)
+/* Takes the recorded vTPMs that are published, of the worker's tenant and nobody else's.
+ * The record is rewritten once, whole: a crash now must not lose an entry. */
+static int claim_recorded(struct mgr *m, struct worker *w, const struct pool_record *rec)
 {
     for (unsigned i = 0; i < rec->n; i++) {
         struct instance *in = inst_find(&m->insts, rec->uuids[i]);
         if (!in || in->status != INST_LIVE || in->worker || strcmp(in->tenant, w->tenant))
             continue;
-        if (pool_assign(&m->pool, w, in->uuid) == 0)
-            in->worker = w;
+        if (pool_assign_deferred(w, in->uuid) < 0)
+            return -ENOMEM;
+        in->worker = w;
     }
+    return pool_write_record(&m->pool, w);
 }
 
 static void adopt_one(struct mgr *m, const char *token)
@@ -175,9 +179,10 @@ static void adopt_one(struct mgr *m, const char *token)
         return;
     }
     /* Before the first request: a state store it still holds is answered during it. */
-    claim_recorded(m, w, &rec);
+    r = claim_recorded(m, w, &rec);
     free(rec.uuids);
-    r = pool_call(&m->pool, w, IPC_ADOPT, NULL, 0, NULL, 0, NULL, 0, &list, &len);
+    if (r == 0)
+        r = pool_call(&m->pool, w, IPC_ADOPT, NULL, 0, NULL, 0, NULL, 0, &list, &len);
     if (r == 0 && len % sizeof(struct vtpm_ipc_adopt_ent))
         r = -EPROTO;
     if (r == 0)

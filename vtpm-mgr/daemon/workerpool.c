@@ -251,12 +251,10 @@ static int find_uuid(const struct worker *w, const uint8_t uuid[16])
     return -1;
 }
 
-int pool_assign(struct pool *p, struct worker *w, const uint8_t uuid[16])
+int pool_assign_deferred(struct worker *w, const uint8_t uuid[16])
 {
-    int r;
-
     if (find_uuid(w, uuid) >= 0)
-        return 0;
+        return 1;
     if (w->ninst == w->cap) {
         unsigned cap = w->cap ? w->cap * 2 : 8;
         void *n = realloc(w->uuids, (size_t)cap * 16);
@@ -266,6 +264,15 @@ int pool_assign(struct pool *p, struct worker *w, const uint8_t uuid[16])
         w->cap = cap;
     }
     memcpy(w->uuids[w->ninst++], uuid, 16);
+    return 0;
+}
+
+int pool_assign(struct pool *p, struct worker *w, const uint8_t uuid[16])
+{
+    int r = pool_assign_deferred(w, uuid);
+
+    if (r)
+        return r > 0 ? 0 : r;
     r = pool_write_record(p, w);
     if (r)
         w->ninst--;

@@ -84,6 +84,8 @@ int pool_call_fds(struct pool *p, struct worker *w, uint32_t type, const uint8_t
  * disk before the function returns 0. */
 int pool_assign(struct pool *p, struct worker *w, const uint8_t uuid[16]);
 void pool_unassign(struct pool *p, struct worker *w, const uint8_t uuid[16]);
+/* Adds uuid to w->uuids only (0, 1 if it was there, -ENOMEM); pool_write_record() follows. */
+int pool_assign_deferred(struct worker *w, const uint8_t uuid[16]);
 /* Rewrites w's record from w->uuids. */
 int pool_write_record(struct pool *p, struct worker *w);
 

@@ -98,6 +98,11 @@ static int take_fds(struct msghdr *mh, struct ipc_msg *msg)
 
 int wipc_recv(int fd, uint8_t *buf, struct ipc_msg *msg)
 {
+    return wipc_recv_flags(fd, buf, msg, 0);
+}
+
+int wipc_recv_flags(int fd, uint8_t *buf, struct ipc_msg *msg, int flags)
+{
     union {
         struct cmsghdr align;
         char buf[CMSG_SPACE(sizeof(int) * (IPC_MAX_FDS + 2))];
@@ -109,7 +114,7 @@ int wipc_recv(int fd, uint8_t *buf, struct ipc_msg *msg)
     int r;
 
     do
-        n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+        n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | flags);
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return -errno;

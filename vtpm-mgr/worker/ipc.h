@@ -36,6 +36,9 @@ int wipc_validate(const uint8_t *buf, size_t n, int nfds, struct vtpm_ipc_hdr *h
  */
 int wipc_recv(int fd, uint8_t *buf, struct ipc_msg *msg);
 
+/* The same with recvmsg() flags (MSG_DONTWAIT: -EAGAIN when nothing is there). */
+int wipc_recv_flags(int fd, uint8_t *buf, struct ipc_msg *msg, int flags);
+
 /* Sends header + hdr->len payload bytes as one datagram; 0 or a negative errno. */
 int wipc_send(int fd, const struct vtpm_ipc_hdr *hdr, const void *payload);
 

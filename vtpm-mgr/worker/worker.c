@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "adopt.h"
@@ -93,6 +94,10 @@ int wk_reply_fds(struct worker *w, const struct vtpm_ipc_hdr *req, int status,
     }
     h.arg = (uint32_t)nfds;
     r = wipc_send_fds(w->ipc_fd, &h, payload, fds, nfds);
+    if ((r == -EPIPE || r == -ECONNRESET) && w->adopt_fd >= 0) {
+        LOG_WARN("ipc: reply not delivered, the parent is gone");
+        return r; /* the main loop sees the EOF and waits for the next parent */
+    }
     if (r < 0) {
         LOG_ERROR("ipc: reply failed: %s", strerror(-r));
         w->fatal = r;
@@ -188,7 +193,11 @@ static void ipc_event(struct worker *w)
 
     if (w->ipc_fd < 0) /* orphaned earlier in this event batch */
         return;
-    r = wipc_recv(w->ipc_fd, w->ipcbuf, &m);
+    /* Never block here: the event may be stale (the link was replaced and its message
+     * already read while this batch was being handled). */
+    r = wipc_recv_flags(w->ipc_fd, w->ipcbuf, &m, MSG_DONTWAIT);
+    if (r == -EAGAIN || r == -EWOULDBLOCK)
+        return;
     if (r == 0 || r == -ECONNRESET) {
         if (wk_orphan(w) < 0)
             w->eof = 1;
