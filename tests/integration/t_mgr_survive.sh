@@ -61,9 +61,16 @@ flush_host() {
 }
 kill_mgr() { kill -KILL "$MGR_PID"; wait "$MGR_PID" 2>/dev/null || true; MGR_PID=; flush_host; }
 
-k=0 midstart=0
+k=0 midstart=0 creates=0 CREATORS=
 while [ $k -lt "$KILLS" ]; do
-    msleep "$(rnd_ms 50 500)"
+    # One kill in three lands while a vTPM is being created.
+    if [ "$(rnd_ms 0 3)" = 0 ]; then
+        timeout 20 "$BIN/vtpmctl" create --name "c$k" --tenant a >/dev/null 2>&1 &
+        CREATORS="$CREATORS $!" creates=$((creates + 1))
+        msleep "$(rnd_ms 0 300)"
+    else
+        msleep "$(rnd_ms 50 500)"
+    fi
     kill_mgr
     k=$((k + 1))
     # One start in four is itself killed while it adopts the workers.
@@ -78,7 +85,7 @@ while [ $k -lt "$KILLS" ]; do
 done
 sleep 1
 touch stop
-for p in $CLIENTS; do wait "$p" 2>/dev/null || true; done
+for p in $CLIENTS $CREATORS; do wait "$p" 2>/dev/null || true; done
 CLIENTS=
 
 for i in 1 2 3; do
@@ -99,6 +106,27 @@ sys.exit(0 if p==open(sys.argv[2],"rb").read() else 1)' "pcr0.$i" "pcr1.$i" "$D"
     echo "  s$i: $E extends, $W NV writes, PCR 16 and reset counter as expected"
 done
 ok "$KILLS kill -9 of the parent ($midstart more during a start): 0 failed commands, 0 PCR resets, 0 lost NV writes"
+
+# Creations cut by a kill: each vTPM is either listed, live and answering, or gone without a
+# trace; never half there.
+"$BIN/vtpmctl" list >list.json || fail "list"
+python3 -c 'import json,sys
+for v in json.load(open(sys.argv[1])): print(v["uuid"], v["status"], v["socket"])' list.json >list.txt ||
+    fail "vtpmctl list: unexpected output"
+[ "$(wc -l <list.txt)" -ge 3 ] || fail "vtpmctl list lost vTPMs: $(cat list.txt)"
+while read -r u st sock; do
+    [ "$st" = live ] || fail "vTPM $u is $st after the crashes"
+    vt "$sock" tpm2_getrandom 8 >/dev/null || fail "vTPM $u does not answer"
+done <list.txt
+for d in "$STATE"/vtpm/* "$STATE"/vtpm/.[!.]*; do
+    [ -e "$d" ] || continue
+    grep -q "^$(basename "$d") " list.txt || fail "state directory $(basename "$d") is not a listed vTPM"
+done
+for d in "$RUN"/vtpm/*; do
+    [ -e "$d" ] || continue
+    grep -q "^$(basename "$d") " list.txt || fail "run directory $(basename "$d") is not a listed vTPM"
+done
+ok "$creates creations cut by a kill: $(($(wc -l <list.txt) - 3)) completed and answer, the rest left nothing"
 
 stop_mgr
 [ -z "$(worker_pids)" ] || fail "workers left after a graceful stop: $(worker_pids)"
