@@ -178,6 +178,15 @@ static void adopt_one(struct mgr *m, const char *token)
         free(rec.uuids);
         return;
     }
+    if (rec.ipc_version != VTPM_IPC_VERSION) {
+        /* Another release's worker: it cannot be spoken to safely, and left alive it would
+         * keep serving old connections beside the copy started from disk. */
+        LOG_WARN("worker %d speaks IPC version %u, not %u: stopped, its vTPMs start from disk",
+                 (int)w->pid, rec.ipc_version, VTPM_IPC_VERSION);
+        free(rec.uuids);
+        pool_destroy(&m->pool, w);
+        return;
+    }
     /* Before the first request: a state store it still holds is answered during it. */
     r = claim_recorded(m, w, &rec);
     free(rec.uuids);

@@ -167,6 +167,7 @@ struct rec_hdr {
     char magic[8];
     uint32_t pid;
     uint32_t n;
+    uint32_t ipc_version; /* VTPM_IPC_VERSION of the parent that started the worker */
     char tenant[MGR_NAME_MAX];
 };
 #define REC_MAGIC "VTPMWRK1"
@@ -191,6 +192,7 @@ int pool_write_record(struct pool *p, struct worker *w)
     memcpy(h.magic, REC_MAGIC, sizeof(h.magic));
     h.pid = (uint32_t)w->pid;
     h.n = w->ninst;
+    h.ipc_version = VTPM_IPC_VERSION;
     snprintf(h.tenant, sizeof(h.tenant), "%s", w->tenant);
     memcpy(buf, &h, sizeof(h));
     if (w->ninst)
@@ -223,6 +225,7 @@ int pool_read_record(struct pool *p, const char *token, struct pool_record *rec)
     if (r == 0) {
         rec->pid = (pid_t)h.pid;
         rec->n = h.n;
+        rec->ipc_version = h.ipc_version;
         memcpy(rec->tenant, h.tenant, sizeof(rec->tenant));
         if (h.n)
             memcpy(rec->uuids, buf + sizeof(h), (size_t)h.n * 16);

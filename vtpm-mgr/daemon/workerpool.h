@@ -45,6 +45,7 @@ struct worker {
  */
 struct pool_record {
     pid_t pid;
+    uint32_t ipc_version; /* a worker of another protocol version is killed, not adopted */
     char tenant[MGR_NAME_MAX];
     unsigned n;
     uint8_t (*uuids)[16]; /* callee-allocated */
