@@ -105,6 +105,13 @@ int pool_adopt(struct pool *p, const char *token, const struct pool_record *rec,
 /* Removes <token>.sock and <token>.rec. */
 void pool_forget_files(struct pool *p, const char *token);
 
+/* Binds a new worker's rendezvous socket under a fresh random token (17 bytes with the NUL);
+ * its fd, or -1 when it has none (the worker then does not outlive the parent). */
+int pool_rendezvous(struct pool *p, char token[17]);
+
+/* The IPC socket buffers (VTPM_IPC_SOCKBUF). */
+void pool_set_bufs(int fd);
+
 /* Handles what a worker sent unprompted (its fd was readable). Returns 0, or a negative
  * errno when the worker is gone or broke the protocol (it is then marked dead). */
 int pool_service(struct pool *p, struct worker *w);
