@@ -78,5 +78,26 @@ while [ "$("$BIN/vtpmctl" info "$U" | json worker_pid)" = "$WP" ]; do
 done
 vt "$S" tpm2_nvread 0x01500001 -C o -o nv.out3 >/dev/null && cmp -s nv.in nv.out3 || fail "NV after worker kill"
 ok "worker kill -9: replaced, state intact"
+# A worker that no parent adopts within VTPM_WORKER_ADOPT_MS exits by itself; its vTPMs then
+# cold-start from their durable state (reset counter up, NV kept).
+stop_mgr
+export VTPM_WORKER_ADOPT_MS=1500
+start_mgr
+unset VTPM_WORKER_ADOPT_MS
+R1=$(resets)
+WP=$("$BIN/vtpmctl" info "$U" | json worker_pid)
+alive() { _st=$(sed -n 's/^[0-9]* (.*) \(.\) .*/\1/p' "/proc/$1/stat" 2>/dev/null); [ -n "$_st" ] && [ "$_st" != Z ]; }
+alive "$WP" || fail "no worker"
+kill -KILL "$MGR_PID"
+stop_mgr_kill
+i=0
+while alive "$WP"; do
+    i=$((i + 1)); [ $i -lt 100 ] || fail "worker $WP still running 10 s after its parent died"
+    sleep 0.1
+done
+start_mgr
+vt "$S" tpm2_nvread 0x01500001 -C o -o nv.out4 >/dev/null && cmp -s nv.in nv.out4 || fail "NV after an unadopted worker"
+[ "$(resets)" -gt "$R1" ] || fail "reset counter did not show the cold start"
+ok "worker not adopted within VTPM_WORKER_ADOPT_MS: exited by itself; the vTPM cold-started from disk"
 stop_mgr
 echo "t_mgr_restart: all passed"

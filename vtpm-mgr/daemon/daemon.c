@@ -23,6 +23,7 @@
 #define TAG_CTL    (1ull << 32)
 #define TAG_SIG    (2ull << 32)
 #define TAG_WORKER (3ull << 32)
+#define TAG_PIDFD  (4ull << 32)
 
 static int open_dir(int at, const char *path, mode_t mode)
 {
@@ -125,9 +126,24 @@ static int ep_add(struct mgr *m, int fd, uint64_t tag)
 /* Workers come and go inside the pool; keep the epoll set in step. */
 static void ep_sync_workers(struct mgr *m)
 {
-    for (struct worker *w = m->pool.head; w; w = w->next)
+    for (struct worker *w = m->pool.head; w; w = w->next) {
         if (!w->dead && w->fd >= 0)
             ep_add(m, w->fd, TAG_WORKER);
+        /* An adopted worker is not our child: its end shows on its pidfd, not in SIGCHLD. */
+        if (!w->dead && w->pidfd >= 0)
+            ep_add(m, w->pidfd, TAG_PIDFD);
+    }
+}
+
+static void on_pidfd(struct mgr *m, int fd)
+{
+    for (struct worker *w = m->pool.head; w; w = w->next) {
+        if (w->pidfd == fd) {
+            w->dead = 1;
+            vtpm_recover_worker(m, w);
+            return;
+        }
+    }
 }
 
 static struct worker *worker_by_fd(struct mgr *m, int fd)
@@ -191,6 +207,8 @@ static int main_loop(struct mgr *m)
                 ctl_serve_one(m);
             else if (tag == TAG_WORKER)
                 on_worker(m, fd, ev[i].events);
+            else if (tag == TAG_PIDFD)
+                on_pidfd(m, fd);
         }
         recover_dead(m);
     }
