@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "kdev.h"
 #include "log.h"
 #include "mgr.h"
 #include "vtpm_ipc.h"
@@ -71,11 +72,17 @@ static int take_fds(struct mgr *m, struct worker *w, struct instance *in,
                     const struct vtpm_ipc_adopt_ent *e)
 {
     int fds[3], n = 0, want = e->flags & VTPM_ADOPT_F_DEVICE ? 3 : 2;
+    uint32_t index = 0;
     int r = pool_call_fds(&m->pool, w, IPC_INST_RETURN_FDS, in->uuid, fds, 3, &n);
 
     if (r)
         return r;
     r = n == want ? check_listeners(m, in, fds) : -EPROTO;
+    if (r == 0 && n == 3) {
+        r = kdev_index_of(m->cfg->kmod_control, in->uuid, &index);
+        if (r == 0 && index != e->dev_index)
+            r = -EPROTO;
+    }
     if (r) {
         while (n > 0)
             close(fds[--n]);
@@ -85,7 +92,7 @@ static int take_fds(struct mgr *m, struct worker *w, struct instance *in,
     in->ctrl_fd = fds[1];
     if (n == 3) {
         in->dev_fd = fds[2];
-        in->dev_index = e->dev_index;
+        in->dev_index = index; /* the module's word */
     }
     return 0;
 }
