@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fileio.h"
 #include "log.h"
@@ -43,6 +44,12 @@ int vtpm_bindings_save(struct mgr *m)
         return 0;
     for (struct instance *in = m->insts.head; in; in = in->next)
         h.n += in->bound.pid_fd >= 0;
+    if (h.n == 0) { /* nothing to restore: no file */
+        r = unlinkat(m->pool.wdir_fd, VTPM_BINDINGS_FILE, 0) == 0 || errno == ENOENT ? 0 : -errno;
+        if (r)
+            LOG_WARN("%s not removed: %s", VTPM_BINDINGS_FILE, strerror(-r));
+        return r;
+    }
     len = sizeof(h) + (size_t)h.n * sizeof(*e);
     buf = calloc(1, len);
     if (!buf)
