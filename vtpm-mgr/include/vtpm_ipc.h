@@ -128,12 +128,14 @@ enum vtpm_ipc_type {
      * worker keeps serving its clients and accepts one connection on fd 4 whose SO_PEERCRED
      * uid is its parent's uid; that connection becomes its IPC socket (a new generation:
      * requests of the dead parent still queued are dropped, replies to them are not sent).
-     * A state store that was not acknowledged is sent again on it before anything else.
+     * A state store that was not acknowledged is sent again on it before anything else, and
+     * so is the IPC_PEER_CHECK of a connection accepted meanwhile (never served unjudged).
      * Not adopted within VTPM_WORKER_ADOPT_MS (default 30000), the worker exits.
      */
 
     /* First request of a new parent. Reply payload: one struct vtpm_ipc_adopt_ent per hosted
-     * instance (instances only staged by the dead parent are dropped first). */
+     * instance (instances only staged by the dead parent are dropped first; the dead parent's
+     * remembered IPC_PEER_VERDICTs are forgotten). */
     IPC_ADOPT = 20,
 
     /* Reply carries the instance's listening sockets as SCM_RIGHTS (data, control) and, when
