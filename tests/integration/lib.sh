@@ -25,7 +25,8 @@ at_exit() { AT_EXIT="$AT_EXIT; $*"; }
 cleanup() {
     rc=$?
     eval "$AT_EXIT" || true
-    stop_mgr_kill || true
+    if [ -n "$MGR_PID" ]; then stop_pid "$MGR_PID" 100 || true; MGR_PID=; fi
+    kill_workers || true
     sh "$ROOT/swtpm-ci/host-tpm-stop.sh" "$HOST" >/dev/null 2>&1 || true
     if [ $rc -ne 0 ] && [ -f "$T/mgr.log" ]; then
         echo "--- vtpm-mgr log (tail) ---" >&2; tail -n 30 "$T/mgr.log" >&2
@@ -78,16 +79,29 @@ stop_mgr() {
     MGR_PID=
 }
 
-# Crash: SIGKILL of the parent; its workers see EOF and exit by themselves.
+# Crash: SIGKILL of the parent. Its workers keep serving and wait for the next parent to
+# adopt them (docs/architecture.md, "Durability and restarts").
 stop_mgr_kill() {
     [ -n "$MGR_PID" ] || return 0
     kill -KILL "$MGR_PID" 2>/dev/null || true
     wait "$MGR_PID" 2>/dev/null || true
     MGR_PID=
-    i=0
-    while pgrep -f "$BIN/vtpm-mgr-worker" >/dev/null 2>&1 && [ $i -lt 50 ]; do
-        i=$((i + 1)); sleep 0.1
+}
+
+# worker_pids: the workers the parent recorded in $RUN/workers/*.rec (pid: bytes 8-11, host
+# order), those still alive and still vtpm-mgr-worker processes.
+worker_pids() {
+    for _wr in "$RUN"/workers/*.rec; do
+        [ -f "$_wr" ] || continue
+        _wp=$(od -An -tu4 -j8 -N4 "$_wr" | tr -d ' ')
+        [ "$(cat "/proc/$_wp/comm" 2>/dev/null)" = vtpm-mgr-worker ] && echo "$_wp"
     done
+    return 0
+}
+
+# kill_workers: SIGKILL of workers a killed parent left behind (by their recorded PIDs).
+kill_workers() {
+    for _wp in $(worker_pids); do kill -KILL "$_wp" 2>/dev/null || true; done
 }
 
 # json FIELD: reads a JSON object on stdin and prints one top-level field.

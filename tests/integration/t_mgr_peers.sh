@@ -4,8 +4,9 @@
 # container running as uid 0 without a user namespace, with a read-only bind of vtpm-mgr's run
 # directory (a Unix socket connects on a read-only mount), is refused on the control socket and
 # on vTPMs it was not given; the container a vTPM is bound to uses it, another container does
-# not; host root uses every vTPM; vTPMs of different owners never share a worker. Prints the
-# cost of one connection (connect + TPM2_GetRandom) with the per-connection peer check.
+# not, also across a kill -9 of vtpm-mgr's parent; host root uses every vTPM; vTPMs of different
+# owners never share a worker. Prints the cost of one connection (connect + TPM2_GetRandom)
+# with the per-connection peer check.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/attest_lib.sh"
 command -v runc >/dev/null 2>&1 || { echo "skip: runc not installed"; exit 77; }
@@ -95,6 +96,34 @@ r=0; wait $LOOP || r=$?
 [ $r -eq 3 ] || fail "connection loop across re-bind ended with $r: $(cat loop.out)"
 in_ctr "$ID2" tpm "$(sock "$A")" >/dev/null || fail "the new container cannot use the vTPM"
 ok "re-bind moves the vTPM: the old container's running client refused within 10 s"
+
+# ---- a kill -9 of the parent: the binding and the worker keys survive it ----
+# The binding lives in the parent; the next parent restores it (same pid, start time and
+# namespaces), so the bound container keeps its vTPM. A connection accepted while there is
+# no parent is neither admitted nor refused: it waits for the next parent's verdict.
+WA0=$("$BIN/vtpmctl" info a | json worker_pid)
+WC0=$("$BIN/vtpmctl" info c | json worker_pid)
+kill -KILL "$MGR_PID"
+stop_mgr_kill
+in_ctr "$ID2" tpm "$(sock "$A")" >gap2.out 2>&1 & GAP2=$!
+in_ctr "$ID1" tpm "$(sock "$A")" >gap1.out 2>&1 & GAP1=$!
+sleep 1
+kill -0 $GAP2 2>/dev/null || fail "a connection without a parent was answered: $(cat gap2.out)"
+kill -0 $GAP1 2>/dev/null || fail "a connection without a parent was answered: $(cat gap1.out)"
+start_mgr
+r=0; wait $GAP2 || r=$?
+[ $r -eq 0 ] || fail "the bound container's connection during the crash: exit $r ($(cat gap2.out))"
+r=0; wait $GAP1 || r=$?
+[ $r -eq 3 ] || fail "another container's connection during the crash: exit $r (3 = refused)"
+grep -q "vtpm $A: binding to pid .* restored" "$T/mgr.log" || fail "binding not restored"
+[ "$("$BIN/vtpmctl" info a | json worker_pid)" = "$WA0" ] || fail "worker of a not adopted"
+in_ctr "$ID2" tpm "$(sock "$A")" >/dev/null || fail "the bound container lost its vTPM across a parent crash"
+r=0; in_ctr "$ID1" tpm "$(sock "$A")" || r=$?
+[ $r -eq 3 ] || fail "after the crash another container reached a bound vTPM: exit $r"
+E=$(create_vtpm --name e --owner 12345:12345)
+[ "$("$BIN/vtpmctl" info e | json worker_pid)" = "$WC0" ] || fail "owner 12345's new vTPM not in its adopted worker"
+[ "$("$BIN/vtpmctl" info e | json worker_pid)" != "$WA0" ] || fail "owners share an adopted worker"
+ok "parent kill -9: binding restored, the bound container keeps its vTPM (a connection made meanwhile waits for the verdict), adopted workers keep their (tenant, owner)"
 
 # ---- host root, every vTPM ----
 for v in "$A" "$B" "$C"; do

@@ -71,10 +71,12 @@ ok "older perm.enc under a running daemon: rolled-back at the worker's restart"
 stop_mgr
 cp -p perm.new "$D/perm.enc"
 
-# 3. An older volatile state replayed after a crash (it would bring back older PCRs).
+# 3. An older volatile state replayed after a crash of the whole service, workers included
+#    (a parent-only crash is 3b): it would bring back older PCRs.
 start_mgr
 [ "$(status "$U")" = live ] || fail "vTPM not live again"
 stop_mgr_kill
+kill_workers
 cp -p "$D/perm.enc" perm.new
 cp -p old/vol.enc "$D/vol.enc"
 start_mgr
@@ -86,18 +88,57 @@ ok "older vol.enc replayed: rolled-back, not served; neighbour served"
 stop_mgr
 rm -f "$D/vol.enc"
 
-# 4. The whole state directory rolled back: older perm.enc and older manifest together.
+# 3b. The files rolled back while only the parent is dead: the worker kept running, its
+#     memory is the latest state. The next parent adopts it (the rollback checks pass: the
+#     manifest and the counter agree), never loads the old files (the replayed vol.enc is
+#     removed, perm.enc logged as rolled back behind the running vTPM), and the vTPM's next
+#     store replaces perm.enc, so that a later restart from disk finds the latest state.
+start_mgr
+WP=$("$BIN/vtpmctl" info "$U" | json worker_pid)
+vt "$S" tpm2_pcrread sha256:16 -o pcr.live >/dev/null || fail "pcrread"
+stop_mgr_kill
+cp -p old/perm.enc "$D/perm.enc"
+cp -p old/vol.enc "$D/vol.enc"
+start_mgr
+[ "$(status "$U")" = live ] || fail "3b: adopted vTPM is $(status "$U")"
+[ "$("$BIN/vtpmctl" info "$U" | json worker_pid)" = "$WP" ] || fail "3b: worker not adopted"
+[ -e "$D/vol.enc" ] && fail "3b: a replayed vol.enc left beside an adopted vTPM"
+grep -q "rolled back while the vTPM ran" "$T/mgr.log" || fail "3b: the rolled-back perm.enc was not reported"
+[ "$(nvr "$S")" = NEWVALUE ] || fail "3b: the adopted vTPM lost its latest NV"
+vt "$S" tpm2_pcrread sha256:16 -o pcr.adopted >/dev/null || fail "pcrread"
+cmp -s pcr.live pcr.adopted || fail "3b: PCR 16 changed: old state was loaded"
+nvw "$S" ADOPTED1 && nvw "$S" NEWVALUE || fail "3b: store after adoption"
+kill -KILL "$WP"
+i=0
+while [ "$("$BIN/vtpmctl" info "$U" | json worker_pid)" = "$WP" ]; do
+    i=$((i + 1)); [ $i -lt 100 ] || fail "3b: worker not replaced"; sleep 0.1
+done
+[ "$(status "$U")" = live ] || fail "3b: restart from disk after adoption: $(status "$U")"
+[ "$(nvr "$S")" = NEWVALUE ] || fail "3b: restart from disk lost the NV"
+ok "files rolled back under a running worker (parent crashed): adopted, old files never used, replaced by the next store"
+
+# 4. The whole state directory rolled back: older perm.enc and older manifest together, while
+#    the parent is dead and its workers run: the next parent checks before it adopts, adopts
+#    nothing and stops them.
+stop_mgr_kill
+WPS=$(worker_pids)
+[ -n "$WPS" ] || fail "no worker outlived the parent"
+cp -p "$D/perm.enc" perm.new
 cp -p "$STATE/state.manifest" mf.new 2>/dev/null || true
 cp -p old/perm.enc "$D/perm.enc"
 cp -p old/state.manifest "$STATE/state.manifest" || fail "no manifest was written"
 start_mgr
+for wp in $WPS; do # killed: gone, or a zombie until its reaper (not us) collects it
+    st=$(sed -n 's/^[0-9]* (.*) \(.\) .*/\1/p' "/proc/$wp/stat" 2>/dev/null)
+    [ -n "$st" ] && [ "$st" != Z ] && fail "worker $wp of a rolled-back directory still runs"
+done
 [ "$(status "$U")" = rolled-back ] || fail "rolled-back directory not detected"
 "$BIN/vtpmctl" info "$U" | json error | grep -q "state directory was rolled back" ||
     fail "no reason given for the directory"
 served "$S" && fail "a vTPM of a rolled-back directory was served"
 served "$S2" && fail "nothing of a rolled-back directory can be proven the latest"
 "$BIN/vtpmctl" create --name more >/dev/null 2>&1 && fail "create accepted in a rolled-back directory"
-ok "older perm.enc + older manifest: every vTPM rolled-back, nothing served, no create"
+ok "older perm.enc + older manifest (workers running): none adopted, every vTPM rolled-back, nothing served, no create"
 stop_mgr
 cp -p perm.new "$D/perm.enc"
 cp -p mf.new "$STATE/state.manifest"
@@ -139,29 +180,39 @@ ok "--accept-state: counter re-created, both vTPMs served"
 #    kill -9): after the state file, after the manifest, after the counter's increment. The
 #    next start never reports a rollback; the NV holds the write in flight or the one before
 #    (the write in flight was not acknowledged).
+#    The worker outlives the parent and holds the store: the write is answered only once the
+#    next parent took the re-sent store through its own group commit (manifest, counter).
 n=0
 for point in before-manifest before-increment after-increment; do
     n=$((n + 1))
-    PREV=$(nvr "$S")
-    stop_mgr_kill
+    stop_mgr
     export VTPM_MGR_FAULT=$point
     start_mgr
     unset VTPM_MGR_FAULT
-    nvw "$S" "CRASH00$n" 2>/dev/null && fail "$point: the write was acknowledged"
+    rm -f nvw.done
+    ( nvw "$S" "CRASH00$n" && touch nvw.done ) & NVW=$!
     i=0
     while kill -0 "$MGR_PID" 2>/dev/null; do
         i=$((i + 1)); [ $i -lt 100 ] || fail "$point: the daemon did not die there"; sleep 0.1
     done
     grep -q "VTPM_MGR_FAULT=$point: dying here" "$T/mgr.log" || fail "$point: not reached"
     stop_mgr_kill
+    sleep 1
+    [ -f nvw.done ] && fail "$point: the write was acknowledged while no parent had committed it"
+    C0=$(grep -c "finishing the state commit" "$T/mgr.log" || true)
     start_mgr
+    wait "$NVW"
+    [ -f nvw.done ] || fail "$point: the held write failed after adoption"
     for u in "$U" "$U2"; do
         [ "$(status "$u")" = live ] || fail "$point: vtpm $u is $(status "$u") after the crash"
     done
     GOT=$(nvr "$S")
-    [ "$GOT" = "CRASH00$n" ] || [ "$GOT" = "$PREV" ] || fail "$point: NV holds '$GOT'"
+    [ "$GOT" = "CRASH00$n" ] || fail "$point: NV holds '$GOT'"
+    if [ $point = before-increment ]; then
+        [ "$(grep -c "finishing the state commit" "$T/mgr.log")" -gt "$C0" ] ||
+            fail "the interrupted commit was not finished"
+    fi
 done
-grep -q "finishing the state commit" "$T/mgr.log" || fail "the interrupted commit was not finished"
-ok "crash after the file, after the manifest, after the increment: never rolled-back"
+ok "crash after the file, after the manifest, after the increment: never rolled-back; the held write acknowledged after the next parent's commit"
 stop_mgr
 echo "t_mgr_rollback: all passed"

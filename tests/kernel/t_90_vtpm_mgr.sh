@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # vtpm-mgr serves kmod-vtpm devices: the guest's /dev/tpmrm0 is its host TPM; two vTPMs
 # bound to two containers work through /dev/vtpm<N> from inside their own container only;
-# the module's measurement list names each vTPM's UUID and EK; killing vtpm-mgr gives the
-# clients errors (no hang); after a restart attach-device serves the same vTPM again.
+# the module's measurement list names each vTPM's UUID and EK; a kill -9 of vtpm-mgr's
+# parent leaves the device served by its worker, which the next parent adopts (PCRs kept);
+# delete then destroys the device.
 . /tests/lib.sh
 ensure_module
 MS=/tmp/mgr-state MR=/tmp/mgr-run
@@ -57,21 +58,25 @@ for u in "$U1" "$U2"; do
 done
 [ "$(replayed_pcr)" = "$(host_pcr)" ] || die "measurement list does not replay to host PCR $PCR"
 note "measurement list names both vTPMs with their EKs and replays to the host PCR"
+# A crash of vtpm-mgr's parent: the worker keeps serving the device (it holds a copy of the
+# server fd) and the next parent adopts it, device included.
+in_ns "$P1" tpm2_pcrread -T "device:$D1" sha256:16 -o /tmp/pcr1.before >/dev/null || die "pcrread before the crash"
 kill -9 "$(cat /tmp/mgr.pid)"
-if in_ns "$P1" timeout 20 tpm2_getrandom -T "device:$D1" 8 >/dev/null 2>&1; then
-    die "device still answered after vtpm-mgr died"
-fi
-[ -e "$D1" ] && sleep 1
-[ -e "$D1" ] && die "$D1 not removed after vtpm-mgr died"
-note "vtpm-mgr killed: client got an error, device gone"
+sleep 0.5
+in_ns "$P1" timeout 20 tpm2_getrandom -T "device:$D1" 8 >/dev/null ||
+    die "$D1 stopped answering when vtpm-mgr's parent died"
+note "vtpm-mgr's parent killed: $D1 still served by its worker"
 start_mgr
-vtpmctl --run-dir $MR attach-device m1 --bind-pid "$P1" >/tmp/m1b.json || die "attach-device after restart"
-D1=$(field device </tmp/m1b.json)
 in_ns "$P1" tpm2_getrandom -T "device:$D1" 8 >/dev/null || die "getrandom after restart"
+in_ns "$P1" tpm2_pcrread -T "device:$D1" sha256:16 -o /tmp/pcr1.after >/dev/null || die "pcrread after restart"
+cmp -s /tmp/pcr1.before /tmp/pcr1.after || die "PCR 16 of m1 changed across the parent crash"
+[ "$(vtpmctl --run-dir $MR info m1 | field device)" = "$D1" ] || die "the adopting parent does not know $D1"
+vtpmctl --run-dir $MR attach-device m1 --bind-pid "$P1" >/dev/null 2>&1 && die "a second device for m1"
+note "restart: the worker and $D1 adopted, PCRs kept"
 vtpmctl --run-dir $MR delete m1 >/dev/null || die "delete"
 [ -e "$D1" ] && sleep 1
 [ -e "$D1" ] && die "$D1 left after delete"
 grep -q "op=destroy .*uuid=$U1" "$LIST" || die "no destroy event"
 [ "$(replayed_pcr)" = "$(host_pcr)" ] || die "list does not replay after destroy"
 kill "$(cat /tmp/mgr.pid)"
-note "restart + attach-device serves m1 again; delete destroys its device"
+note "delete after the adoption destroys $D1"

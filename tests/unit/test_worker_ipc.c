@@ -38,6 +38,8 @@ static void test_valid_messages(void **state)
     assert_int_equal(wipc_validate(buf, mk(IPC_INST_ATTACH, 0, 1000), 2, &h), 0);
     assert_int_equal(wipc_validate(buf, mk(IPC_STATE_ACK, 0, 0), 0, &h), 0);
     assert_int_equal(wipc_validate(buf, mk(IPC_STATS, 0, 0), 0, &h), 0);
+    assert_int_equal(wipc_validate(buf, mk(IPC_ADOPT, 0, 0), 0, &h), 0);
+    assert_int_equal(wipc_validate(buf, mk(IPC_INST_RETURN_FDS, 0, 0), 0, &h), 0);
 }
 
 static void test_framing_errors(void **state)
@@ -71,6 +73,11 @@ static void test_type_rules(void **state)
     assert_int_equal(wipc_validate(buf, mk(IPC_INST_ATTACH, 0, 0), 1, &h), -EPROTO);
     assert_int_equal(wipc_validate(buf, mk(IPC_INST_REMOVE, 0, 0), 1, &h), -EPROTO);
     assert_int_equal(wipc_validate(buf, mk(IPC_STATS, 8, 0), 0, &h), -EPROTO);
+    /* Adoption requests carry nothing, and never descriptors towards the worker. */
+    assert_int_equal(wipc_validate(buf, mk(IPC_ADOPT, 4, 0), 0, &h), -EPROTO);
+    assert_int_equal(wipc_validate(buf, mk(IPC_ADOPT, 0, 0), 1, &h), -EPROTO);
+    assert_int_equal(wipc_validate(buf, mk(IPC_INST_RETURN_FDS, 0, 0), 2, &h), -EPROTO);
+    assert_int_equal(wipc_validate(buf, mk(IPC_INST_RETURN_FDS, 16, 0), 0, &h), -EPROTO);
 }
 
 static void test_send_recv(void **state)

@@ -23,6 +23,7 @@
 #define TAG_CTL    (1ull << 32)
 #define TAG_SIG    (2ull << 32)
 #define TAG_WORKER (3ull << 32)
+#define TAG_PIDFD  (4ull << 32)
 
 static int open_dir(int at, const char *path, mode_t mode)
 {
@@ -57,7 +58,13 @@ static int open_dirs(struct mgr *m)
     m->vrun_fd = open_dir(m->run_fd, "vtpm", 0711);
     if (m->vrun_fd < 0)
         return m->vrun_fd;
-    return fchmod(m->vrun_fd, 0711) == 0 ? 0 : -errno;
+    if (fchmod(m->vrun_fd, 0711) != 0)
+        return -errno;
+    /* Workers' records and rendezvous sockets: the parent's alone (see adopt.c). */
+    m->pool.wdir_fd = open_dir(m->run_fd, "workers", 0700);
+    if (m->pool.wdir_fd < 0)
+        return m->pool.wdir_fd;
+    return fchmod(m->pool.wdir_fd, 0700) == 0 ? 0 : -errno;
 }
 
 static int take_lock(struct mgr *m)
@@ -119,9 +126,24 @@ static int ep_add(struct mgr *m, int fd, uint64_t tag)
 /* Workers come and go inside the pool; keep the epoll set in step. */
 static void ep_sync_workers(struct mgr *m)
 {
-    for (struct worker *w = m->pool.head; w; w = w->next)
+    for (struct worker *w = m->pool.head; w; w = w->next) {
         if (!w->dead && w->fd >= 0)
             ep_add(m, w->fd, TAG_WORKER);
+        /* An adopted worker is not our child: its end shows on its pidfd, not in SIGCHLD. */
+        if (!w->dead && w->pidfd >= 0)
+            ep_add(m, w->pidfd, TAG_PIDFD);
+    }
+}
+
+static void on_pidfd(struct mgr *m, int fd)
+{
+    for (struct worker *w = m->pool.head; w; w = w->next) {
+        if (w->pidfd == fd) {
+            w->dead = 1;
+            vtpm_recover_worker(m, w);
+            return;
+        }
+    }
 }
 
 static struct worker *worker_by_fd(struct mgr *m, int fd)
@@ -185,6 +207,8 @@ static int main_loop(struct mgr *m)
                 ctl_serve_one(m);
             else if (tag == TAG_WORKER)
                 on_worker(m, fd, ev[i].events);
+            else if (tag == TAG_PIDFD)
+                on_pidfd(m, fd);
         }
         pool_commit(&m->pool); /* one counter increment for this round's state stores */
         recover_dead(m);
@@ -211,10 +235,20 @@ static void teardown(struct mgr *m)
         hosttpm_close(m->host);
     explicit_bzero(m->master_key, sizeof(m->master_key));
     int *fds[] = { &m->state_fd, &m->host_fd, &m->vtpm_fd, &m->run_fd, &m->vrun_fd,
-                   &m->lock_fd, &m->ctl_fd, &m->epfd, &m->sig_fd };
+                   &m->lock_fd, &m->ctl_fd, &m->epfd, &m->sig_fd, &m->pool.wdir_fd };
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         if (*fds[i] >= 0)
             close(*fds[i]);
+}
+
+/* Peer checks need the daemon's namespaces before any vTPM is served, adopted ones too. */
+static int self_ns(struct mgr *m)
+{
+    int r = peerns_self(&m->hostns);
+
+    if (r)
+        LOG_ERROR("reading the daemon's own namespaces from /proc failed: %s", strerror(-r));
+    return r;
 }
 
 static int startup(struct mgr *m)
@@ -227,6 +261,8 @@ static int startup(struct mgr *m)
         r = signals_setup(m);
     if (r == 0)
         r = host_setup(m);
+    if (r == 0)
+        r = self_ns(m);
     if (r == 0)
         r = vtpm_load_all(m);
     if (r == 0)
@@ -311,6 +347,7 @@ int mgr_run(struct mgr_config *cfg)
     int r;
 
     m.pool.cfg = cfg;
+    m.pool.wdir_fd = -1;
     m.pool.store = vtpm_store_state;
     m.pool.commit = vtpm_commit_state;
     m.pool.store_ctx = &m;

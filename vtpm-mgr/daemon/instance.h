@@ -35,8 +35,9 @@ struct instance {
     int dev_fd;                  /* kmod-vtpm server fd of /dev/vtpm<dev_index>, or -1; kept
                                     across worker restarts, the device lives while it is open */
     uint32_t dev_index;
-    struct peerns_ref bound;     /* the container given this vTPM (bind), held open; in
-                                    memory only: a restarted daemon needs a new bind */
+    struct peerns_ref bound;     /* the container given this vTPM (bind), held open; kept
+                                    across a daemon restart for the same process only
+                                    (bindrec.c) */
     struct instance *next;
 };
 

@@ -76,3 +76,24 @@ int kdev_destroy(const char *ctl_path, uint32_t index, const uint8_t uuid[16])
     close(fd);
     return r;
 }
+
+int kdev_index_of(const char *ctl_path, const uint8_t uuid[16], uint32_t *index)
+{
+    struct vtpm_attest_query q;
+    int fd, r;
+
+    memset(&q, 0, sizeof(q));
+    q.size = sizeof(q);
+    q.flags = VTPM_ATTEST_QUERY_BY_UUID;
+    memcpy(q.uuid, uuid, sizeof(q.uuid));
+    fd = open_ctl(ctl_path);
+    if (fd < 0)
+        return fd;
+    r = ioctl(fd, VTPM_ATTEST_IOC_QUERY, &q) == 0 ? 0 : -errno;
+    close(fd);
+    if (r == 0 && !(q.state & VTPM_ATTEST_STATE_SERVER))
+        r = -ENOENT;
+    if (r == 0)
+        *index = q.index;
+    return r;
+}

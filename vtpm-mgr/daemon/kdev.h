@@ -18,6 +18,10 @@
 int kdev_create(const char *ctl_path, pid_t pid, const uint8_t uuid[16], const uint8_t *ekpub,
                 size_t ekpub_len, const char *label, int *server_fd, uint32_t *index);
 
+/* The index of the live device of the vTPM uuid, as the module knows it (a worker's word
+ * is not taken for it). Returns 0 or a negative errno (-ENOENT: no such device). */
+int kdev_index_of(const char *ctl_path, const uint8_t uuid[16], uint32_t *index);
+
 /* Destroys device index (uuid must match). Returns 0 or a negative errno. */
 int kdev_destroy(const char *ctl_path, uint32_t index, const uint8_t uuid[16]);
 

@@ -56,6 +56,10 @@ int vtpm_attach_device(struct mgr *m, struct instance *in, pid_t pid);
 int vtpm_load_all(struct mgr *m);
 int vtpm_recover_worker(struct mgr *m, struct worker *w);
 int vtpm_suspend_all(struct mgr *m);
+/* (Re)creates in's sockets if it has none and hands them to its worker. */
+int vtpm_attach_sockets(struct mgr *m, struct instance *in);
+/* Adopts the workers that outlived a crashed parent (adopt.c); instances must be loaded. */
+int vtpm_adopt_all(struct mgr *m);
 int vtpm_socket_path(const struct mgr *m, const struct instance *in, char *out, size_t outsz);
 /* Reads the stored EK certificate as PEM into a callee-allocated string. */
 int vtpm_ek_cert_pem(struct mgr *m, const struct instance *in, char **pem);
@@ -80,6 +84,12 @@ int vtpm_bind(struct mgr *m, struct instance *in, pid_t pid);
  * open pid's namespaces into *ref (0 or a negative errno), then commit (takes *ref). */
 int vtpm_bind_open(struct instance *in, pid_t pid, struct peerns_ref *ref);
 void vtpm_bind_commit(struct mgr *m, struct instance *in, pid_t pid, struct peerns_ref *ref);
+
+/* Bindings kept across a parent crash (bindrec.c) in <run-dir>/workers/bindings: saved at
+ * every change, restored at start only for the same process (pid, start time, namespaces). */
+#define VTPM_BINDINGS_FILE "bindings"
+int vtpm_bindings_save(struct mgr *m);
+void vtpm_bindings_restore(struct mgr *m);
 
 /* Control socket (ctlserver.c). */
 int ctl_listen(struct mgr *m);

@@ -127,6 +127,7 @@ void vtpm_bind_commit(struct mgr *m, struct instance *in, pid_t pid, struct peer
     peerns_ref_close(&in->bound);
     in->bound = *ref;
     peerns_ref_init(ref);
+    vtpm_bindings_save(m); /* a parent after a crash restores it */
     /* A worker that fails this is killed and recovered by the main loop: its successor
      * remembers nothing. */
     if (in->worker && !in->worker->dead)

@@ -97,7 +97,8 @@ int peerns_self(struct peerns_host *h)
 
 /* Runs fn(pid, arg) and checks that pid named one process, started before the accept,
  * throughout. */
-static int read_stable(pid_t pid, uint64_t accepted_ns, int (*fn)(pid_t, void *), void *arg)
+static int read_stable(pid_t pid, uint64_t accepted_ns, int (*fn)(pid_t, void *), void *arg,
+                       unsigned long long *started)
 {
     unsigned long long t0, t1;
     long hz = sysconf(_SC_CLK_TCK);
@@ -113,6 +114,8 @@ static int read_stable(pid_t pid, uint64_t accepted_ns, int (*fn)(pid_t, void *)
         return r;
     if ((r = start_ticks(pid, &t1)) != 0)
         return r;
+    if (started)
+        *started = t0;
     return t0 == t1 ? 0 : -ESTALE;
 }
 
@@ -126,7 +129,7 @@ static int read_ns(pid_t pid, void *arg)
 
 int peerns_read(pid_t pid, uint64_t accepted_ns, struct peerns *out)
 {
-    return read_stable(pid, accepted_ns, read_ns, out);
+    return read_stable(pid, accepted_ns, read_ns, out, NULL);
 }
 
 static int id_eq(const struct peerns_id *a, const struct peerns_id *b)
@@ -190,10 +193,32 @@ static int open_refs(pid_t pid, void *arg)
 int peerns_ref_open(pid_t pid, struct peerns_ref *r)
 {
     struct peerns_ref n;
+    unsigned long long started = 0;
     int rc;
 
     peerns_ref_init(&n);
-    rc = read_stable(pid, 0, open_refs, &n);
+    rc = read_stable(pid, 0, open_refs, &n, &started);
+    if (rc) {
+        peerns_ref_close(&n);
+        return rc;
+    }
+    n.pid = pid;
+    n.start_ticks = started;
+    peerns_ref_close(r);
+    *r = n;
+    return 0;
+}
+
+int peerns_ref_reopen(pid_t pid, uint64_t start_ticks, const struct peerns *ns,
+                      struct peerns_ref *r)
+{
+    struct peerns_ref n;
+    int rc;
+
+    peerns_ref_init(&n);
+    rc = peerns_ref_open(pid, &n);
+    if (rc == 0 && (n.start_ticks != start_ticks || !peerns_same(&n.ns, ns)))
+        rc = -ESTALE;
     if (rc) {
         peerns_ref_close(&n);
         return rc;

@@ -40,6 +40,8 @@ struct peerns_host {
 struct peerns_ref {
     int pid_fd, mnt_fd;         /* -1 when unbound */
     struct peerns ns;
+    pid_t pid;                  /* the process they were taken from, and its start time */
+    uint64_t start_ticks;       /* (/proc/PID/stat): kept across a daemon crash (bindrec.c) */
 };
 
 /* CLOCK_BOOTTIME in ns: the clock of /proc/PID/stat start times. */
@@ -66,5 +68,10 @@ void peerns_ref_init(struct peerns_ref *r);
 /* Takes references on pid's namespaces into r (replacing what r held only on success). */
 int peerns_ref_open(pid_t pid, struct peerns_ref *r);
 void peerns_ref_close(struct peerns_ref *r);
+/* The same again after a daemon restart, only from the very process they were taken from:
+ * pid must still have start time start_ticks and be in the namespaces ns. 0, -ESRCH (gone),
+ * -ESTALE (another process or other namespaces now), or another negative errno. */
+int peerns_ref_reopen(pid_t pid, uint64_t start_ticks, const struct peerns *ns,
+                      struct peerns_ref *r);
 
 #endif

@@ -165,7 +165,7 @@ static void remove_sockets(struct mgr *m, const struct instance *in)
     unlinkat(m->vrun_fd, in->uuid_str, AT_REMOVEDIR);
 }
 
-static int attach(struct mgr *m, struct instance *in)
+int vtpm_attach_sockets(struct mgr *m, struct instance *in)
 {
     int fds[2];
     int r;
@@ -256,7 +256,7 @@ static void unwind_create(struct mgr *m, struct instance *in)
         pool_call(&m->pool, in->worker, IPC_INST_REMOVE, in->uuid, 0, NULL, 0, NULL, 0,
                   NULL, NULL);
     if (in->worker)
-        in->worker->ninst--;
+        pool_unassign(&m->pool, in->worker, in->uuid);
     remove_sockets(m, in);
     inst_dirname(in, dn, sizeof(dn));
     dir_remove_tree(m->vtpm_fd, dn);
@@ -311,16 +311,18 @@ int vtpm_create(struct mgr *m, const struct create_req *req, struct instance **o
     r = req->bind ? vtpm_bind(m, in, req->bind_pid) : 0;
     if (r == 0)
         r = pool_pick(&m->pool, in->tenant, in->owner_uid, &in->worker);
-    if (r == 0) {
-        in->worker->ninst++;
+    if (r == 0)
+        r = pool_assign(&m->pool, in->worker, in->uuid); /* recorded before it exists there */
+    if (r)
+        in->worker = NULL;
+    if (r == 0)
         r = manufacture(m, in);
-    }
     if (r == 0) /* listed in a counted manifest before it exists under its name */
         r = rb_guard_commit(&m->rb);
     if (r == 0)
         r = publish(m, in);
     if (r == 0)
-        r = attach(m, in);
+        r = vtpm_attach_sockets(m, in);
     if (r == 0 && req->device)
         r = vtpm_attach_device(m, in, req->bind_pid);
     if (r) {
@@ -336,8 +338,8 @@ int vtpm_create(struct mgr *m, const struct create_req *req, struct instance **o
 
 static int send_device(struct mgr *m, struct instance *in)
 {
-    return pool_call(&m->pool, in->worker, IPC_INST_ATTACH_DEVICE, in->uuid, 0, NULL, 0,
-                     &in->dev_fd, 1, NULL, NULL);
+    return pool_call(&m->pool, in->worker, IPC_INST_ATTACH_DEVICE, in->uuid, in->dev_index,
+                     NULL, 0, &in->dev_fd, 1, NULL, NULL);
 }
 
 int vtpm_attach_device(struct mgr *m, struct instance *in, pid_t pid)
@@ -372,7 +374,10 @@ int vtpm_delete(struct mgr *m, struct instance *in)
 {
     char dn[64];
     struct worker *w = in->worker;
+    uint8_t uuid[16];
+    int was_bound;
 
+    memcpy(uuid, in->uuid, sizeof(uuid));
     if (in->dev_fd >= 0 && kdev_destroy(m->cfg->kmod_control, in->dev_index, in->uuid) != 0)
         LOG_WARN("vtpm %s: /dev/vtpm%u not destroyed by ioctl; closing it", in->uuid_str,
                  in->dev_index);
@@ -388,9 +393,14 @@ int vtpm_delete(struct mgr *m, struct instance *in)
     dir_sync(m->vtpm_fd);
     forget(m, in);
     LOG_INFO("vtpm %s deleted", in->uuid_str);
+    was_bound = in->bound.pid_fd >= 0;
     inst_unlink(&m->insts, in);
     inst_free(in);
-    if (w && --w->ninst == 0 && !w->dead)
+    if (was_bound)
+        vtpm_bindings_save(m);
+    if (w)
+        pool_unassign(&m->pool, w, uuid);
+    if (w && w->ninst == 0 && !w->dead)
         pool_retire(&m->pool, w, 2000);
     return 0;
 }
@@ -477,7 +487,7 @@ static int serve_instance(struct mgr *m, struct instance *in, int dirfd)
     if (r == 0 && unlinkat(dirfd, STATE_FILE_VOL, 0) == 0)
         dir_sync(dirfd);
     if (r == 0)
-        r = attach(m, in);
+        r = vtpm_attach_sockets(m, in);
     if (r == 0 && in->dev_fd >= 0)
         r = send_device(m, in);
     return r;
@@ -533,9 +543,12 @@ static int start_instance(struct mgr *m, struct instance *in, int dirfd, int def
     if (r <= 0)
         goto out;
     r = pool_pick(&m->pool, in->tenant, in->owner_uid, &in->worker);
-    if (r)
+    if (r == 0)
+        r = pool_assign(&m->pool, in->worker, in->uuid);
+    if (r) {
+        in->worker = NULL;
         goto out;
-    in->worker->ninst++;
+    }
     if (use_vol)
         r = pool_call(&m->pool, in->worker, IPC_INST_STAGE_VOLATILE, in->uuid, 0, vol, vlen,
                       NULL, 0, NULL, NULL);
@@ -578,10 +591,70 @@ static int load_one(struct mgr *m, const char *name)
     } else {
         in->status = INST_LIVE;
         inst_add(&m->insts, in);
-        r = start_instance(m, in, dirfd, 1);
     }
     if (dirfd >= 0)
         close(dirfd);
+    return r;
+}
+
+/*
+ * An adopted vTPM's state is the worker's memory, which never came from the disk: its files
+ * are checked against the manifest all the same. A newer file (written before the crash, never
+ * acknowledged) becomes the listed one; an older one was rolled back behind the running vTPM:
+ * that is logged, the file is never loaded, and the next store replaces it (should the worker
+ * die first, the vTPM restarts from disk and is reported rolled-back then). The worker's live
+ * state makes any volatile file stale: adopt.c removed it, the manifest counts it consumed.
+ */
+static int check_adopted(struct mgr *m, struct instance *in, int dirfd)
+{
+    struct rb_guard *g = &m->rb;
+    struct rb_entry *e = rb_add(&g->mf, in->uuid);
+    uint8_t *perm = NULL;
+    size_t plen = 0;
+    uint64_t pgen = 0;
+    int r;
+
+    if (!e)
+        return -ENOMEM;
+    r = state_read(dirfd, in->key, in->uuid, VTPM_STATE_PERM, &pgen, &perm, &plen);
+    secure_free(perm, plen);
+    if (r) {
+        LOG_WARN("vtpm %s: adopted, but its permanent state file is unreadable (%s); the "
+                 "next store rewrites it", in->uuid_str, strerror(-r));
+    } else if (g->adopt || rb_check_perm(e, pgen) == RB_FILE_NEWER) {
+        e->perm_gen = pgen;
+        g->dirty = 1;
+    } else if (rb_check_perm(e, pgen) == RB_FILE_ROLLED_BACK) {
+        LOG_ERROR("vtpm %s: perm.enc is generation %llu, %s lists %llu: the file was rolled "
+                  "back while the vTPM ran; its adopted worker's live state is kept, the file "
+                  "is not used", in->uuid_str, (unsigned long long)pgen, RB_MANIFEST_FILE,
+                  (unsigned long long)e->perm_gen);
+    }
+    if (e->flags & RB_VOL_LIVE) {
+        e->flags &= ~RB_VOL_LIVE;
+        g->dirty = 1;
+    }
+    return 0;
+}
+
+/* Every vTPM that no adopted worker still serves is loaded from its durable state (served
+ * later, by serve_loaded); an adopted one has its files checked only (check_adopted). */
+static int start_unserved(struct mgr *m)
+{
+    int r = 0;
+
+    for (struct instance *in = m->insts.head; in && r == 0; in = in->next) {
+        int fd;
+        if (in->status != INST_LIVE)
+            continue;
+        fd = open_inst_dir(m, in);
+        if (fd >= 0)
+            r = in->worker ? check_adopted(m, in, fd) : start_instance(m, in, fd, 1);
+        else if (!in->worker)
+            r = fd;
+        if (fd >= 0)
+            close(fd);
+    }
     return r;
 }
 
@@ -639,8 +712,8 @@ static int serve_loaded(struct mgr *m)
     }
     for (struct instance *in = m->insts.head; in; in = in->next) {
         int fd;
-        if (in->status != INST_LIVE || !in->worker)
-            continue;
+        if (in->status != INST_LIVE || !in->worker || in->data_fd >= 0)
+            continue; /* not loaded, or adopted: served already */
         fd = open_inst_dir(m, in);
         r = fd < 0 ? fd : serve_instance(m, in, fd);
         if (fd >= 0)
@@ -673,6 +746,12 @@ int vtpm_load_all(struct mgr *m)
     }
     closedir(d);
     dir_sync(m->vtpm_fd);
+    if (r == 0) /* before adoption: a connection held for a verdict is judged with them */
+        vtpm_bindings_restore(m);
+    if (r == 0)
+        r = vtpm_adopt_all(m); /* after the directory verdict: a frozen guard stops them */
+    if (r == 0)
+        r = start_unserved(m);
     if (r == 0 && !m->rb.frozen)
         prune_manifest(m);
     if (r == 0)
@@ -691,15 +770,17 @@ int vtpm_recover_worker(struct mgr *m, struct worker *w)
             in->worker = NULL;
     pool_destroy(&m->pool, w);
     for (struct instance *in = m->insts.head; in; in = in->next) {
-        int fd;
+        int fd, rc;
         if (in->worker || in->status != INST_LIVE)
             continue;
         fd = open_inst_dir(m, in);
-        r = fd < 0 ? fd : start_instance(m, in, fd, 0);
+        rc = fd < 0 ? fd : start_instance(m, in, fd, 0);
         if (fd >= 0)
             close(fd);
-        if (r)
-            LOG_ERROR("vtpm %s: restart failed: %s", in->uuid_str, strerror(-r));
+        if (rc) {
+            LOG_ERROR("vtpm %s: restart failed: %s", in->uuid_str, strerror(-rc));
+            r = rc;
+        }
     }
     return r;
 }

@@ -7,7 +7,8 @@
  * exactly hdr.len payload bytes (hdr.len <= VTPM_IPC_MAX_PAYLOAD). A receiver checks the
  * datagram length against sizeof(hdr) + hdr.len before looking at the payload, and treats
  * any mismatch, unknown type or oversize as a protocol error (the parent then kills the
- * worker; the worker exits). File descriptors travel as SCM_RIGHTS on IPC_INST_ATTACH only.
+ * worker; the worker exits). File descriptors travel as SCM_RIGHTS on IPC_INST_ATTACH,
+ * IPC_INST_ATTACH_DEVICE and the IPC_REPLY to IPC_INST_RETURN_FDS only.
  *
  * Both sides send requests: the parent sends IPC_INST_* and IPC_SUSPEND_ALL and waits for an
  * IPC_REPLY with the same seq; while it waits it must still answer IPC_STATE_STORE. The
@@ -24,7 +25,8 @@
 #include <stdint.h>
 
 #define VTPM_IPC_FD          3
-#define VTPM_IPC_VERSION     1
+#define VTPM_ADOPT_FD        4 /* the worker's rendezvous socket (see IPC_ADOPT) */
+#define VTPM_IPC_VERSION     2
 #define VTPM_IPC_MAX_PAYLOAD (192u * 1024u)
 #define VTPM_IPC_SOCKBUF     (512 * 1024)
 
@@ -104,6 +106,7 @@ enum vtpm_ipc_type {
      * Serve the instance through a kernel device as well: one fd arrives as SCM_RIGHTS, the
      * kmod-vtpm server fd of /dev/vtpm<N> (kmod-vtpm/include/uapi/vtpm_attest.h). The worker
      * reads whole commands from it and writes responses. -EBUSY if it already has one.
+     * arg = the device's index N (kept for a parent that adopts the worker later).
      */
     IPC_INST_ATTACH_DEVICE = 9,
 
@@ -115,6 +118,30 @@ enum vtpm_ipc_type {
     /* Forget remembered IPC_PEER_VERDICTs for the instance (its binding changed). Reply
      * without payload. */
     IPC_PEER_FLUSH = 11,
+
+    /* ---- parent -> worker, re-adoption after a parent crash (20-29) ----
+     *
+     * The parent binds an AF_UNIX SOCK_SEQPACKET socket at <run-dir>/workers/<token>.sock
+     * (directory 0700) and passes it to the worker as fd 4 (VTPM_ADOPT_FD); the worker calls
+     * listen() on it before entering its sandbox, so the socket's SO_PEERCRED names the worker.
+     * When the IPC socket reaches EOF without a graceful stop and the worker hosts vTPMs, the
+     * worker keeps serving its clients and accepts one connection on fd 4 whose SO_PEERCRED
+     * uid is its parent's uid; that connection becomes its IPC socket (a new generation:
+     * requests of the dead parent still queued are dropped, replies to them are not sent).
+     * A state store that was not acknowledged is sent again on it before anything else, and
+     * so is the IPC_PEER_CHECK of a connection accepted meanwhile (never served unjudged).
+     * Not adopted within VTPM_WORKER_ADOPT_MS (default 30000), the worker exits.
+     */
+
+    /* First request of a new parent. Reply payload: one struct vtpm_ipc_adopt_ent per hosted
+     * instance (instances only staged by the dead parent are dropped first; the dead parent's
+     * remembered IPC_PEER_VERDICTs are forgotten). */
+    IPC_ADOPT = 20,
+
+    /* Reply carries the instance's listening sockets as SCM_RIGHTS (data, control) and, when
+     * it serves a kernel device, the device's server fd third; reply arg = the fd count.
+     * -ENOENT if the instance is not attached. */
+    IPC_INST_RETURN_FDS = 21,
 
     /* ---- replies ---- */
     IPC_REPLY = 64,
@@ -161,6 +188,15 @@ struct vtpm_ipc_peer {
     uint32_t gid;
     uint32_t is_ctrl;      /* 1: the control socket (tpm.sock.ctrl) */
     uint64_t accepted_ns;  /* CLOCK_BOOTTIME at accept: a process started later reused the pid */
+};
+
+/* IPC_ADOPT reply entries. */
+#define VTPM_ADOPT_F_LISTEN 1u /* attached: IPC_INST_RETURN_FDS gives its sockets */
+#define VTPM_ADOPT_F_DEVICE 2u /* serves /dev/vtpm<dev_index> */
+struct vtpm_ipc_adopt_ent {
+    uint8_t uuid[16];
+    uint32_t flags;
+    uint32_t dev_index; /* arg of the IPC_INST_ATTACH_DEVICE that gave the device */
 };
 
 struct vtpm_ipc_stats {

@@ -16,7 +16,7 @@
 struct worker;
 
 /* Every epoll registration points at a struct starting with this tag. */
-enum ep_kind { EP_IPC = 1, EP_LISTEN, EP_CONN, EP_DEV };
+enum ep_kind { EP_IPC = 1, EP_LISTEN, EP_CONN, EP_DEV, EP_ADOPT };
 struct ep_tag {
     enum ep_kind kind;
     int dead; /* closed during this event batch; freed by fe_reap() */

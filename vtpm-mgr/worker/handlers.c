@@ -3,6 +3,7 @@
 #include "handlers.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -179,6 +180,8 @@ static void on_attach_device(struct worker *w, struct ipc_msg *m)
         r = dev_attach(w, inst, m->fds[0]);
         m->nfds = 0; /* dev_attach owns it now */
     }
+    if (r == 0)
+        inst->dev_index = m->hdr.arg;
     wipc_msg_close_fds(m);
     wk_reply(w, &m->hdr, r, NULL, 0);
 }
@@ -197,6 +200,7 @@ static void on_suspend(struct worker *w, struct ipc_msg *m)
     struct inst *inst;
     int r = 0;
 
+    w->suspended = 1; /* a graceful stop: losing the parent now ends the worker */
     tpmcore_deactivate(1); /* the active instance's volatile state joins the others' */
     for (inst = w->tab.head; inst && r == 0; inst = inst->next) {
         fe_detach(w, inst);
@@ -207,6 +211,58 @@ static void on_suspend(struct worker *w, struct ipc_msg *m)
         fe_detach(w, inst);
     w->suspended = 1;
     wk_reply(w, &m->hdr, r, NULL, 0);
+}
+
+/* A new parent after a crash: drop what the dead one only staged, list the rest. */
+static void on_adopt(struct worker *w, struct ipc_msg *m)
+{
+    struct vtpm_ipc_adopt_ent *ents;
+    struct inst *inst, *next;
+    size_t n = 0;
+
+    for (inst = w->tab.head; inst; inst = next) {
+        next = inst->next;
+        if (inst->state == INST_STAGED) {
+            drop_instance(w, inst);
+            continue;
+        }
+        /* The dead parent's admissions: the new one may not have the same bindings. */
+        explicit_bzero(inst->memo, sizeof(inst->memo));
+        inst->memo_next = 0;
+    }
+    ents = calloc(w->tab.count ? w->tab.count : 1, sizeof(*ents));
+    if (!ents) {
+        wk_reply(w, &m->hdr, -ENOMEM, NULL, 0);
+        return;
+    }
+    for (inst = w->tab.head; inst; inst = inst->next, n++) {
+        memcpy(ents[n].uuid, inst->uuid, sizeof(ents[n].uuid));
+        ents[n].flags = (inst->data_l && inst->ctrl_l ? VTPM_ADOPT_F_LISTEN : 0) |
+                        (inst->dev ? VTPM_ADOPT_F_DEVICE : 0);
+        ents[n].dev_index = inst->dev ? inst->dev_index : 0;
+    }
+    if (n * sizeof(*ents) > VTPM_IPC_MAX_PAYLOAD)
+        wk_reply(w, &m->hdr, -EMSGSIZE, NULL, 0);
+    else
+        wk_reply(w, &m->hdr, 0, ents, n * sizeof(*ents));
+    free(ents);
+}
+
+/* The new parent keeps copies of the sockets (and device) to hand a replacement worker. */
+static void on_return_fds(struct worker *w, struct ipc_msg *m)
+{
+    struct inst *inst = find_ready(w, m->hdr.uuid);
+    int fds[IPC_MAX_SEND_FDS], n = 0;
+
+    if (!inst || !inst->data_l || !inst->ctrl_l) {
+        wk_reply(w, &m->hdr, -ENOENT, NULL, 0);
+        return;
+    }
+    fds[n++] = inst->data_l->fd;
+    fds[n++] = inst->ctrl_l->fd;
+    if (inst->dev)
+        fds[n++] = inst->dev->fd;
+    wk_reply_fds(w, &m->hdr, 0, NULL, 0, fds, n);
 }
 
 static void on_stats(struct worker *w, struct ipc_msg *m)
@@ -246,6 +302,8 @@ void wk_handle_request(struct worker *w, struct ipc_msg *m)
     case IPC_SUSPEND_ALL: on_suspend(w, m); break;
     case IPC_STATS: on_stats(w, m); break;
     case IPC_PEER_FLUSH: on_peer_flush(w, m); break;
+    case IPC_ADOPT: on_adopt(w, m); break;
+    case IPC_INST_RETURN_FDS: on_return_fds(w, m); break;
     default: /* wipc_validate admits nothing else */
         LOG_ERROR("ipc: unhandled type %u", m->hdr.type);
         w->fatal = -EPROTO;

@@ -42,6 +42,7 @@ struct inst {
     uid_t allowed_uid; /* besides root, from IPC_INST_ATTACH */
     struct listener *data_l, *ctrl_l; /* NULL until attached */
     struct devconn *dev;               /* kernel device server fd, if any */
+    uint32_t dev_index;                /* its /dev/vtpm<N>, told by the parent */
     unsigned nconns;
     struct peer_memo memo[INST_PEER_MEMO];
     unsigned memo_next;

@@ -31,6 +31,8 @@ static const struct ipc_rule rules[] = {
     { IPC_STATE_ACK, 0, 0, 0, 0 },
     { IPC_PEER_VERDICT, 0, 0, 0, 0 },
     { IPC_PEER_FLUSH, 0, 0, 0, 0 },
+    { IPC_ADOPT, 0, 0, 0, 0 },
+    { IPC_INST_RETURN_FDS, 0, 0, 0, 0 },
 };
 
 static const struct ipc_rule *find_rule(uint32_t type)
@@ -98,6 +100,11 @@ static int take_fds(struct msghdr *mh, struct ipc_msg *msg)
 
 int wipc_recv(int fd, uint8_t *buf, struct ipc_msg *msg)
 {
+    return wipc_recv_flags(fd, buf, msg, 0);
+}
+
+int wipc_recv_flags(int fd, uint8_t *buf, struct ipc_msg *msg, int flags)
+{
     union {
         struct cmsghdr align;
         char buf[CMSG_SPACE(sizeof(int) * (IPC_MAX_FDS + 2))];
@@ -109,7 +116,7 @@ int wipc_recv(int fd, uint8_t *buf, struct ipc_msg *msg)
     int r;
 
     do
-        n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+        n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | flags);
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return -errno;
@@ -131,15 +138,38 @@ int wipc_recv(int fd, uint8_t *buf, struct ipc_msg *msg)
 
 int wipc_send(int fd, const struct vtpm_ipc_hdr *hdr, const void *payload)
 {
+    return wipc_send_fds(fd, hdr, payload, NULL, 0);
+}
+
+int wipc_send_fds(int fd, const struct vtpm_ipc_hdr *hdr, const void *payload, const int *fds,
+                  int nfds)
+{
     struct iovec iov[2] = {
         { .iov_base = (void *)hdr, .iov_len = IPC_HDR_LEN },
         { .iov_base = (void *)payload, .iov_len = hdr->len },
     };
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int) * IPC_MAX_SEND_FDS)];
+    } cbuf;
     struct msghdr mh = { .msg_iov = iov, .msg_iovlen = hdr->len ? 2 : 1 };
     ssize_t n;
 
     if (hdr->len > VTPM_IPC_MAX_PAYLOAD)
         return -EMSGSIZE;
+    if (nfds < 0 || nfds > IPC_MAX_SEND_FDS)
+        return -EINVAL;
+    if (nfds > 0) {
+        struct cmsghdr *c;
+        memset(&cbuf, 0, sizeof(cbuf));
+        mh.msg_control = cbuf.buf;
+        mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+        c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+    }
     do
         n = sendmsg(fd, &mh, MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "adopt.h"
 #include "handlers.h"
 #include "log.h"
 #include "sandbox.h"
@@ -19,6 +20,9 @@ int main(void)
     if (wk_init(&w, VTPM_IPC_FD) < 0)
         return EXIT_FAILURE;
     /* Libraries open what they need during the warm-up; afterwards the sandbox forbids it. */
+    r = wk_adopt_init(&w, VTPM_ADOPT_FD);
+    if (r < 0)
+        LOG_ERROR("rendezvous socket unusable (%d); a parent crash will end this worker", r);
     r = wk_warmup();
     if (r == 0)
         r = wk_sandbox_enter();

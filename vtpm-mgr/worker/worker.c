@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "adopt.h"
 #include "handlers.h"
 #include "log.h"
 #include "provision.h"
@@ -17,6 +19,7 @@
 struct qmsg {
     struct ipc_msg m;
     size_t len;
+    uint32_t gen; /* the parent generation that sent it */
     struct qmsg *next;
 };
 
@@ -36,6 +39,7 @@ static int queue_push(struct worker *w, const struct ipc_msg *m)
     if (m->hdr.len)
         memcpy(q->m.payload, m->payload, m->hdr.len);
     q->len = m->hdr.len;
+    q->gen = w->gen;
     if (w->q_tail)
         w->q_tail->next = q;
     else
@@ -51,13 +55,14 @@ static void queue_run(struct worker *w)
         w->q_head = q->next;
         if (!w->q_head)
             w->q_tail = NULL;
+        w->req_gen = q->gen;
         wk_handle_request(w, &q->m);
         secure_free(q->m.payload, q->len);
         free(q);
     }
 }
 
-static void queue_drop(struct worker *w)
+void wk_queue_drop(struct worker *w)
 {
     while (w->q_head) {
         struct qmsg *q = w->q_head;
@@ -72,12 +77,27 @@ static void queue_drop(struct worker *w)
 int wk_reply(struct worker *w, const struct vtpm_ipc_hdr *req, int status, const void *payload,
                  size_t len)
 {
+    return wk_reply_fds(w, req, status, payload, len, NULL, 0);
+}
+
+int wk_reply_fds(struct worker *w, const struct vtpm_ipc_hdr *req, int status,
+                 const void *payload, size_t len, const int *fds, int nfds)
+{
     struct vtpm_ipc_hdr h = { .type = IPC_REPLY, .seq = req->seq, .len = (uint32_t)len,
                               .status = status };
     int r;
 
     memcpy(h.uuid, req->uuid, sizeof(h.uuid));
-    r = wipc_send(w->ipc_fd, &h, payload);
+    if (w->req_gen != w->gen || w->ipc_fd < 0) {
+        LOG_INFO("ipc: request %u came from a parent that is gone; no reply", req->seq);
+        return 0;
+    }
+    h.arg = (uint32_t)nfds;
+    r = wipc_send_fds(w->ipc_fd, &h, payload, fds, nfds);
+    if ((r == -EPIPE || r == -ECONNRESET) && w->adopt_fd >= 0) {
+        LOG_WARN("ipc: reply not delivered, the parent is gone");
+        return r; /* the main loop sees the EOF and waits for the next parent */
+    }
     if (r < 0) {
         LOG_ERROR("ipc: reply failed: %s", strerror(-r));
         w->fatal = r;
@@ -94,10 +114,8 @@ static int wait_answer(struct worker *w, uint32_t type, uint32_t seq, uint32_t *
 
     for (;;) {
         r = wipc_recv(w->ipc_fd, g_ackbuf, &m);
-        if (r == 0) {
-            w->eof = 1;
-            return -EPIPE;
-        }
+        if (r == 0 || r == -ECONNRESET)
+            return -EPIPE; /* the parent is gone: wk_store waits for the next one */
         if (r < 0) {
             w->fatal = r;
             return r;
@@ -132,9 +150,26 @@ int wk_peer_check(struct worker *w, struct inst *inst, const struct vtpm_ipc_pee
     if (w->fatal || w->eof)
         return -EPIPE;
     memcpy(h.uuid, inst->uuid, sizeof(h.uuid));
-    r = wipc_send(w->ipc_fd, &h, peer);
-    if (r == 0)
-        r = wait_answer(w, IPC_PEER_VERDICT, h.seq, memo_ms);
+    /*
+     * Only the parent can judge the peer: a connection accepted while there is none (it
+     * crashed) is neither refused nor admitted but waits, like a state store, for the next
+     * parent to adopt us, and is judged by it (asked again if the parent dies meanwhile).
+     */
+    for (;;) {
+        r = w->ipc_fd < 0 ? wk_adopt_wait(w) : 0;
+        if (r == 0)
+            r = wipc_send(w->ipc_fd, &h, peer);
+        if (r == 0)
+            r = wait_answer(w, IPC_PEER_VERDICT, h.seq, memo_ms);
+        if (r != -EPIPE && r != -ECONNRESET)
+            break;
+        if (wk_orphan(w) < 0) {
+            w->eof = 1;
+            break;
+        }
+    }
+    if (r == -ETIMEDOUT)
+        w->eof = 1; /* nobody adopted us in time */
     w->peer_checks++;
     return r;
 }
@@ -151,9 +186,25 @@ int wk_store(struct worker *w, struct inst *inst, uint32_t kind, const uint8_t *
     if (len > VTPM_IPC_MAX_PAYLOAD)
         return -EMSGSIZE;
     memcpy(h.uuid, inst->uuid, sizeof(h.uuid));
-    r = wipc_send(w->ipc_fd, &h, blob);
-    if (r == 0)
-        r = wait_answer(w, IPC_STATE_ACK, h.seq, NULL);
+    /*
+     * Not acknowledged is not durable: if the parent dies first, the client's answer waits
+     * (and the worker with it) until a new parent adopted us and stored the same blob again.
+     */
+    for (;;) {
+        r = w->ipc_fd < 0 ? wk_adopt_wait(w) : 0;
+        if (r == 0)
+            r = wipc_send(w->ipc_fd, &h, blob);
+        if (r == 0)
+            r = wait_answer(w, IPC_STATE_ACK, h.seq, NULL);
+        if (r != -EPIPE && r != -ECONNRESET)
+            break;
+        if (wk_orphan(w) < 0) {
+            w->eof = 1;
+            break;
+        }
+    }
+    if (r == -ETIMEDOUT)
+        w->eof = 1; /* nobody adopted us in time */
     w->state_stores++;
     if (r < 0)
         LOG_WARN("state store (kind %u) not acknowledged: %s", kind, strerror(-r));
@@ -175,10 +226,18 @@ int wk_persist(struct worker *w, struct inst *inst)
 static void ipc_event(struct worker *w)
 {
     struct ipc_msg m;
-    int r = wipc_recv(w->ipc_fd, w->ipcbuf, &m);
+    int r;
 
-    if (r == 0) {
-        w->eof = 1;
+    if (w->ipc_fd < 0) /* orphaned earlier in this event batch */
+        return;
+    /* Never block here: the event may be stale (the link was replaced and its message
+     * already read while this batch was being handled). */
+    r = wipc_recv_flags(w->ipc_fd, w->ipcbuf, &m, MSG_DONTWAIT);
+    if (r == -EAGAIN || r == -EWOULDBLOCK)
+        return;
+    if (r == 0 || r == -ECONNRESET) {
+        if (wk_orphan(w) < 0)
+            w->eof = 1;
         return;
     }
     if (r < 0) {
@@ -190,6 +249,7 @@ static void ipc_event(struct worker *w)
         w->fatal = -EPROTO;
         return;
     }
+    w->req_gen = w->gen;
     wk_handle_request(w, &m);
     explicit_bzero(w->ipcbuf, IPC_HDR_LEN + m.hdr.len); /* state blobs, certificates */
 }
@@ -202,6 +262,8 @@ static void dispatch(struct worker *w, struct epoll_event *evs, int n)
         struct ep_tag *tag = evs[i].data.ptr;
         if (tag->kind == EP_IPC)
             ipc_event(w);
+        else if (tag->kind == EP_ADOPT)
+            wk_adopt_try(w);
         else
             fe_event(w, tag, evs[i].events);
     }
@@ -227,6 +289,10 @@ int wk_loop(struct worker *w)
             fe_sweep(w, last_sweep);
         }
         fe_reap(w);
+        if (wk_adopt_expired(w)) {
+            LOG_ERROR("no parent adopted this worker within %u ms; exiting", w->adopt_ms);
+            w->eof = 1;
+        }
     }
     if (w->fatal)
         LOG_ERROR("worker stops: %s", strerror(-w->fatal));
@@ -239,6 +305,7 @@ int wk_init(struct worker *w, int ipc_fd)
 
     memset(w, 0, sizeof(*w));
     w->ipc_fd = ipc_fd;
+    w->adopt_fd = w->adopt_ep = -1;
     w->ipc_tag.kind = EP_IPC;
     ev.data.ptr = &w->ipc_tag;
     w->ipcbuf = malloc(IPC_BUF_SIZE);
@@ -266,8 +333,9 @@ void wk_fini(struct worker *w)
         winst_remove(&w->tab, i);
     }
     fe_reap(w);
-    queue_drop(w);
+    wk_queue_drop(w);
     prov_fini();
+    wk_adopt_fini(w);
     if (w->epfd > 0)
         close(w->epfd);
     w->epfd = -1;

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "frontend.h"
 #include "inst.h"
@@ -21,6 +22,13 @@ struct worker {
     uint32_t seq;
     struct qmsg *q_head, *q_tail;
     int eof, fatal, suspended;
+    /* Re-adoption after a parent crash (adopt.c). */
+    int adopt_fd, adopt_ep;     /* rendezvous listener (-1: none) and an epoll set of it alone */
+    struct ep_tag adopt_tag;
+    uid_t parent_uid;           /* the only uid that may adopt this worker */
+    unsigned adopt_ms;          /* how long an orphan waits for a new parent */
+    uint64_t orphan_since;      /* fe_now_ms() when the parent went away, 0 while adopted */
+    uint32_t gen, req_gen;      /* parent generation now / of the request being handled */
     unsigned nconns;
     struct conn *conns;
     struct conn *dead_conns;
@@ -52,6 +60,14 @@ int wk_persist(struct worker *w, struct inst *inst);
 /* Answers parent request req with IPC_REPLY. */
 int wk_reply(struct worker *w, const struct vtpm_ipc_hdr *req, int status, const void *payload,
                  size_t len);
+
+/* Drops parent requests still queued (those of a parent that is gone). */
+void wk_queue_drop(struct worker *w);
+
+/* The same with descriptors as SCM_RIGHTS (duplicated: the caller keeps its own); reply
+ * arg = nfds. */
+int wk_reply_fds(struct worker *w, const struct vtpm_ipc_hdr *req, int status,
+                 const void *payload, size_t len, const int *fds, int nfds);
 
 /* Sets up a worker on the IPC socket ipc_fd; 0 or -errno. */
 int wk_init(struct worker *w, int ipc_fd);
