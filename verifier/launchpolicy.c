@@ -481,7 +481,7 @@ static void check_nodes(const struct eval *e)
             malformed(e, "device_nodes");
             return;
         }
-        snprintf(id, sizeof(id), "%s %llu:%llu", type, (unsigned long long)maj,
+        snprintf(id, sizeof(id), "%.16s %llu:%llu", type, (unsigned long long)maj,
                  (unsigned long long)min);
         if (!listed(list(e, "allowed_device_nodes"), id))
             reasons_add(e->r, "device-node-forbidden", "%.100s %s", path, id);
