@@ -18,7 +18,7 @@
 command -v curl >/dev/null || { echo "curl missing"; exit 77; }
 command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
 command -v jq >/dev/null || { echo "jq missing"; exit 77; }
-VF=${VTPM_SLOWLORIS_VERIFIER:-$BIN/verifier} # another verifier binary: to see this test fail
+VF=$BIN/verifier
 EB=$BUILD/tests/evidence_build
 VF_PID=
 ATT_PID=
