@@ -153,13 +153,19 @@ untouched "$V7" "failed bind through the service"
 stop_zombie
 ok "a failed bind fails the start with the reason (hook and service); nothing extended"
 
-# ---- the service path: bound and used; bound again after a vtpm-mgr crash ----
+# ---- the service path: bound and used; kept across a vtpm-mgr crash (vtpm-mgr restores
+# its bindings), and bound again by the service when vtpm-mgr lost them ----
 V8=$(own)
 bundle svc "$V8" "" service
 started svc
 in_ctr svc tpm || fail "service path: the container cannot use its vTPM: $(cat svc.exec)"
 ok "service: the container's own vTPM is bound to it and used from inside"
 stop_mgr_kill
+start_mgr
+in_ctr svc tpm || fail "after a vtpm-mgr crash the binding was not restored: $(cat svc.exec)"
+ok "after a vtpm-mgr crash vtpm-mgr restores the binding (the container keeps its vTPM)"
+stop_mgr_kill
+rm -f "$RUN/workers/bindings" # vtpm-mgr's record of bindings lost
 start_mgr
 r=0; in_ctr svc tpm || r=$?
 [ $r -eq 3 ] || [ $r -eq 0 ] || fail "after the restart: exit $r"
@@ -170,7 +176,7 @@ until in_ctr svc tpm; do
 done
 grep -q "container $ID-svc: vTPM $V8 was bound to no container" ad.log ||
     fail "the service did not log the new binding"
-ok "after a vtpm-mgr crash the service binds the container's vTPM again"
+ok "when vtpm-mgr lost its bindings the service binds the container's vTPM again"
 
 # ---- a verifier "refused" answer (evidence from another vTPM for a running container's id)
 V9=$(own)
