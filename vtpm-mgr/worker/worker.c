@@ -140,6 +140,31 @@ static int wait_answer(struct worker *w, uint32_t type, uint32_t seq, uint32_t *
     }
 }
 
+/* Sends h (and payload) to the parent and waits for its answer of type answer; if the parent
+ * is gone, waits to be adopted and asks the next one again. */
+static int ask_parent(struct worker *w, const struct vtpm_ipc_hdr *h, const void *payload,
+                      uint32_t answer, uint32_t *arg)
+{
+    int r;
+
+    for (;;) {
+        r = w->ipc_fd < 0 ? wk_adopt_wait(w) : 0;
+        if (r == 0)
+            r = wipc_send(w->ipc_fd, h, payload);
+        if (r == 0)
+            r = wait_answer(w, answer, h->seq, arg);
+        if (r != -EPIPE && r != -ECONNRESET)
+            break;
+        if (wk_orphan(w) < 0) {
+            w->eof = 1;
+            break;
+        }
+    }
+    if (r == -ETIMEDOUT)
+        w->eof = 1; /* nobody adopted us in time */
+    return r;
+}
+
 int wk_peer_check(struct worker *w, struct inst *inst, const struct vtpm_ipc_peer *peer,
                   uint32_t *memo_ms)
 {
@@ -155,21 +180,7 @@ int wk_peer_check(struct worker *w, struct inst *inst, const struct vtpm_ipc_pee
      * crashed) is neither refused nor admitted but waits, like a state store, for the next
      * parent to adopt us, and is judged by it (asked again if the parent dies meanwhile).
      */
-    for (;;) {
-        r = w->ipc_fd < 0 ? wk_adopt_wait(w) : 0;
-        if (r == 0)
-            r = wipc_send(w->ipc_fd, &h, peer);
-        if (r == 0)
-            r = wait_answer(w, IPC_PEER_VERDICT, h.seq, memo_ms);
-        if (r != -EPIPE && r != -ECONNRESET)
-            break;
-        if (wk_orphan(w) < 0) {
-            w->eof = 1;
-            break;
-        }
-    }
-    if (r == -ETIMEDOUT)
-        w->eof = 1; /* nobody adopted us in time */
+    r = ask_parent(w, &h, peer, IPC_PEER_VERDICT, memo_ms);
     w->peer_checks++;
     return r;
 }
@@ -190,21 +201,7 @@ int wk_store(struct worker *w, struct inst *inst, uint32_t kind, const uint8_t *
      * Not acknowledged is not durable: if the parent dies first, the client's answer waits
      * (and the worker with it) until a new parent adopted us and stored the same blob again.
      */
-    for (;;) {
-        r = w->ipc_fd < 0 ? wk_adopt_wait(w) : 0;
-        if (r == 0)
-            r = wipc_send(w->ipc_fd, &h, blob);
-        if (r == 0)
-            r = wait_answer(w, IPC_STATE_ACK, h.seq, NULL);
-        if (r != -EPIPE && r != -ECONNRESET)
-            break;
-        if (wk_orphan(w) < 0) {
-            w->eof = 1;
-            break;
-        }
-    }
-    if (r == -ETIMEDOUT)
-        w->eof = 1; /* nobody adopted us in time */
+    r = ask_parent(w, &h, blob, IPC_STATE_ACK, NULL);
     w->state_stores++;
     if (r < 0)
         LOG_WARN("state store (kind %u) not acknowledged: %s", kind, strerror(-r));
