@@ -107,6 +107,22 @@ kill_workers() {
 # json FIELD: reads a JSON object on stdin and prints one top-level field.
 json() { python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1"; }
 
+# Test PKI in the current directory: ca.pem/ca.key, server.pem/.key (IP 127.0.0.1) and
+# client.pem/.key (clientAuth), all EC P-256, valid one day.
+make_test_pki() {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
+        -subj /CN=test-ca -days 1 -out ca.pem 2>/dev/null || fail "test CA"
+    mkcert server "subjectAltName=IP:127.0.0.1"
+    mkcert client "extendedKeyUsage=clientAuth"
+}
+mkcert() { # NAME EXT: NAME.pem/.key signed by the test CA, with the extension EXT
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" \
+        -subj "/CN=$1" -out "$1.csr" 2>/dev/null
+    printf '%s\n' "$2" >"$1.ext"
+    openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 \
+        -extfile "$1.ext" -out "$1.pem" 2>/dev/null || fail "cert $1"
+}
+
 # vt SOCKET tool args...: a tpm2-tools command against one vTPM, time-bounded.
 vt() { s=$1; shift; TPM2TOOLS_TCTI="swtpm:path=$s" timeout 30 "$@"; }
 

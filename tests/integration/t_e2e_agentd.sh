@@ -135,17 +135,7 @@ ok "fallback: denied rootfs with the service stopped"
 
 # Mutual TLS through the network process (uid 65534): it uses the CA, certificate and root's
 # 0600 key as the parent read them before the fork, never opening them itself.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
-    -subj /CN=test-ca -days 1 -out ca.pem 2>/dev/null || fail "test CA"
-mkcert() { # NAME EXT
-    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" \
-        -subj "/CN=$1" -out "$1.csr" 2>/dev/null
-    printf '%s\n' "$2" >"$1.ext"
-    openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 \
-        -extfile "$1.ext" -out "$1.pem" 2>/dev/null || fail "cert $1"
-}
-mkcert server "subjectAltName=IP:127.0.0.1"
-mkcert client "extendedKeyUsage=clientAuth"
+make_test_pki
 chmod 0600 client.key
 stop_vf
 rm -f port

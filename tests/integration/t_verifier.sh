@@ -291,17 +291,7 @@ ok "restart: registration still active, verdicts and audit trail kept"
 stop_vf
 
 # --- mutual TLS ---
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -subj /CN=test-ca \
-    -days 1 -out ca.pem 2>/dev/null
-mkcert() { # NAME EXT
-    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" \
-        -subj "/CN=$1" -out "$1.csr" 2>/dev/null
-    printf '%s\n' "$2" >"$1.ext"
-    openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 \
-        -extfile "$1.ext" -out "$1.pem" 2>/dev/null || fail "cert $1"
-}
-mkcert server "subjectAltName=IP:127.0.0.1"
-mkcert client "extendedKeyUsage=clientAuth"
+make_test_pki
 start_vf --tls-cert server.pem --tls-key server.key --client-ca ca.pem
 URL=https://127.0.0.1:$PORT
 $C --cacert ca.pem --cert client.pem --key client.key "$URL/healthz" | grep -q '"ok"' ||

@@ -30,17 +30,7 @@ start_host_tpm
 start_mgr
 cd "$T" || exit 1
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
-    -subj /CN=test-ca -days 1 -out ca.pem 2>/dev/null || fail "CA"
-mkcert() { # NAME EXT
-    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" \
-        -subj "/CN=$1" -out "$1.csr" 2>/dev/null
-    printf '%s\n' "$2" >"$1.ext"
-    openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 \
-        -extfile "$1.ext" -out "$1.pem" 2>/dev/null || fail "cert $1"
-}
-mkcert server "subjectAltName=IP:127.0.0.1"
-mkcert client "extendedKeyUsage=clientAuth"
+make_test_pki
 mkdir trust && cp "$HOST/ek-ca.pem" trust/
 "$BIN/vtpmctl" host-chain --out chain >/dev/null || fail host-chain
 "$VF" policy default >policy.json || fail "policy default"
