@@ -170,26 +170,8 @@ static int net_main(void *arg, int chan, int keep)
 /* DNS (files, resolv.conf, UDP/TCP, netlink for AI_ADDRCONFIG), TCP and TLS, libcurl's
  * resolver thread, read-only files (system CA store), the stderr capture. */
 static const int net_allowed[] = {
-    SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(close),
-    SCMP_SYS(pread64), SCMP_SYS(lseek), SCMP_SYS(newfstatat), SCMP_SYS(fstat), SCMP_SYS(stat),
-    SCMP_SYS(lstat), SCMP_SYS(statx), SCMP_SYS(getdents64), SCMP_SYS(readlink),
-    SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(fcntl),
-    SCMP_SYS(memfd_create), SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3), SCMP_SYS(pipe2),
-    SCMP_SYS(eventfd2), SCMP_SYS(ioctl),
-    SCMP_SYS(socket), SCMP_SYS(socketpair), SCMP_SYS(connect), SCMP_SYS(bind),
-    SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(select), SCMP_SYS(pselect6),
-    SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
-    SCMP_SYS(sendmmsg), SCMP_SYS(recvmmsg), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt),
-    SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(shutdown),
-    SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise), SCMP_SYS(futex),
-    SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(sigaltstack),
-    SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
-    SCMP_SYS(restart_syscall), SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres),
-    SCMP_SYS(gettimeofday), SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep),
-    SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity), SCMP_SYS(getrandom),
-    SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getuid), SCMP_SYS(geteuid),
-    SCMP_SYS(getgid), SCMP_SYS(getegid), SCMP_SYS(uname), SCMP_SYS(sysinfo),
-    SCMP_SYS(prlimit64), SCMP_SYS(getrlimit), SCMP_SYS(exit), SCMP_SYS(exit_group),
+    /* beyond SCF_DAEMON_BASE: the resolver's bind (netlink) and batched UDP queries */
+    SCMP_SYS(bind), SCMP_SYS(sendmmsg), SCMP_SYS(recvmmsg),
 };
 
 /* ---------------------------------------------------------------- the parent */
@@ -216,7 +198,8 @@ int netproxy_spawn(const struct agent_opts *o, pid_t *pid)
     static const struct scf_policy p = {
         .default_action = SCMP_ACT_ERRNO(EPERM),
         .allow = net_allowed, .n_allow = sizeof(net_allowed) / sizeof(net_allowed[0]),
-        .flags = SCF_NO_EXEC_MEM | SCF_THREADS | SCF_OWN_SIGNALS | SCF_OPEN_RDONLY,
+        .flags = SCF_DAEMON_BASE | SCF_NO_EXEC_MEM | SCF_THREADS | SCF_OWN_SIGNALS |
+                 SCF_OPEN_RDONLY,
     };
     struct http_tls_blobs b = { 0 };
     int r;

@@ -17,6 +17,35 @@
 
 #include "log.h"
 
+/* SCF_DAEMON_BASE: reads and writes on descriptors it holds, stat, sockets (socket() itself
+ * narrowed by SCF_UNIX_ONLY where asked), memory and futexes (threads), time, signal handling,
+ * identity reads, exit. */
+static const int daemon_base[] = {
+    /* descriptors and files */
+    SCMP_SYS(close), SCMP_SYS(read), SCMP_SYS(pread64), SCMP_SYS(write), SCMP_SYS(readv),
+    SCMP_SYS(writev), SCMP_SYS(lseek), SCMP_SYS(newfstatat), SCMP_SYS(fstat), SCMP_SYS(stat),
+    SCMP_SYS(lstat), SCMP_SYS(statx), SCMP_SYS(getdents64), SCMP_SYS(readlink),
+    SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(memfd_create),
+    SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3), SCMP_SYS(fcntl), SCMP_SYS(pipe2),
+    SCMP_SYS(eventfd2), SCMP_SYS(ioctl),
+    /* sockets */
+    SCMP_SYS(socket), SCMP_SYS(socketpair), SCMP_SYS(connect),
+    SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(select), SCMP_SYS(pselect6),
+    SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
+    SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
+    SCMP_SYS(shutdown),
+    /* memory, threads, time, signals, identity reads, exit */
+    SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise), SCMP_SYS(futex),
+    SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(sigaltstack),
+    SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
+    SCMP_SYS(restart_syscall), SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres),
+    SCMP_SYS(gettimeofday), SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep),
+    SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity), SCMP_SYS(getrandom),
+    SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getuid), SCMP_SYS(geteuid),
+    SCMP_SYS(getgid), SCMP_SYS(getegid), SCMP_SYS(uname), SCMP_SYS(sysinfo),
+    SCMP_SYS(prlimit64), SCMP_SYS(getrlimit), SCMP_SYS(exit), SCMP_SYS(exit_group),
+};
+
 static int add_list(scmp_filter_ctx ctx, uint32_t action, const int *sys, size_t n)
 {
     int r = 0;
@@ -91,6 +120,9 @@ static int add_rules(scmp_filter_ctx ctx, const struct scf_policy *p)
 {
     int r = add_list(ctx, SCMP_ACT_ALLOW, p->allow, p->n_allow);
 
+    if (r == 0 && (p->flags & SCF_DAEMON_BASE))
+        r = add_list(ctx, SCMP_ACT_ALLOW, daemon_base,
+                     sizeof(daemon_base) / sizeof(daemon_base[0]));
     if (r == 0)
         r = add_list(ctx, SCMP_ACT_ERRNO(EACCES), p->eacces, p->n_eacces);
     if (r == 0 && (p->flags & SCF_NO_EXEC_MEM))

@@ -13,6 +13,9 @@ enum {
     SCF_UNIX_ONLY   = 1u << 2, /* socket() only for AF_UNIX (EAFNOSUPPORT else) */
     SCF_OWN_SIGNALS = 1u << 3, /* kill/tgkill only to this process (pthread_cancel) */
     SCF_OPEN_RDONLY = 1u << 4, /* open/openat only without write, create, truncate, append */
+    SCF_DAEMON_BASE = 1u << 5, /* the calls every attest-agent daemon process makes (fds,
+                                * stat, socket I/O, memory, time, signals, identity reads,
+                                * exit): its own list then holds only what it adds */
 };
 
 struct scf_policy {
