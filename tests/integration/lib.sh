@@ -107,6 +107,15 @@ kill_workers() {
 # json FIELD: reads a JSON object on stdin and prints one top-level field.
 json() { python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1"; }
 
+# need_runc [TOOL...]: skips the test (exit 77) unless runc, busybox and each TOOL are
+# installed and we are root (runc with real containers).
+need_runc() {
+    for _c in runc busybox "$@"; do
+        command -v "$_c" >/dev/null 2>&1 || { echo "$_c missing"; exit 77; }
+    done
+    [ "$(id -u)" -eq 0 ] || { echo "runc needs root here"; exit 77; }
+}
+
 # Test PKI in the current directory: ca.pem/ca.key, server.pem/.key (IP 127.0.0.1) and
 # client.pem/.key (clientAuth), all EC P-256, valid one day.
 make_test_pki() {

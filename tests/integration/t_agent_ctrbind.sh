@@ -8,10 +8,7 @@
 # fails the start before anything is extended; a verifier "refused" answer is a deny with its
 # reasons; after a vtpm-mgr crash the service binds its containers' vTPMs again.
 . "$(dirname "$0")/lib.sh"
-command -v runc >/dev/null 2>&1 || { echo "runc missing"; exit 77; }
-command -v busybox >/dev/null 2>&1 || { echo "busybox missing"; exit 77; }
-command -v tpm2_pcrread >/dev/null 2>&1 || { echo "tpm2-tools missing"; exit 77; }
-[ "$(id -u)" -eq 0 ] || { echo "runc needs root here"; exit 77; }
+need_runc tpm2_pcrread
 . "$(dirname "$0")/attest_lib.sh"
 SP=$BUILD/tests/sockpeer-static
 [ -x "$SP" ] || fail "$SP not built (make all)"

@@ -6,10 +6,7 @@
 # evidence), a verifier outage is survived, a container whose vTPM is deleted or whose process
 # ended is dropped and then revoked by the verifier, and so is the node once the service stops.
 . "$(dirname "$0")/lib.sh"
-command -v runc >/dev/null 2>&1 || { echo "runc missing"; exit 77; }
-command -v busybox >/dev/null 2>&1 || { echo "busybox missing"; exit 77; }
-command -v curl >/dev/null 2>&1 || { echo "curl missing"; exit 77; }
-[ "$(id -u)" -eq 0 ] || { echo "runc needs root here"; exit 77; }
+need_runc curl
 . "$(dirname "$0")/attest_lib.sh"
 HOOK=$BIN/attest-agent-hook
 NODE=reattest-node-$$

@@ -5,10 +5,7 @@
 # restarted 8 times: its vTPM keeps running in the adopted worker, so no re-attestation is
 # denied and the verifier revokes nothing.
 . "$(dirname "$0")/lib.sh"
-command -v runc >/dev/null 2>&1 || { echo "runc missing"; exit 77; }
-command -v busybox >/dev/null 2>&1 || { echo "busybox missing"; exit 77; }
-command -v curl >/dev/null 2>&1 || { echo "curl missing"; exit 77; }
-[ "$(id -u)" -eq 0 ] || { echo "runc needs root here"; exit 77; }
+need_runc curl
 . "$(dirname "$0")/attest_lib.sh"
 HOOK=$BIN/attest-agent-hook
 NODE=survive-node-$$

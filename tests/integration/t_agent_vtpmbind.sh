@@ -5,10 +5,7 @@
 # agent service's pool; a container id names one vTPM. Refusals happen before anything is
 # made or extended in the vTPM; the legitimate case runs. One-shot hook and service path.
 . "$(dirname "$0")/lib.sh"
-command -v runc >/dev/null 2>&1 || { echo "runc missing"; exit 77; }
-command -v busybox >/dev/null 2>&1 || { echo "busybox missing"; exit 77; }
-command -v tpm2_pcrread >/dev/null 2>&1 || { echo "tpm2-tools missing"; exit 77; }
-[ "$(id -u)" -eq 0 ] || { echo "runc needs root here"; exit 77; }
+need_runc tpm2_pcrread
 . "$(dirname "$0")/attest_lib.sh"
 HOOK=$BIN/attest-agent-hook
 

@@ -6,10 +6,7 @@
 # another setup is declined and falls back; a non-root peer is refused; with the service
 # stopped the same hook falls back to `attest-agent hook`.
 . "$(dirname "$0")/lib.sh"
-command -v runc >/dev/null 2>&1 || { echo "runc missing"; exit 77; }
-command -v busybox >/dev/null 2>&1 || { echo "busybox missing"; exit 77; }
-command -v setpriv >/dev/null 2>&1 || { echo "setpriv missing"; exit 77; }
-[ "$(id -u)" -eq 0 ] || { echo "runc needs root here"; exit 77; }
+need_runc setpriv
 . "$(dirname "$0")/attest_lib.sh"
 HOOK=$BIN/attest-agent-hook
 

@@ -11,9 +11,7 @@
 # all, a device node, a setuid file and a device node in the rootfs, a prestart hook, root
 # without a user namespace, seccomp allowing ptrace/mount/keyctl, a sysctl.
 . "$(dirname "$0")/lib.sh"
-command -v runc >/dev/null 2>&1 || { echo "runc missing"; exit 77; }
-command -v busybox >/dev/null 2>&1 || { echo "busybox missing"; exit 77; }
-[ "$(id -u)" -eq 0 ] || { echo "runc needs root here"; exit 77; }
+need_runc
 . "$(dirname "$0")/attest_lib.sh"
 
 start_host_tpm

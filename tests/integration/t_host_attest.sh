@@ -8,10 +8,7 @@
 # no longer replays) denies the node, its admission reviews and new containers. A second host,
 # trusted but not registered, claiming the node's name changes nothing.
 . "$(dirname "$0")/lib.sh"
-command -v runc >/dev/null 2>&1 || { echo "runc missing"; exit 77; }
-command -v busybox >/dev/null 2>&1 || { echo "busybox missing"; exit 77; }
-command -v jq >/dev/null 2>&1 || { echo "jq missing"; exit 77; }
-[ "$(id -u)" -eq 0 ] || { echo "runc needs root here"; exit 77; }
+need_runc jq
 . "$(dirname "$0")/attest_lib.sh"
 
 NODE=node-a.example
