@@ -16,6 +16,14 @@ export TPM2TOOLS_TCTI=
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
+# flip_byte FILE OFFSET: inverts the lowest bit of one byte in place (writing a fixed value
+# would change nothing when the byte already held it).
+flip_byte() {
+    _fb=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+    [ -n "$_fb" ] || fail "flip_byte: $1 has no byte at $2"
+    # shellcheck disable=SC2059
+    printf "\\$(printf '%03o' $((_fb ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
 
 # at_exit CMD: run CMD at exit before the common cleanup, without losing the exit status
 # (a trap of its own would report the status of its last command instead of the test's).

@@ -89,7 +89,7 @@ tpm2_checkquote -u x/ak.pub -m x/quote.attest -s x/quote.sig -g sha256 -q "$NONC
     -f x/pcrs.bin -l sha256:8,9,10 >/dev/null || fail "tpm2_checkquote rejects the quote"
 if tpm2_checkquote -u x/ak.pub -m x/quote.attest -s x/quote.sig -g sha256 -q "${NONCE}00" \
     >/dev/null 2>&1; then fail "tpm2_checkquote accepts a wrong nonce"; fi
-printf '\001' | dd of=x/pcrs.bin bs=1 seek=40 conv=notrunc 2>/dev/null
+flip_byte x/pcrs.bin 40
 if tpm2_checkquote -u x/ak.pub -m x/quote.attest -s x/quote.sig -g sha256 -q "$NONCE" \
     -f x/pcrs.bin -l sha256:8,9,10 >/dev/null 2>&1; then fail "checkquote accepts other PCRs"; fi
 ok "tpm2_checkquote accepts the quote (nonce, PCR digest) and refuses altered inputs"

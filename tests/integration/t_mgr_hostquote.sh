@@ -71,7 +71,7 @@ for f in quote.attest quote.sig pcrs.bin pcrs.json; do [ -s "q/$f" ] || fail "no
 serialize q "$DEFAULT_PCRS"
 checkquote q "$NONCE" -f q/pcrs.tpm2 || { cat q/check.out >&2; fail "tpm2_checkquote rejects the quote"; }
 checkquote q "$(openssl rand -hex 32)" -f q/pcrs.tpm2 && fail "quote verifies with another nonce"
-cp q/pcrs.bin pcrs.orig && printf '\001' | dd of=q/pcrs.bin bs=1 seek=100 conv=notrunc 2>/dev/null
+cp q/pcrs.bin pcrs.orig && flip_byte q/pcrs.bin 100
 serialize q "$DEFAULT_PCRS"
 checkquote q "$NONCE" -f q/pcrs.tpm2 && fail "quote verifies with a changed PCR value"
 cp pcrs.orig q/pcrs.bin
