@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ctlproto.h"
+#include "benchutil.h"
 
 #define REPLY_TIMEOUT_S 60
 #define SOCK_MAX 256
@@ -24,14 +25,6 @@ static void usage(void)
         "       bench_ctl exec N CMD [ARG...]\n"
         "         runs CMD N times (output discarded; \"@I@\" in an argument becomes the run\n"
         "         index); prints the wall time of each run in usec; stops at the first failure\n");
-}
-
-static double now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
 static int connect_mgr(const char *run_dir)

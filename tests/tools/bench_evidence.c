@@ -41,6 +41,7 @@
 #include "ocispec.h"
 #include "registration.h"
 #include "verifierapi.h"
+#include "benchutil.h"
 
 #define MAX_URLS      8
 #define MAX_THREADS   64
@@ -377,13 +378,6 @@ static void *worker_main(void *arg)
     curl_easy_cleanup(c);
     curl_slist_free_all(h2 ? h2 : hdr);
     return NULL;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
 }
 
 /* Nearest-rank quantile of sorted v[n]. */

@@ -8,6 +8,7 @@
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
+#include "benchutil.h"
 
 #define MAX_TARGETS 8
 
@@ -34,14 +35,6 @@ static void usage(void)
         "  rounds in which targets take turns command by command; NAME=A+B alternates two\n"
         "  TPMs within one target.\n"
         "  Prints \"name<TAB>op<TAB>usec\" per timed command.\n");
-}
-
-static double now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
 static int check(TSS2_RC rc, const char *what, const char *name)

@@ -20,24 +20,10 @@
 #include "rollback.h"
 #include "statestore.h"
 #include "vtpm_ipc.h"
+#include "benchutil.h"
 
 #define BLOB_LEN (20u * 1024u) /* about a libtpms permanent state with a few keys */
 #define MAX_BATCH 64u
-
-static double now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
 
 /* One batch: `batch` vTPMs each write once, then (with the counter) one commit. Returns the
  * time per write in microseconds, or a negative value on error. */

@@ -8,24 +8,10 @@
 
 #include "fileio.h"
 #include "../../verifier/uefilog.h"
+#include "benchutil.h"
 
 #define DEFAULT_RUNS 1000ul
 #define MAX_RUNS 1000000ul
-
-static double now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
 
 /* One timed parse + replay; -1 when the log does not parse. */
 static double one_run(const uint8_t *buf, size_t len, size_t *records)
