@@ -76,13 +76,8 @@ start_verifier() {
     "$VF" serve --listen 127.0.0.1:0 --port-file port --db "sqlite:$T/vf.db" --policy "$_sv_pol" \
         --trust "$_sv_trust" --insecure-no-tls "$@" >>vf.log 2>&1 &
     VF_PID=$!
-    _sv_i=0
-    while [ ! -s port ]; do
-        _sv_i=$((_sv_i + 1)); [ $_sv_i -lt 100 ] || fail "verifier did not start"
-        kill -0 "$VF_PID" 2>/dev/null || { cat vf.log >&2; fail "verifier exited"; }
-        sleep 0.1
-    done
-    URL=http://127.0.0.1:$(cat port)
+    wait_verifier
+    URL=http://127.0.0.1:$PORT
 }
 
 # start_agentd SOCKET LOG [serve options]: the agent service; sets AD_PID once it listens.

@@ -16,6 +16,17 @@ export TPM2TOOLS_TCTI=
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
+# wait_verifier: waits (10 s at most) until the verifier started as VF_PID, logging to
+# ./vf.log, wrote its port to ./port; sets PORT. Fails with the log if it exits or never does.
+wait_verifier() {
+    _wv=0
+    while [ ! -s port ]; do
+        _wv=$((_wv + 1)); [ $_wv -lt 100 ] || { cat vf.log >&2; fail "verifier did not start"; }
+        kill -0 "$VF_PID" 2>/dev/null || { cat vf.log >&2; fail "verifier exited"; }
+        sleep 0.1
+    done
+    PORT=$(cat port)
+}
 # flip_byte FILE OFFSET: inverts the lowest bit of one byte in place (writing a fixed value
 # would change nothing when the byte already held it).
 flip_byte() {

@@ -26,12 +26,8 @@ start_vf() { # [port]
         --policy policy.json --trust trust --insecure-no-tls --reattest-interval 3 \
         --reattest-grace 2 >>vf.log 2>&1 &
     VF_PID=$!
-    i=0
-    while [ ! -s port ]; do
-        i=$((i + 1)); [ $i -lt 100 ] || { cat vf.log >&2; fail "verifier did not start"; }
-        sleep 0.1
-    done
-    URL=http://127.0.0.1:$(cat port)
+    wait_verifier
+    URL=http://127.0.0.1:$PORT
 }
 start_vf
 SOCK=$T/agentd/agent.sock

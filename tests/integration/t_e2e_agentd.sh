@@ -139,11 +139,8 @@ rm -f port
 "$VF" serve --listen 127.0.0.1:0 --port-file port --db "sqlite:$T/vf-tls.db" --policy policy.json \
     --trust trust --tls-cert server.pem --tls-key server.key --client-ca ca.pem >>vf.log 2>&1 &
 VF_PID=$!
-_i=0
-while [ ! -s port ]; do
-    _i=$((_i + 1)); [ $_i -lt 100 ] || fail "TLS verifier did not start"; sleep 0.1
-done
-URL=https://127.0.0.1:$(cat port)
+wait_verifier
+URL=https://127.0.0.1:$PORT
 TLS="--ca $T/ca.pem --cert $T/client.pem --key $T/client.key"
 # shellcheck disable=SC2086
 start_agentd "$SOCK" ad-tls.log --pool 1 $TLS

@@ -164,13 +164,7 @@ start_vf() { # extra args
     "$VF" serve --listen 127.0.0.1:0 --port-file port --db "$DB" --policy policy.json \
         --trust trust "$@" >>vf.log 2>&1 &
     VF_PID=$!
-    i=0
-    while [ ! -s port ]; do
-        i=$((i + 1)); [ $i -lt 100 ] || fail "verifier did not start"
-        kill -0 "$VF_PID" 2>/dev/null || { cat vf.log >&2; fail "verifier exited"; }
-        sleep 0.1
-    done
-    PORT=$(cat port)
+    wait_verifier
 }
 start_vf --insecure-no-tls
 URL=http://127.0.0.1:$PORT

@@ -51,13 +51,7 @@ done
     --trust trust --tls-cert server.pem --tls-key server.key --client-ca ca.pem \
     --nonce-ttl 300 >vf.log 2>&1 &
 VF_PID=$!
-i=0
-while [ ! -s port ]; do
-    i=$((i + 1)); [ $i -lt 100 ] || fail "verifier did not start"
-    kill -0 "$VF_PID" 2>/dev/null || { cat vf.log >&2; fail "verifier exited"; }
-    sleep 0.1
-done
-PORT=$(cat port)
+wait_verifier
 URL=https://127.0.0.1:$PORT
 C="curl -sS --interface 127.0.0.1 --max-time 3 --cacert ca.pem --cert client.pem --key client.key"
 

@@ -67,13 +67,8 @@ start_vf() {
     "$VF" serve --listen 127.0.0.1:0 --port-file port --db "sqlite:$T/vf.db" --policy policy.json \
         --trust trust --insecure-no-tls "$@" >>vf.log 2>&1 &
     VF_PID=$!
-    i=0
-    while [ ! -s port ]; do
-        i=$((i + 1)); [ $i -lt 100 ] || fail "verifier did not start"
-        kill -0 "$VF_PID" 2>/dev/null || { cat vf.log >&2; fail "verifier exited"; }
-        sleep 0.1
-    done
-    URL=http://127.0.0.1:$(cat port)
+    wait_verifier
+    URL=http://127.0.0.1:$PORT
 }
 post() { # FILE PATH OUT -> HTTP code
     $C -H 'Content-Type: application/cbor' --data-binary @"$1" "$URL$2" -o "$3" -w '%{http_code}'
