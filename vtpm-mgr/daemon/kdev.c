@@ -22,6 +22,18 @@ static int open_ctl(const char *ctl_path)
     return fd < 0 ? -errno : fd;
 }
 
+/* One request on the module's control device: 0 or a negative errno. */
+static int ctl_ioctl(const char *ctl_path, unsigned long req, void *arg)
+{
+    int fd = open_ctl(ctl_path), r;
+
+    if (fd < 0)
+        return fd;
+    r = ioctl(fd, req, arg) == 0 ? 0 : -errno;
+    close(fd);
+    return r;
+}
+
 /* The module records SHA-256 of the EK public area as marshalled (TPMT_PUBLIC, after the
  * TPM2B size). */
 static int ek_digest(const uint8_t *ekpub, size_t len, uint8_t out[VTPM_ATTEST_DIGEST_SIZE])
@@ -36,7 +48,7 @@ int kdev_create(const char *ctl_path, pid_t pid, const uint8_t uuid[16], const u
                 size_t ekpub_len, const char *label, int *server_fd, uint32_t *index)
 {
     struct vtpm_attest_create c;
-    int fd, r;
+    int r;
 
     memset(&c, 0, sizeof(c));
     c.size = sizeof(c);
@@ -46,11 +58,7 @@ int kdev_create(const char *ctl_path, pid_t pid, const uint8_t uuid[16], const u
     r = ek_digest(ekpub, ekpub_len, c.ek_digest);
     if (r)
         return r;
-    fd = open_ctl(ctl_path);
-    if (fd < 0)
-        return fd;
-    r = ioctl(fd, VTPM_ATTEST_IOC_CREATE, &c) == 0 ? 0 : -errno;
-    close(fd);
+    r = ctl_ioctl(ctl_path, VTPM_ATTEST_IOC_CREATE, &c);
     if (r) {
         LOG_ERROR("kmod-vtpm: creating a device for pid %d failed: %s", (int)pid, strerror(-r));
         return r;
@@ -63,34 +71,24 @@ int kdev_create(const char *ctl_path, pid_t pid, const uint8_t uuid[16], const u
 int kdev_destroy(const char *ctl_path, uint32_t index, const uint8_t uuid[16])
 {
     struct vtpm_attest_destroy d;
-    int fd, r;
 
     memset(&d, 0, sizeof(d));
     d.size = sizeof(d);
     d.index = index;
     memcpy(d.uuid, uuid, sizeof(d.uuid));
-    fd = open_ctl(ctl_path);
-    if (fd < 0)
-        return fd;
-    r = ioctl(fd, VTPM_ATTEST_IOC_DESTROY, &d) == 0 ? 0 : -errno;
-    close(fd);
-    return r;
+    return ctl_ioctl(ctl_path, VTPM_ATTEST_IOC_DESTROY, &d);
 }
 
 int kdev_index_of(const char *ctl_path, const uint8_t uuid[16], uint32_t *index)
 {
     struct vtpm_attest_query q;
-    int fd, r;
+    int r;
 
     memset(&q, 0, sizeof(q));
     q.size = sizeof(q);
     q.flags = VTPM_ATTEST_QUERY_BY_UUID;
     memcpy(q.uuid, uuid, sizeof(q.uuid));
-    fd = open_ctl(ctl_path);
-    if (fd < 0)
-        return fd;
-    r = ioctl(fd, VTPM_ATTEST_IOC_QUERY, &q) == 0 ? 0 : -errno;
-    close(fd);
+    r = ctl_ioctl(ctl_path, VTPM_ATTEST_IOC_QUERY, &q);
     if (r == 0 && !(q.state & VTPM_ATTEST_STATE_SERVER))
         r = -ENOENT;
     if (r == 0)
