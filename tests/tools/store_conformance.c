@@ -311,13 +311,23 @@ static void revocations(struct store *st)
     size_t n = 9;
 
     revoke_setup(st);
+    /* nA's revocation cascades to c3 (allow on nA, not listed); c5 is overdue itself. */
     EXPECT_EQ(store_revoke_overdue(st, T0 + 60, out, 2, &n), 0);
     EXPECT_EQ(n, 2);
     EXPECT(!strcmp(out[0].kind, "node") && !strcmp(out[0].id, "nA"));
-    EXPECT(!strcmp(out[1].kind, "container") && !strcmp(out[1].id, "c3"));
+    EXPECT_EQ(out[0].cascaded, 1);
+    EXPECT(!strcmp(out[1].kind, "container") && !strcmp(out[1].id, "c5")); /* due == now */
+    EXPECT_EQ(out[1].cascaded, 0);
+    EXPECT_EQ(store_verdict_get(st, "c3", &j), 0);
+    expect_str(j, "verdict", "deny", __LINE__);
+    expect_reasons(j, "[\"node-denied:nA\"]", __LINE__);
+    expect_int(j, "time", T0 + 60, __LINE__);
+    json_decref(j);
+    EXPECT_EQ(store_verdict_get(st, "c4", &j), 0); /* a deny stays as it was */
+    expect_reasons(j, "[\"z\"]", __LINE__);
+    json_decref(j);
     EXPECT_EQ(store_revoke_overdue(st, T0 + 60, out, 4, &n), 0);
-    EXPECT_EQ(n, 1); /* due == now is overdue */
-    EXPECT(!strcmp(out[0].kind, "container") && !strcmp(out[0].id, "c5"));
+    EXPECT_EQ(n, 0);
     EXPECT_EQ(store_revoke_overdue(st, T0 + 60, out, 4, &n), 0);
     EXPECT_EQ(n, 0);
     EXPECT_EQ(store_revoke_overdue(st, T0 + 60, out, 0, &n), 0);
