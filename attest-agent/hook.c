@@ -129,14 +129,15 @@ static int node_mode(const struct hook *h)
     return !h->o->host.off && h->o->host.mode == HOST_MODE_NODE;
 }
 
-/* Node mode: the node's verdict must be fresh when the verifier judges this container, i.e.
- * for the rest of the hook's time; host-only evidence first when the record says it is not. */
+/* Node mode: the node's verdict must be fresh when the verifier judges this container's
+ * evidence, sent right after; host-only evidence first when the record says it is not (or
+ * waiting, within the hook's time, for a concurrent start's). */
 static int hook_node(struct hook *h, const struct nodemode *nm, struct noderec_use *u)
 {
     int r;
 
     h->mgr.timeout_ms = deadline_left_ms(h->deadline);
-    r = nodemode_ensure(nm, deadline_left_ms(h->deadline), deadline_left_ms(h->deadline), 1, u);
+    r = nodemode_ensure(nm, 0, deadline_left_ms(h->deadline), 1, u);
     timing_mark(u->refreshed ? "node: host evidence" : "node: record");
     return r;
 }

@@ -37,7 +37,7 @@ static void report(const char *node, int rc, const struct noderec_use *u)
 int nodemode_ensure(const struct nodemode *nm, int64_t need_ms, int64_t wait_ms,
                     int may_refresh, struct noderec_use *u)
 {
-    int64_t now = noderec_now_ms(), need = now + need_ms + NODEREC_SLACK_MS;
+    int64_t now = noderec_now_ms(), need = now + need_ms + NODEREC_MARGIN_MS;
     char node[HOSTEV_NODE_MAX + 1];
     struct noderec_use none;
     uint8_t key[DIGEST_LEN];

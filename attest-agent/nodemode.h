@@ -22,9 +22,10 @@ struct nodemode {
 };
 
 /*
- * 0 when the node's verdict is fresh at the verifier for need_ms from now (plus
- * NODEREC_SLACK_MS): as recorded, or after host-only evidence (this caller's, or that of a
- * concurrent one it waited for, at most wait_ms). Without may_refresh a record that is not
+ * 0 when the node's verdict is fresh at the verifier for need_ms from now plus
+ * NODEREC_MARGIN_MS (need_ms 0: for container evidence sent right away): as recorded, or
+ * after host-only evidence (this caller's, or that of a concurrent one it waited for, at
+ * most wait_ms). Without may_refresh a record that is not
  * fresh is -ESTALE. The refresh's error otherwise (-EACCES: the host was denied). u (or NULL)
  * tells what happened, and which record to drop on a node-verdict-* deny.
  */

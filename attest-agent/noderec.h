@@ -15,7 +15,9 @@
 #include "digest.h"
 
 #define NODEREC_SLOTS     8      /* nodes (node name, verifier) the service keeps apart */
-#define NODEREC_SLACK_MS  2000   /* clock rates, network: on top of the caller's own bound */
+#define NODEREC_MARGIN_MS 2000   /* a record this close to its end counts as stale: the
+                                  * container evidence sent next must reach the verifier
+                                  * before (one vTPM quote and a POST, no host-TPM command) */
 #define NODEREC_MAX_S     (7 * 86400) /* longest freshness taken from an answer */
 #define NODEREC_FILE_MAX  4096
 

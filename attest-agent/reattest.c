@@ -143,8 +143,7 @@ static int node_mode(const struct reattest *r)
  * have been dropped or have run out in a long round): never one per container. */
 static int node_fresh(struct reattest *r, const struct nodemode *nm, struct noderec_use *u)
 {
-    int rc = nodemode_ensure(nm, REATTEST_STEP_MS, REATTEST_STEP_MS,
-                             r->refreshes < REATTEST_NODE_REFRESHES, u);
+    int rc = nodemode_ensure(nm, 0, REATTEST_STEP_MS, r->refreshes < REATTEST_NODE_REFRESHES, u);
 
     r->refreshes += u->refreshed;
     return rc;
