@@ -32,11 +32,14 @@ ok "PostgreSQL 15 running as postgres (pid $PG_PID), socket $PG/sock"
 grep -q "postgresql: 0 failure" "$T/conf.log" || fail "conformance summary missing"
 "$SC" --race "$(pg_url race)" 8 >"$T/race.log" 2>&1 || { cat "$T/race.log" >&2; fail "--race"; }
 grep -q "(8 processes): 0 failure" "$T/race.log" || fail "race summary missing"
+# node mode: 8 racers write gated allows on one node while one of them denies the node
+grep -q "node gate: 320 rows, .* 0 allowed" "$T/race.log" || fail "node gate race summary missing"
+GATE=$(sed -n 's/.*node gate: //p' "$T/race.log")
 # A second run of the scenario on the same (now non-empty) database must refuse, not pass.
 "$SC" "$(pg_url conf)" >/dev/null 2>&1 && fail "conformance passed on a used database"
 "$SC" "sqlite:$T/conf.db" >"$T/conf-sqlite.log" 2>&1 ||
     { cat "$T/conf-sqlite.log" >&2; fail "store_conformance on SQLite"; }
-ok "store_conformance (PostgreSQL, SQLite) and 8 racing processes: every item taken once"
+ok "store_conformance (PostgreSQL, SQLite) and 8 racing processes: every item taken once; node gate race: $GATE"
 
 # A version 2 database (the release before container bindings) upgrades in place: made here by
 # taking version 3's columns off a database that holds a verdict.
@@ -44,14 +47,17 @@ SEED=$BUILD/tests/verifier_seed
 pq() { psql -qtA -h "$PG/sock" -U postgres -d up -c "$1"; }
 "$SEED" "$(pg_url up)" container old-1 u-old "" allow '[]' 100 0 >/dev/null 2>&1 || fail "seed"
 pq "ALTER TABLE verdicts DROP COLUMN vtpm_ek, DROP COLUMN reset_count, DROP COLUMN bound_until;
-    DELETE FROM schema_migrations WHERE version = 3" || fail "psql"
+    DROP INDEX verdicts_node; DELETE FROM schema_migrations WHERE version >= 3" || fail "psql"
 "$SEED" "$(pg_url up)" container new-1 u-new "" deny '[]' 200 0 >"$T/up.log" 2>&1 ||
     { cat "$T/up.log" >&2; fail "a version 2 database did not open"; }
 grep -q "upgraded to version 3" "$T/up.log" || fail "no upgrade to version 3 logged"
+grep -q "upgraded to version 4" "$T/up.log" || fail "no upgrade to version 4 logged"
+[ "$(pq "SELECT count(*) FROM pg_indexes WHERE indexname = 'verdicts_node'")" = 1 ] ||
+    fail "no index on verdicts(node) after the upgrade"
 [ "$(pq "SELECT verdict || '/' || vtpm_ek || '/' || reset_count || '/' || bound_until
          FROM verdicts WHERE container_id = 'old-1'")" = "allow//0/0" ] ||
     fail "the upgraded verdict: $(pq "SELECT * FROM verdicts WHERE container_id = 'old-1'")"
-ok "a version 2 database upgrades in place to 3: its verdict kept, unbound"
+ok "a version 2 database upgrades in place to 4: its verdict kept, unbound, verdicts(node) indexed"
 
 # A database from a newer verifier is refused.
 psql -q -h "$PG/sock" -U postgres -d conf -c "INSERT INTO schema_migrations VALUES (99, 0)" ||
