@@ -188,6 +188,8 @@ check "host evidence: allow with time, due, fresh_until = min(time + 60, due - 1
     jqe '.verdict == "allow" and .due > .time and
            .fresh_until == ([.time + 60, .due - 1] | min)' h1.json
 FRESH=$(jq .fresh_until h1.json)
+check "GET /v1/nodes answers the same fresh_until" \
+    eval '[ "$($C "$URL/v1/nodes/$NODE" | jq .fresh_until)" = "$FRESH" ]'
 evidence a ctr-ok "$NODE" ev-ok.cbor
 send ev-ok.cbor
 check "node-mode container on a fresh allowed node: allow" eval '[ "$(verdict)" = allow ]'
