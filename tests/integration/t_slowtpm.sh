@@ -191,7 +191,8 @@ for p in fast p95; do
         --table "$ROOT/swtpm-ci/slowtpm-profiles.tsv" >tbl.out 2>&1 && fail "an over-long path accepted"
     grep -q "socket path too long" tbl.out || fail "shipped table, profile $p: $(cat tbl.out)"
 done
-ok "bad tables refused at start with file:line; the shipped table loads (fast, p95)"
+sh "$ROOT/swtpm-ci/slowtpm-doc.sh" --check || fail "docs/slowtpm.md does not show the shipped table"
+ok "bad tables refused at start with file:line; the shipped table loads (fast, p95) and docs/slowtpm.md shows it"
 
 # --- delays: per command and key algorithm, one command at a time --------------------------
 # A table of our own, large delays: only lower bounds are checked (noise adds, never removes).
