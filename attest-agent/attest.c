@@ -47,7 +47,7 @@ int attest_open_known(struct attest *a, const struct mgr_client *mgr,
         return r;
     if ((r = mgr_ek_cert(mgr, a->vt.uuid, &a->ek_cert, &a->ek_cert_len)) < 0)
         return r;
-    r = mgr_host_chain(mgr, &a->host_chain);
+    r = mgr_host_chain_for(mgr, a->vt.uuid, &a->host_chain);
     timing_mark("ek-cert, chain");
     return r;
 }

@@ -259,8 +259,13 @@ int mgr_ek_cert(const struct mgr_client *c, const char *uuid, uint8_t **der, siz
 
 int mgr_host_chain(const struct mgr_client *c, cbor_item_t **files)
 {
+    return mgr_host_chain_for(c, NULL, files);
+}
+
+int mgr_host_chain_for(const struct mgr_client *c, const char *uuid, cbor_item_t **files)
+{
     cbor_item_t *resp, *f;
-    int r = call(c, "host-chain", NULL, &resp);
+    int r = call(c, "host-chain", uuid, &resp);
 
     if (r < 0)
         return r;

@@ -45,6 +45,9 @@ int mgr_host_activate(const struct mgr_client *c, const uint8_t *blob, size_t bl
                       const uint8_t *secret, size_t secret_len, uint8_t **cred, size_t *cred_len);
 /* The host-chain files map (text -> bytes), a new reference (cbor_decref). */
 int mgr_host_chain(const struct mgr_client *c, cbor_item_t **files);
+/* The same with vtpm-issuer.pem the issuer of that vTPM's EK certificate (uuid NULL: the
+ * current issuer), as its evidence needs. */
+int mgr_host_chain_for(const struct mgr_client *c, const char *uuid, cbor_item_t **files);
 
 #define MGR_HOST_PCRS 24
 /* A quote of the host AK (host-quote); buffers callee-allocated, mgr_host_quote_free(). */

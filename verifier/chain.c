@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The vTPM EK certificate chain: EK cert -> vtpm-ca.pem -> TPM2_Certify by the host AK ->
- * host EK certificate -> a trusted host EK CA. */
+/* The vTPM EK certificate chain: EK cert -> vtpm-issuer.pem -> vtpm-ca.pem -> TPM2_Certify by
+ * the host AK -> host EK certificate -> a trusted host EK CA. */
 #include "chain.h"
 
 #include <dirent.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -122,13 +123,57 @@ static int verify_to(X509_STORE *st, X509 *cert, STACK_OF(X509) *untrusted)
     return ok;
 }
 
-static int ek_from_ca(X509 *ek, X509 *ca)
+/* The EK certificate's notBefore: when its issuer signed it. */
+static int ek_issued_at(X509 *ek, time_t *t)
+{
+    struct tm tm;
+
+    if (ASN1_TIME_to_tm(X509_get0_notBefore(ek), &tm) != 1)
+        return -EINVAL;
+    *t = timegm(&tm);
+    return 0;
+}
+
+/* chain = EK, issuer, vtpm-ca: 1 when the issuer's notAfter has passed. */
+static int issuer_expired(STACK_OF(X509) *chain)
+{
+    return sk_X509_num(chain) > 2 &&
+           X509_cmp_time(X509_get0_notAfter(sk_X509_value(chain, 1)), NULL) < 0;
+}
+
+/*
+ * EK cert -> vtpm-issuer.pem (untrusted intermediates; none for EK certificates that the
+ * vTPM-CA key signed itself) -> vtpm-ca.pem, checked at the EK certificate's notBefore: a vTPM
+ * outlives the short-lived issuer that certified it. When registering, the issuer must also be
+ * valid now, so that a leaked issuer key certifies nothing new after its notAfter.
+ */
+static void ek_from_ca(const struct chain_input *in, X509 *ek, X509 *ca, struct reasons *r)
 {
     X509_STORE *st = X509_STORE_new();
-    int ok = st && X509_STORE_add_cert(st, ca) == 1 && verify_to(st, ek, NULL);
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    STACK_OF(X509) *issuers = sk_X509_new_null();
+    X509 *first = pem_certs(in, "vtpm-issuer.pem", issuers);
+    time_t at;
+    int ok = 0;
 
+    X509_free(first);
+    if (st && ctx && issuers && ek_issued_at(ek, &at) == 0 && X509_STORE_add_cert(st, ca) == 1 &&
+        X509_STORE_CTX_init(ctx, st, ek, issuers) == 1) {
+        X509_STORE_CTX_set_time(ctx, 0, at);
+        ok = X509_verify_cert(ctx) == 1;
+        if (!ok)
+            LOG_DEBUG("EK certificate verify: %s",
+                      X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+    }
+    if (!ok) {
+        reasons_add(r, "ek-cert-not-from-vtpm-ca", NULL);
+    } else if (in->registering && issuer_expired(X509_STORE_CTX_get0_chain(ctx))) {
+        reasons_add(r, "vtpm-issuer-expired", NULL);
+    }
+    ERR_clear_error();
+    X509_STORE_CTX_free(ctx);
     X509_STORE_free(st);
-    return ok;
+    sk_X509_pop_free(issuers, X509_free);
 }
 
 static int san_has_uuid(X509 *ek, const char *uuid)
@@ -330,8 +375,8 @@ void chain_check(const struct chain_input *in, X509_STORE *trust, struct reasons
         reasons_add(r, "ek-cert-malformed", NULL);
     if (!ca)
         reasons_add(r, "host-chain-malformed", "vtpm-ca.pem");
-    if (ek && ca && !ek_from_ca(ek, ca))
-        reasons_add(r, "ek-cert-not-from-vtpm-ca", NULL);
+    if (ek && ca)
+        ek_from_ca(in, ek, ca, r);
     if (ek && !san_has_uuid(ek, in->vtpm_uuid))
         reasons_add(r, "ek-cert-uuid-mismatch", NULL);
     if (ca)

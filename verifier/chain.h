@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The vTPM EK certificate chain: EK cert -> vtpm-ca.pem -> TPM2_Certify by the host AK ->
- * host EK certificate -> a trusted host EK CA. */
+/* The vTPM EK certificate chain: EK cert -> vtpm-issuer.pem (short-lived issuer, untrusted
+ * intermediate) -> vtpm-ca.pem -> TPM2_Certify by the host AK -> host EK certificate -> a trusted
+ * host EK CA. */
 #ifndef VERIFIER_CHAIN_H
 #define VERIFIER_CHAIN_H
 
@@ -14,6 +15,7 @@ struct chain_input {
     struct bytes ek_cert;         /* DER */
     const cbor_item_t *host_chain; /* map file name -> bytes (vtpmctl host-chain) */
     const char *vtpm_uuid;         /* must be the EK certificate's urn:uuid SAN */
+    int registering;               /* a vTPM registration: its issuer must be valid now */
 };
 
 /* Trusted host EK CAs: every PEM certificate in the regular files of dir (callee-allocated,

@@ -138,7 +138,7 @@ void api_register(struct api_ctx *c, const uint8_t *body, size_t len, struct api
         goto out;
     }
     ci = (struct chain_input){ .ek_cert = q.ek_cert, .host_chain = q.host_chain,
-                               .vtpm_uuid = q.vtpm_uuid };
+                               .vtpm_uuid = q.vtpm_uuid, .registering = 1 };
     if (ak_name(&q.ak_pub, name, &nlen) < 0)
         reasons_add(&r, "ak-attributes", NULL);
     chain_check(&ci, c->trust, &r, &ek);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 # The EK chain, checked from outside the daemon with OpenSSL and tpm2-tools:
-# vTPM EK cert -> vTPM-CA cert (key in the host TPM) -> TPM2_Certify by the host AK -> the AK
+# vTPM EK cert -> issuer cert (software key, short-lived) -> vTPM-CA cert (key in the host TPM)
+# -> TPM2_Certify by the host AK -> the AK
 # is the host TPM's, under the host EK whose certificate chains to the (local) EK CA.
 . "$(dirname "$0")/lib.sh"
 start_host_tpm
@@ -9,18 +10,21 @@ start_mgr
 cd "$T"
 U=$(create_vtpm --name chain-1)
 "$BIN/vtpmctl" ek-cert "$U" >ek.pem
-"$BIN/vtpmctl" host-chain --out chain >/dev/null || fail host-chain
+"$BIN/vtpmctl" host-chain --out chain "$U" >/dev/null || fail host-chain
 for f in host-ek.pem host-ek-ca.pem host-ak.pub.pem vtpm-ca.pem vtpm-ca.certify.attest \
-         vtpm-ca.certify.sig; do
+         vtpm-ca.certify.sig vtpm-issuer.pem; do
     [ -s "chain/$f" ] || fail "host-chain did not write $f"
 done
 CHAIN=$HOST/ek-ca.pem
 [ -f "$HOST/ek-ca-chain.pem" ] && CHAIN=$HOST/ek-ca-chain.pem
 openssl verify -CAfile "$CHAIN" chain/host-ek.pem >/dev/null || fail "host EK cert does not chain to the EK CA"
-openssl verify -CAfile chain/vtpm-ca.pem ek.pem >/dev/null || fail "vTPM EK cert does not verify against vtpm-ca.pem"
+openssl verify -CAfile chain/vtpm-ca.pem -untrusted chain/vtpm-issuer.pem ek.pem >/dev/null ||
+    fail "vTPM EK cert does not verify against vtpm-ca.pem through vtpm-issuer.pem"
+openssl verify -CAfile chain/vtpm-ca.pem ek.pem >/dev/null 2>&1 &&
+    fail "vTPM EK cert verifies without its issuer: not signed by the issuer key"
 openssl x509 -in ek.pem -noout -ext extendedKeyUsage | grep -q "2.23.133.8.1" || fail "EK cert lacks tcg-kp-EKCertificate"
 openssl x509 -in ek.pem -noout -ext subjectAltName | grep -q "urn:uuid:$U" || fail "EK cert does not name the vTPM"
-ok "openssl: host EK -> EK CA, vTPM EK -> vtpm-ca.pem"
+ok "openssl: host EK -> EK CA, vTPM EK -> vtpm-issuer.pem -> vtpm-ca.pem"
 
 export TPM2TOOLS_TCTI="$HOST_TCTI"
 tpm2_loadexternal -C n -u chain/host-ak.pub -c ak.ctx -n ak.name >/dev/null || fail "load host AK public"
@@ -69,7 +73,8 @@ openssl x509 -new -force_pubkey ekpub.pem -subj /CN=forged-ek -CA forged-ca.pem 
     -days 1 -out forged-ek.pem 2>/dev/null ||
     openssl x509 -in ek.pem -CA forged-ca.pem -CAkey other.key -days 1 -out forged-ek.pem 2>/dev/null ||
     fail "could not make a forged cert"
-openssl verify -CAfile chain/vtpm-ca.pem forged-ek.pem >/dev/null 2>&1 && fail "forged EK cert verified"
+openssl verify -CAfile chain/vtpm-ca.pem -untrusted chain/vtpm-issuer.pem forged-ek.pem \
+    >/dev/null 2>&1 && fail "forged EK cert verified"
 ok "a forged EK certificate is rejected"
 stop_mgr
 echo "t_mgr_chain: all passed"

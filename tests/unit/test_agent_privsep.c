@@ -103,10 +103,13 @@ static void test_bad(void **state)
 /* The network process's answer header against the call it answers. */
 static void test_net_answers(void **state)
 {
-    struct net_rep ok_nonce = { NET_MAGIC, 0, 0, 0, 32, 0, 10 };
-    struct net_rep ok_chal = { NET_MAGIC, 0, 0, 5, 40, 30, 0 };
-    struct net_rep ok_reg = { NET_MAGIC, 0, 1, 0, 0, 0, 0 };
-    struct net_rep ok_deny = { NET_MAGIC, -EACCES, 0, 0, 0, 0, 200 };
+    struct net_rep ok_nonce = { .magic = NET_MAGIC, .a_len = 32, .msg_len = 10 };
+    struct net_rep ok_chal = { .magic = NET_MAGIC, .id_len = 5, .a_len = 40, .b_len = 30 };
+    struct net_rep ok_reg = { .magic = NET_MAGIC, .registered = 1 };
+    struct net_rep ok_deny = { .magic = NET_MAGIC, .rc = -EACCES, .msg_len = 200 };
+    struct net_rep ok_node_deny = { .magic = NET_MAGIC, .rc = -EACCES, .node_deny = 1 };
+    struct net_rep ok_host = { .magic = NET_MAGIC, .node_time = 1700000000,
+                               .node_due = 1700000305, .node_fresh_until = 1700000360 };
     struct net_rep h;
 
     (void)state;
@@ -140,6 +143,30 @@ static void test_net_answers(void **state)
     assert_int_equal(netproxy_rep_check(&h, NET_REGISTER_HOST), -EBADMSG);
     h = ok_reg; h.registered = 2;
     assert_int_equal(netproxy_rep_check(&h, NET_REGISTER_HOST), -EBADMSG);
+
+    /* node mode: a node-verdict deny only on denied container evidence, the node's times
+     * only on allowed host-only evidence, each in range */
+    assert_int_equal(netproxy_rep_check(&ok_node_deny, NET_EVIDENCE), 0);
+    assert_int_equal(netproxy_rep_check(&ok_host, NET_HOST_EVIDENCE), 0);
+    assert_int_equal(netproxy_rep_check(&ok_node_deny, NET_HOST_EVIDENCE), -EBADMSG);
+    assert_int_equal(netproxy_rep_check(&ok_node_deny, NET_ACTIVATE), -EBADMSG);
+    h = ok_node_deny; h.rc = 0;                    /* an allow that says node deny */
+    assert_int_equal(netproxy_rep_check(&h, NET_EVIDENCE), -EBADMSG);
+    h = ok_node_deny; h.node_deny = 2;
+    assert_int_equal(netproxy_rep_check(&h, NET_EVIDENCE), -EBADMSG);
+    h = ok_node_deny; h.pad = 1;
+    assert_int_equal(netproxy_rep_check(&h, NET_EVIDENCE), -EBADMSG);
+    assert_int_equal(netproxy_rep_check(&ok_host, NET_EVIDENCE), -EBADMSG); /* times, ctr */
+    h = ok_host; h.rc = -EACCES;                   /* times with a deny */
+    assert_int_equal(netproxy_rep_check(&h, NET_HOST_EVIDENCE), -EBADMSG);
+    h = ok_host; h.node_fresh_until = -1;
+    assert_int_equal(netproxy_rep_check(&h, NET_HOST_EVIDENCE), -EBADMSG);
+    h = ok_host; h.node_due = NET_TIME_MAX + 1;
+    assert_int_equal(netproxy_rep_check(&h, NET_HOST_EVIDENCE), -EBADMSG);
+    h = ok_host; h.node_time = INT64_MIN;
+    assert_int_equal(netproxy_rep_check(&h, NET_HOST_EVIDENCE), -EBADMSG);
+    h = ok_host; h.node_due = 0; h.node_fresh_until = 0; /* an old verifier: time only */
+    assert_int_equal(netproxy_rep_check(&h, NET_HOST_EVIDENCE), 0);
 }
 
 int main(void)

@@ -26,6 +26,7 @@
 #include <tss2/tss2_tctildr.h>
 
 #include "../../vtpm-mgr/daemon/hosttpm.h"
+#include "../../vtpm-mgr/daemon/issuer.h"
 
 #define EK_ATTRS (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | \
                   TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_ADMINWITHPOLICY | \
@@ -47,8 +48,11 @@ struct env {
     char ekca[128];
     struct hosttpm_config cfg;
     struct hosttpm *h;
+    struct issuer *is;  /* opened by the first test that issues an EK certificate */
     int hostfd;
 };
+
+static const uint8_t test_master[HOSTTPM_STATE_KEY_LEN] = { 0x5a, 0x01, 0x02, 0x03 };
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
@@ -231,6 +235,35 @@ static int verify_with(X509 *leaf, X509 *ca1, X509 *ca2)
     return ok;
 }
 
+/* leaf -> issuer (untrusted intermediate) -> ca (the only trust anchor), as a verifier does. */
+static int verify_chain(X509 *leaf, X509 *issuer, X509 *ca)
+{
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    int ok;
+
+    X509_STORE_add_cert(store, ca);
+    sk_X509_push(untrusted, issuer);
+    X509_STORE_CTX_init(ctx, store, leaf, untrusted);
+    ok = X509_verify_cert(ctx);
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    sk_X509_free(untrusted);
+    return ok;
+}
+
+/* The issuer of the EK certificates (issuer.h), opened once the host is provisioned. */
+static struct issuer *env_issuer(struct env *e)
+{
+    if (!e->is) {
+        assert_int_equal(hosttpm_provision(e->h, e->hostfd), 0);
+        assert_int_equal(issuer_open(e->h, e->hostfd, test_master, ISSUER_MIN_LIFETIME, &e->is),
+                         0);
+    }
+    return e->is;
+}
+
 static ESYS_CONTEXT *test_esys(struct env *e, TSS2_TCTI_CONTEXT **tcti)
 {
     ESYS_CONTEXT *esys = NULL;
@@ -289,6 +322,7 @@ static int group_teardown(void **state)
 
     if (!e)
         return 0;
+    issuer_close(e->is);
     hosttpm_close(e->h);
     if (e->hostfd >= 0)
         close(e->hostfd);
@@ -532,7 +566,7 @@ static X509 *issue(struct env *e, EVP_PKEY *key, uint8_t **der, size_t *der_len)
 
     ek_public(key, &pub);
     marshal_pub(&pub, buf, &len);
-    assert_int_equal(hosttpm_issue_ek_cert(e->h, buf, len, test_uuid, der, der_len), 0);
+    assert_int_equal(issuer_issue_ek_cert(env_issuer(e), buf, len, test_uuid, der, der_len), 0);
     p = *der;
     x = d2i_X509(NULL, &p, (long)*der_len);
     assert_non_null(x);
@@ -570,13 +604,15 @@ static void check_san(X509 *x)
 static void check_ek_cert(struct env *e, X509 *x, EVP_PKEY *key, uint32_t ku)
 {
     X509 *ca = load_cert(e->hostdir, "vtpm-ca.pem");
+    X509 *is = load_cert(e->hostdir, ISSUER_CERT_FILE);
     EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
     char oid[32];
 
-    assert_int_equal(verify_with(x, ca, NULL), 1);
+    assert_int_equal(verify_chain(x, is, ca), 1);
+    assert_int_not_equal(verify_with(x, ca, NULL), 1); /* the issuer is part of the chain */
     assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x), key), 1);
     assert_int_equal(X509_NAME_entry_count(X509_get_subject_name(x)), 0);
-    assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(x), X509_get_subject_name(ca)), 0);
+    assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(x), X509_get_subject_name(is)), 0);
     assert_int_equal(X509_get_key_usage(x), ku);
     assert_non_null(eku);
     assert_int_equal(sk_ASN1_OBJECT_num(eku), 1);
@@ -585,6 +621,7 @@ static void check_ek_cert(struct env *e, X509 *x, EVP_PKEY *key, uint32_t ku)
     assert_int_equal(X509_check_ca(x), 0);
     check_san(x);
     EXTENDED_KEY_USAGE_free(eku);
+    X509_free(is);
     X509_free(ca);
 }
 
@@ -604,8 +641,8 @@ static void test_issue_ecc_ek(void **state)
     assert_non_null(f);
     PEM_write_X509(f, x);
     fclose(f);
-    assert_int_equal(run("openssl verify -CAfile %s/vtpm-ca.pem %s >/dev/null", e->hostdir, path),
-                     0);
+    assert_int_equal(run("openssl verify -CAfile %s/vtpm-ca.pem -untrusted %s/vtpm-issuer.pem "
+                         "%s >/dev/null", e->hostdir, e->hostdir, path), 0);
     X509_free(x);
     free(der);
     EVP_PKEY_free(key);
@@ -615,7 +652,7 @@ static void test_issue_rsa_ek_and_tamper(void **state)
 {
     struct env *e = *state;
     EVP_PKEY *key = EVP_RSA_gen(2048);
-    X509 *ca = load_cert(e->hostdir, "vtpm-ca.pem");
+    X509 *ca = load_cert(e->hostdir, "vtpm-ca.pem"), *is;
     uint8_t *der = NULL;
     const uint8_t *p;
     size_t len = 0;
@@ -627,7 +664,9 @@ static void test_issue_rsa_ek_and_tamper(void **state)
     p = der;
     bad = d2i_X509(NULL, &p, (long)len);
     assert_non_null(bad);
-    assert_int_not_equal(verify_with(bad, ca, NULL), 1);
+    is = load_cert(e->hostdir, ISSUER_CERT_FILE);
+    assert_int_not_equal(verify_chain(bad, is, ca), 1);
+    X509_free(is);
     X509_free(bad);
     X509_free(x);
     X509_free(ca);
@@ -640,7 +679,8 @@ static void expect_ekpub_rejected(struct env *e, const uint8_t *buf, size_t len)
     uint8_t *der = NULL;
     size_t der_len = 0;
 
-    assert_int_equal(hosttpm_issue_ek_cert(e->h, buf, len, test_uuid, &der, &der_len), -EINVAL);
+    assert_int_equal(issuer_issue_ek_cert(env_issuer(e), buf, len, test_uuid, &der, &der_len),
+                     -EINVAL);
     assert_null(der);
 }
 
@@ -948,6 +988,139 @@ static void test_nothing_left_loaded(void **state)
     test_esys_done(esys, tcti);
 }
 
+static time_t asn1_time(const ASN1_TIME *t)
+{
+    struct tm tm;
+
+    assert_int_equal(ASN1_TIME_to_tm(t, &tm), 1);
+    return timegm(&tm);
+}
+
+/* The issuer's certificate: a CA of path length 0 under vtpm-ca.pem, for lifetime seconds. */
+static void test_issuer_cert(void **state)
+{
+    struct env *e = *state;
+    X509 *ca, *is;
+    time_t nb, na;
+
+    env_issuer(e);
+    ca = load_cert(e->hostdir, "vtpm-ca.pem");
+    is = load_cert(e->hostdir, ISSUER_CERT_FILE);
+    assert_int_equal(X509_check_issued(ca, is), X509_V_OK);
+    assert_int_equal(X509_verify(is, X509_get0_pubkey(ca)), 1);
+    assert_int_equal(X509_check_ca(is), 1);
+    assert_int_equal(X509_get_pathlen(is), 0);
+    assert_true(X509_get_key_usage(is) & KU_KEY_CERT_SIGN);
+    assert_int_equal(EVP_PKEY_get_base_id(X509_get0_pubkey(is)), EVP_PKEY_EC);
+    nb = asn1_time(X509_get0_notBefore(is));
+    na = asn1_time(X509_get0_notAfter(is));
+    assert_true(na - nb == ISSUER_MIN_LIFETIME + ISSUER_BACKDATE);
+    assert_true(issuer_rotate_at(e->is) == nb + ISSUER_BACKDATE + ISSUER_MIN_LIFETIME / 2);
+    X509_free(is);
+    X509_free(ca);
+}
+
+static size_t count_issuer_files(struct env *e)
+{
+    return (size_t)run("exit $(ls %s/" ISSUER_DIR " | grep -c '\\.pem$')", e->hostdir);
+}
+
+/* Rotation at half life: not before, once at; an EK certificate of the old issuer still finds
+ * its issuer (issuers/), the new one is signed by the new issuer. */
+static void test_issuer_rotation(void **state)
+{
+    struct env *e = *state;
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    uint8_t *der1 = NULL, *der2 = NULL, *pem1 = NULL, *pem2 = NULL, *cur = NULL;
+    size_t l1 = 0, l2 = 0, p1 = 0, p2 = 0, cl = 0, files;
+    X509 *x1 = issue(e, key, &der1, &l1), *x2;
+    time_t at = issuer_rotate_at(e->is);
+
+    files = count_issuer_files(e);
+    assert_int_equal(issuer_tick(e->is, at - 1), 0);
+    assert_int_equal(issuer_tick(e->is, at), 1);
+    assert_true(issuer_rotate_at(e->is) > at);
+    assert_int_equal(count_issuer_files(e), files + 1);
+    x2 = issue(e, key, &der2, &l2);
+    assert_int_equal(issuer_cert_pem(e->is, der1, l1, &pem1, &p1), 0);
+    assert_int_equal(issuer_cert_pem(e->is, der2, l2, &pem2, &p2), 0);
+    assert_int_equal(issuer_cert_pem(e->is, NULL, 0, &cur, &cl), 0);
+    assert_true(p1 != p2 || memcmp(pem1, pem2, p1));
+    assert_true(p2 == cl && !memcmp(pem2, cur, cl));
+    assert_int_not_equal(X509_NAME_cmp(X509_get_issuer_name(x1), X509_get_issuer_name(x2)), 0);
+    /* a certificate no issuer of this host signed has none */
+    der1[l1 - 1] ^= 1;
+    assert_int_equal(issuer_cert_pem(e->is, der1, l1, &pem1, &p1), -ENOENT);
+    free(pem1);
+    free(pem2);
+    free(cur);
+    free(der1);
+    free(der2);
+    X509_free(x1);
+    X509_free(x2);
+    EVP_PKEY_free(key);
+}
+
+static int reopen(struct env *e, const uint8_t *master)
+{
+    issuer_close(e->is);
+    e->is = NULL;
+    return issuer_open(e->h, e->hostfd, master, ISSUER_MIN_LIFETIME, &e->is);
+}
+
+static void flip_file_byte(struct env *e, const char *name, size_t off)
+{
+    size_t len = 0;
+    uint8_t *buf = slurp(e->hostdir, name, &len);
+
+    assert_non_null(buf);
+    assert_true(len > off);
+    buf[off] ^= 1;
+    spit(e->hostdir, name, buf, len);
+    free(buf);
+}
+
+/* Tampered key or certificate, a key of another state key, a lone key: issuer_open refuses and
+ * replaces nothing; an interrupted rotation (key new, certificate old) is recovered. */
+static void test_issuer_tamper(void **state)
+{
+    struct env *e = *state;
+    static const uint8_t other_master[HOSTTPM_STATE_KEY_LEN] = { 0x77 };
+    size_t klen = 0, clen = 0, olen = 0;
+    uint8_t *key, *cert, *old;
+
+    env_issuer(e);
+    key = slurp(e->hostdir, ISSUER_KEY_FILE, &klen);
+    cert = slurp(e->hostdir, ISSUER_CERT_FILE, &clen);
+    assert_non_null(key);
+    assert_non_null(cert);
+    assert_int_equal(reopen(e, test_master), 0);
+    flip_file_byte(e, ISSUER_KEY_FILE, 40);              /* the ciphertext (header: 32) */
+    assert_int_equal(reopen(e, test_master), -EBADMSG);
+    spit(e->hostdir, ISSUER_KEY_FILE, key, klen);
+    assert_int_equal(reopen(e, other_master), -EBADMSG);
+    flip_file_byte(e, ISSUER_CERT_FILE, 100);            /* base64 of the TBSCertificate */
+    assert_int_equal(reopen(e, test_master), -EBADMSG);
+    spit(e->hostdir, ISSUER_CERT_FILE, cert, clen);
+    assert_int_equal(run("mv %s/" ISSUER_CERT_FILE " %s/cert.save", e->hostdir, e->dir), 0);
+    assert_int_equal(reopen(e, test_master), -EBADMSG);  /* key without certificate */
+    assert_int_equal(run("mv %s/cert.save %s/" ISSUER_CERT_FILE, e->dir, e->hostdir), 0);
+    /* the files are as they were: the same issuer opens */
+    assert_int_equal(reopen(e, test_master), 0);
+    old = slurp(e->hostdir, ISSUER_CERT_FILE, &olen);
+    assert_true(olen == clen && !memcmp(old, cert, clen));
+    free(old);
+    /* a rotation that stopped before vtpm-issuer.pem was written */
+    assert_int_equal(issuer_rotate(e->is), 0);
+    spit(e->hostdir, ISSUER_CERT_FILE, cert, clen);
+    assert_int_equal(reopen(e, test_master), 0);
+    old = slurp(e->hostdir, ISSUER_CERT_FILE, &olen);
+    assert_true(olen != clen || memcmp(old, cert, clen));
+    free(old);
+    free(key);
+    free(cert);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -968,13 +1141,14 @@ static void test_issue_timing(void **state)
     for (int i = 0; i < 50; i++) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        assert_int_equal(hosttpm_issue_ek_cert(e->h, buf, len, test_uuid, &der, &der_len), 0);
+        assert_int_equal(issuer_issue_ek_cert(env_issuer(e), buf, len, test_uuid, &der, &der_len),
+                         0);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         ms[i] = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
         free(der);
     }
     qsort(ms, 50, sizeof(ms[0]), cmp_double);
-    print_message("hosttpm_issue_ek_cert: median %.2f ms, min %.2f ms, max %.2f ms (50 calls)\n",
+    print_message("issuer_issue_ek_cert: median %.2f ms, min %.2f ms, max %.2f ms (50 calls)\n",
                   ms[25], ms[0], ms[49]);
     assert_true(ms[25] < 250.0); /* only catches something pathological, e.g. a session per call */
     EVP_PKEY_free(key);
@@ -1021,6 +1195,9 @@ int main(void)
         cmocka_unit_test(test_issue_ecc_ek),
         cmocka_unit_test(test_issue_rsa_ek_and_tamper),
         cmocka_unit_test(test_bad_ekpub),
+        cmocka_unit_test(test_issuer_cert),
+        cmocka_unit_test(test_issuer_rotation),
+        cmocka_unit_test(test_issuer_tamper),
         cmocka_unit_test(test_host_ek_cert),
         cmocka_unit_test(test_activate_credential),
         cmocka_unit_test(test_state_key),

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* vtpm-mgr's command-line options, kept apart from the daemon's lifecycle. */
 #include "config.h"
+#include "issuer.h"
 #include "kdev.h"
 
 #include <errno.h>
@@ -27,13 +28,16 @@ static void usage(FILE *f)
         "  --counter-index H        rollback counter NV index in the host TPM (default 0x%08x)\n"
         "  --host-ek-ca FILE        PEM issuer of the host EK certificate (exported by host-chain)\n"
         "  --seal-pcrs SPEC         PCRs the state key is sealed to, e.g. sha256:7 (default) or none\n"
+        "  --issuer-lifetime S      validity of the EK-certificate issuer key, seconds (default %u,\n"
+        "                           at least %u); a new one is made at half life\n"
         "  --worker PATH            worker binary (default: vtpm-mgr-worker beside vtpm-mgr)\n"
         "  --instances-per-worker N vTPMs per worker process (default %u)\n"
         "  --worker-user USER       unprivileged user of the workers (default nobody)\n"
         "  --control-group GROUP    group also allowed to use the control socket\n"
         "  --kmod-control PATH      kmod-vtpm control device (default " KDEV_DEFAULT_CONTROL ")\n"
         "  --ek-handle H --ak-handle H --ca-handle H   persistent handles in the host TPM\n",
-        HOSTTPM_DEFAULT_COUNTER_INDEX, MGR_DEFAULT_PER_WORKER);
+        HOSTTPM_DEFAULT_COUNTER_INDEX, ISSUER_DEFAULT_LIFETIME, ISSUER_MIN_LIFETIME,
+        MGR_DEFAULT_PER_WORKER);
 }
 
 static int copy_opt(char *dst, size_t dstsz, const char *src, const char *what)
@@ -99,6 +103,18 @@ static int parse_counter_index(struct mgr_config *cfg, const char *a)
     return 0;
 }
 
+static int parse_lifetime(struct mgr_config *cfg, const char *a)
+{
+    if (parse_u32(a, &cfg->issuer_lifetime, "--issuer-lifetime"))
+        return -1;
+    if (cfg->issuer_lifetime < ISSUER_MIN_LIFETIME || cfg->issuer_lifetime > ISSUER_MAX_LIFETIME) {
+        fprintf(stderr, "vtpm-mgr: --issuer-lifetime: %s is not %u-%u seconds\n", a,
+                ISSUER_MIN_LIFETIME, ISSUER_MAX_LIFETIME);
+        return -1;
+    }
+    return 0;
+}
+
 static void defaults(struct mgr_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -108,6 +124,7 @@ static void defaults(struct mgr_config *cfg)
     strcpy(cfg->seal_pcrs, "sha256:7");
     strcpy(cfg->kmod_control, KDEV_DEFAULT_CONTROL);
     cfg->per_worker = MGR_DEFAULT_PER_WORKER;
+    cfg->issuer_lifetime = ISSUER_DEFAULT_LIFETIME;
     cfg->worker_uid = 65534;
     cfg->worker_gid = 65534;
     cfg->ctl_gid = (gid_t)-1;
@@ -116,7 +133,7 @@ static void defaults(struct mgr_config *cfg)
 }
 
 enum { O_STATE = 256, O_RUN, O_TCTI, O_FG, O_EKCA, O_PCRS, O_WORKER, O_PERW, O_WUSER,
-       O_CGROUP, O_EKH, O_AKH, O_CAH, O_KCTL, O_RESEAL, O_ACCEPT, O_CIDX, O_HELP };
+       O_CGROUP, O_EKH, O_AKH, O_CAH, O_KCTL, O_RESEAL, O_ACCEPT, O_CIDX, O_LIFE, O_HELP };
 
 static const struct option opts[] = {
     { "state-dir", required_argument, NULL, O_STATE },
@@ -128,6 +145,7 @@ static const struct option opts[] = {
     { "counter-index", required_argument, NULL, O_CIDX },
     { "host-ek-ca", required_argument, NULL, O_EKCA },
     { "seal-pcrs", required_argument, NULL, O_PCRS },
+    { "issuer-lifetime", required_argument, NULL, O_LIFE },
     { "worker", required_argument, NULL, O_WORKER },
     { "instances-per-worker", required_argument, NULL, O_PERW },
     { "worker-user", required_argument, NULL, O_WUSER },
@@ -152,6 +170,7 @@ static int apply(struct mgr_config *cfg, int c, const char *a)
     case O_CIDX: return parse_counter_index(cfg, a);
     case O_EKCA: return copy_opt(cfg->host_ek_ca, sizeof(cfg->host_ek_ca), a, "--host-ek-ca");
     case O_PCRS: return copy_opt(cfg->seal_pcrs, sizeof(cfg->seal_pcrs), a, "--seal-pcrs");
+    case O_LIFE: return parse_lifetime(cfg, a);
     case O_WORKER: return copy_opt(cfg->worker_path, sizeof(cfg->worker_path), a, "--worker");
     case O_PERW: return parse_u32(a, &cfg->per_worker, "--instances-per-worker") ||
                         !cfg->per_worker ? -1 : 0;

@@ -28,6 +28,7 @@ struct mgr_config {
     int accept_state;        /* --accept-state: take the state directory as the latest, exit */
     uint32_t counter_index;  /* rollback counter NV index in the host TPM */
     unsigned per_worker;     /* instances a worker hosts at most */
+    unsigned issuer_lifetime; /* seconds an issuer key's certificate is valid (issuer.h) */
     uid_t worker_uid;        /* unprivileged identity of the workers */
     gid_t worker_gid;
     gid_t ctl_gid;           /* group also allowed on the control socket; (gid_t)-1: none */

@@ -294,7 +294,21 @@ static cbor_item_t *op_delete(struct mgr *m, const cbor_item_t *req)
     return rc ? ctl_error(rc, strerror(-rc)) : ctl_ok();
 }
 
-static cbor_item_t *op_host_chain(struct mgr *m)
+/* vtpm-issuer.pem: the issuer of the named vTPM's EK certificate, else the current one. */
+static int put_issuer(cbor_item_t *files, struct mgr *m, const struct instance *in)
+{
+    uint8_t *pem = NULL;
+    size_t len = 0;
+    int rc = in ? vtpm_ek_issuer_pem(m, in, &pem, &len)
+                : issuer_cert_pem(m->issuer, NULL, 0, &pem, &len);
+
+    if (rc == 0)
+        rc = ctl_put_bytes(files, ISSUER_CERT_FILE, pem, len);
+    free(pem);
+    return rc;
+}
+
+static cbor_item_t *host_chain_reply(struct mgr *m, const struct instance *in)
 {
     cbor_item_t *r = ctl_ok(), *files = ctl_map_new();
 
@@ -309,11 +323,46 @@ static cbor_item_t *op_host_chain(struct mgr *m)
         if (rc == 0)
             free(buf);
     }
+    if (r && files && put_issuer(files, m, in))
+        cbor_decref(&r);
     if (r && ctl_put_item(r, "files", files))
         cbor_decref(&r);
     else if (!r && files)
         cbor_decref(&files);
     return r ? r : ctl_error(-EIO, "reading the host chain failed");
+}
+
+/* The host's files, with the issuer of one vTPM's EK certificate when "uuid" names one. */
+static cbor_item_t *op_host_chain(struct mgr *m, const cbor_item_t *req)
+{
+    struct instance *in = NULL;
+    char id[80];
+    int rc = ctl_get_str(req, "uuid", id, sizeof(id));
+
+    if (rc && rc != -ENOENT)
+        return ctl_error(-EINVAL, "uuid must be a text string");
+    if (rc == 0 && !(in = lookup(m, req)))
+        return ctl_error(-ENOENT, "no such vTPM");
+    return host_chain_reply(m, in);
+}
+
+/* A new issuer key now (one host-TPM signature): e.g. after the old one may have leaked. */
+static cbor_item_t *op_issuer_rotate(struct mgr *m)
+{
+    uint8_t *pem = NULL;
+    size_t len = 0;
+    cbor_item_t *r;
+    int rc = issuer_rotate(m->issuer);
+
+    if (rc == 0)
+        rc = issuer_cert_pem(m->issuer, NULL, 0, &pem, &len);
+    if (rc)
+        return ctl_error(rc, "issuer rotation failed");
+    r = ctl_ok();
+    if (r && ctl_put_bytes(r, "issuer", pem, len))
+        cbor_decref(&r);
+    free(pem);
+    return r;
 }
 
 /* Proves the host AK and the host EK share a TPM: only the EK can decrypt a credential that
@@ -385,7 +434,9 @@ static cbor_item_t *dispatch(struct mgr *m, const cbor_item_t *req, const struct
     if (!strcmp(op, "bind"))
         return op_bind(m, req, cr);
     if (!strcmp(op, "host-chain"))
-        return op_host_chain(m);
+        return op_host_chain(m, req);
+    if (!strcmp(op, "issuer-rotate"))
+        return op_issuer_rotate(m);
     if (!strcmp(op, "host-activate"))
         return op_host_activate(m, req);
     if (!strcmp(op, "host-quote"))

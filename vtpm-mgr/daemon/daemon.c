@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -98,6 +99,11 @@ static int host_setup(struct mgr *m)
                   "See docs/operations.md, 're-sealing the state key'");
     else if (r)
         LOG_ERROR("state key: %s", strerror(-r));
+    if (r)
+        return r;
+    r = issuer_open(m->host, m->host_fd, m->master_key, m->cfg->issuer_lifetime, &m->issuer);
+    if (r)
+        LOG_ERROR("the vTPM issuer key: %s", strerror(-r));
     return r;
 }
 
@@ -212,6 +218,7 @@ static int main_loop(struct mgr *m)
         }
         pool_commit(&m->pool); /* one counter increment for this round's state stores */
         recover_dead(m);
+        issuer_tick(m->issuer, time(NULL)); /* a new issuer at half life: one TPM2_Sign */
     }
     return 0;
 }
@@ -231,6 +238,7 @@ static void teardown(struct mgr *m)
     pool_commit(&m->pool);
     free(m->pool.acks);
     rb_guard_close(&m->rb);
+    issuer_close(m->issuer);
     if (m->host)
         hosttpm_close(m->host);
     explicit_bzero(m->master_key, sizeof(m->master_key));

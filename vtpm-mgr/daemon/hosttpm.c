@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Host-TPM context (TCTI + ESAPI), configuration, TSS2 error mapping, EK certificate issuance
+/* Host-TPM context (TCTI + ESAPI), configuration, TSS2 error mapping, the vTPM EK public check,
  * AK credential activation and host AK quotes; provisioning is in hostprov.c, the state key in
- * sealkey.c. */
+ * sealkey.c, the issuer key that signs EK certificates in issuer.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,13 +220,12 @@ void hosttpm_close(struct hosttpm *h)
 }
 
 /* A vTPM EK: a TCG-template decryption key that never leaves its TPM. */
-static int unmarshal_ekpub(const uint8_t *buf, size_t len, TPM2B_PUBLIC *pub)
+int hosttpm_ekpub_parse(const uint8_t *buf, size_t len, TPM2B_PUBLIC *pub)
 {
     const TPMA_OBJECT need = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_DECRYPT;
     size_t off = 0;
     uint16_t size = 0;
 
-    memset(pub, 0, sizeof(*pub)); /* Tss2_MU refuses to unmarshal into a non-empty TPM2B */
     memset(pub, 0, sizeof(*pub)); /* Tss2_MU refuses a TPM2B whose size is already set */
     if (!buf || Tss2_MU_UINT16_Unmarshal(buf, len, NULL, &size) != TSS2_RC_SUCCESS ||
         (size_t)size + 2 != len ||
@@ -240,29 +239,6 @@ static int unmarshal_ekpub(const uint8_t *buf, size_t len, TPM2B_PUBLIC *pub)
         return -EINVAL;
     }
     return 0;
-}
-
-int hosttpm_issue_ek_cert(struct hosttpm *h, const uint8_t *ekpub, size_t ekpub_len,
-                          const uint8_t uuid[16], uint8_t **der, size_t *der_len)
-{
-    TPM2B_PUBLIC pub;
-    X509 *x = NULL;
-    int r;
-
-    if (!h || !uuid || !der || !der_len)
-        return -EINVAL;
-    if (!h->ca_cert || h->ca == ESYS_TR_NONE) {
-        LOG_ERROR("EK certificate requested before hosttpm_provision()");
-        return -ENOENT;
-    }
-    r = unmarshal_ekpub(ekpub, ekpub_len, &pub);
-    if (r < 0)
-        return r;
-    r = x509_make_ek_cert(h, &pub, uuid, &x);
-    if (r == 0)
-        r = x509_to_der(x, der, der_len);
-    X509_free(x);
-    return r;
 }
 
 static int activate(struct hosttpm *h, ESYS_TR ak, const TPM2B_ID_OBJECT *blob,

@@ -2,7 +2,8 @@
 /*
  * The vtpm-mgr parent's link to the host's physical TPM (tpm2-tss ESAPI): host EK, host AK,
  * the non-exportable vTPM-CA signing key, the sealed state key, and the X.509 certificates
- * signed inside the host TPM. Only the privileged parent uses this; workers never do.
+ * signed inside the host TPM (vtpm-ca.pem and the issuers' certificates, issuer.h). Only the
+ * privileged parent uses this; workers never do.
  */
 #ifndef VTPM_HOSTTPM_H
 #define VTPM_HOSTTPM_H
@@ -61,18 +62,6 @@ void hosttpm_close(struct hosttpm *h);
  * fail with -EEXIST rather than overwrite anything (re-provisioning is never implicit).
  */
 int hosttpm_provision(struct hosttpm *h, int hostdir_fd);
-
-/*
- * Issues the X.509 EK certificate of a vTPM: subject empty, critical subjectAltName with the
- * TCG directoryName attributes (tpmManufacturer/tpmModel/tpmVersion) plus a URI
- * "urn:uuid:<uuid>", basicConstraints CA:FALSE, keyUsage keyEncipherment (RSA) or
- * keyAgreement (ECC), extendedKeyUsage tcg-kp-EKCertificate (2.23.133.8.1), authority and
- * subject key identifiers, issuer = vtpm-ca.pem's subject, random positive serial, signed
- * with ECDSA-SHA256 by the vTPM-CA key inside the host TPM.
- * ekpub is the vTPM EK's marshalled TPM2B_PUBLIC. *der is callee-allocated (free()).
- */
-int hosttpm_issue_ek_cert(struct hosttpm *h, const uint8_t *ekpub, size_t ekpub_len,
-                          const uint8_t uuid[16], uint8_t **der, size_t *der_len);
 
 /*
  * The state key: 32 random bytes sealed to the host TPM (keyed-hash sealed object under the

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Internals shared by the host-TPM files (hosttpm, hostkeys, hostprov, hostfiles, x509cert,
- * sealkey). */
+ * sealkey, issuer). */
 #ifndef VTPM_HOSTTPM_INT_H
 #define VTPM_HOSTTPM_INT_H
+
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -80,9 +82,16 @@ int hostfile_exists(int dirfd, const char *name);
 int x509_pkey_from_tpm(const TPM2B_PUBLIC *pub, EVP_PKEY **pkey);
 /* Self-signed CA certificate of the vTPM-CA key, signed inside the TPM. */
 int x509_make_ca_cert(struct hosttpm *h, const TPM2B_PUBLIC *ca_pub, X509 **out);
-/* EK certificate for ekpub under h->ca_cert. */
-int x509_make_ek_cert(struct hosttpm *h, const TPM2B_PUBLIC *ekpub, const uint8_t uuid[16],
-                      X509 **out);
+/* CA certificate (pathlen 0, keyCertSign) of the issuer key pub, valid from not_before to
+ * not_after, issued by h->ca_cert and signed inside the TPM (one TPM2_Sign). */
+int x509_make_issuer_cert(struct hosttpm *h, EVP_PKEY *pub, time_t not_before,
+                          time_t not_after, X509 **out);
+/* EK certificate for ekpub under issuer, signed in software with issuer_key (no TPM). */
+int x509_make_ek_cert(X509 *issuer, EVP_PKEY *issuer_key, const TPM2B_PUBLIC *ekpub,
+                      const uint8_t uuid[16], X509 **out);
+/* hosttpm.c: a vTPM EK's marshalled TPM2B_PUBLIC, checked to be an EK (fixedTPM, fixedParent,
+ * decrypt). 0 or -EINVAL (logged). */
+int hosttpm_ekpub_parse(const uint8_t *buf, size_t len, TPM2B_PUBLIC *pub);
 int x509_to_der(X509 *x, uint8_t **der, size_t *len);
 int x509_to_pem(X509 *x, uint8_t **pem, size_t *len);
 int x509_pkey_to_pem(EVP_PKEY *pkey, uint8_t **pem, size_t *len);

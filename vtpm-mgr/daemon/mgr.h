@@ -8,6 +8,7 @@
 #include "config.h"
 #include "hosttpm.h"
 #include "instance.h"
+#include "issuer.h"
 #include "peerns.h"
 #include "rollback.h"
 #include "workerpool.h"
@@ -15,6 +16,7 @@
 struct mgr {
     struct mgr_config *cfg;
     struct hosttpm *host;
+    struct issuer *issuer;           /* signs the vTPMs' EK certificates (issuer.h) */
     uint8_t master_key[STATE_KEY_LEN];
     int state_fd, host_fd, vtpm_fd;  /* <state-dir>, its host/ and vtpm/ */
     int run_fd, vrun_fd;             /* <run-dir> and <run-dir>/vtpm */
@@ -63,6 +65,9 @@ int vtpm_adopt_all(struct mgr *m);
 int vtpm_socket_path(const struct mgr *m, const struct instance *in, char *out, size_t outsz);
 /* Reads the stored EK certificate as PEM into a callee-allocated string. */
 int vtpm_ek_cert_pem(struct mgr *m, const struct instance *in, char **pem);
+/* The PEM certificate of the issuer that signed in's EK certificate (callee-allocated);
+ * -ENOENT when none of this host's issuers did. */
+int vtpm_ek_issuer_pem(struct mgr *m, const struct instance *in, uint8_t **pem, size_t *len);
 /* Group commit of the stored blobs (the pool's commit callback, rb_guard_commit). */
 int vtpm_commit_state(void *ctx);
 /* Durable store of a worker's state blob (the pool's store callback). */

@@ -21,6 +21,7 @@ static const char k_magic1[8] = { 'V', 'T', 'P', 'M', 'S', 'T', '0', '1' };
 static const char k_magic[8] = { 'V', 'T', 'P', 'M', 'S', 'T', '0', '2' };
 static const char k_info[] = "vtpm-attest state v1";
 static const char k_mf_info[] = "vtpm-attest manifest v1";
+static const char k_issuer_info[] = "vtpm-attest issuer key v1";
 #define STATE_HDR1_LEN 24
 
 static int hkdf(const uint8_t master[STATE_KEY_LEN], const uint8_t *info, size_t info_len,
@@ -58,6 +59,11 @@ int state_derive_key(const uint8_t master[STATE_KEY_LEN], const uint8_t uuid[16]
 int state_derive_manifest_key(const uint8_t master[STATE_KEY_LEN], uint8_t out[STATE_KEY_LEN])
 {
     return hkdf(master, (const uint8_t *)k_mf_info, sizeof(k_mf_info) - 1, out);
+}
+
+int state_derive_issuer_key(const uint8_t master[STATE_KEY_LEN], uint8_t out[STATE_KEY_LEN])
+{
+    return hkdf(master, (const uint8_t *)k_issuer_info, sizeof(k_issuer_info) - 1, out);
 }
 
 /* One GCM pass over a header of hlen bytes; enc = 1 encrypts, 0 decrypts and checks tag.

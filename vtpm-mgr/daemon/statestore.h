@@ -31,6 +31,9 @@ int state_derive_key(const uint8_t master[STATE_KEY_LEN], const uint8_t uuid[16]
 /* Key of the rollback manifest's HMAC, from the master state key. Returns 0 or -EIO. */
 int state_derive_manifest_key(const uint8_t master[STATE_KEY_LEN], uint8_t out[STATE_KEY_LEN]);
 
+/* Key of the vTPM issuer's private key file (issuer.h), from the master state key. */
+int state_derive_issuer_key(const uint8_t master[STATE_KEY_LEN], uint8_t out[STATE_KEY_LEN]);
+
 /* Encrypts a blob of generation gen into a callee-allocated file image. Returns 0 or a
  * negative errno. */
 int state_seal(const uint8_t key[STATE_KEY_LEN], const uint8_t uuid[16], int kind,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * vTPM lifecycle in the parent: create (manufacture in a worker, EK certificate signed in the
- * host TPM, durable state, then publish), load at start, delete, worker recovery, suspend.
+ * vTPM lifecycle in the parent: create (manufacture in a worker, EK certificate signed by the
+ * issuer key, durable state, then publish), load at start, delete, worker recovery, suspend.
  * Publish last: a vTPM's state directory is renamed into place and its sockets appear only
  * after every fallible step succeeded.
  */
@@ -205,7 +205,8 @@ static int manufacture(struct mgr *m, struct instance *in)
                   NULL, 0, NULL, 0, &ekpub, &ekpub_len);
     if (r)
         goto out;
-    r = hosttpm_issue_ek_cert(m->host, ekpub, ekpub_len, in->uuid, &der, &der_len);
+    /* Signed in software by the issuer key: no host-TPM command on the create path. */
+    r = issuer_issue_ek_cert(m->issuer, ekpub, ekpub_len, in->uuid, &der, &der_len);
     if (r)
         goto out;
     r = pool_call(&m->pool, in->worker, IPC_INST_SET_EKCERT, in->uuid, (uint32_t)in->ek_type,
@@ -835,6 +836,21 @@ int vtpm_ek_cert_pem(struct mgr *m, const struct instance *in, char **pem)
         close(fd);
     X509_free(x);
     BIO_free(bio);
+    free(der);
+    return r;
+}
+
+int vtpm_ek_issuer_pem(struct mgr *m, const struct instance *in, uint8_t **pem, size_t *len)
+{
+    uint8_t *der = NULL;
+    size_t der_len = 0;
+    int fd = open_inst_dir(m, in), r;
+
+    r = fd < 0 ? fd : file_read_all(fd, EK_CERT_FILE, 16384, &der, &der_len);
+    if (fd >= 0)
+        close(fd);
+    if (r == 0)
+        r = issuer_cert_pem(m->issuer, der, der_len, pem, len);
     free(der);
     return r;
 }

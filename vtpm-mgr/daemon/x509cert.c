@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * X.509 certificates signed inside the host TPM: the self-signed vTPM-CA certificate and the
- * vTPM EK certificates (TCG EK Credential Profile). OpenSSL builds and encodes everything;
- * the TPM only signs SHA-256(DER TBSCertificate) with the vTPM-CA key (TPM2_Sign, one command),
- * and OpenSSL encodes the resulting ECDSA-Sig-Value.
+ * The X.509 certificates of the vTPM chain: the self-signed vTPM-CA certificate and the vTPM
+ * issuer's CA certificate, both signed inside the host TPM, and the vTPM EK certificates (TCG EK
+ * Credential Profile), signed in software by the issuer key (issuer.c). OpenSSL builds and
+ * encodes everything; for the first two the TPM only signs SHA-256(DER TBSCertificate) with the
+ * vTPM-CA key (TPM2_Sign, one command), and OpenSSL encodes the resulting ECDSA-Sig-Value.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -259,7 +260,8 @@ static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
     return ok ? 0 : -ENOMEM;
 }
 
-static int ca_subject(EVP_PKEY *pkey, X509_NAME **out)
+/* O=vtpm-attest, CN=<what> <first 8 bytes of SHA-256(SPKI) in hex>. */
+static int key_subject(EVP_PKEY *pkey, const char *what, X509_NAME **out)
 {
     uint8_t *spki = NULL, dgst[SHA256_DIGEST_LENGTH];
     char cn[64];
@@ -269,9 +271,9 @@ static int ca_subject(EVP_PKEY *pkey, X509_NAME **out)
         return -ENOMEM;
     SHA256(spki, (size_t)len, dgst);
     OPENSSL_free(spki);
-    /* Every host has its own vTPM CA; a key fingerprint keeps their names apart. */
-    snprintf(cn, sizeof(cn), "vtpm-attest vTPM CA %02x%02x%02x%02x%02x%02x%02x%02x", dgst[0],
-             dgst[1], dgst[2], dgst[3], dgst[4], dgst[5], dgst[6], dgst[7]);
+    /* Every host has its own vTPM CA and issuers; a key fingerprint keeps their names apart. */
+    snprintf(cn, sizeof(cn), "%s %02x%02x%02x%02x%02x%02x%02x%02x", what, dgst[0], dgst[1],
+             dgst[2], dgst[3], dgst[4], dgst[5], dgst[6], dgst[7]);
     *out = X509_NAME_new();
     ok = *out &&
          X509_NAME_add_entry_by_txt(*out, "O", MBSTRING_UTF8, (const uint8_t *)"vtpm-attest",
@@ -296,7 +298,7 @@ int x509_make_ca_cert(struct hosttpm *h, const TPM2B_PUBLIC *ca_pub, X509 **out)
     r = x509_pkey_from_tpm(ca_pub, &pkey);
     if (r < 0)
         goto out;
-    r = ca_subject(pkey, &name);
+    r = key_subject(pkey, "vtpm-attest vTPM CA", &name);
     if (r < 0)
         goto out;
     if ((r = cert_skeleton(x, name, name, pkey)) < 0 ||
@@ -312,6 +314,37 @@ out:
     X509_free(x);
     X509_NAME_free(name);
     EVP_PKEY_free(pkey);
+    return r;
+}
+
+int x509_make_issuer_cert(struct hosttpm *h, EVP_PKEY *pub, time_t not_before,
+                          time_t not_after, X509 **out)
+{
+    X509_NAME *name = NULL;
+    X509 *x = X509_new();
+    int r = -ENOMEM;
+
+    if (!x)
+        return -ENOMEM;
+    if ((r = key_subject(pub, "vtpm-attest vTPM issuer", &name)) < 0)
+        goto out;
+    r = -ENOMEM;
+    if (cert_skeleton(x, X509_get_subject_name(h->ca_cert), name, pub) < 0 ||
+        !X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &not_before) ||
+        !X509_time_adj_ex(X509_getm_notAfter(x), 0, 0, &not_after))
+        goto out;
+    /* pathlen 0: the issuer signs EK certificates, never another CA. */
+    if ((r = add_ext(x, h->ca_cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0")) < 0 ||
+        (r = add_ext(x, h->ca_cert, NID_key_usage, "critical,keyCertSign")) < 0 ||
+        (r = add_ext(x, h->ca_cert, NID_subject_key_identifier, "hash")) < 0 ||
+        (r = add_ext(x, h->ca_cert, NID_authority_key_identifier, "keyid:always")) < 0 ||
+        (r = x509_sign_tpm(h, x)) < 0)
+        goto out;
+    *out = x;
+    x = NULL;
+out:
+    X509_free(x);
+    X509_NAME_free(name);
     return r;
 }
 
@@ -395,8 +428,8 @@ static int add_ek_exts(X509 *x, X509 *ca, int rsa, const uint8_t uuid[16])
     return 0;
 }
 
-int x509_make_ek_cert(struct hosttpm *h, const TPM2B_PUBLIC *ekpub, const uint8_t uuid[16],
-                      X509 **out)
+int x509_make_ek_cert(X509 *issuer, EVP_PKEY *issuer_key, const TPM2B_PUBLIC *ekpub,
+                      const uint8_t uuid[16], X509 **out)
 {
     EVP_PKEY *pkey = NULL;
     X509_NAME *empty = X509_NAME_new();
@@ -410,10 +443,13 @@ int x509_make_ek_cert(struct hosttpm *h, const TPM2B_PUBLIC *ekpub, const uint8_
         LOG_ERROR("vTPM EK public key is not a usable RSA/ECC key");
         goto out;
     }
-    if ((r = cert_skeleton(x, X509_get_subject_name(h->ca_cert), empty, pkey)) < 0 ||
-        (r = add_ek_exts(x, h->ca_cert, ekpub->publicArea.type == TPM2_ALG_RSA, uuid)) < 0 ||
-        (r = x509_sign_tpm(h, x)) < 0)
+    if ((r = cert_skeleton(x, X509_get_subject_name(issuer), empty, pkey)) < 0 ||
+        (r = add_ek_exts(x, issuer, ekpub->publicArea.type == TPM2_ALG_RSA, uuid)) < 0)
         goto out;
+    if (X509_sign(x, issuer_key, EVP_sha256()) <= 0) {
+        r = -EIO;
+        goto out;
+    }
     *out = x;
     x = NULL;
 out:

@@ -35,7 +35,9 @@ static void usage(FILE *f)
         "  attach-device UUID|NAME [--bind-pid PID]\n"
         "  bind UUID|NAME --bind-pid PID        give the vTPM's sockets to PID's container\n"
         "  list\n  info UUID|NAME\n  delete UUID|NAME\n  ek-cert UUID|NAME\n"
-        "  host-chain --out DIR\n"
+        "  host-chain --out DIR [UUID|NAME]   the host's chain files; vtpm-issuer.pem is the issuer\n"
+        "                                     of that vTPM's EK certificate (default: current)\n"
+        "  issuer-rotate                      a new EK-certificate issuer key now (1 host TPM2_Sign)\n"
         "  host-activate --credential FILE --out FILE   (FILE from tpm2_makecredential)\n"
         "  host-quote --nonce HEX [--pcrs LIST] --out DIR   (host AK quote, LIST default "
         HOST_QUOTE_PCRS ")\n"
@@ -318,20 +320,43 @@ static int write_chain(const cbor_item_t *files, const char *out)
     return 0;
 }
 
+/* host-chain --out DIR [UUID|NAME]: with a vTPM, vtpm-issuer.pem is its EK certificate's issuer. */
 static int cmd_host_chain(int argc, char **argv)
 {
-    cbor_item_t *resp, *files;
+    cbor_item_t *req, *resp, *files;
     int r;
 
-    if (argc != 3 || strcmp(argv[1], "--out")) {
-        fprintf(stderr, "vtpmctl: usage: host-chain --out DIR\n");
+    if ((argc != 3 && argc != 4) || strcmp(argv[1], "--out")) {
+        fprintf(stderr, "vtpmctl: usage: host-chain --out DIR [UUID|NAME]\n");
         return 2;
     }
-    resp = call(request("host-chain"));
+    req = request("host-chain");
+    if (req && argc == 4 && ctl_put_str(req, "uuid", argv[3]))
+        cbor_decref(&req);
+    resp = req ? call(req) : NULL;
     if (!resp)
         return 1;
     files = ctl_get(resp, "files");
     r = files && cbor_isa_map(files) ? write_chain(files, argv[2]) : 1;
+    cbor_decref(&resp);
+    return r;
+}
+
+/* A new issuer key now; prints its certificate. */
+static int cmd_issuer_rotate(void)
+{
+    cbor_item_t *resp = call(request("issuer-rotate")), *pem;
+    int r = 1;
+
+    if (!resp)
+        return 1;
+    pem = ctl_get(resp, "issuer");
+    if (pem && cbor_isa_bytestring(pem) && cbor_bytestring_is_definite(pem)) {
+        fwrite(cbor_bytestring_handle(pem), 1, cbor_bytestring_length(pem), stdout);
+        r = 0;
+    } else {
+        fprintf(stderr, "vtpmctl: reply without the issuer certificate\n");
+    }
     cbor_decref(&resp);
     return r;
 }
@@ -557,6 +582,8 @@ static int dispatch(int argc, char **argv)
         return cmd_simple("ek-cert", argv[1], 1);
     if (!strcmp(cmd, "host-chain"))
         return cmd_host_chain(argc, argv);
+    if (!strcmp(cmd, "issuer-rotate") && argc == 1)
+        return cmd_issuer_rotate();
     if (!strcmp(cmd, "attach-device"))
         return cmd_with_pid("attach-device", 0, argc, argv);
     if (!strcmp(cmd, "bind"))
