@@ -7,7 +7,10 @@
 # re-attestation rounds send none while the node's verdict stays fresh and one per round when
 # it would not last to the next; --host-evidence quote still quotes the host per start.
 # Host evidence is counted in the verifier's log ("host evidence of node ..."), and with the
-# slow host TPM's counts (SLOW_TPM=none|fast|p95) as TPM2_Quote commands too.
+# slow host TPM's counts as TPM2_Quote commands too: the host TPM is the counting proxy
+# (SLOW_TPM=none, no delay) unless SLOW_TPM says otherwise (fast, p95; empty: plain swtpm).
+: "${SLOW_TPM=none}"
+export SLOW_TPM
 . "$(dirname "$0")/lib.sh"
 need_runc curl
 . "$(dirname "$0")/attest_lib.sh"
