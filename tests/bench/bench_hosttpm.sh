@@ -160,8 +160,11 @@ setup_containers() {
 hook_bundle() {
     rm -rf agentd
     cp -a plain agentd
+    # The hook's own host options decide its check (the service's apply to re-attestation).
+    _hm=""
+    [ "$MODE" = current ] || _hm=", '--host-evidence', '$MODE'"
     edit agentd/config.json "c['hooks'] = {'createRuntime': [{'path': '$HOOK', 'args': ['attest-agent-hook',
-    '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '30', '--agent-socket', '$T/ad-$P/agent.sock']}]}"
+    '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '30', '--agent-socket', '$T/ad-$P/agent.sock'$_hm]}]}"
 }
 
 # wait_refill N: until the service's log shows more than N pooled vTPMs made (bounded).
@@ -175,7 +178,7 @@ wait_refill() {
 
 # start_one BUNDLE OUTFILE: runc create + start, ms into OUTFILE; then delete (not timed).
 start_one() {
-    c=$ID-$P-$1-$2
+    c=$ID-$P-$MODE-$1-$2 # per mode: the verifier binds an id to the first vTPM it saw
     CTRS="$CTRS $c"
     t0=$(ms)
     timeout 60 runc create --bundle "$1" "$c" </dev/null >start.out 2>start.err ||
@@ -234,9 +237,9 @@ create_row() {
 
 start_row() { # PROFILE MODE
     s=$(stats "$T/start.$1.$2")
-    p=$(field "$(stats "$T/start.$1.plain")" 2)
+    _pl=$(field "$(stats "$T/start.$1.plain")" 2) # not p: the caller's loop variable
     k="start-$1-$2"
-    echo "| $1 | $2 | $(field "$s" 1) | $(field "$s" 2) ($(field "$s" 3) - $(field "$s" 4)) | +$(calc .0f "$(field "$s" 2) - $p") | $(per "$k" total .1f "$STARTS") | $(per "$k" signatures .2f "$STARTS") | $(per "$k" commands.Quote .2f "$STARTS") | $(per "$k" busy_ms .0f "$STARTS") |"
+    echo "| $1 | $2 | $(field "$s" 1) | $(field "$s" 2) ($(field "$s" 3) - $(field "$s" 4)) | +$(calc .0f "$(field "$s" 2) - $_pl") | $(per "$k" total .1f "$STARTS") | $(per "$k" signatures .2f "$STARTS") | $(per "$k" commands.Quote .2f "$STARTS") | $(per "$k" busy_ms .0f "$STARTS") |"
 }
 
 report() {
