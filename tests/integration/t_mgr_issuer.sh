@@ -86,6 +86,29 @@ openssl verify -CAfile c2/vtpm-ca.pem -untrusted c2/vtpm-issuer.pem ek1.pem >/de
 [ "$(ls "$STATE/host/issuers" | grep -c '\.pem$')" = 2 ] || fail "issuers/ should hold 2 certificates"
 ok "rotation: 1 host TPM2_Sign; old EK certs keep their issuer (issuers/), new ones the new"
 
+# The attest-agent's evidence of a vTPM made before the rotation carries that vTPM's issuer
+# (not the current one), so its EK chain verifies.
+mkdir -p b/rootfs
+cat >b/config.json <<'JSON'
+{"ociVersion": "1.0.2", "root": {"path": "rootfs", "readonly": true},
+ "process": {"args": ["sh"], "cwd": "/", "user": {"uid": 0, "gid": 0}, "noNewPrivileges": true},
+ "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"},
+   {"type": "uts"}, {"type": "mount"}]}}
+JSON
+"$BIN/attest-agent" evidence --run-dir "$RUN" --vtpm iss-2 --nonce "$(openssl rand -hex 32)" \
+    --bundle b --out agent-ev.cbor --runtime "$(command -v sh)" --container-id ctr-iss 2>agent.err ||
+    { cat agent.err >&2; fail "attest-agent evidence"; }
+"$BIN/verifier" policy default >agent-policy.json
+mkdir agent-trust && cp "$HOST/ek-ca.pem" agent-trust/
+set +e
+"$BIN/verifier" verify --policy agent-policy.json --trust agent-trust --allow-unregistered-ak \
+    agent-ev.cbor >agent-out.json 2>/dev/null
+set -e
+grep -q '"verdict"' agent-out.json || fail "verifier gave no verdict on the agent's evidence"
+grep -q 'ek-cert\|vtpm-issuer\|host-chain' agent-out.json &&
+    { cat agent-out.json >&2; fail "agent evidence after a rotation: EK chain denied"; }
+ok "attest-agent evidence of a vTPM made before the rotation: its EK chain verifies"
+
 # Restart: the same issuer, no signature.
 stop_mgr
 cp "$STATE/host/vtpm-issuer.key" key.save
