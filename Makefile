@@ -39,6 +39,7 @@ CTL_SRCS    := $(wildcard vtpm-mgr/vtpmctl/*.c)
 VERIFIER_SRCS := $(wildcard verifier/*.c)
 AGENT_SRCS  := $(wildcard attest-agent/*.c)
 ADAPTER_SRCS := $(wildcard adapter/*.c)
+SLOWTPM_SRCS := $(wildcard swtpm-ci/slowtpm/*.c)
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 TOOL_SRCS   := $(wildcard tests/tools/*.c)
 
@@ -53,7 +54,7 @@ ADAPTER_A := $(B)/lib/libadapter.a
 
 BINS  := $(B)/bin/vtpm-mgr $(B)/bin/vtpm-mgr-worker $(B)/bin/vtpmctl $(B)/bin/verifier $(B)/bin/attest-agent \
          $(B)/bin/attest-agent-hook \
-         $(B)/bin/vtpm-cuse
+         $(B)/bin/vtpm-cuse $(B)/bin/slowtpm
 UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 TOOLS := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRCS))
 
@@ -128,6 +129,11 @@ $(B)/bin/verifier: $(call obj,verifier/main.c) $(VERIFIER_A) $(LIB_A)
 $(B)/bin/vtpm-cuse: $(call obj,adapter/main.c) $(ADAPTER_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_ADAPTER))
+
+# The slow host TPM for tests and benchmarks (docs/slowtpm.md): a proxy in front of swtpm.
+$(B)/bin/slowtpm: $(call obj,$(SLOWTPM_SRCS)) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,tss2-mu jansson) -lm
 
 # A client of vtpm-mgr's sockets that runs in a busybox container rootfs: libc only, static.
 $(B)/tests/sockpeer-static: tests/tools/sockpeer.c

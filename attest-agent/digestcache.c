@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "cachedir.h"
 
 #define CACHE_MAGIC 0x61616431u /* "aad1" */
 #define RACY_SECONDS 2
@@ -43,32 +43,6 @@ static void entry_key(const struct stat *st, struct cache_entry *e)
     e->ctime_ns = st->st_ctim.tv_nsec;
 }
 
-/* Owned by us, no group/other access, of the expected type. */
-static int private_to_us(int fd, mode_t type)
-{
-    struct stat st;
-
-    return fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == type && st.st_uid == geteuid() &&
-           !(st.st_mode & 077);
-}
-
-/* The cache directory, created 0700 when missing; -1 when absent or not private. */
-static int open_dir(const char *dir)
-{
-    int fd;
-
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-        return -1;
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0 && !private_to_us(fd, S_IFDIR)) {
-        LOG_WARN("digest cache %s is not a private directory of uid %u; not used", dir,
-                 (unsigned)geteuid());
-        close(fd);
-        fd = -1;
-    }
-    return fd;
-}
-
 static void entry_name(const struct stat *st, char *name, size_t sz)
 {
     snprintf(name, sz, "exe-%" PRIx64 "-%" PRIx64, (uint64_t)st->st_dev, (uint64_t)st->st_ino);
@@ -82,7 +56,7 @@ static int lookup(int dfd, const char *name, const struct cache_entry *want, uin
 
     if (fd < 0)
         return 0;
-    if (private_to_us(fd, S_IFREG) && read(fd, &e, sizeof(e)) == (ssize_t)sizeof(e) &&
+    if (cachedir_private(fd, S_IFREG) && read(fd, &e, sizeof(e)) == (ssize_t)sizeof(e) &&
         !memcmp(&e, want, offsetof(struct cache_entry, digest))) {
         memcpy(out, e.digest, DIGEST_LEN);
         hit = 1;
@@ -91,20 +65,9 @@ static int lookup(int dfd, const char *name, const struct cache_entry *want, uin
     return hit;
 }
 
-/* Temporary file + rename: a reader sees the old entry or the new one, never a mix. */
 static void store(int dfd, const char *name, const struct cache_entry *e)
 {
-    char tmp[96];
-    int fd, ok;
-
-    snprintf(tmp, sizeof(tmp), ".%s.%ld", name, (long)getpid());
-    fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return;
-    ok = write(fd, e, sizeof(*e)) == (ssize_t)sizeof(*e);
-    ok = close(fd) == 0 && ok;
-    if (!ok || renameat(dfd, tmp, dfd, name) < 0)
-        (void)unlinkat(dfd, tmp, 0);
+    (void)cachedir_store(dfd, name, e, sizeof(*e));
 }
 
 static int racy(const struct stat *st)
@@ -129,7 +92,7 @@ int digest_cached_path(const char *cache_dir, const char *path, uint8_t out[DIGE
         goto out;
     entry_key(&st, &e);
     entry_name(&st, name, sizeof(name));
-    if (cache_dir && (dfd = open_dir(cache_dir)) >= 0 && lookup(dfd, name, &e, out)) {
+    if (cache_dir && (dfd = cachedir_open(cache_dir, "digest cache")) >= 0 && lookup(dfd, name, &e, out)) {
         r = 0;
         goto out;
     }

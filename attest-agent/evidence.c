@@ -67,9 +67,13 @@ static int put_host(cbor_item_t *m, const struct evidence *e)
 
 int evidence_encode(const struct evidence *e, uint8_t **out, size_t *len)
 {
-    cbor_item_t *m = ctl_map_new();
-    int bad = !m;
+    cbor_item_t *m;
+    int bad;
 
+    if (e->host && e->node)
+        return -EINVAL;
+    m = ctl_map_new();
+    bad = !m;
     bad = bad || put_common(m, e) || ctl_put_str(m, "container_id", e->container_id) ||
           ctl_put_bytes(m, "nonce", e->nonce.p, e->nonce.len) ||
           ctl_put_bytes(m, "quote_attest", e->quote->attest, e->quote->attest_len) ||
@@ -77,7 +81,7 @@ int evidence_encode(const struct evidence *e, uint8_t **out, size_t *len)
           ctl_put_item(m, "pcrs", pcr_map(e->quote)) ||
           ctl_put_item(m, "event_log", cbor_incref(e->log->records)) ||
           (e->registration && ctl_put_str(m, "registration", e->registration)) ||
-          put_host(m, e);
+          put_host(m, e) || (e->node && ctl_put_str(m, "node", e->node));
     return check_size(finish(m, bad, out, len), out, len);
 }
 

@@ -28,10 +28,13 @@ struct evidence {
     const cbor_item_t *host_chain;  /* map text -> bytes */
     const char *registration;       /* NULL: absent (offline evidence) */
     const cbor_item_t *host;        /* the host part (hostev.h); NULL: absent */
+    const char *node;               /* node mode: the node whose verdict the verifier checks
+                                     * instead of a host part; NULL: absent */
 };
 
 /* Each encoder writes a callee-allocated definite-length CBOR buffer (free()). */
-/* Evidence over EVIDENCE_MAX_SIZE bytes is -EMSGSIZE (logged with its size). */
+/* Evidence over EVIDENCE_MAX_SIZE bytes is -EMSGSIZE (logged with its size); host and node
+ * together are -EINVAL (the verifier refuses both). */
 int evidence_encode(const struct evidence *e, uint8_t **out, size_t *len);
 /* Host-only evidence {v, nonce, host_chain, host} (POST /v1/hosts/evidence); e->host set. */
 int host_evidence_encode(const struct evidence *e, uint8_t **out, size_t *len);

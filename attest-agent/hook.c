@@ -17,6 +17,7 @@
 #include "hostev.h"
 #include "hostreg.h"
 #include "log.h"
+#include "nodemode.h"
 #include "ocispec.h"
 #include "owner.h"
 #include "registration.h"
@@ -123,10 +124,32 @@ static int hook_vtpm(struct hook *h)
     return binding_vtpm(h->o->bind_dir, h->vtpm, h->st.id, &h->vbound);
 }
 
+static int node_mode(const struct hook *h)
+{
+    return !h->o->host.off && h->o->host.mode == HOST_MODE_NODE;
+}
+
+/* Node mode: the node's verdict must be fresh when the verifier judges this container's
+ * evidence, sent right after; host-only evidence first when the record says it is not (or
+ * waiting, within the hook's time, for a concurrent start's). */
+static int hook_node(struct hook *h, const struct nodemode *nm, struct noderec_use *u)
+{
+    int r;
+
+    h->mgr.timeout_ms = deadline_left_ms(h->deadline);
+    r = nodemode_ensure(nm, 0, deadline_left_ms(h->deadline), 1, u);
+    timing_mark(u->refreshed ? "node: host evidence" : "node: record");
+    return r;
+}
+
 static int hook_verify(struct hook *h)
 {
     struct http_opts ho = { .base_url = h->o->verifier, .ca = h->o->ca, .cert = h->o->cert,
                             .key = h->o->key, .deadline = h->deadline };
+    struct nodemode nm = { .o = h->o, .tab = h->env->nodes, .mgr = &h->mgr, .ho = &ho,
+                           .host_registered = &h->env->host_registered };
+    struct noderec_use use = { 0 };
+    struct verdict_info vi = { 0 };
     struct evidence e;
     uint8_t *nonce = NULL;
     size_t nonce_len = 0;
@@ -139,6 +162,8 @@ static int hook_verify(struct hook *h)
     if ((r = registration_ensure(&h->a, &e, &ho, h->reg)) < 0)
         return r;
     timing_mark("registration");
+    if (node_mode(h) && (r = hook_node(h, &nm, &use)) < 0)
+        return r;
     if ((r = verifier_nonce(&ho, &nonce, &nonce_len)) < 0)
         return r;
     timing_mark("nonce");
@@ -146,9 +171,11 @@ static int hook_verify(struct hook *h)
     timing_mark("quote");
     e.registration = h->reg;
     h->mgr.timeout_ms = deadline_left_ms(h->deadline);
-    if (r == 0)
-        r = hostev_send_container(&h->mgr, &h->o->host, &e, &ho); /* host quote: same nonce */
-    timing_mark("host quote, evidence");
+    if (r == 0) /* quote mode: the host quote with the same nonce */
+        r = hostev_send_container(&h->mgr, &h->o->host, &e, &ho, &vi);
+    timing_mark("host part, evidence");
+    if (r == -EACCES && vi.node_deny && node_mode(h))
+        nodemode_drop(&nm, &use);
     free(nonce);
     return r;
 }

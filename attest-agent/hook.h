@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "mgrclient.h"
+#include "noderec.h"
 #include "opts.h"
 
 /* Annotation naming an existing vTPM (UUID or vtpm-mgr name) for the container. */
@@ -30,6 +31,8 @@ struct hook_env {
     /* Told about each allowed container (the service re-attests them); NULL: nobody. */
     void (*attested)(void *arg, const struct hook_attested *a);
     void *attested_arg;
+    /* Node mode: the service's node-freshness records; NULL: the cache file (nodemode.h). */
+    struct nodetab *nodes;
 };
 
 /* Runs the hook with the OCI state on stdin; argv is the command line (forwarded to the

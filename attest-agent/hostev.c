@@ -136,19 +136,28 @@ int hostev_part(const struct mgr_client *mgr, const struct host_opts *o, const u
 }
 
 int hostev_send_container(const struct mgr_client *mgr, const struct host_opts *o,
-                          struct evidence *e, const struct http_opts *ho)
+                          struct evidence *e, const struct http_opts *ho,
+                          struct verdict_info *vi)
 {
+    char node[HOSTEV_NODE_MAX + 1];
     cbor_item_t *host = NULL;
     uint8_t *body = NULL;
     size_t len = 0;
-    int r = o->off ? 0 : hostev_part(mgr, o, e->nonce.p, e->nonce.len, &host);
+    int r = 0;
 
+    if (vi)
+        memset(vi, 0, sizeof(*vi));
+    if (!o->off && o->mode == HOST_MODE_QUOTE)
+        r = hostev_part(mgr, o, e->nonce.p, e->nonce.len, &host);
+    else if (!o->off && (r = hostev_node_name(o, node)) == 0)
+        e->node = node; /* node mode: no host-TPM command here */
     e->host = host;
     if (r == 0)
         r = evidence_encode(e, &body, &len);
     if (r == 0)
-        r = verifier_send_evidence(ho, body, len);
+        r = verifier_send_evidence(ho, body, len, vi);
     e->host = NULL;
+    e->node = NULL;
     if (host)
         cbor_decref(&host);
     free(body);
@@ -184,8 +193,9 @@ static void host_msg_free(struct host_msg *h)
 }
 
 int hostev_attest(const struct mgr_client *mgr, const struct host_opts *o,
-                  const struct http_opts *ho, int *host_registered)
+                  const struct http_opts *ho, int *host_registered, struct node_answer *ans)
 {
+    struct verdict_info vi;
     struct host_msg h = { 0 };
     uint8_t *nonce = NULL, *body = NULL;
     size_t nonce_len = 0, len = 0;
@@ -198,7 +208,9 @@ int hostev_attest(const struct mgr_client *mgr, const struct host_opts *o,
     if (r == 0)
         r = host_evidence_encode(&h.e, &body, &len);
     if (r == 0)
-        r = verifier_send_host_evidence(ho, body, len);
+        r = verifier_send_host_evidence(ho, body, len, &vi);
+    if (r == 0 && ans)
+        *ans = vi.node;
     if (r < 0)
         *host_registered = 0; /* ask again next time: the verifier may have forgotten */
     host_msg_free(&h);

@@ -12,6 +12,7 @@
 #include "evidence.h"
 #include "http.h"
 #include "mgrclient.h"
+#include "verifierapi.h"
 
 #define HOSTEV_DEFAULT_PCRS     "0-7,13" /* firmware and boot loader, kmod-vtpm's PCR */
 #define HOSTEV_DEFAULT_UEFI_LOG "/sys/kernel/security/tpm0/binary_bios_measurements"
@@ -19,9 +20,16 @@
 #define HOSTEV_LOG_MAX          (4u << 20)
 #define HOSTEV_NODE_MAX         253
 
+/* How container evidence shows its host (--host-evidence). */
+enum host_mode {
+    HOST_MODE_NODE = 0,      /* `node`: the node's verdict, refreshed by host-only evidence */
+    HOST_MODE_QUOTE,         /* `host`: a host quote over the container's own nonce */
+};
+
 /* What host evidence to send (attest-agent's host options). */
 struct host_opts {
     int off;                 /* --no-host-evidence */
+    enum host_mode mode;     /* --host-evidence */
     uint32_t pcrs;           /* --host-pcrs: bit i = PCR i */
     const char *uefi_log;    /* --uefi-log */
     const char *kmod_log;    /* --kmod-log */
@@ -56,15 +64,19 @@ cbor_item_t *hostev_map(const struct hostev *he);
 int hostev_part(const struct mgr_client *mgr, const struct host_opts *o, const uint8_t *nonce,
                 size_t nonce_len, cbor_item_t **host);
 
-/* Sends container evidence e (nonce, quote set) to /v1/evidence with the host part quoted
- * with the same nonce unless o->off: 0 on allow, -EACCES on deny, another -errno. */
+/* Sends container evidence e (nonce, quote set) to /v1/evidence, unless o->off with the host
+ * shown as o->mode says: the host part quoted with the same nonce (quote), or the node's name
+ * (node: the caller made sure the node's verdict is fresh, nodemode.h). 0 on allow, -EACCES
+ * on deny (vi, or NULL, tells a node-verdict-* deny), another -errno. */
 int hostev_send_container(const struct mgr_client *mgr, const struct host_opts *o,
-                          struct evidence *e, const struct http_opts *ho);
+                          struct evidence *e, const struct http_opts *ho,
+                          struct verdict_info *vi);
 
 /* Host-only evidence: GET /v1/nonce, host chain and quote, POST /v1/hosts/evidence.
- * *host_registered as in the agent service (host registration first when 0). */
+ * *host_registered as in the agent service (host registration first when 0). On allow ans
+ * (or NULL) gets the node verdict's times from the answer. */
 int hostev_attest(const struct mgr_client *mgr, const struct host_opts *o,
-                  const struct http_opts *ho, int *host_registered);
+                  const struct http_opts *ho, int *host_registered, struct node_answer *ans);
 
 struct agent_opts;
 /* `attest-agent host-evidence --nonce HEX --out FILE`: host-only evidence written to a file

@@ -41,9 +41,21 @@ static const char *op_path(uint32_t op)
     return op == NET_REGISTER_AK ? "/v1/register" : "/v1/hosts/register";
 }
 
+/* What the verifier's answer said about the node (node mode), into the answer's header. */
+static void put_node(struct net_rep *h, uint32_t op, const struct verdict_info *vi)
+{
+    h->node_deny = op == NET_EVIDENCE && h->rc == -EACCES && vi->node_deny ? 1 : 0;
+    if (op != NET_HOST_EVIDENCE || h->rc != 0)
+        return;
+    h->node_time = vi->node.time;
+    h->node_due = vi->node.due;
+    h->node_fresh_until = vi->node.fresh_until;
+}
+
 static void run_op(const struct http_opts *ho, uint32_t op, const uint8_t *body, size_t len,
                    struct net_out *out, uint8_t **nonce, struct reg_reply *rep)
 {
+    struct verdict_info vi = { 0 };
     size_t n = 0;
     int r;
 
@@ -63,13 +75,14 @@ static void run_op(const struct http_opts *ho, uint32_t op, const uint8_t *body,
         }
         break;
     case NET_ACTIVATE: r = verifier_activate(ho, body, len); break;
-    case NET_EVIDENCE: r = verifier_send_evidence(ho, body, len); break;
-    case NET_HOST_EVIDENCE: r = verifier_send_host_evidence(ho, body, len); break;
+    case NET_EVIDENCE: r = verifier_send_evidence(ho, body, len, &vi); break;
+    case NET_HOST_EVIDENCE: r = verifier_send_host_evidence(ho, body, len, &vi); break;
     default: r = -EINVAL; break;
     }
     out->h.rc = r < 0 && r >= -4095 ? r : r < 0 ? -EIO : 0;
     if (out->h.rc < 0)
         memset(&out->h.registered, 0, sizeof(out->h) - offsetof(struct net_rep, registered));
+    put_node(&out->h, op, &vi);
 }
 
 /* The diagnostics of one call: stderr into a memfd meanwhile. */
@@ -225,13 +238,32 @@ int netproxy_failed(void)
     return g_failed;
 }
 
+static int time_ok(int64_t t)
+{
+    return t >= 0 && t <= NET_TIME_MAX;
+}
+
+/* node_deny only on a denied container evidence, the node's times only on allowed host-only
+ * evidence, each in range. */
+static int node_fields_ok(const struct net_rep *h, enum net_op op)
+{
+    int times = h->node_time || h->node_due || h->node_fresh_until;
+
+    if (h->pad || h->node_deny > 1 || !time_ok(h->node_time) || !time_ok(h->node_due) ||
+        !time_ok(h->node_fresh_until))
+        return 0;
+    if (h->node_deny && (op != NET_EVIDENCE || h->rc != -EACCES))
+        return 0;
+    return !times || (op == NET_HOST_EVIDENCE && h->rc == 0);
+}
+
 int netproxy_rep_check(const struct net_rep *h, enum net_op op)
 {
     int reg = op == NET_REGISTER_AK || op == NET_REGISTER_HOST;
 
     if (h->magic != NET_MAGIC || h->rc > 0 || h->rc < -4095 || h->registered > 1 ||
         h->id_len >= REG_ID_MAX || h->a_len > NET_BLOB_MAX || h->b_len > NET_BLOB_MAX ||
-        h->msg_len > NET_MSG_MAX)
+        h->msg_len > NET_MSG_MAX || !node_fields_ok(h, op))
         return -EBADMSG;
     if (h->rc < 0 || (!reg && op != NET_NONCE)) /* an error, or a call that has a verdict */
         return h->registered || h->id_len || h->a_len || h->b_len ? -EBADMSG : 0;
@@ -349,11 +381,19 @@ int netproxy_register(int chan, const struct http_opts *o, const char *path,
 }
 
 int netproxy_post(int chan, const struct http_opts *o, enum net_op op, const uint8_t *body,
-                  size_t len)
+                  size_t len, struct verdict_info *vi)
 {
     struct net_answer ans;
     int r = call(chan, o, op, body, len, &ans);
 
+    if (vi)
+        memset(vi, 0, sizeof(*vi));
+    if (vi && !g_failed) { /* a header that passed netproxy_rep_check() */
+        vi->node_deny = (int)ans.h.node_deny; /* checked against op and rc in call() */
+        vi->node.time = ans.h.node_time;
+        vi->node.due = ans.h.node_due;
+        vi->node.fresh_until = ans.h.node_fresh_until;
+    }
     answer_free(&ans);
     return r;
 }

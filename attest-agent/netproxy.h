@@ -12,11 +12,13 @@
 #include "opts.h"
 
 struct reg_reply;
+struct verdict_info;
 
-#define NET_MAGIC     0x6e657431u   /* "net1" */
+#define NET_MAGIC     0x6e657432u   /* "net2" */
 #define NET_BODY_MAX  (8u << 20)    /* a request body (evidence with host logs) */
 #define NET_BLOB_MAX  4096u         /* a nonce, credential blob or secret */
 #define NET_MSG_MAX   (32u * 1024u) /* the diagnostics of one call */
+#define NET_TIME_MAX  ((int64_t)1 << 40) /* the node's times (unix seconds) */
 
 enum net_op { NET_NONCE = 1, NET_REGISTER_AK, NET_REGISTER_HOST, NET_ACTIVATE, NET_EVIDENCE,
               NET_HOST_EVIDENCE };
@@ -36,6 +38,10 @@ struct net_rep {
     int32_t rc;               /* 0 or -errno (-4095..0) */
     uint32_t registered;      /* 0 or 1 */
     uint32_t id_len, a_len, b_len, msg_len;
+    uint32_t node_deny;       /* NET_EVIDENCE denied with a node-verdict-* reason: 0 or 1 */
+    uint32_t pad;             /* 0 */
+    int64_t node_time, node_due, node_fresh_until; /* NET_HOST_EVIDENCE allowed: the node
+                                                    * row's times, 0..NET_TIME_MAX */
 };
 
 /* Forks the network process for the service's options o (TLS files read here first: the
@@ -46,9 +52,10 @@ int netproxy_spawn(const struct agent_opts *o, pid_t *pid);
 int netproxy_nonce(int chan, const struct http_opts *o, uint8_t **nonce, size_t *len);
 int netproxy_register(int chan, const struct http_opts *o, const char *path,
                       const uint8_t *body, size_t len, struct reg_reply *out);
-/* NET_ACTIVATE, NET_EVIDENCE, NET_HOST_EVIDENCE: 0, -EACCES (refused, denied), -errno. */
+/* NET_ACTIVATE, NET_EVIDENCE, NET_HOST_EVIDENCE: 0, -EACCES (refused, denied), -errno; vi
+ * (or NULL) as verifier_send_evidence() and verifier_send_host_evidence() fill it. */
 int netproxy_post(int chan, const struct http_opts *o, enum net_op op, const uint8_t *body,
-                  size_t len);
+                  size_t len, struct verdict_info *vi);
 
 /* 1 once the child broke the protocol or is gone (the service then stops). */
 int netproxy_failed(void);

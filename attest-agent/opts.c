@@ -13,7 +13,7 @@
 
 enum { O_VERIFIER = 1, O_RUN_DIR, O_CA, O_CERT, O_KEY, O_TIMEOUT, O_RUNTIME, O_VTPM, O_NONCE,
        O_BUNDLE, O_OUT, O_ID, O_CACHE_DIR, O_AGENT_SOCKET, O_LISTEN_SOCKET, O_POOL,
-       O_NO_HOST, O_HOST_PCRS, O_UEFI_LOG, O_KMOD_LOG, O_NODE, O_REATTEST, O_BIND_DIR };
+       O_NO_HOST, O_HOST_PCRS, O_UEFI_LOG, O_KMOD_LOG, O_HOST_MODE, O_NODE, O_REATTEST, O_BIND_DIR };
 
 static const struct option options[] = {
     { "verifier", required_argument, NULL, O_VERIFIER },
@@ -36,6 +36,7 @@ static const struct option options[] = {
     { "host-pcrs", required_argument, NULL, O_HOST_PCRS },
     { "uefi-log", required_argument, NULL, O_UEFI_LOG },
     { "kmod-log", required_argument, NULL, O_KMOD_LOG },
+    { "host-evidence", required_argument, NULL, O_HOST_MODE },
     { "node-name", required_argument, NULL, O_NODE },
     { "reattest-interval", required_argument, NULL, O_REATTEST },
     { "bind-dir", required_argument, NULL, O_BIND_DIR },
@@ -64,6 +65,9 @@ void opts_usage(void)
         "                    host and containers re-attested every S s, default 300, 0: off)\n"
         "  attest-agent host-evidence --nonce HEX --out FILE [--run-dir DIR]\n"
         "Host evidence (hook, evidence, serve, host-evidence): [--no-host-evidence]\n"
+        "    [--host-evidence node|quote] (hook, serve; default node: container evidence names\n"
+        "    the node, whose verdict host-only evidence keeps fresh; quote: a host quote per\n"
+        "    container evidence; `evidence` always quotes)\n"
         "    [--host-pcrs LIST] (default " HOSTEV_DEFAULT_PCRS ") [--node-name NAME]\n"
         "    [--uefi-log PATH|''] (default " HOSTEV_DEFAULT_UEFI_LOG ")\n"
         "    [--kmod-log PATH|''] (default " HOSTEV_DEFAULT_KMOD_LOG ")\n"
@@ -115,6 +119,17 @@ static int parse_node(const char *s, const char **node)
     return 0;
 }
 
+static int parse_mode(const char *s, enum host_mode *m)
+{
+    if (!strcmp(s, "node"))
+        *m = HOST_MODE_NODE;
+    else if (!strcmp(s, "quote"))
+        *m = HOST_MODE_QUOTE;
+    else
+        return -1;
+    return 0;
+}
+
 static int set_host_opt(struct host_opts *h, int c, const char *arg)
 {
     switch (c) {
@@ -122,6 +137,7 @@ static int set_host_opt(struct host_opts *h, int c, const char *arg)
     case O_HOST_PCRS: return pcrlist_parse(arg, &h->pcrs) < 0 ? -1 : 0;
     case O_UEFI_LOG: h->uefi_log = *arg ? arg : NULL; return 0; /* "": never sent */
     case O_KMOD_LOG: h->kmod_log = *arg ? arg : NULL; return 0;
+    case O_HOST_MODE: return parse_mode(arg, &h->mode);
     case O_NODE: return parse_node(arg, &h->node);
     default: return -1;
     }

@@ -19,14 +19,17 @@
 #include "deadline.h"
 #include "hostev.h"
 #include "log.h"
+#include "nodemode.h"
 #include "procstat.h"
 #include "verifierapi.h"
 
-void reattest_init(struct reattest *r, const struct agent_opts *o, int *host_registered)
+void reattest_init(struct reattest *r, const struct agent_opts *o, int *host_registered,
+                   struct nodetab *nodes)
 {
     memset(r, 0, sizeof(*r));
     r->o = o;
     r->host_registered = host_registered;
+    r->nodes = nodes;
     r->next_round_ms = deadline_now_ms() + (int64_t)o->reattest_s * 1000;
 }
 
@@ -130,10 +133,30 @@ static struct http_opts http_for(const struct agent_opts *o)
                                .key = o->key, .deadline = deadline_now_ms() + REATTEST_STEP_MS };
 }
 
+static int node_mode(const struct reattest *r)
+{
+    return !r->o->host.off && r->o->host.mode == HOST_MODE_NODE;
+}
+
+/* Node mode: the node's verdict fresh for this step; host-only evidence only while the round
+ * has sent less than REATTEST_NODE_REFRESHES (the host step's, and one more should the record
+ * have been dropped or have run out in a long round): never one per container. */
+static int node_fresh(struct reattest *r, const struct nodemode *nm, struct noderec_use *u)
+{
+    int rc = nodemode_ensure(nm, 0, REATTEST_STEP_MS, r->refreshes < REATTEST_NODE_REFRESHES, u);
+
+    r->refreshes += u->refreshed;
+    return rc;
+}
+
 /* A new quote of c's vTPM with a new nonce, sent with the event log of its start. */
 static int quote_again(struct reattest *r, struct attest *a, const struct reattest_ctr *c)
 {
     const struct http_opts ho = http_for(r->o);
+    struct nodemode nm = { .o = r->o, .tab = r->nodes, .mgr = &a->mgr, .ho = &ho,
+                           .host_registered = r->host_registered };
+    struct noderec_use use = { 0 };
+    struct verdict_info vi = { 0 };
     struct evidence e;
     uint8_t *nonce = NULL;
     size_t nonce_len = 0;
@@ -141,12 +164,16 @@ static int quote_again(struct reattest *r, struct attest *a, const struct reatte
 
     a->log.records = cbor_incref(c->log);
     a->log.count = cbor_array_size(c->log);
+    if (node_mode(r) && (rc = node_fresh(r, &nm, &use)) < 0)
+        return rc;
     if ((rc = verifier_nonce(&ho, &nonce, &nonce_len)) < 0)
         return rc;
     rc = attest_quote(a, c->id, nonce, nonce_len, &e);
     e.registration = c->reg;
     if (rc == 0)
-        rc = hostev_send_container(&a->mgr, &r->o->host, &e, &ho);
+        rc = hostev_send_container(&a->mgr, &r->o->host, &e, &ho, &vi);
+    if (rc == -EACCES && vi.node_deny && node_mode(r))
+        nodemode_drop(&nm, &use);
     free(nonce);
     return rc;
 }
@@ -206,16 +233,40 @@ static void container_step(struct reattest *r)
         LOG_INFO("container %s: re-attested", c->id);
     else
         LOG_WARN("container %s: re-attestation failed (%s), next try in %d s", c->id,
-                 rc == -EACCES ? "denied" : strerror(-rc), r->o->reattest_s);
+                 rc == -EACCES ? "denied" : rc == -ESTALE ? "the node verdict is not fresh"
+                 : strerror(-rc), r->o->reattest_s);
     r->next++;
+}
+
+/* Node mode: host-only evidence only when the record would not stay fresh until the next
+ * round's host step has run: one host quote per interval, none when starts refreshed it. */
+static int host_node_step(struct reattest *r, const struct mgr_client *mgr,
+                          const struct http_opts *ho)
+{
+    struct nodemode nm = { .o = r->o, .tab = r->nodes, .mgr = mgr, .ho = ho,
+                           .host_registered = r->host_registered };
+    int64_t need = r->next_round_ms - deadline_now_ms() + REATTEST_STEP_MS;
+    struct noderec_use u;
+    int rc = nodemode_ensure(&nm, need, REATTEST_STEP_MS, 1, &u);
+
+    r->refreshes += u.refreshed;
+    if (rc == 0 && !u.refreshed) {
+        LOG_INFO("host: node verdict fresh for %lld s more; no host evidence this round",
+                 (long long)((u.fresh_ms - noderec_now_ms()) / 1000));
+        return 1;
+    }
+    return rc;
 }
 
 static void host_step(struct reattest *r)
 {
     struct mgr_client mgr = { .run_dir = r->o->run_dir, .timeout_ms = REATTEST_STEP_MS };
     const struct http_opts ho = http_for(r->o);
-    int rc = hostev_attest(&mgr, &r->o->host, &ho, r->host_registered);
+    int rc = node_mode(r) ? host_node_step(r, &mgr, &ho)
+                          : hostev_attest(&mgr, &r->o->host, &ho, r->host_registered, NULL);
 
+    if (rc > 0)
+        return;
     if (rc == 0)
         LOG_INFO("host: re-attested");
     else
@@ -229,6 +280,7 @@ void reattest_step(struct reattest *r)
         return;
     if (!r->in_round) {
         r->in_round = 1;
+        r->refreshes = 0;
         r->host_due = !r->o->host.off;
         r->next = 0;
         r->next_round_ms = deadline_now_ms() + (int64_t)r->o->reattest_s * 1000;

@@ -11,6 +11,7 @@
 #include "evidence.h"
 #include "hook.h"
 #include "mgrclient.h"
+#include "noderec.h"
 #include "opts.h"
 
 #define REATTEST_MAX      4096   /* containers remembered */
@@ -26,9 +27,13 @@ struct reattest_ctr {
     cbor_item_t *log;           /* the event log of its start (a reference) */
 };
 
+#define REATTEST_NODE_REFRESHES 2 /* node mode: host-only evidence per round at most */
+
 struct reattest {
     const struct agent_opts *o;  /* borrowed: verifier, TLS, run dir, interval, host options */
     int *host_registered;        /* borrowed: the service's host registration state */
+    struct nodetab *nodes;       /* borrowed: the service's node records (node mode) */
+    int refreshes;               /* node mode: host-only evidence sent in this round */
     struct reattest_ctr *ctrs;
     size_t n, cap;
     int64_t next_round_ms;       /* deadline_now_ms() value when the next round starts */
@@ -36,7 +41,8 @@ struct reattest {
     size_t next;                 /* in a round: the next container */
 };
 
-void reattest_init(struct reattest *r, const struct agent_opts *o, int *host_registered);
+void reattest_init(struct reattest *r, const struct agent_opts *o, int *host_registered,
+                   struct nodetab *nodes);
 void reattest_free(struct reattest *r);
 
 /* hook_env.attested: remembers an allowed container (replacing one of the same id). */
@@ -47,7 +53,9 @@ int64_t reattest_due_ms(const struct reattest *r);
 
 /* One step of a due round (a round starts when due): the host evidence first, then one
  * container per call. A container whose process ended or whose vTPM is gone is dropped;
- * a failed step is logged and tried again in the next round. */
+ * a failed step is logged and tried again in the next round. Node mode: the host step sends
+ * host-only evidence only when the node's record would not stay fresh until the next round's
+ * host step, and container evidence names the node (never a host quote). */
 void reattest_step(struct reattest *r);
 
 #endif

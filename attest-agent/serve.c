@@ -48,6 +48,7 @@ struct service {
     const struct agent_opts *o;
     struct pool pool;
     struct reattest re;
+    struct nodetab nodes;         /* node mode: the node-freshness records */
     int host_registered;
     int fd;                       /* the listening socket, until the front has it */
     int chan;                     /* to the front */
@@ -205,7 +206,8 @@ static const char *check(struct service *s, int fd, pid_t peer, struct front_req
 {
     struct hook_env env = { .take_vtpm = pool_take, .arg = &s->pool,
                             .host_registered = s->host_registered,
-                            .attested = reattest_add, .attested_arg = &s->re };
+                            .attested = reattest_add, .attested_arg = &s->re,
+                            .nodes = &s->nodes };
     char runtime[64];
     struct agent_opts ho;
     uint8_t *err;
@@ -347,7 +349,11 @@ int serve_run(const struct agent_opts *o)
 
     s.pool.o = o;
     s.pool.host_registered = &s.host_registered;
-    reattest_init(&s.re, o, &s.host_registered);
+    if (nodetab_init(&s.nodes) < 0) {
+        LOG_ERROR("node records: cannot initialise");
+        return 1;
+    }
+    reattest_init(&s.re, o, &s.host_registered, &s.nodes);
     if (set_signals() < 0)
         goto out;
     /* From here on the verifier is reached only through the network process. */
@@ -390,6 +396,7 @@ out:
         unlink(o->listen_socket);
     pool_drain(&s.pool);
     reattest_free(&s.re);
+    nodetab_free(&s.nodes);
     LOG_INFO("stopped");
     return rc;
 }

@@ -84,21 +84,65 @@ static int post_cbor(const struct http_opts *o, const char *path, const uint8_t 
     return r;
 }
 
+/* A time field of the answer: an integer >= 0 (at most NODE_TIME_MAX), else 0 (absent). */
+#define NODE_TIME_MAX ((int64_t)1 << 40)
+static int64_t time_field(const json_t *j, const char *key)
+{
+    const json_t *v = json_object_get(j, key);
+    json_int_t t = json_is_integer(v) ? json_integer_value(v) : 0;
+
+    return t > 0 && t <= NODE_TIME_MAX ? (int64_t)t : 0;
+}
+
+static int node_reason(const json_t *j)
+{
+    const json_t *v;
+    size_t i;
+
+    json_array_foreach(json_object_get(j, "reasons"), i, v) {
+        const char *s = json_string_value(v);
+        if (s && !strncmp(s, NODE_VERDICT_REASON, strlen(NODE_VERDICT_REASON)))
+            return 1;
+    }
+    return 0;
+}
+
+void verdict_info_parse(const uint8_t *buf, size_t len, int allowed, struct verdict_info *vi)
+{
+    json_t *j = buf ? json_loadb((const char *)buf, len, 0, NULL) : NULL;
+
+    memset(vi, 0, sizeof(*vi));
+    if (allowed) {
+        vi->node.time = time_field(j, "time");
+        vi->node.due = time_field(j, "due");
+        vi->node.fresh_until = time_field(j, "fresh_until");
+    } else {
+        vi->node_deny = node_reason(j);
+    }
+    json_decref(j);
+}
+
 /* 0 only on allow; a deny and a refusal (evidence that proves nothing) are -EACCES with the
  * verifier's reasons on stderr; an answer not understood fails closed as well. */
 static int send_for_verdict(const struct http_opts *o, const char *path, const uint8_t *body,
-                            size_t len)
+                            size_t len, struct verdict_info *vi)
 {
+    struct verdict_info none;
     struct http_resp resp;
     int r = http_post(o, path, "application/cbor", body, len, &resp);
 
+    if (!vi)
+        vi = &none;
+    memset(vi, 0, sizeof(*vi));
     if (r < 0)
         return r;
     switch (verdict_reply_parse(resp.body, resp.len, resp.status)) {
     case VERDICT_ALLOW:
+        verdict_info_parse(resp.body, resp.len, 1, vi);
         r = 0;
         break;
     case VERDICT_DENY:
+        verdict_info_parse(resp.body, resp.len, 0, vi);
         print_reasons("denied", &resp);
         r = -EACCES;
         break;
@@ -182,20 +226,22 @@ int verifier_register(const struct http_opts *o, const char *path, const uint8_t
 int verifier_activate(const struct http_opts *o, const uint8_t *body, size_t len)
 {
     if (g_proxy >= 0)
-        return netproxy_post(g_proxy, o, NET_ACTIVATE, body, len);
+        return netproxy_post(g_proxy, o, NET_ACTIVATE, body, len, NULL);
     return local_activate(o, body, len);
 }
 
-int verifier_send_evidence(const struct http_opts *o, const uint8_t *body, size_t len)
+int verifier_send_evidence(const struct http_opts *o, const uint8_t *body, size_t len,
+                           struct verdict_info *vi)
 {
     if (g_proxy >= 0)
-        return netproxy_post(g_proxy, o, NET_EVIDENCE, body, len);
-    return send_for_verdict(o, "/v1/evidence", body, len);
+        return netproxy_post(g_proxy, o, NET_EVIDENCE, body, len, vi);
+    return send_for_verdict(o, "/v1/evidence", body, len, vi);
 }
 
-int verifier_send_host_evidence(const struct http_opts *o, const uint8_t *body, size_t len)
+int verifier_send_host_evidence(const struct http_opts *o, const uint8_t *body, size_t len,
+                                struct verdict_info *vi)
 {
     if (g_proxy >= 0)
-        return netproxy_post(g_proxy, o, NET_HOST_EVIDENCE, body, len);
-    return send_for_verdict(o, "/v1/hosts/evidence", body, len);
+        return netproxy_post(g_proxy, o, NET_HOST_EVIDENCE, body, len, vi);
+    return send_for_verdict(o, "/v1/hosts/evidence", body, len, vi);
 }

@@ -8,6 +8,7 @@
 
 #include "evidence.h"
 #include "http.h"
+#include "noderec.h"
 
 #define NONCE_MIN 16
 
@@ -29,10 +30,27 @@ int verifier_activate(const struct http_opts *o, const uint8_t *body, size_t len
 /* All calls above go to the sandboxed network process on fd chan (netproxy.c) once set. */
 void verifier_use_proxy(int chan);
 
+/* The reason prefix of the verifier's node checks of node-mode container evidence. */
+#define NODE_VERDICT_REASON "node-verdict-"
+
+/* What an answer to evidence says besides the verdict (node mode); all zero otherwise. */
+struct verdict_info {
+    int node_deny;            /* a deny with a node-verdict-* reason: the record was stale */
+    struct node_answer node;  /* allowed host-only evidence: the node row's time, due,
+                               * fresh_until (integers >= 0; 0 where absent) */
+};
+
 /* POST /v1/evidence and judge the answer: 0 on {"verdict":"allow"}, -EACCES on a deny (the
- * reasons printed on stderr), another negative errno on anything else. */
-int verifier_send_evidence(const struct http_opts *o, const uint8_t *body, size_t len);
-/* The same for host-only evidence: POST /v1/hosts/evidence, answered like /v1/evidence. */
-int verifier_send_host_evidence(const struct http_opts *o, const uint8_t *body, size_t len);
+ * reasons printed on stderr), another negative errno on anything else. vi (or NULL) gets
+ * node_deny. */
+int verifier_send_evidence(const struct http_opts *o, const uint8_t *body, size_t len,
+                           struct verdict_info *vi);
+/* The same for host-only evidence: POST /v1/hosts/evidence, answered like /v1/evidence; on
+ * allow vi (or NULL) gets the node's times. */
+int verifier_send_host_evidence(const struct http_opts *o, const uint8_t *body, size_t len,
+                                struct verdict_info *vi);
+
+/* The answer's node fields (exposed for tests): JSON body of an allow / a deny. */
+void verdict_info_parse(const uint8_t *buf, size_t len, int allowed, struct verdict_info *vi);
 
 #endif

@@ -17,6 +17,7 @@
 #include "chaincache.h"
 #include "hexutil.h"
 #include "log.h"
+#include "nodeverdict.h"
 #include "tpmobj.h"
 #include "verify.h"
 
@@ -163,17 +164,30 @@ static int64_t due_of(const struct api_ctx *c, const struct reasons *r, int64_t 
 }
 
 /* Writes the container's row under binding b: 0, -EPERM when another vTPM bound the id
- * between the binding's read and this write (nothing written), or another error. */
-static int record(struct api_ctx *c, const struct evidence *ev, const struct reasons *r,
-                  const struct verdict_binding *b, int64_t now)
+ * between the binding's read and this write (nothing written), or another error. Node-mode
+ * evidence is judged against its node's row in the write's own transaction: the node reasons
+ * the row got are appended to r. */
+static int record(struct api_ctx *c, const struct evidence *ev, struct reasons *r,
+                  const struct verdict_binding *b, const char *subject, int64_t now)
 {
+    struct store_node_gate g = { .host = subject, .max_age = policy_node_max_age(&c->pol) };
     const char *verdict = reasons_deny(r) ? "deny" : "allow";
     char *rs = reasons_text(r);
-    int rc = store_verdict_put(c->st, ev->container_id, ev->vtpm_uuid, ev->host.node, verdict,
-                               rs ? rs : "[]", now, due_of(c, r, now), b);
+    int rc = ev->node[0] ? store_verdict_put_gated(c->st, ev->container_id, ev->vtpm_uuid,
+                                                   ev->node, verdict, rs ? rs : "[]", now,
+                                                   due_of(c, r, now), b, &g)
+                         : store_verdict_put(c->st, ev->container_id, ev->vtpm_uuid,
+                                             vf_evidence_node(ev), verdict, rs ? rs : "[]", now,
+                                             due_of(c, r, now), b);
 
-    if (rc == 0 && store_audit(c->st, now, "evidence", ev->container_id, verdict,
-                               rs ? rs : "[]") < 0)
+    if (rc == 0 && g.added.n) {
+        reasons_append(r, &g.added);
+        free(rs);
+        rs = reasons_text(r);
+    }
+    reasons_free(&g.added);
+    if (rc == 0 && store_audit(c->st, now, "evidence", ev->container_id,
+                               reasons_deny(r) ? "deny" : "allow", rs ? rs : "[]") < 0)
         LOG_ERROR("could not audit the verdict for %s", ev->container_id);
     else if (rc < 0 && rc != -EPERM)
         LOG_ERROR("could not record the verdict for %s", ev->container_id);
@@ -206,7 +220,7 @@ static void binding_of(const struct api_ctx *c, const struct evidence *ev,
  * verified quote, none of binding.h's unproven reasons) and comes from the vTPM the id is bound
  * to. Returns "allow", "deny" or "refused"; res->reasons gets the binding's reasons. */
 static const char *judge_container(struct api_ctx *c, const struct evidence *ev,
-                                   struct verify_result *res, int registered)
+                                   struct verify_result *res, int registered, const char *subject)
 {
     struct verdict_binding old, mine;
     int64_t now = time(NULL);
@@ -225,7 +239,7 @@ static const char *judge_container(struct api_ctx *c, const struct evidence *ev,
         refuse(c, ev, &res->reasons);
         return "refused";
     }
-    rc = record(c, ev, &res->reasons, &mine, now);
+    rc = record(c, ev, &res->reasons, &mine, subject, now);
     if (rc == -EPERM) /* bound by another instance meanwhile */
         reasons_add(&res->reasons, "container-vtpm-mismatch", "the id is bound to another vTPM");
     else if (rc < 0) /* nothing was written: never answer a verdict that is not stored */
@@ -276,25 +290,26 @@ static int host_proven(const struct reasons *host)
     return 1;
 }
 
-/* The node's verdict from the host part alone (container evidence carries it too); evidence
- * that does not prove its host is audited only. */
-static void record_node(struct api_ctx *c, const struct evidence *ev, const struct reasons *host,
-                        const char *subject)
+/* The node's verdict from the host part alone (container evidence carries it too), written at
+ * now with *due (0 for a deny); evidence that does not prove its host is audited only. -errno
+ * when a proven verdict could not be written. */
+static int record_node(struct api_ctx *c, const struct evidence *ev, const struct reasons *host,
+                       const char *subject, int64_t now, int64_t *due)
 {
-    int64_t now = time(NULL);
     const char *verdict = reasons_deny(host) ? "deny" : "allow";
     char *rs = reasons_text(host);
     int proven = host_proven(host), r = 0;
 
+    *due = due_of(c, host, now);
     if (proven)
-        r = store_node_put(c->st, ev->host.node, subject, verdict, rs ? rs : "[]", now,
-                           due_of(c, host, now));
+        r = store_node_put(c->st, ev->host.node, subject, verdict, rs ? rs : "[]", now, *due);
     if (r < 0 || store_audit(c->st, now, "host-evidence", ev->host.node,
                              proven ? verdict : "refused", rs ? rs : "[]") < 0)
         LOG_ERROR("could not record the verdict for node %s", ev->host.node);
     if (proven)
         admission_cache_forget(c->acache, ev->host.node);
     free(rs);
+    return r;
 }
 
 static void bad_evidence(struct api_ctx *c, const char *err, struct api_reply *rep)
@@ -309,7 +324,7 @@ static void bad_evidence(struct api_ctx *c, const char *err, struct api_reply *r
 }
 
 /* Checks that need the store and bind both the container and the host verdict; subject gets
- * the host's registration subject when the evidence has a host part. */
+ * the host's registration subject when the evidence has a host part or names its node. */
 static void check_shared(struct api_ctx *c, const struct evidence *ev, struct verify_result *res,
                          char subject[CHAIN_SUBJECT_MAX])
 {
@@ -317,7 +332,7 @@ static void check_shared(struct api_ctx *c, const struct evidence *ev, struct ve
 
     check_nonce(c, ev, &extra);
     check_host(c, ev, &extra);
-    if (ev->host.present && chain_host_subject(ev->host_chain, subject) < 0)
+    if ((ev->host.present || ev->node[0]) && chain_host_subject(ev->host_chain, subject) < 0)
         reasons_add(&extra, "host-chain-malformed", "host-ek.pem");
     else if (ev->host.present)
         check_node_binding(c, ev->host.node, subject, &extra);
@@ -351,6 +366,7 @@ void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api
     char err[128] = "";
     char subject[CHAIN_SUBJECT_MAX] = "";
     const char *verdict;
+    int64_t due;
     int registered;
 
     if (vf_evidence_parse(body, len, &ev, err, sizeof(err)) < 0) {
@@ -364,8 +380,8 @@ void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api
     if (registered && res.quote.signature_ok)
         check_clock(c, &ev, &res.quote.clock, &res.reasons);
     if (ev.host.present)
-        record_node(c, &ev, &res.host, subject);
-    verdict = judge_container(c, &ev, &res, registered);
+        record_node(c, &ev, &res.host, subject, time(NULL), &due);
+    verdict = judge_container(c, &ev, &res, registered, subject);
     count_verdict(c, verdict);
     LOG_INFO("evidence %s (vTPM %s): %s", ev.container_id, ev.vtpm_uuid, verdict);
     api_json(rep, 200, verify_verdict_json(&ev, verdict, &res.reasons));
@@ -373,11 +389,30 @@ void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api
     vf_evidence_free(&ev);
 }
 
+/* The host-evidence answer: the verdict, and when the node verdict was written, falls due and
+ * stops being fresh for node-mode container evidence (0 when there is nothing to rely on). */
+static json_t *host_answer(const struct api_ctx *c, const struct evidence *ev,
+                           const struct reasons *r, int64_t now, int64_t due)
+{
+    json_t *j = verify_host_result_json(ev, r);
+    int allow = !reasons_deny(r);
+
+    if (j && (json_object_set_new(j, "time", json_integer(now)) < 0 ||
+              json_object_set_new(j, "due", json_integer(allow ? due : 0)) < 0 ||
+              json_object_set_new(j, "fresh_until", json_integer(
+                  allow ? nodeverdict_fresh_until(now, due, policy_node_max_age(&c->pol)) : 0)) < 0)) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
 void api_host_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api_reply *rep)
 {
     struct evidence ev;
     struct verify_result res;
     char err[128] = "", subject[CHAIN_SUBJECT_MAX] = "";
+    int64_t now = time(NULL), due = 0;
 
     if (vf_host_evidence_parse(body, len, &ev, err, sizeof(err)) < 0) {
         vf_evidence_free(&ev);
@@ -386,11 +421,13 @@ void api_host_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struc
     }
     verify_host_evidence(&ev, &c->pol, c->trust, &res);
     check_shared(c, &ev, &res, subject);
-    record_node(c, &ev, &res.host, subject);
+    /* An allow that is not stored is no allow: node-mode containers would find no row. */
+    if (record_node(c, &ev, &res.host, subject, now, &due) < 0)
+        reasons_add(&res.host, "internal-error", "node store");
     count(c, &res.host);
     LOG_INFO("host evidence of node %s: %s", ev.host.node,
              reasons_deny(&res.host) ? "deny" : "allow");
-    api_json(rep, 200, verify_host_result_json(&ev, &res.host));
+    api_json(rep, 200, host_answer(c, &ev, &res.host, now, due));
     verify_result_free(&res);
     vf_evidence_free(&ev);
 }

@@ -11,7 +11,7 @@
 
 static const char *const known_keys[] = {
     "v", "container_id", "vtpm_uuid", "nonce", "ak_pub", "quote_attest", "quote_sig", "pcrs",
-    "event_log", "ek_cert", "host_chain", "registration", "host",
+    "event_log", "ek_cert", "host_chain", "registration", "host", "node",
 };
 static const char *const host_only_keys[] = { "v", "nonce", "host_chain", "host" };
 static const char *const host_keys[] = {
@@ -185,6 +185,19 @@ static int parse_host_part(const cbor_item_t *m, struct evidence *ev, char *err,
     return h ? vf_host_parse(h, &ev->host, err, errsz) : 0;
 }
 
+/* Node mode: a top-level node name instead of the host map; never both (which of the two
+ * would the verdict stand on?). */
+static int parse_node(const cbor_item_t *m, struct evidence *ev, char *err, size_t errsz)
+{
+    if (!ctl_get(m, "node"))
+        return 0;
+    if (ctl_get(m, "host"))
+        return fail(err, errsz, "host and node are exclusive");
+    if (ctl_get_str(m, "node", ev->node, sizeof(ev->node)) < 0 || !node_ok(ev->node))
+        return fail(err, errsz, "node");
+    return 0;
+}
+
 static int parse_parts(const cbor_item_t *m, struct evidence *ev, char *err, size_t errsz)
 {
     if (!KEYS_KNOWN(m, known_keys))
@@ -199,6 +212,8 @@ static int parse_parts(const cbor_item_t *m, struct evidence *ev, char *err, siz
     ev->host_chain = ctl_get(m, "host_chain");
     if (parse_chain(ev->host_chain) < 0)
         return fail(err, errsz, "host_chain");
+    if (parse_node(m, ev, err, errsz) < 0)
+        return -EBADMSG;
     return parse_host_part(m, ev, err, errsz);
 }
 
@@ -247,6 +262,11 @@ void vf_evidence_free(struct evidence *ev)
     if (ev->root)
         cbor_decref(&ev->root);
     memset(ev, 0, sizeof(*ev));
+}
+
+const char *vf_evidence_node(const struct evidence *ev)
+{
+    return ev->host.present ? ev->host.node : ev->node;
 }
 
 int vf_evidence_chain_file(const struct evidence *ev, const char *name, struct bytes *out)

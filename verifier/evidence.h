@@ -48,6 +48,9 @@ struct evidence {
     const cbor_item_t *event_log;  /* array, checked by eventlog.c */
     const cbor_item_t *host_chain; /* map text -> bytes */
     struct host_evidence host;
+    /* Node mode (docs/evidence.md): the node whose verdict stands for the host part, "" when
+     * absent. Never set together with host.present. */
+    char node[EVIDENCE_NODE_MAX];
 };
 
 /*
@@ -68,6 +71,9 @@ int vf_host_parse(const cbor_item_t *m, struct host_evidence *h, char *err, size
  */
 int vf_evidence_parse(const uint8_t *buf, size_t len, struct evidence *ev, char *err, size_t errsz);
 void vf_evidence_free(struct evidence *ev);
+
+/* The node the container runs on: host.node (quote mode), node (node mode) or "". */
+const char *vf_evidence_node(const struct evidence *ev);
 
 /* A file of host_chain by name; -ENOENT when absent, -EINVAL when not a byte string. */
 int vf_evidence_chain_file(const struct evidence *ev, const char *name, struct bytes *out);

@@ -143,7 +143,8 @@ void host_check(const struct evidence *ev, const struct boot_policy *bp, struct 
     uint32_t kpcr = bp ? bootpolicy_kmod_pcr(bp) : HOSTCHECK_DEFAULT_KMOD_PCR;
 
     if (!ev->host.present) {
-        if (bp)
+        /* Node-mode evidence stands on its node's verdict instead (checked by the service). */
+        if (bp && !ev->node[0])
             reasons_add(r, "host-evidence-missing", NULL);
         return;
     }

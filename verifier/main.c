@@ -117,6 +117,10 @@ static int verify_run(const struct verify_opts *o, const struct policy *pol, X50
         verify_evidence(&ev, pol, trust, &res);
     /* Offline, nothing binds the AK to the EK, nor the host AK to the host EK: see
      * docs/verifier.md. */
+    /* Node verdicts live in the service's database: offline, node-mode evidence has no host
+     * part that could be checked. */
+    if (!o->host_only && ev.node[0])
+        reasons_add(&res.reasons, "node-verdict-unchecked", "node %s", ev.node);
     if (!o->allow_unregistered) {
         if (!o->host_only)
             reasons_add(&res.reasons, "ak-not-registered", NULL);

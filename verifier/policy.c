@@ -18,6 +18,7 @@
 #include "ctlproto.h"
 #include "fileio.h"
 #include "launchpolicy.h"
+#include "nodeverdict.h"
 
 #define POLICY_MAX_SIZE (4u * 1024u * 1024u)
 
@@ -83,6 +84,23 @@ static int merge_launch(json_t *root, char *err, size_t errsz)
     return 0;
 }
 
+/* node_verdict_max_age: whole seconds, written out with its default when the file leaves it
+ * out (as launch rules are). */
+static int node_max_age(json_t *root, char *err, size_t errsz)
+{
+    json_t *v = json_object_get(root, "node_verdict_max_age");
+
+    if (!v)
+        return json_object_set_new(root, "node_verdict_max_age",
+                                   json_integer(NODEVERDICT_MAX_AGE_DEFAULT)) < 0
+                   ? errf(err, errsz, "out of memory") : 0;
+    if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+        json_integer_value(v) > NODEVERDICT_MAX_AGE_MAX)
+        return errf(err, errsz, "node_verdict_max_age must be an integer from 1 to 2592000 "
+                                "(seconds)");
+    return 0;
+}
+
 static int validate(json_t *root, char *err, size_t errsz)
 {
     const char *k;
@@ -91,7 +109,8 @@ static int validate(json_t *root, char *err, size_t errsz)
     if (!json_is_object(root))
         return errf(err, errsz, "policy must be a JSON object");
     json_object_foreach(root, k, v)
-        if (strcmp(k, "version") && strcmp(k, "digests") && strcmp(k, "launch"))
+        if (strcmp(k, "version") && strcmp(k, "digests") && strcmp(k, "launch") &&
+            strcmp(k, "node_verdict_max_age"))
             return errf(err, errsz, "unknown top-level key");
     if (json_integer_value(json_object_get(root, "version")) == 1)
         return errf(err, errsz, "version 1 policies are no longer read: their launch rules "
@@ -101,7 +120,8 @@ static int validate(json_t *root, char *err, size_t errsz)
         !json_is_integer(json_object_get(root, "version")))
         return errf(err, errsz, "version must be 2");
     if (validate_digests(json_object_get(root, "digests"), err, errsz) < 0 ||
-        launch_policy_validate(json_object_get(root, "launch"), err, errsz) < 0)
+        launch_policy_validate(json_object_get(root, "launch"), err, errsz) < 0 ||
+        node_max_age(root, err, errsz) < 0)
         return -EINVAL;
     return merge_launch(root, err, errsz);
 }
@@ -166,6 +186,13 @@ out:
     free(d);
     free(b);
     return r;
+}
+
+int64_t policy_node_max_age(const struct policy *p)
+{
+    json_t *v = p->root ? json_object_get(p->root, "node_verdict_max_age") : NULL;
+
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : NODEVERDICT_MAX_AGE_DEFAULT;
 }
 
 void policy_free(struct policy *p)

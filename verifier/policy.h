@@ -4,6 +4,7 @@
 #define VERIFIER_POLICY_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "eventlog.h"
 #include "reasons.h"
@@ -40,6 +41,10 @@ int policy_allow(struct policy *p, enum policy_list which, const char *digest);
 
 /* "sha256:<64 lowercase hex>" from "HEX" or "sha256:HEX"; -EINVAL otherwise. */
 int policy_normalize_digest(const char *in, char out[72]);
+
+/* node_verdict_max_age (seconds): how old a node verdict may be for node-mode container
+ * evidence (docs/policy.md); its default when the file does not set it. */
+int64_t policy_node_max_age(const struct policy *p);
 
 /* Evaluates the measurements against p, adding reasons. */
 void policy_check(const struct policy *p, const struct measurements *m, struct reasons *r);

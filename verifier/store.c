@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "nodeverdict.h"
 #include "secmem.h"
 #include "store_ops.h"
 
@@ -99,7 +100,65 @@ int store_verdict_put(struct store *st, const char *container_id, const char *vt
     static const struct verdict_binding none = { "", 0, 0 };
 
     return st->ops->verdict_put(st, container_id, vtpm_uuid, node ? node : "", verdict,
-                                reasons_json ? reasons_json : "[]", t, due, b ? b : &none);
+                                reasons_json ? reasons_json : "[]", t, due, b ? b : &none, NULL);
+}
+
+int store_verdict_put_gated(struct store *st, const char *container_id, const char *vtpm_uuid,
+                            const char *node, const char *verdict, const char *reasons_json,
+                            int64_t t, int64_t due, const struct verdict_binding *b,
+                            struct store_node_gate *g)
+{
+    static const struct verdict_binding none = { "", 0, 0 };
+
+    if (!node || !node[0] || !g)
+        return -EINVAL;
+    reasons_free(&g->added);
+    return st->ops->verdict_put(st, container_id, vtpm_uuid, node, verdict,
+                                reasons_json ? reasons_json : "[]", t, due, b ? b : &none, g);
+}
+
+/* reasons_json with every reason of add appended (malloc'd JSON text) or NULL. */
+static char *reasons_with(const char *reasons_json, const struct reasons *add)
+{
+    json_t *j = store_reasons(reasons_json);
+    char *s = NULL;
+
+    for (size_t i = 0; j && i < add->n; i++)
+        if (json_array_append_new(j, json_string(add->v[i])) < 0)
+            goto out;
+    s = json_dumps(j, JSON_COMPACT);
+out:
+    json_decref(j);
+    return s;
+}
+
+int store_gate_apply(struct store_node_gate *g, const char *node,
+                     const struct store_node_row *row, struct store_gated *v)
+{
+    nodeverdict_check(node, row, g->host, v->t, g->max_age, &g->added);
+    if (g->added.oom)
+        return -ENOMEM;
+    if (g->added.n == 0) {
+        if (!strcmp(v->verdict, "allow"))
+            v->due = nodeverdict_cap_due(v->due, nodeverdict_fresh_until(row->time, row->due,
+                                                                         g->max_age));
+        return 0;
+    }
+    if (!(v->owned = reasons_with(v->reasons, &g->added)))
+        return -ENOMEM;
+    v->reasons = v->owned;
+    v->verdict = "deny";
+    v->due = 0;
+    return 0;
+}
+
+char *store_node_denied_reasons(const char *node)
+{
+    json_t *j = json_pack("[s+]", "node-denied:", node);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+    json_decref(j);
+    return s;
 }
 
 int store_verdict_binding(struct store *st, const char *container_id, struct verdict_binding *b)

@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 3
+#include "reasons.h"
+
+#define STORE_SCHEMA_VERSION 4
 #define STORE_ID_MAX 96u
 
 struct store;
@@ -68,6 +70,32 @@ struct verdict_binding {
 int store_verdict_put(struct store *st, const char *container_id, const char *vtpm_uuid,
                       const char *node, const char *verdict, const char *reasons_json,
                       int64_t t, int64_t due, const struct verdict_binding *b);
+/* A node's row as a node-mode container write read it inside its own transaction. */
+struct store_node_row {
+    int found;               /* 0: the node has no verdict */
+    char host[STORE_ID_MAX]; /* "host:<hex>" */
+    char verdict[16];
+    char reasons[128];       /* the row's reasons JSON, cut to fit (for humans) */
+    int64_t time, due;
+};
+
+/* Node mode (docs/verifier.md, "Node verdicts"): the container's verdict stands on its node's
+ * verdict. The put reads the node's row in the write's own transaction (PostgreSQL: FOR SHARE,
+ * before the container's row, the lock order of every node-then-containers writer) and runs
+ * nodeverdict_check on it: any reason it adds turns the verdict into "deny" (due 0) with those
+ * reasons appended; an allow that stays gets its due capped to the node's freshness. So an
+ * allow is never written while the node's row is not a fresh allow of this host, whatever
+ * races with it. */
+struct store_node_gate {
+    const char *host; /* the evidence's host subject, "host:<sha256 hex of the host EK cert>" */
+    int64_t max_age;  /* the policy's node_verdict_max_age */
+    struct reasons added; /* out: the node reasons the written row got (reasons_free) */
+};
+/* store_verdict_put with node (not "") judged through g, as above. */
+int store_verdict_put_gated(struct store *st, const char *container_id, const char *vtpm_uuid,
+                            const char *node, const char *verdict, const char *reasons_json,
+                            int64_t t, int64_t due, const struct verdict_binding *b,
+                            struct store_node_gate *g);
 /* {"container_id","vtpm_uuid","node","verdict","reasons":[...],"time","due","vtpm_ek",
  * "reset_count","bound_until"} (callee-allocated) or -ENOENT. */
 int store_verdict_get(struct store *st, const char *container_id, json_t **out);
@@ -84,16 +112,22 @@ int store_node_get(struct store *st, const char *node, json_t **out);
 /* Both puts: when the previous stored verdict of that row was "allow" and the new one is
  * "deny", one notification is queued in the same transaction (a failed re-attestation
  * revokes and notifies). Notification body (JSON text):
- * {"kind":"node"|"container","id":..,"verdict":"deny","reasons":[..],"time":..,"event":"revoked"} */
+ * {"kind":"node"|"container","id":..,"verdict":"deny","reasons":[..],"time":..,"event":"revoked"}
+ * Cascade: a node put of "deny" turns, in the same transaction, every container verdict of
+ * that node that is "allow" into "deny" with reasons ["node-denied:<node>"] and time t, each
+ * with its notification. */
 
 /* Revocation of missed re-attestations: in one transaction, rows of nodes and verdicts with
  * verdict "allow", due > 0 and due <= now (at most max, nodes first) become verdict "deny",
- * reasons ["reattest-missed"], time now, and each gets a notification as above. Rows locked by
- * another instance are skipped (PostgreSQL: FOR UPDATE SKIP LOCKED), so no row is revoked or
- * notified twice. out[i] gets the kind ("node"/"container") and id. */
+ * reasons ["reattest-missed"], time now, and each gets a notification as above; each revoked
+ * node cascades to its containers as a node put of "deny" does. Rows locked by another
+ * instance are skipped (PostgreSQL: FOR UPDATE SKIP LOCKED), so no row is revoked or notified
+ * twice. out[i] gets the kind ("node"/"container"), id, and for a node the number of its
+ * container verdicts the cascade denied (those are not listed in out). */
 struct store_revoked {
     char kind[16];
     char id[STORE_ID_MAX];
+    size_t cascaded;
 };
 int store_revoke_overdue(struct store *st, int64_t now, struct store_revoked *out, size_t max,
                          size_t *n);

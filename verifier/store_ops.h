@@ -16,9 +16,11 @@ struct store_ops {
     int (*reg_finish)(struct store *st, const char *id, int state);
     int (*reg_active)(struct store *st, const char *subject, const uint8_t *ak, size_t len);
     int (*clock_advance)(struct store *st, const char *uuid, const int64_t v[3]);
+    /* g NULL: no node check (store_verdict_put); else store_verdict_put_gated. */
     int (*verdict_put)(struct store *st, const char *container_id, const char *vtpm_uuid,
                        const char *node, const char *verdict, const char *reasons,
-                       int64_t t, int64_t due, const struct verdict_binding *b);
+                       int64_t t, int64_t due, const struct verdict_binding *b,
+                       struct store_node_gate *g);
     int (*verdict_get)(struct store *st, const char *container_id, json_t **out);
     int (*verdict_binding)(struct store *st, const char *container_id, struct verdict_binding *b);
     int (*node_put)(struct store *st, const char *node, const char *host, const char *verdict,
@@ -55,5 +57,19 @@ char *store_revoked_body(const char *kind, const char *id, const char *reasons_j
 json_t *store_reasons(const char *reasons_json);
 /* 1 when old (may be NULL: no row) is "allow" and new is "deny": the transition that notifies. */
 int store_is_revocation(const char *old_verdict, const char *new_verdict);
+
+/* What a gated put writes: the caller's values, changed by store_gate_apply. */
+struct store_gated {
+    const char *verdict, *reasons;
+    int64_t t, due;
+    char *owned; /* malloc'd reasons text when the gate added reasons; the backend frees it */
+};
+/* Judges the node row a backend read inside the put's transaction (store.h, store_node_gate):
+ * node reasons make v a deny with them appended; an allow that stays gets its due capped.
+ * 0 or -ENOMEM. */
+int store_gate_apply(struct store_node_gate *g, const char *node,
+                     const struct store_node_row *row, struct store_gated *v);
+/* ["node-denied:<node>"] as JSON text (malloc'd) or NULL: the cascade's reasons. */
+char *store_node_denied_reasons(const char *node);
 
 #endif

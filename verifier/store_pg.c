@@ -69,7 +69,11 @@ static const char pg_step3[] =
     "ALTER TABLE verdicts ADD COLUMN reset_count bigint NOT NULL DEFAULT 0;"
     "ALTER TABLE verdicts ADD COLUMN bound_until bigint NOT NULL DEFAULT 0;";
 
-static const char *const pg_steps[STORE_SCHEMA_VERSION] = { pg_step1, pg_step2, pg_step3 };
+/* Node mode: a node's deny cascades to the allow verdicts of its containers (by node). */
+static const char pg_step4[] = "CREATE INDEX verdicts_node ON verdicts (node);";
+
+static const char *const pg_steps[STORE_SCHEMA_VERSION] = { pg_step1, pg_step2, pg_step3,
+                                                            pg_step4 };
 
 /* Parameters of one query: text as text, integers as binary int8, bytea as binary. */
 struct pgp {
@@ -594,6 +598,56 @@ static int notify_revoked(struct store *st, const char *kind, const char *id,
     return r;
 }
 
+/* The node's row for a gated put (store.h, store_node_gate), share-locked until the put
+ * commits: a node write waits for it, and it waits for a node write in progress. */
+static int node_row(struct store *st, const char *node, struct store_node_row *row)
+{
+    struct pgp p = { .n = 0 };
+    PGresult *res;
+    int err = 0;
+
+    memset(row, 0, sizeof(*row));
+    p_text(&p, node);
+    if (!(res = pg_q(st, "SELECT host, verdict, reasons, time, due FROM nodes WHERE node = $1 "
+                         "FOR SHARE", &p, &err)))
+        return err;
+    if (PQntuples(res) == 1) {
+        row->found = 1;
+        snprintf(row->host, sizeof(row->host), "%s", g_text(res, 0, 0));
+        snprintf(row->verdict, sizeof(row->verdict), "%s", g_text(res, 0, 1));
+        snprintf(row->reasons, sizeof(row->reasons), "%s", g_text(res, 0, 2));
+        row->time = g_i64(res, 0, 3);
+        row->due = g_i64(res, 0, 4);
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* A node's deny reaches every allow of its containers, each with its notification. The
+ * UPDATE waits for gated puts holding the node's row (their allow is then seen here). */
+static int cascade(struct store *st, const char *node, int64_t t, size_t *n)
+{
+    char *reasons = store_node_denied_reasons(node);
+    struct pgp p = { .n = 0 };
+    PGresult *res;
+    int err = 0;
+
+    if (!reasons)
+        return -ENOMEM;
+    p_text(&p, node);
+    p_text(&p, reasons);
+    p_i64(&p, t);
+    res = pg_q(st, "UPDATE verdicts SET verdict = 'deny', reasons = $2, time = $3 "
+                   "WHERE node = $1 AND verdict = 'allow' RETURNING container_id", &p, &err);
+    for (int i = 0; res && err == 0 && i < PQntuples(res); i++)
+        err = notify_revoked(st, "container", g_text(res, i, 0), reasons, t);
+    if (res && n)
+        *n = (size_t)PQntuples(res);
+    PQclear(res);
+    free(reasons);
+    return err;
+}
+
 static int put_verdict(struct store *st, const struct kind_sql *k, const struct verdict_row *v)
 {
     char old[16];
@@ -606,16 +660,48 @@ static int put_verdict(struct store *st, const struct kind_sql *k, const struct 
         r = upsert(st, k, v);
     if (r == 0 && store_is_revocation(old, v->verdict))
         r = notify_revoked(st, k->kind, v->id, v->reasons, v->t);
+    if (r == 0 && !k->bound && !strcmp(v->verdict, "deny"))
+        r = cascade(st, v->id, v->t, NULL);
     return tx_end(st, r);
+}
+
+/* A gated put: the node's row is read (and share-locked) first, then the container's row:
+ * nodes before verdicts, the order of node puts and of the sweeper, so none deadlocks. */
+static int put_gated(struct store *st, const struct verdict_row *v, struct store_node_gate *g)
+{
+    struct store_gated gv = { v->verdict, v->reasons, v->t, v->due, NULL };
+    struct verdict_row w = *v;
+    struct store_node_row row;
+    char old[16];
+    int r;
+
+    if (tx_begin(st) < 0)
+        return -EIO;
+    r = node_row(st, v->node, &row);
+    if (r == 0)
+        r = store_gate_apply(g, v->node, &row, &gv);
+    w.verdict = gv.verdict;
+    w.reasons = gv.reasons;
+    w.due = gv.due;
+    if (r == 0)
+        r = old_verdict(st, &pg_container, w.id, old, sizeof(old));
+    if (r == 0)
+        r = upsert(st, &pg_container, &w);
+    if (r == 0 && store_is_revocation(old, w.verdict))
+        r = notify_revoked(st, "container", w.id, w.reasons, w.t);
+    r = tx_end(st, r);
+    free(gv.owned);
+    return r;
 }
 
 static int pg_verdict_put(struct store *st, const char *container_id, const char *vtpm_uuid,
                           const char *node, const char *verdict, const char *reasons,
-                          int64_t t, int64_t due, const struct verdict_binding *b)
+                          int64_t t, int64_t due, const struct verdict_binding *b,
+                          struct store_node_gate *g)
 {
     const struct verdict_row v = { container_id, vtpm_uuid, node, verdict, reasons, t, due, b };
 
-    return put_verdict(st, &pg_container, &v);
+    return g ? put_gated(st, &v, g) : put_verdict(st, &pg_container, &v);
 }
 
 static int pg_node_put(struct store *st, const char *node, const char *host, const char *verdict,
@@ -716,6 +802,7 @@ static int flip_overdue(struct store *st, const struct kind_sql *k, int64_t now,
     for (int i = 0; i < PQntuples(res) && *n < max; i++, (*n)++) {
         snprintf(out[*n].kind, sizeof(out[*n].kind), "%s", k->kind);
         snprintf(out[*n].id, sizeof(out[*n].id), "%s", g_text(res, i, 0));
+        out[*n].cascaded = 0;
     }
     PQclear(res);
     return 0;
@@ -729,6 +816,8 @@ static int pg_revoke_overdue(struct store *st, int64_t now, struct store_revoked
     if (tx_begin(st) < 0)
         return -EIO;
     r = flip_overdue(st, &pg_node, now, out, max, n);
+    for (size_t i = 0; r == 0 && i < *n; i++)
+        r = cascade(st, out[i].id, now, &out[i].cascaded);
     if (r == 0 && *n < max)
         r = flip_overdue(st, &pg_container, now, out, max, n);
     for (size_t i = 0; r == 0 && i < *n; i++)

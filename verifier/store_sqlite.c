@@ -55,7 +55,11 @@ static const char sq_step3[] =
     "ALTER TABLE verdicts ADD COLUMN reset_count INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE verdicts ADD COLUMN bound_until INTEGER NOT NULL DEFAULT 0;";
 
-static const char *const sq_steps[STORE_SCHEMA_VERSION] = { sq_step1, sq_step2, sq_step3 };
+/* Node mode: a node's deny cascades to the allow verdicts of its containers (by node). */
+static const char sq_step4[] = "CREATE INDEX verdicts_node ON verdicts (node);";
+
+static const char *const sq_steps[STORE_SCHEMA_VERSION] = { sq_step1, sq_step2, sq_step3,
+                                                            sq_step4 };
 
 static int exec(struct store *st, const char *sql)
 {
@@ -503,6 +507,65 @@ static int notify_revoked(struct store *st, const char *kind, const char *id,
     return r;
 }
 
+/* The node's row for a gated put (store.h, store_node_gate); BEGIN IMMEDIATE holds the
+ * database lock, so no node write lands between this read and the container's write. */
+static int node_row(struct store *st, const char *node, struct store_node_row *row)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    memset(row, 0, sizeof(*row));
+    if (prepare(st, "SELECT host, verdict, reasons, time, due FROM nodes WHERE node = ?1", &s) < 0)
+        return -EIO;
+    bind_text(s, 1, node);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        row->found = 1;
+        snprintf(row->host, sizeof(row->host), "%s", col_text(s, 0));
+        snprintf(row->verdict, sizeof(row->verdict), "%s", col_text(s, 1));
+        snprintf(row->reasons, sizeof(row->reasons), "%s", col_text(s, 2));
+        row->time = sqlite3_column_int64(s, 3);
+        row->due = sqlite3_column_int64(s, 4);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : step_error(st, rc);
+}
+
+/* A node's deny reaches every allow of its containers, each with its notification. */
+static int cascade(struct store *st, const char *node, int64_t t, size_t *n)
+{
+    char *reasons = store_node_denied_reasons(node);
+    json_t *ids = json_array();
+    sqlite3_stmt *s;
+    int rc, r = 0;
+
+    if (!reasons || !ids || prepare(st, "UPDATE verdicts SET verdict = 'deny', reasons = ?2, "
+                                        "time = ?3 WHERE node = ?1 AND verdict = 'allow' "
+                                        "RETURNING container_id", &s) < 0) {
+        free(reasons);
+        json_decref(ids);
+        return !reasons || !ids ? -ENOMEM : -EIO;
+    }
+    bind_text(s, 1, node);
+    bind_text(s, 2, reasons);
+    sqlite3_bind_int64(s, 3, t);
+    /* The ids are collected first: the notifications are inserted once the UPDATE is done. */
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if (json_array_append_new(ids, json_string(col_text(s, 0))) < 0)
+            r = -ENOMEM;
+    sqlite3_finalize(s);
+    if (r == 0 && rc != SQLITE_DONE)
+        r = step_error(st, rc);
+    for (size_t i = 0; r == 0 && i < json_array_size(ids); i++)
+        r = notify_revoked(st, "container", json_string_value(json_array_get(ids, i)), reasons,
+                           t);
+    if (n)
+        *n = json_array_size(ids);
+    json_decref(ids);
+    free(reasons);
+    return r;
+}
+
 static int put_verdict(struct store *st, const struct kind_sql *k, const struct verdict_row *v)
 {
     char old[16];
@@ -515,16 +578,47 @@ static int put_verdict(struct store *st, const struct kind_sql *k, const struct 
         r = upsert(st, k, v);
     if (r == 0 && store_is_revocation(old, v->verdict))
         r = notify_revoked(st, k->kind, v->id, v->reasons, v->t);
+    if (r == 0 && !k->bound && !strcmp(v->verdict, "deny"))
+        r = cascade(st, v->id, v->t, NULL);
     return tx_end(st, r);
+}
+
+/* A gated put: the node's row is judged inside the same transaction as the write. */
+static int put_gated(struct store *st, const struct verdict_row *v, struct store_node_gate *g)
+{
+    struct store_gated gv = { v->verdict, v->reasons, v->t, v->due, NULL };
+    struct verdict_row w = *v;
+    struct store_node_row row;
+    char old[16];
+    int r;
+
+    if (tx_begin(st) < 0)
+        return -EIO;
+    r = node_row(st, v->node, &row);
+    if (r == 0)
+        r = store_gate_apply(g, v->node, &row, &gv);
+    w.verdict = gv.verdict;
+    w.reasons = gv.reasons;
+    w.due = gv.due;
+    if (r == 0)
+        r = old_verdict(st, &sq_container, w.id, old, sizeof(old));
+    if (r == 0)
+        r = upsert(st, &sq_container, &w);
+    if (r == 0 && store_is_revocation(old, w.verdict))
+        r = notify_revoked(st, "container", w.id, w.reasons, w.t);
+    r = tx_end(st, r);
+    free(gv.owned);
+    return r;
 }
 
 static int sq_verdict_put(struct store *st, const char *container_id, const char *vtpm_uuid,
                           const char *node, const char *verdict, const char *reasons,
-                          int64_t t, int64_t due, const struct verdict_binding *b)
+                          int64_t t, int64_t due, const struct verdict_binding *b,
+                          struct store_node_gate *g)
 {
     const struct verdict_row v = { container_id, vtpm_uuid, node, verdict, reasons, t, due, b };
 
-    return put_verdict(st, &sq_container, &v);
+    return g ? put_gated(st, &v, g) : put_verdict(st, &sq_container, &v);
 }
 
 static int sq_node_put(struct store *st, const char *node, const char *host, const char *verdict,
@@ -624,6 +718,7 @@ static int flip_overdue(struct store *st, const struct kind_sql *k, int64_t now,
             continue; /* the LIMIT prevents it; never write past out */
         snprintf(out[*n].kind, sizeof(out[*n].kind), "%s", k->kind);
         snprintf(out[*n].id, sizeof(out[*n].id), "%s", col_text(s, 0));
+        out[*n].cascaded = 0;
         (*n)++;
     }
     sqlite3_finalize(s);
@@ -638,6 +733,8 @@ static int sq_revoke_overdue(struct store *st, int64_t now, struct store_revoked
     if (tx_begin(st) < 0)
         return -EIO;
     r = flip_overdue(st, &sq_node, now, out, max, n);
+    for (size_t i = 0; r == 0 && i < *n; i++)
+        r = cascade(st, out[i].id, now, &out[i].cascaded);
     if (r == 0 && *n < max)
         r = flip_overdue(st, &sq_container, now, out, max, n);
     for (size_t i = 0; r == 0 && i < *n; i++)

@@ -79,9 +79,13 @@ static void revoke(struct sweeper *s, int64_t now)
         db_result(s, r, "revocation");
         if (r < 0)
             return;
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             LOG_WARN("revoked %s %s: re-attestation missed", out[i].kind, out[i].id);
-        atomic_fetch_add(&s->stats->revoked, n);
+            if (out[i].cascaded)
+                LOG_WARN("node %s revoked: %zu container verdict(s) on it denied (node-denied)",
+                         out[i].id, out[i].cascaded);
+            atomic_fetch_add(&s->stats->revoked, 1 + out[i].cascaded);
+        }
         if (n < REVOKE_BATCH)
             return;
     }

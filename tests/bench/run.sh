@@ -5,7 +5,8 @@
 # swtpm-ci/bench-kernel.sh then adds the kernel device round trip (a QEMU guest) to it.
 #
 # Usage: run.sh [BUILD_DIR]     Tunables (environment): BENCH_ROUNDS, BENCH_CREATE_PER_ROUND,
-# BENCH_RTT_ITERS, BENCH_RTT_WARMUP, BENCH_MEM_N, BENCH_SWTPM_N, BENCH_OUT.
+# BENCH_RTT_ITERS, BENCH_RTT_WARMUP, BENCH_MEM_N, BENCH_SWTPM_N, BENCH_OUT; those of
+# tests/bench/bench_hosttpm.sh (BENCH_HOSTTPM_*).
 set -eu
 B=$(cd "${1:-build}" && pwd)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -454,6 +455,8 @@ write_report() {
         report_memory
         cat "$T/attest.md" # 4. verifier, 5. container start (bench_attest.sh)
         cat "$T/host.md"   # 6. UEFI log, 7. admission answers, 8. scale-out
+        echo
+        cat "$T/hosttpm.md" # 8c. host-TPM cost on the slow host TPM (bench_hosttpm.sh)
         report_goals
         report_notes
     } >"$T/benchmarks.md"
@@ -515,6 +518,8 @@ main() {
     say "4-5/5 attestation: verifier checks/s, container start with the hook (bench_attest.sh)"
     sh "$ROOT/tests/bench/bench_attest.sh" "$B" >"$T/attest.md" || fail "bench_attest.sh"
     bench_host
+    say "8c host-TPM cost on the slow host TPM, profiles fast and p95 (bench_hosttpm.sh)"
+    sh "$ROOT/tests/bench/bench_hosttpm.sh" "$B" >"$T/hosttpm.md" || fail "bench_hosttpm.sh"
     write_report
     sh "$ROOT/swtpm-ci/bench-kernel.sh" "$B" "$OUT" || fail "kernel device round trip (swtpm-ci/bench-kernel.sh)"
 }

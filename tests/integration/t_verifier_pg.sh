@@ -32,11 +32,14 @@ ok "PostgreSQL 15 running as postgres (pid $PG_PID), socket $PG/sock"
 grep -q "postgresql: 0 failure" "$T/conf.log" || fail "conformance summary missing"
 "$SC" --race "$(pg_url race)" 8 >"$T/race.log" 2>&1 || { cat "$T/race.log" >&2; fail "--race"; }
 grep -q "(8 processes): 0 failure" "$T/race.log" || fail "race summary missing"
+# node mode: 8 racers write gated allows on one node while one of them denies the node
+grep -q "node gate: 320 rows, .* 0 allowed" "$T/race.log" || fail "node gate race summary missing"
+GATE=$(sed -n 's/.*node gate: //p' "$T/race.log")
 # A second run of the scenario on the same (now non-empty) database must refuse, not pass.
 "$SC" "$(pg_url conf)" >/dev/null 2>&1 && fail "conformance passed on a used database"
 "$SC" "sqlite:$T/conf.db" >"$T/conf-sqlite.log" 2>&1 ||
     { cat "$T/conf-sqlite.log" >&2; fail "store_conformance on SQLite"; }
-ok "store_conformance (PostgreSQL, SQLite) and 8 racing processes: every item taken once"
+ok "store_conformance (PostgreSQL, SQLite) and 8 racing processes: every item taken once; node gate race: $GATE"
 
 # A version 2 database (the release before container bindings) upgrades in place: made here by
 # taking version 3's columns off a database that holds a verdict.
@@ -44,14 +47,17 @@ SEED=$BUILD/tests/verifier_seed
 pq() { psql -qtA -h "$PG/sock" -U postgres -d up -c "$1"; }
 "$SEED" "$(pg_url up)" container old-1 u-old "" allow '[]' 100 0 >/dev/null 2>&1 || fail "seed"
 pq "ALTER TABLE verdicts DROP COLUMN vtpm_ek, DROP COLUMN reset_count, DROP COLUMN bound_until;
-    DELETE FROM schema_migrations WHERE version = 3" || fail "psql"
+    DROP INDEX verdicts_node; DELETE FROM schema_migrations WHERE version >= 3" || fail "psql"
 "$SEED" "$(pg_url up)" container new-1 u-new "" deny '[]' 200 0 >"$T/up.log" 2>&1 ||
     { cat "$T/up.log" >&2; fail "a version 2 database did not open"; }
 grep -q "upgraded to version 3" "$T/up.log" || fail "no upgrade to version 3 logged"
+grep -q "upgraded to version 4" "$T/up.log" || fail "no upgrade to version 4 logged"
+[ "$(pq "SELECT count(*) FROM pg_indexes WHERE indexname = 'verdicts_node'")" = 1 ] ||
+    fail "no index on verdicts(node) after the upgrade"
 [ "$(pq "SELECT verdict || '/' || vtpm_ek || '/' || reset_count || '/' || bound_until
          FROM verdicts WHERE container_id = 'old-1'")" = "allow//0/0" ] ||
     fail "the upgraded verdict: $(pq "SELECT * FROM verdicts WHERE container_id = 'old-1'")"
-ok "a version 2 database upgrades in place to 3: its verdict kept, unbound"
+ok "a version 2 database upgrades in place to 4: its verdict kept, unbound, verdicts(node) indexed"
 
 # A database from a newer verifier is refused.
 psql -q -h "$PG/sock" -U postgres -d conf -c "INSERT INTO schema_migrations VALUES (99, 0)" ||
@@ -137,15 +143,16 @@ HREG=$("$EB" cred --in host-resp.cbor --out host-cred.blob) || fail "host regist
 [ "$(cbor_post "$A_URL" /v1/register/activate hact.cbor /dev/null)" = 200 ] || fail "host activate"
 ok "registration: made at one instance, activated at the other, finished once"
 
-# evidence NONCE CONTAINER OUT: a fresh quote over NONCE.
+# evidence NONCE CONTAINER OUT [build options]: a fresh quote over NONCE.
 evidence() {
     vt "$S" tpm2_quote -c ak.ctx -l sha256:8,9,10 -q "$1" -m q.msg -s q.sig -g sha256 >/dev/null ||
         fail quote
     vt "$S" tpm2_flushcontext -t
     vt "$S" tpm2_pcrread sha256:8,9,10 -o pcrs.bin >/dev/null || fail pcrread
-    "$EB" build --out "$3" --log log.cbor --nonce "$1" --ak-pub ak.pub --attest q.msg --sig q.sig \
-        --pcrs pcrs.bin --ek-cert ek.der --chain chain --container "$2" --vtpm "$U" \
-        --registration "$REG" || fail "evidence_build build"
+    _en=$1 _ec=$2 _eo=$3; shift 3
+    "$EB" build --out "$_eo" --log log.cbor --nonce "$_en" --ak-pub ak.pub --attest q.msg \
+        --sig q.sig --pcrs pcrs.bin --ek-cert ek.der --chain chain --container "$_ec" --vtpm "$U" \
+        --registration "$REG" "$@" || fail "evidence_build build"
 }
 nonce_at() { $C "$1/v1/nonce" | json nonce; }
 post_ev() { # URL FILE -> resp.json
@@ -209,6 +216,30 @@ evidence "$(nonce_at "$B_URL")" web-after ev-after.cbor
 post_ev "$A_URL" ev-after.cbor
 grep -q '"verdict":"allow"' resp.json || fail "restarted A: $(cat resp.json)"
 ok "restarted A sees every verdict and registration made meanwhile"
+
+# Node mode across instances: the node attested at A, a node-mode container allowed at B;
+# host evidence at A that denies the node (its UEFI log does not replay into the host TPM's
+# PCRs) takes the container's allow with it, as B sees.
+host_ev() { # URL UEFI-LOG OUT
+    "$BIN/attest-agent" host-evidence --nonce "$(nonce_at "$1")" --out he.cbor --run-dir "$RUN" \
+        --uefi-log "$2" --kmod-log '' --node-name pg-node.example || fail "host-evidence"
+    [ "$(cbor_post "$1" /v1/hosts/evidence he.cbor "$3")" = 200 ] || fail "host evidence at $1"
+}
+host_ev "$A_URL" '' hn-allow.json
+grep -q '"verdict":"allow"' hn-allow.json || fail "the node at A: $(cat hn-allow.json)"
+evidence "$(nonce_at "$B_URL")" web-node ev-node.cbor --node pg-node.example
+post_ev "$B_URL" ev-node.cbor
+grep -q '"verdict":"allow"' resp.json || fail "node-mode container at B: $(cat resp.json)"
+"$BUILD/tests/uefilog_build" --out bogus.bin --preset basic >/dev/null || fail uefilog_build
+host_ev "$A_URL" "$T/bogus.bin" hn-deny.json
+grep -q '"verdict":"deny"' hn-deny.json || fail "the node's deny at A: $(cat hn-deny.json)"
+$C "$B_URL/v1/containers/web-node" >web-node.json
+grep -q '"verdict":"deny"' web-node.json && grep -q '"node-denied:pg-node.example"' web-node.json ||
+    fail "the node's deny did not reach its container: $(cat web-node.json)"
+evidence "$(nonce_at "$A_URL")" web-node-2 ev-node2.cbor --node pg-node.example
+post_ev "$B_URL" ev-node2.cbor
+expect_reason node-verdict-deny
+ok "node mode on two instances: allow at B on A's node verdict; A's deny cascades (node-denied), B denies the next start"
 
 # The database goes away and comes back: /healthz follows it, no verifier restart needed.
 stop_pg

@@ -24,7 +24,7 @@
 
 struct opts {
     const char *out, *in, *log, *nonce, *ak_pub, *attest, *sig, *pcrs, *ek_cert, *chain;
-    const char *container, *vtpm, *registration, *credential;
+    const char *container, *vtpm, *registration, *credential, *node;
     const char *rootfs, *image, *runtime, *agent;
     const char *caps[MAX_ARGS], *host_ns[MAX_ARGS];
     int ncaps, nns, tamper, no_memory_limit, no_seccomp;
@@ -248,6 +248,8 @@ static int cmd_build(const struct opts *o)
     r |= put_chain(ev, o->chain);
     if (o->registration)
         r |= ctl_put_str(ev, "registration", o->registration);
+    if (o->node) /* node mode: the node's verdict stands for the host part */
+        r |= ctl_put_str(ev, "node", o->node);
     if (r == 0)
         r = write_map(ev, o->out);
     cbor_decref(&ev);
@@ -345,7 +347,7 @@ static int parse(int argc, char **argv, struct opts *o)
         { "credential", 1, 0, 'k' }, { "rootfs", 1, 0, 'R' }, { "image", 1, 0, 'I' },
         { "runtime", 1, 0, 'T' }, { "agent", 1, 0, 'A' }, { "cap", 1, 0, 'P' },
         { "host-ns", 1, 0, 'N' }, { "tamper", 1, 0, 'X' }, { "no-memory-limit", 0, 0, 'M' },
-        { "no-seccomp", 0, 0, 'S' }, { 0, 0, 0, 0 },
+        { "no-seccomp", 0, 0, 'S' }, { "node", 1, 0, 'D' }, { 0, 0, 0, 0 },
     };
     int c;
 
@@ -375,6 +377,7 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'X': o->tamper = atoi(optarg); break;
         case 'M': o->no_memory_limit = 1; break;
         case 'S': o->no_seccomp = 1; break;
+        case 'D': o->node = optarg; break;
         default: return -1;
         }
     }

@@ -311,13 +311,23 @@ static void revocations(struct store *st)
     size_t n = 9;
 
     revoke_setup(st);
+    /* nA's revocation cascades to c3 (allow on nA, not listed); c5 is overdue itself. */
     EXPECT_EQ(store_revoke_overdue(st, T0 + 60, out, 2, &n), 0);
     EXPECT_EQ(n, 2);
     EXPECT(!strcmp(out[0].kind, "node") && !strcmp(out[0].id, "nA"));
-    EXPECT(!strcmp(out[1].kind, "container") && !strcmp(out[1].id, "c3"));
+    EXPECT_EQ(out[0].cascaded, 1);
+    EXPECT(!strcmp(out[1].kind, "container") && !strcmp(out[1].id, "c5")); /* due == now */
+    EXPECT_EQ(out[1].cascaded, 0);
+    EXPECT_EQ(store_verdict_get(st, "c3", &j), 0);
+    expect_str(j, "verdict", "deny", __LINE__);
+    expect_reasons(j, "[\"node-denied:nA\"]", __LINE__);
+    expect_int(j, "time", T0 + 60, __LINE__);
+    json_decref(j);
+    EXPECT_EQ(store_verdict_get(st, "c4", &j), 0); /* a deny stays as it was */
+    expect_reasons(j, "[\"z\"]", __LINE__);
+    json_decref(j);
     EXPECT_EQ(store_revoke_overdue(st, T0 + 60, out, 4, &n), 0);
-    EXPECT_EQ(n, 1); /* due == now is overdue */
-    EXPECT(!strcmp(out[0].kind, "container") && !strcmp(out[0].id, "c5"));
+    EXPECT_EQ(n, 0);
     EXPECT_EQ(store_revoke_overdue(st, T0 + 60, out, 4, &n), 0);
     EXPECT_EQ(n, 0);
     EXPECT_EQ(store_revoke_overdue(st, T0 + 60, out, 0, &n), 0);
@@ -432,6 +442,125 @@ static void misc(struct store *st)
     EXPECT_EQ(count(st, "audit; DROP TABLE audit"), -1);
 }
 
+/* ---- node mode: container writes gated by their node's row (store_verdict_put_gated) ---- */
+
+/* A gated put of verdict for id on node; the written row must have want_verdict, want_due
+ * (-1: not checked) and, when want_reason is set, a last reason starting with it. */
+static void gated(struct store *st, const char *id, const char *node, const char *verdict,
+                  const char *reasons, int64_t t, int64_t due, const char *host,
+                  const char *want_verdict, int64_t want_due, const char *want_reason, int line)
+{
+    struct store_node_gate g = { .host = host, .max_age = 50 };
+    json_t *j = NULL, *rs;
+    const char *last;
+
+    if (store_verdict_put_gated(st, id, "u-g", node, verdict, reasons, t, due, NULL, &g) != 0 ||
+        store_verdict_get(st, id, &j) != 0) {
+        fail_at(line, "gated put", -1, 0);
+        reasons_free(&g.added);
+        return;
+    }
+    expect_str(j, "verdict", want_verdict, line);
+    expect_str(j, "node", node, line);
+    if (want_due >= 0)
+        expect_int(j, "due", want_due, line);
+    rs = json_object_get(j, "reasons");
+    last = json_string_value(json_array_get(rs, json_array_size(rs) - 1));
+    if (want_reason && (!last || strncmp(last, want_reason, strlen(want_reason)) ||
+                        g.added.n != 1 || strncmp(g.added.v[0], want_reason, strlen(want_reason)))) {
+        fprintf(stderr, "store_conformance:%d: last reason %s, want %s\n", line,
+                last ? last : "(none)", want_reason);
+        failures++;
+    }
+    if (!want_reason && g.added.n)
+        fail_at(line, "node reasons added", (long long)g.added.n, 0);
+    json_decref(j);
+    reasons_free(&g.added);
+}
+
+static void node_gate(struct store *st)
+{
+    const int64_t t = T0 + 5000;
+    json_t *j = NULL;
+
+    gated(st, "g1", "gA", "allow", "[]", t, t + 300, "host:aa", "deny", 0,
+          "node-verdict-missing:", __LINE__);
+    gated(st, "g0", "gA", "deny", "[\"p\"]", t, 0, "host:aa", "deny", 0,
+          "node-verdict-missing:", __LINE__);
+    EXPECT_EQ(store_verdict_get(st, "g0", &j), 0);
+    expect_reasons(j, "[\"p\",\"node-verdict-missing:node gA has no host attestation\"]",
+                   __LINE__);
+    json_decref(j);
+    /* fresh until min(t + 50, due - 1) = t + 50: an allow's due is capped to t + 51 */
+    EXPECT_EQ(store_node_put(st, "gA", "host:aa", "allow", "[]", t, t + 100), 0);
+    gated(st, "g1", "gA", "allow", "[]", t + 10, t + 300, "host:aa", "allow", t + 51, NULL,
+          __LINE__);
+    gated(st, "g2", "gA", "allow", "[]", t + 10, 0, "host:aa", "allow", t + 51, NULL, __LINE__);
+    gated(st, "g3", "gA", "allow", "[]", t + 10, t + 20, "host:aa", "allow", t + 20, NULL,
+          __LINE__);
+    gated(st, "g4", "gA", "allow", "[]", t + 50, 0, "host:aa", "allow", t + 51, NULL, __LINE__);
+    gated(st, "g5", "gA", "allow", "[]", t + 51, 0, "host:aa", "deny", 0, "node-verdict-stale:",
+          __LINE__);
+    gated(st, "g6", "gA", "allow", "[]", t + 10, 0, "host:bb", "deny", 0,
+          "node-verdict-other-host:", __LINE__);
+    EXPECT_EQ(store_node_put(st, "gB", "host:aa", "allow", "[]", t, t + 20), 0);
+    gated(st, "g7", "gB", "allow", "[]", t + 20, 0, "host:aa", "deny", 0, "node-verdict-stale:",
+          __LINE__); /* due == now */
+    EXPECT_EQ(store_node_put(st, "gC", "host:aa", "deny", "[\"host-x\"]", t, 0), 0);
+    gated(st, "g8", "gC", "allow", "[]", t + 1, 0, "host:aa", "deny", 0, "node-verdict-deny:",
+          __LINE__);
+}
+
+/* Pending notifications whose body contains text (every one is claimed and left claimable). */
+static int64_t pending_with(struct store *st, const char *text)
+{
+    struct store_notification n[64];
+    size_t k = 0;
+    int64_t hits = 0;
+
+    EXPECT_EQ(store_notify_claim(st, INT64_MAX / 2, 0, n, 64, &k), 0);
+    for (size_t i = 0; i < k; i++) {
+        hits += strstr(n[i].body, text) != NULL;
+        store_notification_free(&n[i]);
+    }
+    return hits;
+}
+
+/* A node's deny turns every allow of its containers (gated or not) into node-denied:<node>,
+ * each notified; denies and other nodes' rows stay. */
+static void node_cascade(struct store *st)
+{
+    const int64_t t = T0 + 6000;
+    int64_t before = count(st, "notifications");
+    json_t *j = NULL;
+
+    EXPECT_EQ(store_verdict_put(st, "q1", "u-q", "gA", "allow", "[]", t, 0, NULL), 0);
+    EXPECT_EQ(store_verdict_put(st, "q2", "u-q", "gB", "allow", "[]", t, 0, NULL), 0);
+    EXPECT_EQ(store_node_put(st, "gA", "host:aa", "deny", "[\"host-eventlog-replay-mismatch:pcr 4\"]",
+                             t + 1, 0), 0);
+    /* the node's own revocation, then g1, g2, g3, g4 (gated allows) and q1 */
+    EXPECT_EQ(count(st, "notifications"), before + 6);
+    EXPECT_EQ(pending_with(st, "\"reasons\":[\"node-denied:gA\"]"), 5);
+    for (const char *const *id = (const char *const[]){ "g1", "g4", "q1", NULL }; *id; id++) {
+        EXPECT_EQ(store_verdict_get(st, *id, &j), 0);
+        expect_str(j, "verdict", "deny", __LINE__);
+        expect_reasons(j, "[\"node-denied:gA\"]", __LINE__);
+        expect_int(j, "time", t + 1, __LINE__);
+        json_decref(j);
+    }
+    EXPECT_EQ(store_verdict_get(st, "g5", &j), 0); /* a deny keeps its own reasons */
+    expect_str(j, "verdict", "deny", __LINE__);
+    EXPECT(!strncmp(json_string_value(json_array_get(json_object_get(j, "reasons"), 0)),
+                    "node-verdict-stale:", 19));
+    json_decref(j);
+    EXPECT_EQ(store_verdict_get(st, "q2", &j), 0); /* another node's container */
+    expect_str(j, "verdict", "allow", __LINE__);
+    json_decref(j);
+    /* after the deny, a gated allow on the node is written as a deny */
+    gated(st, "g9", "gA", "allow", "[]", t + 2, 0, "host:aa", "deny", 0, "node-verdict-deny:",
+          __LINE__);
+}
+
 static int empty(struct store *st)
 {
     static const char *const t[] = { "nonces", "registrations", "verdicts", "nodes",
@@ -468,6 +597,8 @@ static int scenario(const char *url)
     notify(st);
     purge(st);
     misc(st);
+    node_gate(st);
+    node_cascade(st);
     store_close(st);
     printf("store_conformance %s: %d failure(s)\n", strncmp(url, "sqlite:", 7) ? "postgresql"
                                                                              : "sqlite", failures);
@@ -684,6 +815,85 @@ static int race_migrate(const char *url, int n)
     return race_wait(n, pids);
 }
 
+/* Node mode under contention: every racer writes gated allows of its own containers on one
+ * node while racer 0, halfway, turns the node to deny. Whatever the interleaving, no allow may
+ * be left on a denied node: each write either saw the deny (and wrote a deny) or came before
+ * it (and the cascade denied it). */
+static int gate_child(const char *url, int me, int go)
+{
+    struct store *st;
+    char id[48], c;
+    int bad = 0;
+
+    if (store_open_url(url, &st) < 0)
+        return 3;
+    if (read(go, &c, 1) != 0)
+        return 3;
+    for (int j = 0; j < RACE_K && !bad; j++) {
+        struct store_node_gate g = { .host = "host:x", .max_age = 1000000 };
+
+        if (me == 0 && j == RACE_K / 2)
+            bad |= store_node_put(st, "gate-node", "host:x", "deny", "[\"race\"]", T0 + 2, 0) < 0;
+        snprintf(id, sizeof(id), "gate-%d-%d", me, j);
+        bad |= store_verdict_put_gated(st, id, "u", "gate-node", "allow", "[]", T0 + 1, 0, NULL,
+                                       &g) < 0;
+        reasons_free(&g.added);
+    }
+    store_close(st);
+    return bad ? 4 : 0;
+}
+
+static void gate_tally(struct store *st, int n)
+{
+    int64_t allow = 0, cascaded = 0, rows = 0;
+    char id[48];
+
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < RACE_K; j++) {
+            json_t *v = NULL;
+
+            snprintf(id, sizeof(id), "gate-%d-%d", i, j);
+            if (store_verdict_get(st, id, &v) < 0)
+                continue;
+            rows++;
+            allow += !strcmp(json_string_value(json_object_get(v, "verdict")), "allow");
+            cascaded += !strcmp(json_string_value(json_array_get(json_object_get(v, "reasons"), 0)),
+                                "node-denied:gate-node");
+            json_decref(v);
+        }
+    EXPECT_EQ(rows, (int64_t)n * RACE_K);
+    EXPECT_EQ(allow, 0);
+    printf("store_conformance --race: node gate: %lld rows, %lld denied by the cascade, "
+           "%lld allowed\n", (long long)rows, (long long)cascaded, (long long)allow);
+}
+
+static int race_gate(const char *url, int n)
+{
+    pid_t pids[64] = { 0 };
+    struct store *st;
+    int go[2], bad;
+
+    if (store_open_url(url, &st) < 0)
+        return 1;
+    EXPECT_EQ(store_node_put(st, "gate-node", "host:x", "allow", "[]", T0, 0), 0);
+    store_close(st);
+    if (pipe(go) < 0)
+        return 1;
+    for (int i = 0; i < n; i++)
+        if ((pids[i] = fork()) == 0) {
+            close(go[1]);
+            _exit(gate_child(url, i, go[0]));
+        }
+    close(go[0]);
+    close(go[1]);
+    bad = race_wait(n, pids);
+    if (store_open_url(url, &st) < 0)
+        return 1;
+    gate_tally(st, n);
+    store_close(st);
+    return bad;
+}
+
 static int race(const char *url, int n)
 {
     FILE *files[64] = { NULL };
@@ -721,6 +931,7 @@ static int race(const char *url, int n)
     EXPECT_EQ(count(st, "notifications"), 3 * RACE_K);
     store_close(st);
     json_decref(tally);
+    bad |= race_gate(url, n);
     printf("store_conformance --race (%d processes): %d failure(s)\n", n, failures + bad);
     return failures || bad ? 1 : 0;
 }

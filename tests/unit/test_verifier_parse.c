@@ -244,6 +244,60 @@ static uint8_t *with(const char *k, cbor_item_t *v, size_t *len)
     return out;
 }
 
+/* Node mode: a top-level node name instead of the host map, never both. */
+static void test_evidence_node(void **state)
+{
+    struct evidence ev;
+    size_t len, l2;
+    uint8_t *b = with("node", cbor_build_string("worker-3.example"), &len), *b2;
+    cbor_item_t *m = NULL, *g = ctl_map_new();
+    char err[64] = "";
+
+    (void)state;
+    assert_int_equal(vf_evidence_parse(b, len, &ev, err, sizeof(err)), 0);
+    assert_string_equal(ev.node, "worker-3.example");
+    assert_false(ev.host.present);
+    assert_string_equal(vf_evidence_node(&ev), "worker-3.example");
+    vf_evidence_free(&ev);
+    /* ... plus a host map: refused, whatever the host map holds */
+    assert_int_equal(ctl_decode(b, len, &m), 0);
+    for (size_t i = 0; i < cbor_map_size(m); i++)
+        cbor_map_add(g, cbor_map_handle(m)[i]);
+    ctl_put_item(g, "host", ctl_map_new());
+    assert_int_equal(ctl_serialize(g, &b2, &l2), 0);
+    assert_int_equal(vf_evidence_parse(b2, l2, &ev, err, sizeof(err)), -EBADMSG);
+    assert_string_equal(err, "host and node are exclusive");
+    vf_evidence_free(&ev);
+    cbor_decref(&m);
+    cbor_decref(&g);
+    free(b2);
+    free(b);
+    /* bad names and types */
+    b = with("node", cbor_build_string("Worker_3"), &len);
+    expect_bad(b, len);
+    free(b);
+    b = with("node", cbor_build_string(""), &len);
+    expect_bad(b, len);
+    free(b);
+    b = with("node", cbor_build_string("-lead"), &len);
+    expect_bad(b, len);
+    free(b);
+    b = with("node", cbor_build_uint8(7), &len);
+    expect_bad(b, len);
+    free(b);
+    b = with("node", cbor_build_bytestring((const uint8_t *)"node-a", 6), &len);
+    expect_bad(b, len);
+    free(b);
+    {
+        char big[300];
+        memset(big, 'a', sizeof(big) - 1);
+        big[sizeof(big) - 1] = 0;
+        b = with("node", cbor_build_string(big), &len);
+        expect_bad(b, len);
+        free(b);
+    }
+}
+
 static void test_evidence_bad_fields(void **state)
 {
     size_t len;
@@ -463,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_evidence_missing_keys),
         cmocka_unit_test(test_evidence_malformed),
         cmocka_unit_test(test_evidence_bad_fields),
+        cmocka_unit_test(test_evidence_node),
         cmocka_unit_test(test_eventlog),
         cmocka_unit_test(test_policy),
         cmocka_unit_test(test_tpm_structures),
