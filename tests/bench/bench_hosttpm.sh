@@ -102,7 +102,9 @@ print(d)' "$T/c.$1.json" "$2"; }
 # A fresh vtpm-mgr (state and run dir of its own) on the host TPM of profile $1.
 start_profile() {
     P=$1
-    STATE=$T/state-$P RUN=$T/run-$P
+    # Everything fresh per profile: the host TPM (vtpm-mgr refuses host keys it did not
+    # record), vtpm-mgr's state and run dir, the verifier's trust in this host's EK CA.
+    HOST=$T/host-$P STATE=$T/state-$P RUN=$T/run-$P
     VTPM_MGR_RUN_DIR=$RUN
     export VTPM_MGR_RUN_DIR
     SLOW_TPM=$P start_host_tpm
@@ -110,10 +112,14 @@ start_profile() {
     start_mgr
     echo $(($(ms) - t0)) >"$T/mgrstart.$P"
     snap "mgrstart-$P"
+    mkdir -p "strust-$P" && cp "$HOST/ek-ca.pem" "strust-$P/"
+    rm -f "$T"/vf.db* # a new verifier database too: the node name is the same for both hosts
+    start_verifier spolicy.json "strust-$P"
 }
 
 stop_profile() {
     stop_ad
+    stop_vf
     stop_mgr
     sh "$ROOT/swtpm-ci/host-tpm-stop.sh" "$HOST"
 }
@@ -148,12 +154,10 @@ bench_create() {
 
 # --- container starts -----------------------------------------------------------------------
 
-# The busybox bundle the policy allows; the verifier (once, for every profile: same host CA).
+# The busybox bundle and the policy that allows it.
 setup_containers() {
     base_bundle plain
     allow_bundle plain spolicy.json --runtime "$(command -v runc)"
-    mkdir -p strust && cp "$HOST/ek-ca.pem" strust/
-    start_verifier spolicy.json strust
 }
 
 # hook_bundle: plain + attest-agent-hook forwarding to the agent service of this profile.
@@ -341,10 +345,9 @@ main() {
     done
     [ "$(id -u)" -eq 0 ] || fail "runc needs root"
     cd "$T"
-    first=1
+    setup_containers
     for P in $PROFILES; do
         start_profile "$P"
-        if [ $first -eq 1 ]; then setup_containers; first=0; fi
         bench_create
         for m in $MODES; do bench_starts "$m"; done
         stop_profile
