@@ -33,7 +33,7 @@
 #include "swtpm_proto.h"
 
 #define MAX_CLIENTS    256
-#define IDLE_US        (60ull * 1000000)  /* a half-sent request is dropped after this */
+#define IDLE_US        (60ull * 1000000)  /* a connection idle this long is dropped */
 #define UPSTREAM_MS    120000             /* swtpm itself must answer within this */
 #define CTRL_BUF       32
 #define MAX_UNKNOWN    32
@@ -616,20 +616,27 @@ static int run(void)
                 continue;
         }
         nfds_t n = 0;
+        short lev = 0; /* no free slot: new connections wait in the backlog, no busy loop */
+        for (int i = 0; i < MAX_CLIENTS && !lev; i++)
+            if (!g.cl[i])
+                lev = POLLIN;
         pfd[n] = (struct pollfd){ .fd = g.sigfd, .events = POLLIN };
         who[n++] = NULL;
-        pfd[n] = (struct pollfd){ .fd = g.lfd, .events = POLLIN };
+        pfd[n] = (struct pollfd){ .fd = g.lfd, .events = lev };
         who[n++] = NULL;
-        pfd[n] = (struct pollfd){ .fd = g.lcfd, .events = POLLIN };
+        pfd[n] = (struct pollfd){ .fd = g.lcfd, .events = lev };
         who[n++] = NULL;
         for (int i = 0; i < MAX_CLIENTS; i++) {
             struct client *c = g.cl[i];
             if (!c)
                 continue;
-            if (c->st == READING && c->inlen && t - c->last_us > IDLE_US) {
-                g.rejected++;
-                write_counts();
-                drop(c, "half a request, idle for 60 s");
+            if (c->st == READING && t - c->last_us > IDLE_US) {
+                /* An idle connection holds a slot: 256 of them would lock everyone out. */
+                if (c->inlen) {
+                    g.rejected++;
+                    write_counts();
+                }
+                drop(c, c->inlen ? "half a request, idle for 60 s" : NULL);
                 continue;
             }
             short ev = c->st == READING ? POLLIN : c->st == WRITING ? POLLOUT : 0;

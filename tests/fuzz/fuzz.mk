@@ -48,6 +48,10 @@ fuzz_uefilog_LIBS   := -ljansson -lcrypto
 fuzz_kmodlist_SRCS  := verifier/kmodlist.c lib/hexutil.c
 fuzz_kmodlist_LIBS  := -lcrypto
 
+fuzz_slowtpm_INC    := -Iswtpm-ci/slowtpm
+fuzz_slowtpm_SRCS   := swtpm-ci/slowtpm/inspect.c
+fuzz_slowtpm_LIBS   := -ltss2-mu
+
 fuzz_admission_SRCS := verifier/admission.c verifier/policy.c verifier/launchpolicy.c \
                        verifier/bootpolicy.c verifier/uefilog.c \
                        verifier/reasons.c verifier/eventlog.c \

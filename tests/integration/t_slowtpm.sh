@@ -157,6 +157,25 @@ sleep 0.5
 timeout 10 tpm2_getrandom -o /dev/null 8 || fail "a half-sent request of another client blocks the TPM"
 wait $STALL || true
 kill -0 "$(cat "$HOST/slowtpm.pid")" || fail "the proxy died of bad input"
+# Every connection slot taken (256) by idle clients for 3 s: the proxy must wait, not spin
+# (CPU time well under the 3 s; spinning burns a core), and a client queued behind them in
+# the listen backlog is served once they leave.
+SPID=$(cat "$HOST/slowtpm.pid")
+cpu() { awk '{ print $14 + $15 }' "/proc/$SPID/stat"; }
+c0=$(cpu)
+timeout 20 python3 - "$SOCK" <<'EOF' &
+import socket, sys, time
+held = []
+for i in range(260):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(sys.argv[1]); held.append(s)
+time.sleep(3)
+EOF
+HOLD=$!
+sleep 1
+timeout 20 tpm2_getrandom -o /dev/null 8 || fail "a client behind 256 idle connections was never served"
+wait $HOLD || fail "could not hold 260 connections"
+c1=$(cpu)
+[ $((c1 - c0)) -lt 50 ] || fail "the proxy used $((c1 - c0)) ticks of CPU while every slot was taken: a busy loop"
 grep -q "announces 100000 bytes" "$HOST/slowtpm.log" || fail "no log line naming the oversized frame"
 ok "bad input refused with a log line (oversized, undersized, two at once, unknown control command); bad tag answered by the TPM; vanished and stalled clients do not stop others"
 
