@@ -38,7 +38,7 @@ static int boot_id(char out[BOOT_ID_LEN + 1])
 {
     uint8_t *b = NULL;
     size_t n = 0;
-    int r = file_read_all_flags(AT_FDCWD, BOOT_ID_PATH, 0, 64, &b, &n);
+    int r = file_read_stream(BOOT_ID_PATH, 64, &b, &n); /* procfs: st_size is 0 */
 
     if (r == 0 && n >= BOOT_ID_LEN) {
         memcpy(out, b, BOOT_ID_LEN);
@@ -79,12 +79,12 @@ static void load(const struct nodefile *f, struct noderec_state *st)
 
     memset(st, 0, sizeof(*st));
     if (j && json_unpack(j, "{s:i, s:s, s:s, s:s, s:I, s:I, s:I}", "v", &v, "boot_id", &boot,
-                         "node", &node, "verifier", &url, "fresh_ms", &fresh, "done_ms", &done,
+                         "node", &node, "verifier", &url, "fresh_ms", &fresh, "done_ns", &done,
                          "rc", &rc) == 0 &&
         v == 1 && !strcmp(boot, f->boot) && !strcmp(node, f->node) && !strcmp(url, f->url) &&
         fresh >= 0 && done > 0 && rc <= 0 && rc >= -4095) {
         st->fresh_ms = fresh;
-        st->done_ms = done;
+        st->done_ns = done;
         st->rc = (int)rc;
     }
     json_decref(j);
@@ -94,7 +94,7 @@ static void save(const struct nodefile *f, const struct noderec_state *st)
 {
     json_t *j = json_pack("{s:i, s:s, s:s, s:s, s:I, s:I, s:I}", "v", 1, "boot_id", f->boot,
                           "node", f->node, "verifier", f->url, "fresh_ms",
-                          (json_int_t)st->fresh_ms, "done_ms", (json_int_t)st->done_ms, "rc",
+                          (json_int_t)st->fresh_ms, "done_ns", (json_int_t)st->done_ns, "rc",
                           (json_int_t)st->rc);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     int r = text ? cachedir_store(f->dfd, f->name, text, strlen(text)) : -ENOMEM;
@@ -124,8 +124,12 @@ static int nodefile_open(struct nodefile *f, const char *dir, const char *node, 
     f->dfd = f->lfd = -1;
     f->node = node;
     f->url = url;
-    if (!dir || noderec_key(node, url, key) < 0 || boot_id(f->boot) < 0)
+    if (!dir || noderec_key(node, url, key) < 0)
         return -1;
+    if (boot_id(f->boot) < 0) {
+        LOG_WARN("%s: not readable; node records not shared", BOOT_ID_PATH);
+        return -1;
+    }
     for (size_t i = 0; i < DIGEST_LEN; i++)
         snprintf(hex + 2 * i, 3, "%02x", key[i]);
     snprintf(f->name, sizeof(f->name), "node-%s", hex);
@@ -148,13 +152,13 @@ static int run_refresh(noderec_refresh_fn fn, void *arg, struct noderec_state *s
 
     st->rc = fn(arg, &a);
     st->fresh_ms = st->rc == 0 ? noderec_expiry(&a, sent, time(NULL)) : 0;
-    st->done_ms = noderec_now_ms();
+    st->done_ns = noderec_now_ns();
     return st->rc;
 }
 
 static int use_of(const struct noderec_state *st, struct noderec_use *u)
 {
-    u->token = st->done_ms;
+    u->token = st->done_ns;
     u->fresh_ms = st->fresh_ms;
     return st->rc;
 }
@@ -169,7 +173,7 @@ static int locked_step(struct nodefile *f, int64_t need_ms, int64_t since, noder
     load(f, &st);
     act = noderec_decide(&st, need_ms, since);
     if (act != NODEREC_REFRESH) {
-        u->shared = st.done_ms >= since;
+        u->shared = st.done_ns > since;
         return use_of(&st, u);
     }
     u->refreshed = 1;
@@ -189,7 +193,7 @@ int nodefile_ensure(const char *dir, const char *node, const char *url, int64_t 
                     int64_t deadline_ms, noderec_refresh_fn fn, void *arg,
                     struct noderec_use *u)
 {
-    int64_t since = noderec_now_ms();
+    int64_t since = noderec_now_ns();
     struct noderec_state st;
     struct nodefile f;
     int rc;
@@ -206,7 +210,7 @@ int nodefile_ensure(const char *dir, const char *node, const char *url, int64_t 
     for (;;) {
         load(&f, &st);
         if (noderec_decide(&st, need_ms, since) != NODEREC_REFRESH) {
-            u->shared = st.done_ms >= since;
+            u->shared = st.done_ns > since;
             rc = use_of(&st, u);
             break;
         }
@@ -242,7 +246,7 @@ void nodefile_drop(const char *dir, const char *node, const char *url, int64_t t
         return;
     if (flock(f.lfd, LOCK_EX | LOCK_NB) == 0) {
         load(&f, &st);
-        if (st.done_ms == token)
+        if (st.done_ns == token)
             (void)unlinkat(f.dfd, f.name, 0);
         (void)flock(f.lfd, LOCK_UN);
     }

@@ -11,12 +11,17 @@
 #include <string.h>
 #include <time.h>
 
-int64_t noderec_now_ms(void)
+int64_t noderec_now_ns(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_BOOTTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t noderec_now_ms(void)
+{
+    return noderec_now_ns() / 1000000;
 }
 
 int64_t noderec_expiry(const struct node_answer *a, int64_t sent_ms, int64_t wall_s)
@@ -49,11 +54,11 @@ int noderec_key(const char *node, const char *url, uint8_t key[DIGEST_LEN])
 }
 
 enum noderec_action noderec_decide(const struct noderec_state *s, int64_t need_ms,
-                                   int64_t since_ms)
+                                   int64_t since_ns)
 {
-    if (s->rc == 0 && s->fresh_ms > need_ms)
+    if (s->done_ns > 0 && s->rc == 0 && s->fresh_ms > need_ms)
         return NODEREC_USE;
-    if (s->done_ms > 0 && s->done_ms >= since_ms) /* ended while the caller waited */
+    if (s->done_ns > 0 && s->done_ns > since_ns) /* ended while the caller waited */
         return s->rc == 0 ? NODEREC_USE : NODEREC_FAIL;
     return NODEREC_REFRESH;
 }
@@ -94,7 +99,7 @@ static struct nodetab_slot *slot_of(struct nodetab *t, const uint8_t key[DIGEST_
             return &t->s[i];
     for (size_t i = 0; i < NODEREC_SLOTS; i++) {
         struct nodetab_slot *s = &t->s[i];
-        if (!s->used || (!s->busy && (!old || s->last_ms < old->last_ms)))
+        if (!s->used || (!s->busy && (!old || s->last_ns < old->last_ns)))
             old = s;
         if (!s->used)
             break;
@@ -139,7 +144,7 @@ static int refresh(struct nodetab *t, struct nodetab_slot *s, noderec_refresh_fn
     pthread_mutex_lock(&t->mu);
     s->st.rc = rc;
     s->st.fresh_ms = rc == 0 ? noderec_expiry(&a, sent, time(NULL)) : 0;
-    s->st.done_ms = noderec_now_ms();
+    s->st.done_ns = noderec_now_ns();
     s->busy = 0;
     pthread_cond_broadcast(&t->cv);
     return rc;
@@ -147,7 +152,7 @@ static int refresh(struct nodetab *t, struct nodetab_slot *s, noderec_refresh_fn
 
 static int use_of(const struct nodetab_slot *s, struct noderec_use *u)
 {
-    u->token = s->st.done_ms;
+    u->token = s->st.done_ns;
     u->fresh_ms = s->st.fresh_ms;
     return s->st.rc;
 }
@@ -155,7 +160,7 @@ static int use_of(const struct nodetab_slot *s, struct noderec_use *u)
 int nodetab_ensure(struct nodetab *t, const uint8_t key[DIGEST_LEN], int64_t need_ms,
                    int64_t deadline_ms, noderec_refresh_fn fn, void *arg, struct noderec_use *u)
 {
-    int64_t since = noderec_now_ms();
+    int64_t since = noderec_now_ns();
     struct nodetab_slot *s;
     int rc = 0;
 
@@ -167,10 +172,10 @@ int nodetab_ensure(struct nodetab *t, const uint8_t key[DIGEST_LEN], int64_t nee
                 break;
             continue;
         }
-        s->last_ms = since;
+        s->last_ns = since;
         switch (noderec_decide(&s->st, need_ms, since)) {
         case NODEREC_USE:
-            u->shared = s->st.done_ms >= since;
+            u->shared = s->st.done_ns > since;
             rc = use_of(s, u);
             goto out;
         case NODEREC_FAIL:
@@ -204,7 +209,7 @@ void nodetab_drop(struct nodetab *t, const uint8_t key[DIGEST_LEN], int64_t toke
     pthread_mutex_lock(&t->mu);
     for (size_t i = 0; i < NODEREC_SLOTS; i++) {
         struct nodetab_slot *s = &t->s[i];
-        if (s->used && !s->busy && !memcmp(s->key, key, DIGEST_LEN) && s->st.done_ms == token)
+        if (s->used && !s->busy && !memcmp(s->key, key, DIGEST_LEN) && s->st.done_ns == token)
             memset(&s->st, 0, sizeof(s->st));
     }
     pthread_mutex_unlock(&t->mu);

@@ -27,8 +27,9 @@ struct node_answer {
     int64_t time, due, fresh_until;
 };
 
-/* CLOCK_BOOTTIME in ms: keeps counting through a suspend, as the verifier's clock does. */
+/* CLOCK_BOOTTIME in ms (ns): keeps counting through a suspend, as the verifier's clock does. */
 int64_t noderec_now_ms(void);
+int64_t noderec_now_ns(void);
 
 /* The instant (noderec_now_ms()) until which a node verdict is fresh at the verifier: a's
  * fresh_until, else its due, whichever is earlier when both are set, as a span after a's time
@@ -42,17 +43,18 @@ int noderec_key(const char *node, const char *url, uint8_t key[DIGEST_LEN]);
 /* A record: the result of the last refresh. */
 struct noderec_state {
     int64_t fresh_ms;  /* fresh until then (noderec_now_ms()); 0: no fresh verdict */
-    int64_t done_ms;   /* when the last refresh ended; 0: none (also after a drop) */
+    int64_t done_ns;   /* when the last refresh ended (noderec_now_ns()), also the record's
+                        * identity for a drop; 0: none (also after a drop) */
     int rc;            /* its result: 0 allow, -EACCES denied, another -errno */
 };
 
 enum noderec_action { NODEREC_USE, NODEREC_FAIL, NODEREC_REFRESH };
 
-/* What a caller that needs the verdict fresh until need_ms and has waited since since_ms does:
+/* What a caller that needs the verdict fresh until need_ms and has waited since since_ns does:
  * use a record fresh enough; take the result of a refresh that ended while it waited (one
  * refresh serves every start that waited for it, a failed one too); else refresh. */
 enum noderec_action noderec_decide(const struct noderec_state *s, int64_t need_ms,
-                                   int64_t since_ms);
+                                   int64_t since_ns);
 
 /* One refresh: host-only evidence; a filled on allow. 0 (allow) or -errno (-EACCES: deny). */
 typedef int (*noderec_refresh_fn)(void *arg, struct node_answer *a);
@@ -61,7 +63,7 @@ typedef int (*noderec_refresh_fn)(void *arg, struct node_answer *a);
 struct noderec_use {
     int refreshed;       /* this caller ran the refresh */
     int shared;          /* it took the result of another caller's refresh */
-    int64_t token;       /* done_ms of the record used (noderec_drop) */
+    int64_t token;       /* done_ns of the record used (nodetab_drop, nodefile_drop) */
     int64_t fresh_ms;    /* its freshness */
 };
 
@@ -70,7 +72,7 @@ struct noderec_use {
 struct nodetab_slot {
     uint8_t key[DIGEST_LEN];
     int used, busy;             /* busy: a refresh runs (its caller holds no lock meanwhile) */
-    int64_t last_ms;            /* last use: the oldest idle slot is reused */
+    int64_t last_ns;            /* last use: the oldest idle slot is reused */
     struct noderec_state st;
 };
 

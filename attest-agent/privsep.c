@@ -79,19 +79,28 @@ static int limits(unsigned nofile)
     return 0;
 }
 
+/* The kernel clears the parent-death signal when the euid or egid changes (prctl(2)): set it
+ * again after drop_identity(), then look whether the parent already went meanwhile. */
+static int die_with(pid_t parent)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+        return -errno;
+    return getppid() == parent ? 0 : -ESRCH;
+}
+
 static void child(const char *ident, const struct scf_policy *policy, unsigned nofile,
                   int chan, int keep, pid_t parent, int (*main)(void *, int, int), void *arg)
 {
     int r;
 
     log_set_ident(ident);
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+    if (die_with(parent) < 0)
         _exit(1);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_IGN); /* the parent stops; the channel's EOF ends the child */
     if ((r = arrange_fds(chan, keep)) == 0 && (r = drop_identity()) == 0 &&
-        (r = limits(nofile)) == 0)
+        (r = die_with(parent)) == 0 && (r = limits(nofile)) == 0)
         r = scf_install(policy);
     if (r < 0) {
         LOG_ERROR("sandbox: %s", strerror(-r));

@@ -76,9 +76,9 @@ say "vtpmctl list"
 
 say "the EK certificate chain, checked with OpenSSL"
 "$B/bin/vtpmctl" ek-cert web-1 >"$D/ek-cert.pem"
-"$B/bin/vtpmctl" host-chain --out "$D/chain"
+"$B/bin/vtpmctl" host-chain --out "$D/chain" web-1
 openssl x509 -in "$D/ek-cert.pem" -noout -subject -issuer -ext subjectAltName,extendedKeyUsage
-openssl verify -CAfile "$D/chain/vtpm-ca.pem" "$D/ek-cert.pem"
+openssl verify -CAfile "$D/chain/vtpm-ca.pem" -untrusted "$D/chain/vtpm-issuer.pem" "$D/ek-cert.pem"
 CHAIN="$D/host/ek-ca.pem"; [ -f "$D/host/ek-ca-chain.pem" ] && CHAIN="$D/host/ek-ca-chain.pem"
 openssl verify -CAfile "$CHAIN" "$D/chain/host-ek.pem"
 
@@ -132,11 +132,12 @@ import json, sys
 f, agent, url, run, log = sys.argv[1:]
 c = json.load(open(f))
 c["hooks"] = {"createRuntime": [{"path": agent, "args": ["attest-agent", "hook", "--verifier", url,
-    "--run-dir", run, "--agent-socket", "", "--uefi-log", log, "--kmod-log", "", "--node-name", "demo-node"]}]}
+    "--run-dir", run, "--agent-socket", "", "--uefi-log", log, "--kmod-log", "", "--node-name", "demo-node",
+    "--cache-dir", run + "/../agent-cache"]}]}
 json.dump(c, open(f, "w"))
 PY
 }
-say "runc create with the attest-agent hook: measured, quoted (vTPM + host), allowed, started"
+say "runc create with the attest-agent hook: measured, vTPM quoted, node attested once (host quote), allowed, started"
 hook "$D/bundle"
 CTRS="demo-ok"
 runc create --bundle "$D/bundle" demo-ok </dev/null && runc start demo-ok
@@ -169,12 +170,20 @@ printf '%s' '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","reque
  "metadata":{"name":"web"},"spec":{"nodeName":"demo-node","containers":[{"name":"web","image":"busybox"}]}}}}' |
     curl -sS -H 'Content-Type: application/json' --data-binary @- "$URL/v1/admission"; echo
 
-say "the host runs something it did not boot with (PCR 4 extended): node and containers denied"
+say "the host runs something it did not boot with (PCR 4 extended): at its next host attestation the node and its containers are denied"
 TPM2TOOLS_TCTI="$TCTI" tpm2_pcrextend "4:sha256=$(printf 'unapproved kernel' | sha256sum | cut -d' ' -f1)"
+# What the agent service sends every interval (and a hook whose node record ran out):
+# host-only evidence, one host quote over a verifier nonce.
+NONCE=$(curl -sS "$URL/v1/nonce" | python3 -c 'import json,sys; print(json.load(sys.stdin)["nonce"])')
+"$B/bin/attest-agent" host-evidence --nonce "$NONCE" --out "$D/host-ev.cbor" --run-dir "$D/run" \
+    --uefi-log "$D/boot.bin" --kmod-log '' --node-name demo-node
+curl -sS -H 'Content-Type: application/cbor' --data-binary @"$D/host-ev.cbor" "$URL/v1/hosts/evidence" |
+    grep -o '"verdict":"[a-z]*"\|host-eventlog-replay-mismatch:pcr [0-9]*' | head -2
+curl -sS "$URL/v1/containers/demo-ok" | grep -o '"verdict":"[a-z]*"\|node-denied:[a-z0-9.-]*' | head -2
 cp -a "$D/bundle" "$D/again"
 CTRS="$CTRS demo-again"
 if runc create --bundle "$D/again" demo-again </dev/null 2>"$D/again.err"; then echo "unexpected: created"; exit 1; fi
-grep -o 'host-eventlog-replay-mismatch:pcr [0-9]*' "$D/again.err" | head -1
+grep -o 'node-verdict-deny:node demo-node' "$D/again.err" | head -1
 printf '%s' '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"demo-2",
  "kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},
  "operation":"CREATE","namespace":"default","name":"web","object":{"apiVersion":"v1","kind":"Pod",

@@ -104,6 +104,21 @@ t1=$(node | jq .time); sleep 2.5; t2=$(node | jq .time)
 [ "$t2" -gt "$t1" ] || fail "node not re-attested (time $t1 -> $t2)"
 ok "agent service re-attests the node (time $t1 -> $t2)"
 
+# --- a container started through the service in node mode: no host quote of its own ---
+svc_into() { # NAME: the forwarding hook to the agent service (node mode, the default)
+    edit "$1/config.json" "c['hooks'] = {'createRuntime': [{'path': '$BIN/attest-agent-hook',
+        'args': ['attest-agent-hook', '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '10',
+        '--agent-socket', '$T/ad/agent.sock', '--uefi-log', '$T/boot.bin', '--kmod-log', '',
+        '--node-name', '$NODE']}]}"
+}
+bundle svc && svc_into svc
+create svc || { cat svc.err >&2; fail "container through the service on the good host"; }
+timeout 10 runc start "$ID-svc" || fail "runc start svc"
+curl -sS --max-time 5 "$URL/v1/containers/$ID-svc" >svc.json
+jq -e --arg n "$NODE" '.verdict == "allow" and .node == $n' svc.json >/dev/null ||
+    { cat svc.json >&2; fail "service container verdict"; }
+ok "container through the agent service (node mode) allowed on $NODE"
+
 # --- another host claims the node: denied, and the node's row is not touched ---
 node >before.json
 NONCE=$(curl -sS --max-time 5 "$URL/v1/nonce" | jq -r .nonce)
@@ -128,6 +143,17 @@ node | jq -e '.reasons | index("host-eventlog-replay-mismatch:pcr 4") != null' >
 review "$NODE" >adm.json
 jq -e '.response.allowed == false and (.response.status.message | contains("'$NODE'"))' \
     adm.json >/dev/null || { cat adm.json >&2; fail "admission on the tampered node"; }
+# The running container falls with its node: the cascade (node-denied) or, if the service's
+# container round came first, its own node check (node-verdict-deny).
+curl -sS --max-time 5 "$URL/v1/containers/$ID-svc" >svc.json
+jq -e --arg n "$NODE" '.verdict == "deny" and (.reasons | map(. == "node-denied:" + $n or
+    startswith("node-verdict-deny")) | any)' svc.json >/dev/null ||
+    { cat svc.json >&2; fail "the node's deny did not reach its running container"; }
+bundle svc2 && svc_into svc2
+if create svc2; then fail "a container started through the service on the tampered host"; fi
+grep -q "node-verdict-deny\|host-eventlog-replay-mismatch" svc2.err ||
+    { cat svc2.err >&2; fail "service start on the tampered host: reason not printed"; }
+ok "tampered host: the running container denied with its node, a new start through the service denied"
 stop_ad
 bundle bad && hook_into bad
 if create bad; then fail "a container started on the tampered host"; fi

@@ -10,9 +10,15 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include <seccomp.h>
 
 #include "front.h"
 #include "netproxy.h"
@@ -169,12 +175,73 @@ static void test_net_answers(void **state)
     assert_int_equal(netproxy_rep_check(&h, NET_HOST_EVIDENCE), 0);
 }
 
+/* A child that says it runs and then never ends by itself (EOF on its channel included). */
+static int idle_main(void *arg, int chan, int keep)
+{
+    (void)arg;
+    (void)keep;
+    if (write(chan, "r", 1) != 1)
+        return 1;
+    for (;;)
+        pause();
+}
+
+/* The intermediate "service": spawns the child, waits until it runs, reports its pid, dies. */
+static void die_after_spawn(int report)
+{
+    static const struct scf_policy pol = { .default_action = SCMP_ACT_ALLOW };
+    pid_t child = -1;
+    char c;
+    int chan = privsep_spawn("test-child", &pol, 16, -1, idle_main, NULL, &child);
+
+    if (chan < 0 || read(chan, &c, 1) != 1)
+        _exit(2);
+    if (write(report, &child, sizeof(child)) != (ssize_t)sizeof(child))
+        _exit(3);
+    _exit(0); /* the child's channel stays open in nobody else: only the death signal ends it */
+}
+
+/* A sandboxed child ends with its parent (PR_SET_PDEATHSIG), e.g. after a kill -9 of the
+ * service, instead of living on as an orphan holding the TLS key or the listening socket. */
+static void test_child_dies_with_parent(void **state)
+{
+    struct timespec nap = { 0, 10000000 };
+    int p[2], status = 0, i;
+    pid_t mid, child = -1, r = 0;
+
+    (void)state;
+    assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0); /* orphans come to us */
+    assert_int_equal(pipe(p), 0);
+    mid = fork();
+    assert_true(mid >= 0);
+    if (mid == 0) {
+        close(p[0]);
+        die_after_spawn(p[1]);
+    }
+    close(p[1]);
+    assert_int_equal(read(p[0], &child, sizeof(child)), (ssize_t)sizeof(child));
+    close(p[0]);
+    assert_int_equal(waitpid(mid, &status, 0), mid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    for (i = 0; i < 1000 && (r = waitpid(child, &status, WNOHANG)) == 0; i++)
+        nanosleep(&nap, NULL);
+    if (r == 0) {
+        kill(child, SIGKILL);
+        waitpid(child, &status, 0);
+        fail_msg("the child outlived its parent by 10 s");
+    }
+    assert_int_equal(r, child);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good),
         cmocka_unit_test(test_bad),
         cmocka_unit_test(test_net_answers),
+        cmocka_unit_test(test_child_dies_with_parent),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -294,7 +294,8 @@ static cbor_item_t *op_delete(struct mgr *m, const cbor_item_t *req)
     return rc ? ctl_error(rc, strerror(-rc)) : ctl_ok();
 }
 
-/* vtpm-issuer.pem: the issuer of the named vTPM's EK certificate, else the current one. */
+/* vtpm-issuer.pem: the issuer of the named vTPM's EK certificate, else the current one. None
+ * for a vTPM made before issuers existed: the vTPM-CA key signed its EK certificate itself. */
 static int put_issuer(cbor_item_t *files, struct mgr *m, const struct instance *in)
 {
     uint8_t *pem = NULL;
@@ -302,6 +303,8 @@ static int put_issuer(cbor_item_t *files, struct mgr *m, const struct instance *
     int rc = in ? vtpm_ek_issuer_pem(m, in, &pem, &len)
                 : issuer_cert_pem(m->issuer, NULL, 0, &pem, &len);
 
+    if (rc == -ENOENT && in)
+        return 0;
     if (rc == 0)
         rc = ctl_put_bytes(files, ISSUER_CERT_FILE, pem, len);
     free(pem);

@@ -281,7 +281,7 @@ int issuer_tick(struct issuer *is, time_t now)
 {
     int r;
 
-    if (now < issuer_rotate_at(is))
+    if (!is || now < issuer_rotate_at(is))
         return 0;
     r = issuer_rotate(is);
     if (r) {

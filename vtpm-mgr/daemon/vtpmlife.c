@@ -99,6 +99,11 @@ int vtpm_store_state(void *ctx, const struct worker *w, const uint8_t uuid[16], 
     close(fd);
     if (r)
         LOG_ERROR("vtpm %s: storing state failed: %s", in->uuid_str, strerror(-r));
+    /* A vTPM being created is in no one's hands yet and its directory is removed at the next
+     * start if its create does not finish: vtpm_create() counts its state with one commit
+     * before it publishes it, instead of one host-TPM NV_Increment per store. */
+    if (r == 0 && in->status == INST_PENDING)
+        return POOL_STORED_UNCOUNTED;
     return r;
 }
 

@@ -271,6 +271,8 @@ static int answer_store(struct pool *p, struct worker *w, const struct vtpm_ipc_
         return -EPROTO;
     status = p->store(p->store_ctx, w, h->uuid, (int)h->arg, blob, h->len);
     p->stores++;
+    if (status == POOL_STORED_UNCOUNTED)
+        return send_ack(w, h->seq, h->uuid, 0);
     if (status == 0 && p->commit && hold_ack(p, w, h) == 0)
         return 0;
     if (status == 0 && p->commit)

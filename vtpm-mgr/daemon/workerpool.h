@@ -18,8 +18,11 @@
 
 struct worker;
 
-/* Durably stores a worker's state blob; returns 0 or a negative errno (sent back as status).
- * w is the sender: a worker may only store state of the vTPMs it hosts. */
+/* Durably stores a worker's state blob; returns 0 or a negative errno (sent back as status),
+ * or POOL_STORED_UNCOUNTED: stored, acknowledge at once without a commit (state of a vTPM not
+ * yet published, which its create commits before it appears). w is the sender: a worker may
+ * only store state of the vTPMs it hosts. */
+#define POOL_STORED_UNCOUNTED 1
 typedef int (*pool_store_fn)(void *ctx, const struct worker *w, const uint8_t uuid[16],
                              int kind, const uint8_t *blob, size_t len);
 
