@@ -52,7 +52,7 @@ int pool_init(struct pool *p, const struct agent_opts *o, int *host_registered)
     return -pthread_mutex_init(&p->mu, NULL);
 }
 
-void pool_destroy(struct pool *p)
+void pool_fini(struct pool *p)
 {
     pthread_mutex_destroy(&p->mu);
 }

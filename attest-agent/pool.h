@@ -17,7 +17,7 @@ struct pool {
 };
 
 int pool_init(struct pool *p, const struct agent_opts *o, int *host_registered);
-void pool_destroy(struct pool *p);
+void pool_fini(struct pool *p);
 /* vTPMs ready now. */
 int pool_count(struct pool *p);
 

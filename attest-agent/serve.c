@@ -532,7 +532,7 @@ out:
     if (listening)
         unlink(o->listen_socket);
     pool_drain(&s.pool);
-    pool_destroy(&s.pool);
+    pool_fini(&s.pool);
     reattest_free(&s.re);
     nodetab_free(&s.nodes);
     LOG_INFO("stopped");
