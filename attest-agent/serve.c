@@ -395,6 +395,10 @@ static int serve_loop(struct service *s)
         s->qn++;
         pthread_cond_signal(&s->work);
         pthread_mutex_unlock(&s->mu);
+        if ((r = front_credit(s->chan)) < 0) { /* the next one: room is checked above */
+            LOG_ERROR("front: %s; stopping", strerror(-r));
+            return -1;
+        }
     }
     return netproxy_failed() ? -1 : 0;
 }
