@@ -18,11 +18,14 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "ctlproto.h"
 #include "deadline.h"
+#include "front.h"
 #include "hook.h"
 #include "http.h"
 #include "log.h"
@@ -361,6 +364,81 @@ static void test_netproxy_channels(void **state)
     close(h.lfd);
 }
 
+/* ---- the front: a burst of clients the parent does not take yet ------------------------- */
+
+#define BURST 40
+
+/* One well-formed hook request on a new connection to path; the client's socket. */
+static int send_request(const char *path, int i)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    cbor_item_t *m = ctl_map_new(), *args = cbor_new_definite_array(1), *a;
+    char state[64];
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    snprintf(state, sizeof(state), "{\"id\":\"c%d\"}", i);
+    a = cbor_build_string("--verifier=http://127.0.0.1:1");
+    assert_true(fd >= 0 && m && args && a && cbor_array_push(args, a));
+    cbor_decref(&a);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(ctl_put_uint(m, "v", HOOKFWD_VERSION), 0);
+    assert_int_equal(ctl_put_str(m, "op", "hook"), 0);
+    assert_int_equal(ctl_put_bytes(m, "state", (const uint8_t *)state, strlen(state)), 0);
+    assert_int_equal(ctl_put_item(m, "args", args), 0);
+    assert_int_equal(ctl_send(fd, m), 0);
+    cbor_decref(&m);
+    return fd;
+}
+
+/*
+ * BURST clients at once while the parent takes none: the front forwards one, then waits for
+ * the parent's credit; it stays up and every request arrives once the parent takes them.
+ * (Without the credit the front sent sockets until more were in flight than its
+ * RLIMIT_NOFILE, sendmsg failed and the front exited.) The pause before taking them only
+ * gives a front that does not wait the time to fail; it is not a measured bound.
+ */
+static void test_front_burst(void **state)
+{
+    char dir[] = "/tmp/test-lanes.XXXXXX", path[108];
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int lfd, chan, fds[BURST], st;
+    pid_t pid;
+
+    (void)state;
+    if (geteuid() != 0)
+        skip(); /* the front serves root peers only */
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/s", dir);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(lfd, 64), 0);
+    assert_true((chan = front_spawn(lfd, &pid)) >= 0);
+    close(lfd);
+    for (int i = 0; i < BURST; i++)
+        fds[i] = send_request(path, i);
+    usleep(1500 * 1000);
+    assert_int_equal(waitpid(pid, &st, WNOHANG), 0); /* the front is still there */
+    for (int i = 0; i < BURST; i++) {
+        struct pollfd p = { .fd = chan, .events = POLLIN };
+        struct front_req q;
+
+        assert_int_equal(poll(&p, 1, 10000), 1);
+        assert_int_equal(front_recv(chan, &q), 0);
+        assert_int_equal(q.state_len, strlen("{\"id\":\"c\"}") + (i < 10 ? 1 : 2));
+        front_req_free(&q);
+        assert_int_equal(front_credit(chan), 0);
+    }
+    for (int i = 0; i < BURST; i++)
+        close(fds[i]);
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    close(chan);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_pool_take_concurrent),
         cmocka_unit_test(test_reattest_concurrent),
         cmocka_unit_test(test_netproxy_channels),
+        cmocka_unit_test(test_front_burst),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
