@@ -5,7 +5,9 @@
  * child without root or capabilities. The root parent sends a typed request for one of six
  * endpoints and gets back a typed, size-checked answer: a verdict, a nonce, a challenge.
  * The child holds the TLS client key (read by the parent before the fork, the parent's copy
- * wiped); it cannot reach vtpm-mgr, the vTPMs or any file it could write.
+ * wiped); it cannot reach vtpm-mgr, the vTPMs or any file it could write. It serves one
+ * channel per thread of the parent that calls the verifier (the service's lanes and its
+ * background thread), each in a thread of its own with its own libcurl handle.
  */
 #include "netproxy.h"
 

@@ -11,7 +11,8 @@
 #include "log.h"
 
 static int enabled;
-static double t_start, t_last;
+static double t_start;
+static _Thread_local double t_last; /* per thread: the service's lanes time their own requests */
 
 static double now_ms(void)
 {
