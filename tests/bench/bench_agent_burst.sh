@@ -6,10 +6,13 @@
 # (one request at a time, the old service) and the default lanes, alternating, on one
 # vtpm-mgr and `verifier serve` (plain HTTP, loopback). Prints a markdown table: per-hook
 # latency median and p95, the time until the last hook ended, allowed count, and ratios.
-# With SLOW_TPM=fast|p95 the host TPM is the slow one (docs/slowtpm.md).
+# With SLOW_TPM=fast|p95 the host TPM is the slow one (docs/slowtpm.md); with
+# BENCH_BURST_RTT_MS every verifier request waits that long in a forwarding proxy
+# (tests/integration/holdproxy.py), as to a remote verifier.
 #   sh tests/bench/bench_agent_burst.sh [BUILD_DIR]
 # Tunables (environment): BENCH_BURST_NS (default "20 100"), BENCH_BURST_ROUNDS (2),
-# BENCH_BURST_HOST (node|quote, default node).
+# BENCH_BURST_HOST (node|quote, default node), BENCH_BURST_POOL (vTPMs made ahead, 2),
+# BENCH_BURST_RTT_MS (0).
 VTPM_BUILD=$(cd "${1:-build}" && pwd)
 export VTPM_BUILD
 . "$(dirname "$0")/../integration/lib.sh"
@@ -17,6 +20,9 @@ set -eu
 NS=${BENCH_BURST_NS:-20 100}
 ROUNDS=${BENCH_BURST_ROUNDS:-2}
 HOSTMODE=${BENCH_BURST_HOST:-node}
+POOL=${BENCH_BURST_POOL:-2}
+RTT=${BENCH_BURST_RTT_MS:-0}
+PX_PID=
 . "$ROOT/tests/integration/attest_lib.sh"
 HOOK=$BIN/attest-agent-hook
 RUNTIME=/bin/true # measured as the runtime (no runtime runs the hook here)
@@ -36,6 +42,19 @@ fi
 mkdir trust && cp "$HOST/ek-ca.pem" trust/
 allow_bundle base policy.json --runtime "$RUNTIME"
 start_verifier policy.json trust
+if [ "$RTT" != 0 ]; then
+    stop_px() { stop_pid "$PX_PID" 50 || true; PX_PID=; }
+    at_exit stop_px
+    python3 "$ROOT/tests/integration/holdproxy.py" "$URL" pport px.hold /none 0 0 "$RTT" \
+        >>px.log 2>&1 &
+    PX_PID=$!
+    _i=0
+    while [ ! -s pport ]; do
+        _i=$((_i + 1)); [ $_i -lt 100 ] || fail "delay proxy did not start"
+        sleep 0.1
+    done
+    URL=http://127.0.0.1:$(cat pport)
+fi
 SOCK=$T/agentd/agent.sock
 
 # run LANES N TAG: one burst; appends the driver's JSON to res-<lanes>-<n>.
@@ -48,7 +67,7 @@ run() {
     done
     if [ "$_lanes" = 1 ]; then _opt="--lanes 1"; else _opt=""; fi
     # shellcheck disable=SC2086
-    start_agentd "$SOCK" "ad-$_tag.log" --pool 2 --reattest-interval 0 \
+    start_agentd "$SOCK" "ad-$_tag.log" --pool "$POOL" --reattest-interval 0 \
         --host-evidence "$HOSTMODE" --kmod-log '' --uefi-log '' $_opt
     python3 "$ROOT/tests/bench/hookburst.py" "$HOOK" "$_n" "$_tag-" "$T/bb" -- \
         --verifier "$URL" --run-dir "$RUN" --timeout 120 \
@@ -72,9 +91,9 @@ while [ $r -lt "$ROUNDS" ]; do
     done
 done
 
-python3 - "$T" "$NS" "$HOSTMODE" "${SLOW_TPM:-swtpm}" <<'EOF'
+python3 - "$T" "$NS" "$HOSTMODE" "${SLOW_TPM:-swtpm}" "$POOL" "$RTT" <<'EOF'
 import json, statistics, sys
-t, ns, mode, tpm = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4]
+t, ns, mode, tpm, pool, rtt = sys.argv[1], sys.argv[2].split(), *sys.argv[3:7]
 def load(lanes, n):
     return [json.loads(l) for l in open("%s/res-%s-%s" % (t, lanes, n))]
 def pct(v, p):
@@ -99,5 +118,6 @@ for n in ns:
     (m1, t1), (m0, t0) = rows[(n, "1")], rows[(n, "0")]
     print("- %s at once: per-hook median %.2fx, last hook done %.2fx (serial / concurrent)"
           % (n, m1 / m0, t1 / t0))
-print("- host TPM: %s; host evidence mode: %s; rounds alternate serial and concurrent" % (tpm, mode))
+print("- host TPM: %s; host evidence mode: %s; pool %s; verifier delay %s ms per request; "
+      "rounds alternate serial and concurrent" % (tpm, mode, pool, rtt))
 EOF

@@ -6,19 +6,23 @@ is held until UNTIL requests for that path have arrived (itself included) or MAX
 have passed, then passed on; the outcome is one line in LOG: "overlap K" when K requests
 arrived while it was held (K >= UNTIL), "alone K" when the bound ran out first. A client
 that serves one request at a time never sends the second while the first waits for its
-answer, so it can only produce "alone". Later requests are not held.
+answer, so it can only produce "alone". Later requests are not held. UNTIL 0: no hold.
+DELAY_MS (optional): every request waits that long before it is passed on, as over a network
+to a remote verifier (tests/bench/bench_agent_burst.sh).
 
-usage: holdproxy.py UPSTREAM PORT_FILE LOG HOLD_PATH UNTIL MAX
+usage: holdproxy.py UPSTREAM PORT_FILE LOG HOLD_PATH UNTIL MAX [DELAY_MS]
 """
 import http.client
 import http.server
 import os
 import sys
 import threading
+import time
 import urllib.parse
 
 UPSTREAM, PORT_FILE, LOG, HOLD_PATH = sys.argv[1:5]
 UNTIL, MAX_S = int(sys.argv[5]), float(sys.argv[6])
+DELAY_S = float(sys.argv[7]) / 1000 if len(sys.argv) > 7 else 0.0
 up = urllib.parse.urlsplit(UPSTREAM)
 
 cv = threading.Condition()
@@ -43,8 +47,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def forward(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else None
-        if self.command == "POST" and self.path == HOLD_PATH:
+        if UNTIL > 0 and self.command == "POST" and self.path == HOLD_PATH:
             hold()
+        if DELAY_S > 0:
+            time.sleep(DELAY_S)
         c = http.client.HTTPConnection(up.hostname, up.port, timeout=30)
         hdrs = {k: v for k, v in self.headers.items()
                 if k.lower() in ("content-type", "accept")}
