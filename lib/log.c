@@ -82,22 +82,26 @@ void log_set_ident(const char *ident)
 
 void log_set_level(enum log_level lvl)
 {
-    g_level = (int)lvl;
+    __atomic_store_n(&g_level, (int)lvl, __ATOMIC_RELAXED);
 }
 
+/* Read once from the environment on first use; any thread may be first (same value). */
 enum log_level log_get_level(void)
 {
-    if (g_level < 0) {
+    int lvl = __atomic_load_n(&g_level, __ATOMIC_RELAXED);
+
+    if (lvl < 0) {
         const char *e = getenv("VTPM_LOG_LEVEL");
-        g_level = LOG_LVL_INFO;
+        lvl = LOG_LVL_INFO;
         if (e && !strcmp(e, "error"))
-            g_level = LOG_LVL_ERROR;
+            lvl = LOG_LVL_ERROR;
         else if (e && !strcmp(e, "warn"))
-            g_level = LOG_LVL_WARN;
+            lvl = LOG_LVL_WARN;
         else if (e && !strcmp(e, "debug"))
-            g_level = LOG_LVL_DEBUG;
+            lvl = LOG_LVL_DEBUG;
+        __atomic_store_n(&g_level, lvl, __ATOMIC_RELAXED);
     }
-    return (enum log_level)g_level;
+    return (enum log_level)lvl;
 }
 
 void log_msg(enum log_level lvl, const char *file, int line, const char *fmt, ...)
