@@ -94,7 +94,7 @@ static int write_claim(int dfd, const char *name, const char *text)
     size_t len = strlen(text);
     int fd, r = 0;
 
-    snprintf(tmp, sizeof(tmp), ".tmp-%d", (int)getpid());
+    snprintf(tmp, sizeof(tmp), ".tmp-%d", (int)gettid()); /* one per thread of the service */
     fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;

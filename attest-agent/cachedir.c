@@ -41,7 +41,7 @@ int cachedir_store(int dfd, const char *name, const void *buf, size_t len)
     char tmp[160];
     int fd, r = 0;
 
-    if (snprintf(tmp, sizeof(tmp), ".%s.%ld", name, (long)getpid()) >= (int)sizeof(tmp))
+    if (snprintf(tmp, sizeof(tmp), ".%s.%ld", name, (long)gettid()) >= (int)sizeof(tmp))
         return -ENAMETOOLONG;
     fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)

@@ -75,7 +75,7 @@ static int pack_args(const cbor_item_t *arr, char *out, uint32_t *nargs, uint32_
 }
 
 /* Decodes the request and forwards it with the client's socket; an error reply otherwise. */
-static int forward(int chan, int fd, const cbor_item_t *req, char *args)
+static int forward(int chan, int fd, const cbor_item_t *req, char *args, int *sent)
 {
     struct front_msg h = { .magic = FRONT_MAGIC };
     const uint8_t *state = NULL;
@@ -95,15 +95,17 @@ static int forward(int chan, int fd, const cbor_item_t *req, char *args)
     if ((r = privsep_send_fd(chan, &h, sizeof(h), fd)) == 0 &&
         (r = privsep_write_all(chan, args, h.args_len)) == 0)
         r = privsep_write_all(chan, state, len);
+    *sent = r == 0;
     return r;
 }
 
-static int client(int chan, int fd, char *args)
+static int client(int chan, int fd, char *args, int *sent)
 {
     cbor_item_t *req = NULL;
     uid_t uid;
     int r;
 
+    *sent = 0;
     if (peer_uid(fd, &uid) < 0 || uid != 0) {
         LOG_WARN("request from a non-root peer refused");
         reply_error(fd, EPERM, "only root may ask");
@@ -112,9 +114,23 @@ static int client(int chan, int fd, char *args)
     privsep_timeouts(fd, CLIENT_IO_TIMEOUT_MS);
     if (ctl_recv(fd, HOOKFWD_REQ_MAX, &req) < 0)
         return 0;
-    r = forward(chan, fd, req, args);
+    r = forward(chan, fd, req, args, sent);
     cbor_decref(&req);
     return r;
+}
+
+/* After each forwarded request, the parent's credit (FRONT_CREDIT) before the next: at most
+ * one client socket is ever in flight on the channel. Without it a burst of clients the
+ * parent is not taking yet (every lane busy, its queue full) filled the channel with sockets
+ * until sendmsg() failed (ETOOMANYREFS: more descriptors in flight than this process's
+ * RLIMIT_NOFILE) and the front, and so the service, stopped. Meanwhile clients wait in the
+ * listen backlog. */
+static int credit(int chan)
+{
+    uint8_t c = 0;
+    int r = privsep_read_all(chan, &c, 1);
+
+    return r < 0 ? r : c == FRONT_CREDIT ? 0 : -EBADMSG;
 }
 
 static int front_main(void *arg, int chan, int lfd)
@@ -126,12 +142,14 @@ static int front_main(void *arg, int chan, int lfd)
         return 1;
     for (;;) {
         int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-        int r;
+        int r, sent;
 
         if (fd < 0)
             continue; /* EINTR, a client gone before accept, EMFILE: try the next one */
-        r = client(chan, fd, args);
+        r = client(chan, fd, args, &sent);
         close(fd);
+        if (r == 0 && sent)
+            r = credit(chan);
         if (r < 0) { /* the parent is gone or stopping */
             free(args);
             return r == -EPIPE ? 0 : 1;
@@ -209,6 +227,13 @@ int front_recv(int chan, struct front_req *q)
 fail:
     front_req_free(q);
     return r == -EPIPE ? r : -EBADMSG;
+}
+
+int front_credit(int chan)
+{
+    const uint8_t c = FRONT_CREDIT;
+
+    return privsep_write_all(chan, &c, 1);
 }
 
 void front_req_free(struct front_req *q)

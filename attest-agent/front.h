@@ -42,6 +42,10 @@ struct front_req {
     size_t state_len;
 };
 int front_recv(int chan, struct front_req *q);
+/* Parent -> front after each request taken: one byte, FRONT_CREDIT; the front sends the next
+ * request only then (at most one client socket in flight). 0 or -errno. */
+#define FRONT_CREDIT 0x2bu
+int front_credit(int chan);
 void front_req_free(struct front_req *q);
 
 #endif

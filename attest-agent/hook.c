@@ -202,13 +202,13 @@ static int hook_bind(struct hook *h)
     int r;
 
     if (h->st.pid <= 0 || h->st.pid > INT_MAX) {
-        fprintf(stderr, "attest-agent: container %s: the OCI state has no pid: cannot bind "
+        log_diag("attest-agent: container %s: the OCI state has no pid: cannot bind "
                 "vTPM %s to the container\n", h->st.id, h->vtpm);
         return -EINVAL;
     }
     h->mgr.timeout_ms = deadline_left_ms(h->deadline);
     if ((r = mgr_bind(&h->mgr, h->vtpm, (pid_t)h->st.pid)) < 0) {
-        fprintf(stderr, "attest-agent: container %s: vtpm-mgr cannot bind vTPM %s to the "
+        log_diag("attest-agent: container %s: vtpm-mgr cannot bind vTPM %s to the "
                 "container (pid %lld): %s\n", h->st.id, h->vtpm, h->st.pid, strerror(-r));
         return r;
     }
@@ -273,7 +273,7 @@ int hook_check(const struct agent_opts *o, const uint8_t *state, size_t len,
         LOG_INFO("container %s: allowed (%lld ms)", h.st.id,
                  (long long)(deadline_now_ms() - start));
     else
-        fprintf(stderr, "attest-agent: container %s must not start: %s\n",
+        log_diag("attest-agent: container %s must not start: %s\n",
                 h.st.id ? h.st.id : "?", r == -EACCES ? "denied" : strerror(-r));
     measure_free(&h.m);
     oci_bundle_free(&h.b);

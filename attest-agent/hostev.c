@@ -238,7 +238,7 @@ int hostev_offline(const struct agent_opts *o)
     if (r == 0)
         r = offline_write(o->out, body, len);
     if (r < 0)
-        fprintf(stderr, "attest-agent: host-evidence: %s\n", strerror(-r));
+        log_diag("attest-agent: host-evidence: %s\n", strerror(-r));
     host_msg_free(&h);
     free(body);
     free(nonce);

@@ -13,7 +13,8 @@
 #include "deadline.h"
 #include "log.h"
 
-static CURL *g_handle; /* single-threaded users only (the hook, the service's loop) */
+static _Thread_local CURL *g_handle; /* one per thread: the network process serves one
+                                      * channel per thread, each with its connections */
 
 int http_global_init(void)
 {

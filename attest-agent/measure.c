@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,19 +49,21 @@ static int measure_binary(const char *exe, const char *cache_dir, char path[PATH
  */
 static int measure_self(char path[PATH_MAX], uint8_t d[DIGEST_LEN])
 {
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; /* the service's threads */
     static char self_path[PATH_MAX];
     static uint8_t self[DIGEST_LEN];
     static int known;
-    int r;
+    int r = 0;
 
-    if (!known) {
-        if ((r = measure_binary("/proc/self/exe", NULL, self_path, self)) < 0)
-            return r;
+    pthread_mutex_lock(&mu);
+    if (!known && (r = measure_binary("/proc/self/exe", NULL, self_path, self)) == 0)
         known = 1;
+    if (known) {
+        memcpy(path, self_path, PATH_MAX);
+        memcpy(d, self, DIGEST_LEN);
     }
-    memcpy(path, self_path, PATH_MAX);
-    memcpy(d, self, DIGEST_LEN);
-    return 0;
+    pthread_mutex_unlock(&mu);
+    return r;
 }
 
 int measure_collect(const struct oci_bundle *b, const json_t *annotations,

@@ -3,11 +3,13 @@
 #include "mgrclient.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -99,6 +101,38 @@ static int call(const struct mgr_client *c, const char *op, const char *uuid, cb
     return call_req(c, op, req, out);
 }
 
+/*
+ * The host TPM's queue: the service's threads send host-TPM commands (host-quote,
+ * host-activate) one at a time, in the order they wait, each wait bounded by the call's own
+ * time. vtpm-mgr serialises them too; this keeps a burst of concurrent starts from holding
+ * vtpm-mgr connections open while the host TPM signs for someone else.
+ */
+static pthread_mutex_t g_host_tpm = PTHREAD_MUTEX_INITIALIZER;
+
+static int host_tpm_call(const struct mgr_client *c, const char *op, cbor_item_t *req,
+                         cbor_item_t **resp)
+{
+    struct timespec ts;
+    int ms = c->timeout_ms > 0 ? c->timeout_ms : 1, r;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    if ((r = pthread_mutex_timedlock(&g_host_tpm, &ts)) != 0) {
+        if (req)
+            cbor_decref(&req);
+        LOG_WARN("vtpm-mgr %s: the host TPM's queue did not move in %d ms", op, ms);
+        return r == ETIMEDOUT ? -ETIMEDOUT : -r;
+    }
+    r = call_req(c, op, req, resp);
+    pthread_mutex_unlock(&g_host_tpm);
+    return r;
+}
+
 int mgr_host_activate(const struct mgr_client *c, const uint8_t *blob, size_t blob_len,
                       const uint8_t *secret, size_t secret_len, uint8_t **cred, size_t *cred_len)
 {
@@ -112,7 +146,7 @@ int mgr_host_activate(const struct mgr_client *c, const uint8_t *blob, size_t bl
                 ctl_put_bytes(req, "credential_blob", blob, blob_len) ||
                 ctl_put_bytes(req, "secret", secret, secret_len)))
         cbor_decref(&req);
-    if ((r = call_req(c, "host-activate", req, &resp)) < 0)
+    if ((r = host_tpm_call(c, "host-activate", req, &resp)) < 0)
         return r;
     r = ctl_get_bytes(resp, "credential", &p, &n) ? -EBADMSG : 0;
     if (r == 0 && !(*cred = malloc(n ? n : 1)))
@@ -357,7 +391,7 @@ int mgr_host_quote(const struct mgr_client *c, const uint8_t *nonce, size_t nonc
                 ctl_put_bytes(req, "nonce", nonce, nonce_len) ||
                 ctl_put_item(req, "pcrs", pcr_array(mask))))
         cbor_decref(&req);
-    if ((r = call_req(c, "host-quote", req, &resp)) < 0)
+    if ((r = host_tpm_call(c, "host-quote", req, &resp)) < 0)
         return r;
     r = mgr_host_quote_parse(resp, mask, q);
     cbor_decref(&resp);

@@ -5,16 +5,20 @@
  * child without root or capabilities. The root parent sends a typed request for one of six
  * endpoints and gets back a typed, size-checked answer: a verdict, a nonce, a challenge.
  * The child holds the TLS client key (read by the parent before the fork, the parent's copy
- * wiped); it cannot reach vtpm-mgr, the vTPMs or any file it could write.
+ * wiped); it cannot reach vtpm-mgr, the vTPMs or any file it could write. It serves one
+ * channel per thread of the parent that calls the verifier (the service's lanes and its
+ * background thread), each in a thread of its own with its own libcurl handle.
  */
 #include "netproxy.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <seccomp.h>
@@ -85,41 +89,6 @@ static void run_op(const struct http_opts *ho, uint32_t op, const uint8_t *body,
     put_node(&out->h, op, &vi);
 }
 
-/* The diagnostics of one call: stderr into a memfd meanwhile. */
-static int capture(int *saved)
-{
-    int mf = memfd_create("net-stderr", MFD_CLOEXEC);
-
-    fflush(stderr);
-    if (mf < 0 || (*saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)) < 0 ||
-        dup2(mf, STDERR_FILENO) < 0) {
-        if (mf >= 0)
-            close(mf);
-        return -1;
-    }
-    return mf;
-}
-
-static char *captured(int mf, int saved, uint32_t *len)
-{
-    off_t n;
-    char *buf = NULL;
-
-    *len = 0;
-    if (mf < 0)
-        return NULL;
-    fflush(stderr);
-    (void)dup2(saved, STDERR_FILENO);
-    close(saved);
-    n = lseek(mf, 0, SEEK_END);
-    if (n > (off_t)NET_MSG_MAX)
-        n = NET_MSG_MAX;
-    if (n > 0 && (buf = malloc((size_t)n)) && pread(mf, buf, (size_t)n, 0) == n)
-        *len = (uint32_t)n;
-    close(mf);
-    return buf;
-}
-
 static int answer(int chan, const struct net_out *out, const char *msg)
 {
     int r = privsep_write_all(chan, &out->h, sizeof(out->h));
@@ -143,11 +112,15 @@ static int serve_one(int chan, const struct agent_opts *o, const struct net_req 
     struct net_out out = { .h = { .magic = NET_MAGIC } };
     struct reg_reply rep = { 0 };
     uint8_t *nonce = NULL;
-    int saved = -1, mf = capture(&saved), r;
+    size_t n = 0;
     char *msg;
+    int r;
 
+    /* The diagnostics of this call (this thread's only) go back with the answer. */
+    (void)log_capture_begin(NET_MSG_MAX, 0);
     run_op(&ho, q->op, body, q->body_len, &out, &nonce, &rep);
-    msg = captured(mf, saved, &out.h.msg_len);
+    msg = log_capture_end(&n);
+    out.h.msg_len = (uint32_t)n;
     r = answer(chan, &out, msg);
     free(msg);
     free(nonce);
@@ -155,14 +128,13 @@ static int serve_one(int chan, const struct agent_opts *o, const struct net_req 
     return r;
 }
 
-static int net_main(void *arg, int chan, int keep)
+/* One channel: requests one after the other until EOF (0) or a broken request (1). */
+static int serve_chan(int chan, const struct agent_opts *o)
 {
-    const struct agent_opts *o = arg;
     struct net_req q;
     uint8_t *body = NULL;
     int r;
 
-    (void)keep;
     while ((r = privsep_read_all(chan, &q, sizeof(q))) == 0) {
         if (q.magic != NET_MAGIC || q.op < NET_NONCE || q.op > NET_HOST_EVIDENCE ||
             q.body_len > NET_BODY_MAX || q.timeout_ms <= 0)
@@ -176,6 +148,45 @@ static int net_main(void *arg, int chan, int keep)
     }
     free(body);
     return r == -EPIPE ? 0 : 1; /* EOF: the parent stopped */
+}
+
+struct net_spawn {
+    const struct agent_opts *o;
+    int nchan;                 /* channels: the first one, the rest passed on it */
+};
+
+static const struct agent_opts *g_net_opts;
+
+static void *chan_thread(void *arg)
+{
+    int chan = (int)(intptr_t)arg;
+
+    if (serve_chan(chan, g_net_opts) != 0)
+        _exit(1); /* a broken request on any channel ends the process: the parent stops */
+    close(chan);
+    return NULL;
+}
+
+/* The parent's other channels first (each a descriptor on the first channel), one thread
+ * each; then this thread serves the first channel. Its EOF ends the process. */
+static int net_main(void *arg, int chan, int keep)
+{
+    const struct net_spawn *sp = arg;
+
+    (void)keep;
+    g_net_opts = sp->o;
+    for (int i = 1; i < sp->nchan; i++) {
+        struct net_chan_msg m;
+        pthread_t t;
+        int fd = -1;
+
+        if (privsep_recv_fd(chan, &m, sizeof(m), &fd) < 0 || m.magic != NET_CHAN_MAGIC ||
+            m.index != (uint32_t)i || pthread_create(&t, NULL, chan_thread,
+                                                     (void *)(intptr_t)fd) != 0)
+            return 1;
+        pthread_detach(t);
+    }
+    return serve_chan(chan, sp->o);
 }
 
 /* ---------------------------------------------------------------- the filter */
@@ -206,8 +217,26 @@ static int read_opt(const char *path, void **buf, size_t *len)
     return 0;
 }
 
-int netproxy_spawn(const struct agent_opts *o, pid_t *pid)
+/* Hands the child one more channel: the parent's end, or -errno. */
+static int add_channel(int first, int index)
 {
+    struct net_chan_msg m = { .magic = NET_CHAN_MAGIC, .index = (uint32_t)index };
+    int sv[2], r;
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return -errno;
+    r = privsep_send_fd(first, &m, sizeof(m), sv[1]);
+    close(sv[1]);
+    if (r < 0) {
+        close(sv[0]);
+        return r;
+    }
+    return sv[0];
+}
+
+int netproxy_spawn(const struct agent_opts *o, int nchan, int *chans, pid_t *pid)
+{
+    const struct net_spawn sp = { .o = o, .nchan = nchan };
     static const struct scf_policy p = {
         .default_action = SCMP_ACT_ERRNO(EPERM),
         .allow = net_allowed, .n_allow = sizeof(net_allowed) / sizeof(net_allowed[0]),
@@ -222,8 +251,24 @@ int netproxy_spawn(const struct agent_opts *o, pid_t *pid)
         (r = read_opt(o->key, &b.key, &b.key_len)) < 0)
         goto out;
     http_use_tls_blobs(&b); /* in the child; the parent does no HTTP any more */
-    r = privsep_spawn("attest-agent[net]", &p, NET_NOFILE, -1, net_main, (void *)o, pid);
+    if (nchan < 1 || nchan > NET_CHANS_MAX) {
+        r = -EINVAL;
+        goto out;
+    }
+    r = privsep_spawn("attest-agent[net]", &p, NET_NOFILE, -1, net_main, (void *)&sp, pid);
     http_use_tls_blobs(NULL);
+    if (r < 0)
+        goto out;
+    chans[0] = r;
+    for (int i = 1; i < nchan; i++) {
+        if ((chans[i] = add_channel(chans[0], i)) < 0) {
+            r = chans[i];
+            while (i-- > 0)
+                close(chans[i]); /* the child sees EOF and ends */
+            goto out;
+        }
+    }
+    r = 0;
 out:
     free(b.ca);
     free(b.cert);
@@ -231,11 +276,12 @@ out:
     return r;
 }
 
-static int g_failed; /* the child broke the protocol or is gone: nothing more is asked */
+static int g_failed; /* the child broke the protocol or is gone: nothing more is asked
+                      * (any thread's channel; __atomic) */
 
 int netproxy_failed(void)
 {
-    return g_failed;
+    return __atomic_load_n(&g_failed, __ATOMIC_SEQ_CST);
 }
 
 static int time_ok(int64_t t)
@@ -282,7 +328,7 @@ struct net_answer {
 
 static int broken(int r, const char *why)
 {
-    g_failed = 1;
+    __atomic_store_n(&g_failed, 1, __ATOMIC_SEQ_CST);
     LOG_ERROR("network process: %s (%s); the service stops", why, strerror(-r));
     return -EIO;
 }
@@ -297,7 +343,7 @@ static int call(int chan, const struct http_opts *o, enum net_op op, const uint8
     int r;
 
     memset(ans, 0, sizeof(*ans));
-    if (g_failed)
+    if (netproxy_failed())
         return -EIO;
     if (left <= 0)
         return -ETIMEDOUT;
@@ -319,7 +365,7 @@ static int call(int chan, const struct http_opts *o, enum net_op op, const uint8
     if (memchr(ans->buf, 0, ans->h.id_len))
         return broken(-EBADMSG, "malformed answer");
     if (ans->h.msg_len)
-        (void)!fwrite(ans->buf + n - ans->h.msg_len, 1, ans->h.msg_len, stderr);
+        log_diag_raw((const char *)ans->buf + n - ans->h.msg_len, ans->h.msg_len);
     return ans->h.rc;
 }
 
@@ -388,7 +434,7 @@ int netproxy_post(int chan, const struct http_opts *o, enum net_op op, const uin
 
     if (vi)
         memset(vi, 0, sizeof(*vi));
-    if (vi && !g_failed) { /* a header that passed netproxy_rep_check() */
+    if (vi && !netproxy_failed()) { /* a header that passed netproxy_rep_check() */
         vi->node_deny = (int)ans.h.node_deny; /* checked against op and rc in call() */
         vi->node.time = ans.h.node_time;
         vi->node.due = ans.h.node_due;

@@ -44,9 +44,20 @@ struct net_rep {
                                                     * row's times, 0..NET_TIME_MAX */
 };
 
+#define NET_CHANS_MAX (AGENT_MAX_LANES + 1) /* channels (service threads) it serves */
+#define NET_CHAN_MAGIC 0x6e636831u  /* "nch1" */
+
+/* Parent -> child on the first channel right after the fork, nchan - 1 times: this header
+ * with one more channel's child end (SCM_RIGHTS). The child serves each channel in a thread
+ * of its own (its own libcurl handle): calls on different channels run at once. */
+struct net_chan_msg {
+    uint32_t magic, index;    /* index 1..nchan-1, in order */
+};
+
 /* Forks the network process for the service's options o (TLS files read here first: the
- * child runs as nobody). The parent's end of the channel, or -errno. */
-int netproxy_spawn(const struct agent_opts *o, pid_t *pid);
+ * child runs as nobody) with nchan (1..NET_CHANS_MAX) channels: the parent's ends in
+ * chans[0..nchan), one per thread that calls the verifier. 0 or -errno. */
+int netproxy_spawn(const struct agent_opts *o, int nchan, int *chans, pid_t *pid);
 
 /* Parent-side calls (verifierapi.c uses them once verifier_use_proxy() is set). */
 int netproxy_nonce(int chan, const struct http_opts *o, uint8_t **nonce, size_t *len);

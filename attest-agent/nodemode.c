@@ -24,10 +24,10 @@ static void report(const char *node, int rc, const struct noderec_use *u)
         LOG_INFO("node %s: host evidence allowed; node verdict fresh for %lld s", node,
                  (long long)left);
     else if (u->refreshed)
-        fprintf(stderr, "attest-agent: node %s: host evidence failed: %s\n", node,
+        log_diag("attest-agent: node %s: host evidence failed: %s\n", node,
                 rc == -EACCES ? "denied" : strerror(-rc));
     else if (rc < 0 && rc != -ESTALE)
-        fprintf(stderr, "attest-agent: node %s: host evidence of a concurrent start failed: "
+        log_diag("attest-agent: node %s: host evidence of a concurrent start failed: "
                 "%s\n", node, rc == -EACCES ? "denied" : strerror(-rc));
     else if (rc == 0)
         LOG_DEBUG("node %s: node verdict fresh for %lld s%s", node, (long long)left,

@@ -13,7 +13,8 @@
 
 enum { O_VERIFIER = 1, O_RUN_DIR, O_CA, O_CERT, O_KEY, O_TIMEOUT, O_RUNTIME, O_VTPM, O_NONCE,
        O_BUNDLE, O_OUT, O_ID, O_CACHE_DIR, O_AGENT_SOCKET, O_LISTEN_SOCKET, O_POOL,
-       O_NO_HOST, O_HOST_PCRS, O_UEFI_LOG, O_KMOD_LOG, O_HOST_MODE, O_NODE, O_REATTEST, O_BIND_DIR };
+       O_NO_HOST, O_HOST_PCRS, O_UEFI_LOG, O_KMOD_LOG, O_HOST_MODE, O_NODE, O_REATTEST, O_BIND_DIR,
+       O_LANES };
 
 static const struct option options[] = {
     { "verifier", required_argument, NULL, O_VERIFIER },
@@ -40,6 +41,7 @@ static const struct option options[] = {
     { "node-name", required_argument, NULL, O_NODE },
     { "reattest-interval", required_argument, NULL, O_REATTEST },
     { "bind-dir", required_argument, NULL, O_BIND_DIR },
+    { "lanes", required_argument, NULL, O_LANES },
     { NULL, 0, NULL, 0 },
 };
 
@@ -60,9 +62,10 @@ void opts_usage(void)
         "                    [--timeout SECONDS]   (AK and registration ahead of a hook)\n"
         "  attest-agent serve --verifier URL [--listen-socket PATH] [--run-dir DIR]\n"
         "                    [--ca F --cert F --key F] [--pool N] [--cache-dir DIR|'']\n"
-        "                    [--reattest-interval S] [--bind-dir DIR]   (the hook service; socket default "
-        AGENT_DEFAULT_SOCKET ";\n"
-        "                    host and containers re-attested every S s, default 300, 0: off)\n"
+        "                    [--reattest-interval S] [--bind-dir DIR] [--lanes N]\n"
+        "                    (the hook service; socket default " AGENT_DEFAULT_SOCKET ";\n"
+        "                    host and containers re-attested every S s, default 300, 0: off;\n"
+        "                    N requests served at once, 1..64, default 4 per core, 4..32)\n"
         "  attest-agent host-evidence --nonce HEX --out FILE [--run-dir DIR]\n"
         "Host evidence (hook, evidence, serve, host-evidence): [--no-host-evidence]\n"
         "    [--host-evidence node|quote] (hook, serve; default node: container evidence names\n"
@@ -92,6 +95,17 @@ static int parse_pool(const char *s, int *n)
     long v = strtol(s, &end, 10);
 
     if (end == s || *end || v < 0 || v > AGENT_MAX_POOL)
+        return -1;
+    *n = (int)v;
+    return 0;
+}
+
+static int parse_lanes(const char *s, int *n)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+
+    if (end == s || *end || v < 1 || v > AGENT_MAX_LANES)
         return -1;
     *n = (int)v;
     return 0;
@@ -166,6 +180,7 @@ static int set_opt(struct agent_opts *o, int c, const char *arg)
     case O_POOL: return parse_pool(arg, &o->pool);
     case O_REATTEST: return parse_interval(arg, &o->reattest_s);
     case O_BIND_DIR: return *arg ? (o->bind_dir = arg, 0) : -1;
+    case O_LANES: return parse_lanes(arg, &o->lanes);
     default: return -1;
     }
 }

@@ -15,6 +15,7 @@ enum agent_cmd { CMD_HOOK, CMD_EVIDENCE, CMD_MEASURE, CMD_PREPARE, CMD_SERVE, CM
 #define AGENT_MAX_POOL         64
 #define AGENT_DEFAULT_REATTEST_S 300
 #define AGENT_MAX_REATTEST_S   86400
+#define AGENT_MAX_LANES        64     /* serve: requests served at once */
 
 struct agent_opts {
     enum agent_cmd cmd;
@@ -34,6 +35,7 @@ struct agent_opts {
     const char *listen_socket;    /* serve: socket path */
     int pool;                     /* serve: vTPMs kept created and registered ahead */
     int reattest_s;               /* serve: re-attestation interval in seconds, 0: off */
+    int lanes;                    /* serve: requests served at once; 0: 4 per core (4..32) */
     struct host_opts host;        /* hook, evidence, serve, host-evidence: the host part */
 };
 

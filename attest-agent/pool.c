@@ -33,8 +33,9 @@ static int prepare_one(struct pool *p, const struct mgr_client *mgr, const char 
 
     if (r == 0) {
         attest_identity(&a, &e);
-        if (!*p->host_registered && (r = hostreg_ensure(mgr, &e, &ho)) == 0)
-            *p->host_registered = 1;
+        if (!__atomic_load_n(p->host_registered, __ATOMIC_RELAXED) &&
+            (r = hostreg_ensure(mgr, &e, &ho)) == 0)
+            __atomic_store_n(p->host_registered, 1, __ATOMIC_RELAXED);
         if (r == 0)
             r = registration_ensure(&a, &e, &ho, reg);
     }
@@ -42,14 +43,38 @@ static int prepare_one(struct pool *p, const struct mgr_client *mgr, const char 
     return r;
 }
 
+int pool_init(struct pool *p, const struct agent_opts *o, int *host_registered)
+{
+    memset(p->uuid, 0, sizeof(p->uuid));
+    p->o = o;
+    p->host_registered = host_registered;
+    p->n = 0;
+    return -pthread_mutex_init(&p->mu, NULL);
+}
+
+void pool_fini(struct pool *p)
+{
+    pthread_mutex_destroy(&p->mu);
+}
+
+int pool_count(struct pool *p)
+{
+    int n;
+
+    pthread_mutex_lock(&p->mu);
+    n = p->n;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
 int pool_fill_one(struct pool *p)
 {
     struct mgr_client mgr = { .run_dir = p->o->run_dir, .timeout_ms = POOL_FILL_TIMEOUT_MS };
     struct mgr_vtpm vt;
-    int r, bound = 0;
+    int r, n, bound = 0;
 
-    if (p->n >= p->o->pool || p->n >= AGENT_MAX_POOL)
-        return 0;
+    if (pool_count(p) >= p->o->pool || pool_count(p) >= AGENT_MAX_POOL)
+        return 0; /* one filler (the service's background thread): no other adds */
     if ((r = mgr_create(&mgr, &vt)) < 0) {
         LOG_WARN("pool: vtpm-mgr create: %s", strerror(-r));
         return r;
@@ -64,30 +89,39 @@ int pool_fill_one(struct pool *p)
             binding_vtpm_release(p->o->bind_dir, vt.uuid);
         return r;
     }
+    pthread_mutex_lock(&p->mu);
     snprintf(p->uuid[p->n++], MGR_UUID_LEN, "%s", vt.uuid);
-    LOG_INFO("pool: vTPM %s ready (%d of %d)", vt.uuid, p->n, p->o->pool);
+    n = p->n;
+    pthread_mutex_unlock(&p->mu);
+    LOG_INFO("pool: vTPM %s ready (%d of %d)", vt.uuid, n, p->o->pool);
     return 0;
 }
 
 int pool_take(void *arg, char uuid[MGR_UUID_LEN])
 {
     struct pool *p = arg;
+    int r = -ENOENT;
 
-    if (p->n == 0)
-        return -ENOENT;
-    /* Oldest first: every pooled vTPM is equally fresh, order only keeps it fair. */
-    snprintf(uuid, MGR_UUID_LEN, "%s", p->uuid[0]);
-    memmove(p->uuid[0], p->uuid[1], (size_t)(p->n - 1) * MGR_UUID_LEN);
-    p->n--;
-    return 0;
+    pthread_mutex_lock(&p->mu);
+    if (p->n > 0) {
+        /* Oldest first: every pooled vTPM is equally fresh, order only keeps it fair. */
+        snprintf(uuid, MGR_UUID_LEN, "%s", p->uuid[0]);
+        memmove(p->uuid[0], p->uuid[1], (size_t)(p->n - 1) * MGR_UUID_LEN);
+        p->n--;
+        r = 0;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return r;
 }
 
 void pool_drain(struct pool *p)
 {
     struct mgr_client mgr = { .run_dir = p->o->run_dir, .timeout_ms = 1000 };
 
+    pthread_mutex_lock(&p->mu);
     while (p->n > 0) {
         (void)mgr_delete(&mgr, p->uuid[--p->n]);
         binding_vtpm_release(p->o->bind_dir, p->uuid[p->n]);
     }
+    pthread_mutex_unlock(&p->mu);
 }

@@ -31,6 +31,12 @@ void reattest_init(struct reattest *r, const struct agent_opts *o, int *host_reg
     r->host_registered = host_registered;
     r->nodes = nodes;
     r->next_round_ms = deadline_now_ms() + (int64_t)o->reattest_s * 1000;
+    pthread_mutex_init(&r->mu, NULL);
+}
+
+void reattest_start_clock(struct reattest *r)
+{
+    r->next_round_ms = deadline_now_ms() + (int64_t)r->o->reattest_s * 1000;
 }
 
 static void ctr_free(struct reattest_ctr *c)
@@ -46,6 +52,7 @@ void reattest_free(struct reattest *r)
     for (size_t i = 0; i < r->n; i++)
         ctr_free(&r->ctrs[i]);
     free(r->ctrs);
+    pthread_mutex_destroy(&r->mu);
     memset(r, 0, sizeof(*r));
 }
 
@@ -90,23 +97,38 @@ void reattest_add(void *arg, const struct hook_attested *a)
     size_t i;
     int rc;
 
+    size_t n;
+    /* A copy of its own: libcbor's reference counts are not atomic, and the request's
+     * thread drops its references while this registry's thread re-attests. */
+    cbor_item_t *log = NULL;
+    unsigned long long start;
+
     if (r->o->reattest_s == 0)
         return;
-    if ((rc = slot_for(r, a->container_id, &i)) == 0 && !(r->ctrs[i].id = strdup(a->container_id))) {
+    start = procstat_start_time(a->pid);
+    log = cbor_copy((cbor_item_t *)a->event_log);
+    pthread_mutex_lock(&r->mu);
+    rc = log ? slot_for(r, a->container_id, &i) : -ENOMEM;
+    if (rc == 0 && !(r->ctrs[i].id = strdup(a->container_id))) {
         remove_at(r, i);
         rc = -ENOMEM;
     }
-    if (rc < 0) {
-        LOG_WARN("container %s: not re-attested: %s (%zu containers remembered)",
-                 a->container_id, strerror(-rc), r->n);
-        return;
+    if (rc == 0) {
+        c = &r->ctrs[i];
+        snprintf(c->vtpm, sizeof(c->vtpm), "%s", a->vtpm);
+        snprintf(c->reg, sizeof(c->reg), "%s", a->registration);
+        c->pid = a->pid;
+        c->start = start;
+        c->log = log;
+        log = NULL;
     }
-    c = &r->ctrs[i];
-    snprintf(c->vtpm, sizeof(c->vtpm), "%s", a->vtpm);
-    snprintf(c->reg, sizeof(c->reg), "%s", a->registration);
-    c->pid = a->pid;
-    c->start = procstat_start_time(a->pid);
-    c->log = cbor_incref((cbor_item_t *)a->event_log);
+    n = r->n;
+    pthread_mutex_unlock(&r->mu);
+    if (log)
+        cbor_decref(&log);
+    if (rc < 0)
+        LOG_WARN("container %s: not re-attested: %s (%zu containers remembered)",
+                 a->container_id, strerror(-rc), n);
 }
 
 int64_t reattest_due_ms(const struct reattest *r)
@@ -220,22 +242,54 @@ static int ctr_step(struct reattest *r, const struct reattest_ctr *c)
     return rc;
 }
 
+/* The entry at r->next, copied under the lock (requests add while a step runs): 0, or
+ * -ENOENT past the end, -ENOMEM. */
+static int copy_next(struct reattest *r, struct reattest_ctr *c, const cbor_item_t **was)
+{
+    int rc = -ENOENT;
+
+    memset(c, 0, sizeof(*c));
+    pthread_mutex_lock(&r->mu);
+    if (r->next < r->n) {
+        *c = r->ctrs[r->next];
+        *was = c->log;
+        c->id = strdup(c->id);
+        c->log = cbor_copy(c->log);
+        rc = c->id && c->log ? 0 : -ENOMEM;
+        if (rc < 0) {
+            ctr_free(c);
+            r->next++;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
 static void container_step(struct reattest *r)
 {
-    const struct reattest_ctr *c = &r->ctrs[r->next];
-    int rc = ctr_step(r, c);
+    const cbor_item_t *was = NULL;
+    struct reattest_ctr c;
+    int rc, gone;
 
-    if (rc == -ESRCH || rc == -ENOENT) {
-        drop(r, r->next, rc == -ESRCH ? "its process ended" : "its vTPM is gone");
+    if (copy_next(r, &c, &was) < 0)
         return;
-    }
-    if (rc == 0)
-        LOG_INFO("container %s: re-attested", c->id);
+    rc = ctr_step(r, &c);
+    gone = rc == -ESRCH || rc == -ENOENT;
+    pthread_mutex_lock(&r->mu);
+    /* Requests append or replace in place, only this thread removes: the entry is still at
+     * r->next, unless a new container under the same id replaced it (its log is another). */
+    if (gone && r->next < r->n && r->ctrs[r->next].log == was)
+        drop(r, r->next, rc == -ESRCH ? "its process ended" : "its vTPM is gone");
     else
-        LOG_WARN("container %s: re-attestation failed (%s), next try in %d s", c->id,
+        r->next++;
+    pthread_mutex_unlock(&r->mu);
+    if (rc == 0)
+        LOG_INFO("container %s: re-attested", c.id);
+    else if (!gone)
+        LOG_WARN("container %s: re-attestation failed (%s), next try in %d s", c.id,
                  rc == -EACCES ? "denied" : rc == -ESTALE ? "the node verdict is not fresh"
                  : strerror(-rc), r->o->reattest_s);
-    r->next++;
+    ctr_free(&c);
 }
 
 /* Node mode: host-only evidence only when the record would not stay fresh until the next
@@ -288,9 +342,11 @@ void reattest_step(struct reattest *r)
     if (r->host_due) {
         r->host_due = 0;
         host_step(r);
-    } else if (r->next < r->n) {
+    } else {
         container_step(r);
     }
+    pthread_mutex_lock(&r->mu);
     if (!r->host_due && r->next >= r->n)
         r->in_round = 0;
+    pthread_mutex_unlock(&r->mu);
 }

@@ -5,6 +5,7 @@
 #define AGENT_REATTEST_H
 
 #include <cbor.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,8 @@ struct reattest {
     int *host_registered;        /* borrowed: the service's host registration state */
     struct nodetab *nodes;       /* borrowed: the service's node records (node mode) */
     int refreshes;               /* node mode: host-only evidence sent in this round */
+    pthread_mutex_t mu;          /* guards ctrs, n, cap, next: requests add from their
+                                  * threads; steps run in one thread, unlocked meanwhile */
     struct reattest_ctr *ctrs;
     size_t n, cap;
     int64_t next_round_ms;       /* deadline_now_ms() value when the next round starts */
@@ -44,14 +47,18 @@ struct reattest {
 void reattest_init(struct reattest *r, const struct agent_opts *o, int *host_registered,
                    struct nodetab *nodes);
 void reattest_free(struct reattest *r);
+/* The first round one interval from now (the service calls it when it starts serving: the
+ * pool's first fill does not count). */
+void reattest_start_clock(struct reattest *r);
 
-/* hook_env.attested: remembers an allowed container (replacing one of the same id). */
+/* hook_env.attested: remembers an allowed container (replacing one of the same id), a copy
+ * of its event log. Any thread. */
 void reattest_add(void *arg, const struct hook_attested *a);
 
 /* Milliseconds until reattest_step() has work (0: now), -1 when re-attestation is off. */
 int64_t reattest_due_ms(const struct reattest *r);
 
-/* One step of a due round (a round starts when due): the host evidence first, then one
+/* One step of a due round, from one thread only (a round starts when due): the host evidence first, then one
  * container per call. A container whose process ended or whose vTPM is gone is dropped;
  * a failed step is logged and tried again in the next round. Node mode: the host step sends
  * host-only evidence only when the node's record would not stay fresh until the next round's

@@ -5,24 +5,29 @@
  * registration, vTPMs created and registered ahead) and checks one container per request.
  * Requests come from root only (SO_PEERCRED) on a 0600 Unix socket; the service measures
  * the bundle and the runtime itself from the OCI state, it takes no measurement from the
- * client. One request at a time: the pool is refilled while no request waits, a little after
- * the last one; re-attestation (reattest.c) runs one step at a time between requests, never
- * more than one step between two of them.
+ * client. Requests are served at once by a fixed set of lanes (threads, each with its own
+ * channel to the network process); the main thread only takes decoded requests from the
+ * front and queues them. One more thread does the background work: re-attestation, one step
+ * at a time, and the pool's refill while no request waits, a little after the last one.
+ * Shared state is guarded where it lives: the pool (pool.c), the re-attestation registry
+ * (reattest.c), the node records (noderec.c, one refresh in flight), the host TPM's queue
+ * (mgrclient.c: one host-TPM command at a time).
  */
 #include "serve.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctlproto.h"
@@ -43,20 +48,41 @@
 #define STOP_CHECK_MS       1000   /* a SIGTERM just before poll() waits no longer */
 #define REFILL_IDLE_MS      250    /* quiet time after a request before a refill */
 #define STDERR_REPLY_MAX    (32u * 1024u)
+#define QUEUE_MAX           64     /* decoded requests waiting for a lane */
+#define LANES_PER_CORE      4      /* a lane mostly waits (vtpm-mgr, the verifier) */
+#define LANES_MIN           4
+#define LANES_AUTO_MAX      32
 
 struct service {
     const struct agent_opts *o;
+    int lanes;                    /* request threads */
     struct pool pool;
     struct reattest re;
     struct nodetab nodes;         /* node mode: the node-freshness records */
-    int host_registered;
+    int host_registered;          /* __atomic: any thread */
     int fd;                       /* the listening socket, until the front has it */
     int chan;                     /* to the front */
     pid_t front;
-    int net;                      /* to the network process */
+    int net[AGENT_MAX_LANES + 1]; /* to the network process: one per lane, the last for the
+                                   * background thread */
+    int nnet;
     pid_t netpid;
+    pthread_mutex_t opts_mu;      /* opts_parse (getopt's globals) */
+    pthread_mutex_t mu;           /* guards what follows */
+    pthread_cond_t work;          /* a request was queued, or stopping */
+    pthread_cond_t space;         /* the queue has room again */
+    pthread_cond_t idle;          /* for the background thread: a request ended, or stopping */
+    struct front_req queue[QUEUE_MAX];
+    size_t qhead, qn;
+    int busy;                     /* requests being served */
+    int stopping;
     int64_t next_fill_ms;         /* deadline_now_ms() value before which no refill starts */
-    int served_last;              /* the last loop turn served a request */
+};
+
+struct lane {
+    struct service *s;
+    int chan;                     /* its channel to the network process */
+    pthread_t t;
 };
 
 static volatile sig_atomic_t g_stop;
@@ -148,46 +174,6 @@ static int same_setup(const struct agent_opts *s, const struct agent_opts *h)
            same(s->bind_dir, h->bind_dir);
 }
 
-/* Sends this request's stderr lines to the client too (they carry the verifier's reasons). */
-static int capture_begin(int *saved)
-{
-    int mf = memfd_create("hook-stderr", MFD_CLOEXEC);
-
-    fflush(stderr);
-    if (mf < 0)
-        return -1;
-    if ((*saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)) < 0) {
-        close(mf);
-        return -1;
-    }
-    if (dup2(mf, STDERR_FILENO) < 0) {
-        close(*saved);
-        close(mf);
-        return -1;
-    }
-    return mf;
-}
-
-static uint8_t *capture_end(int mf, int saved, size_t *len)
-{
-    off_t n;
-    uint8_t *buf = NULL;
-
-    fflush(stderr);
-    (void)dup2(saved, STDERR_FILENO);
-    close(saved);
-    *len = 0;
-    n = lseek(mf, 0, SEEK_END);
-    if (n > (off_t)STDERR_REPLY_MAX)
-        n = STDERR_REPLY_MAX;
-    if (n > 0 && (buf = malloc((size_t)n)) && pread(mf, buf, (size_t)n, 0) == n) {
-        *len = (size_t)n;
-        (void)!write(STDERR_FILENO, buf, *len); /* the service's own log keeps them too */
-    }
-    close(mf);
-    return buf;
-}
-
 static void reply_verdict(int fd, int allowed, const uint8_t *err, size_t len)
 {
     cbor_item_t *m = ctl_ok();
@@ -205,17 +191,21 @@ static const char *check(struct service *s, int fd, pid_t peer, struct front_req
                          int *fallback)
 {
     struct hook_env env = { .take_vtpm = pool_take, .arg = &s->pool,
-                            .host_registered = s->host_registered,
+                            .host_registered = __atomic_load_n(&s->host_registered,
+                                                               __ATOMIC_RELAXED),
                             .attested = reattest_add, .attested_arg = &s->re,
                             .nodes = &s->nodes };
     char runtime[64];
     struct agent_opts ho;
-    uint8_t *err;
+    char *err;
     size_t n;
-    int saved, mf, r;
+    int r;
 
     *fallback = 0;
-    if (opts_parse(a->argc, a->argv, &ho) != 0 || ho.cmd != CMD_HOOK)
+    pthread_mutex_lock(&s->opts_mu);
+    r = opts_parse(a->argc, a->argv, &ho);
+    pthread_mutex_unlock(&s->opts_mu);
+    if (r != 0 || ho.cmd != CMD_HOOK)
         return "hook options not understood";
     *fallback = !same_setup(s->o, &ho);
     if (*fallback)
@@ -223,13 +213,14 @@ static const char *check(struct service *s, int fd, pid_t peer, struct front_req
     if (peer_runtime(peer, runtime, sizeof(runtime)) < 0)
         return "the hook's runtime process is gone";
     env.runtime = runtime;
-    *fallback = (mf = capture_begin(&saved)) < 0;
+    /* This thread's diagnostics go to the client too (they carry the verifier's reasons). */
+    *fallback = log_capture_begin(STDERR_REPLY_MAX, 1) < 0;
     if (*fallback)
         return "no stderr capture";
     r = hook_check(&ho, a->state, a->state_len, &env);
-    err = capture_end(mf, saved, &n);
-    s->host_registered = env.host_registered;
-    reply_verdict(fd, r == 0, err, n);
+    err = log_capture_end(&n);
+    __atomic_store_n(&s->host_registered, env.host_registered, __ATOMIC_RELAXED);
+    reply_verdict(fd, r == 0, (const uint8_t *)err, n);
     free(err);
     return NULL;
 }
@@ -271,97 +262,239 @@ static void serve_request(struct service *s, struct front_req *q)
         reply_error(q->client, EINVAL, why, fallback);
 }
 
-/* Milliseconds until background work is due: a re-attestation step, or a pool refill (only
- * REFILL_IDLE_MS after the last request: the runtime is still starting that container and
- * needs the CPU more). */
-static int64_t work_due_ms(const struct service *s)
+/* ---- lanes ------------------------------------------------------------------------- */
+
+static void *lane_main(void *arg)
+{
+    struct lane *l = arg;
+    struct service *s = l->s;
+
+    verifier_use_proxy(l->chan); /* this thread's verifier calls: its own channel */
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        struct front_req q;
+
+        while (s->qn == 0 && !s->stopping)
+            pthread_cond_wait(&s->work, &s->mu);
+        if (s->stopping)
+            break;
+        q = s->queue[s->qhead];
+        s->qhead = (s->qhead + 1) % QUEUE_MAX;
+        s->qn--;
+        s->busy++;
+        pthread_cond_signal(&s->space);
+        pthread_mutex_unlock(&s->mu);
+        serve_request(s, &q);
+        front_req_free(&q);
+        pthread_mutex_lock(&s->mu);
+        s->busy--;
+        s->next_fill_ms = deadline_now_ms() + REFILL_IDLE_MS;
+        pthread_cond_signal(&s->idle);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* ---- background work ------------------------------------------------------------------ */
+
+/* Milliseconds until background work is due (mu held): a re-attestation step, or a pool
+ * refill (only while no request waits or runs and REFILL_IDLE_MS after the last one: the
+ * runtime is still starting that container and needs the CPU more). */
+static int64_t work_due_ms(struct service *s, int *refill)
 {
     int64_t re = reattest_due_ms(&s->re), fill = STOP_CHECK_MS;
 
-    if (s->pool.n < s->o->pool)
+    *refill = 0;
+    if (pool_count(&s->pool) < s->o->pool && s->busy == 0 && s->qn == 0) {
         fill = s->next_fill_ms - deadline_now_ms();
-    if (re >= 0 && re < fill)
+        *refill = fill <= 0;
+    }
+    if (re >= 0 && re < fill) {
         fill = re;
+        *refill = 0;
+    }
     return fill < 0 ? 0 : fill > STOP_CHECK_MS ? STOP_CHECK_MS : fill;
 }
 
-/* One piece of background work, re-attestation first (the verifier expects it in time). */
-static void work(struct service *s)
+static void wait_ms(struct service *s, int64_t ms)
 {
-    int r;
+    struct timespec ts;
 
-    if (reattest_due_ms(&s->re) == 0) {
-        reattest_step(&s->re);
-        return;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
     }
-    if (s->pool.n >= s->o->pool || deadline_now_ms() < s->next_fill_ms)
-        return;
-    r = pool_fill_one(&s->pool);
-    s->next_fill_ms = deadline_now_ms() + (r < 0 ? RETRY_FILL_MS : 0);
+    (void)pthread_cond_timedwait(&s->idle, &s->mu, &ts);
 }
 
-/* Waits for a client, doing background work meanwhile: 1 when a client waits. Right after a
- * request a due re-attestation step goes first, so that a stream of requests cannot starve
- * it; otherwise a waiting client does. */
-static int wait_client(struct service *s)
+/* Re-attestation first (the verifier expects it in time; it runs beside requests, so a
+ * stream of them cannot starve it), then the pool's refill. */
+static void *background_main(void *arg)
 {
-    struct pollfd p = { .fd = s->chan, .events = POLLIN };
-    int r;
+    struct service *s = arg;
 
-    if (s->served_last && reattest_due_ms(&s->re) == 0) {
-        s->served_last = 0;
-        reattest_step(&s->re);
-        return 0;
+    verifier_use_proxy(s->net[s->lanes]);
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping) {
+        int refill, r;
+        int64_t due = work_due_ms(s, &refill);
+
+        if (due > 0) {
+            wait_ms(s, due);
+            continue;
+        }
+        pthread_mutex_unlock(&s->mu);
+        if (!refill) {
+            reattest_step(&s->re);
+            pthread_mutex_lock(&s->mu);
+            continue;
+        }
+        r = pool_fill_one(&s->pool);
+        pthread_mutex_lock(&s->mu);
+        s->next_fill_ms = deadline_now_ms() + (r < 0 ? RETRY_FILL_MS : 0);
     }
-    s->served_last = 0;
-    r = poll(&p, 1, (int)work_due_ms(s));
-    if (r != 0)
-        return r > 0;
-    work(s);
-    return 0;
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* ---- the main thread: requests from the front into the queue ------------------------- */
+
+static void wait_space(struct service *s)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += STOP_CHECK_MS / 1000;
+    (void)pthread_cond_timedwait(&s->space, &s->mu, &ts);
 }
 
 /* 0 when stopped by a signal, -1 when a child is gone or broke the protocol. */
 static int serve_loop(struct service *s)
 {
     while (!g_stop && !netproxy_failed()) {
+        struct pollfd p = { .fd = s->chan, .events = POLLIN };
         struct front_req q;
-        int r;
+        int r, full;
 
-        if (!wait_client(s))
+        pthread_mutex_lock(&s->mu);
+        full = s->qn == QUEUE_MAX;
+        if (full) /* every lane busy and the queue full: the front waits, then the backlog */
+            wait_space(s);
+        pthread_mutex_unlock(&s->mu);
+        if (full || poll(&p, 1, STOP_CHECK_MS) <= 0)
             continue;
         if ((r = front_recv(s->chan, &q)) < 0) {
             LOG_ERROR("front: %s; stopping", r == -EPIPE ? "gone" : "protocol violated");
             return -1;
         }
-        serve_request(s, &q);
-        front_req_free(&q);
-        s->served_last = 1;
-        s->next_fill_ms = deadline_now_ms() + REFILL_IDLE_MS;
+        pthread_mutex_lock(&s->mu);
+        s->queue[(s->qhead + s->qn) % QUEUE_MAX] = q;
+        s->qn++;
+        pthread_cond_signal(&s->work);
+        pthread_mutex_unlock(&s->mu);
+        if ((r = front_credit(s->chan)) < 0) { /* the next one: room is checked above */
+            LOG_ERROR("front: %s; stopping", strerror(-r));
+            return -1;
+        }
     }
     return netproxy_failed() ? -1 : 0;
 }
 
+static int lanes_for(const struct agent_opts *o)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN) * LANES_PER_CORE;
+
+    if (o->lanes > 0)
+        return o->lanes;
+    return n < LANES_MIN ? LANES_MIN : n > LANES_AUTO_MAX ? LANES_AUTO_MAX : (int)n;
+}
+
+static int sync_init(struct service *s)
+{
+    pthread_condattr_t ca;
+    int r;
+
+    if ((r = pthread_condattr_init(&ca)) != 0)
+        return -r;
+    if ((r = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) == 0 &&
+        (r = pthread_cond_init(&s->idle, &ca)) == 0 &&
+        (r = pthread_cond_init(&s->space, &ca)) == 0 &&
+        (r = pthread_cond_init(&s->work, NULL)) == 0 &&
+        (r = pthread_mutex_init(&s->mu, NULL)) == 0)
+        r = pthread_mutex_init(&s->opts_mu, NULL);
+    pthread_condattr_destroy(&ca);
+    return -r;
+}
+
+/* Lanes and the background thread, after the syscall filter (threads inherit it), with
+ * SIGTERM and SIGINT blocked: the main thread's poll() takes them. The number started. */
+static int start_threads(struct service *s, struct lane *l, pthread_t *bg, int *bg_started)
+{
+    sigset_t set, old;
+    int i;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    for (i = 0; i < s->lanes; i++) {
+        l[i] = (struct lane){ .s = s, .chan = s->net[i] };
+        if (pthread_create(&l[i].t, NULL, lane_main, &l[i]) != 0)
+            break;
+    }
+    *bg_started = i == s->lanes && pthread_create(bg, NULL, background_main, s) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return i;
+}
+
+static void stop_threads(struct service *s, struct lane *l, int n, pthread_t bg,
+                         int bg_started)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    pthread_cond_broadcast(&s->work);
+    pthread_cond_broadcast(&s->idle);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < n; i++) /* each finishes the request it serves (its own bound) */
+        pthread_join(l[i].t, NULL);
+    if (bg_started)
+        pthread_join(bg, NULL);
+    while (s->qn > 0) { /* not served: their hooks see the socket close */
+        front_req_free(&s->queue[s->qhead]);
+        s->qhead = (s->qhead + 1) % QUEUE_MAX;
+        s->qn--;
+    }
+}
+
 int serve_run(const struct agent_opts *o)
 {
-    struct service s = { .o = o, .fd = -1, .chan = -1, .net = -1 };
-    int i, rc = 1, listening = 0;
+    static struct service s; /* the queue is large: not on the stack */
+    struct lane lanes[AGENT_MAX_LANES];
+    pthread_t bg;
+    int i, rc = 1, listening = 0, started = 0, bg_started = 0, r;
 
-    s.pool.o = o;
-    s.pool.host_registered = &s.host_registered;
-    if (nodetab_init(&s.nodes) < 0) {
-        LOG_ERROR("node records: cannot initialise");
+    s = (struct service){ .o = o, .fd = -1, .chan = -1, .lanes = lanes_for(o) };
+    for (i = 0; i < AGENT_MAX_LANES + 1; i++)
+        s.net[i] = -1;
+    if (nodetab_init(&s.nodes) < 0 || sync_init(&s) < 0 ||
+        pool_init(&s.pool, o, &s.host_registered) < 0) {
+        LOG_ERROR("service: cannot initialise its locks");
         return 1;
     }
     reattest_init(&s.re, o, &s.host_registered, &s.nodes);
     if (set_signals() < 0)
         goto out;
-    /* From here on the verifier is reached only through the network process. */
-    if ((s.net = netproxy_spawn(o, &s.netpid)) < 0) {
-        LOG_ERROR("network process: %s", strerror(-s.net));
+    /* From here on the verifier is reached only through the network process: one channel
+     * per lane and one for the background work (this thread's until the threads start). */
+    if ((r = netproxy_spawn(o, s.lanes + 1, s.net, &s.netpid)) < 0) {
+        LOG_ERROR("network process: %s", strerror(-r));
         goto out;
     }
-    verifier_use_proxy(s.net);
+    s.nnet = s.lanes + 1;
+    verifier_use_proxy(s.net[s.lanes]);
     /* Fill before listening: a hook that finds the socket gets a ready vTPM. */
     for (i = 0; i < o->pool && !g_stop; i++)
         if (pool_fill_one(&s.pool) < 0)
@@ -382,19 +515,28 @@ int serve_run(const struct agent_opts *o)
         LOG_ERROR("no syscall filter; not serving");
         goto out;
     }
-    LOG_INFO("serving hooks on %s (verifier %s, %d vTPMs ready, re-attestation every %d s, "
-             "0: off)", o->listen_socket, o->verifier, s.pool.n, o->reattest_s);
+    reattest_start_clock(&s.re);
+    started = start_threads(&s, lanes, &bg, &bg_started);
+    if (started < s.lanes || !bg_started) {
+        LOG_ERROR("cannot start the service's threads (%d of %d lanes)", started, s.lanes);
+        goto out;
+    }
+    LOG_INFO("serving hooks on %s (verifier %s, %d requests at once, %d vTPMs ready, "
+             "re-attestation every %d s, 0: off)", o->listen_socket, o->verifier, s.lanes,
+             pool_count(&s.pool), o->reattest_s);
     rc = serve_loop(&s) < 0 ? 1 : 0;
 out:
+    stop_threads(&s, lanes, started, bg, bg_started);
     if (s.fd >= 0)
         close(s.fd);
     if (s.chan >= 0)
         close(s.chan); /* the children end with this process (PR_SET_PDEATHSIG) */
-    if (s.net >= 0)
-        close(s.net);
+    for (i = 0; i < s.nnet; i++)
+        close(s.net[i]);
     if (listening)
         unlink(o->listen_socket);
     pool_drain(&s.pool);
+    pool_fini(&s.pool);
     reattest_free(&s.re);
     nodetab_free(&s.nodes);
     LOG_INFO("stopped");

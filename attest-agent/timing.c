@@ -8,8 +8,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
+
 static int enabled;
-static double t_start, t_last;
+static double t_start;
+static _Thread_local double t_last; /* per thread: the service's lanes time their own requests */
 
 static double now_ms(void)
 {
@@ -48,7 +51,7 @@ void timing_init(void)
     enabled = e && !strcmp(e, "1");
     t_start = t_last = now_ms();
     if (enabled)
-        fprintf(stderr, "attest-agent: timing: exec to main ~%.0f ms (clock ticks)\n",
+        log_diag("attest-agent: timing: exec to main ~%.0f ms (clock ticks)\n",
                 since_exec_ms());
 }
 
@@ -59,7 +62,7 @@ void timing_mark(const char *phase)
     if (!enabled)
         return;
     t = now_ms();
-    fprintf(stderr, "attest-agent: timing: %-14s +%6.1f ms (at %6.1f ms)\n", phase, t - t_last,
+    log_diag("attest-agent: timing: %-14s +%6.1f ms (at %6.1f ms)\n", phase, t - t_last,
             t - t_start);
     t_last = t;
 }

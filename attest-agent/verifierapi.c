@@ -28,13 +28,13 @@ static void print_reasons(const char *what, const struct http_resp *resp)
 
     json_array_foreach(reasons, i, v) {
         const char *s = json_string_value(v);
-        fprintf(stderr, "attest-agent: %s: %s\n", what, s ? s : "(reason not text)");
+        log_diag("attest-agent: %s: %s\n", what, s ? s : "(reason not text)");
         n++;
     }
     if (err)
-        fprintf(stderr, "attest-agent: %s: %s\n", what, err);
+        log_diag("attest-agent: %s: %s\n", what, err);
     else if (n == 0)
-        fprintf(stderr, "attest-agent: %s: HTTP %ld %.200s\n", what, resp->status,
+        log_diag("attest-agent: %s: HTTP %ld %.200s\n", what, resp->status,
                 resp->body && !j ? (const char *)resp->body : "");
     json_decref(j);
 }
@@ -201,47 +201,73 @@ static int local_activate(const struct http_opts *o, const uint8_t *body, size_t
     return r;
 }
 
-static int g_proxy = -1;
+/* The service's threads each have their own channel to the network process; once any has
+ * one, a thread without one is refused rather than doing HTTP in the root process. */
+static int g_proxied;
+static _Thread_local int t_proxy = -1;
 
 void verifier_use_proxy(int chan)
 {
-    g_proxy = chan;
+    __atomic_store_n(&g_proxied, 1, __ATOMIC_SEQ_CST);
+    t_proxy = chan;
+}
+
+/* 1: through the network process (t_proxy), 0: HTTP here, <0: refused. */
+static int proxied(void)
+{
+    if (t_proxy >= 0)
+        return 1;
+    if (__atomic_load_n(&g_proxied, __ATOMIC_SEQ_CST)) {
+        LOG_ERROR("verifier call from a thread without a network channel refused");
+        return -ENOTCONN;
+    }
+    return 0;
 }
 
 int verifier_nonce(const struct http_opts *o, uint8_t **nonce, size_t *len)
 {
-    if (g_proxy >= 0)
-        return netproxy_nonce(g_proxy, o, nonce, len);
-    return local_nonce(o, nonce, len);
+    int p = proxied();
+
+    if (p > 0)
+        return netproxy_nonce(t_proxy, o, nonce, len);
+    return p < 0 ? p : local_nonce(o, nonce, len);
 }
 
 int verifier_register(const struct http_opts *o, const char *path, const uint8_t *body,
                       size_t len, struct reg_reply *out)
 {
-    if (g_proxy >= 0)
-        return netproxy_register(g_proxy, o, path, body, len, out);
-    return local_register(o, path, body, len, out);
+    int p = proxied();
+
+    if (p > 0)
+        return netproxy_register(t_proxy, o, path, body, len, out);
+    return p < 0 ? p : local_register(o, path, body, len, out);
 }
 
 int verifier_activate(const struct http_opts *o, const uint8_t *body, size_t len)
 {
-    if (g_proxy >= 0)
-        return netproxy_post(g_proxy, o, NET_ACTIVATE, body, len, NULL);
-    return local_activate(o, body, len);
+    int p = proxied();
+
+    if (p > 0)
+        return netproxy_post(t_proxy, o, NET_ACTIVATE, body, len, NULL);
+    return p < 0 ? p : local_activate(o, body, len);
 }
 
 int verifier_send_evidence(const struct http_opts *o, const uint8_t *body, size_t len,
                            struct verdict_info *vi)
 {
-    if (g_proxy >= 0)
-        return netproxy_post(g_proxy, o, NET_EVIDENCE, body, len, vi);
-    return send_for_verdict(o, "/v1/evidence", body, len, vi);
+    int p = proxied();
+
+    if (p > 0)
+        return netproxy_post(t_proxy, o, NET_EVIDENCE, body, len, vi);
+    return p < 0 ? p : send_for_verdict(o, "/v1/evidence", body, len, vi);
 }
 
 int verifier_send_host_evidence(const struct http_opts *o, const uint8_t *body, size_t len,
                                 struct verdict_info *vi)
 {
-    if (g_proxy >= 0)
-        return netproxy_post(g_proxy, o, NET_HOST_EVIDENCE, body, len, vi);
-    return send_for_verdict(o, "/v1/hosts/evidence", body, len, vi);
+    int p = proxied();
+
+    if (p > 0)
+        return netproxy_post(t_proxy, o, NET_HOST_EVIDENCE, body, len, vi);
+    return p < 0 ? p : send_for_verdict(o, "/v1/hosts/evidence", body, len, vi);
 }

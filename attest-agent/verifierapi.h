@@ -27,7 +27,9 @@ int verifier_register(const struct http_opts *o, const char *path, const uint8_t
 /* POST /v1/register/activate: 0 when the verifier accepts the credential, -EACCES when not. */
 int verifier_activate(const struct http_opts *o, const uint8_t *body, size_t len);
 
-/* All calls above go to the sandboxed network process on fd chan (netproxy.c) once set. */
+/* The calling thread's calls above go to the sandboxed network process on its channel chan
+ * (netproxy.c, one per service thread); from then on a thread of this process that has no
+ * channel of its own is refused (-ENOTCONN) instead of doing HTTP itself. */
 void verifier_use_proxy(int chan);
 
 /* The reason prefix of the verifier's node checks of node-mode container evidence. */

@@ -3,6 +3,8 @@
 #ifndef VTPM_LOG_H
 #define VTPM_LOG_H
 
+#include <stddef.h>
+
 enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 /* Component name printed before every line, e.g. "vtpm-mgr" or "worker[3]". Not copied. */
@@ -12,6 +14,20 @@ void log_set_level(enum log_level lvl);
 enum log_level log_get_level(void);
 void log_msg(enum log_level lvl, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* A diagnostic line for whoever asked (e.g. "attest-agent: container X must not start: ..."),
+ * printed as is, without ident or level: on stderr and into this thread's capture. */
+void log_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Bytes of diagnostics already formatted elsewhere (the network process's), as log_diag. */
+void log_diag_raw(const char *buf, size_t len);
+
+/* Per-thread capture of what this thread logs (log_msg, log_diag), for the reply to one
+ * request while other threads serve others: at most max bytes are kept (the rest dropped),
+ * tee 1: still printed on stderr too, 0: only kept. -ENOMEM, else 0. */
+int log_capture_begin(size_t max, int tee);
+/* Ends the capture: the bytes kept (malloc'd, *len of them, NUL-terminated) or NULL when
+ * none. */
+char *log_capture_end(size_t *len);
 
 #define LOG_ERROR(...) log_msg(LOG_LVL_ERROR, __FILE__, __LINE__, __VA_ARGS__)
 #define LOG_WARN(...)  log_msg(LOG_LVL_WARN, __FILE__, __LINE__, __VA_ARGS__)

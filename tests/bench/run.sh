@@ -6,7 +6,8 @@
 #
 # Usage: run.sh [BUILD_DIR]     Tunables (environment): BENCH_ROUNDS, BENCH_CREATE_PER_ROUND,
 # BENCH_RTT_ITERS, BENCH_RTT_WARMUP, BENCH_MEM_N, BENCH_SWTPM_N, BENCH_OUT; those of
-# tests/bench/bench_hosttpm.sh (BENCH_HOSTTPM_*).
+# tests/bench/bench_hosttpm.sh (BENCH_HOSTTPM_*) and tests/bench/bench_agent_burst.sh
+# (BENCH_BURST_*).
 set -eu
 B=$(cd "${1:-build}" && pwd)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -457,6 +458,7 @@ write_report() {
         cat "$T/host.md"   # 6. UEFI log, 7. admission answers, 8. scale-out
         echo
         cat "$T/hosttpm.md" # 8c. host-TPM cost on the slow host TPM (bench_hosttpm.sh)
+        cat "$T/burst.md"   # 8d. concurrent starts through the agent service
         report_goals
         report_notes
     } >"$T/benchmarks.md"
@@ -520,6 +522,14 @@ main() {
     bench_host
     say "8c host-TPM cost on the slow host TPM, profiles fast and p95 (bench_hosttpm.sh)"
     sh "$ROOT/tests/bench/bench_hosttpm.sh" "$B" >"$T/hosttpm.md" || fail "bench_hosttpm.sh"
+    say "8d concurrent container starts through the agent service (bench_agent_burst.sh)"
+    { echo; echo "## 8d. Agent service: concurrent container starts"; echo
+      echo "\`sh tests/bench/bench_agent_burst.sh $B\` (tests/bench/hookburst.py): N"
+      echo "\`attest-agent-hook\` processes at once against \`attest-agent serve --lanes 1\` (one"
+      echo "request at a time, the service before issue 10) and the default lanes, rounds"
+      echo "alternating; no runtime (a stand-in container process), node mode, swtpm host TPM."
+      echo; sh "$ROOT/tests/bench/bench_agent_burst.sh" "$B"; } >"$T/burst.md" ||
+        fail "bench_agent_burst.sh"
     write_report
     sh "$ROOT/swtpm-ci/bench-kernel.sh" "$B" "$OUT" || fail "kernel device round trip (swtpm-ci/bench-kernel.sh)"
 }

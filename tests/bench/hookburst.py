@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""N container starts at once against the agent service, without a container runtime.
+
+For each of N bundles (BUNDLE_PREFIX0 .. BUNDLE_PREFIX<N-1>, made by the caller) a process
+stands in for the container (`sleep`, its pid in the OCI state) and attest-agent-hook is
+started with that state on stdin, all N hooks at once. Prints one JSON object: each hook's
+time from its start to its exit (ms), the time until the last one ended (ms) and how many
+were allowed (exit 0).
+
+usage: hookburst.py HOOK N ID_PREFIX BUNDLE_PREFIX -- HOOK_ARGS...
+"""
+import json
+import subprocess
+import sys
+import time
+
+hook, n, idp, bp = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+args = sys.argv[sys.argv.index("--") + 1:]
+
+sleepers = [subprocess.Popen(["sleep", "120"]) for _ in range(n)]
+procs = []
+try:
+    t0 = time.monotonic()
+    for i in range(n):
+        state = json.dumps({"ociVersion": "1.0.2", "id": "%s%d" % (idp, i),
+                            "status": "creating", "pid": sleepers[i].pid,
+                            "bundle": "%s%d" % (bp, i)}).encode()
+        p = subprocess.Popen([hook] + args, stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        procs.append((p, time.monotonic(), state))
+    for p, _, state in procs:  # every hook is running before any gets its state
+        p.stdin.write(state)
+        p.stdin.close()
+    lat, ok, errs = [], 0, []
+    for p, ts, _ in procs:
+        err = p.stderr.read()
+        rc = p.wait(timeout=120)
+        lat.append((time.monotonic() - ts) * 1000)
+        if rc == 0:
+            ok += 1
+        elif len(errs) < 3:
+            errs.append(err.decode(errors="replace")[-400:])
+    total = (time.monotonic() - t0) * 1000
+finally:
+    for s in sleepers:
+        s.kill()
+        s.wait()
+print(json.dumps({"n": n, "allowed": ok, "latency_ms": sorted(lat), "total_ms": total,
+                  "errors": errs}))
