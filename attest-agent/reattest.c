@@ -33,6 +33,11 @@ void reattest_init(struct reattest *r, const struct agent_opts *o, int *host_reg
     r->next_round_ms = deadline_now_ms() + (int64_t)o->reattest_s * 1000;
 }
 
+void reattest_begin(struct reattest *r)
+{
+    r->next_round_ms = deadline_now_ms() + (int64_t)r->o->reattest_s * 1000;
+}
+
 static void ctr_free(struct reattest_ctr *c)
 {
     free(c->id);

@@ -44,6 +44,9 @@ struct reattest {
 void reattest_init(struct reattest *r, const struct agent_opts *o, int *host_registered,
                    struct nodetab *nodes);
 void reattest_free(struct reattest *r);
+/* The first round one interval from now: called when the service starts serving (filling the
+ * pool before may take longer than an interval on a slow host TPM). */
+void reattest_begin(struct reattest *r);
 
 /* hook_env.attested: remembers an allowed container (replacing one of the same id). */
 void reattest_add(void *arg, const struct hook_attested *a);

@@ -384,6 +384,7 @@ int serve_run(const struct agent_opts *o)
     }
     LOG_INFO("serving hooks on %s (verifier %s, %d vTPMs ready, re-attestation every %d s, "
              "0: off)", o->listen_socket, o->verifier, s.pool.n, o->reattest_s);
+    reattest_begin(&s.re);
     rc = serve_loop(&s) < 0 ? 1 : 0;
 out:
     if (s.fd >= 0)
