@@ -8,7 +8,7 @@
 # quote per container; node: the node verdict) side by side. Prints a markdown section;
 # with OUT_MD, replaces its section in that file (keeping the rest) instead.
 #   sh tests/bench/bench_hosttpm.sh [BUILD_DIR] [OUT_MD]
-# Tunables (environment): BENCH_HOSTTPM_PROFILES (default "fast p95"), BENCH_HOSTTPM_CREATES
+# Tunables (environment): BENCH_HOSTTPM_PROFILES (default "none fast p95"), BENCH_HOSTTPM_CREATES
 # (sequential creates per profile, 8), BENCH_HOSTTPM_BURST (parallel creates, 8),
 # BENCH_HOSTTPM_STARTS (container starts per mode and profile, 8).
 VTPM_BUILD=$(cd "${1:-build}" && pwd)
@@ -16,7 +16,7 @@ export VTPM_BUILD
 OUT_MD=${2:-}
 . "$(dirname "$0")/../integration/lib.sh"
 set -eu
-PROFILES=${BENCH_HOSTTPM_PROFILES:-fast p95}
+PROFILES=${BENCH_HOSTTPM_PROFILES:-none fast p95}
 CREATES=${BENCH_HOSTTPM_CREATES:-8}
 BURST=${BENCH_HOSTTPM_BURST:-8}
 STARTS=${BENCH_HOSTTPM_STARTS:-8}
@@ -291,7 +291,9 @@ $(date -u '+%Y-%m-%d %H:%M UTC'), tree $(git -C "$ROOT" rev-parse --short HEAD 2
 The host TPM is swtpm behind \`slowtpm\` (docs/slowtpm.md): one command at a time, each
 answer held for its delay in swtpm-ci/slowtpm-profiles.tsv, profile **fast** (a typical
 hardware TPM: ECDSA P-256 signature 200 ms, NV write 30 ms, ...) or **p95** (a slow one:
-signature 600 ms, NV write 50 ms, RSA-2048 key generation 15 s). Host-TPM commands are the
+signature 600 ms, NV write 50 ms, RSA-2048 key generation 15 s); **none** is the same proxy
+without delays (swtpm's speed, counting only): the control row, so that what the host TPM's
+slowness adds is the difference to it in the same run. Host-TPM commands are the
 proxy's counts over the measured operations, divided by their number; "busy" is the time
 the host TPM spent on them. Times in ms, median (p10 - p90).
 

@@ -333,7 +333,7 @@ report_provisioning() {
 ## 1. Provisioning a vTPM with an ECC EK and its certificate
 
 vtpm-mgr: \`create\` = new libtpms instance, ECC P-256 EK (TCG template), X.509 EK certificate
-signed by the vTPM-CA key inside the host TPM (a swtpm here), written to the vTPM's NV, state
+signed in software by the vTPM issuer key (no host-TPM command), written to the vTPM's NV, state
 encrypted and written durably. Measured from connect to reply by \`bench_ctl create\`
 (tests/tools/bench_ctl.c, the control protocol in-process) and around a whole \`vtpmctl create\`
 process. swtpm_setup: \`swtpm_setup --tpm2 --ecc --create-ek-cert\` with a swtpm_localca CA

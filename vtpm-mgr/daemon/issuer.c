@@ -291,6 +291,11 @@ int issuer_tick(struct issuer *is, time_t now)
     return 1;
 }
 
+static int expired(const struct issuer *is)
+{
+    return X509_cmp_time(X509_get0_notAfter(is->cert), NULL) <= 0;
+}
+
 static int find_in_all(struct issuer *is, X509 *c)
 {
     for (int i = 0; i < sk_X509_num(is->all); i++)
@@ -392,8 +397,9 @@ int issuer_open(struct hosttpm *h, int hostdir_fd, const uint8_t master[HOSTTPM_
         r = load_all(is);
     if (r == 0)
         r = load_current(is);
-    if (r == 0 && issuer_tick(is, time(NULL)) < 0)
-        r = -EIO;
+    /* A rotation due at start that fails is tried again later while the issuer still holds. */
+    if (r == 0 && issuer_tick(is, time(NULL)) < 0 && expired(is))
+        r = -EKEYEXPIRED;
     if (r) {
         issuer_close(is);
         return r;
@@ -424,7 +430,7 @@ int issuer_issue_ek_cert(struct issuer *is, const uint8_t *ekpub, size_t ekpub_l
 
     if (!is || !is->key || !uuid || !der || !der_len)
         return -EINVAL;
-    if (X509_cmp_time(X509_get0_notAfter(is->cert), NULL) <= 0) {
+    if (expired(is)) {
         LOG_ERROR("the vTPM issuer has expired and could not be replaced (host TPM?): "
                   "no EK certificate");
         return -EKEYEXPIRED;

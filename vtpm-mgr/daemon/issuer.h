@@ -37,10 +37,11 @@ struct issuer;
 
 /*
  * Loads the issuer from hostdir_fd (the daemon's <state-dir>/host), or makes the first one, and
- * rotates at once when the loaded one is past half its life. h must be provisioned
- * (hosttpm_provision); master is the unsealed state key; lifetime in seconds
- * (ISSUER_MIN_LIFETIME..ISSUER_MAX_LIFETIME). -EBADMSG when a file was tampered with (logged
- * with its name). *out is callee-allocated: issuer_close().
+ * rotates at once when the loaded one is past half its life (if that rotation fails, the
+ * loaded issuer serves while it is valid and the rotation is retried; -EKEYEXPIRED when it
+ * has expired). h must be provisioned (hosttpm_provision); master is the unsealed state key;
+ * lifetime in seconds (ISSUER_MIN_LIFETIME..ISSUER_MAX_LIFETIME). -EBADMSG when a file was
+ * tampered with (logged with its name). *out is callee-allocated: issuer_close().
  */
 int issuer_open(struct hosttpm *h, int hostdir_fd, const uint8_t master[HOSTTPM_STATE_KEY_LEN],
                 unsigned lifetime, struct issuer **out);
