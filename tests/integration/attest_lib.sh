@@ -70,6 +70,19 @@ allow_bundle() {
 
 # start_verifier POLICY TRUSTDIR [serve options]: `verifier serve` without TLS on a free
 # loopback port; sets VF_PID and URL.
+# attest_setup ID: the host TPM and vtpm-mgr started, then in $T a busybox bundle "base",
+# trust/ holding the host TPM's EK CA and policy.json allowing base; ID is set for the test's
+# container names.
+attest_setup() {
+    start_host_tpm
+    start_mgr
+    cd "$T" || fail "cd $T"
+    ID=$1
+    base_bundle base
+    mkdir trust && cp "$HOST/ek-ca.pem" trust/ || fail "trust/"
+    allow_bundle base policy.json
+}
+
 start_verifier() {
     rm -f port
     _sv_pol=$1 _sv_trust=$2; shift 2

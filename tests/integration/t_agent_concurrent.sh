@@ -17,13 +17,7 @@ HOLD=8
 BURST=${BURST:-8}
 PX_PID=
 
-start_host_tpm
-start_mgr
-cd "$T"
-ID=conc-$$
-base_bundle base
-mkdir trust && cp "$HOST/ek-ca.pem" trust/
-allow_bundle base policy.json
+attest_setup conc-$$
 start_verifier policy.json trust
 VURL=$URL
 SOCK=$T/agentd/agent.sock

@@ -18,13 +18,7 @@ HOOK=$BIN/attest-agent-hook
 NODE=node-mode-$$
 N=6
 
-start_host_tpm
-start_mgr
-cd "$T"
-ID=nm-$$
-base_bundle base
-mkdir trust && cp "$HOST/ek-ca.pem" trust/
-allow_bundle base policy.json
+attest_setup nm-$$
 
 # start_vf DB INTERVAL GRACE [PORT]: the verifier with its re-attestation window (a node's
 # verdict is fresh until INTERVAL + GRACE - 1 s after its host evidence; policy max age 360 s).
@@ -138,9 +132,11 @@ ok "node-verdict-missing: start denied, record dropped, next start refreshed and
 
 # ---- the agent service ---------------------------------------------------------------------
 SOCK=$T/agentd/agent.sock
+# The counts start before the service: its one host quote may come while it starts (a
+# re-attestation round or the pool's first fill) or with the first start, never both.
+h0=$(hostevs) q0=$(quotes)
 start_agentd "$SOCK" ad.log --pool 2 --reattest-interval 2 --bind-dir "$T/bind" \
     --node-name "$NODE" --kmod-log '' --uefi-log ''
-h0=$(hostevs) q0=$(quotes)
 start_ctrs service s1 s2 s3 s4 s5 s6
 for c in s1 s2 s3 s4 s5 s6; do
     grep -q "container $ID-$c: allowed" ad.log || fail "$c not checked by the service"

@@ -11,13 +11,7 @@ need_runc curl
 HOOK=$BIN/attest-agent-hook
 NODE=reattest-node-$$
 
-start_host_tpm
-start_mgr
-cd "$T"
-ID=reattest-$$
-base_bundle base
-mkdir trust && cp "$HOST/ek-ca.pem" trust/
-allow_bundle base policy.json
+attest_setup reattest-$$
 
 # The verifier wants evidence again within 3 + 2 s of the last one, else it revokes.
 start_vf() { # [port]

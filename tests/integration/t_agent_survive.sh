@@ -11,13 +11,7 @@ HOOK=$BIN/attest-agent-hook
 NODE=survive-node-$$
 KILLS=8
 
-start_host_tpm
-start_mgr
-cd "$T"
-ID=survive-$$
-base_bundle base
-mkdir trust && cp "$HOST/ek-ca.pem" trust/
-allow_bundle base policy.json
+attest_setup survive-$$
 start_verifier policy.json trust --reattest-interval 3 --reattest-grace 4
 SOCK=$T/agentd/agent.sock
 start_agentd "$SOCK" ad.log --pool 1 --reattest-interval 2 --node-name "$NODE" --kmod-log '' \

@@ -10,14 +10,7 @@ need_runc setpriv
 . "$(dirname "$0")/attest_lib.sh"
 HOOK=$BIN/attest-agent-hook
 
-start_host_tpm
-start_mgr
-cd "$T"
-ID=agentd-$$
-
-base_bundle base
-mkdir trust && cp "$HOST/ek-ca.pem" trust/
-allow_bundle base policy.json
+attest_setup agentd-$$
 start_verifier policy.json trust
 SOCK=$T/agentd/agent.sock
 
