@@ -7,7 +7,7 @@
 # Usage: run.sh [BUILD_DIR]     Tunables (environment): BENCH_ROUNDS, BENCH_CREATE_PER_ROUND,
 # BENCH_RTT_ITERS, BENCH_RTT_WARMUP, BENCH_MEM_N, BENCH_SWTPM_N, BENCH_OUT; those of
 # tests/bench/bench_hosttpm.sh (BENCH_HOSTTPM_*) and tests/bench/bench_agent_burst.sh
-# (BENCH_BURST_*).
+# (BENCH_BURST_*) and tests/bench/bench_reattest.sh (BENCH_REATTEST_*).
 set -eu
 B=$(cd "${1:-build}" && pwd)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -459,6 +459,7 @@ write_report() {
         echo
         cat "$T/hosttpm.md" # 8c. host-TPM cost on the slow host TPM (bench_hosttpm.sh)
         cat "$T/burst.md"   # 8d. concurrent starts through the agent service
+        cat "$T/reattest.md" # 8e. re-attestation of N containers, node vs quote mode
         report_goals
         report_notes
     } >"$T/benchmarks.md"
@@ -530,6 +531,10 @@ main() {
       echo "alternating; no runtime (a stand-in container process), node mode, swtpm host TPM."
       echo; sh "$ROOT/tests/bench/bench_agent_burst.sh" "$B"; } >"$T/burst.md" ||
         fail "bench_agent_burst.sh"
+    say "8e re-attestation per interval, node mode vs quote mode (bench_reattest.sh)"
+    { echo; echo "## 8e. Re-attestation: host-TPM signatures and verifier CPU per interval"
+      sh "$ROOT/tests/bench/bench_reattest.sh" "$B"; } >"$T/reattest.md" ||
+        fail "bench_reattest.sh"
     write_report
     sh "$ROOT/swtpm-ci/bench-kernel.sh" "$B" "$OUT" || fail "kernel device round trip (swtpm-ci/bench-kernel.sh)"
 }

@@ -6,10 +6,13 @@
  *   bench_evidence measure --bundle DIR --runtime PATH
  *       attest-agent measure's JSON, with this binary as the measured agent (for the policy)
  *   bench_evidence make --verifier URL[,URL...] --run-dir DIR --vtpm UUID --bundle DIR
- *                       --runtime PATH --count N --out PREFIX
+ *                       --runtime PATH --count N --out PREFIX [--node NAME | --host-quote NAME]
  *       registers the host and the vTPM's AK at the first URL, extends the bundle's event log
  *       (the vTPM must be fresh), then N times: GET /v1/nonce (URLs in turn), TPM2_Quote,
- *       evidence to PREFIX00000.cbor, PREFIX00001.cbor, ... (container PREFIX's name + index)
+ *       evidence to PREFIX00000.cbor, PREFIX00001.cbor, ... (container PREFIX's name + index);
+ *       no host part, or with --node the node mode's `node` key, or with --host-quote a host
+ *       part quoted by the host TPM over the same nonce (quote mode; NAME is its node, no
+ *       UEFI or kmod-vtpm log)
  *   bench_evidence URL[,URL...] CONCURRENCY FILES...
  *       POST /v1/evidence of every file: file k by thread k mod CONCURRENCY, each thread in
  *       file order on one kept-alive connection to URL t mod #URLs; prints one line
@@ -35,6 +38,7 @@
 #include "attest.h"
 #include "deadline.h"
 #include "fileio.h"
+#include "hostev.h"
 #include "hostreg.h"
 #include "http.h"
 #include "measure.h"
@@ -90,6 +94,7 @@ static int split_urls(char *s, const char *urls[MAX_URLS])
 
 struct make_opts {
     const char *bundle, *runtime, *run_dir, *vtpm, *out;
+    const char *node, *host_quote; /* --node, --host-quote: the node's name */
     const char *urls[MAX_URLS];
     int nurls;
     unsigned long count;
@@ -112,7 +117,8 @@ static int parse_make_opts(int argc, char **argv, struct make_opts *o)
         { "bundle", required_argument, NULL, 'b' }, { "runtime", required_argument, NULL, 'r' },
         { "run-dir", required_argument, NULL, 'd' }, { "vtpm", required_argument, NULL, 'u' },
         { "out", required_argument, NULL, 'o' }, { "verifier", required_argument, NULL, 'v' },
-        { "count", required_argument, NULL, 'n' }, { NULL, 0, NULL, 0 }
+        { "count", required_argument, NULL, 'n' }, { "node", required_argument, NULL, 'N' },
+        { "host-quote", required_argument, NULL, 'H' }, { NULL, 0, NULL, 0 }
     };
     char *end;
     int c;
@@ -126,6 +132,8 @@ static int parse_make_opts(int argc, char **argv, struct make_opts *o)
         case 'u': o->vtpm = optarg; break;
         case 'o': o->out = optarg; break;
         case 'v': o->nurls = split_urls(optarg, o->urls); break;
+        case 'N': o->node = optarg; break;
+        case 'H': o->host_quote = optarg; break;
         case 'n':
             errno = 0;
             o->count = strtoul(optarg, &end, 10);
@@ -135,6 +143,9 @@ static int parse_make_opts(int argc, char **argv, struct make_opts *o)
         default: return -EINVAL;
         }
     }
+    if ((o->node && !hostev_node_valid(o->node)) ||
+        (o->host_quote && !hostev_node_valid(o->host_quote)) || (o->node && o->host_quote))
+        return -EINVAL;
     return optind == argc && o->bundle && o->runtime ? 0 : -EINVAL;
 }
 
@@ -175,10 +186,13 @@ static int write_file(const char *path, const uint8_t *data, size_t len)
     return r;
 }
 
-/* One evidence: a nonce issued by ho's verifier, a quote over it, the file k. */
-static int make_one(struct attest *a, const struct http_opts *ho, const char *reg,
-                    const char *prefix, unsigned long k)
+/* One evidence: a nonce issued by ho's verifier, a quote over it (and with o->host_quote
+ * a host quote over it too), the file k. */
+static int make_one(const struct make_opts *o, struct attest *a, const struct http_opts *ho,
+                    const char *reg, const char *prefix, unsigned long k)
 {
+    struct host_opts hopt;
+    cbor_item_t *host = NULL;
     char path[PATH_MAX], cid[128], pcopy[PATH_MAX];
     struct evidence e;
     uint8_t *nonce = NULL, *body = NULL;
@@ -192,8 +206,19 @@ static int make_one(struct attest *a, const struct http_opts *ho, const char *re
     if (r == 0)
         r = attest_quote(a, cid, nonce, nonce_len, &e);
     e.registration = reg;
+    e.node = o->node;
+    if (r == 0 && o->host_quote) {
+        hostev_opts_defaults(&hopt);
+        hopt.uefi_log = NULL;
+        hopt.kmod_log = NULL;
+        hopt.node = o->host_quote;
+        r = hostev_part(&a->mgr, &hopt, nonce, nonce_len, &host);
+        e.host = host;
+    }
     if (r == 0)
         r = evidence_encode(&e, &body, &len);
+    if (host)
+        cbor_decref(&host);
     if (r == 0)
         r = write_file(path, body, len);
     free(body);
@@ -236,7 +261,7 @@ static int cmd_make(int argc, char **argv)
 
     if (r < 0 || o.nurls < 1 || !o.run_dir || !o.vtpm || !o.out || !o.count)
         return usage("bench_evidence make --verifier URL[,URL...] --run-dir DIR --vtpm UUID "
-                   "--bundle DIR --runtime PATH --count N --out PREFIX");
+                   "--bundle DIR --runtime PATH --count N --out PREFIX [--node NAME | --host-quote NAME]");
     if (http_global_init() < 0)
         return die("curl_global_init failed");
     for (int i = 0; i < o.nurls; i++)
@@ -244,7 +269,7 @@ static int cmd_make(int argc, char **argv)
                                     .deadline = deadline_now_ms() + MAKE_TIME_MS };
     r = make_setup(&o, &a, &ho[0], reg);
     for (unsigned long k = 0; r == 0 && k < o.count; k++)
-        r = make_one(&a, &ho[k % (unsigned long)o.nurls], reg, o.out, k);
+        r = make_one(&o, &a, &ho[k % (unsigned long)o.nurls], reg, o.out, k);
     if (r < 0)
         fprintf(stderr, "bench_evidence: make (vTPM %s): %s\n", o.vtpm, strerror(-r));
     attest_close(&a);
