@@ -8,14 +8,14 @@
 # Tunables (environment): BENCH_REATTEST_N (containers re-attested per interval, default 1000,
 # a multiple of BENCH_REATTEST_VTPMS), BENCH_REATTEST_VTPMS (real vTPMs standing in for them,
 # default 4: each quotes N / VTPMS times per interval), BENCH_REATTEST_ROUNDS (intervals per
-# mode, default 3).
+# mode, default 5).
 VTPM_BUILD=$(cd "${1:-build}" && pwd)
 export VTPM_BUILD
 . "$(dirname "$0")/../integration/lib.sh"
 set -eu
 N=${BENCH_REATTEST_N:-1000}
 V=${BENCH_REATTEST_VTPMS:-4}
-ROUNDS=${BENCH_REATTEST_ROUNDS:-3}
+ROUNDS=${BENCH_REATTEST_ROUNDS:-5}
 NODE=reattest-node
 MODES="node quote"
 
@@ -147,6 +147,7 @@ median() { sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) { print 0; exit }
     print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 # cpu_ms MODE: median over the rounds of verifier CPU ms per container re-attestation.
 cpu_ms() { awk -v n="$N" -v hz="$(getconf CLK_TCK)" '{ print 1000 * $1 / hz / n }' "res.$1" | median; }
+sum() { awk '{ s += $1 } END { print s + 0 }'; }
 rate() { cut -d' ' -f2 "res.$1" | median; }
 
 report() {
@@ -171,15 +172,18 @@ the containers. Quote mode: every container evidence carries a host part quoted 
 TPM over its own nonce (\`--host-quote\`, the agent's \`--host-evidence quote\`). No UEFI or
 kmod-vtpm log in either host part (no \`--boot-policy\`). Host TPM: swtpm behind the counting
 proxy (\`SLOW_TPM=none\`, docs/slowtpm.md), signatures counted by it while the evidence was
-made. Verifier: one \`verifier serve\` on SQLite, plain HTTP on 127.0.0.1; load:
+made ($(cat sig.quote) signatures for the quote mode's $ROUNDS intervals, $(cat sig.node) for the
+node mode's container evidence, $(sum <sig.host) for its $ROUNDS host steps). Verifier: one \`verifier serve\` on SQLite, plain HTTP on 127.0.0.1; load:
 \`bench_evidence URL $V FILES\` ($V threads, kept-alive connections). Verifier CPU =
 user + system time of the verifier process (/proc/PID/stat) over an interval's posts (in node
 mode the host evidence included) / $N; median of $ROUNDS intervals per mode, modes
-alternating interval by interval. Every answer was \`allow\`.
+alternating interval by interval. Every answer was \`allow\`. Machine: $(nproc) cores
+($(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), shared with other
+work), $(date -u '+%Y-%m-%d %H:%M UTC'); evidence made in $GEN_S s.
 
 | per interval of $N containers | node mode | quote mode | quote / node |
 |---|---|---|---|
-| host-TPM signatures (median) | $nt ($hs host step + $ns in container evidence) | $qs | $(calc .0f "$qs / ($nt > 0 ? $nt : 1)")x |
+| host-TPM signatures per interval | $nt ($hs host step + $ns in container evidence) | $qs | $(calc .0f "$qs / ($nt > 0 ? $nt : 1)")x |
 | verifier CPU ms per container re-attestation (median) | $(calc .3f "$cn") | $(calc .3f "$cq") | $(calc .2f "$cq / $cn")x |
 | checks/s (median) | $(calc .0f "$(rate node)") | $(calc .0f "$(rate quote)") | |
 
@@ -200,7 +204,8 @@ main() {
     setup
     t0=$(date +%s)
     for m in $MODES; do make_mode "$m"; done
-    say "evidence made in $(($(date +%s) - t0)) s; signatures: node $(cat sig.node), quote $(cat sig.quote)"
+    GEN_S=$(($(date +%s) - t0))
+    say "evidence made in $GEN_S s; signatures: node $(cat sig.node), quote $(cat sig.quote)"
     : >sig.host
     r=0
     while [ $r -lt "$ROUNDS" ]; do host_evidence "$r"; r=$((r + 1)); done
