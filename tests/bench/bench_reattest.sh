@@ -123,8 +123,8 @@ run_one() {
     t0=$(vf_ticks)
     if [ "$1" = node ]; then
         curl -sf -X POST -H 'Content-Type: application/cbor' --data-binary "@host-$2.cbor" \
-            "$URL/v1/hosts/evidence" >host-$2.json || fail "POST /v1/hosts/evidence (round $2)"
-        [ "$(json verdict <host-$2.json)" = allow ] || { cat host-$2.json >&2; fail "node verdict not allow"; }
+            "$URL/v1/hosts/evidence" >"host-$2.json" || fail "POST /v1/hosts/evidence (round $2)"
+        [ "$(json verdict <"host-$2.json")" = allow ] || { cat "host-$2.json" >&2; fail "node verdict not allow"; }
     fi
     # shellcheck disable=SC2046 # file names without spaces
     timeout 300 "$BE" "$URL" "$V" $(files_of "$1" "$2") >out.txt 2>err.txt ||
