@@ -64,13 +64,8 @@ setup() {
     "$VF" serve --listen 127.0.0.1:0 --port-file port --db "sqlite:$T/vf.db" --policy policy.json \
         --trust trust --insecure-no-tls --nonce-ttl 3600 --reattest-interval 3600 >>vf.log 2>&1 &
     VF_PID=$!
-    i=0
-    while [ ! -s port ]; do
-        i=$((i + 1)); [ $i -lt 100 ] || fail "verifier did not start"
-        kill -0 "$VF_PID" 2>/dev/null || { cat vf.log >&2; fail "verifier exited"; }
-        sleep 0.1
-    done
-    URL=http://127.0.0.1:$(cat port)
+    wait_verifier
+    URL=http://127.0.0.1:$PORT
 }
 
 # make_mode MODE: V fresh vTPMs, each quoting ROUNDS x PER nonces of the verifier, in parallel;

@@ -8,7 +8,6 @@ VF_PID=
 AD_PID=
 CTRS=""
 
-stop_vf() { stop_pid "$VF_PID" 100 || true; VF_PID=; }
 stop_ad() { stop_pid "$AD_PID" 100 || true; AD_PID=; }
 remove_ctrs() {
     for c in $CTRS; do timeout 10 runc delete -f "$c" >/dev/null 2>&1 || true; done

@@ -16,6 +16,16 @@ export TPM2TOOLS_TCTI=
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
+# stop_vf: stops the verifier started as VF_PID (SIGTERM, then SIGKILL after 10 s).
+stop_vf() { stop_pid "$VF_PID" 100 || true; VF_PID=; }
+# check WHAT COMMAND...: runs COMMAND; "ok: WHAT", or WHAT recorded in FAILED and the test goes
+# on (it reports FAILED at its end).
+FAILED=""
+check() {
+    _what=$1; shift
+    if "$@"; then ok "$_what"; else echo "FAILED: $_what" >&2; FAILED="$FAILED
+  $_what"; fi
+}
 # wait_verifier: waits (10 s at most) until the verifier started as VF_PID, logging to
 # ./vf.log, wrote its port to ./port; sets PORT. Fails with the log if it exits or never does.
 wait_verifier() {

@@ -24,14 +24,7 @@ AK=0x81010001
 C="curl -sS --max-time 10"
 NODE=node-a.example
 VF_PID= MGR2_PID=
-FAILED=""
-stop_vf() { stop_pid "$VF_PID" 100 || true; VF_PID=; }
 at_exit stop_vf
-check() { # WHAT COMMAND...: records a failure and goes on
-    _what=$1; shift
-    if "$@"; then ok "$_what"; else echo "FAILED: $_what" >&2; FAILED="$FAILED
-  $_what"; fi
-}
 
 start_host_tpm
 cd "$T"

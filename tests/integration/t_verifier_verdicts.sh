@@ -20,14 +20,7 @@ RUNTIME=sha256:2222222222222222222222222222222222222222222222222222222222222222
 GOOD="--rootfs $ROOTFS --runtime $RUNTIME --cap CAP_NET_BIND_SERVICE"
 AK=0x81010001 # persistent: the AK outlives a TPM Reset, as the attacker's would
 C="curl -sS --max-time 10"
-FAILED=""
-stop_vf() { stop_pid "$VF_PID" 100 || true; VF_PID=; }
 at_exit stop_vf
-check() { # WHAT COMMAND...: records a failure and goes on
-    _what=$1; shift
-    if "$@"; then ok "$_what"; else echo "FAILED: $_what" >&2; FAILED="$FAILED
-  $_what"; fi
-}
 
 start_host_tpm
 start_mgr
