@@ -26,7 +26,7 @@ WARN     := -Wall -Wextra -Wshadow -Wformat-security -Wformat=2 -Wstrict-prototy
 HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection -fPIE
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) $(SANITIZE) \
-             -Ilib -Ivtpm-mgr/include -Ivtpm-mgr/daemon -Ikmod-vtpm/include -Iattest-agent -MMD -MP
+             -Ilib -Ivtpm-mgr/include -Ivtpm-mgr/daemon -Ikmod-vtpm/include -Iattest-agent -Iverifier -MMD -MP
 LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 ALL_LDFLAGS = $(LDHARDEN) $(SANITIZE) $(LDFLAGS)
 
@@ -36,7 +36,7 @@ LIB_SRCS    := $(wildcard lib/*.c)
 MGR_SRCS    := $(wildcard vtpm-mgr/daemon/*.c)
 WORKER_SRCS := $(wildcard vtpm-mgr/worker/*.c)
 CTL_SRCS    := $(wildcard vtpm-mgr/vtpmctl/*.c)
-VERIFIER_SRCS := $(wildcard verifier/*.c)
+VERIFIER_SRCS := $(wildcard verifier/*.c verifier/*/*.c)
 AGENT_SRCS  := $(wildcard attest-agent/*.c)
 ADAPTER_SRCS := $(wildcard adapter/*.c)
 SLOWTPM_SRCS := $(wildcard swtpm-ci/slowtpm/*.c)
@@ -95,7 +95,7 @@ $(VERIFIER_A): $(call obj,$(filter-out %/main.c,$(VERIFIER_SRCS)))
 $(call obj,$(ADAPTER_SRCS)): ALL_CFLAGS += $(shell pkg-config --cflags fuse3 2>/dev/null)
 
 # libpq's headers live in their own directory.
-$(call obj,verifier/store_pg.c): ALL_CFLAGS += $(shell pkg-config --cflags libpq)
+$(call obj,verifier/store/store_pg.c): ALL_CFLAGS += $(shell pkg-config --cflags libpq)
 
 $(ADAPTER_A): $(call obj,$(filter-out %/main.c,$(ADAPTER_SRCS)))
 	@mkdir -p $(dir $@)

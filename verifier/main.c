@@ -8,12 +8,12 @@
 
 #include "fileio.h"
 #include "log.h"
-#include "policy.h"
-#include "server.h"
-#include "sweeper.h"
-#include "verify.h"
-#include "chain.h"
-#include "cmd_bootpolicy.h"
+#include "check/policy.h"
+#include "http/server.h"
+#include "sched/sweeper.h"
+#include "check/verify.h"
+#include "check/chain.h"
+#include "boot/cmd_bootpolicy.h"
 
 #define EXIT_ALLOW 0
 #define EXIT_DENY  1

@@ -476,7 +476,7 @@ bench_host() {
         echo "## 6. Host measured boot: UEFI event log parse + sha256 replay"
         echo
         echo "\`sh tests/bench/bench_uefilog.sh $B\`: the verifier's parser (tests/tools/bench_uefilog,"
-        echo "the same code as \`verifier/uefilog.c\`) in process (median of 2,000) and as a process, beside"
+        echo "the same code as \`verifier/boot/uefilog.c\`) in process (median of 2,000) and as a process, beside"
         echo "\`tpm2_eventlog\` as a process (hyperfine medians). ovmf-qemu.bin is the real log of the OVMF"
         echo "boot that tests/integration/t_host_boot.sh verifies."
         echo

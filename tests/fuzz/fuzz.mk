@@ -3,7 +3,7 @@
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-                -fno-sanitize-recover=all -Ilib -Ivtpm-mgr/include -Ivtpm-mgr/daemon -Ivtpm-mgr/worker
+                -fno-sanitize-recover=all -Ilib -Ivtpm-mgr/include -Ivtpm-mgr/daemon -Ivtpm-mgr/worker -Iverifier
 
 fuzz_ctlproto_SRCS  := lib/ctlproto.c lib/log.c
 fuzz_ctlproto_LIBS  := -lcbor
@@ -13,11 +13,11 @@ fuzz_statefile_SRCS := vtpm-mgr/daemon/statestore.c lib/fileio.c lib/log.c
 fuzz_statefile_LIBS := -lcrypto
 fuzz_manifest_SRCS  := vtpm-mgr/daemon/rollback.c vtpm-mgr/daemon/statestore.c lib/fileio.c lib/log.c
 fuzz_manifest_LIBS  := -lcrypto
-fuzz_evidence_SRCS  := verifier/evidence.c verifier/eventlog.c verifier/quote.c verifier/chain.c \
-                       verifier/tpmobj.c verifier/policy.c verifier/launchpolicy.c verifier/reasons.c \
-                       verifier/verify.c \
-                       verifier/chaincache.c verifier/hostcheck.c verifier/kmodlist.c \
-                       verifier/uefilog.c verifier/bootpolicy.c lib/tpmtemplates.c \
+fuzz_evidence_SRCS  := verifier/check/evidence.c verifier/boot/eventlog.c verifier/check/quote.c verifier/check/chain.c \
+                       verifier/check/tpmobj.c verifier/check/policy.c verifier/check/launchpolicy.c verifier/check/reasons.c \
+                       verifier/check/verify.c \
+                       verifier/check/chaincache.c verifier/check/hostcheck.c verifier/check/kmodlist.c \
+                       verifier/boot/uefilog.c verifier/boot/bootpolicy.c lib/tpmtemplates.c \
                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_evidence_LIBS  := -lcbor -ljansson -lcrypto -ltss2-mu
 
@@ -29,10 +29,10 @@ fuzz_tpmframe_LIBS  := -ltss2-mu
 fuzz_ociconfig_INC  := -Iattest-agent
 fuzz_ociconfig_SRCS := attest-agent/ocispec.c attest-agent/launchcfg.c attest-agent/launchmount.c \
                        attest-agent/launchseccomp.c attest-agent/cborenc.c attest-agent/digest.c \
-                       verifier/launchpolicy.c verifier/reasons.c \
+                       verifier/check/launchpolicy.c verifier/check/reasons.c \
                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_ociconfig_LIBS := -ljansson -lcbor -lcrypto
-fuzz_launchpolicy_SRCS := verifier/launchpolicy.c verifier/reasons.c lib/cborutil.c lib/ctlproto.c \
+fuzz_launchpolicy_SRCS := verifier/check/launchpolicy.c verifier/check/reasons.c lib/cborutil.c lib/ctlproto.c \
                           lib/log.c
 fuzz_launchpolicy_LIBS := -ljansson -lcbor
 fuzz_agentreply_INC := -Iattest-agent
@@ -42,19 +42,19 @@ fuzz_hostquote_INC  := -Iattest-agent
 fuzz_hostquote_SRCS := vtpm-mgr/daemon/hostquote.c attest-agent/mgrclient.c lib/pcrlist.c \
                        lib/ctlproto.c lib/log.c
 fuzz_hostquote_LIBS := -lcbor -lcrypto
-fuzz_uefilog_SRCS   := verifier/uefilog.c verifier/bootpolicy.c verifier/reasons.c lib/fileio.c lib/hexutil.c lib/log.c
+fuzz_uefilog_SRCS   := verifier/boot/uefilog.c verifier/boot/bootpolicy.c verifier/check/reasons.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_uefilog_LIBS   := -ljansson -lcrypto
 
-fuzz_kmodlist_SRCS  := verifier/kmodlist.c lib/hexutil.c
+fuzz_kmodlist_SRCS  := verifier/check/kmodlist.c lib/hexutil.c
 fuzz_kmodlist_LIBS  := -lcrypto
 
 fuzz_slowtpm_INC    := -Iswtpm-ci/slowtpm
 fuzz_slowtpm_SRCS   := swtpm-ci/slowtpm/inspect.c
 fuzz_slowtpm_LIBS   := -ltss2-mu
 
-fuzz_admission_SRCS := verifier/admission.c verifier/policy.c verifier/launchpolicy.c \
-                       verifier/bootpolicy.c verifier/uefilog.c \
-                       verifier/reasons.c verifier/eventlog.c \
+fuzz_admission_SRCS := verifier/sched/admission.c verifier/check/policy.c verifier/check/launchpolicy.c \
+                       verifier/boot/bootpolicy.c verifier/boot/uefilog.c \
+                       verifier/check/reasons.c verifier/boot/eventlog.c \
                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_admission_LIBS := -ljansson -lcbor -lcrypto -ltss2-mu
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../verifier/admission.h"
+#include "../../verifier/sched/admission.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,9 +4,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../verifier/evidence.h"
-#include "../../verifier/policy.h"
-#include "../../verifier/verify.h"
+#include "../../verifier/check/evidence.h"
+#include "../../verifier/check/policy.h"
+#include "../../verifier/check/verify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../verifier/kmodlist.h"
+#include "../../verifier/check/kmodlist.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

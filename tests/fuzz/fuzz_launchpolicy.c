@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "ctlproto.h"
-#include "../../verifier/launchpolicy.h"
+#include "../../verifier/check/launchpolicy.h"
 #include "../tools/launch_fixture.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -9,7 +9,7 @@
 
 #include "launchcfg.h"
 #include "ocispec.h"
-#include "../../verifier/launchpolicy.h"
+#include "../../verifier/check/launchpolicy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../verifier/bootpolicy.h"
+#include "../../verifier/boot/bootpolicy.h"
 
 /* The log writer of tests/tools/uefilog_build.c builds the fixed reference log. */
 #define UEFILOG_BUILD_LIB

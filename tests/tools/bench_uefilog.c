@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "fileio.h"
-#include "../../verifier/uefilog.h"
+#include "../../verifier/boot/uefilog.h"
 #include "benchutil.h"
 
 #define DEFAULT_RUNS 1000ul

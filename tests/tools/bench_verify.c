@@ -23,8 +23,8 @@
 #include "ctlproto.h"
 #include "launch_fixture.h"
 #include "fileio.h"
-#include "../../verifier/chain.h"
-#include "../../verifier/verify.h"
+#include "../../verifier/check/chain.h"
+#include "../../verifier/check/verify.h"
 
 #define D_IMAGE   "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 #define D_ROOTFS  "sha256:2222222222222222222222222222222222222222222222222222222222222222"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Test tool: runs `verifier boot-policy ...` (verifier/cmd_bootpolicy.c) from libverifier.a,
+/* Test tool: runs `verifier boot-policy ...` (verifier/boot/cmd_bootpolicy.c) from libverifier.a,
  * so its tests do not depend on how verifier/main.c dispatches. */
-#include "../../verifier/cmd_bootpolicy.h"
+#include "../../verifier/boot/cmd_bootpolicy.h"
 
 int main(int argc, char **argv)
 {

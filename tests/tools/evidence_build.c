@@ -16,8 +16,8 @@
 #include "ctlproto.h"
 #include "launch_fixture.h"
 #include "fileio.h"
-#include "../../verifier/makecred.h"
-#include "../../verifier/tpmobj.h"
+#include "../../verifier/check/makecred.h"
+#include "../../verifier/check/tpmobj.h"
 
 #define MAX_FILE (1024u * 1024u)
 #define MAX_ARGS 16

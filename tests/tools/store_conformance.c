@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../verifier/store.h"
+#include "../../verifier/store/store.h"
 
 #define T0 INT64_C(1000000) /* the scenario's clock: far from real time, so nothing is "now" */
 #define RACE_K 40           /* rows of each kind the racers fight over */

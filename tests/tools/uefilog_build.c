@@ -22,7 +22,7 @@
 
 #include <openssl/evp.h>
 
-#include "../../verifier/uefilog.h"
+#include "../../verifier/boot/uefilog.h"
 
 #define ULB_MAX_BANKS 8
 

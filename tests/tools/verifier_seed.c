@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../verifier/store.h"
+#include "../../verifier/store/store.h"
 
 static void usage(void)
 {

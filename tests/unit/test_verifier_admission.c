@@ -11,9 +11,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../verifier/admission.h"
-#include "../../verifier/api.h"
-#include "../../verifier/sweeper.h"
+#include "../../verifier/sched/admission.h"
+#include "../../verifier/http/api.h"
+#include "../../verifier/sched/sweeper.h"
 
 #define NOW 1796119200 /* 2026-12-01T10:00:00Z */
 #define D_OK  "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../verifier/binding.h"
+#include "../../verifier/check/binding.h"
 
 static void test_unproven_reasons(void **state)
 {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests of the boot reference policy (verifier/bootpolicy.c): strict loading, checks of
+/* Unit tests of the boot reference policy (verifier/boot/bootpolicy.c): strict loading, checks of
  * good and tampered UEFI logs, and derive -> check round trips. */
 #include <errno.h>
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../../verifier/bootpolicy.h"
+#include "../../verifier/boot/bootpolicy.h"
 
 /* The log writer of the uefilog_build test tool, without its main(). */
 #define UEFILOG_BUILD_LIB

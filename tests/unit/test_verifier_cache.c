@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../verifier/chaincache.h"
+#include "../../verifier/check/chaincache.h"
 #include "ctlproto.h"
 
 static cbor_item_t *chain(const char *file, const char *content)

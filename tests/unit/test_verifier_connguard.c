@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests of the verifier's connection guard (verifier/connguard.c): phase deadlines and
+/* Unit tests of the verifier's connection guard (verifier/http/connguard.c): phase deadlines and
  * eviction of the longest-waiting connection, on socket pairs whose far end sees the shutdown. */
 #include <errno.h>
 #include <setjmp.h>
@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../../verifier/connguard.h"
+#include "../../verifier/http/connguard.h"
 
 #define NCONN 6
 

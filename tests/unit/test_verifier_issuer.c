@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests of the EK chain through a short-lived vTPM issuer (verifier/chain.c): checked at
+/* Unit tests of the EK chain through a short-lived vTPM issuer (verifier/check/chain.c): checked at
  * the EK certificate's notBefore, the issuer valid now at registration, nothing but a
  * pathlen-0 CA under vtpm-ca.pem accepted as the issuer. Certificates made with OpenSSL in
  * memory; the host part of the chain is absent (its reasons are not looked at here). */
@@ -14,7 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "../../verifier/chain.h"
+#include "../../verifier/check/chain.h"
 #include "ctlproto.h"
 
 #define UUID "12345678-9abc-4def-8123-456789abcdef"

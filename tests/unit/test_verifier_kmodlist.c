@@ -12,7 +12,7 @@
 
 #include <openssl/sha.h>
 
-#include "../../verifier/kmodlist.h"
+#include "../../verifier/check/kmodlist.h"
 
 #define UUID1 "0b7c2e5a-1111-4c2d-9e0f-0123456789ab"
 #define EKHEX "aa00000000000000000000000000000000000000000000000000000000000011"

@@ -16,8 +16,8 @@
 
 #include "launchcfg.h"
 #include "../tools/launch_fixture.h"
-#include "../../verifier/launchpolicy.h"
-#include "../../verifier/reasons.h"
+#include "../../verifier/check/launchpolicy.h"
+#include "../../verifier/check/reasons.h"
 
 /* A hardened container: runc's spec, non-root, no capabilities, limits, seccomp that blocks
  * the dangerous set (default deny), the agent as its only hook. */

@@ -17,7 +17,7 @@
 #include <openssl/rsa.h>
 #include <tss2/tss2_mu.h>
 
-#include "../../verifier/makecred.h"
+#include "../../verifier/check/makecred.h"
 
 static void unhex(const char *h, uint8_t *out, size_t n)
 {

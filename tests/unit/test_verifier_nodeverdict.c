@@ -13,9 +13,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../../verifier/nodeverdict.h"
-#include "../../verifier/policy.h"
-#include "../../verifier/store.h"
+#include "../../verifier/check/nodeverdict.h"
+#include "../../verifier/check/policy.h"
+#include "../../verifier/store/store.h"
 
 static const char HOST[] = "host:aa";
 

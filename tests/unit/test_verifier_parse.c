@@ -15,12 +15,12 @@
 #include "cborutil.h"
 #include "ctlproto.h"
 #include "../tools/launch_fixture.h"
-#include "../../verifier/chain.h"
-#include "../../verifier/eventlog.h"
-#include "../../verifier/evidence.h"
-#include "../../verifier/policy.h"
-#include "../../verifier/quote.h"
-#include "../../verifier/tpmobj.h"
+#include "../../verifier/check/chain.h"
+#include "../../verifier/boot/eventlog.h"
+#include "../../verifier/check/evidence.h"
+#include "../../verifier/check/policy.h"
+#include "../../verifier/check/quote.h"
+#include "../../verifier/check/tpmobj.h"
 
 static const char *skip_key; /* build_evidence leaves this key out */
 

@@ -14,7 +14,7 @@
 
 #include <sqlite3.h>
 
-#include "../../verifier/store.h"
+#include "../../verifier/store/store.h"
 
 /* The schema exactly as the release with schema version 1 wrote it. */
 static const char v1_schema[] =

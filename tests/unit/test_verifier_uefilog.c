@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests of the UEFI event log parser and replay (verifier/uefilog.c): round trips, PCR
+/* Unit tests of the UEFI event log parser and replay (verifier/boot/uefilog.c): round trips, PCR
  * values computed here with OpenSSL, and every malformed-input case the parser must refuse. */
 #include <errno.h>
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 
 #include <openssl/sha.h>
 
-#include "../../verifier/uefilog.h"
+#include "../../verifier/boot/uefilog.h"
 
 /* The log writer of the uefilog_build test tool, without its main(). */
 #define UEFILOG_BUILD_LIB

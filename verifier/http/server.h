@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The verifier service: HTTPS with mutual TLS (libmicrohttpd + GnuTLS), routing to api.c. */
+#ifndef VERIFIER_SERVER_H
+#define VERIFIER_SERVER_H
+
+#include "http/connguard.h"
+
+#define SERVER_NONCE_TTL 60u
+#define SERVER_REATTEST_INTERVAL 300u
+#define SERVER_REATTEST_GRACE    60u
+#define SERVER_ADMISSION_CACHE_MS 1000u
+
+struct server_config {
+    const char *listen, *db, *policy, *trust;
+    const char *boot_policy; /* optional: the host's boot reference values */
+    const char *tls_cert, *tls_key, *client_ca;
+    const char *port_file; /* optional: the bound port is written here (for --listen H:0) */
+    int insecure_no_tls;
+    unsigned long nonce_ttl;
+    /* scheduler answers and continuous attestation (docs/verifier.md) */
+    unsigned long reattest_interval, reattest_grace; /* seconds */
+    const char *notify_url, *notify_ca;               /* optional */
+    unsigned long notify_max_attempts;
+    unsigned long admission_cache_ms, admission_max_age;
+    struct guard_limits conn; /* connection limits and deadlines (docs/verifier.md) */
+};
+
+/* Runs until SIGTERM or SIGINT. Returns 0 after a clean stop, -1 when it could not start. */
+int server_run(const struct server_config *cfg);
+
+#endif

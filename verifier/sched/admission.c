@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Kubernetes admission (AdmissionReview v1) for pods and pod bindings: which node and images a
+ * request places, and whether the node's host attestation and the image allow-list admit it. */
+#include "sched/admission.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define REASONS_SHOWN_MAX 480u
+
+static const char *str(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static int env_err(char *err, size_t errsz, const char *m)
+{
+    snprintf(err, errsz, "%s", m);
+    return -EINVAL;
+}
+
+static int alnum_lower(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+int admission_node_name_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    if (n == 0 || n > ADMISSION_NODE_MAX || !alnum_lower(s[0]) || !alnum_lower(s[n - 1]))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!alnum_lower(s[i]) && s[i] != '-' && s[i] != '.')
+            return 0;
+        /* each dot-separated label starts and ends alphanumeric */
+        if (s[i] == '.' && (!alnum_lower(s[i - 1]) || !alnum_lower(s[i + 1])))
+            return 0;
+    }
+    return 1;
+}
+
+static void problem(struct admission_req *rq, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void problem(struct admission_req *rq, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (rq->problem[0])
+        return; /* the first one is the one worth reading */
+    va_start(ap, fmt);
+    vsnprintf(rq->problem, sizeof(rq->problem), fmt, ap);
+    va_end(ap);
+}
+
+/* Appends the containers of one list (spec.containers etc.); absent optional lists are fine. */
+static void add_containers(struct admission_req *rq, const json_t *spec, const char *field,
+                           int required)
+{
+    const json_t *list = json_object_get(spec, field), *c, *img;
+    size_t i;
+
+    if (!list || json_is_null(list)) {
+        if (required)
+            problem(rq, "pod object without spec.%s", field);
+        return;
+    }
+    if (!json_is_array(list)) {
+        problem(rq, "pod spec.%s is not a list", field);
+        return;
+    }
+    json_array_foreach(list, i, c) {
+        img = json_object_get(c, "image");
+        if (!json_is_object(c) || (img && !json_is_string(img)))
+            problem(rq, "pod spec.%s[%zu] is not a container with a string image", field, i);
+        else if (rq->n_img >= ADMISSION_IMAGES_MAX)
+            problem(rq, "pod has more than %u containers", ADMISSION_IMAGES_MAX);
+        else
+            rq->img[rq->n_img++] = (struct admission_image){
+                .container = str(c, "name") ? str(c, "name") : "", /* "" = no name given */
+                .image = img ? json_string_value(img) : "",
+            };
+    }
+}
+
+static void parse_pod(struct admission_req *rq, const json_t *obj)
+{
+    const json_t *spec = json_object_get(obj, "spec"), *nn;
+
+    if (!json_is_object(spec)) {
+        problem(rq, "pod object without spec");
+        return;
+    }
+    nn = json_object_get(spec, "nodeName");
+    if (nn && !json_is_null(nn) && !json_is_string(nn))
+        problem(rq, "pod spec.nodeName is not a string");
+    else if (json_is_string(nn) && json_string_length(nn) > 0 &&
+             !admission_node_name_ok(json_string_value(nn)))
+        problem(rq, "pod spec.nodeName is not a valid node name");
+    else if (json_is_string(nn) && json_string_length(nn) > 0)
+        rq->node = json_string_value(nn);
+    add_containers(rq, spec, "containers", 1);
+    add_containers(rq, spec, "initContainers", 0);
+    add_containers(rq, spec, "ephemeralContainers", 0);
+}
+
+static void parse_binding(struct admission_req *rq, const json_t *obj)
+{
+    const json_t *target = json_object_get(obj, "target");
+    const char *kind = str(target, "kind"), *name = str(target, "name");
+
+    if (!json_is_object(target) || !name)
+        problem(rq, "binding without target.name");
+    else if (json_object_get(target, "kind") && (!kind || strcmp(kind, "Node")))
+        problem(rq, "binding target is not a Node");
+    else if (!admission_node_name_ok(name))
+        problem(rq, "binding target.name is not a valid node name");
+    else
+        rq->node = name;
+}
+
+static enum admission_target classify(const struct admission_req *rq, const char *group)
+{
+    if (!strcmp(rq->operation, "DELETE"))
+        return ADMISSION_DELETE;
+    if ((strcmp(rq->operation, "CREATE") && strcmp(rq->operation, "UPDATE")) || group[0])
+        return ADMISSION_OTHER;
+    if (!strcmp(rq->kind, "Binding"))
+        return ADMISSION_BINDING;
+    /* pods/ephemeralcontainers adds containers, hence images, to a running pod */
+    if (!strcmp(rq->kind, "Pod") &&
+        (!rq->subresource[0] || !strcmp(rq->subresource, "ephemeralcontainers")))
+        return ADMISSION_POD;
+    return ADMISSION_OTHER;
+}
+
+static int parse_request(struct admission_req *rq, const json_t *req, char *err, size_t errsz)
+{
+    const json_t *kind = json_object_get(req, "kind"), *sub = json_object_get(req, "subResource");
+    const json_t *group = json_object_get(kind, "group"), *obj = json_object_get(req, "object");
+
+    rq->uid = str(req, "uid");
+    if (!rq->uid || !rq->uid[0] || strlen(rq->uid) > ADMISSION_UID_MAX)
+        return env_err(err, errsz, "request.uid must be a string of 1 to 128 bytes");
+    rq->operation = str(req, "operation");
+    if (!rq->operation || !rq->operation[0])
+        return env_err(err, errsz, "request.operation must be a string");
+    if (!(rq->kind = str(kind, "kind")) || (group && !json_is_string(group)))
+        return env_err(err, errsz, "request.kind must be {group, version, kind}");
+    if (sub && !json_is_null(sub) && !json_is_string(sub))
+        return env_err(err, errsz, "request.subResource must be a string");
+    rq->subresource = json_is_string(sub) ? json_string_value(sub) : "";
+    rq->ns = str(req, "namespace") ? str(req, "namespace") : "";
+    rq->name = str(req, "name") ? str(req, "name") : "";
+    rq->target = classify(rq, group ? json_string_value(group) : "");
+    if ((rq->target == ADMISSION_POD || rq->target == ADMISSION_BINDING) && !json_is_object(obj))
+        problem(rq, "request.object is not an object");
+    else if (rq->target == ADMISSION_POD)
+        parse_pod(rq, obj);
+    else if (rq->target == ADMISSION_BINDING)
+        parse_binding(rq, obj);
+    return 0;
+}
+
+int admission_parse(const uint8_t *body, size_t len, struct admission_req *rq, char *err,
+                    size_t errsz)
+{
+    json_error_t je;
+    const char *av, *kind;
+
+    memset(rq, 0, sizeof(*rq));
+    /* Duplicate keys are refused: no reading of a different image than the API server's. */
+    rq->root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &je);
+    if (!rq->root) {
+        snprintf(err, errsz, "not JSON: %.100s", je.text);
+        return -EINVAL;
+    }
+    av = str(rq->root, "apiVersion");
+    kind = str(rq->root, "kind");
+    if (!av || strcmp(av, ADMISSION_API_VERSION))
+        return env_err(err, errsz, "apiVersion must be " ADMISSION_API_VERSION);
+    if (!kind || strcmp(kind, "AdmissionReview"))
+        return env_err(err, errsz, "kind must be AdmissionReview");
+    if (!json_is_object(json_object_get(rq->root, "request")))
+        return env_err(err, errsz, "request must be an object");
+    return parse_request(rq, json_object_get(rq->root, "request"), err, errsz);
+}
+
+void admission_req_free(struct admission_req *rq)
+{
+    json_decref(rq->root);
+    memset(rq, 0, sizeof(*rq));
+}
+
+/* ---- the decision ---- */
+
+static void deny(struct admission_result *res, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Appends one cause; causes are separated by "; ", the whole is cut at ADMISSION_MSG_MAX. */
+static void deny(struct admission_result *res, const char *fmt, ...)
+{
+    size_t len = strlen(res->msg);
+    va_list ap;
+
+    res->allowed = 0;
+    if (len && len + 2 < sizeof(res->msg)) {
+        memcpy(res->msg + len, "; ", 3);
+        len += 2;
+    }
+    va_start(ap, fmt);
+    vsnprintf(res->msg + len, sizeof(res->msg) - len, fmt, ap);
+    va_end(ap);
+}
+
+static void iso_time(int64_t t, char out[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(out, 32, "%lld", (long long)t);
+}
+
+/* The stored reasons, comma-separated and bounded. */
+static void join_reasons(const json_t *reasons, char *out, size_t outsz)
+{
+    size_t i, len = 0;
+    const json_t *r;
+
+    out[0] = '\0';
+    json_array_foreach(reasons, i, r) {
+        int n = snprintf(out + len, outsz - len, "%s%s", i ? ", " : "",
+                         json_is_string(r) ? json_string_value(r) : "?");
+        if (n < 0 || (size_t)n >= outsz - len)
+            break;
+        len += (size_t)n;
+    }
+    if (!out[0])
+        snprintf(out, outsz, "no reason recorded");
+}
+
+static int has_reason(const json_t *reasons, const char *code)
+{
+    size_t i;
+    const json_t *r;
+
+    json_array_foreach(reasons, i, r)
+        if (json_is_string(r) && !strcmp(json_string_value(r), code))
+            return 1;
+    return 0;
+}
+
+static void judge_denied(const char *node, const json_t *row, const char *when,
+                         struct admission_result *res)
+{
+    const json_t *reasons = json_object_get(row, "reasons");
+    char why[REASONS_SHOWN_MAX];
+
+    if (has_reason(reasons, "reattest-missed")) {
+        deny(res, "node %s's host attestation is stale (re-attestation missed; revoked at %s)",
+             node, when);
+        return;
+    }
+    join_reasons(reasons, why, sizeof(why));
+    deny(res, "node %s has no passing host attestation: %s; last attested %s", node, why, when);
+}
+
+static void judge_row(const struct admission_cfg *cfg, const char *node, const json_t *row,
+                      int64_t now, struct admission_result *res)
+{
+    const char *verdict = str(row, "verdict");
+    const json_t *t = json_object_get(row, "time"), *d = json_object_get(row, "due");
+    int64_t due = json_is_integer(d) ? json_integer_value(d) : 0;
+    char when[32], dues[32];
+
+    if (!verdict || !json_is_integer(t) || (d && !json_is_integer(d))) {
+        deny(res, "node %s: the verifier's record of it is unreadable", node);
+        return;
+    }
+    iso_time(json_integer_value(t), when);
+    iso_time(due, dues);
+    if (strcmp(verdict, "allow"))
+        judge_denied(node, row, when, res);
+    else if (due > 0 && due <= now)
+        deny(res, "node %s's host attestation is stale (re-attestation missed at %s)", node, dues);
+    else if (cfg->max_age > 0 && now - json_integer_value(t) > cfg->max_age)
+        deny(res, "node %s's host attestation is too old (last attested %s, more than %lld s ago)",
+             node, when, (long long)cfg->max_age);
+}
+
+static void check_node(const struct admission_cfg *cfg, const char *node, int64_t now,
+                       struct admission_result *res)
+{
+    json_t *row = NULL;
+    int r = cfg->lookup(cfg->arg, node, &row);
+
+    if (r == -ENOENT)
+        deny(res, "node %s is unknown to the verifier (no host attestation recorded)", node);
+    else if (r < 0)
+        deny(res, "verifier database unavailable");
+    else
+        judge_row(cfg, node, row, now, res);
+    json_decref(row);
+}
+
+/* "sha256:<64 lowercase hex>" of a reference "name[:tag]@sha256:<hex>", as OCI writes it. */
+static int pinned_digest(const char *image, char out[72])
+{
+    const char *at = strrchr(image, '@');
+
+    if (!at || at == image || strncmp(at + 1, "sha256:", 7) || strlen(at + 8) != 64)
+        return -1;
+    for (const char *p = at + 8; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return -1;
+    memcpy(out, at + 1, 71);
+    out[71] = '\0';
+    return 0;
+}
+
+static int digest_listed(const json_t *list, const char *digest)
+{
+    size_t i;
+    const json_t *e;
+    char norm[72];
+
+    json_array_foreach(list, i, e)
+        if (policy_normalize_digest(json_string_value(e), norm) == 0 && !strcmp(norm, digest))
+            return 1;
+    return 0;
+}
+
+static int seen_before(const struct admission_req *rq, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (!strcmp(rq->img[j].image, rq->img[i].image))
+            return 1;
+    return 0;
+}
+
+static void check_images(const struct policy *pol, const struct admission_req *rq,
+                         struct admission_result *res)
+{
+    const json_t *list = json_object_get(json_object_get(pol->root, "digests"), "image");
+    char digest[72];
+
+    if (!json_is_array(list))
+        return; /* null: images are not checked */
+    for (size_t i = 0; i < rq->n_img; i++) {
+        const struct admission_image *im = &rq->img[i];
+        if (seen_before(rq, i))
+            continue;
+        if (!im->image[0])
+            deny(res, "container %.100s has no image", im->container);
+        else if (pinned_digest(im->image, digest) < 0)
+            deny(res, "image %.200s is not pinned by digest", im->image);
+        else if (!digest_listed(list, digest))
+            deny(res, "image %.200s digest %s is not allowed by the verifier policy", im->image,
+                 digest);
+    }
+}
+
+/* Length of the valid UTF-8 sequence at s, 0 when invalid (overlongs and surrogates too). */
+static size_t utf8_len(const unsigned char *s)
+{
+    size_t n = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3
+             : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+    unsigned cp;
+
+    if (n <= 1)
+        return n;
+    cp = s[0] & (0xffu >> (n + 1));
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3fu);
+    }
+    if (cp < (n == 2 ? 0x80u : n == 3 ? 0x800u : 0x10000u) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* Messages quote request strings cut at byte limits: what a cut split, and control
+ * characters, become '?', so the text is valid JSON and safe in a terminal. */
+static void sanitize(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+
+    while (*p) {
+        size_t n = utf8_len(p);
+        if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
+void admission_decide(const struct admission_cfg *cfg, const struct admission_req *rq,
+                      int64_t now, struct admission_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->allowed = 1;
+    if (rq->target == ADMISSION_DELETE)
+        return;
+    if (rq->target == ADMISSION_OTHER) {
+        snprintf(res->warning, sizeof(res->warning),
+                 "vtpm-attest verifier: %.32s of %.40s%s%.40s is not checked", rq->operation,
+                 rq->kind, rq->subresource[0] ? "/" : "", rq->subresource);
+        sanitize(res->warning);
+        return;
+    }
+    if (rq->problem[0])
+        deny(res, "%s", rq->problem);
+    else if (rq->node)
+        check_node(cfg, rq->node, now, res);
+    if (!rq->problem[0] && rq->target == ADMISSION_POD)
+        check_images(cfg->pol, rq, res);
+    sanitize(res->msg);
+}
+
+json_t *admission_response(const struct admission_req *rq, const struct admission_result *res)
+{
+    json_t *r = json_pack("{s:s, s:b}", "uid", rq->uid, "allowed", res->allowed);
+
+    if (!r)
+        return NULL;
+    if (!res->allowed && json_object_set_new(r, "status", json_pack("{s:i, s:s}", "code", 403,
+                                                                    "message", res->msg)) < 0)
+        goto fail;
+    if (res->warning[0] &&
+        json_object_set_new(r, "warnings", json_pack("[s]", res->warning)) < 0)
+        goto fail;
+    return json_pack("{s:s, s:s, s:o}", "apiVersion", ADMISSION_API_VERSION, "kind",
+                     "AdmissionReview", "response", r);
+fail:
+    json_decref(r);
+    return NULL;
+}

@@ -1,0 +1,912 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The store's SQLite backend: one database file, WAL, synchronous=FULL, versioned migrations. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "store/store_ops.h"
+
+struct sq_store {
+    struct store base; /* first: the front's handle */
+    sqlite3 *db;
+};
+
+static sqlite3 *DB(struct store *st)
+{
+    return ((struct sq_store *)st)->db;
+}
+
+/* Migrations: step i takes the schema from version i to i + 1. Never edit a released step. */
+static const char sq_step1[] =
+    "CREATE TABLE nonces (nonce TEXT PRIMARY KEY, issued INTEGER NOT NULL,"
+    "  expires INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE registrations (id TEXT PRIMARY KEY, vtpm_uuid TEXT NOT NULL,"
+    "  ak_pub BLOB NOT NULL, ek_cert BLOB NOT NULL, credential BLOB,"
+    "  created INTEGER NOT NULL, state INTEGER NOT NULL);"
+    "CREATE TABLE tpm_clock (vtpm_uuid TEXT PRIMARY KEY, reset_count INTEGER NOT NULL,"
+    "  restart_count INTEGER NOT NULL, clock INTEGER NOT NULL);"
+    "CREATE TABLE verdicts (container_id TEXT PRIMARY KEY, vtpm_uuid TEXT NOT NULL,"
+    "  verdict TEXT NOT NULL, reasons TEXT NOT NULL, time INTEGER NOT NULL);"
+    "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL, subject TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL);";
+
+static const char sq_step2[] =
+    "ALTER TABLE verdicts ADD COLUMN node TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE verdicts ADD COLUMN due INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX verdicts_overdue ON verdicts (due) WHERE verdict = 'allow' AND due > 0;"
+    "CREATE TABLE nodes (node TEXT PRIMARY KEY, host TEXT NOT NULL, verdict TEXT NOT NULL,"
+    "  reasons TEXT NOT NULL, time INTEGER NOT NULL, due INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX nodes_overdue ON nodes (due) WHERE verdict = 'allow' AND due > 0;"
+    "CREATE TABLE notifications (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL,"
+    "  created INTEGER NOT NULL, next_try INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0, state INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX notifications_pending ON notifications (next_try) WHERE state = 0;"
+    "CREATE INDEX nonces_expires ON nonces (expires);";
+
+/* Container ids bound to the first vTPM that proved itself under them (docs/verifier.md);
+ * rows written before are unbound ('') until their next proven evidence. */
+static const char sq_step3[] =
+    "ALTER TABLE verdicts ADD COLUMN vtpm_ek TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE verdicts ADD COLUMN reset_count INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE verdicts ADD COLUMN bound_until INTEGER NOT NULL DEFAULT 0;";
+
+/* Node mode: a node's deny cascades to the allow verdicts of its containers (by node). */
+static const char sq_step4[] = "CREATE INDEX verdicts_node ON verdicts (node);";
+
+static const char *const sq_steps[STORE_SCHEMA_VERSION] = { sq_step1, sq_step2, sq_step3,
+                                                            sq_step4 };
+
+static int exec(struct store *st, const char *sql)
+{
+    char *msg = NULL;
+
+    if (sqlite3_exec(DB(st), sql, NULL, NULL, &msg) != SQLITE_OK) {
+        LOG_ERROR("sqlite: %s", msg ? msg : "error");
+        sqlite3_free(msg);
+        return -EIO;
+    }
+    return 0;
+}
+
+static int prepare(struct store *st, const char *sql, sqlite3_stmt **s)
+{
+    if (sqlite3_prepare_v2(DB(st), sql, -1, s, NULL) != SQLITE_OK) {
+        LOG_ERROR("sqlite prepare: %s", sqlite3_errmsg(DB(st)));
+        return -EIO;
+    }
+    return 0;
+}
+
+static int step_error(struct store *st, int rc)
+{
+    LOG_ERROR("sqlite: %s", sqlite3_errmsg(DB(st)));
+    return rc == SQLITE_CONSTRAINT ? -EEXIST : rc == SQLITE_BUSY ? -EAGAIN : -EIO;
+}
+
+/* Runs a prepared statement that returns no rows, then finalizes it. */
+static int step_done(struct store *st, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : step_error(st, rc);
+}
+
+/* As step_done for an UPDATE of one row: -ENOENT when it changed none. */
+static int step_changed(struct store *st, sqlite3_stmt *s)
+{
+    int r = step_done(st, s);
+
+    return r == 0 && sqlite3_changes(DB(st)) == 0 ? -ENOENT : r;
+}
+
+/* As step_done for a statement that returns one row when it wrote: -EPERM when it wrote none. */
+static int step_returned(struct store *st, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+
+    if (rc == SQLITE_ROW)
+        rc = sqlite3_step(s);
+    else if (rc == SQLITE_DONE)
+        rc = -EPERM;
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : rc == -EPERM ? rc : step_error(st, rc);
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+}
+
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+
+    return t ? (const char *)t : "";
+}
+
+/* Write transactions take the database lock at BEGIN so a read-then-write cannot interleave
+ * with another process's. */
+static int tx_begin(struct store *st)
+{
+    return exec(st, "BEGIN IMMEDIATE");
+}
+
+static int tx_end(struct store *st, int r)
+{
+    if (r >= 0 && exec(st, "COMMIT") == 0)
+        return r;
+    exec(st, "ROLLBACK");
+    return r < 0 ? r : -EIO;
+}
+
+static int schema_version(struct store *st)
+{
+    sqlite3_stmt *s;
+    int v = -1;
+
+    if (prepare(st, "PRAGMA user_version", &s) < 0)
+        return -EIO;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return v < 0 ? -EIO : v;
+}
+
+/* Applies the next step inside the open transaction; 1 when the schema is current. */
+static int migrate_step(struct store *st)
+{
+    int v = schema_version(st);
+    char sql[48];
+
+    if (v < 0)
+        return v;
+    if (v > STORE_SCHEMA_VERSION) {
+        LOG_ERROR("database schema %d is newer than this verifier's (%d)", v, STORE_SCHEMA_VERSION);
+        return -EPROTO;
+    }
+    if (v == STORE_SCHEMA_VERSION)
+        return 1;
+    if (exec(st, sq_steps[v]) < 0)
+        return -EIO;
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+    if (exec(st, sql) < 0)
+        return -EIO;
+    LOG_INFO("database schema upgraded to version %d", v + 1);
+    return 0;
+}
+
+/* One transaction per step; the version is read again under the lock because another
+ * process may have migrated meanwhile. */
+static int migrate(struct store *st)
+{
+    int r;
+
+    do {
+        if (tx_begin(st) < 0)
+            return -EIO;
+        r = tx_end(st, migrate_step(st));
+    } while (r == 0);
+    return r < 0 ? r : 0;
+}
+
+/* Switching a new file to WAL needs the exclusive lock, and SQLite reports a busy file at
+ * once instead of calling the busy handler: processes starting together retry here
+ * (bounded: 500 x 10 ms). */
+static int set_wal(struct store *st)
+{
+    const struct timespec pause = { 0, 10 * 1000 * 1000 };
+    int rc = SQLITE_BUSY;
+
+    for (int i = 0; i < 500 && (rc == SQLITE_BUSY || rc == SQLITE_LOCKED); i++) {
+        rc = sqlite3_exec(DB(st), "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+            nanosleep(&pause, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        LOG_ERROR("sqlite: %s", sqlite3_errmsg(DB(st)));
+        return -EIO;
+    }
+    return exec(st, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+}
+
+static void sq_close(struct store *st)
+{
+    sqlite3_close(DB(st));
+    free(st);
+}
+
+static int sq_nonce_add(struct store *st, const char *hex, int64_t issued, int64_t expires)
+{
+    sqlite3_stmt *s;
+
+    if (prepare(st, "INSERT INTO nonces (nonce, issued, expires) VALUES (?, ?, ?)", &s) < 0)
+        return -EIO;
+    bind_text(s, 1, hex);
+    sqlite3_bind_int64(s, 2, issued);
+    sqlite3_bind_int64(s, 3, expires);
+    return step_done(st, s);
+}
+
+/* One UPDATE ... RETURNING: the increment and the read are one atomic statement. */
+static int sq_nonce_consume(struct store *st, const char *hex, int64_t now)
+{
+    sqlite3_stmt *s;
+    int64_t expires, used;
+    int rc;
+
+    if (prepare(st, "UPDATE nonces SET used = used + 1 WHERE nonce = ? "
+                    "RETURNING expires, used", &s) < 0)
+        return -EIO;
+    bind_text(s, 1, hex);
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(s);
+        return rc == SQLITE_DONE ? -ENOENT : step_error(st, rc);
+    }
+    expires = sqlite3_column_int64(s, 0);
+    used = sqlite3_column_int64(s, 1);
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        return step_error(st, rc);
+    if (used > 1)
+        return -EALREADY;
+    return now > expires ? -ETIME : 0;
+}
+
+static int sq_reg_add(struct store *st, const struct reg_row *r)
+{
+    sqlite3_stmt *s;
+
+    if (prepare(st, "INSERT INTO registrations (id, vtpm_uuid, ak_pub, ek_cert, credential, "
+                    "created, state) VALUES (?, ?, ?, ?, ?, ?, ?)", &s) < 0)
+        return -EIO;
+    bind_text(s, 1, r->id);
+    bind_text(s, 2, r->vtpm_uuid);
+    sqlite3_bind_blob(s, 3, r->ak_pub, (int)r->ak_pub_len, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(s, 4, r->ek_cert, (int)r->ek_cert_len, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(s, 5, r->credential, (int)r->credential_len, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 6, r->created);
+    sqlite3_bind_int(s, 7, r->state);
+    return step_done(st, s);
+}
+
+static int col_blob(sqlite3_stmt *s, int i, uint8_t **p, size_t *len)
+{
+    const void *b = sqlite3_column_blob(s, i);
+    int n = sqlite3_column_bytes(s, i);
+
+    *p = NULL;
+    *len = 0;
+    if (!b || n <= 0)
+        return 0;
+    if (!(*p = malloc((size_t)n)))
+        return -ENOMEM;
+    memcpy(*p, b, (size_t)n);
+    *len = (size_t)n;
+    return 0;
+}
+
+static int reg_from_row(sqlite3_stmt *s, struct reg_row *r)
+{
+    snprintf(r->vtpm_uuid, sizeof(r->vtpm_uuid), "%s", col_text(s, 0));
+    r->created = sqlite3_column_int64(s, 4);
+    r->state = sqlite3_column_int(s, 5);
+    if (col_blob(s, 1, &r->ak_pub, &r->ak_pub_len) < 0 ||
+        col_blob(s, 2, &r->ek_cert, &r->ek_cert_len) < 0 ||
+        col_blob(s, 3, &r->credential, &r->credential_len) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+static int sq_reg_get(struct store *st, const char *id, struct reg_row *r)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (prepare(st, "SELECT vtpm_uuid, ak_pub, ek_cert, credential, created, state "
+                    "FROM registrations WHERE id = ?", &s) < 0)
+        return -EIO;
+    bind_text(s, 1, id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        rc = reg_from_row(s, r);
+    else
+        rc = rc == SQLITE_DONE ? -ENOENT : step_error(st, rc);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static int reg_exists(struct store *st, const char *id)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (prepare(st, "SELECT 1 FROM registrations WHERE id = ?", &s) < 0)
+        return -EIO;
+    bind_text(s, 1, id);
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : step_error(st, rc);
+}
+
+static int sq_reg_finish(struct store *st, const char *id, int state)
+{
+    sqlite3_stmt *s;
+    int r;
+
+    if (prepare(st, "UPDATE registrations SET state = ?, credential = NULL "
+                    "WHERE id = ? AND state = 0", &s) < 0)
+        return -EIO;
+    sqlite3_bind_int(s, 1, state);
+    bind_text(s, 2, id);
+    r = step_changed(st, s);
+    if (r != -ENOENT)
+        return r;
+    r = reg_exists(st, id);
+    return r == 0 ? -EALREADY : r;
+}
+
+static int sq_reg_active(struct store *st, const char *subject, const uint8_t *ak, size_t len)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (prepare(st, "SELECT 1 FROM registrations WHERE vtpm_uuid = ? AND ak_pub = ? "
+                    "AND state = ? LIMIT 1", &s) < 0)
+        return -EIO;
+    bind_text(s, 1, subject);
+    sqlite3_bind_blob(s, 2, ak, (int)len, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 3, REG_ACTIVE);
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? -ENOENT : step_error(st, rc);
+}
+
+/* One upsert whose update only happens when the stored triple is not greater: the compare
+ * and the store cannot be split by another writer. */
+static int sq_clock_advance(struct store *st, const char *uuid, const int64_t v[3])
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (prepare(st, "INSERT INTO tpm_clock (vtpm_uuid, reset_count, restart_count, clock) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (vtpm_uuid) DO UPDATE SET "
+                    "reset_count = excluded.reset_count, restart_count = excluded.restart_count, "
+                    "clock = excluded.clock WHERE (reset_count, restart_count, clock) <= "
+                    "(excluded.reset_count, excluded.restart_count, excluded.clock) "
+                    "RETURNING 1", &s) < 0)
+        return -EIO;
+    bind_text(s, 1, uuid);
+    for (int i = 0; i < 3; i++)
+        sqlite3_bind_int64(s, 2 + i, v[i]);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        rc = sqlite3_step(s);
+    else if (rc == SQLITE_DONE)
+        rc = -ERANGE;
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : rc == -ERANGE ? rc : step_error(st, rc);
+}
+
+/* What differs between the two verdict tables; parameters ?1 id, ?2 vTPM/host, ?3 node,
+ * ?4 verdict, ?5 reasons, ?6 time, ?7 due, and for bound rows (containers) ?8 vtpm_ek,
+ * ?9 reset_count, ?10 bound_until: their put returns a row only when it wrote one. */
+struct kind_sql {
+    const char *kind, *old, *put, *get, *overdue;
+    int bound;
+};
+
+/* The WHERE of the upsert is the binding rule of store.h: the compare and the write are one
+ * statement under the database lock. */
+static const struct kind_sql sq_container = {
+    "container", "SELECT verdict FROM verdicts WHERE container_id = ?1",
+    "INSERT INTO verdicts (container_id, vtpm_uuid, node, verdict, reasons, time, due, vtpm_ek,"
+    " reset_count, bound_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    " ON CONFLICT (container_id) DO UPDATE SET vtpm_uuid = excluded.vtpm_uuid,"
+    " node = excluded.node, verdict = excluded.verdict, reasons = excluded.reasons,"
+    " time = excluded.time, due = excluded.due, reset_count = CASE WHEN vtpm_ek ="
+    " excluded.vtpm_ek THEN reset_count ELSE excluded.reset_count END,"
+    " vtpm_ek = excluded.vtpm_ek, bound_until = excluded.bound_until"
+    " WHERE vtpm_ek = '' OR vtpm_ek = excluded.vtpm_ek OR"
+    " (bound_until > 0 AND bound_until <= excluded.time) RETURNING 1",
+    "SELECT vtpm_uuid, verdict, reasons, time, due, node, vtpm_ek, reset_count, bound_until"
+    " FROM verdicts WHERE container_id = ?1",
+    "UPDATE verdicts SET verdict = 'deny', reasons = ?3, time = ?1 WHERE container_id IN "
+    "(SELECT container_id FROM verdicts WHERE verdict = 'allow' AND due > 0 AND due <= ?1 "
+    "ORDER BY due LIMIT ?2) RETURNING container_id",
+    1,
+};
+
+static const struct kind_sql sq_node = {
+    "node", "SELECT verdict FROM nodes WHERE node = ?1",
+    "INSERT OR REPLACE INTO nodes (node, host, verdict, reasons, time, due)"
+    " VALUES (?1, ?2, ?4, ?5, ?6, ?7)",
+    "SELECT host, verdict, reasons, time, due FROM nodes WHERE node = ?1",
+    "UPDATE nodes SET verdict = 'deny', reasons = ?3, time = ?1 WHERE node IN "
+    "(SELECT node FROM nodes WHERE verdict = 'allow' AND due > 0 AND due <= ?1 "
+    "ORDER BY due LIMIT ?2) RETURNING node",
+    0,
+};
+
+struct verdict_row {
+    const char *id, *subject, *node, *verdict, *reasons;
+    int64_t t, due;
+    const struct verdict_binding *b; /* bound kinds only */
+};
+
+/* The stored verdict of the row into old ("" when there is none). */
+static int old_verdict(struct store *st, const struct kind_sql *k, const char *id, char *old,
+                       size_t size)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    old[0] = 0;
+    if (prepare(st, k->old, &s) < 0)
+        return -EIO;
+    bind_text(s, 1, id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        snprintf(old, size, "%s", col_text(s, 0));
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : step_error(st, rc);
+}
+
+static int upsert(struct store *st, const struct kind_sql *k, const struct verdict_row *v)
+{
+    sqlite3_stmt *s;
+
+    if (prepare(st, k->put, &s) < 0)
+        return -EIO;
+    bind_text(s, 1, v->id);
+    bind_text(s, 2, v->subject);
+    bind_text(s, 3, v->node);
+    bind_text(s, 4, v->verdict);
+    bind_text(s, 5, v->reasons);
+    sqlite3_bind_int64(s, 6, v->t);
+    sqlite3_bind_int64(s, 7, v->due);
+    if (!k->bound)
+        return step_done(st, s);
+    bind_text(s, 8, v->b->vtpm_ek);
+    sqlite3_bind_int64(s, 9, v->b->reset_count);
+    sqlite3_bind_int64(s, 10, v->b->bound_until);
+    return step_returned(st, s);
+}
+
+static int sq_notify_add(struct store *st, const char *body, int64_t now)
+{
+    sqlite3_stmt *s;
+
+    if (!body)
+        return -ENOMEM;
+    if (prepare(st, "INSERT INTO notifications (body, created, next_try) VALUES (?, ?, ?)",
+                &s) < 0)
+        return -EIO;
+    bind_text(s, 1, body);
+    sqlite3_bind_int64(s, 2, now);
+    sqlite3_bind_int64(s, 3, now);
+    return step_done(st, s);
+}
+
+static int notify_revoked(struct store *st, const char *kind, const char *id,
+                          const char *reasons, int64_t t)
+{
+    char *body = store_revoked_body(kind, id, reasons, t);
+    int r = sq_notify_add(st, body, t);
+
+    free(body);
+    return r;
+}
+
+/* The node's row for a gated put (store.h, store_node_gate); BEGIN IMMEDIATE holds the
+ * database lock, so no node write lands between this read and the container's write. */
+static int node_row(struct store *st, const char *node, struct store_node_row *row)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    memset(row, 0, sizeof(*row));
+    if (prepare(st, "SELECT host, verdict, reasons, time, due FROM nodes WHERE node = ?1", &s) < 0)
+        return -EIO;
+    bind_text(s, 1, node);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        row->found = 1;
+        snprintf(row->host, sizeof(row->host), "%s", col_text(s, 0));
+        snprintf(row->verdict, sizeof(row->verdict), "%s", col_text(s, 1));
+        snprintf(row->reasons, sizeof(row->reasons), "%s", col_text(s, 2));
+        row->time = sqlite3_column_int64(s, 3);
+        row->due = sqlite3_column_int64(s, 4);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : step_error(st, rc);
+}
+
+/* A node's deny reaches every allow of its containers, each with its notification. */
+static int cascade(struct store *st, const char *node, int64_t t, size_t *n)
+{
+    char *reasons = store_node_denied_reasons(node);
+    json_t *ids = json_array();
+    sqlite3_stmt *s;
+    int rc, r = 0;
+
+    if (!reasons || !ids || prepare(st, "UPDATE verdicts SET verdict = 'deny', reasons = ?2, "
+                                        "time = ?3 WHERE node = ?1 AND verdict = 'allow' "
+                                        "RETURNING container_id", &s) < 0) {
+        free(reasons);
+        json_decref(ids);
+        return !reasons || !ids ? -ENOMEM : -EIO;
+    }
+    bind_text(s, 1, node);
+    bind_text(s, 2, reasons);
+    sqlite3_bind_int64(s, 3, t);
+    /* The ids are collected first: the notifications are inserted once the UPDATE is done. */
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if (json_array_append_new(ids, json_string(col_text(s, 0))) < 0)
+            r = -ENOMEM;
+    sqlite3_finalize(s);
+    if (r == 0 && rc != SQLITE_DONE)
+        r = step_error(st, rc);
+    for (size_t i = 0; r == 0 && i < json_array_size(ids); i++)
+        r = notify_revoked(st, "container", json_string_value(json_array_get(ids, i)), reasons,
+                           t);
+    if (n)
+        *n = json_array_size(ids);
+    json_decref(ids);
+    free(reasons);
+    return r;
+}
+
+static int put_verdict(struct store *st, const struct kind_sql *k, const struct verdict_row *v)
+{
+    char old[16];
+    int r;
+
+    if (tx_begin(st) < 0)
+        return -EIO;
+    r = old_verdict(st, k, v->id, old, sizeof(old));
+    if (r == 0)
+        r = upsert(st, k, v);
+    if (r == 0 && store_is_revocation(old, v->verdict))
+        r = notify_revoked(st, k->kind, v->id, v->reasons, v->t);
+    if (r == 0 && !k->bound && !strcmp(v->verdict, "deny"))
+        r = cascade(st, v->id, v->t, NULL);
+    return tx_end(st, r);
+}
+
+/* A gated put: the node's row is judged inside the same transaction as the write. */
+static int put_gated(struct store *st, const struct verdict_row *v, struct store_node_gate *g)
+{
+    struct store_gated gv = { v->verdict, v->reasons, v->t, v->due, NULL };
+    struct verdict_row w = *v;
+    struct store_node_row row;
+    char old[16];
+    int r;
+
+    if (tx_begin(st) < 0)
+        return -EIO;
+    r = node_row(st, v->node, &row);
+    if (r == 0)
+        r = store_gate_apply(g, v->node, &row, &gv);
+    w.verdict = gv.verdict;
+    w.reasons = gv.reasons;
+    w.due = gv.due;
+    if (r == 0)
+        r = old_verdict(st, &sq_container, w.id, old, sizeof(old));
+    if (r == 0)
+        r = upsert(st, &sq_container, &w);
+    if (r == 0 && store_is_revocation(old, w.verdict))
+        r = notify_revoked(st, "container", w.id, w.reasons, w.t);
+    r = tx_end(st, r);
+    free(gv.owned);
+    return r;
+}
+
+static int sq_verdict_put(struct store *st, const char *container_id, const char *vtpm_uuid,
+                          const char *node, const char *verdict, const char *reasons,
+                          int64_t t, int64_t due, const struct verdict_binding *b,
+                          struct store_node_gate *g)
+{
+    const struct verdict_row v = { container_id, vtpm_uuid, node, verdict, reasons, t, due, b };
+
+    return g ? put_gated(st, &v, g) : put_verdict(st, &sq_container, &v);
+}
+
+static int sq_node_put(struct store *st, const char *node, const char *host, const char *verdict,
+                       const char *reasons, int64_t t, int64_t due)
+{
+    const struct verdict_row v = { node, host, "", verdict, reasons, t, due, NULL };
+
+    return put_verdict(st, &sq_node, &v);
+}
+
+static json_t *verdict_json(sqlite3_stmt *s, const char *id)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:s, s:I, s:I}", "container_id", id,
+                     "vtpm_uuid", col_text(s, 0), "node", col_text(s, 5), "verdict",
+                     col_text(s, 1), "reasons", store_reasons(col_text(s, 2)), "time",
+                     (json_int_t)sqlite3_column_int64(s, 3), "due",
+                     (json_int_t)sqlite3_column_int64(s, 4), "vtpm_ek", col_text(s, 6),
+                     "reset_count", (json_int_t)sqlite3_column_int64(s, 7), "bound_until",
+                     (json_int_t)sqlite3_column_int64(s, 8));
+}
+
+static json_t *node_json(sqlite3_stmt *s, const char *id)
+{
+    return json_pack("{s:s, s:s, s:s, s:o, s:I, s:I}", "node", id, "host", col_text(s, 0),
+                     "verdict", col_text(s, 1), "reasons", store_reasons(col_text(s, 2)),
+                     "time", (json_int_t)sqlite3_column_int64(s, 3), "due",
+                     (json_int_t)sqlite3_column_int64(s, 4));
+}
+
+static int get_verdict(struct store *st, const char *sql, const char *id,
+                       json_t *(*to_json)(sqlite3_stmt *, const char *), json_t **out)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (prepare(st, sql, &s) < 0)
+        return -EIO;
+    bind_text(s, 1, id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *out = to_json(s, id);
+        rc = *out ? 0 : -ENOMEM;
+    } else {
+        rc = rc == SQLITE_DONE ? -ENOENT : step_error(st, rc);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static int sq_verdict_get(struct store *st, const char *container_id, json_t **out)
+{
+    return get_verdict(st, sq_container.get, container_id, verdict_json, out);
+}
+
+static int sq_verdict_binding(struct store *st, const char *container_id,
+                              struct verdict_binding *b)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (prepare(st, "SELECT vtpm_ek, reset_count, bound_until FROM verdicts "
+                    "WHERE container_id = ?1", &s) < 0)
+        return -EIO;
+    bind_text(s, 1, container_id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        snprintf(b->vtpm_ek, sizeof(b->vtpm_ek), "%s", col_text(s, 0));
+        b->reset_count = sqlite3_column_int64(s, 1);
+        b->bound_until = sqlite3_column_int64(s, 2);
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? -ENOENT : step_error(st, rc);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static int sq_node_get(struct store *st, const char *node, json_t **out)
+{
+    return get_verdict(st, sq_node.get, node, node_json, out);
+}
+
+/* Flips overdue rows of one table (as many as out still has room for) into out. */
+static int flip_overdue(struct store *st, const struct kind_sql *k, int64_t now,
+                        struct store_revoked *out, size_t max, size_t *n)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (prepare(st, k->overdue, &s) < 0)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, now);
+    sqlite3_bind_int64(s, 2, (int64_t)(max - *n));
+    bind_text(s, 3, STORE_REASON_MISSED);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == max)
+            continue; /* the LIMIT prevents it; never write past out */
+        snprintf(out[*n].kind, sizeof(out[*n].kind), "%s", k->kind);
+        snprintf(out[*n].id, sizeof(out[*n].id), "%s", col_text(s, 0));
+        out[*n].cascaded = 0;
+        (*n)++;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : step_error(st, rc);
+}
+
+static int sq_revoke_overdue(struct store *st, int64_t now, struct store_revoked *out,
+                             size_t max, size_t *n)
+{
+    int r;
+
+    if (tx_begin(st) < 0)
+        return -EIO;
+    r = flip_overdue(st, &sq_node, now, out, max, n);
+    for (size_t i = 0; r == 0 && i < *n; i++)
+        r = cascade(st, out[i].id, now, &out[i].cascaded);
+    if (r == 0 && *n < max)
+        r = flip_overdue(st, &sq_container, now, out, max, n);
+    for (size_t i = 0; r == 0 && i < *n; i++)
+        r = notify_revoked(st, out[i].kind, out[i].id, STORE_REASON_MISSED, now);
+    r = tx_end(st, r);
+    if (r < 0)
+        *n = 0;
+    return r;
+}
+
+static int claimed_row(sqlite3_stmt *s, struct store_notification *o)
+{
+    o->id = sqlite3_column_int64(s, 0);
+    o->attempts = sqlite3_column_int(s, 2);
+    o->body = strdup(col_text(s, 1));
+    return o->body ? 0 : -ENOMEM;
+}
+
+/* One UPDATE ... RETURNING under the database lock: two claimers never get the same row. */
+static int sq_notify_claim(struct store *st, int64_t now, int64_t lease_until,
+                           struct store_notification *out, size_t max, size_t *n)
+{
+    sqlite3_stmt *s;
+    int rc, r = 0;
+
+    if (prepare(st, "UPDATE notifications SET next_try = ?2 WHERE id IN (SELECT id FROM "
+                    "notifications WHERE state = 0 AND next_try <= ?1 ORDER BY id LIMIT ?3) "
+                    "RETURNING id, body, attempts", &s) < 0)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, now);
+    sqlite3_bind_int64(s, 2, lease_until);
+    sqlite3_bind_int64(s, 3, (int64_t)max);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if (r == 0 && *n < max && (r = claimed_row(s, &out[*n])) == 0)
+            (*n)++;
+    if (r == 0 && rc != SQLITE_DONE)
+        r = step_error(st, rc);
+    sqlite3_finalize(s);
+    for (size_t i = 0; r < 0 && i < *n; i++)
+        store_notification_free(&out[i]);
+    if (r < 0)
+        *n = 0;
+    return r;
+}
+
+static int sq_notify_set(struct store *st, int64_t id, int state, int attempts, int64_t next_try)
+{
+    sqlite3_stmt *s;
+
+    if (prepare(st, state == NOTIFY_PENDING
+                        ? "UPDATE notifications SET attempts = ?2, next_try = ?3 "
+                          "WHERE id = ?1 AND state = 0"
+                        : "UPDATE notifications SET state = ?4 WHERE id = ?1 AND state = 0",
+                &s) < 0)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int(s, 2, attempts);
+    sqlite3_bind_int64(s, 3, next_try);
+    sqlite3_bind_int(s, 4, state);
+    return step_changed(st, s);
+}
+
+static int64_t purge_one(struct store *st, const char *sql, int64_t before)
+{
+    sqlite3_stmt *s;
+    int r;
+
+    if (prepare(st, sql, &s) < 0)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, before);
+    r = step_done(st, s);
+    return r < 0 ? r : sqlite3_changes64(DB(st));
+}
+
+static int64_t sq_purge(struct store *st, int64_t now, int64_t keep)
+{
+    int64_t a, b = 0;
+
+    if (tx_begin(st) < 0)
+        return -EIO;
+    a = purge_one(st, "DELETE FROM nonces WHERE expires < ?1", now - keep);
+    if (a >= 0)
+        b = purge_one(st, "DELETE FROM notifications WHERE state <> 0 AND created < ?1",
+                      now - keep);
+    if (a < 0 || b < 0) {
+        tx_end(st, -EIO);
+        return a < 0 ? a : b;
+    }
+    if (tx_end(st, 0) < 0)
+        return -EIO;
+    return a + b;
+}
+
+static int sq_audit(struct store *st, int64_t t, const char *kind, const char *subject,
+                    const char *outcome, const char *detail)
+{
+    sqlite3_stmt *s;
+
+    if (prepare(st, "INSERT INTO audit (time, kind, subject, outcome, detail) "
+                    "VALUES (?, ?, ?, ?, ?)", &s) < 0)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, t);
+    bind_text(s, 2, kind);
+    bind_text(s, 3, subject);
+    bind_text(s, 4, outcome);
+    bind_text(s, 5, detail);
+    return step_done(st, s);
+}
+
+/* table is one of the front's known names, never caller text. */
+static int64_t sq_count(struct store *st, const char *table)
+{
+    char sql[96];
+    sqlite3_stmt *s;
+    int64_t n = -1;
+
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+    if (prepare(st, sql, &s) < 0)
+        return -1;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return n;
+}
+
+static const struct store_ops sq_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .nonce_add = sq_nonce_add,
+    .nonce_consume = sq_nonce_consume,
+    .reg_add = sq_reg_add,
+    .reg_get = sq_reg_get,
+    .reg_finish = sq_reg_finish,
+    .reg_active = sq_reg_active,
+    .clock_advance = sq_clock_advance,
+    .verdict_put = sq_verdict_put,
+    .verdict_get = sq_verdict_get,
+    .verdict_binding = sq_verdict_binding,
+    .node_put = sq_node_put,
+    .node_get = sq_node_get,
+    .revoke_overdue = sq_revoke_overdue,
+    .notify_add = sq_notify_add,
+    .notify_claim = sq_notify_claim,
+    .notify_set = sq_notify_set,
+    .purge = sq_purge,
+    .audit = sq_audit,
+    .count = sq_count,
+};
+
+int store_sqlite_open(const char *path, struct store **out)
+{
+    struct sq_store *q = calloc(1, sizeof(*q));
+    int r = -ENOMEM;
+
+    if (!q)
+        return r;
+    q->base.ops = &sq_ops;
+    if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                        SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+        LOG_ERROR("cannot open database %s: %s", path, q->db ? sqlite3_errmsg(q->db) : "");
+        r = -EIO;
+        goto fail;
+    }
+    sqlite3_busy_timeout(q->db, 5000);
+    r = set_wal(&q->base);
+    if (r == 0)
+        r = migrate(&q->base);
+    if (r == 0) {
+        *out = &q->base;
+        return 0;
+    }
+fail:
+    sq_close(&q->base);
+    return r;
+}
