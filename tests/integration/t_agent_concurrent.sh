@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
+# vtpm-test: serial (deadlines and delays measured in wall time)
 # The agent service serves concurrent container starts concurrently (docs/attest-agent.md
 # "Concurrency"), with real runc and `verifier serve` behind a stand-in (holdproxy.py) that
 # holds the first container evidence until a second one arrives, for at most HOLD seconds:

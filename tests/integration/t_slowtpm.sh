@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
+# vtpm-test: serial (deadlines and delays measured in wall time)
 # The slow host TPM (swtpm-ci/slowtpm, docs/slowtpm.md): plain swtpm stays the default; with
 # SLOW_TPM the proxy counts a known tpm2-tools sequence exactly (by command, by key algorithm,
 # signatures, control commands) and SIGUSR1 zeroes the counts; the delays of the table are

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
+# vtpm-test: serial (deadlines and delays measured in wall time)
 # Slow connections must not starve the verifier service (mutual TLS): 300 slow clients
 # (tests/integration/slowclients.py: silent, a trickled ClientHello, a trickled request line
 # after a handshake without a client certificate, trickled headers and a trickled body with
