@@ -20,7 +20,7 @@ run_one() { # name limit cmd...
     name=$1 limit=$2; shift 2
     log="$LOGDIR/$(echo "$name" | tr '/' '_').log"
     start=$(date +%s)
-    timeout -k 5 "$limit" "$@" >"$log" 2>&1
+    timeout -k 5 "$limit" "$@" </dev/null >"$log" 2>&1
     rc=$?
     dur=$(( $(date +%s) - start ))
     if [ $rc -eq 0 ]; then
