@@ -12,7 +12,7 @@ enum agent_cmd { CMD_HOOK, CMD_EVIDENCE, CMD_MEASURE, CMD_PREPARE, CMD_SERVE, CM
 #define AGENT_DEFAULT_TIMEOUT_MS 5000
 #define AGENT_DEFAULT_SOCKET   "/run/attest-agent/agent.sock"
 #define AGENT_DEFAULT_POOL     2
-#define AGENT_MAX_POOL         64
+#define AGENT_MAX_POOL         512   /* a burst as large as this starts with no create */
 #define AGENT_DEFAULT_REATTEST_S 300
 #define AGENT_MAX_REATTEST_S   86400
 #define AGENT_MAX_LANES        64     /* serve: requests served at once */
