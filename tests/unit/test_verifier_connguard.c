@@ -129,38 +129,43 @@ static struct sockaddr_in addr4(uint32_t host, uint16_t port)
 }
 
 /* The limits are the guard's, whatever thread's libmicrohttpd accepted: per address (the
- * port does not count) and in all, killed connections included until they are closed. */
+ * port does not count) and in all; connections the guard killed do not count any more. */
 static void test_limits(void **state)
 {
     static const struct guard_limits l2 = { .max_conns = 4, .per_ip = 2, .reserve = 0,
                                             .handshake_s = 5, .header_s = 10, .body_s = 30,
                                             .idle_s = 7 };
     struct guard g;
-    struct pair p[5];
-    struct guard_conn *c[5];
+    struct pair p[6];
+    struct guard_conn *c[6];
     struct sockaddr_in a = addr4(0x7f000001, 1000), b = addr4(0x7f000001, 1001),
                        d = addr4(0x7f000002, 1000);
     uint64_t to, ev, rf;
 
     guard_init(&g, &l2);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         open_pair(&p[i]);
     assert_non_null(c[0] = guard_open(&g, p[0].near, (struct sockaddr *)&a, 1000));
-    assert_non_null(c[1] = guard_open(&g, p[1].near, (struct sockaddr *)&b, 1000));
-    assert_null(guard_open(&g, p[2].near, (struct sockaddr *)&a, 1000)); /* third from .1 */
-    assert_non_null(c[2] = guard_open(&g, p[2].near, (struct sockaddr *)&d, 1000));
-    assert_non_null(c[3] = guard_open(&g, p[3].near, NULL, 1000)); /* unknown: not per address */
-    guard_reap(&g, 7000); /* all four timed out, still open until their owner closes them */
-    assert_null(guard_open(&g, p[4].near, (struct sockaddr *)&d, 7000)); /* 4 open in all */
+    assert_non_null(c[1] = guard_open(&g, p[1].near, (struct sockaddr *)&b, 2000));
+    assert_null(guard_open(&g, p[2].near, (struct sockaddr *)&a, 2000)); /* third from .1 */
+    assert_non_null(c[2] = guard_open(&g, p[2].near, (struct sockaddr *)&d, 2000));
+    assert_non_null(c[3] = guard_open(&g, p[3].near, NULL, 2000)); /* unknown: not per address */
+    assert_null(guard_open(&g, p[4].near, (struct sockaddr *)&d, 2000)); /* 4 live in all */
+    guard_reap(&g, 6000); /* c[0]'s handshake deadline: killed, its owner not closed it yet */
+    assert_int_equal(shut(&p[0]), 1);
+    assert_non_null(c[4] = guard_open(&g, p[4].near, (struct sockaddr *)&a, 6000));
+    assert_null(guard_open(&g, p[5].near, (struct sockaddr *)&b, 6000)); /* 2 live from .1 */
     guard_close(&g, c[0]);
-    assert_non_null(c[4] = guard_open(&g, p[4].near, (struct sockaddr *)&a, 7001));
+    guard_close(&g, c[1]);
+    assert_non_null(c[5] = guard_open(&g, p[5].near, (struct sockaddr *)&b, 6001));
     guard_counts(&g, &to, &ev, &rf);
-    assert_int_equal(to, 4);
-    assert_int_equal(rf, 2);
+    assert_int_equal(to, 1);
+    assert_int_equal(ev, 0);
+    assert_int_equal(rf, 3);
     assert_int_equal(g.open, 4);
-    assert_int_equal(g.live, 1);
+    assert_int_equal(g.live, 4);
     guard_free(&g);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         close_pair(&p[i]);
 }
 

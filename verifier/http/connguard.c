@@ -65,7 +65,7 @@ static size_t from_host(const struct guard *g, const struct sockaddr_storage *ad
     size_t n = 0;
 
     for (const struct guard_conn *c = g->head; c; c = c->next)
-        n += same_host(&c->addr, addr);
+        n += !c->killed && same_host(&c->addr, addr);
     return n;
 }
 
@@ -89,7 +89,7 @@ struct guard_conn *guard_open(struct guard *g, int fd, const struct sockaddr *ad
     *c = (struct guard_conn){ .fd = fd, .phase = GUARD_WAIT, .since_ms = now_ms };
     copy_addr(&c->addr, addr);
     pthread_mutex_lock(&g->lock);
-    if (g->open >= g->lim.max_conns ||
+    if (g->live >= g->lim.max_conns ||
         (c->addr.ss_family != AF_UNSPEC && from_host(g, &c->addr) >= g->lim.per_ip)) {
         g->refused++;
         pthread_mutex_unlock(&g->lock);
@@ -162,7 +162,8 @@ static void reap_locked(struct guard *g, uint64_t now_ms)
     for (struct guard_conn *c = g->head; c; c = c->next) {
         uint64_t d = deadline_s(g, c);
 
-        if (!c->killed && d && now_ms - c->since_ms >= d * 1000u) {
+        /* now_ms was read before the lock: another thread may have stamped a later time */
+        if (!c->killed && d && now_ms > c->since_ms && now_ms - c->since_ms >= d * 1000u) {
             kill_conn(g, c);
             g->timeouts++;
         }
@@ -180,7 +181,7 @@ void guard_reap(struct guard *g, uint64_t now_ms)
 void guard_tick(struct guard *g, uint64_t now_ms)
 {
     pthread_mutex_lock(&g->lock);
-    if (now_ms - g->reaped_ms >= GUARD_REAP_MS)
+    if (now_ms >= g->reaped_ms + GUARD_REAP_MS)
         reap_locked(g, now_ms);
     pthread_mutex_unlock(&g->lock);
 }

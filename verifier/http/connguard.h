@@ -61,8 +61,8 @@ struct guard {
 
 void guard_init(struct guard *g, const struct guard_limits *lim);
 /* A new connection (fd stays the caller's) from addr (NULL: unknown). NULL when it is refused
- * (max_conns open, or per_ip open from addr; counted in refused) or memory runs out: the
- * caller then drops fd. Evicts the longest-waiting connections while more than
+ * (max_conns live, or per_ip live from addr; counted in refused) or memory runs out: the
+ * caller then drops fd. Killed connections do not count: their owner is closing them. Evicts the longest-waiting connections while more than
  * max_conns - reserve are live. */
 struct guard_conn *guard_open(struct guard *g, int fd, const struct sockaddr *addr,
                               uint64_t now_ms);
