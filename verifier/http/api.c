@@ -475,16 +475,22 @@ void api_metrics_sum(const struct api_ctx *c, struct api_counts *out)
 /* The requests each serving thread answered (how evenly the kernel spreads connections). */
 static void thread_metrics(const struct api_ctx *c, FILE *f)
 {
+    const struct api_ctx *all = c->peers ? c->peers : c;
     size_t n = c->peers ? c->npeers : 1;
+    unsigned busy = 0;
 
+    for (size_t i = 0; i < n; i++)
+        busy += atomic_load_explicit(&all[i].busy, memory_order_relaxed);
     fprintf(f, "# HELP verifier_serving_threads Threads serving HTTP requests\n"
                "# TYPE verifier_serving_threads gauge\nverifier_serving_threads %zu\n"
+               "# HELP verifier_requests_in_flight Requests being answered (this one included)\n"
+               "# TYPE verifier_requests_in_flight gauge\nverifier_requests_in_flight %u\n"
                "# HELP verifier_thread_requests_total HTTP requests by serving thread\n"
-               "# TYPE verifier_thread_requests_total counter\n", n);
+               "# TYPE verifier_thread_requests_total counter\n", n, busy);
     for (size_t i = 0; i < n; i++)
         fprintf(f, "verifier_thread_requests_total{thread=\"%zu\"} %llu\n", i,
-                (unsigned long long)atomic_load_explicit(
-                    &(c->peers ? &c->peers[i] : c)->m.requests, memory_order_relaxed));
+                (unsigned long long)atomic_load_explicit(&all[i].m.requests,
+                                                         memory_order_relaxed));
 }
 
 void api_metrics(struct api_ctx *c, struct api_reply *rep)

@@ -57,6 +57,7 @@ struct api_ctx {
     /* Every serving thread's context, this one among them, for /metrics; NULL: this one. */
     const struct api_ctx *peers;
     size_t npeers;
+    atomic_uint busy; /* 1 while this thread answers a request (server.c) */
 };
 
 struct api_reply {

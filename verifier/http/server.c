@@ -221,6 +221,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
         return MHD_YES;
     }
     guard_phase(&sv->guard, guard_of(con), GUARD_BUSY, guard_now_ms());
+    atomic_store_explicit(&sh->api->busy, 1, memory_order_relaxed);
     sh->api->m.requests++;
     if (sv->tls && !client_cert_ok(con)) {
         sh->api->m.tls_refused++;
@@ -232,6 +233,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
     } else {
         api_error(&rep, 405, "method not allowed");
     }
+    atomic_store_explicit(&sh->api->busy, 0, memory_order_relaxed);
     return send_reply(con, &rep);
 }
 
