@@ -147,7 +147,9 @@ static void test_limits(void **state)
         open_pair(&p[i]);
     assert_non_null(c[0] = guard_open(&g, p[0].near, (struct sockaddr *)&a, 1000));
     assert_non_null(c[1] = guard_open(&g, p[1].near, (struct sockaddr *)&b, 2000));
-    assert_null(guard_open(&g, p[2].near, (struct sockaddr *)&a, 2000)); /* third from .1 */
+    assert_false(guard_admit(&g, (struct sockaddr *)&a)); /* at accept: no third from .1 */
+    assert_null(guard_open(&g, p[2].near, (struct sockaddr *)&a, 2000)); /* nor at open */
+    assert_true(guard_admit(&g, (struct sockaddr *)&d));
     assert_non_null(c[2] = guard_open(&g, p[2].near, (struct sockaddr *)&d, 2000));
     assert_non_null(c[3] = guard_open(&g, p[3].near, NULL, 2000)); /* unknown: not per address */
     assert_null(guard_open(&g, p[4].near, (struct sockaddr *)&d, 2000)); /* 4 live in all */
@@ -161,7 +163,7 @@ static void test_limits(void **state)
     guard_counts(&g, &to, &ev, &rf);
     assert_int_equal(to, 1);
     assert_int_equal(ev, 0);
-    assert_int_equal(rf, 3);
+    assert_int_equal(rf, 4);
     assert_int_equal(g.open, 4);
     assert_int_equal(g.live, 4);
     guard_free(&g);

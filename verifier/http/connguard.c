@@ -78,6 +78,25 @@ static void copy_addr(struct sockaddr_storage *to, const struct sockaddr *sa)
         memcpy(to, sa, sizeof(struct sockaddr_in6));
 }
 
+static int over_limit(const struct guard *g, const struct sockaddr_storage *addr)
+{
+    return g->live >= g->lim.max_conns ||
+           (addr->ss_family != AF_UNSPEC && from_host(g, addr) >= g->lim.per_ip);
+}
+
+int guard_admit(struct guard *g, const struct sockaddr *addr)
+{
+    struct sockaddr_storage a;
+    int over;
+
+    copy_addr(&a, addr);
+    pthread_mutex_lock(&g->lock);
+    if ((over = over_limit(g, &a)))
+        g->refused++;
+    pthread_mutex_unlock(&g->lock);
+    return !over;
+}
+
 struct guard_conn *guard_open(struct guard *g, int fd, const struct sockaddr *addr,
                               uint64_t now_ms)
 {
@@ -89,8 +108,7 @@ struct guard_conn *guard_open(struct guard *g, int fd, const struct sockaddr *ad
     *c = (struct guard_conn){ .fd = fd, .phase = GUARD_WAIT, .since_ms = now_ms };
     copy_addr(&c->addr, addr);
     pthread_mutex_lock(&g->lock);
-    if (g->live >= g->lim.max_conns ||
-        (c->addr.ss_family != AF_UNSPEC && from_host(g, &c->addr) >= g->lim.per_ip)) {
+    if (over_limit(g, &c->addr)) {
         g->refused++;
         pthread_mutex_unlock(&g->lock);
         free(c);

@@ -66,6 +66,9 @@ void guard_init(struct guard *g, const struct guard_limits *lim);
  * max_conns - reserve are live. */
 struct guard_conn *guard_open(struct guard *g, int fd, const struct sockaddr *addr,
                               uint64_t now_ms);
+/* 1 when a connection from addr would be admitted now: a check before any work is done for it
+ * (libmicrohttpd's accept policy); guard_open decides. A refusal counts in refused. */
+int guard_admit(struct guard *g, const struct sockaddr *addr);
 void guard_close(struct guard *g, struct guard_conn *c); /* frees c */
 void guard_phase(struct guard *g, struct guard_conn *c, enum guard_phase ph, uint64_t now_ms);
 /* Shuts down (shutdown(2), the owner then sees EOF and closes) every connection past the

@@ -282,6 +282,16 @@ static void conn_event(void *cls, struct MHD_Connection *con, void **socket_cont
     }
 }
 
+/* Right after accept, before libmicrohttpd sets up the connection (and its TLS session): a
+ * client over a limit costs no more than that (conn_event's guard_open then decides). */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    struct shard *sh = cls;
+
+    return guard_admit(&sh->sv->guard, len >= (socklen_t)sizeof(sa_family_t) ? addr : NULL)
+               ? MHD_YES : MHD_NO;
+}
+
 /* HOST:PORT ([v6]:PORT too) to a socket address. */
 static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
 {
@@ -343,13 +353,14 @@ static struct MHD_Daemon *start_daemon(struct shard *sh, const struct server_con
     if (fd < 0)
         return NULL;
     if (!sv->tls)
-        return MHD_start_daemon(flags, 0, NULL, NULL, handle, sh, MHD_OPTION_LISTEN_SOCKET, fd,
+        return MHD_start_daemon(flags, 0, accept_policy, sh, handle, sh,
+                                MHD_OPTION_LISTEN_SOCKET, fd,
                                 MHD_OPTION_NOTIFY_COMPLETED, completed, sh,
                                 MHD_OPTION_NOTIFY_CONNECTION, conn_event, sh,
                                 MHD_OPTION_URI_LOG_CALLBACK, request_line, sh,
                                 MHD_OPTION_CONNECTION_TIMEOUT, l->idle_s,
                                 MHD_OPTION_CONNECTION_LIMIT, l->max_conns, MHD_OPTION_END);
-    return MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, handle, sh,
+    return MHD_start_daemon(flags | MHD_USE_TLS, 0, accept_policy, sh, handle, sh,
                             MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, completed, sh,
                             MHD_OPTION_NOTIFY_CONNECTION, conn_event, sh,
                             MHD_OPTION_URI_LOG_CALLBACK, request_line, sh,
