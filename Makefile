@@ -6,6 +6,7 @@
 #   make check      install dependencies, build, run every test; ends with "N passed, N failed"
 #   make check-kernel  only the kmod-vtpm tests in a QEMU guest
 #   make asan       the same tests built with ASan+UBSan into build-asan/
+#   make tsan       the verifier's concurrent tests built with ThreadSanitizer into build-tsan/
 #   make bench      benchmarks, results written to docs/benchmarks.md
 #   make clean
 
@@ -58,7 +59,7 @@ BINS  := $(B)/bin/vtpm-mgr $(B)/bin/vtpm-mgr-worker $(B)/bin/vtpmctl $(B)/bin/ve
 UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 TOOLS := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRCS))
 
-.PHONY: all deps demo check check-unit check-integration check-kernel asan bench clean fuzz fuzzers
+.PHONY: all deps demo check check-unit check-integration check-kernel asan tsan bench clean fuzz fuzzers
 
 .SECONDEXPANSION:
 
@@ -171,6 +172,12 @@ asan: deps
 	@VTPM_NO_KERNEL=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		sh tests/run.sh build-asan
 
+# The verifier's threads under ThreadSanitizer (tests/tsan.sh: its unit tests, the store's race
+# test, the service's concurrent integration tests); any report fails it.
+tsan: deps
+	$(MAKE) B=build-tsan SANITIZE="-fsanitize=thread -fno-omit-frame-pointer" CFLAGS="-O1 -g" all
+	@sh tests/tsan.sh build-tsan
+
 demo: deps
 	$(MAKE) all
 	@sh swtpm-ci/demo.sh $(B)
@@ -185,6 +192,6 @@ bench: deps
 	@sh tests/bench/run.sh $(B)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-tsan
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -34,6 +34,7 @@ static void usage(void)
         "                      [--max-connections N] [--max-connections-per-ip N]\n"
         "                      [--reserve-connections N] [--handshake-timeout S]\n"
         "                      [--header-timeout S] [--body-timeout S] [--idle-timeout S]\n"
+        "                      [--threads N]   (serving threads; default: one per online CPU)\n"
         "       verifier boot-policy (derive | show | check) ...   (host boot reference values)\n"
         "       verifier policy default\n"
         "       verifier policy allow --policy FILE [--rootfs-digest HEX] [--image-digest HEX]\n"
@@ -249,7 +250,7 @@ static int db_url_ok(const char *db)
 enum { OPT_REATTEST_INTERVAL = 0x100, OPT_REATTEST_GRACE, OPT_NOTIFY_URL, OPT_NOTIFY_CA,
        OPT_NOTIFY_MAX_ATTEMPTS, OPT_ADMISSION_CACHE_MS, OPT_ADMISSION_MAX_AGE,
        OPT_MAX_CONNS, OPT_PER_IP, OPT_RESERVE, OPT_HANDSHAKE_S, OPT_HEADER_S, OPT_BODY_S,
-       OPT_IDLE_S };
+       OPT_IDLE_S, OPT_THREADS };
 
 /* A whole decimal number in [0, max]; -1 otherwise. */
 static int number(const char *s, unsigned long max, unsigned long *out)
@@ -298,6 +299,7 @@ static int serve_sched_opt(int c, struct server_config *cfg)
                                           cfg->notify_max_attempts == 0 ? -1 : 0;
     case OPT_ADMISSION_CACHE_MS: return number(optarg, 60000, &cfg->admission_cache_ms);
     case OPT_ADMISSION_MAX_AGE: return number(optarg, 86400 * 365, &cfg->admission_max_age);
+    case OPT_THREADS: return positive(optarg, SERVER_MAX_THREADS, &cfg->threads);
     default: return serve_conn_opt(c, &cfg->conn);
     }
 }
@@ -325,6 +327,7 @@ static int serve_parse(int argc, char **argv, struct server_config *cfg)
         { "header-timeout", required_argument, NULL, OPT_HEADER_S },
         { "body-timeout", required_argument, NULL, OPT_BODY_S },
         { "idle-timeout", required_argument, NULL, OPT_IDLE_S },
+        { "threads", required_argument, NULL, OPT_THREADS },
         { NULL, 0, NULL, 0 },
     };
     int c;

@@ -19,7 +19,10 @@
  *       "n N allow A deny D error E connects C wall_s W checks_per_s R p50_ms P p99_ms Q
  *       cpu_s U" (U: this process's CPU time while posting);
  *       exit 1 when any answer is not an allow
- * Exit status 2 for a usage error.
+ * Exit status 2 for a usage error. HTTPS with mutual TLS for both: the environment's
+ * BENCH_EVIDENCE_CA (the server's CA), BENCH_EVIDENCE_CERT and BENCH_EVIDENCE_KEY (the client's);
+ * BENCH_EVIDENCE_FRESH=1 makes the load client open a new connection (a full TLS handshake) for
+ * every post, as a hook process does, instead of keeping one per thread.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -265,7 +268,9 @@ static int cmd_make(int argc, char **argv)
     if (http_global_init() < 0)
         return die("curl_global_init failed");
     for (int i = 0; i < o.nurls; i++)
-        ho[i] = (struct http_opts){ .base_url = o.urls[i],
+        ho[i] = (struct http_opts){ .base_url = o.urls[i], .ca = getenv("BENCH_EVIDENCE_CA"),
+                                    .cert = getenv("BENCH_EVIDENCE_CERT"),
+                                    .key = getenv("BENCH_EVIDENCE_KEY"),
                                     .deadline = deadline_now_ms() + MAKE_TIME_MS };
     r = make_setup(&o, &a, &ho[0], reg);
     for (unsigned long k = 0; r == 0 && k < o.count; k++)
@@ -349,9 +354,24 @@ static void count(struct worker *w, CURLcode cc, long status)
                 cc == CURLE_OK ? "HTTP" : curl_easy_strerror(cc), status, w->resp);
 }
 
+/* The environment's TLS files (see the top), when set. */
+static int setup_tls(CURL *c)
+{
+    const char *ca = getenv("BENCH_EVIDENCE_CA"), *cert = getenv("BENCH_EVIDENCE_CERT"),
+               *key = getenv("BENCH_EVIDENCE_KEY"), *fresh = getenv("BENCH_EVIDENCE_FRESH");
+    int ok = (!ca || curl_easy_setopt(c, CURLOPT_CAINFO, ca) == CURLE_OK) &&
+             (!cert || curl_easy_setopt(c, CURLOPT_SSLCERT, cert) == CURLE_OK) &&
+             (!key || curl_easy_setopt(c, CURLOPT_SSLKEY, key) == CURLE_OK) &&
+             (!fresh || strcmp(fresh, "1") ||
+              (curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L) == CURLE_OK &&
+               curl_easy_setopt(c, CURLOPT_SSL_SESSIONID_CACHE, 0L) == CURLE_OK));
+
+    return ok ? 0 : -EINVAL;
+}
+
 static int setup_handle(CURL *c, struct worker *w, struct curl_slist *hdr)
 {
-    int ok = curl_easy_setopt(c, CURLOPT_URL, w->url) == CURLE_OK &&
+    int ok = setup_tls(c) == 0 && curl_easy_setopt(c, CURLOPT_URL, w->url) == CURLE_OK &&
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, POST_TIMEOUT_MS) == CURLE_OK &&
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr) == CURLE_OK &&

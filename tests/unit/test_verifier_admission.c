@@ -575,6 +575,93 @@ static void test_cache_forget(void **state)
     admission_cache_free(c);
 }
 
+/* A lookup whose store query runs while the node's verdict is stored (another serving thread
+ * forgets the node meanwhile) must not enter the row it read, which may be the old one. */
+static struct admission_cache *g_racing;
+static int forget_while_reading(void *arg, const char *node, json_t **out)
+{
+    int r = fake_lookup(arg, node, out);
+
+    admission_cache_forget(g_racing, node); /* the writer, between the read and the entry */
+    return r;
+}
+
+static void test_cache_forget_during_lookup(void **state)
+{
+    json_t *j = NULL;
+    int hit;
+
+    (void)state;
+    assert_non_null(g_racing = admission_cache_new(64, 1000));
+    lookups = 0;
+    assert_int_equal(admission_cache_lookup(g_racing, 5000, "good-1", forget_while_reading, NULL,
+                                            &j, &hit), 0);
+    assert_non_null(j);
+    json_decref(j);
+    assert_int_equal(admission_cache_size(g_racing), 0);
+    assert_int_equal(cached(g_racing, 5001, "good-1", &hit), 0);
+    assert_false(hit); /* asked again: the row read across the forget was not kept */
+    assert_int_equal(cached(g_racing, 5002, "good-1", &hit), 0);
+    assert_true(hit);
+    admission_cache_free(g_racing);
+    g_racing = NULL;
+}
+
+#define CACHE_THREADS 4
+#define CACHE_ROUNDS  3000
+static atomic_int t_lookups;
+
+static int counting_lookup(void *arg, const char *node, json_t **out)
+{
+    atomic_fetch_add(&t_lookups, 1);
+    *out = json_pack("{s:s, s:s}", "node", node, "verdict", "allow");
+    return *out ? 0 : -ENOMEM;
+}
+
+/* Serving threads share one cache (make tsan runs this under ThreadSanitizer): lookups of a few
+ * nodes, forgets and expiry at once; every answer is the asked node's. */
+static void *cache_worker(void *arg)
+{
+    struct admission_cache *c = arg;
+    char node[16];
+
+    for (int i = 0; i < CACHE_ROUNDS; i++) {
+        json_t *j = NULL;
+        int hit;
+
+        snprintf(node, sizeof(node), "n-%d", i % 13);
+        if (admission_cache_lookup(c, 1000 + i / 10, node, counting_lookup, NULL, &j, &hit) != 0 ||
+            strcmp(json_string_value(json_object_get(j, "node")), node)) {
+            json_decref(j);
+            return (void *)1;
+        }
+        json_decref(j);
+        if (i % 97 == 0)
+            admission_cache_forget(c, node);
+        (void)admission_cache_size(c);
+    }
+    return NULL;
+}
+
+static void test_cache_threads(void **state)
+{
+    struct admission_cache *c = admission_cache_new(64, 50);
+    pthread_t t[CACHE_THREADS];
+    void *rv;
+
+    (void)state;
+    assert_non_null(c);
+    for (int i = 0; i < CACHE_THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, cache_worker, c), 0);
+    for (int i = 0; i < CACHE_THREADS; i++) {
+        assert_int_equal(pthread_join(t[i], &rv), 0);
+        assert_null(rv);
+    }
+    assert_true(atomic_load(&t_lookups) < CACHE_THREADS * CACHE_ROUNDS); /* some hits */
+    assert_true(admission_cache_size(c) <= 64);
+    admission_cache_free(c);
+}
+
 static void test_cache_bounded(void **state)
 {
     struct admission_cache *c = admission_cache_new(64, 1000);
@@ -642,6 +729,8 @@ int main(void)
         cmocka_unit_test(test_cache_ttl),
         cmocka_unit_test(test_cache_bounded),
         cmocka_unit_test(test_cache_forget),
+        cmocka_unit_test(test_cache_forget_during_lookup),
+        cmocka_unit_test(test_cache_threads),
         cmocka_unit_test(test_due_and_backoff),
     };
 

@@ -459,13 +459,49 @@ static int metric(FILE *f, const char *name, const char *type, const char *help,
                    labels, (long long)v);
 }
 
+void api_metrics_sum(const struct api_ctx *c, struct api_counts *out)
+{
+    const struct api_ctx *all = c->peers ? c->peers : c;
+    size_t n = c->peers ? c->npeers : 1;
+
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < n; i++) {
+#define API_COUNTER_ADD(f) out->f += atomic_load_explicit(&all[i].m.f, memory_order_relaxed);
+        API_COUNTERS(API_COUNTER_ADD)
+#undef API_COUNTER_ADD
+    }
+}
+
+/* The requests each serving thread answered (how evenly the kernel spreads connections). */
+static void thread_metrics(const struct api_ctx *c, FILE *f)
+{
+    const struct api_ctx *all = c->peers ? c->peers : c;
+    size_t n = c->peers ? c->npeers : 1;
+    unsigned busy = 0;
+
+    for (size_t i = 0; i < n; i++)
+        busy += atomic_load_explicit(&all[i].busy, memory_order_relaxed);
+    fprintf(f, "# HELP verifier_serving_threads Threads serving HTTP requests\n"
+               "# TYPE verifier_serving_threads gauge\nverifier_serving_threads %zu\n"
+               "# HELP verifier_requests_in_flight Requests being answered (this one included)\n"
+               "# TYPE verifier_requests_in_flight gauge\nverifier_requests_in_flight %u\n"
+               "# HELP verifier_thread_requests_total HTTP requests by serving thread\n"
+               "# TYPE verifier_thread_requests_total counter\n", n, busy);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "verifier_thread_requests_total{thread=\"%zu\"} %llu\n", i,
+                (unsigned long long)atomic_load_explicit(&all[i].m.requests,
+                                                         memory_order_relaxed));
+}
+
 void api_metrics(struct api_ctx *c, struct api_reply *rep)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    const struct api_metrics *m = &c->m;
+    struct api_counts sum;
+    const struct api_counts *m = &sum;
 
+    api_metrics_sum(c, &sum);
     if (!f) {
         api_error(rep, 500, "memory");
         return;
@@ -491,7 +527,8 @@ void api_metrics(struct api_ctx *c, struct api_reply *rep)
     metric(f, "verifier_audit_rows", "gauge", "Rows in the audit trail", "", store_count(c->st, "audit"));
     metric(f, "verifier_registration_rows", "gauge", "Registrations stored", "",
            store_count(c->st, "registrations"));
-    api_admission_metrics(c, f);
+    thread_metrics(c, f);
+    api_admission_metrics(c, m, f);
     api_sweeper_metrics(c, f);
     fclose(f);
     rep->status = 200;

@@ -3,6 +3,7 @@
 #ifndef VERIFIER_API_H
 #define VERIFIER_API_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,17 +15,33 @@
 
 #define API_MAX_BODY (1024u * 1024u)
 
+/* The counters of /metrics: X(name) for each, the admission reviews' last (nodes.c). */
+#define API_COUNTERS(X)                                                                         \
+    X(requests) X(nonces) X(allow) X(deny) X(refused) X(bad_evidence) X(registrations)          \
+    X(activations) X(activation_failures) X(tls_refused)                                        \
+    X(admission_allow) X(admission_deny) X(admission_malformed) X(admission_cache_hits)         \
+    X(admission_cache_misses)
+
+/* One per serving thread, written by that thread only (atomic: /metrics, on any thread, reads
+ * every thread's and sums them, api_metrics_sum). */
 struct api_metrics {
-    uint64_t requests, nonces, allow, deny, refused, bad_evidence, registrations, activations,
-        activation_failures, tls_refused;
-    /* admission reviews (nodes.c) */
-    uint64_t admission_allow, admission_deny, admission_malformed, admission_cache_hits,
-        admission_cache_misses;
+#define API_COUNTER_FIELD(n) atomic_uint_fast64_t n;
+    API_COUNTERS(API_COUNTER_FIELD)
+#undef API_COUNTER_FIELD
+};
+
+/* A sum of every thread's counters. */
+struct api_counts {
+#define API_COUNT_FIELD(n) uint64_t n;
+    API_COUNTERS(API_COUNT_FIELD)
+#undef API_COUNT_FIELD
 };
 
 struct admission_cache;
 struct sweeper_stats;
 
+/* One per serving thread (server.c): its own store handle and counters; the policy, trust
+ * store and admission cache are shared (read-only, or locked inside). */
 struct api_ctx {
     struct store *st;
     struct policy pol;
@@ -37,6 +54,10 @@ struct api_ctx {
     int64_t reattest_interval;      /* seconds; 0 = allow verdicts never fall due */
     int64_t reattest_grace;
     const struct sweeper_stats *sweep; /* NULL when no sweeper runs */
+    /* Every serving thread's context, this one among them, for /metrics; NULL: this one. */
+    const struct api_ctx *peers;
+    size_t npeers;
+    atomic_uint busy; /* 1 while this thread answers a request (server.c) */
 };
 
 struct api_reply {
@@ -63,8 +84,10 @@ void api_node(struct api_ctx *c, const char *id, struct api_reply *rep);
 /* When an allow verdict recorded at now falls due: now + interval + grace; 0 (never) when
  * --reattest-interval is 0 (sweeper.c). */
 int64_t api_due(const struct api_ctx *c, int64_t now);
+/* The counters of every serving thread (c->peers), summed. */
+void api_metrics_sum(const struct api_ctx *c, struct api_counts *out);
 /* The /metrics lines of admission reviews (nodes.c) and of the sweeper (sweeper.c). */
-void api_admission_metrics(const struct api_ctx *c, FILE *f);
+void api_admission_metrics(const struct api_ctx *c, const struct api_counts *m, FILE *f);
 void api_sweeper_metrics(const struct api_ctx *c, FILE *f);
 
 /* Reply helpers shared by the api files: a JSON body (takes j) or {"error": msg}. */

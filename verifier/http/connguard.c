@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The connection guard (connguard.h): phase deadlines and eviction of the longest-waiting
- * connection, so that slow clients cannot hold the verifier's connection slots. */
+/* The connection guard (connguard.h): phase deadlines, connection limits for the whole service
+ * and eviction of the longest-waiting connection, so that slow clients cannot hold the
+ * verifier's connection slots. One lock; every serving thread calls in. */
 #include "http/connguard.h"
 
+#include <netinet/in.h>
 #include <stdlib.h>
-#include <sys/socket.h>
+#include <string.h>
 #include <time.h>
 
 uint64_t guard_now_ms(void)
@@ -18,10 +20,12 @@ uint64_t guard_now_ms(void)
 void guard_init(struct guard *g, const struct guard_limits *lim)
 {
     *g = (struct guard){ .lim = *lim };
+    pthread_mutex_init(&g->lock, NULL);
 }
 
 /* The owner (libmicrohttpd) sees EOF or an error on its next read and closes the connection;
- * the fd stays valid until then, so it cannot have been reused. */
+ * the fd stays valid until then (it tells the guard, guard_close, before it closes the fd, and
+ * both happen under the lock's order), so it cannot have been reused. */
 static void kill_conn(struct guard *g, struct guard_conn *c)
 {
     shutdown(c->fd, SHUT_RDWR);
@@ -42,24 +46,87 @@ static struct guard_conn *oldest_waiting(struct guard *g, const struct guard_con
     return best;
 }
 
-struct guard_conn *guard_open(struct guard *g, int fd, uint64_t now_ms)
+/* The client address without the port: what the per-address limit counts. */
+static int same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return 0;
+    if (a->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    if (a->ss_family == AF_INET6)
+        return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
+    return 0; /* unknown or another family: not limited per address */
+}
+
+static size_t from_host(const struct guard *g, const struct sockaddr_storage *addr)
+{
+    size_t n = 0;
+
+    for (const struct guard_conn *c = g->head; c; c = c->next)
+        n += !c->killed && same_host(&c->addr, addr);
+    return n;
+}
+
+static void copy_addr(struct sockaddr_storage *to, const struct sockaddr *sa)
+{
+    memset(to, 0, sizeof(*to));
+    if (sa && sa->sa_family == AF_INET)
+        memcpy(to, sa, sizeof(struct sockaddr_in));
+    else if (sa && sa->sa_family == AF_INET6)
+        memcpy(to, sa, sizeof(struct sockaddr_in6));
+}
+
+static int over_limit(const struct guard *g, const struct sockaddr_storage *addr)
+{
+    return g->live >= g->lim.max_conns ||
+           (addr->ss_family != AF_UNSPEC && from_host(g, addr) >= g->lim.per_ip);
+}
+
+int guard_admit(struct guard *g, const struct sockaddr *addr)
+{
+    struct sockaddr_storage a;
+    int over;
+
+    copy_addr(&a, addr);
+    pthread_mutex_lock(&g->lock);
+    if ((over = over_limit(g, &a)))
+        g->refused++;
+    pthread_mutex_unlock(&g->lock);
+    return !over;
+}
+
+struct guard_conn *guard_open(struct guard *g, int fd, const struct sockaddr *addr,
+                              uint64_t now_ms)
 {
     struct guard_conn *c = calloc(1, sizeof(*c)), *v;
     size_t room = g->lim.max_conns > g->lim.reserve ? g->lim.max_conns - g->lim.reserve : 1;
 
     if (!c)
         return NULL;
-    *c = (struct guard_conn){ .prev = g->tail, .fd = fd, .phase = GUARD_WAIT, .since_ms = now_ms };
+    *c = (struct guard_conn){ .fd = fd, .phase = GUARD_WAIT, .since_ms = now_ms };
+    copy_addr(&c->addr, addr);
+    pthread_mutex_lock(&g->lock);
+    if (over_limit(g, &c->addr)) {
+        g->refused++;
+        pthread_mutex_unlock(&g->lock);
+        free(c);
+        return NULL;
+    }
+    c->prev = g->tail;
     if (g->tail)
         g->tail->next = c;
     else
         g->head = c;
     g->tail = c;
+    g->open++;
     g->live++;
     while (g->live > room && (v = oldest_waiting(g, c))) {
         kill_conn(g, v);
         g->evictions++;
     }
+    pthread_mutex_unlock(&g->lock);
     return c;
 }
 
@@ -67,8 +134,10 @@ void guard_close(struct guard *g, struct guard_conn *c)
 {
     if (!c)
         return;
+    pthread_mutex_lock(&g->lock);
     if (!c->killed)
         g->live--;
+    g->open--;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -77,17 +146,22 @@ void guard_close(struct guard *g, struct guard_conn *c)
         c->next->prev = c->prev;
     else
         g->tail = c->prev;
+    pthread_mutex_unlock(&g->lock);
     free(c);
 }
 
-void guard_phase(struct guard_conn *c, enum guard_phase ph, uint64_t now_ms)
+void guard_phase(struct guard *g, struct guard_conn *c, enum guard_phase ph, uint64_t now_ms)
 {
-    if (!c || c->phase == ph)
+    if (!c)
         return;
-    if (ph == GUARD_WAIT)
-        c->served = 1;
-    c->phase = ph;
-    c->since_ms = now_ms;
+    pthread_mutex_lock(&g->lock);
+    if (c->phase != ph) {
+        if (ph == GUARD_WAIT)
+            c->served = 1;
+        c->phase = ph;
+        c->since_ms = now_ms;
+    }
+    pthread_mutex_unlock(&g->lock);
 }
 
 static uint64_t deadline_s(const struct guard *g, const struct guard_conn *c)
@@ -101,20 +175,47 @@ static uint64_t deadline_s(const struct guard *g, const struct guard_conn *c)
     }
 }
 
-void guard_reap(struct guard *g, uint64_t now_ms)
+static void reap_locked(struct guard *g, uint64_t now_ms)
 {
     for (struct guard_conn *c = g->head; c; c = c->next) {
         uint64_t d = deadline_s(g, c);
 
-        if (!c->killed && d && now_ms - c->since_ms >= d * 1000u) {
+        /* now_ms was read before the lock: another thread may have stamped a later time */
+        if (!c->killed && d && now_ms > c->since_ms && now_ms - c->since_ms >= d * 1000u) {
             kill_conn(g, c);
             g->timeouts++;
         }
     }
+    g->reaped_ms = now_ms;
+}
+
+void guard_reap(struct guard *g, uint64_t now_ms)
+{
+    pthread_mutex_lock(&g->lock);
+    reap_locked(g, now_ms);
+    pthread_mutex_unlock(&g->lock);
+}
+
+void guard_tick(struct guard *g, uint64_t now_ms)
+{
+    pthread_mutex_lock(&g->lock);
+    if (now_ms >= g->reaped_ms + GUARD_REAP_MS)
+        reap_locked(g, now_ms);
+    pthread_mutex_unlock(&g->lock);
+}
+
+void guard_counts(struct guard *g, uint64_t *timeouts, uint64_t *evictions, uint64_t *refused)
+{
+    pthread_mutex_lock(&g->lock);
+    *timeouts = g->timeouts;
+    *evictions = g->evictions;
+    *refused = g->refused;
+    pthread_mutex_unlock(&g->lock);
 }
 
 void guard_free(struct guard *g)
 {
     while (g->head)
         guard_close(g, g->head);
+    pthread_mutex_destroy(&g->lock);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The verifier service: HTTPS with mutual TLS (libmicrohttpd + GnuTLS), routing to api.c, run
- * by one thread of ours that also enforces the connection guard (connguard.h). */
+/* The verifier service: HTTPS with mutual TLS (libmicrohttpd + GnuTLS), routing to api.c. N
+ * serving threads ("shards"), each running its own libmicrohttpd daemon on a shared listening
+ * socket with its own store handle; one connection guard (connguard.h) for all of them. */
 #include "http/server.h"
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
@@ -36,13 +38,27 @@ struct conn {
     int too_big;
 };
 
+struct server;
+
+/* One serving thread: its daemon (its connections) and its api context (its store). */
+struct shard {
+    struct server *sv;
+    struct api_ctx *api;
+    struct MHD_Daemon *d;
+    pthread_t th;
+    int running;
+};
+
 struct server {
-    struct api_ctx api;
+    struct api_ctx base; /* what the shards share: policy, trust, settings, admission cache */
+    struct api_ctx *apis; /* n copies of base, each with its own store and counters */
+    struct shard *shards;
+    unsigned n;
     struct sweeper_stats sweep;
     int tls;
     char *cert, *key, *ca;
-    struct guard guard; /* only the loop thread touches it */
-    struct MHD_Daemon *d;
+    struct guard guard; /* locked inside: every shard's connections */
+    int lfd;            /* the listening socket; each daemon has a dup of it */
     atomic_int stop;
 };
 
@@ -105,48 +121,48 @@ static int is_json(struct MHD_Connection *con)
     return ct && !strncmp(ct, "application/json", 16);
 }
 
-static void route_post(struct server *sv, struct MHD_Connection *con, const char *url,
+static void route_post(struct api_ctx *api, struct MHD_Connection *con, const char *url,
                        struct conn *cn, struct api_reply *rep)
 {
     if (cn->too_big) {
         api_error(rep, 413, "body too large");
     } else if (!strcmp(url, "/v1/admission")) { /* Kubernetes sends JSON */
         if (is_json(con))
-            api_admission(&sv->api, cn->buf, cn->len, rep);
+            api_admission(api, cn->buf, cn->len, rep);
         else
             api_error(rep, 415, "application/json expected");
     } else if (!is_cbor(con)) {
         api_error(rep, 415, "application/cbor expected");
     } else if (!strcmp(url, "/v1/evidence")) {
-        api_evidence(&sv->api, cn->buf, cn->len, rep);
+        api_evidence(api, cn->buf, cn->len, rep);
     } else if (!strcmp(url, "/v1/hosts/evidence")) {
-        api_host_evidence(&sv->api, cn->buf, cn->len, rep);
+        api_host_evidence(api, cn->buf, cn->len, rep);
     } else if (!strcmp(url, "/v1/register")) {
-        api_register(&sv->api, cn->buf, cn->len, rep);
+        api_register(api, cn->buf, cn->len, rep);
     } else if (!strcmp(url, "/v1/hosts/register")) {
-        api_host_register(&sv->api, cn->buf, cn->len, rep);
+        api_host_register(api, cn->buf, cn->len, rep);
     } else if (!strcmp(url, "/v1/register/activate")) {
-        api_activate(&sv->api, cn->buf, cn->len, rep);
+        api_activate(api, cn->buf, cn->len, rep);
     } else {
         api_error(rep, 404, "not found");
     }
 }
 
-static void route_get(struct server *sv, const char *url, struct api_reply *rep)
+static void route_get(struct api_ctx *api, const char *url, struct api_reply *rep)
 {
     static const char cpfx[] = "/v1/containers/", npfx[] = "/v1/nodes/";
 
     if (!strcmp(url, "/v1/nonce"))
-        api_nonce(&sv->api, rep);
+        api_nonce(api, rep);
     else if (!strcmp(url, "/healthz"))
-        api_health(&sv->api, rep);
+        api_health(api, rep);
     else if (!strcmp(url, "/metrics"))
-        api_metrics(&sv->api, rep);
+        api_metrics(api, rep);
     else if (!strncmp(url, cpfx, sizeof(cpfx) - 1) && url[sizeof(cpfx) - 1] &&
              !strchr(url + sizeof(cpfx) - 1, '/') && strlen(url) < sizeof(cpfx) + EVIDENCE_MAX_ID)
-        api_container(&sv->api, url + sizeof(cpfx) - 1, rep);
+        api_container(api, url + sizeof(cpfx) - 1, rep);
     else if (!strncmp(url, npfx, sizeof(npfx) - 1))
-        api_node(&sv->api, url + sizeof(npfx) - 1, rep); /* checks the name */
+        api_node(api, url + sizeof(npfx) - 1, rep); /* checks the name */
     else
         api_error(rep, 404, "not found");
 }
@@ -186,7 +202,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
 {
-    struct server *sv = cls;
+    struct shard *sh = cls;
+    struct server *sv = sh->sv;
     struct conn *cn = *con_cls;
     struct api_reply rep = { 0 };
 
@@ -194,7 +211,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
         if (!(cn = calloc(1, sizeof(*cn))))
             return MHD_NO;
         *con_cls = cn;
-        guard_phase(guard_of(con), GUARD_BODY, guard_now_ms());
+        guard_phase(&sv->guard, guard_of(con), GUARD_BODY, guard_now_ms());
         return MHD_YES;
     }
     if (*upload_size) {
@@ -203,24 +220,27 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
         *upload_size = 0;
         return MHD_YES;
     }
-    guard_phase(guard_of(con), GUARD_BUSY, guard_now_ms());
-    sv->api.m.requests++;
+    guard_phase(&sv->guard, guard_of(con), GUARD_BUSY, guard_now_ms());
+    atomic_store_explicit(&sh->api->busy, 1, memory_order_relaxed);
+    sh->api->m.requests++;
     if (sv->tls && !client_cert_ok(con)) {
-        sv->api.m.tls_refused++;
+        sh->api->m.tls_refused++;
         api_error(&rep, 403, "client certificate required");
     } else if (!strcmp(method, MHD_HTTP_METHOD_GET)) {
-        route_get(sv, url, &rep);
+        route_get(sh->api, url, &rep);
     } else if (!strcmp(method, MHD_HTTP_METHOD_POST)) {
-        route_post(sv, con, url, cn, &rep);
+        route_post(sh->api, con, url, cn, &rep);
     } else {
         api_error(&rep, 405, "method not allowed");
     }
+    atomic_store_explicit(&sh->api->busy, 0, memory_order_relaxed);
     return send_reply(con, &rep);
 }
 
 static void completed(void *cls, struct MHD_Connection *con, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
+    struct shard *sh = cls;
     struct conn *cn = *con_cls;
 
     if (cn) {
@@ -228,33 +248,48 @@ static void completed(void *cls, struct MHD_Connection *con, void **con_cls,
         free(cn);
     }
     *con_cls = NULL;
-    guard_phase(guard_of(con), GUARD_WAIT, guard_now_ms()); /* kept alive: idle */
+    guard_phase(&sh->sv->guard, guard_of(con), GUARD_WAIT, guard_now_ms()); /* kept alive: idle */
 }
 
 /* Called when the request line is complete (so the TLS handshake is done). */
 static void *request_line(void *cls, const char *uri, struct MHD_Connection *con)
 {
-    guard_phase(guard_of(con), GUARD_HEAD, guard_now_ms());
+    struct shard *sh = cls;
+
+    guard_phase(&sh->sv->guard, guard_of(con), GUARD_HEAD, guard_now_ms());
     return NULL; /* handle() allocates the request's struct conn */
 }
 
 static void conn_event(void *cls, struct MHD_Connection *con, void **socket_context,
                        enum MHD_ConnectionNotificationCode code)
 {
-    struct server *sv = cls;
-    const union MHD_ConnectionInfo *ci;
+    struct shard *sh = cls;
+    const union MHD_ConnectionInfo *ci, *ai;
 
     if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-        guard_close(&sv->guard, *socket_context);
+        guard_close(&sh->sv->guard, *socket_context);
         *socket_context = NULL;
         return;
     }
     ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (!ci || !(*socket_context = guard_open(&sv->guard, ci->connect_fd, guard_now_ms()))) {
-        if (ci) /* untracked connections are not served: no deadline would hold them */
+    ai = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !(*socket_context = guard_open(&sh->sv->guard, ci->connect_fd,
+                                              ai ? ai->client_addr : NULL, guard_now_ms()))) {
+        /* over a limit, or untracked (no deadline would hold it): not served */
+        if (ci)
             shutdown(ci->connect_fd, SHUT_RDWR);
         *socket_context = NULL;
     }
+}
+
+/* Right after accept, before libmicrohttpd sets up the connection (and its TLS session): a
+ * client over a limit costs no more than that (conn_event's guard_open then decides). */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    struct shard *sh = cls;
+
+    return guard_admit(&sh->sv->guard, len >= (socklen_t)sizeof(sa_family_t) ? addr : NULL)
+               ? MHD_YES : MHD_NO;
 }
 
 /* HOST:PORT ([v6]:PORT too) to a socket address. */
@@ -281,36 +316,56 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *s
     return 0;
 }
 
-/* No internal thread: server_run's loop thread runs libmicrohttpd and the guard's deadlines,
- * so requests are still handled one at a time. */
-static struct MHD_Daemon *start_daemon(struct server *sv, const struct server_config *cfg)
+/* The listening socket every shard's daemon accepts on (each through a dup of it, which
+ * libmicrohttpd makes non-blocking and closes at its stop): a new connection goes to a shard
+ * whose thread is waiting for events, never to one busy answering a request. */
+static int open_listener(const char *listen_at)
 {
-    const struct guard_limits *l = &cfg->conn;
     struct sockaddr_storage ss;
     socklen_t sl;
-    unsigned flags = MHD_USE_ERROR_LOG | MHD_USE_AUTO;
+    int fd, one = 1;
 
-    if (parse_listen(cfg->listen, &ss, &sl) < 0) {
-        LOG_ERROR("bad --listen %s (HOST:PORT)", cfg->listen);
-        return NULL;
+    if (parse_listen(listen_at, &ss, &sl) < 0) {
+        LOG_ERROR("bad --listen %s (HOST:PORT)", listen_at);
+        return -1;
     }
-    if (ss.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
+    if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, SOMAXCONN) < 0) {
+        LOG_ERROR("cannot listen on %s: %s", listen_at, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* No internal thread: the shard's loop thread runs libmicrohttpd and the guard's deadlines.
+ * Connection limits are the guard's (for the whole service); libmicrohttpd's own limit is
+ * only a backstop at the same number. */
+static struct MHD_Daemon *start_daemon(struct shard *sh, const struct server_config *cfg)
+{
+    const struct guard_limits *l = &cfg->conn;
+    struct server *sv = sh->sv;
+    unsigned flags = MHD_USE_ERROR_LOG | MHD_USE_AUTO;
+    int fd = fcntl(sv->lfd, F_DUPFD_CLOEXEC, 0);
+
+    if (fd < 0)
+        return NULL;
     if (!sv->tls)
-        return MHD_start_daemon(flags, 0, NULL, NULL, handle, sv, MHD_OPTION_SOCK_ADDR, &ss,
-                                MHD_OPTION_NOTIFY_COMPLETED, completed, sv,
-                                MHD_OPTION_NOTIFY_CONNECTION, conn_event, sv,
-                                MHD_OPTION_URI_LOG_CALLBACK, request_line, sv,
+        return MHD_start_daemon(flags, 0, accept_policy, sh, handle, sh,
+                                MHD_OPTION_LISTEN_SOCKET, fd,
+                                MHD_OPTION_NOTIFY_COMPLETED, completed, sh,
+                                MHD_OPTION_NOTIFY_CONNECTION, conn_event, sh,
+                                MHD_OPTION_URI_LOG_CALLBACK, request_line, sh,
                                 MHD_OPTION_CONNECTION_TIMEOUT, l->idle_s,
-                                MHD_OPTION_CONNECTION_LIMIT, l->max_conns,
-                                MHD_OPTION_PER_IP_CONNECTION_LIMIT, l->per_ip, MHD_OPTION_END);
-    return MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, handle, sv,
-                            MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_NOTIFY_COMPLETED, completed, sv,
-                            MHD_OPTION_NOTIFY_CONNECTION, conn_event, sv,
-                            MHD_OPTION_URI_LOG_CALLBACK, request_line, sv,
+                                MHD_OPTION_CONNECTION_LIMIT, l->max_conns, MHD_OPTION_END);
+    return MHD_start_daemon(flags | MHD_USE_TLS, 0, accept_policy, sh, handle, sh,
+                            MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, completed, sh,
+                            MHD_OPTION_NOTIFY_CONNECTION, conn_event, sh,
+                            MHD_OPTION_URI_LOG_CALLBACK, request_line, sh,
                             MHD_OPTION_CONNECTION_TIMEOUT, l->idle_s,
                             MHD_OPTION_CONNECTION_LIMIT, l->max_conns,
-                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, l->per_ip,
                             MHD_OPTION_HTTPS_MEM_KEY, sv->key, MHD_OPTION_HTTPS_MEM_CERT, sv->cert,
                             MHD_OPTION_HTTPS_MEM_TRUST, sv->ca,
                             MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_END);
@@ -320,29 +375,29 @@ static struct MHD_Daemon *start_daemon(struct server *sv, const struct server_co
  * operator's sign of a slow-connection attack or of limits too tight). */
 static void guard_report(struct server *sv, uint64_t now, uint64_t *last, uint64_t *seen)
 {
-    uint64_t n = sv->guard.timeouts + sv->guard.evictions;
+    uint64_t to, ev, rf;
 
-    if (now - *last < 60000u || n == *seen)
+    guard_counts(&sv->guard, &to, &ev, &rf);
+    if (now - *last < 60000u || to + ev + rf == *seen)
         return;
-    LOG_WARN("connection guard: %llu timed out, %llu evicted so far (docs/verifier.md, "
-             "\"Connection limits\")", (unsigned long long)sv->guard.timeouts,
-             (unsigned long long)sv->guard.evictions);
+    LOG_WARN("connection guard: %llu timed out, %llu evicted, %llu refused so far "
+             "(docs/verifier.md, \"Connection limits\")", (unsigned long long)to,
+             (unsigned long long)ev, (unsigned long long)rf);
     *last = now;
-    *seen = n;
+    *seen = to + ev + rf;
 }
 
-/* The one thread that serves: libmicrohttpd's events, then the deadlines. */
+/* A serving thread: its libmicrohttpd's events (handshakes and requests of the connections
+ * it accepted), then the deadlines of all (guard_tick: one walk per period). */
 static void *serve_loop(void *arg)
 {
-    struct server *sv = arg;
-    uint64_t now, last = guard_now_ms(), seen = 0;
+    struct shard *sh = arg;
+    struct server *sv = sh->sv;
 
     while (!atomic_load(&sv->stop)) {
-        if (MHD_run_wait(sv->d, LOOP_WAIT_MS) == MHD_NO)
+        if (MHD_run_wait(sh->d, LOOP_WAIT_MS) == MHD_NO)
             LOG_WARN("libmicrohttpd run failed");
-        now = guard_now_ms();
-        guard_reap(&sv->guard, now);
-        guard_report(sv, now, &last, &seen);
+        guard_tick(&sv->guard, guard_now_ms());
     }
     return NULL;
 }
@@ -350,11 +405,11 @@ static void *serve_loop(void *arg)
 /* Admission and re-attestation settings; the cache is optional (--admission-cache-ms 0). */
 static int load_sched(struct server *sv, const struct server_config *cfg)
 {
-    sv->api.admission_max_age = (int64_t)cfg->admission_max_age;
-    sv->api.reattest_interval = (int64_t)cfg->reattest_interval;
-    sv->api.reattest_grace = (int64_t)cfg->reattest_grace;
-    sv->api.sweep = &sv->sweep;
-    if (cfg->admission_cache_ms && !(sv->api.acache = admission_cache_new(
+    sv->base.admission_max_age = (int64_t)cfg->admission_max_age;
+    sv->base.reattest_interval = (int64_t)cfg->reattest_interval;
+    sv->base.reattest_grace = (int64_t)cfg->reattest_grace;
+    sv->base.sweep = &sv->sweep;
+    if (cfg->admission_cache_ms && !(sv->base.acache = admission_cache_new(
                                          ADMISSION_CACHE_ENTRIES, (unsigned)cfg->admission_cache_ms)))
         return -1;
     return 0;
@@ -364,25 +419,21 @@ static int load(struct server *sv, const struct server_config *cfg)
 {
     char err[160];
 
-    if (policy_load(cfg->policy, &sv->api.pol, err, sizeof(err)) < 0) {
+    if (policy_load(cfg->policy, &sv->base.pol, err, sizeof(err)) < 0) {
         LOG_ERROR("policy %s: %s", cfg->policy, err);
         return -1;
     }
     if (cfg->boot_policy &&
-        policy_load_boot(&sv->api.pol, cfg->boot_policy, err, sizeof(err)) < 0) {
+        policy_load_boot(&sv->base.pol, cfg->boot_policy, err, sizeof(err)) < 0) {
         LOG_ERROR("boot policy %s: %s", cfg->boot_policy, err);
         return -1;
     }
     if (!cfg->boot_policy)
         LOG_WARN("no --boot-policy: the hosts' measured boot is checked for consistency only, "
                  "not against reference values");
-    if (!(sv->api.trust = chain_trust_load(cfg->trust)))
+    if (!(sv->base.trust = chain_trust_load(cfg->trust)))
         return -1;
-    if (store_open_url(cfg->db, &sv->api.st) < 0) {
-        LOG_ERROR("cannot use the database (sqlite:PATH or postgresql://...)");
-        return -1;
-    }
-    sv->api.nonce_ttl = (unsigned)cfg->nonce_ttl;
+    sv->base.nonce_ttl = (unsigned)cfg->nonce_ttl;
     if (load_sched(sv, cfg) < 0)
         return -1;
     sv->tls = !cfg->insecure_no_tls;
@@ -392,12 +443,39 @@ static int load(struct server *sv, const struct server_config *cfg)
     return 0;
 }
 
+/* The shards' contexts: base's settings, each its own store handle ("one struct store is used
+ * by one thread at a time") and counters; /metrics on any of them sums all. */
+static int load_shards(struct server *sv, const struct server_config *cfg)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+    sv->n = cfg->threads ? cfg->threads : cpus > 0 ? (unsigned)cpus : 1;
+    if (!(sv->apis = calloc(sv->n, sizeof(*sv->apis))) ||
+        !(sv->shards = calloc(sv->n, sizeof(*sv->shards))))
+        return -1;
+    for (unsigned i = 0; i < sv->n; i++) {
+        memcpy(&sv->apis[i], &sv->base, sizeof(sv->base)); /* counters zero, shared pointers */
+        sv->apis[i].st = NULL;
+        sv->apis[i].peers = sv->apis;
+        sv->apis[i].npeers = sv->n;
+        sv->shards[i] = (struct shard){ .sv = sv, .api = &sv->apis[i] };
+        if (store_open_url(cfg->db, &sv->apis[i].st) < 0) {
+            LOG_ERROR("cannot use the database (sqlite:PATH or postgresql://...)");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void unload(struct server *sv)
 {
-    admission_cache_free(sv->api.acache);
-    store_close(sv->api.st);
-    X509_STORE_free(sv->api.trust);
-    policy_free(&sv->api.pol);
+    for (unsigned i = 0; sv->apis && i < sv->n; i++)
+        store_close(sv->apis[i].st);
+    free(sv->apis);
+    free(sv->shards);
+    admission_cache_free(sv->base.acache);
+    X509_STORE_free(sv->base.trust);
+    policy_free(&sv->base.pol);
     free(sv->cert);
     if (sv->key)
         explicit_bzero(sv->key, strlen(sv->key));
@@ -419,13 +497,14 @@ static int write_port(const char *path, unsigned port)
     return ok && rename(tmp, path) == 0 ? 0 : -1;
 }
 
-static void announce(struct MHD_Daemon *d, const struct server_config *cfg)
+static void announce(struct server *sv, const struct server_config *cfg)
 {
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *di =
+        MHD_get_daemon_info(sv->shards[0].d, MHD_DAEMON_INFO_BIND_PORT);
     unsigned port = di ? di->port : 0;
 
-    LOG_INFO("listening on %s (port %u)%s", cfg->listen, port,
-             cfg->insecure_no_tls ? " WITHOUT TLS" : ", mutual TLS");
+    LOG_INFO("listening on %s (port %u)%s, %u serving thread(s)", cfg->listen, port,
+             cfg->insecure_no_tls ? " WITHOUT TLS" : ", mutual TLS", sv->n);
     if (cfg->port_file && write_port(cfg->port_file, port) < 0)
         LOG_WARN("cannot write %s", cfg->port_file);
 }
@@ -442,46 +521,84 @@ static int start_sweeper(const struct server_config *cfg, struct server *sv, str
     return 0;
 }
 
+static int start_shards(struct server *sv, const struct server_config *cfg)
+{
+    if ((sv->lfd = open_listener(cfg->listen)) < 0)
+        return -1;
+    for (unsigned i = 0; i < sv->n; i++)
+        if (!(sv->shards[i].d = start_daemon(&sv->shards[i], cfg))) {
+            LOG_ERROR("cannot start libmicrohttpd on %s", cfg->listen);
+            return -1;
+        }
+    return 0;
+}
+
+static int start_threads(struct server *sv)
+{
+    for (unsigned i = 0; i < sv->n; i++) {
+        if (pthread_create(&sv->shards[i].th, NULL, serve_loop, &sv->shards[i]) != 0) {
+            LOG_ERROR("cannot start serving thread %u", i);
+            return -1;
+        }
+        sv->shards[i].running = 1;
+    }
+    return 0;
+}
+
+static void stop_shards(struct server *sv)
+{
+    atomic_store(&sv->stop, 1);
+    for (unsigned i = 0; sv->shards && i < sv->n; i++)
+        if (sv->shards[i].running)
+            pthread_join(sv->shards[i].th, NULL);
+    for (unsigned i = 0; sv->shards && i < sv->n; i++)
+        if (sv->shards[i].d) /* closes its connections (the guard's entries go) and its dup */
+            MHD_stop_daemon(sv->shards[i].d);
+    if (sv->lfd >= 0)
+        close(sv->lfd);
+}
+
+/* Signals are waited for here, with a 1 s tick for the guard's report. */
+static int wait_signal(struct server *sv, const sigset_t *set)
+{
+    const struct timespec tick = { 1, 0 };
+    uint64_t last = guard_now_ms(), seen = 0;
+    int sig;
+
+    for (;;) {
+        sig = sigtimedwait(set, NULL, &tick);
+        if (sig == SIGTERM || sig == SIGINT)
+            return sig;
+        guard_report(sv, guard_now_ms(), &last, &seen);
+    }
+}
+
 int server_run(const struct server_config *cfg)
 {
-    struct server sv = { 0 };
+    struct server sv = { .lfd = -1 };
     struct sweeper *sw = NULL;
-    pthread_t loop;
-    int looping = 0;
     sigset_t set;
-    int sig = 0, rc = -1;
+    int sig, rc = -1;
 
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    /* Blocked before the daemon's thread starts, so only sigwait below sees them. */
+    /* Blocked before any thread starts, so only sigtimedwait below sees them. */
     if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 || load(&sv, cfg) < 0)
         goto out;
-    signal(SIGPIPE, SIG_IGN);
     guard_init(&sv.guard, &cfg->conn);
-    if (!(sv.d = start_daemon(&sv, cfg))) {
-        LOG_ERROR("cannot listen on %s", cfg->listen);
+    if (load_shards(&sv, cfg) < 0)
         goto out;
-    }
-    if (start_sweeper(cfg, &sv, &sw) < 0)
+    signal(SIGPIPE, SIG_IGN);
+    if (start_shards(&sv, cfg) < 0 || start_sweeper(cfg, &sv, &sw) < 0 || start_threads(&sv) < 0)
         goto out;
-    if (pthread_create(&loop, NULL, serve_loop, &sv) != 0) {
-        LOG_ERROR("cannot start the service thread");
-        goto out;
-    }
-    looping = 1;
-    announce(sv.d, cfg);
-    while (sigwait(&set, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
-        ;
+    announce(&sv, cfg);
+    sig = wait_signal(&sv, &set);
     LOG_INFO("stopping (signal %d)", sig);
     rc = 0;
 out:
-    atomic_store(&sv.stop, 1);
-    if (looping)
-        pthread_join(loop, NULL);
+    stop_shards(&sv);
     sweeper_stop(sw);
-    if (sv.d)
-        MHD_stop_daemon(sv.d); /* closes the connections: the guard's entries go with them */
     guard_free(&sv.guard);
     unload(&sv);
     return rc;

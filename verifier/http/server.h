@@ -9,6 +9,7 @@
 #define SERVER_REATTEST_INTERVAL 300u
 #define SERVER_REATTEST_GRACE    60u
 #define SERVER_ADMISSION_CACHE_MS 1000u
+#define SERVER_MAX_THREADS 1024u
 
 struct server_config {
     const char *listen, *db, *policy, *trust;
@@ -23,6 +24,7 @@ struct server_config {
     unsigned long notify_max_attempts;
     unsigned long admission_cache_ms, admission_max_age;
     struct guard_limits conn; /* connection limits and deadlines (docs/verifier.md) */
+    unsigned threads;         /* serving threads; 0: one per online CPU */
 };
 
 /* Runs until SIGTERM or SIGINT. Returns 0 after a clean stop, -1 when it could not start. */

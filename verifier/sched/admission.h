@@ -77,7 +77,8 @@ json_t *admission_response(const struct admission_req *rq, const struct admissio
 
 /* Node lookups cached for ttl_ms (nodes.c), bounded to about max_entries, including unknown
  * nodes and database errors (both deny), so a burst of reviews costs one query per node per
- * TTL. One thread at a time. */
+ * TTL. Shared by the serving threads: a lock guards the table, never held across fn (the
+ * store query runs unlocked, on the calling thread's store). */
 struct admission_cache;
 struct admission_cache *admission_cache_new(size_t max_entries, unsigned ttl_ms);
 void admission_cache_free(struct admission_cache *c);
@@ -85,8 +86,9 @@ void admission_cache_free(struct admission_cache *c);
 int admission_cache_lookup(struct admission_cache *c, int64_t now_ms, const char *node,
                            admission_lookup_fn fn, void *arg, json_t **out, int *hit);
 /* Drops node's entry: this instance just stored a new verdict for it (a deny must not be
- * answered from the cache as the old allow). Other instances and the sweeper's revocations
- * are seen within the TTL. */
+ * answered from the cache as the old allow). A lookup of that node whose query ran across
+ * the forget does not enter its (possibly older) row. Other instances and the sweeper's
+ * revocations are seen within the TTL. */
 void admission_cache_forget(struct admission_cache *c, const char *node);
 /* Entries currently held (expired ones included until they are evicted). */
 size_t admission_cache_size(const struct admission_cache *c);

@@ -2,6 +2,7 @@
 /* Node verdict lookups for schedulers: a bounded TTL cache in front of the store, the admission
  * webhook's HTTP operation, GET /v1/nodes/{id}, and their metrics. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,8 +23,10 @@ struct cache_entry {
 };
 
 struct admission_cache {
+    pthread_mutex_t lock; /* guards what follows but ttl_ms */
     struct cache_entry *e;
     size_t sets, cursor, count;
+    uint64_t forgets; /* admission_cache_forget calls: a lookup spanning one does not enter */
     unsigned ttl_ms;
 };
 
@@ -39,6 +42,7 @@ struct admission_cache *admission_cache_new(size_t max_entries, unsigned ttl_ms)
         free(c);
         return NULL;
     }
+    pthread_mutex_init(&c->lock, NULL);
     return c;
 }
 
@@ -57,13 +61,22 @@ void admission_cache_free(struct admission_cache *c)
         return;
     for (size_t i = 0; i < c->sets * CACHE_WAYS; i++)
         evict(c, &c->e[i]);
+    pthread_mutex_destroy(&c->lock);
     free(c->e);
     free(c);
 }
 
 size_t admission_cache_size(const struct admission_cache *c)
 {
-    return c ? c->count : 0;
+    struct admission_cache *mc = (struct admission_cache *)c; /* the lock only */
+    size_t n;
+
+    if (!c)
+        return 0;
+    pthread_mutex_lock(&mc->lock);
+    n = c->count;
+    pthread_mutex_unlock(&mc->lock);
+    return n;
 }
 
 static int expired(const struct admission_cache *c, const struct cache_entry *e, int64_t now_ms)
@@ -124,20 +137,33 @@ int admission_cache_lookup(struct admission_cache *c, int64_t now_ms, const char
                            admission_lookup_fn fn, void *arg, json_t **out, int *hit)
 {
     struct cache_entry *set, *e;
+    uint64_t forgets;
     int r;
 
     *hit = 0;
     *out = NULL;
     if (!c || c->ttl_ms == 0 || strlen(node) > ADMISSION_NODE_MAX)
         return fn(arg, node, out);
+    pthread_mutex_lock(&c->lock);
     expire_next_set(c, now_ms);
     set = set_of(c, node);
     if ((e = find(c, set, node, now_ms))) {
         *hit = 1;
         *out = json_incref(e->row);
-        return e->rc;
+        r = e->rc;
+        pthread_mutex_unlock(&c->lock);
+        return r;
     }
-    r = fn(arg, node, out);
+    forgets = c->forgets;
+    pthread_mutex_unlock(&c->lock);
+    r = fn(arg, node, out); /* unlocked: the other threads' hits go on meanwhile */
+    pthread_mutex_lock(&c->lock);
+    /* A verdict stored meanwhile may be newer than what fn read; another thread may have
+     * entered this node meanwhile (a miss at the same time): the newer entry stays. */
+    if (c->forgets != forgets || find(c, set, node, now_ms)) {
+        pthread_mutex_unlock(&c->lock);
+        return r;
+    }
     e = victim(c, set);
     strcpy(e->node, node); /* length checked above */
     e->row = r == 0 ? json_incref(*out) : NULL;
@@ -145,6 +171,7 @@ int admission_cache_lookup(struct admission_cache *c, int64_t now_ms, const char
     e->at_ms = now_ms;
     e->used = 1;
     c->count++;
+    pthread_mutex_unlock(&c->lock);
     return r;
 }
 
@@ -155,9 +182,12 @@ void admission_cache_forget(struct admission_cache *c, const char *node)
     if (!c || c->ttl_ms == 0 || strlen(node) > ADMISSION_NODE_MAX)
         return;
     set = set_of(c, node);
+    pthread_mutex_lock(&c->lock);
+    c->forgets++;
     for (size_t i = 0; i < CACHE_WAYS; i++)
         if (set[i].used && !strcmp(set[i].node, node))
             evict(c, &set[i]);
+    pthread_mutex_unlock(&c->lock);
 }
 
 /* ---- the HTTP operations ---- */
@@ -260,10 +290,8 @@ void api_node(struct api_ctx *c, const char *id, struct api_reply *rep)
         api_json(rep, 200, with_fresh_until(c, j));
 }
 
-void api_admission_metrics(const struct api_ctx *c, FILE *f)
+void api_admission_metrics(const struct api_ctx *c, const struct api_counts *m, FILE *f)
 {
-    const struct api_metrics *m = &c->m;
-
     fprintf(f, "# HELP verifier_admission_reviews_total Admission reviews answered\n"
                "# TYPE verifier_admission_reviews_total counter\n"
                "verifier_admission_reviews_total{allowed=\"true\"} %llu\n"
