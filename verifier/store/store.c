@@ -62,11 +62,17 @@ void store_close(struct store *st)
     st->ops->close(st);
 }
 
+/* A BEGIN that failed on a connection the server dropped meanwhile (found only by using
+ * it) is tried once more on the re-made one: nothing had happened yet. */
 int store_tx_begin(struct store *st)
 {
     int r = st->ops->ready(st);
 
-    return r < 0 ? r : st->ops->tx(st, TX_BEGIN);
+    if (r < 0)
+        return r;
+    if ((r = st->ops->tx(st, TX_BEGIN)) < 0 && st->ops->ready(st) > 0)
+        r = st->ops->tx(st, TX_BEGIN);
+    return r;
 }
 
 int store_tx_end(struct store *st, int r)

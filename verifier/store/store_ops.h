@@ -35,7 +35,7 @@ struct store_ops {
     const char *name;
     void (*close)(struct store *st);
     /* Before an operation that is not inside a transaction: PostgreSQL re-makes a dropped
-     * connection here. 0 or -EIO. */
+     * connection here. 0, 1 when it re-made the connection, or -EIO. */
     int (*ready)(struct store *st);
     int (*tx)(struct store *st, enum store_tx op);
     int (*nonce_add)(struct store *st, const char *hex, int64_t issued, int64_t expires); /* tx */

@@ -235,7 +235,7 @@ static int pg_ready(struct store *st)
     LOG_WARN("postgresql: connection lost, reconnecting");
     PQreset(CONN(st));
     if (PQstatus(CONN(st)) == CONNECTION_OK)
-        return 0;
+        return 1;
     pg_log(LOG_LVL_ERROR, PQerrorMessage(CONN(st)));
     return -EIO;
 }
