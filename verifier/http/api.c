@@ -533,6 +533,24 @@ static int metric(FILE *f, const char *name, const char *type, const char *help,
                    labels, (long long)v);
 }
 
+/* Group commit (store_check_commit): how many checks share a commit, and the time they wait. */
+static void store_metrics(struct api_ctx *c, FILE *f)
+{
+    struct store_commit_stats s;
+
+    store_commit_stats(c->st, &s);
+    metric(f, "verifier_store_commits_total", "counter",
+           "Transactions committed for evidence checks (one per group)", "", (int64_t)s.commits);
+    metric(f, "verifier_store_check_sets_total", "counter",
+           "Evidence checks' write sets committed (a group shares one commit)", "",
+           (int64_t)s.sets);
+    metric(f, "verifier_store_check_failures_total", "counter",
+           "Write sets the store failed (nothing of them written)", "", (int64_t)s.failed_sets);
+    fprintf(f, "# HELP verifier_store_commit_wait_seconds_total Time checks spent waiting for "
+               "their commit\n# TYPE verifier_store_commit_wait_seconds_total counter\n"
+               "verifier_store_commit_wait_seconds_total %.6f\n", (double)s.wait_ns / 1e9);
+}
+
 void api_metrics(struct api_ctx *c, struct api_reply *rep)
 {
     char *buf = NULL;
@@ -565,6 +583,7 @@ void api_metrics(struct api_ctx *c, struct api_reply *rep)
     metric(f, "verifier_audit_rows", "gauge", "Rows in the audit trail", "", store_count(c->st, "audit"));
     metric(f, "verifier_registration_rows", "gauge", "Registrations stored", "",
            store_count(c->st, "registrations"));
+    store_metrics(c, f);
     api_admission_metrics(c, f);
     api_sweeper_metrics(c, f);
     fclose(f);

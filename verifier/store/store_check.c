@@ -305,14 +305,19 @@ int store_check_commit(struct store *st, struct store_check *chk)
     return me.rc;
 }
 
+/* The committer of st's database, whichever handle of it made it. */
 void store_commit_stats(struct store *st, struct store_commit_stats *out)
 {
-    struct store_committer *c = st->gc;
+    struct store_committer *c;
 
     memset(out, 0, sizeof(*out));
-    if (!c)
-        return;
-    pthread_mutex_lock(&c->mu);
-    *out = c->stats;
-    pthread_mutex_unlock(&c->mu);
+    pthread_mutex_lock(&committers_mu);
+    for (c = committers; c && (!st->url || strcmp(c->url, st->url)); c = c->next)
+        ;
+    if (c) {
+        pthread_mutex_lock(&c->mu);
+        *out = c->stats;
+        pthread_mutex_unlock(&c->mu);
+    }
+    pthread_mutex_unlock(&committers_mu);
 }
