@@ -21,10 +21,15 @@
 #define MIGRATION_LOCK_KEY INT64_C(0x7674706d617474)
 
 #define PG_MAXP 10
+#define PG_PREPARED_MAX 64
 
 struct pg_store {
     struct store base; /* first: the front's handle */
     PGconn *conn;
+    /* Statements prepared on this connection: prepared[i] is the SQL of statement "v<i>".
+     * Emptied when the connection is re-made (the server forgot them). */
+    const char *prepared[PG_PREPARED_MAX];
+    size_t nprepared;
 };
 
 static PGconn *CONN(struct store *st)
@@ -149,11 +154,43 @@ static int pg_errno(struct store *st, PGresult *res)
     return -EIO;
 }
 
-/* Runs sql with p (may be NULL); results come back in binary. NULL with *err on failure. */
+/* sql prepared on this connection, at its first use: 1 with its name, or 0 when it is not
+ * (no room left, or the server refused: the caller runs it unprepared, which reports why). A
+ * statement is known by the address of its text, so only texts that live as long as the
+ * program (literals, static tables) come here: those with parameters, by pg_q. */
+static int pg_prepared(struct store *st, const char *sql, const struct pgp *p, char name[16])
+{
+    struct pg_store *q = (struct pg_store *)st;
+    PGresult *res;
+    size_t i;
+
+    for (i = 0; i < q->nprepared && q->prepared[i] != sql; i++)
+        ;
+    snprintf(name, 16, "v%zu", i);
+    if (i < q->nprepared)
+        return 1;
+    if (i == PG_PREPARED_MAX)
+        return 0;
+    res = PQprepare(q->conn, name, sql, p->n, p->type);
+    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        PQclear(res);
+        return 0;
+    }
+    PQclear(res);
+    q->prepared[q->nprepared++] = sql;
+    return 1;
+}
+
+/* Runs sql with p (may be NULL); results come back in binary. NULL with *err on failure.
+ * Statements with parameters are prepared once per connection (pg_prepared). */
 static PGresult *pg_q(struct store *st, const char *sql, const struct pgp *p, int *err)
 {
-    PGresult *res = PQexecParams(CONN(st), sql, p ? p->n : 0, p ? p->type : NULL,
-                                 p ? p->v : NULL, p ? p->len : NULL, p ? p->fmt : NULL, 1);
+    char name[16];
+    PGresult *res = p && p->n > 0 && pg_prepared(st, sql, p, name)
+                        ? PQexecPrepared(CONN(st), name, p->n, p->v, p->len, p->fmt, 1)
+                        : PQexecParams(CONN(st), sql, p ? p->n : 0, p ? p->type : NULL,
+                                       p ? p->v : NULL, p ? p->len : NULL, p ? p->fmt : NULL,
+                                       1);
     ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 
     if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
@@ -233,6 +270,7 @@ static int pg_ready(struct store *st)
     if (PQstatus(CONN(st)) == CONNECTION_OK)
         return 0;
     LOG_WARN("postgresql: connection lost, reconnecting");
+    ((struct pg_store *)st)->nprepared = 0;
     PQreset(CONN(st));
     if (PQstatus(CONN(st)) == CONNECTION_OK)
         return 1;
