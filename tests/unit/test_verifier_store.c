@@ -460,6 +460,41 @@ static void test_check_pieces(void **state)
     store_close(st);
 }
 
+/* decide failing as a deadlock would (-EAGAIN) at its first run: the set is tried once more,
+ * from scratch, and written once. */
+static int decide_flaky(struct store_check *chk)
+{
+    struct seen *s = chk->arg;
+
+    if (s->calls++ == 0) {
+        chk->verdict.on = 1; /* half-done work the retry must not keep */
+        return -EAGAIN;
+    }
+    chk->verdict.on = 1;
+    chk->verdict.verdict = "allow";
+    s->nonce_rc = chk->nonce.rc;
+    return 0;
+}
+
+static void test_check_retried(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_ok(f);
+    struct seen s = { 0 };
+    struct store_check c;
+
+    assert_int_equal(store_nonce_add(st, "n1", 0, 1000), 0);
+    c = a_check("n1", "c1", 500, "ek-a", &s);
+    c.decide = decide_flaky;
+    assert_int_equal(store_check_commit(st, &c), 0);
+    assert_int_equal(s.calls, 2);
+    assert_int_equal(s.nonce_rc, 0); /* the first run's use was rolled back */
+    assert_int_equal(used_of(f, "n1"), 1);
+    assert_int_equal(store_count(st, "verdicts"), 1);
+    assert_int_equal(audits_with(f, "allow"), 1);
+    store_close(st);
+}
+
 /* A set that fails writes nothing: no nonce consumed, no clock, no verdict, no audit. */
 static void test_check_atomic(void **state)
 {
@@ -647,6 +682,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_outbox_states, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_pieces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_atomic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_registrations, setup, teardown),
     };

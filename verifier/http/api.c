@@ -186,6 +186,7 @@ struct evcheck {
     const char *subject;
     struct reasons shared, reg; /* check_shared's (but the nonce's) and the registration's */
     int registered, container, gathered, proven;
+    size_t n_reasons, n_host;   /* the lengths of res's lists before the transaction */
     struct verdict_binding old; /* the id's binding, read before the transaction */
     int old_rc;
     int64_t now, due;           /* due: the node verdict's */
@@ -325,13 +326,32 @@ static int decide_node(struct evcheck *e)
     return 0;
 }
 
+static void reasons_cut(struct reasons *r, size_t n)
+{
+    while (r->n > n)
+        free(r->v[--r->n]);
+}
+
 /* Inside the check's transaction (on the thread committing its group): its verdicts from the
- * nonce's and the clock's outcomes. */
+ * nonce's and the clock's outcomes. A set the store retries (store.h) runs it again: it starts
+ * from the state before the first run. */
 static int decide(struct store_check *chk)
 {
     struct evcheck *e = chk->arg;
     int r = 0;
 
+    if (e->gathered) {
+        reasons_cut(&e->res->reasons, e->n_reasons);
+        reasons_cut(&e->res->host, e->n_host);
+        reasons_free(&e->g.added);
+        free(e->node_rs);
+        free(e->rs);
+        free(e->refused_rs);
+        e->node_rs = e->rs = e->refused_rs = NULL;
+        memset(&chk->node, 0, sizeof(chk->node));
+        memset(&chk->verdict, 0, sizeof(chk->verdict));
+        e->gathered = e->proven = 0;
+    }
     gather(e, chk->nonce.rc, chk->clock.rc);
     if (e->ev->host.present)
         r = decide_node(e);
@@ -360,6 +380,8 @@ static int evcheck_commit(struct evcheck *e, char nonce_hex[2 * EVIDENCE_NONCE_M
     e->chk.nonce.now = e->now;
     e->chk.decide = decide;
     e->chk.arg = e;
+    e->n_reasons = e->res->reasons.n;
+    e->n_host = e->res->host.n;
     if ((r = store_check_commit(e->c->st, &e->chk)) < 0) {
         LOG_ERROR("could not record the check of %s: %s",
                   e->container ? e->ev->container_id : e->ev->host.node, strerror(-r));

@@ -172,7 +172,8 @@ struct store_check {
     struct { const char *uuid; uint32_t reset, restart; uint64_t clock; int rc; } clock;
     /* Runs inside the transaction once nonce.rc and clock.rc are known (on whichever thread
      * commits the group: it may touch only the check's own data, never a store). 0, or -errno
-     * to fail the set. */
+     * to fail the set. It may run again for the same set (a set retried alone after a
+     * deadlock with another instance's group, PostgreSQL): each run must start afresh. */
     int (*decide)(struct store_check *chk);
     void *arg;
     /* on: store_node_put, then (audit.kind set) an audit row of the verdict and reasons as

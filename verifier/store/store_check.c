@@ -211,6 +211,18 @@ void store_committer_release(struct store *st)
         committer_free(c);
 }
 
+/* PostgreSQL: a group holds the row locks of all its sets until its commit, so two instances'
+ * groups can wait on each other where single checks never do (each check takes nodes before
+ * verdicts); the server then fails one statement (deadlock: -EAGAIN) and its set was rolled
+ * back to its savepoint (or, alone, with the transaction). Such a set is tried once more
+ * alone, once the group is committed. */
+static void retry_alone(struct store *st, struct pending *g)
+{
+    for (struct pending *p = g; p; p = p->next)
+        if (p->rc == -EAGAIN && (p->rc = store_tx_begin(st)) == 0)
+            p->rc = store_tx_end(st, apply_set(st, p->chk));
+}
+
 /* One transaction for the group. Alone, a set needs no savepoint: its failure rolls back the
  * transaction. A failed commit fails every set (none of them was written). */
 static void run_group(struct store *st, struct pending *g, size_t n)
@@ -240,13 +252,17 @@ static void run_group(struct store *st, struct pending *g, size_t n)
         }
         ok += p->rc == 0;
     }
-    if (r == 0 && ok > 0 && st->ops->tx(st, TX_COMMIT) == 0)
+    if (r == 0 && ok > 0 && st->ops->tx(st, TX_COMMIT) == 0) {
+        retry_alone(st, g);
         return;
+    }
     st->ops->tx(st, TX_ROLLBACK);
     if (r == 0 && ok > 0)
         r = -EIO; /* the commit failed */
     for (struct pending *p = g; r < 0 && p; p = p->next)
         p->rc = p->rc < 0 ? p->rc : r;
+    if (r == 0)
+        retry_alone(st, g);
 }
 
 int store_check_commit(struct store *st, struct store_check *chk)
