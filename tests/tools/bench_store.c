@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Benchmark tool: evidence checks' store writes from K threads, each with its own handle, on
- * one database, for SECONDS: MODE "writes" (the four writes each in its own commit: nonce,
+ * one database (DB: a SQLite file path, or a postgresql:// URL of an empty database), for
+ * SECONDS: MODE "writes" (the four writes each in its own commit: nonce,
  * clock, verdict, audit), "tx" (one transaction per check, store_check_apply) or "group" (one
- * transaction per check, group-committed across threads, store_check_commit). WORK_US of CPU
+ * transaction per check, group-committed across threads, store_check_group). WORK_US of CPU
  * per check stands for the rest of a check. Prints one tab-separated line:
  *   MODE K checks checks/s commits share_waiting
  * share_waiting: the time threads spent in store writes over K x the run's wall time. */
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "benchutil.h"
@@ -67,7 +69,7 @@ static int one_check(struct store *st, enum mode mode, int me, long i)
                                               .verdict = "allow", .reasons = "[]", .t = 1,
                                               .b = b };
     c.verdict.audit.kind = "evidence";
-    r = mode == TX ? store_check_apply(st, &c) : store_check_commit(st, &c);
+    r = mode == TX ? store_check_apply(st, &c) : store_check_group(st, &c);
     if (r == 0 && (c.nonce.rc || c.clock.rc || c.verdict.rc))
         r = -EPROTO;
     return r;
@@ -96,6 +98,26 @@ static void *run(void *arg)
     }
     store_close(st);
     return NULL;
+}
+
+/* As seed, on PostgreSQL: one statement. */
+static int seed_pg(const char *url, int k, int cap)
+{
+    PGconn *c = PQconnectdb(url);
+    PGresult *res;
+    char sql[320];
+    int ok;
+
+    snprintf(sql, sizeof(sql), "INSERT INTO nonces (nonce, issued, expires) SELECT 'b' || t || "
+                               "'-' || i, 0, 4000000000 FROM generate_series(0, %d) t, "
+                               "generate_series(0, %d) i", k - 1, cap - 1);
+    res = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
+    ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        fprintf(stderr, "bench_store: %s", PQerrorMessage(c));
+    PQclear(res);
+    PQfinish(c);
+    return ok ? 0 : -1;
 }
 
 /* The nonces every thread may use, in one transaction (not part of the measurement). */
@@ -136,10 +158,10 @@ int main(int argc, char **argv)
     char url[4200];
     double secs, t0, t1, store_us = 0;
     long checks = 0;
-    int k, cap, errors = 0, mode = -1;
+    int k, cap, errors = 0, mode = -1, pg;
 
     if (argc != 6) {
-        fprintf(stderr, "usage: bench_store PATH writes|tx|group K SECONDS WORK_US\n");
+        fprintf(stderr, "usage: bench_store PATH|URL writes|tx|group K SECONDS WORK_US\n");
         return 2;
     }
     for (int i = 0; i < 3; i++)
@@ -148,15 +170,16 @@ int main(int argc, char **argv)
     k = atoi(argv[3]);
     secs = atof(argv[4]);
     cap = (int)(secs * 20000 / (k > 0 ? k : 1)) + 100; /* above any rate reachable here */
-    snprintf(url, sizeof(url), "sqlite:%s", argv[1]);
+    pg = !strncmp(argv[1], "postgresql://", 13);
+    snprintf(url, sizeof(url), pg ? "%s" : "sqlite:%s", argv[1]);
     if (mode < 0 || k < 1 || k > 256 || secs <= 0 || !(w = calloc((size_t)k, sizeof(*w)))) {
         fprintf(stderr, "bench_store: bad arguments\n");
         return 2;
     }
     /* st makes the schema first, and keeps the group committer for the whole run (its empty
      * check, one commit, is taken off the count) */
-    if (store_open_url(url, &st) < 0 || seed(argv[1], k, cap) < 0 ||
-        store_check_commit(st, &(struct store_check){ 0 }) < 0) {
+    if (store_open_url(url, &st) < 0 || (pg ? seed_pg(url, k, cap) : seed(argv[1], k, cap)) < 0 ||
+        store_check_group(st, &(struct store_check){ 0 }) < 0) {
         fprintf(stderr, "bench_store: cannot prepare %s\n", argv[1]);
         return 1;
     }

@@ -151,19 +151,27 @@ static void committer_free(struct store_committer *c)
     free(c);
 }
 
-/* The committer of st's database, made (with its own handle) at the first use. */
-static int committer_get(struct store *st, struct store_committer **out)
+/* The committer of st's database, made at the first use; with handle, with its own handle
+ * (made at the first group commit). */
+static int committer_get(struct store *st, int handle, struct store_committer **out)
 {
     struct store_committer *c;
     int r = 0;
 
-    if (st->gc) {
+    if (st->gc && (!handle || st->gc->st)) {
         *out = st->gc;
         return 0;
     }
     if (!st->url)
         return -EINVAL;
     pthread_mutex_lock(&committers_mu);
+    if ((c = st->gc)) { /* a handle for a committer made without one */
+        if (!c->st && (r = store_open_url(st->url, &c->st)) < 0)
+            c->st = NULL;
+        pthread_mutex_unlock(&committers_mu);
+        *out = c;
+        return r;
+    }
     for (c = committers; c && strcmp(c->url, st->url); c = c->next)
         ;
     if (!c) {
@@ -175,7 +183,7 @@ static int committer_get(struct store *st, struct store_committer **out)
         pthread_mutex_init(&c->mu, NULL);
         pthread_cond_init(&c->cv, NULL);
         c->tail = &c->head;
-        if ((r = store_open_url(st->url, &c->st)) < 0) {
+        if (handle && (r = store_open_url(st->url, &c->st)) < 0) {
             c->st = NULL;
             committer_free(c);
             pthread_mutex_unlock(&committers_mu);
@@ -184,10 +192,12 @@ static int committer_get(struct store *st, struct store_committer **out)
         c->next = committers;
         committers = c;
     }
+    if (handle && !c->st && (r = store_open_url(st->url, &c->st)) < 0)
+        c->st = NULL;
     c->refs++;
     pthread_mutex_unlock(&committers_mu);
     *out = st->gc = c;
-    return 0;
+    return r;
 }
 
 void store_committer_release(struct store *st)
@@ -265,14 +275,48 @@ static void run_group(struct store *st, struct pending *g, size_t n)
         retry_alone(st, g);
 }
 
+/* A set in its own transaction on the caller's handle, counted with the committer's. */
+static int commit_alone(struct store *st, struct store_committer *c, struct store_check *chk)
+{
+    uint64_t t0 = now_ns(), t1;
+    struct pending me = { chk, NULL, 0, 0 };
+
+    if ((me.rc = store_tx_begin(st)) == 0)
+        me.rc = store_tx_end(st, apply_set(st, chk));
+    t1 = now_ns();
+    retry_alone(st, &me);
+    pthread_mutex_lock(&c->mu);
+    c->stats.commits++;
+    c->stats.sets++;
+    c->stats.failed_sets += me.rc < 0;
+    c->stats.max_group = c->stats.max_group ? c->stats.max_group : 1;
+    c->stats.commit_ns += t1 - t0;
+    c->stats.wait_ns += now_ns() - t0;
+    pthread_mutex_unlock(&c->mu);
+    return me.rc;
+}
+
 int store_check_commit(struct store *st, struct store_check *chk)
+{
+    struct store_committer *c;
+    int r;
+
+    if (!st->ops->group_commit) {
+        if ((r = committer_get(st, 0, &c)) < 0)
+            return r;
+        return commit_alone(st, c, chk);
+    }
+    return store_check_group(st, chk);
+}
+
+int store_check_group(struct store *st, struct store_check *chk)
 {
     struct store_committer *c;
     struct pending me = { chk, NULL, 0, 0 };
     uint64_t t0 = now_ns();
     int r;
 
-    if ((r = committer_get(st, &c)) < 0)
+    if ((r = committer_get(st, 1, &c)) < 0)
         return r;
     pthread_mutex_lock(&c->mu);
     *c->tail = &me;

@@ -33,6 +33,11 @@ enum store_tx {
  * meaning of the store_* function of the same name. */
 struct store_ops {
     const char *name;
+    /* 1: store_check_commit groups sets of concurrent threads into one commit (SQLite: one
+     * writer at a time anyway, one fsync per group); 0: each set commits on its caller's
+     * handle (PostgreSQL: the server runs connections in parallel and already flushes the
+     * WAL once for commits that wait together; docs/benchmarks.md 8f). */
+    int group_commit;
     void (*close)(struct store *st);
     /* Before an operation that is not inside a transaction: PostgreSQL re-makes a dropped
      * connection here. 0, 1 when it re-made the connection, or -EIO. */

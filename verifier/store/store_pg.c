@@ -875,6 +875,7 @@ static int64_t pg_count(struct store *st, const char *table)
 
 static const struct store_ops pg_ops = {
     .name = "postgresql",
+    .group_commit = 0,
     .close = pg_close,
     .ready = pg_ready,
     .tx = pg_tx,

@@ -755,6 +755,7 @@ static int64_t sq_count(struct store *st, const char *table)
 
 static const struct store_ops sq_ops = {
     .name = "sqlite",
+    .group_commit = 1,
     .close = sq_close,
     .ready = sq_ready,
     .tx = sq_tx,
