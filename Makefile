@@ -96,7 +96,7 @@ $(VERIFIER_A): $(call obj,$(filter-out %/main.c,$(VERIFIER_SRCS)))
 $(call obj,$(ADAPTER_SRCS)): ALL_CFLAGS += $(shell pkg-config --cflags fuse3 2>/dev/null)
 
 # libpq's headers live in their own directory.
-$(call obj,verifier/store/store_pg.c): ALL_CFLAGS += $(shell pkg-config --cflags libpq)
+$(call obj,verifier/store/store_pg.c tests/tools/bench_store.c): ALL_CFLAGS += $(shell pkg-config --cflags libpq)
 
 $(ADAPTER_A): $(call obj,$(filter-out %/main.c,$(ADAPTER_SRCS)))
 	@mkdir -p $(dir $@)

@@ -8,7 +8,7 @@
 # BENCH_RTT_ITERS, BENCH_RTT_WARMUP, BENCH_MEM_N, BENCH_SWTPM_N, BENCH_OUT; those of
 # tests/bench/bench_hosttpm.sh (BENCH_HOSTTPM_*) and tests/bench/bench_agent_burst.sh
 # (BENCH_BURST_*) and tests/bench/bench_reattest.sh (BENCH_REATTEST_*) and
-# tests/bench/bench_threads.sh (BENCH_THREADS_*).
+# tests/bench/bench_threads.sh (BENCH_THREADS_*) and tests/bench/bench_store.sh (BENCH_STORE_*).
 set -eu
 B=$(cd "${1:-build}" && pwd)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -462,6 +462,7 @@ write_report() {
         cat "$T/burst.md"   # 8d. concurrent starts through the agent service
         cat "$T/reattest.md" # 8e. re-attestation of N containers, node vs quote mode
         cat "$T/threads.md"  # 8f. verifier serving threads (bench_threads.sh)
+        cat "$T/store.md"    # 8g. evidence checks' store commits: per write, per check, grouped
         report_goals
         report_notes
     } >"$T/benchmarks.md"
@@ -541,6 +542,9 @@ main() {
     { echo; echo "## 8f. Verifier serving threads"
       sh "$ROOT/tests/bench/bench_threads.sh" "$B"; } >"$T/threads.md" ||
         fail "bench_threads.sh"
+    say "8g evidence checks' store writes: per-write commits, one transaction, group commit (bench_store.sh)"
+    { echo; echo "## 8g. Verifier store: commits per evidence check"; echo
+      sh "$ROOT/tests/bench/bench_store.sh" "$B"; } >"$T/store.md" || fail "bench_store.sh"
     write_report
     sh "$ROOT/swtpm-ci/bench-kernel.sh" "$B" "$OUT" || fail "kernel device round trip (swtpm-ci/bench-kernel.sh)"
 }

@@ -3,6 +3,7 @@
  * processes on one database (store_conformance --race URL N); exits non-zero on a mismatch. */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,14 +422,23 @@ static void notify(struct store *st)
 static void purge(struct store *st)
 {
     int64_t nn = count(st, "nonces"), nt = count(st, "notifications");
+    struct reg_row r3 = reg("r3", "u3"), r4 = reg("r4", "u4"), g;
 
-    /* nonces expiring before T0+70: aa01, aa02; notifications finished: two (notify()). */
-    EXPECT_EQ(store_purge(st, T0 + 100, 30), 4);
+    r4.created = T0 + 90;
+    EXPECT_EQ(store_reg_add(st, &r3), 0);
+    EXPECT_EQ(store_reg_add(st, &r4), 0);
+    /* nonces expiring before T0+70: aa01, aa02; notifications finished: two (notify());
+     * registrations pending since before it: r3 (r1 and r2 are finished, r4 is recent) */
+    EXPECT_EQ(store_purge(st, T0 + 100, 30), 5);
     EXPECT_EQ(count(st, "nonces"), nn - 2);
     EXPECT_EQ(count(st, "notifications"), nt - 2);
+    EXPECT_EQ(count(st, "registrations"), 3);
+    EXPECT_EQ(store_reg_get(st, "r3", &g), -ENOENT);
+    EXPECT_EQ(store_reg_get(st, "r4", &g), 0);
+    store_reg_free(&g);
     EXPECT_EQ(store_purge(st, T0 + 100, 30), 0);
     EXPECT_EQ(store_purge(st, T0 + 100, -1), -EINVAL);
-    EXPECT_EQ(store_purge(st, T0 + 2000, 0), 1); /* aa03 */
+    EXPECT_EQ(store_purge(st, T0 + 2000, 0), 2); /* aa03, r4 */
 }
 
 static void misc(struct store *st)
@@ -561,6 +571,198 @@ static void node_cascade(struct store *st)
           __LINE__);
 }
 
+/* ---- one transaction per check (store_check_apply / store_check_commit) ---- */
+
+static int decide_fail(struct store_check *chk)
+{
+    (void)chk;
+    return -ECANCELED;
+}
+
+/* The verdict as decide would write it: allow only when the nonce and the clock passed. */
+static int decide_verdict(struct store_check *chk)
+{
+    chk->verdict.on = 1;
+    chk->verdict.verdict = chk->nonce.rc == 0 && chk->clock.rc == 0 ? "allow" : "deny";
+    chk->verdict.reasons = chk->nonce.rc == 0 && chk->clock.rc == 0 ? "[]" : "[\"bad\"]";
+    return 0;
+}
+
+static struct store_check check_of(const char *nonce, const char *id, const char *ek,
+                                   uint64_t clock, int64_t t)
+{
+    struct store_check c = { 0 };
+
+    c.nonce.hex = nonce;
+    c.nonce.now = t;
+    c.clock.uuid = "ck-vt";
+    c.clock.reset = 1;
+    c.clock.clock = clock;
+    c.decide = decide_verdict;
+    c.verdict.id = id;
+    c.verdict.vtpm_uuid = "ck-vt";
+    c.verdict.node = "ck-node";
+    c.verdict.t = t;
+    snprintf(c.verdict.b.vtpm_ek, sizeof(c.verdict.b.vtpm_ek), "%s", ek);
+    c.verdict.audit.kind = "evidence";
+    c.verdict.refused_detail = "[\"container-vtpm-mismatch\"]";
+    return c;
+}
+
+static void checks(struct store *st)
+{
+    struct store_node_gate g = { .host = "host:ck", .max_age = 100 };
+    int64_t a = count(st, "audit"), t = T0 + 5000;
+    struct store_check c;
+    json_t *j = NULL;
+
+    EXPECT_EQ(store_nonce_add(st, "ck01", t, t + 60), 0);
+    EXPECT_EQ(store_nonce_add(st, "ck02", t, t + 60), 0);
+    /* a set that fails (here: decide) takes back its nonce use and clock */
+    c = check_of("ck01", "ck-c1", "ek-a", 50, t);
+    c.decide = decide_fail;
+    EXPECT_EQ(store_check_commit(st, &c), -ECANCELED);
+    EXPECT_EQ(store_clock_advance(st, "ck-vt", 1, 0, 10), 0); /* 50 was not stored */
+    EXPECT_EQ(store_verdict_get(st, "ck-c1", &j), -ENOENT);
+    c = check_of("ck01", "ck-c1", "ek-a", 50, t);
+    EXPECT_EQ(store_check_apply(st, &c), 0);
+    EXPECT(c.nonce.rc == 0 && c.clock.rc == 0 && c.verdict.rc == 0);
+    EXPECT_EQ(store_verdict_get(st, "ck-c1", &j), 0);
+    expect_str(j, "verdict", "allow", __LINE__);
+    json_decref(j);
+    /* replayed nonce, older clock: their outcomes, a deny written, the clock kept */
+    c = check_of("ck01", "ck-c1", "ek-a", 40, t);
+    EXPECT_EQ(store_check_commit(st, &c), 0);
+    EXPECT(c.nonce.rc == -EALREADY && c.clock.rc == -ERANGE && c.verdict.rc == 0);
+    EXPECT_EQ(store_clock_advance(st, "ck-vt", 1, 0, 49), -ERANGE);
+    /* another vTPM: -EPERM, audited refused; the nonce and the clock stay consumed */
+    c = check_of("ck02", "ck-c1", "ek-b", 60, t);
+    EXPECT_EQ(store_check_commit(st, &c), 0);
+    EXPECT_EQ(c.verdict.rc, -EPERM);
+    EXPECT_EQ(store_nonce_consume(st, "ck02", t), -EALREADY);
+    EXPECT_EQ(store_clock_advance(st, "ck-vt", 1, 0, 59), -ERANGE);
+    EXPECT_EQ(store_verdict_get(st, "ck-c1", &j), 0);
+    expect_str(j, "vtpm_ek", "ek-a", __LINE__);
+    expect_str(j, "verdict", "deny", __LINE__);
+    json_decref(j);
+    /* a node piece's deny cascades; a gated container piece then sees it */
+    c = (struct store_check){ 0 };
+    c.node.on = 1;
+    c.node.node = "ck-node";
+    c.node.host = "host:ck";
+    c.node.verdict = "allow";
+    c.node.reasons = "[]";
+    c.node.t = t;
+    c.node.due = t + 300;
+    c.node.audit.kind = "host-evidence";
+    EXPECT_EQ(store_check_commit(st, &c), 0);
+    c = check_of(NULL, "ck-c2", "ek-c", 0, t + 1);
+    c.clock.uuid = NULL;
+    c.verdict.gate = &g;
+    EXPECT_EQ(store_check_commit(st, &c), 0);
+    EXPECT(c.verdict.rc == 0 && g.added.n == 0);
+    EXPECT_EQ(store_verdict_get(st, "ck-c2", &j), 0);
+    expect_str(j, "verdict", "allow", __LINE__);
+    expect_int(j, "due", t + 101, __LINE__); /* "never" capped to the node's fresh_until + 1 */
+    json_decref(j);
+    c = (struct store_check){ 0 };
+    c.node.on = 1;
+    c.node.node = "ck-node";
+    c.node.host = "host:ck";
+    c.node.verdict = "deny";
+    c.node.reasons = "[\"pcr\"]";
+    c.node.t = t + 2;
+    c.node.audit.kind = "host-evidence";
+    EXPECT_EQ(store_check_commit(st, &c), 0);
+    EXPECT_EQ(store_verdict_get(st, "ck-c2", &j), 0);
+    expect_str(j, "verdict", "deny", __LINE__);
+    expect_reasons(j, "[\"node-denied:ck-node\"]", __LINE__);
+    json_decref(j);
+    c = check_of(NULL, "ck-c3", "ek-d", 0, t + 3);
+    c.clock.uuid = NULL;
+    c.verdict.gate = &g;
+    EXPECT_EQ(store_check_commit(st, &c), 0);
+    EXPECT_EQ(store_verdict_get(st, "ck-c3", &j), 0);
+    expect_str(j, "verdict", "deny", __LINE__); /* the gate's reason, written and audited */
+    json_decref(j);
+    EXPECT_EQ(g.added.n, 1);
+    reasons_free(&g.added);
+    /* audit rows: allow, deny, refused, node allow, c2 allow, node deny, c3 deny */
+    EXPECT_EQ(count(st, "audit"), a + 7);
+}
+
+/* Threads, each with its own handle, commit checks at once: every result as alone. Every
+ * third set fails (a nonce issued twice: on PostgreSQL the statement's error aborts the
+ * transaction until ROLLBACK TO its savepoint). */
+#define GROUP_THREADS 6
+#define GROUP_CHECKS 12
+
+struct group_thread {
+    const char *url;
+    pthread_barrier_t *go;
+    pthread_t tid;
+    int me, bad;
+};
+
+static void *group_run(void *arg)
+{
+    struct group_thread *t = arg;
+    struct store *st = NULL;
+    char nonce[32], id[32];
+
+    if (store_open_url(t->url, &st) < 0)
+        t->bad = GROUP_CHECKS;
+    pthread_barrier_wait(t->go); /* all open: their checks meet at the committer */
+    for (int i = 0; st && i < GROUP_CHECKS; i++) {
+        struct store_check c;
+        int r;
+
+        snprintf(nonce, sizeof(nonce), "gr-%d-%d", t->me, i);
+        snprintf(id, sizeof(id), "gr-%d-%d", t->me, i);
+        c = check_of(nonce, id, "ek-g", (uint64_t)i, T0);
+        c.clock.uuid = NULL;
+        c.issue.hex = i % 3 == 2 ? "ck01" : nonce; /* ck01 exists: the set fails */
+        c.issue.issued = T0;
+        c.issue.expires = T0 + 60;
+        r = store_check_group(st, &c); /* group commit on either backend: savepoints */
+        if (i % 3 == 2)
+            t->bad += r != -EEXIST;
+        else
+            t->bad += r != 0 || c.nonce.rc != 0 || c.verdict.rc != 0;
+    }
+    store_close(st);
+    return NULL;
+}
+
+static void group(const char *url, struct store *st)
+{
+    struct group_thread t[GROUP_THREADS];
+    struct store_commit_stats s;
+    int64_t v = count(st, "verdicts");
+    int ok = GROUP_THREADS * (GROUP_CHECKS - GROUP_CHECKS / 3);
+    pthread_barrier_t go;
+
+    pthread_barrier_init(&go, NULL, GROUP_THREADS);
+    for (int i = 0; i < GROUP_THREADS; i++) {
+        t[i] = (struct group_thread){ .url = url, .go = &go, .me = i };
+        if (pthread_create(&t[i].tid, NULL, group_run, &t[i]) != 0) {
+            fprintf(stderr, "store_conformance: cannot start a thread\n");
+            exit(1);
+        }
+    }
+    for (int i = 0; i < GROUP_THREADS; i++) {
+        pthread_join(t[i].tid, NULL);
+        EXPECT_EQ(t[i].bad, 0);
+    }
+    pthread_barrier_destroy(&go);
+    EXPECT_EQ(count(st, "verdicts"), v + ok);
+    store_commit_stats(st, &s);
+    EXPECT(s.sets >= (uint64_t)GROUP_THREADS * GROUP_CHECKS);
+    printf("store_conformance: group commit: %llu sets in %llu commits, largest group %llu\n",
+           (unsigned long long)s.sets, (unsigned long long)s.commits,
+           (unsigned long long)s.max_group);
+}
+
 static int empty(struct store *st)
 {
     static const char *const t[] = { "nonces", "registrations", "verdicts", "nodes",
@@ -599,6 +801,8 @@ static int scenario(const char *url)
     misc(st);
     node_gate(st);
     node_cascade(st);
+    checks(st);
+    group(url, st);
     store_close(st);
     printf("store_conformance %s: %d failure(s)\n", strncmp(url, "sqlite:", 7) ? "postgresql"
                                                                              : "sqlite", failures);

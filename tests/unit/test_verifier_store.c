@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Unit tests of the verifier store's SQLite backend: schema migrations (v1 upgrade, newer
- * refused, failed step rolled back), database URLs, revocation notices and atomicity. */
+ * refused, failed step rolled back), database URLs, revocation notices and atomicity, one
+ * transaction per check (pieces, atomicity), group commit from 8 threads, purge. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -346,6 +349,326 @@ static void test_outbox_states(void **state)
     store_close(st);
 }
 
+/* ---- one transaction per check (store_check_apply / store_check_commit) ---- */
+
+static int64_t clock_of(const struct fixture *f, const char *uuid)
+{
+    char sql[128];
+
+    snprintf(sql, sizeof(sql), "SELECT clock FROM tpm_clock WHERE vtpm_uuid = '%s'", uuid);
+    return raw_int(f->path, sql);
+}
+
+static int64_t used_of(const struct fixture *f, const char *nonce)
+{
+    char sql[128];
+
+    snprintf(sql, sizeof(sql), "SELECT used FROM nonces WHERE nonce = '%s'", nonce);
+    return raw_int(f->path, sql);
+}
+
+/* What decide saw, and a verdict from it: allow unless the nonce or the clock failed. */
+struct seen {
+    int nonce_rc, clock_rc, calls;
+};
+
+static int decide_allow(struct store_check *chk)
+{
+    struct seen *s = chk->arg;
+
+    s->nonce_rc = chk->nonce.rc;
+    s->clock_rc = chk->clock.rc;
+    s->calls++;
+    chk->verdict.on = 1;
+    chk->verdict.verdict = chk->nonce.rc == 0 && chk->clock.rc == 0 ? "allow" : "deny";
+    return 0;
+}
+
+/* A check as api.c makes it: nonce, clock, verdict of container id, audited. */
+static struct store_check a_check(const char *nonce, const char *id, uint64_t clock,
+                                  const char *ek, struct seen *s)
+{
+    struct store_check c = { 0 };
+
+    c.nonce.hex = nonce;
+    c.nonce.now = 100;
+    c.clock.uuid = "vt-1";
+    c.clock.reset = 1;
+    c.clock.clock = clock;
+    c.decide = decide_allow;
+    c.arg = s;
+    c.verdict.id = id;
+    c.verdict.vtpm_uuid = "vt-1";
+    c.verdict.reasons = "[]";
+    c.verdict.t = 100;
+    snprintf(c.verdict.b.vtpm_ek, sizeof(c.verdict.b.vtpm_ek), "%s", ek);
+    c.verdict.audit = (struct store_check_audit){ "evidence", NULL, NULL, NULL, 0 };
+    c.verdict.refused_detail = "[\"container-vtpm-mismatch\"]";
+    return c;
+}
+
+static int64_t audits_with(const struct fixture *f, const char *outcome)
+{
+    char sql[128];
+
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE outcome = '%s'", outcome);
+    return raw_int(f->path, sql);
+}
+
+/* Each piece's outcome reaches decide and the caller; -EPERM is audited as refused. */
+static void test_check_pieces(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_ok(f);
+    struct seen s = { 0 };
+    struct store_check c;
+    json_t *j = NULL;
+
+    assert_int_equal(store_nonce_add(st, "n1", 0, 1000), 0);
+    assert_int_equal(store_nonce_add(st, "n2", 0, 1000), 0);
+    c = a_check("n1", "c1", 500, "ek-a", &s);
+    assert_int_equal(store_check_apply(st, &c), 0);
+    assert_int_equal(s.calls, 1);
+    assert_int_equal(c.nonce.rc, 0);
+    assert_int_equal(c.clock.rc, 0);
+    assert_int_equal(c.verdict.rc, 0);
+    assert_int_equal(store_verdict_get(st, "c1", &j), 0);
+    assert_json_str(j, "verdict", "allow");
+    json_decref(j);
+    assert_int_equal(audits_with(f, "allow"), 1);
+    /* the same nonce again, an older clock: both outcomes reach decide; nothing of the clock */
+    c = a_check("n1", "c1", 400, "ek-a", &s);
+    assert_int_equal(store_check_commit(st, &c), 0);
+    assert_int_equal(s.nonce_rc, -EALREADY);
+    assert_int_equal(s.clock_rc, -ERANGE);
+    assert_int_equal(clock_of(f, "vt-1"), 500);
+    assert_int_equal(store_verdict_get(st, "c1", &j), 0);
+    assert_json_str(j, "verdict", "deny");
+    json_decref(j);
+    /* another vTPM for a bound id: -EPERM, row kept, audited refused with refused_detail */
+    c = a_check("n2", "c1", 600, "ek-b", &s);
+    assert_int_equal(store_check_commit(st, &c), 0);
+    assert_int_equal(c.verdict.rc, -EPERM);
+    assert_int_equal(store_verdict_get(st, "c1", &j), 0);
+    assert_json_str(j, "vtpm_ek", "ek-a");
+    json_decref(j);
+    assert_int_equal(audits_with(f, "refused"), 1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM audit WHERE detail = "
+                                      "'[\"container-vtpm-mismatch\"]'"), 1);
+    assert_int_equal(used_of(f, "n2"), 1); /* the nonce is still consumed */
+    assert_int_equal(clock_of(f, "vt-1"), 600);
+    store_close(st);
+}
+
+/* decide failing as a deadlock would (-EAGAIN) at its first run: the set is tried once more,
+ * from scratch, and written once. */
+static int decide_flaky(struct store_check *chk)
+{
+    struct seen *s = chk->arg;
+
+    if (s->calls++ == 0) {
+        chk->verdict.on = 1; /* half-done work the retry must not keep */
+        return -EAGAIN;
+    }
+    chk->verdict.on = 1;
+    chk->verdict.verdict = "allow";
+    s->nonce_rc = chk->nonce.rc;
+    return 0;
+}
+
+static void test_check_retried(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_ok(f);
+    struct seen s = { 0 };
+    struct store_check c;
+
+    assert_int_equal(store_nonce_add(st, "n1", 0, 1000), 0);
+    c = a_check("n1", "c1", 500, "ek-a", &s);
+    c.decide = decide_flaky;
+    assert_int_equal(store_check_commit(st, &c), 0);
+    assert_int_equal(s.calls, 2);
+    assert_int_equal(s.nonce_rc, 0); /* the first run's use was rolled back */
+    assert_int_equal(used_of(f, "n1"), 1);
+    assert_int_equal(store_count(st, "verdicts"), 1);
+    assert_int_equal(audits_with(f, "allow"), 1);
+    store_close(st);
+}
+
+/* A set that fails writes nothing: no nonce consumed, no clock, no verdict, no audit. */
+static void test_check_atomic(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_ok(f);
+    struct seen s = { 0 };
+    struct store_check c;
+    json_t *j = NULL;
+
+    assert_int_equal(store_nonce_add(st, "n1", 0, 1000), 0);
+    raw_exec(f->path, "CREATE TRIGGER no_audit BEFORE INSERT ON audit "
+                      "BEGIN SELECT RAISE(ABORT, 'audit full'); END;");
+    c = a_check("n1", "c1", 500, "ek-a", &s);
+    assert_true(store_check_commit(st, &c) < 0);
+    assert_int_equal(s.calls, 1);
+    assert_int_equal(used_of(f, "n1"), 0);
+    assert_int_equal(clock_of(f, "vt-1"), -1);
+    assert_int_equal(store_verdict_get(st, "c1", &j), -ENOENT);
+    raw_exec(f->path, "DROP TRIGGER no_audit;");
+    c = a_check("n1", "c1", 500, "ek-a", &s);
+    assert_int_equal(store_check_commit(st, &c), 0);
+    assert_int_equal(c.nonce.rc, 0); /* the failed check did not use it */
+    assert_int_equal(used_of(f, "n1"), 1);
+    store_close(st);
+}
+
+/* ---- group commit: N threads, each with its own handle ---- */
+
+#define GC_THREADS 8
+#define GC_CHECKS 30
+#define GC_NONCES (GC_THREADS * GC_CHECKS / 2) /* each consumed by two threads */
+
+struct gc_thread {
+    const struct fixture *f;
+    pthread_t tid;
+    pthread_barrier_t *go;
+    int me, ok, won, failed_ok;
+};
+
+static int decide_slow(struct store_check *chk)
+{
+    const struct timespec pause = { 0, 50 * 1000 * 1000 };
+
+    nanosleep(&pause, NULL); /* holds the group open: the other threads queue meanwhile */
+    chk->decide = NULL;
+    return 0;
+}
+
+static void *gc_run(void *arg)
+{
+    struct gc_thread *t = arg;
+    struct store *st = NULL;
+    char nonce[16], id[16];
+
+    if (store_open_url(t->f->url, &st) < 0)
+        return NULL;
+    pthread_barrier_wait(t->go);
+    t->ok = 1;
+    for (int i = 0; i < GC_CHECKS; i++) {
+        /* thread k consumes nonces (k*C/2 + i) mod N: every nonce by exactly two threads */
+        int n = (t->me * GC_CHECKS / 2 + i) % GC_NONCES, r;
+        struct store_check c = { 0 };
+
+        snprintf(nonce, sizeof(nonce), "g%03d", n);
+        snprintf(id, sizeof(id), "t%d-%d", t->me, i);
+        c.nonce.hex = nonce;
+        c.nonce.now = 100;
+        c.verdict.on = 1;
+        c.verdict.id = id;
+        c.verdict.vtpm_uuid = "u";
+        c.verdict.verdict = "allow";
+        c.verdict.t = 100;
+        c.verdict.audit.kind = "evidence";
+        if (t->me == 0 && i == 0)
+            c.decide = decide_slow;
+        if (i % 10 == 5)
+            c.issue.hex = "g000"; /* exists: this set fails, alone, inside its group */
+        r = store_check_commit(st, &c);
+        if (i % 10 == 5) {
+            t->failed_ok += r == -EEXIST;
+            continue;
+        }
+        if (r != 0 || c.verdict.rc != 0 || (c.nonce.rc != 0 && c.nonce.rc != -EALREADY))
+            t->ok = 0;
+        t->won += c.nonce.rc == 0;
+    }
+    store_close(st);
+    return NULL;
+}
+
+static void test_group_commit(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_ok(f);
+    struct gc_thread t[GC_THREADS];
+    struct store_commit_stats stats;
+    struct store_check dummy = { 0 };
+    pthread_barrier_t go;
+    char nonce[16];
+    int won = 0, failed = 0, writes = 0;
+
+    for (int n = 0; n < GC_NONCES; n++) {
+        snprintf(nonce, sizeof(nonce), "g%03d", n);
+        assert_int_equal(store_nonce_add(st, nonce, 0, 1000), 0);
+    }
+    /* st holds the committer for the whole test (the threads' handles come and go) */
+    assert_int_equal(store_check_commit(st, &dummy), 0);
+    pthread_barrier_init(&go, NULL, GC_THREADS);
+    for (int i = 0; i < GC_THREADS; i++) {
+        t[i] = (struct gc_thread){ .f = f, .go = &go, .me = i };
+        assert_int_equal(pthread_create(&t[i].tid, NULL, gc_run, &t[i]), 0);
+    }
+    for (int i = 0; i < GC_THREADS; i++) {
+        pthread_join(t[i].tid, NULL);
+        assert_true(t[i].ok);
+        won += t[i].won;
+        failed += t[i].failed_ok;
+        writes += GC_CHECKS - GC_CHECKS / 10;
+    }
+    pthread_barrier_destroy(&go);
+    /* every nonce consumed by exactly one winner; the failing sets left nothing behind */
+    /* a failing set's nonce slot is the other consumer's unfailing one: every nonce has won */
+    assert_int_equal(won, GC_NONCES);
+    assert_int_equal(raw_int(f->path, "SELECT sum(used) FROM nonces"), writes);
+    assert_int_equal(failed, GC_THREADS * (GC_CHECKS / 10));
+    assert_int_equal(store_count(st, "verdicts"), writes);
+    assert_int_equal(store_count(st, "audit"), writes);
+    store_commit_stats(st, &stats);
+    assert_int_equal(stats.sets, 1 + GC_THREADS * GC_CHECKS);
+    assert_int_equal(stats.failed_sets, GC_THREADS * (GC_CHECKS / 10));
+    assert_true(stats.commits < stats.sets);
+    assert_true(stats.max_group > 1);
+    assert_true(stats.wait_ns > 0 && stats.commit_ns > 0);
+    print_message("group commit: %llu sets in %llu commits (largest group %llu)\n",
+                  (unsigned long long)stats.sets, (unsigned long long)stats.commits,
+                  (unsigned long long)stats.max_group);
+    store_close(st);
+}
+
+/* Pending registrations older than the kept interval go with the expired nonces. */
+static void test_purge_registrations(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_ok(f);
+    uint8_t b[4] = { 1, 2, 3, 4 };
+    struct reg_row r = { .ak_pub = b, .ak_pub_len = 4, .ek_cert = b, .ek_cert_len = 4,
+                         .credential = b, .credential_len = 4, .state = REG_PENDING };
+    struct reg_row g;
+    const struct { const char *id; int64_t created; int finish; } regs[] = {
+        { "old-pending", 100, 0 }, { "old-active", 100, REG_ACTIVE },
+        { "old-failed", 100, REG_FAILED }, { "new-pending", 950, 0 },
+    };
+
+    for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+        snprintf(r.id, sizeof(r.id), "%s", regs[i].id);
+        snprintf(r.vtpm_uuid, sizeof(r.vtpm_uuid), "u%zu", i);
+        r.created = regs[i].created;
+        assert_int_equal(store_reg_add(st, &r), 0);
+        if (regs[i].finish)
+            assert_int_equal(store_reg_finish(st, regs[i].id, regs[i].finish), 0);
+    }
+    assert_int_equal(store_nonce_add(st, "old", 0, 200), 0);
+    assert_int_equal(store_nonce_add(st, "new", 0, 990), 0);
+    assert_int_equal(store_purge(st, 1000, 100), 2); /* old-pending, the nonce "old" */
+    assert_int_equal(store_reg_get(st, "old-pending", &g), -ENOENT);
+    assert_int_equal(store_reg_get(st, "old-active", &g), 0);
+    store_reg_free(&g);
+    assert_int_equal(store_reg_get(st, "new-pending", &g), 0);
+    store_reg_free(&g);
+    assert_int_equal(store_count(st, "registrations"), 3);
+    assert_int_equal(store_count(st, "nonces"), 1);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +680,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_revocation_notices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revocation_atomic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_states, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_pieces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_atomic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_purge_registrations, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,13 +56,17 @@ void api_nonce(struct api_ctx *c, struct api_reply *rep)
     uint8_t n[NONCE_BYTES];
     char hex[2 * NONCE_BYTES + 1];
     int64_t now = time(NULL), exp = now + c->nonce_ttl;
+    struct store_check chk = { 0 };
 
     if (RAND_bytes(n, sizeof(n)) != 1) {
         api_error(rep, 500, "no randomness");
         return;
     }
     hex_encode(n, sizeof(n), hex);
-    if (store_nonce_add(c->st, hex, now, exp) < 0) {
+    chk.issue.hex = hex;
+    chk.issue.issued = now;
+    chk.issue.expires = exp;
+    if (store_check_commit(c->st, &chk) < 0) {
         api_error(rep, 500, "database");
         return;
     }
@@ -70,12 +74,10 @@ void api_nonce(struct api_ctx *c, struct api_reply *rep)
     api_json(rep, 200, json_pack("{s:s, s:I}", "nonce", hex, "expires", (json_int_t)exp));
 }
 
-static void check_nonce(struct api_ctx *c, const struct evidence *ev, struct reasons *r)
+/* The reason of a nonce's consumption (store_nonce_consume's outcome), if any. */
+static void nonce_reason(int rc, struct reasons *r)
 {
-    char hex[2 * EVIDENCE_NONCE_MAX + 1];
-
-    hex_encode(ev->nonce.p, ev->nonce.len, hex);
-    switch (store_nonce_consume(c->st, hex, time(NULL))) {
+    switch (rc) {
     case 0: break;
     case -ENOENT: reasons_add(r, "nonce-unknown", NULL); break;
     case -ETIME: reasons_add(r, "nonce-expired", NULL); break;
@@ -137,18 +139,6 @@ static void check_host(struct api_ctx *c, const struct evidence *ev, struct reas
     reasons_free(&tmp);
 }
 
-static void check_clock(struct api_ctx *c, const struct evidence *ev, const TPMS_CLOCK_INFO *ci,
-                        struct reasons *r)
-{
-    int rc = store_clock_advance(c->st, ev->vtpm_uuid, ci->resetCount, ci->restartCount,
-                                 ci->clock);
-
-    if (rc == -ERANGE)
-        reasons_add(r, "clock-rollback", NULL);
-    else if (rc < 0)
-        reasons_add(r, "internal-error", "clock store");
-}
-
 static char *reasons_text(const struct reasons *r)
 {
     json_t *rj = reasons_json(r);
@@ -163,39 +153,8 @@ static int64_t due_of(const struct api_ctx *c, const struct reasons *r, int64_t 
     return reasons_deny(r) ? 0 : api_due(c, now);
 }
 
-/* Writes the container's row under binding b: 0, -EPERM when another vTPM bound the id
- * between the binding's read and this write (nothing written), or another error. Node-mode
- * evidence is judged against its node's row in the write's own transaction: the node reasons
- * the row got are appended to r. */
-static int record(struct api_ctx *c, const struct evidence *ev, struct reasons *r,
-                  const struct verdict_binding *b, const char *subject, int64_t now)
-{
-    struct store_node_gate g = { .host = subject, .max_age = policy_node_max_age(&c->pol) };
-    const char *verdict = reasons_deny(r) ? "deny" : "allow";
-    char *rs = reasons_text(r);
-    int rc = ev->node[0] ? store_verdict_put_gated(c->st, ev->container_id, ev->vtpm_uuid,
-                                                   ev->node, verdict, rs ? rs : "[]", now,
-                                                   due_of(c, r, now), b, &g)
-                         : store_verdict_put(c->st, ev->container_id, ev->vtpm_uuid,
-                                             vf_evidence_node(ev), verdict, rs ? rs : "[]", now,
-                                             due_of(c, r, now), b);
-
-    if (rc == 0 && g.added.n) {
-        reasons_append(r, &g.added);
-        free(rs);
-        rs = reasons_text(r);
-    }
-    reasons_free(&g.added);
-    if (rc == 0 && store_audit(c->st, now, "evidence", ev->container_id,
-                               reasons_deny(r) ? "deny" : "allow", rs ? rs : "[]") < 0)
-        LOG_ERROR("could not audit the verdict for %s", ev->container_id);
-    else if (rc < 0 && rc != -EPERM)
-        LOG_ERROR("could not record the verdict for %s", ev->container_id);
-    free(rs);
-    return rc;
-}
-
-/* Evidence that may not write the container's row: audited as refused, row untouched. */
+/* Evidence that may not write the container's row: audited as refused, row untouched (a
+ * store that failed the check's transaction: best effort, alone). */
 static void refuse(struct api_ctx *c, const struct evidence *ev, const struct reasons *r)
 {
     char *rs = reasons_text(r);
@@ -216,39 +175,92 @@ static void binding_of(const struct api_ctx *c, const struct evidence *ev,
     b->bound_until = api_due(c, now);
 }
 
+/* One evidence check: what was read before its transaction, and the texts its pieces point
+ * to. Its writes (nonce, TPM clock, node verdict, container verdict, audit) are one
+ * store_check, committed together (store_check_commit); decide() turns the nonce's and the
+ * clock's outcomes into the verdicts inside that transaction. */
+struct evcheck {
+    struct api_ctx *c;
+    const struct evidence *ev;
+    struct verify_result *res;
+    const char *subject;
+    struct reasons shared, reg; /* check_shared's (but the nonce's) and the registration's */
+    int registered, container, gathered, proven;
+    size_t n_reasons, n_host;   /* the lengths of res's lists before the transaction */
+    struct verdict_binding old; /* the id's binding, read before the transaction */
+    int old_rc;
+    int64_t now, due;           /* due: the node verdict's */
+    const char *verdict;        /* the container's: "allow", "deny" or "refused" */
+    char *node_rs, *rs, *refused_rs;
+    struct store_node_gate g;
+    struct store_check chk;
+};
+
+/* The reasons in the order the checks ran: the nonce's, check_shared's (to the container and
+ * the host), the registration's, the TPM clock's. */
+static void gather(struct evcheck *e, int nonce_rc, int clock_rc)
+{
+    struct reasons n = { 0 };
+
+    if (e->gathered)
+        return;
+    e->gathered = 1;
+    nonce_reason(nonce_rc, &n);
+    reasons_append(&n, &e->shared);
+    reasons_append(&e->res->reasons, &n);
+    reasons_append(&e->res->host, &n);
+    reasons_free(&n);
+    reasons_append(&e->res->reasons, &e->reg);
+    if (clock_rc == -ERANGE)
+        reasons_add(&e->res->reasons, "clock-rollback", NULL);
+    else if (clock_rc < 0)
+        reasons_add(&e->res->reasons, "internal-error", "clock store");
+}
+
 /* The container's verdict: written only by evidence that proves its vTPM (registered AK,
  * verified quote, none of binding.h's unproven reasons) and comes from the vTPM the id is bound
- * to. Returns "allow", "deny" or "refused"; res->reasons gets the binding's reasons. */
-static const char *judge_container(struct api_ctx *c, const struct evidence *ev,
-                                   struct verify_result *res, int registered, const char *subject)
+ * to; otherwise audited as refused, row untouched. A put refused by the store (-EPERM: another
+ * instance bound the id meanwhile) is audited with refused_rs. 0 or -ENOMEM. */
+static int decide_container(struct evcheck *e)
 {
-    struct verdict_binding old, mine;
-    int64_t now = time(NULL);
-    int rc;
+    struct store_check_verdict *v = &e->chk.verdict;
+    const struct evidence *ev = e->ev;
+    struct reasons *r = &e->res->reasons, eperm = { 0 };
 
-    if (!registered || !res->quote.signature_ok || !binding_vtpm_proven(&res->reasons)) {
-        refuse(c, ev, &res->reasons);
-        return "refused";
+    v->audit = (struct store_check_audit){ "evidence", ev->container_id, "refused", NULL,
+                                           e->now };
+    e->verdict = "refused";
+    if (e->registered && e->res->quote.signature_ok && binding_vtpm_proven(r)) {
+        binding_of(e->c, ev, e->res, e->now, &v->b);
+        if (e->old_rc < 0 && e->old_rc != -ENOENT)
+            reasons_add(r, "internal-error", "verdict store");
+        else if (binding_judge(e->old_rc == 0 ? &e->old : NULL, &v->b, e->now, r) !=
+                 BINDING_OTHER)
+            v->on = 1;
     }
-    binding_of(c, ev, res, now, &mine);
-    rc = store_verdict_binding(c->st, ev->container_id, &old);
-    if (rc < 0 && rc != -ENOENT)
-        reasons_add(&res->reasons, "internal-error", "verdict store");
-    if ((rc < 0 && rc != -ENOENT) ||
-        binding_judge(rc == 0 ? &old : NULL, &mine, now, &res->reasons) == BINDING_OTHER) {
-        refuse(c, ev, &res->reasons);
-        return "refused";
-    }
-    rc = record(c, ev, &res->reasons, &mine, subject, now);
-    if (rc == -EPERM) /* bound by another instance meanwhile */
-        reasons_add(&res->reasons, "container-vtpm-mismatch", "the id is bound to another vTPM");
-    else if (rc < 0) /* nothing was written: never answer a verdict that is not stored */
-        reasons_add(&res->reasons, "internal-error", "verdict store");
-    if (rc < 0) {
-        refuse(c, ev, &res->reasons);
-        return "refused";
-    }
-    return reasons_deny(&res->reasons) ? "deny" : "allow";
+    if (!(e->rs = reasons_text(r)))
+        return -ENOMEM;
+    v->audit.detail = e->rs;
+    if (!v->on)
+        return 0;
+    e->verdict = reasons_deny(r) ? "deny" : "allow";
+    reasons_append(&eperm, r);
+    reasons_add(&eperm, "container-vtpm-mismatch", "the id is bound to another vTPM");
+    e->refused_rs = reasons_text(&eperm);
+    reasons_free(&eperm);
+    if (!e->refused_rs)
+        return -ENOMEM;
+    v->id = ev->container_id;
+    v->vtpm_uuid = ev->vtpm_uuid;
+    v->node = ev->node[0] ? ev->node : vf_evidence_node(ev);
+    v->verdict = e->verdict;
+    v->reasons = e->rs;
+    v->t = e->now;
+    v->due = due_of(e->c, r, e->now);
+    v->gate = ev->node[0] ? &e->g : NULL;
+    v->audit.outcome = NULL; /* the verdict as written */
+    v->refused_detail = e->refused_rs;
+    return 0;
 }
 
 /* A node name stays bound to the host (EK) that first attested under it: another host's
@@ -291,24 +303,92 @@ static int host_proven(const struct reasons *host)
 }
 
 /* The node's verdict from the host part alone (container evidence carries it too), written at
- * now with *due (0 for a deny); evidence that does not prove its host is audited only. -errno
- * when a proven verdict could not be written. */
-static int record_node(struct api_ctx *c, const struct evidence *ev, const struct reasons *host,
-                       const char *subject, int64_t now, int64_t *due)
+ * now with e->due (0 for a deny); evidence that does not prove its host is audited only. */
+static int decide_node(struct evcheck *e)
 {
+    const struct reasons *host = &e->res->host;
     const char *verdict = reasons_deny(host) ? "deny" : "allow";
-    char *rs = reasons_text(host);
-    int proven = host_proven(host), r = 0;
 
-    *due = due_of(c, host, now);
-    if (proven)
-        r = store_node_put(c->st, ev->host.node, subject, verdict, rs ? rs : "[]", now, *due);
-    if (r < 0 || store_audit(c->st, now, "host-evidence", ev->host.node,
-                             proven ? verdict : "refused", rs ? rs : "[]") < 0)
-        LOG_ERROR("could not record the verdict for node %s", ev->host.node);
-    if (proven)
-        admission_cache_forget(c->acache, ev->host.node);
-    free(rs);
+    if (!(e->node_rs = reasons_text(host)))
+        return -ENOMEM;
+    e->proven = host_proven(host);
+    e->due = due_of(e->c, host, e->now);
+    e->chk.node.on = e->proven;
+    e->chk.node.node = e->ev->host.node;
+    e->chk.node.host = e->subject;
+    e->chk.node.verdict = verdict;
+    e->chk.node.reasons = e->node_rs;
+    e->chk.node.t = e->now;
+    e->chk.node.due = e->due;
+    e->chk.node.audit = (struct store_check_audit){ "host-evidence", e->ev->host.node,
+                                                    e->proven ? NULL : "refused", e->node_rs,
+                                                    e->now };
+    return 0;
+}
+
+static void reasons_cut(struct reasons *r, size_t n)
+{
+    while (r->n > n)
+        free(r->v[--r->n]);
+}
+
+/* Inside the check's transaction (on the thread committing its group): its verdicts from the
+ * nonce's and the clock's outcomes. A set the store retries (store.h) runs it again: it starts
+ * from the state before the first run. */
+static int decide(struct store_check *chk)
+{
+    struct evcheck *e = chk->arg;
+    int r = 0;
+
+    if (e->gathered) {
+        reasons_cut(&e->res->reasons, e->n_reasons);
+        reasons_cut(&e->res->host, e->n_host);
+        reasons_free(&e->g.added);
+        free(e->node_rs);
+        free(e->rs);
+        free(e->refused_rs);
+        e->node_rs = e->rs = e->refused_rs = NULL;
+        memset(&chk->node, 0, sizeof(chk->node));
+        memset(&chk->verdict, 0, sizeof(chk->verdict));
+        e->gathered = e->proven = 0;
+    }
+    gather(e, chk->nonce.rc, chk->clock.rc);
+    if (e->ev->host.present)
+        r = decide_node(e);
+    if (r == 0 && e->container)
+        r = decide_container(e);
+    return r;
+}
+
+static void evcheck_free(struct evcheck *e)
+{
+    reasons_free(&e->shared);
+    reasons_free(&e->reg);
+    reasons_free(&e->g.added);
+    free(e->node_rs);
+    free(e->rs);
+    free(e->refused_rs);
+}
+
+/* Commits the check; on a store failure nothing was written and the answer says so. */
+static int evcheck_commit(struct evcheck *e, char nonce_hex[2 * EVIDENCE_NONCE_MAX + 1])
+{
+    int r;
+
+    hex_encode(e->ev->nonce.p, e->ev->nonce.len, nonce_hex);
+    e->chk.nonce.hex = nonce_hex;
+    e->chk.nonce.now = e->now;
+    e->chk.decide = decide;
+    e->chk.arg = e;
+    e->n_reasons = e->res->reasons.n;
+    e->n_host = e->res->host.n;
+    if ((r = store_check_commit(e->c->st, &e->chk)) < 0) {
+        LOG_ERROR("could not record the check of %s: %s",
+                  e->container ? e->ev->container_id : e->ev->host.node, strerror(-r));
+        gather(e, r, 0);
+    }
+    if (e->ev->host.present && e->proven)
+        admission_cache_forget(e->c->acache, e->ev->host.node);
     return r;
 }
 
@@ -316,29 +396,27 @@ static void bad_evidence(struct api_ctx *c, const char *err, struct api_reply *r
 {
     json_t *j = json_pack("{s:s, s:[s]}", "verdict", "deny", "reasons", "evidence-malformed");
     char detail[160];
+    struct store_check chk = { 0 };
 
     c->m.bad_evidence++;
     snprintf(detail, sizeof(detail), "[\"evidence-malformed:%s\"]", err);
-    store_audit(c->st, time(NULL), "evidence", "", "deny", detail);
+    chk.audit = (struct store_check_audit){ "evidence", "", "deny", detail, time(NULL) };
+    if (store_check_commit(c->st, &chk) < 0)
+        LOG_ERROR("could not audit malformed evidence");
     api_json(rep, 400, j);
 }
 
-/* Checks that need the store and bind both the container and the host verdict; subject gets
- * the host's registration subject when the evidence has a host part or names its node. */
-static void check_shared(struct api_ctx *c, const struct evidence *ev, struct verify_result *res,
+/* Checks that need the store and bind both the container and the host verdict (reads; the
+ * nonce is consumed in the check's transaction); subject gets the host's registration subject
+ * when the evidence has a host part or names its node. */
+static void check_shared(struct api_ctx *c, const struct evidence *ev, struct reasons *extra,
                          char subject[CHAIN_SUBJECT_MAX])
 {
-    struct reasons extra = { 0 };
-
-    check_nonce(c, ev, &extra);
-    check_host(c, ev, &extra);
+    check_host(c, ev, extra);
     if ((ev->host.present || ev->node[0]) && chain_host_subject(ev->host_chain, subject) < 0)
-        reasons_add(&extra, "host-chain-malformed", "host-ek.pem");
+        reasons_add(extra, "host-chain-malformed", "host-ek.pem");
     else if (ev->host.present)
-        check_node_binding(c, ev->host.node, subject, &extra);
-    reasons_append(&res->reasons, &extra);
-    reasons_append(&res->host, &extra);
-    reasons_free(&extra);
+        check_node_binding(c, ev->host.node, subject, extra);
 }
 
 static void count(struct api_ctx *c, const struct reasons *r)
@@ -363,11 +441,9 @@ void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api
 {
     struct evidence ev;
     struct verify_result res;
-    char err[128] = "";
+    char err[128] = "", nonce[2 * EVIDENCE_NONCE_MAX + 1];
     char subject[CHAIN_SUBJECT_MAX] = "";
-    const char *verdict;
-    int64_t due;
-    int registered;
+    struct evcheck e = { .c = c, .ev = &ev, .res = &res, .subject = subject, .container = 1 };
 
     if (vf_evidence_parse(body, len, &ev, err, sizeof(err)) < 0) {
         vf_evidence_free(&ev);
@@ -375,16 +451,34 @@ void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api
         return;
     }
     verify_evidence(&ev, &c->pol, c->trust, &res);
-    check_shared(c, &ev, &res, subject);
-    registered = check_registration(c, &ev, &res.reasons);
-    if (registered && res.quote.signature_ok)
-        check_clock(c, &ev, &res.quote.clock, &res.reasons);
-    if (ev.host.present)
-        record_node(c, &ev, &res.host, subject, time(NULL), &due);
-    verdict = judge_container(c, &ev, &res, registered, subject);
-    count_verdict(c, verdict);
-    LOG_INFO("evidence %s (vTPM %s): %s", ev.container_id, ev.vtpm_uuid, verdict);
-    api_json(rep, 200, verify_verdict_json(&ev, verdict, &res.reasons));
+    check_shared(c, &ev, &e.shared, subject);
+    e.registered = check_registration(c, &ev, &e.reg);
+    e.g = (struct store_node_gate){ .host = subject, .max_age = policy_node_max_age(&c->pol) };
+    e.now = time(NULL);
+    if (e.registered && res.quote.signature_ok) {
+        e.chk.clock.uuid = ev.vtpm_uuid;
+        e.chk.clock.reset = res.quote.clock.resetCount;
+        e.chk.clock.restart = res.quote.clock.restartCount;
+        e.chk.clock.clock = res.quote.clock.clock;
+        e.old_rc = store_verdict_binding(c->st, ev.container_id, &e.old);
+    }
+    if (evcheck_commit(&e, nonce) < 0) {
+        /* nothing was written: never answer a verdict that is not stored */
+        reasons_add(&res.reasons, "internal-error", "verdict store");
+        refuse(c, &ev, &res.reasons);
+        e.verdict = "refused";
+    } else if (e.chk.verdict.on && e.chk.verdict.rc == -EPERM) {
+        /* bound by another instance meanwhile */
+        reasons_add(&res.reasons, "container-vtpm-mismatch", "the id is bound to another vTPM");
+        e.verdict = "refused";
+    } else if (e.chk.verdict.on) {
+        reasons_append(&res.reasons, &e.g.added); /* the node gate's, as written */
+        e.verdict = reasons_deny(&res.reasons) ? "deny" : "allow";
+    }
+    count_verdict(c, e.verdict);
+    LOG_INFO("evidence %s (vTPM %s): %s", ev.container_id, ev.vtpm_uuid, e.verdict);
+    api_json(rep, 200, verify_verdict_json(&ev, e.verdict, &res.reasons));
+    evcheck_free(&e);
     verify_result_free(&res);
     vf_evidence_free(&ev);
 }
@@ -411,8 +505,8 @@ void api_host_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struc
 {
     struct evidence ev;
     struct verify_result res;
-    char err[128] = "", subject[CHAIN_SUBJECT_MAX] = "";
-    int64_t now = time(NULL), due = 0;
+    char err[128] = "", subject[CHAIN_SUBJECT_MAX] = "", nonce[2 * EVIDENCE_NONCE_MAX + 1];
+    struct evcheck e = { .c = c, .ev = &ev, .res = &res, .subject = subject };
 
     if (vf_host_evidence_parse(body, len, &ev, err, sizeof(err)) < 0) {
         vf_evidence_free(&ev);
@@ -420,14 +514,16 @@ void api_host_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struc
         return;
     }
     verify_host_evidence(&ev, &c->pol, c->trust, &res);
-    check_shared(c, &ev, &res, subject);
+    check_shared(c, &ev, &e.shared, subject);
+    e.now = time(NULL);
     /* An allow that is not stored is no allow: node-mode containers would find no row. */
-    if (record_node(c, &ev, &res.host, subject, now, &due) < 0)
+    if (evcheck_commit(&e, nonce) < 0)
         reasons_add(&res.host, "internal-error", "node store");
     count(c, &res.host);
     LOG_INFO("host evidence of node %s: %s", ev.host.node,
              reasons_deny(&res.host) ? "deny" : "allow");
-    api_json(rep, 200, host_answer(c, &ev, &res.host, now, due));
+    api_json(rep, 200, host_answer(c, &ev, &res.host, e.now, e.due));
+    evcheck_free(&e);
     verify_result_free(&res);
     vf_evidence_free(&ev);
 }
@@ -493,6 +589,24 @@ static void thread_metrics(const struct api_ctx *c, FILE *f)
                                                          memory_order_relaxed));
 }
 
+/* Group commit (store_check_commit): how many checks share a commit, and the time they wait. */
+static void store_metrics(struct api_ctx *c, FILE *f)
+{
+    struct store_commit_stats s;
+
+    store_commit_stats(c->st, &s);
+    metric(f, "verifier_store_commits_total", "counter",
+           "Transactions committed for evidence checks (one per group)", "", (int64_t)s.commits);
+    metric(f, "verifier_store_check_sets_total", "counter",
+           "Evidence checks' write sets committed (a group shares one commit)", "",
+           (int64_t)s.sets);
+    metric(f, "verifier_store_check_failures_total", "counter",
+           "Write sets the store failed (nothing of them written)", "", (int64_t)s.failed_sets);
+    fprintf(f, "# HELP verifier_store_commit_wait_seconds_total Time checks spent waiting for "
+               "their commit\n# TYPE verifier_store_commit_wait_seconds_total counter\n"
+               "verifier_store_commit_wait_seconds_total %.6f\n", (double)s.wait_ns / 1e9);
+}
+
 void api_metrics(struct api_ctx *c, struct api_reply *rep)
 {
     char *buf = NULL;
@@ -528,6 +642,7 @@ void api_metrics(struct api_ctx *c, struct api_reply *rep)
     metric(f, "verifier_registration_rows", "gauge", "Registrations stored", "",
            store_count(c->st, "registrations"));
     thread_metrics(c, f);
+    store_metrics(c, f);
     api_admission_metrics(c, m, f);
     api_sweeper_metrics(c, f);
     fclose(f);

@@ -459,7 +459,8 @@ static int load_shards(struct server *sv, const struct server_config *cfg)
         sv->apis[i].peers = sv->apis;
         sv->apis[i].npeers = sv->n;
         sv->shards[i] = (struct shard){ .sv = sv, .api = &sv->apis[i] };
-        if (store_open_url(cfg->db, &sv->apis[i].st) < 0) {
+        if (store_open_url(cfg->db, &sv->apis[i].st) < 0 ||
+            store_check_ready(sv->apis[i].st) < 0) {
             LOG_ERROR("cannot use the database (sqlite:PATH or postgresql://...)");
             return -1;
         }

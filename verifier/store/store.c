@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The verifier's store front: picks the backend from the database URL and dispatches to it. */
+/* The verifier's store front: picks the backend from the database URL, and composes the
+ * backends' statements into the store's transactions (puts with their notifications, the node
+ * gate and cascade, revocation, purge), written once for SQLite and PostgreSQL. */
 #include "store/store.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,10 +14,8 @@
 #include "secmem.h"
 #include "store/store_ops.h"
 
-int store_open_url(const char *url, struct store **out)
+static int open_backend(const char *url, struct store **out)
 {
-    if (!url || !out)
-        return -EINVAL;
     if (!strncmp(url, "sqlite:", 7) && url[7])
         return store_sqlite_open(url + 7, out);
     if (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11))
@@ -24,25 +25,76 @@ int store_open_url(const char *url, struct store **out)
     return -EINVAL;
 }
 
+int store_open_url(const char *url, struct store **out)
+{
+    int r;
+
+    if (!url || !out)
+        return -EINVAL;
+    if ((r = open_backend(url, out)) < 0)
+        return r;
+    if (!((*out)->url = strdup(url))) {
+        (*out)->ops->close(*out);
+        *out = NULL;
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 int store_open(const char *path, struct store **out)
 {
-    return store_sqlite_open(path, out);
+    char *url;
+    int r;
+
+    if (!path || asprintf(&url, "sqlite:%s", path) < 0)
+        return -ENOMEM;
+    r = store_open_url(url, out);
+    free(url);
+    return r;
 }
 
 void store_close(struct store *st)
 {
-    if (st)
-        st->ops->close(st);
+    if (!st)
+        return;
+    store_committer_release(st);
+    free(st->url);
+    st->ops->close(st);
+}
+
+/* A BEGIN that failed on a connection the server dropped meanwhile (found only by using
+ * it) is tried once more on the re-made one: nothing had happened yet. */
+int store_tx_begin(struct store *st)
+{
+    int r = st->ops->ready(st);
+
+    if (r < 0)
+        return r;
+    if ((r = st->ops->tx(st, TX_BEGIN)) < 0 && st->ops->ready(st) > 0)
+        r = st->ops->tx(st, TX_BEGIN);
+    return r;
+}
+
+int store_tx_end(struct store *st, int r)
+{
+    if (r >= 0 && st->ops->tx(st, TX_COMMIT) == 0)
+        return r;
+    st->ops->tx(st, TX_ROLLBACK);
+    return r < 0 ? r : -EIO;
 }
 
 int store_nonce_add(struct store *st, const char *hex, int64_t issued, int64_t expires)
 {
-    return st->ops->nonce_add(st, hex, issued, expires);
+    int r = st->ops->ready(st);
+
+    return r < 0 ? r : st->ops->nonce_add(st, hex, issued, expires);
 }
 
 int store_nonce_consume(struct store *st, const char *hex, int64_t now)
 {
-    return st->ops->nonce_consume(st, hex, now);
+    int r = st->ops->ready(st);
+
+    return r < 0 ? r : st->ops->nonce_consume(st, hex, now);
 }
 
 int store_reg_add(struct store *st, const struct reg_row *r)
@@ -89,18 +141,31 @@ int store_clock_advance(struct store *st, const char *vtpm_uuid, uint32_t reset,
 {
     /* Both databases hold signed 64-bit integers; a TPM clock never reaches 2^63 ms. */
     const int64_t v[3] = { reset, restart, (int64_t)(clock & INT64_MAX) };
+    int r = st->ops->ready(st);
 
-    return st->ops->clock_advance(st, vtpm_uuid, v);
+    return r < 0 ? r : st->ops->clock_advance(st, vtpm_uuid, v);
+}
+
+static const struct verdict_binding unbound = { "", 0, 0 };
+
+/* A put in a transaction of its own. */
+static int put_alone(struct store *st, enum store_kind k, const struct verdict_row *v,
+                     struct store_node_gate *g)
+{
+    int r = store_tx_begin(st);
+
+    return r < 0 ? r : store_tx_end(st, store_put_tx(st, k, v, g, NULL));
 }
 
 int store_verdict_put(struct store *st, const char *container_id, const char *vtpm_uuid,
                       const char *node, const char *verdict, const char *reasons_json,
                       int64_t t, int64_t due, const struct verdict_binding *b)
 {
-    static const struct verdict_binding none = { "", 0, 0 };
+    const struct verdict_row v = { container_id, vtpm_uuid, node ? node : "", verdict,
+                                   reasons_json ? reasons_json : "[]", t, due,
+                                   b ? b : &unbound };
 
-    return st->ops->verdict_put(st, container_id, vtpm_uuid, node ? node : "", verdict,
-                                reasons_json ? reasons_json : "[]", t, due, b ? b : &none, NULL);
+    return put_alone(st, KIND_CONTAINER, &v, NULL);
 }
 
 int store_verdict_put_gated(struct store *st, const char *container_id, const char *vtpm_uuid,
@@ -108,13 +173,13 @@ int store_verdict_put_gated(struct store *st, const char *container_id, const ch
                             int64_t t, int64_t due, const struct verdict_binding *b,
                             struct store_node_gate *g)
 {
-    static const struct verdict_binding none = { "", 0, 0 };
+    const struct verdict_row v = { container_id, vtpm_uuid, node, verdict,
+                                   reasons_json ? reasons_json : "[]", t, due,
+                                   b ? b : &unbound };
 
     if (!node || !node[0] || !g)
         return -EINVAL;
-    reasons_free(&g->added);
-    return st->ops->verdict_put(st, container_id, vtpm_uuid, node, verdict,
-                                reasons_json ? reasons_json : "[]", t, due, b ? b : &none, g);
+    return put_alone(st, KIND_CONTAINER, &v, g);
 }
 
 /* reasons_json with every reason of add appended (malloc'd JSON text) or NULL. */
@@ -132,33 +197,97 @@ out:
     return s;
 }
 
-int store_gate_apply(struct store_node_gate *g, const char *node,
-                     const struct store_node_row *row, struct store_gated *v)
+/* Judges the node row read inside the put's transaction (store.h, store_node_gate): node
+ * reasons make w a deny with them appended (*owned: the new reasons text); an allow that
+ * stays gets its due capped. 0 or -ENOMEM. */
+static int gate_apply(struct store_node_gate *g, const struct store_node_row *row,
+                      struct verdict_row *w, char **owned)
 {
-    nodeverdict_check(node, row, g->host, v->t, g->max_age, &g->added);
+    nodeverdict_check(w->node, row, g->host, w->t, g->max_age, &g->added);
     if (g->added.oom)
         return -ENOMEM;
     if (g->added.n == 0) {
-        if (!strcmp(v->verdict, "allow"))
-            v->due = nodeverdict_cap_due(v->due, nodeverdict_fresh_until(row->time, row->due,
+        if (!strcmp(w->verdict, "allow"))
+            w->due = nodeverdict_cap_due(w->due, nodeverdict_fresh_until(row->time, row->due,
                                                                          g->max_age));
         return 0;
     }
-    if (!(v->owned = reasons_with(v->reasons, &g->added)))
+    if (!(*owned = reasons_with(w->reasons, &g->added)))
         return -ENOMEM;
-    v->reasons = v->owned;
-    v->verdict = "deny";
-    v->due = 0;
+    w->reasons = *owned;
+    w->verdict = "deny";
+    w->due = 0;
     return 0;
 }
 
-char *store_node_denied_reasons(const char *node)
+static int notify_revoked(struct store *st, const char *kind, const char *id,
+                          const char *reasons, int64_t t)
+{
+    char *body = store_revoked_body(kind, id, reasons, t);
+    int r = body ? st->ops->notify_add(st, body, t) : -ENOMEM;
+
+    free(body);
+    return r;
+}
+
+/* ["node-denied:<node>"] as JSON text (malloc'd) or NULL: the cascade's reasons. */
+static char *node_denied_reasons(const char *node)
 {
     json_t *j = json_pack("[s+]", "node-denied:", node);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 
     json_decref(j);
     return s;
+}
+
+/* A node's deny reaches every allow of its containers, each with its notification. */
+static int cascade(struct store *st, const char *node, int64_t t, size_t *n)
+{
+    char *reasons = node_denied_reasons(node);
+    json_t *ids = json_array();
+    int r = reasons && ids ? st->ops->deny_node_containers(st, node, reasons, t, ids) : -ENOMEM;
+
+    for (size_t i = 0; r == 0 && i < json_array_size(ids); i++)
+        r = notify_revoked(st, "container", json_string_value(json_array_get(ids, i)), reasons,
+                           t);
+    if (n)
+        *n = json_array_size(ids);
+    json_decref(ids);
+    free(reasons);
+    return r;
+}
+
+static const char *const kind_name[] = { [KIND_CONTAINER] = "container", [KIND_NODE] = "node" };
+
+/* The gated put reads (PostgreSQL: share-locks) the node's row before it locks the
+ * container's: nodes before verdicts, the order of node puts and of the sweeper, so none
+ * deadlocks. */
+int store_put_tx(struct store *st, enum store_kind k, const struct verdict_row *v,
+                 struct store_node_gate *g, const char *audit_kind)
+{
+    struct verdict_row w = *v;
+    struct store_node_row row;
+    char old[16], *owned = NULL;
+    int r = 0;
+
+    if (g) {
+        reasons_free(&g->added);
+        r = st->ops->node_row(st, v->node, &row);
+        if (r == 0)
+            r = gate_apply(g, &row, &w, &owned);
+    }
+    if (r == 0)
+        r = st->ops->old_verdict(st, k, w.id, old, sizeof(old));
+    if (r == 0)
+        r = st->ops->upsert(st, k, &w);
+    if (r == 0 && store_is_revocation(old, w.verdict))
+        r = notify_revoked(st, kind_name[k], w.id, w.reasons, w.t);
+    if (r == 0 && k == KIND_NODE && !strcmp(w.verdict, "deny"))
+        r = cascade(st, w.id, w.t, NULL);
+    if (r == 0 && audit_kind)
+        r = st->ops->audit(st, w.t, audit_kind, w.id, w.verdict, w.reasons);
+    free(owned);
+    return r;
 }
 
 int store_verdict_binding(struct store *st, const char *container_id, struct verdict_binding *b)
@@ -175,8 +304,10 @@ int store_verdict_get(struct store *st, const char *container_id, json_t **out)
 int store_node_put(struct store *st, const char *node, const char *host_subject,
                    const char *verdict, const char *reasons_json, int64_t t, int64_t due)
 {
-    return st->ops->node_put(st, node, host_subject ? host_subject : "", verdict,
-                             reasons_json ? reasons_json : "[]", t, due);
+    const struct verdict_row v = { node, host_subject ? host_subject : "", "", verdict,
+                                   reasons_json ? reasons_json : "[]", t, due, NULL };
+
+    return put_alone(st, KIND_NODE, &v, NULL);
 }
 
 int store_node_get(struct store *st, const char *node, json_t **out)
@@ -184,18 +315,37 @@ int store_node_get(struct store *st, const char *node, json_t **out)
     return st->ops->node_get(st, node, out);
 }
 
+/* Nodes first: their cascades, then containers (as many as out still has room for). */
 int store_revoke_overdue(struct store *st, int64_t now, struct store_revoked *out, size_t max,
                          size_t *n)
 {
+    int r;
+
     *n = 0;
     if (max == 0)
         return 0;
-    return st->ops->revoke_overdue(st, now, out, max, n);
+    if ((r = store_tx_begin(st)) < 0)
+        return r;
+    r = st->ops->flip_overdue(st, KIND_NODE, now, out, max, n);
+    for (size_t i = 0; r == 0 && i < *n; i++)
+        r = cascade(st, out[i].id, now, &out[i].cascaded);
+    if (r == 0 && *n < max)
+        r = st->ops->flip_overdue(st, KIND_CONTAINER, now, out, max, n);
+    for (size_t i = 0; r == 0 && i < *n; i++)
+        r = notify_revoked(st, out[i].kind, out[i].id, STORE_REASON_MISSED, now);
+    r = store_tx_end(st, r);
+    if (r < 0)
+        *n = 0;
+    return r;
 }
 
 int store_notify_add(struct store *st, const char *body_json, int64_t now)
 {
-    return st->ops->notify_add(st, body_json, now);
+    int r = st->ops->ready(st);
+
+    if (!body_json)
+        return -ENOMEM;
+    return r < 0 ? r : st->ops->notify_add(st, body_json, now);
 }
 
 int store_notify_claim(struct store *st, int64_t now, int64_t lease_until,
@@ -232,15 +382,26 @@ void store_notification_free(struct store_notification *n)
 
 int64_t store_purge(struct store *st, int64_t now, int64_t keep)
 {
+    int64_t n = 0, d = 0;
+    int r;
+
     if (keep < 0)
         return -EINVAL;
-    return st->ops->purge(st, now, keep);
+    if ((r = store_tx_begin(st)) < 0)
+        return r;
+    for (int what = 0; what < 3 && d >= 0; what++)
+        if ((d = st->ops->purge_one(st, what, now - keep)) >= 0)
+            n += d;
+    r = store_tx_end(st, d < 0 ? (int)d : 0);
+    return r < 0 ? r : n;
 }
 
 int store_audit(struct store *st, int64_t t, const char *kind, const char *subject,
                 const char *outcome, const char *detail)
 {
-    return st->ops->audit(st, t, kind, subject, outcome, detail ? detail : "");
+    int r = st->ops->ready(st);
+
+    return r < 0 ? r : st->ops->audit(st, t, kind, subject, outcome, detail ? detail : "");
 }
 
 int64_t store_count(struct store *st, const char *table)

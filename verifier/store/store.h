@@ -149,9 +149,85 @@ int store_notify_done(struct store *st, int64_t id);
 int store_notify_retry(struct store *st, int64_t id, int attempts, int64_t next_try);
 int store_notify_fail(struct store *st, int64_t id);
 void store_notification_free(struct store_notification *n);
-/* Deletes nonces expired more than `keep` seconds ago and delivered/failed notifications
- * created more than `keep` seconds ago; returns rows deleted or -errno. */
+/* Deletes, in one transaction, nonces expired more than `keep` seconds ago, delivered/failed
+ * notifications created more than `keep` seconds ago and registrations still pending (never
+ * activated) that were started more than `keep` seconds ago; returns rows deleted or -errno. */
 int64_t store_purge(struct store *st, int64_t now, int64_t keep);
+
+/* ---- One evidence check's writes in one transaction (store_check.c) ----
+ * Every piece is optional. In order: a new nonce, a nonce consumed, a TPM clock advanced; then
+ * decide (when set) fills the node and verdict pieces from those outcomes; then the node's
+ * put, the container's put (gated when gate is set) and a last audit row. A piece's rc is its
+ * outcome as the store_* function of the same write returns it (store_nonce_consume: 0,
+ * -ENOENT, -ETIME, -EALREADY; store_clock_advance: 0, -ERANGE; a verdict put: 0, -EPERM);
+ * any other failure fails the whole set: nothing of it is written. */
+struct store_check_audit {
+    const char *kind, *subject, *outcome, *detail; /* kind NULL: no row */
+    int64_t t;
+};
+
+struct store_check {
+    struct { const char *hex; int64_t issued, expires; } issue;     /* store_nonce_add */
+    struct { const char *hex; int64_t now; int rc; } nonce;         /* store_nonce_consume */
+    struct { const char *uuid; uint32_t reset, restart; uint64_t clock; int rc; } clock;
+    /* Runs inside the transaction once nonce.rc and clock.rc are known (on whichever thread
+     * commits the group: it may touch only the check's own data, never a store). 0, or -errno
+     * to fail the set. It may run again for the same set (a set retried alone after a
+     * deadlock with another instance's group, PostgreSQL): each run must start afresh. */
+    int (*decide)(struct store_check *chk);
+    void *arg;
+    /* on: store_node_put, then (audit.kind set) an audit row of the verdict and reasons as
+     * written; not on: the audit row as given (a refused host). */
+    struct {
+        int on;
+        const char *node, *host, *verdict, *reasons;
+        int64_t t, due;
+        struct store_check_audit audit;
+    } node;
+    /* on: store_verdict_put (store_verdict_put_gated when gate is set, node not ""), then the
+     * audit row (audit.kind, id, verdict and reasons as written); -EPERM (rc): the audit row
+     * (audit.kind, id, "refused", refused_detail) instead. Not on: the audit row as given. */
+    struct store_check_verdict {
+        int on;
+        const char *id, *vtpm_uuid, *node, *verdict, *reasons;
+        int64_t t, due;
+        struct verdict_binding b;
+        struct store_node_gate *gate;
+        struct store_check_audit audit;
+        const char *refused_detail;
+        int rc;
+    } verdict;
+    struct store_check_audit audit; /* a last row (e.g. malformed evidence) */
+};
+
+/* The check's writes as one transaction shared with the checks of other threads that commit
+ * at the same time (store_check_group: one durable commit for all of them, each set under its
+ * own savepoint, so a set that fails takes back only its own writes). Returns once the
+ * group's commit returned: 0 (the pieces' outcomes in their rc) or -errno (nothing written).
+ * Safe from any number of threads, each with its own handle of the same database. On
+ * PostgreSQL, whose server already shares WAL flushes between connections that commit
+ * together, the set is committed alone on st (store_check_apply), which measured faster. */
+int store_check_commit(struct store *st, struct store_check *chk);
+/* Makes st's committer (and, where checks are grouped, its own database handle) now rather
+ * than at the first check: a service calls it at start, so that a first check never opens a
+ * database connection (nor waits on a locked file to do so). 0 or -errno. */
+int store_check_ready(struct store *st);
+/* Group commit whatever the backend (store_check_commit on SQLite). */
+int store_check_group(struct store *st, struct store_check *chk);
+/* The check in a transaction of its own on st (no grouping, not counted in the stats). */
+int store_check_apply(struct store *st, struct store_check *chk);
+
+/* Commit counters of store_check_commit/_group on st's database in this process (for /metrics
+ * and benchmarks); a set committed alone counts as a group of one. */
+struct store_commit_stats {
+    uint64_t commits;      /* transactions committed (or tried) by the group committer */
+    uint64_t sets;         /* check write sets committed through it */
+    uint64_t failed_sets;  /* sets that returned an error */
+    uint64_t max_group;    /* the largest group */
+    uint64_t wait_ns;      /* summed over sets: from store_check_commit's call to its return */
+    uint64_t commit_ns;    /* summed over groups: the transaction, begin to commit */
+};
+void store_commit_stats(struct store *st, struct store_commit_stats *out);
 
 /* One audit row per decision. */
 int store_audit(struct store *st, int64_t t, const char *kind, const char *subject,

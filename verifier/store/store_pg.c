@@ -21,10 +21,15 @@
 #define MIGRATION_LOCK_KEY INT64_C(0x7674706d617474)
 
 #define PG_MAXP 10
+#define PG_PREPARED_MAX 64
 
 struct pg_store {
     struct store base; /* first: the front's handle */
     PGconn *conn;
+    /* Statements prepared on this connection: prepared[i] is the SQL of statement "v<i>".
+     * Emptied when the connection is re-made (the server forgot them). */
+    const char *prepared[PG_PREPARED_MAX];
+    size_t nprepared;
 };
 
 static PGconn *CONN(struct store *st)
@@ -149,11 +154,43 @@ static int pg_errno(struct store *st, PGresult *res)
     return -EIO;
 }
 
-/* Runs sql with p (may be NULL); results come back in binary. NULL with *err on failure. */
+/* sql prepared on this connection, at its first use: 1 with its name, or 0 when it is not
+ * (no room left, or the server refused: the caller runs it unprepared, which reports why). A
+ * statement is known by the address of its text, so only texts that live as long as the
+ * program (literals, static tables) come here: those with parameters, by pg_q. */
+static int pg_prepared(struct store *st, const char *sql, const struct pgp *p, char name[16])
+{
+    struct pg_store *q = (struct pg_store *)st;
+    PGresult *res;
+    size_t i;
+
+    for (i = 0; i < q->nprepared && q->prepared[i] != sql; i++)
+        ;
+    snprintf(name, 16, "v%zu", i);
+    if (i < q->nprepared)
+        return 1;
+    if (i == PG_PREPARED_MAX)
+        return 0;
+    res = PQprepare(q->conn, name, sql, p->n, p->type);
+    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        PQclear(res);
+        return 0;
+    }
+    PQclear(res);
+    q->prepared[q->nprepared++] = sql;
+    return 1;
+}
+
+/* Runs sql with p (may be NULL); results come back in binary. NULL with *err on failure.
+ * Statements with parameters are prepared once per connection (pg_prepared). */
 static PGresult *pg_q(struct store *st, const char *sql, const struct pgp *p, int *err)
 {
-    PGresult *res = PQexecParams(CONN(st), sql, p ? p->n : 0, p ? p->type : NULL,
-                                 p ? p->v : NULL, p ? p->len : NULL, p ? p->fmt : NULL, 1);
+    char name[16];
+    PGresult *res = p && p->n > 0 && pg_prepared(st, sql, p, name)
+                        ? PQexecPrepared(CONN(st), name, p->n, p->v, p->len, p->fmt, 1)
+                        : PQexecParams(CONN(st), sql, p ? p->n : 0, p ? p->type : NULL,
+                                       p ? p->v : NULL, p ? p->len : NULL, p ? p->fmt : NULL,
+                                       1);
     ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 
     if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
@@ -233,9 +270,10 @@ static int pg_ready(struct store *st)
     if (PQstatus(CONN(st)) == CONNECTION_OK)
         return 0;
     LOG_WARN("postgresql: connection lost, reconnecting");
+    ((struct pg_store *)st)->nprepared = 0;
     PQreset(CONN(st));
     if (PQstatus(CONN(st)) == CONNECTION_OK)
-        return 0;
+        return 1;
     pg_log(LOG_LVL_ERROR, PQerrorMessage(CONN(st)));
     return -EIO;
 }
@@ -254,6 +292,20 @@ static int tx_end(struct store *st, int r)
     if (PQstatus(CONN(st)) == CONNECTION_OK)
         pg_do(st, "ROLLBACK", NULL);
     return r < 0 ? r : -EIO;
+}
+
+static int pg_tx(struct store *st, enum store_tx op)
+{
+    static const char *const sql[] = {
+        [TX_BEGIN] = "BEGIN", [TX_COMMIT] = "COMMIT", [TX_ROLLBACK] = "ROLLBACK",
+        [TX_SAVEPOINT] = "SAVEPOINT s", [TX_RELEASE] = "RELEASE SAVEPOINT s",
+        [TX_ROLLBACK_TO] = "ROLLBACK TO SAVEPOINT s",
+    };
+
+    /* A rollback on a dropped connection has nothing to undo (the server ended it). */
+    if ((op == TX_ROLLBACK || op == TX_ROLLBACK_TO) && PQstatus(CONN(st)) != CONNECTION_OK)
+        return -EIO;
+    return pg_do(st, sql[op], NULL);
 }
 
 static int64_t schema_version(struct store *st)
@@ -323,8 +375,6 @@ static int pg_nonce_add(struct store *st, const char *hex, int64_t issued, int64
 {
     struct pgp p = { .n = 0 };
 
-    if (pg_ready(st) < 0)
-        return -EIO;
     p_text(&p, hex);
     p_i64(&p, issued);
     p_i64(&p, expires);
@@ -339,8 +389,6 @@ static int pg_nonce_consume(struct store *st, const char *hex, int64_t now)
     int64_t expires, used;
     int err = 0;
 
-    if (pg_ready(st) < 0)
-        return -EIO;
     p_text(&p, hex);
     res = pg_q(st, "UPDATE nonces SET used = used + 1 WHERE nonce = $1 RETURNING expires, used",
                &p, &err);
@@ -473,8 +521,6 @@ static int pg_clock_advance(struct store *st, const char *uuid, const int64_t v[
     struct pgp p = { .n = 0 };
     int n;
 
-    if (pg_ready(st) < 0)
-        return -EIO;
     p_text(&p, uuid);
     for (int i = 0; i < 3; i++)
         p_i64(&p, v[i]);
@@ -526,16 +572,14 @@ static const struct kind_sql pg_node = {
     0,
 };
 
-struct verdict_row {
-    const char *id, *subject, *node, *verdict, *reasons;
-    int64_t t, due;
-    const struct verdict_binding *b; /* bound kinds only */
-};
+static const struct kind_sql *const pg_kinds[] = { [KIND_CONTAINER] = &pg_container,
+                                                    [KIND_NODE] = &pg_node };
 
 /* The stored verdict into old ("" when none), locking the row for this transaction. */
-static int old_verdict(struct store *st, const struct kind_sql *k, const char *id, char *old,
-                       size_t size)
+static int pg_old_verdict(struct store *st, enum store_kind kind, const char *id, char *old,
+                          size_t size)
 {
+    const struct kind_sql *k = pg_kinds[kind];
     struct pgp p = { .n = 0 };
     PGresult *res;
     int err = 0;
@@ -550,8 +594,9 @@ static int old_verdict(struct store *st, const struct kind_sql *k, const char *i
     return 0;
 }
 
-static int upsert(struct store *st, const struct kind_sql *k, const struct verdict_row *v)
+static int pg_upsert(struct store *st, enum store_kind kind, const struct verdict_row *v)
 {
+    const struct kind_sql *k = pg_kinds[kind];
     struct pgp p = { .n = 0 };
     int n;
 
@@ -571,36 +616,19 @@ static int upsert(struct store *st, const struct kind_sql *k, const struct verdi
     return n < 0 ? n : n ? 0 : -EPERM;
 }
 
-static int notify_insert(struct store *st, const char *body, int64_t now)
+static int pg_notify_add(struct store *st, const char *body, int64_t now)
 {
     struct pgp p = { .n = 0 };
 
-    if (!body)
-        return -ENOMEM;
     p_text(&p, body);
     p_i64(&p, now);
     return pg_do(st, "INSERT INTO notifications (body, created, next_try) VALUES ($1, $2, $2)",
                  &p);
 }
 
-static int pg_notify_add(struct store *st, const char *body, int64_t now)
-{
-    return pg_ready(st) < 0 ? -EIO : notify_insert(st, body, now);
-}
-
-static int notify_revoked(struct store *st, const char *kind, const char *id,
-                          const char *reasons, int64_t t)
-{
-    char *body = store_revoked_body(kind, id, reasons, t);
-    int r = notify_insert(st, body, t);
-
-    free(body);
-    return r;
-}
-
 /* The node's row for a gated put (store.h, store_node_gate), share-locked until the put
  * commits: a node write waits for it, and it waits for a node write in progress. */
-static int node_row(struct store *st, const char *node, struct store_node_row *row)
+static int pg_node_row(struct store *st, const char *node, struct store_node_row *row)
 {
     struct pgp p = { .n = 0 };
     PGresult *res;
@@ -623,93 +651,25 @@ static int node_row(struct store *st, const char *node, struct store_node_row *r
     return 0;
 }
 
-/* A node's deny reaches every allow of its containers, each with its notification. The
- * UPDATE waits for gated puts holding the node's row (their allow is then seen here). */
-static int cascade(struct store *st, const char *node, int64_t t, size_t *n)
+/* A node's deny: its containers' allows become deny (the front queues their notifications).
+ * The UPDATE waits for gated puts holding the node's row (their allow is then seen here). */
+static int pg_deny_node_containers(struct store *st, const char *node, const char *reasons,
+                                   int64_t t, json_t *ids)
 {
-    char *reasons = store_node_denied_reasons(node);
     struct pgp p = { .n = 0 };
     PGresult *res;
     int err = 0;
 
-    if (!reasons)
-        return -ENOMEM;
     p_text(&p, node);
     p_text(&p, reasons);
     p_i64(&p, t);
     res = pg_q(st, "UPDATE verdicts SET verdict = 'deny', reasons = $2, time = $3 "
                    "WHERE node = $1 AND verdict = 'allow' RETURNING container_id", &p, &err);
     for (int i = 0; res && err == 0 && i < PQntuples(res); i++)
-        err = notify_revoked(st, "container", g_text(res, i, 0), reasons, t);
-    if (res && n)
-        *n = (size_t)PQntuples(res);
+        if (json_array_append_new(ids, json_string(g_text(res, i, 0))) < 0)
+            err = -ENOMEM;
     PQclear(res);
-    free(reasons);
     return err;
-}
-
-static int put_verdict(struct store *st, const struct kind_sql *k, const struct verdict_row *v)
-{
-    char old[16];
-    int r;
-
-    if (tx_begin(st) < 0)
-        return -EIO;
-    r = old_verdict(st, k, v->id, old, sizeof(old));
-    if (r == 0)
-        r = upsert(st, k, v);
-    if (r == 0 && store_is_revocation(old, v->verdict))
-        r = notify_revoked(st, k->kind, v->id, v->reasons, v->t);
-    if (r == 0 && !k->bound && !strcmp(v->verdict, "deny"))
-        r = cascade(st, v->id, v->t, NULL);
-    return tx_end(st, r);
-}
-
-/* A gated put: the node's row is read (and share-locked) first, then the container's row:
- * nodes before verdicts, the order of node puts and of the sweeper, so none deadlocks. */
-static int put_gated(struct store *st, const struct verdict_row *v, struct store_node_gate *g)
-{
-    struct store_gated gv = { v->verdict, v->reasons, v->t, v->due, NULL };
-    struct verdict_row w = *v;
-    struct store_node_row row;
-    char old[16];
-    int r;
-
-    if (tx_begin(st) < 0)
-        return -EIO;
-    r = node_row(st, v->node, &row);
-    if (r == 0)
-        r = store_gate_apply(g, v->node, &row, &gv);
-    w.verdict = gv.verdict;
-    w.reasons = gv.reasons;
-    w.due = gv.due;
-    if (r == 0)
-        r = old_verdict(st, &pg_container, w.id, old, sizeof(old));
-    if (r == 0)
-        r = upsert(st, &pg_container, &w);
-    if (r == 0 && store_is_revocation(old, w.verdict))
-        r = notify_revoked(st, "container", w.id, w.reasons, w.t);
-    r = tx_end(st, r);
-    free(gv.owned);
-    return r;
-}
-
-static int pg_verdict_put(struct store *st, const char *container_id, const char *vtpm_uuid,
-                          const char *node, const char *verdict, const char *reasons,
-                          int64_t t, int64_t due, const struct verdict_binding *b,
-                          struct store_node_gate *g)
-{
-    const struct verdict_row v = { container_id, vtpm_uuid, node, verdict, reasons, t, due, b };
-
-    return g ? put_gated(st, &v, g) : put_verdict(st, &pg_container, &v);
-}
-
-static int pg_node_put(struct store *st, const char *node, const char *host, const char *verdict,
-                       const char *reasons, int64_t t, int64_t due)
-{
-    const struct verdict_row v = { node, host, "", verdict, reasons, t, due, NULL };
-
-    return put_verdict(st, &pg_node, &v);
 }
 
 static json_t *verdict_json(const PGresult *res, const char *id)
@@ -787,9 +747,10 @@ static int pg_node_get(struct store *st, const char *node, json_t **out)
 
 /* Flips overdue rows of one table (as many as out still has room for) into out; rows another
  * instance holds are skipped, not waited for. */
-static int flip_overdue(struct store *st, const struct kind_sql *k, int64_t now,
-                        struct store_revoked *out, size_t max, size_t *n)
+static int pg_flip_overdue(struct store *st, enum store_kind kind, int64_t now,
+                           struct store_revoked *out, size_t max, size_t *n)
 {
+    const struct kind_sql *k = pg_kinds[kind];
     struct pgp p = { .n = 0 };
     PGresult *res;
     int err = 0;
@@ -806,26 +767,6 @@ static int flip_overdue(struct store *st, const struct kind_sql *k, int64_t now,
     }
     PQclear(res);
     return 0;
-}
-
-static int pg_revoke_overdue(struct store *st, int64_t now, struct store_revoked *out,
-                             size_t max, size_t *n)
-{
-    int r;
-
-    if (tx_begin(st) < 0)
-        return -EIO;
-    r = flip_overdue(st, &pg_node, now, out, max, n);
-    for (size_t i = 0; r == 0 && i < *n; i++)
-        r = cascade(st, out[i].id, now, &out[i].cascaded);
-    if (r == 0 && *n < max)
-        r = flip_overdue(st, &pg_container, now, out, max, n);
-    for (size_t i = 0; r == 0 && i < *n; i++)
-        r = notify_revoked(st, out[i].kind, out[i].id, STORE_REASON_MISSED, now);
-    r = tx_end(st, r);
-    if (r < 0)
-        *n = 0;
-    return r;
 }
 
 static int claimed_rows(const PGresult *res, struct store_notification *out, size_t max,
@@ -888,24 +829,17 @@ static int pg_notify_set(struct store *st, int64_t id, int state, int attempts, 
     return n < 0 ? (int)n : n ? 0 : -ENOENT;
 }
 
-static int64_t pg_purge(struct store *st, int64_t now, int64_t keep)
+static int64_t pg_purge_one(struct store *st, int what, int64_t before)
 {
+    static const char *const sql[] = {
+        "DELETE FROM nonces WHERE expires < $1",
+        "DELETE FROM notifications WHERE state <> 0 AND created < $1",
+        "DELETE FROM registrations WHERE state = 0 AND created < $1",
+    };
     struct pgp p = { .n = 0 };
-    int64_t a, b = 0;
 
-    if (tx_begin(st) < 0)
-        return -EIO;
-    p_i64(&p, now - keep);
-    a = pg_changed(st, "DELETE FROM nonces WHERE expires < $1", &p);
-    if (a >= 0)
-        b = pg_changed(st, "DELETE FROM notifications WHERE state <> 0 AND created < $1", &p);
-    if (a < 0 || b < 0) {
-        tx_end(st, -EIO);
-        return a < 0 ? a : b;
-    }
-    if (tx_end(st, 0) < 0)
-        return -EIO;
-    return a + b;
+    p_i64(&p, before);
+    return pg_changed(st, sql[what], &p);
 }
 
 static int pg_audit(struct store *st, int64_t t, const char *kind, const char *subject,
@@ -913,8 +847,6 @@ static int pg_audit(struct store *st, int64_t t, const char *kind, const char *s
 {
     struct pgp p = { .n = 0 };
 
-    if (pg_ready(st) < 0)
-        return -EIO;
     p_i64(&p, t);
     p_text(&p, kind);
     p_text(&p, subject);
@@ -943,7 +875,10 @@ static int64_t pg_count(struct store *st, const char *table)
 
 static const struct store_ops pg_ops = {
     .name = "postgresql",
+    .group_commit = 0,
     .close = pg_close,
+    .ready = pg_ready,
+    .tx = pg_tx,
     .nonce_add = pg_nonce_add,
     .nonce_consume = pg_nonce_consume,
     .reg_add = pg_reg_add,
@@ -951,16 +886,18 @@ static const struct store_ops pg_ops = {
     .reg_finish = pg_reg_finish,
     .reg_active = pg_reg_active,
     .clock_advance = pg_clock_advance,
-    .verdict_put = pg_verdict_put,
+    .old_verdict = pg_old_verdict,
+    .upsert = pg_upsert,
+    .node_row = pg_node_row,
+    .deny_node_containers = pg_deny_node_containers,
+    .flip_overdue = pg_flip_overdue,
+    .notify_add = pg_notify_add,
     .verdict_get = pg_verdict_get,
     .verdict_binding = pg_verdict_binding,
-    .node_put = pg_node_put,
     .node_get = pg_node_get,
-    .revoke_overdue = pg_revoke_overdue,
-    .notify_add = pg_notify_add,
     .notify_claim = pg_notify_claim,
     .notify_set = pg_notify_set,
-    .purge = pg_purge,
+    .purge_one = pg_purge_one,
     .audit = pg_audit,
     .count = pg_count,
 };

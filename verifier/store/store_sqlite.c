@@ -145,6 +145,23 @@ static int tx_end(struct store *st, int r)
     return r < 0 ? r : -EIO;
 }
 
+static int sq_ready(struct store *st)
+{
+    (void)st;
+    return 0;
+}
+
+static int sq_tx(struct store *st, enum store_tx op)
+{
+    static const char *const sql[] = {
+        [TX_BEGIN] = "BEGIN IMMEDIATE", [TX_COMMIT] = "COMMIT", [TX_ROLLBACK] = "ROLLBACK",
+        [TX_SAVEPOINT] = "SAVEPOINT s", [TX_RELEASE] = "RELEASE s",
+        [TX_ROLLBACK_TO] = "ROLLBACK TO s",
+    };
+
+    return exec(st, sql[op]);
+}
+
 static int schema_version(struct store *st)
 {
     sqlite3_stmt *s;
@@ -437,16 +454,14 @@ static const struct kind_sql sq_node = {
     0,
 };
 
-struct verdict_row {
-    const char *id, *subject, *node, *verdict, *reasons;
-    int64_t t, due;
-    const struct verdict_binding *b; /* bound kinds only */
-};
+static const struct kind_sql *const sq_kinds[] = { [KIND_CONTAINER] = &sq_container,
+                                                    [KIND_NODE] = &sq_node };
 
 /* The stored verdict of the row into old ("" when there is none). */
-static int old_verdict(struct store *st, const struct kind_sql *k, const char *id, char *old,
-                       size_t size)
+static int sq_old_verdict(struct store *st, enum store_kind kind, const char *id, char *old,
+                          size_t size)
 {
+    const struct kind_sql *k = sq_kinds[kind];
     sqlite3_stmt *s;
     int rc;
 
@@ -461,8 +476,9 @@ static int old_verdict(struct store *st, const struct kind_sql *k, const char *i
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : step_error(st, rc);
 }
 
-static int upsert(struct store *st, const struct kind_sql *k, const struct verdict_row *v)
+static int sq_upsert(struct store *st, enum store_kind kind, const struct verdict_row *v)
 {
+    const struct kind_sql *k = sq_kinds[kind];
     sqlite3_stmt *s;
 
     if (prepare(st, k->put, &s) < 0)
@@ -486,8 +502,6 @@ static int sq_notify_add(struct store *st, const char *body, int64_t now)
 {
     sqlite3_stmt *s;
 
-    if (!body)
-        return -ENOMEM;
     if (prepare(st, "INSERT INTO notifications (body, created, next_try) VALUES (?, ?, ?)",
                 &s) < 0)
         return -EIO;
@@ -497,19 +511,9 @@ static int sq_notify_add(struct store *st, const char *body, int64_t now)
     return step_done(st, s);
 }
 
-static int notify_revoked(struct store *st, const char *kind, const char *id,
-                          const char *reasons, int64_t t)
-{
-    char *body = store_revoked_body(kind, id, reasons, t);
-    int r = sq_notify_add(st, body, t);
-
-    free(body);
-    return r;
-}
-
 /* The node's row for a gated put (store.h, store_node_gate); BEGIN IMMEDIATE holds the
  * database lock, so no node write lands between this read and the container's write. */
-static int node_row(struct store *st, const char *node, struct store_node_row *row)
+static int sq_node_row(struct store *st, const char *node, struct store_node_row *row)
 {
     sqlite3_stmt *s;
     int rc;
@@ -531,102 +535,24 @@ static int node_row(struct store *st, const char *node, struct store_node_row *r
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : step_error(st, rc);
 }
 
-/* A node's deny reaches every allow of its containers, each with its notification. */
-static int cascade(struct store *st, const char *node, int64_t t, size_t *n)
+/* A node's deny: its containers' allows become deny (the front queues their notifications). */
+static int sq_deny_node_containers(struct store *st, const char *node, const char *reasons,
+                                   int64_t t, json_t *ids)
 {
-    char *reasons = store_node_denied_reasons(node);
-    json_t *ids = json_array();
     sqlite3_stmt *s;
     int rc, r = 0;
 
-    if (!reasons || !ids || prepare(st, "UPDATE verdicts SET verdict = 'deny', reasons = ?2, "
-                                        "time = ?3 WHERE node = ?1 AND verdict = 'allow' "
-                                        "RETURNING container_id", &s) < 0) {
-        free(reasons);
-        json_decref(ids);
-        return !reasons || !ids ? -ENOMEM : -EIO;
-    }
+    if (prepare(st, "UPDATE verdicts SET verdict = 'deny', reasons = ?2, time = ?3 "
+                    "WHERE node = ?1 AND verdict = 'allow' RETURNING container_id", &s) < 0)
+        return -EIO;
     bind_text(s, 1, node);
     bind_text(s, 2, reasons);
     sqlite3_bind_int64(s, 3, t);
-    /* The ids are collected first: the notifications are inserted once the UPDATE is done. */
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
         if (json_array_append_new(ids, json_string(col_text(s, 0))) < 0)
             r = -ENOMEM;
     sqlite3_finalize(s);
-    if (r == 0 && rc != SQLITE_DONE)
-        r = step_error(st, rc);
-    for (size_t i = 0; r == 0 && i < json_array_size(ids); i++)
-        r = notify_revoked(st, "container", json_string_value(json_array_get(ids, i)), reasons,
-                           t);
-    if (n)
-        *n = json_array_size(ids);
-    json_decref(ids);
-    free(reasons);
-    return r;
-}
-
-static int put_verdict(struct store *st, const struct kind_sql *k, const struct verdict_row *v)
-{
-    char old[16];
-    int r;
-
-    if (tx_begin(st) < 0)
-        return -EIO;
-    r = old_verdict(st, k, v->id, old, sizeof(old));
-    if (r == 0)
-        r = upsert(st, k, v);
-    if (r == 0 && store_is_revocation(old, v->verdict))
-        r = notify_revoked(st, k->kind, v->id, v->reasons, v->t);
-    if (r == 0 && !k->bound && !strcmp(v->verdict, "deny"))
-        r = cascade(st, v->id, v->t, NULL);
-    return tx_end(st, r);
-}
-
-/* A gated put: the node's row is judged inside the same transaction as the write. */
-static int put_gated(struct store *st, const struct verdict_row *v, struct store_node_gate *g)
-{
-    struct store_gated gv = { v->verdict, v->reasons, v->t, v->due, NULL };
-    struct verdict_row w = *v;
-    struct store_node_row row;
-    char old[16];
-    int r;
-
-    if (tx_begin(st) < 0)
-        return -EIO;
-    r = node_row(st, v->node, &row);
-    if (r == 0)
-        r = store_gate_apply(g, v->node, &row, &gv);
-    w.verdict = gv.verdict;
-    w.reasons = gv.reasons;
-    w.due = gv.due;
-    if (r == 0)
-        r = old_verdict(st, &sq_container, w.id, old, sizeof(old));
-    if (r == 0)
-        r = upsert(st, &sq_container, &w);
-    if (r == 0 && store_is_revocation(old, w.verdict))
-        r = notify_revoked(st, "container", w.id, w.reasons, w.t);
-    r = tx_end(st, r);
-    free(gv.owned);
-    return r;
-}
-
-static int sq_verdict_put(struct store *st, const char *container_id, const char *vtpm_uuid,
-                          const char *node, const char *verdict, const char *reasons,
-                          int64_t t, int64_t due, const struct verdict_binding *b,
-                          struct store_node_gate *g)
-{
-    const struct verdict_row v = { container_id, vtpm_uuid, node, verdict, reasons, t, due, b };
-
-    return g ? put_gated(st, &v, g) : put_verdict(st, &sq_container, &v);
-}
-
-static int sq_node_put(struct store *st, const char *node, const char *host, const char *verdict,
-                       const char *reasons, int64_t t, int64_t due)
-{
-    const struct verdict_row v = { node, host, "", verdict, reasons, t, due, NULL };
-
-    return put_verdict(st, &sq_node, &v);
+    return r == 0 && rc != SQLITE_DONE ? step_error(st, rc) : r;
 }
 
 static json_t *verdict_json(sqlite3_stmt *s, const char *id)
@@ -702,9 +628,10 @@ static int sq_node_get(struct store *st, const char *node, json_t **out)
 }
 
 /* Flips overdue rows of one table (as many as out still has room for) into out. */
-static int flip_overdue(struct store *st, const struct kind_sql *k, int64_t now,
-                        struct store_revoked *out, size_t max, size_t *n)
+static int sq_flip_overdue(struct store *st, enum store_kind kind, int64_t now,
+                           struct store_revoked *out, size_t max, size_t *n)
 {
+    const struct kind_sql *k = sq_kinds[kind];
     sqlite3_stmt *s;
     int rc;
 
@@ -723,26 +650,6 @@ static int flip_overdue(struct store *st, const struct kind_sql *k, int64_t now,
     }
     sqlite3_finalize(s);
     return rc == SQLITE_DONE ? 0 : step_error(st, rc);
-}
-
-static int sq_revoke_overdue(struct store *st, int64_t now, struct store_revoked *out,
-                             size_t max, size_t *n)
-{
-    int r;
-
-    if (tx_begin(st) < 0)
-        return -EIO;
-    r = flip_overdue(st, &sq_node, now, out, max, n);
-    for (size_t i = 0; r == 0 && i < *n; i++)
-        r = cascade(st, out[i].id, now, &out[i].cascaded);
-    if (r == 0 && *n < max)
-        r = flip_overdue(st, &sq_container, now, out, max, n);
-    for (size_t i = 0; r == 0 && i < *n; i++)
-        r = notify_revoked(st, out[i].kind, out[i].id, STORE_REASON_MISSED, now);
-    r = tx_end(st, r);
-    if (r < 0)
-        *n = 0;
-    return r;
 }
 
 static int claimed_row(sqlite3_stmt *s, struct store_notification *o)
@@ -797,35 +704,21 @@ static int sq_notify_set(struct store *st, int64_t id, int state, int attempts, 
     return step_changed(st, s);
 }
 
-static int64_t purge_one(struct store *st, const char *sql, int64_t before)
+static int64_t sq_purge_one(struct store *st, int what, int64_t before)
 {
+    static const char *const sql[] = {
+        "DELETE FROM nonces WHERE expires < ?1",
+        "DELETE FROM notifications WHERE state <> 0 AND created < ?1",
+        "DELETE FROM registrations WHERE state = 0 AND created < ?1",
+    };
     sqlite3_stmt *s;
     int r;
 
-    if (prepare(st, sql, &s) < 0)
+    if (prepare(st, sql[what], &s) < 0)
         return -EIO;
     sqlite3_bind_int64(s, 1, before);
     r = step_done(st, s);
     return r < 0 ? r : sqlite3_changes64(DB(st));
-}
-
-static int64_t sq_purge(struct store *st, int64_t now, int64_t keep)
-{
-    int64_t a, b = 0;
-
-    if (tx_begin(st) < 0)
-        return -EIO;
-    a = purge_one(st, "DELETE FROM nonces WHERE expires < ?1", now - keep);
-    if (a >= 0)
-        b = purge_one(st, "DELETE FROM notifications WHERE state <> 0 AND created < ?1",
-                      now - keep);
-    if (a < 0 || b < 0) {
-        tx_end(st, -EIO);
-        return a < 0 ? a : b;
-    }
-    if (tx_end(st, 0) < 0)
-        return -EIO;
-    return a + b;
 }
 
 static int sq_audit(struct store *st, int64_t t, const char *kind, const char *subject,
@@ -862,7 +755,10 @@ static int64_t sq_count(struct store *st, const char *table)
 
 static const struct store_ops sq_ops = {
     .name = "sqlite",
+    .group_commit = 1,
     .close = sq_close,
+    .ready = sq_ready,
+    .tx = sq_tx,
     .nonce_add = sq_nonce_add,
     .nonce_consume = sq_nonce_consume,
     .reg_add = sq_reg_add,
@@ -870,16 +766,18 @@ static const struct store_ops sq_ops = {
     .reg_finish = sq_reg_finish,
     .reg_active = sq_reg_active,
     .clock_advance = sq_clock_advance,
-    .verdict_put = sq_verdict_put,
+    .old_verdict = sq_old_verdict,
+    .upsert = sq_upsert,
+    .node_row = sq_node_row,
+    .deny_node_containers = sq_deny_node_containers,
+    .flip_overdue = sq_flip_overdue,
+    .notify_add = sq_notify_add,
     .verdict_get = sq_verdict_get,
     .verdict_binding = sq_verdict_binding,
-    .node_put = sq_node_put,
     .node_get = sq_node_get,
-    .revoke_overdue = sq_revoke_overdue,
-    .notify_add = sq_notify_add,
     .notify_claim = sq_notify_claim,
     .notify_set = sq_notify_set,
-    .purge = sq_purge,
+    .purge_one = sq_purge_one,
     .audit = sq_audit,
     .count = sq_count,
 };
