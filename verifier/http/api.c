@@ -95,10 +95,11 @@ static int same(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 static int check_registration(struct api_ctx *c, const struct evidence *ev, struct reasons *r)
 {
     struct reg_row reg;
-    int ok;
+    int ok, e = ev->registration[0] ? store_reg_get(c->st, ev->registration, &reg) : -ENOENT;
 
-    if (!ev->registration[0] || store_reg_get(c->st, ev->registration, &reg) < 0) {
-        reasons_add(r, "ak-not-registered", NULL);
+    if (e < 0) { /* a database fault is not a missing registration */
+        reasons_add(r, e == -ENOENT ? "ak-not-registered" : "internal-error",
+                    e == -ENOENT ? NULL : "registration store");
         return 0;
     }
     /* Host registrations share the table; they never stand for a vTPM's AK. */
@@ -124,6 +125,7 @@ static void check_host(struct api_ctx *c, const struct evidence *ev, struct reas
     struct bytes ak = { 0 };
     struct reasons tmp = { 0 };
     EVP_PKEY *ek = NULL;
+    int e = 0;
 
     uint8_t key[32];
     int keyed = chaincache_key("host-registered", NULL, ev->host_chain, NULL, key) == 0;
@@ -131,8 +133,9 @@ static void check_host(struct api_ctx *c, const struct evidence *ev, struct reas
     if (keyed && chaincache_hit(key))
         return;
     chain_host_identity(ev->host_chain, c->trust, &tmp, &ek, &ak, name, &nlen, subject);
-    if (!reasons_deny(&tmp) && ek && store_reg_active(c->st, subject, ak.p, ak.len) != 0)
-        reasons_add(r, "host-ak-not-registered", NULL);
+    if (!reasons_deny(&tmp) && ek && (e = store_reg_active(c->st, subject, ak.p, ak.len)) != 0)
+        reasons_add(r, e == -ENOENT ? "host-ak-not-registered" : "internal-error",
+                    e == -ENOENT ? NULL : "registration store");
     else if (!reasons_deny(&tmp) && ek && keyed)
         chaincache_put(key); /* registrations are never withdrawn; the TTL bounds it anyway */
     EVP_PKEY_free(ek);

@@ -263,11 +263,15 @@ static const char *g_text(const PGresult *res, int row, int col)
     return PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col);
 }
 
-/* A connection the server dropped is reported once (-EIO by the failed call) and re-made
- * here on the next call, so a restarted database needs no verifier restart. */
+/* A connection the server dropped is re-made here, so a restarted database needs no verifier
+ * restart. A server that went away while the connection was idle has left its end closed:
+ * PQconsumeInput reads what is there without blocking and so finds it before a statement
+ * fails on it. A connection that breaks inside a call fails that call (-EIO). */
 static int pg_ready(struct store *st)
 {
-    if (PQstatus(CONN(st)) == CONNECTION_OK)
+    if (PQstatus(CONN(st)) == CONNECTION_OK &&
+        (PQtransactionStatus(CONN(st)) != PQTRANS_IDLE || PQconsumeInput(CONN(st)) == 1) &&
+        PQstatus(CONN(st)) == CONNECTION_OK)
         return 0;
     LOG_WARN("postgresql: connection lost, reconnecting");
     ((struct pg_store *)st)->nprepared = 0;
