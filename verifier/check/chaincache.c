@@ -13,13 +13,28 @@
 
 struct entry {
     uint8_t key[32];
-    int64_t expires;
+    int64_t expires;  /* CLOCK_MONOTONIC */
+    time_t not_after; /* wall clock */
 };
 
 static struct entry g_tab[CHAINCACHE_ENTRIES];
 static unsigned g_next;
 /* Guards g_tab and g_next: libmicrohttpd may answer requests on several threads. */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static _Atomic time_t g_fixed_now;
+
+time_t chaincache_now(void)
+{
+    time_t t = g_fixed_now;
+
+    return t ? t : time(NULL);
+}
+
+void chaincache_set_now(time_t t)
+{
+    g_fixed_now = t;
+}
 
 static int64_t now_s(void)
 {
@@ -72,11 +87,13 @@ int chaincache_key(const char *kind, const struct bytes *ek_cert, const cbor_ite
 int chaincache_hit(const uint8_t key[32])
 {
     int64_t t = now_s();
+    time_t wall = chaincache_now();
     int hit = 0;
 
     pthread_mutex_lock(&g_lock);
     for (unsigned i = 0; i < CHAINCACHE_ENTRIES && !hit; i++)
-        hit = g_tab[i].expires > t && CRYPTO_memcmp(g_tab[i].key, key, 32) == 0;
+        hit = g_tab[i].expires > t && wall < g_tab[i].not_after &&
+              CRYPTO_memcmp(g_tab[i].key, key, 32) == 0;
     pthread_mutex_unlock(&g_lock);
     return hit;
 }
@@ -133,12 +150,49 @@ EVP_PKEY *chaincache_pkey(const uint8_t *pub, size_t len, const TPMT_PUBLIC *par
     return k;
 }
 
-void chaincache_put(const uint8_t key[32])
+void chaincache_put_until(const uint8_t key[32], time_t not_after)
 {
     pthread_mutex_lock(&g_lock);
     /* Oldest slot first: entries are written in time order. */
     memcpy(g_tab[g_next].key, key, 32);
     g_tab[g_next].expires = now_s() + CHAINCACHE_TTL_S;
+    g_tab[g_next].not_after = not_after;
     g_next = (g_next + 1) % CHAINCACHE_ENTRIES;
     pthread_mutex_unlock(&g_lock);
+}
+
+void chaincache_put(const uint8_t key[32])
+{
+    chaincache_put_until(key, (time_t)INT64_MAX);
+}
+
+void chaincache_clear(void)
+{
+    EVP_PKEY *old[KEYCACHE_ENTRIES];
+
+    pthread_mutex_lock(&g_lock);
+    memset(g_tab, 0, sizeof(g_tab));
+    g_next = 0;
+    for (unsigned i = 0; i < KEYCACHE_ENTRIES; i++) {
+        old[i] = g_keys[i].key;
+        g_keys[i].key = NULL;
+    }
+    g_knext = 0;
+    pthread_mutex_unlock(&g_lock);
+    for (unsigned i = 0; i < KEYCACHE_ENTRIES; i++)
+        EVP_PKEY_free(old[i]);
+}
+
+int chaincache_key_host(const char *kind, const struct bytes *ek_cert, const char *vtpm_uuid,
+                        const uint8_t host_key[32], uint8_t key[32])
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    unsigned int len = 0;
+    int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 && feed(c, kind, strlen(kind)) &&
+             feed(c, ek_cert->p, ek_cert->len) &&
+             feed(c, vtpm_uuid ? vtpm_uuid : "", vtpm_uuid ? strlen(vtpm_uuid) : 0) &&
+             feed(c, host_key, 32) && EVP_DigestFinal_ex(c, key, &len) == 1 && len == 32;
+
+    EVP_MD_CTX_free(c);
+    return ok ? 0 : -1;
 }

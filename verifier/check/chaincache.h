@@ -11,6 +11,7 @@
 #include <cbor.h>
 #include <openssl/evp.h>
 #include <stdint.h>
+#include <time.h>
 #include <tss2/tss2_tpm2_types.h>
 
 #include "check/evidence.h"
@@ -25,6 +26,20 @@ int chaincache_key(const char *kind, const struct bytes *ek_cert, const cbor_ite
 int chaincache_hit(const uint8_t key[32]);
 /* Remembers that key passed. Thread-safe. */
 void chaincache_put(const uint8_t key[32]);
+/* The same, but the entry lapses at wall time not_after (chaincache_now) too: a pass that
+ * stands on certificates is not remembered past their earliest notAfter. */
+void chaincache_put_until(const uint8_t key[32], time_t not_after);
+/* The key of a vTPM's EK chain from its EK certificate, vTPM UUID and the key of its host's
+ * intermediates (chain.c: host-chain file bytes and trust anchors); 0 or -1. */
+int chaincache_key_host(const char *kind, const struct bytes *ek_cert, const char *vtpm_uuid,
+                        const uint8_t host_key[32], uint8_t key[32]);
+/* Forgets every pass and every shared key (benchmarks of first checks, tests). */
+void chaincache_clear(void);
+
+/* The wall clock of the chain checks: time(NULL), or the time set for tests (0: the real
+ * clock again). Certificate validity "now" is read from here. */
+time_t chaincache_now(void);
+void chaincache_set_now(time_t t);
 
 /*
  * The EVP_PKEY of a TPM public area whose marshalled bytes are pub (already parsed into
