@@ -664,14 +664,16 @@ static struct host_entry *host_entry_for(const struct chain_input *in, X509_STOR
     return e;
 }
 
-/* chain_check with the host's entry; *not_after gets the entry's end of validity. */
+/* chain_check with the host's entry; [*not_before, *not_after) gets the entry's validity. */
 static void chain_check_key(const struct chain_input *in, X509_STORE *trust, struct reasons *r,
-                            EVP_PKEY **ek_key, const uint8_t *key, time_t *not_after)
+                            EVP_PKEY **ek_key, const uint8_t *key, time_t *not_before,
+                            time_t *not_after)
 {
     size_t before = r->n;
     X509 *ek = der_cert(&in->ek_cert);
     struct host_entry *e = host_entry_for(in, trust, key);
 
+    *not_before = 0;
     *not_after = 0;
     if (!ek)
         reasons_add(r, "ek-cert-malformed", NULL);
@@ -687,6 +689,7 @@ static void chain_check_key(const struct chain_input *in, X509_STORE *trust, str
     if (ek && !san_has_uuid(ek, in->vtpm_uuid))
         reasons_add(r, "ek-cert-uuid-mismatch", NULL);
     reasons_append(r, &e->reasons);
+    *not_before = e->not_before;
     *not_after = e->not_after;
     if (ek_key && ek && r->n == before && !r->oom) {
         *ek_key = X509_get0_pubkey(ek);
@@ -701,9 +704,9 @@ void chain_check(const struct chain_input *in, X509_STORE *trust, struct reasons
                  EVP_PKEY **ek_key)
 {
     uint8_t key[32];
-    time_t na;
+    time_t nb, na;
 
-    chain_check_key(in, trust, r, ek_key, host_key(in, trust, key) == 0 ? key : NULL, &na);
+    chain_check_key(in, trust, r, ek_key, host_key(in, trust, key) == 0 ? key : NULL, &nb, &na);
 }
 
 void chain_check_cached(const struct chain_input *in, X509_STORE *trust, struct reasons *r)
@@ -712,13 +715,23 @@ void chain_check_cached(const struct chain_input *in, X509_STORE *trust, struct 
     size_t before = r->n;
     int keyed = host_key(in, trust, hkey) == 0 &&
                 chaincache_key_host("vtpm-ek-chain", &in->ek_cert, in->vtpm_uuid, hkey, key) == 0;
-    time_t na;
+    time_t nb, na;
 
     if (keyed && chaincache_hit(key))
         return;
-    chain_check_key(in, trust, r, NULL, keyed ? hkey : NULL, &na);
+    chain_check_key(in, trust, r, NULL, keyed ? hkey : NULL, &nb, &na);
     if (keyed && r->n == before && !r->oom)
-        chaincache_put_until(key, na);
+        chaincache_put_until(key, nb, na);
+}
+
+int chain_host_cached(const struct chain_input *in, X509_STORE *trust)
+{
+    uint8_t key[32];
+    struct host_entry *e = host_key(in, trust, key) == 0 ?
+                               hostcache_get(hostcache_default(), key, chaincache_now()) : NULL;
+
+    host_entry_put(e);
+    return e != NULL;
 }
 
 /* The check before the host cache (kept for benchmarks and as the reference in tests). */

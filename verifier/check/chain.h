@@ -37,6 +37,9 @@ void chain_check(const struct chain_input *in, X509_STORE *trust, struct reasons
  * vTPM is not verified again on every evidence. */
 void chain_check_cached(const struct chain_input *in, X509_STORE *trust, struct reasons *r);
 
+/* 1 when the host part of in's chain under trust is cached and usable now (tests). */
+int chain_host_cached(const struct chain_input *in, X509_STORE *trust);
+
 /* The same checks without any cache, one OpenSSL X509_verify_cert per link (the code before
  * the host cache): the reference for tests and benchmarks. */
 void chain_check_full(const struct chain_input *in, X509_STORE *trust, struct reasons *r,

@@ -14,7 +14,7 @@
 struct entry {
     uint8_t key[32];
     int64_t expires;  /* CLOCK_MONOTONIC */
-    time_t not_after; /* wall clock */
+    time_t not_before, not_after; /* wall clock */
 };
 
 static struct entry g_tab[CHAINCACHE_ENTRIES];
@@ -92,7 +92,7 @@ int chaincache_hit(const uint8_t key[32])
 
     pthread_mutex_lock(&g_lock);
     for (unsigned i = 0; i < CHAINCACHE_ENTRIES && !hit; i++)
-        hit = g_tab[i].expires > t && wall < g_tab[i].not_after &&
+        hit = g_tab[i].expires > t && g_tab[i].not_before <= wall && wall < g_tab[i].not_after &&
               CRYPTO_memcmp(g_tab[i].key, key, 32) == 0;
     pthread_mutex_unlock(&g_lock);
     return hit;
@@ -150,12 +150,13 @@ EVP_PKEY *chaincache_pkey(const uint8_t *pub, size_t len, const TPMT_PUBLIC *par
     return k;
 }
 
-void chaincache_put_until(const uint8_t key[32], time_t not_after)
+void chaincache_put_until(const uint8_t key[32], time_t not_before, time_t not_after)
 {
     pthread_mutex_lock(&g_lock);
     /* Oldest slot first: entries are written in time order. */
     memcpy(g_tab[g_next].key, key, 32);
     g_tab[g_next].expires = now_s() + CHAINCACHE_TTL_S;
+    g_tab[g_next].not_before = not_before;
     g_tab[g_next].not_after = not_after;
     g_next = (g_next + 1) % CHAINCACHE_ENTRIES;
     pthread_mutex_unlock(&g_lock);
@@ -163,7 +164,7 @@ void chaincache_put_until(const uint8_t key[32], time_t not_after)
 
 void chaincache_put(const uint8_t key[32])
 {
-    chaincache_put_until(key, (time_t)INT64_MAX);
+    chaincache_put_until(key, (time_t)INT64_MIN, (time_t)INT64_MAX);
 }
 
 void chaincache_clear(void)

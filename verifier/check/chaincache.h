@@ -26,9 +26,9 @@ int chaincache_key(const char *kind, const struct bytes *ek_cert, const cbor_ite
 int chaincache_hit(const uint8_t key[32]);
 /* Remembers that key passed. Thread-safe. */
 void chaincache_put(const uint8_t key[32]);
-/* The same, but the entry lapses at wall time not_after (chaincache_now) too: a pass that
- * stands on certificates is not remembered past their earliest notAfter. */
-void chaincache_put_until(const uint8_t key[32], time_t not_after);
+/* The same, but the entry holds only at wall times (chaincache_now) in [not_before,
+ * not_after): a pass that stands on certificates is not remembered outside their validity. */
+void chaincache_put_until(const uint8_t key[32], time_t not_before, time_t not_after);
 /* The key of a vTPM's EK chain from its EK certificate, vTPM UUID and the key of its host's
  * intermediates (chain.c: host-chain file bytes and trust anchors); 0 or -1. */
 int chaincache_key_host(const char *kind, const struct bytes *ek_cert, const char *vtpm_uuid,
