@@ -15,6 +15,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/provider.h>
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
@@ -168,6 +169,42 @@ static X509 *der_cert(const struct bytes *b)
         X509_free(c);
         c = NULL;
     }
+    return c;
+}
+
+/*
+ * The EK certificate for the signature check alone: parsed in a library context without
+ * providers, where OpenSSL 3.0 does not decode its public key (a decoder chain is built for
+ * every key: 90% of d2i_X509's time). Its key is never used there; its issuer's key verifies
+ * its signature. Falls back to der_cert when that context cannot be made.
+ */
+static OSSL_LIB_CTX *g_nokey_ctx;
+static pthread_once_t g_nokey_once = PTHREAD_ONCE_INIT;
+
+static void nokey_init(void)
+{
+    OSSL_LIB_CTX *c = OSSL_LIB_CTX_new();
+
+    if (c && OSSL_PROVIDER_load(c, "null"))
+        g_nokey_ctx = c;
+    else
+        OSSL_LIB_CTX_free(c);
+    ERR_clear_error();
+}
+
+static X509 *der_cert_nokey(const struct bytes *b)
+{
+    const unsigned char *p = b->p;
+    X509 *c;
+
+    pthread_once(&g_nokey_once, nokey_init);
+    if (!g_nokey_ctx || !(c = X509_new_ex(g_nokey_ctx, NULL)))
+        return der_cert(b);
+    if (!d2i_X509(&c, &p, (long)b->len) || p != b->p + b->len) {
+        X509_free(c);
+        c = NULL;
+    }
+    ERR_clear_error();
     return c;
 }
 
@@ -631,7 +668,12 @@ static void ek_from_entry(const struct chain_input *in, X509 *ek, const struct h
     X509 *by = NULL;
 
     if (e->full_path || needs_full_path(ek)) {
-        ek_from_ca(in, ek, e->ca, e->issuers, r);
+        X509 *full = der_cert(&in->ek_cert); /* with its key, for X509_verify_cert */
+        if (full)
+            ek_from_ca(in, full, e->ca, e->issuers, r);
+        else
+            reasons_add(r, "ek-cert-not-from-vtpm-ca", NULL);
+        X509_free(full);
         return;
     }
     if (!(fl & (EXFLAG_INVALID | EXFLAG_CRITICAL | EXFLAG_PROXY)) && ek_issued_at(ek, &at) == 0 &&
@@ -670,8 +712,9 @@ static void chain_check_key(const struct chain_input *in, X509_STORE *trust, str
                             time_t *not_after)
 {
     size_t before = r->n;
-    X509 *ek = der_cert(&in->ek_cert);
     struct host_entry *e = host_entry_for(in, trust, key);
+    /* the key only when asked for, and for the OpenSSL chain of unusual hosts */
+    X509 *ek = ek_key || !e || e->full_path ? der_cert(&in->ek_cert) : der_cert_nokey(&in->ek_cert);
 
     *not_before = 0;
     *not_after = 0;
