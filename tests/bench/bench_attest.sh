@@ -105,6 +105,34 @@ checkquote_runs() {
     done
 }
 
+# proc_runs ROUNDS: `verifier verify` (the small binary), `verifier-serve verify` (the same
+# command linked with the service's libraries, as `verifier` was before issue 11) and
+# tpm2_checkquote as processes: per round one hyperfine median of 20 runs of each, in turn.
+proc_runs() {
+    : >proc.verify; : >proc.serve; : >proc.cq
+    r=0
+    while [ $r -lt "$1" ]; do
+        for w in verify serve cq; do
+            case $w in
+            verify) cmd="$VF verify --policy policy.json --trust trust --allow-unregistered-ak ev.cbor" ;;
+            serve) cmd="$BIN/verifier-serve verify --policy policy.json --trust trust --allow-unregistered-ak ev.cbor" ;;
+            *) cmd="tpm2_checkquote -u ak.pub -m q.msg -s q.sig -g sha256 -q $NONCE -f pcrs.bin -l sha256:8,9,10" ;;
+            esac
+            hyperfine -N -w 3 -r 20 --export-json h.json "$cmd" >/dev/null 2>&1 ||
+                fail "hyperfine: $cmd"
+            jq -r '.results[0] | "\(.median * 1000) \((.user + .system) * 1000)"' h.json >>"proc.$w"
+        done
+        r=$((r + 1))
+    done
+    # what the loader does for each binary (one run): libraries, relocations
+    for b in verifier verifier-serve; do
+        libs=$(ldd "$BIN/$b" | grep -c '=>')
+        relocs=$(LD_DEBUG=statistics "$BIN/$b" policy default 2>&1 >/dev/null |
+            awk '/final number of relocations:/ { print $NF; exit }')
+        echo "$b $libs $relocs" >>proc.loader
+    done
+}
+
 bench_verify() {
     say "verifier: evidence checks on one core vs ECDSA verify vs tpm2_checkquote"
     make_evidence
@@ -114,6 +142,9 @@ bench_verify() {
         --trust trust --seconds "$VERIFY_SECONDS" --rounds 10 --ek-dir eks >bv.tsv ||
         fail "bench_verify run"
     checkquote_runs "$CQ_N"
+    say "verifier: verifier verify process vs tpm2_checkquote process (hyperfine)"
+    : >proc.loader
+    proc_runs "${BENCH_PROC_ROUNDS:-5}"
 }
 
 # rate WHAT: median per-round rate of one loop of bench_verify.
@@ -170,6 +201,43 @@ parse + check at $(calc .0f "$full")/s is $(calc .0f "100 * $full / $ecdsa")% of
 $(verdict "$full >= 0.5 * $ecdsa && $full > 5000").
 EOF
     [ -z "${VERIFY_PROFILE:-}" ] || cat "$VERIFY_PROFILE"
+    report_proc
+}
+
+# proc_row FILE LABEL: median over rounds of the per-round medians (ms), CPU ms, ratio to
+# tpm2_checkquote.
+proc_row() {
+    m=$(field "$(stats "proc.$1")" 2)
+    cpu=$(cut -d' ' -f2 "proc.$1" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+    cq=$(field "$(stats proc.cq)" 2)
+    echo "| $2 | $(calc .2f "$m") | $(calc .2f "$cpu") | $(calc .2f "$m / $cq") |"
+}
+
+report_proc() {
+    v=$(field "$(stats proc.verify)" 2)
+    cq=$(field "$(stats proc.cq)" 2)
+    cat <<EOF
+
+### \`verifier verify\` as a process
+
+The same evidence (above) checked by one process, beside \`tpm2_checkquote\` (signature, nonce
+and PCR digest only) of its quote: \`hyperfine -N -w 3 -r 20\` of each in turn, ${BENCH_PROC_ROUNDS:-5}
+rounds; median over rounds of the per-round medians (wall ms) and of the CPU time (user +
+system). \`verifier verify\` is the small binary (libc, libcrypto, libcbor, jansson, tss2-mu);
+\`verifier-serve verify\` is the same command linked with the service's libraries too
+(libmicrohttpd, GnuTLS, SQLite, libpq, libcurl and theirs), which is what \`verifier\` was
+before issue 11.
+
+| process | median ms | CPU ms | / tpm2_checkquote |
+|---|---|---|---|
+$(proc_row verify "\`verifier verify\`")
+$(proc_row serve "\`verifier-serve verify\` (all libraries, as before)")
+$(proc_row cq "\`tpm2_checkquote\`")
+
+Loader, one run of \`policy default\` (\`ldd\`, \`LD_DEBUG=statistics\`): $(awk '{ printf "%s%s: %s libraries, %s relocations", (NR > 1 ? "; " : ""), $1, $2, $3 }' proc.loader).
+Goal (issue 11): \`verifier verify\` under 5 ms and at most 0.3x \`tpm2_checkquote\`:
+$(calc .2f "$v") ms, $(calc .2f "$v / $cq")x: $(verdict "$v < 5 && $v <= 0.3 * $cq").
+EOF
 }
 
 # --- container start -------------------------------------------------------------------------
