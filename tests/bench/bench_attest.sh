@@ -166,7 +166,8 @@ report_verify() {
 a real vTPM of this run's vtpm-mgr (tpm2-tools EK and AK: ECC P-256, ECDSA-SHA256; quote of
 sha256:8,9,10; EK certificate and host chain from vtpm-mgr) with a 10-record event log
 (image, rootfs, runtime, agent, launch-config and five more records), allowed by the policy.
-Three loops in alternating rounds of ${VERIFY_SECONDS} s, 10 rounds each:
+Five loops (these three, then the two of first evidence below) in alternating rounds of
+${VERIFY_SECONDS} s, 10 rounds each:
 **parse + check** = \`vf_evidence_parse\` of the CBOR bytes, then \`verify_evidence\` (quote
 signature, nonce, PCR digest, event-log record digests and replay, EK certificate chain
 through the vTPM-CA and the host AK's TPM2_Certify to the trusted host EK CA, policy), i.e.
