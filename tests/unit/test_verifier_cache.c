@@ -81,6 +81,45 @@ static void test_only_put_hits(void **state)
     assert_false(chaincache_hit(a));
 }
 
+/* The host table: a hit only for the key put and inside the entry's validity, a reference per
+ * get, the oldest way of a set replaced. */
+static void test_hostcache_table(void **state)
+{
+    struct hostcache *c = hostcache_new(16);
+    struct host_entry *e = host_entry_new(), *got;
+    uint8_t k[32], other[32];
+
+    (void)state;
+    assert_non_null(c);
+    assert_non_null(e);
+    memset(k, 0x33, sizeof(k));
+    memset(other, 0x44, sizeof(other));
+    e->not_before = 1000;
+    e->not_after = 2000;
+    hostcache_add(c, k, e);
+    assert_null(hostcache_get(c, other, 1500));
+    assert_null(hostcache_get(c, k, 999));  /* before notBefore */
+    assert_null(hostcache_get(c, k, 2000)); /* at notAfter */
+    got = hostcache_get(c, k, 1500);
+    assert_ptr_equal(got, e);
+    assert_int_equal(atomic_load(&e->refs), 3); /* ours, the cache's, got */
+    host_entry_put(got);
+    /* eight more keys of the same set (same first two bytes) push it out */
+    for (int i = 0; i < 8; i++) {
+        struct host_entry *n = host_entry_new();
+        other[0] = k[0];
+        other[1] = k[1];
+        other[2] = (uint8_t)i;
+        n->not_after = 2000;
+        hostcache_add(c, other, n);
+        host_entry_put(n);
+    }
+    assert_null(hostcache_get(c, k, 1500));
+    assert_int_equal(atomic_load(&e->refs), 1);
+    host_entry_put(e);
+    hostcache_free(c);
+}
+
 /* --- the host intermediates' cache with a real chain -------------------------------------- */
 
 struct real {
@@ -489,6 +528,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys_cover_inputs),
         cmocka_unit_test(test_only_put_hits),
+        cmocka_unit_test(test_hostcache_table),
         cmocka_unit_test_setup_teardown(test_real_chain_cached, legacy_setup, real_teardown),
         cmocka_unit_test_setup_teardown(test_leaf_other_key, legacy_setup, real_teardown),
         cmocka_unit_test_setup_teardown(test_other_trust_dir, legacy_setup, real_teardown),

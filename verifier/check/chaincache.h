@@ -16,7 +16,7 @@
 
 #include "check/evidence.h"
 
-#define CHAINCACHE_ENTRIES 1024u
+#define CHAINCACHE_ENTRIES 1024u /* 128 sets of 8 */
 #define CHAINCACHE_TTL_S   300
 
 /* The key of one chain check's inputs; -1 when they cannot be hashed (then do not cache). */
@@ -46,7 +46,7 @@ void chaincache_set_now(time_t t);
  * parsed), built once and then shared: OpenSSL 3 key construction costs as much as a
  * signature check. Returns a new reference (EVP_PKEY_free) or NULL. Thread-safe.
  */
-#define KEYCACHE_ENTRIES 256u
+#define KEYCACHE_ENTRIES 256u /* 32 sets of 8 */
 EVP_PKEY *chaincache_pkey(const uint8_t *pub, size_t len, const TPMT_PUBLIC *parsed);
 
 #endif

@@ -14,11 +14,22 @@ struct slot {
     struct host_entry *e;
 };
 
+/* Set-associative: a key is looked for among the ways of the set its first bytes name and
+ * replaces the oldest of them. */
+#define HOSTCACHE_WAYS 8u
+
 struct hostcache {
-    pthread_mutex_t lock; /* guards every slot and next */
-    unsigned n, next;
+    pthread_mutex_t lock; /* guards every slot and next[] */
+    unsigned n, ways, sets;
+    uint8_t *next;        /* per set: the next way to replace */
     struct slot s[];
 };
+
+static struct slot *set_of(struct hostcache *c, const uint8_t key[32], unsigned *idx)
+{
+    *idx = ((unsigned)key[0] | (unsigned)key[1] << 8) % c->sets;
+    return &c->s[*idx * c->ways];
+}
 
 static int64_t mono_s(void)
 {
@@ -53,12 +64,19 @@ struct hostcache *hostcache_new(unsigned entries)
 {
     struct hostcache *c;
 
+    unsigned ways = entries < HOSTCACHE_WAYS ? entries : HOSTCACHE_WAYS;
+
     if (entries == 0)
         return NULL;
+    entries -= entries % ways;
     c = calloc(1, sizeof(*c) + entries * sizeof(c->s[0]));
     if (!c)
         return NULL;
-    if (pthread_mutex_init(&c->lock, NULL) != 0) {
+    c->ways = ways;
+    c->sets = entries / ways;
+    c->next = calloc(c->sets, 1);
+    if (!c->next || pthread_mutex_init(&c->lock, NULL) != 0) {
+        free(c->next);
         free(c);
         return NULL;
     }
@@ -82,6 +100,7 @@ void hostcache_free(struct hostcache *c)
         return;
     hostcache_clear(c);
     pthread_mutex_destroy(&c->lock);
+    free(c->next);
     free(c);
 }
 
@@ -108,13 +127,16 @@ struct host_entry *hostcache_get(struct hostcache *c, const uint8_t key[32], tim
 {
     int64_t mono = mono_s();
     struct host_entry *e = NULL;
+    struct slot *set;
+    unsigned idx;
 
     if (!c)
         return NULL;
+    set = set_of(c, key, &idx);
     pthread_mutex_lock(&c->lock);
-    for (unsigned i = 0; i < c->n && !e; i++)
-        if (usable(&c->s[i], now, mono) && CRYPTO_memcmp(c->s[i].key, key, 32) == 0) {
-            e = c->s[i].e;
+    for (unsigned i = 0; i < c->ways && !e; i++)
+        if (usable(&set[i], now, mono) && CRYPTO_memcmp(set[i].key, key, 32) == 0) {
+            e = set[i].e;
             atomic_fetch_add(&e->refs, 1);
         }
     pthread_mutex_unlock(&c->lock);
@@ -124,24 +146,26 @@ struct host_entry *hostcache_get(struct hostcache *c, const uint8_t key[32], tim
 void hostcache_add(struct hostcache *c, const uint8_t key[32], struct host_entry *e)
 {
     struct host_entry *old = NULL;
-    unsigned at;
+    struct slot *set;
+    unsigned at, idx;
 
     if (!c || !e)
         return;
+    set = set_of(c, key, &idx);
     atomic_fetch_add(&e->refs, 1);
     pthread_mutex_lock(&c->lock);
-    /* The same key again (an entry that lapsed) takes its own slot, else the oldest. */
-    for (at = 0; at < c->n; at++)
-        if (c->s[at].e && CRYPTO_memcmp(c->s[at].key, key, 32) == 0)
+    /* The same key again (an entry that lapsed) takes its own way, else the oldest. */
+    for (at = 0; at < c->ways; at++)
+        if (set[at].e && CRYPTO_memcmp(set[at].key, key, 32) == 0)
             break;
-    if (at == c->n) {
-        at = c->next;
-        c->next = (c->next + 1) % c->n;
+    if (at == c->ways) {
+        at = c->next[idx];
+        c->next[idx] = (uint8_t)((c->next[idx] + 1) % c->ways);
     }
-    old = c->s[at].e;
-    memcpy(c->s[at].key, key, 32);
-    c->s[at].expires = mono_s() + HOSTCACHE_TTL_S;
-    c->s[at].e = e;
+    old = set[at].e;
+    memcpy(set[at].key, key, 32);
+    set[at].expires = mono_s() + HOSTCACHE_TTL_S;
+    set[at].e = e;
     pthread_mutex_unlock(&c->lock);
     host_entry_put(old);
 }

@@ -20,7 +20,7 @@
 
 #include "check/reasons.h"
 
-#define HOSTCACHE_ENTRIES     256u
+#define HOSTCACHE_ENTRIES     256u /* 32 sets of 8 */
 #define HOSTCACHE_TTL_S       300
 #define HOSTCACHE_MAX_ISSUERS 16u
 
