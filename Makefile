@@ -19,8 +19,8 @@ PKGS_CTL    := libcbor jansson uuid tss2-mu
 PKGS_AGENT  := tss2-esys tss2-mu tss2-rc tss2-tctildr libcrypto libcbor jansson libcurl libseccomp libcap-ng
 PKGS_VERIFIER := libmicrohttpd gnutls sqlite3 libpq jansson libcbor libcrypto tss2-mu libcurl
 # `verifier` itself (verify, policy, boot-policy) links only what a check needs and execs
-# verifier-serve for `serve` (verifier/serve_exec.c, docs/verifier.md "Binaries").
-PKGS_VERIFIER_CHECK := jansson libcbor libcrypto tss2-mu
+# verifier-serve for `serve` (verifier/serve_exec.c, docs/verifier.md "Binaries"): --as-needed
+# drops every library no object of it uses (t_verifier.sh checks that the service's are gone).
 PKGS_ADAPTER := fuse3 tss2-mu libcap-ng libseccomp
 PKGS_TEST   := cmocka
 
@@ -128,7 +128,7 @@ $(B)/bin/attest-agent-hook: $(call obj,attest-agent/fwd/main.c attest-agent/hook
 
 $(B)/bin/verifier: $(call obj,verifier/main.c verifier/serve_exec.c) $(VERIFIER_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_VERIFIER_CHECK))
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -Wl,--as-needed $(call pc,$(PKGS_VERIFIER))
 
 $(B)/bin/verifier-serve: $(call obj,verifier/main.c) $(VERIFIER_A) $(LIB_A)
 	@mkdir -p $(dir $@)
