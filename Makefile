@@ -19,6 +19,9 @@ PKGS_WORKER := libtpms tss2-sys tss2-mu tss2-rc libcrypto libseccomp libcap-ng
 PKGS_CTL    := libcbor jansson uuid tss2-mu
 PKGS_AGENT  := tss2-esys tss2-mu tss2-rc tss2-tctildr libcrypto libcbor jansson libcurl libseccomp libcap-ng
 PKGS_VERIFIER := libmicrohttpd gnutls sqlite3 libpq jansson libcbor libcrypto tss2-mu libcurl
+# `verifier` itself (verify, policy, boot-policy) links only what a check needs and execs
+# verifier-serve for `serve` (verifier/serve_exec.c, docs/verifier.md "Binaries"): --as-needed
+# drops every library no object of it uses (t_verifier.sh checks that the service's are gone).
 PKGS_ADAPTER := fuse3 tss2-mu libcap-ng libseccomp
 PKGS_TEST   := cmocka
 
@@ -53,7 +56,8 @@ VERIFIER_A := $(B)/lib/libverifier.a
 AGENT_A  := $(B)/lib/libagent.a
 ADAPTER_A := $(B)/lib/libadapter.a
 
-BINS  := $(B)/bin/vtpm-mgr $(B)/bin/vtpm-mgr-worker $(B)/bin/vtpmctl $(B)/bin/verifier $(B)/bin/attest-agent \
+BINS  := $(B)/bin/vtpm-mgr $(B)/bin/vtpm-mgr-worker $(B)/bin/vtpmctl $(B)/bin/verifier \
+         $(B)/bin/verifier-serve $(B)/bin/attest-agent \
          $(B)/bin/attest-agent-hook \
          $(B)/bin/vtpm-cuse $(B)/bin/slowtpm
 UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
@@ -88,7 +92,7 @@ $(AGENT_A): $(call obj,$(filter-out %/main.c,$(AGENT_SRCS)))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(VERIFIER_A): $(call obj,$(filter-out %/main.c,$(VERIFIER_SRCS)))
+$(VERIFIER_A): $(call obj,$(filter-out %/main.c %/serve_exec.c,$(VERIFIER_SRCS)))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
@@ -123,7 +127,11 @@ $(B)/bin/attest-agent-hook: $(call obj,attest-agent/fwd/main.c attest-agent/hook
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,libcbor)
 
-$(B)/bin/verifier: $(call obj,verifier/main.c) $(VERIFIER_A) $(LIB_A)
+$(B)/bin/verifier: $(call obj,verifier/main.c verifier/serve_exec.c) $(VERIFIER_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -Wl,--as-needed $(call pc,$(PKGS_VERIFIER))
+
+$(B)/bin/verifier-serve: $(call obj,verifier/main.c) $(VERIFIER_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_VERIFIER))
 

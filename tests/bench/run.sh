@@ -8,7 +8,10 @@
 # BENCH_RTT_ITERS, BENCH_RTT_WARMUP, BENCH_MEM_N, BENCH_SWTPM_N, BENCH_OUT; those of
 # tests/bench/bench_hosttpm.sh (BENCH_HOSTTPM_*) and tests/bench/bench_agent_burst.sh
 # (BENCH_BURST_*) and tests/bench/bench_reattest.sh (BENCH_REATTEST_*) and
-# tests/bench/bench_threads.sh (BENCH_THREADS_*) and tests/bench/bench_store.sh (BENCH_STORE_*).
+# tests/bench/bench_threads.sh (BENCH_THREADS_*) and tests/bench/bench_store.sh (BENCH_STORE_*);
+# those of tests/bench/bench_attest.sh (BENCH_VERIFY_SECONDS, BENCH_FIRST_N: other vTPMs whose
+# first evidence is checked, BENCH_PROC_ROUNDS: rounds of `verifier verify` vs tpm2_checkquote
+# processes, BENCH_CHECKQUOTE_N, BENCH_START_N).
 set -eu
 B=$(cd "${1:-build}" && pwd)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -521,7 +524,7 @@ main() {
     for p in $SWTPMS; do stop_pid "$p"; done
     stop_host "$T/host"
     bench_memory
-    say "4-5/5 attestation: verifier checks/s, container start with the hook (bench_attest.sh)"
+    say "4-5/5 attestation: verifier checks/s (cached, first evidence of new vTPMs, old and new EK chain check), verify process vs tpm2_checkquote, container start with the hook (bench_attest.sh)"
     sh "$ROOT/tests/bench/bench_attest.sh" "$B" >"$T/attest.md" || fail "bench_attest.sh"
     bench_host
     say "8c host-TPM cost on the slow host TPM, profiles fast and p95 (bench_hosttpm.sh)"

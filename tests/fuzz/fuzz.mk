@@ -16,7 +16,7 @@ fuzz_manifest_LIBS  := -lcrypto
 fuzz_evidence_SRCS  := verifier/check/evidence.c verifier/boot/eventlog.c verifier/check/quote.c verifier/check/chain.c \
                        verifier/check/tpmobj.c verifier/check/policy.c verifier/check/launchpolicy.c verifier/check/reasons.c \
                        verifier/check/verify.c \
-                       verifier/check/chaincache.c verifier/check/hostcheck.c verifier/check/kmodlist.c \
+                       verifier/check/chaincache.c verifier/check/hostcache.c verifier/check/hostcheck.c verifier/check/kmodlist.c \
                        verifier/boot/uefilog.c verifier/boot/bootpolicy.c lib/tpmtemplates.c \
                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_evidence_LIBS  := -lcbor -ljansson -lcrypto -ltss2-mu

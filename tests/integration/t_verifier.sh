@@ -78,6 +78,11 @@ grep -q '"ak-not-registered"' out.json || fail "offline verify without registrat
 verify 0 ev.cbor --allow-unregistered-ak
 grep -q '"verdict":"allow"' out.json || fail "allow expected: $(cat out.json)"
 ok "offline verify: allow (with --allow-unregistered-ak), ak-not-registered otherwise"
+# The offline binary does not load the service's libraries (docs/verifier.md "Binaries").
+if ldd "$VF" | grep -E 'libmicrohttpd|libgnutls|libsqlite3|libpq|libcurl' >&2; then
+    fail "verifier links the service's libraries; only verifier-serve should"
+fi
+ok "verifier (verify, policy, boot-policy) is linked without the service's libraries"
 deny_has() { grep -q "\"$1" out.json || { cat out.json >&2; fail "expected reason $1"; }; }
 
 verify 1 ev.cbor --allow-unregistered-ak --trust other-trust

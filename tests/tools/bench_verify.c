@@ -6,8 +6,15 @@
  *                             prints "PCR DIGESTHEX" per record for tpm2_pcrextend
  *   bench_verify allow-args   `verifier policy allow` options admitting that log's digests
  *   bench_verify run --evidence F --policy F --trust DIR [--seconds S] [--rounds N] [--cpu C]
- *                             prints "verify|check|ecdsa<TAB>per_second" per round
+ *                    [--ek-dir DIR]
+ *                             prints "verify|check|ecdsa<TAB>per_second" per round; with
+ *                             --ek-dir (EK certificates UUID.der of other vTPMs of the same
+ *                             host) also "first|first-old": each of those vTPMs' first
+ *                             evidence (a software AK of its own, the quote re-signed), with
+ *                             the host intermediates cached (first) and by the old check
+ *                             (chain_check_full: an X509_verify_cert per link, first-old)
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -17,13 +24,18 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <tss2/tss2_mu.h>
 
 #include "ctlproto.h"
 #include "launch_fixture.h"
 #include "fileio.h"
 #include "../../verifier/check/chain.h"
+#include "../../verifier/check/chaincache.h"
+#include "../../verifier/check/hostcheck.h"
+#include "../../verifier/check/tpmobj.h"
 #include "../../verifier/check/verify.h"
 
 #define D_IMAGE   "sha256:1111111111111111111111111111111111111111111111111111111111111111"
@@ -31,6 +43,7 @@
 #define D_RUNTIME "sha256:3333333333333333333333333333333333333333333333333333333333333333"
 #define D_AGENT   "sha256:4444444444444444444444444444444444444444444444444444444444444444"
 #define EXTRA_RECORDS 5
+#define MAX_FIRST     4096
 
 static int die(const char *msg)
 {
@@ -150,6 +163,8 @@ struct bench {
     EVP_PKEY *key;      /* ECDSA P-256, for the raw loop */
     uint8_t sig[128];
     size_t siglen;
+    uint8_t *first[MAX_FIRST]; /* first evidence of each other vTPM (CBOR) */
+    size_t first_len[MAX_FIRST], nfirst;
 };
 
 /* One evidence check as the service does it: parse, every check, the verdict. */
@@ -193,6 +208,67 @@ static int one_ecdsa(struct bench *b)
     return ok;
 }
 
+/* verify_evidence as it was before the host cache: the EK chain by chain_check_full. */
+static void verify_evidence_old(const struct evidence *ev, const struct policy *pol,
+                                X509_STORE *trust, struct verify_result *res)
+{
+    struct chain_input ci = {
+        .ek_cert = ev->ek_cert, .host_chain = ev->host_chain, .vtpm_uuid = ev->vtpm_uuid,
+    };
+
+    memset(res, 0, sizeof(*res));
+    quote_check(ev, &res->quote, &res->reasons);
+    if (vf_eventlog_check(ev, &res->meas, &res->reasons) == 0)
+        policy_check(pol, &res->meas, &res->reasons);
+    chain_check_full(&ci, trust, &res->reasons, NULL);
+    host_check(ev, pol->boot, &res->host);
+    reasons_append(&res->reasons, &res->host);
+}
+
+/* Parse + check of evidence bytes by check; 1 when allowed. */
+static int parse_check(const uint8_t *buf, size_t len, const struct policy *pol,
+                       X509_STORE *trust,
+                       void (*check)(const struct evidence *, const struct policy *,
+                                     X509_STORE *, struct verify_result *))
+{
+    struct evidence ev;
+    struct verify_result res;
+    char err[128];
+    int ok;
+
+    if (vf_evidence_parse(buf, len, &ev, err, sizeof(err)) < 0) {
+        vf_evidence_free(&ev);
+        return 0;
+    }
+    check(&ev, pol, trust, &res);
+    ok = !reasons_deny(&res.reasons);
+    verify_result_free(&res);
+    vf_evidence_free(&ev);
+    return ok;
+}
+
+/*
+ * Every other vTPM's first evidence once: the per-vTPM memory of passed chains and of AK keys
+ * is cleared before (untimed), the host intermediates' cache is not (old: not used). The rate
+ * per second, or -1 if one was not allowed.
+ */
+static double first_rate(struct bench *b, double secs, int old)
+{
+    double busy = 0, t;
+    long n = 0;
+
+    do {
+        chaincache_clear();
+        t = now_s();
+        for (size_t i = 0; i < b->nfirst; i++, n++)
+            if (!parse_check(b->first[i], b->first_len[i], &b->pol, b->trust,
+                             old ? verify_evidence_old : verify_evidence))
+                return -1;
+        busy += now_s() - t;
+    } while (busy < secs);
+    return (double)n / busy;
+}
+
 /* Runs fn for at least secs; the rate per second, or -1 if one call failed. */
 static double round_rate(int (*fn)(struct bench *), struct bench *b, double secs)
 {
@@ -220,6 +296,133 @@ static int ecdsa_setup(struct bench *b)
                         b->ev.quote_attest.len) == 1;
     EVP_MD_CTX_free(ctx);
     return ok ? 0 : -1;
+}
+
+/* --- other vTPMs' first evidence ------------------------------------------------------------ */
+
+/* A TPM2B_PUBLIC like tmpl (the real AK's attributes and scheme) with k's P-256 point. */
+static int soft_ak_pub(const TPM2B_PUBLIC *tmpl, EVP_PKEY *k, uint8_t *out, size_t *len)
+{
+    TPM2B_PUBLIC p = *tmpl;
+    BIGNUM *x = NULL, *y = NULL;
+    size_t off = 0;
+    int ok = EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, &x) == 1 &&
+             EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, &y) == 1 &&
+             p.publicArea.type == TPM2_ALG_ECC &&
+             BN_bn2binpad(x, p.publicArea.unique.ecc.x.buffer, 32) == 32 &&
+             BN_bn2binpad(y, p.publicArea.unique.ecc.y.buffer, 32) == 32;
+
+    p.publicArea.unique.ecc.x.size = 32;
+    p.publicArea.unique.ecc.y.size = 32;
+    ok = ok && Tss2_MU_TPM2B_PUBLIC_Marshal(&p, out, *len, &off) == TSS2_RC_SUCCESS;
+    *len = off;
+    BN_free(x);
+    BN_free(y);
+    return ok ? 0 : -1;
+}
+
+/* msg signed by k as a TPMT_SIGNATURE (ECDSA, SHA-256). */
+static int soft_sig(EVP_PKEY *k, const struct bytes *msg, uint8_t *out, size_t *len)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    uint8_t der[128];
+    size_t dlen = sizeof(der), off = 0;
+    const uint8_t *p = der;
+    ECDSA_SIG *es = NULL;
+    TPMT_SIGNATURE sig = { .sigAlg = TPM2_ALG_ECDSA };
+    int ok = ctx && EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k) == 1 &&
+             EVP_DigestSign(ctx, der, &dlen, msg->p, msg->len) == 1 &&
+             (es = d2i_ECDSA_SIG(NULL, &p, (long)dlen)) != NULL;
+
+    sig.signature.ecdsa.hash = TPM2_ALG_SHA256;
+    ok = ok && BN_bn2binpad(ECDSA_SIG_get0_r(es), sig.signature.ecdsa.signatureR.buffer, 32) == 32 &&
+         BN_bn2binpad(ECDSA_SIG_get0_s(es), sig.signature.ecdsa.signatureS.buffer, 32) == 32;
+    sig.signature.ecdsa.signatureR.size = 32;
+    sig.signature.ecdsa.signatureS.size = 32;
+    ok = ok && Tss2_MU_TPMT_SIGNATURE_Marshal(&sig, out, *len, &off) == TSS2_RC_SUCCESS;
+    *len = off;
+    ECDSA_SIG_free(es);
+    EVP_MD_CTX_free(ctx);
+    return ok ? 0 : -1;
+}
+
+/* The template evidence with another vTPM's EK certificate and UUID, a new AK, the quote
+ * signed by it; CBOR into b->first[]. */
+static int first_one(struct bench *b, const TPM2B_PUBLIC *ak_tmpl, const char *uuid,
+                     const uint8_t *ek, size_t eklen)
+{
+    const cbor_item_t *root = b->ev.root;
+    struct cbor_pair *pr = cbor_map_handle(root);
+    cbor_item_t *m = cbor_new_definite_map(cbor_map_size(root));
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    uint8_t akb[1024], sigb[256];
+    size_t akl = sizeof(akb), sigl = sizeof(sigb);
+    int ok = m && k && soft_ak_pub(ak_tmpl, k, akb, &akl) == 0 &&
+             soft_sig(k, &b->ev.quote_attest, sigb, &sigl) == 0;
+
+    for (size_t i = 0; ok && i < cbor_map_size(root); i++) {
+        const char *key = (const char *)cbor_string_handle(pr[i].key);
+        size_t kl = cbor_string_length(pr[i].key);
+        cbor_item_t *v = NULL;
+        if (kl == 7 && !memcmp(key, "ek_cert", 7))
+            v = cbor_build_bytestring(ek, eklen);
+        else if (kl == 9 && !memcmp(key, "vtpm_uuid", 9))
+            v = cbor_build_string(uuid);
+        else if (kl == 6 && !memcmp(key, "ak_pub", 6))
+            v = cbor_build_bytestring(akb, akl);
+        else if (kl == 9 && !memcmp(key, "quote_sig", 9))
+            v = cbor_build_bytestring(sigb, sigl);
+        else
+            v = cbor_incref(pr[i].value);
+        ok = v && cbor_map_add(m, (struct cbor_pair){ .key = cbor_incref(pr[i].key),
+                                                      .value = cbor_move(v) });
+    }
+    ok = ok && ctl_serialize(m, &b->first[b->nfirst], &b->first_len[b->nfirst]) == 0;
+    if (ok)
+        b->nfirst++;
+    if (m)
+        cbor_decref(&m);
+    EVP_PKEY_free(k);
+    return ok ? 0 : -1;
+}
+
+/* One first evidence per UUID.der of dir. */
+static int first_setup(struct bench *b, const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    TPM2B_PUBLIC ak;
+
+    if (!d || tpm_public_parse(b->ev.ak_pub.p, b->ev.ak_pub.len, &ak) < 0)
+        return die("cannot read the EK directory or the template AK");
+    while ((de = readdir(d)) != NULL && b->nfirst < MAX_FIRST) {
+        char uuid[64], path[4096];
+        const char *dot = strstr(de->d_name, ".der");
+        uint8_t *ek;
+        size_t len;
+        if (!dot || dot[4] || (size_t)(dot - de->d_name) >= sizeof(uuid))
+            continue;
+        memcpy(uuid, de->d_name, (size_t)(dot - de->d_name));
+        uuid[dot - de->d_name] = '\0';
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (file_read_all_flags(AT_FDCWD, path, 0, 65536, &ek, &len) < 0)
+            continue;
+        if (first_one(b, &ak, uuid, ek, len) < 0) {
+            free(ek);
+            closedir(d);
+            return die("cannot build a first evidence");
+        }
+        free(ek);
+    }
+    closedir(d);
+    if (b->nfirst == 0)
+        return die("no UUID.der EK certificate in the EK directory");
+    /* each is allowed, by the new check and the old */
+    for (size_t i = 0; i < b->nfirst; i++)
+        if (!parse_check(b->first[i], b->first_len[i], &b->pol, b->trust, verify_evidence) ||
+            !parse_check(b->first[i], b->first_len[i], &b->pol, b->trust, verify_evidence_old))
+            return die("a first evidence is not allowed");
+    return 0;
 }
 
 static int bench_setup(struct bench *b, const char *evf, const char *polf, const char *trust)
@@ -258,11 +461,12 @@ static int cmd_run(int argc, char **argv)
 {
     static const struct option lo[] = {
         { "evidence", 1, 0, 'e' }, { "policy", 1, 0, 'p' }, { "trust", 1, 0, 't' },
-        { "seconds", 1, 0, 's' },  { "rounds", 1, 0, 'r' }, { "cpu", 1, 0, 'c' }, { 0, 0, 0, 0 },
+        { "seconds", 1, 0, 's' },  { "rounds", 1, 0, 'r' }, { "cpu", 1, 0, 'c' },
+        { "ek-dir", 1, 0, 'k' },   { 0, 0, 0, 0 },
     };
-    static const char *const names[] = { "verify", "check", "ecdsa" };
+    static const char *const names[] = { "verify", "check", "ecdsa", "first", "first-old" };
     int (*const fns[])(struct bench *) = { one_verify, one_check, one_ecdsa };
-    const char *evf = NULL, *polf = NULL, *trust = NULL;
+    const char *evf = NULL, *polf = NULL, *trust = NULL, *ekdir = NULL;
     struct bench b = { 0 };
     double secs = 0.3;
     int rounds = 10, cpu = -1, c;
@@ -275,6 +479,7 @@ static int cmd_run(int argc, char **argv)
         case 's': secs = atof(optarg); break;
         case 'r': rounds = atoi(optarg); break;
         case 'c': cpu = atoi(optarg); break;
+        case 'k': ekdir = optarg; break;
         default: return die("bad option");
         }
     }
@@ -282,17 +487,20 @@ static int cmd_run(int argc, char **argv)
         return die("usage: run --evidence F --policy F --trust DIR [--seconds S] [--rounds N]");
     if (pin(cpu) < 0)
         return die("sched_setaffinity");
-    if (bench_setup(&b, evf, polf, trust))
+    if (bench_setup(&b, evf, polf, trust) || (ekdir && first_setup(&b, ekdir)))
         return 1;
     for (int r = 0; r < rounds; r++) {
-        for (int k = 0; k < 3; k++) {
-            int w = (k + r) % 3; /* the order rotates from round to round */
-            double rate = round_rate(fns[w], &b, secs);
+        int loops = ekdir ? 5 : 3;
+        for (int k = 0; k < loops; k++) {
+            int w = (k + r) % loops; /* the order rotates from round to round */
+            double rate = w < 3 ? round_rate(fns[w], &b, secs) : first_rate(&b, secs, w == 4);
             if (rate < 0)
                 return die("a check failed during the benchmark");
             printf("%s\t%.1f\n", names[w], rate);
         }
     }
+    for (size_t i = 0; i < b.nfirst; i++)
+        free(b.first[i]);
     EVP_PKEY_free(b.key);
     X509_STORE_free(b.trust);
     policy_free(&b.pol);
@@ -313,5 +521,5 @@ int main(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "run"))
         return cmd_run(argc - 1, argv + 1);
     return die("usage: bench_verify log FILE | allow-args | run --evidence F --policy F "
-               "--trust DIR [--seconds S] [--rounds N] [--cpu C]");
+               "--trust DIR [--seconds S] [--rounds N] [--cpu C] [--ek-dir DIR]");
 }

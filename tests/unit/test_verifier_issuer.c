@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Unit tests of the EK chain through a short-lived vTPM issuer (verifier/check/chain.c): checked at
  * the EK certificate's notBefore, the issuer valid now at registration, nothing but a
- * pathlen-0 CA under vtpm-ca.pem accepted as the issuer. Certificates made with OpenSSL in
+ * pathlen-0 CA under vtpm-ca.pem accepted as the issuer; the host-cached check (one signature
+ * per EK certificate) gives the same reasons as the old one (chain_check_full). Certificates made with OpenSSL in
  * memory; the host part of the chain is absent (its reasons are not looked at here). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -95,7 +96,7 @@ static int has_reason(struct cert *ek, struct cert *ca, struct cert *iss, struct
     int len = i2d_X509(ek->x, &der), found;
     struct chain_input in = { .ek_cert = { der, (size_t)len }, .host_chain = hc,
                               .vtpm_uuid = UUID, .registering = registering };
-    struct reasons r = { 0 };
+    struct reasons r = { 0 }, old = { 0 };
 
     put_pem(hc, "vtpm-ca.pem", ca->x, NULL);
     if (iss)
@@ -104,6 +105,12 @@ static int has_reason(struct cert *ek, struct cert *ca, struct cert *iss, struct
     assert_false(reasons_has(&r, "ek-cert-malformed"));
     assert_false(reasons_has(&r, "ek-cert-uuid-mismatch"));
     found = reasons_has(&r, reason);
+    /* the host-cached check and the old one (X509_verify_cert per link) agree */
+    chain_check_full(&in, NULL, &old, NULL);
+    assert_int_equal(r.n, old.n);
+    for (size_t i = 0; i < r.n; i++)
+        assert_string_equal(r.v[i], old.v[i]);
+    reasons_free(&old);
     reasons_free(&r);
     OPENSSL_free(der);
     cbor_decref(&hc);

@@ -26,6 +26,9 @@ X509_STORE *chain_trust_load(const char *dir);
  * Runs every chain check, adding reasons to r. trust may be NULL (then "host-ek-untrusted").
  * On success of the EK certificate parse, *ek_key (if not NULL) gets the EK public key
  * (callee-allocated, EVP_PKEY_free); it is set only when no reason was added.
+ * The host's part of the chain (vTPM-CA, its TPM2_Certify, host EK chain, the issuers'
+ * signatures) is verified once per host and trust dir and cached (hostcache.h); each EK
+ * certificate then costs one signature verify. Thread-safe.
  */
 void chain_check(const struct chain_input *in, X509_STORE *trust, struct reasons *r,
                  EVP_PKEY **ek_key);
@@ -33,6 +36,14 @@ void chain_check(const struct chain_input *in, X509_STORE *trust, struct reasons
 /* chain_check, remembering a pass for a while (chaincache.h): the same chain from the same
  * vTPM is not verified again on every evidence. */
 void chain_check_cached(const struct chain_input *in, X509_STORE *trust, struct reasons *r);
+
+/* 1 when the host part of in's chain under trust is cached and usable now (tests). */
+int chain_host_cached(const struct chain_input *in, X509_STORE *trust);
+
+/* The same checks without any cache, one OpenSSL X509_verify_cert per link (the code before
+ * the host cache): the reference for tests and benchmarks. */
+void chain_check_full(const struct chain_input *in, X509_STORE *trust, struct reasons *r,
+                      EVP_PKEY **ek_key);
 
 /*
  * The host a host chain names, for host registration (docs/evidence.md): checks the host EK

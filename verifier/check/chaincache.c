@@ -13,13 +13,40 @@
 
 struct entry {
     uint8_t key[32];
-    int64_t expires;
+    int64_t expires;  /* CLOCK_MONOTONIC */
+    time_t not_before, not_after; /* wall clock */
 };
 
+/* Both tables are set-associative: a key (a SHA-256) is looked for among the WAYS entries of
+ * the set its first bytes name, and replaces the oldest of them; a lookup costs WAYS
+ * compares, not one per entry. */
+#define WAYS       8u
+#define CHAIN_SETS (CHAINCACHE_ENTRIES / WAYS)
+#define KEY_SETS   (KEYCACHE_ENTRIES / WAYS)
+
+static unsigned set_of(const uint8_t key[32], unsigned sets)
+{
+    return ((unsigned)key[0] | (unsigned)key[1] << 8) % sets;
+}
+
 static struct entry g_tab[CHAINCACHE_ENTRIES];
-static unsigned g_next;
-/* Guards g_tab and g_next: libmicrohttpd may answer requests on several threads. */
+static uint8_t g_next[CHAIN_SETS]; /* the next way to replace in each set */
+/* Guards both tables: requests may be answered on several threads. */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static _Atomic time_t g_fixed_now;
+
+time_t chaincache_now(void)
+{
+    time_t t = g_fixed_now;
+
+    return t ? t : time(NULL);
+}
+
+void chaincache_set_now(time_t t)
+{
+    g_fixed_now = t;
+}
 
 static int64_t now_s(void)
 {
@@ -72,11 +99,15 @@ int chaincache_key(const char *kind, const struct bytes *ek_cert, const cbor_ite
 int chaincache_hit(const uint8_t key[32])
 {
     int64_t t = now_s();
+    time_t wall = chaincache_now();
     int hit = 0;
 
+    const struct entry *set = &g_tab[set_of(key, CHAIN_SETS) * WAYS];
+
     pthread_mutex_lock(&g_lock);
-    for (unsigned i = 0; i < CHAINCACHE_ENTRIES && !hit; i++)
-        hit = g_tab[i].expires > t && CRYPTO_memcmp(g_tab[i].key, key, 32) == 0;
+    for (unsigned i = 0; i < WAYS && !hit; i++)
+        hit = set[i].expires > t && set[i].not_before <= wall && wall < set[i].not_after &&
+              CRYPTO_memcmp(set[i].key, key, 32) == 0;
     pthread_mutex_unlock(&g_lock);
     return hit;
 }
@@ -87,32 +118,36 @@ struct keyslot {
 };
 
 static struct keyslot g_keys[KEYCACHE_ENTRIES];
-static unsigned g_knext;
+static uint8_t g_knext[KEY_SETS];
 
 static EVP_PKEY *key_lookup(const uint8_t hash[32])
 {
+    struct keyslot *set = &g_keys[set_of(hash, KEY_SETS) * WAYS];
     EVP_PKEY *k = NULL;
 
     pthread_mutex_lock(&g_lock);
-    for (unsigned i = 0; i < KEYCACHE_ENTRIES && !k; i++)
-        if (g_keys[i].key && CRYPTO_memcmp(g_keys[i].hash, hash, 32) == 0 &&
-            EVP_PKEY_up_ref(g_keys[i].key) == 1)
-            k = g_keys[i].key;
+    for (unsigned i = 0; i < WAYS && !k; i++)
+        if (set[i].key && CRYPTO_memcmp(set[i].hash, hash, 32) == 0 &&
+            EVP_PKEY_up_ref(set[i].key) == 1)
+            k = set[i].key;
     pthread_mutex_unlock(&g_lock);
     return k;
 }
 
 static void key_store(const uint8_t hash[32], EVP_PKEY *k)
 {
+    unsigned s = set_of(hash, KEY_SETS);
+    struct keyslot *slot;
     EVP_PKEY *old;
 
     if (EVP_PKEY_up_ref(k) != 1)
         return;
     pthread_mutex_lock(&g_lock);
-    old = g_keys[g_knext].key;
-    memcpy(g_keys[g_knext].hash, hash, 32);
-    g_keys[g_knext].key = k;
-    g_knext = (g_knext + 1) % KEYCACHE_ENTRIES;
+    slot = &g_keys[s * WAYS + g_knext[s]];
+    old = slot->key;
+    memcpy(slot->hash, hash, 32);
+    slot->key = k;
+    g_knext[s] = (uint8_t)((g_knext[s] + 1) % WAYS);
     pthread_mutex_unlock(&g_lock);
     EVP_PKEY_free(old);
 }
@@ -133,12 +168,54 @@ EVP_PKEY *chaincache_pkey(const uint8_t *pub, size_t len, const TPMT_PUBLIC *par
     return k;
 }
 
+void chaincache_put_until(const uint8_t key[32], time_t not_before, time_t not_after)
+{
+    unsigned s = set_of(key, CHAIN_SETS);
+    struct entry *e;
+
+    pthread_mutex_lock(&g_lock);
+    /* Oldest way of the set first: a set's entries are written in time order. */
+    e = &g_tab[s * WAYS + g_next[s]];
+    memcpy(e->key, key, 32);
+    e->expires = now_s() + CHAINCACHE_TTL_S;
+    e->not_before = not_before;
+    e->not_after = not_after;
+    g_next[s] = (uint8_t)((g_next[s] + 1) % WAYS);
+    pthread_mutex_unlock(&g_lock);
+}
+
 void chaincache_put(const uint8_t key[32])
 {
+    chaincache_put_until(key, (time_t)INT64_MIN, (time_t)INT64_MAX);
+}
+
+void chaincache_clear(void)
+{
+    EVP_PKEY *old[KEYCACHE_ENTRIES];
+
     pthread_mutex_lock(&g_lock);
-    /* Oldest slot first: entries are written in time order. */
-    memcpy(g_tab[g_next].key, key, 32);
-    g_tab[g_next].expires = now_s() + CHAINCACHE_TTL_S;
-    g_next = (g_next + 1) % CHAINCACHE_ENTRIES;
+    memset(g_tab, 0, sizeof(g_tab));
+    memset(g_next, 0, sizeof(g_next));
+    for (unsigned i = 0; i < KEYCACHE_ENTRIES; i++) {
+        old[i] = g_keys[i].key;
+        g_keys[i].key = NULL;
+    }
+    memset(g_knext, 0, sizeof(g_knext));
     pthread_mutex_unlock(&g_lock);
+    for (unsigned i = 0; i < KEYCACHE_ENTRIES; i++)
+        EVP_PKEY_free(old[i]);
+}
+
+int chaincache_key_host(const char *kind, const struct bytes *ek_cert, const char *vtpm_uuid,
+                        const uint8_t host_key[32], uint8_t key[32])
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    unsigned int len = 0;
+    int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 && feed(c, kind, strlen(kind)) &&
+             feed(c, ek_cert->p, ek_cert->len) &&
+             feed(c, vtpm_uuid ? vtpm_uuid : "", vtpm_uuid ? strlen(vtpm_uuid) : 0) &&
+             feed(c, host_key, 32) && EVP_DigestFinal_ex(c, key, &len) == 1 && len == 32;
+
+    EVP_MD_CTX_free(c);
+    return ok ? 0 : -1;
 }
