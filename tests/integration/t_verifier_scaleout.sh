@@ -14,7 +14,7 @@ command -v curl >/dev/null || { echo "curl missing"; exit 77; }
 VF=$BIN/verifier
 FS=$BUILD/tests/fleetsim
 BV=$BUILD/tests/bench_verify
-[ -x "$FS" ] && [ -x "$BV" ] || fail "fleetsim or bench_verify missing (make all)"
+if [ ! -x "$FS" ] || [ ! -x "$BV" ]; then fail "fleetsim or bench_verify missing (make all)"; fi
 C="curl -sS --max-time 10 --cacert ca.pem --cert client.pem --key client.key"
 INST_PIDS=""
 
@@ -67,8 +67,9 @@ scenario() {
         { cat "fleet-$1.txt" "fleet-$1.txt.err" >&2; fail "$1: fleetsim across A and B"; }
     n=$(field n "fleet-$1.txt")
     allow=$(field allow "fleet-$1.txt")
-    [ "$allow" -ge 20 ] && [ "$allow" = "$n" ] ||
-        { cat "fleet-$1.txt" >&2; fail "$1: $allow of $n attestations allowed (want all, at least 20)"; }
+    if [ "$allow" -lt 20 ] || [ "$allow" != "$n" ]; then
+        cat "fleet-$1.txt" >&2; fail "$1: $allow of $n attestations allowed (want all, at least 20)"
+    fi
     na=$(metric "$A_URL" verifier_nonces_issued_total)
     nb=$(metric "$B_URL" verifier_nonces_issued_total)
     va=$(metric "$A_URL" 'verifier_verdicts_total{verdict="allow"}')
@@ -84,7 +85,7 @@ scenario() {
     stop_instances
 }
 
-cd "$T"
+cd "$T" || exit 1
 make_test_pki
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout hostca.key \
     -subj /CN=fleet-host-ek-ca -days 1 -out hostca.pem 2>/dev/null || fail "host EK CA"

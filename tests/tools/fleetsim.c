@@ -39,7 +39,7 @@
  * "offered_per_s O achieved_per_s A n N allow A deny D error E skipped K p50_ms P p99_ms Q
  * max_ms X lag_p99_ms L vf_cpu_s V db_cpu_s B client_cpu_s U wall_s W", then one
  * "error KIND COUNT" line per kind of failure. Exit 0 when every attestation was allowed,
- * 1 otherwise, 2 for a usage error.
+ * 1 otherwise, 2 for a usage error, 3 when a registration failed (no load was run).
  */
 #include <errno.h>
 #include <dirent.h>
@@ -453,10 +453,16 @@ struct sim {
     int nkinds;
 };
 
-static void count_kind(struct sim *s, const char *kind)
+/* Counts one failure of kind (spaces made dashes: the report is split at spaces). */
+static void count_kind(struct sim *s, const char *what)
 {
+    char kind[sizeof(s->kinds[0].name)];
     int i;
 
+    snprintf(kind, sizeof(kind), "%s", what);
+    for (char *p = kind; *p; p++)
+        if (*p == ' ')
+            *p = '-';
     pthread_mutex_lock(&s->mu);
     for (i = 0; i < s->nkinds && strcmp(s->kinds[i].name, kind); i++)
         ;
@@ -1134,7 +1140,8 @@ static int run(struct sim *s)
     wall = (now_us() - s->t0) / 1e6;
     if (atomic_load(&s->setup_failed)) {
         report(s, t_reg, 0, 0, 0, 0);
-        return die("registration failed");
+        die("registration failed");
+        return 3;
     }
     report(s, t_reg, wall, (double)(ticks_of(s->o.vf_pids, 0) - v0) / (double)tck,
            (double)(ticks_of(s->o.db_pids, 1) - d0) / (double)tck, cpu_self_s() - c0);
