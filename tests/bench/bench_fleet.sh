@@ -30,6 +30,7 @@ F_S=${BENCH_FLEET_SECONDS:-60}
 F_AGENTS=${BENCH_FLEET_AGENTS:-64}
 F_RATE=${BENCH_FLEET_RATE:-666.7}
 F_CONFIGS=${BENCH_FLEET_CONFIGS:-sqlite pg2}
+WARM=2 # seconds of each load not measured: the clients' TLS handshakes
 CONFIGS="sqlite pg1 pg2"
 NCONF=3
 NCPU=$(nproc)
@@ -154,7 +155,7 @@ run_sat() {
         while [ $i -lt $(((r - 1) % NCONF)) ]; do c=$1; shift; set -- "$@" "$c"; i=$((i + 1)); done
         for c in "$@"; do
             fleet "$c" "sat-$c-$r.txt" --nodes "$SAT_NODES" --containers 20 \
-                --agents "$SAT_AGENTS" --interval 0 --duration "$SAT_S"
+                --agents "$SAT_AGENTS" --interval 0 --warmup "$WARM" --duration $((SAT_S + WARM))
             say "saturation $c round $r: $(grep '^offered' "sat-$c-$r.txt")"
         done
         r=$((r + 1))
@@ -196,7 +197,7 @@ sat_row() {
 run_fleet() {
     for c in $F_CONFIGS; do
         fleet "$c" "fleet-$c.txt" --nodes "$F_NODES" --containers "$F_CONT" \
-            --agents "$F_AGENTS" --interval "$INTERVAL" --duration "$F_S"
+            --agents "$F_AGENTS" --interval "$INTERVAL" --warmup "$WARM" --duration $((F_S + WARM))
         say "fleet $c: $(grep '^offered' "fleet-$c.txt")"
     done
 }
@@ -204,8 +205,9 @@ run_fleet() {
 fleet_row() {
     f=fleet-$1.txt
     wall=$(col wall_s "$f")
+    late=$(($(col unstarted "$f") + $(col skipped "$f")))
     db=$([ "$1" = sqlite ] && echo "(in the verifier)" || echo "$(col db_cpu_s "$f") s ($(calc .0f "100 * $(col db_cpu_s "$f") / $wall")%)")
-    echo "| $(label "$1") | $(calc .0f "$(col offered_per_s "$f")") | $(calc .0f "$(col achieved_per_s "$f")") | $(col n "$f") / $(col allow "$f") | $(calc .1f "$(col p50_ms "$f")") | $(calc .1f "$(col p99_ms "$f")") | $(calc .1f "$(col lag_p99_ms "$f")") | $(col vf_cpu_s "$f") s ($(calc .0f "100 * $(col vf_cpu_s "$f") / $wall")%) | $db | $(col client_cpu_s "$f") s | $(busy "$f")% | $(errors "$f") |"
+    echo "| $(label "$1") | $(calc .0f "$(col offered_per_s "$f")") | $(calc .0f "$(col achieved_per_s "$f")") | $(col n "$f") / $(col allow "$f") | $(calc .1f "$(col p50_ms "$f")") | $(calc .1f "$(col p99_ms "$f")") | $(calc .1f "$(col lag_p99_ms "$f")") | $late | $(col vf_cpu_s "$f") s ($(calc .0f "100 * $(col vf_cpu_s "$f") / $wall")%) | $db | $(col client_cpu_s "$f") s | $(busy "$f")% | $(errors "$f") |"
 }
 
 fleet_rows() { for c in $F_CONFIGS; do fleet_row "$c"; done; }
@@ -219,16 +221,19 @@ report() {
 
 \`sh tests/bench/bench_fleet.sh build\` (BENCH_FLEET_ROUNDS=$ROUNDS, BENCH_FLEET_SAT_AGENTS=$SAT_AGENTS,
 BENCH_FLEET_SAT_SECONDS=$SAT_S, BENCH_FLEET_NODES=$F_NODES, BENCH_FLEET_CONTAINERS=$F_CONT,
-BENCH_FLEET_SECONDS=$F_S, BENCH_FLEET_AGENTS=$F_AGENTS, BENCH_FLEET_RATE=$F_RATE), on this machine
-($NCPU cores, shared: the "machine busy" column is the share of all CPUs in use during the runs,
-whatever ran). Client: \`tests/tools/fleetsim\`, a simulated fleet in one process: per node a
+BENCH_FLEET_SECONDS=$F_S, BENCH_FLEET_AGENTS=$F_AGENTS, BENCH_FLEET_RATE=$F_RATE), $(date -u '+%Y-%m-%d %H:%M UTC'), on
+this machine ($NCPU cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), shared with
+other work: the "machine busy" column is the share of all CPUs in use during the runs, whatever
+ran). Client: \`tests/tools/fleetsim\`, a simulated fleet in one process: per node a
 host EK (certificate from a CA in the verifier's \`--trust\`), host AK and vTPM-CA certified by it;
 per container a vTPM EK (certificate from its node's vTPM-CA) and AK, all NIST P-256 keys in
 software, every host and AK registered by credential activation before the load (the
 activation done in software with the EK's private key). One attestation = \`GET /v1/nonce\`, a
 TPM2_Quote of PCRs 8-10 over it signed by the container's AK (a 10-record event log, the one of
 section 4), \`POST /v1/evidence\`; its latency runs from the nonce request to the verdict. Every
-verdict must be \`allow\`; anything else is listed under errors. HTTPS with mutual TLS (EC P-256
+verdict must be \`allow\`; anything else is listed under errors. The first $WARM s of each load
+(the clients' TLS handshakes) are not measured; attestations/s counts those allowed that
+started after them and ended within the load's time, latencies those started after them. HTTPS with mutual TLS (EC P-256
 certificates), each client thread keeping one connection per instance alive. The pair of
 instances has no sticky sessions at all: fleetsim sends each attestation's nonce request to
 one instance and its evidence to the other (what a TCP load balancer without affinity may do
@@ -258,10 +263,12 @@ re-attesting every $INTERVAL s, the same rate (the verifier's work per attestati
 on how many distinct containers there are beyond its caches; registrations are made before and
 not timed: $(reg_note)). Open loop for $F_S s: container k is due at k x $INTERVAL / $((F_NODES * F_CONT)) s and every
 $INTERVAL s after, spread evenly; $F_AGENTS client threads take the due attestations (lag = how late an
-attestation started against its schedule, when all threads were busy).
+attestation started against its schedule, when all threads were busy; "due, not run": due
+within the load's time but not started by its end, the backlog left when the verifier cannot
+keep up, or due while the container's previous attestation was still running).
 
-| configuration | offered/s | achieved/s | attestations / allowed | p50 ms | p99 ms | lag p99 ms | verifier CPU (of one core) | PostgreSQL CPU | client CPU | machine busy | errors |
-|---|---|---|---|---|---|---|---|---|---|---|---|
+| configuration | offered/s | achieved/s | attestations / allowed | p50 ms | p99 ms | lag p99 ms | due, not run | verifier CPU (of one core) | PostgreSQL CPU | client CPU | machine busy | errors |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
 $(fleet_rows)
 EOF
 }

@@ -7,7 +7,8 @@
 # Usage: run.sh [BUILD_DIR]     Tunables (environment): BENCH_ROUNDS, BENCH_CREATE_PER_ROUND,
 # BENCH_RTT_ITERS, BENCH_RTT_WARMUP, BENCH_MEM_N, BENCH_SWTPM_N, BENCH_OUT; those of
 # tests/bench/bench_hosttpm.sh (BENCH_HOSTTPM_*) and tests/bench/bench_agent_burst.sh
-# (BENCH_BURST_*) and tests/bench/bench_reattest.sh (BENCH_REATTEST_*).
+# (BENCH_BURST_*), tests/bench/bench_reattest.sh (BENCH_REATTEST_*) and
+# tests/bench/bench_fleet.sh (BENCH_FLEET_*).
 set -eu
 B=$(cd "${1:-build}" && pwd)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -460,6 +461,7 @@ write_report() {
         cat "$T/hosttpm.md" # 8c. host-TPM cost on the slow host TPM (bench_hosttpm.sh)
         cat "$T/burst.md"   # 8d. concurrent starts through the agent service
         cat "$T/reattest.md" # 8e. re-attestation of N containers, node vs quote mode
+        cat "$T/fleet.md"    # 8f. the verifier under a simulated fleet
         report_goals
         report_notes
     } >"$T/benchmarks.md"
@@ -535,6 +537,10 @@ main() {
     { echo; echo "## 8e. Re-attestation: host-TPM signatures and verifier CPU per interval"
       sh "$ROOT/tests/bench/bench_reattest.sh" "$B"; } >"$T/reattest.md" ||
         fail "bench_reattest.sh"
+    say "8f the verifier under a simulated fleet: saturation and the 667/s fleet (bench_fleet.sh)"
+    { echo; echo "## 8f. Verifier at fleet scale: simulated fleet, one and two instances"
+      sh "$ROOT/tests/bench/bench_fleet.sh" "$B"; } >"$T/fleet.md" ||
+        fail "bench_fleet.sh"
     write_report
     sh "$ROOT/swtpm-ci/bench-kernel.sh" "$B" "$OUT" || fail "kernel device round trip (swtpm-ci/bench-kernel.sh)"
 }

@@ -17,8 +17,8 @@
  *
  *   fleetsim --url URL[,URL...] --host-ca-cert F --host-ca-key F --log F
  *            [--ca F --cert F --key F] [--nodes N] [--containers M] [--agents C]
- *            [--interval S] [--duration S] [--vf-pids P,...] [--db-pids P,...]
- *            [--save-evidence F] [--tag T]
+ *            [--interval S] [--duration S] [--warmup S] [--vf-pids P,...]
+ *            [--db-pids P,...] [--save-evidence F] [--tag T]
  *
  * --log: an event log file {log: [...]} (`bench_verify log`); its replay gives PCRs 8-10 and
  * the verifier's policy must allow its digests (`bench_verify allow-args`).
@@ -31,13 +31,19 @@
  * verdict. Requests go round robin over the URLs and the two requests of an attestation to
  * two different instances when there are several (nonce from A, evidence to B): what a load
  * balancer without sticky sessions may do at worst.
+ * Measured: the attestations started after --warmup seconds (default 0) of the load; those
+ * timed (latency, lag), whenever they end; achieved_per_s = those allowed that ended by
+ * --duration, per second of the window (warm-up to --duration). n, allow, deny, error count
+ * every attestation, the warm-up's and those that ended after --duration included.
  * --vf-pids, --db-pids: CPU seconds (/proc) of these processes during the load; a database
  * PID also counts its children (PostgreSQL's backends) and the children it reaped.
  * --save-evidence F: the last evidence of thread 0 is written to F (a replay test).
  *
  * Output (stdout): "registered hosts H containers K s S" and one line
- * "offered_per_s O achieved_per_s A n N allow A deny D error E skipped K p50_ms P p99_ms Q
- * max_ms X lag_p99_ms L vf_cpu_s V db_cpu_s B client_cpu_s U wall_s W", then one
+ * "offered_per_s O achieved_per_s A n N allow A deny D error E skipped K unstarted U timed T
+ * p50_ms P p99_ms Q max_ms X lag_p99_ms L vf_cpu_s V db_cpu_s B client_cpu_s C wall_s W"
+ * (skipped: due while the container's previous attestation still ran; unstarted: due before
+ * --duration but not started by then, every thread busy; CPU over the whole load), then one
  * "error KIND COUNT" line per kind of failure. Exit 0 when every attestation was allowed,
  * 1 otherwise, 2 for a usage error, 3 when a registration failed (no load was run).
  */
@@ -415,7 +421,7 @@ struct opts {
     int nurls;
     const char *ca, *cert, *key, *host_ca_cert, *host_ca_key, *log, *save, *tag;
     long nodes, containers, agents;
-    double interval, duration;
+    double interval, duration, warmup;
     char *vf_pids, *db_pids;
 };
 
@@ -428,6 +434,8 @@ struct agent {
     unsigned long rr;          /* requests so far: the round robin over the URLs */
     double *lat, *lag;         /* ms per attestation */
     size_t n, cap, allow, deny, error, skipped;
+    size_t in_window;          /* allowed attestations that ended in the measured window */
+    size_t unstarted;          /* open loop: due before --duration, not started by then */
     int failed;                /* set-up failure of this thread */
     uint8_t *last;             /* thread 0 with --save-evidence: the last evidence */
     size_t last_len;
@@ -735,7 +743,7 @@ static void attest_one(struct sim *s, struct agent *a, struct container *c, doub
     uint8_t *nonce = NULL, *body = NULL;
     size_t nlen = 0, blen = 0;
     char why[160] = "";
-    double t0 = now_us();
+    double t0 = now_us(), t1;
     int r;
 
     a->rr++;
@@ -762,12 +770,17 @@ static void attest_one(struct sim *s, struct agent *a, struct container *c, doub
         snprintf(why, sizeof(why), "evidence-transport:%s", strerror(-r));
     if (r == 0)
         r = judge(&resp, why, sizeof(why));
-    if (grow(a) == 0) {
-        a->lat[a->n] = (now_us() - t0) / 1e3;
+    t1 = now_us();
+    if (t0 < s->t0 + s->o.warmup * 1e6) {
+        /* warm-up: counted below, not timed */
+    } else if (grow(a) == 0) {
+        a->lat[a->n] = (t1 - t0) / 1e3;
         a->lag[a->n++] = sched_us >= 0 ? (t0 - sched_us) / 1e3 : 0;
     } else {
         count_kind(s, "client-out-of-memory");
     }
+    if (r == 0 && t0 >= s->t0 + s->o.warmup * 1e6 && t1 <= s->t0 + s->o.duration * 1e6)
+        a->in_window++;
     if (r == 0) {
         a->allow++;
     } else {
@@ -834,6 +847,9 @@ static void load_open(struct sim *s, struct agent *a)
         if (wait > 0) {
             struct timespec ts = { (time_t)(wait / 1000000), (long)(wait % 1000000) * 1000 };
             nanosleep(&ts, NULL);
+        } else if (now_us() > s->t0 + end_us) { /* overloaded: the backlog is not drained */
+            a->unstarted++;
+            continue;
         }
         if (atomic_exchange(&c->busy, 1)) { /* its previous attestation is still running */
             a->skipped++;
@@ -1021,7 +1037,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         { "log", 1, 0, 'l' },          { "nodes", 1, 0, 'n' },       { "containers", 1, 0, 'm' },
         { "agents", 1, 0, 'g' },       { "interval", 1, 0, 'i' },    { "duration", 1, 0, 'd' },
         { "vf-pids", 1, 0, 'V' },      { "db-pids", 1, 0, 'D' },     { "save-evidence", 1, 0, 's' },
-        { "tag", 1, 0, 't' },          { 0, 0, 0, 0 },
+        { "tag", 1, 0, 't' },          { "warmup", 1, 0, 'w' },     { 0, 0, 0, 0 },
     };
     double v;
     int c, r = 0;
@@ -1045,11 +1061,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case 'g': r = parse_num(optarg, 1, MAX_AGENTS, &v); o->agents = (long)v; break;
         case 'i': r = parse_num(optarg, 0, 86400, &o->interval); break;
         case 'd': r = parse_num(optarg, 0.1, 86400, &o->duration); break;
+        case 'w': r = parse_num(optarg, 0, 86400, &o->warmup); break;
         default: r = -EINVAL; break;
         }
     }
-    if (r || optind != argc || !o->nurls || !o->host_ca_cert || !o->host_ca_key || !o->log ||
-        o->nodes * o->containers > MAX_FLEET || (o->tag && strlen(o->tag) > 32))
+    if (r || optind != argc || !o->nurls || o->warmup >= o->duration || !o->host_ca_cert ||
+        !o->host_ca_key || !o->log || o->nodes * o->containers > MAX_FLEET || (o->tag && strlen(o->tag) > 32))
         return -EINVAL;
     return 0;
 }
@@ -1057,7 +1074,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 static void report(struct sim *s, double reg_s, double wall_s, double vf_s, double db_s,
                    double cl_s)
 {
-    size_t n = 0, allow = 0, deny = 0, error = 0, skipped = 0;
+    size_t n = 0, allow = 0, deny = 0, error = 0, skipped = 0, win = 0, total = 0, late = 0;
+    double span = s->o.duration - s->o.warmup;
     double *lat, *lag;
 
     for (long t = 0; t < s->o.agents; t++)
@@ -1071,17 +1089,21 @@ static void report(struct sim *s, double reg_s, double wall_s, double vf_s, doub
         memcpy(lag + n, a->lag, a->n * sizeof(double));
         n += a->n;
         allow += a->allow, deny += a->deny, error += a->error, skipped += a->skipped;
+        win += a->in_window;
+        late += a->unstarted;
     }
     if (lat && lag) {
         qsort(lat, n, sizeof(double), cmp_double);
         qsort(lag, n, sizeof(double), cmp_double);
     }
     printf("registered hosts %ld containers %ld s %.2f\n", s->o.nodes, s->ncont, reg_s);
+    total = allow + deny + error;
     printf("offered_per_s %.1f achieved_per_s %.1f n %zu allow %zu deny %zu error %zu "
-           "skipped %zu p50_ms %.2f p99_ms %.2f max_ms %.2f lag_p99_ms %.2f vf_cpu_s %.2f "
+           "skipped %zu unstarted %zu timed %zu p50_ms %.2f p99_ms %.2f max_ms %.2f "
+           "lag_p99_ms %.2f vf_cpu_s %.2f "
            "db_cpu_s %.2f client_cpu_s %.2f wall_s %.2f\n",
            s->o.interval > 0 ? (double)s->ncont / s->o.interval : 0.0,
-           wall_s > 0 ? (double)allow / wall_s : 0.0, n, allow, deny, error, skipped,
+           wall_s > 0 ? (double)win / span : 0.0, total, allow, deny, error, skipped, late, n,
            quantile(lat, n, 0.5), quantile(lat, n, 0.99), n ? lat[n - 1] : 0.0,
            quantile(lag, n, 0.99), vf_s, db_s, cl_s, wall_s);
     for (int i = 0; i < s->nkinds; i++)
@@ -1163,7 +1185,7 @@ int main(int argc, char **argv)
     if (parse_opts(argc, argv, &s.o) < 0) {
         fprintf(stderr, "usage: fleetsim --url URL[,URL...] --host-ca-cert F --host-ca-key F "
                 "--log F [--ca F --cert F --key F] [--nodes N] [--containers M] [--agents C] "
-                "[--interval S] [--duration S] [--vf-pids P,...] [--db-pids P,...] "
+                "[--interval S] [--duration S] [--warmup S] [--vf-pids P,...] [--db-pids P,...] "
                 "[--save-evidence F] [--tag T]\n");
         return 2;
     }
