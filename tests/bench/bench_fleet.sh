@@ -176,6 +176,10 @@ per_att() {
     _k=$1; shift
     calc .2f "1000 * $(col "$_k" "$@" | sum) / ($(col allow "$@" | sum) + 0.000001)"
 }
+# ours FILES: the share of all cores the instances, PostgreSQL and fleetsim used together.
+ours() {
+    calc .0f "100 * ($(col vf_cpu_s "$@" | sum) + $(col db_cpu_s "$@" | sum) + $(col client_cpu_s "$@" | sum)) / (($(col wall_s "$@" | sum) + 0.000001) * $NCPU)"
+}
 busy() { calc .0f "100 * $(col m_busy "$@" | sum) / ($(col m_total "$@" | sum) + 0.000001)"; }
 errors() {
     _e=$(cat "$@" | awk '$1 == "error" { n[$2] += $3 } END { for (k in n) printf "%s%s %d", s, k, n[k]; s = ", " }')
@@ -189,7 +193,7 @@ sat_row() {
     lo=$(col achieved_per_s "$@" | sort -n | head -n 1)
     hi=$(col achieved_per_s "$@" | sort -n | tail -n 1)
     db=$(case $1 in sat-sqlite-*) echo "(in the verifier)" ;; *) per_att db_cpu_s "$@" ;; esac)
-    echo "| $(label "$(echo "$1" | cut -d- -f2)") | $(calc .0f "$rate") | $(calc .0f "$lo") - $(calc .0f "$hi") | $(calc .2f "$rate / $base")x | $(calc .1f "$(col p50_ms "$@" | median)") | $(calc .1f "$(col p99_ms "$@" | median)") | $(per_att vf_cpu_s "$@") / $db / $(per_att client_cpu_s "$@") | $(busy "$@")% | $(errors "$@") |"
+    echo "| $(label "$(echo "$1" | cut -d- -f2)") | $(calc .0f "$rate") | $(calc .0f "$lo") - $(calc .0f "$hi") | $(calc .2f "$rate / $base")x | $(calc .1f "$(col p50_ms "$@" | median)") | $(calc .1f "$(col p99_ms "$@" | median)") | $(per_att vf_cpu_s "$@") / $db / $(per_att client_cpu_s "$@") | $(ours "$@")% / $(busy "$@")% | $(errors "$@") |"
 }
 
 # --- (b) the fleet -------------------------------------------------------------------------
@@ -207,7 +211,7 @@ fleet_row() {
     wall=$(col wall_s "$f")
     late=$(($(col unstarted "$f") + $(col skipped "$f")))
     db=$([ "$1" = sqlite ] && echo "(in the verifier)" || echo "$(col db_cpu_s "$f") s ($(calc .0f "100 * $(col db_cpu_s "$f") / $wall")%)")
-    echo "| $(label "$1") | $(calc .0f "$(col offered_per_s "$f")") | $(calc .0f "$(col achieved_per_s "$f")") | $(col n "$f") / $(col allow "$f") | $(calc .1f "$(col p50_ms "$f")") | $(calc .1f "$(col p99_ms "$f")") | $(calc .1f "$(col lag_p99_ms "$f")") | $late | $(col vf_cpu_s "$f") s ($(calc .0f "100 * $(col vf_cpu_s "$f") / $wall")%) | $db | $(col client_cpu_s "$f") s | $(busy "$f")% | $(errors "$f") |"
+    echo "| $(label "$1") | $(calc .0f "$(col offered_per_s "$f")") | $(calc .0f "$(col achieved_per_s "$f")") | $(col n "$f") / $(col allow "$f") | $(calc .1f "$(col p50_ms "$f")") | $(calc .1f "$(col p99_ms "$f")") | $(calc .1f "$(col lag_p99_ms "$f")") | $late | $(col vf_cpu_s "$f") s ($(calc .0f "100 * $(col vf_cpu_s "$f") / $wall")%) | $db | $(col client_cpu_s "$f") s | $(ours "$f")% / $(busy "$f")% | $(errors "$f") |"
 }
 
 fleet_rows() { for c in $F_CONFIGS; do fleet_row "$c"; done; }
@@ -248,8 +252,8 @@ What bounds these numbers: a verified attestation cost one SQLite instance $ms m
 saturation, so one core would serve about $(calc .0f "1000 / $ms") a second, $how. An instance handles one request at a time (libmicrohttpd's
 single thread) and each attestation waits for 5 durable commits (nonce issued; nonce consumed,
 TPM clock, verdict, audit row), each a WAL flush: a 4 kB write + fdatasync took $SYNC_MS ms on
-this disk after the runs; and the machine's CPUs were $(busy "$f")% busy during (b), with other work
-besides ours. At $SAT_AGENTS concurrent agents the closed loop's latency is the queue in front of that
+this disk after the runs; and the machine's CPUs were $(busy "$f")% busy during (b), of which our
+processes used $(ours "$f")%: a runnable verifier waited for a core as well. At $SAT_AGENTS concurrent agents the closed loop's latency is the queue in front of that
 single thread (p50 ≈ agents / rate).
 EOF2
 }
@@ -265,8 +269,8 @@ report() {
 BENCH_FLEET_SAT_SECONDS=$SAT_S, BENCH_FLEET_NODES=$F_NODES, BENCH_FLEET_CONTAINERS=$F_CONT,
 BENCH_FLEET_SECONDS=$F_S, BENCH_FLEET_AGENTS=$F_AGENTS, BENCH_FLEET_RATE=$F_RATE), $(date -u '+%Y-%m-%d %H:%M UTC'), on
 this machine ($NCPU cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), shared with
-other work: the "machine busy" column is the share of all CPUs in use during the runs, whatever
-ran). Client: \`tests/tools/fleetsim\`, a simulated fleet in one process: per node a
+other work: "ours" is the CPU time of the instances, PostgreSQL and fleetsim over the wall time
+of the runs, "machine" the busy share of all CPUs in that time (/proc/stat), whatever ran). Client: \`tests/tools/fleetsim\`, a simulated fleet in one process: per node a
 host EK (certificate from a CA in the verifier's \`--trust\`), host AK and vTPM-CA certified by it;
 per container a vTPM EK (certificate from its node's vTPM-CA) and AK, all NIST P-256 keys in
 software, every host and AK registered by credential activation before the load (the
@@ -291,7 +295,7 @@ $SAT_AGENTS agents ($SAT_NODES nodes x 20 containers, one container per agent), 
 soon as its verdict arrives, for $SAT_S s per configuration and round; $ROUNDS rounds, configurations
 taking turns, the order rotated every round; medians over the rounds.
 
-| configuration | attestations/s | range of rounds | vs 1x SQLite | p50 ms | p99 ms | CPU ms per attestation: verifier / PostgreSQL / client | machine busy | errors |
+| configuration | attestations/s | range of rounds | vs 1x SQLite | p50 ms | p99 ms | CPU ms per attestation: verifier / PostgreSQL / client | CPU used, of $NCPU cores: ours / machine | errors |
 |---|---|---|---|---|---|---|---|---|
 $(sat_row sqlite)
 $(sat_row pg1)
@@ -309,7 +313,7 @@ attestation started against its schedule, when all threads were busy; "due, not 
 within the load's time but not started by its end, the backlog left when the verifier cannot
 keep up, or due while the container's previous attestation was still running).
 
-| configuration | offered/s | achieved/s | attestations / allowed | p50 ms | p99 ms | lag p99 ms | due, not run | verifier CPU (of one core) | PostgreSQL CPU | client CPU | machine busy | errors |
+| configuration | offered/s | achieved/s | attestations / allowed | p50 ms | p99 ms | lag p99 ms | due, not run | verifier CPU (of one core) | PostgreSQL CPU | client CPU | CPU used, of $NCPU cores: ours / machine | errors |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|
 $(fleet_rows)
 
