@@ -11,7 +11,8 @@
 # tests/bench/bench_threads.sh (BENCH_THREADS_*) and tests/bench/bench_store.sh (BENCH_STORE_*);
 # those of tests/bench/bench_attest.sh (BENCH_VERIFY_SECONDS, BENCH_FIRST_N: other vTPMs whose
 # first evidence is checked, BENCH_PROC_ROUNDS: rounds of `verifier verify` vs tpm2_checkquote
-# processes, BENCH_CHECKQUOTE_N, BENCH_START_N).
+# processes, BENCH_CHECKQUOTE_N, BENCH_START_N);
+# those of tests/bench/bench_fleet.sh (BENCH_FLEET_*).
 set -eu
 B=$(cd "${1:-build}" && pwd)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -466,6 +467,7 @@ write_report() {
         cat "$T/reattest.md" # 8e. re-attestation of N containers, node vs quote mode
         cat "$T/threads.md"  # 8f. verifier serving threads (bench_threads.sh)
         cat "$T/store.md"    # 8g. evidence checks' store commits: per write, per check, grouped
+        cat "$T/fleet.md"    # 8h. the verifier under a simulated fleet
         report_goals
         report_notes
     } >"$T/benchmarks.md"
@@ -548,6 +550,10 @@ main() {
     say "8g evidence checks' store writes: per-write commits, one transaction, group commit (bench_store.sh)"
     { echo; echo "## 8g. Verifier store: commits per evidence check"; echo
       sh "$ROOT/tests/bench/bench_store.sh" "$B"; } >"$T/store.md" || fail "bench_store.sh"
+    say "8h the verifier under a simulated fleet: saturation and the 667/s fleet (bench_fleet.sh)"
+    { echo; echo "## 8h. Verifier at fleet scale: simulated fleet, one and two instances"
+      sh "$ROOT/tests/bench/bench_fleet.sh" "$B"; } >"$T/fleet.md" ||
+        fail "bench_fleet.sh"
     write_report
     sh "$ROOT/swtpm-ci/bench-kernel.sh" "$B" "$OUT" || fail "kernel device round trip (swtpm-ci/bench-kernel.sh)"
 }
