@@ -746,10 +746,17 @@ static void chain_check_key(const struct chain_input *in, X509_STORE *trust, str
 void chain_check(const struct chain_input *in, X509_STORE *trust, struct reasons *r,
                  EVP_PKEY **ek_key)
 {
-    uint8_t key[32];
+    uint8_t hkey[32], key[32];
+    size_t before = r->n;
+    int keyed = host_key(in, trust, hkey) == 0;
     time_t nb, na;
 
-    chain_check_key(in, trust, r, ek_key, host_key(in, trust, key) == 0 ? key : NULL, &nb, &na);
+    chain_check_key(in, trust, r, ek_key, keyed ? hkey : NULL, &nb, &na);
+    /* A pass (a registration's included, which is stricter) is also the vTPM's pass for its
+     * evidence: chain_check_cached then does not verify the same EK certificate again. */
+    if (keyed && r->n == before && !r->oom &&
+        chaincache_key_host("vtpm-ek-chain", &in->ek_cert, in->vtpm_uuid, hkey, key) == 0)
+        chaincache_put_until(key, nb, na);
 }
 
 void chain_check_cached(const struct chain_input *in, X509_STORE *trust, struct reasons *r)
@@ -775,6 +782,15 @@ int chain_host_cached(const struct chain_input *in, X509_STORE *trust)
 
     host_entry_put(e);
     return e != NULL;
+}
+
+int chain_vtpm_cached(const struct chain_input *in, X509_STORE *trust)
+{
+    uint8_t hkey[32], key[32];
+
+    return host_key(in, trust, hkey) == 0 &&
+           chaincache_key_host("vtpm-ek-chain", &in->ek_cert, in->vtpm_uuid, hkey, key) == 0 &&
+           chaincache_hit(key);
 }
 
 /* The check before the host cache (kept for benchmarks and as the reference in tests). */
