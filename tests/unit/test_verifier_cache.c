@@ -329,14 +329,31 @@ static void test_real_chain_cached(void **state)
     (void)state;
     reset_caches();
     assert_false(chain_host_cached(&in, g_real.trust));
-    assert_string_equal(check(&in, g_real.trust, 0, 0), "");
+    assert_false(chain_vtpm_cached(&in, g_real.trust));
+    assert_string_equal(check(&in, g_real.trust, 0, 1), ""); /* a registration */
     assert_true(chain_host_cached(&in, g_real.trust));
+    assert_true(chain_vtpm_cached(&in, g_real.trust)); /* its evidence needs no EK verify */
     assert_string_equal(check(&in, g_real.trust, 0, 0), "");
     assert_string_equal(check(&in, g_real.trust, 1, 0), "");
     assert_string_equal(check(&in, g_real.trust, 1, 0), "");
     chain_check_full(&in, g_real.trust, &r, NULL);
     assert_int_equal(r.n, 0);
     reasons_free(&r);
+    /* the EK key a registration gets is the certificate's key */
+    {
+        const unsigned char *p = g_real.ev.ek_cert.p;
+        X509 *ek = d2i_X509(NULL, &p, (long)g_real.ev.ek_cert.len);
+        EVP_PKEY *k = NULL;
+        struct chain_input reg = in;
+        reg.registering = 1;
+        chain_check(&reg, g_real.trust, &r, &k);
+        assert_int_equal(r.n, 0);
+        assert_non_null(k);
+        assert_int_equal(EVP_PKEY_eq(k, X509_get0_pubkey(ek)), 1);
+        EVP_PKEY_free(k);
+        X509_free(ek);
+        reasons_free(&r);
+    }
 }
 
 /* An EK certificate like the real one (issuer name, key identifiers, UUID) but signed by

@@ -13,7 +13,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/provider.h>
 #include <openssl/sha.h>
@@ -706,6 +708,60 @@ static struct host_entry *host_entry_for(const struct chain_input *in, X509_STOR
     return e;
 }
 
+/* An EC key of a named curve from its SubjectPublicKeyInfo, without OpenSSL 3.0's decoders
+ * (EVP_PKEY_fromdata checks the point is on the curve); NULL for any other key. */
+static EVP_PKEY *ec_spki_key(X509 *c)
+{
+    const ASN1_OBJECT *alg;
+    const unsigned char *pt;
+    const void *pval;
+    int ptype, ptlen, nid;
+    X509_ALGOR *a;
+    OSSL_PARAM_BLD *bld;
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY *k = NULL;
+
+    if (X509_PUBKEY_get0_param((ASN1_OBJECT **)&alg, &pt, &ptlen, &a, X509_get_X509_PUBKEY(c)) != 1 ||
+        OBJ_obj2nid(alg) != NID_X9_62_id_ecPublicKey)
+        return NULL;
+    X509_ALGOR_get0(NULL, &ptype, &pval, a);
+    if (ptype != V_ASN1_OBJECT || (nid = OBJ_obj2nid(pval)) == NID_undef || !OBJ_nid2sn(nid))
+        return NULL;
+    bld = OSSL_PARAM_BLD_new();
+    if (bld && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, OBJ_nid2sn(nid), 0) &&
+        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, (size_t)ptlen))
+        params = OSSL_PARAM_BLD_to_param(bld);
+    ctx = params ? EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL) : NULL;
+    if (!ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+        EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+        k = NULL;
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    ERR_clear_error();
+    return k;
+}
+
+/* The EK certificate's public key (EVP_PKEY_free): built directly for EC keys, else (RSA)
+ * by parsing the certificate with its key. */
+static EVP_PKEY *ek_public_key(X509 *ek, const struct chain_input *in)
+{
+    EVP_PKEY *k = X509_get0_pubkey(ek);
+    X509 *full;
+
+    if (k)
+        return EVP_PKEY_up_ref(k) == 1 ? k : NULL;
+    if ((k = ec_spki_key(ek)) != NULL)
+        return k;
+    full = der_cert(&in->ek_cert);
+    k = full ? X509_get0_pubkey(full) : NULL;
+    if (k && EVP_PKEY_up_ref(k) != 1)
+        k = NULL;
+    X509_free(full);
+    return k;
+}
+
 /* chain_check with the host's entry; [*not_before, *not_after) gets the entry's validity. */
 static void chain_check_key(const struct chain_input *in, X509_STORE *trust, struct reasons *r,
                             EVP_PKEY **ek_key, const uint8_t *key, time_t *not_before,
@@ -713,8 +769,8 @@ static void chain_check_key(const struct chain_input *in, X509_STORE *trust, str
 {
     size_t before = r->n;
     struct host_entry *e = host_entry_for(in, trust, key);
-    /* the key only when asked for, and for the OpenSSL chain of unusual hosts */
-    X509 *ek = ek_key || !e || e->full_path ? der_cert(&in->ek_cert) : der_cert_nokey(&in->ek_cert);
+    /* with its key only for the OpenSSL chain of unusual hosts */
+    X509 *ek = !e || e->full_path ? der_cert(&in->ek_cert) : der_cert_nokey(&in->ek_cert);
 
     *not_before = 0;
     *not_after = 0;
@@ -734,11 +790,8 @@ static void chain_check_key(const struct chain_input *in, X509_STORE *trust, str
     reasons_append(r, &e->reasons);
     *not_before = e->not_before;
     *not_after = e->not_after;
-    if (ek_key && ek && r->n == before && !r->oom) {
-        *ek_key = X509_get0_pubkey(ek);
-        if (*ek_key)
-            EVP_PKEY_up_ref(*ek_key);
-    }
+    if (ek_key && ek && r->n == before && !r->oom && !(*ek_key = ek_public_key(ek, in)))
+        reasons_add(r, "ek-cert-malformed", "public key");
     host_entry_put(e);
     X509_free(ek);
 }
@@ -746,10 +799,17 @@ static void chain_check_key(const struct chain_input *in, X509_STORE *trust, str
 void chain_check(const struct chain_input *in, X509_STORE *trust, struct reasons *r,
                  EVP_PKEY **ek_key)
 {
-    uint8_t key[32];
+    uint8_t hkey[32], key[32];
+    size_t before = r->n;
+    int keyed = host_key(in, trust, hkey) == 0;
     time_t nb, na;
 
-    chain_check_key(in, trust, r, ek_key, host_key(in, trust, key) == 0 ? key : NULL, &nb, &na);
+    chain_check_key(in, trust, r, ek_key, keyed ? hkey : NULL, &nb, &na);
+    /* A pass (a registration's included, which is stricter) is also the vTPM's pass for its
+     * evidence: chain_check_cached then does not verify the same EK certificate again. */
+    if (keyed && r->n == before && !r->oom &&
+        chaincache_key_host("vtpm-ek-chain", &in->ek_cert, in->vtpm_uuid, hkey, key) == 0)
+        chaincache_put_until(key, nb, na);
 }
 
 void chain_check_cached(const struct chain_input *in, X509_STORE *trust, struct reasons *r)
@@ -775,6 +835,15 @@ int chain_host_cached(const struct chain_input *in, X509_STORE *trust)
 
     host_entry_put(e);
     return e != NULL;
+}
+
+int chain_vtpm_cached(const struct chain_input *in, X509_STORE *trust)
+{
+    uint8_t hkey[32], key[32];
+
+    return host_key(in, trust, hkey) == 0 &&
+           chaincache_key_host("vtpm-ek-chain", &in->ek_cert, in->vtpm_uuid, hkey, key) == 0 &&
+           chaincache_hit(key);
 }
 
 /* The check before the host cache (kept for benchmarks and as the reference in tests). */

@@ -39,6 +39,8 @@ void chain_check_cached(const struct chain_input *in, X509_STORE *trust, struct 
 
 /* 1 when the host part of in's chain under trust is cached and usable now (tests). */
 int chain_host_cached(const struct chain_input *in, X509_STORE *trust);
+/* 1 when in's vTPM has a remembered pass under trust (tests). */
+int chain_vtpm_cached(const struct chain_input *in, X509_STORE *trust);
 
 /* The same checks without any cache, one OpenSSL X509_verify_cert per link (the code before
  * the host cache): the reference for tests and benchmarks. */
