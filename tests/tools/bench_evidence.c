@@ -425,16 +425,6 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Nearest-rank quantile of sorted v[n]. */
-static double quantile(const double *v, size_t n, double q)
-{
-    size_t k = (size_t)(q * (double)n + 0.999999);
-
-    if (n == 0)
-        return 0;
-    return v[(k < 1 ? 1 : k > n ? n : k) - 1];
-}
-
 struct load {
     struct body *files;
     size_t nfiles;

@@ -8,10 +8,11 @@
  *
  * Every identity is made in software, so that a quote over a fresh nonce costs one ECDSA
  * signature here and the verifier runs all of its checks as for a real vTPM: per node a host
- * EK (NIST P-256, certificate signed by --host-ca, which the verifier trusts), a host AK, a
- * vTPM-CA key with its certificate certified by the host AK (TPM2_Certify structure signed
- * in software); per container an EK (certificate from its node's vTPM-CA, SAN
- * urn:uuid:<vTPM UUID>) and an AK. Hosts (POST /v1/hosts/register) and AKs (POST
+ * EK (NIST P-256, its certificate from --host-ca-cert, which the verifier trusts), a host AK,
+ * a vTPM-CA key with its certificate certified by the host AK (TPM2_Certify structure signed
+ * in software); per container an EK (its certificate from the node's vTPM-CA) and an AK. EK
+ * certificates are made by vtpm-mgr's x509_make_ek_cert (TCG EK profile, SAN
+ * urn:uuid:<vTPM UUID>). Hosts (POST /v1/hosts/register) and AKs (POST
  * /v1/register) are registered by credential activation: TPM2_ActivateCredential is done in
  * software with the EK private key (ECDH + KDFe seed, KDFa, HMAC check, AES-128-CFB).
  *
@@ -78,6 +79,7 @@
 #include "eventlog.h"
 #include "evidence.h"
 #include "fileio.h"
+#include "hosttpm_int.h"
 #include "http.h"
 #include "registration.h"
 #include "tpmtemplates.h"
@@ -320,13 +322,13 @@ out:
 
 /* --- certificates -------------------------------------------------------------------------- */
 
-static int add_ext(X509 *c, X509 *issuer, int nid, const char *value)
+static int add_ext(X509 *c, int nid, const char *value)
 {
     X509V3_CTX ctx;
     X509_EXTENSION *e;
     int ok;
 
-    X509V3_set_ctx(&ctx, issuer ? issuer : c, c, NULL, NULL, 0);
+    X509V3_set_ctx(&ctx, c, c, NULL, NULL, 0);
     if (!(e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value)))
         return -EINVAL;
     ok = X509_add_ext(c, e, -1) == 1;
@@ -334,16 +336,14 @@ static int add_ext(X509 *c, X509 *issuer, int nid, const char *value)
     return ok ? 0 : -EINVAL;
 }
 
-/* A certificate for key named cn, signed by ikey (issuer NULL: self-signed), valid from
- * back seconds ago for 30 days; a CA or, with san, a leaf with that URI. */
-static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *ikey, long back,
-                       const char *san)
+/* A self-signed CA certificate (a node's vTPM-CA) for key named cn, valid from back seconds
+ * ago for 30 days. The EK certificates below are vtpm-mgr's (x509_make_ek_cert). */
+static X509 *make_ca_cert(EVP_PKEY *key, const char *cn, long back)
 {
     X509 *c = X509_new();
     X509_NAME *n = X509_NAME_new();
     uint8_t serial[16];
     BIGNUM *bn = NULL;
-    char uri[160];
     int ok;
 
     RAND_bytes(serial, sizeof(serial));
@@ -353,25 +353,31 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *ik
          BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(c)) &&
          X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1,
                                     0) == 1 &&
-         X509_set_subject_name(c, n) == 1 &&
-         X509_set_issuer_name(c, issuer ? X509_get_subject_name(issuer) : n) == 1 &&
+         X509_set_subject_name(c, n) == 1 && X509_set_issuer_name(c, n) == 1 &&
          X509_gmtime_adj(X509_getm_notBefore(c), -back) &&
-         X509_gmtime_adj(X509_getm_notAfter(c), 30L * 86400) && X509_set_pubkey(c, key) == 1;
-    if (ok && san) {
-        snprintf(uri, sizeof(uri), "URI:%s", san);
-        ok = add_ext(c, issuer, NID_basic_constraints, "critical,CA:FALSE") == 0 &&
-             add_ext(c, issuer, NID_subject_alt_name, uri) == 0;
-    } else if (ok) {
-        ok = add_ext(c, issuer, NID_basic_constraints, "critical,CA:TRUE") == 0 &&
-             add_ext(c, issuer, NID_key_usage, "critical,keyCertSign,cRLSign") == 0;
-    }
-    ok = ok && X509_sign(c, ikey, EVP_sha256()) > 0;
+         X509_gmtime_adj(X509_getm_notAfter(c), 30L * 86400) && X509_set_pubkey(c, key) == 1 &&
+         add_ext(c, NID_basic_constraints, "critical,CA:TRUE") == 0 &&
+         add_ext(c, NID_key_usage, "critical,keyCertSign,cRLSign") == 0 &&
+         add_ext(c, NID_subject_key_identifier, "hash") == 0 && /* for the EKs' AKID */
+         X509_sign(c, key, EVP_sha256()) > 0;
     BN_free(bn);
     X509_NAME_free(n);
     if (!ok) {
         X509_free(c);
         return NULL;
     }
+    return c;
+}
+
+/* An EK certificate as vtpm-mgr issues them (TCG EK profile, SAN urn:uuid:<uuid>) for the
+ * ECC EK key, under issuer; DER or PEM wanted by the caller. */
+static X509 *ek_cert(X509 *issuer, EVP_PKEY *ikey, EVP_PKEY *ek, const uint8_t uuid[16])
+{
+    TPM2B_PUBLIC pub;
+    X509 *c = NULL;
+
+    if (ecc_public(ek, 1, &pub) < 0 || x509_make_ek_cert(issuer, ikey, &pub, uuid, &c) < 0)
+        return NULL;
     return c;
 }
 
@@ -501,6 +507,7 @@ static int node_make(struct sim *s, long i, struct node *nd)
     unsigned char *der = NULL;
     char cn[64];
     size_t len, nlen;
+    uuid_t u;
     TPMS_ATTEST a = { .type = TPM2_ST_ATTEST_CERTIFY };
     uint8_t *att = NULL, *sig = NULL;
     size_t alen = 0, slen = 0;
@@ -511,12 +518,12 @@ static int node_make(struct sim *s, long i, struct node *nd)
     nd->ek = p256();
     nd->ak = p256();
     nd->ca_key = p256();
-    snprintf(cn, sizeof(cn), "fleet %s node %ld host EK", s->o.tag, i);
+    uuid_generate_random(u);
     if (!nd->chain || !nd->ek || !nd->ak || !nd->ca_key ||
-        !(hek = make_cert(nd->ek, cn, s->host_ca, s->host_ca_key, 7200, "urn:fleetsim:ek")))
+        !(hek = ek_cert(s->host_ca, s->host_ca_key, nd->ek, u)))
         goto out;
     snprintf(cn, sizeof(cn), "fleet %s node %ld vTPM CA", s->o.tag, i);
-    if (!(nd->ca = make_cert(nd->ca_key, cn, NULL, nd->ca_key, 7200, NULL)))
+    if (!(nd->ca = make_ca_cert(nd->ca_key, cn, 7200)))
         goto out;
     r = -EINVAL;
     if (put_pem(nd->chain, "host-ek.pem", hek) || put_pem(nd->chain, "vtpm-ca.pem", nd->ca) ||
@@ -589,27 +596,19 @@ static int container_make(struct sim *s, long k, struct container *c)
     EVP_PKEY *ek = p256();
     X509 *cert = NULL;
     uint8_t *req = NULL, cred[32];
-    unsigned char *der = NULL;
-    char san[64];
     size_t len = 0, clen = 0;
     uuid_t u;
-    int dlen, r = -ENOMEM;
+    int r = -ENOMEM;
 
     uuid_generate_random(u);
     uuid_unparse_lower(u, c->uuid);
     snprintf(c->id, sizeof(c->id), "fleet-%s-n%ld-c%ld", s->o.tag, k % s->o.nodes,
              k / s->o.nodes);
-    snprintf(san, sizeof(san), "urn:uuid:%s", c->uuid);
     c->node = nd;
     c->ak = p256();
-    if (!ek || !c->ak || !(cert = make_cert(ek, c->id, nd->ca, nd->ca_key, 3600, san)) ||
-        (dlen = i2d_X509(cert, &der)) <= 0)
+    if (!ek || !c->ak || !(cert = ek_cert(nd->ca, nd->ca_key, ek, u)) ||
+        x509_to_der(cert, &c->ek_cert, &c->ek_cert_len) < 0)
         goto out;
-    c->ek_cert = malloc((size_t)dlen);
-    if (!c->ek_cert)
-        goto out;
-    memcpy(c->ek_cert, der, (size_t)dlen);
-    c->ek_cert_len = (size_t)dlen;
     r = public_blob(c->ak, 0, c->ak_pub, sizeof(c->ak_pub), &c->ak_pub_len, c->ak_name,
                     &c->ak_name_len);
     e.vtpm_uuid = c->uuid;
@@ -635,7 +634,6 @@ static int container_make(struct sim *s, long k, struct container *c)
     reg_challenge_free(&rep.c);
 out:
     free(req);
-    OPENSSL_free(der);
     X509_free(cert);
     EVP_PKEY_free(ek);
     return r;
@@ -956,15 +954,6 @@ static double cpu_self_s(void)
 }
 
 /* --- set-up and report --------------------------------------------------------------------- */
-
-static double quantile(const double *v, size_t n, double q)
-{
-    size_t k = (size_t)(q * (double)n + 0.999999);
-
-    if (n == 0)
-        return 0;
-    return v[(k < 1 ? 1 : k > n ? n : k) - 1];
-}
 
 static int load_log(struct sim *s)
 {
