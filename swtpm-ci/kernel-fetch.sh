@@ -20,6 +20,9 @@ if ! dpkg-query -W -f='${Status}' "linux-headers-$kver" 2>/dev/null | grep -q "i
         "linux-headers-$kver" >&2
 fi
 cache=$(mkdir -p "$B/kernel-cache" && cd "$B/kernel-cache" && pwd)/$kver
+# Tests running side by side fetch into one cache: one fetches, the others wait for it.
+exec 9>"$B/kernel-cache/.lock"
+flock -w 600 9 || { echo "kernel-fetch: $B/kernel-cache/.lock still held after 600 s" >&2; exit 1; }
 if [ ! -f "$cache/.done" ]; then
     rm -rf "$cache" && mkdir -p "$cache/deb"
     (cd "$cache/deb" && { apt-get download "linux-image-$kver-unsigned" >&2 ||

@@ -3,12 +3,15 @@
 # send nothing or trickle bytes, before the TLS handshake completes and after it, with and
 # without a client certificate; a connection the server closes is opened again after a pause.
 # Prints one JSON line of counts and, per kind, the longest time the server let one live.
-# Usage: slowclients.py HOST PORT CA CERT KEY SECONDS N SRC[,SRC...] [READY-FILE]
-import asyncio, json, ssl, sys, time
+# With STOP-FILE the attack lasts SECONDS at least and then until that file exists (60 s more at
+# most), so that a slow machine's probes still run inside it.
+# Usage: slowclients.py HOST PORT CA CERT KEY SECONDS N SRC[,SRC...] [READY-FILE [STOP-FILE]]
+import asyncio, json, os, ssl, sys, time
 
 HOST, PORT, CA, CERT, KEY = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 SECONDS, N, SRCS = float(sys.argv[6]), int(sys.argv[7]), sys.argv[8].split(',')
-READY = sys.argv[9] if len(sys.argv) > 9 else None
+READY = sys.argv[9] if len(sys.argv) > 9 and sys.argv[9] else None
+STOP = sys.argv[10] if len(sys.argv) > 10 else None
 TRICKLE = 1.0   # seconds between two bytes: well inside any idle timeout
 PAUSE = 0.2     # before connecting again
 
@@ -27,7 +30,8 @@ CTX = {False: ctx(False), True: ctx(True)}
 stats = {k: {'connects': 0, 'longest': 0.0} for k in KINDS}
 stats['failed_connects'] = 0
 
-END = time.monotonic() + SECONDS
+MIN_END = time.monotonic() + SECONDS
+END = MIN_END + (60 if STOP else 0)
 
 async def trickle(w, r, data):
     for i in range(len(data)):
@@ -71,23 +75,36 @@ async def hold(kind, src):
         stats[kind]['longest'] = max(stats[kind]['longest'], time.monotonic() - t0)
         w.close()
 
-async def client(i, end):
+async def client(i):
     kind, src = KINDS[i % len(KINDS)], SRCS[i % len(SRCS)]
-    while time.monotonic() < end:
+    while time.monotonic() < END:
         try:
-            await asyncio.wait_for(hold(kind, src), max(0.1, end - time.monotonic()))
+            await asyncio.wait_for(hold(kind, src), max(0.1, END - time.monotonic()))
         except asyncio.TimeoutError:
             pass
         except (ConnectionError, OSError, ssl.SSLError):
             stats['failed_connects'] += 1
         await asyncio.sleep(PAUSE)
 
+async def stopper(tasks):
+    global END
+    while True:
+        await asyncio.sleep(0.2)
+        if time.monotonic() >= MIN_END and os.path.exists(STOP):
+            END = time.monotonic()  # loops end at their next check, should a cancel be lost
+            for t in tasks:
+                t.cancel()
+            return
+
 async def main():
-    tasks = [asyncio.create_task(client(i, END)) for i in range(N)]
+    tasks = [asyncio.create_task(client(i)) for i in range(N)]
+    watch = asyncio.create_task(stopper(tasks)) if STOP else None
     if READY:
         await asyncio.sleep(2)
         open(READY, 'w').write('ready\n')
-    await asyncio.gather(*tasks)
+    await asyncio.gather(*tasks, return_exceptions=True)
+    if watch:
+        watch.cancel()
 
 asyncio.run(main())
 print(json.dumps(stats))

@@ -147,12 +147,13 @@ prepare 5
 probe 20; [ "$FAILED" -eq 0 ] || fail "requests without an attack failed"
 ok "no attack: median ${MED}s, p99 ${P99}s; 5 evidence posts allowed, median ${EV_MED}s, max ${EV_MAX}s"
 
-# attack SOURCES SECONDS: 300 slow clients from SOURCES (comma-separated); returns when they
-# are connected, leaves ATT_PID and writes att.json when they end.
+# attack SOURCES SECONDS: 300 slow clients from SOURCES (comma-separated) for SECONDS at least
+# and then until attack_end (so the probes run inside it however slow the machine); returns
+# when they are connected, leaves ATT_PID and writes att.json when they end.
 attack() {
-    rm -f ready att.json
-    timeout $(($2 + 20)) python3 "$ROOT/tests/integration/slowclients.py" 127.0.0.1 "$PORT" \
-        ca.pem client.pem client.key "$2" 300 "$1" ready >att.json 2>att.err &
+    rm -f ready att.json stop-attack
+    timeout $(($2 + 80)) python3 "$ROOT/tests/integration/slowclients.py" 127.0.0.1 "$PORT" \
+        ca.pem client.pem client.key "$2" 300 "$1" ready stop-attack >att.json 2>att.err &
     ATT_PID=$!
     i=0
     while [ ! -s ready ]; do
@@ -161,6 +162,7 @@ attack() {
     done
 }
 attack_end() { # REPORT: att.json is copied there
+    touch stop-attack
     rc=0; wait "$ATT_PID" || rc=$?
     [ $rc -eq 0 ] || { tail -n 5 att.err >&2; fail "slow clients failed (exit $rc)"; }
     ATT_PID=
