@@ -371,7 +371,7 @@ What bounds these numbers on $NCPU cores: nothing is pinned, and the client (\`b
 $(per_check pg2 cpu_s) ms of CPU per check), the verifier instances and the PostgreSQL server share
 the same $NCPU cores, so whatever the client uses is taken from the servers and the database.
 $(durable_use)
-An instance answers one request at a time (libmicrohttpd's single thread), and each check waits
+An instance serves with its default $NCPU threads (\`--threads\`, one per CPU), and each check waits
 for 4 durable commits (nonce consumed, TPM clock, verdict, audit row), each a WAL flush (a 4 kB
 write + fdatasync takes $SYNC_MS ms on this disk), and on PostgreSQL for 8 statements, each a
 round trip to a backend process. Per instance a check took $(chain sqlite 1) on SQLite,

@@ -125,16 +125,23 @@ cpu_ticks() {
     awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
-# run_one NAME MODE ROUND: appends "ROUND <bench_evidence's line> vf_ticks V" to res.NAME.MODE.
+# machine_ticks: "busy total" clock ticks of all CPUs so far (/proc/stat): the machine may be
+# shared, and the report shows how busy it was besides this benchmark.
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+
+# run_one NAME MODE ROUND: appends "ROUND <bench_evidence's line> vf_ticks V m_busy B m_total T"
+# to res.NAME.MODE.
 run_one() {
     slot=$((2 * $3 + $([ "$2" = fresh ] && echo 1 || echo 0)))
     c0=$(cpu_ticks "$(pid_of "$1")")
+    m0=$(machine_ticks)
     # shellcheck disable=SC2046 # the slot's file names have no spaces
     BENCH_EVIDENCE_FRESH=$([ "$2" = fresh ] && echo 1 || echo 0) \
         timeout 300 "$BE" "$(url_of "$1")" "$CONC" $(files_of "$1" "$slot") >out.txt 2>err.txt ||
         { cat out.txt err.txt >&2; tail -n 20 "vf-$1.log" >&2; fail "$1 $2 round $3: not every evidence was allowed"; }
     c1=$(cpu_ticks "$(pid_of "$1")")
-    echo "$3 $(cat out.txt) vf_ticks $((c1 - c0))" >>"res.$1.$2"
+    mt=$(echo "$m0 $(machine_ticks)" | awk '{ print "m_busy", $3 - $1, "m_total", $4 - $2 }')
+    echo "$3 $(cat out.txt) vf_ticks $((c1 - c0)) $mt" >>"res.$1.$2"
     say "$1 $2 round $3: $(cat out.txt)"
 }
 
@@ -164,7 +171,8 @@ row() { # NAME MODE LABEL
     base=$(col "t1.$2" checks_per_s | median)
     lo=$(col "$1.$2" checks_per_s | sort -n | head -n 1)
     hi=$(col "$1.$2" checks_per_s | sort -n | tail -n 1)
-    echo "| $3 | $(calc .0f "$rate") | $(calc .0f "$lo") - $(calc .0f "$hi") | $(calc .2f "$(col "$1.$2" p50_ms | median)") | $(calc .2f "$(col "$1.$2" p99_ms | median)") | $(calc .2f "$rate / $base")x | $(per_check "$1.$2") |"
+    busy=$(calc .0f "100 * $(col "$1.$2" m_busy | sum) / $(col "$1.$2" m_total | sum)")
+    echo "| $3 | $(calc .0f "$rate") | $(calc .0f "$lo") - $(calc .0f "$hi") | $(calc .2f "$(col "$1.$2" p50_ms | median)") | $(calc .2f "$(col "$1.$2" p99_ms | median)") | $(calc .2f "$rate / $base")x | $(per_check "$1.$2") | $busy% |"
 }
 
 report() {
@@ -189,10 +197,11 @@ p50 and p99 of one POST (connect and handshake included). One warm-up round, the
 $((PER * CONC)) attestations per instance and mode, instances alternating, their order turned every
 round; medians over the rounds. Every answer was \`allow\` ($allowed recorded). Verifier CPU:
 user + system time of the instance (/proc/PID/stat) per attestation. The client runs on the
-same $NCPU cores.
+same $NCPU cores. "machine busy": the busy share of all CPUs during that configuration's runs
+(/proc/stat), whatever ran; the load average when the rounds began was $LOAD.
 
-| configuration | attestations/s | range of rounds | p50 ms | p99 ms | vs --threads 1 | verifier CPU ms per attestation |
-|---|---|---|---|---|---|---|
+| configuration | attestations/s | range of rounds | p50 ms | p99 ms | vs --threads 1 | verifier CPU ms per attestation | machine busy |
+|---|---|---|---|---|---|---|---|
 $(row t1 keep "--threads 1, keep-alive")
 $(row t2 keep "--threads 2, keep-alive")
 $(row t1 fresh "--threads 1, new connection each")
@@ -211,6 +220,7 @@ main() {
     t0=$(date +%s)
     for i in $INSTANCES; do make_instance "$i"; done
     say "evidence made in $(($(date +%s) - t0)) s"
+    LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
     run_rounds
     report >"$T/threads.md"
     stop_instances

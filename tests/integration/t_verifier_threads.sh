@@ -98,6 +98,14 @@ probe() {
     [ $_ok -eq 1 ]
 }
 
+for bad in 0 1025 x ""; do
+    rc=0
+    "$VF" serve --listen 127.0.0.1:0 --db "sqlite:$T/bad.db" --policy policy.json --trust trust \
+        --insecure-no-tls --threads "$bad" >/dev/null 2>&1 || rc=$?
+    [ $rc -eq 2 ] || fail "--threads '$bad' was not refused as a usage error (exit $rc)"
+done
+ok "--threads outside 1-1024 refused"
+
 # --- the control: one serving thread is stuck behind the waiting request ------------------
 start 1
 no_probe() { ! probe; }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -329,8 +330,11 @@ static int open_listener(const char *listen_at)
         LOG_ERROR("bad --listen %s (HOST:PORT)", listen_at);
         return -1;
     }
+    /* As libmicrohttpd's own socket was: an IPv6 address listens for IPv6 only. */
     if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        (ss.ss_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
         bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, SOMAXCONN) < 0) {
         LOG_ERROR("cannot listen on %s: %s", listen_at, strerror(errno));
         if (fd >= 0)

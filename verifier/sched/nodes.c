@@ -16,7 +16,9 @@
 
 struct cache_entry {
     char node[ADMISSION_NODE_MAX + 1];
-    json_t *row; /* one reference, NULL for unknown nodes and errors */
+    /* The cache's own copy, NULL for unknown nodes and errors: touched under the lock only
+     * (lookups hand out copies), so no jansson object is shared between threads. */
+    json_t *row;
     int rc;
     int used;
     int64_t at_ms;
@@ -147,9 +149,8 @@ int admission_cache_lookup(struct admission_cache *c, int64_t now_ms, const char
     pthread_mutex_lock(&c->lock);
     expire_next_set(c, now_ms);
     set = set_of(c, node);
-    if ((e = find(c, set, node, now_ms))) {
+    if ((e = find(c, set, node, now_ms)) && (!e->row || (*out = json_deep_copy(e->row)))) {
         *hit = 1;
-        *out = json_incref(e->row);
         r = e->rc;
         pthread_mutex_unlock(&c->lock);
         return r;
@@ -166,7 +167,12 @@ int admission_cache_lookup(struct admission_cache *c, int64_t now_ms, const char
     }
     e = victim(c, set);
     strcpy(e->node, node); /* length checked above */
-    e->row = r == 0 ? json_incref(*out) : NULL;
+    e->row = r == 0 ? json_deep_copy(*out) : NULL;
+    if (r == 0 && !e->row) { /* out of memory: not cached */
+        memset(e, 0, sizeof(*e));
+        pthread_mutex_unlock(&c->lock);
+        return r;
+    }
     e->rc = r;
     e->at_ms = now_ms;
     e->used = 1;
