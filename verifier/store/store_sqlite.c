@@ -782,6 +782,26 @@ static const struct store_ops sq_ops = {
     .count = sq_count,
 };
 
+/* SQLite's own busy handler (sqlite3_busy_timeout) sleeps up to 100 ms between tries, longer
+ * than most write locks here are held (one group commit: a few ms), which made the p99 of
+ * threads that met the lock 2-4x worse. This one tries again after 100 us, doubling up to
+ * 5 ms, and gives up after 5 s in all (SQLITE_BUSY, as before). */
+#define BUSY_LIMIT_US 5000000L
+static int busy_wait(void *arg, int n)
+{
+    long slept = 0, step = 100;
+
+    (void)arg;
+    for (int i = 0; i < n; i++) { /* what the tries before this one slept */
+        slept += step;
+        step = step < 5000 ? step * 2 : 5000;
+    }
+    if (slept >= BUSY_LIMIT_US)
+        return 0;
+    nanosleep(&(struct timespec){ 0, step * 1000L }, NULL);
+    return 1;
+}
+
 int store_sqlite_open(const char *path, struct store **out)
 {
     struct sq_store *q = calloc(1, sizeof(*q));
@@ -796,7 +816,7 @@ int store_sqlite_open(const char *path, struct store **out)
         r = -EIO;
         goto fail;
     }
-    sqlite3_busy_timeout(q->db, 5000);
+    sqlite3_busy_handler(q->db, busy_wait, NULL);
     r = set_wal(&q->base);
     if (r == 0)
         r = migrate(&q->base);
