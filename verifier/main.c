@@ -35,6 +35,7 @@ static void usage(void)
         "                      [--reserve-connections N] [--handshake-timeout S]\n"
         "                      [--header-timeout S] [--body-timeout S] [--idle-timeout S]\n"
         "                      [--threads N]   (serving threads; default: one per online CPU)\n"
+        "                      [--audit-keep-days D]   (default 90; 0 keeps the audit for ever)\n"
         "       verifier boot-policy (derive | show | check) ...   (host boot reference values)\n"
         "       verifier policy default\n"
         "       verifier policy allow --policy FILE [--rootfs-digest HEX] [--image-digest HEX]\n"
@@ -250,7 +251,7 @@ static int db_url_ok(const char *db)
 enum { OPT_REATTEST_INTERVAL = 0x100, OPT_REATTEST_GRACE, OPT_NOTIFY_URL, OPT_NOTIFY_CA,
        OPT_NOTIFY_MAX_ATTEMPTS, OPT_ADMISSION_CACHE_MS, OPT_ADMISSION_MAX_AGE,
        OPT_MAX_CONNS, OPT_PER_IP, OPT_RESERVE, OPT_HANDSHAKE_S, OPT_HEADER_S, OPT_BODY_S,
-       OPT_IDLE_S, OPT_THREADS };
+       OPT_IDLE_S, OPT_THREADS, OPT_AUDIT_KEEP_DAYS };
 
 /* A whole decimal number in [0, max]; -1 otherwise. */
 static int number(const char *s, unsigned long max, unsigned long *out)
@@ -293,6 +294,7 @@ static int serve_sched_opt(int c, struct server_config *cfg)
     switch (c) {
     case OPT_REATTEST_INTERVAL: return number(optarg, 86400 * 30, &cfg->reattest_interval);
     case OPT_REATTEST_GRACE: return number(optarg, 86400, &cfg->reattest_grace);
+    case OPT_AUDIT_KEEP_DAYS: return number(optarg, 36500, &cfg->audit_keep_days);
     case OPT_NOTIFY_URL: cfg->notify_url = optarg; return 0;
     case OPT_NOTIFY_CA: cfg->notify_ca = optarg; return 0;
     case OPT_NOTIFY_MAX_ATTEMPTS: return number(optarg, 1000, &cfg->notify_max_attempts) < 0 ||
@@ -315,6 +317,7 @@ static int serve_parse(int argc, char **argv, struct server_config *cfg)
         { "boot-policy", required_argument, NULL, 'B' },
         { "reattest-interval", required_argument, NULL, OPT_REATTEST_INTERVAL },
         { "reattest-grace", required_argument, NULL, OPT_REATTEST_GRACE },
+        { "audit-keep-days", required_argument, NULL, OPT_AUDIT_KEEP_DAYS },
         { "notify-url", required_argument, NULL, OPT_NOTIFY_URL },
         { "notify-ca", required_argument, NULL, OPT_NOTIFY_CA },
         { "notify-max-attempts", required_argument, NULL, OPT_NOTIFY_MAX_ATTEMPTS },
@@ -365,7 +368,7 @@ static int cmd_serve(int argc, char **argv)
 {
     struct server_config cfg = {
         .nonce_ttl = SERVER_NONCE_TTL, .reattest_interval = SERVER_REATTEST_INTERVAL,
-        .reattest_grace = SERVER_REATTEST_GRACE, .notify_max_attempts = SWEEPER_DEFAULT_MAX_ATTEMPTS,
+        .reattest_grace = SERVER_REATTEST_GRACE, .audit_keep_days = SERVER_AUDIT_KEEP_DAYS, .notify_max_attempts = SWEEPER_DEFAULT_MAX_ATTEMPTS,
         .admission_cache_ms = SERVER_ADMISSION_CACHE_MS,
         .conn = { .max_conns = GUARD_MAX_CONNS, .per_ip = GUARD_PER_IP, .reserve = GUARD_RESERVE,
                   .handshake_s = GUARD_HANDSHAKE_S, .header_s = GUARD_HEADER_S,

@@ -452,6 +452,24 @@ static void misc(struct store *st)
     EXPECT_EQ(count(st, "audit; DROP TABLE audit"), -1);
 }
 
+/* Audit retention (store_purge_audit): rows at T0+1..3 and a late row of an older time: only
+ * the rows below the first one (by id) at or after the cut go; nothing newer: all go. */
+static void audit_purge(struct store *st)
+{
+    int64_t a;
+
+    EXPECT(store_purge_audit(st, T0 + 1000000) >= 0); /* whatever earlier steps wrote */
+    EXPECT_EQ(count(st, "audit"), 0);
+    for (int i = 1; i <= 3; i++)
+        EXPECT_EQ(store_audit(st, T0 + 1000000 + i, "evidence", "c", "allow", "[]"), 0);
+    EXPECT_EQ(store_audit(st, T0 + 1000000, "evidence", "late", "allow", "[]"), 0);
+    EXPECT_EQ(store_purge_audit(st, T0 + 1000000 + 2), 1);
+    a = count(st, "audit");
+    EXPECT_EQ(a, 3);
+    EXPECT_EQ(store_purge_audit(st, T0 + 1000000 + 10), 3);
+    EXPECT_EQ(count(st, "audit"), 0);
+}
+
 /* ---- node mode: container writes gated by their node's row (store_verdict_put_gated) ---- */
 
 /* A gated put of verdict for id on node; the written row must have want_verdict, want_due
@@ -799,6 +817,7 @@ static int scenario(const char *url)
     notify(st);
     purge(st);
     misc(st);
+    audit_purge(st);
     node_gate(st);
     node_cascade(st);
     checks(st);

@@ -669,6 +669,27 @@ static void test_purge_registrations(void **state)
     store_close(st);
 }
 
+/* Audit retention: the oldest rows go, up to the first row (by id) that is not old; a row written
+ * late with an older time waits, a newer row never goes; an empty cut (nothing newer) takes all. */
+static void test_purge_audit(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_ok(f);
+    const int64_t times[] = { 100, 200, 300, 150, 400 };
+
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
+        assert_int_equal(store_audit(st, times[i], "evidence", "c", "allow", NULL), 0);
+    assert_int_equal(store_purge_audit(st, 50), 0);
+    assert_int_equal(store_purge_audit(st, 250), 2); /* 100, 200; not the late 150 */
+    assert_int_equal(store_count(st, "audit"), 3);
+    assert_int_equal(store_purge_audit(st, 350), 2); /* 300, then the late 150 */
+    assert_int_equal(store_count(st, "audit"), 1);
+    assert_int_equal(store_purge_audit(st, 1000), 1); /* nothing newer: all of them */
+    assert_int_equal(store_count(st, "audit"), 0);
+    assert_int_equal(store_purge_audit(st, 1000), 0);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -685,6 +706,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_check_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_registrations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_purge_audit, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

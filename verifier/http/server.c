@@ -517,7 +517,8 @@ static void announce(struct server *sv, const struct server_config *cfg)
 static int start_sweeper(const struct server_config *cfg, struct server *sv, struct sweeper **out)
 {
     const struct sweeper_cfg sc = { cfg->db, cfg->notify_url, cfg->notify_ca,
-                                    (int)cfg->notify_max_attempts };
+                                    (int)cfg->notify_max_attempts,
+                                    (int64_t)cfg->audit_keep_days * 86400 };
 
     if (sweeper_start(&sc, &sv->sweep, out) < 0) {
         LOG_ERROR("cannot start the revocation sweeper");

@@ -8,6 +8,7 @@
 #define SERVER_NONCE_TTL 60u
 #define SERVER_REATTEST_INTERVAL 300u
 #define SERVER_REATTEST_GRACE    60u
+#define SERVER_AUDIT_KEEP_DAYS   90u  /* --audit-keep-days */
 #define SERVER_ADMISSION_CACHE_MS 1000u
 #define SERVER_MAX_THREADS 1024u
 
@@ -22,6 +23,7 @@ struct server_config {
     unsigned long reattest_interval, reattest_grace; /* seconds */
     const char *notify_url, *notify_ca;               /* optional */
     unsigned long notify_max_attempts;
+    unsigned long audit_keep_days; /* audit rows older are purged by the sweeper; 0: never */
     unsigned long admission_cache_ms, admission_max_age;
     struct guard_limits conn; /* connection limits and deadlines (docs/verifier.md) */
     unsigned threads;         /* serving threads; 0: one per online CPU */

@@ -26,6 +26,7 @@ struct sweeper {
     struct notifier *nf; /* NULL without --notify-url */
     struct sweeper_stats *stats;
     int max_attempts;
+    int64_t audit_keep_s;
     int db_failing; /* log the first failure and the recovery, not every tick */
     atomic_int stop;
     pthread_mutex_t mu;
@@ -157,7 +158,13 @@ static void purge(struct sweeper *s, int64_t now)
 
     db_result(s, n < 0 ? (int)n : 0, "purge");
     if (n > 0)
-        LOG_DEBUG("sweeper: purged %" PRId64 " old nonces and notifications", n);
+        LOG_DEBUG("sweeper: purged %" PRId64 " old nonces, notifications and registrations", n);
+    if (s->audit_keep_s > 0 && n >= 0) {
+        n = store_purge_audit(s->st, now - s->audit_keep_s);
+        db_result(s, n < 0 ? (int)n : 0, "audit purge");
+        if (n > 0)
+            LOG_DEBUG("sweeper: purged %" PRId64 " audit rows", n);
+    }
 }
 
 /* Sleeps until the next tick or until sweeper_stop. */
@@ -229,6 +236,7 @@ int sweeper_start(const struct sweeper_cfg *cfg, struct sweeper_stats *stats,
         return -ENOMEM;
     s->stats = stats;
     s->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : SWEEPER_DEFAULT_MAX_ATTEMPTS;
+    s->audit_keep_s = cfg->audit_keep_s;
     atomic_init(&s->stop, 0);
     if ((r = store_open_url(cfg->db_url, &s->st)) < 0) {
         LOG_ERROR("sweeper: cannot open the database: %s", strerror(-r));

@@ -17,6 +17,7 @@ struct sweeper_cfg {
     const char *notify_url; /* NULL: notifications are discarded (marked done) */
     const char *notify_ca;
     int max_attempts;
+    int64_t audit_keep_s;   /* audit rows older than this are purged; 0: kept for ever */
 };
 
 /* Written by the sweeper thread, read by /metrics. */

@@ -396,6 +396,18 @@ int64_t store_purge(struct store *st, int64_t now, int64_t keep)
     return r < 0 ? r : n;
 }
 
+int64_t store_purge_audit(struct store *st, int64_t before)
+{
+    int64_t d;
+    int r;
+
+    if ((r = store_tx_begin(st)) < 0)
+        return r;
+    d = st->ops->purge_one(st, 3, before);
+    r = store_tx_end(st, d < 0 ? (int)d : 0);
+    return r < 0 ? r : d;
+}
+
 int store_audit(struct store *st, int64_t t, const char *kind, const char *subject,
                 const char *outcome, const char *detail)
 {

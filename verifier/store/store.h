@@ -153,6 +153,11 @@ void store_notification_free(struct store_notification *n);
  * notifications created more than `keep` seconds ago and registrations still pending (never
  * activated) that were started more than `keep` seconds ago; returns rows deleted or -errno. */
 int64_t store_purge(struct store *st, int64_t now, int64_t keep);
+/* Deletes audit rows older than `before` (unix time), oldest first: every row whose id is
+ * below the first row (by id) of time >= before, so the cost is the rows deleted (ids grow with
+ * time; a row written late with an older time waits for a later purge, no newer row is ever
+ * deleted). Returns rows deleted or -errno. */
+int64_t store_purge_audit(struct store *st, int64_t before);
 
 /* ---- One evidence check's writes in one transaction (store_check.c) ----
  * Every piece is optional. In order: a new nonce, a nonce consumed, a TPM clock advanced; then

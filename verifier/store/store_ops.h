@@ -74,7 +74,8 @@ struct store_ops {
     /* state: 1 delivered, 2 failed, 0 retry at next_try with attempts. */
     int (*notify_set)(struct store *st, int64_t id, int state, int attempts, int64_t next_try);
     /* (tx) one purge statement: 0 nonces expired before `before`, 1 finished notifications
-     * created before it, 2 pending registrations created before it; rows deleted or -errno */
+     * created before it, 2 pending registrations created before it, 3 audit rows as
+     * store_purge_audit; rows deleted or -errno */
     int64_t (*purge_one)(struct store *st, int what, int64_t before);
     int (*audit)(struct store *st, int64_t t, const char *kind, const char *subject,
                  const char *outcome, const char *detail);                               /* tx */

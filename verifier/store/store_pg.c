@@ -267,11 +267,20 @@ static const char *g_text(const PGresult *res, int row, int col)
  * restart. A server that went away while the connection was idle has left its end closed:
  * PQconsumeInput reads what is there without blocking and so finds it before a statement
  * fails on it. A connection that breaks inside a call fails that call (-EIO). */
+static int idle_conn_alive(PGconn *c)
+{
+    /* Twice: a server that stopped sent its FATAL message before closing, so the first read
+     * may return that message and only the second meet the end of the stream. */
+    for (int i = 0; i < 2; i++)
+        if (PQconsumeInput(c) != 1 || PQstatus(c) != CONNECTION_OK)
+            return 0;
+    return 1;
+}
+
 static int pg_ready(struct store *st)
 {
     if (PQstatus(CONN(st)) == CONNECTION_OK &&
-        (PQtransactionStatus(CONN(st)) != PQTRANS_IDLE || PQconsumeInput(CONN(st)) == 1) &&
-        PQstatus(CONN(st)) == CONNECTION_OK)
+        (PQtransactionStatus(CONN(st)) != PQTRANS_IDLE || idle_conn_alive(CONN(st))))
         return 0;
     LOG_WARN("postgresql: connection lost, reconnecting");
     ((struct pg_store *)st)->nprepared = 0;
@@ -839,6 +848,8 @@ static int64_t pg_purge_one(struct store *st, int what, int64_t before)
         "DELETE FROM nonces WHERE expires < $1",
         "DELETE FROM notifications WHERE state <> 0 AND created < $1",
         "DELETE FROM registrations WHERE state = 0 AND created < $1",
+        "DELETE FROM audit WHERE id < COALESCE((SELECT id FROM audit WHERE time >= $1 "
+        "ORDER BY id LIMIT 1), (SELECT max(id) + 1 FROM audit))",
     };
     struct pgp p = { .n = 0 };
 

@@ -710,6 +710,8 @@ static int64_t sq_purge_one(struct store *st, int what, int64_t before)
         "DELETE FROM nonces WHERE expires < ?1",
         "DELETE FROM notifications WHERE state <> 0 AND created < ?1",
         "DELETE FROM registrations WHERE state = 0 AND created < ?1",
+        "DELETE FROM audit WHERE id < COALESCE((SELECT id FROM audit WHERE time >= ?1 "
+        "ORDER BY id LIMIT 1), (SELECT max(id) + 1 FROM audit))",
     };
     sqlite3_stmt *s;
     int r;
