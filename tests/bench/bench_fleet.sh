@@ -44,7 +44,7 @@ INTERVAL=$(calc .3f "$F_NODES * $F_CONT / $F_RATE")
 
 # A private copy of the binaries: a concurrent `make` must not relink them under us.
 mkdir -p "$T/build/bin" "$T/build/tests"
-for f in bin/verifier tests/fleetsim tests/bench_verify; do
+for f in bin/verifier bin/verifier-serve tests/fleetsim tests/bench_verify; do
     [ -x "$VTPM_BUILD/$f" ] || fail "$VTPM_BUILD/$f missing (make all)"
     cp "$VTPM_BUILD/$f" "$T/build/$f"
 done

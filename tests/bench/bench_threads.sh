@@ -27,7 +27,7 @@ calc() { awk "BEGIN { printf \"%$1\", $2 }"; }
 
 # A private copy of the binaries: a concurrent `make` must not relink them under us.
 mkdir -p "$T/build/bin" "$T/build/tests"
-for f in bin/vtpm-mgr bin/vtpm-mgr-worker bin/vtpmctl bin/verifier bin/attest-agent \
+for f in bin/vtpm-mgr bin/vtpm-mgr-worker bin/vtpmctl bin/verifier bin/verifier-serve bin/attest-agent \
     tests/bench_evidence; do
     [ -x "$VTPM_BUILD/$f" ] || fail "$VTPM_BUILD/$f missing (make all)"
     cp "$VTPM_BUILD/$f" "$T/build/$f"
