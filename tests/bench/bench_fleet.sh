@@ -247,14 +247,17 @@ bounds() {
     else
         how="and in (b), where it kept up, the instance used $use% of a core"
     fi
+    cms=$(per_att client_cpu_s sat-sqlite-*.txt)
     cat <<EOF2
 What bounds these numbers: a verified attestation cost one SQLite instance $ms ms of CPU at
-saturation, so one core would serve about $(calc .0f "1000 / $ms") a second, $how. An instance handles one request at a time (libmicrohttpd's
-single thread) and each attestation waits for 5 durable commits (nonce issued; nonce consumed,
-TPM clock, verdict, audit row), each a WAL flush: a 4 kB write + fdatasync took $SYNC_MS ms on
-this disk after the runs; and the machine's CPUs were $(busy "$f")% busy during (b), of which our
-processes used $(ours "$f")%: a runnable verifier waited for a core as well. At $SAT_AGENTS concurrent agents the closed loop's latency is the queue in front of that
-single thread (p50 ≈ agents / rate).
+saturation (TLS, the checks, the store) and the simulator $cms ms, so this machine's two cores,
+shared by both, could serve about $(calc .0f "2000 / ($ms + $cms)") a second with nothing else running; $how. The
+instance serves on one thread per core (\`--threads\`) and each attestation writes two
+transactions (the nonce issued; the check's one write set: nonce consumed, TPM clock, verdict,
+audit row), group-committed across concurrent checks on SQLite (a 4 kB write + fdatasync took
+$SYNC_MS ms on this disk after the runs); the machine's CPUs were $(busy "$f")% busy during (b),
+of which our processes used $(ours "$f")%: the rest was other work on the shared machine, and a
+runnable verifier waited for a core as well.
 EOF2
 }
 reg_note() {
