@@ -538,7 +538,8 @@ static int host_key(const struct chain_input *in, X509_STORE *trust, uint8_t key
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     uint8_t id[32];
     unsigned int len = 0;
-    int ok = c && trust_id(trust, id) == 0 && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+    int ok = c && trust_id(trust, id) == 0 &&
+             EVP_DigestInit_ex(c, tpm_md(TPM2_ALG_SHA256), NULL) == 1 &&
              feed(c, "vtpm-host-intermediates", 23) && feed(c, id, 32) &&
              feed(c, trust ? "t" : "-", 1);
 
@@ -709,7 +710,7 @@ static struct host_entry *host_entry_for(const struct chain_input *in, X509_STOR
 }
 
 /* An EC key of a named curve from its SubjectPublicKeyInfo, without OpenSSL 3.0's decoders
- * (EVP_PKEY_fromdata checks the point is on the curve); NULL for any other key. */
+ * (tpm_ec_point_pkey checks the point is on the curve); NULL for any other key. */
 static EVP_PKEY *ec_spki_key(X509 *c)
 {
     const ASN1_OBJECT *alg;
@@ -717,30 +718,15 @@ static EVP_PKEY *ec_spki_key(X509 *c)
     const void *pval;
     int ptype, ptlen, nid;
     X509_ALGOR *a;
-    OSSL_PARAM_BLD *bld;
-    OSSL_PARAM *params = NULL;
-    EVP_PKEY_CTX *ctx = NULL;
-    EVP_PKEY *k = NULL;
 
     if (X509_PUBKEY_get0_param((ASN1_OBJECT **)&alg, &pt, &ptlen, &a, X509_get_X509_PUBKEY(c)) != 1 ||
         OBJ_obj2nid(alg) != NID_X9_62_id_ecPublicKey)
         return NULL;
     X509_ALGOR_get0(NULL, &ptype, &pval, a);
-    if (ptype != V_ASN1_OBJECT || (nid = OBJ_obj2nid(pval)) == NID_undef || !OBJ_nid2sn(nid))
+    if (ptype != V_ASN1_OBJECT || (nid = OBJ_obj2nid(pval)) == NID_undef || !OBJ_nid2sn(nid) ||
+        ptlen <= 0)
         return NULL;
-    bld = OSSL_PARAM_BLD_new();
-    if (bld && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, OBJ_nid2sn(nid), 0) &&
-        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, (size_t)ptlen))
-        params = OSSL_PARAM_BLD_to_param(bld);
-    ctx = params ? EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL) : NULL;
-    if (!ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
-        EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-        k = NULL;
-    EVP_PKEY_CTX_free(ctx);
-    OSSL_PARAM_free(params);
-    OSSL_PARAM_BLD_free(bld);
-    ERR_clear_error();
-    return k;
+    return tpm_ec_point_pkey(OBJ_nid2sn(nid), pt, (size_t)ptlen);
 }
 
 /* The EK certificate's public key (EVP_PKEY_free): built directly for EC keys, else (RSA)
