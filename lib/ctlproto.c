@@ -12,8 +12,9 @@ static int key_is(const cbor_item_t *key, const char *k)
 {
     size_t kl = strlen(k);
 
-    return cbor_isa_string(key) && cbor_string_is_definite(key) &&
-           cbor_string_length(key) == kl && memcmp(cbor_string_handle(key), k, kl) == 0;
+    /* length before definiteness: most keys differ in it (an indefinite string's is 0) */
+    return cbor_isa_string(key) && cbor_string_length(key) == kl &&
+           cbor_string_is_definite(key) && memcmp(cbor_string_handle(key), k, kl) == 0;
 }
 
 static int keys_valid(const cbor_item_t *map)
