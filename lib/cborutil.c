@@ -20,8 +20,14 @@ static int same_text(const cbor_item_t *a, const cbor_item_t *b)
            !memcmp(cbor_string_handle(a), cbor_string_handle(b), cbor_string_length(a));
 }
 
+/* Keys' texts read once into these (each libcbor accessor is a call): the duplicate check
+ * compares every pair of keys. */
+#define STRICT_FAST_KEYS 128u
+
 int cbu_map_strict(const cbor_item_t *m, size_t maxkey)
 {
+    const unsigned char *kp[STRICT_FAST_KEYS];
+    size_t kl[STRICT_FAST_KEYS];
     struct cbor_pair *p;
     size_t n;
 
@@ -32,8 +38,16 @@ int cbu_map_strict(const cbor_item_t *m, size_t maxkey)
     for (size_t i = 0; i < n; i++) {
         if (!key_ok(p[i].key, maxkey))
             return 0;
+        if (n > STRICT_FAST_KEYS) {
+            for (size_t j = 0; j < i; j++)
+                if (same_text(p[i].key, p[j].key))
+                    return 0;
+            continue;
+        }
+        kp[i] = cbor_string_handle(p[i].key);
+        kl[i] = cbor_string_length(p[i].key);
         for (size_t j = 0; j < i; j++)
-            if (same_text(p[i].key, p[j].key))
+            if (kl[j] == kl[i] && !memcmp(kp[j], kp[i], kl[i]))
                 return 0;
     }
     return 1;

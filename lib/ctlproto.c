@@ -8,12 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
-static int key_is(const cbor_item_t *key, const char *k)
+/* key is the text k of length kl. */
+static int key_is(const cbor_item_t *key, const char *k, size_t kl)
 {
-    size_t kl = strlen(k);
-
-    return cbor_isa_string(key) && cbor_string_is_definite(key) &&
-           cbor_string_length(key) == kl && memcmp(cbor_string_handle(key), k, kl) == 0;
+    /* length before definiteness: most keys differ in it (an indefinite string's is 0) */
+    return cbor_isa_string(key) && cbor_string_length(key) == kl &&
+           cbor_string_is_definite(key) && memcmp(cbor_string_handle(key), k, kl) == 0;
 }
 
 static int keys_valid(const cbor_item_t *map)
@@ -326,14 +326,15 @@ cbor_item_t *ctl_pcr_map(uint32_t mask, const uint8_t values[24][32])
 cbor_item_t *ctl_get(const cbor_item_t *m, const char *k)
 {
     struct cbor_pair *pairs;
-    size_t n;
+    size_t n, kl;
 
     if (!m || !cbor_isa_map(m))
         return NULL;
     pairs = cbor_map_handle(m);
     n = cbor_map_size(m);
+    kl = strlen(k); /* once, not per key: the calls into libcbor keep it from being hoisted */
     for (size_t i = 0; i < n; i++)
-        if (key_is(pairs[i].key, k))
+        if (key_is(pairs[i].key, k, kl))
             return pairs[i].value;
     return NULL;
 }

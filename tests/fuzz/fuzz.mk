@@ -54,7 +54,7 @@ fuzz_slowtpm_LIBS   := -ltss2-mu
 
 fuzz_admission_SRCS := verifier/sched/admission.c verifier/check/policy.c verifier/check/launchpolicy.c \
                        verifier/boot/bootpolicy.c verifier/boot/uefilog.c \
-                       verifier/check/reasons.c verifier/boot/eventlog.c \
+                       verifier/check/reasons.c verifier/boot/eventlog.c verifier/check/tpmobj.c \
                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_admission_LIBS := -ljansson -lcbor -lcrypto -ltss2-mu
 

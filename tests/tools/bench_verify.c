@@ -6,7 +6,7 @@
  *                             prints "PCR DIGESTHEX" per record for tpm2_pcrextend
  *   bench_verify allow-args   `verifier policy allow` options admitting that log's digests
  *   bench_verify run --evidence F --policy F --trust DIR [--seconds S] [--rounds N] [--cpu C]
- *                    [--ek-dir DIR]
+ *                    [--ek-dir DIR] [--only NAME,...]
  *                             prints "verify|check|ecdsa<TAB>per_second" per round; with
  *                             --ek-dir (EK certificates UUID.der of other vTPMs of the same
  *                             host) also "first|first-old": each of those vTPMs' first
@@ -14,7 +14,8 @@
  *                             the host intermediates cached (first) and by the old check
  *                             (chain_check_full: an X509_verify_cert per link, first-old);
  *                             "reg-first|reg-first-old": the same after the EK chain check of
- *                             the vTPM's registration
+ *                             the vTPM's registration; --only runs just the named loops
+ *                             (e.g. "first,ecdsa", for perf record)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -478,17 +479,28 @@ static int pin(int cpu)
     return sched_setaffinity(0, sizeof(set), &set);
 }
 
+/* 1 when name is one of the comma-separated names of list. */
+static int name_in(const char *name, const char *list)
+{
+    size_t n = strlen(name);
+
+    for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+        if (!strncmp(p, name, n) && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static const struct option lo[] = {
         { "evidence", 1, 0, 'e' }, { "policy", 1, 0, 'p' }, { "trust", 1, 0, 't' },
         { "seconds", 1, 0, 's' },  { "rounds", 1, 0, 'r' }, { "cpu", 1, 0, 'c' },
-        { "ek-dir", 1, 0, 'k' },   { 0, 0, 0, 0 },
+        { "ek-dir", 1, 0, 'k' },   { "only", 1, 0, 'o' },  { 0, 0, 0, 0 },
     };
     static const char *const names[] = { "verify", "check", "ecdsa", "first", "first-old",
                                          "reg-first", "reg-first-old" };
     int (*const fns[])(struct bench *) = { one_verify, one_check, one_ecdsa };
-    const char *evf = NULL, *polf = NULL, *trust = NULL, *ekdir = NULL;
+    const char *evf = NULL, *polf = NULL, *trust = NULL, *ekdir = NULL, *only = NULL;
     struct bench b = { 0 };
     double secs = 0.3;
     int rounds = 10, cpu = -1, c;
@@ -502,6 +514,7 @@ static int cmd_run(int argc, char **argv)
         case 'r': rounds = atoi(optarg); break;
         case 'c': cpu = atoi(optarg); break;
         case 'k': ekdir = optarg; break;
+        case 'o': only = optarg; break;
         default: return die("bad option");
         }
     }
@@ -515,6 +528,8 @@ static int cmd_run(int argc, char **argv)
         int loops = ekdir ? 7 : 3;
         for (int k = 0; k < loops; k++) {
             int w = (k + r) % loops; /* the order rotates from round to round */
+            if (only && !name_in(names[w], only))
+                continue;
             double rate = w < 3 ? round_rate(fns[w], &b, secs) :
                                   first_rate(&b, secs, w == 4 || w == 6, w >= 5);
             if (rate < 0)

@@ -210,7 +210,8 @@ static X509 *der_cert_nokey(const struct bytes *b)
     return c;
 }
 
-/* PEM certificates of one host_chain file; first one returned, all pushed to sk if given. */
+/* PEM certificates of one host_chain file; first one returned (a reference of its own, not a
+ * copy: X509_dup would decode it and its key again), all pushed to sk if given. */
 static X509 *pem_certs(const struct chain_input *in, const char *name, STACK_OF(X509) *sk)
 {
     struct bytes b;
@@ -221,8 +222,8 @@ static X509 *pem_certs(const struct chain_input *in, const char *name, STACK_OF(
         return NULL;
     bio = BIO_new_mem_buf(b.p, (int)b.len);
     while (bio && (c = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-        if (!first)
-            first = X509_dup(c);
+        if (!first && X509_up_ref(c) == 1)
+            first = c;
         if (!sk || !sk_X509_push(sk, c))
             X509_free(c);
     }
@@ -531,17 +532,72 @@ static int feed(EVP_MD_CTX *c, const void *p, size_t len)
     return EVP_DigestUpdate(c, &n, sizeof(n)) == 1 && EVP_DigestUpdate(c, p, len) == 1;
 }
 
+/* Appends a length-prefixed field to the preimage (as feed() hashes it); 0 when full. */
+static int put_field(uint8_t *buf, size_t cap, size_t *off, const void *p, size_t len)
+{
+    uint64_t n = len;
+
+    if (cap - *off < sizeof(n) || cap - *off - sizeof(n) < len)
+        return 0;
+    memcpy(buf + *off, &n, sizeof(n));
+    if (len)
+        memcpy(buf + *off + sizeof(n), p, len);
+    *off += sizeof(n) + len;
+    return 1;
+}
+
+/*
+ * The last host key computed on this thread and the exact bytes it was computed from: the
+ * evidence of a host's vTPMs all carries the same host files, and comparing them costs less
+ * than hashing them again. Fixed size, no heap (nothing to free at thread exit).
+ */
+#define HOST_MEMO_MAX 16384u
+static _Thread_local struct {
+    uint8_t pre[HOST_MEMO_MAX];
+    size_t len;
+    uint8_t key[32];
+} g_host_memo;
+
 /* SHA-256 over the trust anchors' identity and the exact bytes of every host file (absent
  * ones marked as such); -1 when it cannot be computed (then nothing is cached). */
 static int host_key(const struct chain_input *in, X509_STORE *trust, uint8_t key[32])
 {
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    static _Thread_local uint8_t pre[HOST_MEMO_MAX];
+    size_t off = 0;
+    EVP_MD_CTX *c;
     uint8_t id[32];
     unsigned int len = 0;
-    int ok = c && trust_id(trust, id) == 0 && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
-             feed(c, "vtpm-host-intermediates", 23) && feed(c, id, 32) &&
-             feed(c, trust ? "t" : "-", 1);
+    int ok = trust_id(trust, id) == 0, fits;
 
+    if (!ok)
+        return -1;
+    /* the preimage: every field feed() hashes below, in the same order */
+    fits = put_field(pre, sizeof(pre), &off, "vtpm-host-intermediates", 23) &&
+           put_field(pre, sizeof(pre), &off, id, 32) &&
+           put_field(pre, sizeof(pre), &off, trust ? "t" : "-", 1);
+    for (size_t i = 0; fits && i < sizeof(host_files) / sizeof(host_files[0]); i++) {
+        struct bytes b;
+        int have = in->host_chain && vf_evidence_bytes(in->host_chain, host_files[i], &b) == 0;
+        fits = put_field(pre, sizeof(pre), &off, host_files[i], strlen(host_files[i])) &&
+               put_field(pre, sizeof(pre), &off, have ? "1" : "0", 1) &&
+               (!have || put_field(pre, sizeof(pre), &off, b.p, b.len));
+    }
+    if (fits && g_host_memo.len == off && memcmp(g_host_memo.pre, pre, off) == 0) {
+        memcpy(key, g_host_memo.key, 32);
+        return 0;
+    }
+    if (fits) { /* the preimage is the byte stream feed() would hash */
+        if (tpm_sha256(pre, off, key) < 0)
+            return -1;
+        memcpy(g_host_memo.pre, pre, off);
+        g_host_memo.len = off;
+        memcpy(g_host_memo.key, key, 32);
+        return 0;
+    }
+    c = EVP_MD_CTX_new();
+    ok = c && EVP_DigestInit_ex(c, tpm_md(TPM2_ALG_SHA256), NULL) == 1 &&
+         feed(c, "vtpm-host-intermediates", 23) && feed(c, id, 32) &&
+         feed(c, trust ? "t" : "-", 1);
     for (size_t i = 0; ok && i < sizeof(host_files) / sizeof(host_files[0]); i++) {
         struct bytes b;
         int have = in->host_chain && vf_evidence_bytes(in->host_chain, host_files[i], &b) == 0;
@@ -709,7 +765,7 @@ static struct host_entry *host_entry_for(const struct chain_input *in, X509_STOR
 }
 
 /* An EC key of a named curve from its SubjectPublicKeyInfo, without OpenSSL 3.0's decoders
- * (EVP_PKEY_fromdata checks the point is on the curve); NULL for any other key. */
+ * (tpm_ec_point_pkey checks the point is on the curve); NULL for any other key. */
 static EVP_PKEY *ec_spki_key(X509 *c)
 {
     const ASN1_OBJECT *alg;
@@ -717,30 +773,15 @@ static EVP_PKEY *ec_spki_key(X509 *c)
     const void *pval;
     int ptype, ptlen, nid;
     X509_ALGOR *a;
-    OSSL_PARAM_BLD *bld;
-    OSSL_PARAM *params = NULL;
-    EVP_PKEY_CTX *ctx = NULL;
-    EVP_PKEY *k = NULL;
 
     if (X509_PUBKEY_get0_param((ASN1_OBJECT **)&alg, &pt, &ptlen, &a, X509_get_X509_PUBKEY(c)) != 1 ||
         OBJ_obj2nid(alg) != NID_X9_62_id_ecPublicKey)
         return NULL;
     X509_ALGOR_get0(NULL, &ptype, &pval, a);
-    if (ptype != V_ASN1_OBJECT || (nid = OBJ_obj2nid(pval)) == NID_undef || !OBJ_nid2sn(nid))
+    if (ptype != V_ASN1_OBJECT || (nid = OBJ_obj2nid(pval)) == NID_undef || !OBJ_nid2sn(nid) ||
+        ptlen <= 0)
         return NULL;
-    bld = OSSL_PARAM_BLD_new();
-    if (bld && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, OBJ_nid2sn(nid), 0) &&
-        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, (size_t)ptlen))
-        params = OSSL_PARAM_BLD_to_param(bld);
-    ctx = params ? EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL) : NULL;
-    if (!ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
-        EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-        k = NULL;
-    EVP_PKEY_CTX_free(ctx);
-    OSSL_PARAM_free(params);
-    OSSL_PARAM_BLD_free(bld);
-    ERR_clear_error();
-    return k;
+    return tpm_ec_point_pkey(OBJ_nid2sn(nid), pt, (size_t)ptlen);
 }
 
 /* The EK certificate's public key (EVP_PKEY_free): built directly for EC keys, else (RSA)

@@ -87,7 +87,8 @@ int chaincache_key(const char *kind, const struct bytes *ek_cert, const cbor_ite
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     unsigned int len = 0;
-    int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 && feed(c, kind, strlen(kind)) &&
+    int ok = c && EVP_DigestInit_ex(c, tpm_md(TPM2_ALG_SHA256), NULL) == 1 &&
+             feed(c, kind, strlen(kind)) &&
              feed(c, ek_cert ? ek_cert->p : (const uint8_t *)"", ek_cert ? ek_cert->len : 0) &&
              feed(c, vtpm_uuid ? vtpm_uuid : "", vtpm_uuid ? strlen(vtpm_uuid) : 0) &&
              feed_chain(c, host_chain) && EVP_DigestFinal_ex(c, key, &len) == 1 && len == 32;
@@ -157,7 +158,7 @@ EVP_PKEY *chaincache_pkey(const uint8_t *pub, size_t len, const TPMT_PUBLIC *par
     uint8_t hash[32];
     EVP_PKEY *k;
 
-    if (EVP_Digest(pub, len, hash, NULL, EVP_sha256(), NULL) != 1)
+    if (tpm_sha256(pub, len, hash) < 0)
         return tpm_public_pkey(parsed);
     k = key_lookup(hash);
     if (k)
@@ -211,7 +212,8 @@ int chaincache_key_host(const char *kind, const struct bytes *ek_cert, const cha
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     unsigned int len = 0;
-    int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 && feed(c, kind, strlen(kind)) &&
+    int ok = c && EVP_DigestInit_ex(c, tpm_md(TPM2_ALG_SHA256), NULL) == 1 &&
+             feed(c, kind, strlen(kind)) &&
              feed(c, ek_cert->p, ek_cert->len) &&
              feed(c, vtpm_uuid ? vtpm_uuid : "", vtpm_uuid ? strlen(vtpm_uuid) : 0) &&
              feed(c, host_key, 32) && EVP_DigestFinal_ex(c, key, &len) == 1 && len == 32;

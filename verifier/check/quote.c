@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/sha.h>
-
 #include "check/chaincache.h"
 
 const uint32_t quote_required_pcrs[3] = { 8, 9, 10 };
@@ -83,8 +81,7 @@ static int digest_matches(const struct quote_input *in, const TPM2B_DIGEST *d)
         return 0;
     for (size_t i = 0; i < in->npcrs; i++)
         memcpy(all + 32 * i, in->pcrs[i].value, 32);
-    SHA256(all, 32 * in->npcrs, md);
-    return d->size == 32 && memcmp(d->buffer, md, 32) == 0;
+    return tpm_sha256(all, 32 * in->npcrs, md) == 0 && d->size == 32 && memcmp(d->buffer, md, 32) == 0;
 }
 
 static void check_attest(const struct quote_input *in, struct quote_info *qi, struct reasons *r)

@@ -3,11 +3,13 @@
 #include "check/tpmobj.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
+#include <openssl/err.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
@@ -44,14 +46,65 @@ int tpm_signature_parse(const uint8_t *buf, size_t len, TPMT_SIGNATURE *out)
     return 0;
 }
 
+/*
+ * Digests and P-curve key templates fetched once per process: OpenSSL 3 looks EVP_sha256()
+ * and the one-shot SHA256() up in its provider store again on every use, and builds a curve's
+ * group (Montgomery constants, generator) again for every key made from its name.
+ */
+static EVP_MD *g_md[3];
+static EVP_PKEY *g_curve[3];
+static pthread_once_t g_fetch_once = PTHREAD_ONCE_INIT;
+static const char *const curve_names[3] = { SN_X9_62_prime256v1, SN_secp384r1, SN_secp521r1 };
+
+/* A key of the named curve with no point: the template new public keys are copied from. */
+static EVP_PKEY *curve_template(const char *name)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    OSSL_PARAM p[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)name, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_PKEY *k = NULL;
+
+    if (!ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+        EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_KEY_PARAMETERS, p) <= 0)
+        k = NULL;
+    EVP_PKEY_CTX_free(ctx);
+    return k;
+}
+
+static void fetch_init(void)
+{
+    static const char *const names[3] = { "SHA256", "SHA384", "SHA512" };
+
+    for (int i = 0; i < 3; i++) {
+        g_md[i] = EVP_MD_fetch(NULL, names[i], NULL);
+        g_curve[i] = curve_template(curve_names[i]);
+    }
+    ERR_clear_error();
+}
+
 const EVP_MD *tpm_md(TPMI_ALG_HASH alg)
 {
+    int i;
+
     switch (alg) {
-    case TPM2_ALG_SHA256: return EVP_sha256();
-    case TPM2_ALG_SHA384: return EVP_sha384();
-    case TPM2_ALG_SHA512: return EVP_sha512();
+    case TPM2_ALG_SHA256: i = 0; break;
+    case TPM2_ALG_SHA384: i = 1; break;
+    case TPM2_ALG_SHA512: i = 2; break;
     default: return NULL;
     }
+    pthread_once(&g_fetch_once, fetch_init);
+    if (g_md[i])
+        return g_md[i];
+    return i == 0 ? EVP_sha256() : i == 1 ? EVP_sha384() : EVP_sha512();
+}
+
+int tpm_sha256(const void *p, size_t len, uint8_t md[32])
+{
+    unsigned int n = 0;
+
+    return EVP_Digest(p, len, md, &n, tpm_md(TPM2_ALG_SHA256), NULL) == 1 && n == 32 ? 0 : -1;
 }
 
 static EVP_PKEY *from_params(const char *type, OSSL_PARAM_BLD *bld)
@@ -101,6 +154,35 @@ static const char *ecc_group(TPMI_ECC_CURVE curve, size_t *coord)
     }
 }
 
+EVP_PKEY *tpm_ec_point_pkey(const char *group, const uint8_t *pt, size_t len)
+{
+    EVP_PKEY *tmpl = NULL, *key = NULL;
+    OSSL_PARAM_BLD *bld;
+
+    pthread_once(&g_fetch_once, fetch_init);
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(group, curve_names[i]))
+            tmpl = g_curve[i];
+    /* A copy of the curve's template with the point set: EC_POINT_oct2point as in
+     * EVP_PKEY_fromdata, which checks the point is on the curve. */
+    if (tmpl) {
+        key = EVP_PKEY_dup(tmpl);
+        if (key && EVP_PKEY_set1_encoded_public_key(key, pt, len) != 1) {
+            EVP_PKEY_free(key);
+            key = NULL;
+        }
+        ERR_clear_error();
+        return key;
+    }
+    bld = OSSL_PARAM_BLD_new();
+    if (bld && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) &&
+        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, len))
+        key = from_params("EC", bld);
+    OSSL_PARAM_BLD_free(bld);
+    ERR_clear_error();
+    return key;
+}
+
 /* Uncompressed point 04||X||Y; the TPM may drop leading zero bytes of a coordinate. */
 static EVP_PKEY *ecc_pkey(const TPMT_PUBLIC *p)
 {
@@ -108,19 +190,12 @@ static EVP_PKEY *ecc_pkey(const TPMT_PUBLIC *p)
     uint8_t pt[1 + 2 * 66] = { 0x04 };
     size_t c = 0;
     const char *grp = ecc_group(p->parameters.eccDetail.curveID, &c);
-    OSSL_PARAM_BLD *bld;
-    EVP_PKEY *key = NULL;
 
     if (!grp || q->x.size == 0 || q->y.size == 0 || q->x.size > c || q->y.size > c)
         return NULL;
     memcpy(pt + 1 + c - q->x.size, q->x.buffer, q->x.size);
     memcpy(pt + 1 + 2 * c - q->y.size, q->y.buffer, q->y.size);
-    bld = OSSL_PARAM_BLD_new();
-    if (bld && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, grp, 0) &&
-        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * c))
-        key = from_params("EC", bld);
-    OSSL_PARAM_BLD_free(bld);
-    return key;
+    return tpm_ec_point_pkey(grp, pt, 1 + 2 * c);
 }
 
 EVP_PKEY *tpm_public_pkey(const TPMT_PUBLIC *pub)

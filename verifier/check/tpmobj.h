@@ -25,8 +25,16 @@ int tpm_public_name(const TPMT_PUBLIC *pub, uint8_t name[TPM_NAME_MAX], size_t *
 /* 1 when pub is a restricted signing key that never leaves its TPM (an AK), else 0. */
 int tpm_public_is_ak(const TPMT_PUBLIC *pub);
 
-/* The OpenSSL digest of a TPM hash algorithm, or NULL. */
+/* The OpenSSL digest of a TPM hash algorithm (fetched once per process), or NULL. */
 const EVP_MD *tpm_md(TPMI_ALG_HASH alg);
+
+/* SHA-256 of p by the digest fetched once (SHA256() looks it up on every call): 0 or -1. */
+int tpm_sha256(const void *p, size_t len, uint8_t md[32]);
+
+/* The public key of an EC point (an X9.62 encoding, e.g. 04||X||Y) on the named curve
+ * (OpenSSL short name), checked to be on the curve; a copy of a per-process template for
+ * P-256/384/521 (no new group per key), else EVP_PKEY_fromdata. NULL when invalid. */
+EVP_PKEY *tpm_ec_point_pkey(const char *group, const uint8_t *pt, size_t len);
 
 /* Verifies sig over msg with key: 1 valid, 0 invalid (or unsupported scheme). */
 int tpm_signature_verify(EVP_PKEY *key, const TPMT_SIGNATURE *sig, const uint8_t *msg,
