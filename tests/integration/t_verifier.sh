@@ -301,6 +301,15 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout rog
 code=$($C --cacert ca.pem --cert rogue.pem --key rogue.key -o /dev/null -w '%{http_code}' \
     "$URL/v1/nonce" 2>/dev/null || true)
 [ "$code" != 200 ] || fail "a client with an untrusted certificate got an answer"
+# The verification is remembered per connection (server.c): on one kept-alive connection an
+# untrusted certificate is refused every time, a trusted one answered every time.
+codes=$($C --cacert ca.pem --cert rogue.pem --key rogue.key -w '%{http_code} %{num_connects}\n' \
+    -o /dev/null -o /dev/null -o /dev/null "$URL/v1/nonce" "$URL/healthz" "$URL/v1/nonce" 2>/dev/null || true)
+[ "$(echo "$codes" | awk '$1 == 200' | wc -l)" -eq 0 ] || fail "untrusted certificate, kept-alive: $codes"
+codes=$($C --cacert ca.pem --cert client.pem --key client.key -w '%{http_code} %{num_connects}\n' \
+    -o /dev/null -o /dev/null -o /dev/null "$URL/healthz" "$URL/v1/nonce" "$URL/healthz")
+[ "$(echo "$codes" | awk '$1 == 200' | wc -l)" -eq 3 ] &&
+    [ "$(echo "$codes" | awk '$2 == 0' | wc -l)" -eq 2 ] || fail "trusted certificate, kept-alive: $codes"
 "$VF" serve --listen 127.0.0.1:0 --db "$DB" --policy policy.json --trust trust >/dev/null 2>&1 &&
     fail "serve without TLS options and without --insecure-no-tls must refuse"
 ok "mutual TLS: a client certificate from --client-ca is required"

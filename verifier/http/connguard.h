@@ -46,6 +46,10 @@ struct guard_conn {
     int served;        /* a request was answered on it: GUARD_WAIT is idle, not handshake */
     int killed;        /* shut down by the guard; libmicrohttpd has not closed it yet */
     uint64_t since_ms; /* when the current phase began */
+    /* server.c's memo of the client certificate verified on this connection, touched only by
+     * the thread that serves it: SHA-256 of its DER and when it was verified (0: never). */
+    unsigned char peer_md[32];
+    uint64_t peer_ok_ms;
 };
 
 /* Every field below the lock is the lock's; read the counters with guard_counts. */

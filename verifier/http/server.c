@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
@@ -77,17 +78,37 @@ static int read_text(const char *path, char **out)
 }
 
 /* GnuTLS asked for a client certificate (HTTPS_MEM_TRUST); a request is served only when one
- * was presented and verifies against --client-ca. */
-static int client_cert_ok(struct MHD_Connection *con)
+ * was presented and verifies against --client-ca. The verification (a signature check and the
+ * chain's parse: a third of the service's CPU when done for every request) is remembered for
+ * the connection, for the exact certificate it was made on (a renegotiation that changes it is
+ * verified again) and for CERT_RECHECK_MS at most (an expiry is seen within that). */
+#define CERT_RECHECK_MS 60000u
+static int client_cert_ok(struct MHD_Connection *con, struct guard_conn *gc)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(con, MHD_CONNECTION_INFO_GNUTLS_SESSION);
     gnutls_session_t s = ci ? (gnutls_session_t)ci->tls_session : NULL;
+    const gnutls_datum_t *peers;
     unsigned int status = 1, n = 0;
+    unsigned char md[32];
+    uint64_t now = guard_now_ms();
 
-    if (!s || !gnutls_certificate_get_peers(s, &n) || n == 0)
+    if (!s || !(peers = gnutls_certificate_get_peers(s, &n)) || n == 0 ||
+        gnutls_hash_fast(GNUTLS_DIG_SHA256, peers[0].data, peers[0].size, md) != 0)
         return 0;
-    return gnutls_certificate_verify_peers2(s, &status) == 0 && status == 0;
+    if (gc && gc->peer_ok_ms && now - gc->peer_ok_ms < CERT_RECHECK_MS &&
+        !memcmp(gc->peer_md, md, sizeof(md)))
+        return 1;
+    if (gnutls_certificate_verify_peers2(s, &status) != 0 || status != 0) {
+        if (gc)
+            gc->peer_ok_ms = 0;
+        return 0;
+    }
+    if (gc) {
+        memcpy(gc->peer_md, md, sizeof(md));
+        gc->peer_ok_ms = now ? now : 1;
+    }
+    return 1;
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *con, struct api_reply *rep)
@@ -224,7 +245,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
     guard_phase(&sv->guard, guard_of(con), GUARD_BUSY, guard_now_ms());
     atomic_store_explicit(&sh->api->busy, 1, memory_order_relaxed);
     sh->api->m.requests++;
-    if (sv->tls && !client_cert_ok(con)) {
+    if (sv->tls && !client_cert_ok(con, guard_of(con))) {
         sh->api->m.tls_refused++;
         api_error(&rep, 403, "client certificate required");
     } else if (!strcmp(method, MHD_HTTP_METHOD_GET)) {
