@@ -46,7 +46,6 @@
 #define CLIENT_IO_TIMEOUT_S 2      /* to send the request / take the reply */
 #define RETRY_FILL_MS       2000   /* after a failed pool refill */
 #define STOP_CHECK_MS       1000   /* a SIGTERM just before poll() waits no longer */
-#define REFILL_IDLE_MS      250    /* quiet time after a request before a refill */
 #define STDERR_REPLY_MAX    (32u * 1024u)
 #define QUEUE_MAX           64     /* decoded requests waiting for a lane */
 #define LANES_PER_CORE      4      /* a lane mostly waits (vtpm-mgr, the verifier) */
@@ -288,7 +287,7 @@ static void *lane_main(void *arg)
         front_req_free(&q);
         pthread_mutex_lock(&s->mu);
         s->busy--;
-        s->next_fill_ms = deadline_now_ms() + REFILL_IDLE_MS;
+        s->next_fill_ms = deadline_now_ms() + s->o->refill_ms;
         pthread_cond_signal(&s->idle);
     }
     pthread_mutex_unlock(&s->mu);
@@ -298,7 +297,7 @@ static void *lane_main(void *arg)
 /* ---- background work ------------------------------------------------------------------ */
 
 /* Milliseconds until background work is due (mu held): a re-attestation step, or a pool
- * refill (only while no request waits or runs and REFILL_IDLE_MS after the last one: the
+ * refill (only while no request waits or runs and --refill-after ms after the last one: the
  * runtime is still starting that container and needs the CPU more). */
 static int64_t work_due_ms(struct service *s, int *refill)
 {

@@ -121,6 +121,7 @@ stop_profile() {
     stop_ad
     stop_vf
     stop_mgr
+    [ -z "${BENCH_HOSTTPM_DEBUG:-}" ] || cat "$T/mgr.log" >&2
     sh "$ROOT/swtpm-ci/host-tpm-stop.sh" "$HOST"
 }
 
