@@ -36,6 +36,7 @@
 #include "hook.h"
 #include "hookfwd.h"
 #include "netproxy.h"
+#include "nodemode.h"
 #include "log.h"
 #include "procstat.h"
 #include "pool.h"
@@ -359,6 +360,27 @@ static void *background_main(void *arg)
     return NULL;
 }
 
+/* Node mode: the node's verdict is made before the socket appears (one host quote), so that
+ * no start, the first ones of a burst included, waits for a host quote on its path; later
+ * refreshes are the re-attestation's host step, ahead of the verdict's end. A failure is only
+ * logged: the first start then sends the host evidence itself, as before. */
+static void node_ahead(struct service *s)
+{
+    const struct agent_opts *o = s->o;
+    struct mgr_client mgr = { .run_dir = o->run_dir, .timeout_ms = o->timeout_ms };
+    struct http_opts ho = { .base_url = o->verifier, .ca = o->ca, .cert = o->cert,
+                            .key = o->key, .deadline = deadline_now_ms() + o->timeout_ms };
+    struct nodemode nm = { .o = o, .tab = &s->nodes, .mgr = &mgr, .ho = &ho,
+                           .host_registered = &s->host_registered };
+    int r;
+
+    if (o->host.off || o->host.mode != HOST_MODE_NODE)
+        return;
+    if ((r = nodemode_ensure(&nm, 0, o->timeout_ms, 1, NULL)) < 0)
+        LOG_WARN("node verdict not made ahead (%s): the first start sends host evidence",
+                 r == -EACCES ? "denied" : strerror(-r));
+}
+
 /* ---- the main thread: requests from the front into the queue ------------------------- */
 
 static void wait_space(struct service *s)
@@ -498,6 +520,8 @@ int serve_run(const struct agent_opts *o)
     for (i = 0; i < o->pool && !g_stop; i++)
         if (pool_fill_one(&s.pool) < 0)
             break;
+    if (!g_stop)
+        node_ahead(&s);
     if ((s.fd = listen_on(o->listen_socket)) < 0) {
         LOG_ERROR("%s: %s", o->listen_socket, strerror(-s.fd));
         goto out;

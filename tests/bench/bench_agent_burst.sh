@@ -30,6 +30,18 @@ CONFIGS=${BENCH_BURST_CONFIGS:-serial lanes pooled}
 # A service with a pool of N fills it before it listens (per vTPM: create, AK, registration).
 AGENTD_START_S=600
 PX_PID=
+# A private copy of the binaries: a concurrent `make` must not relink them under the running
+# services (the agent measures its own binary through /proc/self/exe).
+mkdir -p "$T/build/bin"
+for f in vtpm-mgr vtpm-mgr-worker vtpmctl verifier verifier-serve attest-agent attest-agent-hook \
+    slowtpm; do
+    [ -x "$BIN/$f" ] || fail "$BIN/$f missing (make all)"
+    cp "$BIN/$f" "$T/build/bin/$f"
+done
+BUILD=$T/build
+BIN=$BUILD/bin
+SLOWTPM=$BIN/slowtpm
+export SLOWTPM
 . "$ROOT/tests/integration/attest_lib.sh"
 HOOK=$BIN/attest-agent-hook
 RUNTIME=/bin/true # measured as the runtime (no runtime runs the hook here)
@@ -67,6 +79,18 @@ SOCK=$T/agentd/agent.sock
 # counts: the host TPM proxy's counts (JSON), or {} on plain swtpm.
 counts() { if [ -f "$HOST/counts" ]; then cat "$HOST/counts"; else echo '{}'; fi; }
 
+# cpu: "mgr workers agent verifier" CPU ticks (user + system, /proc/PID/stat) used so far by
+# vtpm-mgr, its workers, the agent service with its children (front, network process) and
+# the verifier: where a burst's CPU goes.
+ticks() { # PID...
+    for _p in "$@"; do cat "/proc/$_p/stat" 2>/dev/null; done |
+        awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'
+}
+cpu() {
+    echo "$(ticks "$MGR_PID") $(ticks $(pgrep -P "$MGR_PID")) \
+$(ticks "$AD_PID" $(pgrep -P "$AD_PID")) $(ticks "$VF_PID")"
+}
+
 # run CONFIG N TAG: one burst; appends the driver's JSON, with the host-TPM commands counted
 # during it, to res-<config>-<n>.
 run() {
@@ -86,14 +110,20 @@ run() {
     start_agentd "$SOCK" "ad-$_tag.log" --reattest-interval 0 \
         --host-evidence "$HOSTMODE" --kmod-log '' --uefi-log '' $_opt
     counts >c.before
+    cpu >cpu.before
     python3 "$ROOT/tests/bench/hookburst.py" "$HOOK" "$_n" "$_tag-" "$T/bb" -- \
         --verifier "$URL" --run-dir "$RUN" --timeout 120 \
         --agent-socket "$SOCK" --runtime "$RUNTIME" --host-evidence "$HOSTMODE" \
         --kmod-log '' --uefi-log '' >res.json || fail "hookburst"
     counts >c.after
-    python3 - res.json c.before c.after >>"res-$_cfg-$_n" <<'PY'
+    cpu >cpu.after
+    python3 - res.json c.before c.after cpu.before cpu.after "$(getconf CLK_TCK)" \
+        >>"res-$_cfg-$_n" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
+c0, c1 = (list(map(int, open(f).read().split())) for f in sys.argv[4:6])
+r["cpu_ms"] = dict(zip(("vtpm-mgr", "workers", "agent", "verifier"),
+                       ((y - x) * 1000 // int(sys.argv[6]) for x, y in zip(c0, c1))))
 b, a = json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
 bc = b.get("commands", {})
 r["host_signatures"] = a["signatures"] - b.get("signatures", 0) if a else None
@@ -130,8 +160,9 @@ def load(cfg, n):
 def pct(v, p):
     v = sorted(v); return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
 print("| hooks at once | service | per-hook median ms | per-hook p95 ms | last hook done ms "
-      "(median of rounds) | allowed | host-TPM signatures per burst | host-TPM commands per burst |")
-print("|---|---|---|---|---|---|---|---|")
+      "(median of rounds) | allowed | host-TPM signatures per burst | host-TPM commands per burst "
+      "| CPU s per burst: vtpm-mgr, workers, agent, verifier, hooks |")
+print("|---|---|---|---|---|---|---|---|---|")
 rows = {}
 for n in ns:
     for cfg in cfgs:
@@ -150,8 +181,11 @@ for n in ns:
                     tc[k] = tc.get(k, 0) + v
             cmds = ", ".join("%s %g" % (k, round(v / len(rs), 1)) for k, v in
                              sorted(tc.items(), key=lambda kv: (-kv[1], kv[0]))) or "none"
-        print("| %s | %s | %.0f | %.0f | %.0f | %d/%d | %s | %s |" % (n, names[cfg],
-              statistics.median(lat), pct(lat, 95), tot, ok, all_, sig, cmds))
+        cpu = ", ".join("%.1f" % (statistics.median(r["cpu_ms"][k] for r in rs) / 1000)
+                        for k in ("vtpm-mgr", "workers", "agent", "verifier"))
+        cpu += ", %.1f" % (statistics.median(r["hooks_cpu_ms"] for r in rs) / 1000)
+        print("| %s | %s | %.0f | %.0f | %.0f | %d/%d | %s | %s | %s |" % (n, names[cfg],
+              statistics.median(lat), pct(lat, 95), tot, ok, all_, sig, cmds, cpu))
         for r in rs:
             for e in r["errors"]:
                 print("<!-- error: %s -->" % e.replace("--", "- -").replace("\n", " "),
