@@ -334,17 +334,25 @@ $(for p in $PROFILES; do for m in $MODES; do start_row "$p" "$m"; done; done)
 Host-TPM commands per container start by command, in the start's window; after it:
 $(for p in $PROFILES; do for m in $MODES; do echo "- $p, $m: $(sed -n 2p "$T/start.$p.$m.path"); $(sed -n 3p "$T/start.$p.$m.path")"; done; done)
 
+What comes after the window is the refill's: a vTPM created (one rollback-counter
+TPM2_NV_Increment for its create) and registered (its AK made persistent, the registration
+record defined and written, the credential activated: four permanent-state stores of the
+vTPM, each acknowledged after a group commit, i.e. an NV_Increment). Tables before
+\`--refill-after\` counted part of it in the start's window ("NV_Increment 6" per start, when
+a create still cost two); a node-mode start itself changes no vTPM's permanent state and
+sends no host-TPM command (tests/integration/t_agent_startpath.sh counts none in the window).
+
 Goal (issue 10): the hook adds < 30 ms median (< 60 ms p95: the difference of the two p95s)
 over runc without a hook on the slow host TPM, and no host-TPM command on the container-start
 path (none in the start's window).
 $(for p in $PROFILES; do for m in $MODES; do
     s=$(stats "$T/start.$p.$m"); pl=$(stats "$T/start.$p.plain")
     add=$(calc .0f "$(field "$s" 2) - $(field "$pl" 2)")
-    add95=$(calc .0f "$(field "$s" 5) - $(field "$pl" 5)")
+    add95=$(calc +.0f "$(field "$s" 5) - $(field "$pl" 5)")
     ps=$(sed -n 1p "$T/start.$p.$m.path")
     v=$(awk -v a="$add" -v b="$add95" -v c="$(field "$ps" 1)" \
         'BEGIN { print (a < 30 && b < 60 && c == 0) ? "met" : "**not met**" }')
-    echo "- $p, $m: +$add ms median, +$add95 ms p95, $(field "$ps" 1) host-TPM commands ($(field "$ps" 2) signatures) in the start's window: $v."
+    echo "- $p, $m: +$add ms median, $add95 ms p95, $(field "$ps" 1) host-TPM commands ($(field "$ps" 2) signatures) in the start's window: $v."
 done; done)
 EOF
 }
