@@ -9,8 +9,10 @@ slow hook does not delay the time taken of the others), the time until the last 
 (ms), how many were allowed (exit 0) and the hooks' CPU time (ms).
 
 usage: hookburst.py HOOK N ID_PREFIX BUNDLE_PREFIX -- HOOK_ARGS...
+(HOOKBURST_STDERR_DIR=DIR: each hook's stderr kept as DIR/<i>.err)
 """
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -23,6 +25,9 @@ args = sys.argv[sys.argv.index("--") + 1:]
 
 def wait_one(p, res, i):
     err = p.stderr.read()
+    if os.environ.get("HOOKBURST_STDERR_DIR"):  # each hook's diagnostics, for profiling
+        with open(os.path.join(os.environ["HOOKBURST_STDERR_DIR"], "%d.err" % i), "wb") as f:
+            f.write(err)
     rc = p.wait(timeout=180)
     res[i] = (time.monotonic(), rc, err)
 
