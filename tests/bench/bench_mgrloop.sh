@@ -30,7 +30,8 @@ start_mgr
 cd "$T"
 timeout 120 "$BIN/vtpmctl" create >/dev/null || fail "create"
 
-# row NAME COMMAND...: N times: COMMAND in the background, 100 ms later a probe while it runs.
+# row NAME COMMAND...: N times: COMMAND in the background, 100 ms later a probe while it runs;
+# the command's own time (from its launch to its end) and when the probe started.
 : >alone
 i=0
 while [ $i -lt "$N" ]; do probe alone; i=$((i + 1)); done
@@ -38,15 +39,16 @@ row() {
     _f=$1; shift
     : >"$_f"
     : >"$_f.cmd"
+    : >"$_f.at"
     _i=0
     while [ $_i -lt "$N" ]; do
         _t0=$(ms)
-        "$@" >/dev/null 2>&1 &
+        ( "$@" >/dev/null 2>&1 || exit 1; echo $(($(ms) - _t0)) >>"$_f.cmd" ) &
         _p=$!
         sleep 0.1
+        echo $(($(ms) - _t0)) >>"$_f.at"
         probe "$_f"
         wait "$_p" || fail "$*"
-        echo $(($(ms) - _t0)) >>"$_f.cmd"
         _i=$((_i + 1))
     done
 }
@@ -60,12 +62,12 @@ row quote timeout 120 "$BIN/vtpmctl" host-quote --nonce 00112233445566778899aabb
 row creates creates4
 
 cat <<EOF
-| vtpm-mgr busy with (host TPM $SLOW_TPM) | that command, ms (median) | \`vtpmctl list\` started 100 ms into it, ms (median / max) |
-|---|---|---|
-| nothing | - | $(med alone) / $(max alone) |
-| \`vtpmctl issuer-rotate\` (1 TPM2_Sign) | $(med rotate.cmd) | $(med rotate) / $(max rotate) |
-| \`vtpmctl host-quote\` (1 TPM2_Quote) | $(med quote.cmd) | $(med quote) / $(max quote) |
-| 4 \`vtpmctl create\` at once (NV_Increment) | $(med creates.cmd) | $(med creates) / $(max creates) |
+| vtpm-mgr busy with (host TPM $SLOW_TPM) | that command, ms (median) | \`vtpmctl list\` started at ms (median) | \`vtpmctl list\` took ms (median / max) |
+|---|---|---|---|
+| nothing | - | - | $(med alone) / $(max alone) |
+| \`vtpmctl issuer-rotate\` (1 TPM2_Sign) | $(med rotate.cmd) | $(med rotate.at) | $(med rotate) / $(max rotate) |
+| \`vtpmctl host-quote\` (1 TPM2_Quote) | $(med quote.cmd) | $(med quote.at) | $(med quote) / $(max quote) |
+| 4 \`vtpmctl create\` at once (NV_Increment) | $(med creates.cmd) | $(med creates.at) | $(med creates) / $(max creates) |
 
 $N probes per row, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores.
 EOF
