@@ -14,7 +14,7 @@
 enum { O_VERIFIER = 1, O_RUN_DIR, O_CA, O_CERT, O_KEY, O_TIMEOUT, O_RUNTIME, O_VTPM, O_NONCE,
        O_BUNDLE, O_OUT, O_ID, O_CACHE_DIR, O_AGENT_SOCKET, O_LISTEN_SOCKET, O_POOL,
        O_NO_HOST, O_HOST_PCRS, O_UEFI_LOG, O_KMOD_LOG, O_HOST_MODE, O_NODE, O_REATTEST, O_BIND_DIR,
-       O_LANES };
+       O_LANES, O_REFILL };
 
 static const struct option options[] = {
     { "verifier", required_argument, NULL, O_VERIFIER },
@@ -42,6 +42,7 @@ static const struct option options[] = {
     { "reattest-interval", required_argument, NULL, O_REATTEST },
     { "bind-dir", required_argument, NULL, O_BIND_DIR },
     { "lanes", required_argument, NULL, O_LANES },
+    { "refill-after", required_argument, NULL, O_REFILL },
     { NULL, 0, NULL, 0 },
 };
 
@@ -63,9 +64,11 @@ void opts_usage(void)
         "  attest-agent serve --verifier URL [--listen-socket PATH] [--run-dir DIR]\n"
         "                    [--ca F --cert F --key F] [--pool N] [--cache-dir DIR|'']\n"
         "                    [--reattest-interval S] [--bind-dir DIR] [--lanes N]\n"
+        "                    [--refill-after MS]\n"
         "                    (the hook service; socket default " AGENT_DEFAULT_SOCKET ";\n"
         "                    host and containers re-attested every S s, default 300, 0: off;\n"
-        "                    N requests served at once, 1..64, default 4 per core, 4..32)\n"
+        "                    N requests served at once, 1..64, default 4 per core, 4..32;\n"
+        "                    the pool refilled MS ms after the last request, default 250)\n"
         "  attest-agent host-evidence --nonce HEX --out FILE [--run-dir DIR]\n"
         "Host evidence (hook, evidence, serve, host-evidence): [--no-host-evidence]\n"
         "    [--host-evidence node|quote] (hook, serve; default node: container evidence names\n"
@@ -108,6 +111,17 @@ static int parse_lanes(const char *s, int *n)
     if (end == s || *end || v < 1 || v > AGENT_MAX_LANES)
         return -1;
     *n = (int)v;
+    return 0;
+}
+
+static int parse_refill(const char *s, int *ms)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+
+    if (end == s || *end || v < 0 || v > AGENT_MAX_REFILL_MS)
+        return -1;
+    *ms = (int)v;
     return 0;
 }
 
@@ -181,6 +195,7 @@ static int set_opt(struct agent_opts *o, int c, const char *arg)
     case O_REATTEST: return parse_interval(arg, &o->reattest_s);
     case O_BIND_DIR: return *arg ? (o->bind_dir = arg, 0) : -1;
     case O_LANES: return parse_lanes(arg, &o->lanes);
+    case O_REFILL: return parse_refill(arg, &o->refill_ms);
     default: return -1;
     }
 }
@@ -237,6 +252,7 @@ int opts_parse(int argc, char **argv, struct agent_opts *o)
     o->listen_socket = AGENT_DEFAULT_SOCKET;
     o->pool = AGENT_DEFAULT_POOL;
     o->reattest_s = AGENT_DEFAULT_REATTEST_S;
+    o->refill_ms = AGENT_DEFAULT_REFILL_MS;
     hostev_opts_defaults(&o->host);
     o->run_dir = env && *env ? env : AGENT_DEFAULT_RUN_DIR;
     if (argc < 2 || parse_cmd(argv[1], &o->cmd) < 0)

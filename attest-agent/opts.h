@@ -16,6 +16,8 @@ enum agent_cmd { CMD_HOOK, CMD_EVIDENCE, CMD_MEASURE, CMD_PREPARE, CMD_SERVE, CM
 #define AGENT_DEFAULT_REATTEST_S 300
 #define AGENT_MAX_REATTEST_S   86400
 #define AGENT_MAX_LANES        64     /* serve: requests served at once */
+#define AGENT_DEFAULT_REFILL_MS 250   /* serve: quiet time after a request before a refill */
+#define AGENT_MAX_REFILL_MS    600000
 
 struct agent_opts {
     enum agent_cmd cmd;
@@ -36,6 +38,7 @@ struct agent_opts {
     int pool;                     /* serve: vTPMs kept created and registered ahead */
     int reattest_s;               /* serve: re-attestation interval in seconds, 0: off */
     int lanes;                    /* serve: requests served at once; 0: 4 per core (4..32) */
+    int refill_ms;                /* serve: a pool refill starts this long after the last request */
     struct host_opts host;        /* hook, evidence, serve, host-evidence: the host part */
 };
 

@@ -36,6 +36,7 @@
 #include "hook.h"
 #include "hookfwd.h"
 #include "netproxy.h"
+#include "nodemode.h"
 #include "log.h"
 #include "procstat.h"
 #include "pool.h"
@@ -46,7 +47,6 @@
 #define CLIENT_IO_TIMEOUT_S 2      /* to send the request / take the reply */
 #define RETRY_FILL_MS       2000   /* after a failed pool refill */
 #define STOP_CHECK_MS       1000   /* a SIGTERM just before poll() waits no longer */
-#define REFILL_IDLE_MS      250    /* quiet time after a request before a refill */
 #define STDERR_REPLY_MAX    (32u * 1024u)
 #define QUEUE_MAX           64     /* decoded requests waiting for a lane */
 #define LANES_PER_CORE      4      /* a lane mostly waits (vtpm-mgr, the verifier) */
@@ -288,7 +288,7 @@ static void *lane_main(void *arg)
         front_req_free(&q);
         pthread_mutex_lock(&s->mu);
         s->busy--;
-        s->next_fill_ms = deadline_now_ms() + REFILL_IDLE_MS;
+        s->next_fill_ms = deadline_now_ms() + s->o->refill_ms;
         pthread_cond_signal(&s->idle);
     }
     pthread_mutex_unlock(&s->mu);
@@ -298,7 +298,7 @@ static void *lane_main(void *arg)
 /* ---- background work ------------------------------------------------------------------ */
 
 /* Milliseconds until background work is due (mu held): a re-attestation step, or a pool
- * refill (only while no request waits or runs and REFILL_IDLE_MS after the last one: the
+ * refill (only while no request waits or runs and --refill-after ms after the last one: the
  * runtime is still starting that container and needs the CPU more). */
 static int64_t work_due_ms(struct service *s, int *refill)
 {
@@ -358,6 +358,27 @@ static void *background_main(void *arg)
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
+}
+
+/* Node mode: the node's verdict is made before the socket appears (one host quote), so that
+ * no start, the first ones of a burst included, waits for a host quote on its path; later
+ * refreshes are the re-attestation's host step, ahead of the verdict's end. A failure is only
+ * logged: the first start then sends the host evidence itself, as before. */
+static void node_ahead(struct service *s)
+{
+    const struct agent_opts *o = s->o;
+    struct mgr_client mgr = { .run_dir = o->run_dir, .timeout_ms = o->timeout_ms };
+    struct http_opts ho = { .base_url = o->verifier, .ca = o->ca, .cert = o->cert,
+                            .key = o->key, .deadline = deadline_now_ms() + o->timeout_ms };
+    struct nodemode nm = { .o = o, .tab = &s->nodes, .mgr = &mgr, .ho = &ho,
+                           .host_registered = &s->host_registered };
+    int r;
+
+    if (o->host.off || o->host.mode != HOST_MODE_NODE)
+        return;
+    if ((r = nodemode_ensure(&nm, 0, o->timeout_ms, 1, NULL)) < 0)
+        LOG_WARN("node verdict not made ahead (%s): the first start sends host evidence",
+                 r == -EACCES ? "denied" : strerror(-r));
 }
 
 /* ---- the main thread: requests from the front into the queue ------------------------- */
@@ -499,6 +520,8 @@ int serve_run(const struct agent_opts *o)
     for (i = 0; i < o->pool && !g_stop; i++)
         if (pool_fill_one(&s.pool) < 0)
             break;
+    if (!g_stop)
+        node_ahead(&s);
     if ((s.fd = listen_on(o->listen_socket)) < 0) {
         LOG_ERROR("%s: %s", o->listen_socket, strerror(-s.fd));
         goto out;

@@ -51,13 +51,13 @@ fi
 
 ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# stats FILE: "n median p10 p90" of the first column (nearest rank).
+# stats FILE: "n median p10 p90 p95" of the first column (nearest rank).
 stats() {
     sort -n "$1" | awk '{ a[NR] = $1 }
         function q(p,  k) { k = int(p * NR + 0.999999); if (k < 1) k = 1; return a[k] }
-        END { if (NR == 0) { print "0 - - -"; exit }
+        END { if (NR == 0) { print "0 - - - -"; exit }
               m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-              printf "%d %.0f %.0f %.0f\n", NR, m, q(0.1), q(0.9) }'
+              printf "%d %.0f %.0f %.0f %.0f\n", NR, m, q(0.1), q(0.9), q(0.95) }'
 }
 field() { echo "$1" | cut -d' ' -f"$2"; }
 calc() { awk "BEGIN { printf \"%$1\", $2 }"; }
@@ -121,6 +121,7 @@ stop_profile() {
     stop_ad
     stop_vf
     stop_mgr
+    [ -z "${BENCH_HOSTTPM_DEBUG:-}" ] || cat "$T/mgr.log" >&2
     sh "$ROOT/swtpm-ci/host-tpm-stop.sh" "$HOST"
 }
 
@@ -205,6 +206,9 @@ bench_starts() {
     rm -f "$T/ad-$P/agent.sock"
     ADLOG=$T/ad-$P-$MODE.log
     set -- --pool 2 --reattest-interval 0
+    # The refill held off 1 s after a check (when this agent can), so that its host-TPM
+    # commands come after the start's window instead of inside it.
+    ! "$AGENT" --help 2>&1 | grep -q -- '--refill-after' || set -- "$@" --refill-after 1000
     [ "$MODE" = current ] || set -- "$@" --host-evidence "$MODE"
     start_agentd "$T/ad-$P/agent.sock" "$ADLOG" "$@"
     hook_bundle
@@ -309,8 +313,9 @@ $(for p in $PROFILES; do create_row "$p"; done)
 
 **Container start.** \`runc create\` + \`runc start\` of tests/bench/bench_attest.sh's busybox
 bundle with \`attest-agent-hook\` forwarding to \`attest-agent serve --pool 2
---reattest-interval 0\` (vTPMs made ahead; the pool refill after each start is awaited, not
-timed, and its host-TPM commands are counted with the start), the verifier service on
+--reattest-interval 0 --refill-after 1000\` (vTPMs made ahead; the pool refill, 1 s after
+each check, is awaited, not timed, and its host-TPM commands are counted with the start, after
+its window), the verifier service on
 loopback (SQLite). After one warm-up start (host registration, first node verdict), $STARTS
 starts per row, each followed by a start without hook (the "+" column is the median
 difference). Host evidence **quote**: each container's evidence carries a host quote over
@@ -319,9 +324,8 @@ its own nonce; **node**: it refers to the node verdict (\`--host-evidence node\`
 quote per container).
 
 Host-TPM columns: in the start's window (from \`runc create\` to the end of \`runc start\`;
-the pool refill that a check sets off may begin inside it) / per start with everything until
-the next start (the refill: a vTPM created and registered). Busy time in the window is not
-all on the start's path: the host TPM may be working for the refill while runc goes on.
+with the refill held off, only what the start itself caused) / per start with everything until
+the next start (the refill: a vTPM created, its AK persisted and registered).
 
 | profile | host evidence | n | start with hook | added over no hook | host-TPM commands per start | signatures per start | Quote per start | host-TPM busy ms per start |
 |---|---|---|---|---|---|---|---|---|
@@ -330,13 +334,25 @@ $(for p in $PROFILES; do for m in $MODES; do start_row "$p" "$m"; done; done)
 Host-TPM commands per container start by command, in the start's window; after it:
 $(for p in $PROFILES; do for m in $MODES; do echo "- $p, $m: $(sed -n 2p "$T/start.$p.$m.path"); $(sed -n 3p "$T/start.$p.$m.path")"; done; done)
 
-Goal (issue 10): the hook adds < 30 ms median (< 60 ms p95) over runc without a hook on the
-slow host TPM, and no host-TPM signature on the container-start path.
+What comes after the window is the refill's: a vTPM created (one rollback-counter
+TPM2_NV_Increment for its create) and registered (its AK made persistent, the registration
+record defined and written, the credential activated: four permanent-state stores of the
+vTPM, each acknowledged after a group commit, i.e. an NV_Increment). Tables before
+\`--refill-after\` counted part of it in the start's window ("NV_Increment 6" per start, when
+a create still cost two); a node-mode start itself changes no vTPM's permanent state and
+sends no host-TPM command (tests/integration/t_agent_startpath.sh counts none in the window).
+
+Goal (issue 10): the hook adds < 30 ms median (< 60 ms p95: the difference of the two p95s)
+over runc without a hook on the slow host TPM, and no host-TPM command on the container-start
+path (none in the start's window).
 $(for p in $PROFILES; do for m in $MODES; do
-    s=$(stats "$T/start.$p.$m"); pl=$(field "$(stats "$T/start.$p.plain")" 2)
-    add=$(calc .0f "$(field "$s" 2) - $pl"); sig=$(field "$(sed -n 1p "$T/start.$p.$m.path")" 2)
-    v=$(awk -v a="$add" -v s="$sig" 'BEGIN { print (a < 30 && s == 0) ? "met" : "**not met**" }')
-    echo "- $p, $m: +$add ms median, $sig host-TPM signatures in the start's window: $v."
+    s=$(stats "$T/start.$p.$m"); pl=$(stats "$T/start.$p.plain")
+    add=$(calc .0f "$(field "$s" 2) - $(field "$pl" 2)")
+    add95=$(calc +.0f "$(field "$s" 5) - $(field "$pl" 5)")
+    ps=$(sed -n 1p "$T/start.$p.$m.path")
+    v=$(awk -v a="$add" -v b="$add95" -v c="$(field "$ps" 1)" \
+        'BEGIN { print (a < 30 && b < 60 && c == 0) ? "met" : "**not met**" }')
+    echo "- $p, $m: +$add ms median, $add95 ms p95, $(field "$ps" 1) host-TPM commands ($(field "$ps" 2) signatures) in the start's window: $v."
 done; done)
 EOF
 }

@@ -533,11 +533,15 @@ main() {
     sh "$ROOT/tests/bench/bench_hosttpm.sh" "$B" >"$T/hosttpm.md" || fail "bench_hosttpm.sh"
     say "8d concurrent container starts through the agent service (bench_agent_burst.sh)"
     { echo; echo "## 8d. Agent service: concurrent container starts"; echo
-      echo "\`sh tests/bench/bench_agent_burst.sh $B\` (tests/bench/hookburst.py): N"
-      echo "\`attest-agent-hook\` processes at once against \`attest-agent serve --lanes 1\` (one"
-      echo "request at a time, the service before issue 10) and the default lanes, rounds"
-      echo "alternating; no runtime (a stand-in container process), node mode, swtpm host TPM."
-      echo; sh "$ROOT/tests/bench/bench_agent_burst.sh" "$B"; } >"$T/burst.md" ||
+      echo "\`SLOW_TPM=p95 sh tests/bench/bench_agent_burst.sh $B\` (tests/bench/hookburst.py):"
+      echo "N \`attest-agent-hook\` processes at once against \`attest-agent serve --lanes 1\`"
+      echo "(one request at a time, the service before issue 10) and the default lanes, both with"
+      echo "a pool of 2, and the default lanes with a pool of N (issue 10's burst goal: 100 at"
+      echo "once attested within 3 s, at most 2 host-TPM signatures), rounds taking turns; no"
+      echo "runtime (a stand-in container process), node mode, the host TPM behind slowtpm with"
+      echo "the p95 profile (docs/slowtpm.md)."
+      echo; SLOW_TPM=${SLOW_TPM:-p95} sh "$ROOT/tests/bench/bench_agent_burst.sh" "$B"; } \
+        >"$T/burst.md" ||
         fail "bench_agent_burst.sh"
     say "8e re-attestation per interval, node mode vs quote mode (bench_reattest.sh)"
     { echo; echo "## 8e. Re-attestation: host-TPM signatures and verifier CPU per interval"

@@ -92,7 +92,8 @@ start_verifier() {
     URL=http://127.0.0.1:$PORT
 }
 
-# start_agentd SOCKET LOG [serve options]: the agent service; sets AD_PID once it listens.
+# start_agentd SOCKET LOG [serve options]: the agent service; sets AD_PID once it listens
+# (within AGENTD_START_S seconds, 15 unless set: the service fills its pool first).
 start_agentd() {
     _sa_sock=$1 _sa_log=$2; shift 2
     "$AGENT" serve --listen-socket "$_sa_sock" --verifier "$URL" --run-dir "$RUN" "$@" \
@@ -101,7 +102,8 @@ start_agentd() {
     _sa_i=0
     while [ ! -S "$_sa_sock" ]; do
         _sa_i=$((_sa_i + 1))
-        [ $_sa_i -lt 150 ] || { cat "$_sa_log" >&2; fail "agent service did not start"; }
+        [ $_sa_i -lt $((${AGENTD_START_S:-15} * 10)) ] ||
+            { cat "$_sa_log" >&2; fail "agent service did not start"; }
         kill -0 "$AD_PID" 2>/dev/null || { cat "$_sa_log" >&2; fail "agent service exited"; }
         sleep 0.1
     done

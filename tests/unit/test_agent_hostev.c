@@ -110,6 +110,8 @@ static void test_options(void **state)
     const char *const set[] = { "attest-agent", "hook", "--verifier", "http://v",
         "--host-pcrs", "0,4,13", "--uefi-log", "", "--kmod-log", "/k", "--node-name", "n-1",
         NULL };
+    const char *const refill[] = { "attest-agent", "serve", "--verifier", "http://v",
+                                   "--refill-after", "0", NULL };
     const char *const he[] = { "attest-agent", "host-evidence", "--nonce", "00", "--out", "f",
                                "--no-host-evidence", NULL };
     const char *const bad[][8] = {
@@ -122,6 +124,9 @@ static void test_options(void **state)
         { "attest-agent", "serve", "--verifier", "http://v", "--reattest-interval", "86401", NULL },
         { "attest-agent", "serve", "--verifier", "http://v", "--reattest-interval", "2s", NULL },
         { "attest-agent", "serve", "--verifier", "http://v", "--reattest-interval", "", NULL },
+        { "attest-agent", "serve", "--verifier", "http://v", "--refill-after", "-1", NULL },
+        { "attest-agent", "serve", "--verifier", "http://v", "--refill-after", "600001", NULL },
+        { "attest-agent", "serve", "--verifier", "http://v", "--refill-after", "1s", NULL },
         { "attest-agent", "host-evidence", "--out", "f", NULL },
         { "attest-agent", "host-evidence", "--nonce", "00", NULL },
         { "attest-agent", "hook", "--verifier", "http://v", "--no-host-evidence=1", NULL },
@@ -131,6 +136,7 @@ static void test_options(void **state)
     (void)state;
     assert_int_equal(parse(&o, defaults), 0);
     assert_int_equal(o.reattest_s, AGENT_DEFAULT_REATTEST_S);
+    assert_int_equal(o.refill_ms, 250); /* docs/attest-agent.md */
     assert_false(o.host.off);
     assert_int_equal(o.host.pcrs, DEFAULT_MASK);
     assert_string_equal(o.host.uefi_log, HOSTEV_DEFAULT_UEFI_LOG);
@@ -141,6 +147,8 @@ static void test_options(void **state)
     assert_null(o.host.uefi_log); /* '': never sent */
     assert_string_equal(o.host.kmod_log, "/k");
     assert_string_equal(o.host.node, "n-1");
+    assert_int_equal(parse(&o, refill), 0);
+    assert_int_equal(o.refill_ms, 0);
     assert_int_equal(parse(&o, he), 2); /* host evidence without the host part is nothing */
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (parse(&o, bad[i]) != 2)

@@ -29,6 +29,8 @@ size_t wk_exec_command(struct worker *w, struct inst *inst, const uint8_t *cmd, 
         explicit_bzero(out, out_len);
         return tpmcmd_error_response(out, TPM2_RC_FAILURE);
     }
+    if (inst->perm_dirty)
+        LOG_DEBUG("command 0x%x changed the permanent state", (unsigned)tpmcmd_code(cmd));
     if (wk_persist(w, inst) < 0) {
         explicit_bzero(out, out_len);
         return tpmcmd_error_response(out, TPM2_RC_NV_UNAVAILABLE);
