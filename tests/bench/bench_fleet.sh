@@ -20,6 +20,7 @@
 VTPM_BUILD=$(cd "${1:-build}" && pwd)
 export VTPM_BUILD
 . "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/bench_lib.sh"
 set -eu
 ROUNDS=${BENCH_FLEET_ROUNDS:-3}
 SAT_AGENTS=${BENCH_FLEET_SAT_AGENTS:-200}
@@ -67,20 +68,10 @@ CONNS=$((SAT_AGENTS > F_AGENTS ? SAT_AGENTS : F_AGENTS))
 # start_instance NAME DB: `verifier serve` with mutual TLS on a free loopback port, connection
 # limits raised for CONNS clients on one address; sets NAME_URL and NAME_PID.
 start_instance() {
-    rm -f "port-$1"
-    "$VF" serve --listen 127.0.0.1:0 --port-file "port-$1" --db "$2" --policy policy.json \
-        --trust trust --tls-cert server.pem --tls-key server.key --client-ca ca.pem \
-        --max-connections $((CONNS + 96)) --max-connections-per-ip $((CONNS + 32)) \
-        >>"vf-$1.log" 2>&1 &
-    eval "$1_PID=$!"
-    INST_PIDS="$INST_PIDS $!"
-    _si_i=0
-    while [ ! -s "port-$1" ]; do
-        _si_i=$((_si_i + 1)); [ $_si_i -lt 100 ] || fail "verifier $1 did not start"
-        kill -0 "$(eval echo "\$$1_PID")" 2>/dev/null || { cat "vf-$1.log" >&2; fail "verifier $1 exited"; }
-        sleep 0.1
-    done
-    eval "$1_URL=https://127.0.0.1:$(cat "port-$1")"
+    _n=$1 _db=$2
+    start_verifier "$_n" https --db "$_db" --policy policy.json --trust trust \
+        --tls-cert server.pem --tls-key server.key --client-ca ca.pem \
+        --max-connections $((CONNS + 96)) --max-connections-per-ip $((CONNS + 32))
 }
 
 urls_of() {

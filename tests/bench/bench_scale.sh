@@ -11,6 +11,7 @@
 VTPM_BUILD=$(cd "${1:-build}" && pwd)
 export VTPM_BUILD
 . "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/bench_lib.sh"
 set -eu
 ROUNDS=${BENCH_SCALE_ROUNDS:-5}
 N=${BENCH_SCALE_N:-600}
@@ -53,18 +54,9 @@ at_exit stop_instances # registered before pg_init: the instances stop before th
 # start_instance NAME DB: `verifier serve` without TLS on a free loopback port, nonces valid
 # for the whole run (the evidence is made before the rounds); sets NAME_URL and NAME_PID.
 start_instance() {
-    rm -f "port-$1"
-    "$VF" serve --listen 127.0.0.1:0 --port-file "port-$1" --db "$2" --policy policy.json \
-        --trust trust --insecure-no-tls --nonce-ttl 3600 >>"vf-$1.log" 2>&1 &
-    eval "$1_PID=$!"
-    INST_PIDS="$INST_PIDS $!"
-    _si_i=0
-    while [ ! -s "port-$1" ]; do
-        _si_i=$((_si_i + 1)); [ $_si_i -lt 100 ] || fail "verifier $1 did not start"
-        kill -0 "$(eval echo "\$$1_PID")" 2>/dev/null || { cat "vf-$1.log" >&2; fail "verifier $1 exited"; }
-        sleep 0.1
-    done
-    eval "$1_URL=http://127.0.0.1:$(cat "port-$1")"
+    _n=$1 _db=$2
+    start_verifier "$_n" http --db "$_db" --policy policy.json --trust trust --insecure-no-tls \
+        --nonce-ttl 3600
 }
 
 # The URLs (comma-separated) and PIDs of a configuration.
@@ -111,32 +103,10 @@ setup() {
 
 # --- the evidence ----------------------------------------------------------------------------
 
-MAKE_PIDS=""
-stop_makers() {
-    for p in $MAKE_PIDS; do stop_pid "$p" 20 || true; done
-    MAKE_PIDS=""
-}
-at_exit stop_makers
-
 # make_config CONFIG: CONC fresh vTPMs, each registered at the configuration's database and
 # quoting TOTAL nonces issued by its instances, in parallel (one process per vTPM). The files
 # of vTPM j are ev/CONFIG/CONFIG-vJ-00000.cbor ... in quote order.
-make_config() {
-    mkdir -p "ev/$1"
-    j=0
-    while [ $j -lt "$CONC" ]; do
-        u=$(create_vtpm --name "scale-$1-$j") || fail "vtpmctl create"
-        timeout 120 "$BE" make --verifier "$(urls_of "$1")" --run-dir "$RUN" --vtpm "$u" \
-            --bundle bundle --runtime "$RUNTIME" --count "$TOTAL" --out "ev/$1/$1-v$j-" \
-            >"make-$1-$j.log" 2>&1 &
-        MAKE_PIDS="$MAKE_PIDS $!"
-        j=$((j + 1))
-    done
-    for p in $MAKE_PIDS; do
-        wait "$p" || { cat make-"$1"-*.log >&2; fail "bench_evidence make ($1)"; }
-    done
-    MAKE_PIDS=""
-}
+make_config() { make_evidence "$1" scale "$(urls_of "$1")" 120; }
 
 make_all() {
     t0=$(date +%s%N)

@@ -12,6 +12,7 @@
 VTPM_BUILD=$(cd "${1:-build}" && pwd)
 export VTPM_BUILD
 . "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/bench_lib.sh"
 set -eu
 ROUNDS=${BENCH_THREADS_ROUNDS:-3}
 PER=${BENCH_THREADS_PER:-25}
@@ -48,20 +49,10 @@ at_exit stop_instances
 # start_instance NAME THREADS: `verifier serve` with mutual TLS on its own SQLite file, nonces
 # valid for the whole run (the evidence is made first); sets NAME_URL and NAME_PID.
 start_instance() {
-    rm -f "port-$1"
-    "$VF" serve --listen 127.0.0.1:0 --port-file "port-$1" --db "sqlite:$T/$1.db" \
-        --policy policy.json --trust trust --tls-cert server.pem --tls-key server.key \
-        --client-ca ca.pem --nonce-ttl 3600 --threads "$2" --max-connections-per-ip 256 \
-        >>"vf-$1.log" 2>&1 &
-    eval "$1_PID=$!"
-    INST_PIDS="$INST_PIDS $!"
-    _si_i=0
-    while [ ! -s "port-$1" ]; do
-        _si_i=$((_si_i + 1)); [ $_si_i -lt 100 ] || fail "verifier $1 did not start"
-        kill -0 "$(eval echo "\$$1_PID")" 2>/dev/null || { cat "vf-$1.log" >&2; fail "verifier $1 exited"; }
-        sleep 0.1
-    done
-    eval "$1_URL=https://127.0.0.1:$(cat "port-$1")"
+    _n=$1 _th=$2
+    start_verifier "$_n" https --db "sqlite:$T/$_n.db" --policy policy.json --trust trust \
+        --tls-cert server.pem --tls-key server.key --client-ca ca.pem --nonce-ttl 3600 \
+        --threads "$_th" --max-connections-per-ip 256
 }
 url_of() { eval echo "\$$1_URL"; }
 pid_of() { eval echo "\$$1_PID"; }
@@ -84,28 +75,7 @@ setup() {
 
 # make_instance NAME: CONC fresh vTPMs registered at the instance, each quoting TOTAL nonces
 # of it (one process per vTPM); files ev/NAME/NAME-vJ-00000.cbor ... in quote order.
-MAKE_PIDS=""
-stop_makers() {
-    for p in $MAKE_PIDS; do stop_pid "$p" 20 || true; done
-    MAKE_PIDS=""
-}
-at_exit stop_makers
-make_instance() {
-    mkdir -p "ev/$1"
-    j=0
-    while [ $j -lt "$CONC" ]; do
-        u=$(create_vtpm --name "thr-$1-$j") || fail "vtpmctl create"
-        timeout 300 "$BE" make --verifier "$(url_of "$1")" --run-dir "$RUN" --vtpm "$u" \
-            --bundle bundle --runtime "$RUNTIME" --count "$TOTAL" --out "ev/$1/$1-v$j-" \
-            >"make-$1-$j.log" 2>&1 &
-        MAKE_PIDS="$MAKE_PIDS $!"
-        j=$((j + 1))
-    done
-    for p in $MAKE_PIDS; do
-        wait "$p" || { cat make-"$1"-*.log >&2; fail "bench_evidence make ($1)"; }
-    done
-    MAKE_PIDS=""
-}
+make_instance() { make_evidence "$1" thr "$(url_of "$1")" 300; }
 
 # files_of NAME SLOT: the slot's files (slot = 2 x round + mode), vTPM index varying fastest,
 # so that client k mod CONC posts one vTPM's quotes in quote order (the TPM clock check).
