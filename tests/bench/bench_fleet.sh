@@ -69,7 +69,7 @@ CONNS=$((SAT_AGENTS > F_AGENTS ? SAT_AGENTS : F_AGENTS))
 # limits raised for CONNS clients on one address; sets NAME_URL and NAME_PID.
 start_instance() {
     _n=$1 _db=$2
-    start_verifier "$_n" https --db "$_db" --policy policy.json --trust trust \
+    start_instance_vf "$_n" https --db "$_db" --policy policy.json --trust trust \
         --tls-cert server.pem --tls-key server.key --client-ca ca.pem \
         --max-connections $((CONNS + 96)) --max-connections-per-ip $((CONNS + 32))
 }

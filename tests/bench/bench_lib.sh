@@ -2,10 +2,10 @@
 # Shared by the verifier benchmarks (bench_scale.sh, bench_threads.sh, bench_fleet.sh), sourced
 # after tests/integration/lib.sh: named verifier instances, and evidence made ahead of a run.
 
-# start_verifier NAME SCHEME ARGS...: `$VF serve --listen 127.0.0.1:0 --port-file port-NAME ARGS`
+# start_instance_vf NAME SCHEME ARGS...: `$VF serve --listen 127.0.0.1:0 --port-file port-NAME ARGS`
 # logging to vf-NAME.log, its PID added to INST_PIDS; once it listens, NAME_PID and
 # NAME_URL (SCHEME://127.0.0.1:PORT) are set.
-start_verifier() {
+start_instance_vf() {
     _sv_n=$1 _sv_s=$2
     shift 2
     rm -f "port-$_sv_n"

@@ -55,7 +55,7 @@ at_exit stop_instances # registered before pg_init: the instances stop before th
 # for the whole run (the evidence is made before the rounds); sets NAME_URL and NAME_PID.
 start_instance() {
     _n=$1 _db=$2
-    start_verifier "$_n" http --db "$_db" --policy policy.json --trust trust --insecure-no-tls \
+    start_instance_vf "$_n" http --db "$_db" --policy policy.json --trust trust --insecure-no-tls \
         --nonce-ttl 3600
 }
 

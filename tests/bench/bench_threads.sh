@@ -50,7 +50,7 @@ at_exit stop_instances
 # valid for the whole run (the evidence is made first); sets NAME_URL and NAME_PID.
 start_instance() {
     _n=$1 _th=$2
-    start_verifier "$_n" https --db "sqlite:$T/$_n.db" --policy policy.json --trust trust \
+    start_instance_vf "$_n" https --db "sqlite:$T/$_n.db" --policy policy.json --trust trust \
         --tls-cert server.pem --tls-key server.key --client-ca ca.pem --nonce-ttl 3600 \
         --threads "$_th" --max-connections-per-ip 256
 }
