@@ -15,7 +15,7 @@
 #       re-attesting at the same total rate (their interval shortened to match), open loop for
 #       BENCH_FLEET_SECONDS (60) with BENCH_FLEET_AGENTS (64) client threads, on each
 #       configuration of BENCH_FLEET_CONFIGS ("sqlite pg2"); BENCH_FLEET_RATE (666.7) changes
-#       the offered rate.
+#       the offered rate; BENCH_FLEET_VF_ARGS adds `verifier serve` options to every instance.
 # Alone:  sh tests/bench/bench_fleet.sh [BUILD_DIR] >section.md
 VTPM_BUILD=$(cd "${1:-build}" && pwd)
 export VTPM_BUILD
@@ -31,6 +31,7 @@ F_S=${BENCH_FLEET_SECONDS:-60}
 F_AGENTS=${BENCH_FLEET_AGENTS:-64}
 F_RATE=${BENCH_FLEET_RATE:-666.7}
 F_CONFIGS=${BENCH_FLEET_CONFIGS:-sqlite pg2}
+VF_ARGS=${BENCH_FLEET_VF_ARGS:-}   # more `verifier serve` options (e.g. --threads 8), word-split
 WARM=2 # seconds of each load not measured: the clients' TLS handshakes
 CONFIGS="sqlite pg1 pg2"
 NCONF=3
@@ -71,7 +72,7 @@ start_instance() {
     _n=$1 _db=$2
     start_instance_vf "$_n" https --db "$_db" --policy policy.json --trust trust \
         --tls-cert server.pem --tls-key server.key --client-ca ca.pem \
-        --max-connections $((CONNS + 96)) --max-connections-per-ip $((CONNS + 32))
+        --max-connections $((CONNS + 96)) --max-connections-per-ip $((CONNS + 32)) $VF_ARGS
 }
 
 urls_of() {
@@ -261,7 +262,7 @@ report() {
 
 \`sh tests/bench/bench_fleet.sh build\` (BENCH_FLEET_ROUNDS=$ROUNDS, BENCH_FLEET_SAT_AGENTS=$SAT_AGENTS,
 BENCH_FLEET_SAT_SECONDS=$SAT_S, BENCH_FLEET_NODES=$F_NODES, BENCH_FLEET_CONTAINERS=$F_CONT,
-BENCH_FLEET_SECONDS=$F_S, BENCH_FLEET_AGENTS=$F_AGENTS, BENCH_FLEET_RATE=$F_RATE), $(date -u '+%Y-%m-%d %H:%M UTC'), on
+BENCH_FLEET_SECONDS=$F_S, BENCH_FLEET_AGENTS=$F_AGENTS, BENCH_FLEET_RATE=$F_RATE${VF_ARGS:+, BENCH_FLEET_VF_ARGS='$VF_ARGS'}), $(date -u '+%Y-%m-%d %H:%M UTC'), on
 this machine ($NCPU cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), shared with
 other work: "ours" is the CPU time of the instances, PostgreSQL and fleetsim over the wall time
 of the runs, "machine" the busy share of all CPUs in that time (/proc/stat), whatever ran). Client: \`tests/tools/fleetsim\`, a simulated fleet in one process: per node a

@@ -48,3 +48,25 @@ make_evidence() {
     done
     MAKE_PIDS=""
 }
+
+# files_of NAME SLOT: the slot's PER x CONC files of make_evidence, vTPM index varying
+# fastest, so that file k goes to client k mod CONC and each client posts one vTPM's quotes in
+# quote order (the verifier's TPM clock check, clock-rollback, wants exactly that).
+files_of() {
+    _fo_k=$(($2 * PER))
+    while [ $_fo_k -lt $((($2 + 1) * PER)) ]; do
+        _fo_j=0
+        while [ $_fo_j -lt "$CONC" ]; do
+            printf 'ev/%s/%s-v%d-%05d.cbor\n' "$1" "$1" "$_fo_j" "$_fo_k"
+            _fo_j=$((_fo_j + 1))
+        done
+        _fo_k=$((_fo_k + 1))
+    done
+}
+
+# cpu_ticks PID...: user + system clock ticks of the processes so far (fields 14 and 15 of
+# /proc/PID/stat, counted after the command name, which may hold spaces); 0 for one gone.
+cpu_ticks() {
+    for _ct_p in "$@"; do cat "/proc/$_ct_p/stat" 2>/dev/null || true; done |
+        awk '{ sub(/^.*\) /, ""); s += $12 + $13 } END { print s + 0 }'
+}

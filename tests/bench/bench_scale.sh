@@ -119,29 +119,8 @@ make_all() {
     say "$GEN_N evidence files in $GEN_S s"
 }
 
-# files_of CONFIG ROUND: the round's files, vTPM index varying fastest, so that file k goes to
-# thread k mod CONC (bench_evidence) and each thread posts one vTPM's quotes in quote order:
-# the verifier's TPM clock check (clock-rollback) wants exactly that.
-files_of() {
-    k=$(($2 * PER))
-    while [ $k -lt $((($2 + 1) * PER)) ]; do
-        j=0
-        while [ $j -lt "$CONC" ]; do
-            printf 'ev/%s/%s-v%d-%05d.cbor\n' "$1" "$1" "$j" "$k"
-            j=$((j + 1))
-        done
-        k=$((k + 1))
-    done
-}
-
 # --- the rounds ------------------------------------------------------------------------------
 
-# cpu_ticks PID...: user + system clock ticks of the processes so far (fields 14 and 15 of
-# /proc/PID/stat, counted after the command name, which may hold spaces).
-cpu_ticks() {
-    for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null || true; done |
-        awk '{ sub(/^.*\) /, ""); s += $12 + $13 } END { print s + 0 }'
-}
 pg_pids() { echo "$PG_PID $(pgrep -P "$PG_PID" | tr '\n' ' ')"; }
 # machine_ticks: "busy total iowait" clock ticks of all CPUs so far (/proc/stat): the machine
 # is shared, so the report shows how busy it was besides our processes.

@@ -77,23 +77,7 @@ setup() {
 # of it (one process per vTPM); files ev/NAME/NAME-vJ-00000.cbor ... in quote order.
 make_instance() { make_evidence "$1" thr "$(url_of "$1")" 300; }
 
-# files_of NAME SLOT: the slot's files (slot = 2 x round + mode), vTPM index varying fastest,
-# so that client k mod CONC posts one vTPM's quotes in quote order (the TPM clock check).
-files_of() {
-    k=$(($2 * PER))
-    while [ $k -lt $((($2 + 1) * PER)) ]; do
-        j=0
-        while [ $j -lt "$CONC" ]; do
-            printf 'ev/%s/%s-v%d-%05d.cbor\n' "$1" "$1" "$j" "$k"
-            j=$((j + 1))
-        done
-        k=$((k + 1))
-    done
-}
 
-cpu_ticks() {
-    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
 
 # machine_ticks: "busy total" clock ticks of all CPUs so far (/proc/stat): the machine may be
 # shared, and the report shows how busy it was besides this benchmark.
