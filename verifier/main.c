@@ -34,7 +34,7 @@ static void usage(void)
         "                      [--max-connections N] [--max-connections-per-ip N]\n"
         "                      [--reserve-connections N] [--handshake-timeout S]\n"
         "                      [--header-timeout S] [--body-timeout S] [--idle-timeout S]\n"
-        "                      [--threads N]   (serving threads; default: one per online CPU)\n"
+        "                      [--threads N]   (serving threads; default: 4 per online CPU)\n"
         "                      [--audit-keep-days D]   (default 90; 0 keeps the audit for ever)\n"
         "       verifier boot-policy (derive | show | check) ...   (host boot reference values)\n"
         "       verifier policy default\n"

@@ -244,7 +244,7 @@ bounds() {
 What bounds these numbers: a verified attestation cost one SQLite instance $ms ms of CPU at
 saturation (TLS, the checks, the store) and the simulator $cms ms, so this machine's two cores,
 shared by both, could serve about $(calc .0f "2000 / ($ms + $cms)") a second with nothing else running; $how. The
-instance serves on one thread per core (\`--threads\`) and each attestation writes two
+instance serves on \`--threads\` threads (default 4 per CPU) and each attestation writes two
 transactions (the nonce issued; the check's one write set: nonce consumed, TPM clock, verdict,
 audit row), group-committed across concurrent checks on SQLite (a 4 kB write + fdatasync took
 $SYNC_MS ms on this disk after the runs); the machine's CPUs were $(busy "$f")% busy during (b),

@@ -474,7 +474,10 @@ static int load_shards(struct server *sv, const struct server_config *cfg)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
-    sv->n = cfg->threads ? cfg->threads : cpus > 0 ? (unsigned)cpus : 1;
+    sv->n = cfg->threads ? cfg->threads
+                         : cpus > 0 ? (unsigned)cpus * SERVER_THREADS_PER_CPU : SERVER_THREADS_PER_CPU;
+    if (sv->n > SERVER_MAX_THREADS)
+        sv->n = SERVER_MAX_THREADS;
     if (!(sv->apis = calloc(sv->n, sizeof(*sv->apis))) ||
         !(sv->shards = calloc(sv->n, sizeof(*sv->shards))))
         return -1;

@@ -11,6 +11,10 @@
 #define SERVER_AUDIT_KEEP_DAYS   90u  /* --audit-keep-days */
 #define SERVER_ADMISSION_CACHE_MS 1000u
 #define SERVER_MAX_THREADS 1024u
+/* The default --threads per online CPU: a thread waits for its check's commit (an fsync, or a
+ * PostgreSQL round trip) as often as it computes, so one per CPU left the CPUs idle
+ * (docs/benchmarks.md 8h: 4 per CPU served 1.36x the attestations/s of 1 on SQLite). */
+#define SERVER_THREADS_PER_CPU 4u
 
 struct server_config {
     const char *listen, *db, *policy, *trust;
@@ -26,7 +30,7 @@ struct server_config {
     unsigned long audit_keep_days; /* audit rows older are purged by the sweeper; 0: never */
     unsigned long admission_cache_ms, admission_max_age;
     struct guard_limits conn; /* connection limits and deadlines (docs/verifier.md) */
-    unsigned threads;         /* serving threads; 0: one per online CPU */
+    unsigned threads;         /* serving threads; 0: SERVER_THREADS_PER_CPU per online CPU */
 };
 
 /* Runs until SIGTERM or SIGINT. Returns 0 after a clean stop, -1 when it could not start. */
