@@ -11,12 +11,13 @@ command -v curl >/dev/null || { echo "curl missing"; exit 77; }
 command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
 VF=$BIN/verifier
 SEED=$BUILD/tests/verifier_seed
-VF_PID= VF2_PID= RX_PID=
+VF_PID= VF2_PID= VF3_PID= RX_PID=
 D_OK=sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 D_BAD=sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
 stop_all() {
     stop_pid "$VF_PID" 50 || true; VF_PID=
     stop_pid "$VF2_PID" 50 || true; VF2_PID=
+    stop_pid "$VF3_PID" 50 || true; VF3_PID=
     stop_pid "$RX_PID" 50 || true; RX_PID=
 }
 at_exit stop_all
@@ -282,6 +283,32 @@ curl -s -m 5 "$URL2/v1/nodes/solo-1" | grep -q reattest-missed || fail "solo-1 n
 stop_pid "$VF2_PID" 30 || fail "second verifier did not stop"
 VF2_PID=
 ok "without --notify-url: revoked, the notification discarded"
+
+# --- audit retention: the sweeper's first purge takes rows older than --audit-keep-days ------
+DB3=$T/vf3.db
+start_vf port3 vf3.log "sqlite:$DB3" --audit-keep-days 1
+VF3_PID=$VFP
+stop_pid "$VF3_PID" 30 || fail "third verifier did not stop"
+VF3_PID=
+NOW=$(date +%s)
+python3 - "$DB3" "$NOW" <<'EOF2' || fail "cannot seed audit rows"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1]); now = int(sys.argv[2])
+for t, who in ((now - 3 * 86400, "old-1"), (now - 2 * 86400, "old-2"), (now - 3600, "new-1"), (now, "new-2")):
+    db.execute("INSERT INTO audit (time, kind, subject, outcome, detail) VALUES (?, 'evidence', ?, 'allow', '')", (t, who))
+db.commit()
+EOF2
+start_vf port3 vf3.log "sqlite:$DB3" --audit-keep-days 1
+VF3_PID=$VFP
+audit_subjects() { python3 -c "import sqlite3,sys; print(' '.join(r[0] for r in sqlite3.connect(sys.argv[1]).execute('select subject from audit order by id')))" "$DB3"; }
+i=0
+while [ "$(audit_subjects)" != "new-1 new-2" ]; do
+    i=$((i + 1)); [ $i -lt 100 ] || fail "audit after the purge: $(audit_subjects)"
+    sleep 0.1
+done
+stop_pid "$VF3_PID" 30 || fail "third verifier did not stop"
+VF3_PID=
+ok "--audit-keep-days 1: rows of 2 and 3 days ago purged, those of the last day kept"
 
 # --- SIGTERM while a delivery hangs -------------------------------------------------------
 touch hang
