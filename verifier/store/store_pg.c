@@ -30,6 +30,9 @@ struct pg_store {
      * Emptied when the connection is re-made (the server forgot them). */
     const char *prepared[PG_PREPARED_MAX];
     size_t nprepared;
+    /* BEGIN asked for and not sent yet: it goes with the transaction's first statement, in
+     * one round trip (libpq's pipeline mode), instead of a round trip of its own. */
+    int begin_pending;
 };
 
 static PGconn *CONN(struct store *st)
@@ -181,17 +184,85 @@ static int pg_prepared(struct store *st, const char *sql, const struct pgp *p, c
     return 1;
 }
 
+static int pg_ready(struct store *st);
+
+/* One query's result in pipeline mode: the result (NULL when none came) after reading the
+ * NULL that ends it. */
+static PGresult *pipe_result(PGconn *c)
+{
+    PGresult *res = PQgetResult(c), *end;
+
+    while (res && (end = PQgetResult(c)) != NULL) /* one result per query: drop extras */
+        PQclear(end);
+    return res;
+}
+
+/* BEGIN and sql in one round trip: 1 with sql's result in *out (NULL on a broken connection),
+ * or 0 with BEGIN's failure in *out. */
+static int begin_and(PGconn *c, const char *sql, const char *name, const struct pgp *p,
+                     PGresult **out)
+{
+    PGresult *b, *r, *sync;
+    int sent;
+
+    *out = NULL;
+    if (PQenterPipelineMode(c) != 1)
+        return 1; /* *out NULL: reported as a broken connection */
+    sent = PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 1) == 1 &&
+           (name ? PQsendQueryPrepared(c, name, p->n, p->v, p->len, p->fmt, 1)
+                 : PQsendQueryParams(c, sql, p ? p->n : 0, p ? p->type : NULL, p ? p->v : NULL,
+                                     p ? p->len : NULL, p ? p->fmt : NULL, 1)) == 1 &&
+           PQpipelineSync(c) == 1;
+    b = sent ? pipe_result(c) : NULL;
+    r = sent ? pipe_result(c) : NULL;
+    while ((sync = PQgetResult(c)) != NULL) { /* up to and with the PIPELINE_SYNC */
+        ExecStatusType s = PQresultStatus(sync);
+
+        PQclear(sync);
+        if (s == PGRES_PIPELINE_SYNC)
+            break;
+    }
+    PQexitPipelineMode(c);
+    if (b && PQresultStatus(b) != PGRES_COMMAND_OK) {
+        PQclear(r);
+        *out = b;
+        return 0;
+    }
+    PQclear(b);
+    *out = r;
+    return 1;
+}
+
 /* Runs sql with p (may be NULL); results come back in binary. NULL with *err on failure.
  * Statements with parameters are prepared once per connection (pg_prepared). */
 static PGresult *pg_q(struct store *st, const char *sql, const struct pgp *p, int *err)
 {
+    struct pg_store *q = (struct pg_store *)st;
     char name[16];
-    PGresult *res = p && p->n > 0 && pg_prepared(st, sql, p, name)
-                        ? PQexecPrepared(CONN(st), name, p->n, p->v, p->len, p->fmt, 1)
-                        : PQexecParams(CONN(st), sql, p ? p->n : 0, p ? p->type : NULL,
-                                       p ? p->v : NULL, p ? p->len : NULL, p ? p->fmt : NULL,
-                                       1);
-    ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    int prep = p && p->n > 0 && pg_prepared(st, sql, p, name);
+    PGresult *res;
+    ExecStatusType s;
+
+    if (q->begin_pending) {
+        q->begin_pending = 0;
+        begin_and(CONN(st), sql, prep ? name : NULL, p, &res);
+        /* A connection found broken by the transaction's first round trip ran nothing of it
+         * that can commit: made again, the transaction is tried once more (as a BEGIN of its
+         * own was before it was deferred). */
+        if (PQstatus(CONN(st)) != CONNECTION_OK) {
+            PQclear(res);
+            res = NULL;
+            if (pg_ready(st) > 0) {
+                prep = p && p->n > 0 && pg_prepared(st, sql, p, name);
+                begin_and(CONN(st), sql, prep ? name : NULL, p, &res);
+            }
+        }
+    } else {
+        res = prep ? PQexecPrepared(CONN(st), name, p->n, p->v, p->len, p->fmt, 1)
+                   : PQexecParams(CONN(st), sql, p ? p->n : 0, p ? p->type : NULL,
+                                  p ? p->v : NULL, p ? p->len : NULL, p ? p->fmt : NULL, 1);
+    }
+    s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 
     if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
         return res;
@@ -298,6 +369,17 @@ static int tx_begin(struct store *st)
     return r < 0 ? r : pg_do(st, "BEGIN", NULL);
 }
 
+/* TX_BEGIN of the store front (checks, puts, purges): deferred to the first statement. */
+static int tx_begin_deferred(struct store *st)
+{
+    int r = pg_ready(st);
+
+    if (r < 0)
+        return r;
+    ((struct pg_store *)st)->begin_pending = 1;
+    return 0;
+}
+
 static int tx_end(struct store *st, int r)
 {
     if (r >= 0 && pg_do(st, "COMMIT", NULL) == 0)
@@ -315,6 +397,14 @@ static int pg_tx(struct store *st, enum store_tx op)
         [TX_ROLLBACK_TO] = "ROLLBACK TO SAVEPOINT s",
     };
 
+    struct pg_store *q = (struct pg_store *)st;
+
+    if (op == TX_BEGIN)
+        return tx_begin_deferred(st);
+    if (q->begin_pending && (op == TX_COMMIT || op == TX_ROLLBACK)) {
+        q->begin_pending = 0; /* a transaction with no statement: nothing to end */
+        return 0;
+    }
     /* A rollback on a dropped connection has nothing to undo (the server ended it). */
     if ((op == TX_ROLLBACK || op == TX_ROLLBACK_TO) && PQstatus(CONN(st)) != CONNECTION_OK)
         return -EIO;
