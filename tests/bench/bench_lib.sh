@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
-# Shared by the verifier benchmarks (bench_scale.sh, bench_threads.sh, bench_fleet.sh), sourced
-# after tests/integration/lib.sh: named verifier instances, and evidence made ahead of a run.
+# Shared by the verifier benchmarks (bench_scale.sh, bench_threads.sh, bench_fleet.sh,
+# bench_reattest.sh), sourced after tests/integration/lib.sh: named verifier instances, a
+# measured bundle and its policy, and evidence made ahead of a run.
 
 # start_instance_vf NAME SCHEME ARGS...: `$VF serve --listen 127.0.0.1:0 --port-file port-NAME ARGS`
 # logging to vf-NAME.log, its PID added to INST_PIDS; once it listens, NAME_PID and
@@ -22,10 +23,11 @@ start_instance_vf() {
     eval "${_sv_n}_URL=$_sv_s://127.0.0.1:$(cat "port-$_sv_n")"
 }
 
-# make_evidence NAME TAG URLS LIMIT: CONC fresh vTPMs (named TAG-NAME-J), each registered at
-# URLS and quoting TOTAL nonces issued there, in parallel (one bench_evidence process per vTPM,
-# LIMIT seconds at most). The files of vTPM J are ev/NAME/NAME-vJ-00000.cbor ... in quote
-# order. Uses CONC, TOTAL, BE, RUN, RUNTIME, the bundle directory and create_vtpm.
+# make_evidence NAME TAG URLS LIMIT [OPTION...]: CONC fresh vTPMs (named TAG-NAME-J), each
+# registered at URLS and quoting TOTAL nonces issued there, in parallel (one `bench_evidence
+# make` with the OPTIONs per vTPM, LIMIT seconds at most). The files of vTPM J are
+# ev/NAME/NAME-vJ-00000.cbor ... in quote order. Uses CONC, TOTAL, BE, RUN, RUNTIME, the
+# bundle directory and create_vtpm.
 MAKE_PIDS=""
 stop_makers() {
     for p in $MAKE_PIDS; do stop_pid "$p" 20 || true; done
@@ -33,18 +35,20 @@ stop_makers() {
 }
 at_exit stop_makers
 make_evidence() {
-    mkdir -p "ev/$1"
+    _me_n=$1 _me_t=$2 _me_url=$3 _me_lim=$4
+    shift 4
+    mkdir -p "ev/$_me_n"
     _me_j=0
     while [ $_me_j -lt "$CONC" ]; do
-        _me_u=$(create_vtpm --name "$2-$1-$_me_j") || fail "vtpmctl create"
-        timeout "$4" "$BE" make --verifier "$3" --run-dir "$RUN" --vtpm "$_me_u" \
-            --bundle bundle --runtime "$RUNTIME" --count "$TOTAL" --out "ev/$1/$1-v$_me_j-" \
-            >"make-$1-$_me_j.log" 2>&1 &
+        _me_u=$(create_vtpm --name "$_me_t-$_me_n-$_me_j") || fail "vtpmctl create"
+        timeout "$_me_lim" "$BE" make --verifier "$_me_url" --run-dir "$RUN" --vtpm "$_me_u" \
+            --bundle bundle --runtime "$RUNTIME" --count "$TOTAL" \
+            --out "ev/$_me_n/$_me_n-v$_me_j-" "$@" >"make-$_me_n-$_me_j.log" 2>&1 &
         MAKE_PIDS="$MAKE_PIDS $!"
         _me_j=$((_me_j + 1))
     done
     for p in $MAKE_PIDS; do
-        wait "$p" || { cat make-"$1"-*.log >&2; fail "bench_evidence make ($1)"; }
+        wait "$p" || { cat make-"$_me_n"-*.log >&2; fail "bench_evidence make ($_me_n)"; }
     done
     MAKE_PIDS=""
 }
@@ -69,4 +73,18 @@ files_of() {
 cpu_ticks() {
     for _ct_p in "$@"; do cat "/proc/$_ct_p/stat" 2>/dev/null || true; done |
         awk '{ sub(/^.*\) /, ""); s += $12 + $13 } END { print s + 0 }'
+}
+
+# measured_policy: attest_lib.sh's busybox bundle at ./bundle measured as the hook would
+# (RUNTIME set to runc), policy.json allowing exactly its digests, and trust/ holding the host
+# TPM's EK CA ($HOST/ek-ca.pem). Uses BE and VF.
+measured_policy() {
+    base_bundle bundle
+    RUNTIME=$(command -v runc)
+    "$BE" measure --bundle bundle --runtime "$RUNTIME" >m.json || fail "bench_evidence measure"
+    "$VF" policy default >policy.json || fail "policy default"
+    "$VF" policy allow --policy policy.json --rootfs-digest "$(json rootfs_digest <m.json)" \
+        --runtime-digest "$(json runtime_digest <m.json)" \
+        --agent-digest "$(json agent_digest <m.json)" || fail "policy allow"
+    mkdir -p trust && cp "$HOST/ek-ca.pem" trust/
 }

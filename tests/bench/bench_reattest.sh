@@ -12,6 +12,7 @@
 VTPM_BUILD=$(cd "${1:-build}" && pwd)
 export VTPM_BUILD
 . "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/bench_lib.sh"
 set -eu
 N=${BENCH_REATTEST_N:-1000}
 V=${BENCH_REATTEST_VTPMS:-4}
@@ -24,6 +25,7 @@ calc() { awk "BEGIN { printf \"%$1\", $2 }"; }
 [ $((N % V)) -eq 0 ] || fail "BENCH_REATTEST_N ($N) is not a multiple of BENCH_REATTEST_VTPMS ($V)"
 [ "$ROUNDS" -ge 1 ] || fail "BENCH_REATTEST_ROUNDS must be at least 1"
 PER=$((N / V)) # evidence per vTPM and interval
+CONC=$V TOTAL=$((ROUNDS * PER)) # make_evidence, files_of (bench_lib.sh)
 
 # A private copy of the binaries: a concurrent `make` must not relink them under us.
 mkdir -p "$T/build/bin" "$T/build/tests"
@@ -52,14 +54,7 @@ k=sys.argv[2]; print(c["signatures"] if k == "signatures" else c["commands"].get
 }
 
 setup() {
-    base_bundle bundle
-    RUNTIME=$(command -v runc)
-    "$BE" measure --bundle bundle --runtime "$RUNTIME" >m.json || fail "bench_evidence measure"
-    "$VF" policy default >policy.json || fail "policy default"
-    "$VF" policy allow --policy policy.json --rootfs-digest "$(json rootfs_digest <m.json)" \
-        --runtime-digest "$(json runtime_digest <m.json)" \
-        --agent-digest "$(json agent_digest <m.json)" || fail "policy allow"
-    mkdir -p trust && cp "$HOST/ek-ca.pem" trust/
+    measured_policy
     rm -f port
     "$VF" serve --listen 127.0.0.1:0 --port-file port --db "sqlite:$T/vf.db" --policy policy.json \
         --trust trust --insecure-no-tls --nonce-ttl 3600 --reattest-interval 3600 >>vf.log 2>&1 &
@@ -72,21 +67,10 @@ setup() {
 # node: evidence naming the node; quote: with a host quote over each nonce. Host-TPM
 # signatures while making them go to sig.MODE.
 make_mode() {
-    mkdir -p "ev/$1"
     case $1 in node) opt="--node $NODE" ;; quote) opt="--host-quote $NODE" ;; esac
     s0=$(counts signatures)
-    pids=""
-    j=0
-    while [ $j -lt "$V" ]; do
-        u=$(create_vtpm --name "re-$1-$j") || fail "vtpmctl create"
-        # shellcheck disable=SC2086 # opt is two words
-        timeout 600 "$BE" make --verifier "$URL" --run-dir "$RUN" --vtpm "$u" --bundle bundle \
-            --runtime "$RUNTIME" --count $((ROUNDS * PER)) --out "ev/$1/$1-v$j-" $opt \
-            >"make-$1-$j.log" 2>&1 &
-        pids="$pids $!"
-        j=$((j + 1))
-    done
-    for p in $pids; do wait "$p" || { cat make-"$1"-*.log >&2; fail "bench_evidence make ($1)"; }; done
+    # shellcheck disable=SC2086 # opt is two words
+    make_evidence "$1" re "$URL" 600 $opt
     echo $(($(counts signatures) - s0)) >"sig.$1"
 }
 
@@ -100,22 +84,10 @@ host_evidence() {
     echo $(($(counts signatures) - s0)) >>sig.host
 }
 
-# files_of MODE ROUND: the round's files, vTPM index fastest (thread k mod V posts vTPM k's
-# quotes in quote order, as the verifier's clock-rollback check wants).
-files_of() {
-    k=$(($2 * PER))
-    while [ $k -lt $((($2 + 1) * PER)) ]; do
-        j=0
-        while [ $j -lt "$V" ]; do printf 'ev/%s/%s-v%d-%05d.cbor\n' "$1" "$1" "$j" "$k"; j=$((j + 1)); done
-        k=$((k + 1))
-    done
-}
-
-vf_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$VF_PID/stat"; }
 
 # run_one MODE ROUND: one interval's re-attestations; appends "ticks N checks_per_s" to res.MODE.
 run_one() {
-    t0=$(vf_ticks)
+    t0=$(cpu_ticks "$VF_PID")
     if [ "$1" = node ]; then
         curl -sf -X POST -H 'Content-Type: application/cbor' --data-binary "@host-$2.cbor" \
             "$URL/v1/hosts/evidence" >"host-$2.json" || fail "POST /v1/hosts/evidence (round $2)"
@@ -124,7 +96,7 @@ run_one() {
     # shellcheck disable=SC2046 # file names without spaces
     timeout 300 "$BE" "$URL" "$V" $(files_of "$1" "$2") >out.txt 2>err.txt ||
         { cat out.txt >&2; head -n 5 err.txt >&2; fail "$1 round $2: not every evidence was allowed"; }
-    t1=$(vf_ticks)
+    t1=$(cpu_ticks "$VF_PID")
     echo "$((t1 - t0)) $(awk '{ for (i = 1; i < NF; i++) if ($i == "checks_per_s") print $(i + 1) }' out.txt)" >>"res.$1"
     say "$1 round $2: $(cat out.txt)"
 }

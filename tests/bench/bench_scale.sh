@@ -77,14 +77,7 @@ pids_of() {
 # instance, one shared by the pair and one for the pair without durable commits, and all six
 # instances (idle ones cost no CPU).
 setup() {
-    base_bundle bundle # t_e2e_runc.sh's busybox bundle, as the hook would measure it
-    RUNTIME=$(command -v runc)
-    "$BE" measure --bundle bundle --runtime "$RUNTIME" >m.json || fail "bench_evidence measure"
-    "$VF" policy default >policy.json || fail "policy default"
-    "$VF" policy allow --policy policy.json --rootfs-digest "$(json rootfs_digest <m.json)" \
-        --runtime-digest "$(json runtime_digest <m.json)" \
-        --agent-digest "$(json agent_digest <m.json)" || fail "policy allow"
-    mkdir -p trust && cp "$HOST/ek-ca.pem" trust/
+    measured_policy
     pg_init
     pg_createdb one
     pg_createdb two

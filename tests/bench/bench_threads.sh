@@ -61,14 +61,7 @@ setup() {
     make_test_pki
     export BENCH_EVIDENCE_CA=$T/ca.pem BENCH_EVIDENCE_CERT=$T/client.pem \
         BENCH_EVIDENCE_KEY=$T/client.key
-    base_bundle bundle
-    RUNTIME=$(command -v runc)
-    "$BE" measure --bundle bundle --runtime "$RUNTIME" >m.json || fail "bench_evidence measure"
-    "$VF" policy default >policy.json || fail "policy default"
-    "$VF" policy allow --policy policy.json --rootfs-digest "$(json rootfs_digest <m.json)" \
-        --runtime-digest "$(json runtime_digest <m.json)" \
-        --agent-digest "$(json agent_digest <m.json)" || fail "policy allow"
-    mkdir -p trust && cp "$HOST/ek-ca.pem" trust/
+    measured_policy
     start_instance t1 1
     start_instance t2 2
 }
