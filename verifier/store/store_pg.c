@@ -197,17 +197,15 @@ static PGresult *pipe_result(PGconn *c)
     return res;
 }
 
-/* BEGIN and sql in one round trip: 1 with sql's result in *out (NULL on a broken connection),
- * or 0 with BEGIN's failure in *out. */
-static int begin_and(PGconn *c, const char *sql, const char *name, const struct pgp *p,
-                     PGresult **out)
+/* BEGIN and sql in one round trip: sql's result, or BEGIN's when BEGIN failed, or NULL on a
+ * broken connection. */
+static PGresult *begin_and(PGconn *c, const char *sql, const char *name, const struct pgp *p)
 {
     PGresult *b, *r, *sync;
     int sent;
 
-    *out = NULL;
     if (PQenterPipelineMode(c) != 1)
-        return 1; /* *out NULL: reported as a broken connection */
+        return NULL;
     sent = PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 1) == 1 &&
            (name ? PQsendQueryPrepared(c, name, p->n, p->v, p->len, p->fmt, 1)
                  : PQsendQueryParams(c, sql, p ? p->n : 0, p ? p->type : NULL, p ? p->v : NULL,
@@ -225,12 +223,10 @@ static int begin_and(PGconn *c, const char *sql, const char *name, const struct 
     PQexitPipelineMode(c);
     if (b && PQresultStatus(b) != PGRES_COMMAND_OK) {
         PQclear(r);
-        *out = b;
-        return 0;
+        return b;
     }
     PQclear(b);
-    *out = r;
-    return 1;
+    return r;
 }
 
 /* Runs sql with p (may be NULL); results come back in binary. NULL with *err on failure.
@@ -245,7 +241,7 @@ static PGresult *pg_q(struct store *st, const char *sql, const struct pgp *p, in
 
     if (q->begin_pending) {
         q->begin_pending = 0;
-        begin_and(CONN(st), sql, prep ? name : NULL, p, &res);
+        res = begin_and(CONN(st), sql, prep ? name : NULL, p);
         /* A connection found broken by the transaction's first round trip ran nothing of it
          * that can commit: made again, the transaction is tried once more (as a BEGIN of its
          * own was before it was deferred). */
@@ -254,7 +250,7 @@ static PGresult *pg_q(struct store *st, const char *sql, const struct pgp *p, in
             res = NULL;
             if (pg_ready(st) > 0) {
                 prep = p && p->n > 0 && pg_prepared(st, sql, p, name);
-                begin_and(CONN(st), sql, prep ? name : NULL, p, &res);
+                res = begin_and(CONN(st), sql, prep ? name : NULL, p);
             }
         }
     } else {
