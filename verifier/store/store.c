@@ -62,17 +62,14 @@ void store_close(struct store *st)
     st->ops->close(st);
 }
 
-/* A BEGIN that failed on a connection the server dropped meanwhile (found only by using
- * it) is tried once more on the re-made one: nothing had happened yet. */
+/* The backend's connection made ready (PostgreSQL: one the server dropped is made again),
+ * then BEGIN. PostgreSQL sends BEGIN with the transaction's first statement and tries that
+ * round trip once more on a connection it finds broken (store_pg.c, pg_q). */
 int store_tx_begin(struct store *st)
 {
     int r = st->ops->ready(st);
 
-    if (r < 0)
-        return r;
-    if ((r = st->ops->tx(st, TX_BEGIN)) < 0 && st->ops->ready(st) > 0)
-        r = st->ops->tx(st, TX_BEGIN);
-    return r;
+    return r < 0 ? r : st->ops->tx(st, TX_BEGIN);
 }
 
 int store_tx_end(struct store *st, int r)

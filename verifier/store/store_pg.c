@@ -365,16 +365,6 @@ static int tx_begin(struct store *st)
     return r < 0 ? r : pg_do(st, "BEGIN", NULL);
 }
 
-/* TX_BEGIN of the store front (checks, puts, purges): deferred to the first statement. */
-static int tx_begin_deferred(struct store *st)
-{
-    int r = pg_ready(st);
-
-    if (r < 0)
-        return r;
-    ((struct pg_store *)st)->begin_pending = 1;
-    return 0;
-}
 
 static int tx_end(struct store *st, int r)
 {
@@ -395,8 +385,10 @@ static int pg_tx(struct store *st, enum store_tx op)
 
     struct pg_store *q = (struct pg_store *)st;
 
-    if (op == TX_BEGIN)
-        return tx_begin_deferred(st);
+    if (op == TX_BEGIN) { /* the store front's (store_tx_begin: the connection is ready) */
+        q->begin_pending = 1; /* sent with the first statement (pg_q) */
+        return 0;
+    }
     if (q->begin_pending && (op == TX_COMMIT || op == TX_ROLLBACK)) {
         q->begin_pending = 0; /* a transaction with no statement: nothing to end */
         return 0;
