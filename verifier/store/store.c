@@ -194,11 +194,8 @@ out:
     return s;
 }
 
-/* Judges the node row read inside the put's transaction (store.h, store_node_gate): node
- * reasons make w a deny with them appended (*owned: the new reasons text); an allow that
- * stays gets its due capped. 0 or -ENOMEM. */
-static int gate_apply(struct store_node_gate *g, const struct store_node_row *row,
-                      struct verdict_row *w, char **owned)
+int store_gate_apply(struct store_node_gate *g, const struct store_node_row *row,
+                     struct verdict_row *w, char **owned)
 {
     nodeverdict_check(w->node, row, g->host, w->t, g->max_age, &g->added);
     if (g->added.oom)
@@ -271,7 +268,7 @@ int store_put_tx(struct store *st, enum store_kind k, const struct verdict_row *
         reasons_free(&g->added);
         r = st->ops->node_row(st, v->node, &row);
         if (r == 0)
-            r = gate_apply(g, &row, &w, &owned);
+            r = store_gate_apply(g, &row, &w, &owned);
     }
     if (r == 0)
         r = st->ops->old_verdict(st, k, w.id, old, sizeof(old));

@@ -219,8 +219,19 @@ int store_check_commit(struct store *st, struct store_check *chk);
 int store_check_ready(struct store *st);
 /* Group commit whatever the backend (store_check_commit on SQLite). */
 int store_check_group(struct store *st, struct store_check *chk);
-/* The check in a transaction of its own on st (no grouping, not counted in the stats). */
+/* The check in a transaction of its own on st (no grouping, not counted in the stats). On
+ * PostgreSQL the whole set goes out as one pipeline, BEGIN to COMMIT in one round trip, for the
+ * outcomes checks mostly have (nonce fresh, clock ahead, no revocation, the binding kept, a
+ * gated put's node a fresh allow of its host); the server checks those expectations in the
+ * statements themselves, and a set that meets another outcome is rolled back and run again
+ * statement by statement (store_check_apply_steps), which decides every case. */
 int store_check_apply(struct store *st, struct store_check *chk);
+/* The check in a transaction of its own, each statement its own round trip on PostgreSQL (the
+ * path before pipelining; for tests and benchmarks). */
+int store_check_apply_steps(struct store *st, struct store_check *chk);
+/* Round trips to the database server made on st so far (PostgreSQL; 0 on SQLite): for tests
+ * and benchmarks. */
+uint64_t store_round_trips(struct store *st);
 
 /* Commit counters of store_check_commit/_group on st's database in this process (for /metrics
  * and benchmarks); a set committed alone counts as a group of one. */

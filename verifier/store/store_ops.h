@@ -80,6 +80,14 @@ struct store_ops {
     int (*audit)(struct store *st, int64_t t, const char *kind, const char *subject,
                  const char *outcome, const char *detail);                               /* tx */
     int64_t (*count)(struct store *st, const char *table);
+    /* Optional: a whole check's write set (store_check) in one transaction by the backend's
+     * own means (PostgreSQL: one pipeline, one round trip). 0 committed (the pieces' rc
+     * set), -errno (nothing written), or 1: not done, nothing written; the front then runs
+     * the set statement by statement (apply_set), which decides every case. */
+    int (*check)(struct store *st, struct store_check *chk);
+    /* Optional: the round trips to the database server this handle made (for tests and
+     * benchmarks); none: 0. */
+    uint64_t (*round_trips)(struct store *st);
 };
 
 struct store_committer;
@@ -111,6 +119,11 @@ int store_is_revocation(const char *old_verdict, const char *new_verdict);
  * wrote. 0, -EPERM (a container bound to another vTPM: nothing written) or -errno. */
 int store_put_tx(struct store *st, enum store_kind k, const struct verdict_row *v,
                  struct store_node_gate *g, const char *audit_kind);
+/* Judges the node row read inside the put's transaction (store.h, store_node_gate): node
+ * reasons make w a deny with them appended (*owned: the new reasons text, to free); an allow
+ * that stays gets its due capped. 0 or -ENOMEM. */
+int store_gate_apply(struct store_node_gate *g, const struct store_node_row *row,
+                     struct verdict_row *w, char **owned);
 /* A transaction of its own: begin (after ready), and end: COMMIT when r >= 0 (returning r,
  * or -EIO when the commit fails), else ROLLBACK (returning r). */
 int store_tx_begin(struct store *st);

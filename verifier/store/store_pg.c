@@ -20,7 +20,7 @@
 /* Serialises schema migrations of instances starting at once ("vtpmatt" in ASCII). */
 #define MIGRATION_LOCK_KEY INT64_C(0x7674706d617474)
 
-#define PG_MAXP 10
+#define PG_MAXP 11
 #define PG_PREPARED_MAX 64
 
 struct pg_store {
@@ -33,7 +33,15 @@ struct pg_store {
     /* BEGIN asked for and not sent yet: it goes with the transaction's first statement, in
      * one round trip (libpq's pipeline mode), instead of a round trip of its own. */
     int begin_pending;
+    uint64_t round_trips; /* waits for the server's answer (store_round_trips) */
 };
+
+/* Statements both the statement-by-statement path and a check's pipeline send (one text: one
+ * statement prepared). */
+static const char sql_audit[] = "INSERT INTO audit (time, kind, subject, outcome, detail) "
+                                "VALUES ($1, $2, $3, $4, $5)";
+static const char sql_nonce_add[] =
+    "INSERT INTO nonces (nonce, issued, expires) VALUES ($1, $2, $3)";
 
 static PGconn *CONN(struct store *st)
 {
@@ -174,6 +182,7 @@ static int pg_prepared(struct store *st, const char *sql, const struct pgp *p, c
         return 1;
     if (i == PG_PREPARED_MAX)
         return 0;
+    q->round_trips++;
     res = PQprepare(q->conn, name, sql, p->n, p->type);
     if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
         PQclear(res);
@@ -199,13 +208,16 @@ static PGresult *pipe_result(PGconn *c)
 
 /* BEGIN and sql in one round trip: sql's result, or BEGIN's when BEGIN failed, or NULL on a
  * broken connection. */
-static PGresult *begin_and(PGconn *c, const char *sql, const char *name, const struct pgp *p)
+static PGresult *begin_and(struct store *st, const char *sql, const char *name,
+                           const struct pgp *p)
 {
+    PGconn *c = CONN(st);
     PGresult *b, *r, *sync;
     int sent;
 
     if (PQenterPipelineMode(c) != 1)
         return NULL;
+    ((struct pg_store *)st)->round_trips++;
     sent = PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 1) == 1 &&
            (name ? PQsendQueryPrepared(c, name, p->n, p->v, p->len, p->fmt, 1)
                  : PQsendQueryParams(c, sql, p ? p->n : 0, p ? p->type : NULL, p ? p->v : NULL,
@@ -241,7 +253,7 @@ static PGresult *pg_q(struct store *st, const char *sql, const struct pgp *p, in
 
     if (q->begin_pending) {
         q->begin_pending = 0;
-        res = begin_and(CONN(st), sql, prep ? name : NULL, p);
+        res = begin_and(st, sql, prep ? name : NULL, p);
         /* A connection found broken by the transaction's first round trip ran nothing of it
          * that can commit: made again, the transaction is tried once more (as a BEGIN of its
          * own was before it was deferred). */
@@ -250,10 +262,11 @@ static PGresult *pg_q(struct store *st, const char *sql, const struct pgp *p, in
             res = NULL;
             if (pg_ready(st) > 0) {
                 prep = p && p->n > 0 && pg_prepared(st, sql, p, name);
-                res = begin_and(CONN(st), sql, prep ? name : NULL, p);
+                res = begin_and(st, sql, prep ? name : NULL, p);
             }
         }
     } else {
+        q->round_trips++;
         res = prep ? PQexecPrepared(CONN(st), name, p->n, p->v, p->len, p->fmt, 1)
                    : PQexecParams(CONN(st), sql, p ? p->n : 0, p ? p->type : NULL,
                                   p ? p->v : NULL, p ? p->len : NULL, p ? p->fmt : NULL, 1);
@@ -283,8 +296,11 @@ static int pg_do(struct store *st, const char *sql, const struct pgp *p)
 /* A migration step: several statements, no parameters (PQexecParams takes only one). */
 static int pg_script(struct store *st, const char *sql)
 {
-    PGresult *res = PQexec(CONN(st), sql);
+    PGresult *res;
     int err = 0;
+
+    ((struct pg_store *)st)->round_trips++;
+    res = PQexec(CONN(st), sql);
 
     if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
         err = pg_errno(st, res);
@@ -469,7 +485,7 @@ static int pg_nonce_add(struct store *st, const char *hex, int64_t issued, int64
     p_text(&p, hex);
     p_i64(&p, issued);
     p_i64(&p, expires);
-    return pg_do(st, "INSERT INTO nonces (nonce, issued, expires) VALUES ($1, $2, $3)", &p);
+    return pg_do(st, sql_nonce_add, &p);
 }
 
 /* One UPDATE ... RETURNING: the row lock makes a second consumer wait and then see used 2. */
@@ -606,7 +622,14 @@ static int pg_reg_active(struct store *st, const char *subject, const uint8_t *a
 }
 
 /* One upsert: the conflicting row is locked, compared and updated as one statement, so two
- * instances checking quotes of one vTPM cannot both pass an older clock. */
+ * instances checking quotes of one vTPM cannot both pass an older clock. A row when it wrote. */
+#define SQL_CLOCK                                                                              \
+    "INSERT INTO tpm_clock AS c (vtpm_uuid, reset_count, restart_count, clock) "               \
+    "VALUES ($1, $2, $3, $4) ON CONFLICT (vtpm_uuid) DO UPDATE SET "                           \
+    "reset_count = EXCLUDED.reset_count, restart_count = EXCLUDED.restart_count, "             \
+    "clock = EXCLUDED.clock WHERE (c.reset_count, c.restart_count, c.clock) <= "               \
+    "(EXCLUDED.reset_count, EXCLUDED.restart_count, EXCLUDED.clock) RETURNING 1"
+
 static int pg_clock_advance(struct store *st, const char *uuid, const int64_t v[3])
 {
     struct pgp p = { .n = 0 };
@@ -615,12 +638,7 @@ static int pg_clock_advance(struct store *st, const char *uuid, const int64_t v[
     p_text(&p, uuid);
     for (int i = 0; i < 3; i++)
         p_i64(&p, v[i]);
-    n = pg_exists(st, "INSERT INTO tpm_clock AS c (vtpm_uuid, reset_count, restart_count, clock) "
-                      "VALUES ($1, $2, $3, $4) ON CONFLICT (vtpm_uuid) DO UPDATE SET "
-                      "reset_count = EXCLUDED.reset_count, restart_count = EXCLUDED.restart_count,"
-                      " clock = EXCLUDED.clock WHERE (c.reset_count, c.restart_count, c.clock) <= "
-                      "(EXCLUDED.reset_count, EXCLUDED.restart_count, EXCLUDED.clock) "
-                      "RETURNING 1", &p);
+    n = pg_exists(st, SQL_CLOCK, &p);
     return n < 0 ? n : n ? 0 : -ERANGE;
 }
 
@@ -633,16 +651,20 @@ struct kind_sql {
 };
 
 /* The WHERE of the upsert is the binding rule of store.h; ON CONFLICT makes a concurrent first
- * insert by another instance wait and then meet the rule too. */
+ * insert by another instance wait and then meet the rule too. DUE is the due column's value:
+ * $7, or for a check's gated put (store_pg_check) $7 capped in SQL. */
+#define SQL_CONTAINER_PUT(DUE)                                                                 \
+    "INSERT INTO verdicts AS v (container_id, vtpm_uuid, node, verdict, reasons, time, due, "  \
+    "vtpm_ek, reset_count, bound_until) VALUES ($1, $2, $3, $4, $5, $6, " DUE ", $8, $9, $10) " \
+    "ON CONFLICT (container_id) DO UPDATE SET vtpm_uuid = $2, node = $3, verdict = $4, "        \
+    "reasons = $5, time = $6, due = EXCLUDED.due, reset_count = CASE WHEN v.vtpm_ek = $8 "     \
+    "THEN v.reset_count ELSE $9 END, vtpm_ek = $8, bound_until = $10 "                         \
+    "WHERE v.vtpm_ek = '' OR v.vtpm_ek = $8 OR (v.bound_until > 0 AND v.bound_until <= $6) "   \
+    "RETURNING 1"
+
 static const struct kind_sql pg_container = {
     "container", "SELECT verdict FROM verdicts WHERE container_id = $1 FOR UPDATE",
-    "INSERT INTO verdicts AS v (container_id, vtpm_uuid, node, verdict, reasons, time, due, "
-    "vtpm_ek, reset_count, bound_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-    "ON CONFLICT (container_id) DO UPDATE SET vtpm_uuid = $2, node = $3, verdict = $4, "
-    "reasons = $5, time = $6, due = $7, reset_count = CASE WHEN v.vtpm_ek = $8 "
-    "THEN v.reset_count ELSE $9 END, vtpm_ek = $8, bound_until = $10 "
-    "WHERE v.vtpm_ek = '' OR v.vtpm_ek = $8 OR (v.bound_until > 0 AND v.bound_until <= $6) "
-    "RETURNING 1",
+    SQL_CONTAINER_PUT("$7"),
     "SELECT vtpm_uuid, verdict, reasons, time, due, node, vtpm_ek, reset_count, bound_until "
     "FROM verdicts WHERE container_id = $1",
     "UPDATE verdicts SET verdict = 'deny', reasons = $3, time = $1 WHERE container_id IN "
@@ -945,8 +967,7 @@ static int pg_audit(struct store *st, int64_t t, const char *kind, const char *s
     p_text(&p, subject);
     p_text(&p, outcome);
     p_text(&p, detail);
-    return pg_do(st, "INSERT INTO audit (time, kind, subject, outcome, detail) "
-                     "VALUES ($1, $2, $3, $4, $5)", &p);
+    return pg_do(st, sql_audit, &p);
 }
 
 /* table is one of the front's known names, never caller text. */
@@ -964,6 +985,357 @@ static int64_t pg_count(struct store *st, const char *table)
         n = g_i64(res, 0, 0);
     PQclear(res);
     return n;
+}
+
+/* ---- A check's write set in one pipeline (store_ops.check) ----
+ * BEGIN, every statement of the set and COMMIT go out together and are answered in one round
+ * trip. Where the set's statement-by-statement path (store_check.c, apply_set) reads a result
+ * to choose what follows, the pipeline writes as for the outcome checks mostly have, and the
+ * statement that would have given the result checks that outcome on the server: any other
+ * fails it with a division by zero, so the server skips the rest and nothing of the set
+ * commits; the set is then run statement by statement, which handles every outcome. */
+
+/* The nonce fresh: used once (now), not expired. */
+static const char spec_nonce[] =
+    "WITH u AS (UPDATE nonces SET used = used + 1 WHERE nonce = $1 RETURNING expires, used) "
+    "SELECT 1 / count(*)::int FROM u WHERE used = 1 AND expires >= $2";
+/* The clock stored (it did not go backwards). */
+static const char spec_clock[] = "WITH w AS (" SQL_CLOCK ") SELECT 1 / count(*)::int FROM w";
+/* A deny put that revokes nothing: the stored verdict is not allow (locked as old_verdict). */
+static const char spec_node_old[] =
+    "SELECT 1 / (verdict <> 'allow')::int FROM nodes WHERE node = $1 FOR UPDATE";
+static const char spec_container_old[] =
+    "SELECT 1 / (verdict <> 'allow')::int FROM verdicts WHERE container_id = $1 FOR UPDATE";
+/* A node's deny that cascades to nothing: none of its containers is allowed (the cascade's
+ * UPDATE, so it takes the same locks and waits for the same writers). */
+static const char spec_cascade[] =
+    "WITH d AS (UPDATE verdicts SET verdict = 'deny' WHERE node = $1 AND verdict = 'allow' "
+    "RETURNING 1) SELECT 1 / (count(*) = 0)::int FROM d";
+/* The binding kept: the container's put wrote. */
+static const char spec_put[] =
+    "WITH p AS (" SQL_CONTAINER_PUT("$7") ") SELECT 1 / count(*)::int FROM p";
+/* A gated put whose node's row is not this set's: the row, share-locked as node_row does, is
+ * a fresh allow of host $2 at $3 with max age $4 (nodeverdict_check adds no reason) ... */
+static const char spec_gate[] =
+    "SELECT 1 / coalesce((SELECT (host = $2 AND verdict = 'allow' AND $3 <= CASE WHEN due > 0 "
+    "AND due - 1 < time + $4 THEN due - 1 ELSE time + $4 END)::int FROM nodes "
+    "WHERE node = $1 FOR SHARE), 0)";
+/* ... and the put's allow gets its due capped to that row's freshness as gate_apply caps it
+ * (nodeverdict_cap_due of nodeverdict_fresh_until; $11 the max age). */
+static const char spec_put_gated[] =
+    "WITH p AS (" SQL_CONTAINER_PUT(
+        "CASE WHEN $4 = 'allow' THEN (SELECT CASE WHEN $7 = 0 OR f + 1 < $7 THEN f + 1 "
+        "ELSE $7 END FROM (SELECT CASE WHEN due > 0 AND due - 1 < time + $11 THEN due - 1 "
+        "ELSE time + $11 END AS f FROM nodes WHERE node = $3) n) ELSE $7 END")
+    ") SELECT 1 / count(*)::int FROM p";
+
+#define PIPE_MAX 40 /* statements and prepares of one set: at most 14 and 12 */
+
+struct pipe {
+    struct pg_store *q;
+    int n, bad;            /* results to read; bad: something could not be sent */
+    struct {
+        int slot;          /* a PQsendPrepare's: its index in q->prepared; -1 a statement */
+    } item[PIPE_MAX];
+};
+
+/* Queues sql with p (may be NULL), prepared at its first use as pg_q's are. */
+static void pipe_send(struct pipe *pp, const char *sql, const struct pgp *p)
+{
+    struct pg_store *q = pp->q;
+    char name[16];
+    size_t i;
+    int ok;
+
+    if (pp->bad || pp->n + 2 > PIPE_MAX) {
+        pp->bad = 1;
+        return;
+    }
+    for (i = 0; i < q->nprepared && q->prepared[i] != sql; i++)
+        ;
+    snprintf(name, sizeof(name), "v%zu", i);
+    if (p && p->n > 0 && i == q->nprepared && i < PG_PREPARED_MAX) {
+        if (PQsendPrepare(q->conn, name, sql, p->n, p->type) != 1) {
+            pp->bad = 1;
+            return;
+        }
+        q->prepared[q->nprepared++] = sql; /* taken back when the prepare fails */
+        pp->item[pp->n++].slot = (int)i;
+    }
+    if (p && p->n > 0 && i < q->nprepared)
+        ok = PQsendQueryPrepared(q->conn, name, p->n, p->v, p->len, p->fmt, 1);
+    else
+        ok = PQsendQueryParams(q->conn, sql, p ? p->n : 0, p ? p->type : NULL,
+                               p ? p->v : NULL, p ? p->len : NULL, p ? p->fmt : NULL, 1);
+    if (ok != 1)
+        pp->bad = 1;
+    else
+        pp->item[pp->n++].slot = -1;
+}
+
+static void pipe_audit(struct pipe *pp, int64_t t, const char *kind, const char *subject,
+                       const char *outcome, const char *detail)
+{
+    struct pgp p = { .n = 0 };
+
+    p_i64(&p, t);
+    p_text(&p, kind);
+    p_text(&p, subject ? subject : "");
+    p_text(&p, outcome ? outcome : "");
+    p_text(&p, detail ? detail : "");
+    pipe_send(pp, sql_audit, &p);
+}
+
+static void pipe_audit_row(struct pipe *pp, const struct store_check_audit *a)
+{
+    if (a->kind)
+        pipe_audit(pp, a->t, a->kind, a->subject, a->outcome, a->detail);
+}
+
+/* The verdict row's first seven parameters ($1 id .. $7 due). */
+static void p_row(struct pgp *p, const struct verdict_row *v)
+{
+    p_text(p, v->id);
+    p_text(p, v->subject);
+    p_text(p, v->node);
+    p_text(p, v->verdict);
+    p_text(p, v->reasons);
+    p_i64(p, v->t);
+    p_i64(p, v->due);
+}
+
+/* What the set writes, judged in C before anything is sent (apply_set's pieces with the
+ * outcomes expected: nonce.rc and clock.rc 0). */
+struct plan {
+    struct verdict_row node, ctr;
+    int gate_sql; /* the container's gate is checked and its due capped on the server */
+    char *owned;  /* the container's reasons as gate_apply made them */
+};
+
+/* 0, 1 (the pipeline does not apply: statement by statement) or -errno (decide's, the
+ * gate's). */
+static int plan_check(struct store_check *chk, struct plan *pl)
+{
+    struct store_check_verdict *v = &chk->verdict;
+    int r;
+
+    chk->nonce.rc = chk->clock.rc = chk->verdict.rc = 0;
+    if (chk->decide && (r = chk->decide(chk)) < 0)
+        return r;
+    if (chk->node.on)
+        pl->node = (struct verdict_row){ chk->node.node, chk->node.host ? chk->node.host : "",
+                                         "", chk->node.verdict,
+                                         chk->node.reasons ? chk->node.reasons : "[]",
+                                         chk->node.t, chk->node.due, NULL };
+    if (!v->on)
+        return 0;
+    pl->ctr = (struct verdict_row){ v->id, v->vtpm_uuid, v->node ? v->node : "", v->verdict,
+                                    v->reasons ? v->reasons : "[]", v->t, v->due, &v->b };
+    if (!v->gate)
+        return 0;
+    if (!pl->ctr.node[0])
+        return 1; /* apply_set fails it */
+    reasons_free(&v->gate->added);
+    if (chk->node.on && !strcmp(chk->node.node, pl->ctr.node)) {
+        /* The node's row is the one this set writes first, under its lock: judged here. */
+        struct store_node_row row = { .found = 1, .time = pl->node.t, .due = pl->node.due };
+
+        snprintf(row.host, sizeof(row.host), "%s", pl->node.subject);
+        snprintf(row.verdict, sizeof(row.verdict), "%s", pl->node.verdict);
+        snprintf(row.reasons, sizeof(row.reasons), "%s", pl->node.reasons);
+        return store_gate_apply(v->gate, &row, &pl->ctr, &pl->owned);
+    }
+    if (!v->gate->host)
+        return 1; /* nodeverdict_check's other-host case */
+    pl->gate_sql = 1;
+    return 0;
+}
+
+static void send_check(struct pipe *pp, struct store_check *chk, const struct plan *pl)
+{
+    const struct store_check_verdict *v = &chk->verdict;
+    struct pgp p = { .n = 0 };
+
+    pipe_send(pp, "BEGIN", NULL);
+    if (chk->issue.hex) {
+        p_text(&p, chk->issue.hex);
+        p_i64(&p, chk->issue.issued);
+        p_i64(&p, chk->issue.expires);
+        pipe_send(pp, sql_nonce_add, &p);
+    }
+    if (chk->nonce.hex) {
+        p = (struct pgp){ .n = 0 };
+        p_text(&p, chk->nonce.hex);
+        p_i64(&p, chk->nonce.now);
+        pipe_send(pp, spec_nonce, &p);
+    }
+    if (chk->clock.uuid) {
+        p = (struct pgp){ .n = 0 };
+        p_text(&p, chk->clock.uuid);
+        p_i64(&p, chk->clock.reset);
+        p_i64(&p, chk->clock.restart);
+        p_i64(&p, (int64_t)(chk->clock.clock & INT64_MAX));
+        pipe_send(pp, spec_clock, &p);
+    }
+    if (chk->node.on) {
+        int deny = !strcmp(pl->node.verdict, "deny");
+
+        p = (struct pgp){ .n = 0 };
+        p_text(&p, pl->node.id);
+        if (deny)
+            pipe_send(pp, spec_node_old, &p);
+        p = (struct pgp){ .n = 0 };
+        p_row(&p, &pl->node);
+        pipe_send(pp, pg_node.put, &p);
+        p = (struct pgp){ .n = 0 };
+        p_text(&p, pl->node.id);
+        if (deny)
+            pipe_send(pp, spec_cascade, &p);
+        if (chk->node.audit.kind)
+            pipe_audit(pp, pl->node.t, chk->node.audit.kind, pl->node.id, pl->node.verdict,
+                       pl->node.reasons);
+    } else {
+        pipe_audit_row(pp, &chk->node.audit);
+    }
+    if (v->on) {
+        if (pl->gate_sql) {
+            p = (struct pgp){ .n = 0 };
+            p_text(&p, pl->ctr.node);
+            p_text(&p, v->gate->host);
+            p_i64(&p, pl->ctr.t);
+            p_i64(&p, v->gate->max_age);
+            pipe_send(pp, spec_gate, &p);
+        }
+        if (!strcmp(pl->ctr.verdict, "deny")) {
+            p = (struct pgp){ .n = 0 };
+            p_text(&p, pl->ctr.id);
+            pipe_send(pp, spec_container_old, &p);
+        }
+        p = (struct pgp){ .n = 0 };
+        p_row(&p, &pl->ctr);
+        p_text(&p, pl->ctr.b->vtpm_ek);
+        p_i64(&p, pl->ctr.b->reset_count);
+        p_i64(&p, pl->ctr.b->bound_until);
+        if (pl->gate_sql)
+            p_i64(&p, v->gate->max_age);
+        pipe_send(pp, pl->gate_sql ? spec_put_gated : spec_put, &p);
+        if (v->audit.kind)
+            pipe_audit(pp, pl->ctr.t, v->audit.kind, pl->ctr.id, pl->ctr.verdict,
+                       pl->ctr.reasons);
+    } else {
+        pipe_audit_row(pp, &v->audit);
+    }
+    pipe_audit_row(pp, &chk->audit);
+    pipe_send(pp, "COMMIT", NULL);
+}
+
+enum pipe_end { PIPE_COMMITTED, PIPE_FAILED, PIPE_RETRY, PIPE_UNKNOWN };
+
+/* Sends the queue with one sync and reads every answer. PIPE_COMMITTED: every statement and
+ * COMMIT succeeded. PIPE_FAILED: one failed on a working connection (rolled back here).
+ * PIPE_RETRY: the connection broke and the server reported an error for BEGIN, the first
+ * statement: it ran nothing of the set. PIPE_UNKNOWN: the connection broke after that. */
+static enum pipe_end pipe_end(struct pipe *pp)
+{
+    PGconn *c = pp->q->conn;
+    PGresult *res, *first_err = NULL;
+    int all_ok = !pp->bad, begin_err = 0;
+
+    if (PQpipelineSync(c) != 1)
+        all_ok = 0;
+    pp->q->round_trips++;
+    for (int k = 0; k < pp->n; k++) {
+        ExecStatusType s;
+
+        res = pipe_result(c);
+        s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+            if (k == 0)
+                begin_err = res && PQresultErrorField(res, PG_DIAG_SQLSTATE) != NULL;
+            if (pp->item[k].slot >= 0 && (size_t)pp->item[k].slot < pp->q->nprepared)
+                pp->q->nprepared = (size_t)pp->item[k].slot; /* not made, nor any after */
+            if (all_ok || (!first_err && s == PGRES_FATAL_ERROR)) {
+                PQclear(first_err);
+                first_err = res;
+                res = NULL;
+            }
+            all_ok = 0;
+        }
+        PQclear(res);
+    }
+    while ((res = PQgetResult(c)) != NULL) { /* up to and with the PIPELINE_SYNC */
+        ExecStatusType s = PQresultStatus(res);
+
+        PQclear(res);
+        if (s == PGRES_PIPELINE_SYNC)
+            break;
+    }
+    PQexitPipelineMode(c);
+    if (first_err && log_get_level() >= LOG_LVL_DEBUG)
+        pg_log(LOG_LVL_DEBUG, PQresultErrorMessage(first_err));
+    PQclear(first_err);
+    if (PQstatus(c) != CONNECTION_OK) {
+        pp->q->nprepared = 0;
+        return begin_err ? PIPE_RETRY : PIPE_UNKNOWN;
+    }
+    if (all_ok && PQtransactionStatus(c) == PQTRANS_IDLE)
+        return PIPE_COMMITTED;
+    if (PQtransactionStatus(c) != PQTRANS_IDLE) {
+        pp->q->round_trips++;
+        PQclear(PQexec(c, "ROLLBACK"));
+    }
+    return PIPE_FAILED;
+}
+
+/* store_ops.check: 0 committed, 1 not (the front runs the set statement by statement),
+ * -errno. */
+static int pg_check(struct store *st, struct store_check *chk)
+{
+    struct pg_store *q = (struct pg_store *)st;
+    struct plan pl = { 0 };
+    enum pipe_end e = PIPE_FAILED;
+    int r;
+
+    if ((r = plan_check(chk, &pl)) != 0) {
+        free(pl.owned);
+        return r;
+    }
+    for (int attempt = 0; attempt < 2; attempt++) {
+        struct pipe pp = { .q = q };
+
+        if ((r = pg_ready(st)) < 0)
+            break;
+        if (PQenterPipelineMode(q->conn) != 1) {
+            r = 1;
+            break;
+        }
+        send_check(&pp, chk, &pl);
+        if (pp.n == 2 && !pp.bad) { /* BEGIN and COMMIT: a set with nothing to write */
+            PQexitPipelineMode(q->conn);
+            free(pl.owned);
+            return 0;
+        }
+        e = pipe_end(&pp);
+        if (e != PIPE_RETRY)
+            break;
+        LOG_WARN("postgresql: connection lost before the check's transaction began, "
+                 "reconnecting");
+    }
+    free(pl.owned);
+    if (r < 0)
+        return r;
+    if (e == PIPE_COMMITTED)
+        return 0;
+    if (e == PIPE_FAILED)
+        return 1;
+    /* The connection broke while the set may have committed (or again on the retry). */
+    LOG_ERROR("postgresql: connection lost during a check's transaction");
+    return -EIO;
+}
+
+static uint64_t pg_round_trips(struct store *st)
+{
+    return ((struct pg_store *)st)->round_trips;
 }
 
 static const struct store_ops pg_ops = {
@@ -993,6 +1365,8 @@ static const struct store_ops pg_ops = {
     .purge_one = pg_purge_one,
     .audit = pg_audit,
     .count = pg_count,
+    .check = pg_check,
+    .round_trips = pg_round_trips,
 };
 
 /* The URI's own settings win: libpq lets later keywords override earlier ones, and the URI
