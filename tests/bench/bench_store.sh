@@ -5,7 +5,9 @@
 # verifier before issue 11), one transaction per check, and one transaction per check with
 # group commit across threads; with the share of the threads' time spent waiting for the
 # store; then the same on PostgreSQL 15 (a server of its own, Unix socket: tests/integration/
-# pg_lib.sh) when this machine has one. Prints markdown on stdout (tests/bench/run.sh adds it
+# pg_lib.sh) when this machine has one, with one more mode there: one transaction per check
+# sent statement by statement (one round trip each) beside the same transaction in one
+# pipeline (one round trip). Prints markdown on stdout (tests/bench/run.sh adds it
 # to docs/benchmarks.md). Alone:
 #   sh tests/bench/bench_store.sh [BUILD_DIR] >section.md
 # Tunables: BENCH_STORE_ROUNDS (runs per mode and K, default 3), BENCH_STORE_SECONDS (per run,
@@ -28,14 +30,14 @@ at_exit "rm -rf '$D'"
 PG_WHY=$(pg_missing)
 [ -n "$PG_WHY" ] || pg_init
 
-# run BACKEND: every mode and K, modes taking turns within each round (noise from the rest of
-# the machine hits all three), each run on a new database; lines into $D/runs.BACKEND.
+# run BACKEND MODES: every mode and K, modes taking turns within each round (noise from the
+# rest of the machine hits them all), each run on a new database; lines into $D/runs.BACKEND.
 run() {
     : >"$D/runs.$1"
     r=0
     while [ $r -lt "$ROUNDS" ]; do
         for k in $KS; do
-            for m in writes tx group; do
+            for m in $2; do
                 if [ "$1" = sqlite ]; then
                     rm -f "$D/db" "$D/db-wal" "$D/db-shm"
                     db=$D/db
@@ -77,8 +79,26 @@ table() {
     done
 }
 
-run sqlite
-[ -n "$PG_WHY" ] || run pg
+# table_pg: as table, with the statement-by-statement transaction (steps) beside the pipelined
+# one (tx) and the round trips per check of each.
+table_pg() {
+    echo "| K | writes checks/s | steps checks/s | tx checks/s | group checks/s | tx / steps | tx / writes | round trips per check (writes, steps, tx) | waiting (writes, steps, tx, group) |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    for k in $KS; do
+        w=$(med pg writes "$k" 4) s=$(med pg steps "$k" 4) t=$(med pg tx "$k" 4)
+        g=$(med pg group "$k" 4)
+        awk -v k="$k" -v w="$w" -v s="$s" -v t="$t" -v g="$g" \
+            -v rw="$(med pg writes "$k" 7)" -v rs="$(med pg steps "$k" 7)" \
+            -v rt="$(med pg tx "$k" 7)" \
+            -v sw="$(med pg writes "$k" 6)" -v ss="$(med pg steps "$k" 6)" \
+            -v st="$(med pg tx "$k" 6)" -v sg="$(med pg group "$k" 6)" 'BEGIN {
+            printf "| %d | %.0f | %.0f | %.0f | %.0f | %.2fx | %.2fx | %.2f, %.2f, %.2f | %.0f%%, %.0f%%, %.0f%%, %.0f%% |\n",
+                k, w, s, t, g, t / s, t / w, rw, rs, rt, 100 * sw, 100 * ss, 100 * st, 100 * sg }'
+    done
+}
+
+run sqlite "writes tx group"
+[ -n "$PG_WHY" ] || run pg "writes steps tx group"
 
 cat <<EOF
 \`sh tests/bench/bench_store.sh $(basename "$B")\` (tests/tools/bench_store): K threads, each with
@@ -86,9 +106,13 @@ its own store handle, write evidence checks (nonce consumed, TPM clock, containe
 audit row) to one database for ${SECS} s per run, with ${WORK} us of CPU per check standing for
 the rest of a check; modes take turns, $ROUNDS rounds, medians. *writes*: the four writes each
 in its own commit (the verifier before issue 11); *tx*: one transaction per check
-(\`store_check_apply\`); *group*: one transaction per check, group-committed across threads
-(\`store_check_group\`). \`verifier serve\` (\`store_check_commit\`) uses *group* on SQLite and *tx*
-on PostgreSQL. Waiting: the threads' time inside the store's writes over their whole time.
+(\`store_check_apply\`; on PostgreSQL one pipeline, BEGIN to COMMIT in one round trip);
+*steps* (PostgreSQL only): the same transaction statement by statement, one round trip each
+(\`store_check_apply_steps\`, the PostgreSQL path before the pipeline); *group*: one transaction
+per check, group-committed across threads (\`store_check_group\`). \`verifier serve\`
+(\`store_check_commit\`) uses *group* on SQLite and *tx* on PostgreSQL. Waiting: the threads'
+time inside the store's writes over their whole time; round trips: to the server, per check,
+by the threads' own handles (*group* commits on the committer's).
 
 SQLite on disk (WAL, synchronous=FULL), a new file per run:
 
@@ -101,7 +125,7 @@ PostgreSQL 15 (a server of its own on this machine, Unix socket, default setting
 \`synchronous_commit\` on), a new database per run; statements prepared once per connection:
 
 EOF
-    table pg
+    table_pg
 else
     echo
     echo "PostgreSQL: not measured ($PG_WHY)."

@@ -2,11 +2,14 @@
 /* Benchmark tool: evidence checks' store writes from K threads, each with its own handle, on
  * one database (DB: a SQLite file path, or a postgresql:// URL of an empty database), for
  * SECONDS: MODE "writes" (the four writes each in its own commit: nonce,
- * clock, verdict, audit), "tx" (one transaction per check, store_check_apply) or "group" (one
- * transaction per check, group-committed across threads, store_check_group). WORK_US of CPU
- * per check stands for the rest of a check. Prints one tab-separated line:
- *   MODE K checks checks/s commits share_waiting
- * share_waiting: the time threads spent in store writes over K x the run's wall time. */
+ * clock, verdict, audit), "steps" (one transaction per check, each statement its own round trip
+ * on PostgreSQL: store_check_apply_steps), "tx" (one transaction per check, store_check_apply:
+ * one pipeline on PostgreSQL) or "group" (one transaction per check, group-committed across
+ * threads, store_check_group). WORK_US of CPU per check stands for the rest of a check. Prints
+ * one tab-separated line:
+ *   MODE K checks checks/s commits share_waiting round_trips_per_check
+ * share_waiting: the time threads spent in store writes over K x the run's wall time;
+ * round trips: to the PostgreSQL server, by the threads' handles (0 on SQLite). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -21,7 +24,7 @@
 
 #define IDS_PER_THREAD 64 /* container ids each thread re-attests in turn */
 
-enum mode { WRITES, TX, GROUP };
+enum mode { WRITES, TX, GROUP, STEPS };
 
 struct worker {
     const char *url;
@@ -29,6 +32,7 @@ struct worker {
     int me, cap;
     double secs, work_us, store_us;
     long checks;
+    uint64_t trips;
     int errors;
     pthread_barrier_t *go;
     pthread_t tid;
@@ -69,7 +73,9 @@ static int one_check(struct store *st, enum mode mode, int me, long i)
                                               .verdict = "allow", .reasons = "[]", .t = 1,
                                               .b = b };
     c.verdict.audit.kind = "evidence";
-    r = mode == TX ? store_check_apply(st, &c) : store_check_group(st, &c);
+    r = mode == TX      ? store_check_apply(st, &c)
+        : mode == STEPS ? store_check_apply_steps(st, &c)
+                        : store_check_group(st, &c);
     if (r == 0 && (c.nonce.rc || c.clock.rc || c.verdict.rc))
         r = -EPROTO;
     return r;
@@ -80,11 +86,13 @@ static void *run(void *arg)
     struct worker *w = arg;
     struct store *st = NULL;
     double end;
+    uint64_t trips0;
 
     if (store_open_url(w->url, &st) < 0)
         w->errors++;
 
     pthread_barrier_wait(w->go);
+    trips0 = st ? store_round_trips(st) : 0;
     end = now_us() + 1e6 * w->secs;
     while (st && now_us() < end && w->checks < w->cap) {
         double t0;
@@ -96,6 +104,7 @@ static void *run(void *arg)
         w->store_us += now_us() - t0;
         w->checks++;
     }
+    w->trips = st ? store_round_trips(st) - trips0 : 0;
     store_close(st);
     return NULL;
 }
@@ -150,7 +159,7 @@ static int seed(const char *path, int k, int cap)
 
 int main(int argc, char **argv)
 {
-    static const char *const names[] = { "writes", "tx", "group" };
+    static const char *const names[] = { "writes", "tx", "group", "steps" };
     struct store_commit_stats stats;
     struct worker *w;
     struct store *st;
@@ -158,13 +167,14 @@ int main(int argc, char **argv)
     char url[4200];
     double secs, t0, t1, store_us = 0;
     long checks = 0;
+    uint64_t trips = 0;
     int k, cap, errors = 0, mode = -1, pg;
 
     if (argc != 6) {
-        fprintf(stderr, "usage: bench_store PATH|URL writes|tx|group K SECONDS WORK_US\n");
+        fprintf(stderr, "usage: bench_store PATH|URL writes|steps|tx|group K SECONDS WORK_US\n");
         return 2;
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (!strcmp(argv[2], names[i]))
             mode = i;
     k = atoi(argv[3]);
@@ -198,6 +208,7 @@ int main(int argc, char **argv)
         checks += w[i].checks;
         store_us += w[i].store_us;
         errors += w[i].errors;
+        trips += w[i].trips;
     }
     t1 = now_us();
     store_commit_stats(st, &stats);
@@ -206,11 +217,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_store: %d check(s) failed\n", errors);
         return 1;
     }
-    printf("%s\t%d\t%ld\t%.1f\t%llu\t%.3f\n", names[mode], k, checks,
+    printf("%s\t%d\t%ld\t%.1f\t%llu\t%.3f\t%.2f\n", names[mode], k, checks,
            (double)checks * 1e6 / (t1 - t0),
-           mode == WRITES ? (unsigned long long)checks * 4
-           : mode == TX   ? (unsigned long long)checks
-                          : (unsigned long long)stats.commits - 1,
-           store_us / ((double)k * (t1 - t0)));
+           mode == WRITES                  ? (unsigned long long)checks * 4
+           : mode == TX || mode == STEPS ? (unsigned long long)checks
+                                           : (unsigned long long)stats.commits - 1,
+           store_us / ((double)k * (t1 - t0)), checks ? (double)trips / (double)checks : 0.0);
     return 0;
 }
