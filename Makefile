@@ -14,6 +14,19 @@ B        ?= build
 SANITIZE ?=
 CC       ?= cc
 
+# The project's version, in one place: the file VERSION (--version of every command, the man
+# pages, the DKMS package, debian/changelog; t_cli.sh checks that they agree).
+VERSION  := $(shell cat VERSION)
+
+# Installation directories (make install; GNU names, DESTDIR honoured). The helper binaries
+# that other commands exec (vtpm-mgr-worker, verifier-serve) go to $(pkglibexecdir), which is
+# compiled in (build/gen/buildinfo.h): a change of PREFIX or libexecdir rebuilds lib/cli.c.
+PREFIX        ?= /usr/local
+bindir        ?= $(PREFIX)/bin
+sbindir       ?= $(PREFIX)/sbin
+libexecdir    ?= $(PREFIX)/libexec
+pkglibexecdir ?= $(libexecdir)/vtpm-attest
+
 PKGS_MGR    := tss2-esys tss2-mu tss2-rc tss2-tctildr libcrypto libcbor uuid
 PKGS_WORKER := libtpms tss2-sys tss2-mu tss2-rc libcrypto libseccomp libcap-ng
 PKGS_CTL    := libcbor jansson uuid tss2-mu
@@ -63,7 +76,7 @@ BINS  := $(B)/bin/vtpm-mgr $(B)/bin/vtpm-mgr-worker $(B)/bin/vtpmctl $(B)/bin/ve
 UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 TOOLS := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRCS))
 
-.PHONY: all deps demo check check-unit check-integration check-kernel asan tsan bench clean fuzz fuzzers
+.PHONY: all deps demo check check-unit check-integration check-kernel asan tsan bench clean fuzz fuzzers FORCE
 
 .SECONDEXPANSION:
 
@@ -75,6 +88,16 @@ deps:
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Rewritten only when a value changes, so that lib/cli.o is rebuilt only then.
+$(B)/gen/buildinfo.h: FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define VTPM_VERSION "%s"\n#define VTPM_LIBEXECDIR "%s"\n' \
+		'$(VERSION)' '$(pkglibexecdir)' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
+$(call obj,lib/cli.c): $(B)/gen/buildinfo.h
+$(call obj,lib/cli.c): ALL_CFLAGS += -I$(B)/gen
 
 $(LIB_A): $(call obj,$(LIB_SRCS))
 	@mkdir -p $(dir $@)
