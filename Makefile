@@ -2,6 +2,7 @@
 # Top-level build of vtpm-attest: userspace components, tests, demo and benchmarks.
 #
 #   make            build everything into build/
+#   make man        man pages into build/man/ (help2man)
 #   make demo       install dependencies, build, start a swtpm host TPM + vtpm-mgr, show it working
 #   make check      install dependencies, build, run every test; ends with "N passed, N failed"
 #   make check-kernel  only the kmod-vtpm tests in a QEMU guest
@@ -76,7 +77,7 @@ BINS  := $(B)/bin/vtpm-mgr $(B)/bin/vtpm-mgr-worker $(B)/bin/vtpmctl $(B)/bin/ve
 UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 TOOLS := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRCS))
 
-.PHONY: all deps demo check check-unit check-integration check-kernel asan tsan bench clean fuzz fuzzers FORCE
+.PHONY: all man deps demo check check-unit check-integration check-kernel asan tsan bench clean fuzz fuzzers FORCE
 
 .SECONDEXPANSION:
 
@@ -180,6 +181,26 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(MGR_A) $(WORKER_A) $(AGENT_A) $(VERIFIER
 $(B)/tests/%: $(B)/obj/tests/tools/%.o $(MGR_A) $(WORKER_A) $(AGENT_A) $(VERIFIER_A) $(ADAPTER_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL) $(PKGS_AGENT) $(PKGS_VERIFIER) $(PKGS_ADAPTER))
+
+# Man pages (make man, into $(B)/man/): help2man runs each command's --help and --version and
+# adds man/NAME.h2m (NAME, SYNOPSIS, DESCRIPTION, FILES, SEE ALSO). Section 8: the daemons and
+# helpers installed in sbin and libexec; section 1: the commands in bin.
+MAN1 := vtpmctl verifier attest-agent attest-agent-hook
+MAN8 := vtpm-mgr vtpm-mgr-worker verifier-serve vtpm-cuse
+MANS := $(patsubst %,$(B)/man/%.1,$(MAN1)) $(patsubst %,$(B)/man/%.8,$(MAN8))
+HELP2MAN ?= help2man
+
+man: $(MANS)
+
+$(B)/man/%.1: $(B)/bin/% man/%.h2m VERSION
+	@mkdir -p $(dir $@)
+	@command -v $(HELP2MAN) >/dev/null || { echo "help2man not found: install help2man (make deps)" >&2; exit 1; }
+	$(HELP2MAN) --no-info --section=1 --manual="User Commands" --include=man/$*.h2m --output=$@ $<
+
+$(B)/man/%.8: $(B)/bin/% man/%.h2m VERSION
+	@mkdir -p $(dir $@)
+	@command -v $(HELP2MAN) >/dev/null || { echo "help2man not found: install help2man (make deps)" >&2; exit 1; }
+	$(HELP2MAN) --no-info --section=8 --manual="System Administration" --include=man/$*.h2m --output=$@ $<
 
 include tests/fuzz/fuzz.mk
 
