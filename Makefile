@@ -48,7 +48,37 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) $(SANITIZE) \
 LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 ALL_LDFLAGS = $(LDHARDEN) $(SANITIZE) $(LDFLAGS)
 
-pc = $(shell pkg-config --libs $(1) 2>/dev/null)
+PKG_CONFIG ?= pkg-config
+pc = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+
+# Which Debian 12 package gives each pkg-config module: a build on a machine that lacks one
+# stops at once and names the package, instead of failing on a missing header or symbol.
+DEB_OF := tss2-esys:libtss2-dev tss2-mu:libtss2-dev tss2-rc:libtss2-dev \
+          tss2-tctildr:libtss2-dev tss2-sys:libtss2-dev libcrypto:libssl-dev \
+          libcbor:libcbor-dev uuid:uuid-dev libtpms:libtpms-dev libseccomp:libseccomp-dev \
+          libcap-ng:libcap-ng-dev jansson:libjansson-dev libcurl:libcurl4-openssl-dev \
+          libmicrohttpd:libmicrohttpd-dev gnutls:libgnutls28-dev sqlite3:libsqlite3-dev \
+          libpq:libpq-dev fuse3:libfuse3-dev cmocka:libcmocka-dev
+PKGS_ALL := $(sort $(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL) $(PKGS_AGENT) $(PKGS_VERIFIER) \
+                   $(PKGS_ADAPTER) $(PKGS_TEST))
+# Goals that need no library: they install the packages first (deps, then a sub-make that
+# checks), or build nothing.
+NOLIB_GOALS := deps clean check demo asan tsan bench check-kernel fuzz
+ifneq ($(filter-out $(NOLIB_GOALS),$(or $(MAKECMDGOALS),all)),)
+  ifeq ($(shell command -v $(PKG_CONFIG)),)
+    $(error $(PKG_CONFIG) not found: install pkg-config (make deps))
+  endif
+  MISSING_PKGS := $(shell for m in $(PKGS_ALL); do $(PKG_CONFIG) --exists $$m || echo $$m; done)
+  UNKNOWN_PKGS := $(filter-out $(foreach e,$(DEB_OF),$(firstword $(subst :, ,$(e)))),$(PKGS_ALL))
+  ifneq ($(UNKNOWN_PKGS),)
+    $(error no Debian package known for pkg-config module(s) $(UNKNOWN_PKGS): add them to DEB_OF)
+  endif
+  ifneq ($(MISSING_PKGS),)
+    $(foreach m,$(MISSING_PKGS),$(warning $(m) not found: install \
+      $(patsubst $(m):%,%,$(filter $(m):%,$(DEB_OF))) (make deps)))
+    $(error missing build dependencies: $(MISSING_PKGS) (make deps, as root, installs them))
+  endif
+endif
 
 LIB_SRCS    := $(wildcard lib/*.c)
 MGR_SRCS    := $(wildcard vtpm-mgr/daemon/*.c)
@@ -121,10 +151,10 @@ $(VERIFIER_A): $(call obj,$(filter-out %/main.c %/serve_exec.c,$(VERIFIER_SRCS))
 	rm -f $@ && $(AR) rcs $@ $^
 
 # libfuse3's headers live in their own directory.
-$(call obj,$(ADAPTER_SRCS)): ALL_CFLAGS += $(shell pkg-config --cflags fuse3 2>/dev/null)
+$(call obj,$(ADAPTER_SRCS)): ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags fuse3 2>/dev/null)
 
 # libpq's headers live in their own directory.
-$(call obj,verifier/store/store_pg.c tests/tools/bench_store.c): ALL_CFLAGS += $(shell pkg-config --cflags libpq)
+$(call obj,verifier/store/store_pg.c tests/tools/bench_store.c): ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags libpq)
 
 $(ADAPTER_A): $(call obj,$(filter-out %/main.c,$(ADAPTER_SRCS)))
 	@mkdir -p $(dir $@)

@@ -4,6 +4,7 @@
 # --version plus man/NAME.h2m; each renders without a groff or man warning, names the command
 # and the version, and documents every long option its --help lists.
 . "$(dirname "$0")/lib.sh"
+unset MAKEFLAGS MFLAGS MAKELEVEL # run alone or from make check alike
 command -v help2man >/dev/null || fail "help2man missing (swtpm-ci/install-deps.sh)"
 VERSION=$(cat "$ROOT/VERSION")
 timeout -k 5 120 make -s -C "$ROOT" B="$BUILD" man >"$T/make.log" 2>&1 ||
