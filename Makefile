@@ -3,6 +3,7 @@
 #
 #   make            build everything into build/
 #   make man        man pages into build/man/ (help2man)
+#   make install    PREFIX=/usr/local DESTDIR= (docs/operations.md); make uninstall
 #   make demo       install dependencies, build, start a swtpm host TPM + vtpm-mgr, show it working
 #   make check      install dependencies, build, run every test; ends with "N passed, N failed"
 #   make check-kernel  only the kmod-vtpm tests in a QEMU guest
@@ -27,6 +28,13 @@ bindir        ?= $(PREFIX)/bin
 sbindir       ?= $(PREFIX)/sbin
 libexecdir    ?= $(PREFIX)/libexec
 pkglibexecdir ?= $(libexecdir)/vtpm-attest
+datadir       ?= $(PREFIX)/share
+mandir        ?= $(datadir)/man
+docdir        ?= $(datadir)/doc/vtpm-attest
+includedir    ?= $(PREFIX)/include
+unitdir       ?= $(PREFIX)/lib/systemd/system
+# DKMS takes module sources from /usr/src/NAME-VERSION only, whatever the PREFIX.
+dkmsdir       ?= /usr/src/vtpm-attest-$(VERSION)
 
 PKGS_MGR    := tss2-esys tss2-mu tss2-rc tss2-tctildr libcrypto libcbor uuid
 PKGS_WORKER := libtpms tss2-sys tss2-mu tss2-rc libcrypto libseccomp libcap-ng
@@ -63,7 +71,7 @@ PKGS_ALL := $(sort $(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL) $(PKGS_AGENT) $(PKGS_V
                    $(PKGS_ADAPTER) $(PKGS_TEST))
 # Goals that need no library: they install the packages first (deps, then a sub-make that
 # checks), or build nothing.
-NOLIB_GOALS := deps clean check demo asan tsan bench check-kernel fuzz
+NOLIB_GOALS := deps clean uninstall check demo asan tsan bench check-kernel fuzz
 ifneq ($(filter-out $(NOLIB_GOALS),$(or $(MAKECMDGOALS),all)),)
   ifeq ($(shell command -v $(PKG_CONFIG)),)
     $(error $(PKG_CONFIG) not found: install pkg-config (make deps))
@@ -126,6 +134,7 @@ $(B)/gen/buildinfo.h: FORCE
 	@printf '#define VTPM_VERSION "%s"\n#define VTPM_LIBEXECDIR "%s"\n' \
 		'$(VERSION)' '$(pkglibexecdir)' >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+	@printf "SANITIZE='%s'\nCFLAGS='%s'\n" '$(SANITIZE)' '$(CFLAGS)' >$(B)/gen/flags
 
 $(call obj,lib/cli.c): $(B)/gen/buildinfo.h
 $(call obj,lib/cli.c): ALL_CFLAGS += -I$(B)/gen
@@ -231,6 +240,69 @@ $(B)/man/%.8: $(B)/bin/% man/%.h2m VERSION
 	@mkdir -p $(dir $@)
 	@command -v $(HELP2MAN) >/dev/null || { echo "help2man not found: install help2man (make deps)" >&2; exit 1; }
 	$(HELP2MAN) --no-info --section=8 --manual="System Administration" --include=man/$*.h2m --output=$@ $<
+
+# Example policies, made by the verifier itself so that they are always loadable: the default
+# launch policy, and a boot policy derived from the OVMF log of the QEMU tests.
+EXAMPLES := $(B)/examples/policy.json $(B)/examples/boot-policy-ovmf-qemu.json
+
+$(B)/examples/policy.json: $(B)/bin/verifier
+	@mkdir -p $(dir $@)
+	$< policy default >$@.tmp && mv -f $@.tmp $@
+
+$(B)/examples/boot-policy-ovmf-qemu.json: $(B)/bin/verifier tests/fuzz/corpus/uefilog/ovmf-qemu.bin
+	@mkdir -p $(dir $@)
+	$< boot-policy derive --log tests/fuzz/corpus/uefilog/ovmf-qemu.bin >$@.tmp && mv -f $@.tmp $@
+
+# make install / make uninstall (PREFIX, DESTDIR and the directories above). Where each file
+# goes is in docs/operations.md, "Installing". uninstall removes exactly these files, then the
+# package's own directories if they are empty.
+INST_BIN     := vtpmctl verifier attest-agent attest-agent-hook
+INST_SBIN    := vtpm-mgr vtpm-cuse
+INST_LIBEXEC := vtpm-mgr-worker verifier-serve
+INST_UNITS   := $(notdir $(wildcard systemd/*.service))
+INST_DOCS    := README.md $(wildcard docs/*.md)
+DKMS_SRCS    := $(wildcard kmod-vtpm/*.c kmod-vtpm/*.h) kmod-vtpm/Kbuild kmod-vtpm/Makefile \
+                kmod-vtpm/include/uapi/vtpm_attest.h
+D := $(DESTDIR)
+INSTALLED := $(addprefix $(D)$(bindir)/,$(INST_BIN)) $(addprefix $(D)$(sbindir)/,$(INST_SBIN)) \
+             $(addprefix $(D)$(pkglibexecdir)/,$(INST_LIBEXEC)) \
+             $(addprefix $(D)$(mandir)/man1/,$(addsuffix .1,$(MAN1))) \
+             $(addprefix $(D)$(mandir)/man8/,$(addsuffix .8,$(MAN8))) \
+             $(addprefix $(D)$(unitdir)/,$(INST_UNITS)) \
+             $(addprefix $(D)$(docdir)/,$(notdir $(INST_DOCS))) \
+             $(addprefix $(D)$(docdir)/examples/,$(notdir $(EXAMPLES))) \
+             $(D)$(includedir)/vtpm-attest/vtpm_attest.h \
+             $(patsubst kmod-vtpm/%,$(D)$(dkmsdir)/%,$(DKMS_SRCS)) $(D)$(dkmsdir)/dkms.conf
+# Paths written into the units: the ones they name for a /usr/local build, replaced.
+UNIT_SED := -e 's|/usr/local/sbin/|$(sbindir)/|g' \
+            -e 's|/usr/local/bin/verifier-serve|$(pkglibexecdir)/verifier-serve|g' \
+            -e 's|/usr/local/bin/|$(bindir)/|g' -e 's|/usr/share/doc/vtpm-attest/|$(docdir)/|g'
+
+.PHONY: install uninstall
+install: $(addprefix $(B)/bin/,$(INST_BIN) $(INST_SBIN) $(INST_LIBEXEC)) $(MANS) $(EXAMPLES)
+	install -d $(D)$(bindir) $(D)$(sbindir) $(D)$(pkglibexecdir) $(D)$(mandir)/man1 \
+		$(D)$(mandir)/man8 $(D)$(unitdir) $(D)$(docdir)/examples $(D)$(includedir)/vtpm-attest \
+		$(D)$(dkmsdir)/include/uapi
+	install -m 0755 $(addprefix $(B)/bin/,$(INST_BIN)) $(D)$(bindir)/
+	install -m 0755 $(addprefix $(B)/bin/,$(INST_SBIN)) $(D)$(sbindir)/
+	install -m 0755 $(addprefix $(B)/bin/,$(INST_LIBEXEC)) $(D)$(pkglibexecdir)/
+	install -m 0644 $(filter %.1,$(MANS)) $(D)$(mandir)/man1/
+	install -m 0644 $(filter %.8,$(MANS)) $(D)$(mandir)/man8/
+	for u in $(INST_UNITS); do sed $(UNIT_SED) systemd/$$u >$(D)$(unitdir)/$$u.tmp && \
+		chmod 0644 $(D)$(unitdir)/$$u.tmp && mv -f $(D)$(unitdir)/$$u.tmp $(D)$(unitdir)/$$u || exit 1; done
+	install -m 0644 $(INST_DOCS) $(D)$(docdir)/
+	install -m 0644 $(EXAMPLES) $(D)$(docdir)/examples/
+	install -m 0644 kmod-vtpm/include/uapi/vtpm_attest.h $(D)$(includedir)/vtpm-attest/
+	for f in $(patsubst kmod-vtpm/%,%,$(DKMS_SRCS)); do \
+		install -m 0644 kmod-vtpm/$$f $(D)$(dkmsdir)/$$f || exit 1; done
+	sed 's/^PACKAGE_VERSION=.*/PACKAGE_VERSION="$(VERSION)"/' kmod-vtpm/dkms.conf \
+		>$(D)$(dkmsdir)/dkms.conf && chmod 0644 $(D)$(dkmsdir)/dkms.conf
+
+uninstall:
+	rm -f $(INSTALLED)
+	-rmdir $(D)$(dkmsdir)/include/uapi $(D)$(dkmsdir)/include $(D)$(dkmsdir) \
+		$(D)$(docdir)/examples $(D)$(docdir) $(D)$(includedir)/vtpm-attest \
+		$(D)$(pkglibexecdir) 2>/dev/null
 
 include tests/fuzz/fuzz.mk
 
