@@ -2,6 +2,8 @@
 # Top-level build of vtpm-attest: userspace components, tests, demo and benchmarks.
 #
 #   make            build everything into build/
+#   make man        man pages into build/man/ (help2man)
+#   make install    PREFIX=/usr/local DESTDIR= (docs/operations.md); make uninstall
 #   make demo       install dependencies, build, start a swtpm host TPM + vtpm-mgr, show it working
 #   make check      install dependencies, build, run every test; ends with "N passed, N failed"
 #   make check-kernel  only the kmod-vtpm tests in a QEMU guest
@@ -13,6 +15,26 @@
 B        ?= build
 SANITIZE ?=
 CC       ?= cc
+
+# The project's version, in one place: the file VERSION (--version of every command, the man
+# pages, the DKMS package, debian/changelog; t_cli.sh checks that they agree).
+VERSION  := $(shell cat VERSION)
+
+# Installation directories (make install; GNU names, DESTDIR honoured). The helper binaries
+# that other commands exec (vtpm-mgr-worker, verifier-serve) go to $(pkglibexecdir), which is
+# compiled in (build/gen/buildinfo.h): a change of PREFIX or libexecdir rebuilds lib/cli.c.
+PREFIX        ?= /usr/local
+bindir        ?= $(PREFIX)/bin
+sbindir       ?= $(PREFIX)/sbin
+libexecdir    ?= $(PREFIX)/libexec
+pkglibexecdir ?= $(libexecdir)/vtpm-attest
+datadir       ?= $(PREFIX)/share
+mandir        ?= $(datadir)/man
+docdir        ?= $(datadir)/doc/vtpm-attest
+includedir    ?= $(PREFIX)/include
+unitdir       ?= $(PREFIX)/lib/systemd/system
+# DKMS takes module sources from /usr/src/NAME-VERSION only, whatever the PREFIX.
+dkmsdir       ?= /usr/src/vtpm-attest-$(VERSION)
 
 PKGS_MGR    := tss2-esys tss2-mu tss2-rc tss2-tctildr libcrypto libcbor uuid
 PKGS_WORKER := libtpms tss2-sys tss2-mu tss2-rc libcrypto libseccomp libcap-ng
@@ -34,7 +56,37 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) $(SANITIZE) \
 LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 ALL_LDFLAGS = $(LDHARDEN) $(SANITIZE) $(LDFLAGS)
 
-pc = $(shell pkg-config --libs $(1) 2>/dev/null)
+PKG_CONFIG ?= pkg-config
+pc = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+
+# Which Debian 12 package gives each pkg-config module: a build on a machine that lacks one
+# stops at once and names the package, instead of failing on a missing header or symbol.
+DEB_OF := tss2-esys:libtss2-dev tss2-mu:libtss2-dev tss2-rc:libtss2-dev \
+          tss2-tctildr:libtss2-dev tss2-sys:libtss2-dev libcrypto:libssl-dev \
+          libcbor:libcbor-dev uuid:uuid-dev libtpms:libtpms-dev libseccomp:libseccomp-dev \
+          libcap-ng:libcap-ng-dev jansson:libjansson-dev libcurl:libcurl4-openssl-dev \
+          libmicrohttpd:libmicrohttpd-dev gnutls:libgnutls28-dev sqlite3:libsqlite3-dev \
+          libpq:libpq-dev fuse3:libfuse3-dev cmocka:libcmocka-dev
+PKGS_ALL := $(sort $(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL) $(PKGS_AGENT) $(PKGS_VERIFIER) \
+                   $(PKGS_ADAPTER) $(PKGS_TEST))
+# Goals that need no library: they install the packages first (deps, then a sub-make that
+# checks), or build nothing.
+NOLIB_GOALS := deps clean uninstall check demo asan tsan bench check-kernel fuzz
+ifneq ($(filter-out $(NOLIB_GOALS),$(or $(MAKECMDGOALS),all)),)
+  ifeq ($(shell command -v $(PKG_CONFIG)),)
+    $(error $(PKG_CONFIG) not found: install pkg-config (make deps))
+  endif
+  MISSING_PKGS := $(shell for m in $(PKGS_ALL); do $(PKG_CONFIG) --exists $$m || echo $$m; done)
+  UNKNOWN_PKGS := $(filter-out $(foreach e,$(DEB_OF),$(firstword $(subst :, ,$(e)))),$(PKGS_ALL))
+  ifneq ($(UNKNOWN_PKGS),)
+    $(error no Debian package known for pkg-config module(s) $(UNKNOWN_PKGS): add them to DEB_OF)
+  endif
+  ifneq ($(MISSING_PKGS),)
+    $(foreach m,$(MISSING_PKGS),$(warning $(m) not found: install \
+      $(patsubst $(m):%,%,$(filter $(m):%,$(DEB_OF))) (make deps)))
+    $(error missing build dependencies: $(MISSING_PKGS) (make deps, as root, installs them))
+  endif
+endif
 
 LIB_SRCS    := $(wildcard lib/*.c)
 MGR_SRCS    := $(wildcard vtpm-mgr/daemon/*.c)
@@ -63,7 +115,7 @@ BINS  := $(B)/bin/vtpm-mgr $(B)/bin/vtpm-mgr-worker $(B)/bin/vtpmctl $(B)/bin/ve
 UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 TOOLS := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRCS))
 
-.PHONY: all deps demo check check-unit check-integration check-kernel asan tsan bench clean fuzz fuzzers
+.PHONY: all man deps demo check check-unit check-integration check-kernel asan tsan bench clean fuzz fuzzers FORCE
 
 .SECONDEXPANSION:
 
@@ -75,6 +127,17 @@ deps:
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Rewritten only when a value changes, so that lib/cli.o is rebuilt only then.
+$(B)/gen/buildinfo.h: FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define VTPM_VERSION "%s"\n#define VTPM_LIBEXECDIR "%s"\n' \
+		'$(VERSION)' '$(pkglibexecdir)' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+	@printf "SANITIZE='%s'\nCFLAGS='%s'\n" '$(SANITIZE)' '$(CFLAGS)' >$(B)/gen/flags
+
+$(call obj,lib/cli.c): $(B)/gen/buildinfo.h
+$(call obj,lib/cli.c): ALL_CFLAGS += -I$(B)/gen
 
 $(LIB_A): $(call obj,$(LIB_SRCS))
 	@mkdir -p $(dir $@)
@@ -97,10 +160,10 @@ $(VERIFIER_A): $(call obj,$(filter-out %/main.c %/serve_exec.c,$(VERIFIER_SRCS))
 	rm -f $@ && $(AR) rcs $@ $^
 
 # libfuse3's headers live in their own directory.
-$(call obj,$(ADAPTER_SRCS)): ALL_CFLAGS += $(shell pkg-config --cflags fuse3 2>/dev/null)
+$(call obj,$(ADAPTER_SRCS)): ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags fuse3 2>/dev/null)
 
 # libpq's headers live in their own directory.
-$(call obj,verifier/store/store_pg.c tests/tools/bench_store.c): ALL_CFLAGS += $(shell pkg-config --cflags libpq)
+$(call obj,verifier/store/store_pg.c tests/tools/bench_store.c): ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags libpq)
 
 $(ADAPTER_A): $(call obj,$(filter-out %/main.c,$(ADAPTER_SRCS)))
 	@mkdir -p $(dir $@)
@@ -157,6 +220,89 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(MGR_A) $(WORKER_A) $(AGENT_A) $(VERIFIER
 $(B)/tests/%: $(B)/obj/tests/tools/%.o $(MGR_A) $(WORKER_A) $(AGENT_A) $(VERIFIER_A) $(ADAPTER_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL) $(PKGS_AGENT) $(PKGS_VERIFIER) $(PKGS_ADAPTER))
+
+# Man pages (make man, into $(B)/man/): help2man runs each command's --help and --version and
+# adds man/NAME.h2m (NAME, SYNOPSIS, DESCRIPTION, FILES, SEE ALSO). Section 8: the daemons and
+# helpers installed in sbin and libexec; section 1: the commands in bin.
+MAN1 := vtpmctl verifier attest-agent attest-agent-hook
+MAN8 := vtpm-mgr vtpm-mgr-worker verifier-serve vtpm-cuse
+MANS := $(patsubst %,$(B)/man/%.1,$(MAN1)) $(patsubst %,$(B)/man/%.8,$(MAN8))
+HELP2MAN ?= help2man
+
+man: $(MANS)
+
+$(B)/man/%.1: $(B)/bin/% man/%.h2m VERSION
+	@mkdir -p $(dir $@)
+	@command -v $(HELP2MAN) >/dev/null || { echo "help2man not found: install help2man (make deps)" >&2; exit 1; }
+	$(HELP2MAN) --no-info --section=1 --manual="User Commands" --include=man/$*.h2m --output=$@ $<
+
+$(B)/man/%.8: $(B)/bin/% man/%.h2m VERSION
+	@mkdir -p $(dir $@)
+	@command -v $(HELP2MAN) >/dev/null || { echo "help2man not found: install help2man (make deps)" >&2; exit 1; }
+	$(HELP2MAN) --no-info --section=8 --manual="System Administration" --include=man/$*.h2m --output=$@ $<
+
+# Example policies, made by the verifier itself so that they are always loadable: the default
+# launch policy, and a boot policy derived from the OVMF log of the QEMU tests.
+EXAMPLES := $(B)/examples/policy.json $(B)/examples/boot-policy-ovmf-qemu.json
+
+$(B)/examples/policy.json: $(B)/bin/verifier
+	@mkdir -p $(dir $@)
+	$< policy default >$@.tmp && mv -f $@.tmp $@
+
+$(B)/examples/boot-policy-ovmf-qemu.json: $(B)/bin/verifier tests/fuzz/corpus/uefilog/ovmf-qemu.bin
+	@mkdir -p $(dir $@)
+	$< boot-policy derive --log tests/fuzz/corpus/uefilog/ovmf-qemu.bin >$@.tmp && mv -f $@.tmp $@
+
+# make install / make uninstall (PREFIX, DESTDIR and the directories above). Where each file
+# goes is in docs/operations.md, "Installing". uninstall removes exactly these files, then the
+# package's own directories if they are empty.
+INST_BIN     := vtpmctl verifier attest-agent attest-agent-hook
+INST_SBIN    := vtpm-mgr vtpm-cuse
+INST_LIBEXEC := vtpm-mgr-worker verifier-serve
+INST_UNITS   := $(notdir $(wildcard systemd/*.service))
+INST_DOCS    := README.md $(wildcard docs/*.md)
+DKMS_SRCS    := $(wildcard kmod-vtpm/*.c kmod-vtpm/*.h) kmod-vtpm/Kbuild kmod-vtpm/Makefile \
+                kmod-vtpm/include/uapi/vtpm_attest.h
+D := $(DESTDIR)
+INSTALLED := $(addprefix $(D)$(bindir)/,$(INST_BIN)) $(addprefix $(D)$(sbindir)/,$(INST_SBIN)) \
+             $(addprefix $(D)$(pkglibexecdir)/,$(INST_LIBEXEC)) \
+             $(addprefix $(D)$(mandir)/man1/,$(addsuffix .1,$(MAN1))) \
+             $(addprefix $(D)$(mandir)/man8/,$(addsuffix .8,$(MAN8))) \
+             $(addprefix $(D)$(unitdir)/,$(INST_UNITS)) \
+             $(addprefix $(D)$(docdir)/,$(notdir $(INST_DOCS))) \
+             $(addprefix $(D)$(docdir)/examples/,$(notdir $(EXAMPLES))) \
+             $(D)$(includedir)/vtpm-attest/vtpm_attest.h \
+             $(patsubst kmod-vtpm/%,$(D)$(dkmsdir)/%,$(DKMS_SRCS)) $(D)$(dkmsdir)/dkms.conf
+# Paths written into the units: the ones they name for a /usr/local build, replaced.
+UNIT_SED := -e 's|/usr/local/sbin/|$(sbindir)/|g' \
+            -e 's|/usr/local/bin/verifier-serve|$(pkglibexecdir)/verifier-serve|g' \
+            -e 's|/usr/local/bin/|$(bindir)/|g' -e 's|/usr/share/doc/vtpm-attest/|$(docdir)/|g'
+
+.PHONY: install uninstall
+install: $(addprefix $(B)/bin/,$(INST_BIN) $(INST_SBIN) $(INST_LIBEXEC)) $(MANS) $(EXAMPLES)
+	install -d $(D)$(bindir) $(D)$(sbindir) $(D)$(pkglibexecdir) $(D)$(mandir)/man1 \
+		$(D)$(mandir)/man8 $(D)$(unitdir) $(D)$(docdir)/examples $(D)$(includedir)/vtpm-attest \
+		$(D)$(dkmsdir)/include/uapi
+	install -m 0755 $(addprefix $(B)/bin/,$(INST_BIN)) $(D)$(bindir)/
+	install -m 0755 $(addprefix $(B)/bin/,$(INST_SBIN)) $(D)$(sbindir)/
+	install -m 0755 $(addprefix $(B)/bin/,$(INST_LIBEXEC)) $(D)$(pkglibexecdir)/
+	install -m 0644 $(filter %.1,$(MANS)) $(D)$(mandir)/man1/
+	install -m 0644 $(filter %.8,$(MANS)) $(D)$(mandir)/man8/
+	for u in $(INST_UNITS); do sed $(UNIT_SED) systemd/$$u >$(D)$(unitdir)/$$u.tmp && \
+		chmod 0644 $(D)$(unitdir)/$$u.tmp && mv -f $(D)$(unitdir)/$$u.tmp $(D)$(unitdir)/$$u || exit 1; done
+	install -m 0644 $(INST_DOCS) $(D)$(docdir)/
+	install -m 0644 $(EXAMPLES) $(D)$(docdir)/examples/
+	install -m 0644 kmod-vtpm/include/uapi/vtpm_attest.h $(D)$(includedir)/vtpm-attest/
+	for f in $(patsubst kmod-vtpm/%,%,$(DKMS_SRCS)); do \
+		install -m 0644 kmod-vtpm/$$f $(D)$(dkmsdir)/$$f || exit 1; done
+	sed 's/^PACKAGE_VERSION=.*/PACKAGE_VERSION="$(VERSION)"/' kmod-vtpm/dkms.conf \
+		>$(D)$(dkmsdir)/dkms.conf && chmod 0644 $(D)$(dkmsdir)/dkms.conf
+
+uninstall:
+	rm -f $(INSTALLED)
+	-rmdir $(D)$(dkmsdir)/include/uapi $(D)$(dkmsdir)/include $(D)$(dkmsdir) \
+		$(D)$(docdir)/examples $(D)$(docdir) $(D)$(includedir)/vtpm-attest \
+		$(D)$(pkglibexecdir) 2>/dev/null
 
 include tests/fuzz/fuzz.mk
 

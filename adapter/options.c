@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "sockclient.h"
 
 static void usage(FILE *out)
@@ -19,7 +20,8 @@ static void usage(FILE *out)
             "Presents the vTPM served on PATH (<run-dir>/vtpm/<uuid>/tpm.sock) as the\n"
             "character device /dev/NAME (default tpm0) through CUSE.\n"
             "  --timeout  bound on one command round trip (default 30 s)\n"
-            "  --user     numeric ids to run as after the device is set up\n");
+            "  --user     numeric ids to run as after the device is set up\n"
+            "  --help, -h | --version   this text | the version\n");
 }
 
 static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
@@ -93,6 +95,11 @@ int options_parse(int argc, char **argv, struct adapter_config *cfg)
     int c, idx = 0;
 
     *cfg = (struct adapter_config){ .name = "tpm0", .timeout_ms = SOCKCLIENT_DEFAULT_TIMEOUT_MS };
+    switch (cli_ask(argc, argv)) {
+    case CLI_HELP: usage(stdout); return 1;
+    case CLI_VERSION: cli_version("vtpm-cuse"); return 1;
+    default: break;
+    }
     while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
         if (c == 'h') {
             usage(stdout);

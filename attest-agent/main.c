@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* attest-agent: OCI hook, hook service and operator tool that measures a container into its vTPM. */
+#include <stdio.h>
+
+#include "cli.h"
 #include "hook.h"
 #include "hostev.h"
 #include "http.h"
@@ -15,6 +18,11 @@ int main(int argc, char **argv)
     struct agent_opts o;
     int r;
 
+    switch (cli_ask(argc, argv)) {
+    case CLI_HELP: opts_usage(stdout); return 0;
+    case CLI_VERSION: cli_version("attest-agent"); return 0;
+    default: break;
+    }
     timing_init();
     log_set_ident("attest-agent");
     if (opts_parse(argc, argv, &o))

@@ -46,9 +46,9 @@ static const struct option options[] = {
     { NULL, 0, NULL, 0 },
 };
 
-void opts_usage(void)
+void opts_usage(FILE *f)
 {
-    fprintf(stderr,
+    fprintf(f,
         "usage:\n"
         "  attest-agent hook --verifier URL [--run-dir DIR] [--ca F --cert F --key F]\n"
         "                    [--timeout SECONDS] [--runtime PATH] [--cache-dir DIR|'']\n"
@@ -78,7 +78,8 @@ void opts_usage(void)
         "    [--uefi-log PATH|''] (default " HOSTEV_DEFAULT_UEFI_LOG ")\n"
         "    [--kmod-log PATH|''] (default " HOSTEV_DEFAULT_KMOD_LOG ")\n"
         "The run dir defaults to $VTPM_MGR_RUN_DIR, else " AGENT_DEFAULT_RUN_DIR ";\n"
-        "container <-> vTPM bindings are kept in --bind-dir, default " AGENT_DEFAULT_BIND_DIR ".\n");
+        "container <-> vTPM bindings are kept in --bind-dir, default " AGENT_DEFAULT_BIND_DIR ".\n"
+        "  attest-agent --help | -h | --version\n");
 }
 
 static int parse_timeout(const char *s, int *ms)
@@ -255,6 +256,8 @@ int opts_parse(int argc, char **argv, struct agent_opts *o)
     o->refill_ms = AGENT_DEFAULT_REFILL_MS;
     hostev_opts_defaults(&o->host);
     o->run_dir = env && *env ? env : AGENT_DEFAULT_RUN_DIR;
+    if (argc >= 2 && parse_cmd(argv[1], &o->cmd) < 0)
+        fprintf(stderr, "attest-agent: unknown command %s\n", argv[1]);
     if (argc < 2 || parse_cmd(argv[1], &o->cmd) < 0)
         goto usage;
     optind = 2;
@@ -266,6 +269,6 @@ int opts_parse(int argc, char **argv, struct agent_opts *o)
         goto usage;
     return 0;
 usage:
-    opts_usage();
+    opts_usage(stderr);
     return 2;
 }

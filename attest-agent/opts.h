@@ -4,6 +4,8 @@
 #ifndef AGENT_OPTS_H
 #define AGENT_OPTS_H
 
+#include <stdio.h>
+
 #include "hostev.h"
 
 enum agent_cmd { CMD_HOOK, CMD_EVIDENCE, CMD_MEASURE, CMD_PREPARE, CMD_SERVE, CMD_HOST_EVIDENCE };
@@ -44,6 +46,6 @@ struct agent_opts {
 
 /* Parses argv (argv[1] is the command). Returns 0, or 2 after printing usage. */
 int opts_parse(int argc, char **argv, struct agent_opts *o);
-void opts_usage(void);
+void opts_usage(FILE *f);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "fileio.h"
 #include "log.h"
 #include "check/policy.h"
@@ -19,9 +20,9 @@
 #define EXIT_DENY  1
 #define EXIT_USAGE 2
 
-static void usage(void)
+static void usage_to(FILE *f)
 {
-    fprintf(stderr,
+    fprintf(f,
         "usage: verifier verify --policy FILE [--trust DIR] [--boot-policy FILE] [--host]\n"
         "                       [--allow-unregistered-ak] EVIDENCE\n"
         "       verifier serve --listen HOST:PORT --db (sqlite:PATH | postgresql://...)\n"
@@ -36,10 +37,21 @@ static void usage(void)
         "                      [--header-timeout S] [--body-timeout S] [--idle-timeout S]\n"
         "                      [--threads N]   (serving threads; default: 4 per online CPU)\n"
         "                      [--audit-keep-days D]   (default 90; 0 keeps the audit for ever)\n"
-        "       verifier boot-policy (derive | show | check) ...   (host boot reference values)\n"
+        "       verifier boot-policy derive --log FILE [--pcrs 0-7,13] [--no-kmod]\n"
+        "       verifier boot-policy show --log FILE\n"
+        "       verifier boot-policy check --policy FILE --log FILE [--pcr N=HEX ...]\n"
+        "                      (host boot reference values)\n"
         "       verifier policy default\n"
         "       verifier policy allow --policy FILE [--rootfs-digest HEX] [--image-digest HEX]\n"
-        "                      [--runtime-digest HEX] [--agent-digest HEX]\n");
+        "                      [--runtime-digest HEX] [--agent-digest HEX]\n"
+        "       verifier --help | -h | --version\n"
+        "verifier serve execs verifier-serve (the same command line, linked with the service's\n"
+        "libraries), found beside verifier, else in the installed libexec directory.\n");
+}
+
+static void usage(void)
+{
+    usage_to(stderr);
 }
 
 static int print_json(json_t *j)
@@ -385,6 +397,14 @@ static int cmd_serve(int argc, char **argv)
 int main(int argc, char **argv)
 {
     log_set_ident("verifier");
+    switch (cli_ask(argc, argv)) {
+    case CLI_HELP: usage_to(stdout); return 0;
+    case CLI_VERSION:
+        cli_version(strcmp(program_invocation_short_name, "verifier-serve") ? "verifier"
+                                                                            : "verifier-serve");
+        return 0;
+    default: break;
+    }
     if (argc < 2) {
         usage();
         return EXIT_USAGE;
@@ -397,6 +417,7 @@ int main(int argc, char **argv)
         return cmd_boot_policy(argc - 1, argv + 1);
     if (!strcmp(argv[1], "policy"))
         return cmd_policy(argc - 1, argv + 1);
+    fprintf(stderr, "verifier: unknown command %s\n", argv[1]);
     usage();
     return EXIT_USAGE;
 }

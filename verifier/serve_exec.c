@@ -4,7 +4,8 @@
  * `verifier-serve`, the same command line linked with libmicrohttpd, GnuTLS, SQLite, libpq and
  * libcurl, whose loading and relocation cost more than a whole offline check. `verifier serve`
  * has parsed and checked its options by now and execs `verifier-serve` with the same argv (same
- * PID), found beside this binary or named by $VERIFIER_SERVE. docs/verifier.md, "Binaries".
+ * PID), found beside this binary, else in the installed libexec directory, or named by
+ * $VERIFIER_SERVE. docs/verifier.md, "Binaries".
  */
 #include <errno.h>
 #include <limits.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "http/server.h"
 #include "log.h"
 
@@ -31,24 +33,14 @@ __attribute__((constructor)) static void keep_argv(int argc, char **argv, char *
 int server_run(const struct server_config *cfg)
 {
     const char *env = getenv("VERIFIER_SERVE");
-    char self[PATH_MAX], path[PATH_MAX + sizeof(SERVE_BINARY) + 1];
-    ssize_t n;
-    char *slash;
+    char path[PATH_MAX];
 
     (void)cfg;
     if (env && *env) {
         snprintf(path, sizeof(path), "%s", env);
-    } else {
-        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        if (n <= 0) {
-            LOG_ERROR("cannot find this binary (/proc/self/exe): %s", strerror(errno));
-            return -1;
-        }
-        self[n] = '\0';
-        slash = strrchr(self, '/');
-        if (slash)
-            slash[1] = '\0';
-        snprintf(path, sizeof(path), "%s%s", slash ? self : "./", SERVE_BINARY);
+    } else if (cli_helper_path(SERVE_BINARY, path, sizeof(path)) < 0) {
+        LOG_ERROR("the path of %s is too long", SERVE_BINARY);
+        return -1;
     }
     if (!g_argv) {
         LOG_ERROR("no command line to pass to %s", path);

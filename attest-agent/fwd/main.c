@@ -13,8 +13,22 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "hookfwd.h"
 #include "opts.h"
+
+static void usage(void)
+{
+    printf("usage: attest-agent-hook [hook] --verifier URL [--run-dir DIR] [--ca F --cert F --key F]\n"
+           "                         [--timeout SECONDS] [--agent-socket PATH|''] [OPTIONS]\n"
+           "  The OCI createRuntime hook (OCI state on stdin). Takes the options of\n"
+           "  `attest-agent hook` (attest-agent --help); forwards the state to the agent\n"
+           "  service (attest-agent serve) on --agent-socket, default " AGENT_DEFAULT_SOCKET ",\n"
+           "  and relays its verdict: exit 0, the container may start; non-zero, it must not.\n"
+           "  When no service answers (or --agent-socket ''), execs attest-agent hook from\n"
+           "  this binary's directory to do the whole check itself.\n"
+           "  --help, -h | --version   this text | the version\n");
+}
 
 /* The value of option name ("--name V" or "--name=V"), or NULL. Full parsing is the
  * service's or the fallback's: this binary only needs the socket and the time bound. */
@@ -107,6 +121,11 @@ int main(int argc, char **argv)
     size_t len = 0;
     int r;
 
+    switch (cli_ask(argc, argv)) {
+    case CLI_HELP: usage(); return 0;
+    case CLI_VERSION: cli_version("attest-agent-hook"); return 0;
+    default: break;
+    }
     if (argc > 1 && !strcmp(argv[1], "hook")) { /* the command word is optional */
         argv[1] = argv[0];
         argv++;

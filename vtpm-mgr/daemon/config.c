@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* vtpm-mgr's command-line options, kept apart from the daemon's lifecycle. */
 #include "config.h"
+#include "cli.h"
 #include "issuer.h"
 #include "kdev.h"
 
@@ -30,12 +31,14 @@ static void usage(FILE *f)
         "  --seal-pcrs SPEC         PCRs the state key is sealed to, e.g. sha256:7 (default) or none\n"
         "  --issuer-lifetime S      validity of the EK-certificate issuer key, seconds (default %u,\n"
         "                           at least %u); a new one is made at half life\n"
-        "  --worker PATH            worker binary (default: vtpm-mgr-worker beside vtpm-mgr)\n"
+        "  --worker PATH            worker binary (default: vtpm-mgr-worker beside vtpm-mgr,\n"
+        "                           else in the installed libexec directory)\n"
         "  --instances-per-worker N vTPMs per worker process (default %u)\n"
         "  --worker-user USER       unprivileged user of the workers (default nobody)\n"
         "  --control-group GROUP    group also allowed to use the control socket\n"
         "  --kmod-control PATH      kmod-vtpm control device (default " KDEV_DEFAULT_CONTROL ")\n"
-        "  --ek-handle H --ak-handle H --ca-handle H   persistent handles in the host TPM\n",
+        "  --ek-handle H --ak-handle H --ca-handle H   persistent handles in the host TPM\n"
+        "  --help, -h | --version   this text | the version\n",
         HOSTTPM_DEFAULT_COUNTER_INDEX, ISSUER_DEFAULT_LIFETIME, ISSUER_MIN_LIFETIME,
         MGR_DEFAULT_PER_WORKER);
 }
@@ -133,7 +136,7 @@ static void defaults(struct mgr_config *cfg)
 }
 
 enum { O_STATE = 256, O_RUN, O_TCTI, O_FG, O_EKCA, O_PCRS, O_WORKER, O_PERW, O_WUSER,
-       O_CGROUP, O_EKH, O_AKH, O_CAH, O_KCTL, O_RESEAL, O_ACCEPT, O_CIDX, O_LIFE, O_HELP };
+       O_CGROUP, O_EKH, O_AKH, O_CAH, O_KCTL, O_RESEAL, O_ACCEPT, O_CIDX, O_LIFE, O_HELP, O_VERSION };
 
 static const struct option opts[] = {
     { "state-dir", required_argument, NULL, O_STATE },
@@ -155,6 +158,7 @@ static const struct option opts[] = {
     { "ca-handle", required_argument, NULL, O_CAH },
     { "kmod-control", required_argument, NULL, O_KCTL },
     { "help", no_argument, NULL, O_HELP },
+    { "version", no_argument, NULL, O_VERSION },
     { NULL, 0, NULL, 0 },
 };
 
@@ -192,19 +196,9 @@ static int finish(struct mgr_config *cfg)
     }
     cfg->host.tcti = cfg->host_tcti;
     cfg->host.host_ek_ca_file = cfg->host_ek_ca[0] ? cfg->host_ek_ca : NULL;
-    if (!cfg->worker_path[0]) {
-        char self[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        char *slash;
-        if (n <= 0)
-            return -1;
-        self[n] = '\0';
-        slash = strrchr(self, '/');
-        *slash = '\0';
-        if ((size_t)snprintf(cfg->worker_path, sizeof(cfg->worker_path), "%s/vtpm-mgr-worker",
-                             self) >= sizeof(cfg->worker_path))
-            return -1;
-    }
+    if (!cfg->worker_path[0] &&
+        cli_helper_path("vtpm-mgr-worker", cfg->worker_path, sizeof(cfg->worker_path)) < 0)
+        return -1;
     return 0;
 }
 
@@ -214,9 +208,14 @@ int config_parse(int argc, char **argv, struct mgr_config *cfg)
 
     defaults(cfg);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == O_HELP) {
+    /* In order: a bad value before --help still fails (t_mgr_issuer.sh relies on it). */
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == O_HELP || c == 'h') {
             usage(stdout);
+            return 1;
+        }
+        if (c == O_VERSION) {
+            cli_version("vtpm-mgr");
             return 1;
         }
         if (c == '?' || apply(cfg, c, optarg) != 0) {

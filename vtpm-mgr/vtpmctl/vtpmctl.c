@@ -17,6 +17,7 @@
 #include "ctlproto.h"
 #include "fileio.h"
 #include "hexutil.h"
+#include "cli.h"
 #include "pcrlist.h"
 
 #define DEFAULT_RUN_DIR "/run/vtpm-mgr"
@@ -43,6 +44,7 @@ static void usage(FILE *f)
         "  host-activate --credential FILE --out FILE   (FILE from tpm2_makecredential)\n"
         "  host-quote --nonce HEX [--pcrs LIST] --out DIR   (host AK quote, LIST default "
         HOST_QUOTE_PCRS ")\n"
+        "  --help, -h | --version               this text | the version\n"
         "The daemon is found through --run-dir, else $VTPM_MGR_RUN_DIR, else " DEFAULT_RUN_DIR
         ".\n");
 }
@@ -594,6 +596,7 @@ static int dispatch(int argc, char **argv)
         return cmd_host_activate(argc, argv);
     if (!strcmp(cmd, "host-quote"))
         return cmd_host_quote(argc, argv);
+    fprintf(stderr, "vtpmctl: unknown command or wrong arguments: %s\n", cmd);
     usage(stderr);
     return 2;
 }
@@ -602,6 +605,11 @@ int main(int argc, char **argv)
 {
     int i = 1;
 
+    switch (cli_ask(argc, argv)) {
+    case CLI_HELP: usage(stdout); return 0;
+    case CLI_VERSION: cli_version("vtpmctl"); return 0;
+    default: break;
+    }
     signal(SIGPIPE, SIG_IGN); /* a closed control socket is an error to print, not a kill */
     g_run_dir = getenv("VTPM_MGR_RUN_DIR");
     if (i < argc && !strcmp(argv[i], "--run-dir") && i + 1 < argc) {
@@ -612,9 +620,9 @@ int main(int argc, char **argv)
     }
     if (!g_run_dir || !g_run_dir[0])
         g_run_dir = DEFAULT_RUN_DIR;
-    if (i >= argc || !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-        usage(i >= argc ? stderr : stdout);
-        return i >= argc ? 2 : 0;
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
     }
     return dispatch(argc - i, argv + i);
 }

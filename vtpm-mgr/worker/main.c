@@ -5,17 +5,41 @@
 #include <unistd.h>
 
 #include "adopt.h"
+#include "cli.h"
 #include "handlers.h"
 #include "log.h"
 #include "sandbox.h"
 #include "vtpm_ipc.h"
 #include "worker.h"
 
-int main(void)
+/* vtpm-mgr runs the worker without arguments; any argument is for a person. */
+static int args(int argc, char **argv)
+{
+    switch (cli_ask(argc, argv)) {
+    case CLI_HELP:
+        printf("usage: vtpm-mgr-worker\n"
+               "  The sandboxed libtpms process of vtpm-mgr, started by vtpm-mgr only, with its\n"
+               "  IPC socket on fd %d and its rendezvous socket on fd %d; not run by hand.\n"
+               "  --help, -h | --version   this text | the version\n",
+               VTPM_IPC_FD, VTPM_ADOPT_FD);
+        return EXIT_SUCCESS;
+    case CLI_VERSION:
+        cli_version("vtpm-mgr-worker");
+        return EXIT_SUCCESS;
+    default:
+        fprintf(stderr, "vtpm-mgr-worker: unexpected argument %s (the worker takes none; "
+                "vtpm-mgr starts it)\n", argv[1]);
+        return 2;
+    }
+}
+
+int main(int argc, char **argv)
 {
     struct worker w;
     int r;
 
+    if (argc > 1)
+        return args(argc, argv);
     log_set_ident("vtpm-mgr-worker");
     if (wk_init(&w, VTPM_IPC_FD) < 0)
         return EXIT_FAILURE;
