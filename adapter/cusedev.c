@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <limits.h>
 
 #include <cuse_lowlevel.h>
 #include <fuse_lowlevel.h>
 
 #include "log.h"
+#include "runlock.h"
 #include "privdrop.h"
 #include "sockclient.h"
 #include "tpmfile.h"
@@ -154,6 +157,25 @@ static int serve(struct fuse_session *se)
     return r < 0 ? r : 0;
 }
 
+/* One adapter per vTPM: an flock on the socket's directory (<run-dir>/vtpm/<uuid>, often a
+ * read-only bind mount: nothing is created), held until exit. The descriptor or -errno. */
+static int lock_vtpm(const char *socket)
+{
+    char dir[PATH_MAX], what[PATH_MAX + 32], *slash;
+
+    if (strlen(socket) >= sizeof(dir))
+        return -ENAMETOOLONG;
+    memcpy(dir, socket, strlen(socket) + 1);
+    if (!(slash = strrchr(dir, '/')))
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    snprintf(what, sizeof(what), "the vTPM socket %s", socket);
+    return runlock_take_dir(dir, what);
+}
+
 int cusedev_run(const struct adapter_config *cfg)
 {
     struct cusedev d = { .sc = { .path = cfg->socket, .timeout_ms = cfg->timeout_ms },
@@ -163,18 +185,21 @@ int cusedev_run(const struct adapter_config *cfg)
     struct cuse_info ci = { .dev_info_argc = 1, .dev_info_argv = dev_info };
     char *argv[4] = { "vtpm-cuse", NULL, NULL, NULL };
     struct fuse_session *se;
-    int argc = 1, mt = 0, r;
+    int argc = 1, mt = 0, r, lock;
 
     if (snprintf(devname, sizeof(devname), "DEVNAME=%s", cfg->name) >= (int)sizeof(devname))
         return -ENAMETOOLONG;
+    if ((lock = lock_vtpm(cfg->socket)) < 0)
+        return lock;
     if (cfg->foreground)
         argv[argc++] = "-f";
     if (cfg->debug)
         argv[argc++] = "-d";
     se = cuse_lowlevel_setup(argc, argv, &ci, &dev_ops, &mt, &d);
     if (!se) {
-        LOG_ERROR("cannot set up CUSE device %s (is the cuse module loaded, /dev/cuse usable?)",
-                  cfg->name);
+        LOG_ERROR("cannot set up CUSE device /dev/%s (is the cuse module loaded, /dev/cuse "
+                  "usable, the name free?)", cfg->name);
+        close(lock);
         return -ENODEV;
     }
     r = privdrop_apply(cfg->change_id, cfg->uid, cfg->gid);
@@ -183,5 +208,6 @@ int cusedev_run(const struct adapter_config *cfg)
     if (r == 0)
         r = serve(se);
     cuse_lowlevel_teardown(se);
+    close(lock);
     return r;
 }

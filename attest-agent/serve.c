@@ -38,6 +38,7 @@
 #include "netproxy.h"
 #include "nodemode.h"
 #include "log.h"
+#include "runlock.h"
 #include "procstat.h"
 #include "pool.h"
 #include "reattest.h"
@@ -103,24 +104,43 @@ static int set_signals(void)
     return 0;
 }
 
-/* Creates the socket directory (0700) when missing; the socket itself is 0600 from bind. */
+/* The socket's lock (PATH.lock), before anything else: a second service on the same socket
+ * stops here, having touched nothing (its socket, its pool's vTPMs). Creates the socket's
+ * directory (0700) when missing. The lock's descriptor or -errno (logged). */
+static int lock_socket(const char *path)
+{
+    struct sockaddr_un sa;
+    char dir[sizeof(sa.sun_path)], lock[sizeof(sa.sun_path) + 8], what[sizeof(sa.sun_path) + 32];
+    char *slash;
+
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        LOG_ERROR("--listen-socket %s: longer than a socket path may be", path);
+        return -ENAMETOOLONG;
+    }
+    memcpy(dir, path, strlen(path) + 1);
+    if ((slash = strrchr(dir, '/')) && slash != dir) {
+        *slash = '\0';
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+            int e = errno;
+            LOG_ERROR("--listen-socket %s: cannot make its directory %s: %s", path, dir,
+                      strerror(e));
+            return -e;
+        }
+    }
+    snprintf(lock, sizeof(lock), "%s.lock", path);
+    snprintf(what, sizeof(what), "the hook socket %s", path);
+    return runlock_take(lock, what);
+}
+
+/* The socket is 0600 from bind; its directory exists (lock_socket). */
 static int listen_on(const char *path)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    char dir[sizeof(sa.sun_path)], *slash;
     struct stat st;
     mode_t old;
     int fd, r;
 
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -ENAMETOOLONG;
     memcpy(sa.sun_path, path, strlen(path) + 1);
-    memcpy(dir, path, strlen(path) + 1);
-    if ((slash = strrchr(dir, '/')) && slash != dir) {
-        *slash = '\0';
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-            return -errno;
-    }
     if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
         unlink(path); /* a stale socket of an earlier run */
     if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
@@ -495,14 +515,17 @@ int serve_run(const struct agent_opts *o)
     static struct service s; /* the queue is large: not on the stack */
     struct lane lanes[AGENT_MAX_LANES];
     pthread_t bg;
-    int i, rc = 1, listening = 0, started = 0, bg_started = 0, r;
+    int i, rc = 1, listening = 0, started = 0, bg_started = 0, r, lock;
 
+    if ((lock = lock_socket(o->listen_socket)) < 0)
+        return 1;
     s = (struct service){ .o = o, .fd = -1, .chan = -1, .lanes = lanes_for(o) };
     for (i = 0; i < AGENT_MAX_LANES + 1; i++)
         s.net[i] = -1;
     if (nodetab_init(&s.nodes) < 0 || sync_init(&s) < 0 ||
         pool_init(&s.pool, o, &s.host_registered) < 0) {
         LOG_ERROR("service: cannot initialise its locks");
+        close(lock);
         return 1;
     }
     reattest_init(&s.re, o, &s.host_registered, &s.nodes);
@@ -562,6 +585,7 @@ out:
     pool_fini(&s.pool);
     reattest_free(&s.re);
     nodetab_free(&s.nodes);
+    close(lock); /* after the socket is gone: the next service may start */
     LOG_INFO("stopped");
     return rc;
 }

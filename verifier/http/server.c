@@ -27,6 +27,7 @@
 #include "http/connguard.h"
 #include "fileio.h"
 #include "log.h"
+#include "runlock.h"
 #include "sched/sweeper.h"
 
 #define MAX_PEM          (256u * 1024u)
@@ -603,13 +604,33 @@ static int wait_signal(struct server *sv, const sigset_t *set)
     }
 }
 
+/* --port-file's lock (FILE.lock), before anything is loaded or written: a second service
+ * given the same port file stops here and leaves the first one's file as it is. */
+static int lock_port_file(const char *port_file, int *fd)
+{
+    char lock[4096], what[4160];
+
+    *fd = -1;
+    if (!port_file)
+        return 0;
+    if (snprintf(lock, sizeof(lock), "%s.lock", port_file) >= (int)sizeof(lock)) {
+        LOG_ERROR("--port-file %s: path too long", port_file);
+        return -1;
+    }
+    snprintf(what, sizeof(what), "the port file %s", port_file);
+    *fd = runlock_take(lock, what);
+    return *fd < 0 ? -1 : 0;
+}
+
 int server_run(const struct server_config *cfg)
 {
     struct server sv = { .lfd = -1 };
     struct sweeper *sw = NULL;
     sigset_t set;
-    int sig, rc = -1;
+    int sig, rc = -1, lock;
 
+    if (lock_port_file(cfg->port_file, &lock) < 0)
+        return -1;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
@@ -631,5 +652,7 @@ out:
     sweeper_stop(sw);
     guard_free(&sv.guard);
     unload(&sv);
+    if (lock >= 0)
+        close(lock);
     return rc;
 }
