@@ -16,6 +16,7 @@
 #include <fuse_lowlevel.h>
 
 #include "log.h"
+#include "precheck.h"
 #include "runlock.h"
 #include "privdrop.h"
 #include "sockclient.h"
@@ -189,6 +190,8 @@ int cusedev_run(const struct adapter_config *cfg)
 
     if (snprintf(devname, sizeof(devname), "DEVNAME=%s", cfg->name) >= (int)sizeof(devname))
         return -ENAMETOOLONG;
+    if (precheck_socket("--socket", cfg->socket) < 0)
+        return -ENOENT;
     if ((lock = lock_vtpm(cfg->socket)) < 0)
         return lock;
     if (cfg->foreground)

@@ -19,6 +19,8 @@ int main(int argc, char **argv)
     log_set_ident("attest-agent");
     if (opts_parse(argc, argv, &o))
         return 2;
+    if (opts_validate(&o) < 0)
+        return 1;
     if (http_global_init() < 0)
         return 1;
     timing_mark("http init");

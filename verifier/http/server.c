@@ -27,6 +27,7 @@
 #include "http/connguard.h"
 #include "fileio.h"
 #include "log.h"
+#include "precheck.h"
 #include "runlock.h"
 #include "sched/sweeper.h"
 
@@ -469,6 +470,20 @@ static int load(struct server *sv, const struct server_config *cfg)
     return 0;
 }
 
+/* The database URL without a password (postgresql://user:secret@host/db -> user@host/db). */
+static const char *db_shown(const char *url, char *out, size_t n)
+{
+    const char *at = strchr(url, '@'), *scheme = strstr(url, "://"), *colon;
+
+    if (!at || !scheme || at < scheme)
+        return url;
+    colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
+    if (!colon)
+        return url;
+    snprintf(out, n, "%.*s:***%s", (int)(colon - url), url, at);
+    return out;
+}
+
 /* The shards' contexts: base's settings, each its own store handle ("one struct store is used
  * by one thread at a time") and counters; /metrics on any of them sums all. */
 static int load_shards(struct server *sv, const struct server_config *cfg)
@@ -490,7 +505,9 @@ static int load_shards(struct server *sv, const struct server_config *cfg)
         sv->shards[i] = (struct shard){ .sv = sv, .api = &sv->apis[i] };
         if (store_open_url(cfg->db, &sv->apis[i].st) < 0 ||
             store_check_ready(sv->apis[i].st) < 0) {
-            LOG_ERROR("cannot use the database (sqlite:PATH or postgresql://...)");
+            char shown[512];
+            LOG_ERROR("--db %s: cannot open or reach the database",
+                      db_shown(cfg->db, shown, sizeof(shown)));
             return -1;
         }
     }
@@ -527,7 +544,7 @@ static int write_port(const char *path, unsigned port)
     return ok && rename(tmp, path) == 0 ? 0 : -1;
 }
 
-static void announce(struct server *sv, const struct server_config *cfg)
+static int announce(struct server *sv, const struct server_config *cfg)
 {
     const union MHD_DaemonInfo *di =
         MHD_get_daemon_info(sv->shards[0].d, MHD_DAEMON_INFO_BIND_PORT);
@@ -535,8 +552,11 @@ static void announce(struct server *sv, const struct server_config *cfg)
 
     LOG_INFO("listening on %s (port %u)%s, %u serving thread(s)", cfg->listen, port,
              cfg->insecure_no_tls ? " WITHOUT TLS" : ", mutual TLS", sv->n);
-    if (cfg->port_file && write_port(cfg->port_file, port) < 0)
-        LOG_WARN("cannot write %s", cfg->port_file);
+    if (cfg->port_file && write_port(cfg->port_file, port) < 0) {
+        LOG_ERROR("--port-file %s: cannot write it: %s", cfg->port_file, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 static int start_sweeper(const struct server_config *cfg, struct server *sv, struct sweeper **out)
@@ -554,8 +574,6 @@ static int start_sweeper(const struct server_config *cfg, struct server *sv, str
 
 static int start_shards(struct server *sv, const struct server_config *cfg)
 {
-    if ((sv->lfd = open_listener(cfg->listen)) < 0)
-        return -1;
     for (unsigned i = 0; i < sv->n; i++)
         if (!(sv->shards[i].d = start_daemon(&sv->shards[i], cfg))) {
             LOG_ERROR("cannot start libmicrohttpd on %s", cfg->listen);
@@ -604,8 +622,38 @@ static int wait_signal(struct server *sv, const sigset_t *set)
     }
 }
 
-/* --port-file's lock (FILE.lock), before anything is loaded or written: a second service
- * given the same port file stops here and leaves the first one's file as it is. */
+/* The settings' paths and addresses, before anything is made (the lock file, the database). */
+static int precheck(const struct server_config *cfg)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int bad = 0;
+
+    if (parse_listen(cfg->listen, &ss, &sl) < 0) {
+        LOG_ERROR("--listen %s: not a numeric HOST:PORT this machine has", cfg->listen);
+        bad = 1;
+    }
+    if (cfg->port_file)
+        bad |= precheck_writable_file("--port-file", cfg->port_file) < 0;
+    bad |= precheck_readable("--policy", cfg->policy) < 0;
+    if (cfg->boot_policy)
+        bad |= precheck_readable("--boot-policy", cfg->boot_policy) < 0;
+    if (!cfg->insecure_no_tls) {
+        bad |= precheck_readable("--tls-cert", cfg->tls_cert) < 0;
+        bad |= precheck_readable("--tls-key", cfg->tls_key) < 0;
+        bad |= precheck_readable("--client-ca", cfg->client_ca) < 0;
+    }
+    if (cfg->notify_ca)
+        bad |= precheck_readable("--notify-ca", cfg->notify_ca) < 0;
+    if (cfg->notify_url)
+        bad |= precheck_url("--notify-url", cfg->notify_url) < 0;
+    if (!strncmp(cfg->db, "sqlite:", 7))
+        bad |= precheck_writable_file("--db", cfg->db + 7) < 0;
+    return bad ? -1 : 0;
+}
+
+/* --port-file's lock (FILE.lock): a second service given the same port file stops there and
+ * leaves the first one's file as it is. */
 static int lock_port_file(const char *port_file, int *fd)
 {
     char lock[4096], what[4160];
@@ -627,9 +675,9 @@ int server_run(const struct server_config *cfg)
     struct server sv = { .lfd = -1 };
     struct sweeper *sw = NULL;
     sigset_t set;
-    int sig, rc = -1, lock;
+    int sig, rc = -1, lock = -1;
 
-    if (lock_port_file(cfg->port_file, &lock) < 0)
+    if (precheck(cfg) < 0)
         return -1;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -638,12 +686,18 @@ int server_run(const struct server_config *cfg)
     if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 || load(&sv, cfg) < 0)
         goto out;
     guard_init(&sv.guard, &cfg->conn);
-    if (load_shards(&sv, cfg) < 0)
+    /* Listening before the database is opened: a port in use makes no database file. */
+    if ((sv.lfd = open_listener(cfg->listen)) < 0 || load_shards(&sv, cfg) < 0)
+        goto out;
+    /* The port file's lock once every setting worked (nothing of ours is left on a failure
+     * before it), and before any thread or the port file is started or written. */
+    if (lock_port_file(cfg->port_file, &lock) < 0)
         goto out;
     signal(SIGPIPE, SIG_IGN);
     if (start_shards(&sv, cfg) < 0 || start_sweeper(cfg, &sv, &sw) < 0 || start_threads(&sv) < 0)
         goto out;
-    announce(&sv, cfg);
+    if (announce(&sv, cfg) < 0)
+        goto out;
     sig = wait_signal(&sv, &set);
     LOG_INFO("stopping (signal %d)", sig);
     rc = 0;

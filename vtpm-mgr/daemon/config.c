@@ -3,6 +3,7 @@
 #include "config.h"
 #include "issuer.h"
 #include "kdev.h"
+#include "precheck.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -229,4 +230,33 @@ int config_parse(int argc, char **argv, struct mgr_config *cfg)
         return -1;
     }
     return finish(cfg);
+}
+
+/* A device TCTI's node must exist and be usable (other TCTIs are reached at start). */
+static int check_tcti(const char *tcti)
+{
+    const char *dev = !strncmp(tcti, "device:", 7) ? tcti + 7 : NULL;
+
+    if (!dev || !*dev)
+        return 0;
+    if (access(dev, R_OK | W_OK) != 0) {
+        fprintf(stderr, "vtpm-mgr: --host-tcti %s: %s: %s\n", tcti, dev, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int config_check(const struct mgr_config *cfg)
+{
+    int bad = 0;
+
+    bad |= precheck_dir("--state-dir", cfg->state_dir);
+    if (!cfg->reseal && !cfg->accept_state) {
+        bad |= precheck_dir("--run-dir", cfg->run_dir);
+        bad |= precheck_executable("--worker", cfg->worker_path);
+    }
+    if (cfg->host_ek_ca[0])
+        bad |= precheck_readable("--host-ek-ca", cfg->host_ek_ca);
+    bad |= check_tcti(cfg->host_tcti);
+    return bad ? -1 : 0;
 }
