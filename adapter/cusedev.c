@@ -18,6 +18,7 @@
 #include "log.h"
 #include "precheck.h"
 #include "runlock.h"
+#include "sdnotify.h"
 #include "privdrop.h"
 #include "sockclient.h"
 #include "tpmfile.h"
@@ -45,6 +46,7 @@ static void dev_init_done(void *userdata)
     const struct cusedev *d = userdata;
 
     LOG_INFO("device /dev/%s ready, forwarding to %s", d->name, d->sc.path);
+    sdnotify("READY=1");
 }
 
 static void dev_open(fuse_req_t req, struct fuse_file_info *fi)
@@ -194,6 +196,7 @@ int cusedev_run(const struct adapter_config *cfg)
         return -ENOENT;
     if ((lock = lock_vtpm(cfg->socket)) < 0)
         return lock;
+    sdnotify_init(); /* before the seccomp filter: later only a write(2) */
     if (cfg->foreground)
         argv[argc++] = "-f";
     if (cfg->debug)
@@ -210,6 +213,7 @@ int cusedev_run(const struct adapter_config *cfg)
         r = privdrop_seccomp();
     if (r == 0)
         r = serve(se);
+    sdnotify("STOPPING=1");
     cuse_lowlevel_teardown(se);
     close(lock);
     return r;

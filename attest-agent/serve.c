@@ -39,6 +39,7 @@
 #include "nodemode.h"
 #include "log.h"
 #include "runlock.h"
+#include "sdnotify.h"
 #include "procstat.h"
 #include "pool.h"
 #include "reattest.h"
@@ -88,17 +89,28 @@ struct lane {
 
 static volatile sig_atomic_t g_stop;
 
+static volatile sig_atomic_t g_hup;
+
 static void on_stop(int sig)
 {
     (void)sig;
     g_stop = 1;
 }
 
+static void on_hup(int sig)
+{
+    (void)sig;
+    g_hup = 1;
+}
+
 static int set_signals(void)
 {
     struct sigaction sa = { .sa_handler = on_stop }; /* no SA_RESTART: poll returns EINTR */
 
-    if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
+    struct sigaction hup = { .sa_handler = on_hup };
+
+    if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0 ||
+        sigaction(SIGHUP, &hup, NULL) < 0)
         return -errno;
     signal(SIGPIPE, SIG_IGN);
     return 0;
@@ -420,6 +432,11 @@ static int serve_loop(struct service *s)
         struct front_req q;
         int r, full;
 
+        if (g_hup) {
+            g_hup = 0;
+            /* Settings are read at start; the verifier's TLS files are read per connection. */
+            LOG_INFO("SIGHUP: nothing to reload (restart the service to change its settings)");
+        }
         pthread_mutex_lock(&s->mu);
         full = s->qn == QUEUE_MAX;
         if (full) /* every lane busy and the queue full: the front waits, then the backlog */
@@ -519,6 +536,7 @@ int serve_run(const struct agent_opts *o)
 
     if ((lock = lock_socket(o->listen_socket)) < 0)
         return 1;
+    sdnotify_init(); /* before the sandbox: later only a write(2) */
     s = (struct service){ .o = o, .fd = -1, .chan = -1, .lanes = lanes_for(o) };
     for (i = 0; i < AGENT_MAX_LANES + 1; i++)
         s.net[i] = -1;
@@ -570,7 +588,9 @@ int serve_run(const struct agent_opts *o)
     LOG_INFO("serving hooks on %s (verifier %s, %d requests at once, %d vTPMs ready, "
              "re-attestation every %d s, 0: off)", o->listen_socket, o->verifier, s.lanes,
              pool_count(&s.pool), o->reattest_s);
+    sdnotify("READY=1");
     rc = serve_loop(&s) < 0 ? 1 : 0;
+    sdnotify("STOPPING=1");
 out:
     stop_threads(&s, lanes, started, bg, bg_started);
     if (s.fd >= 0)

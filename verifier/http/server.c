@@ -29,6 +29,7 @@
 #include "log.h"
 #include "precheck.h"
 #include "runlock.h"
+#include "sdnotify.h"
 #include "sched/sweeper.h"
 
 #define MAX_PEM          (256u * 1024u)
@@ -679,6 +680,7 @@ int server_run(const struct server_config *cfg)
 
     if (precheck(cfg) < 0)
         return -1;
+    sdnotify_init();
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
@@ -698,7 +700,9 @@ int server_run(const struct server_config *cfg)
         goto out;
     if (announce(&sv, cfg) < 0)
         goto out;
+    sdnotify("READY=1");
     sig = wait_signal(&sv, &set);
+    sdnotify("STOPPING=1");
     LOG_INFO("stopping (signal %d)", sig);
     rc = 0;
 out:

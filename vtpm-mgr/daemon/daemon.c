@@ -21,6 +21,7 @@
 #include "log.h"
 #include "mgr.h"
 #include "runlock.h"
+#include "sdnotify.h"
 
 #define TAG_CTL    (1ull << 32)
 #define TAG_SIG    (2ull << 32)
@@ -203,7 +204,14 @@ static void on_signal(struct mgr *m)
     struct signalfd_siginfo si;
 
     while (read(m->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGHUP) {
+            /* Settings are read at start only; nothing to reload (docs/operations.md). */
+            LOG_INFO("SIGHUP: nothing to reload (restart vtpm-mgr to change its settings)");
+            continue;
+        }
         LOG_INFO("signal %u: stopping", si.ssi_signo);
+        if (!m->stopping)
+            sdnotify("STOPPING=1");
         m->stopping = 1;
     }
 }
@@ -401,10 +409,12 @@ int mgr_run(struct mgr_config *cfg)
     m.pool.store_ctx = &m;
     m.pool.peer = peer_vtpm_check;
     umask(077);
+    sdnotify_init();
     r = startup(&m);
     if (r == 0) {
         LOG_INFO("ready: control socket %s/vtpm-mgr.sock, %u vTPMs", cfg->run_dir,
                  m.insts.count);
+        sdnotify("READY=1");
         if (!cfg->foreground)
             daemon_ready();
         r = main_loop(&m);
