@@ -3,7 +3,7 @@
 # One instance per socket, run directory, state directory and port file: a second vtpm-mgr,
 # `attest-agent serve` or `verifier serve` on the same paths exits non-zero naming the lock
 # (and the first one's pid), and leaves the first one's socket, state and port file alone:
-# the first one still answers. (vtpm-cuse's lock is tested in tests/kernel/t_85_cuse.sh.)
+# the first one still answers; SIGHUP does not end vtpm-mgr or the agent service. (vtpm-cuse's lock is tested in tests/kernel/t_85_cuse.sh.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/attest_lib.sh"
 start_host_tpm
@@ -70,3 +70,13 @@ python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.settimeout(5);
     fail "the first agent service does not accept"
 [ "$("$BIN/vtpmctl" list | grep -c '"uuid"')" -eq 1 ] || fail "the refused service made vTPMs"
 ok "attest-agent serve: a second one on the same socket exits $rc naming the lock and pid"
+
+# SIGHUP does not end vtpm-mgr or the agent service (they have nothing to reload).
+kill -HUP "$MGR_PID" "$AD_PID"
+sleep 1
+kill -0 "$MGR_PID" 2>/dev/null && kill -0 "$AD_PID" 2>/dev/null || fail "SIGHUP ended a daemon"
+"$BIN/vtpmctl" info "$U" >/dev/null || fail "vtpm-mgr does not answer after SIGHUP"
+[ "$(stat -c %i "$AS" 2>/dev/null)" = "$AS_INO" ] || fail "the agent service's socket went on SIGHUP"
+grep -q "SIGHUP: nothing to reload" "$T/mgr.log" && grep -q "SIGHUP: nothing to reload" ad.log ||
+    fail "SIGHUP not logged"
+ok "SIGHUP: vtpm-mgr and attest-agent serve log it and go on"
