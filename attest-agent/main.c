@@ -17,6 +17,8 @@ int main(int argc, char **argv)
 
     timing_init();
     log_set_ident("attest-agent");
+    if (opts_config(&argc, &argv) < 0)
+        return 2;
     if (opts_parse(argc, argv, &o))
         return 2;
     if (opts_validate(&o) < 0)

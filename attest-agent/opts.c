@@ -12,6 +12,7 @@
 
 #include "binding.h"
 #include "digestcache.h"
+#include "cfgfile.h"
 #include "pcrlist.h"
 #include "precheck.h"
 
@@ -53,7 +54,8 @@ static const struct option options[] = {
 void opts_usage(void)
 {
     fprintf(stderr,
-        "usage:\n"
+        "usage: (any command also takes --config FILE: options from a JSON file, default\n"
+        "        " CFGFILE_DIR "/attest-agent-COMMAND.json when it exists)\n"
         "  attest-agent hook --verifier URL [--run-dir DIR] [--ca F --cert F --key F]\n"
         "                    [--timeout SECONDS] [--runtime PATH] [--cache-dir DIR|'']\n"
         "                    [--agent-socket PATH|''] [--bind-dir DIR]\n"
@@ -266,6 +268,16 @@ static int socket_dir_ok(const char *path)
         return 0;
     snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
     return precheck_dir("--listen-socket's directory", dir);
+}
+
+int opts_config(int *argc, char ***argv)
+{
+    char name[64];
+
+    if (*argc < 2 || (*argv)[1][0] == '-' || strlen((*argv)[1]) > 32)
+        return 0; /* no command: opts_parse says so */
+    snprintf(name, sizeof(name), "attest-agent-%s", (*argv)[1]);
+    return cfgfile_expand("attest-agent", name, options, 2, argc, argv);
 }
 
 int opts_validate(const struct agent_opts *o)

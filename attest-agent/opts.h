@@ -49,5 +49,8 @@ void opts_usage(void);
  * the service's sandbox parses hooks' options without touching files). 0, or -1 after
  * logging the option and value at fault. */
 int opts_validate(const struct agent_opts *o);
+/* --config FILE (or the command's default file) expanded into argv ahead of its options
+ * (cfgfile.h); main only. 0, or -1 after the error. */
+int opts_config(int *argc, char ***argv);
 
 #endif

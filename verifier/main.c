@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfgfile.h"
 #include "fileio.h"
 #include "log.h"
 #include "check/policy.h"
@@ -36,6 +37,9 @@ static void usage(void)
         "                      [--header-timeout S] [--body-timeout S] [--idle-timeout S]\n"
         "                      [--threads N]   (serving threads; default: 4 per online CPU)\n"
         "                      [--audit-keep-days D]   (default 90; 0 keeps the audit for ever)\n"
+        "                      [--config FILE]   (options from a JSON file, default\n"
+        "                      " CFGFILE_DIR "/verifier-serve.json when it exists; SIGHUP reloads\n"
+        "                      the policy, trust and TLS files)\n"
         "       verifier boot-policy (derive | show | check) ...   (host boot reference values)\n"
         "       verifier policy default\n"
         "       verifier policy allow --policy FILE [--rootfs-digest HEX] [--image-digest HEX]\n"
@@ -335,6 +339,8 @@ static int serve_parse(int argc, char **argv, struct server_config *cfg)
     };
     int c;
 
+    if (cfgfile_expand("verifier", "verifier-serve", lo, 1, &argc, &argv) < 0)
+        return -1;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
         case 'l': cfg->listen = optarg; break;

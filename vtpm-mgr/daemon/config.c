@@ -2,6 +2,7 @@
 /* vtpm-mgr's command-line options, kept apart from the daemon's lifecycle. */
 #include "config.h"
 #include "issuer.h"
+#include "cfgfile.h"
 #include "kdev.h"
 #include "precheck.h"
 
@@ -17,7 +18,9 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: vtpm-mgr [options]\n"
+        "usage: vtpm-mgr [--config FILE] [options]\n"
+        "  --config FILE            options from a JSON file (default " CFGFILE_DIR "/vtpm-mgr.json\n"
+        "                           when it exists); the command line's win\n"
         "  --state-dir DIR          persistent state (default " MGR_DEFAULT_STATE_DIR ")\n"
         "  --run-dir DIR            sockets (default " MGR_DEFAULT_RUN_DIR ")\n"
         "  --host-tcti TCTI         physical TPM (default " HOSTTPM_DEFAULT_TCTI ")\n"
@@ -214,6 +217,8 @@ int config_parse(int argc, char **argv, struct mgr_config *cfg)
     int c;
 
     defaults(cfg);
+    if (cfgfile_expand("vtpm-mgr", "vtpm-mgr", opts, 1, &argc, &argv) < 0)
+        return -1;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == O_HELP) {
