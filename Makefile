@@ -36,7 +36,7 @@ unitdir       ?= $(PREFIX)/lib/systemd/system
 # DKMS takes module sources from /usr/src/NAME-VERSION only, whatever the PREFIX.
 dkmsdir       ?= /usr/src/vtpm-attest-$(VERSION)
 
-PKGS_MGR    := tss2-esys tss2-mu tss2-rc tss2-tctildr libcrypto libcbor uuid
+PKGS_MGR    := tss2-esys tss2-mu tss2-rc tss2-tctildr libcrypto libcbor uuid jansson
 PKGS_WORKER := libtpms tss2-sys tss2-mu tss2-rc libcrypto libseccomp libcap-ng
 PKGS_CTL    := libcbor jansson uuid tss2-mu
 PKGS_AGENT  := tss2-esys tss2-mu tss2-rc tss2-tctildr libcrypto libcbor jansson libcurl libseccomp libcap-ng
@@ -44,7 +44,7 @@ PKGS_VERIFIER := libmicrohttpd gnutls sqlite3 libpq jansson libcbor libcrypto ts
 # `verifier` itself (verify, policy, boot-policy) links only what a check needs and execs
 # verifier-serve for `serve` (verifier/serve_exec.c, docs/verifier.md "Binaries"): --as-needed
 # drops every library no object of it uses (t_verifier.sh checks that the service's are gone).
-PKGS_ADAPTER := fuse3 tss2-mu libcap-ng libseccomp
+PKGS_ADAPTER := fuse3 tss2-mu libcap-ng libseccomp jansson
 PKGS_TEST   := cmocka
 
 WARN     := -Wall -Wextra -Wshadow -Wformat-security -Wformat=2 -Wstrict-prototypes \

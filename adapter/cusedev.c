@@ -9,11 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <limits.h>
 
 #include <cuse_lowlevel.h>
 #include <fuse_lowlevel.h>
 
 #include "log.h"
+#include "precheck.h"
+#include "runlock.h"
+#include "sdnotify.h"
 #include "privdrop.h"
 #include "sockclient.h"
 #include "tpmfile.h"
@@ -41,6 +46,7 @@ static void dev_init_done(void *userdata)
     const struct cusedev *d = userdata;
 
     LOG_INFO("device /dev/%s ready, forwarding to %s", d->name, d->sc.path);
+    sdnotify("READY=1");
 }
 
 static void dev_open(fuse_req_t req, struct fuse_file_info *fi)
@@ -154,6 +160,25 @@ static int serve(struct fuse_session *se)
     return r < 0 ? r : 0;
 }
 
+/* One adapter per vTPM: an flock on the socket's directory (<run-dir>/vtpm/<uuid>, often a
+ * read-only bind mount: nothing is created), held until exit. The descriptor or -errno. */
+static int lock_vtpm(const char *socket)
+{
+    char dir[PATH_MAX], what[PATH_MAX + 32], *slash;
+
+    if (strlen(socket) >= sizeof(dir))
+        return -ENAMETOOLONG;
+    memcpy(dir, socket, strlen(socket) + 1);
+    if (!(slash = strrchr(dir, '/')))
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    snprintf(what, sizeof(what), "the vTPM socket %s", socket);
+    return runlock_take_dir(dir, what);
+}
+
 int cusedev_run(const struct adapter_config *cfg)
 {
     struct cusedev d = { .sc = { .path = cfg->socket, .timeout_ms = cfg->timeout_ms },
@@ -163,18 +188,24 @@ int cusedev_run(const struct adapter_config *cfg)
     struct cuse_info ci = { .dev_info_argc = 1, .dev_info_argv = dev_info };
     char *argv[4] = { "vtpm-cuse", NULL, NULL, NULL };
     struct fuse_session *se;
-    int argc = 1, mt = 0, r;
+    int argc = 1, mt = 0, r, lock;
 
     if (snprintf(devname, sizeof(devname), "DEVNAME=%s", cfg->name) >= (int)sizeof(devname))
         return -ENAMETOOLONG;
+    if (precheck_socket("--socket", cfg->socket) < 0)
+        return -ENOENT;
+    if ((lock = lock_vtpm(cfg->socket)) < 0)
+        return lock;
+    sdnotify_init(); /* before the seccomp filter: later only a write(2) */
     if (cfg->foreground)
         argv[argc++] = "-f";
     if (cfg->debug)
         argv[argc++] = "-d";
     se = cuse_lowlevel_setup(argc, argv, &ci, &dev_ops, &mt, &d);
     if (!se) {
-        LOG_ERROR("cannot set up CUSE device %s (is the cuse module loaded, /dev/cuse usable?)",
-                  cfg->name);
+        LOG_ERROR("cannot set up CUSE device /dev/%s (is the cuse module loaded, /dev/cuse "
+                  "usable, the name free?)", cfg->name);
+        close(lock);
         return -ENODEV;
     }
     r = privdrop_apply(cfg->change_id, cfg->uid, cfg->gid);
@@ -182,6 +213,8 @@ int cusedev_run(const struct adapter_config *cfg)
         r = privdrop_seccomp();
     if (r == 0)
         r = serve(se);
+    sdnotify("STOPPING=1");
     cuse_lowlevel_teardown(se);
+    close(lock);
     return r;
 }

@@ -10,13 +10,16 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cfgfile.h"
 #include "sockclient.h"
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: vtpm-cuse --socket PATH [--name NAME] [--foreground] [--timeout SECONDS]\n"
-            "                 [--user UID[:GID]] [--debug]\n"
+            "                 [--user UID[:GID]] [--debug] [--config FILE]\n"
+            "  --config   options from a JSON file (default " CFGFILE_DIR "/vtpm-cuse.json when\n"
+            "             it exists); the command line's win\n"
             "Presents the vTPM served on PATH (<run-dir>/vtpm/<uuid>/tpm.sock) as the\n"
             "character device /dev/NAME (default tpm0) through CUSE.\n"
             "  --timeout  bound on one command round trip (default 30 s)\n"
@@ -100,6 +103,8 @@ int options_parse(int argc, char **argv, struct adapter_config *cfg)
     case CLI_VERSION: cli_version("vtpm-cuse"); return 1;
     default: break;
     }
+    if (cfgfile_expand("vtpm-cuse", "vtpm-cuse", opts, 1, &argc, &argv) < 0)
+        return -EINVAL;
     while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
         if (c == 'h') {
             usage(stdout);

@@ -25,8 +25,12 @@ int main(int argc, char **argv)
     }
     timing_init();
     log_set_ident("attest-agent");
+    if (opts_config(&argc, &argv) < 0)
+        return 2;
     if (opts_parse(argc, argv, &o))
         return 2;
+    if (opts_validate(&o) < 0)
+        return 1;
     if (http_global_init() < 0)
         return 1;
     timing_mark("http init");

@@ -2,14 +2,19 @@
 /* Option parsing (getopt_long) and validation for attest-agent; no lifecycle code here. */
 #include "opts.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "binding.h"
 #include "digestcache.h"
+#include "cfgfile.h"
 #include "pcrlist.h"
+#include "precheck.h"
 
 enum { O_VERIFIER = 1, O_RUN_DIR, O_CA, O_CERT, O_KEY, O_TIMEOUT, O_RUNTIME, O_VTPM, O_NONCE,
        O_BUNDLE, O_OUT, O_ID, O_CACHE_DIR, O_AGENT_SOCKET, O_LISTEN_SOCKET, O_POOL,
@@ -49,7 +54,8 @@ static const struct option options[] = {
 void opts_usage(FILE *f)
 {
     fprintf(f,
-        "usage:\n"
+        "usage: (any command also takes --config FILE: options from a JSON file, default\n"
+        "        " CFGFILE_DIR "/attest-agent-COMMAND.json when it exists)\n"
         "  attest-agent hook --verifier URL [--run-dir DIR] [--ca F --cert F --key F]\n"
         "                    [--timeout SECONDS] [--runtime PATH] [--cache-dir DIR|'']\n"
         "                    [--agent-socket PATH|''] [--bind-dir DIR]\n"
@@ -238,6 +244,63 @@ static int complete(const struct agent_opts *o)
     default:
         return 0;
     }
+}
+
+/* An existing directory (the vtpm-mgr run directory). */
+static int existing_dir(const char *opt, const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "attest-agent: %s %s: %s\n", opt, path,
+                errno && !S_ISDIR(st.st_mode) ? strerror(errno) : "not a directory");
+        return -1;
+    }
+    return 0;
+}
+
+/* The socket's directory, made by serve when missing (one level). */
+static int socket_dir_ok(const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+
+    if (!slash || slash == path)
+        return 0;
+    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    return precheck_dir("--listen-socket's directory", dir);
+}
+
+int opts_config(int *argc, char ***argv)
+{
+    char name[64];
+
+    if (*argc < 2 || (*argv)[1][0] == '-' || strlen((*argv)[1]) > 32)
+        return 0; /* no command: opts_parse says so */
+    snprintf(name, sizeof(name), "attest-agent-%s", (*argv)[1]);
+    return cfgfile_expand("attest-agent", name, options, 2, argc, argv);
+}
+
+int opts_validate(const struct agent_opts *o)
+{
+    int bad = 0;
+
+    if (o->cmd != CMD_HOOK && o->cmd != CMD_SERVE && o->cmd != CMD_PREPARE)
+        return 0;
+    bad |= precheck_url("--verifier", o->verifier);
+    if (o->ca)
+        bad |= precheck_readable("--ca", o->ca);
+    if (o->cert)
+        bad |= precheck_readable("--cert", o->cert);
+    if (o->key)
+        bad |= precheck_readable("--key", o->key);
+    bad |= existing_dir("--run-dir", o->run_dir);
+    if (o->cmd == CMD_SERVE) {
+        bad |= socket_dir_ok(o->listen_socket);
+        if (o->cache_dir)
+            bad |= precheck_dir("--cache-dir", o->cache_dir);
+    }
+    return bad ? -1 : 0;
 }
 
 int opts_parse(int argc, char **argv, struct agent_opts *o)

@@ -47,5 +47,12 @@ struct agent_opts {
 /* Parses argv (argv[1] is the command). Returns 0, or 2 after printing usage. */
 int opts_parse(int argc, char **argv, struct agent_opts *o);
 void opts_usage(FILE *f);
+/* The paths and URL of hook, serve and prepare checked before anything is made (main only:
+ * the service's sandbox parses hooks' options without touching files). 0, or -1 after
+ * logging the option and value at fault. */
+int opts_validate(const struct agent_opts *o);
+/* --config FILE (or the command's default file) expanded into argv ahead of its options
+ * (cfgfile.h); main only. 0, or -1 after the error. */
+int opts_config(int *argc, char ***argv);
 
 #endif

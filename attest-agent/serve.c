@@ -38,6 +38,8 @@
 #include "netproxy.h"
 #include "nodemode.h"
 #include "log.h"
+#include "runlock.h"
+#include "sdnotify.h"
 #include "procstat.h"
 #include "pool.h"
 #include "reattest.h"
@@ -87,40 +89,70 @@ struct lane {
 
 static volatile sig_atomic_t g_stop;
 
+static volatile sig_atomic_t g_hup;
+
 static void on_stop(int sig)
 {
     (void)sig;
     g_stop = 1;
 }
 
+static void on_hup(int sig)
+{
+    (void)sig;
+    g_hup = 1;
+}
+
 static int set_signals(void)
 {
     struct sigaction sa = { .sa_handler = on_stop }; /* no SA_RESTART: poll returns EINTR */
 
-    if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
+    struct sigaction hup = { .sa_handler = on_hup };
+
+    if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0 ||
+        sigaction(SIGHUP, &hup, NULL) < 0)
         return -errno;
     signal(SIGPIPE, SIG_IGN);
     return 0;
 }
 
-/* Creates the socket directory (0700) when missing; the socket itself is 0600 from bind. */
+/* The socket's lock (PATH.lock), before anything else: a second service on the same socket
+ * stops here, having touched nothing (its socket, its pool's vTPMs). Creates the socket's
+ * directory (0700) when missing. The lock's descriptor or -errno (logged). */
+static int lock_socket(const char *path)
+{
+    struct sockaddr_un sa;
+    char dir[sizeof(sa.sun_path)], lock[sizeof(sa.sun_path) + 8], what[sizeof(sa.sun_path) + 32];
+    char *slash;
+
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        LOG_ERROR("--listen-socket %s: longer than a socket path may be", path);
+        return -ENAMETOOLONG;
+    }
+    memcpy(dir, path, strlen(path) + 1);
+    if ((slash = strrchr(dir, '/')) && slash != dir) {
+        *slash = '\0';
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+            int e = errno;
+            LOG_ERROR("--listen-socket %s: cannot make its directory %s: %s", path, dir,
+                      strerror(e));
+            return -e;
+        }
+    }
+    snprintf(lock, sizeof(lock), "%s.lock", path);
+    snprintf(what, sizeof(what), "the hook socket %s", path);
+    return runlock_take(lock, what);
+}
+
+/* The socket is 0600 from bind; its directory exists (lock_socket). */
 static int listen_on(const char *path)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    char dir[sizeof(sa.sun_path)], *slash;
     struct stat st;
     mode_t old;
     int fd, r;
 
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -ENAMETOOLONG;
     memcpy(sa.sun_path, path, strlen(path) + 1);
-    memcpy(dir, path, strlen(path) + 1);
-    if ((slash = strrchr(dir, '/')) && slash != dir) {
-        *slash = '\0';
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-            return -errno;
-    }
     if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
         unlink(path); /* a stale socket of an earlier run */
     if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
@@ -400,6 +432,11 @@ static int serve_loop(struct service *s)
         struct front_req q;
         int r, full;
 
+        if (g_hup) {
+            g_hup = 0;
+            /* Settings are read at start; the verifier's TLS files are read per connection. */
+            LOG_INFO("SIGHUP: nothing to reload (restart the service to change its settings)");
+        }
         pthread_mutex_lock(&s->mu);
         full = s->qn == QUEUE_MAX;
         if (full) /* every lane busy and the queue full: the front waits, then the backlog */
@@ -495,14 +532,18 @@ int serve_run(const struct agent_opts *o)
     static struct service s; /* the queue is large: not on the stack */
     struct lane lanes[AGENT_MAX_LANES];
     pthread_t bg;
-    int i, rc = 1, listening = 0, started = 0, bg_started = 0, r;
+    int i, rc = 1, listening = 0, started = 0, bg_started = 0, r, lock;
 
+    if ((lock = lock_socket(o->listen_socket)) < 0)
+        return 1;
+    sdnotify_init(); /* before the sandbox: later only a write(2) */
     s = (struct service){ .o = o, .fd = -1, .chan = -1, .lanes = lanes_for(o) };
     for (i = 0; i < AGENT_MAX_LANES + 1; i++)
         s.net[i] = -1;
     if (nodetab_init(&s.nodes) < 0 || sync_init(&s) < 0 ||
         pool_init(&s.pool, o, &s.host_registered) < 0) {
         LOG_ERROR("service: cannot initialise its locks");
+        close(lock);
         return 1;
     }
     reattest_init(&s.re, o, &s.host_registered, &s.nodes);
@@ -547,7 +588,9 @@ int serve_run(const struct agent_opts *o)
     LOG_INFO("serving hooks on %s (verifier %s, %d requests at once, %d vTPMs ready, "
              "re-attestation every %d s, 0: off)", o->listen_socket, o->verifier, s.lanes,
              pool_count(&s.pool), o->reattest_s);
+    sdnotify("READY=1");
     rc = serve_loop(&s) < 0 ? 1 : 0;
+    sdnotify("STOPPING=1");
 out:
     stop_threads(&s, lanes, started, bg, bg_started);
     if (s.fd >= 0)
@@ -562,6 +605,7 @@ out:
     pool_fini(&s.pool);
     reattest_free(&s.re);
     nodetab_free(&s.nodes);
+    close(lock); /* after the socket is gone: the next service may start */
     LOG_INFO("stopped");
     return rc;
 }

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *g_ident = "vtpm";
 static int g_level = -1;
@@ -45,16 +47,55 @@ char *log_capture_end(size_t *len)
     return b;
 }
 
-/* One whole line (or block) to stderr and/or the capture. */
-static void emit(const char *s, size_t n)
+/* 1 when stderr is the journal's stream: systemd sets JOURNAL_STREAM to its "dev:ino"
+ * (systemd.exec(5)); a redirected stderr no longer matches. Checked once. */
+static int journal_stderr(void)
+{
+    static int g_journal = -1;
+    int j = __atomic_load_n(&g_journal, __ATOMIC_RELAXED);
+
+    if (j < 0) {
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+        j = e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+            (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+        __atomic_store_n(&g_journal, j, __ATOMIC_RELAXED);
+    }
+    return j;
+}
+
+int log_to_journal(void)
+{
+    return journal_stderr();
+}
+
+/* One whole line (or block) to stderr and/or the capture; on the journal's stream stderr's
+ * copy starts with the syslog priority prio ("<3>", sd-daemon(3)), the capture's never. */
+static void emit_prio(int prio, const char *s, size_t n)
 {
     if (t_cap.on && t_cap.buf) {
         size_t k = n < t_cap.max - t_cap.len ? n : t_cap.max - t_cap.len;
         memcpy(t_cap.buf + t_cap.len, s, k);
         t_cap.len += k;
     }
-    if (!t_cap.on || t_cap.tee)
-        (void)!fwrite(s, 1, n, stderr);
+    if (t_cap.on && !t_cap.tee)
+        return;
+    if (prio >= 0 && journal_stderr()) {
+        char line[1100];
+        int m = snprintf(line, sizeof(line), "<%d>%.*s", prio, (int)n, s);
+        if (m > 0) {
+            (void)!fwrite(line, 1, (size_t)m < sizeof(line) ? (size_t)m : sizeof(line) - 1,
+                          stderr);
+            return;
+        }
+    }
+    (void)!fwrite(s, 1, n, stderr);
+}
+
+static void emit(const char *s, size_t n)
+{
+    emit_prio(-1, s, n);
 }
 
 void log_diag_raw(const char *buf, size_t len)
@@ -104,11 +145,13 @@ enum log_level log_get_level(void)
     return (enum log_level)lvl;
 }
 
-void log_msg(enum log_level lvl, const char *file, int line, const char *fmt, ...)
+void log_msg(enum log_level lvl, const char *file, int lineno, const char *fmt, ...)
 {
     static const char *const names[] = { "error", "warn", "info", "debug" };
-    char buf[1024];
+    static const int prios[] = { 3, 4, 6, 7 }; /* LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
+    char buf[1024], line[1100];
     va_list ap;
+    int n;
 
     if ((int)lvl > (int)log_get_level())
         return;
@@ -116,7 +159,10 @@ void log_msg(enum log_level lvl, const char *file, int line, const char *fmt, ..
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     if (log_get_level() >= LOG_LVL_DEBUG)
-        log_diag("%s: %s: %s (%s:%d)\n", g_ident, names[lvl], buf, file, line);
+        n = snprintf(line, sizeof(line), "%s: %s: %s (%s:%d)\n", g_ident, names[lvl], buf,
+                     file, lineno);
     else
-        log_diag("%s: %s: %s\n", g_ident, names[lvl], buf);
+        n = snprintf(line, sizeof(line), "%s: %s: %s\n", g_ident, names[lvl], buf);
+    if (n > 0)
+        emit_prio(prios[lvl], line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }

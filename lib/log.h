@@ -15,6 +15,10 @@ enum log_level log_get_level(void);
 void log_msg(enum log_level lvl, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* 1 when stderr is the systemd journal's stream (JOURNAL_STREAM matches it): log_msg's
+ * lines then start with their sd-daemon priority, "<3>" error to "<7>" debug. */
+int log_to_journal(void);
+
 /* A diagnostic line for whoever asked (e.g. "attest-agent: container X must not start: ..."),
  * printed as is, without ident or level: on stderr and into this thread's capture. */
 void log_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

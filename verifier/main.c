@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cfgfile.h"
 #include "fileio.h"
 #include "log.h"
 #include "check/policy.h"
@@ -37,6 +38,9 @@ static void usage_to(FILE *f)
         "                      [--header-timeout S] [--body-timeout S] [--idle-timeout S]\n"
         "                      [--threads N]   (serving threads; default: 4 per online CPU)\n"
         "                      [--audit-keep-days D]   (default 90; 0 keeps the audit for ever)\n"
+        "                      [--config FILE]   (options from a JSON file, default\n"
+        "                      " CFGFILE_DIR "/verifier-serve.json when it exists; SIGHUP reloads\n"
+        "                      the policy, trust and TLS files)\n"
         "       verifier boot-policy derive --log FILE [--pcrs 0-7,13] [--no-kmod]\n"
         "       verifier boot-policy show --log FILE\n"
         "       verifier boot-policy check --policy FILE --log FILE [--pcr N=HEX ...]\n"
@@ -347,6 +351,8 @@ static int serve_parse(int argc, char **argv, struct server_config *cfg)
     };
     int c;
 
+    if (cfgfile_expand("verifier", "verifier-serve", lo, 1, &argc, &argv) < 0)
+        return -1;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
         case 'l': cfg->listen = optarg; break;

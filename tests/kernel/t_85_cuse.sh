@@ -89,6 +89,21 @@ for p in $clients; do wait "$p" || die "parallel client $p failed"; done
 kill -0 $CUSE 2>/dev/null || die "vtpm-cuse died"
 note "4 parallel clients x 5 commands"
 
+# A second adapter for the same vTPM is refused (the socket directory's lock, naming the
+# first one's pid) and leaves the first one's device working.
+vtpm-cuse --socket "$S" --name vtpm-cuse1 --timeout 5 --foreground </dev/null >/tmp/cuse2.log 2>&1 &
+C2=$!
+track $C2
+i=0
+while kill -0 $C2 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+kill -0 $C2 2>/dev/null && die "a second vtpm-cuse serves $S"
+wait $C2 && die "a second vtpm-cuse on $S exited 0"
+grep -q "pid $CUSE" /tmp/cuse2.log && grep -q "$S" /tmp/cuse2.log ||
+    { cat /tmp/cuse2.log; die "the second vtpm-cuse does not name the socket and pid $CUSE"; }
+[ -e /dev/vtpm-cuse1 ] && die "the refused vtpm-cuse made its device"
+tpm2_getrandom -T $T 8 >/dev/null || die "$DEV after a refused second adapter"
+note "a second vtpm-cuse on the same vTPM: $(head -n1 /tmp/cuse2.log)"
+
 # Frozen workers: the connection is accepted but never answered; the 5 s bound ends it.
 W=$(for c in /proc/[0-9]*/comm; do
     [ "$(cat "$c" 2>/dev/null)" = vtpm-mgr-worker ] && basename "${c%/comm}"; done)

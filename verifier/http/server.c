@@ -27,6 +27,9 @@
 #include "http/connguard.h"
 #include "fileio.h"
 #include "log.h"
+#include "precheck.h"
+#include "runlock.h"
+#include "sdnotify.h"
 #include "sched/sweeper.h"
 
 #define MAX_PEM          (256u * 1024u)
@@ -42,11 +45,23 @@ struct conn {
 
 struct server;
 
+/* What SIGHUP reloads (policy files, trust directory, TLS files), shared by the shards: each
+ * holds a reference to the one its context and daemon use until it takes the next one
+ * between two rounds of its loop, so no request sees a change half-way. */
+struct bundle {
+    struct policy pol;
+    X509_STORE *trust;
+    char *cert, *key, *ca; /* PEM texts; NULL without TLS */
+    atomic_int refs;
+};
+
 /* One serving thread: its daemon (its connections) and its api context (its store). */
 struct shard {
     struct server *sv;
     struct api_ctx *api;
     struct MHD_Daemon *d;
+    struct bundle *b;   /* the settings api and d were made with */
+    unsigned gen;       /* sv->gen when b was taken */
     pthread_t th;
     int running;
 };
@@ -58,7 +73,10 @@ struct server {
     unsigned n;
     struct sweeper_stats sweep;
     int tls;
-    char *cert, *key, *ca;
+    const struct server_config *cfg;
+    pthread_mutex_t cur_mu; /* guards cur */
+    struct bundle *cur;     /* the latest settings loaded */
+    atomic_uint gen;        /* counts SIGHUP reloads that worked */
     struct guard guard; /* locked inside: every shard's connections */
     int lfd;            /* the listening socket; each daemon has a dup of it */
     atomic_int stop;
@@ -368,7 +386,8 @@ static int open_listener(const char *listen_at)
 /* No internal thread: the shard's loop thread runs libmicrohttpd and the guard's deadlines.
  * Connection limits are the guard's (for the whole service); libmicrohttpd's own limit is
  * only a backstop at the same number. */
-static struct MHD_Daemon *start_daemon(struct shard *sh, const struct server_config *cfg)
+static struct MHD_Daemon *start_daemon(struct shard *sh, const struct server_config *cfg,
+                                       const struct bundle *b)
 {
     const struct guard_limits *l = &cfg->conn;
     struct server *sv = sh->sv;
@@ -391,8 +410,8 @@ static struct MHD_Daemon *start_daemon(struct shard *sh, const struct server_con
                             MHD_OPTION_URI_LOG_CALLBACK, request_line, sh,
                             MHD_OPTION_CONNECTION_TIMEOUT, l->idle_s,
                             MHD_OPTION_CONNECTION_LIMIT, l->max_conns,
-                            MHD_OPTION_HTTPS_MEM_KEY, sv->key, MHD_OPTION_HTTPS_MEM_CERT, sv->cert,
-                            MHD_OPTION_HTTPS_MEM_TRUST, sv->ca,
+                            MHD_OPTION_HTTPS_MEM_KEY, b->key, MHD_OPTION_HTTPS_MEM_CERT, b->cert,
+                            MHD_OPTION_HTTPS_MEM_TRUST, b->ca,
                             MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_END);
 }
 
@@ -412,6 +431,66 @@ static void guard_report(struct server *sv, uint64_t now, uint64_t *last, uint64
     *seen = to + ev + rf;
 }
 
+static void bundle_put(struct bundle *b)
+{
+    if (!b || atomic_fetch_sub(&b->refs, 1) != 1)
+        return;
+    policy_free(&b->pol);
+    X509_STORE_free(b->trust);
+    free(b->cert);
+    if (b->key)
+        explicit_bzero(b->key, strlen(b->key));
+    free(b->key);
+    free(b->ca);
+    free(b);
+}
+
+static struct bundle *bundle_get(struct server *sv)
+{
+    struct bundle *b;
+
+    pthread_mutex_lock(&sv->cur_mu);
+    b = sv->cur;
+    atomic_fetch_add(&b->refs, 1);
+    pthread_mutex_unlock(&sv->cur_mu);
+    return b;
+}
+
+static int same_text(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* In the shard's own thread, between two rounds: its context takes the latest settings; its
+ * daemon is replaced when the TLS files changed (a new one on the same listening socket
+ * first: when it cannot start, the old one stays). */
+static void shard_reload(struct shard *sh)
+{
+    struct server *sv = sh->sv;
+    unsigned gen = atomic_load(&sv->gen);
+    struct bundle *nb = bundle_get(sv), *old = sh->b;
+
+    if (sv->tls && (!same_text(nb->cert, old->cert) || !same_text(nb->key, old->key) ||
+                    !same_text(nb->ca, old->ca))) {
+        struct MHD_Daemon *d = start_daemon(sh, sv->cfg, nb);
+        if (!d) {
+            LOG_ERROR("reload: libmicrohttpd does not start with the new TLS files (--tls-cert "
+                      "%s, --tls-key %s, --client-ca %s); this thread keeps the previous ones",
+                      sv->cfg->tls_cert, sv->cfg->tls_key, sv->cfg->client_ca);
+            bundle_put(nb);
+            sh->gen = gen;
+            return;
+        }
+        MHD_stop_daemon(sh->d); /* its open connections are closed; clients connect again */
+        sh->d = d;
+    }
+    sh->api->pol = nb->pol;
+    sh->api->trust = nb->trust;
+    sh->b = nb;
+    sh->gen = gen;
+    bundle_put(old);
+}
+
 /* A serving thread: its libmicrohttpd's events (handshakes and requests of the connections
  * it accepted), then the deadlines of all (guard_tick: one walk per period). */
 static void *serve_loop(void *arg)
@@ -420,6 +499,8 @@ static void *serve_loop(void *arg)
     struct server *sv = sh->sv;
 
     while (!atomic_load(&sv->stop)) {
+        if (atomic_load(&sv->gen) != sh->gen)
+            shard_reload(sh);
         if (MHD_run_wait(sh->d, LOOP_WAIT_MS) == MHD_NO)
             LOG_WARN("libmicrohttpd run failed");
         guard_tick(&sv->guard, guard_now_ms());
@@ -440,32 +521,113 @@ static int load_sched(struct server *sv, const struct server_config *cfg)
     return 0;
 }
 
-static int load(struct server *sv, const struct server_config *cfg)
+/* The TLS texts as GnuTLS will take them: the key pair matches, --client-ca holds a
+ * certificate. A broken file is named here, not by a daemon that fails to start. */
+static int tls_check(const struct server_config *cfg, const struct bundle *b)
 {
+    gnutls_certificate_credentials_t cr;
+    gnutls_datum_t c = { (unsigned char *)b->cert, (unsigned)strlen(b->cert) },
+                   k = { (unsigned char *)b->key, (unsigned)strlen(b->key) },
+                   ca = { (unsigned char *)b->ca, (unsigned)strlen(b->ca) };
+    int r, ok = 1;
+
+    if (gnutls_certificate_allocate_credentials(&cr) < 0)
+        return -1;
+    if ((r = gnutls_certificate_set_x509_key_mem(cr, &c, &k, GNUTLS_X509_FMT_PEM)) < 0) {
+        LOG_ERROR("--tls-cert %s with --tls-key %s: %s", cfg->tls_cert, cfg->tls_key,
+                  gnutls_strerror(r));
+        ok = 0;
+    }
+    if ((r = gnutls_certificate_set_x509_trust_mem(cr, &ca, GNUTLS_X509_FMT_PEM)) <= 0) {
+        LOG_ERROR("--client-ca %s: %s", cfg->client_ca,
+                  r < 0 ? gnutls_strerror(r) : "no PEM certificate in it");
+        ok = 0;
+    }
+    gnutls_certificate_free_credentials(cr);
+    return ok ? 0 : -1;
+}
+
+/* The files SIGHUP reloads, each error naming its file; NULL on any. */
+static struct bundle *load_bundle(const struct server_config *cfg)
+{
+    struct bundle *b = calloc(1, sizeof(*b));
     char err[160];
 
-    if (policy_load(cfg->policy, &sv->base.pol, err, sizeof(err)) < 0) {
-        LOG_ERROR("policy %s: %s", cfg->policy, err);
-        return -1;
+    if (!b)
+        return NULL;
+    atomic_init(&b->refs, 1);
+    if (policy_load(cfg->policy, &b->pol, err, sizeof(err)) < 0) {
+        LOG_ERROR("--policy %s: %s", cfg->policy, err);
+        goto fail;
     }
-    if (cfg->boot_policy &&
-        policy_load_boot(&sv->base.pol, cfg->boot_policy, err, sizeof(err)) < 0) {
-        LOG_ERROR("boot policy %s: %s", cfg->boot_policy, err);
-        return -1;
+    if (cfg->boot_policy && policy_load_boot(&b->pol, cfg->boot_policy, err, sizeof(err)) < 0) {
+        LOG_ERROR("--boot-policy %s: %s", cfg->boot_policy, err);
+        goto fail;
     }
     if (!cfg->boot_policy)
         LOG_WARN("no --boot-policy: the hosts' measured boot is checked for consistency only, "
                  "not against reference values");
-    if (!(sv->base.trust = chain_trust_load(cfg->trust)))
+    if (!(b->trust = chain_trust_load(cfg->trust)))
+        goto fail;
+    if (!cfg->insecure_no_tls &&
+        (read_text(cfg->tls_cert, &b->cert) < 0 || read_text(cfg->tls_key, &b->key) < 0 ||
+         read_text(cfg->client_ca, &b->ca) < 0 || tls_check(cfg, b) < 0))
+        goto fail;
+    return b;
+fail:
+    bundle_put(b);
+    return NULL;
+}
+
+static int load(struct server *sv, const struct server_config *cfg)
+{
+    if (!(sv->cur = load_bundle(cfg)))
         return -1;
+    sv->base.pol = sv->cur->pol;
+    sv->base.trust = sv->cur->trust;
     sv->base.nonce_ttl = (unsigned)cfg->nonce_ttl;
     if (load_sched(sv, cfg) < 0)
         return -1;
     sv->tls = !cfg->insecure_no_tls;
-    if (sv->tls && (read_text(cfg->tls_cert, &sv->cert) < 0 ||
-                    read_text(cfg->tls_key, &sv->key) < 0 || read_text(cfg->client_ca, &sv->ca) < 0))
-        return -1;
     return 0;
+}
+
+/* SIGHUP: every file loaded again; on any error the previous settings stay in force. */
+static void reload(struct server *sv, const struct server_config *cfg)
+{
+    struct bundle *nb, *old;
+
+    sdnotify("RELOADING=1");
+    LOG_INFO("SIGHUP: loading --policy %s%s%s, --trust %s%s again", cfg->policy,
+             cfg->boot_policy ? ", --boot-policy " : "", cfg->boot_policy ? cfg->boot_policy : "",
+             cfg->trust, cfg->insecure_no_tls ? "" : " and the TLS files");
+    if (!(nb = load_bundle(cfg))) {
+        LOG_ERROR("reload failed (above); still serving with the previous settings");
+    } else {
+        pthread_mutex_lock(&sv->cur_mu);
+        old = sv->cur;
+        sv->cur = nb;
+        pthread_mutex_unlock(&sv->cur_mu);
+        bundle_put(old);
+        atomic_fetch_add(&sv->gen, 1);
+        LOG_INFO("reloaded: new checks use the new settings (admission answers already cached "
+                 "stay for --admission-cache-ms at most)");
+    }
+    sdnotify("READY=1");
+}
+
+/* The database URL without a password (postgresql://user:secret@host/db -> user@host/db). */
+static const char *db_shown(const char *url, char *out, size_t n)
+{
+    const char *at = strchr(url, '@'), *scheme = strstr(url, "://"), *colon;
+
+    if (!at || !scheme || at < scheme)
+        return url;
+    colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
+    if (!colon)
+        return url;
+    snprintf(out, n, "%.*s:***%s", (int)(colon - url), url, at);
+    return out;
 }
 
 /* The shards' contexts: base's settings, each its own store handle ("one struct store is used
@@ -486,10 +648,12 @@ static int load_shards(struct server *sv, const struct server_config *cfg)
         sv->apis[i].st = NULL;
         sv->apis[i].peers = sv->apis;
         sv->apis[i].npeers = sv->n;
-        sv->shards[i] = (struct shard){ .sv = sv, .api = &sv->apis[i] };
+        sv->shards[i] = (struct shard){ .sv = sv, .api = &sv->apis[i], .b = bundle_get(sv) };
         if (store_open_url(cfg->db, &sv->apis[i].st) < 0 ||
             store_check_ready(sv->apis[i].st) < 0) {
-            LOG_ERROR("cannot use the database (sqlite:PATH or postgresql://...)");
+            char shown[512];
+            LOG_ERROR("--db %s: cannot open or reach the database",
+                      db_shown(cfg->db, shown, sizeof(shown)));
             return -1;
         }
     }
@@ -503,13 +667,9 @@ static void unload(struct server *sv)
     free(sv->apis);
     free(sv->shards);
     admission_cache_free(sv->base.acache);
-    X509_STORE_free(sv->base.trust);
-    policy_free(&sv->base.pol);
-    free(sv->cert);
-    if (sv->key)
-        explicit_bzero(sv->key, strlen(sv->key));
-    free(sv->key);
-    free(sv->ca);
+    for (unsigned i = 0; sv->shards && i < sv->n; i++)
+        bundle_put(sv->shards[i].b);
+    bundle_put(sv->cur);
 }
 
 /* Written whole and renamed, so that a reader never sees a partial number. */
@@ -526,7 +686,7 @@ static int write_port(const char *path, unsigned port)
     return ok && rename(tmp, path) == 0 ? 0 : -1;
 }
 
-static void announce(struct server *sv, const struct server_config *cfg)
+static int announce(struct server *sv, const struct server_config *cfg)
 {
     const union MHD_DaemonInfo *di =
         MHD_get_daemon_info(sv->shards[0].d, MHD_DAEMON_INFO_BIND_PORT);
@@ -534,8 +694,11 @@ static void announce(struct server *sv, const struct server_config *cfg)
 
     LOG_INFO("listening on %s (port %u)%s, %u serving thread(s)", cfg->listen, port,
              cfg->insecure_no_tls ? " WITHOUT TLS" : ", mutual TLS", sv->n);
-    if (cfg->port_file && write_port(cfg->port_file, port) < 0)
-        LOG_WARN("cannot write %s", cfg->port_file);
+    if (cfg->port_file && write_port(cfg->port_file, port) < 0) {
+        LOG_ERROR("--port-file %s: cannot write it: %s", cfg->port_file, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 static int start_sweeper(const struct server_config *cfg, struct server *sv, struct sweeper **out)
@@ -553,10 +716,8 @@ static int start_sweeper(const struct server_config *cfg, struct server *sv, str
 
 static int start_shards(struct server *sv, const struct server_config *cfg)
 {
-    if ((sv->lfd = open_listener(cfg->listen)) < 0)
-        return -1;
     for (unsigned i = 0; i < sv->n; i++)
-        if (!(sv->shards[i].d = start_daemon(&sv->shards[i], cfg))) {
+        if (!(sv->shards[i].d = start_daemon(&sv->shards[i], cfg, sv->shards[i].b))) {
             LOG_ERROR("cannot start libmicrohttpd on %s", cfg->listen);
             return -1;
         }
@@ -599,31 +760,93 @@ static int wait_signal(struct server *sv, const sigset_t *set)
         sig = sigtimedwait(set, NULL, &tick);
         if (sig == SIGTERM || sig == SIGINT)
             return sig;
+        if (sig == SIGHUP)
+            reload(sv, sv->cfg);
         guard_report(sv, guard_now_ms(), &last, &seen);
     }
 }
 
+/* The settings' paths and addresses, before anything is made (the lock file, the database). */
+static int precheck(const struct server_config *cfg)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int bad = 0;
+
+    if (parse_listen(cfg->listen, &ss, &sl) < 0) {
+        LOG_ERROR("--listen %s: not a numeric HOST:PORT this machine has", cfg->listen);
+        bad = 1;
+    }
+    if (cfg->port_file)
+        bad |= precheck_writable_file("--port-file", cfg->port_file) < 0;
+    bad |= precheck_readable("--policy", cfg->policy) < 0;
+    if (cfg->boot_policy)
+        bad |= precheck_readable("--boot-policy", cfg->boot_policy) < 0;
+    if (!cfg->insecure_no_tls) {
+        bad |= precheck_readable("--tls-cert", cfg->tls_cert) < 0;
+        bad |= precheck_readable("--tls-key", cfg->tls_key) < 0;
+        bad |= precheck_readable("--client-ca", cfg->client_ca) < 0;
+    }
+    if (cfg->notify_ca)
+        bad |= precheck_readable("--notify-ca", cfg->notify_ca) < 0;
+    if (cfg->notify_url)
+        bad |= precheck_url("--notify-url", cfg->notify_url) < 0;
+    if (!strncmp(cfg->db, "sqlite:", 7))
+        bad |= precheck_writable_file("--db", cfg->db + 7) < 0;
+    return bad ? -1 : 0;
+}
+
+/* --port-file's lock (FILE.lock): a second service given the same port file stops there and
+ * leaves the first one's file as it is. */
+static int lock_port_file(const char *port_file, int *fd)
+{
+    char lock[4096], what[4160];
+
+    *fd = -1;
+    if (!port_file)
+        return 0;
+    if (snprintf(lock, sizeof(lock), "%s.lock", port_file) >= (int)sizeof(lock)) {
+        LOG_ERROR("--port-file %s: path too long", port_file);
+        return -1;
+    }
+    snprintf(what, sizeof(what), "the port file %s", port_file);
+    *fd = runlock_take(lock, what);
+    return *fd < 0 ? -1 : 0;
+}
+
 int server_run(const struct server_config *cfg)
 {
-    struct server sv = { .lfd = -1 };
+    struct server sv = { .lfd = -1, .cfg = cfg, .cur_mu = PTHREAD_MUTEX_INITIALIZER };
     struct sweeper *sw = NULL;
     sigset_t set;
-    int sig, rc = -1;
+    int sig, rc = -1, lock = -1;
 
+    if (precheck(cfg) < 0)
+        return -1;
+    sdnotify_init();
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     /* Blocked before any thread starts, so only sigtimedwait below sees them. */
     if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 || load(&sv, cfg) < 0)
         goto out;
     guard_init(&sv.guard, &cfg->conn);
-    if (load_shards(&sv, cfg) < 0)
+    /* Listening before the database is opened: a port in use makes no database file. */
+    if ((sv.lfd = open_listener(cfg->listen)) < 0 || load_shards(&sv, cfg) < 0)
+        goto out;
+    /* The port file's lock once every setting worked (nothing of ours is left on a failure
+     * before it), and before any thread or the port file is started or written. */
+    if (lock_port_file(cfg->port_file, &lock) < 0)
         goto out;
     signal(SIGPIPE, SIG_IGN);
     if (start_shards(&sv, cfg) < 0 || start_sweeper(cfg, &sv, &sw) < 0 || start_threads(&sv) < 0)
         goto out;
-    announce(&sv, cfg);
+    if (announce(&sv, cfg) < 0)
+        goto out;
+    sdnotify("READY=1");
     sig = wait_signal(&sv, &set);
+    sdnotify("STOPPING=1");
     LOG_INFO("stopping (signal %d)", sig);
     rc = 0;
 out:
@@ -631,5 +854,7 @@ out:
     sweeper_stop(sw);
     guard_free(&sv.guard);
     unload(&sv);
+    if (lock >= 0)
+        close(lock);
     return rc;
 }

@@ -3,7 +3,9 @@
 #include "config.h"
 #include "cli.h"
 #include "issuer.h"
+#include "cfgfile.h"
 #include "kdev.h"
+#include "precheck.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -17,7 +19,9 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: vtpm-mgr [options]\n"
+        "usage: vtpm-mgr [--config FILE] [options]\n"
+        "  --config FILE            options from a JSON file (default " CFGFILE_DIR "/vtpm-mgr.json\n"
+        "                           when it exists); the command line's win\n"
         "  --state-dir DIR          persistent state (default " MGR_DEFAULT_STATE_DIR ")\n"
         "  --run-dir DIR            sockets (default " MGR_DEFAULT_RUN_DIR ")\n"
         "  --host-tcti TCTI         physical TPM (default " HOSTTPM_DEFAULT_TCTI ")\n"
@@ -207,6 +211,8 @@ int config_parse(int argc, char **argv, struct mgr_config *cfg)
     int c;
 
     defaults(cfg);
+    if (cfgfile_expand("vtpm-mgr", "vtpm-mgr", opts, 1, &argc, &argv) < 0)
+        return -1;
     optind = 1;
     /* In order: a bad value before --help still fails (t_mgr_issuer.sh relies on it). */
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -228,4 +234,33 @@ int config_parse(int argc, char **argv, struct mgr_config *cfg)
         return -1;
     }
     return finish(cfg);
+}
+
+/* A device TCTI's node must exist and be usable (other TCTIs are reached at start). */
+static int check_tcti(const char *tcti)
+{
+    const char *dev = !strncmp(tcti, "device:", 7) ? tcti + 7 : NULL;
+
+    if (!dev || !*dev)
+        return 0;
+    if (access(dev, R_OK | W_OK) != 0) {
+        fprintf(stderr, "vtpm-mgr: --host-tcti %s: %s: %s\n", tcti, dev, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int config_check(const struct mgr_config *cfg)
+{
+    int bad = 0;
+
+    bad |= precheck_dir("--state-dir", cfg->state_dir);
+    if (!cfg->reseal && !cfg->accept_state) {
+        bad |= precheck_dir("--run-dir", cfg->run_dir);
+        bad |= precheck_executable("--worker", cfg->worker_path);
+    }
+    if (cfg->host_ek_ca[0])
+        bad |= precheck_readable("--host-ek-ca", cfg->host_ek_ca);
+    bad |= check_tcti(cfg->host_tcti);
+    return bad ? -1 : 0;
 }

@@ -39,4 +39,8 @@ struct mgr_config {
  * -1 on a usage error (message already printed to stderr). */
 int config_parse(int argc, char **argv, struct mgr_config *cfg);
 
+/* The settings' paths checked before anything is made: each fault logged naming the option
+ * and path. 0 or -1. */
+int config_check(const struct mgr_config *cfg);
+
 #endif

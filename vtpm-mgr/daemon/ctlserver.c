@@ -22,7 +22,6 @@
 #include "mgr.h"
 #include "vtpm_ipc.h"
 
-#define CTL_SOCK_NAME "vtpm-mgr.sock"
 #define CTL_IO_TIMEOUT_S 5
 
 static const char *const host_files[] = {

@@ -20,6 +20,8 @@
 #include "fileio.h"
 #include "log.h"
 #include "mgr.h"
+#include "runlock.h"
+#include "sdnotify.h"
 
 #define TAG_CTL    (1ull << 32)
 #define TAG_SIG    (2ull << 32)
@@ -36,48 +38,85 @@ static int open_dir(int at, const char *path, mode_t mode)
     return fd < 0 ? -errno : fd;
 }
 
+/* A directory of the daemon's (made when missing), named in the error. */
+static int open_named_dir(int at, const char *path, mode_t mode, const char *shown)
+{
+    int fd = open_dir(at, path, mode);
+
+    if (fd < 0)
+        LOG_ERROR("directory %s: %s", shown, strerror(-fd));
+    return fd;
+}
+
 static int open_dirs(struct mgr *m)
 {
     const struct mgr_config *c = m->cfg;
+    char shown[PATH_MAX + 16];
 
-    m->state_fd = open_dir(AT_FDCWD, c->state_dir, 0700);
-    if (m->state_fd < 0)
-        return m->state_fd;
-    m->run_fd = open_dir(AT_FDCWD, c->run_dir, 0755);
-    if (m->run_fd < 0)
-        return m->run_fd;
     /* Containers' users traverse it to their own vTPM directory (umask is 077 here). */
     if (fchmod(m->run_fd, 0755) != 0)
         return -errno;
-    m->host_fd = open_dir(m->state_fd, "host", 0700);
-    if (m->host_fd < 0)
+    snprintf(shown, sizeof(shown), "%s/host", c->state_dir);
+    if ((m->host_fd = open_named_dir(m->state_fd, "host", 0700, shown)) < 0)
         return m->host_fd;
-    m->vtpm_fd = open_dir(m->state_fd, "vtpm", 0700);
-    if (m->vtpm_fd < 0)
+    snprintf(shown, sizeof(shown), "%s/vtpm", c->state_dir);
+    if ((m->vtpm_fd = open_named_dir(m->state_fd, "vtpm", 0700, shown)) < 0)
         return m->vtpm_fd;
     /* Traversable but not listable: a user cannot enumerate other containers' vTPMs. */
-    m->vrun_fd = open_dir(m->run_fd, "vtpm", 0711);
-    if (m->vrun_fd < 0)
+    snprintf(shown, sizeof(shown), "%s/vtpm", c->run_dir);
+    if ((m->vrun_fd = open_named_dir(m->run_fd, "vtpm", 0711, shown)) < 0)
         return m->vrun_fd;
     if (fchmod(m->vrun_fd, 0711) != 0)
         return -errno;
     /* Workers' records and rendezvous sockets: the parent's alone (see adopt.c). */
-    m->pool.wdir_fd = open_dir(m->run_fd, "workers", 0700);
-    if (m->pool.wdir_fd < 0)
+    snprintf(shown, sizeof(shown), "%s/workers", c->run_dir);
+    if ((m->pool.wdir_fd = open_named_dir(m->run_fd, "workers", 0700, shown)) < 0)
         return m->pool.wdir_fd;
     return fchmod(m->pool.wdir_fd, 0700) == 0 ? 0 : -errno;
 }
 
+/* The state directory's lock: one daemon (or --reseal, --accept-state) per state directory. */
 static int take_lock(struct mgr *m)
 {
-    m->lock_fd = openat(m->state_fd, "vtpm-mgr.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (m->lock_fd < 0)
-        return -errno;
-    if (flock(m->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        LOG_ERROR("another vtpm-mgr uses %s", m->cfg->state_dir);
-        return -EBUSY;
-    }
+    char path[PATH_MAX + 32], what[PATH_MAX + 32];
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/vtpm-mgr.lock", m->cfg->state_dir);
+    snprintf(what, sizeof(what), "the state directory %s", m->cfg->state_dir);
+    if ((fd = runlock_take(path, what)) < 0)
+        return fd;
+    m->lock_fd = fd;
     return 0;
+}
+
+/* The control socket's lock (<run-dir>/vtpm-mgr.sock.lock), taken before anything in the run
+ * directory is made or removed: a second daemon on the same run directory stops here. */
+static int take_run_lock(struct mgr *m)
+{
+    char path[PATH_MAX + 32], what[PATH_MAX + 48];
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/" CTL_SOCK_NAME ".lock", m->cfg->run_dir);
+    snprintf(what, sizeof(what), "the control socket %s/" CTL_SOCK_NAME, m->cfg->run_dir);
+    if ((fd = runlock_take(path, what)) < 0)
+        return fd;
+    m->run_lock_fd = fd;
+    return 0;
+}
+
+/* Both top directories (made when missing, nothing inside them yet), then both locks. */
+static int lock_dirs(struct mgr *m)
+{
+    const struct mgr_config *c = m->cfg;
+    int r;
+
+    if ((m->run_fd = open_named_dir(AT_FDCWD, c->run_dir, 0755, c->run_dir)) < 0)
+        return m->run_fd;
+    if ((r = take_run_lock(m)) < 0)
+        return r;
+    if ((m->state_fd = open_named_dir(AT_FDCWD, c->state_dir, 0700, c->state_dir)) < 0)
+        return m->state_fd;
+    return take_lock(m);
 }
 
 static int host_setup(struct mgr *m)
@@ -165,7 +204,14 @@ static void on_signal(struct mgr *m)
     struct signalfd_siginfo si;
 
     while (read(m->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGHUP) {
+            /* Settings are read at start only; nothing to reload (docs/operations.md). */
+            LOG_INFO("SIGHUP: nothing to reload (restart vtpm-mgr to change its settings)");
+            continue;
+        }
         LOG_INFO("signal %u: stopping", si.ssi_signo);
+        if (!m->stopping)
+            sdnotify("STOPPING=1");
         m->stopping = 1;
     }
 }
@@ -228,7 +274,9 @@ static void teardown(struct mgr *m)
     char path[PATH_MAX];
 
     vtpm_suspend_all(m);
-    if (snprintf(path, sizeof(path), "%s/vtpm-mgr.sock", m->cfg->run_dir) < (int)sizeof(path))
+    /* Only the daemon that made the socket removes it (never one that found it locked). */
+    if (m->ctl_fd >= 0 &&
+        snprintf(path, sizeof(path), "%s/" CTL_SOCK_NAME, m->cfg->run_dir) < (int)sizeof(path))
         unlink(path);
     while (m->insts.head) {
         struct instance *in = m->insts.head;
@@ -243,7 +291,7 @@ static void teardown(struct mgr *m)
         hosttpm_close(m->host);
     explicit_bzero(m->master_key, sizeof(m->master_key));
     int *fds[] = { &m->state_fd, &m->host_fd, &m->vtpm_fd, &m->run_fd, &m->vrun_fd,
-                   &m->lock_fd, &m->ctl_fd, &m->epfd, &m->sig_fd, &m->pool.wdir_fd };
+                   &m->lock_fd, &m->run_lock_fd, &m->ctl_fd, &m->epfd, &m->sig_fd, &m->pool.wdir_fd };
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         if (*fds[i] >= 0)
             close(*fds[i]);
@@ -261,10 +309,10 @@ static int self_ns(struct mgr *m)
 
 static int startup(struct mgr *m)
 {
-    int r = open_dirs(m);
+    int r = lock_dirs(m);
 
     if (r == 0)
-        r = take_lock(m);
+        r = open_dirs(m);
     if (r == 0)
         r = signals_setup(m);
     if (r == 0)
@@ -273,8 +321,8 @@ static int startup(struct mgr *m)
         r = self_ns(m);
     if (r == 0)
         r = vtpm_load_all(m);
-    if (r == 0)
-        r = ctl_listen(m);
+    if (r == 0 && (r = ctl_listen(m)) != 0)
+        LOG_ERROR("control socket %s/" CTL_SOCK_NAME ": %s", m->cfg->run_dir, strerror(-r));
     if (r == 0) {
         m->epfd = epoll_create1(EPOLL_CLOEXEC);
         r = m->epfd < 0 ? -errno : 0;
@@ -289,10 +337,10 @@ static int startup(struct mgr *m)
 int mgr_reseal(struct mgr_config *cfg)
 {
     struct mgr m = { .cfg = cfg, .state_fd = -1, .host_fd = -1, .vtpm_fd = -1, .run_fd = -1,
-                     .vrun_fd = -1, .lock_fd = -1, .ctl_fd = -1, .epfd = -1, .sig_fd = -1 };
+                     .vrun_fd = -1, .lock_fd = -1, .run_lock_fd = -1, .ctl_fd = -1, .epfd = -1, .sig_fd = -1 };
     int r;
 
-    m.state_fd = open_dir(AT_FDCWD, cfg->state_dir, 0700);
+    m.state_fd = open_named_dir(AT_FDCWD, cfg->state_dir, 0700, cfg->state_dir);
     r = m.state_fd < 0 ? m.state_fd : take_lock(&m);
     if (r == 0) {
         m.host_fd = open_dir(m.state_fd, "host", 0700);
@@ -318,10 +366,10 @@ int mgr_reseal(struct mgr_config *cfg)
 int mgr_accept_state(struct mgr_config *cfg)
 {
     struct mgr m = { .cfg = cfg, .state_fd = -1, .host_fd = -1, .vtpm_fd = -1, .run_fd = -1,
-                     .vrun_fd = -1, .lock_fd = -1, .ctl_fd = -1, .epfd = -1, .sig_fd = -1 };
+                     .vrun_fd = -1, .lock_fd = -1, .run_lock_fd = -1, .ctl_fd = -1, .epfd = -1, .sig_fd = -1 };
     int r;
 
-    m.state_fd = open_dir(AT_FDCWD, cfg->state_dir, 0700);
+    m.state_fd = open_named_dir(AT_FDCWD, cfg->state_dir, 0700, cfg->state_dir);
     r = m.state_fd < 0 ? m.state_fd : take_lock(&m);
     if (r == 0) {
         m.host_fd = open_dir(m.state_fd, "host", 0700);
@@ -351,7 +399,7 @@ int mgr_accept_state(struct mgr_config *cfg)
 int mgr_run(struct mgr_config *cfg)
 {
     struct mgr m = { .cfg = cfg, .state_fd = -1, .host_fd = -1, .vtpm_fd = -1, .run_fd = -1,
-                     .vrun_fd = -1, .lock_fd = -1, .ctl_fd = -1, .epfd = -1, .sig_fd = -1 };
+                     .vrun_fd = -1, .lock_fd = -1, .run_lock_fd = -1, .ctl_fd = -1, .epfd = -1, .sig_fd = -1 };
     int r;
 
     m.pool.cfg = cfg;
@@ -361,10 +409,12 @@ int mgr_run(struct mgr_config *cfg)
     m.pool.store_ctx = &m;
     m.pool.peer = peer_vtpm_check;
     umask(077);
+    sdnotify_init();
     r = startup(&m);
     if (r == 0) {
         LOG_INFO("ready: control socket %s/vtpm-mgr.sock, %u vTPMs", cfg->run_dir,
                  m.insts.count);
+        sdnotify("READY=1");
         if (!cfg->foreground)
             daemon_ready();
         r = main_loop(&m);

@@ -62,6 +62,8 @@ int main(int argc, char **argv)
     if (r != 0)
         return r > 0 ? 0 : 2;
     log_set_ident("vtpm-mgr");
+    if (config_check(&cfg) != 0)
+        return 1;
     if (cfg.reseal)
         return mgr_reseal(&cfg);
     if (cfg.accept_state)

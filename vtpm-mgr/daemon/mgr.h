@@ -13,6 +13,9 @@
 #include "rollback.h"
 #include "workerpool.h"
 
+/* The control socket in <run-dir>. */
+#define CTL_SOCK_NAME "vtpm-mgr.sock"
+
 struct mgr {
     struct mgr_config *cfg;
     struct hosttpm *host;
@@ -20,7 +23,8 @@ struct mgr {
     uint8_t master_key[STATE_KEY_LEN];
     int state_fd, host_fd, vtpm_fd;  /* <state-dir>, its host/ and vtpm/ */
     int run_fd, vrun_fd;             /* <run-dir> and <run-dir>/vtpm */
-    int lock_fd, ctl_fd, epfd, sig_fd;
+    int lock_fd, run_lock_fd;        /* <state-dir>/vtpm-mgr.lock, <run-dir>/vtpm-mgr.sock.lock */
+    int ctl_fd, epfd, sig_fd;
     struct inst_table insts;
     struct pool pool;
     struct peerns_host hostns;       /* the daemon's namespaces (peerauth.c) */
