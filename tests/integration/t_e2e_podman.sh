@@ -7,7 +7,8 @@
 # pass as engine files. An image whose root filesystem digest the policy allows, started
 # hardened, runs; the same image with a forbidden launch setting (CAP_SYS_ADMIN, a host
 # directory, another source at /etc/hosts) and a tampered image do not start and `podman run`
-# fails with the reason; an unannotated container is not attested. podman runs with its own
+# fails with the reason; an unannotated container is not attested. The same through the agent
+# service (attest-agent-hook forwarding to `attest-agent serve`). podman runs with its own
 # storage, run and tmp dirs under the test dir; every container is removed at exit.
 . "$(dirname "$0")/lib.sh"
 need_runc podman
@@ -23,8 +24,9 @@ export CONTAINERS_CONF="$PM/conf/containers.conf"
 podman_() {
     timeout 60 podman --root "$PM/root" --runroot "$PM/run" --tmpdir "$PM/tmp" \
         --storage-driver overlay --cgroup-manager cgroupfs --events-backend file \
-        --runtime runc --hooks-dir "$T/hooks" "$@"
+        --runtime runc --hooks-dir "$HOOKS" "$@"
 }
+HOOKS=$T/hooks
 remove_podman() {
     podman_ rm -af -t 0 >/dev/null 2>&1 || true
     podman_ rmi -af >/dev/null 2>&1 || true
@@ -104,3 +106,22 @@ podman_ run -d --name "$ID-plain" --network none --ulimit nofile=1024:1024 \
 PID=$(podman_ inspect -f '{{.Id}}' "$ID-plain")
 ! verdict_of "$PID" | grep -q '"verdict"' || fail "the unannotated container was attested"
 ok "unannotated: not attested, started as without the hook"
+
+# Through the agent service: the same hooks.d file, attest-agent-hook forwarding to it; the
+# service has the hook's podman storage roots (--engine-storage; a hook with others would
+# fall back to the one-shot path) and measures the container itself.
+SOCK=$T/agentd/agent.sock
+start_agentd "$SOCK" ad.log --pool 1 --reattest-interval 0 --engine-storage "$PM/root" \
+    --engine-storage "$PM/run"
+hooks_dir "$T/hooks-svc" "['--agent-socket', '$SOCK', '--engine-storage', '$PM/root',
+    '--engine-storage', '$PM/run']"
+HOOKS=$T/hooks-svc
+prun svc img || { cat svc.err ad.log >&2; fail "podman run through the service failed"; }
+[ "$(state_of svc)" = running ] || fail "the service's allowed container is not running"
+CID=$(podman_ inspect -f '{{.Id}}' "$ID-svc")
+grep -q "container $CID" ad.log || fail "the service did not check $CID"
+verdict_of "$CID" | grep -q '"allow"' || fail "no allow verdict for $CID"
+ok "allowed through the agent service: podman's engine files judged as such, running"
+denied svcbad bad "rootfs-digest-not-allowed"
+grep -q "container $(podman_ inspect -f '{{.Id}}' "$ID-svcbad")" ad.log ||
+    fail "the service did not check the denied container"
