@@ -4,7 +4,9 @@
 # createRuntime hook, vtpm-mgr, `verifier serve` with a policy allowing crun's binary (the
 # runtime measured is the hook's parent, crun). The allowed container is created, started,
 # running; a tampered rootfs, CAP_SYS_ADMIN and a policy that allows only runc's binary are
-# denied with their reasons and no container exists. crun 1.8 refuses this machine's hybrid
+# denied with their reasons and no container exists. Then rootful podman with crun as its
+# runtime and the shipped hooks.d file: an allowed image runs, a tampered one does not (crun
+# under podman shows a hook's output only with the run.oci.hooks.stderr annotation). crun 1.8 refuses this machine's hybrid
 # cgroup layout, so the whole test (vtpm-mgr, the verifier, crun and its hooks) runs in a
 # private mount namespace with the cgroup2 mount at /sys/fs/cgroup/unified taken away (the
 # host's mounts are untouched): the hook must share vtpm-mgr's mount namespace, whose control
@@ -13,7 +15,7 @@ if [ -z "${VTPM_CRUN_NS:-}" ] && [ "$(id -u)" -eq 0 ] && command -v unshare >/de
     VTPM_CRUN_NS=1 exec unshare -m --propagation private sh "$0" "$@"
 fi
 . "$(dirname "$0")/lib.sh"
-need_runc crun unshare
+need_runc crun unshare podman
 [ -n "${VTPM_CRUN_NS:-}" ] || fail "not in a private mount namespace"
 if mountpoint -q /sys/fs/cgroup/unified; then
     umount /sys/fs/cgroup/unified || fail "umount /sys/fs/cgroup/unified"
@@ -29,6 +31,11 @@ ID=crun-$$
 base_bundle base
 mkdir trust && cp "$HOST/ek-ca.pem" trust/ || fail "trust/"
 allow_bundle base policy.json --runtime "$CRUN"
+# podman's images (engine_lib.sh), img's tree digest allowed too
+podman_setup "$CRUN" "$T/hooks"
+"$VF" policy allow --policy policy.json --rootfs-digest "$("$AGENT" measure --bundle img |
+                                                          json rootfs_digest)" ||
+    fail "policy allow img"
 # The same with runc's binary instead of crun's: crun's start must be denied under it.
 "$VF" policy default >runc-policy.json &&
     "$VF" policy allow --policy runc-policy.json --rootfs-digest "$(json rootfs_digest <m.json)" \
@@ -83,6 +90,23 @@ hook_bundle sysadmin "$URL"
 edit sysadmin/config.json "
 for k in ('bounding', 'effective', 'permitted'): c['process']['capabilities'][k].append('CAP_SYS_ADMIN')"
 denied sysadmin "capability-not-allowed:CAP_SYS_ADMIN"
+
+# podman --runtime crun, the hook from the shipped hooks.d file (one-shot path), its output
+# kept by crun in NAME.hook.
+hooks_dir "$T/hooks" "['--agent-socket', '', '--engine-storage', '$PM/root',
+    '--engine-storage', '$PM/run']"
+prun pok img --annotation run.oci.hooks.stderr="$T/pok.hook" ||
+    { cat pok.err pok.hook >&2; fail "podman run --runtime crun of the allowed image failed"; }
+[ "$(state_of pok)" = running ] || fail "podman's crun container is not running: $(state_of pok)"
+curl -sS --max-time 5 "$URL/v1/containers/$(podman_ inspect -f '{{.Id}}' "$ID-pok")" |
+    grep -q '"allow"' || fail "no allow verdict for podman's crun container"
+ok "allowed: podman --runtime crun, hook from hooks.d, running"
+if prun pbad bad --annotation run.oci.hooks.stderr="$T/pbad.hook"; then
+    fail "podman run --runtime crun of the tampered image succeeded"
+fi
+grep -qF rootfs-digest-not-allowed pbad.hook || { cat pbad.err pbad.hook >&2; fail "pbad: no reason"; }
+case $(state_of pbad) in running|exited) fail "pbad: the container ran" ;; esac
+ok "denied: podman --runtime crun, tampered image (rootfs-digest-not-allowed)"
 
 stop_vf
 start_verifier runc-policy.json trust

@@ -16,33 +16,7 @@ need_runc podman
 . "$(dirname "$0")/engine_lib.sh"
 
 attest_setup podman-$$
-PM=$T/podman
-mkdir -p "$PM/root" "$PM/run" "$PM/tmp" "$PM/conf"
-# No user or system configuration changes what this podman does: only the files below.
-: >"$PM/conf/containers.conf"
-export CONTAINERS_CONF="$PM/conf/containers.conf"
-podman_() {
-    timeout 60 podman --root "$PM/root" --runroot "$PM/run" --tmpdir "$PM/tmp" \
-        --storage-driver overlay --cgroup-manager cgroupfs --events-backend file \
-        --runtime runc --hooks-dir "$HOOKS" "$@"
-}
-HOOKS=$T/hooks
-remove_podman() {
-    podman_ rm -af -t 0 >/dev/null 2>&1 || true
-    podman_ rmi -af >/dev/null 2>&1 || true
-    # anything podman left mounted under its dirs (overlay layers, shm), deepest first
-    for m in $(findmnt -rn -o TARGET | grep "^$PM/" | sort -r); do umount -l "$m" || true; done
-}
-at_exit remove_podman
-
-# Images: the allowed one and a tampered copy (one file added).
-image_rootfs img/rootfs
-cp base/config.json img/config.json
-cp -a img bad && echo tampered >bad/rootfs/bin/extra
-for i in img bad; do
-    tar -C $i/rootfs -cf $i.tar . || fail "tar $i"
-    podman_ import -q $i.tar localhost/vtpm-e2e-$i:1 >/dev/null || fail "podman import $i"
-done
+podman_setup runc "$T/hooks"
 # The policy: the default plus img's tree digest (what the hook measures in podman's overlay
 # root), runc, the agent.
 "$AGENT" measure --bundle img >m.json || fail "measure img"
@@ -53,22 +27,6 @@ start_verifier policy.json trust
 # roots of this test as the engine's.
 hooks_dir "$T/hooks" "['--agent-socket', '$T/no-service.sock', '--engine-storage', '$PM/root',
     '--engine-storage', '$PM/run']"
-
-# prun NAME IMAGE [podman run options]: a detached, hardened, annotated container; podman's
-# stderr in NAME.err. The seccomp profile blocks the dangerous set (podman's default lets
-# ptrace through), capabilities all dropped, limits set, uid 1000, no network, /proc/asound
-# masked (podman's masked paths lack it).
-python3 -c "import json; json.dump({'defaultAction': 'SCMP_ACT_ALLOW',
-    'syscalls': [{'names': $DANGEROUS_SYSCALLS, 'action': 'SCMP_ACT_ERRNO'}]}, open('seccomp.json', 'w'))"
-prun() {
-    _n=$1 _i=$2; shift 2
-    podman_ run -d --name "$ID-$_n" --annotation org.vtpm-attest.attest=true --network none \
-        --user 1000:1000 --cap-drop all --security-opt no-new-privileges \
-        --security-opt seccomp="$T/seccomp.json" --security-opt mask=/proc/asound --memory 64m --cpu-shares 512 \
-        --pids-limit 64 --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "$@" \
-        "localhost/vtpm-e2e-$_i:1" /bin/busybox sleep 60 >"$_n.out" 2>"$_n.err"
-}
-state_of() { podman_ inspect -f '{{.State.Status}}' "$ID-$1" 2>/dev/null || true; }
 verdict_of() { curl -sS --max-time 5 "$URL/v1/containers/$1" 2>/dev/null || true; }
 
 # Allowed: runs, and the verifier's verdict for podman's container id is allow.
