@@ -23,6 +23,11 @@ struct launch_env {
     const char *self_exe;    /* this agent's binary: a hook running it is flagged `agent` */
     const char *own_vtpm;    /* UUID of the container's vTPM: a bind of exactly
                               * <mgr_run_dir>/vtpm/<uuid> is `own_vtpm`, not `vtpm_mgr` */
+    const char *ctr_id;      /* the container's id (OCI state): names its engine files */
+    const char *const *engine_storage; /* NULL-terminated containers/storage roots (podman's
+                              * graph and run roots): a bind of exactly one of the container's
+                              * own per-container files there, at its one destination, is
+                              * `engine_file` (launchmount.c) */
 };
 
 struct launch_config {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cborenc.h"
 #include "ctlproto.h"
@@ -172,16 +173,78 @@ static int own_vtpm_dir(const char *source, const struct launch_env *env)
     return !strcmp(source, own);
 }
 
+/*
+ * The files an engine on containers/storage (podman, CRI-O) makes for each container and binds
+ * into it: <root>/<driver>-containers/<id>/userdata/<file>, each at one destination only.
+ * `shm` is a directory (the container's own tmpfs), the others regular files.
+ */
+static const struct {
+    const char *dest, *file;
+    int dir;
+} engine_files[] = {
+    { "/dev/shm", "shm", 1 },
+    { "/etc/hostname", "hostname", 0 },
+    { "/etc/hosts", "hosts", 0 },
+    { "/etc/resolv.conf", "resolv.conf", 0 },
+    { "/run/.containerenv", ".containerenv", 0 },
+};
+static const char *const engine_drivers[] = { "overlay", "vfs" };
+
+/* An id that is one path element: what engines use ([0-9a-zA-Z_.-], not "." or ".."). */
+static int id_element(const char *s)
+{
+    size_t n = strlen(s);
+
+    return n > 0 && n <= 128 && strspn(s, "0123456789abcdefghijklmnopqrstuvwxyz"
+                                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ_.-") == n &&
+           strcmp(s, ".") && strcmp(s, "..");
+}
+
+/*
+ * The bind is one of the container's own engine files (env->ctr_id, env->engine_storage): its
+ * resolved source is exactly <root>/<driver>-containers/<ctr_id>/userdata/<file> under one of
+ * the storage roots (resolved too), at the destination that file belongs to, and of its type
+ * (lstat of the resolved source: no symlink, no other kind of file). Not another container's,
+ * not the userdata directory, not the file at another destination.
+ */
+static int engine_file(const struct mnt *m, const struct launch_env *env)
+{
+    char root[PATH_MAX], want[2 * PATH_MAX + 256];
+    struct stat st;
+    size_t f;
+
+    if (!env || !env->engine_storage || !env->ctr_id || !id_element(env->ctr_id))
+        return 0;
+    for (f = 0; f < sizeof(engine_files) / sizeof(engine_files[0]); f++)
+        if (!strcmp(m->dest, engine_files[f].dest))
+            break;
+    if (f == sizeof(engine_files) / sizeof(engine_files[0]) || lstat(m->source, &st) < 0 ||
+        (engine_files[f].dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)))
+        return 0;
+    for (const char *const *s = env->engine_storage; *s; s++) {
+        if (!**s || !realpath(*s, root))
+            continue;
+        for (size_t d = 0; d < sizeof(engine_drivers) / sizeof(engine_drivers[0]); d++) {
+            snprintf(want, sizeof(want), "%s/%s-containers/%s/userdata/%s", root,
+                     engine_drivers[d], env->ctr_id, engine_files[f].file);
+            if (!strcmp(m->source, want))
+                return 1;
+        }
+    }
+    return 0;
+}
+
 static cbor_item_t *host_entry(const struct mnt *m, const struct launch_env *env)
 {
     cbor_item_t *e = ctl_map_new();
     int own = own_vtpm_dir(m->source, env);
+    int eng = !own && !reaches_mgr(m->source, env) && engine_file(m, env);
 
     if (e && (ctl_put_str(e, "source", m->source) || ctl_put_str(e, "destination", m->dest) ||
               ctl_put_str(e, "mode", mode_of(m)) || ctl_put_bool(e, "recursive", m->recursive) ||
               ctl_put_str(e, "propagation", m->propagation) ||
               ctl_put_bool(e, "vtpm_mgr", !own && reaches_mgr(m->source, env)) ||
-              ctl_put_bool(e, "own_vtpm", own)))
+              ctl_put_bool(e, "own_vtpm", own) || ctl_put_bool(e, "engine_file", eng)))
         cbor_decref(&e);
     return e;
 }

@@ -39,9 +39,12 @@ static int collect(const struct agent_opts *o, struct oci_bundle *b, struct meas
     else if ((r = measure_default_runtime(runtime, sizeof(runtime))) < 0)
         return r;
     /* The container's vTPM: --vtpm (evidence), else config.json's annotation when it is a
-     * UUID (a vtpm-mgr name is not resolved here: its directory's bind stays flagged). */
+     * UUID (a vtpm-mgr name is not resolved here: its directory's bind stays flagged). The
+     * engine files are those of --container-id only (a bundle's directory name is not an
+     * engine's container id). */
     return measure_collect(b, b->annotations, runtime, NULL, o->run_dir,
-                           o->vtpm ? o->vtpm : oci_annotation(b->annotations, ANN_VTPM), m);
+                           o->vtpm ? o->vtpm : oci_annotation(b->annotations, ANN_VTPM),
+                           o->container_id, o->engine_storage, m);
 }
 
 int offline_measure(const struct agent_opts *o)

@@ -19,7 +19,7 @@
 enum { O_VERIFIER = 1, O_RUN_DIR, O_CA, O_CERT, O_KEY, O_TIMEOUT, O_RUNTIME, O_VTPM, O_NONCE,
        O_BUNDLE, O_OUT, O_ID, O_CACHE_DIR, O_AGENT_SOCKET, O_LISTEN_SOCKET, O_POOL,
        O_NO_HOST, O_HOST_PCRS, O_UEFI_LOG, O_KMOD_LOG, O_HOST_MODE, O_NODE, O_REATTEST, O_BIND_DIR,
-       O_LANES, O_REFILL };
+       O_LANES, O_REFILL, O_ENGINE_STORAGE };
 
 static const struct option options[] = {
     { "verifier", required_argument, NULL, O_VERIFIER },
@@ -48,6 +48,7 @@ static const struct option options[] = {
     { "bind-dir", required_argument, NULL, O_BIND_DIR },
     { "lanes", required_argument, NULL, O_LANES },
     { "refill-after", required_argument, NULL, O_REFILL },
+    { "engine-storage", required_argument, NULL, O_ENGINE_STORAGE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -85,7 +86,11 @@ void opts_usage(FILE *f)
         "    [--kmod-log PATH|''] (default " HOSTEV_DEFAULT_KMOD_LOG ")\n"
         "The run dir defaults to $VTPM_MGR_RUN_DIR, else " AGENT_DEFAULT_RUN_DIR ";\n"
         "container <-> vTPM bindings are kept in --bind-dir, default " AGENT_DEFAULT_BIND_DIR ".\n"
-        "  attest-agent --help | -h | --version\n");
+        "Engine files (hook, serve, measure, evidence): [--engine-storage DIR|''] ... (up to %d;\n"
+        "    default " AGENT_DEFAULT_GRAPH_ROOT " and " AGENT_DEFAULT_RUN_ROOT ";\n"
+        "    '' for none): binds of a container's own per-container files there are engine_file\n"
+        "  attest-agent --help | -h | --version\n",
+        AGENT_MAX_ENGINE_STORAGE);
 }
 
 static int parse_timeout(const char *s, int *ms)
@@ -178,6 +183,25 @@ static int set_host_opt(struct host_opts *h, int c, const char *arg)
     }
 }
 
+/* --engine-storage DIR: an absolute path; '' (alone) for none. The first one given replaces
+ * the defaults. */
+static int add_engine_storage(struct agent_opts *o, const char *arg)
+{
+    if (!*arg) {
+        if (o->n_engine_storage)
+            return -1;
+        o->n_engine_storage = -1;
+        o->engine_storage[0] = NULL;
+        return 0;
+    }
+    if (arg[0] != '/' || o->n_engine_storage < 0 ||
+        o->n_engine_storage >= AGENT_MAX_ENGINE_STORAGE)
+        return -1;
+    o->engine_storage[o->n_engine_storage++] = arg;
+    o->engine_storage[o->n_engine_storage] = NULL;
+    return 0;
+}
+
 static int set_opt(struct agent_opts *o, int c, const char *arg)
 {
     if (c >= O_NO_HOST && c <= O_NODE)
@@ -203,6 +227,7 @@ static int set_opt(struct agent_opts *o, int c, const char *arg)
     case O_BIND_DIR: return *arg ? (o->bind_dir = arg, 0) : -1;
     case O_LANES: return parse_lanes(arg, &o->lanes);
     case O_REFILL: return parse_refill(arg, &o->refill_ms);
+    case O_ENGINE_STORAGE: return add_engine_storage(o, arg);
     default: return -1;
     }
 }
@@ -330,6 +355,11 @@ int opts_parse(int argc, char **argv, struct agent_opts *o)
             goto usage;
     if (optind != argc || !complete(o))
         goto usage;
+    if (o->n_engine_storage == 0) {
+        o->engine_storage[0] = AGENT_DEFAULT_GRAPH_ROOT;
+        o->engine_storage[1] = AGENT_DEFAULT_RUN_ROOT;
+        o->engine_storage[2] = NULL;
+    }
     return 0;
 usage:
     opts_usage(stderr);

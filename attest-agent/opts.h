@@ -18,6 +18,9 @@ enum agent_cmd { CMD_HOOK, CMD_EVIDENCE, CMD_MEASURE, CMD_PREPARE, CMD_SERVE, CM
 #define AGENT_DEFAULT_REATTEST_S 300
 #define AGENT_MAX_REATTEST_S   86400
 #define AGENT_MAX_LANES        64     /* serve: requests served at once */
+#define AGENT_MAX_ENGINE_STORAGE 8
+#define AGENT_DEFAULT_GRAPH_ROOT "/var/lib/containers/storage"
+#define AGENT_DEFAULT_RUN_ROOT   "/run/containers/storage"
 #define AGENT_DEFAULT_REFILL_MS 250   /* serve: quiet time after a request before a refill */
 #define AGENT_MAX_REFILL_MS    600000
 
@@ -42,6 +45,10 @@ struct agent_opts {
     int lanes;                    /* serve: requests served at once; 0: 4 per core (4..32) */
     int refill_ms;                /* serve: a pool refill starts this long after the last request */
     struct host_opts host;        /* hook, evidence, serve, host-evidence: the host part */
+    /* hook, serve, measure, evidence: containers/storage roots whose per-container files a
+     * container may have bound (launchcfg.h); NULL-terminated, default podman's rootful ones */
+    const char *engine_storage[AGENT_MAX_ENGINE_STORAGE + 1];
+    int n_engine_storage;         /* given with --engine-storage (0: the defaults apply) */
 };
 
 /* Parses argv (argv[1] is the command). Returns 0, or 2 after printing usage. */

@@ -198,12 +198,23 @@ static int same(const char *a, const char *b)
     return a == b || (a && b && !strcmp(a, b));
 }
 
-/* The hook's options must name this service's verifier, TLS setup, vtpm-mgr and bindings. */
+/* The same engine storage roots, in the same order. */
+static int same_storage(const char *const *a, const char *const *b)
+{
+    for (; *a && *b; a++, b++)
+        if (strcmp(*a, *b))
+            return 0;
+    return !*a && !*b;
+}
+
+/* The hook's options must name this service's verifier, TLS setup, vtpm-mgr, bindings and
+ * engine storage roots. */
 static int same_setup(const struct agent_opts *s, const struct agent_opts *h)
 {
     return same(s->verifier, h->verifier) && same(s->ca, h->ca) && same(s->cert, h->cert) &&
            same(s->key, h->key) && same(s->run_dir, h->run_dir) &&
-           same(s->bind_dir, h->bind_dir);
+           same(s->bind_dir, h->bind_dir) &&
+           same_storage(s->engine_storage, h->engine_storage);
 }
 
 static void reply_verdict(int fd, int allowed, const uint8_t *err, size_t len)
@@ -241,7 +252,7 @@ static const char *check(struct service *s, int fd, pid_t peer, struct front_req
         return "hook options not understood";
     *fallback = !same_setup(s->o, &ho);
     if (*fallback)
-        return "another verifier, TLS setup or run dir";
+        return "another verifier, TLS setup, run dir or engine storage";
     if (peer_runtime(peer, runtime, sizeof(runtime)) < 0)
         return "the hook's runtime process is gone";
     env.runtime = runtime;

@@ -210,6 +210,110 @@ static void test_own_vtpm_mount(void **state)
     rmdir(run);
 }
 
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define CTR_ID "4b16724027cef2a0f908a67ce22b42de93b5b6ab582f303eaa59f3a8e33f21fd"
+#define OTHER_ID "04a50f811edcc834b656403a37fdb9240cda2223b8249acb9cb74e5bf7b5ce25"
+
+/* A bind of sub (relative to the storage root) at dest, judged for container id (NULL: none)
+ * with engine storage root, allow_engine_files as allow; the reasons as own_case(). */
+static void engine_case(const char *root, const char *id, const char *sub, const char *dest,
+                        const char *allow, const char *want)
+{
+    const char *const storage[] = { "/nonexistent-vtpm-test/graph", root, NULL };
+    struct launch_env e = env;
+    struct reasons r;
+    char m[1024];
+
+    e.ctr_id = id;
+    e.engine_storage = storage;
+    snprintf(m, sizeof(m), "{\"destination\": \"%s\", \"type\": \"bind\","
+             " \"source\": \"%s%s\", \"options\": [\"bind\", \"rprivate\"]}", dest, root, sub);
+    judge_in(&e, "mounts+", m, "allow_engine_files", allow, &r);
+    if (want ? r.n != 1 || strncmp(r.v[0], want, strlen(want)) : r.n != 0) {
+        print(&r);
+        fail_msg("%s%s at %s (id %s, allow %s): want %s", root, sub, dest, id ? id : "none",
+                 allow, want ? want : "no reason");
+    }
+    reasons_free(&r);
+}
+
+/* podman's per-container files: exactly the container's own, each at its own destination and
+ * of its type, are allowed under the default policy; another container's, another
+ * destination, the userdata directory, a symlink out, an id that is not one path element, and
+ * everything with allow_engine_files false are host binds as any other. */
+static void test_engine_files(void **state)
+{
+    char root[] = "/tmp/vengine-XXXXXX", p[512];
+    const char *const dirs[] = { "/overlay-containers", "/overlay-containers/" CTR_ID,
+        "/overlay-containers/" CTR_ID "/userdata", "/overlay-containers/" CTR_ID "/userdata/shm",
+        "/overlay-containers/" OTHER_ID, "/overlay-containers/" OTHER_ID "/userdata" };
+    const char *const files[] = { "/overlay-containers/" CTR_ID "/userdata/hosts",
+        "/overlay-containers/" CTR_ID "/userdata/.containerenv",
+        "/overlay-containers/" OTHER_ID "/userdata/hosts" };
+    const char *const own = "/overlay-containers/" CTR_ID "/userdata";
+    FILE *f;
+
+    (void)state;
+    assert_non_null(mkdtemp(root));
+    for (size_t i = 0; i < N(dirs); i++) {
+        snprintf(p, sizeof(p), "%s%s", root, dirs[i]);
+        assert_int_equal(mkdir(p, 0700), 0);
+    }
+    for (size_t i = 0; i < N(files); i++) {
+        snprintf(p, sizeof(p), "%s%s", root, files[i]);
+        assert_non_null(f = fopen(p, "w"));
+        fclose(f);
+    }
+    snprintf(p, sizeof(p), "%s%s/hostname", root, own);
+    assert_int_equal(symlink("/etc/hostname", p), 0);
+
+    engine_case(root, CTR_ID, "/overlay-containers/" CTR_ID "/userdata/hosts", "/etc/hosts",
+                "true", NULL);
+    engine_case(root, CTR_ID, "/overlay-containers/" CTR_ID "/userdata/shm", "/dev/shm", "true",
+                NULL);
+    engine_case(root, CTR_ID, "/overlay-containers/" CTR_ID "/userdata/.containerenv",
+                "/run/.containerenv", "true", NULL);
+    engine_case(root, CTR_ID, "/overlay-containers/" CTR_ID "/userdata/../userdata/hosts",
+                "/etc/hosts", "true", NULL);
+    engine_case(root, CTR_ID, "/overlay-containers/" CTR_ID "/userdata/hosts", "/etc/hosts",
+                "false", "host-mount-not-allowed:");
+    engine_case(root, CTR_ID, "/overlay-containers/" CTR_ID "/userdata/hosts", "/etc/passwd",
+                "true", "host-mount-not-allowed:");
+    engine_case(root, CTR_ID, "/overlay-containers/" CTR_ID "/userdata/hosts", "/etc/hostname",
+                "true", "host-mount-not-allowed:");
+    engine_case(root, CTR_ID, "/overlay-containers/" OTHER_ID "/userdata/hosts", "/etc/hosts",
+                "true", "host-mount-not-allowed:");
+    engine_case(root, OTHER_ID, "/overlay-containers/" OTHER_ID "/userdata/hosts", "/etc/hosts",
+                "true", NULL);
+    engine_case(root, CTR_ID, "/overlay-containers/" CTR_ID "/userdata", "/dev/shm", "true",
+                "host-mount-not-allowed:");
+    engine_case(root, CTR_ID, "/overlay-containers/" CTR_ID "/userdata/hosts", "/dev/shm",
+                "true", "host-mount-not-allowed:");
+    engine_case(root, CTR_ID, "/overlay-containers/" CTR_ID "/userdata/shm", "/etc/hosts",
+                "true", "host-mount-not-allowed:");
+    engine_case(root, CTR_ID, "/vfs-containers/" CTR_ID "/userdata/hosts", "/etc/hosts", "true",
+                "host-mount-not-allowed:");
+    engine_case(root, CTR_ID, "/overlay-containers/" CTR_ID "/userdata/hostname",
+                "/etc/hostname", "true", "host-mount-sensitive:/etc/hostname");
+    engine_case(root, NULL, "/overlay-containers/" CTR_ID "/userdata/hosts", "/etc/hosts",
+                "true", "host-mount-not-allowed:");
+    engine_case(root, "..", "/overlay-containers/../hosts", "/etc/hosts", "true",
+                "host-mount-not-allowed:");
+    engine_case(root, CTR_ID "/userdata/..", "/overlay-containers/" CTR_ID "/userdata/hosts",
+                "/etc/hosts", "true", "host-mount-not-allowed:");
+
+    unlink(p);
+    for (size_t i = N(files); i-- > 0;) {
+        snprintf(p, sizeof(p), "%s%s", root, files[i]);
+        unlink(p);
+    }
+    for (size_t i = N(dirs); i-- > 0;) {
+        snprintf(p, sizeof(p), "%s%s", root, dirs[i]);
+        rmdir(p);
+    }
+    rmdir(root);
+}
+
 static void test_hardened_base(void **state)
 {
     struct reasons r;
@@ -457,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_fixture_record),
         cmocka_unit_test(test_mount_escapes),
         cmocka_unit_test(test_own_vtpm_mount),
+        cmocka_unit_test(test_engine_files),
         cmocka_unit_test(test_host_mount_allow_list),
         cmocka_unit_test(test_process_escapes),
         cmocka_unit_test(test_no_seccomp),

@@ -49,13 +49,14 @@ static const char defaults[] =
     " \"allowed_selinux_types\": [\"container_t\", \"container_init_t\", \"container_kvm_t\","
     "  \"container_engine_t\"],"
     " \"allow_agent_hook\": true, \"allowed_hooks\": [],"
-    " \"allowed_setid_files\": [], \"allow_rootfs_devices\": false}";
+    " \"allowed_setid_files\": [], \"allow_rootfs_devices\": false,"
+    " \"allow_engine_files\": true}";
 
 static const char *const bool_keys[] = {
     "allow_root", "require_memory_limit", "require_cpu_shares", "require_pids_limit",
     "require_no_new_privileges", "require_seccomp", "require_seccomp_default_deny",
     "require_readonly_rootfs", "allow_writable_sysfs", "allow_writable_cgroup",
-    "allow_shared_propagation", "allow_agent_hook", "allow_rootfs_devices",
+    "allow_shared_propagation", "allow_agent_hook", "allow_rootfs_devices", "allow_engine_files",
 };
 static const char *const list_keys[] = {
     "allowed_capabilities", "forbidden_host_namespaces", "allowed_dangerous_syscalls",
@@ -555,14 +556,15 @@ static void check_host_mounts(const struct eval *e)
 {
     const cbor_item_t *a = array_of(e, e->cfg, "host_mounts");
     char src[TEXT_MAX], dst[TEXT_MAX], mode[TEXT_MAX], prop[TEXT_MAX];
-    int mgr, own;
+    int mgr, own, eng;
 
     for (size_t i = 0; a && i < cbor_array_size(a); i++) {
         const cbor_item_t *m = cbor_array_handle(a)[i];
         if (!cbor_isa_map(m) || get_text(e, m, "source", src) < 0 ||
             get_text(e, m, "destination", dst) < 0 || get_text(e, m, "mode", mode) < 0 ||
             get_text(e, m, "propagation", prop) < 0 || get_flag(e, m, "vtpm_mgr", &mgr) < 0 ||
-            get_opt_flag(e, m, "own_vtpm", &own) < 0) {
+            get_opt_flag(e, m, "own_vtpm", &own) < 0 ||
+            get_opt_flag(e, m, "engine_file", &eng) < 0) {
             malformed(e, "host_mounts");
             return;
         }
@@ -574,6 +576,11 @@ static void check_host_mounts(const struct eval *e)
         if (own && !mgr) {
             if (!strcmp(mode, "rw"))
                 reasons_add(e->r, "host-mount-own-vtpm-writable", "%.120s", src);
+        } else if (eng && !mgr && rule(e, "allow_engine_files")) {
+            /* One of the container's own per-container files from its engine's storage, at
+             * the one destination it belongs to (the agent matched the path, the container's
+             * id and the file's type): nothing of the host beyond what the engine made for
+             * this container. */
         } else if (sensitive(e, src)) {
             reasons_add(e->r, "host-mount-sensitive", "%.120s (%s)", src, mode);
         } else if (!mgr && !host_mount_allowed(e, src, mode)) {

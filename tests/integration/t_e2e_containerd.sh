@@ -1,0 +1,99 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# End to end with containerd 1.6 (`ctr run`, runc through containerd-shim-runc-v2): containerd
+# has no hooks.d, so the spec carries the agent's createRuntime hook (`ctr run --config`).
+# A hardened spec (t_e2e_runc.sh's) runs and is attested; the same spec with a tampered
+# rootfs is denied; ctr's own default spec (`ctr oci spec`: root, CAP_MKNOD among its
+# capabilities, no seccomp, no memory or pids limit) with the hook added is denied with those reasons, and
+# `ctr run` fails with them. containerd runs from this test with its own config, root, state
+# and socket under the test dir, and is stopped by PID after its tasks are removed.
+. "$(dirname "$0")/lib.sh"
+need_runc containerd ctr containerd-shim-runc-v2
+. "$(dirname "$0")/attest_lib.sh"
+. "$(dirname "$0")/engine_lib.sh"
+
+attest_setup ctrd-$$
+C=$T/ctrd
+NS=vtpm-e2e
+mkdir -p "$C/root" "$C/state" "$C/opt"
+cat >"$C/config.toml" <<EOF
+version = 2
+root = "$C/root"
+state = "$C/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.aufs"]
+[grpc]
+  address = "$C/c.sock"
+[ttrpc]
+  address = "$C/c.sock.ttrpc"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$C/opt"
+EOF
+CTRD_PID=
+ctr_() { timeout 30 ctr --address "$C/c.sock" --namespace $NS "$@"; }
+remove_ctrd() {
+    for c in $CTRDS; do
+        ctr_ task kill -s KILL "$c" >/dev/null 2>&1 || true
+        ctr_ task rm -f "$c" >/dev/null 2>&1 || true
+        ctr_ container rm "$c" >/dev/null 2>&1 || true
+    done
+    stop_pid "$CTRD_PID" 100 || true
+    # shims of this containerd that outlived it (started for this test: its socket in argv)
+    for p in $(pgrep -f "containerd-shim-runc-v2 -namespace $NS .*-address $C/c.sock" || true); do
+        kill -KILL "$p" 2>/dev/null || true
+    done
+}
+CTRDS=""
+at_exit remove_ctrd
+containerd --config "$C/config.toml" >"$C/log" 2>&1 &
+CTRD_PID=$!
+i=0
+until ctr --address "$C/c.sock" version >/dev/null 2>&1; do
+    i=$((i + 1)); [ $i -lt 150 ] || { tail -20 "$C/log" >&2; fail "containerd not ready in 15 s"; }
+    kill -0 "$CTRD_PID" 2>/dev/null || { tail -20 "$C/log" >&2; fail "containerd exited"; }
+    sleep 0.1
+done
+
+start_verifier policy.json trust
+HOOK="{'createRuntime': [{'path': '$AGENT', 'args': ['attest-agent', 'hook', '--verifier',
+    '$URL', '--run-dir', '$RUN', '--timeout', '5', '--agent-socket', '']}]}"
+# spec NAME FROM ROOTFS: FROM with the hook, the root at ROOTFS (absolute: containerd's bundle
+# is its own directory), the process a 60 s sleep.
+spec() {
+    cp "$2" "$1.json" || fail "spec $1"
+    edit "$1.json" "c['hooks'] = $HOOK; c['root'] = {'path': '$3', 'readonly': True}
+c['process']['args'] = ['/bin/busybox', 'sleep', '60']; c['process']['terminal'] = False"
+}
+# run NAME: ctr run -d of spec NAME.json; its stderr in NAME.err.
+run() {
+    CTRDS="$CTRDS $ID-$1"
+    ctr_ run -d --null-io --runc-root "$C/runc" --config "$1.json" "$ID-$1" </dev/null >"$1.out" 2>"$1.err"
+}
+running() { ctr_ task ls 2>/dev/null | grep -q "^$ID-$1 .*RUNNING"; }
+
+spec ok base/config.json "$T/base/rootfs"
+run ok || { cat ok.err >&2; fail "ctr run of the hardened spec failed"; }
+running ok || fail "the allowed task is not running"
+curl -sS --max-time 5 "$URL/v1/containers/$ID-ok" | grep -q '"allow"' ||
+    fail "the verifier has no allow verdict for the container"
+ok "allowed: ctr run --config with the hardened spec and the hook, running"
+
+# denied NAME REASON...: ctr run fails printing each reason; no task runs.
+denied() {
+    _dn=$1; shift
+    if run "$_dn"; then fail "$_dn: ctr run succeeded"; fi
+    for r in "$@"; do
+        grep -qF "$r" "$_dn.err" || { cat "$_dn.err" >&2; fail "$_dn: reason '$r' not printed"; }
+    done
+    ! running "$_dn" || fail "$_dn: the task runs"
+    ok "denied: $_dn ($*)"
+}
+cp -a base/rootfs bad && echo tampered >bad/bin/extra
+spec bad base/config.json "$T/bad"
+denied bad "rootfs-digest-not-allowed"
+# ctr's default spec: what `ctr run` uses without --config
+ctr oci spec >ctr-default.json || fail "ctr oci spec"
+spec default ctr-default.json "$T/base/rootfs"
+denied default "capability-not-allowed:CAP_MKNOD" "seccomp-missing" "run-as-root" \
+    "memory-limit-missing" "pids-limit-missing"
