@@ -18,6 +18,10 @@ enum agent_cmd { CMD_HOOK, CMD_EVIDENCE, CMD_MEASURE, CMD_PREPARE, CMD_SERVE, CM
 #define AGENT_MAX_LANES        64     /* serve: requests served at once */
 #define AGENT_DEFAULT_REFILL_MS 250   /* serve: quiet time after a request before a refill */
 #define AGENT_MAX_REFILL_MS    600000
+#define AGENT_DEFAULT_KMOD_CTL "/dev/vtpmx-attest" /* kmod-vtpm's control device */
+#define AGENT_DEFAULT_DEV_NODE "/dev/tpm0"          /* the kernel device in the container */
+
+enum agent_kdev { KDEV_AUTO = 0, KDEV_ON, KDEV_OFF };
 
 struct agent_opts {
     enum agent_cmd cmd;
@@ -40,10 +44,16 @@ struct agent_opts {
     int lanes;                    /* serve: requests served at once; 0: 4 per core (4..32) */
     int refill_ms;                /* serve: a pool refill starts this long after the last request */
     struct host_opts host;        /* hook, evidence, serve, host-evidence: the host part */
+    enum agent_kdev kdev;         /* hook: a kmod-vtpm device for the container (auto: when
+                                     kmod_control exists) */
+    const char *kmod_control;     /* hook: kmod-vtpm's control device, for auto */
+    const char *device_node;      /* hook: where the container sees its device */
 };
 
 /* Parses argv (argv[1] is the command). Returns 0, or 2 after printing usage. */
 int opts_parse(int argc, char **argv, struct agent_opts *o);
 void opts_usage(void);
+/* "auto", "on" or "off" (--kernel-device, and the annotation ANN_KDEV). 0 or -1. */
+int opts_kdev_parse(const char *s, enum agent_kdev *k);
 
 #endif
