@@ -33,42 +33,51 @@ int devnode_valid(const char *node)
     return strspn(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len;
 }
 
-/* The directory dir (absolute, as pid sees it) opened O_PATH inside pid's root. */
-static int open_in_root(pid_t pid, const char *dir)
+/* dir opened O_PATH below dirfd, every component (symlinks included) resolved inside it. */
+static int open_beneath(int dirfd, const char *dir)
 {
     struct open_how how = {
         .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
     };
+    int fd = (int)syscall(SYS_openat2, dirfd, dir, &how, sizeof(how));
+
+    return fd < 0 ? -errno : fd;
+}
+
+/* The container's /dev: root (the rootfs as pid sees it, or pid's root itself) resolved in
+ * pid's root, then "dev" inside that rootfs, as the runtime resolves its mounts: a symlink
+ * in the image stays inside the image. */
+static int open_dev(pid_t pid, const char *root)
+{
     char path[64];
-    int rootfd, fd;
+    int procroot, rootfd, fd;
 
     snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
-    rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (rootfd < 0)
+    procroot = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (procroot < 0)
         return errno == ENOENT ? -ESRCH : -errno;
-    fd = (int)syscall(SYS_openat2, rootfd, dir, &how, sizeof(how));
-    if (fd < 0)
-        fd = -errno;
-    close(rootfd);
+    rootfd = root && root[0] ? open_beneath(procroot, root) : procroot;
+    fd = rootfd < 0 ? rootfd : open_beneath(rootfd, "dev");
+    if (rootfd >= 0 && rootfd != procroot)
+        close(rootfd);
+    close(procroot);
     return fd;
 }
 
 int devnode_make(pid_t pid, const char *root, const char *node, dev_t rdev,
                  unsigned vtpm_major, uid_t uid, gid_t gid)
 {
-    char dir[PATH_MAX];
     const char *base = node + 5;
     struct stat st;
     int dfd, r;
 
     if (!devnode_valid(node) || (root && root[0] && root[0] != '/'))
         return -EINVAL;
-    if (snprintf(dir, sizeof(dir), "%s/dev", root ? root : "") >= (int)sizeof(dir))
-        return -ENAMETOOLONG;
-    dfd = open_in_root(pid, dir);
+    dfd = open_dev(pid, root);
     if (dfd < 0) {
-        LOG_ERROR("pid %d: %s not opened in its root: %s", (int)pid, dir, strerror(-dfd));
+        LOG_ERROR("pid %d: %s/dev not opened in its root: %s", (int)pid, root ? root : "",
+                  strerror(-dfd));
         return dfd;
     }
     if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {

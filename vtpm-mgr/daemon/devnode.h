@@ -18,8 +18,8 @@ int devnode_valid(const char *node);
 /*
  * Makes the character device rdev at node (devnode_valid) below root (an absolute path as
  * pid sees it, e.g. the bundle's rootfs before the runtime's pivot_root; NULL or "" for
- * pid's root itself), owned by uid:gid, mode 0600. Every component is resolved inside pid's
- * root (RESOLVE_IN_ROOT). An existing node is replaced only when it is a character device
+ * pid's root itself), owned by uid:gid, mode 0600. root is resolved inside pid's root, "dev"
+ * inside root (RESOLVE_IN_ROOT: an image's symlinks stay in the image). An existing node is replaced only when it is a character device
  * of major vtpm_major (a device of an earlier vtpm-mgr run); anything else is -EEXIST.
  * Returns 0 or a negative errno.
  */
