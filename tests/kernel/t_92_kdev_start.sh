@@ -54,7 +54,6 @@ trap finish EXIT
 
 start_mgr
 vtpmctl --run-dir $MR create --name kd1 >/tmp/kd1.json || die "create kd1"
-U=$(field uuid </tmp/kd1.json)
 # The device cgroup of the container: only the memory devices (null, zero, ...) allowed.
 mkdir -p $CG && mount -t cgroup -o devices cgroup $CG || die "cgroup v1 devices"
 mkdir $CG/ctr
