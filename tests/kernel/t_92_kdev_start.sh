@@ -8,7 +8,8 @@
 # container then uses its vTPM at /dev/tpm0 (the host's /dev/tpm0 is untouched). The
 # verifier is unreachable (the hook's later steps fail; the named vTPM keeps its device).
 # A graceful vtpm-mgr restart closes every device: the new vtpm-mgr makes it again from its
-# state dir, with a new node in the container, and the container's binding. A container that
+# state dir, with a new node in the container, and the container's binding (its bindings
+# file removed: the device record alone gives it back). A container that
 # ended is dropped at the next restart.
 . /tests/lib.sh
 ensure_module
@@ -115,11 +116,13 @@ stop_mgr
 [ -e "$D" ] && sleep 1
 [ -e "$D" ] && die "$D left after vtpm-mgr stopped"
 in_ctr tpm2_getrandom -T device:/dev/tpm0 8 >/dev/null 2>&1 && die "device still answers after the stop"
+rm -f $MR/workers/bindings # the container's binding then comes from the device record alone
 start_mgr
 vtpmctl --run-dir $MR info kd1 >/tmp/kd1.info2 || die "info after restart"
 D2=$(field device </tmp/kd1.info2)
 [ -n "$D2" ] || { tail -20 /tmp/kd-mgr.log; die "no device after the restart"; }
 grep -q '"bound": true' /tmp/kd1.info2 || die "container not bound again"
+grep -q 'binding to pid .* restored' /tmp/kd-mgr.log && die "binding restored from the removed file"
 [ "$(nsenter -t "$P" -m -r stat -c '%t:%T' /dev/tpm0)" = "$(devno "$D2")" ] || die "node not $D2"
 [ "$(nsenter -t "$P" -m -r stat -c %i /dev/tpm0)" != "$INO" ] || die "node not made again"
 in_ctr tpm2_getrandom -T device:/dev/tpm0 8 >/dev/null || die "getrandom after the restart"
