@@ -4,9 +4,9 @@
 # device"), on a host without the module: --kernel-device on, or auto with the control device
 # present, fails the start with the reason before anything is extended; auto without it, off,
 # and the annotation's off do not ask (the start then fails later, at the unreachable
-# verifier); a bad annotation fails the start. vtpm-mgr refuses a bad node and records
-# nothing when the module is missing. The device itself is tested in the QEMU guest
-# (tests/kernel/t_92_kdev_start.sh).
+# verifier); a bad annotation fails the start; the agent service asks as the hook does.
+# vtpm-mgr refuses a bad node and records nothing when the module is missing. The device
+# itself is tested in the QEMU guest (tests/kernel/t_92_kdev_start.sh).
 . "$(dirname "$0")/lib.sh"
 start_host_tpm
 start_mgr
@@ -72,3 +72,26 @@ done
 [ -e "$STATE/devices" ] && fail "a device recorded that was never made"
 "$BIN/vtpmctl" info "$U" | grep -q '"device"' && fail "k1 has a device"
 ok "vtpm-mgr refuses bad nodes and records nothing when the module is missing"
+
+# The service path: attest-agent-hook alone in a directory (no attest-agent beside it to fall
+# back to), served by `attest-agent serve`, whose root parent asks under its seccomp filter.
+mkdir -p svc fwd && cp "$BIN/attest-agent-hook" fwd/
+"$BIN/attest-agent" serve --listen-socket "$T/svc/agent.sock" --verifier http://127.0.0.1:1 \
+    --run-dir "$RUN" --bind-dir "$T/bind" --cache-dir '' --pool 0 --no-host-evidence \
+    --reattest-interval 0 >svc.log 2>&1 &
+SVC=$!
+at_exit "kill $SVC 2>/dev/null"
+i=0
+until [ -S svc/agent.sock ]; do
+    i=$((i + 1)); [ $i -lt 150 ] || { cat svc.log; fail "agent service did not start"; }
+    sleep 0.1
+done
+bundle ''
+printf '{"ociVersion": "1.0.2", "id": "kdev-s%s", "status": "creating", "pid": %s, "bundle": "%s"}' \
+    "$$" "$CPID" "$T/b" | fwd/attest-agent-hook --agent-socket "$T/svc/agent.sock" \
+    --verifier http://127.0.0.1:1 --run-dir "$RUN" --bind-dir "$T/bind" --timeout 20 \
+    --cache-dir '' --no-host-evidence --kernel-device on >svc-hook.log 2>&1 &&
+    fail "service allowed a start"
+asked svc-hook.log || { cat svc-hook.log svc.log; fail "the service did not ask for a device"; }
+[ "$("$BIN/vtpmctl" list | grep -c uuid)" = 1 ] || fail "the service's vTPM left behind"
+ok "the service asks for the device too (attest-agent-hook, no fallback)"
