@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 start_host_tpm
 start_mgr
-cd "$T"
+cd "$T" || fail "cd $T"
 mkdir -p b/rootfs/bin b/rootfs/dev
 sleep 600 &
 CPID=$!
