@@ -115,7 +115,7 @@ BINS  := $(B)/bin/vtpm-mgr $(B)/bin/vtpm-mgr-worker $(B)/bin/vtpmctl $(B)/bin/ve
 UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 TOOLS := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRCS))
 
-.PHONY: all man deps demo check check-unit check-integration check-kernel asan tsan bench clean fuzz fuzzers FORCE
+.PHONY: all man deps demo check check-unit check-integration check-kernel asan tsan bench clean fuzz fuzzers FORCE mgr-bundle
 
 .SECONDEXPANSION:
 
@@ -331,6 +331,13 @@ asan: deps
 tsan: deps
 	$(MAKE) B=build-tsan SANITIZE="-fsanitize=thread -fno-omit-frame-pointer" CFLAGS="-O1 -g" all
 	@sh tests/tsan.sh build-tsan
+
+# The manager container's OCI bundle (docs/manager-container.md) for this host: the host TPM
+# /dev/tpmrm0, state /var/lib/vtpm-mgr, run dir /run/vtpm-mgr; run it with
+# runc run -d -b $(B)/mgr-bundle vtpm-mgr.
+MGR_BUNDLE_ARGS ?= --tpm-device /dev/tpmrm0 --state /var/lib/vtpm-mgr --run /run/vtpm-mgr
+mgr-bundle: all
+	@sh vtpm-mgr/container/mkbundle.sh --bin $(B)/bin --out $(B)/mgr-bundle $(MGR_BUNDLE_ARGS)
 
 demo: deps
 	$(MAKE) all

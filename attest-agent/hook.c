@@ -19,6 +19,7 @@
 #include "log.h"
 #include "nodemode.h"
 #include "ocispec.h"
+#include "opts.h"
 #include "owner.h"
 #include "registration.h"
 #include "timing.h"
@@ -217,6 +218,58 @@ static int hook_bind(struct hook *h)
     return 0;
 }
 
+/* Whether the container gets a kmod-vtpm device: the config.json annotation, else the
+ * option; auto means "when the module's control device exists". 1, 0, or -EINVAL. */
+static int kdev_wanted(const struct hook *h)
+{
+    const char *a = oci_annotation(h->b.annotations, ANN_KDEV);
+    enum agent_kdev k = h->o->kdev;
+
+    if (a && opts_kdev_parse(a, &k) < 0) {
+        log_diag("attest-agent: container %s: annotation %s is '%s', not auto|on|off\n",
+                 h->st.id, ANN_KDEV, a);
+        return -EINVAL;
+    }
+    if (k == KDEV_AUTO)
+        return access(h->o->kmod_control, F_OK) == 0;
+    return k == KDEV_ON;
+}
+
+/*
+ * With kmod-vtpm, the container also gets its vTPM as a TPM character device: vtpm-mgr
+ * `attach-device` makes a /dev/vtpm<N> bound to the container's namespaces and its node at
+ * --device-node inside the container's rootfs (at createRuntime the runtime has not done
+ * its pivot_root: the rootfs is reached by its path in the container's mount namespace),
+ * with the cgroup v1 device rule. vtpm-mgr records it and makes it again after a restart.
+ */
+static int hook_kdev(struct hook *h)
+{
+    char root[PATH_MAX], dev[64];
+    int r = kdev_wanted(h);
+
+    if (r <= 0)
+        return r;
+    if (!realpath(h->b.rootfs, root)) {
+        r = -errno;
+        log_diag("attest-agent: container %s: rootfs %s: %s\n", h->st.id, h->b.rootfs,
+                 strerror(-r));
+        return r;
+    }
+    h->mgr.timeout_ms = deadline_left_ms(h->deadline);
+    r = mgr_attach_device(&h->mgr, h->vtpm, (pid_t)h->st.pid, h->o->device_node, root, dev,
+                          sizeof(dev));
+    if (r < 0) {
+        log_diag("attest-agent: container %s: vtpm-mgr cannot give vTPM %s to the container "
+                 "as %s (kmod-vtpm): %s\n", h->st.id, h->vtpm, h->o->device_node,
+                 strerror(-r));
+        return r;
+    }
+    LOG_INFO("container %s: vTPM %s is %s, %s in the container", h->st.id, h->vtpm, dev,
+             h->o->device_node);
+    timing_mark("kernel device");
+    return 0;
+}
+
 static int hook_steps(struct hook *h, const uint8_t *state, size_t len)
 {
     int r;
@@ -230,7 +283,7 @@ static int hook_steps(struct hook *h, const uint8_t *state, size_t len)
     h->mgr.timeout_ms = deadline_left_ms(h->deadline);
     r = h->is_named ? attest_open_known(&h->a, &h->mgr, &h->named, 1)
                     : attest_open(&h->a, &h->mgr, h->vtpm);
-    if (r < 0 || (r = hook_bind(h)) < 0)
+    if (r < 0 || (r = hook_bind(h)) < 0 || (r = hook_kdev(h)) < 0)
         return r;
     h->extending = 1;
     if ((r = attest_extend(&h->a, &h->m)) < 0)

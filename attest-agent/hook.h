@@ -13,6 +13,7 @@
 
 /* Annotation naming an existing vTPM (UUID or vtpm-mgr name) for the container. */
 #define ANN_VTPM "org.vtpm-attest.vtpm"
+#define ANN_KDEV "org.vtpm-attest.kernel-device" /* auto|on|off, over --kernel-device */
 
 /* What re-attesting an allowed container needs (all borrowed for the callback's duration). */
 struct hook_attested {

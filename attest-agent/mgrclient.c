@@ -254,6 +254,27 @@ int mgr_bind(const struct mgr_client *c, const char *uuid, pid_t pid)
     return 0;
 }
 
+int mgr_attach_device(const struct mgr_client *c, const char *uuid, pid_t pid, const char *node,
+                      const char *root, char *dev, size_t devsz)
+{
+    cbor_item_t *req = ctl_map_new(), *resp = NULL;
+    int r;
+
+    if (pid <= 0)
+        return -EINVAL;
+    if (req && (ctl_put_uint(req, "v", CTL_PROTO_VERSION) ||
+                ctl_put_str(req, "op", "attach-device") || ctl_put_str(req, "uuid", uuid) ||
+                ctl_put_uint(req, "bind_pid", (uint64_t)pid) || ctl_put_str(req, "node", node) ||
+                (root && ctl_put_str(req, "node_root", root))))
+        cbor_decref(&req);
+    if ((r = call_req(c, "attach-device", req, &resp)) < 0)
+        return r;
+    if (ctl_get_str(resp, "device", dev, devsz) != 0)
+        r = -EPROTO;
+    cbor_decref(&resp);
+    return r;
+}
+
 static int pem_to_der(const char *pem, size_t len, uint8_t **der, size_t *der_len)
 {
     BIO *bio = BIO_new_mem_buf(pem, (int)len);

@@ -37,6 +37,11 @@ int mgr_delete(const struct mgr_client *c, const char *uuid);
 /* bind {uuid, bind_pid}: gives the vTPM's sockets to pid's container (its pid and mount
  * namespaces); replaces an earlier binding. -ESRCH when pid is gone. */
 int mgr_bind(const struct mgr_client *c, const char *uuid, pid_t pid);
+/* attach-device {uuid, bind_pid, node, node_root}: a kmod-vtpm /dev/vtpm<N> bound to pid's
+ * container, its node made at node below root in pid's root (vtpm-mgr makes it again after
+ * its restart); dev gets the host's device path. */
+int mgr_attach_device(const struct mgr_client *c, const char *uuid, pid_t pid, const char *node,
+                      const char *root, char *dev, size_t devsz);
 /* The vTPM's EK certificate as DER (callee-allocated, free()). */
 int mgr_ek_cert(const struct mgr_client *c, const char *uuid, uint8_t **der, size_t *len);
 /* host-activate: TPM2_ActivateCredential of a verifier's challenge for the host AK in the

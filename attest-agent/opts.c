@@ -19,7 +19,8 @@
 enum { O_VERIFIER = 1, O_RUN_DIR, O_CA, O_CERT, O_KEY, O_TIMEOUT, O_RUNTIME, O_VTPM, O_NONCE,
        O_BUNDLE, O_OUT, O_ID, O_CACHE_DIR, O_AGENT_SOCKET, O_LISTEN_SOCKET, O_POOL,
        O_NO_HOST, O_HOST_PCRS, O_UEFI_LOG, O_KMOD_LOG, O_HOST_MODE, O_NODE, O_REATTEST, O_BIND_DIR,
-       O_LANES, O_REFILL, O_ENGINE_STORAGE };
+       O_LANES, O_REFILL, O_ENGINE_STORAGE,
+       O_KDEV, O_KMOD_CTL, O_DEV_NODE };
 
 static const struct option options[] = {
     { "verifier", required_argument, NULL, O_VERIFIER },
@@ -49,6 +50,9 @@ static const struct option options[] = {
     { "lanes", required_argument, NULL, O_LANES },
     { "refill-after", required_argument, NULL, O_REFILL },
     { "engine-storage", required_argument, NULL, O_ENGINE_STORAGE },
+    { "kernel-device", required_argument, NULL, O_KDEV },
+    { "kmod-control", required_argument, NULL, O_KMOD_CTL },
+    { "device-node", required_argument, NULL, O_DEV_NODE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -60,6 +64,10 @@ void opts_usage(FILE *f)
         "  attest-agent hook --verifier URL [--run-dir DIR] [--ca F --cert F --key F]\n"
         "                    [--timeout SECONDS] [--runtime PATH] [--cache-dir DIR|'']\n"
         "                    [--agent-socket PATH|''] [--bind-dir DIR]\n"
+        "                    [--kernel-device auto|on|off] [--kmod-control PATH]\n"
+        "                    [--device-node /dev/NAME]   (kmod-vtpm device for the container,\n"
+        "                    auto: when " AGENT_DEFAULT_KMOD_CTL " exists; node default "
+        AGENT_DEFAULT_DEV_NODE ")\n"
         "                    (OCI state on stdin; runtime digest cache, default "
         AGENT_DEFAULT_CACHE_DIR ";\n"
         "                    forwarded to the service at " AGENT_DEFAULT_SOCKET " when it answers)\n"
@@ -123,6 +131,19 @@ static int parse_lanes(const char *s, int *n)
     if (end == s || *end || v < 1 || v > AGENT_MAX_LANES)
         return -1;
     *n = (int)v;
+    return 0;
+}
+
+int opts_kdev_parse(const char *s, enum agent_kdev *k)
+{
+    if (!strcmp(s, "auto"))
+        *k = KDEV_AUTO;
+    else if (!strcmp(s, "on"))
+        *k = KDEV_ON;
+    else if (!strcmp(s, "off"))
+        *k = KDEV_OFF;
+    else
+        return -1;
     return 0;
 }
 
@@ -228,6 +249,9 @@ static int set_opt(struct agent_opts *o, int c, const char *arg)
     case O_LANES: return parse_lanes(arg, &o->lanes);
     case O_REFILL: return parse_refill(arg, &o->refill_ms);
     case O_ENGINE_STORAGE: return add_engine_storage(o, arg);
+    case O_KDEV: return opts_kdev_parse(arg, &o->kdev);
+    case O_KMOD_CTL: return *arg ? (o->kmod_control = arg, 0) : -1;
+    case O_DEV_NODE: return !strncmp(arg, "/dev/", 5) && arg[5] ? (o->device_node = arg, 0) : -1;
     default: return -1;
     }
 }
@@ -342,6 +366,8 @@ int opts_parse(int argc, char **argv, struct agent_opts *o)
     o->pool = AGENT_DEFAULT_POOL;
     o->reattest_s = AGENT_DEFAULT_REATTEST_S;
     o->refill_ms = AGENT_DEFAULT_REFILL_MS;
+    o->kmod_control = AGENT_DEFAULT_KMOD_CTL;
+    o->device_node = AGENT_DEFAULT_DEV_NODE;
     hostev_opts_defaults(&o->host);
     o->run_dir = env && *env ? env : AGENT_DEFAULT_RUN_DIR;
     if (argc >= 2 && parse_cmd(argv[1], &o->cmd) < 0)

@@ -23,6 +23,10 @@ enum agent_cmd { CMD_HOOK, CMD_EVIDENCE, CMD_MEASURE, CMD_PREPARE, CMD_SERVE, CM
 #define AGENT_DEFAULT_RUN_ROOT   "/run/containers/storage"
 #define AGENT_DEFAULT_REFILL_MS 250   /* serve: quiet time after a request before a refill */
 #define AGENT_MAX_REFILL_MS    600000
+#define AGENT_DEFAULT_KMOD_CTL "/dev/vtpmx-attest" /* kmod-vtpm's control device */
+#define AGENT_DEFAULT_DEV_NODE "/dev/tpm0"          /* the kernel device in the container */
+
+enum agent_kdev { KDEV_AUTO = 0, KDEV_ON, KDEV_OFF };
 
 struct agent_opts {
     enum agent_cmd cmd;
@@ -49,6 +53,10 @@ struct agent_opts {
      * container may have bound (launchcfg.h); NULL-terminated, default podman's rootful ones */
     const char *engine_storage[AGENT_MAX_ENGINE_STORAGE + 1];
     int n_engine_storage;         /* given with --engine-storage (0: the defaults apply) */
+    enum agent_kdev kdev;         /* hook: a kmod-vtpm device for the container (auto: when
+                                     kmod_control exists) */
+    const char *kmod_control;     /* hook: kmod-vtpm's control device, for auto */
+    const char *device_node;      /* hook: where the container sees its device */
 };
 
 /* Parses argv (argv[1] is the command). Returns 0, or 2 after printing usage. */
@@ -61,5 +69,7 @@ int opts_validate(const struct agent_opts *o);
 /* --config FILE (or the command's default file) expanded into argv ahead of its options
  * (cfgfile.h); main only. 0, or -1 after the error. */
 int opts_config(int *argc, char ***argv);
+/* "auto", "on" or "off" (--kernel-device, and the annotation ANN_KDEV). 0 or -1. */
+int opts_kdev_parse(const char *s, enum agent_kdev *k);
 
 #endif

@@ -41,6 +41,9 @@ static void usage(FILE *f)
         "  --worker-user USER       unprivileged user of the workers (default nobody)\n"
         "  --control-group GROUP    group also allowed to use the control socket\n"
         "  --kmod-control PATH      kmod-vtpm control device (default " KDEV_DEFAULT_CONTROL ")\n"
+        "  --host-mnt-ns DEV:INO    the host's mount namespace (stat -L -c %%d:%%i of a host\n"
+        "                           process's /proc/PID/ns/mnt; default: PID 1's), for a daemon\n"
+        "                           in a container (docs/manager-container.md)\n"
         "  --ek-handle H --ak-handle H --ca-handle H   persistent handles in the host TPM\n"
         "  --help, -h | --version   this text | the version\n",
         HOSTTPM_DEFAULT_COUNTER_INDEX, ISSUER_DEFAULT_LIFETIME, ISSUER_MIN_LIFETIME,
@@ -70,6 +73,29 @@ static int parse_u32(const char *s, uint32_t *out, const char *what)
     }
     *out = (uint32_t)v;
     return 0;
+}
+
+/* --host-mnt-ns DEV:INO (decimal, as stat prints an nsfs file's device and inode). */
+static int parse_mnt_ns(struct mgr_config *cfg, const char *s)
+{
+    char *end;
+    unsigned long long dev, ino;
+
+    errno = 0;
+    dev = strtoull(s, &end, 10);
+    if (errno || end == s || *end != ':')
+        goto bad;
+    s = end + 1;
+    ino = strtoull(s, &end, 10);
+    if (errno || end == s || *end || ino == 0)
+        goto bad;
+    cfg->host_mnt_dev = dev;
+    cfg->host_mnt_ino = ino;
+    cfg->host_mnt_set = 1;
+    return 0;
+bad:
+    fprintf(stderr, "vtpm-mgr: --host-mnt-ns: not DEV:INO (decimal): %s\n", s);
+    return -1;
 }
 
 static int set_worker_user(struct mgr_config *cfg, const char *name)
@@ -140,7 +166,7 @@ static void defaults(struct mgr_config *cfg)
 }
 
 enum { O_STATE = 256, O_RUN, O_TCTI, O_FG, O_EKCA, O_PCRS, O_WORKER, O_PERW, O_WUSER,
-       O_CGROUP, O_EKH, O_AKH, O_CAH, O_KCTL, O_RESEAL, O_ACCEPT, O_CIDX, O_LIFE, O_HELP, O_VERSION };
+       O_CGROUP, O_EKH, O_AKH, O_CAH, O_KCTL, O_HMNT, O_RESEAL, O_ACCEPT, O_CIDX, O_LIFE, O_HELP, O_VERSION };
 
 static const struct option opts[] = {
     { "state-dir", required_argument, NULL, O_STATE },
@@ -161,6 +187,7 @@ static const struct option opts[] = {
     { "ak-handle", required_argument, NULL, O_AKH },
     { "ca-handle", required_argument, NULL, O_CAH },
     { "kmod-control", required_argument, NULL, O_KCTL },
+    { "host-mnt-ns", required_argument, NULL, O_HMNT },
     { "help", no_argument, NULL, O_HELP },
     { "version", no_argument, NULL, O_VERSION },
     { NULL, 0, NULL, 0 },
@@ -188,6 +215,7 @@ static int apply(struct mgr_config *cfg, int c, const char *a)
     case O_AKH: return parse_u32(a, &cfg->host.ak_handle, "--ak-handle");
     case O_CAH: return parse_u32(a, &cfg->host.ca_handle, "--ca-handle");
     case O_KCTL: return copy_opt(cfg->kmod_control, sizeof(cfg->kmod_control), a, "--kmod-control");
+    case O_HMNT: return parse_mnt_ns(cfg, a);
     default: return -1;
     }
 }

@@ -32,6 +32,8 @@ struct mgr_config {
     uid_t worker_uid;        /* unprivileged identity of the workers */
     gid_t worker_gid;
     gid_t ctl_gid;           /* group also allowed on the control socket; (gid_t)-1: none */
+    int host_mnt_set;        /* --host-mnt-ns: the host's mount namespace, instead of PID 1's */
+    uint64_t host_mnt_dev, host_mnt_ino;
     struct hosttpm_config host;
 };
 

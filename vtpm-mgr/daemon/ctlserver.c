@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,7 +90,8 @@ static int put_instance(cbor_item_t *r, const struct mgr *m, const struct instan
     if (in->dev_fd >= 0) {
         char dev[32];
         snprintf(dev, sizeof(dev), "/dev/vtpm%u", in->dev_index);
-        if (ctl_put_str(r, "device", dev))
+        if (ctl_put_str(r, "device", dev) ||
+            (in->dev_node[0] && ctl_put_str(r, "node", in->dev_node)))
             return -ENOMEM;
     }
     return 0;
@@ -229,10 +231,29 @@ static cbor_item_t *op_info(struct mgr *m, const cbor_item_t *req, int with_cert
     return r;
 }
 
+/* node (optional, "/dev/<name>") and node_root (optional, absolute: the container's rootfs
+ * as bind_pid sees it before the runtime's pivot_root) of attach-device. */
+static int parse_node(const cbor_item_t *req, char *node, size_t nn, char *root, size_t rn)
+{
+    int r;
+
+    node[0] = root[0] = '\0';
+    if ((r = ctl_get_str(req, "node", node, nn)) && r != -ENOENT)
+        return -EINVAL;
+    if (node[0] && !devnode_valid(node))
+        return -EINVAL;
+    if ((r = ctl_get_str(req, "node_root", root, rn)) && r != -ENOENT)
+        return -EINVAL;
+    if (root[0] && (root[0] != '/' || !node[0]))
+        return -EINVAL;
+    return 0;
+}
+
 static cbor_item_t *op_attach_device(struct mgr *m, const cbor_item_t *req,
                                      const struct ucred *cr)
 {
     struct instance *in = lookup(m, req);
+    char node[DEVNODE_MAX], root[PATH_MAX];
     struct peerns_ref ref;
     cbor_item_t *r;
     pid_t pid;
@@ -244,9 +265,12 @@ static cbor_item_t *op_attach_device(struct mgr *m, const cbor_item_t *req,
         return ctl_error(-EAGAIN, "vTPM not being served");
     if (parse_pid(req, cr, &pid, &given))
         return ctl_error(-EINVAL, "bad bind_pid");
+    if (parse_node(req, node, sizeof(node), root, sizeof(root)))
+        return ctl_error(-EINVAL, "bad node (/dev/<name>, name 1-31 of [A-Za-z0-9._-]) or "
+                                  "node_root (an absolute path, with node)");
     if (given && (rc = vtpm_bind_open(in, pid, &ref)) != 0)
         return ctl_error(rc, "cannot bind to bind_pid's container");
-    rc = vtpm_attach_device(m, in, pid);
+    rc = vtpm_attach_device(m, in, pid, node[0] ? node : NULL, root[0] ? root : NULL);
     if (rc) {
         if (given)
             peerns_ref_close(&ref);

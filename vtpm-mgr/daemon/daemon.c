@@ -304,6 +304,13 @@ static int self_ns(struct mgr *m)
 
     if (r)
         LOG_ERROR("reading the daemon's own namespaces from /proc failed: %s", strerror(-r));
+    if (r == 0 && m->cfg->host_mnt_set) { /* a daemon in a container: named by its runtime */
+        m->hostns.init_mnt.dev = m->cfg->host_mnt_dev;
+        m->hostns.init_mnt.ino = m->cfg->host_mnt_ino;
+        LOG_INFO("the host's mount namespace: %llu:%llu (--host-mnt-ns)",
+                 (unsigned long long)m->cfg->host_mnt_dev,
+                 (unsigned long long)m->cfg->host_mnt_ino);
+    }
     return r;
 }
 

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "devnode.h"
 #include "peerns.h"
 #include "statestore.h"
 
@@ -35,6 +36,13 @@ struct instance {
     int dev_fd;                  /* kmod-vtpm server fd of /dev/vtpm<dev_index>, or -1; kept
                                     across worker restarts, the device lives while it is open */
     uint32_t dev_index;
+    char dev_node[DEVNODE_MAX];  /* the device's node in its container ("" none), made by
+                                    vtpm-mgr and re-made by a later run (devrec.c) */
+    struct {                     /* the process the device was attached for */
+        pid_t pid;
+        uint64_t start_ticks;
+        struct peerns ns;
+    } dev_ctr;
     struct peerns_ref bound;     /* the container given this vTPM (bind), held open; kept
                                     across a daemon restart for the same process only
                                     (bindrec.c) */

@@ -7,6 +7,7 @@
 #include <openssl/sha.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -45,7 +46,8 @@ static int ek_digest(const uint8_t *ekpub, size_t len, uint8_t out[VTPM_ATTEST_D
 }
 
 int kdev_create(const char *ctl_path, pid_t pid, const uint8_t uuid[16], const uint8_t *ekpub,
-                size_t ekpub_len, const char *label, int *server_fd, uint32_t *index)
+                size_t ekpub_len, const char *label, int *server_fd, uint32_t *index,
+                dev_t *rdev)
 {
     struct vtpm_attest_create c;
     int r;
@@ -65,6 +67,7 @@ int kdev_create(const char *ctl_path, pid_t pid, const uint8_t uuid[16], const u
     }
     *server_fd = c.server_fd;
     *index = c.index;
+    *rdev = makedev(c.major, c.minor);
     return 0;
 }
 

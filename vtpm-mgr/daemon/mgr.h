@@ -57,8 +57,13 @@ struct create_req {
 /* vTPM lifecycle (vtpmlife.c). Each returns 0 or a negative errno. */
 int vtpm_create(struct mgr *m, const struct create_req *req, struct instance **out);
 int vtpm_delete(struct mgr *m, struct instance *in);
-/* Serves in through a new /dev/vtpm<N> bound to the namespaces of pid (kmod-vtpm). */
-int vtpm_attach_device(struct mgr *m, struct instance *in, pid_t pid);
+/* Serves in through a new /dev/vtpm<N> bound to the namespaces of pid (kmod-vtpm). With
+ * node ("/dev/<name>", devnode.h) it also makes that node in pid's root (below root when
+ * given: the rootfs before the runtime's pivot_root) with its cgroup v1 device rule, and
+ * records the attachment in <state-dir>/devices, so that a later run re-creates it for the
+ * same process (devrec.c). */
+int vtpm_attach_device(struct mgr *m, struct instance *in, pid_t pid, const char *node,
+                       const char *root);
 int vtpm_load_all(struct mgr *m);
 int vtpm_recover_worker(struct mgr *m, struct worker *w);
 int vtpm_suspend_all(struct mgr *m);
@@ -99,6 +104,13 @@ void vtpm_bind_commit(struct mgr *m, struct instance *in, pid_t pid, struct peer
 #define VTPM_BINDINGS_FILE "bindings"
 int vtpm_bindings_save(struct mgr *m);
 void vtpm_bindings_restore(struct mgr *m);
+
+/* Kernel devices given to containers (devrec.c) in <state-dir>/devices: saved at every
+ * change; at start each is re-created, its node re-made and its container bound again when
+ * the recorded process still runs (pid, start time, namespaces); the others are dropped. */
+#define VTPM_DEVICES_FILE "devices"
+int vtpm_devices_save(struct mgr *m);
+void vtpm_devices_restore(struct mgr *m);
 
 /* Control socket (ctlserver.c). */
 int ctl_listen(struct mgr *m);

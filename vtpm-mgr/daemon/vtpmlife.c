@@ -15,11 +15,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
 
+#include "devnode.h"
 #include "fileio.h"
 #include "kdev.h"
 #include "log.h"
@@ -330,7 +332,7 @@ int vtpm_create(struct mgr *m, const struct create_req *req, struct instance **o
     if (r == 0)
         r = vtpm_attach_sockets(m, in);
     if (r == 0 && req->device)
-        r = vtpm_attach_device(m, in, req->bind_pid);
+        r = vtpm_attach_device(m, in, req->bind_pid, NULL, NULL);
     if (r) {
         LOG_ERROR("creating vtpm %s failed: %s", in->uuid_str, strerror(-r));
         unwind_create(m, in);
@@ -348,31 +350,64 @@ static int send_device(struct mgr *m, struct instance *in)
                      NULL, 0, &in->dev_fd, 1, NULL, NULL);
 }
 
-int vtpm_attach_device(struct mgr *m, struct instance *in, pid_t pid)
+/* Makes the device's node in pid's root and lets its cgroup open it; on failure the device
+ * is destroyed again (the container cannot reach it). */
+static int give_node(struct mgr *m, struct instance *in, pid_t pid, const char *node,
+                     const char *root, dev_t rdev)
 {
+    int r = devnode_make(pid, root, node, rdev, major(rdev), in->owner_uid, in->owner_gid);
+
+    if (r == 0 && (r = devcg_allow(pid, rdev)) > 0)
+        r = 0;
+    if (r && kdev_destroy(m->cfg->kmod_control, in->dev_index, in->uuid) != 0)
+        LOG_WARN("vtpm %s: /dev/vtpm%u not destroyed by ioctl; closing it", in->uuid_str,
+                 in->dev_index);
+    return r;
+}
+
+int vtpm_attach_device(struct mgr *m, struct instance *in, pid_t pid, const char *node,
+                       const char *root)
+{
+    struct peerns_ref ctr;
     uint8_t *ekpub = NULL;
     size_t len = 0;
+    dev_t rdev = 0;
     int fd, r;
 
     if (in->dev_fd >= 0)
         return -EBUSY;
+    if (node && !devnode_valid(node))
+        return -EINVAL;
+    peerns_ref_init(&ctr);
+    if (node && (r = peerns_ref_open(pid, &ctr)) != 0) /* who it is for, before the device */
+        return r;
     fd = open_inst_dir(m, in);
     r = fd < 0 ? fd : file_read_all(fd, EK_PUB_FILE, 4096, &ekpub, &len);
     if (fd >= 0)
         close(fd);
     if (r == 0)
         r = kdev_create(m->cfg->kmod_control, pid, in->uuid, ekpub, len, in->name, &in->dev_fd,
-                        &in->dev_index);
+                        &in->dev_index, &rdev);
     free(ekpub);
     if (r == 0)
         r = send_device(m, in);
+    if (r == 0 && node)
+        r = give_node(m, in, pid, node, root, rdev);
     if (r && in->dev_fd >= 0) {
         close(in->dev_fd); /* the last copy: the module destroys the device */
         in->dev_fd = -1;
     }
+    if (r == 0 && node) {
+        snprintf(in->dev_node, sizeof(in->dev_node), "%s", node);
+        in->dev_ctr.pid = ctr.pid;
+        in->dev_ctr.start_ticks = ctr.start_ticks;
+        in->dev_ctr.ns = ctr.ns;
+        vtpm_devices_save(m);
+    }
+    peerns_ref_close(&ctr);
     if (r == 0)
-        LOG_INFO("vtpm %s served as /dev/vtpm%u for pid %d's container", in->uuid_str,
-                 in->dev_index, (int)pid);
+        LOG_INFO("vtpm %s served as /dev/vtpm%u for pid %d's container%s%s", in->uuid_str,
+                 in->dev_index, (int)pid, node ? ", node " : "", node ? node : "");
     return r;
 }
 
@@ -381,7 +416,7 @@ int vtpm_delete(struct mgr *m, struct instance *in)
     char dn[64];
     struct worker *w = in->worker;
     uint8_t uuid[16];
-    int was_bound;
+    int was_bound, had_node;
 
     memcpy(uuid, in->uuid, sizeof(uuid));
     if (in->dev_fd >= 0 && kdev_destroy(m->cfg->kmod_control, in->dev_index, in->uuid) != 0)
@@ -400,10 +435,13 @@ int vtpm_delete(struct mgr *m, struct instance *in)
     forget(m, in);
     LOG_INFO("vtpm %s deleted", in->uuid_str);
     was_bound = in->bound.pid_fd >= 0;
+    had_node = in->dev_node[0] != '\0';
     inst_unlink(&m->insts, in);
     inst_free(in);
     if (was_bound)
         vtpm_bindings_save(m);
+    if (had_node)
+        vtpm_devices_save(m);
     if (w)
         pool_unassign(&m->pool, w, uuid);
     if (w && w->ninst == 0 && !w->dead)
@@ -762,6 +800,8 @@ int vtpm_load_all(struct mgr *m)
         prune_manifest(m);
     if (r == 0)
         r = serve_loaded(m);
+    if (r == 0) /* served: each recorded kernel device is made again for its container */
+        vtpm_devices_restore(m);
     LOG_INFO("%u vTPMs loaded", m->insts.count);
     return r;
 }

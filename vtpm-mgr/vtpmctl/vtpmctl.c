@@ -33,7 +33,10 @@ static void usage(FILE *f)
         "  create [--name N] [--tenant T] [--ek ecc|rsa] [--owner UID[:GID]]\n"
         "         [--device] [--bind-pid PID]   also a kmod-vtpm /dev/vtpm<N>; PID's container\n"
         "                                       may use the vTPM\n"
-        "  attach-device UUID|NAME [--bind-pid PID]\n"
+        "  attach-device UUID|NAME [--bind-pid PID] [--node /dev/NAME [--node-root DIR]]\n"
+        "                                       a /dev/vtpm<N> for PID's container; --node also\n"
+        "                                       makes it there (below DIR before pivot_root)\n"
+        "                                       and is made again after a vtpm-mgr restart\n"
         "  bind UUID|NAME --bind-pid PID        give the vTPM's sockets to PID's container\n"
         "  list\n  info UUID|NAME\n  delete UUID|NAME\n  ek-cert UUID|NAME\n"
         "  host-chain --out DIR [UUID|NAME]     the host's chain files; vtpm-issuer.pem is the\n"
@@ -207,7 +210,7 @@ static int put_pid(cbor_item_t *req, const char *s)
     return ctl_put_uint(req, "bind_pid", pid);
 }
 
-/* attach-device UUID [--bind-pid PID] and bind UUID --bind-pid PID. */
+/* bind UUID --bind-pid PID. */
 static int cmd_with_pid(const char *op, int pid_required, int argc, char **argv)
 {
     cbor_item_t *req;
@@ -221,6 +224,38 @@ static int cmd_with_pid(const char *op, int pid_required, int argc, char **argv)
     req = request(op);
     if (!req || ctl_put_str(req, "uuid", argv[1]) || (argc == 4 && put_pid(req, argv[3]))) {
         fprintf(stderr, "vtpmctl: %s: bad arguments\n", op);
+        if (req)
+            cbor_decref(&req);
+        return 2;
+    }
+    return call_print(req);
+}
+
+/* attach-device UUID [--bind-pid PID] [--node PATH [--node-root DIR]] */
+static int cmd_attach_device(int argc, char **argv)
+{
+    static const struct option o[] = {
+        { "bind-pid", required_argument, NULL, 'p' }, { "node", required_argument, NULL, 'n' },
+        { "node-root", required_argument, NULL, 'r' }, { NULL, 0, NULL, 0 } };
+    cbor_item_t *req = request("attach-device");
+    int c, bad = !req;
+
+    optind = 1;
+    while (!bad && (c = getopt_long(argc, argv, "", o, NULL)) != -1) {
+        switch (c) {
+        case 'p': bad = put_pid(req, optarg) != 0; break;
+        case 'n': bad = ctl_put_str(req, "node", optarg) != 0; break;
+        case 'r': bad = ctl_put_str(req, "node_root", optarg) != 0; break;
+        default: bad = 1;
+        }
+    }
+    if (!bad && optind == argc - 1)
+        bad = ctl_put_str(req, "uuid", argv[optind]) != 0;
+    else
+        bad = 1;
+    if (bad) {
+        fprintf(stderr, "vtpmctl: usage: attach-device UUID|NAME [--bind-pid PID] "
+                        "[--node /dev/NAME [--node-root DIR]]\n");
         if (req)
             cbor_decref(&req);
         return 2;
@@ -589,7 +624,7 @@ static int dispatch(int argc, char **argv)
     if (!strcmp(cmd, "issuer-rotate") && argc == 1)
         return cmd_issuer_rotate();
     if (!strcmp(cmd, "attach-device"))
-        return cmd_with_pid("attach-device", 0, argc, argv);
+        return cmd_attach_device(argc, argv);
     if (!strcmp(cmd, "bind"))
         return cmd_with_pid("bind", 1, argc, argv);
     if (!strcmp(cmd, "host-activate"))
