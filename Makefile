@@ -51,7 +51,7 @@ WARN     := -Wall -Wextra -Wshadow -Wformat-security -Wformat=2 -Wstrict-prototy
             -Wmissing-prototypes -Wno-unused-parameter -Werror
 HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection -fPIE
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) $(SANITIZE) \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CPPFLAGS) $(CFLAGS) $(SANITIZE) \
              -Ilib -Ivtpm-mgr/include -Ivtpm-mgr/daemon -Ikmod-vtpm/include -Iattest-agent -Iverifier -MMD -MP
 LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 ALL_LDFLAGS = $(LDHARDEN) $(SANITIZE) $(LDFLAGS)
@@ -76,7 +76,10 @@ ifneq ($(filter-out $(NOLIB_GOALS),$(or $(MAKECMDGOALS),all)),)
   ifeq ($(shell command -v $(PKG_CONFIG)),)
     $(error $(PKG_CONFIG) not found: install pkg-config (make deps))
   endif
-  MISSING_PKGS := $(shell for m in $(PKGS_ALL); do $(PKG_CONFIG) --exists $$m || echo $$m; done)
+  # Installing needs no test library (the Debian build does only that).
+  PKGS_NEEDED := $(if $(filter-out install installable man,$(or $(MAKECMDGOALS),all)),$(PKGS_ALL),\
+                      $(filter-out $(PKGS_TEST),$(PKGS_ALL)))
+  MISSING_PKGS := $(shell for m in $(PKGS_NEEDED); do $(PKG_CONFIG) --exists $$m || echo $$m; done)
   UNKNOWN_PKGS := $(filter-out $(foreach e,$(DEB_OF),$(firstword $(subst :, ,$(e)))),$(PKGS_ALL))
   ifneq ($(UNKNOWN_PKGS),)
     $(error no Debian package known for pkg-config module(s) $(UNKNOWN_PKGS): add them to DEB_OF)
@@ -278,8 +281,11 @@ UNIT_SED := -e 's|/usr/local/sbin/|$(sbindir)/|g' \
             -e 's|/usr/local/bin/verifier-serve|$(pkglibexecdir)/verifier-serve|g' \
             -e 's|/usr/local/bin/|$(bindir)/|g' -e 's|/usr/share/doc/vtpm-attest/|$(docdir)/|g'
 
-.PHONY: install uninstall
-install: $(addprefix $(B)/bin/,$(INST_BIN) $(INST_SBIN) $(INST_LIBEXEC)) $(MANS) $(EXAMPLES)
+.PHONY: install installable uninstall
+# What install installs, built (the Debian build's build step).
+installable: $(addprefix $(B)/bin/,$(INST_BIN) $(INST_SBIN) $(INST_LIBEXEC)) $(MANS) $(EXAMPLES)
+
+install: installable
 	install -d $(D)$(bindir) $(D)$(sbindir) $(D)$(pkglibexecdir) $(D)$(mandir)/man1 \
 		$(D)$(mandir)/man8 $(D)$(unitdir) $(D)$(docdir)/examples $(D)$(includedir)/vtpm-attest \
 		$(D)$(dkmsdir)/include/uapi
