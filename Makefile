@@ -137,10 +137,14 @@ $(B)/gen/buildinfo.h: FORCE
 	@printf '#define VTPM_VERSION "%s"\n#define VTPM_LIBEXECDIR "%s"\n' \
 		'$(VERSION)' '$(pkglibexecdir)' >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
-	@printf "SANITIZE='%s'\nCFLAGS='%s'\n" '$(SANITIZE)' '$(CFLAGS)' >$(B)/gen/flags
 
-$(call obj,lib/cli.c): $(B)/gen/buildinfo.h
+# lib/cli.o also records the flags its build was made with (gen/flags: t_install.sh relinks a
+# copy of the build with them); it is remade when the Makefile changes, so the record exists.
 $(call obj,lib/cli.c): ALL_CFLAGS += -I$(B)/gen
+$(call obj,lib/cli.c): lib/cli.c $(B)/gen/buildinfo.h Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@printf "SANITIZE='%s'\nCFLAGS='%s'\n" '$(SANITIZE)' '$(CFLAGS)' >$(B)/gen/flags
 
 $(LIB_A): $(call obj,$(LIB_SRCS))
 	@mkdir -p $(dir $@)
