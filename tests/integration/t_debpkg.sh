@@ -52,6 +52,10 @@ has "$VF" /usr/bin/verifier /usr/libexec/vtpm-attest/verifier-serve \
 has "$DK" "/usr/src/vtpm-attest-$VERSION/dkms.conf" "/usr/src/vtpm-attest-$VERSION/main.c" \
     "/usr/src/vtpm-attest-$VERSION/Kbuild" "/usr/src/vtpm-attest-$VERSION/include/uapi/vtpm_attest.h" \
     /usr/include/vtpm-attest/vtpm_attest.h /usr/share/doc/vtpm-attest-dkms/copyright
+# The DKMS tree is kmod-vtpm's tracked sources, no more, no less.
+contents "$DK" | sed -n "s|^/usr/src/vtpm-attest-$VERSION/||p" | sort >"$T/dk.got"
+git -C "$ROOT" ls-files kmod-vtpm | grep -v '/\.[^/]*$' | sed 's|^kmod-vtpm/||' | sort >"$T/dk.want"
+diff "$T/dk.want" "$T/dk.got" >&2 || fail "vtpm-attest-dkms: /usr/src tree differs from kmod-vtpm (< git, > package)"
 # No file in two packages, nothing of the DKMS tree outside its package.
 for d in "$MGR" "$AG" "$VF" "$DK"; do contents "$d"; done | grep -v '^/usr/share/doc/' | sort | uniq -d >"$T/dup"
 [ ! -s "$T/dup" ] || fail "files in two packages: $(cat "$T/dup")"
