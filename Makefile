@@ -261,7 +261,7 @@ $(B)/examples/boot-policy-ovmf-qemu.json: $(B)/bin/verifier tests/fuzz/corpus/ue
 	$< boot-policy derive --log tests/fuzz/corpus/uefilog/ovmf-qemu.bin >$@.tmp && mv -f $@.tmp $@
 
 # make install / make uninstall (PREFIX, DESTDIR and the directories above). Where each file
-# goes is in docs/operations.md, "Installing". uninstall removes exactly these files, then the
+# goes is in docs/operations.md, "Installing on a host". uninstall removes exactly these files, then the
 # package's own directories if they are empty.
 INST_BIN     := vtpmctl verifier attest-agent attest-agent-hook
 INST_SBIN    := vtpm-mgr vtpm-cuse
@@ -310,9 +310,9 @@ install: installable
 
 uninstall:
 	rm -f $(INSTALLED)
-	-rmdir $(D)$(dkmsdir)/include/uapi $(D)$(dkmsdir)/include $(D)$(dkmsdir) \
-		$(D)$(docdir)/examples $(D)$(docdir) $(D)$(includedir)/vtpm-attest \
-		$(D)$(pkglibexecdir) 2>/dev/null
+	for d in $(D)$(dkmsdir)/include/uapi $(D)$(dkmsdir)/include $(D)$(dkmsdir) \
+		$(D)$(docdir)/examples $(D)$(docdir) $(D)$(includedir)/vtpm-attest $(D)$(pkglibexecdir); do \
+		[ ! -d $$d ] || rmdir $$d 2>/dev/null || echo "uninstall: $$d not empty, kept"; done
 
 include tests/fuzz/fuzz.mk
 
