@@ -51,7 +51,7 @@ WARN     := -Wall -Wextra -Wshadow -Wformat-security -Wformat=2 -Wstrict-prototy
             -Wmissing-prototypes -Wno-unused-parameter -Werror
 HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection -fPIE
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) $(SANITIZE) \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CPPFLAGS) $(CFLAGS) $(SANITIZE) \
              -Ilib -Ivtpm-mgr/include -Ivtpm-mgr/daemon -Ikmod-vtpm/include -Iattest-agent -Iverifier -MMD -MP
 LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 ALL_LDFLAGS = $(LDHARDEN) $(SANITIZE) $(LDFLAGS)
@@ -76,7 +76,10 @@ ifneq ($(filter-out $(NOLIB_GOALS),$(or $(MAKECMDGOALS),all)),)
   ifeq ($(shell command -v $(PKG_CONFIG)),)
     $(error $(PKG_CONFIG) not found: install pkg-config (make deps))
   endif
-  MISSING_PKGS := $(shell for m in $(PKGS_ALL); do $(PKG_CONFIG) --exists $$m || echo $$m; done)
+  # Installing needs no test library (the Debian build does only that).
+  PKGS_NEEDED := $(if $(filter-out install installable man,$(or $(MAKECMDGOALS),all)),$(PKGS_ALL),\
+                      $(filter-out $(PKGS_TEST),$(PKGS_ALL)))
+  MISSING_PKGS := $(shell for m in $(PKGS_NEEDED); do $(PKG_CONFIG) --exists $$m || echo $$m; done)
   UNKNOWN_PKGS := $(filter-out $(foreach e,$(DEB_OF),$(firstword $(subst :, ,$(e)))),$(PKGS_ALL))
   ifneq ($(UNKNOWN_PKGS),)
     $(error no Debian package known for pkg-config module(s) $(UNKNOWN_PKGS): add them to DEB_OF)
@@ -134,10 +137,14 @@ $(B)/gen/buildinfo.h: FORCE
 	@printf '#define VTPM_VERSION "%s"\n#define VTPM_LIBEXECDIR "%s"\n' \
 		'$(VERSION)' '$(pkglibexecdir)' >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
-	@printf "SANITIZE='%s'\nCFLAGS='%s'\n" '$(SANITIZE)' '$(CFLAGS)' >$(B)/gen/flags
 
-$(call obj,lib/cli.c): $(B)/gen/buildinfo.h
+# lib/cli.o also records the flags its build was made with (gen/flags: t_install.sh relinks a
+# copy of the build with them); it is remade when the Makefile changes, so the record exists.
 $(call obj,lib/cli.c): ALL_CFLAGS += -I$(B)/gen
+$(call obj,lib/cli.c): lib/cli.c $(B)/gen/buildinfo.h Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@printf "SANITIZE='%s'\nCFLAGS='%s'\n" '$(SANITIZE)' '$(CFLAGS)' >$(B)/gen/flags
 
 $(LIB_A): $(call obj,$(LIB_SRCS))
 	@mkdir -p $(dir $@)
@@ -254,7 +261,7 @@ $(B)/examples/boot-policy-ovmf-qemu.json: $(B)/bin/verifier tests/fuzz/corpus/ue
 	$< boot-policy derive --log tests/fuzz/corpus/uefilog/ovmf-qemu.bin >$@.tmp && mv -f $@.tmp $@
 
 # make install / make uninstall (PREFIX, DESTDIR and the directories above). Where each file
-# goes is in docs/operations.md, "Installing". uninstall removes exactly these files, then the
+# goes is in docs/operations.md, "Installing on a host". uninstall removes exactly these files, then the
 # package's own directories if they are empty.
 INST_BIN     := vtpmctl verifier attest-agent attest-agent-hook
 INST_SBIN    := vtpm-mgr vtpm-cuse
@@ -278,8 +285,11 @@ UNIT_SED := -e 's|/usr/local/sbin/|$(sbindir)/|g' \
             -e 's|/usr/local/bin/verifier-serve|$(pkglibexecdir)/verifier-serve|g' \
             -e 's|/usr/local/bin/|$(bindir)/|g' -e 's|/usr/share/doc/vtpm-attest/|$(docdir)/|g'
 
-.PHONY: install uninstall
-install: $(addprefix $(B)/bin/,$(INST_BIN) $(INST_SBIN) $(INST_LIBEXEC)) $(MANS) $(EXAMPLES)
+.PHONY: install installable uninstall
+# What install installs, built (the Debian build's build step).
+installable: $(addprefix $(B)/bin/,$(INST_BIN) $(INST_SBIN) $(INST_LIBEXEC)) $(MANS) $(EXAMPLES)
+
+install: installable
 	install -d $(D)$(bindir) $(D)$(sbindir) $(D)$(pkglibexecdir) $(D)$(mandir)/man1 \
 		$(D)$(mandir)/man8 $(D)$(unitdir) $(D)$(docdir)/examples $(D)$(includedir)/vtpm-attest \
 		$(D)$(dkmsdir)/include/uapi
@@ -300,9 +310,9 @@ install: $(addprefix $(B)/bin/,$(INST_BIN) $(INST_SBIN) $(INST_LIBEXEC)) $(MANS)
 
 uninstall:
 	rm -f $(INSTALLED)
-	-rmdir $(D)$(dkmsdir)/include/uapi $(D)$(dkmsdir)/include $(D)$(dkmsdir) \
-		$(D)$(docdir)/examples $(D)$(docdir) $(D)$(includedir)/vtpm-attest \
-		$(D)$(pkglibexecdir) 2>/dev/null
+	for d in $(D)$(dkmsdir)/include/uapi $(D)$(dkmsdir)/include $(D)$(dkmsdir) \
+		$(D)$(docdir)/examples $(D)$(docdir) $(D)$(includedir)/vtpm-attest $(D)$(pkglibexecdir); do \
+		[ ! -d $$d ] || rmdir $$d 2>/dev/null || echo "uninstall: $$d not empty, kept"; done
 
 include tests/fuzz/fuzz.mk
 
