@@ -16,6 +16,7 @@
 
 #include <tss2/tss2_tpm2_types.h>
 
+#include "frontend.h"
 #include "log.h"
 #include "tpmcmd.h"
 #include "worker.h"
@@ -74,7 +75,9 @@ void dev_reap(struct worker *w)
 /* The module bounds sizes; the header still has to agree with what arrived. */
 static size_t answer(struct worker *w, struct devconn *d, size_t n)
 {
-    uint32_t size = 0, rc;
+    struct rm_handles seen = { .n = 0 };
+    uint32_t size = 0, rc, h;
+    size_t len;
 
     if (n < TPM_HDR_LEN)
         return tpmcmd_error_response(d->out, TPM2_RC_COMMAND_SIZE);
@@ -83,7 +86,12 @@ static size_t answer(struct worker *w, struct devconn *d, size_t n)
         rc = TPM2_RC_COMMAND_SIZE;
     if (rc)
         return tpmcmd_error_response(d->out, rc);
-    return wk_exec_command(w, d->inst, d->in, n, d->out, sizeof(d->out));
+    len = wk_exec_command(w, d->inst, d->in, n, d->out, sizeof(d->out));
+    /* The kernel's resource manager flushes for the device's clients; a handle it was given
+     * is no longer one a socket client holds. */
+    if ((h = rm_note(&seen, d->in, n, d->out, len)) != 0)
+        fe_handle_taken(w, d->inst, h, NULL);
+    return len;
 }
 
 void dev_event(struct worker *w, struct devconn *d, uint32_t events)

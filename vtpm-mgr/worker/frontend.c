@@ -46,10 +46,45 @@ static void listener_close(struct worker *w, struct listener **lp)
     *lp = NULL;
 }
 
+void fe_handle_taken(struct worker *w, struct inst *inst, uint32_t h, const struct conn *by)
+{
+    for (struct conn *o = w->conns; o; o = o->next)
+        if (o != by && o->inst == inst)
+            rm_forget(&o->rm, h);
+}
+
+/*
+ * A data connection that carried more than one command is a client that keeps its
+ * connection for its session (tpm2-tss's cmd TCTI through socat, a resource manager): what
+ * it created and did not flush is flushed when it goes, as /dev/tpmrm flushes an open file's
+ * objects and sessions at close. The swtpm TCTI opens a connection per command, so its
+ * connections carry one command each and keep today's meaning (objects live until flushed).
+ * docs/architecture.md, "Transient objects of a client".
+ */
+static void conn_release(struct worker *w, struct conn *c)
+{
+    uint8_t cmd[RM_FLUSH_LEN];
+    unsigned flushed = 0;
+
+    if (c->is_ctrl || c->rm.n == 0 || c->rm.commands < 2 || w->suspended ||
+        c->inst->state != INST_READY)
+        return;
+    while (c->rm.n > 0) {
+        uint32_t h = c->rm.h[--c->rm.n];
+        size_t n = wk_exec_command(w, c->inst, cmd, rm_flush_cmd(cmd, h), c->out,
+                                   sizeof(c->out));
+
+        flushed += tpmcmd_resp_rc(c->out, n) == 0;
+    }
+    LOG_DEBUG("frontend: a client's connection closed after %u commands: %u handle(s) flushed",
+              c->rm.commands, flushed);
+}
+
 static void conn_close(struct worker *w, struct conn *c)
 {
     if (c->tag.dead)
         return;
+    conn_release(w, c);
     /* No EPOLL_CTL_DEL: the fd was never duplicated, so close() takes it out of the set. */
     close(c->fd);
     explicit_bzero(c->in, sizeof(c->in));
@@ -130,8 +165,10 @@ void fe_detach(struct worker *w, struct inst *inst)
 
     for (c = w->conns; c; c = next) {
         next = c->next;
-        if (c->inst == inst)
+        if (c->inst == inst) {
+            c->rm.n = 0; /* the instance goes: nothing to flush in it */
             conn_close(w, c);
+        }
     }
     listener_close(w, &inst->data_l);
     listener_close(w, &inst->ctrl_l);
@@ -334,7 +371,8 @@ static uint32_t be32(const uint8_t *p)
 /* Called whenever c->have == c->need: extends need or executes the request. */
 static void data_progress(struct worker *w, struct conn *c)
 {
-    uint32_t size = 0, rc;
+    uint32_t size = 0, rc, h;
+    size_t len;
 
     if (c->have == TPM_HDR_LEN && c->need == TPM_HDR_LEN) {
         rc = tpmcmd_check_header(c->in, &size);
@@ -348,7 +386,10 @@ static void data_progress(struct worker *w, struct conn *c)
             return;
     }
     w->commands++;
-    conn_respond(w, c, wk_exec_command(w, c->inst, c->in, c->have, c->out, sizeof(c->out)));
+    len = wk_exec_command(w, c->inst, c->in, c->have, c->out, sizeof(c->out));
+    if ((h = rm_note(&c->rm, c->in, c->have, c->out, len)) != 0)
+        fe_handle_taken(w, c->inst, h, c);
+    conn_respond(w, c, len);
 }
 
 static void ctrl_progress(struct worker *w, struct conn *c)

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "inst.h"
+#include "rmtrack.h"
 #include "vtpm_ipc.h"
 
 #define FE_MAX_CONNS   512u  /* client connections per worker */
@@ -42,6 +43,7 @@ struct conn {
     size_t out_len, out_off;
     uint8_t in[VTPM_TPM_BUFSIZE];
     uint8_t out[VTPM_TPM_BUFSIZE];
+    struct rm_handles rm; /* data connections: the transient handles it holds */
     struct conn *prev, *next;
 };
 
@@ -56,5 +58,8 @@ void fe_sweep(struct worker *w, uint64_t now_ms);
 /* Frees what was closed during the last event batch. */
 void fe_reap(struct worker *w);
 uint64_t fe_now_ms(void);
+/* Handle h of inst now belongs to whoever the vTPM just gave it to (a command on the kernel
+ * device or another connection): no connection holds its old number any more. */
+void fe_handle_taken(struct worker *w, struct inst *inst, uint32_t h, const struct conn *by);
 
 #endif
