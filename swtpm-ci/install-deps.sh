@@ -8,7 +8,8 @@ PKGS="build-essential pkg-config clang libssl-dev openssl libtss2-dev tpm2-tools
       libcurl4-openssl-dev curl runc busybox-static libmicrohttpd-dev libgnutls28-dev
       libsqlite3-dev libfuse3-dev fuse3
       qemu-system-x86 ovmf sparse dkms kmod linux-source-6.1 fakeroot xz-utils
-      libpq-dev postgresql wrk jq"
+      libpq-dev postgresql wrk jq
+      systemd"
 # The kernel tests also need linux-headers-<ver>-amd64, whose name is computed:
 # swtpm-ci/kernel-fetch.sh installs it.
 missing=""
