@@ -300,9 +300,12 @@ static int existing_dir(const char *opt, const char *path)
 {
     struct stat st;
 
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "attest-agent: %s %s: %s\n", opt, path,
-                errno && !S_ISDIR(st.st_mode) ? strerror(errno) : "not a directory");
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "attest-agent: %s %s: %s\n", opt, path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "attest-agent: %s %s: not a directory\n", opt, path);
         return -1;
     }
     return 0;

@@ -145,7 +145,10 @@ int cfgfile_expand(const char *prog, const char *name, const struct option *opts
         file = deflt;
     }
     if (!(root = json_load_file(file, JSON_REJECT_DUPLICATES, &je))) {
-        fprintf(stderr, "%s: config file %s: %s (line %d)\n", prog, file, je.text, je.line);
+        if (je.line > 0)
+            fprintf(stderr, "%s: config file %s: %s (line %d)\n", prog, file, je.text, je.line);
+        else
+            fprintf(stderr, "%s: config file %s: %s\n", prog, file, je.text);
         return -1;
     }
     if (!json_is_object(root)) {

@@ -31,6 +31,9 @@ copy_bin() { # file dest-dir
 cp /bin/busybox "$R/bin/busybox"
 cp "$G/init.sh" "$R/init" && chmod 755 "$R/init"
 cp "$G"/*.sh "$R/tests/"
+# The shipped units (t_92_units.sh reads their capability sets) and setpriv to apply them.
+mkdir -p "$R/tests/systemd" && cp -r "$ROOT/systemd/." "$R/tests/systemd/"
+copy_bin /usr/bin/setpriv /usr/bin
 cp "$KO" "$R/lib/modules/vtpm_attest.ko"
 for m in crypto/sha512_generic.ko fs/fuse/fuse.ko fs/fuse/cuse.ko \
          drivers/char/tpm/tpm_vtpm_proxy.ko; do

@@ -426,7 +426,8 @@ int mgr_run(struct mgr_config *cfg)
             daemon_ready();
         r = main_loop(&m);
     } else {
-        LOG_ERROR("startup failed: %s", strerror(-r));
+        LOG_ERROR("startup failed: %s (state directory %s, run directory %s, host TPM %s)",
+                  strerror(-r), cfg->state_dir, cfg->run_dir, cfg->host_tcti);
     }
     teardown(&m);
     return r ? 1 : 0;
