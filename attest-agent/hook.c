@@ -78,7 +78,7 @@ static int hook_measure(struct hook *h, const uint8_t *state, size_t len)
                            h->o->runtime ? h->o->runtime
                                          : h->env->runtime ? h->env->runtime : runtime,
                            h->o->cache_dir, h->o->run_dir,
-                           named_vtpm(h) ? h->named.uuid : NULL, h->st.id,
+                           named_vtpm(h) ? h->named.uuid : NULL, h->st.id, h->st.pid,
                            h->o->engine_storage, &h->m);
 }
 

@@ -68,11 +68,11 @@ static int measure_self(char path[PATH_MAX], uint8_t d[DIGEST_LEN])
 
 int measure_collect(const struct oci_bundle *b, const json_t *annotations,
                     const char *runtime_exe, const char *cache_dir, const char *mgr_run_dir,
-                    const char *own_vtpm, const char *ctr_id,
+                    const char *own_vtpm, const char *ctr_id, long long ctr_pid,
                     const char *const *engine_storage, struct measurement *m)
 {
     struct launch_env env = { .bundle_dir = b->dir, .mgr_run_dir = mgr_run_dir,
-                              .own_vtpm = own_vtpm, .ctr_id = ctr_id,
+                              .own_vtpm = own_vtpm, .ctr_id = ctr_id, .pid = ctr_pid,
                               .engine_storage = engine_storage };
     char self[PATH_MAX];
     uint8_t d[DIGEST_LEN];

@@ -37,12 +37,13 @@ struct measurement {
  * vtpm-mgr's run dir, are flagged; NULL: none; a bind of exactly the directory of own_vtpm,
  * the UUID of the container's vTPM or NULL, is flagged `own_vtpm` instead; a bind of one of
  * container ctr_id's own engine files under engine_storage, a NULL-terminated list or NULL,
- * is flagged `engine_file`). The runtime's digest is cached in cache_dir (NULL: hashed every
+ * is flagged `engine_file`; namespaces joined by path are judged in the container's process
+ * ctr_pid, 0 for none: see launchcfg.h). The runtime's digest is cached in cache_dir (NULL: hashed every
  * time; see digestcache.h). Free with measure_free().
  */
 int measure_collect(const struct oci_bundle *b, const json_t *annotations,
                     const char *runtime_exe, const char *cache_dir, const char *mgr_run_dir,
-                    const char *own_vtpm, const char *ctr_id,
+                    const char *own_vtpm, const char *ctr_id, long long ctr_pid,
                     const char *const *engine_storage, struct measurement *m);
 void measure_free(struct measurement *m);
 

@@ -55,6 +55,18 @@ denied hostetc img "host-mount-sensitive:/etc (rw)" -v /etc:/hostetc:ro
 mkdir data && echo "127.0.0.1 x" >data/hosts
 denied hosts img "host-mount-not-allowed:$T/data/hosts (rw)" -v "$T/data/hosts:/etc/hosts"
 
+# Namespaces joined by path: ok's network namespace (as a pod's containers join the pod's) is
+# not the host's, so it passes; the host's own, by --network host or by a path to it, does not.
+PNET=container:$ID-ok
+prun joined img || { cat joined.err >&2; fail "joining the allowed container's network failed"; }
+[ "$(state_of joined)" = running ] || fail "the joining container is not running"
+ok "allowed: a container joining another container's network namespace"
+PNET=host
+denied hostnet img "host-namespace-forbidden:network"
+PNET=ns:/proc/$$/ns/net
+denied hostnetpath img "host-namespace-forbidden:network"
+PNET=
+
 # Unannotated: the hook does not run (podman's hooks.d match), so even the tampered image
 # starts and the verifier has never heard of it.
 podman_ run -d --name "$ID-plain" --network none --ulimit nofile=1024:1024 \

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -314,6 +316,77 @@ static void test_engine_files(void **state)
     rmdir(root);
 }
 
+/* The reasons for base with the network and uts namespaces joined by path, judged in process
+ * pid (0: none), with allowed_joined_namespaces as allowed (NULL: the default). */
+static void joined_case(pid_t pid, const char *allowed, const char *const *want)
+{
+    struct launch_env e = env;
+    struct reasons r;
+    size_t n = 0;
+
+    e.pid = pid;
+    judge_in(&e, "linux.namespaces", "[{\"type\": \"pid\"}, {\"type\": \"ipc\"},"
+             " {\"type\": \"mount\"}, {\"type\": \"network\", \"path\": \"/run/netns/x\"},"
+             " {\"type\": \"uts\", \"path\": \"/proc/1/ns/uts\"}]",
+             allowed ? "allowed_joined_namespaces" : NULL, allowed, &r);
+    while (want[n])
+        n++;
+    if (r.n != n) {
+        print(&r);
+        fail_msg("pid %d allowed %s: %zu reasons, want %zu", (int)pid, allowed, r.n, n);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!reasons_has(&r, want[i])) {
+            print(&r);
+            fail_msg("pid %d allowed %s: no %s", (int)pid, allowed, want[i]);
+        }
+    reasons_free(&r);
+}
+#define JOINED(pid, allowed, ...) joined_case(pid, allowed, (const char *const[]){ __VA_ARGS__, NULL })
+
+/* Namespaces joined by path: the host's unless the container's process shows otherwise. No
+ * process, or a process in this process's namespaces (the runtime's): host namespaces. A
+ * process in a network and a UTS namespace of its own: joined, allowed by the default list,
+ * denied when the policy's list lacks them. */
+static void test_joined_namespaces(void **state)
+{
+    int go[2], ready[2];
+    pid_t child;
+    char c;
+
+    (void)state;
+    JOINED(0, NULL, "host-namespace-forbidden:network", "host-namespace-forbidden:uts");
+    JOINED(getpid(), NULL, "host-namespace-forbidden:network", "host-namespace-forbidden:uts");
+    if (geteuid() != 0) {
+        print_message("  (not root: a process in namespaces of its own not tried)\n");
+        return;
+    }
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(ready), 0);
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) { /* ends when the parent writes or exits (EOF on go) */
+        close(go[1]);
+        close(ready[0]);
+        c = unshare(CLONE_NEWNET | CLONE_NEWUTS) == 0 ? 'y' : 'n';
+        if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) < 0)
+            _exit(1);
+        _exit(0);
+    }
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    assert_int_equal(c, 'y');
+    JOINED(child, NULL, NULL);
+    JOINED(child, "[\"ipc\"]", "namespace-joined-forbidden:network",
+           "namespace-joined-forbidden:uts");
+    JOINED(child, "[\"uts\"]", "namespace-joined-forbidden:network");
+    assert_int_equal(write(go[1], "x", 1), 1);
+    waitpid(child, NULL, 0);
+    close(go[0]);
+    close(go[1]);
+    close(ready[0]);
+    close(ready[1]);
+}
+
 static void test_hardened_base(void **state)
 {
     struct reasons r;
@@ -542,8 +615,13 @@ static void test_missing_fields(void **state)
             if (i != skip)
                 cbor_map_add(cut, cbor_map_handle(m)[i]);
         launch_policy_check(pol, cut, &r);
-        if (strncmp((const char *)cbor_string_handle(cbor_map_handle(m)[skip].key),
-                    "config_digest", 13) && !reasons_has(&r, "launch-config-malformed"))
+        /* not read: config_digest; optional: joined_namespaces (absent, none joined: older
+         * agents listed such namespaces as the host's) */
+        const char *k = (const char *)cbor_string_handle(cbor_map_handle(m)[skip].key);
+        size_t kn = cbor_string_length(cbor_map_handle(m)[skip].key);
+        if (!(kn == 13 && !strncmp(k, "config_digest", 13)) &&
+            !(kn == 17 && !strncmp(k, "joined_namespaces", 17)) &&
+            !reasons_has(&r, "launch-config-malformed"))
             fail_msg("field %zu missing: not malformed", skip);
         reasons_free(&r);
         cbor_decref(&cut);
@@ -562,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_mount_escapes),
         cmocka_unit_test(test_own_vtpm_mount),
         cmocka_unit_test(test_engine_files),
+        cmocka_unit_test(test_joined_namespaces),
         cmocka_unit_test(test_host_mount_allow_list),
         cmocka_unit_test(test_process_escapes),
         cmocka_unit_test(test_no_seccomp),
