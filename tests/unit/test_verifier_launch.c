@@ -217,15 +217,19 @@ static void test_own_vtpm_mount(void **state)
 #define OTHER_ID "04a50f811edcc834b656403a37fdb9240cda2223b8249acb9cb74e5bf7b5ce25"
 
 /* A bind of sub (relative to the storage root) at dest, judged for container id (NULL: none)
- * with engine storage root, allow_engine_files as allow; the reasons as own_case(). */
-static void engine_case(const char *root, const char *id, const char *sub, const char *dest,
-                        const char *allow, const char *want)
+ * with engine storage root, allow_engine_files as allow, the bundle at
+ * <root>/overlay-containers/<bundle_id>/userdata; the reasons as own_case(). */
+static void engine_case_in(const char *root, const char *bundle_id, const char *id,
+                           const char *sub, const char *dest, const char *allow,
+                           const char *want)
 {
     const char *const storage[] = { "/nonexistent-vtpm-test/graph", root, NULL };
     struct launch_env e = env;
     struct reasons r;
-    char m[1024];
+    char m[1024], bundle[512];
 
+    snprintf(bundle, sizeof(bundle), "%s/overlay-containers/%s/userdata", root, bundle_id);
+    e.bundle_dir = bundle;
     e.ctr_id = id;
     e.engine_storage = storage;
     snprintf(m, sizeof(m), "{\"destination\": \"%s\", \"type\": \"bind\","
@@ -239,10 +243,17 @@ static void engine_case(const char *root, const char *id, const char *sub, const
     reasons_free(&r);
 }
 
+static void engine_case(const char *root, const char *id, const char *sub, const char *dest,
+                        const char *allow, const char *want)
+{
+    engine_case_in(root, id && strlen(id) == 64 ? id : CTR_ID, id, sub, dest, allow, want);
+}
+
 /* podman's per-container files: exactly the container's own, each at its own destination and
- * of its type, are allowed under the default policy; another container's, another
- * destination, the userdata directory, a symlink out, an id that is not one path element, and
- * everything with allow_engine_files false are host binds as any other. */
+ * of its type, with the bundle in the engine's directory for that id, are allowed under the
+ * default policy; another container's, another destination, the userdata directory, a symlink
+ * out, an id that is not one path element, a bundle elsewhere, and everything with
+ * allow_engine_files false are host binds as any other. */
 static void test_engine_files(void **state)
 {
     char root[] = "/tmp/vengine-XXXXXX", p[512];
@@ -303,6 +314,11 @@ static void test_engine_files(void **state)
                 "host-mount-not-allowed:");
     engine_case(root, CTR_ID "/userdata/..", "/overlay-containers/" CTR_ID "/userdata/hosts",
                 "/etc/hosts", "true", "host-mount-not-allowed:");
+    /* a bundle that is not the engine's for that id: nothing is the container's own */
+    engine_case_in(root, OTHER_ID, CTR_ID, "/overlay-containers/" CTR_ID "/userdata/hosts",
+                   "/etc/hosts", "true", "host-mount-not-allowed:");
+    engine_case_in(root, "no-such-id", CTR_ID, "/overlay-containers/" CTR_ID "/userdata/hosts",
+                   "/etc/hosts", "true", "host-mount-not-allowed:");
 
     unlink(p);
     for (size_t i = N(files); i-- > 0;) {
