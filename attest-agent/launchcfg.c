@@ -333,15 +333,16 @@ static int same_ns(const char *pid, size_t k, const struct stat *ns)
 
 /*
  * A namespace joined by path, seen in the container's process (env->pid, at createRuntime in
- * the namespaces it will run in): it is not this process's (the runtime's, which ran the hook
- * in the namespaces the engine gave it) nor pid 1's (the host's; where pid 1's cannot be read,
+ * the namespaces it will run in): it is not the runtime's (env->runtime_pid, else this
+ * process's: the hook runs in the runtime's namespaces; the agent service, whose own may be
+ * private to it, names the runtime) nor pid 1's (the host's; where pid 1's cannot be read,
  * e.g. a root without ptrace access to it, the runtime's stand for the host's). Anything that
  * cannot be shown (no pid, /proc unreadable, a user namespace, whose uids owner.c could not
  * decide) stays "maybe the host's".
  */
 static int joined_not_host(size_t k, const struct launch_env *env)
 {
-    char p[64];
+    char p[64], rt[24] = "self";
     struct stat c;
 
     if (!env || env->pid <= 0 || k == NS_USER)
@@ -349,7 +350,9 @@ static int joined_not_host(size_t k, const struct launch_env *env)
     snprintf(p, sizeof(p), "/proc/%lld/ns/%s", env->pid, ns_proc[k]);
     if (stat(p, &c) < 0)
         return 0;
-    return same_ns("self", k, &c) == 0 && same_ns("1", k, &c) != 1;
+    if (env->runtime_pid > 0)
+        snprintf(rt, sizeof(rt), "%lld", env->runtime_pid);
+    return same_ns(rt, k, &c) == 0 && same_ns("1", k, &c) != 1;
 }
 
 /*

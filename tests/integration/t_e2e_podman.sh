@@ -93,5 +93,12 @@ grep -q "container $CID" ad.log || fail "the service did not check $CID"
 verdict_of "$CID" | grep -q '"allow"' || fail "no allow verdict for $CID"
 ok "allowed through the agent service: podman's engine files judged as such, running"
 denied svcbad bad "rootfs-digest-not-allowed"
+PNET=container:$ID-svc
+prun svcjoined img || { cat svcjoined.err >&2; fail "joining through the service failed"; }
+[ "$(state_of svcjoined)" = running ] || fail "the service's joining container is not running"
+PNET=host
+denied svchostnet img "host-namespace-forbidden:network"
+PNET=
+ok "through the agent service: a joined network namespace runs, the host's is refused"
 grep -q "container $(podman_ inspect -f '{{.Id}}' "$ID-svcbad")" ad.log ||
     fail "the service did not check the denied container"

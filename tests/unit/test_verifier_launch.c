@@ -333,14 +333,16 @@ static void test_engine_files(void **state)
 }
 
 /* The reasons for base with the network and uts namespaces joined by path, judged in process
- * pid (0: none), with allowed_joined_namespaces as allowed (NULL: the default). */
-static void joined_case(pid_t pid, const char *allowed, const char *const *want)
+ * pid (0: none) against the runtime rt (0: this process), with allowed_joined_namespaces as
+ * allowed (NULL: the default). */
+static void joined_case(pid_t pid, pid_t rt, const char *allowed, const char *const *want)
 {
     struct launch_env e = env;
     struct reasons r;
     size_t n = 0;
 
     e.pid = pid;
+    e.runtime_pid = rt;
     judge_in(&e, "linux.namespaces", "[{\"type\": \"pid\"}, {\"type\": \"ipc\"},"
              " {\"type\": \"mount\"}, {\"type\": \"network\", \"path\": \"/run/netns/x\"},"
              " {\"type\": \"uts\", \"path\": \"/proc/1/ns/uts\"}]",
@@ -358,12 +360,13 @@ static void joined_case(pid_t pid, const char *allowed, const char *const *want)
         }
     reasons_free(&r);
 }
-#define JOINED(pid, allowed, ...) joined_case(pid, allowed, (const char *const[]){ __VA_ARGS__, NULL })
+#define JOINED(pid, rt, allowed, ...) \
+    joined_case(pid, rt, allowed, (const char *const[]){ __VA_ARGS__, NULL })
 
 /* Namespaces joined by path: the host's unless the container's process shows otherwise. No
- * process, or a process in this process's namespaces (the runtime's): host namespaces. A
- * process in a network and a UTS namespace of its own: joined, allowed by the default list,
- * denied when the policy's list lacks them. */
+ * process, or a process in the runtime's namespaces (this process's, or the named runtime's):
+ * host namespaces. A process in a network and a UTS namespace of its own: joined, allowed by
+ * the default list, denied when the policy's list lacks them. */
 static void test_joined_namespaces(void **state)
 {
     int go[2], ready[2];
@@ -371,8 +374,9 @@ static void test_joined_namespaces(void **state)
     char c;
 
     (void)state;
-    JOINED(0, NULL, "host-namespace-forbidden:network", "host-namespace-forbidden:uts");
-    JOINED(getpid(), NULL, "host-namespace-forbidden:network", "host-namespace-forbidden:uts");
+    JOINED(0, 0, NULL, "host-namespace-forbidden:network", "host-namespace-forbidden:uts");
+    JOINED(getpid(), 0, NULL, "host-namespace-forbidden:network",
+           "host-namespace-forbidden:uts");
     if (geteuid() != 0) {
         print_message("  (not root: a process in namespaces of its own not tried)\n");
         return;
@@ -391,10 +395,14 @@ static void test_joined_namespaces(void **state)
     }
     assert_int_equal(read(ready[0], &c, 1), 1);
     assert_int_equal(c, 'y');
-    JOINED(child, NULL, NULL);
-    JOINED(child, "[\"ipc\"]", "namespace-joined-forbidden:network",
+    JOINED(child, 0, NULL, NULL);
+    JOINED(child, getpid(), NULL, NULL);
+    JOINED(child, 0, "[\"ipc\"]", "namespace-joined-forbidden:network",
            "namespace-joined-forbidden:uts");
-    JOINED(child, "[\"uts\"]", "namespace-joined-forbidden:network");
+    JOINED(child, 0, "[\"uts\"]", "namespace-joined-forbidden:network");
+    /* judged against a runtime in the child's own namespaces: the runtime's, not joined */
+    JOINED(child, child, NULL, "host-namespace-forbidden:network",
+           "host-namespace-forbidden:uts");
     assert_int_equal(write(go[1], "x", 1), 1);
     waitpid(child, NULL, 0);
     close(go[0]);
