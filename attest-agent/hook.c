@@ -59,12 +59,15 @@ static const char *named_vtpm(const struct hook *h)
 static int hook_measure(struct hook *h, const uint8_t *state, size_t len)
 {
     char runtime[64];
+    struct measure_ctr c = { .engine_storage = h->o->engine_storage };
     int r = oci_state_parse((const char *)state, len, &h->st);
 
     if (r == 0)
         r = oci_bundle_load(h->st.bundle, &h->b);
     if (r < 0)
         return r;
+    c.id = h->st.id;
+    c.pid = h->st.pid;
     timing_mark("state, config");
     /* A named vTPM's canonical UUID is known before the launch configuration is measured: a
      * read-only bind of exactly its directory is the container's own vTPM, not vtpm-mgr's
@@ -73,14 +76,14 @@ static int hook_measure(struct hook *h, const uint8_t *state, size_t len)
     h->mgr.timeout_ms = deadline_left_ms(h->deadline);
     if (named_vtpm(h) && (r = mgr_info(&h->mgr, named_vtpm(h), &h->named)) < 0)
         return r;
-    /* The runtime is the process that runs the hook. */
-    snprintf(runtime, sizeof(runtime), "/proc/%d/exe", (int)getppid());
+    /* The runtime is the process that runs the hook (for the service: the hook's parent). */
+    c.runtime_pid = h->env->runtime_pid > 0 ? h->env->runtime_pid : (long long)getppid();
+    snprintf(runtime, sizeof(runtime), "/proc/%lld/exe", c.runtime_pid);
     return measure_collect(&h->b, h->st.annotations,
                            h->o->runtime ? h->o->runtime
                                          : h->env->runtime ? h->env->runtime : runtime,
                            h->o->cache_dir, h->o->run_dir,
-                           named_vtpm(h) ? h->named.uuid : NULL, h->st.id,
-                           h->o->engine_storage, &h->m);
+                           named_vtpm(h) ? h->named.uuid : NULL, &c, &h->m);
 }
 
 /* A vTPM named by the container (vtpm-mgr's info read in hook_measure): the container's own

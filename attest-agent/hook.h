@@ -25,6 +25,8 @@ struct hook_attested {
 /* What the agent service supplies to a check; all zero for a stand-alone hook. */
 struct hook_env {
     const char *runtime;      /* runtime binary to measure unless o->runtime; NULL: the parent */
+    long long runtime_pid;    /* the runtime's process (its namespaces are the reference for
+                               * joined ones, launchcfg.h); 0: the parent */
     /* A vTPM created and registered ahead (PCRs still zero), or < 0: create one. */
     int (*take_vtpm)(void *arg, char uuid[MGR_UUID_LEN]);
     void *arg;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cborenc.h"
 #include "ctlproto.h"
@@ -20,6 +21,8 @@ static const struct { const char *oci, *name; } ns_types[] = {
 };
 #define NS_COUNT (sizeof(ns_types) / sizeof(ns_types[0]))
 #define NS_USER 5
+/* The same types' names under /proc/PID/ns. */
+static const char *const ns_proc[] = { "net", "pid", "ipc", "uts", "mnt", "user", "cgroup" };
 
 /* Hook stages of the OCI runtime spec; all of them run on the host as the runtime's user. */
 static const char *const hook_stages[] = {
@@ -316,11 +319,52 @@ static int ns_index(const char *type)
     return strcmp(type, "time") ? -1 : (int)NS_COUNT; /* time: known, not measured */
 }
 
-/* A namespace is unshared when listed without a path; joining one by path may be the host's. */
-static int extract_namespaces(const json_t *linux_, cbor_item_t *m)
+/* /proc/<pid>/ns/<type> is the namespace ns (1), another (0), or cannot be read (-1). */
+static int same_ns(const char *pid, size_t k, const struct stat *ns)
 {
-    int unshared[NS_COUNT + 1] = { 0 };
-    struct strset host = { 0 };
+    char p[64];
+    struct stat st;
+
+    snprintf(p, sizeof(p), "/proc/%s/ns/%s", pid, ns_proc[k]);
+    if (stat(p, &st) < 0)
+        return -1;
+    return st.st_dev == ns->st_dev && st.st_ino == ns->st_ino;
+}
+
+/*
+ * A namespace joined by path, seen in the container's process (env->pid, at createRuntime in
+ * the namespaces it will run in): it is not the runtime's (env->runtime_pid, else this
+ * process's: the hook runs in the runtime's namespaces; the agent service, whose own may be
+ * private to it, names the runtime) nor pid 1's (the host's; where pid 1's cannot be read,
+ * e.g. a root without ptrace access to it, the runtime's stand for the host's). Anything that
+ * cannot be shown (no pid, /proc unreadable, a user namespace, whose uids owner.c could not
+ * decide) stays "maybe the host's".
+ */
+static int joined_not_host(size_t k, const struct launch_env *env)
+{
+    char p[64], rt[24] = "self";
+    struct stat c;
+
+    if (!env || env->pid <= 0 || k == NS_USER)
+        return 0;
+    snprintf(p, sizeof(p), "/proc/%lld/ns/%s", env->pid, ns_proc[k]);
+    if (stat(p, &c) < 0)
+        return 0;
+    if (env->runtime_pid > 0)
+        snprintf(rt, sizeof(rt), "%lld", env->runtime_pid);
+    return same_ns(rt, k, &c) == 0 && same_ns("1", k, &c) != 1;
+}
+
+/*
+ * A namespace is unshared when listed without a path; joining one by path may be the host's,
+ * unless the container's process shows it is not (joined_not_host: another container's, a
+ * pod's), then it is recorded as joined.
+ */
+static int extract_namespaces(const json_t *linux_, const struct launch_env *env,
+                              cbor_item_t *m)
+{
+    int unshared[NS_COUNT + 1] = { 0 }, joined[NS_COUNT + 1] = { 0 };
+    struct strset host = { 0 }, other = { 0 };
     json_t *nss, *ns, *path;
     size_t i;
     int r = linux_ ? lc_get_opt(linux_, "namespaces", JSON_ARRAY, &nss) : (nss = NULL, 0);
@@ -333,12 +377,19 @@ static int extract_namespaces(const json_t *linux_, cbor_item_t *m)
         r = lc_get_opt(ns, "path", JSON_STRING, &path);
         if (r == 0 && (!path || !*json_string_value(path)))
             unshared[k] = 1;
+        else if (r == 0 && k < (int)NS_COUNT)
+            joined[k] = joined_not_host((size_t)k, env);
     }
     for (i = 0; r == 0 && i < NS_COUNT; i++)
-        if (!unshared[i])
+        if (joined[i] && !unshared[i])
+            r = strset_add(&other, ns_types[i].name);
+        else if (!unshared[i])
             r = strset_add(&host, ns_types[i].name);
     if (r == 0)
         r = put(m, "host_namespaces", cb_text_array(&host));
+    if (r == 0)
+        r = put(m, "joined_namespaces", cb_text_array(&other));
+    strset_free(&other);
     if (r == 0)
         r = ctl_put_bool(m, "user_namespace", unshared[NS_USER]);
     strset_free(&host);
@@ -533,7 +584,7 @@ static int extract_sysctl(const json_t *linux_, cbor_item_t *m)
     return put(m, "sysctl", a);
 }
 
-static int extract_linux(const json_t *config, cbor_item_t *m)
+static int extract_linux(const json_t *config, const struct launch_env *env, cbor_item_t *m)
 {
     json_t *linux_, *res = NULL;
     int r = lc_get_opt(config, "linux", JSON_OBJECT, &linux_);
@@ -541,7 +592,7 @@ static int extract_linux(const json_t *config, cbor_item_t *m)
     if (r == 0 && linux_)
         r = lc_get_opt(linux_, "resources", JSON_OBJECT, &res);
     if (r == 0)
-        r = extract_namespaces(linux_, m);
+        r = extract_namespaces(linux_, env, m);
     if (r == 0)
         r = extract_mappings(linux_, "uidMappings", "uid_mappings", m);
     if (r == 0)
@@ -654,7 +705,7 @@ int launchcfg_extract(const json_t *config, const uint8_t digest[DIGEST_LEN],
     if (r == 0)
         r = extract_process(config, lc->map);
     if (r == 0)
-        r = extract_linux(config, lc->map);
+        r = extract_linux(config, env, lc->map);
     if (r == 0)
         r = extract_hooks(config, env, lc->map);
     if (r == 0)

@@ -24,6 +24,11 @@ struct launch_env {
     const char *own_vtpm;    /* UUID of the container's vTPM: a bind of exactly
                               * <mgr_run_dir>/vtpm/<uuid> is `own_vtpm`, not `vtpm_mgr` */
     const char *ctr_id;      /* the container's id (OCI state): names its engine files */
+    long long pid;           /* the container's process (OCI state), 0: none; a namespace
+                              * joined by path that it shows is not the host's is
+                              * `joined_namespaces`, not `host_namespaces` */
+    long long runtime_pid;   /* the runtime's process (the hook's parent): the reference for
+                              * "not the host's" with pid 1; 0: this process */
     const char *const *engine_storage; /* NULL-terminated containers/storage roots (podman's
                               * graph and run roots): a bind of exactly one of the container's
                               * own per-container files there, at its one destination, is

@@ -200,20 +200,44 @@ static int id_element(const char *s)
            strcmp(s, ".") && strcmp(s, "..");
 }
 
+/* path (resolved) is <root>/<driver>-containers/<id>/<tail> for a root of env->engine_storage
+ * and a driver of engine_drivers. */
+static int in_engine_storage(const char *path, const struct launch_env *env, const char *tail)
+{
+    char root[PATH_MAX], want[2 * PATH_MAX + 256];
+
+    for (const char *const *s = env->engine_storage; *s; s++) {
+        if (!**s || !realpath(*s, root))
+            continue;
+        for (size_t d = 0; d < sizeof(engine_drivers) / sizeof(engine_drivers[0]); d++) {
+            snprintf(want, sizeof(want), "%s/%s-containers/%s/%s", root, engine_drivers[d],
+                     env->ctr_id, tail);
+            if (!strcmp(path, want))
+                return 1;
+        }
+    }
+    return 0;
+}
+
 /*
- * The bind is one of the container's own engine files (env->ctr_id, env->engine_storage): its
- * resolved source is exactly <root>/<driver>-containers/<ctr_id>/userdata/<file> under one of
- * the storage roots (resolved too), at the destination that file belongs to, and of its type
- * (lstat of the resolved source: no symlink, no other kind of file). Not another container's,
- * not the userdata directory, not the file at another destination.
+ * The bind is one of the container's own engine files (env->ctr_id, env->engine_storage): the
+ * container's bundle is the engine's directory for it, <root>/<driver>-containers/<ctr_id>/
+ * userdata (so the engine made this container: a bundle elsewhere that takes an engine
+ * container's id gets nothing), and the bind's resolved source is exactly
+ * <root>/<driver>-containers/<ctr_id>/userdata/<file> under one of the storage roots (resolved
+ * too), at the destination that file belongs to, and of its type (lstat of the resolved
+ * source: no symlink, no other kind of file). Not another container's, not the userdata
+ * directory, not the file at another destination.
  */
 static int engine_file(const struct mnt *m, const struct launch_env *env)
 {
-    char root[PATH_MAX], want[2 * PATH_MAX + 256];
+    char bundle[PATH_MAX], tail[64];
     struct stat st;
     size_t f;
 
-    if (!env || !env->engine_storage || !env->ctr_id || !id_element(env->ctr_id))
+    if (!env || !env->engine_storage || !env->ctr_id || !id_element(env->ctr_id) ||
+        !env->bundle_dir || !realpath(env->bundle_dir, bundle) ||
+        !in_engine_storage(bundle, env, "userdata"))
         return 0;
     for (f = 0; f < sizeof(engine_files) / sizeof(engine_files[0]); f++)
         if (!strcmp(m->dest, engine_files[f].dest))
@@ -221,17 +245,8 @@ static int engine_file(const struct mnt *m, const struct launch_env *env)
     if (f == sizeof(engine_files) / sizeof(engine_files[0]) || lstat(m->source, &st) < 0 ||
         (engine_files[f].dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)))
         return 0;
-    for (const char *const *s = env->engine_storage; *s; s++) {
-        if (!**s || !realpath(*s, root))
-            continue;
-        for (size_t d = 0; d < sizeof(engine_drivers) / sizeof(engine_drivers[0]); d++) {
-            snprintf(want, sizeof(want), "%s/%s-containers/%s/userdata/%s", root,
-                     engine_drivers[d], env->ctr_id, engine_files[f].file);
-            if (!strcmp(m->source, want))
-                return 1;
-        }
-    }
-    return 0;
+    snprintf(tail, sizeof(tail), "userdata/%s", engine_files[f].file);
+    return in_engine_storage(m->source, env, tail);
 }
 
 static cbor_item_t *host_entry(const struct mnt *m, const struct launch_env *env)

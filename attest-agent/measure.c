@@ -68,16 +68,20 @@ static int measure_self(char path[PATH_MAX], uint8_t d[DIGEST_LEN])
 
 int measure_collect(const struct oci_bundle *b, const json_t *annotations,
                     const char *runtime_exe, const char *cache_dir, const char *mgr_run_dir,
-                    const char *own_vtpm, const char *ctr_id,
-                    const char *const *engine_storage, struct measurement *m)
+                    const char *own_vtpm, const struct measure_ctr *c, struct measurement *m)
 {
     struct launch_env env = { .bundle_dir = b->dir, .mgr_run_dir = mgr_run_dir,
-                              .own_vtpm = own_vtpm, .ctr_id = ctr_id,
-                              .engine_storage = engine_storage };
+                              .own_vtpm = own_vtpm };
     char self[PATH_MAX];
     uint8_t d[DIGEST_LEN];
     int r;
 
+    if (c) {
+        env.ctr_id = c->id;
+        env.pid = c->pid;
+        env.runtime_pid = c->runtime_pid;
+        env.engine_storage = c->engine_storage;
+    }
     memset(m, 0, sizeof(*m));
     m->image_ref = first_annotation(annotations, ANN_IMAGE_REF, ANN_CRI_IMAGE);
     m->image_digest = first_annotation(annotations, ANN_MANIFEST, ANN_CONFIG_DIGEST);

@@ -30,20 +30,27 @@ struct measurement {
     struct launch_config lc;
 };
 
+/* The container as its start shows it (launchcfg.h): what the engine and the runtime say. */
+struct measure_ctr {
+    const char *id;                     /* OCI state id; NULL: none */
+    long long pid, runtime_pid;         /* its process, the runtime's; 0: none / unknown */
+    const char *const *engine_storage;  /* NULL-terminated storage roots, or NULL */
+};
+
 /*
  * Measures bundle b: image annotations (from annotations, which outlive m), the rootfs tree,
  * the runtime binary at runtime_exe (a path or /proc/PID/exe; its link target is recorded),
  * this binary (/proc/self/exe) and the launch config (host binds that reach mgr_run_dir,
  * vtpm-mgr's run dir, are flagged; NULL: none; a bind of exactly the directory of own_vtpm,
- * the UUID of the container's vTPM or NULL, is flagged `own_vtpm` instead; a bind of one of
- * container ctr_id's own engine files under engine_storage, a NULL-terminated list or NULL,
- * is flagged `engine_file`). The runtime's digest is cached in cache_dir (NULL: hashed every
- * time; see digestcache.h). Free with measure_free().
+ * the UUID of the container's vTPM or NULL, is flagged `own_vtpm` instead; with c (NULL: none)
+ * a bind of one of container c->id's own engine files under c->engine_storage is flagged
+ * `engine_file`, and namespaces joined by path are judged in the container's process against
+ * the runtime's: see launchcfg.h). The runtime's digest is cached in cache_dir (NULL: hashed
+ * every time; see digestcache.h). Free with measure_free().
  */
 int measure_collect(const struct oci_bundle *b, const json_t *annotations,
                     const char *runtime_exe, const char *cache_dir, const char *mgr_run_dir,
-                    const char *own_vtpm, const char *ctr_id,
-                    const char *const *engine_storage, struct measurement *m);
+                    const char *own_vtpm, const struct measure_ctr *c, struct measurement *m);
 void measure_free(struct measurement *m);
 
 /* The event log of m, in extend order: image (if any), rootfs, runtime, agent, launch-config. */

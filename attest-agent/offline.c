@@ -26,6 +26,7 @@
 
 static int collect(const struct agent_opts *o, struct oci_bundle *b, struct measurement *m)
 {
+    const struct measure_ctr c = { .id = o->container_id, .engine_storage = o->engine_storage };
     char runtime[PATH_MAX];
     int r;
 
@@ -41,10 +42,9 @@ static int collect(const struct agent_opts *o, struct oci_bundle *b, struct meas
     /* The container's vTPM: --vtpm (evidence), else config.json's annotation when it is a
      * UUID (a vtpm-mgr name is not resolved here: its directory's bind stays flagged). The
      * engine files are those of --container-id only (a bundle's directory name is not an
-     * engine's container id). */
+     * engine's container id); no process, so a namespace joined by path may be the host's. */
     return measure_collect(b, b->annotations, runtime, NULL, o->run_dir,
-                           o->vtpm ? o->vtpm : oci_annotation(b->annotations, ANN_VTPM),
-                           o->container_id, o->engine_storage, m);
+                           o->vtpm ? o->vtpm : oci_annotation(b->annotations, ANN_VTPM), &c, m);
 }
 
 int offline_measure(const struct agent_opts *o)

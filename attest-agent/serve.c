@@ -178,8 +178,8 @@ static void reply_error(int fd, int err, const char *msg, int fallback)
         cbor_decref(&m);
 }
 
-/* The peer's parent: the runtime that runs the hook that connected. */
-static int peer_runtime(pid_t pid, char *out, size_t outsz)
+/* The peer's parent: the runtime that runs the hook that connected (its pid in *rpid). */
+static int peer_runtime(pid_t pid, char *out, size_t outsz, long long *rpid)
 {
     char buf[1024];
     const char *f;
@@ -190,6 +190,7 @@ static int peer_runtime(pid_t pid, char *out, size_t outsz)
     if (sscanf(f, " %*c %d", &ppid) != 1 || ppid <= 0)
         return -EINVAL;
     snprintf(out, outsz, "/proc/%d/exe", ppid);
+    *rpid = ppid;
     return 0;
 }
 
@@ -253,7 +254,7 @@ static const char *check(struct service *s, int fd, pid_t peer, struct front_req
     *fallback = !same_setup(s->o, &ho);
     if (*fallback)
         return "another verifier, TLS setup, run dir or engine storage";
-    if (peer_runtime(peer, runtime, sizeof(runtime)) < 0)
+    if (peer_runtime(peer, runtime, sizeof(runtime), &env.runtime_pid) < 0)
         return "the hook's runtime process is gone";
     env.runtime = runtime;
     /* This thread's diagnostics go to the client too (they carry the verifier's reasons). */

@@ -61,7 +61,8 @@ podman_() {
         --runtime "$PM_RUNTIME" --hooks-dir "$HOOKS" "$@"
 }
 remove_podman() {
-    podman_ rm -af -t 0 >/dev/null 2>&1 || true
+    # twice: a container another one joined is removed only after it
+    podman_ rm -af -t 0 >/dev/null 2>&1 || podman_ rm -af -t 0 >/dev/null 2>&1 || true
     podman_ rmi -af >/dev/null 2>&1 || true
     # anything podman left mounted under its dirs (overlay layers, shm), deepest first
     for _pm in $(findmnt -rn -o TARGET | grep "^$PM/" | sort -r); do umount -l "$_pm" || true; done
@@ -70,10 +71,11 @@ remove_podman() {
 # localhost/vtpm-e2e-IMAGE:1, annotated for attestation and hardened to pass the default
 # policy: capabilities all dropped, no_new_privs, the seccomp profile above, /proc/asound
 # masked (podman's masked paths lack it), memory, CPU shares and pids limits, uid 1000, no
-# network, explicit rlimits (no CAP_SYS_RESOURCE here). podman's stderr in NAME.err.
+# network (PNET, when set, is podman's --network instead), explicit rlimits (no
+# CAP_SYS_RESOURCE here). podman's stderr in NAME.err.
 prun() {
     _n=$1 _i=$2; shift 2
-    podman_ run -d --name "$ID-$_n" --annotation org.vtpm-attest.attest=true --network none \
+    podman_ run -d --name "$ID-$_n" --annotation org.vtpm-attest.attest=true --network "${PNET:-none}" \
         --user 1000:1000 --cap-drop all --security-opt no-new-privileges \
         --security-opt seccomp="$T/seccomp.json" --security-opt mask=/proc/asound \
         --memory 64m --cpu-shares 512 --pids-limit 64 \

@@ -39,9 +39,11 @@ remove_ctrd() {
         ctr_ container rm "$c" >/dev/null 2>&1 || true
     done
     stop_pid "$CTRD_PID" 100 || true
-    # shims of this containerd that outlived it (started for this test: its socket in argv)
-    for p in $(pgrep -f "containerd-shim-runc-v2 -namespace $NS .*-address $C/c.sock" || true); do
-        kill -KILL "$p" 2>/dev/null || true
+    # shims that outlived their task (each recorded its pid in its bundle under our state dir)
+    for f in "$C"/state/io.containerd.runtime.v2.task/$NS/*/shim.pid; do
+        [ -f "$f" ] || continue
+        p=$(cat "$f")
+        case $(cat "/proc/$p/comm" 2>/dev/null) in containerd-shim*) kill -KILL "$p" ;; esac
     done
 }
 CTRDS=""

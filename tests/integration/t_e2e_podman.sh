@@ -55,6 +55,18 @@ denied hostetc img "host-mount-sensitive:/etc (rw)" -v /etc:/hostetc:ro
 mkdir data && echo "127.0.0.1 x" >data/hosts
 denied hosts img "host-mount-not-allowed:$T/data/hosts (rw)" -v "$T/data/hosts:/etc/hosts"
 
+# Namespaces joined by path: ok's network namespace (as a pod's containers join the pod's) is
+# not the host's, so it passes; the host's own, by --network host or by a path to it, does not.
+PNET=container:$ID-ok
+prun joined img || { cat joined.err >&2; fail "joining the allowed container's network failed"; }
+[ "$(state_of joined)" = running ] || fail "the joining container is not running"
+ok "allowed: a container joining another container's network namespace"
+PNET=host
+denied hostnet img "host-namespace-forbidden:network"
+PNET=ns:/proc/$$/ns/net
+denied hostnetpath img "host-namespace-forbidden:network"
+PNET=
+
 # Unannotated: the hook does not run (podman's hooks.d match), so even the tampered image
 # starts and the verifier has never heard of it.
 podman_ run -d --name "$ID-plain" --network none --ulimit nofile=1024:1024 \
@@ -81,5 +93,12 @@ grep -q "container $CID" ad.log || fail "the service did not check $CID"
 verdict_of "$CID" | grep -q '"allow"' || fail "no allow verdict for $CID"
 ok "allowed through the agent service: podman's engine files judged as such, running"
 denied svcbad bad "rootfs-digest-not-allowed"
+PNET=container:$ID-svc
+prun svcjoined img || { cat svcjoined.err >&2; fail "joining through the service failed"; }
+[ "$(state_of svcjoined)" = running ] || fail "the service's joining container is not running"
+PNET=host
+denied svchostnet img "host-namespace-forbidden:network"
+PNET=
+ok "through the agent service: a joined network namespace runs, the host's is refused"
 grep -q "container $(podman_ inspect -f '{{.Id}}' "$ID-svcbad")" ad.log ||
     fail "the service did not check the denied container"

@@ -111,7 +111,7 @@ static int measure_bundle(const struct make_opts *o, struct oci_bundle *b, struc
     if ((r = oci_bundle_load(o->bundle, b)) < 0)
         return r;
     /* No digest cache: every run hashes the runtime, as `attest-agent measure` does. */
-    return measure_collect(b, b->annotations, o->runtime, NULL, NULL, NULL, NULL, NULL, m);
+    return measure_collect(b, b->annotations, o->runtime, NULL, NULL, NULL, NULL, m);
 }
 
 static int parse_make_opts(int argc, char **argv, struct make_opts *o)

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -215,15 +217,19 @@ static void test_own_vtpm_mount(void **state)
 #define OTHER_ID "04a50f811edcc834b656403a37fdb9240cda2223b8249acb9cb74e5bf7b5ce25"
 
 /* A bind of sub (relative to the storage root) at dest, judged for container id (NULL: none)
- * with engine storage root, allow_engine_files as allow; the reasons as own_case(). */
-static void engine_case(const char *root, const char *id, const char *sub, const char *dest,
-                        const char *allow, const char *want)
+ * with engine storage root, allow_engine_files as allow, the bundle at
+ * <root>/overlay-containers/<bundle_id>/userdata; the reasons as own_case(). */
+static void engine_case_in(const char *root, const char *bundle_id, const char *id,
+                           const char *sub, const char *dest, const char *allow,
+                           const char *want)
 {
     const char *const storage[] = { "/nonexistent-vtpm-test/graph", root, NULL };
     struct launch_env e = env;
     struct reasons r;
-    char m[1024];
+    char m[1024], bundle[512];
 
+    snprintf(bundle, sizeof(bundle), "%s/overlay-containers/%s/userdata", root, bundle_id);
+    e.bundle_dir = bundle;
     e.ctr_id = id;
     e.engine_storage = storage;
     snprintf(m, sizeof(m), "{\"destination\": \"%s\", \"type\": \"bind\","
@@ -237,10 +243,17 @@ static void engine_case(const char *root, const char *id, const char *sub, const
     reasons_free(&r);
 }
 
+static void engine_case(const char *root, const char *id, const char *sub, const char *dest,
+                        const char *allow, const char *want)
+{
+    engine_case_in(root, id && strlen(id) == 64 ? id : CTR_ID, id, sub, dest, allow, want);
+}
+
 /* podman's per-container files: exactly the container's own, each at its own destination and
- * of its type, are allowed under the default policy; another container's, another
- * destination, the userdata directory, a symlink out, an id that is not one path element, and
- * everything with allow_engine_files false are host binds as any other. */
+ * of its type, with the bundle in the engine's directory for that id, are allowed under the
+ * default policy; another container's, another destination, the userdata directory, a symlink
+ * out, an id that is not one path element, a bundle elsewhere, and everything with
+ * allow_engine_files false are host binds as any other. */
 static void test_engine_files(void **state)
 {
     char root[] = "/tmp/vengine-XXXXXX", p[512];
@@ -301,6 +314,11 @@ static void test_engine_files(void **state)
                 "host-mount-not-allowed:");
     engine_case(root, CTR_ID "/userdata/..", "/overlay-containers/" CTR_ID "/userdata/hosts",
                 "/etc/hosts", "true", "host-mount-not-allowed:");
+    /* a bundle that is not the engine's for that id: nothing is the container's own */
+    engine_case_in(root, OTHER_ID, CTR_ID, "/overlay-containers/" CTR_ID "/userdata/hosts",
+                   "/etc/hosts", "true", "host-mount-not-allowed:");
+    engine_case_in(root, "no-such-id", CTR_ID, "/overlay-containers/" CTR_ID "/userdata/hosts",
+                   "/etc/hosts", "true", "host-mount-not-allowed:");
 
     unlink(p);
     for (size_t i = N(files); i-- > 0;) {
@@ -312,6 +330,85 @@ static void test_engine_files(void **state)
         rmdir(p);
     }
     rmdir(root);
+}
+
+/* The reasons for base with the network and uts namespaces joined by path, judged in process
+ * pid (0: none) against the runtime rt (0: this process), with allowed_joined_namespaces as
+ * allowed (NULL: the default). */
+static void joined_case(pid_t pid, pid_t rt, const char *allowed, const char *const *want)
+{
+    struct launch_env e = env;
+    struct reasons r;
+    size_t n = 0;
+
+    e.pid = pid;
+    e.runtime_pid = rt;
+    judge_in(&e, "linux.namespaces", "[{\"type\": \"pid\"}, {\"type\": \"ipc\"},"
+             " {\"type\": \"mount\"}, {\"type\": \"network\", \"path\": \"/run/netns/x\"},"
+             " {\"type\": \"uts\", \"path\": \"/proc/1/ns/uts\"}]",
+             allowed ? "allowed_joined_namespaces" : NULL, allowed, &r);
+    while (want[n])
+        n++;
+    if (r.n != n) {
+        print(&r);
+        fail_msg("pid %d allowed %s: %zu reasons, want %zu", (int)pid, allowed, r.n, n);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!reasons_has(&r, want[i])) {
+            print(&r);
+            fail_msg("pid %d allowed %s: no %s", (int)pid, allowed, want[i]);
+        }
+    reasons_free(&r);
+}
+#define JOINED(pid, rt, allowed, ...) \
+    joined_case(pid, rt, allowed, (const char *const[]){ __VA_ARGS__, NULL })
+
+/* Namespaces joined by path: the host's unless the container's process shows otherwise. No
+ * process, or a process in the runtime's namespaces (this process's, or the named runtime's):
+ * host namespaces. A process in a network and a UTS namespace of its own: joined, allowed by
+ * the default list, denied when the policy's list lacks them. */
+static void test_joined_namespaces(void **state)
+{
+    int go[2], ready[2];
+    pid_t child;
+    char c;
+
+    (void)state;
+    JOINED(0, 0, NULL, "host-namespace-forbidden:network", "host-namespace-forbidden:uts");
+    JOINED(getpid(), 0, NULL, "host-namespace-forbidden:network",
+           "host-namespace-forbidden:uts");
+    if (geteuid() != 0) {
+        print_message("  (not root: a process in namespaces of its own not tried)\n");
+        return;
+    }
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(ready), 0);
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) { /* ends when the parent writes or exits (EOF on go) */
+        close(go[1]);
+        close(ready[0]);
+        c = unshare(CLONE_NEWNET | CLONE_NEWUTS) == 0 ? 'y' : 'n';
+        if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) < 0)
+            _exit(1);
+        _exit(0);
+    }
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    assert_int_equal(c, 'y');
+    JOINED(child, 0, NULL, NULL);
+    JOINED(child, getpid(), NULL, NULL);
+    JOINED(child, 0, "[\"ipc\"]", "namespace-joined-forbidden:network",
+           "namespace-joined-forbidden:uts");
+    JOINED(child, 0, "[\"uts\"]", "namespace-joined-forbidden:network");
+    /* judged against a runtime in the child's own namespaces: the runtime's, not joined */
+    JOINED(child, child, NULL, "host-namespace-forbidden:network",
+           "host-namespace-forbidden:uts");
+    assert_int_equal(write(go[1], "x", 1), 1);
+    waitpid(child, NULL, 0);
+    close(go[0]);
+    close(go[1]);
+    close(ready[0]);
+    close(ready[1]);
 }
 
 static void test_hardened_base(void **state)
@@ -542,8 +639,13 @@ static void test_missing_fields(void **state)
             if (i != skip)
                 cbor_map_add(cut, cbor_map_handle(m)[i]);
         launch_policy_check(pol, cut, &r);
-        if (strncmp((const char *)cbor_string_handle(cbor_map_handle(m)[skip].key),
-                    "config_digest", 13) && !reasons_has(&r, "launch-config-malformed"))
+        /* not read: config_digest; optional: joined_namespaces (absent, none joined: older
+         * agents listed such namespaces as the host's) */
+        const char *k = (const char *)cbor_string_handle(cbor_map_handle(m)[skip].key);
+        size_t kn = cbor_string_length(cbor_map_handle(m)[skip].key);
+        if (!(kn == 13 && !strncmp(k, "config_digest", 13)) &&
+            !(kn == 17 && !strncmp(k, "joined_namespaces", 17)) &&
+            !reasons_has(&r, "launch-config-malformed"))
             fail_msg("field %zu missing: not malformed", skip);
         reasons_free(&r);
         cbor_decref(&cut);
@@ -562,6 +664,7 @@ int main(void)
         cmocka_unit_test(test_mount_escapes),
         cmocka_unit_test(test_own_vtpm_mount),
         cmocka_unit_test(test_engine_files),
+        cmocka_unit_test(test_joined_namespaces),
         cmocka_unit_test(test_host_mount_allow_list),
         cmocka_unit_test(test_process_escapes),
         cmocka_unit_test(test_no_seccomp),

@@ -18,6 +18,7 @@
 static const char defaults[] =
     "{\"allowed_capabilities\": [\"CAP_NET_BIND_SERVICE\"],"
     " \"forbidden_host_namespaces\": [\"network\", \"pid\", \"ipc\", \"uts\", \"mount\"],"
+    " \"allowed_joined_namespaces\": [\"network\", \"pid\", \"ipc\", \"uts\"],"
     " \"allow_root\": false,"
     " \"require_memory_limit\": true, \"require_cpu_shares\": true, \"require_pids_limit\": true,"
     " \"require_no_new_privileges\": true, \"require_seccomp\": true,"
@@ -59,7 +60,8 @@ static const char *const bool_keys[] = {
     "allow_shared_propagation", "allow_agent_hook", "allow_rootfs_devices", "allow_engine_files",
 };
 static const char *const list_keys[] = {
-    "allowed_capabilities", "forbidden_host_namespaces", "allowed_dangerous_syscalls",
+    "allowed_capabilities", "forbidden_host_namespaces", "allowed_joined_namespaces",
+    "allowed_dangerous_syscalls",
     "required_masked_paths", "required_readonly_paths", "allowed_mount_types",
     "forbidden_host_sources", "allowed_sysctls", "allowed_device_nodes", "allowed_device_rules",
     "forbidden_apparmor_profiles", "allowed_selinux_types", "allowed_hooks", "allowed_setid_files",
@@ -260,6 +262,20 @@ static void ns_rule(const struct eval *e, const char *ns)
         reasons_add(e->r, "host-namespace-forbidden", "%s", ns);
 }
 
+static void joined_rule(const struct eval *e, const char *ns)
+{
+    if (!listed(list(e, "allowed_joined_namespaces"), ns))
+        reasons_add(e->r, "namespace-joined-forbidden", "%s", ns);
+}
+
+/* joined_namespaces: absent in records of agents before it, read as none joined (those
+ * agents listed such namespaces in host_namespaces, so nothing is exempted). */
+static void check_joined(const struct eval *e)
+{
+    if (ctl_get(e->cfg, "joined_namespaces"))
+        each_text(e, "joined_namespaces", joined_rule);
+}
+
 static void syscall_rule(const struct eval *e, const char *call)
 {
     if (!listed(list(e, "allowed_dangerous_syscalls"), call))
@@ -319,6 +335,7 @@ static void check_texts(const struct eval *e)
 {
     each_text(e, "capabilities", cap_rule);
     each_text(e, "host_namespaces", ns_rule);
+    check_joined(e);
     each_text(e, "sysctl", sysctl_rule);
     each_text(e, "device_rules", device_rule);
     each_text(e, "rootfs_setid", setid_rule);
