@@ -251,6 +251,20 @@ $(B)/man/%.8: $(B)/bin/% man/%.h2m VERSION
 # Example policies, made by the verifier itself so that they are always loadable: the default
 # launch policy, and a boot policy derived from the OVMF log of the QEMU tests.
 EXAMPLES := $(B)/examples/policy.json $(B)/examples/boot-policy-ovmf-qemu.json
+# The OCI hooks.d file for podman/CRI-O (docs/engines.md) with this install's paths; the
+# verifier URL is the site's (VERIFIER_URL, the same default as attest-agent.service's).
+# Copied to /etc/containers/oci/hooks.d/ by the operator, as the kmod-vtpm drop-in of
+# vtpm-mgr.service to /etc/systemd/system/vtpm-mgr.service.d/ (docs/operations.md).
+VERIFIER_URL ?= https://verifier:8443
+HOOKS_EXAMPLE := $(B)/examples/hooks.d/vtpm-attest.json
+DROPIN_EXAMPLE := systemd/vtpm-mgr.service.d/kmod-vtpm.conf
+
+# Remade on every run (bindir and VERIFIER_URL are make variables), replaced only on a change.
+$(HOOKS_EXAMPLE): attest-agent/hooks.d/vtpm-attest.json FORCE
+	@mkdir -p $(dir $@)
+	@sed -e 's|@BINDIR@|$(bindir)|g' -e 's|@VERIFIER_URL@|$(VERIFIER_URL)|g' \
+		-e 's|@RUN_DIR@|/run/vtpm-mgr|g' $< >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
 
 $(B)/examples/policy.json: $(B)/bin/verifier
 	@mkdir -p $(dir $@)
@@ -278,6 +292,8 @@ INSTALLED := $(addprefix $(D)$(bindir)/,$(INST_BIN)) $(addprefix $(D)$(sbindir)/
              $(addprefix $(D)$(unitdir)/,$(INST_UNITS)) \
              $(addprefix $(D)$(docdir)/,$(notdir $(INST_DOCS))) \
              $(addprefix $(D)$(docdir)/examples/,$(notdir $(EXAMPLES))) \
+             $(D)$(docdir)/examples/hooks.d/vtpm-attest.json \
+             $(D)$(docdir)/examples/vtpm-mgr.service.d/kmod-vtpm.conf \
              $(D)$(includedir)/vtpm-attest/vtpm_attest.h \
              $(patsubst kmod-vtpm/%,$(D)$(dkmsdir)/%,$(DKMS_SRCS)) $(D)$(dkmsdir)/dkms.conf
 # Paths written into the units: the ones they name for a /usr/local build, replaced.
@@ -287,7 +303,8 @@ UNIT_SED := -e 's|/usr/local/sbin/|$(sbindir)/|g' \
 
 .PHONY: install installable uninstall
 # What install installs, built (the Debian build's build step).
-installable: $(addprefix $(B)/bin/,$(INST_BIN) $(INST_SBIN) $(INST_LIBEXEC)) $(MANS) $(EXAMPLES)
+installable: $(addprefix $(B)/bin/,$(INST_BIN) $(INST_SBIN) $(INST_LIBEXEC)) $(MANS) $(EXAMPLES) \
+	$(HOOKS_EXAMPLE)
 
 install: installable
 	install -d $(D)$(bindir) $(D)$(sbindir) $(D)$(pkglibexecdir) $(D)$(mandir)/man1 \
@@ -302,6 +319,9 @@ install: installable
 		chmod 0644 $(D)$(unitdir)/$$u.tmp && mv -f $(D)$(unitdir)/$$u.tmp $(D)$(unitdir)/$$u || exit 1; done
 	install -m 0644 $(INST_DOCS) $(D)$(docdir)/
 	install -m 0644 $(EXAMPLES) $(D)$(docdir)/examples/
+	install -d $(D)$(docdir)/examples/hooks.d $(D)$(docdir)/examples/vtpm-mgr.service.d
+	install -m 0644 $(HOOKS_EXAMPLE) $(D)$(docdir)/examples/hooks.d/
+	install -m 0644 $(DROPIN_EXAMPLE) $(D)$(docdir)/examples/vtpm-mgr.service.d/
 	install -m 0644 kmod-vtpm/include/uapi/vtpm_attest.h $(D)$(includedir)/vtpm-attest/
 	for f in $(patsubst kmod-vtpm/%,%,$(DKMS_SRCS)); do \
 		install -m 0644 kmod-vtpm/$$f $(D)$(dkmsdir)/$$f || exit 1; done
@@ -311,6 +331,7 @@ install: installable
 uninstall:
 	rm -f $(INSTALLED)
 	for d in $(D)$(dkmsdir)/include/uapi $(D)$(dkmsdir)/include $(D)$(dkmsdir) \
+		$(D)$(docdir)/examples/hooks.d $(D)$(docdir)/examples/vtpm-mgr.service.d \
 		$(D)$(docdir)/examples $(D)$(docdir) $(D)$(includedir)/vtpm-attest $(D)$(pkglibexecdir); do \
 		[ ! -d $$d ] || rmdir $$d 2>/dev/null || echo "uninstall: $$d not empty, kept"; done
 

@@ -41,10 +41,12 @@ has "$MGR" /usr/sbin/vtpm-mgr /usr/libexec/vtpm-attest/vtpm-mgr-worker /usr/bin/
     /usr/sbin/vtpm-cuse /lib/systemd/system/vtpm-mgr.service /usr/lib/sysusers.d/vtpm-mgr.conf \
     /usr/share/man/man8/vtpm-mgr.8.gz /usr/share/man/man8/vtpm-mgr-worker.8.gz \
     /usr/share/man/man1/vtpmctl.1.gz /usr/share/man/man8/vtpm-cuse.8.gz \
-    /usr/share/doc/vtpm-mgr/copyright /usr/share/doc/vtpm-mgr/operations.md.gz
+    /usr/share/doc/vtpm-mgr/copyright /usr/share/doc/vtpm-mgr/operations.md.gz \
+    '/lib/systemd/system/vtpm-cuse@.service' \
+    /usr/share/doc/vtpm-mgr/examples/vtpm-mgr.service.d/kmod-vtpm.conf
 has "$AG" /usr/bin/attest-agent /usr/bin/attest-agent-hook /lib/systemd/system/attest-agent.service \
     /usr/share/man/man1/attest-agent.1.gz /usr/share/man/man1/attest-agent-hook.1.gz \
-    /usr/share/doc/attest-agent/copyright
+    /usr/share/doc/attest-agent/copyright /usr/share/doc/attest-agent/examples/hooks.d/vtpm-attest.json
 has "$VF" /usr/bin/verifier /usr/libexec/vtpm-attest/verifier-serve \
     /lib/systemd/system/vtpm-attest-verifier.service /usr/share/man/man1/verifier.1.gz \
     /usr/share/man/man8/verifier-serve.8.gz /usr/share/doc/verifier/examples/policy.json \

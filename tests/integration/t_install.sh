@@ -33,12 +33,19 @@ mk install DESTDIR="$D" PREFIX=/usr
     for f in "$ROOT"/README.md "$ROOT"/docs/*.md; do echo "/usr/share/doc/vtpm-attest/$(basename "$f")"; done
     echo /usr/share/doc/vtpm-attest/examples/policy.json
     echo /usr/share/doc/vtpm-attest/examples/boot-policy-ovmf-qemu.json
+    echo /usr/share/doc/vtpm-attest/examples/hooks.d/vtpm-attest.json
+    echo /usr/share/doc/vtpm-attest/examples/vtpm-mgr.service.d/kmod-vtpm.conf
     echo /usr/include/vtpm-attest/vtpm_attest.h
     git -C "$ROOT" ls-files kmod-vtpm | grep -v "/\.[^/]*$" | sed "s|^kmod-vtpm/|/usr/src/vtpm-attest-$VERSION/|"
 } | sort >"$T/want"
 [ "$(wc -l <"$T/want")" -gt 50 ] || fail "expected list too short (git ls-files kmod-vtpm?)"
 diff "$T/want" "$T/got" >&2 || fail "installed files differ from the expected list (< expected, > installed)"
 ok "install DESTDIR PREFIX=/usr: $(wc -l <"$T/got") files as expected"
+# The hooks.d example names the installed hook and no placeholder is left; it is valid JSON.
+HK=$D/usr/share/doc/vtpm-attest/examples/hooks.d/vtpm-attest.json
+grep -q '"path": "/usr/bin/attest-agent-hook"' "$HK" || fail "hooks.d example: hook path ($(cat "$HK"))"
+! grep -q @ "$HK" || fail "hooks.d example: a placeholder left"
+jq -e '.stages == ["createRuntime"]' "$HK" >/dev/null || fail "hooks.d example: not the hook's JSON"
 
 for f in /usr/bin/vtpmctl /usr/sbin/vtpm-mgr /usr/libexec/vtpm-attest/vtpm-mgr-worker; do
     [ "$(stat -c %a "$D$f")" = 755 ] || fail "$f mode $(stat -c %a "$D$f")"
@@ -63,7 +70,9 @@ grep -q "^ExecStart=/usr/sbin/vtpm-mgr " "$D/usr/lib/systemd/system/vtpm-mgr.ser
 command -v systemd-analyze >/dev/null || fail "systemd-analyze missing (swtpm-ci/install-deps.sh)"
 # Only the paths are ours to check here; the units' other settings are checked elsewhere.
 systemd-analyze verify --root="$D" "$D"/usr/lib/systemd/system/*.service >"$T/sa.log" 2>&1 || true
-grep -i 'not executable\|no such file' "$T/sa.log" && fail "systemd-analyze: a unit's binary is missing"
+# (system commands such as ExecReload's /bin/kill are not in DESTDIR: only ours are checked)
+grep -i 'not executable\|no such file' "$T/sa.log" | grep -E 'Command [^ ]*/(vtpm|attest|verifier)' &&
+    fail "systemd-analyze: a unit's binary is missing"
 # ... and it would have said so: the same check with vtpm-mgr moved away.
 mv "$D/usr/sbin/vtpm-mgr" "$T/vtpm-mgr.away"
 systemd-analyze verify --root="$D" "$D/usr/lib/systemd/system/vtpm-mgr.service" >"$T/sa.log" 2>&1 || true
