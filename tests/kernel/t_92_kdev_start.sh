@@ -122,7 +122,7 @@ vtpmctl --run-dir $MR info kd1 >/tmp/kd1.info2 || die "info after restart"
 D2=$(field device </tmp/kd1.info2)
 [ -n "$D2" ] || { tail -20 /tmp/kd-mgr.log; die "no device after the restart"; }
 grep -q '"bound": true' /tmp/kd1.info2 || die "container not bound again"
-grep -q 'binding to pid .* restored' /tmp/kd-mgr.log && die "binding restored from the removed file"
+grep -q "binding to pid [0-9]*'s container restored" /tmp/kd-mgr.log && { cat /tmp/kd-mgr.log; die "binding restored from the removed file"; }
 [ "$(nsenter -t "$P" -m -r stat -c '%t:%T' /dev/tpm0)" = "$(devno "$D2")" ] || die "node not $D2"
 [ "$(nsenter -t "$P" -m -r stat -c %i /dev/tpm0)" != "$INO" ] || die "node not made again"
 in_ctr tpm2_getrandom -T device:/dev/tpm0 8 >/dev/null || die "getrandom after the restart"
