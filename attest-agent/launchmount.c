@@ -190,16 +190,6 @@ static const struct {
 };
 static const char *const engine_drivers[] = { "overlay", "vfs" };
 
-/* An id that is one path element: what engines use ([0-9a-zA-Z_.-], not "." or ".."). */
-static int id_element(const char *s)
-{
-    size_t n = strlen(s);
-
-    return n > 0 && n <= 128 && strspn(s, "0123456789abcdefghijklmnopqrstuvwxyz"
-                                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ_.-") == n &&
-           strcmp(s, ".") && strcmp(s, "..");
-}
-
 /* path (resolved) is <root>/<driver>-containers/<id>/<tail> for a root of env->engine_storage
  * and a driver of engine_drivers. */
 static int in_engine_storage(const char *path, const struct launch_env *env, const char *tail)
@@ -235,7 +225,7 @@ static int engine_file(const struct mnt *m, const struct launch_env *env)
     struct stat st;
     size_t f;
 
-    if (!env || !env->engine_storage || !env->ctr_id || !id_element(env->ctr_id) ||
+    if (!env || !env->engine_storage || !env->ctr_id || !lc_id_element(env->ctr_id) ||
         !env->bundle_dir || !realpath(env->bundle_dir, bundle) ||
         !in_engine_storage(bundle, env, "userdata"))
         return 0;
@@ -249,17 +239,20 @@ static int engine_file(const struct mnt *m, const struct launch_env *env)
     return in_engine_storage(m->source, env, tail);
 }
 
-static cbor_item_t *host_entry(const struct mnt *m, const struct launch_env *env)
+static cbor_item_t *host_entry(const struct mnt *m, const struct launch_env *env,
+                               const struct lc_pod *pod)
 {
     cbor_item_t *e = ctl_map_new();
-    int own = own_vtpm_dir(m->source, env);
-    int eng = !own && !reaches_mgr(m->source, env) && engine_file(m, env);
+    int own = own_vtpm_dir(m->source, env), mgr = !own && reaches_mgr(m->source, env);
+    int eng = !own && !mgr &&
+              (engine_file(m, env) || lc_pod_cri_file(m->source, m->dest, pod, env));
+    const char *vol = own || mgr || eng ? NULL : lc_pod_volume(m->source, m->dest, pod, env);
 
     if (e && (ctl_put_str(e, "source", m->source) || ctl_put_str(e, "destination", m->dest) ||
               ctl_put_str(e, "mode", mode_of(m)) || ctl_put_bool(e, "recursive", m->recursive) ||
-              ctl_put_str(e, "propagation", m->propagation) ||
-              ctl_put_bool(e, "vtpm_mgr", !own && reaches_mgr(m->source, env)) ||
-              ctl_put_bool(e, "own_vtpm", own) || ctl_put_bool(e, "engine_file", eng)))
+              ctl_put_str(e, "propagation", m->propagation) || ctl_put_bool(e, "vtpm_mgr", mgr) ||
+              ctl_put_bool(e, "own_vtpm", own) || ctl_put_bool(e, "engine_file", eng) ||
+              ctl_put_str(e, "pod_volume", vol ? vol : "")))
         cbor_decref(&e);
     return e;
 }
@@ -295,13 +288,13 @@ static int apply_remount(struct mnt *all, size_t n, const struct mnt *m)
 }
 
 static int emit(const struct mnt *all, size_t n, const struct launch_env *env,
-                struct launch_config *lc)
+                const struct lc_pod *pod, struct launch_config *lc)
 {
     cbor_item_t *host = cbor_new_indefinite_array(), *fs = cbor_new_indefinite_array();
     int r = host && fs ? 0 : -ENOMEM;
 
     for (size_t i = 0; r == 0 && i < n; i++) {
-        r = all[i].bind ? lc_push(host, host_entry(&all[i], env)) : lc_push(fs, fs_entry(&all[i]));
+        r = all[i].bind ? lc_push(host, host_entry(&all[i], env, pod)) : lc_push(fs, fs_entry(&all[i]));
         if (r == 0 && strcmp(all[i].dest, "/"))
             r = strset_add(&lc->mount_points, all[i].dest + 1);
     }
@@ -324,6 +317,7 @@ int launchcfg_mounts(const json_t *config, const struct launch_env *env,
 {
     json_t *mounts, *j;
     struct mnt *all = NULL, m;
+    struct lc_pod pod;
     size_t i, n = 0;
     int r = lc_get_opt(config, "mounts", JSON_ARRAY, &mounts);
 
@@ -338,8 +332,10 @@ int launchcfg_mounts(const json_t *config, const struct launch_env *env,
         if (!m.remount || !apply_remount(all, n, &m))
             all[n++] = m;
     }
-    if (r == 0)
-        r = emit(all, n, env, lc);
+    if (r == 0) {
+        lc_pod_identify(config, env, &pod);
+        r = emit(all, n, env, &pod, lc);
+    }
     free(all);
     return r;
 }

@@ -639,12 +639,15 @@ static void test_missing_fields(void **state)
             if (i != skip)
                 cbor_map_add(cut, cbor_map_handle(m)[i]);
         launch_policy_check(pol, cut, &r);
-        /* not read: config_digest; optional: joined_namespaces (absent, none joined: older
-         * agents listed such namespaces as the host's) */
+        /* not read: config_digest, pids_limit_cgroup; optional: joined_namespaces (absent,
+         * none joined: older agents listed such namespaces as the host's),
+         * pids_limit_effective (absent: no limit above the container's) */
         const char *k = (const char *)cbor_string_handle(cbor_map_handle(m)[skip].key);
         size_t kn = cbor_string_length(cbor_map_handle(m)[skip].key);
         if (!(kn == 13 && !strncmp(k, "config_digest", 13)) &&
             !(kn == 17 && !strncmp(k, "joined_namespaces", 17)) &&
+            !(kn == 20 && !strncmp(k, "pids_limit_effective", 20)) &&
+            !(kn == 17 && !strncmp(k, "pids_limit_cgroup", 17)) &&
             !reasons_has(&r, "launch-config-malformed"))
             fail_msg("field %zu missing: not malformed", skip);
         reasons_free(&r);
