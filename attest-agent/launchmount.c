@@ -130,6 +130,38 @@ static const char *mode_of(const struct mnt *m)
     return m->rro || (m->rdonly && !m->recursive) ? "ro" : "rw";
 }
 
+/* A mount point strictly below path in this mount namespace (runc's, where the hook runs):
+ * what an "rbind" takes along (1), none (0); unreadable: -1. */
+static int has_submounts(const char *path)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    char *line = NULL, mp[PATH_MAX];
+    size_t cap = 0, n = strlen(path);
+    int found = 0;
+
+    if (!f)
+        return -1;
+    while (!found && getline(&line, &cap, f) > 0) {
+        char field[PATH_MAX], *o = mp;
+        /* the fifth field, with the kernel's octal escapes (\040 for a space) undone */
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", field) != 1)
+            continue;
+        for (const char *i = field; *i && o < mp + sizeof(mp) - 1; o++)
+            if (i[0] == '\\' && i[1] >= '0' && i[1] <= '3' && i[2] >= '0' && i[2] <= '7' &&
+                i[3] >= '0' && i[3] <= '7') {
+                *o = (char)((i[1] - '0') * 64 + (i[2] - '0') * 8 + (i[3] - '0'));
+                i += 4;
+            } else {
+                *o = *i++;
+            }
+        *o = '\0';
+        found = !strncmp(mp, path, n) && (n == 1 ? mp[1] != '\0' : mp[n] == '/');
+    }
+    free(line);
+    fclose(f);
+    return found;
+}
+
 /* a is b, or one contains the other. */
 static int overlaps(const char *a, const char *b)
 {
@@ -247,9 +279,15 @@ static cbor_item_t *host_entry(const struct mnt *m, const struct launch_env *env
     int eng = !own && !mgr &&
               (engine_file(m, env) || lc_pod_cri_file(m->source, m->dest, pod, env));
     const char *vol = own || mgr || eng ? NULL : lc_pod_volume(m->source, m->dest, pod, env);
+    const char *mode = mode_of(m);
+
+    /* CRI binds each of the pod's volumes with "rbind" and "ro" for a read-only one: that is
+     * read-only as a whole when nothing is mounted below the volume */
+    if (vol && m->rdonly && m->recursive && !m->rro && has_submounts(m->source) == 0)
+        mode = "ro";
 
     if (e && (ctl_put_str(e, "source", m->source) || ctl_put_str(e, "destination", m->dest) ||
-              ctl_put_str(e, "mode", mode_of(m)) || ctl_put_bool(e, "recursive", m->recursive) ||
+              ctl_put_str(e, "mode", mode) || ctl_put_bool(e, "recursive", m->recursive) ||
               ctl_put_str(e, "propagation", m->propagation) || ctl_put_bool(e, "vtpm_mgr", mgr) ||
               ctl_put_bool(e, "own_vtpm", own) || ctl_put_bool(e, "engine_file", eng) ||
               ctl_put_str(e, "pod_volume", vol ? vol : "")))
