@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -755,6 +756,58 @@ static void test_pod_volumes(void **state)
     kubernetes_cleanup();
 }
 
+/* A read-only volume written as CRI writes it ("rbind", "ro") is read-only as a whole only
+ * while nothing is mounted below it: in a mount namespace of its own (a child process), a
+ * tmpfs below a configMap volume makes the bind "rw", and the read-only kind refuses it. */
+static void test_pod_volume_submount(void **state)
+{
+    char sub[512], bundle[512], kub[512], m[1024];
+    struct launch_env e = env;
+    struct reasons r;
+    int status;
+    pid_t child;
+
+    (void)state;
+    if (geteuid() != 0) {
+        print_message("  (not root: no mount made)\n");
+        return;
+    }
+    kubernetes_fixture();
+    snprintf(sub, sizeof(sub), "%s/kubelet/pods/" POD_UID "/volumes/kubernetes.io~configmap/cfg/sub",
+             kroot);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    snprintf(bundle, sizeof(bundle), "%s/tasks/k8s.io/" SID, kroot);
+    snprintf(kub, sizeof(kub), "%s/kubelet", kroot);
+    e.bundle_dir = bundle;
+    e.ctr_id = SID;
+    e.kubelet_root = kub;
+    snprintf(m, sizeof(m), "{\"destination\": \"/cfg\", \"type\": \"bind\", \"source\":"
+             " \"%s/kubelet/pods/" POD_UID "/volumes/kubernetes.io~configmap/cfg\", \"options\": "
+             RO "}", kroot);
+    /* nothing below it: read-only */
+    judge_kv(&e, (const char *const[]){ "annotations", ANN_SB(SID, POD_UID), "mounts+", m, NULL },
+             NULL, NULL, &r);
+    print(&r);
+    assert_int_equal(r.n, 0);
+    reasons_free(&r);
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            mount("tmpfs", sub, "tmpfs", 0, "size=64k") < 0)
+            _exit(2);
+        judge_kv(&e, (const char *const[]){ "annotations", ANN_SB(SID, POD_UID), "mounts+", m,
+                                            NULL }, NULL, NULL, &r);
+        print(&r);
+        _exit(r.n == 1 && !strncmp(r.v[0], "pod-volume-not-allowed:configmap ", 33) &&
+                      strstr(r.v[0], "(rw)") ? 0 : 1);
+    }
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    kubernetes_cleanup();
+}
+
 /* Writes text to dir/file. */
 static void cg_write(const char *dir, const char *file, const char *text)
 {
@@ -1118,6 +1171,7 @@ int main(void)
         cmocka_unit_test(test_joined_namespaces),
         cmocka_unit_test(test_cri_sandbox_files),
         cmocka_unit_test(test_pod_volumes),
+        cmocka_unit_test(test_pod_volume_submount),
         cmocka_unit_test(test_pids_ancestor),
         cmocka_unit_test(test_host_mount_allow_list),
         cmocka_unit_test(test_process_escapes),
