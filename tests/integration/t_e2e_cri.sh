@@ -9,7 +9,8 @@
 # pods dir under the test), with no pids limit of its own in a cgroup whose parent (the pod's)
 # has one. Both run under the default policy. The same pod container with another sandbox's
 # hosts file, another pod's secret volume, annotations naming a sandbox whose namespaces it
-# did not join, or no pids limit above it is refused, with the reason.
+# did not join, or no pids limit above it is refused, with the reason. The same once more
+# through the agent service.
 . "$(dirname "$0")/lib.sh"
 need_runc containerd ctr containerd-shim-runc-v2
 . "$(dirname "$0")/attest_lib.sh"
@@ -153,3 +154,23 @@ denied notjoined "host-mount-not-allowed:$CRI/sandboxes/$SB/hostname (rw)" \
     "host-mount-not-allowed:$POD/volumes/kubernetes.io~secret/sec (rw)"
 podspec nolimit "c['linux']['cgroupsPath'] = '/$NOLIMCG/$ID-nolimit'"
 denied nolimit "pids-limit-missing"
+
+# Through the agent service (attest-agent-hook forwarding to it; the service has the hook's
+# CRI and kubelet directories, so it serves instead of falling back) the same pod container
+# runs and another sandbox's hosts file is refused: the service measures the container's
+# process (namespaces, cgroup) from its own sandboxed process.
+SOCK=$T/agentd/agent.sock
+start_agentd "$SOCK" ad.log --pool 1 --reattest-interval 0 --cri-root "$CRI" \
+    --cri-state "$CRIST" --kubelet-root "$KUB"
+HOOK="{'createRuntime': [{'path': '$BIN/attest-agent-hook', 'args': ['attest-agent-hook',
+    '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '5', '--agent-socket', '$SOCK',
+    '--cri-root', '$CRI', '--cri-state', '$CRIST', '--kubelet-root', '$KUB']}]}"
+podspec svc
+run svc || { cat svc.err ad.log >&2; fail "the pod container was refused through the service"; }
+running svc || fail "the service's pod container is not running"
+grep -q "container $ID-svc" ad.log || fail "the service did not check $ID-svc"
+podspec svcother "c['mounts'] = [m for m in c['mounts'] if m['destination'] != '/etc/hosts']
+c['mounts'].append($(bind "$CRI/sandboxes/$OSB/hosts" /etc/hosts rw))"
+denied svcother "host-mount-not-allowed:$CRI/sandboxes/$OSB/hosts (rw)"
+grep -q "container $ID-svcother" ad.log || fail "the service did not check $ID-svcother"
+ok "through the agent service: the pod container runs, another sandbox's file is refused"
