@@ -808,6 +808,33 @@ static void test_pod_volume_submount(void **state)
     kubernetes_cleanup();
 }
 
+/* The new keys' schema: allowed_pod_volumes maps known kinds to "ro"/"rw";
+ * allow_ancestor_pids_limit is a boolean; the defaults pass. */
+static void test_pod_policy_keys(void **state)
+{
+    static const struct { const char *json; int ok; } cases[] = {
+        { "{\"allowed_pod_volumes\": {\"secret\": \"rw\", \"other\": \"ro\"}}", 1 },
+        { "{\"allowed_pod_volumes\": {}}", 1 },
+        { "{\"allowed_pod_volumes\": {\"host-path\": \"ro\"}}", 0 },
+        { "{\"allowed_pod_volumes\": {\"secret\": \"yes\"}}", 0 },
+        { "{\"allowed_pod_volumes\": [\"secret\"]}", 0 },
+        { "{\"allow_ancestor_pids_limit\": false}", 1 },
+        { "{\"allow_ancestor_pids_limit\": \"no\"}", 0 },
+    };
+    json_t *d = launch_policy_defaults(), *l;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(launch_policy_validate(d, err, sizeof(err)), 0);
+    json_decref(d);
+    for (size_t i = 0; i < N(cases); i++) {
+        assert_non_null(l = json_loads(cases[i].json, 0, NULL));
+        if ((launch_policy_validate(l, err, sizeof(err)) == 0) != cases[i].ok)
+            fail_msg("%s: want %s", cases[i].json, cases[i].ok ? "valid" : "an error");
+        json_decref(l);
+    }
+}
+
 /* Writes text to dir/file. */
 static void cg_write(const char *dir, const char *file, const char *text)
 {
@@ -1172,6 +1199,7 @@ int main(void)
         cmocka_unit_test(test_cri_sandbox_files),
         cmocka_unit_test(test_pod_volumes),
         cmocka_unit_test(test_pod_volume_submount),
+        cmocka_unit_test(test_pod_policy_keys),
         cmocka_unit_test(test_pids_ancestor),
         cmocka_unit_test(test_host_mount_allow_list),
         cmocka_unit_test(test_process_escapes),
