@@ -130,16 +130,21 @@ static const char *mode_of(const struct mnt *m)
     return m->rro || (m->rdonly && !m->recursive) ? "ro" : "rw";
 }
 
-/* A mount point strictly below path in this mount namespace (runc's, where the hook runs):
- * what an "rbind" takes along (1), none (0); unreadable: -1. */
-static int has_submounts(const char *path)
+/* A mount point strictly below path in the runtime's mount namespace (env->runtime_pid, else
+ * this process's: the hook runs in the runtime's), where runc's "rbind" takes it along (1),
+ * none (0); unreadable: -1. */
+static int has_submounts(const char *path, const struct launch_env *env)
 {
-    FILE *f = fopen("/proc/self/mountinfo", "re");
-    char *line = NULL, mp[PATH_MAX];
+    char info[64], *line = NULL, mp[PATH_MAX];
+    FILE *f;
     size_t cap = 0, n = strlen(path);
     int found = 0;
 
-    if (!f)
+    if (env && env->runtime_pid > 0)
+        snprintf(info, sizeof(info), "/proc/%lld/mountinfo", env->runtime_pid);
+    else
+        snprintf(info, sizeof(info), "/proc/self/mountinfo");
+    if (!(f = fopen(info, "re")))
         return -1;
     while (!found && getline(&line, &cap, f) > 0) {
         char field[PATH_MAX], *o = mp;
@@ -283,7 +288,7 @@ static cbor_item_t *host_entry(const struct mnt *m, const struct launch_env *env
 
     /* CRI binds each of the pod's volumes with "rbind" and "ro" for a read-only one: that is
      * read-only as a whole when nothing is mounted below the volume */
-    if (vol && m->rdonly && m->recursive && !m->rro && has_submounts(m->source) == 0)
+    if (vol && m->rdonly && m->recursive && !m->rro && has_submounts(m->source, env) == 0)
         mode = "ro";
 
     if (e && (ctl_put_str(e, "source", m->source) || ctl_put_str(e, "destination", m->dest) ||
