@@ -59,7 +59,9 @@ static const char *named_vtpm(const struct hook *h)
 static int hook_measure(struct hook *h, const uint8_t *state, size_t len)
 {
     char runtime[64];
-    struct measure_ctr c = { .engine_storage = h->o->engine_storage };
+    struct measure_ctr c = { .engine_storage = h->o->engine_storage,
+                             .cri_root = h->o->cri_root, .cri_state = h->o->cri_state,
+                             .kubelet_root = h->o->kubelet_root };
     int r = oci_state_parse((const char *)state, len, &h->st);
 
     if (r == 0)

@@ -533,10 +533,11 @@ static int put_limit(cbor_item_t *m, const char *name, const json_t *o, const ch
     return cb_put_uint(m, name, (uint64_t)json_integer_value(v));
 }
 
-static int extract_resources(const json_t *res, cbor_item_t *m)
+static int extract_resources(const json_t *res, const struct launch_env *env, cbor_item_t *m)
 {
     json_t *mem = NULL, *cpu = NULL, *pids = NULL;
-    uint64_t shares = 0;
+    uint64_t shares = 0, eff = 0;
+    char where[PATH_MAX];
     int r = res ? lc_get_opt(res, "memory", JSON_OBJECT, &mem) : 0;
 
     if (r == 0 && res)
@@ -551,6 +552,14 @@ static int extract_resources(const json_t *res, cbor_item_t *m)
         r = cb_put_uint(m, "cpu_shares", shares);
     if (r == 0)
         r = put_limit(m, "pids_limit", pids, "limit");
+    /* what the kernel applies: the container's cgroup or one above it (a pod's), seen in
+     * its process at createRuntime (the runtime has set up its cgroup by then) */
+    if (r == 0)
+        r = lc_effective_pids(env ? env->pid : 0, &eff, where, sizeof(where));
+    if (r == 0)
+        r = cb_put_uint(m, "pids_limit_effective", eff);
+    if (r == 0)
+        r = ctl_put_str(m, "pids_limit_cgroup", where);
     return r;
 }
 
@@ -598,7 +607,7 @@ static int extract_linux(const json_t *config, const struct launch_env *env, cbo
     if (r == 0)
         r = extract_mappings(linux_, "gidMappings", "gid_mappings", m);
     if (r == 0)
-        r = extract_resources(res, m);
+        r = extract_resources(res, env, m);
     if (r == 0)
         r = launchcfg_seccomp(linux_, m);
     if (r == 0)

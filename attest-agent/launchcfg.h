@@ -33,6 +33,10 @@ struct launch_env {
                               * graph and run roots): a bind of exactly one of the container's
                               * own per-container files there, at its one destination, is
                               * `engine_file` (launchmount.c) */
+    const char *cri_root;    /* containerd CRI's root and state (NULL or "": none): a bind of */
+    const char *cri_state;   /* one of the container's sandbox's files is `engine_file` */
+    const char *kubelet_root; /* the kubelet's root (NULL or "": none): a bind from the pod's
+                              * directory there is a `pod_volume` (launchpod.c) */
 };
 
 struct launch_config {

@@ -31,6 +31,31 @@ int lc_normalize(const char *path, char *out, size_t outsz);
 /* launchmount.c: `host_mounts` and `mounts` of the record, mount points into lc. */
 int launchcfg_mounts(const json_t *config, const struct launch_env *env,
                      struct launch_config *lc);
+/* launchpod.c: a Kubernetes pod container's sandbox and pod, both "" unless shown. */
+#define LC_POD_ID_MAX 129
+struct lc_pod {
+    char sandbox[LC_POD_ID_MAX]; /* the CRI sandbox id: the container's own (a sandbox), or
+                                  * the one whose namespaces it joined (a pod container) */
+    char uid[LC_POD_ID_MAX];     /* the pod uid: the container's annotation, which for a pod
+                                  * container its sandbox's spec carries too */
+};
+/* An id that is one path element ([0-9a-zA-Z_.-], at most 128, not "." or ".."). */
+int lc_id_element(const char *s);
+void lc_pod_identify(const json_t *config, const struct launch_env *env, struct lc_pod *p);
+/* A bind of the resolved source at dest is exactly one of the sandbox's CRI files at its
+ * destination, of its type (1), or not (0). */
+int lc_pod_cri_file(const char *source, const char *dest, const struct lc_pod *p,
+                    const struct launch_env *env);
+/* The kubelet's pod file or volume a resolved source is in ("etc-hosts", "termination-log",
+ * "projected", "empty-dir", "configmap", "secret", "downward-api", "other"), NULL when it is
+ * not in the pod's directory. */
+const char *lc_pod_volume(const char *source, const char *dest, const struct lc_pod *p,
+                          const struct launch_env *env);
+/* launchpids.c: the pids limit the container's process is under: the smallest pids.max of
+ * its cgroup and the cgroups above it (0: none, or not readable), and the cgroup (path in
+ * the hierarchy) that sets it. */
+int lc_effective_pids(long long pid, uint64_t *limit, char *where, size_t wheresz);
+
 /* launchseccomp.c: the seccomp fields of the record. */
 int launchcfg_seccomp(const json_t *linux_, cbor_item_t *map);
 

@@ -130,6 +130,43 @@ static const char *mode_of(const struct mnt *m)
     return m->rro || (m->rdonly && !m->recursive) ? "ro" : "rw";
 }
 
+/* A mount point strictly below path in the runtime's mount namespace (env->runtime_pid, else
+ * this process's: the hook runs in the runtime's), where runc's "rbind" takes it along (1),
+ * none (0); unreadable: -1. */
+static int has_submounts(const char *path, const struct launch_env *env)
+{
+    char info[64], *line = NULL, mp[PATH_MAX];
+    FILE *f;
+    size_t cap = 0, n = strlen(path);
+    int found = 0;
+
+    if (env && env->runtime_pid > 0)
+        snprintf(info, sizeof(info), "/proc/%lld/mountinfo", env->runtime_pid);
+    else
+        snprintf(info, sizeof(info), "/proc/self/mountinfo");
+    if (!(f = fopen(info, "re")))
+        return -1;
+    while (!found && getline(&line, &cap, f) > 0) {
+        char field[PATH_MAX], *o = mp;
+        /* the fifth field, with the kernel's octal escapes (\040 for a space) undone */
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", field) != 1)
+            continue;
+        for (const char *i = field; *i && o < mp + sizeof(mp) - 1; o++)
+            if (i[0] == '\\' && i[1] >= '0' && i[1] <= '3' && i[2] >= '0' && i[2] <= '7' &&
+                i[3] >= '0' && i[3] <= '7') {
+                *o = (char)((i[1] - '0') * 64 + (i[2] - '0') * 8 + (i[3] - '0'));
+                i += 4;
+            } else {
+                *o = *i++;
+            }
+        *o = '\0';
+        found = !strncmp(mp, path, n) && (n == 1 ? mp[1] != '\0' : mp[n] == '/');
+    }
+    free(line);
+    fclose(f);
+    return found;
+}
+
 /* a is b, or one contains the other. */
 static int overlaps(const char *a, const char *b)
 {
@@ -190,16 +227,6 @@ static const struct {
 };
 static const char *const engine_drivers[] = { "overlay", "vfs" };
 
-/* An id that is one path element: what engines use ([0-9a-zA-Z_.-], not "." or ".."). */
-static int id_element(const char *s)
-{
-    size_t n = strlen(s);
-
-    return n > 0 && n <= 128 && strspn(s, "0123456789abcdefghijklmnopqrstuvwxyz"
-                                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ_.-") == n &&
-           strcmp(s, ".") && strcmp(s, "..");
-}
-
 /* path (resolved) is <root>/<driver>-containers/<id>/<tail> for a root of env->engine_storage
  * and a driver of engine_drivers. */
 static int in_engine_storage(const char *path, const struct launch_env *env, const char *tail)
@@ -235,7 +262,7 @@ static int engine_file(const struct mnt *m, const struct launch_env *env)
     struct stat st;
     size_t f;
 
-    if (!env || !env->engine_storage || !env->ctr_id || !id_element(env->ctr_id) ||
+    if (!env || !env->engine_storage || !env->ctr_id || !lc_id_element(env->ctr_id) ||
         !env->bundle_dir || !realpath(env->bundle_dir, bundle) ||
         !in_engine_storage(bundle, env, "userdata"))
         return 0;
@@ -249,17 +276,26 @@ static int engine_file(const struct mnt *m, const struct launch_env *env)
     return in_engine_storage(m->source, env, tail);
 }
 
-static cbor_item_t *host_entry(const struct mnt *m, const struct launch_env *env)
+static cbor_item_t *host_entry(const struct mnt *m, const struct launch_env *env,
+                               const struct lc_pod *pod)
 {
     cbor_item_t *e = ctl_map_new();
-    int own = own_vtpm_dir(m->source, env);
-    int eng = !own && !reaches_mgr(m->source, env) && engine_file(m, env);
+    int own = own_vtpm_dir(m->source, env), mgr = !own && reaches_mgr(m->source, env);
+    int eng = !own && !mgr &&
+              (engine_file(m, env) || lc_pod_cri_file(m->source, m->dest, pod, env));
+    const char *vol = own || mgr || eng ? NULL : lc_pod_volume(m->source, m->dest, pod, env);
+    const char *mode = mode_of(m);
+
+    /* CRI binds each of the pod's volumes with "rbind" and "ro" for a read-only one: that is
+     * read-only as a whole when nothing is mounted below the volume */
+    if (vol && m->rdonly && m->recursive && !m->rro && has_submounts(m->source, env) == 0)
+        mode = "ro";
 
     if (e && (ctl_put_str(e, "source", m->source) || ctl_put_str(e, "destination", m->dest) ||
-              ctl_put_str(e, "mode", mode_of(m)) || ctl_put_bool(e, "recursive", m->recursive) ||
-              ctl_put_str(e, "propagation", m->propagation) ||
-              ctl_put_bool(e, "vtpm_mgr", !own && reaches_mgr(m->source, env)) ||
-              ctl_put_bool(e, "own_vtpm", own) || ctl_put_bool(e, "engine_file", eng)))
+              ctl_put_str(e, "mode", mode) || ctl_put_bool(e, "recursive", m->recursive) ||
+              ctl_put_str(e, "propagation", m->propagation) || ctl_put_bool(e, "vtpm_mgr", mgr) ||
+              ctl_put_bool(e, "own_vtpm", own) || ctl_put_bool(e, "engine_file", eng) ||
+              ctl_put_str(e, "pod_volume", vol ? vol : "")))
         cbor_decref(&e);
     return e;
 }
@@ -295,13 +331,13 @@ static int apply_remount(struct mnt *all, size_t n, const struct mnt *m)
 }
 
 static int emit(const struct mnt *all, size_t n, const struct launch_env *env,
-                struct launch_config *lc)
+                const struct lc_pod *pod, struct launch_config *lc)
 {
     cbor_item_t *host = cbor_new_indefinite_array(), *fs = cbor_new_indefinite_array();
     int r = host && fs ? 0 : -ENOMEM;
 
     for (size_t i = 0; r == 0 && i < n; i++) {
-        r = all[i].bind ? lc_push(host, host_entry(&all[i], env)) : lc_push(fs, fs_entry(&all[i]));
+        r = all[i].bind ? lc_push(host, host_entry(&all[i], env, pod)) : lc_push(fs, fs_entry(&all[i]));
         if (r == 0 && strcmp(all[i].dest, "/"))
             r = strset_add(&lc->mount_points, all[i].dest + 1);
     }
@@ -324,6 +360,7 @@ int launchcfg_mounts(const json_t *config, const struct launch_env *env,
 {
     json_t *mounts, *j;
     struct mnt *all = NULL, m;
+    struct lc_pod pod;
     size_t i, n = 0;
     int r = lc_get_opt(config, "mounts", JSON_ARRAY, &mounts);
 
@@ -338,8 +375,10 @@ int launchcfg_mounts(const json_t *config, const struct launch_env *env,
         if (!m.remount || !apply_remount(all, n, &m))
             all[n++] = m;
     }
-    if (r == 0)
-        r = emit(all, n, env, lc);
+    if (r == 0) {
+        lc_pod_identify(config, env, &pod);
+        r = emit(all, n, env, &pod, lc);
+    }
     free(all);
     return r;
 }

@@ -81,6 +81,9 @@ int measure_collect(const struct oci_bundle *b, const json_t *annotations,
         env.pid = c->pid;
         env.runtime_pid = c->runtime_pid;
         env.engine_storage = c->engine_storage;
+        env.cri_root = c->cri_root;
+        env.cri_state = c->cri_state;
+        env.kubelet_root = c->kubelet_root;
     }
     memset(m, 0, sizeof(*m));
     m->image_ref = first_annotation(annotations, ANN_IMAGE_REF, ANN_CRI_IMAGE);

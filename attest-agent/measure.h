@@ -35,6 +35,8 @@ struct measure_ctr {
     const char *id;                     /* OCI state id; NULL: none */
     long long pid, runtime_pid;         /* its process, the runtime's; 0: none / unknown */
     const char *const *engine_storage;  /* NULL-terminated storage roots, or NULL */
+    const char *cri_root, *cri_state;   /* containerd CRI's directories, or NULL */
+    const char *kubelet_root;           /* the kubelet's root, or NULL */
 };
 
 /*
@@ -44,7 +46,8 @@ struct measure_ctr {
  * vtpm-mgr's run dir, are flagged; NULL: none; a bind of exactly the directory of own_vtpm,
  * the UUID of the container's vTPM or NULL, is flagged `own_vtpm` instead; with c (NULL: none)
  * a bind of one of container c->id's own engine files under c->engine_storage is flagged
- * `engine_file`, and namespaces joined by path are judged in the container's process against
+ * `engine_file`, so are a pod container's sandbox files under c->cri_root and c->cri_state, binds
+ * from its pod's directory under c->kubelet_root are `pod_volume`, and namespaces joined by path are judged in the container's process against
  * the runtime's: see launchcfg.h). The runtime's digest is cached in cache_dir (NULL: hashed
  * every time; see digestcache.h). Free with measure_free().
  */

@@ -26,7 +26,9 @@
 
 static int collect(const struct agent_opts *o, struct oci_bundle *b, struct measurement *m)
 {
-    const struct measure_ctr c = { .id = o->container_id, .engine_storage = o->engine_storage };
+    const struct measure_ctr c = { .id = o->container_id, .engine_storage = o->engine_storage,
+                                   .cri_root = o->cri_root, .cri_state = o->cri_state,
+                                   .kubelet_root = o->kubelet_root };
     char runtime[PATH_MAX];
     int r;
 

@@ -19,7 +19,7 @@
 enum { O_VERIFIER = 1, O_RUN_DIR, O_CA, O_CERT, O_KEY, O_TIMEOUT, O_RUNTIME, O_VTPM, O_NONCE,
        O_BUNDLE, O_OUT, O_ID, O_CACHE_DIR, O_AGENT_SOCKET, O_LISTEN_SOCKET, O_POOL,
        O_NO_HOST, O_HOST_PCRS, O_UEFI_LOG, O_KMOD_LOG, O_HOST_MODE, O_NODE, O_REATTEST, O_BIND_DIR,
-       O_LANES, O_REFILL, O_ENGINE_STORAGE,
+       O_LANES, O_REFILL, O_ENGINE_STORAGE, O_CRI_ROOT, O_CRI_STATE, O_KUBELET_ROOT,
        O_KDEV, O_KMOD_CTL, O_DEV_NODE };
 
 static const struct option options[] = {
@@ -50,6 +50,9 @@ static const struct option options[] = {
     { "lanes", required_argument, NULL, O_LANES },
     { "refill-after", required_argument, NULL, O_REFILL },
     { "engine-storage", required_argument, NULL, O_ENGINE_STORAGE },
+    { "cri-root", required_argument, NULL, O_CRI_ROOT },
+    { "cri-state", required_argument, NULL, O_CRI_STATE },
+    { "kubelet-root", required_argument, NULL, O_KUBELET_ROOT },
     { "kernel-device", required_argument, NULL, O_KDEV },
     { "kmod-control", required_argument, NULL, O_KMOD_CTL },
     { "device-node", required_argument, NULL, O_DEV_NODE },
@@ -97,6 +100,12 @@ void opts_usage(FILE *f)
         "Engine files (hook, serve, measure, evidence): [--engine-storage DIR|''] ... (up to %d;\n"
         "    default " AGENT_DEFAULT_GRAPH_ROOT " and " AGENT_DEFAULT_RUN_ROOT ";\n"
         "    '' for none): binds of a container's own per-container files there are engine_file\n"
+        "  [--cri-root DIR|''] [--cri-state DIR|''] (containerd CRI's, default\n"
+        "    " AGENT_DEFAULT_CRI_ROOT " and\n"
+        "    " AGENT_DEFAULT_CRI_STATE "): a pod container's sandbox\n"
+        "    files there are engine_file; [--kubelet-root DIR|''] (default "
+        AGENT_DEFAULT_KUBELET_ROOT "):\n"
+        "    binds from its pod's directory there are pod_volume\n"
         "  attest-agent --help | -h | --version\n",
         AGENT_MAX_ENGINE_STORAGE);
 }
@@ -223,6 +232,15 @@ static int add_engine_storage(struct agent_opts *o, const char *arg)
     return 0;
 }
 
+/* --cri-root, --cri-state, --kubelet-root: an absolute path, or '' for none. */
+static int set_root(const char **root, const char *arg)
+{
+    if (*arg && arg[0] != '/')
+        return -1;
+    *root = *arg ? arg : NULL;
+    return 0;
+}
+
 static int set_opt(struct agent_opts *o, int c, const char *arg)
 {
     if (c >= O_NO_HOST && c <= O_NODE)
@@ -249,6 +267,9 @@ static int set_opt(struct agent_opts *o, int c, const char *arg)
     case O_LANES: return parse_lanes(arg, &o->lanes);
     case O_REFILL: return parse_refill(arg, &o->refill_ms);
     case O_ENGINE_STORAGE: return add_engine_storage(o, arg);
+    case O_CRI_ROOT: return set_root(&o->cri_root, arg);
+    case O_CRI_STATE: return set_root(&o->cri_state, arg);
+    case O_KUBELET_ROOT: return set_root(&o->kubelet_root, arg);
     case O_KDEV: return opts_kdev_parse(arg, &o->kdev);
     case O_KMOD_CTL: return *arg ? (o->kmod_control = arg, 0) : -1;
     case O_DEV_NODE: return !strncmp(arg, "/dev/", 5) && arg[5] ? (o->device_node = arg, 0) : -1;
@@ -371,6 +392,9 @@ int opts_parse(int argc, char **argv, struct agent_opts *o)
     o->refill_ms = AGENT_DEFAULT_REFILL_MS;
     o->kmod_control = AGENT_DEFAULT_KMOD_CTL;
     o->device_node = AGENT_DEFAULT_DEV_NODE;
+    o->cri_root = AGENT_DEFAULT_CRI_ROOT;
+    o->cri_state = AGENT_DEFAULT_CRI_STATE;
+    o->kubelet_root = AGENT_DEFAULT_KUBELET_ROOT;
     hostev_opts_defaults(&o->host);
     o->run_dir = env && *env ? env : AGENT_DEFAULT_RUN_DIR;
     if (argc >= 2 && parse_cmd(argv[1], &o->cmd) < 0)

@@ -21,6 +21,9 @@ enum agent_cmd { CMD_HOOK, CMD_EVIDENCE, CMD_MEASURE, CMD_PREPARE, CMD_SERVE, CM
 #define AGENT_MAX_ENGINE_STORAGE 8
 #define AGENT_DEFAULT_GRAPH_ROOT "/var/lib/containers/storage"
 #define AGENT_DEFAULT_RUN_ROOT   "/run/containers/storage"
+#define AGENT_DEFAULT_CRI_ROOT   "/var/lib/containerd/io.containerd.grpc.v1.cri"
+#define AGENT_DEFAULT_CRI_STATE  "/run/containerd/io.containerd.grpc.v1.cri"
+#define AGENT_DEFAULT_KUBELET_ROOT "/var/lib/kubelet"
 #define AGENT_DEFAULT_REFILL_MS 250   /* serve: quiet time after a request before a refill */
 #define AGENT_MAX_REFILL_MS    600000
 #define AGENT_DEFAULT_KMOD_CTL "/dev/vtpmx-attest" /* kmod-vtpm's control device */
@@ -53,6 +56,9 @@ struct agent_opts {
      * container may have bound (launchcfg.h); NULL-terminated, default podman's rootful ones */
     const char *engine_storage[AGENT_MAX_ENGINE_STORAGE + 1];
     int n_engine_storage;         /* given with --engine-storage (0: the defaults apply) */
+    /* hook, serve, measure, evidence: containerd CRI's root and state, the kubelet's root;
+     * NULL: none (launchcfg.h: a pod's sandbox files and volumes) */
+    const char *cri_root, *cri_state, *kubelet_root;
     enum agent_kdev kdev;         /* hook: a kmod-vtpm device for the container (auto: when
                                      kmod_control exists) */
     const char *kmod_control;     /* hook: kmod-vtpm's control device, for auto */

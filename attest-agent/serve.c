@@ -208,14 +208,16 @@ static int same_storage(const char *const *a, const char *const *b)
     return !*a && !*b;
 }
 
-/* The hook's options must name this service's verifier, TLS setup, vtpm-mgr, bindings and
- * engine storage roots. */
+/* The hook's options must name this service's verifier, TLS setup, vtpm-mgr, bindings,
+ * engine storage roots and CRI and kubelet directories. */
 static int same_setup(const struct agent_opts *s, const struct agent_opts *h)
 {
     return same(s->verifier, h->verifier) && same(s->ca, h->ca) && same(s->cert, h->cert) &&
            same(s->key, h->key) && same(s->run_dir, h->run_dir) &&
            same(s->bind_dir, h->bind_dir) &&
-           same_storage(s->engine_storage, h->engine_storage);
+           same_storage(s->engine_storage, h->engine_storage) &&
+           same(s->cri_root, h->cri_root) && same(s->cri_state, h->cri_state) &&
+           same(s->kubelet_root, h->kubelet_root);
 }
 
 static void reply_verdict(int fd, int allowed, const uint8_t *err, size_t len)
@@ -253,7 +255,7 @@ static const char *check(struct service *s, int fd, pid_t peer, struct front_req
         return "hook options not understood";
     *fallback = !same_setup(s->o, &ho);
     if (*fallback)
-        return "another verifier, TLS setup, run dir or engine storage";
+        return "another verifier, TLS setup, run dir, engine storage or CRI/kubelet directory";
     if (peer_runtime(peer, runtime, sizeof(runtime), &env.runtime_pid) < 0)
         return "the hook's runtime process is gone";
     env.runtime = runtime;

@@ -28,6 +28,7 @@ fuzz_tpmframe_SRCS  := adapter/tpmframe.c lib/log.c
 fuzz_tpmframe_LIBS  := -ltss2-mu
 fuzz_ociconfig_INC  := -Iattest-agent
 fuzz_ociconfig_SRCS := attest-agent/ocispec.c attest-agent/launchcfg.c attest-agent/launchmount.c \
+                       attest-agent/launchpod.c attest-agent/launchpids.c \
                        attest-agent/launchseccomp.c attest-agent/cborenc.c attest-agent/digest.c \
                        verifier/check/launchpolicy.c verifier/check/reasons.c \
                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c

@@ -83,3 +83,50 @@ prun() {
         "localhost/vtpm-e2e-$_i:1" /bin/busybox sleep 60 >"$_n.out" 2>"$_n.err"
 }
 state_of() { podman_ inspect -f '{{.State.Status}}' "$ID-$1" 2>/dev/null || true; }
+
+# containerd_setup NS: containerd 1.6 started from the test with its own config, root, state
+# (C=$T/ctrd) and socket, CRI disabled; ctr_ runs ctr on it in namespace NS; the tasks named
+# in CTRDS are killed and removed and containerd is stopped by PID at exit (shims that
+# outlived their task are killed by the PID each recorded in its bundle).
+containerd_setup() {
+    C=$T/ctrd NS=$1 CTRD_PID= CTRDS=""
+    mkdir -p "$C/root" "$C/state" "$C/opt" || fail "containerd dirs"
+    cat >"$C/config.toml" <<EOC
+version = 2
+root = "$C/root"
+state = "$C/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.aufs"]
+[grpc]
+  address = "$C/c.sock"
+[ttrpc]
+  address = "$C/c.sock.ttrpc"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$C/opt"
+EOC
+    at_exit remove_ctrd
+    containerd --config "$C/config.toml" >"$C/log" 2>&1 &
+    CTRD_PID=$!
+    _cs_i=0
+    until ctr --address "$C/c.sock" version >/dev/null 2>&1; do
+        _cs_i=$((_cs_i + 1))
+        [ $_cs_i -lt 150 ] || { tail -20 "$C/log" >&2; fail "containerd not ready in 15 s"; }
+        kill -0 "$CTRD_PID" 2>/dev/null || { tail -20 "$C/log" >&2; fail "containerd exited"; }
+        sleep 0.1
+    done
+}
+ctr_() { timeout 30 ctr --address "$C/c.sock" --namespace "$NS" "$@"; }
+remove_ctrd() {
+    for _rc in $CTRDS; do
+        ctr_ task kill -s KILL "$_rc" >/dev/null 2>&1 || true
+        ctr_ task rm -f "$_rc" >/dev/null 2>&1 || true
+        ctr_ container rm "$_rc" >/dev/null 2>&1 || true
+    done
+    stop_pid "$CTRD_PID" 100 || true
+    for _rf in "$C"/state/io.containerd.runtime.v2.task/"$NS"/*/shim.pid; do
+        [ -f "$_rf" ] || continue
+        _rp=$(cat "$_rf")
+        case $(cat "/proc/$_rp/comm" 2>/dev/null) in containerd-shim*) kill -KILL "$_rp" ;; esac
+    done
+}

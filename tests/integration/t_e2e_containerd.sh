@@ -6,56 +6,15 @@
 # rootfs is denied; ctr's own default spec (`ctr oci spec`: root, CAP_MKNOD among its
 # capabilities, no seccomp, no memory or pids limit) with the hook added is denied with those reasons, and
 # `ctr run` fails with them. containerd runs from this test with its own config, root, state
-# and socket under the test dir, and is stopped by PID after its tasks are removed.
+# and socket under the test dir (engine_lib.sh), and is stopped by PID after its tasks are
+# removed.
 . "$(dirname "$0")/lib.sh"
 need_runc containerd ctr containerd-shim-runc-v2
 . "$(dirname "$0")/attest_lib.sh"
 . "$(dirname "$0")/engine_lib.sh"
 
 attest_setup ctrd-$$
-C=$T/ctrd
-NS=vtpm-e2e
-mkdir -p "$C/root" "$C/state" "$C/opt"
-cat >"$C/config.toml" <<EOF
-version = 2
-root = "$C/root"
-state = "$C/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.aufs"]
-[grpc]
-  address = "$C/c.sock"
-[ttrpc]
-  address = "$C/c.sock.ttrpc"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$C/opt"
-EOF
-CTRD_PID=
-ctr_() { timeout 30 ctr --address "$C/c.sock" --namespace $NS "$@"; }
-remove_ctrd() {
-    for c in $CTRDS; do
-        ctr_ task kill -s KILL "$c" >/dev/null 2>&1 || true
-        ctr_ task rm -f "$c" >/dev/null 2>&1 || true
-        ctr_ container rm "$c" >/dev/null 2>&1 || true
-    done
-    stop_pid "$CTRD_PID" 100 || true
-    # shims that outlived their task (each recorded its pid in its bundle under our state dir)
-    for f in "$C"/state/io.containerd.runtime.v2.task/$NS/*/shim.pid; do
-        [ -f "$f" ] || continue
-        p=$(cat "$f")
-        case $(cat "/proc/$p/comm" 2>/dev/null) in containerd-shim*) kill -KILL "$p" ;; esac
-    done
-}
-CTRDS=""
-at_exit remove_ctrd
-containerd --config "$C/config.toml" >"$C/log" 2>&1 &
-CTRD_PID=$!
-i=0
-until ctr --address "$C/c.sock" version >/dev/null 2>&1; do
-    i=$((i + 1)); [ $i -lt 150 ] || { tail -20 "$C/log" >&2; fail "containerd not ready in 15 s"; }
-    kill -0 "$CTRD_PID" 2>/dev/null || { tail -20 "$C/log" >&2; fail "containerd exited"; }
-    sleep 0.1
-done
+containerd_setup vtpm-e2e
 
 start_verifier policy.json trust
 HOOK="{'createRuntime': [{'path': '$AGENT', 'args': ['attest-agent', 'hook', '--verifier',

@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "ctlproto.h"
 #include "launchcfg.h"
 #include "../tools/launch_fixture.h"
 #include "../../verifier/check/launchpolicy.h"
@@ -97,8 +99,9 @@ static void judge(const char *path, const char *value, const char *pol_key, cons
     judge_in(&env, path, value, pol_key, pol_val, r);
 }
 
-static void judge_in(const struct launch_env *e, const char *path, const char *value,
-                     const char *pol_key, const char *pol_val, struct reasons *r)
+/* The same with several patches: kv is path, value, path, value, ..., NULL. */
+static void judge_kv(const struct launch_env *e, const char *const *kv, const char *pol_key,
+                     const char *pol_val, struct reasons *r)
 {
     json_t *cfg = json_loads(base, 0, NULL), *pol = launch_policy_defaults();
     struct launch_config lc;
@@ -107,8 +110,8 @@ static void judge_in(const struct launch_env *e, const char *path, const char *v
 
     assert_non_null(cfg);
     assert_non_null(pol);
-    if (path)
-        patch(cfg, path, value);
+    for (; kv && kv[0]; kv += 2)
+        patch(cfg, kv[0], kv[1]);
     if (pol_key)
         patch(pol, pol_key, pol_val);
     assert_int_equal(launchcfg_extract(cfg, digest, e, &lc), 0);
@@ -120,6 +123,14 @@ static void judge_in(const struct launch_env *e, const char *path, const char *v
     launchcfg_free(&lc);
     json_decref(cfg);
     json_decref(pol);
+}
+
+static void judge_in(const struct launch_env *e, const char *path, const char *value,
+                     const char *pol_key, const char *pol_val, struct reasons *r)
+{
+    const char *const kv[] = { path, value, NULL };
+
+    judge_kv(e, path ? kv : NULL, pol_key, pol_val, r);
 }
 
 static void print(const struct reasons *r)
@@ -411,6 +422,523 @@ static void test_joined_namespaces(void **state)
     close(ready[1]);
 }
 
+/* ---- Kubernetes: CRI's sandbox files, the kubelet's pod files, a pod's pids limit ---- */
+
+#define SID "5c1ab0e6a6f3a1c2d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a7b8c9d0e1"
+#define OSID "9f8e7d6c5b4a39281706f5e4d3c2b1a0918273645f4e3d2c1b0a9f8e7d6c5b4a"
+#define HSID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define POD_UID "1b4c7e2a-5d3f-4a6b-8c9d-0e1f2a3b4c5d"
+#define OTHER_UID "6a7b8c9d-0e1f-4a2b-9c3d-4e5f6a7b8c9d"
+
+static char kroot[64];
+
+/* mkdir -p of kroot/rel, or a file there (with text) when text is not NULL. */
+static void kmake(const char *rel, const char *text)
+{
+    char p[512];
+    FILE *f;
+
+    snprintf(p, sizeof(p), "%s/%s", kroot, rel);
+    for (char *q = p + strlen(kroot) + 1; (q = strchr(q, '/')); q++) {
+        *q = '\0';
+        assert_true(mkdir(p, 0755) == 0 || errno == EEXIST);
+        *q = '/';
+    }
+    if (!text) {
+        assert_true(mkdir(p, 0755) == 0 || errno == EEXIST);
+        return;
+    }
+    assert_non_null(f = fopen(p, "w"));
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The task directory of sandbox sid as containerd's runc shim leaves it: init.pid, config.json
+ * with the pod's uid. */
+static void ksandbox(const char *sid, long long pid, const char *uid)
+{
+    char rel[256], text[256];
+
+    snprintf(rel, sizeof(rel), "tasks/k8s.io/%s/init.pid", sid);
+    snprintf(text, sizeof(text), "%lld", pid);
+    kmake(rel, text);
+    snprintf(rel, sizeof(rel), "tasks/k8s.io/%s/config.json", sid);
+    snprintf(text, sizeof(text), "{\"annotations\": {\"io.kubernetes.cri.container-type\":"
+             " \"sandbox\", \"io.kubernetes.cri.sandbox-uid\": \"%s\"}}", uid);
+    kmake(rel, text);
+}
+
+/* A process in a network, IPC and UTS namespace of its own until *go is written to. */
+static pid_t ns_child(int go[2])
+{
+    int ready[2];
+    pid_t child;
+    char c;
+
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(ready), 0);
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        close(go[1]);
+        close(ready[0]);
+        c = unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) == 0 ? 'y' : 'n';
+        if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) < 0)
+            _exit(1);
+        _exit(0);
+    }
+    close(go[0]);
+    close(ready[1]);
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    assert_int_equal(c, 'y');
+    return child;
+}
+
+static void ns_child_end(pid_t child, int go[2])
+{
+    assert_int_equal(write(go[1], "x", 1), 1);
+    close(go[1]);
+    waitpid(child, NULL, 0);
+}
+
+/* A pod's container (type "container" or "sandbox"), its bind of kroot/src at dest with
+ * options opts, judged with annotations ann (JSON), the process pid, the id ctr and its
+ * bundle kroot/tasks/k8s.io/bundle_id; one reason starting with want, or none (NULL). */
+static void pod_case_pol(const char *ann, long long pid, const char *ctr, const char *bundle_id,
+                         const char *src, const char *dest, const char *opts,
+                         const char *pol_key, const char *pol_val, const char *want)
+{
+    char bundle[512], cri[512], st[512], kub[512], m[1024];
+    struct launch_env e = env;
+    struct reasons r;
+
+    snprintf(bundle, sizeof(bundle), "%s/tasks/k8s.io/%s", kroot, bundle_id);
+    snprintf(cri, sizeof(cri), "%s/cri", kroot);
+    snprintf(st, sizeof(st), "%s/crist", kroot);
+    snprintf(kub, sizeof(kub), "%s/kubelet", kroot);
+    e.bundle_dir = bundle;
+    e.ctr_id = ctr;
+    e.pid = pid;
+    e.cri_root = cri;
+    e.cri_state = st;
+    e.kubelet_root = kub;
+    snprintf(m, sizeof(m), "{\"destination\": \"%s\", \"type\": \"bind\", \"source\": \"%s%s%s\","
+             " \"options\": %s}", dest, src[0] == '/' ? "" : kroot, src[0] == '/' ? "" : "/", src,
+             opts);
+    judge_kv(&e, (const char *const[]){ "annotations", ann, "mounts+", m, NULL }, pol_key,
+             pol_val, &r);
+    if (want ? r.n != 1 || strncmp(r.v[0], want, strlen(want)) : r.n != 0) {
+        print(&r);
+        fail_msg("%s at %s %s (%s, pid %lld): want %s", src, dest, opts, ann, pid,
+                 want ? want : "no reason");
+    }
+    reasons_free(&r);
+}
+
+#define RW "[\"rbind\", \"rprivate\", \"rw\"]"
+#define RO "[\"rbind\", \"rprivate\", \"ro\"]"
+#define ANN_CTR(sid, uid) "{\"io.kubernetes.cri.container-type\": \"container\"," \
+    " \"io.kubernetes.cri.sandbox-id\": \"" sid "\", \"io.kubernetes.cri.sandbox-uid\": \"" uid "\"}"
+#define ANN_SB(sid, uid) "{\"io.kubernetes.cri.container-type\": \"sandbox\"," \
+    " \"io.kubernetes.cri.sandbox-id\": \"" sid "\", \"io.kubernetes.cri.sandbox-uid\": \"" uid "\"}"
+
+static void pod_case(const char *ann, long long pid, const char *src, const char *dest,
+                     const char *opts, const char *want)
+{
+    pod_case_pol(ann, pid, CTR_ID, CTR_ID, src, dest, opts, NULL, NULL, want);
+}
+
+static void kubernetes_fixture(void)
+{
+    static const char *const dirs[] = { "tasks/k8s.io/" CTR_ID, "tasks/k8s.io/" SID, "crist/sandboxes/" SID "/shm",
+        "crist/sandboxes/" OSID "/shm",
+        "kubelet/pods/" POD_UID "/volumes/kubernetes.io~projected/kube-api-access-x",
+        "kubelet/pods/" POD_UID "/volumes/kubernetes.io~empty-dir/cache",
+        "kubelet/pods/" POD_UID "/volumes/kubernetes.io~configmap/cfg",
+        "kubelet/pods/" POD_UID "/volumes/kubernetes.io~secret/sec",
+        "kubelet/pods/" POD_UID "/volumes/kubernetes.io~downward-api/info",
+        "kubelet/pods/" POD_UID "/volume-subpaths/cfg/app/0",
+        "kubelet/pods/" OTHER_UID "/volumes/kubernetes.io~secret/sec" };
+    static const char *const files[] = { "cri/sandboxes/" SID "/hostname",
+        "cri/sandboxes/" SID "/resolv.conf", "cri/sandboxes/" OSID "/hosts",
+        "cri/sandboxes/" HSID "/hostname", "kubelet/pods/" POD_UID "/etc-hosts",
+        "kubelet/pods/" POD_UID "/containers/app/6f1e2d3c",
+        "kubelet/pods/" OTHER_UID "/etc-hosts" };
+    char p[512];
+
+    snprintf(kroot, sizeof(kroot), "/tmp/vcri-XXXXXX");
+    assert_non_null(mkdtemp(kroot));
+    for (size_t i = 0; i < N(dirs); i++)
+        kmake(dirs[i], NULL);
+    for (size_t i = 0; i < N(files); i++)
+        kmake(files[i], "x\n");
+    /* a sandbox file that is a symlink to the host's, a volume entry that leads out */
+    kmake("cri/sandboxes/" SID, NULL);
+    snprintf(p, sizeof(p), "%s/cri/sandboxes/" SID "/hosts", kroot);
+    assert_int_equal(symlink("/etc/hosts", p), 0);
+    snprintf(p, sizeof(p), "%s/kubelet/pods/" POD_UID "/volumes/kubernetes.io~empty-dir/cache/esc",
+             kroot);
+    assert_int_equal(symlink("/etc", p), 0);
+}
+
+static void kubernetes_cleanup(void)
+{
+    char cmd[600];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", kroot);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* CRI's per-sandbox files: a pod container's are exactly those of the sandbox whose network,
+ * IPC and UTS namespaces it joined (the sandbox's pid from containerd's task directory beside
+ * the container's bundle), each at its one destination and of its type; a sandbox container's
+ * are its own. Another sandbox's files, a sandbox the container did not join (or one in the
+ * host's namespaces), a wrong destination, a symlink out, a missing annotation, no process
+ * and a bundle that is not the container's are host binds as any other. */
+static void test_cri_sandbox_files(void **state)
+{
+    int go[2], ogo[2];
+    pid_t a, b;
+
+    (void)state;
+    kubernetes_fixture();
+    /* the sandbox container itself (no process needed: its own id names its files) */
+    pod_case_pol(ANN_SB(SID, POD_UID), 0, SID, SID, "crist/sandboxes/" SID "/shm", "/dev/shm", RO,
+                 NULL, NULL, NULL);
+    pod_case_pol(ANN_SB(SID, POD_UID), 0, SID, SID, "cri/sandboxes/" SID "/hostname",
+                 "/etc/hostname", RW, NULL, NULL, NULL);
+    pod_case_pol(ANN_SB(OSID, POD_UID), 0, SID, SID, "crist/sandboxes/" OSID "/shm", "/dev/shm",
+                 RO, NULL, NULL, "host-mount-not-allowed:");
+    pod_case_pol(ANN_SB(SID, POD_UID), 0, SID, CTR_ID, "crist/sandboxes/" SID "/shm",
+                 "/dev/shm", RO, NULL, NULL, "host-mount-not-allowed:");
+    pod_case_pol(ANN_SB(SID, POD_UID), 0, SID, SID, "crist/sandboxes/" SID "/shm", "/dev/shm", RO,
+                 "allow_engine_files", "false", "host-mount-not-allowed:");
+    /* a pod container: no process shows the joined namespaces */
+    ksandbox(SID, 999999999LL, POD_UID);
+    pod_case(ANN_CTR(SID, POD_UID), 0, "cri/sandboxes/" SID "/hostname", "/etc/hostname", RW,
+             "host-mount-not-allowed:");
+    if (geteuid() != 0) {
+        print_message("  (not root: sandboxes in namespaces of their own not tried)\n");
+        kubernetes_cleanup();
+        return;
+    }
+    a = ns_child(go);
+    b = ns_child(ogo);
+    ksandbox(SID, a, POD_UID);
+    ksandbox(OSID, b, OTHER_UID);
+    ksandbox(HSID, getpid(), POD_UID);
+    pod_case(ANN_CTR(SID, POD_UID), a, "cri/sandboxes/" SID "/hostname", "/etc/hostname", RW, NULL);
+    pod_case(ANN_CTR(SID, POD_UID), a, "cri/sandboxes/" SID "/resolv.conf", "/etc/resolv.conf",
+             RO, NULL);
+    pod_case(ANN_CTR(SID, POD_UID), a, "crist/sandboxes/" SID "/shm", "/dev/shm", RW, NULL);
+    pod_case(ANN_CTR(SID, POD_UID), a, "cri/sandboxes/" SID "/../" SID "/hostname",
+             "/etc/hostname", RW, NULL);
+    /* another sandbox's file; the file at another destination; of another type */
+    pod_case(ANN_CTR(SID, POD_UID), a, "cri/sandboxes/" OSID "/hosts", "/etc/hosts", RW,
+             "host-mount-not-allowed:");
+    pod_case(ANN_CTR(SID, POD_UID), a, "cri/sandboxes/" SID "/hostname", "/etc/hosts", RW,
+             "host-mount-not-allowed:");
+    pod_case(ANN_CTR(SID, POD_UID), a, "cri/sandboxes/" SID "/resolv.conf", "/dev/shm", RW,
+             "host-mount-not-allowed:");
+    pod_case(ANN_CTR(SID, POD_UID), a, "crist/sandboxes/" SID, "/dev/shm", RW,
+             "host-mount-not-allowed:");
+    /* a symlink in the sandbox's directory to the host's file */
+    pod_case(ANN_CTR(SID, POD_UID), a, "cri/sandboxes/" SID "/hosts", "/etc/hosts", RW,
+             "host-mount-sensitive:/etc/hosts");
+    /* the annotation names a sandbox the process did not join, or one in the host's
+     * namespaces (the runtime's: this process) */
+    pod_case(ANN_CTR(OSID, OTHER_UID), a, "cri/sandboxes/" OSID "/hosts", "/etc/hosts", RW,
+             "host-mount-not-allowed:");
+    pod_case(ANN_CTR(HSID, POD_UID), getpid(), "cri/sandboxes/" HSID "/hostname",
+             "/etc/hostname", RW, "host-mount-not-allowed:");
+    /* the joined sandbox's files, but the annotations missing or naming the container */
+    pod_case("{\"io.kubernetes.cri.container-type\": \"container\"}", a,
+             "cri/sandboxes/" SID "/hostname", "/etc/hostname", RW, "host-mount-not-allowed:");
+    pod_case("{\"io.kubernetes.cri.sandbox-id\": \"" SID "\"}", a,
+             "cri/sandboxes/" SID "/hostname", "/etc/hostname", RW, "host-mount-not-allowed:");
+    pod_case_pol(ANN_CTR(SID, POD_UID), a, SID, SID, "cri/sandboxes/" SID "/hostname",
+                 "/etc/hostname", RW, NULL, NULL, "host-mount-not-allowed:");
+    /* a bundle that is not containerd's task directory of this id */
+    pod_case_pol(ANN_CTR(SID, POD_UID), a, CTR_ID, OSID, "cri/sandboxes/" SID "/hostname",
+                 "/etc/hostname", RW, NULL, NULL, "host-mount-not-allowed:");
+    ns_child_end(a, go);
+    ns_child_end(b, ogo);
+    kubernetes_cleanup();
+}
+
+/* The kubelet's per-pod files: binds from <kubelet root>/pods/<uid>/ of this pod (the uid
+ * annotation, which the joined sandbox's spec carries too) are pod_volume of the kind the
+ * path shows, allowed by kind and mode; another pod's, a path that resolves out (symlink,
+ * ..), a uid the sandbox does not have, no uid, a kind the policy does not list are not. */
+static void test_pod_volumes(void **state)
+{
+    const char *pod = "kubelet/pods/" POD_UID;
+    char src[256];
+    int go[2];
+    pid_t a;
+
+    (void)state;
+    kubernetes_fixture();
+    /* a sandbox container's own pod (no process needed) */
+    snprintf(src, sizeof(src), "%s/etc-hosts", pod);
+    pod_case_pol(ANN_SB(SID, POD_UID), 0, SID, SID, src, "/etc/hosts", RW, NULL, NULL, NULL);
+    if (geteuid() != 0) {
+        print_message("  (not root: pod containers not tried)\n");
+        kubernetes_cleanup();
+        return;
+    }
+    a = ns_child(go);
+    ksandbox(SID, a, POD_UID);
+    ksandbox(OSID, a, OTHER_UID); /* the same namespaces, another pod uid in its spec */
+#define POD(sub, dest, opts, want) do { \
+        snprintf(src, sizeof(src), "%s/%s", pod, sub); \
+        pod_case(ANN_CTR(SID, POD_UID), a, src, dest, opts, want); \
+    } while (0)
+    POD("etc-hosts", "/etc/hosts", RW, NULL);
+    POD("containers/app/6f1e2d3c", "/dev/termination-log", RW, NULL);
+    POD("volumes/kubernetes.io~projected/kube-api-access-x",
+        "/var/run/secrets/kubernetes.io/serviceaccount", RO, NULL);
+    POD("volumes/kubernetes.io~empty-dir/cache", "/cache", RW, NULL);
+    POD("volumes/kubernetes.io~configmap/cfg", "/cfg", RO, NULL);
+    POD("volumes/kubernetes.io~secret/sec", "/sec", RO, NULL);
+    POD("volumes/kubernetes.io~projected/kube-api-access-x",
+        "/var/run/secrets/kubernetes.io/serviceaccount", RW,
+        "pod-volume-not-allowed:projected ");
+    POD("volumes/kubernetes.io~secret/sec", "/sec", RW, "pod-volume-not-allowed:secret ");
+    POD("volumes/kubernetes.io~downward-api/info", "/info", RO,
+        "pod-volume-not-allowed:downward-api ");
+    POD("volume-subpaths/cfg/app/0", "/cfg/x", RO, "pod-volume-not-allowed:other ");
+    POD("etc-hosts", "/etc/passwd", RW, "pod-volume-not-allowed:other ");
+    POD("volumes", "/v", RO, "pod-volume-not-allowed:other ");
+    POD("volumes/kubernetes.io~secret", "/v", RO, "pod-volume-not-allowed:other ");
+    POD("", "/pod", RO, "pod-volume-not-allowed:other ");
+    /* out of the pod's directory: a symlink, "..", another pod's uid */
+    POD("volumes/kubernetes.io~empty-dir/cache/esc", "/esc", RO, "host-mount-sensitive:/etc");
+    POD("../" OTHER_UID "/volumes/kubernetes.io~secret/sec", "/sec", RO,
+        "host-mount-not-allowed:");
+    pod_case(ANN_CTR(SID, POD_UID), a, "kubelet/pods/" OTHER_UID "/etc-hosts", "/etc/hosts",
+             RW, "host-mount-not-allowed:");
+    /* the container claims another pod's uid: its sandbox's spec has another */
+    pod_case(ANN_CTR(SID, OTHER_UID), a, "kubelet/pods/" OTHER_UID "/etc-hosts", "/etc/hosts",
+             RW, "host-mount-not-allowed:");
+    /* a sandbox that has that uid, but the container's annotation says another */
+    pod_case(ANN_CTR(OSID, POD_UID), a, "kubelet/pods/" POD_UID "/etc-hosts", "/etc/hosts", RW,
+             "host-mount-not-allowed:");
+    /* no uid annotation; two that differ */
+    pod_case("{\"io.kubernetes.cri.container-type\": \"container\","
+             " \"io.kubernetes.cri.sandbox-id\": \"" SID "\"}", a,
+             "kubelet/pods/" POD_UID "/etc-hosts", "/etc/hosts", RW, "host-mount-not-allowed:");
+    pod_case("{\"io.kubernetes.cri.container-type\": \"container\","
+             " \"io.kubernetes.cri.sandbox-id\": \"" SID "\","
+             " \"io.kubernetes.cri.sandbox-uid\": \"" POD_UID "\","
+             " \"io.kubernetes.pod.uid\": \"" OTHER_UID "\"}", a,
+             "kubelet/pods/" POD_UID "/etc-hosts", "/etc/hosts", RW, "host-mount-not-allowed:");
+    /* io.kubernetes.pod.uid alone names the pod too */
+    pod_case("{\"io.kubernetes.cri.container-type\": \"container\","
+             " \"io.kubernetes.cri.sandbox-id\": \"" SID "\","
+             " \"io.kubernetes.pod.uid\": \"" POD_UID "\"}", a,
+             "kubelet/pods/" POD_UID "/etc-hosts", "/etc/hosts", RW, NULL);
+    /* the policy's kinds */
+    pod_case_pol(ANN_CTR(SID, POD_UID), a, CTR_ID, CTR_ID, "kubelet/pods/" POD_UID "/etc-hosts",
+                 "/etc/hosts", RW, "allowed_pod_volumes", "{}", "pod-volume-not-allowed:etc-hosts ");
+    pod_case_pol(ANN_CTR(SID, POD_UID), a, CTR_ID, CTR_ID,
+                 "kubelet/pods/" POD_UID "/volume-subpaths/cfg/app/0", "/x", RW,
+                 "allowed_pod_volumes", "{\"other\": \"rw\"}", NULL);
+    /* a host path the allow-list names is allowed as such */
+    snprintf(src, sizeof(src), "[{\"source\": \"%s/%s/volume-subpaths\", \"mode\": \"ro\"}]",
+             kroot, pod);
+    pod_case_pol(ANN_CTR(SID, POD_UID), a, CTR_ID, CTR_ID,
+                 "kubelet/pods/" POD_UID "/volume-subpaths/cfg/app/0", "/x", RO,
+                 "allowed_host_mounts", src, NULL);
+#undef POD
+    ns_child_end(a, go);
+    kubernetes_cleanup();
+}
+
+/* A read-only volume written as CRI writes it ("rbind", "ro") is read-only as a whole only
+ * while nothing is mounted below it: in a mount namespace of its own (a child process), a
+ * tmpfs below a configMap volume makes the bind "rw", and the read-only kind refuses it. */
+static void test_pod_volume_submount(void **state)
+{
+    char sub[512], bundle[512], kub[512], m[1024];
+    struct launch_env e = env;
+    struct reasons r;
+    int status;
+    pid_t child;
+
+    (void)state;
+    if (geteuid() != 0) {
+        print_message("  (not root: no mount made)\n");
+        return;
+    }
+    kubernetes_fixture();
+    snprintf(sub, sizeof(sub), "%s/kubelet/pods/" POD_UID "/volumes/kubernetes.io~configmap/cfg/sub",
+             kroot);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    snprintf(bundle, sizeof(bundle), "%s/tasks/k8s.io/" SID, kroot);
+    snprintf(kub, sizeof(kub), "%s/kubelet", kroot);
+    e.bundle_dir = bundle;
+    e.ctr_id = SID;
+    e.kubelet_root = kub;
+    snprintf(m, sizeof(m), "{\"destination\": \"/cfg\", \"type\": \"bind\", \"source\":"
+             " \"%s/kubelet/pods/" POD_UID "/volumes/kubernetes.io~configmap/cfg\", \"options\": "
+             RO "}", kroot);
+    /* nothing below it: read-only */
+    judge_kv(&e, (const char *const[]){ "annotations", ANN_SB(SID, POD_UID), "mounts+", m, NULL },
+             NULL, NULL, &r);
+    print(&r);
+    assert_int_equal(r.n, 0);
+    reasons_free(&r);
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            mount("tmpfs", sub, "tmpfs", 0, "size=64k") < 0)
+            _exit(2);
+        judge_kv(&e, (const char *const[]){ "annotations", ANN_SB(SID, POD_UID), "mounts+", m,
+                                            NULL }, NULL, NULL, &r);
+        print(&r);
+        _exit(r.n == 1 && !strncmp(r.v[0], "pod-volume-not-allowed:configmap ", 33) &&
+                      strstr(r.v[0], "(rw)") ? 0 : 1);
+    }
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    kubernetes_cleanup();
+}
+
+/* The new keys' schema: allowed_pod_volumes maps known kinds to "ro"/"rw";
+ * allow_ancestor_pids_limit is a boolean; the defaults pass. */
+static void test_pod_policy_keys(void **state)
+{
+    static const struct { const char *json; int ok; } cases[] = {
+        { "{\"allowed_pod_volumes\": {\"secret\": \"rw\", \"other\": \"ro\"}}", 1 },
+        { "{\"allowed_pod_volumes\": {}}", 1 },
+        { "{\"allowed_pod_volumes\": {\"host-path\": \"ro\"}}", 0 },
+        { "{\"allowed_pod_volumes\": {\"secret\": \"yes\"}}", 0 },
+        { "{\"allowed_pod_volumes\": [\"secret\"]}", 0 },
+        { "{\"allow_ancestor_pids_limit\": false}", 1 },
+        { "{\"allow_ancestor_pids_limit\": \"no\"}", 0 },
+    };
+    json_t *d = launch_policy_defaults(), *l;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(launch_policy_validate(d, err, sizeof(err)), 0);
+    json_decref(d);
+    for (size_t i = 0; i < N(cases); i++) {
+        assert_non_null(l = json_loads(cases[i].json, 0, NULL));
+        if ((launch_policy_validate(l, err, sizeof(err)) == 0) != cases[i].ok)
+            fail_msg("%s: want %s", cases[i].json, cases[i].ok ? "valid" : "an error");
+        json_decref(l);
+    }
+}
+
+/* Writes text to dir/file. */
+static void cg_write(const char *dir, const char *file, const char *text)
+{
+    char p[512];
+    FILE *f;
+
+    snprintf(p, sizeof(p), "%s/%s", dir, file);
+    assert_non_null(f = fopen(p, "w"));
+    assert_true(fputs(text, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* The record's pids fields for process pid, and the reasons with the container's own limit
+ * removed and allow_ancestor_pids_limit as allow (NULL: the default). */
+static void pids_case(pid_t pid, const char *allow, uint64_t want_eff, const char *want_cg,
+                      const char *want)
+{
+    json_t *cfg = json_loads(base, 0, NULL), *pol = launch_policy_defaults();
+    struct launch_env e = env;
+    struct launch_config lc;
+    uint8_t d[DIGEST_LEN] = { 0 };
+    struct reasons r = { 0 };
+    uint64_t eff = 1;
+    char cg[256];
+    cbor_item_t *m;
+
+    e.pid = pid;
+    patch(cfg, "linux.resources.pids", "null");
+    if (allow)
+        patch(pol, "allow_ancestor_pids_limit", allow);
+    assert_int_equal(launchcfg_extract(cfg, d, &e, &lc), 0);
+    m = launchcfg_to_cbor(&lc);
+    assert_int_equal(ctl_get_uint(m, "pids_limit_effective", &eff), 0);
+    assert_int_equal(ctl_get_str(m, "pids_limit_cgroup", cg, sizeof(cg)), 0);
+    if (eff != want_eff || strcmp(cg, want_cg))
+        fail_msg("pid %d: effective %llu at '%s', want %llu at '%s'", (int)pid,
+                 (unsigned long long)eff, cg, (unsigned long long)want_eff, want_cg);
+    launch_policy_check(pol, m, &r);
+    if (want ? r.n != 1 || strcmp(r.v[0], want) : r.n != 0) {
+        print(&r);
+        fail_msg("pid %d allow %s: want %s", (int)pid, allow ? allow : "default",
+                 want ? want : "no reason");
+    }
+    reasons_free(&r);
+    cbor_decref(&m);
+    launchcfg_free(&lc);
+    json_decref(cfg);
+    json_decref(pol);
+}
+
+/* The pids limit the kernel applies: a container without one of its own in a cgroup below
+ * one with pids.max (a pod's) passes require_pids_limit unless allow_ancestor_pids_limit is
+ * false; its own cgroup's smaller limit is the one named; no process, or one in no limited
+ * cgroup: pids-limit-missing. */
+static void test_pids_ancestor(void **state)
+{
+    char pod[128], ctr[192], text[32], want_pod[64], want_ctr[96];
+    const char *mnt = "/sys/fs/cgroup/pids", *procs = "cgroup.procs";
+    struct stat st;
+    int go[2];
+    pid_t child;
+    char c;
+
+    (void)state;
+    pids_case(0, NULL, 0, "", "pids-limit-missing");
+    if (geteuid() != 0) {
+        print_message("  (not root: no cgroup made)\n");
+        return;
+    }
+    if (stat(mnt, &st) < 0)
+        mnt = "/sys/fs/cgroup"; /* cgroup v2 only */
+    snprintf(want_pod, sizeof(want_pod), "/vtpm-unit-%d", (int)getpid());
+    snprintf(want_ctr, sizeof(want_ctr), "%s/ctr", want_pod);
+    snprintf(pod, sizeof(pod), "%s%s", mnt, want_pod);
+    snprintf(ctr, sizeof(ctr), "%s%s", mnt, want_ctr);
+    assert_int_equal(mkdir(pod, 0755), 0);
+    assert_int_equal(mkdir(ctr, 0755), 0);
+    cg_write(pod, "pids.max", "77");
+    assert_int_equal(pipe(go), 0);
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        close(go[1]);
+        if (read(go[0], &c, 1) < 0)
+            _exit(1);
+        _exit(0);
+    }
+    close(go[0]);
+    snprintf(text, sizeof(text), "%d", (int)child);
+    cg_write(ctr, procs, text);
+    pids_case(child, NULL, 77, want_pod, NULL);
+    pids_case(child, "false", 77, want_pod, "pids-limit-missing");
+    cg_write(ctr, "pids.max", "50");
+    pids_case(child, NULL, 50, want_ctr, NULL);
+    cg_write(ctr, "pids.max", "max");
+    cg_write(pod, "pids.max", "max");
+    pids_case(child, NULL, 0, "", "pids-limit-missing");
+    assert_int_equal(write(go[1], "x", 1), 1);
+    close(go[1]);
+    waitpid(child, NULL, 0);
+    assert_int_equal(rmdir(ctr), 0);
+    assert_int_equal(rmdir(pod), 0);
+}
+
 static void test_hardened_base(void **state)
 {
     struct reasons r;
@@ -639,12 +1167,15 @@ static void test_missing_fields(void **state)
             if (i != skip)
                 cbor_map_add(cut, cbor_map_handle(m)[i]);
         launch_policy_check(pol, cut, &r);
-        /* not read: config_digest; optional: joined_namespaces (absent, none joined: older
-         * agents listed such namespaces as the host's) */
+        /* not read: config_digest, pids_limit_cgroup; optional: joined_namespaces (absent,
+         * none joined: older agents listed such namespaces as the host's),
+         * pids_limit_effective (absent: no limit above the container's) */
         const char *k = (const char *)cbor_string_handle(cbor_map_handle(m)[skip].key);
         size_t kn = cbor_string_length(cbor_map_handle(m)[skip].key);
         if (!(kn == 13 && !strncmp(k, "config_digest", 13)) &&
             !(kn == 17 && !strncmp(k, "joined_namespaces", 17)) &&
+            !(kn == 20 && !strncmp(k, "pids_limit_effective", 20)) &&
+            !(kn == 17 && !strncmp(k, "pids_limit_cgroup", 17)) &&
             !reasons_has(&r, "launch-config-malformed"))
             fail_msg("field %zu missing: not malformed", skip);
         reasons_free(&r);
@@ -665,6 +1196,11 @@ int main(void)
         cmocka_unit_test(test_own_vtpm_mount),
         cmocka_unit_test(test_engine_files),
         cmocka_unit_test(test_joined_namespaces),
+        cmocka_unit_test(test_cri_sandbox_files),
+        cmocka_unit_test(test_pod_volumes),
+        cmocka_unit_test(test_pod_volume_submount),
+        cmocka_unit_test(test_pod_policy_keys),
+        cmocka_unit_test(test_pids_ancestor),
         cmocka_unit_test(test_host_mount_allow_list),
         cmocka_unit_test(test_process_escapes),
         cmocka_unit_test(test_no_seccomp),

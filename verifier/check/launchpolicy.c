@@ -37,7 +37,7 @@ static const char defaults[] =
     " \"forbidden_host_sources\": [\"/\", \"/proc\", \"/sys\", \"/dev\", \"/etc\", \"/run\","
     "  \"/var/run\", \"/run/vtpm-mgr\", \"/run/docker.sock\", \"/run/docker\","
     "  \"/run/containerd\", \"/run/crio\", \"/run/podman\", \"/var/lib/docker\","
-    "  \"/var/lib/containerd\"],"
+    "  \"/var/lib/containerd\", \"/var/lib/kubelet\"],"
     " \"allowed_sysctls\": [\"kernel.shm_rmid_forced\", \"net.ipv4.ip_local_port_range\","
     "  \"net.ipv4.ip_unprivileged_port_start\", \"net.ipv4.tcp_syncookies\","
     "  \"net.ipv4.ping_group_range\"],"
@@ -51,13 +51,17 @@ static const char defaults[] =
     "  \"container_engine_t\"],"
     " \"allow_agent_hook\": true, \"allowed_hooks\": [],"
     " \"allowed_setid_files\": [], \"allow_rootfs_devices\": false,"
-    " \"allow_engine_files\": true}";
+    " \"allow_engine_files\": true,"
+    " \"allowed_pod_volumes\": {\"etc-hosts\": \"rw\", \"termination-log\": \"rw\","
+    "  \"empty-dir\": \"rw\", \"projected\": \"ro\", \"configmap\": \"ro\", \"secret\": \"ro\"},"
+    " \"allow_ancestor_pids_limit\": true}";
 
 static const char *const bool_keys[] = {
     "allow_root", "require_memory_limit", "require_cpu_shares", "require_pids_limit",
     "require_no_new_privileges", "require_seccomp", "require_seccomp_default_deny",
     "require_readonly_rootfs", "allow_writable_sysfs", "allow_writable_cgroup",
     "allow_shared_propagation", "allow_agent_hook", "allow_rootfs_devices", "allow_engine_files",
+    "allow_ancestor_pids_limit",
 };
 static const char *const list_keys[] = {
     "allowed_capabilities", "forbidden_host_namespaces", "allowed_joined_namespaces",
@@ -119,6 +123,29 @@ static int host_mounts_ok(const json_t *a)
     return 1;
 }
 
+/* The kinds of the kubelet's per-pod files the agent names (attest-agent/launchpod.c). */
+static const char *const pod_volume_types[] = {
+    "etc-hosts", "termination-log", "projected", "empty-dir", "configmap", "secret",
+    "downward-api", "other",
+};
+
+/* allowed_pod_volumes: {"<type>": "ro"|"rw", ...} */
+static int pod_volumes_ok(const json_t *o)
+{
+    const char *k;
+    json_t *v;
+
+    if (!json_is_object(o))
+        return 0;
+    json_object_foreach((json_t *)o, k, v) {
+        const char *m = json_string_value(v);
+        if (!in(k, pod_volume_types, N(pod_volume_types)) || !m ||
+            (strcmp(m, "ro") && strcmp(m, "rw")))
+            return 0;
+    }
+    return 1;
+}
+
 int launch_policy_validate(const json_t *l, char *err, size_t errsz)
 {
     const char *k;
@@ -137,6 +164,11 @@ int launch_policy_validate(const json_t *l, char *err, size_t errsz)
             if (!json_is_integer(v) || json_integer_value(v) < -1000 ||
                 json_integer_value(v) > 1000)
                 return errf(err, errsz, k, "must be an integer -1000..1000");
+        } else if (!strcmp(k, "allowed_pod_volumes")) {
+            if (!pod_volumes_ok(v))
+                return errf(err, errsz, k, "must be {\"<etc-hosts|termination-log|projected|"
+                            "empty-dir|configmap|secret|downward-api|other>\": \"ro\" or "
+                            "\"rw\", ...}");
         } else if (!strcmp(k, "allowed_host_mounts")) {
             if (!host_mounts_ok(v))
                 return errf(err, errsz, k, "must be [{\"source\": \"/path\", \"mode\": "
@@ -569,10 +601,27 @@ static int shared(const char *prop)
     return !strcmp(prop, "shared") || !strcmp(prop, "rshared");
 }
 
+/* The pod's own file or volume of that kind, in that mode, is allowed (allowed_pod_volumes:
+ * "rw" allows both modes, "ro" read-only binds only). */
+static int pod_volume_allowed(const struct eval *e, const char *type, const char *mode)
+{
+    const char *m = json_string_value(json_object_get(list(e, "allowed_pod_volumes"), type));
+
+    return m && (!strcmp(m, "rw") || !strcmp(mode, "ro"));
+}
+
+/* pod_volume: absent in records of agents before it, read as none (those agents flagged no
+ * bind as a pod's, so nothing is exempted). */
+static int get_opt_text(const struct eval *e, const cbor_item_t *m, const char *k, char *out)
+{
+    out[0] = '\0';
+    return ctl_get(m, k) ? get_text(e, m, k, out) : 0;
+}
+
 static void check_host_mounts(const struct eval *e)
 {
     const cbor_item_t *a = array_of(e, e->cfg, "host_mounts");
-    char src[TEXT_MAX], dst[TEXT_MAX], mode[TEXT_MAX], prop[TEXT_MAX];
+    char src[TEXT_MAX], dst[TEXT_MAX], mode[TEXT_MAX], prop[TEXT_MAX], vol[TEXT_MAX];
     int mgr, own, eng;
 
     for (size_t i = 0; a && i < cbor_array_size(a); i++) {
@@ -581,7 +630,8 @@ static void check_host_mounts(const struct eval *e)
             get_text(e, m, "destination", dst) < 0 || get_text(e, m, "mode", mode) < 0 ||
             get_text(e, m, "propagation", prop) < 0 || get_flag(e, m, "vtpm_mgr", &mgr) < 0 ||
             get_opt_flag(e, m, "own_vtpm", &own) < 0 ||
-            get_opt_flag(e, m, "engine_file", &eng) < 0) {
+            get_opt_flag(e, m, "engine_file", &eng) < 0 ||
+            get_opt_text(e, m, "pod_volume", vol) < 0) {
             malformed(e, "host_mounts");
             return;
         }
@@ -594,10 +644,17 @@ static void check_host_mounts(const struct eval *e)
             if (!strcmp(mode, "rw"))
                 reasons_add(e->r, "host-mount-own-vtpm-writable", "%.120s", src);
         } else if (eng && !mgr && rule(e, "allow_engine_files")) {
-            /* One of the container's own per-container files from its engine's storage, at
-             * the one destination it belongs to (the agent matched the path, the container's
-             * id and the file's type): nothing of the host beyond what the engine made for
-             * this container. */
+            /* One of the container's own per-container files from its engine's storage (or,
+             * for a pod's container, its CRI sandbox's), at the one destination it belongs to
+             * (the agent matched the path, the container's or the joined sandbox's id and the
+             * file's type): nothing of the host beyond what the engine made for it. */
+        } else if (vol[0] && !mgr && pod_volume_allowed(e, vol, mode)) {
+            /* A file or volume the kubelet made for this container's pod (the agent matched
+             * the pod's uid, checked against its sandbox, and the kind from the path). */
+        } else if (vol[0] && !mgr && !sensitive(e, src) && host_mount_allowed(e, src, mode)) {
+            /* not a kind the pod rules allow, but a host path the list allows */
+        } else if (vol[0] && !mgr) {
+            reasons_add(e->r, "pod-volume-not-allowed", "%.20s %.120s (%s)", vol, src, mode);
         } else if (sensitive(e, src)) {
             reasons_add(e->r, "host-mount-sensitive", "%.120s (%s)", src, mode);
         } else if (!mgr && !host_mount_allowed(e, src, mode)) {
@@ -642,6 +699,27 @@ static void check_mounts(const struct eval *e)
     }
 }
 
+/* A pids limit of the container's own, or (allow_ancestor_pids_limit) one that the kernel
+ * applies to it from a cgroup above it, a pod's: pids_limit_effective, which agents before it
+ * did not write (absent: none). */
+static void check_pids(const struct eval *e)
+{
+    uint64_t own = 0, eff = 0;
+    int r;
+
+    if (ctl_get_uint(e->cfg, "pids_limit", &own) < 0) {
+        malformed(e, "pids_limit");
+        return;
+    }
+    if ((r = ctl_get_uint(e->cfg, "pids_limit_effective", &eff)) < 0 && r != -ENOENT) {
+        malformed(e, "pids_limit_effective");
+        return;
+    }
+    if (rule(e, "require_pids_limit") && own == 0 &&
+        !(eff > 0 && rule(e, "allow_ancestor_pids_limit")))
+        reasons_add(e->r, "pids-limit-missing", NULL);
+}
+
 void launch_policy_check(const json_t *launch, const cbor_item_t *cfg, struct reasons *r)
 {
     const struct eval e = { .pol = launch, .cfg = cfg, .r = r };
@@ -653,7 +731,7 @@ void launch_policy_check(const json_t *launch, const cbor_item_t *cfg, struct re
     check_mappings(&e, "gid_mappings");
     check_amount(&e, "memory_limit", "require_memory_limit", "memory-limit-missing");
     check_amount(&e, "cpu_shares", "require_cpu_shares", "cpu-shares-missing");
-    check_amount(&e, "pids_limit", "require_pids_limit", "pids-limit-missing");
+    check_pids(&e);
     check_flag(&e, "no_new_privileges", "require_no_new_privileges", "no-new-privileges-missing");
     check_flag(&e, "seccomp", "require_seccomp", "seccomp-missing");
     check_flag(&e, "seccomp_default_deny", "require_seccomp_default_deny",
