@@ -9,7 +9,7 @@ PKGS="build-essential pkg-config clang libssl-dev openssl libtss2-dev tpm2-tools
       libsqlite3-dev libfuse3-dev fuse3
       qemu-system-x86 ovmf sparse dkms kmod linux-source-6.1 fakeroot xz-utils
       libpq-dev postgresql wrk jq help2man groff-base man-db
-      podman crun containerd
+      podman crun containerd skopeo golang-github-containers-image-dev
       debhelper dh-dkms dpkg-dev lintian systemd"
 # The kernel tests also need linux-headers-<ver>-amd64, whose name is computed:
 # swtpm-ci/kernel-fetch.sh installs it.

@@ -16,6 +16,7 @@
 #include "check/verify.h"
 #include "check/chain.h"
 #include "boot/cmd_bootpolicy.h"
+#include "check/cmd_sigs.h"
 
 #define EXIT_ALLOW 0
 #define EXIT_DENY  1
@@ -48,6 +49,9 @@ static void usage_to(FILE *f)
         "       verifier policy default\n"
         "       verifier policy allow --policy FILE [--rootfs-digest HEX] [--image-digest HEX]\n"
         "                      [--runtime-digest HEX] [--agent-digest HEX]\n"
+        "       verifier policy check-image --policy FILE --image REF[@sha256:HEX]\n"
+        "                      [--digest sha256:HEX] [--time YYYY-MM-DDTHH:MM:SSZ]\n"
+        "                      (image signatures, docs/policy.md)\n"
         "       verifier --help | -h | --version\n"
         "verifier serve execs verifier-serve (the same command line, linked with the service's\n"
         "libraries), found beside verifier, else in the installed libexec directory.\n");
@@ -252,6 +256,8 @@ static int cmd_policy(int argc, char **argv)
         return policy_default_cmd();
     if (argc >= 2 && !strcmp(argv[1], "allow"))
         return policy_allow_cmd(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "check-image"))
+        return cmd_policy_check_image(argc - 1, argv + 1);
     usage();
     return EXIT_USAGE;
 }

@@ -12,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cborutil.h"
 #include "ctlproto.h"
 #include "fileio.h"
+#include "check/imagesig.h"
 #include "check/launchpolicy.h"
 #include "check/nodeverdict.h"
 
@@ -110,7 +112,7 @@ static int validate(json_t *root, char *err, size_t errsz)
         return errf(err, errsz, "policy must be a JSON object");
     json_object_foreach(root, k, v)
         if (strcmp(k, "version") && strcmp(k, "digests") && strcmp(k, "launch") &&
-            strcmp(k, "node_verdict_max_age"))
+            strcmp(k, "node_verdict_max_age") && strcmp(k, "image_signatures"))
             return errf(err, errsz, "unknown top-level key");
     if (json_integer_value(json_object_get(root, "version")) == 1)
         return errf(err, errsz, "version 1 policies are no longer read: their launch rules "
@@ -130,13 +132,21 @@ int policy_parse(const char *text, size_t len, struct policy *p, char *err, size
 {
     json_error_t je;
 
+    const json_t *sig;
+
     p->boot = NULL; /* loaded apart (--boot-policy), after the policy */
+    p->sig = NULL;
     p->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!p->root) {
         snprintf(err, errsz, "JSON: %.100s (line %d)", je.text, je.line);
         return -EINVAL;
     }
     if (validate(p->root, err, errsz) < 0) {
+        policy_free(p);
+        return -EINVAL;
+    }
+    sig = json_object_get(p->root, "image_signatures");
+    if (sig && imagesig_parse(sig, &p->sig, err, errsz) < 0) {
         policy_free(p);
         return -EINVAL;
     }
@@ -201,6 +211,8 @@ void policy_free(struct policy *p)
     p->root = NULL;
     bootpolicy_free(p->boot);
     p->boot = NULL;
+    imagesig_free(p->sig);
+    p->sig = NULL;
 }
 
 int policy_load_boot(struct policy *p, const char *path, char *err, size_t errsz)
@@ -289,6 +301,8 @@ void policy_check(const struct policy *p, const struct measurements *m, struct r
     check_list(p, POLICY_ROOTFS, m->has_rootfs, m->rootfs_digest, r);
     check_list(p, POLICY_RUNTIME, m->has_runtime, m->runtime_digest, r);
     check_list(p, POLICY_AGENT, m->has_agent, m->agent_digest, r);
+    imagesig_check(p->sig, m->image_ref, m->has_image ? m->image_digest : "", (int64_t)time(NULL),
+                   r);
     if (!m->launch_config)
         reasons_add(r, "launch-config-missing", NULL);
     else

@@ -12,12 +12,15 @@
 #define POLICY_VERSION 2
 
 struct boot_policy;
+struct imagesig_policy;
 
 struct policy {
     json_t *root; /* validated by policy_parse */
     /* The host's boot reference values (bootpolicy.h, --boot-policy), or NULL: then the
      * host's measured boot is not judged. Owned: policy_free frees it. */
     struct boot_policy *boot;
+    /* The parsed `image_signatures` section (imagesig.h), or NULL: images need no signature. */
+    struct imagesig_policy *sig;
 };
 
 enum policy_list { POLICY_IMAGE, POLICY_ROOTFS, POLICY_RUNTIME, POLICY_AGENT };

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "check/imagesig.h"
+
 #define REASONS_SHOWN_MAX 480u
 
 static const char *str(const json_t *o, const char *k)
@@ -343,21 +345,45 @@ static int seen_before(const struct admission_req *rq, size_t i)
     return 0;
 }
 
-static void check_images(const struct policy *pol, const struct admission_req *rq,
+/* The image signature rules (imagesig.h) for one image, at admission: the pinned digest is
+ * the manifest digest the kubelet will pull. */
+static void check_image_signature(const struct policy *pol, const char *image, int64_t now,
+                                  struct admission_result *res)
+{
+    struct reasons r = { 0 };
+    char digest[72];
+
+    if (!pol->sig)
+        return;
+    if (pinned_digest(image, digest) < 0)
+        digest[0] = '\0';
+    imagesig_check(pol->sig, image, digest, now, &r);
+    for (size_t i = 0; i < r.n; i++)
+        deny(res, "image %.200s: %s", image, r.v[i]);
+    if (r.oom)
+        deny(res, "image %.200s: out of memory", image);
+    reasons_free(&r);
+}
+
+static void check_images(const struct policy *pol, const struct admission_req *rq, int64_t now,
                          struct admission_result *res)
 {
     const json_t *list = json_object_get(json_object_get(pol->root, "digests"), "image");
     char digest[72];
 
-    if (!json_is_array(list))
-        return; /* null: images are not checked */
     for (size_t i = 0; i < rq->n_img; i++) {
         const struct admission_image *im = &rq->img[i];
         if (seen_before(rq, i))
             continue;
-        if (!im->image[0])
-            deny(res, "container %.100s has no image", im->container);
-        else if (pinned_digest(im->image, digest) < 0)
+        if (!im->image[0]) {
+            if (json_is_array(list) || pol->sig)
+                deny(res, "container %.100s has no image", im->container);
+            continue;
+        }
+        check_image_signature(pol, im->image, now, res);
+        if (!json_is_array(list))
+            continue; /* null: the allow-list is not checked */
+        if (pinned_digest(im->image, digest) < 0)
             deny(res, "image %.200s is not pinned by digest", im->image);
         else if (!digest_listed(list, digest))
             deny(res, "image %.200s digest %s is not allowed by the verifier policy", im->image,
@@ -421,7 +447,7 @@ void admission_decide(const struct admission_cfg *cfg, const struct admission_re
     else if (rq->node)
         check_node(cfg, rq->node, now, res);
     if (!rq->problem[0] && rq->target == ADMISSION_POD)
-        check_images(cfg->pol, rq, res);
+        check_images(cfg->pol, rq, now, res);
     sanitize(res->msg);
 }
 
