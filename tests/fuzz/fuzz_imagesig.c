@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* libFuzzer harness: the image-signature parsers of untrusted input (imagesig.c). The first
- * byte picks the parser, the rest is its input: 0 a containers/image `dir:` signature file,
- * 1 a cosign signature manifest (OCI JSON), 2 a simple-signing payload, 3 a reference's
- * repository, 4 a policy's `image_signatures` section (operator JSON), 5 base64 text. */
+/* libFuzzer harness: the signature parsers of untrusted input (imagesig.c, refbundle.c). The
+ * first byte picks the parser, the rest is its input: 0 a containers/image `dir:` signature
+ * file, 1 a cosign signature manifest (OCI JSON), 2 a simple-signing payload, 3 a reference's
+ * repository, 4 a policy's `image_signatures` section (operator JSON), 5 base64 text, 6 a
+ * reference-value bundle document (before its signature is checked). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../verifier/check/imagesig.h"
+#include "../../verifier/check/refbundle.h"
 #include "../../verifier/check/sigkeys.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -36,6 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct imagesig_blob b;
     struct imagesig_policy *p = NULL;
+    struct refbundle rb;
     char dg[72], ref[256], err[256], *s;
     uint8_t *out;
     size_t n = 0, len;
@@ -43,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size < 1)
         return 0;
-    switch (data[0] % 6) {
+    switch (data[0] % 7) {
     case 0:
         if (imagesig_parse_dirsig(data + 1, size - 1, &b) > 0)
             imagesig_blob_free(&b);
@@ -68,6 +71,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             imagesig_free(p);
         }
         json_decref(j);
+        break;
+    case 6:
+        if (refbundle_parse(data + 1, size - 1, &rb, err, sizeof(err)) == 0)
+            refbundle_free(&rb);
         break;
     default:
         s = text(data + 1, size - 1);

@@ -89,12 +89,26 @@ int sig_b64_decode(const char *s, size_t maxlen, uint8_t **out, size_t *len)
     return 0;
 }
 
+int sigkey_type_ok(EVP_PKEY *k, int *ed25519)
+{
+    char group[32];
+    size_t gl = 0;
+
+    if (EVP_PKEY_is_a(k, "ED25519")) {
+        *ed25519 = 1;
+        return 1;
+    }
+    *ed25519 = 0;
+    return EVP_PKEY_is_a(k, "EC") &&
+           EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+                                          &gl) == 1 &&
+           !strcmp(group, "prime256v1");
+}
+
 EVP_PKEY *sigkey_pem_public(const char *pem, size_t len, int *ed25519, char *err, size_t errsz)
 {
     BIO *bio;
     EVP_PKEY *k;
-    char group[32];
-    size_t gl = 0;
 
     if (len > PEM_MAX) {
         snprintf(err, errsz, "public key PEM longer than %u bytes", PEM_MAX);
@@ -107,17 +121,8 @@ EVP_PKEY *sigkey_pem_public(const char *pem, size_t len, int *ed25519, char *err
         snprintf(err, errsz, "not a PEM public key (SubjectPublicKeyInfo)");
         return NULL;
     }
-    if (EVP_PKEY_is_a(k, "ED25519")) {
-        *ed25519 = 1;
+    if (sigkey_type_ok(k, ed25519))
         return k;
-    }
-    if (EVP_PKEY_is_a(k, "EC") &&
-        EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-                                       &gl) == 1 &&
-        !strcmp(group, "prime256v1")) {
-        *ed25519 = 0;
-        return k;
-    }
     EVP_PKEY_free(k);
     snprintf(err, errsz, "key type not accepted (only ECDSA P-256 and Ed25519)");
     return NULL;

@@ -50,6 +50,8 @@ int sigkey_verify(const struct sigkey *k, const uint8_t *msg, size_t len, const 
 
 /* A public key from PEM text (SubjectPublicKeyInfo) that is P-256 or Ed25519; NULL with err. */
 EVP_PKEY *sigkey_pem_public(const char *pem, size_t len, int *ed25519, char *err, size_t errsz);
+/* 1 when k is a P-256 or Ed25519 key (public or private), setting *ed25519; else 0. */
+int sigkey_type_ok(EVP_PKEY *k, int *ed25519);
 /* "sha256:<hex>" of the key's DER SubjectPublicKeyInfo. 0 or -1. */
 int sigkey_fingerprint(EVP_PKEY *pkey, char out[72]);
 

@@ -325,18 +325,6 @@ static int pinned_digest(const char *image, char out[72])
     return 0;
 }
 
-static int digest_listed(const json_t *list, const char *digest)
-{
-    size_t i;
-    const json_t *e;
-    char norm[72];
-
-    json_array_foreach(list, i, e)
-        if (policy_normalize_digest(json_string_value(e), norm) == 0 && !strcmp(norm, digest))
-            return 1;
-    return 0;
-}
-
 static int seen_before(const struct admission_req *rq, size_t i)
 {
     for (size_t j = 0; j < i; j++)
@@ -368,26 +356,28 @@ static void check_image_signature(const struct policy *pol, const char *image, i
 static void check_images(const struct policy *pol, const struct admission_req *rq, int64_t now,
                          struct admission_result *res)
 {
-    const json_t *list = json_object_get(json_object_get(pol->root, "digests"), "image");
+    const char *expired_in;
     char digest[72];
+    int enforced = policy_digest_allowed(pol, POLICY_IMAGE, "", now, &expired_in) >= 0;
 
     for (size_t i = 0; i < rq->n_img; i++) {
         const struct admission_image *im = &rq->img[i];
         if (seen_before(rq, i))
             continue;
         if (!im->image[0]) {
-            if (json_is_array(list) || pol->sig)
+            if (enforced || pol->sig)
                 deny(res, "container %.100s has no image", im->container);
             continue;
         }
         check_image_signature(pol, im->image, now, res);
-        if (!json_is_array(list))
-            continue; /* null: the allow-list is not checked */
+        if (!enforced)
+            continue; /* null and no reference bundle lists images: not checked */
         if (pinned_digest(im->image, digest) < 0)
             deny(res, "image %.200s is not pinned by digest", im->image);
-        else if (!digest_listed(list, digest))
-            deny(res, "image %.200s digest %s is not allowed by the verifier policy", im->image,
-                 digest);
+        else if (policy_digest_allowed(pol, POLICY_IMAGE, digest, now, &expired_in) != 1)
+            deny(res, "image %.200s digest %s is not allowed by the verifier policy%s%.200s%s",
+                 im->image, digest, expired_in ? " (reference bundle " : "",
+                 expired_in ? expired_in : "", expired_in ? " is out of its period)" : "");
     }
 }
 
