@@ -187,8 +187,12 @@ static void test_key_types(void **state)
         BIO_free(b);
         EVP_PKEY_free(k);
     }
-    assert_non_null(sigkey_pem_public(cosign_pub, strlen(cosign_pub), &ed, err, sizeof(err)) ?
-                    (void *)1 : NULL);
+    {
+        EVP_PKEY *k = sigkey_pem_public(cosign_pub, strlen(cosign_pub), &ed, err, sizeof(err));
+        assert_non_null(k);
+        assert_int_equal(ed, 0);
+        EVP_PKEY_free(k);
+    }
 }
 
 static void test_repository(void **state)
