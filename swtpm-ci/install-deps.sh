@@ -9,10 +9,11 @@ PKGS="build-essential pkg-config clang libssl-dev openssl libtss2-dev tpm2-tools
       libsqlite3-dev libfuse3-dev fuse3
       qemu-system-x86 ovmf sparse dkms kmod linux-source-6.1 fakeroot xz-utils
       libpq-dev postgresql wrk jq help2man groff-base man-db socat
-      podman crun containerd
+      podman crun containerd skopeo golang-github-containers-image-dev docker-registry
       debhelper dh-dkms dpkg-dev lintian systemd"
 # The kernel tests also need linux-headers-<ver>-amd64, whose name is computed:
-# swtpm-ci/kernel-fetch.sh installs it.
+# swtpm-ci/kernel-fetch.sh installs it. t_imagesig_cosign.sh needs cosign, which Debian 12
+# lacks: swtpm-ci/cosign-fetch.sh unpacks Debian 13's into the build dir when the test runs.
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

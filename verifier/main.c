@@ -16,6 +16,7 @@
 #include "check/verify.h"
 #include "check/chain.h"
 #include "boot/cmd_bootpolicy.h"
+#include "check/cmd_sigs.h"
 
 #define EXIT_ALLOW 0
 #define EXIT_DENY  1
@@ -48,6 +49,16 @@ static void usage_to(FILE *f)
         "       verifier policy default\n"
         "       verifier policy allow --policy FILE [--rootfs-digest HEX] [--image-digest HEX]\n"
         "                      [--runtime-digest HEX] [--agent-digest HEX]\n"
+        "       verifier policy check-image --policy FILE --image REF[@sha256:HEX]\n"
+        "                      [--digest sha256:HEX] [--time YYYY-MM-DDTHH:MM:SSZ]\n"
+        "                      (image signatures, docs/policy.md)\n"
+        "       verifier policy bundle create --publisher NAME --not-before T --not-after T\n"
+        "                      [--rootfs-digest HEX] [--runtime-digest HEX] [--agent-digest HEX]\n"
+        "                      [--image-digest HEX] [--boot-policy FILE] [--comment TEXT]\n"
+        "       verifier policy bundle sign --key PRIVATE.pem BUNDLE   (writes BUNDLE.sig)\n"
+        "       verifier policy bundle inspect BUNDLE\n"
+        "       verifier policy bundle verify --policy FILE [--time T] BUNDLE\n"
+        "                      (signed reference values, docs/policy.md)\n"
         "       verifier --help | -h | --version\n"
         "verifier serve execs verifier-serve (the same command line, linked with the service's\n"
         "libraries), found beside verifier, else in the installed libexec directory.\n");
@@ -160,7 +171,7 @@ static int cmd_verify(int argc, char **argv)
     struct verify_opts o = { 0 };
     struct policy pol = { 0 };
     X509_STORE *trust = NULL;
-    char err[160];
+    char err[512];
     int rc;
 
     if (verify_parse(argc, argv, &o) < 0) {
@@ -229,7 +240,7 @@ static int policy_allow_cmd(int argc, char **argv)
         usage();
         return EXIT_USAGE;
     }
-    if (policy_load(path, &pol, err, sizeof(err)) < 0) {
+    if (policy_load_flags(path, &pol, POLICY_LOAD_NO_BUNDLES, err, sizeof(err)) < 0) {
         fprintf(stderr, "verifier: policy %s: %s\n", path, err);
         return EXIT_USAGE;
     }
@@ -252,6 +263,10 @@ static int cmd_policy(int argc, char **argv)
         return policy_default_cmd();
     if (argc >= 2 && !strcmp(argv[1], "allow"))
         return policy_allow_cmd(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "bundle"))
+        return cmd_policy_bundle(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "check-image"))
+        return cmd_policy_check_image(argc - 1, argv + 1);
     usage();
     return EXIT_USAGE;
 }

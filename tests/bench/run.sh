@@ -12,7 +12,8 @@
 # those of tests/bench/bench_attest.sh (BENCH_VERIFY_SECONDS, BENCH_FIRST_N: other vTPMs whose
 # first evidence is checked, BENCH_PROC_ROUNDS: rounds of `verifier verify` vs tpm2_checkquote
 # processes, BENCH_CHECKQUOTE_N, BENCH_START_N);
-# those of tests/bench/bench_fleet.sh (BENCH_FLEET_*).
+# those of tests/bench/bench_fleet.sh (BENCH_FLEET_*); BENCH_IMAGESIG_SECONDS of
+# tests/bench/bench_imagesig.sh.
 set -eu
 B=$(cd "${1:-build}" && pwd)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -490,6 +491,13 @@ bench_host() {
         echo
         sh "$ROOT/tests/bench/bench_uefilog.sh" "$B" || fail "bench_uefilog.sh"
     } >"$T/host.md"
+    say "6b image signature checks/s (bench_imagesig.sh)"
+    { echo; echo "## 6b. Image signatures: checks per second on one core"; echo
+      echo "\`sh tests/bench/bench_imagesig.sh $B\` (tests/tools/bench_imagesig, the code of"
+      echo "\`verifier/check/imagesig.c\`): the whole check of one image (store reads, manifest and blob"
+      echo "hashing, JSON parsing, signature verification) beside the OpenSSL verification alone,"
+      echo "in process, ${BENCH_IMAGESIG_SECONDS:-3} s each."
+      echo; sh "$ROOT/tests/bench/bench_imagesig.sh" "$B"; } >>"$T/host.md" || fail "bench_imagesig.sh"
     say "7/8 admission answers under 200 concurrent reviews (bench_admission.sh)"
     { echo; echo "## 7. Scheduler answers: admission review latency"; echo
       echo "\`sh tests/bench/bench_admission.sh $B\` (C load client tests/tools/bench_admission, one verifier)."

@@ -12,12 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cborutil.h"
 #include "ctlproto.h"
 #include "fileio.h"
+#include "check/imagesig.h"
 #include "check/launchpolicy.h"
+#include "check/refbundle.h"
 #include "check/nodeverdict.h"
 
 #define POLICY_MAX_SIZE (4u * 1024u * 1024u)
@@ -110,7 +113,8 @@ static int validate(json_t *root, char *err, size_t errsz)
         return errf(err, errsz, "policy must be a JSON object");
     json_object_foreach(root, k, v)
         if (strcmp(k, "version") && strcmp(k, "digests") && strcmp(k, "launch") &&
-            strcmp(k, "node_verdict_max_age"))
+            strcmp(k, "node_verdict_max_age") && strcmp(k, "image_signatures") &&
+            strcmp(k, "reference_bundles"))
             return errf(err, errsz, "unknown top-level key");
     if (json_integer_value(json_object_get(root, "version")) == 1)
         return errf(err, errsz, "version 1 policies are no longer read: their launch rules "
@@ -126,11 +130,16 @@ static int validate(json_t *root, char *err, size_t errsz)
     return merge_launch(root, err, errsz);
 }
 
-int policy_parse(const char *text, size_t len, struct policy *p, char *err, size_t errsz)
+static int parse_at(const char *text, size_t len, const char *base_dir, struct policy *p,
+                    char *err, size_t errsz)
 {
     json_error_t je;
+    const json_t *sec;
 
     p->boot = NULL; /* loaded apart (--boot-policy), after the policy */
+    p->sig = NULL;
+    p->refs = NULL;
+    p->boot_bundle = NULL;
     p->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!p->root) {
         snprintf(err, errsz, "JSON: %.100s (line %d)", je.text, je.line);
@@ -139,6 +148,50 @@ int policy_parse(const char *text, size_t len, struct policy *p, char *err, size
     if (validate(p->root, err, errsz) < 0) {
         policy_free(p);
         return -EINVAL;
+    }
+    sec = json_object_get(p->root, "image_signatures");
+    if (sec && imagesig_parse(sec, &p->sig, err, errsz) < 0) {
+        policy_free(p);
+        return -EINVAL;
+    }
+    sec = json_object_get(p->root, "reference_bundles");
+    if (sec && refbundle_section_parse(sec, base_dir, &p->refs, err, errsz) < 0) {
+        policy_free(p);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int policy_parse(const char *text, size_t len, struct policy *p, char *err, size_t errsz)
+{
+    return parse_at(text, len, NULL, p, err, errsz);
+}
+
+/* The bundles' boot reference values become p->boot (one bundle at most may carry them). */
+static int bundles_boot(struct policy *p, char *err, size_t errsz)
+{
+    struct boot_policy *bp = NULL;
+    char *text, why[200];
+
+    for (size_t i = 0; i < p->refs->n; i++) {
+        const struct refbundle *b = &p->refs->v[i];
+        if (!b->boot)
+            continue;
+        if (p->boot_bundle) {
+            snprintf(err, errsz, "reference bundles %.200s and %.200s both carry boot reference "
+                     "values", p->boot_bundle->path, b->path);
+            return -EINVAL;
+        }
+        text = json_dumps(b->boot, JSON_COMPACT);
+        if (!text || bootpolicy_parse(text, strlen(text), &bp, why, sizeof(why)) < 0) {
+            snprintf(err, errsz, "reference bundle %.200s: boot: %s", b->path,
+                     text ? why : "out of memory");
+            free(text);
+            return -EINVAL;
+        }
+        free(text);
+        p->boot = bp;
+        p->boot_bundle = b;
     }
     return 0;
 }
@@ -150,19 +203,35 @@ int policy_default(struct policy *p)
     return policy_parse(default_policy, strlen(default_policy), p, err, sizeof(err));
 }
 
-int policy_load(const char *path, struct policy *p, char *err, size_t errsz)
+int policy_load_flags(const char *path, struct policy *p, unsigned flags, char *err,
+                      size_t errsz)
 {
     uint8_t *buf;
     size_t len;
-    int r = file_read_all_flags(AT_FDCWD, path, 0, POLICY_MAX_SIZE, &buf, &len);
+    char *dir = strdup(path);
+    int r = dir ? file_read_all_flags(AT_FDCWD, path, 0, POLICY_MAX_SIZE, &buf, &len) : -ENOMEM;
 
     if (r < 0) {
         snprintf(err, errsz, "cannot read %s: %s", path, strerror(-r));
+        free(dir);
         return r;
     }
-    r = policy_parse((const char *)buf, len, p, err, errsz);
+    r = parse_at((const char *)buf, len, dirname(dir), p, err, errsz);
     free(buf);
-    return r;
+    free(dir);
+    if (r < 0 || !p->refs || (flags & POLICY_LOAD_NO_BUNDLES))
+        return r;
+    if (refbundle_set_load(p->refs, (int64_t)time(NULL), err, errsz) < 0 ||
+        bundles_boot(p, err, errsz) < 0) {
+        policy_free(p);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int policy_load(const char *path, struct policy *p, char *err, size_t errsz)
+{
+    return policy_load_flags(path, p, 0, err, errsz);
 }
 
 char *policy_dump(const struct policy *p)
@@ -201,12 +270,22 @@ void policy_free(struct policy *p)
     p->root = NULL;
     bootpolicy_free(p->boot);
     p->boot = NULL;
+    imagesig_free(p->sig);
+    p->sig = NULL;
+    refbundle_set_free(p->refs);
+    p->refs = NULL;
+    p->boot_bundle = NULL;
 }
 
 int policy_load_boot(struct policy *p, const char *path, char *err, size_t errsz)
 {
     struct boot_policy *bp = NULL;
 
+    if (p->boot_bundle) {
+        snprintf(err, errsz, "boot reference values come from reference bundle %.200s already",
+                 p->boot_bundle->path);
+        return -EINVAL;
+    }
     if (bootpolicy_load(path, &bp, err, errsz) < 0)
         return -EINVAL;
     bootpolicy_free(p->boot);
@@ -265,13 +344,38 @@ int policy_allow(struct policy *p, enum policy_list which, const char *digest)
     return json_array_append_new(list, json_string(norm)) < 0 ? -ENOMEM : 0;
 }
 
-static void check_list(const struct policy *p, enum policy_list which, int has, const char *dg,
-                       struct reasons *r)
+int policy_digest_allowed(const struct policy *p, enum policy_list which, const char *digest,
+                          int64_t now, const char **expired_in)
 {
     const json_t *list = json_object_get(json_object_get(p->root, "digests"), list_names[which]);
-    char code[48], norm[72];
+    char norm[72];
 
-    if (!json_is_array(list))
+    *expired_in = NULL;
+    if (!json_is_array(list) && !refbundle_has_list(p->refs, list_names[which]))
+        return -1;
+    if (policy_normalize_digest(digest, norm) < 0)
+        return 0;
+    if (json_is_array(list) && list_contains(list, norm))
+        return 1;
+    return refbundle_lists(p->refs, list_names[which], norm, now, expired_in);
+}
+
+void policy_check_boot_period(const struct policy *p, int64_t now, struct reasons *r)
+{
+    const struct refbundle *b = p->boot_bundle;
+
+    if (b && (now < b->not_before || now > b->not_after))
+        reasons_add(r, "host-boot-reference-expired", "%.200s", b->path);
+}
+
+static void check_list(const struct policy *p, enum policy_list which, int has, const char *dg,
+                       int64_t now, struct reasons *r)
+{
+    const char *expired_in;
+    char code[48];
+    int ok = policy_digest_allowed(p, which, dg, now, &expired_in);
+
+    if (ok < 0)
         return;
     if (!has || !dg[0]) {
         snprintf(code, sizeof(code), "%s-not-measured", list_names[which]);
@@ -279,16 +383,22 @@ static void check_list(const struct policy *p, enum policy_list which, int has, 
         return;
     }
     snprintf(code, sizeof(code), "%s-digest-not-allowed", list_names[which]);
-    if (policy_normalize_digest(dg, norm) < 0 || !list_contains(list, norm))
+    if (!ok && expired_in)
+        reasons_add(r, code, "%.80s (reference bundle %.200s is out of its period)", dg,
+                    expired_in);
+    else if (!ok)
         reasons_add(r, code, "%.80s", dg);
 }
 
 void policy_check(const struct policy *p, const struct measurements *m, struct reasons *r)
 {
-    check_list(p, POLICY_IMAGE, m->has_image, m->image_digest, r);
-    check_list(p, POLICY_ROOTFS, m->has_rootfs, m->rootfs_digest, r);
-    check_list(p, POLICY_RUNTIME, m->has_runtime, m->runtime_digest, r);
-    check_list(p, POLICY_AGENT, m->has_agent, m->agent_digest, r);
+    int64_t now = (int64_t)time(NULL);
+
+    check_list(p, POLICY_IMAGE, m->has_image, m->image_digest, now, r);
+    check_list(p, POLICY_ROOTFS, m->has_rootfs, m->rootfs_digest, now, r);
+    check_list(p, POLICY_RUNTIME, m->has_runtime, m->runtime_digest, now, r);
+    check_list(p, POLICY_AGENT, m->has_agent, m->agent_digest, now, r);
+    imagesig_check(p->sig, m->image_ref, m->has_image ? m->image_digest : "", now, r);
     if (!m->launch_config)
         reasons_add(r, "launch-config-missing", NULL);
     else

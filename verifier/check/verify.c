@@ -3,6 +3,7 @@
 #include "check/verify.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "check/chain.h"
 #include "check/hostcheck.h"
@@ -20,6 +21,7 @@ void verify_evidence(const struct evidence *ev, const struct policy *pol, X509_S
         policy_check(pol, &res->meas, &res->reasons);
     chain_check_cached(&ci, trust, &res->reasons);
     host_check(ev, pol->boot, &res->host);
+    policy_check_boot_period(pol, (int64_t)time(NULL), &res->host);
     reasons_append(&res->reasons, &res->host);
 }
 
@@ -36,6 +38,7 @@ void verify_host_evidence(const struct evidence *ev, const struct policy *pol, X
     chain_host_identity(ev->host_chain, trust, &res->host, &ek, &ak, name, &nlen, subject);
     EVP_PKEY_free(ek);
     host_check(ev, pol->boot, &res->host);
+    policy_check_boot_period(pol, (int64_t)time(NULL), &res->host);
     reasons_append(&res->reasons, &res->host);
 }
 

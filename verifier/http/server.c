@@ -551,7 +551,7 @@ static int tls_check(const struct server_config *cfg, const struct bundle *b)
 static struct bundle *load_bundle(const struct server_config *cfg)
 {
     struct bundle *b = calloc(1, sizeof(*b));
-    char err[160];
+    char err[512];
 
     if (!b)
         return NULL;
@@ -564,7 +564,7 @@ static struct bundle *load_bundle(const struct server_config *cfg)
         LOG_ERROR("--boot-policy %s: %s", cfg->boot_policy, err);
         goto fail;
     }
-    if (!cfg->boot_policy)
+    if (!cfg->boot_policy && !b->pol.boot)
         LOG_WARN("no --boot-policy: the hosts' measured boot is checked for consistency only, "
                  "not against reference values");
     if (!(b->trust = chain_trust_load(cfg->trust)))

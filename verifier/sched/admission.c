@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "check/imagesig.h"
+
 #define REASONS_SHOWN_MAX 480u
 
 static const char *str(const json_t *o, const char *k)
@@ -323,18 +325,6 @@ static int pinned_digest(const char *image, char out[72])
     return 0;
 }
 
-static int digest_listed(const json_t *list, const char *digest)
-{
-    size_t i;
-    const json_t *e;
-    char norm[72];
-
-    json_array_foreach(list, i, e)
-        if (policy_normalize_digest(json_string_value(e), norm) == 0 && !strcmp(norm, digest))
-            return 1;
-    return 0;
-}
-
 static int seen_before(const struct admission_req *rq, size_t i)
 {
     for (size_t j = 0; j < i; j++)
@@ -343,25 +333,51 @@ static int seen_before(const struct admission_req *rq, size_t i)
     return 0;
 }
 
-static void check_images(const struct policy *pol, const struct admission_req *rq,
-                         struct admission_result *res)
+/* The image signature rules (imagesig.h) for one image, at admission: the pinned digest is
+ * the manifest digest the kubelet will pull. */
+static void check_image_signature(const struct policy *pol, const char *image, int64_t now,
+                                  struct admission_result *res)
 {
-    const json_t *list = json_object_get(json_object_get(pol->root, "digests"), "image");
+    struct reasons r = { 0 };
     char digest[72];
 
-    if (!json_is_array(list))
-        return; /* null: images are not checked */
+    if (!pol->sig)
+        return;
+    if (pinned_digest(image, digest) < 0)
+        digest[0] = '\0';
+    imagesig_check(pol->sig, image, digest, now, &r);
+    for (size_t i = 0; i < r.n; i++)
+        deny(res, "image %.200s: %s", image, r.v[i]);
+    if (r.oom)
+        deny(res, "image %.200s: out of memory", image);
+    reasons_free(&r);
+}
+
+static void check_images(const struct policy *pol, const struct admission_req *rq, int64_t now,
+                         struct admission_result *res)
+{
+    const char *expired_in;
+    char digest[72];
+    int enforced = policy_digest_allowed(pol, POLICY_IMAGE, "", now, &expired_in) >= 0;
+
     for (size_t i = 0; i < rq->n_img; i++) {
         const struct admission_image *im = &rq->img[i];
         if (seen_before(rq, i))
             continue;
-        if (!im->image[0])
-            deny(res, "container %.100s has no image", im->container);
-        else if (pinned_digest(im->image, digest) < 0)
+        if (!im->image[0]) {
+            if (enforced || pol->sig)
+                deny(res, "container %.100s has no image", im->container);
+            continue;
+        }
+        check_image_signature(pol, im->image, now, res);
+        if (!enforced)
+            continue; /* null and no reference bundle lists images: not checked */
+        if (pinned_digest(im->image, digest) < 0)
             deny(res, "image %.200s is not pinned by digest", im->image);
-        else if (!digest_listed(list, digest))
-            deny(res, "image %.200s digest %s is not allowed by the verifier policy", im->image,
-                 digest);
+        else if (policy_digest_allowed(pol, POLICY_IMAGE, digest, now, &expired_in) != 1)
+            deny(res, "image %.200s digest %s is not allowed by the verifier policy%s%.200s%s",
+                 im->image, digest, expired_in ? " (reference bundle " : "",
+                 expired_in ? expired_in : "", expired_in ? " is out of its period)" : "");
     }
 }
 
@@ -421,7 +437,7 @@ void admission_decide(const struct admission_cfg *cfg, const struct admission_re
     else if (rq->node)
         check_node(cfg, rq->node, now, res);
     if (!rq->problem[0] && rq->target == ADMISSION_POD)
-        check_images(cfg->pol, rq, res);
+        check_images(cfg->pol, rq, now, res);
     sanitize(res->msg);
 }
 

@@ -1,0 +1,75 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Image signatures end to end with real runc: the agent measures the image reference and
+# manifest digest from the bundle's OCI annotations, the verifier service (policy with an
+# image_signatures rule and cosign's own signatures from Debian's containers/image fixtures as
+# its store) judges them. The container whose annotations name the signed manifest starts;
+# one naming an unsigned manifest, one without a digest, and one whose key was revoked are
+# denied with their image-* reason and never exist.
+. "$(dirname "$0")/lib.sh"
+need_runc
+. "$(dirname "$0")/attest_lib.sh"
+FX=/usr/share/gocode/src/github.com/containers/image/signature/fixtures
+[ -f "$FX/cosign.pub" ] || fail "$FX/cosign.pub missing: apt-get install golang-github-containers-image-dev"
+
+attest_setup e2esig-$$
+IMG=192.168.64.2:5000/cosign-signed-single-sample
+D=sha256:$(sha256sum "$FX/dir-img-cosign-valid/manifest.json" | cut -c1-64)
+UNSIGNED=sha256:$(printf 'unsigned manifest' | sha256sum | cut -c1-64)
+# sigpolicy OUT REVOKED: policy.json plus the image_signatures section.
+sigpolicy() {
+    jq --rawfile k "$FX/cosign.pub" --arg s "$FX/dir-img-cosign-valid" --argjson r "$2" \
+        '. + {image_signatures: {keys: [{name: "cosign-fixture", public_key: $k,
+              not_before: "2020-01-01T00:00:00Z", not_after: "2099-01-01T00:00:00Z", revoked: $r}],
+              rules: [{images: "192.168.64.2:5000/*", keys: ["cosign-fixture"]}],
+              stores: [{dir: $s}]}}' policy.json >"$1"
+}
+sigpolicy sig.json false
+sigpolicy revoked.json true
+start_verifier sig.json trust
+
+# bundle NAME ANNOTATIONS_PYTHON_DICT: base with the agent hook and these annotations.
+bundle() {
+    cp -a base "$1"
+    edit "$1/config.json" "c['hooks'] = {'createRuntime': [{'path': '$AGENT', 'args': ['attest-agent',
+    'hook', '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '5']}]}
+c['annotations'] = $2"
+}
+create() {
+    CTRS="$CTRS $ID-$1"
+    timeout 30 runc create --bundle "$1" "$ID-$1" </dev/null >"$1.out" 2>"$1.err"
+}
+status_of() { runc state "$ID-$1" 2>/dev/null | json status 2>/dev/null || true; }
+denied() {
+    if create "$1"; then fail "$1: container created"; fi
+    grep -qF "$2" "$1.err" || { cat "$1.err" >&2; fail "$1: reason '$2' not printed"; }
+    [ -z "$(status_of "$1")" ] || fail "$1: container exists after a deny"
+    ok "denied: $1 ($2)"
+}
+
+bundle signed "{'org.opencontainers.image.ref.name': '$IMG:latest',
+                'org.opencontainers.image.manifest.digest': '$D'}"
+create signed || { cat signed.err >&2; fail "the signed image's container was not created"; }
+timeout 10 runc start "$ID-signed" || fail "runc start"
+[ "$(status_of signed)" = running ] || fail "the signed image's container is not running"
+timeout 10 runc delete -f "$ID-signed" || fail "runc delete"
+ok "allowed: signed image (cosign fixture) attested and running"
+
+bundle unsigned "{'org.opencontainers.image.ref.name': '$IMG:latest',
+                  'org.opencontainers.image.manifest.digest': '$UNSIGNED'}"
+denied unsigned "image-unsigned:$IMG"
+bundle nodigest "{'io.kubernetes.cri.image-name': '$IMG:latest'}"
+denied nodigest "image-not-measured"
+
+# The same signed image once the key is revoked (SIGHUP reloads the policy).
+cp revoked.json sig.json
+kill -HUP "$VF_PID"
+_i=0
+until grep -q "reloaded:" vf.log; do
+    _i=$((_i + 1)); [ $_i -lt 100 ] || { cat vf.log >&2; fail "the verifier did not reload"; }
+    sleep 0.1
+done
+bundle signed2 "{'org.opencontainers.image.ref.name': '$IMG:latest',
+                 'org.opencontainers.image.manifest.digest': '$D'}"
+denied signed2 "image-signing-key-revoked:cosign-fixture"
+echo "t_e2e_imagesig: all passed"
