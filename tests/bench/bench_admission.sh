@@ -42,7 +42,7 @@ NOW=$(date +%s)
 # One review per line: a pod creation and a binding per node, all of them allowed.
 i=0
 while [ $i -lt "$NODES" ]; do
-    printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"p%d","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"operation":"CREATE","namespace":"default","name":"web-%d","object":{"apiVersion":"v1","kind":"Pod","spec":{"nodeName":"node-%d","containers":[{"name":"app","image":"registry.example/web:1.0@%s"}]}}}}\n' $i $i $i "$D"
+    printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"p%d","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"operation":"CREATE","namespace":"default","name":"web-%d","object":{"apiVersion":"v1","kind":"Pod","spec":{"nodeName":"node-%d","containers":[{"name":"app","image":"registry.example/web:1.0@%s","securityContext":{"runAsNonRoot":true,"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"seccompProfile":{"type":"RuntimeDefault"}}}]}}}}\n' $i $i $i "$D"
     printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"b%d","kind":{"group":"","version":"v1","kind":"Binding"},"resource":{"group":"","version":"v1","resource":"pods"},"subResource":"binding","operation":"CREATE","namespace":"default","name":"web-%d","object":{"apiVersion":"v1","kind":"Binding","target":{"apiVersion":"v1","kind":"Node","name":"node-%d"}}}}\n' $i $i $i
     i=$((i + 1))
 done >reviews.jsonl

@@ -17,6 +17,7 @@
 #define ADMISSION_MSG_MAX     1024u
 #define ADMISSION_WARN_MAX    200u
 #define ADMISSION_CACHE_ENTRIES 4096u
+#define ADMISSION_REASONS_MAX 32u /* launch-rule reasons carried in a deny's causes */
 
 enum admission_target {
     ADMISSION_OTHER = 0, /* not checked: allowed with a warning */
@@ -35,6 +36,7 @@ struct admission_req {
     const char *ns, *name; /* for logs; "" when absent */
     enum admission_target target;
     const char *node; /* NULL when the object names none */
+    const json_t *spec; /* a Pod's spec (ADMISSION_POD), else NULL */
     struct admission_image img[ADMISSION_IMAGES_MAX];
     size_t n_img;
     /* The envelope parsed but the object did not: the decision is deny with this. */
@@ -56,6 +58,10 @@ struct admission_result {
     int allowed;
     char msg[ADMISSION_MSG_MAX];      /* why not, for a cluster operator */
     char warning[ADMISSION_WARN_MAX]; /* "" or what was not checked */
+    /* The launch rules' reasons against the pod spec (podspec.c), as the start-time check
+     * names them; the response lists them in status.details.causes. */
+    char reason[ADMISSION_REASONS_MAX][REASON_MAX + 64];
+    size_t n_reason;
 };
 
 /* 1 when s is a DNS-1123 subdomain (what Kubernetes accepts as a node name). */
