@@ -145,7 +145,7 @@ struct expect {
 static void decide_text(const char *body, const struct policy *pol, int64_t max_age,
                         const struct expect *e)
 {
-    struct admission_cfg cfg = { pol, fake_lookup, NULL, max_age };
+    struct admission_cfg cfg = { pol, fake_lookup, NULL, max_age, NULL, 0, 0 };
     struct admission_req rq;
     struct admission_result res;
     char err[160] = "";
@@ -511,7 +511,7 @@ static void test_pod_security(void **state)
           "apparmor-profile-forbidden:unconfined" },
         { "", ",\"seLinuxOptions\":{\"type\":\"spc_t\"}", "", "selinux-type-forbidden:spc_t" },
     };
-    struct admission_cfg cfg = { &pol_strict, fake_lookup, NULL, 0 };
+    struct admission_cfg cfg = { &pol_strict, fake_lookup, NULL, 0, NULL, 0, 0 };
 
     (void)state;
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -547,7 +547,7 @@ static void test_pod_security_response(void **state)
         SC_OK "}}],\"initContainers\":[{\"name\":\"i\",\"image\":\"x\",\"securityContext\":{"
         SC_BASE ",\"capabilities\":{\"add\":[\"SYS_PTRACE\"],\"drop\":[\"ALL\"]}}}]}}";
     char *b = review("u9", "CREATE", "Pod", NULL, obj);
-    struct admission_cfg cfg = { &pol_strict, fake_lookup, NULL, 0 };
+    struct admission_cfg cfg = { &pol_strict, fake_lookup, NULL, 0, NULL, 0, 0 };
     struct admission_req rq;
     struct admission_result res;
     char err[160];
@@ -571,7 +571,7 @@ static void test_pod_security_response(void **state)
 static void test_response(void **state)
 {
     char *b = review_own("4b1f-uid-\\u00e9", "CREATE", "Pod", NULL, pod("bad-1", "nginx"));
-    struct admission_cfg cfg = { &pol_images, fake_lookup, NULL, 0 };
+    struct admission_cfg cfg = { &pol_images, fake_lookup, NULL, 0, NULL, 0, 0 };
     struct admission_req rq;
     struct admission_result res;
     char err[160];
@@ -612,7 +612,7 @@ static void test_response(void **state)
 static void test_message_sanitized(void **state)
 {
     char img[260], *b;
-    struct admission_cfg cfg = { &pol_images, fake_lookup, NULL, 0 };
+    struct admission_cfg cfg = { &pol_images, fake_lookup, NULL, 0, NULL, 0, 0 };
     struct admission_req rq;
     struct admission_result res;
     char err[160];

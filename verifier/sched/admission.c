@@ -106,6 +106,9 @@ static void parse_pod(struct admission_req *rq, const json_t *obj)
     else if (json_is_string(nn) && json_string_length(nn) > 0)
         rq->node = json_string_value(nn);
     rq->spec = spec;
+    rq->labels = json_object_get(json_object_get(obj, "metadata"), "labels");
+    if (!json_is_object(rq->labels))
+        rq->labels = NULL;
     add_containers(rq, spec, "containers", 1);
     add_containers(rq, spec, "initContainers", 0);
     add_containers(rq, spec, "ephemeralContainers", 0);
@@ -447,13 +450,24 @@ void admission_decide(const struct admission_cfg *cfg, const struct admission_re
         sanitize(res->warning);
         return;
     }
+    if (cfg->policy_name) {
+        snprintf(res->policy, sizeof(res->policy), "%s", cfg->policy_name);
+        res->policy_version = cfg->policy_version;
+    }
     if (rq->problem[0])
         deny(res, "%s", rq->problem);
     else if (rq->node)
         check_node(cfg, rq->node, now, res);
-    if (!rq->problem[0] && rq->target == ADMISSION_POD) {
+    if (!rq->problem[0] && rq->target == ADMISSION_POD && cfg->unreadable) {
+        deny(res, "the policy that selects this pod does not parse");
+    } else if (!rq->problem[0] && rq->target == ADMISSION_POD) {
         check_images(cfg->pol, rq, res);
         check_launch(cfg->pol, rq, res);
+    }
+    if (!res->allowed && res->policy[0]) {
+        size_t len = strlen(res->msg);
+        snprintf(res->msg + len, sizeof(res->msg) - len, " (policy %s version %lld)",
+                 res->policy, (long long)res->policy_version);
     }
     sanitize(res->msg);
     for (size_t i = 0; i < res->n_reason; i++)
@@ -485,6 +499,7 @@ fail:
 json_t *admission_response(const struct admission_req *rq, const struct admission_result *res)
 {
     json_t *r = json_pack("{s:s, s:b}", "uid", rq->uid, "allowed", res->allowed);
+    char ver[24];
 
     if (!r)
         return NULL;
@@ -492,6 +507,13 @@ json_t *admission_response(const struct admission_req *rq, const struct admissio
         goto fail;
     if (res->warning[0] &&
         json_object_set_new(r, "warnings", json_pack("[s]", res->warning)) < 0)
+        goto fail;
+    /* the API server's audit log keeps these with the review (prefixed by the webhook's name) */
+    snprintf(ver, sizeof(ver), "%lld", (long long)res->policy_version);
+    if (res->policy[0] &&
+        json_object_set_new(r, "auditAnnotations", json_pack("{s:s, s:s}", "policy",
+                                                             res->policy, "policy-version",
+                                                             ver)) < 0)
         goto fail;
     return json_pack("{s:s, s:s, s:o}", "apiVersion", ADMISSION_API_VERSION, "kind",
                      "AdmissionReview", "response", r);

@@ -11,6 +11,7 @@
 #include "http/api.h"
 #include "log.h"
 #include "check/nodeverdict.h"
+#include "sched/wpolicy.h"
 
 #define CACHE_WAYS 8u /* entries per set: a set is scanned, never the table */
 
@@ -237,11 +238,37 @@ static void log_decision(const struct admission_req *rq, const struct admission_
 
 /* Not written to the audit table: the API server's audit log records admission, and a disk
  * sync per review would sit on the scheduler's path. Denials are logged. */
+/* The policy of a pod review: the most specific per-workload policy selecting the pod's
+ * namespace, labels and images, else the --policy file. */
+static void choose_policy(struct api_ctx *c, const struct admission_req *rq,
+                          const struct wp_set *set, struct admission_cfg *cfg,
+                          struct policy *eff)
+{
+    const char *images[ADMISSION_IMAGES_MAX];
+    const struct wp_entry *e;
+
+    cfg->policy_name = WP_FILE_NAME;
+    cfg->policy_version = 0;
+    if (rq->target != ADMISSION_POD || !wp_set_size(set))
+        return;
+    for (size_t i = 0; i < rq->n_img; i++)
+        images[i] = rq->img[i].image;
+    if (!(e = wp_select(set, rq->ns, rq->labels, images, rq->n_img)))
+        return;
+    cfg->policy_name = e->name;
+    cfg->policy_version = e->version;
+    cfg->unreadable = !e->pol.root;
+    *eff = (struct policy){ .root = e->pol.root, .boot = c->pol.boot };
+    cfg->pol = eff;
+}
+
 void api_admission(struct api_ctx *c, const uint8_t *body, size_t len, struct api_reply *rep)
 {
-    struct admission_cfg cfg = { &c->pol, cached_lookup, c, c->admission_max_age };
+    struct admission_cfg cfg = { &c->pol, cached_lookup, c, c->admission_max_age, NULL, 0, 0 };
     struct admission_req rq;
     struct admission_result res;
+    struct policy eff;
+    struct wp_set *set = c->wp ? wp_acquire(c->wp, c->st, (uint64_t)mono_ms()) : NULL;
     char err[160];
 
     if (admission_parse(body, len, &rq, err, sizeof(err)) < 0) {
@@ -249,9 +276,12 @@ void api_admission(struct api_ctx *c, const uint8_t *body, size_t len, struct ap
         LOG_WARN("admission review refused: %s", err);
         api_error(rep, 400, err);
         admission_req_free(&rq);
+        wp_set_put(set);
         return;
     }
+    choose_policy(c, &rq, set, &cfg, &eff);
     admission_decide(&cfg, &rq, time(NULL), &res);
+    wp_set_put(set);
     if (res.allowed)
         c->m.admission_allow++;
     else
