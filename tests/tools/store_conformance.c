@@ -939,6 +939,19 @@ static void policies(struct store *st)
     EXPECT_EQ(store_policy_versions(st, "web", &j), 0);
     EXPECT_EQ(json_array_size(j), 3);
     json_decref(j);
+    /* admitted pods: upsert by uid, get, purge by time */
+    j = NULL;
+    EXPECT_EQ(store_pod_get(st, "u-1", &j), -ENOENT);
+    EXPECT_EQ(store_pod_admit(st, "u-1", "ns", "p", "{\"a\":1}", "default", 0, 100), 0);
+    EXPECT_EQ(store_pod_admit(st, "u-1", "ns", "p", "{\"a\":2}", "web", 2, 200), 0);
+    EXPECT_EQ(store_pod_admit(st, "u-2", "ns", "q", "{}", "default", 0, 50), 0);
+    EXPECT_EQ(store_pod_get(st, "u-1", &j), 0);
+    EXPECT(j && !strcmp(json_string_value(json_object_get(j, "facts")), "{\"a\":2}"));
+    EXPECT_EQ(json_integer_value(json_object_get(j, "policy_version")), 2);
+    json_decref(j);
+    EXPECT_EQ(store_pod_purge(st, 100), 1);
+    j = NULL;
+    EXPECT_EQ(store_pod_get(st, "u-2", &j), -ENOENT);
 }
 
 static int empty(struct store *st)

@@ -51,13 +51,15 @@ static const char defaults[] =
     "  \"container_engine_t\"],"
     " \"allow_agent_hook\": true, \"allowed_hooks\": [],"
     " \"allowed_setid_files\": [], \"allow_rootfs_devices\": false,"
-    " \"allow_engine_files\": true, \"allowed_host_ports\": []}";
+    " \"allow_engine_files\": true, \"allowed_host_ports\": [],"
+    " \"require_admitted_pod\": true}";
 
 static const char *const bool_keys[] = {
     "allow_root", "require_memory_limit", "require_cpu_shares", "require_pids_limit",
     "require_no_new_privileges", "require_seccomp", "require_seccomp_default_deny",
     "require_readonly_rootfs", "allow_writable_sysfs", "allow_writable_cgroup",
     "allow_shared_propagation", "allow_agent_hook", "allow_rootfs_devices", "allow_engine_files",
+    "require_admitted_pod",
 };
 static const char *const list_keys[] = {
     "allowed_capabilities", "forbidden_host_namespaces", "allowed_joined_namespaces",

@@ -20,7 +20,9 @@
 #include "check/nodeverdict.h"
 #include "check/tpmobj.h"
 #include "check/verify.h"
+#include "sched/podbind.h"
 #include "sched/wpolicy.h"
+#include "store/store_policy.h"
 
 #define NONCE_BYTES 32u
 
@@ -485,6 +487,37 @@ static void choose_policy(struct api_ctx *c, const struct evidence *ev,
     ch->pol = &ch->eff;
 }
 
+/* Admission-to-runtime binding: a Kubernetes container (its launch config names a pod) must
+ * be what admission recorded for that pod uid; an unknown uid is denied unless the policy's
+ * launch.require_admitted_pod is false. Containers without a pod: nothing here. */
+static void check_admitted(struct api_ctx *c, const struct policy *pol, struct verify_result *res)
+{
+    const cbor_item_t *cfg = res->meas.launch_config;
+    struct podbind_id id;
+    json_t *row = NULL, *facts = NULL;
+    const char *text;
+    int r;
+
+    if (!cfg || podbind_pod(cfg, &id, &res->reasons) <= 0)
+        return;
+    r = store_pod_get(c->st, id.uid, &row);
+    if (r == -ENOENT && !json_is_true(json_object_get(json_object_get(pol->root, "launch"),
+                                                      "require_admitted_pod")))
+        return;
+    if (r < 0 && r != -ENOENT) {
+        reasons_add(&res->reasons, "internal-error", "admitted pods");
+        return;
+    }
+    text = json_string_value(json_object_get(row, "facts"));
+    if (row && !(facts = text ? json_loads(text, 0, NULL) : NULL))
+        reasons_add(&res->reasons, "launch-config-not-admitted", "pod %.100s: record unreadable",
+                    id.uid);
+    else
+        podbind_check(facts, &id, cfg, &res->meas, &res->reasons);
+    json_decref(facts);
+    json_decref(row);
+}
+
 /* The verdict answer with the policy that decided it. */
 static json_t *with_policy(json_t *j, const struct chosen *ch)
 {
@@ -523,6 +556,7 @@ void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api
     set = c->wp ? wp_acquire(c->wp, c->st, mono_ms()) : NULL;
     choose_policy(c, &ev, set, &ch);
     verify_evidence(&ev, ch.pol, c->trust, &res);
+    check_admitted(c, ch.pol, &res);
     wp_set_put(set); /* ch.pol is not read after this */
     if (ch.unreadable)
         reasons_add(&res.reasons, "workload-policy-unreadable", "%s", ch.name);

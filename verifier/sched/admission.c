@@ -106,6 +106,7 @@ static void parse_pod(struct admission_req *rq, const json_t *obj)
     else if (json_is_string(nn) && json_string_length(nn) > 0)
         rq->node = json_string_value(nn);
     rq->spec = spec;
+    rq->pod_uid = str(json_object_get(obj, "metadata"), "uid");
     rq->labels = json_object_get(json_object_get(obj, "metadata"), "labels");
     if (!json_is_object(rq->labels))
         rq->labels = NULL;
@@ -163,6 +164,7 @@ static int parse_request(struct admission_req *rq, const json_t *req, char *err,
     rq->ns = str(req, "namespace") ? str(req, "namespace") : "";
     rq->name = str(req, "name") ? str(req, "name") : "";
     rq->target = classify(rq, group ? json_string_value(group) : "");
+    rq->dry_run = json_is_true(json_object_get(req, "dryRun"));
     if ((rq->target == ADMISSION_POD || rq->target == ADMISSION_BINDING) && !json_is_object(obj))
         problem(rq, "request.object is not an object");
     else if (rq->target == ADMISSION_POD)

@@ -38,6 +38,8 @@ struct admission_req {
     const char *node; /* NULL when the object names none */
     const json_t *spec; /* a Pod's spec (ADMISSION_POD), else NULL */
     const json_t *labels; /* a Pod's metadata.labels, or NULL */
+    const char *pod_uid;  /* a Pod's metadata.uid, or NULL */
+    int dry_run;          /* request.dryRun: nothing is recorded */
     struct admission_image img[ADMISSION_IMAGES_MAX];
     size_t n_img;
     /* The envelope parsed but the object did not: the decision is deny with this. */

@@ -4,6 +4,8 @@
  * reasons are the start-time check's (docs/policy.md, "Admission: the pod spec"). */
 #include "sched/podspec.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -226,4 +228,122 @@ void podspec_check(const json_t *launch, const json_t *spec, struct reasons *r)
     for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
         json_array_foreach(json_object_get(spec, lists[l]), i, c)
             check_container(&p, c);
+}
+
+/* ---- facts for the admission-to-runtime binding ---- */
+
+static int add_cap(json_t *set, const char *cap)
+{
+    char up[64];
+    size_t i;
+
+    snprintf(up, sizeof(up), "%s", cap_base(cap));
+    for (i = 0; up[i]; i++)
+        up[i] = (char)toupper((unsigned char)up[i]);
+    return json_object_set_new(set, up, json_true());
+}
+
+/* The capabilities the runtime gives: the default set less what is dropped, plus what is
+ * added; ALL when privileged (or ALL added). As a sorted array. */
+static json_t *expected_caps(const json_t *sc)
+{
+    const json_t *caps = json_object_get(sc, "capabilities"), *v;
+    const json_t *add = json_object_get(caps, "add"), *drop = json_object_get(caps, "drop");
+    json_t *set = json_object(), *out = json_array();
+    const char *k;
+    size_t i;
+
+    if (!set || !out)
+        goto fail;
+    if (json_is_true(json_object_get(sc, "privileged")) || listed_cap(add, "ALL")) {
+        json_decref(set);
+        if (json_array_append_new(out, json_string("ALL")) < 0)
+            goto fail_out;
+        return out;
+    }
+    if (!listed_cap(drop, "ALL"))
+        for (i = 0; i < sizeof(runtime_default_caps) / sizeof(runtime_default_caps[0]); i++)
+            if (!listed_cap(drop, runtime_default_caps[i]) &&
+                add_cap(set, runtime_default_caps[i]) < 0)
+                goto fail;
+    json_array_foreach(add, i, v)
+        if (json_is_string(v) && add_cap(set, json_string_value(v)) < 0)
+            goto fail;
+    json_object_foreach(set, k, v)
+        if (json_array_append_new(out, json_string(k)) < 0)
+            goto fail;
+    json_decref(set);
+    return out;
+fail:
+    json_decref(set);
+fail_out:
+    json_decref(out);
+    return NULL;
+}
+
+static json_t *container_facts(const struct pod *p, const json_t *c)
+{
+    const json_t *sc = json_object_get(c, "securityContext");
+    const json_t *uid = setting(p, sc, "runAsUser");
+    const char *sec = json_string_value(json_object_get(setting(p, sc, "seccompProfile"), "type"));
+    int privileged = json_is_true(json_object_get(sc, "privileged"));
+    int sysadmin = listed_cap(json_object_get(json_object_get(sc, "capabilities"), "add"),
+                              "SYS_ADMIN");
+    json_t *caps = expected_caps(sc);
+    const json_t *img = json_object_get(c, "image");
+
+    if (!caps)
+        return NULL;
+    return json_pack("{s:s, s:o, s:o, s:b, s:b, s:b, s:b, s:b}",
+                     "image", json_is_string(img) ? json_string_value(img) : "",
+                     "caps", caps,
+                     "uid", json_is_integer(uid) ? json_integer(json_integer_value(uid))
+                                                 : json_null(),
+                     "nonroot", json_is_true(setting(p, sc, "runAsNonRoot")),
+                     "userns", p->userns,
+                     "nnp", json_is_false(json_object_get(sc, "allowPrivilegeEscalation")) &&
+                                !privileged && !sysadmin,
+                     "ro_rootfs", json_is_true(json_object_get(sc, "readOnlyRootFilesystem")),
+                     "seccomp", sec && (!strcmp(sec, "RuntimeDefault") ||
+                                        !strcmp(sec, "Localhost")));
+}
+
+json_t *podspec_facts(const json_t *spec)
+{
+    static const char *const lists[] = { "containers", "initContainers",
+                                         "ephemeralContainers" };
+    const struct pod p = {
+        .spec = spec, .psc = json_object_get(spec, "securityContext"),
+        .userns = json_is_false(json_object_get(spec, "hostUsers")),
+    };
+    json_t *f = json_pack("{s:[], s:{}}", "host_ns", "containers"), *hn, *cs, *cf;
+    const json_t *c;
+    size_t i;
+
+    if (!f)
+        return NULL;
+    hn = json_object_get(f, "host_ns");
+    cs = json_object_get(f, "containers");
+    if (json_is_true(json_object_get(spec, "hostNetwork")) &&
+        (json_array_append_new(hn, json_string("network")) < 0 ||
+         json_array_append_new(hn, json_string("uts")) < 0))
+        goto fail;
+    if (json_is_true(json_object_get(spec, "hostPID")) &&
+        json_array_append_new(hn, json_string("pid")) < 0)
+        goto fail;
+    if (json_is_true(json_object_get(spec, "hostIPC")) &&
+        json_array_append_new(hn, json_string("ipc")) < 0)
+        goto fail;
+    for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
+        json_array_foreach(json_object_get(spec, lists[l]), i, c) {
+            const char *name = json_string_value(json_object_get(c, "name"));
+            if (!name || !name[0])
+                continue; /* the API server names every container */
+            if (!(cf = container_facts(&p, c)) || json_object_set_new(cs, name, cf) < 0)
+                goto fail;
+        }
+    return f;
+fail:
+    json_decref(f);
+    return NULL;
 }

@@ -96,8 +96,15 @@ static const char pg_step5[] =
     "  deleted bigint NOT NULL DEFAULT 0, time bigint NOT NULL, author text NOT NULL,"
     "  UNIQUE (name, version));";
 
+/* What admission let a pod be (admission-to-runtime binding, docs/verifier.md). */
+static const char pg_step6[] =
+    "CREATE TABLE admitted_pods (pod_uid text PRIMARY KEY, namespace text NOT NULL,"
+    "  name text NOT NULL, facts text NOT NULL, policy text NOT NULL,"
+    "  policy_version bigint NOT NULL, time bigint NOT NULL);"
+    "CREATE INDEX admitted_pods_time ON admitted_pods (time);";
+
 static const char *const pg_steps[STORE_SCHEMA_VERSION] = { pg_step1, pg_step2, pg_step3,
-                                                            pg_step4, pg_step5 };
+                                                            pg_step4, pg_step5, pg_step6 };
 
 /* Parameters of one query: text as text, integers as binary int8, bytea as binary. */
 struct pgp {

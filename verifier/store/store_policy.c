@@ -175,3 +175,60 @@ int store_policy_stamp(struct store *st, int64_t *stamp)
     json_decref(r);
     return rc;
 }
+
+/* ---- Admitted pods ---- */
+
+static const char sql_pod_admit[] =
+    "INSERT INTO admitted_pods (pod_uid, namespace, name, facts, policy, policy_version, time) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (pod_uid) DO UPDATE SET "
+    "namespace = excluded.namespace, name = excluded.name, facts = excluded.facts, "
+    "policy = excluded.policy, policy_version = excluded.policy_version, time = excluded.time";
+static const char sql_pod_get[] =
+    "SELECT pod_uid, namespace, name, facts, policy, CAST(policy_version AS BIGINT),"
+    " CAST(time AS BIGINT) FROM admitted_pods WHERE pod_uid = $1";
+static const char sql_pod_purge[] =
+    "DELETE FROM admitted_pods WHERE time < $1 RETURNING CAST(time AS BIGINT)";
+
+int store_pod_admit(struct store *st, const char *uid, const char *ns, const char *name,
+                    const char *facts, const char *policy, int64_t policy_version, int64_t t)
+{
+    const struct store_param p[] = { { uid, 0 }, { ns, 0 }, { name, 0 }, { facts, 0 },
+                                     { policy, 0 }, { NULL, policy_version }, { NULL, t } };
+    json_t *r = NULL;
+    int rc = rows(st, sql_pod_admit, p, 7, &r);
+
+    json_decref(r);
+    return rc;
+}
+
+int store_pod_get(struct store *st, const char *uid, json_t **out)
+{
+    const struct store_param p[] = { { uid, 0 } };
+    json_t *r = NULL, *e;
+    int rc = rows(st, sql_pod_get, p, 1, &r);
+
+    if (rc < 0)
+        return rc;
+    e = json_array_get(r, 0);
+    if (json_array_size(r) != 1)
+        rc = -ENOENT;
+    else if (!(*out = json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O}", "uid",
+                                json_array_get(e, 0), "namespace", json_array_get(e, 1), "name",
+                                json_array_get(e, 2), "facts", json_array_get(e, 3), "policy",
+                                json_array_get(e, 4), "policy_version", json_array_get(e, 5),
+                                "time", json_array_get(e, 6))))
+        rc = -ENOMEM;
+    json_decref(r);
+    return rc;
+}
+
+int64_t store_pod_purge(struct store *st, int64_t before)
+{
+    const struct store_param p[] = { { NULL, before } };
+    json_t *r = NULL;
+    int rc = rows(st, sql_pod_purge, p, 1, &r);
+    int64_t n = rc < 0 ? rc : (int64_t)json_array_size(r);
+
+    json_decref(r);
+    return n;
+}

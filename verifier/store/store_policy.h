@@ -28,4 +28,14 @@ int store_policy_versions(struct store *st, const char *name, json_t **out);
  * check's one cheap query. */
 int store_policy_stamp(struct store *st, int64_t *stamp);
 
+/* ---- Admitted pods (admission-to-runtime binding) ---- */
+
+/* Records (or replaces) what admission let pod uid be: facts is podbind_facts' JSON text. */
+int store_pod_admit(struct store *st, const char *uid, const char *ns, const char *name,
+                    const char *facts, const char *policy, int64_t policy_version, int64_t t);
+/* {"uid","namespace","name","facts" (text),"policy","policy_version","time"} or -ENOENT. */
+int store_pod_get(struct store *st, const char *uid, json_t **out);
+/* Deletes records admitted before `before`; rows deleted or -errno. */
+int64_t store_pod_purge(struct store *st, int64_t before);
+
 #endif

@@ -66,8 +66,15 @@ static const char sq_step5[] =
     "  deleted INTEGER NOT NULL DEFAULT 0, time INTEGER NOT NULL, author TEXT NOT NULL,"
     "  UNIQUE (name, version));";
 
+/* What admission let a pod be (admission-to-runtime binding, docs/verifier.md). */
+static const char sq_step6[] =
+    "CREATE TABLE admitted_pods (pod_uid TEXT PRIMARY KEY, namespace TEXT NOT NULL,"
+    "  name TEXT NOT NULL, facts TEXT NOT NULL, policy TEXT NOT NULL,"
+    "  policy_version INTEGER NOT NULL, time INTEGER NOT NULL);"
+    "CREATE INDEX admitted_pods_time ON admitted_pods (time);";
+
 static const char *const sq_steps[STORE_SCHEMA_VERSION] = { sq_step1, sq_step2, sq_step3,
-                                                            sq_step4, sq_step5 };
+                                                            sq_step4, sq_step5, sq_step6 };
 
 static int exec(struct store *st, const char *sql)
 {
