@@ -182,7 +182,11 @@ static const char sql_pod_admit[] =
     "INSERT INTO admitted_pods (pod_uid, namespace, name, facts, policy, policy_version, time) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (pod_uid) DO UPDATE SET "
     "namespace = excluded.namespace, name = excluded.name, facts = excluded.facts, "
-    "policy = excluded.policy, policy_version = excluded.policy_version, time = excluded.time";
+    "policy = excluded.policy, policy_version = excluded.policy_version, time = excluded.time "
+    /* the same review again (the API server retries, a re-sent update): nothing written */
+    "WHERE admitted_pods.facts <> excluded.facts OR admitted_pods.namespace <> excluded.namespace"
+    " OR admitted_pods.name <> excluded.name OR admitted_pods.policy <> excluded.policy"
+    " OR admitted_pods.policy_version <> excluded.policy_version";
 static const char sql_pod_get[] =
     "SELECT pod_uid, namespace, name, facts, policy, CAST(policy_version AS BIGINT),"
     " CAST(time AS BIGINT) FROM admitted_pods WHERE pod_uid = $1";
