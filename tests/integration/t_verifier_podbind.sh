@@ -29,13 +29,13 @@ start() { # POLICY
     URL=http://127.0.0.1:$(cat port)
 }
 
-# admit UID IMAGE ADD-CAPS(JSON): an allowed review of pod UID with container "app"
+# admit UID IMAGE ADD-CAPS(JSON) [NAMESPACE]: an allowed review of pod UID, container "app"
 admit() {
-    jq -n --arg uid "$1" --arg img "$2" --argjson add "$3" '{apiVersion: "admission.k8s.io/v1",
+    jq -n --arg uid "$1" --arg img "$2" --argjson add "$3" --arg ns "${4:-default}" '{apiVersion: "admission.k8s.io/v1",
         kind: "AdmissionReview", request: {uid: ("r-" + $uid), kind: {group: "", version: "v1",
         kind: "Pod"}, resource: {group: "", version: "v1", resource: "pods"},
-        operation: "CREATE", namespace: "default", name: "bench", object: {apiVersion: "v1",
-        kind: "Pod", metadata: {name: "bench", namespace: "default", uid: $uid},
+        operation: "CREATE", namespace: $ns, name: "bench", object: {apiVersion: "v1",
+        kind: "Pod", metadata: {name: "bench", namespace: $ns, uid: $uid},
         spec: {securityContext: {runAsUser: 1000, runAsNonRoot: true},
         containers: [{name: "app", image: $img, securityContext: {allowPrivilegeEscalation: false,
         readOnlyRootFilesystem: true, capabilities: {drop: ["ALL"], add: $add},
@@ -100,6 +100,26 @@ ok "edits between admission and start denied: capability added, image changed (l
 attest nope.cbor nope.txt && fail "an unknown pod uid passed"
 reasons nope.txt | grep -qx "launch-config-not-admitted:unknown pod pod-nope" ||
     { cat nope.txt nope.txt.reasons >&2; fail "unknown pod: reason missing"; }
+# The policy that admitted a pod judges its containers: a namespace policy seeded into the
+# database (picked up within --policy-poll-ms), a pod admitted under it, its container's
+# evidence answer naming it; a container without a pod still names the file.
+"$BUILD/tests/verifier_seed" "sqlite:$T/vf.db" policies wl 1 '{"namespaces":["prodns"]}' \
+    policy.json || fail "seed a namespace policy"
+"$BV" log ns.cbor pod-ns app >/dev/null || fail "log ns"
+_i=0
+while admit pod-ns bench:latest '["NET_BIND_SERVICE"]' prodns &&
+      [ "$(jq -r .response.auditAnnotations.policy adm.json)" != wl-0 ]; do
+    _i=$((_i + 1)); [ $_i -lt 50 ] || fail "the seeded policy not in force: $(cat adm.json)"
+    sleep 0.1
+done
+attest ns.cbor ns.txt && allowed_all ns.txt || { cat ns.txt >&2; fail "pod under wl-0"; }
+curl -sS --max-time 10 -H 'Content-Type: application/cbor' --data-binary @ns.txt.ev \
+    "$URL/v1/evidence" >ns.json && [ "$(jq -c .policy ns.json)" = '{"name":"wl-0","version":1}' ] ||
+    fail "evidence of a pod admitted by wl-0: $(cat ns.json)"
+curl -sS --max-time 10 -H 'Content-Type: application/cbor' --data-binary @plain.txt.ev \
+    "$URL/v1/evidence" >plain.json && [ "$(jq -c .policy plain.json)" = '{"name":"default","version":0}' ] ||
+    fail "evidence without a pod: $(cat plain.json)"
+ok "a container is judged by the policy that admitted its pod (wl-0 version 1); without a pod, by the file"
 stop_vf
 start lax.json
 attest nope.cbor nope2.txt && allowed_all nope2.txt ||

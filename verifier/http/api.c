@@ -443,10 +443,12 @@ static void count_verdict(struct api_ctx *c, const char *verdict)
         c->m.refused++;
 }
 
-/* The policy a container's evidence is judged by: the most specific per-workload policy
- * whose selector has no namespaces or labels (a container at start is known by its measured
- * image reference only) and matches that reference, else the --policy file. The image
- * reference is read from the event log first (its own pass: only when such a policy exists). */
+/* The policy a container's evidence is judged by: for a Kubernetes container of an admitted
+ * pod, the per-workload policy that admitted the pod (by name, its version in force now; the
+ * file when that was the file or the policy is gone); otherwise the most specific
+ * per-workload policy whose selector has no namespaces or labels (such a container is known by
+ * its measured image reference only) and matches that reference, else the --policy file. The
+ * event log is read first for the pod and the image (its own pass: only when policies exist). */
 struct chosen {
     const struct policy *pol;
     struct policy eff;
@@ -454,6 +456,26 @@ struct chosen {
     int64_t version;
     int unreadable;
 };
+
+/* The policy that admitted the pod m's launch config names: 0 and *e (NULL: the file, or a
+ * policy since deleted), -1 when there is no admitted pod to go by. */
+static int admitted_by(struct api_ctx *c, const struct measurements *m,
+                       const struct wp_set *set, const struct wp_entry **e)
+{
+    struct podbind_id id;
+    struct reasons scratch = { 0 };
+    json_t *row = NULL;
+    int r;
+
+    *e = NULL;
+    r = m->launch_config ? podbind_pod(m->launch_config, &id, &scratch) : 0;
+    reasons_free(&scratch);
+    if (r <= 0 || store_pod_get(c->st, id.uid, &row) < 0)
+        return -1;
+    *e = wp_find(set, json_string_value(json_object_get(row, "policy")));
+    json_decref(row);
+    return 0;
+}
 
 static void choose_policy(struct api_ctx *c, const struct evidence *ev,
                           const struct wp_set *set, struct chosen *ch)
@@ -467,14 +489,21 @@ static void choose_policy(struct api_ctx *c, const struct evidence *ev,
     snprintf(ch->name, sizeof(ch->name), "%s", WP_FILE_NAME);
     ch->version = 0;
     ch->unreadable = 0;
-    if (!wp_any_for_containers(set))
+    if (!wp_set_size(set))
         return;
     memset(&m, 0, sizeof(m));
     vf_eventlog_check(ev, &m, &scratch);
     reasons_free(&scratch);
-    img = m.image_ref;
-    e = m.has_image && img[0] ? wp_select(set, NULL, NULL, &img, 1)
-                              : wp_select(set, NULL, NULL, NULL, 0);
+    if (admitted_by(c, &m, set, &e) == 0) {
+        if (!e)
+            return; /* admitted by the file */
+    } else if (!wp_any_for_containers(set)) {
+        return;
+    } else {
+        img = m.image_ref;
+        e = m.has_image && img[0] ? wp_select(set, NULL, NULL, &img, 1)
+                                  : wp_select(set, NULL, NULL, NULL, 0);
+    }
     if (!e)
         return;
     snprintf(ch->name, sizeof(ch->name), "%s", e->name);

@@ -242,6 +242,14 @@ const struct wp_entry *wp_select(const struct wp_set *s, const char *ns, const j
     return best;
 }
 
+const struct wp_entry *wp_find(const struct wp_set *s, const char *name)
+{
+    for (size_t i = 0; s && name && i < s->n; i++)
+        if (!strcmp(s->e[i].name, name))
+            return &s->e[i];
+    return NULL;
+}
+
 int wp_any_for_containers(const struct wp_set *s)
 {
     for (size_t i = 0; s && i < s->n; i++)

@@ -47,6 +47,8 @@ size_t wp_set_size(const struct wp_set *s);
  * namespaces over none; a tie goes to the name first in byte order. */
 const struct wp_entry *wp_select(const struct wp_set *s, const char *ns, const json_t *labels,
                                  const char *const *images, size_t n_img);
+/* The entry named name (its latest version), or NULL. */
+const struct wp_entry *wp_find(const struct wp_set *s, const char *name);
 /* 1 when some entry could match a container at start (no namespaces, no labels). */
 int wp_any_for_containers(const struct wp_set *s);
 
