@@ -577,6 +577,9 @@ static int load_sched(struct server *sv, const struct server_config *cfg)
     sv->base.sweep = &sv->sweep;
     if (!(sv->base.wp = wp_holder_new((unsigned)cfg->policy_poll_ms)))
         return -1;
+    if (cfg->n_policy_admins && cfg->insecure_no_tls)
+        LOG_WARN("--policy-admin without TLS: /v1/policies refuses every client (it needs a "
+                 "verified client certificate)");
     if (cfg->admission_cache_ms && !(sv->base.acache = admission_cache_new(
                                          ADMISSION_CACHE_ENTRIES, (unsigned)cfg->admission_cache_ms)))
         return -1;
