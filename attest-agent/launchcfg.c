@@ -694,6 +694,41 @@ static int extract_hooks(const json_t *config, const struct launch_env *env, cbo
     return put(m, "hooks", a);
 }
 
+/* The Kubernetes pod a CRI container belongs to, from config.json's annotations (containerd
+ * writes io.kubernetes.cri.sandbox-*, CRI-O io.kubernetes.pod.*; measured, as config.json
+ * is): "pod": {"uid", "namespace", "name", "container"} ("" container: the pod's sandbox).
+ * No pod uid annotation: no "pod" key (not a Kubernetes container). */
+static const char *annotation2(const json_t *a, const char *k1, const char *k2)
+{
+    const char *v = json_string_value(json_object_get(a, k1));
+
+    return v ? v : json_string_value(json_object_get(a, k2));
+}
+
+static int extract_pod(const json_t *config, cbor_item_t *m)
+{
+    const json_t *a = json_object_get(config, "annotations");
+    const char *uid = annotation2(a, "io.kubernetes.cri.sandbox-uid", "io.kubernetes.pod.uid");
+    const char *ns = annotation2(a, "io.kubernetes.cri.sandbox-namespace",
+                                 "io.kubernetes.pod.namespace");
+    const char *name = annotation2(a, "io.kubernetes.cri.sandbox-name",
+                                   "io.kubernetes.pod.name");
+    const char *ctr = annotation2(a, "io.kubernetes.cri.container-name",
+                                  "io.kubernetes.container.name");
+    cbor_item_t *p;
+
+    if (!uid)
+        return 0;
+    if (!(p = ctl_map_new()))
+        return -ENOMEM;
+    if (ctl_put_str(p, "uid", uid) || ctl_put_str(p, "namespace", ns ? ns : "") ||
+        ctl_put_str(p, "name", name ? name : "") || ctl_put_str(p, "container", ctr ? ctr : "")) {
+        cbor_decref(&p);
+        return -ENOMEM;
+    }
+    return put(m, "pod", p);
+}
+
 int launchcfg_extract(const json_t *config, const uint8_t digest[DIGEST_LEN],
                       const struct launch_env *env, struct launch_config *lc)
 {
@@ -717,6 +752,8 @@ int launchcfg_extract(const json_t *config, const uint8_t digest[DIGEST_LEN],
         r = extract_linux(config, env, lc->map);
     if (r == 0)
         r = extract_hooks(config, env, lc->map);
+    if (r == 0)
+        r = extract_pod(config, lc->map);
     if (r == 0)
         r = launchcfg_mounts(config, env, lc);
     if (r < 0)

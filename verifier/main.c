@@ -13,6 +13,7 @@
 #include "check/policy.h"
 #include "http/server.h"
 #include "sched/sweeper.h"
+#include "sched/wpolicy.h"
 #include "check/verify.h"
 #include "check/chain.h"
 #include "boot/cmd_bootpolicy.h"
@@ -39,6 +40,8 @@ static void usage_to(FILE *f)
         "                      [--header-timeout S] [--body-timeout S] [--idle-timeout S]\n"
         "                      [--threads N]   (serving threads; default: 4 per online CPU)\n"
         "                      [--audit-keep-days D]   (default 90; 0 keeps the audit for ever)\n"
+        "                      [--policy-admin CN ...]   (client certificate CNs allowed to use\n"
+        "                      /v1/policies; up to 8) [--policy-poll-ms MS]   (default 1000)\n"
         "                      [--config FILE]   (options from a JSON file, default\n"
         "                      " CFGFILE_DIR "/verifier-serve.json when it exists; SIGHUP reloads\n"
         "                      the policy, trust and TLS files)\n"
@@ -282,7 +285,7 @@ static int db_url_ok(const char *db)
 enum { OPT_REATTEST_INTERVAL = 0x100, OPT_REATTEST_GRACE, OPT_NOTIFY_URL, OPT_NOTIFY_CA,
        OPT_NOTIFY_MAX_ATTEMPTS, OPT_ADMISSION_CACHE_MS, OPT_ADMISSION_MAX_AGE,
        OPT_MAX_CONNS, OPT_PER_IP, OPT_RESERVE, OPT_HANDSHAKE_S, OPT_HEADER_S, OPT_BODY_S,
-       OPT_IDLE_S, OPT_THREADS, OPT_AUDIT_KEEP_DAYS };
+       OPT_IDLE_S, OPT_THREADS, OPT_AUDIT_KEEP_DAYS, OPT_POLICY_ADMIN, OPT_POLICY_POLL_MS };
 
 /* A whole decimal number in [0, max]; -1 otherwise. */
 static int number(const char *s, unsigned long max, unsigned long *out)
@@ -333,6 +336,12 @@ static int serve_sched_opt(int c, struct server_config *cfg)
     case OPT_ADMISSION_CACHE_MS: return number(optarg, 60000, &cfg->admission_cache_ms);
     case OPT_ADMISSION_MAX_AGE: return number(optarg, 86400 * 365, &cfg->admission_max_age);
     case OPT_THREADS: return positive(optarg, SERVER_MAX_THREADS, &cfg->threads);
+    case OPT_POLICY_POLL_MS: return number(optarg, 60000, &cfg->policy_poll_ms);
+    case OPT_POLICY_ADMIN:
+        if (cfg->n_policy_admins >= SERVER_POLICY_ADMINS_MAX || !optarg[0])
+            return -1;
+        cfg->policy_admins[cfg->n_policy_admins++] = optarg;
+        return 0;
     default: return serve_conn_opt(c, &cfg->conn);
     }
 }
@@ -362,6 +371,8 @@ static int serve_parse(int argc, char **argv, struct server_config *cfg)
         { "body-timeout", required_argument, NULL, OPT_BODY_S },
         { "idle-timeout", required_argument, NULL, OPT_IDLE_S },
         { "threads", required_argument, NULL, OPT_THREADS },
+        { "policy-admin", required_argument, NULL, OPT_POLICY_ADMIN },
+        { "policy-poll-ms", required_argument, NULL, OPT_POLICY_POLL_MS },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -402,7 +413,7 @@ static int cmd_serve(int argc, char **argv)
     struct server_config cfg = {
         .nonce_ttl = SERVER_NONCE_TTL, .reattest_interval = SERVER_REATTEST_INTERVAL,
         .reattest_grace = SERVER_REATTEST_GRACE, .audit_keep_days = SERVER_AUDIT_KEEP_DAYS, .notify_max_attempts = SWEEPER_DEFAULT_MAX_ATTEMPTS,
-        .admission_cache_ms = SERVER_ADMISSION_CACHE_MS,
+        .admission_cache_ms = SERVER_ADMISSION_CACHE_MS, .policy_poll_ms = WP_POLL_MS,
         .conn = { .max_conns = GUARD_MAX_CONNS, .per_ip = GUARD_PER_IP, .reserve = GUARD_RESERVE,
                   .handshake_s = GUARD_HANDSHAKE_S, .header_s = GUARD_HEADER_S,
                   .body_s = GUARD_BODY_S, .idle_s = GUARD_IDLE_S },

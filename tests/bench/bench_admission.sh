@@ -42,7 +42,7 @@ NOW=$(date +%s)
 # One review per line: a pod creation and a binding per node, all of them allowed.
 i=0
 while [ $i -lt "$NODES" ]; do
-    printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"p%d","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"operation":"CREATE","namespace":"default","name":"web-%d","object":{"apiVersion":"v1","kind":"Pod","spec":{"nodeName":"node-%d","containers":[{"name":"app","image":"registry.example/web:1.0@%s"}]}}}}\n' $i $i $i "$D"
+    printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"p%d","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"operation":"CREATE","namespace":"default","name":"web-%d","object":{"apiVersion":"v1","kind":"Pod","spec":{"nodeName":"node-%d","containers":[{"name":"app","image":"registry.example/web:1.0@%s","securityContext":{"runAsNonRoot":true,"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"seccompProfile":{"type":"RuntimeDefault"}}}]}}}}\n' $i $i $i "$D"
     printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"b%d","kind":{"group":"","version":"v1","kind":"Binding"},"resource":{"group":"","version":"v1","resource":"pods"},"subResource":"binding","operation":"CREATE","namespace":"default","name":"web-%d","object":{"apiVersion":"v1","kind":"Binding","target":{"apiVersion":"v1","kind":"Node","name":"node-%d"}}}}\n' $i $i $i
     i=$((i + 1))
 done >reviews.jsonl
@@ -82,3 +82,20 @@ echo "| node cache | clients | requests | errors | p50 ms | p90 ms | p99 ms | ma
 echo "|---|---|---|---|---|---|---|---|---|"
 row "1000 ms (default)"
 row "off (--admission-cache-ms 0)" --admission-cache-ms 0
+
+# Per-workload policies: NODES policies selecting namespaces ns-0.. (one each), the reviews'
+# pods in those namespaces (every pod review then selects one of them, scanning all); then the
+# same pods with a metadata.uid, so that each allowed one is also recorded (admission-to-runtime
+# binding: a database write per pod review).
+"$B/tests/verifier_seed" "sqlite:$T/vf.db" policies wl "$NODES" '{"namespaces":["ns-%d"]}' \
+    policy.json 2>/dev/null || fail "seed policies"
+sed 's/"namespace":"default"/"namespace":"ns-NS"/' reviews.jsonl |
+    awk '{ n = NR; i = int((n - 1) / 2); sub(/ns-NS/, "ns-" i); print }' >reviews-ns.jsonl
+sed 's/"kind":"Pod","spec"/"kind":"Pod","metadata":{"uid":"uid-UID"},"spec"/' reviews-ns.jsonl |
+    awk '{ sub(/uid-UID/, "uid-" NR); print }' >reviews-uid.jsonl
+cp reviews.jsonl reviews-default.jsonl
+cp reviews-ns.jsonl reviews.jsonl
+row "1000 ms, $NODES per-workload policies"
+cp reviews-uid.jsonl reviews.jsonl
+row "1000 ms, $NODES policies, pods recorded"
+cp reviews-default.jsonl reviews.jsonl

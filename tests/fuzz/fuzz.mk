@@ -54,7 +54,7 @@ fuzz_slowtpm_INC    := -Iswtpm-ci/slowtpm
 fuzz_slowtpm_SRCS   := swtpm-ci/slowtpm/inspect.c
 fuzz_slowtpm_LIBS   := -ltss2-mu
 
-fuzz_admission_SRCS := verifier/sched/admission.c verifier/check/policy.c verifier/check/launchpolicy.c \
+fuzz_admission_SRCS := verifier/sched/admission.c verifier/sched/podspec.c verifier/check/policy.c verifier/check/launchpolicy.c \
                        verifier/check/imagesig.c verifier/check/sigkeys.c verifier/check/refbundle.c \
                        verifier/boot/bootpolicy.c verifier/boot/uefilog.c \
                        verifier/check/reasons.c verifier/boot/eventlog.c verifier/check/tpmobj.c \

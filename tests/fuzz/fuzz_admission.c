@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char text[] =
         "{\"version\":2,\"digests\":{\"image\":[\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
         "aaaaaaaaaaaaaaaaaa\"]},\"launch\":{}}";
-    struct admission_cfg cfg = { &pol, lookup, NULL, 60 };
+    struct admission_cfg cfg = { &pol, lookup, NULL, 60, "fz", 3, 0 };
     struct admission_req rq;
     struct admission_result res;
     char err[160];

@@ -66,7 +66,9 @@ review() { # NODE: an AdmissionReview of a pod placed on NODE
         request: {uid: "u-1", kind: {group: "", version: "v1", kind: "Pod"},
         resource: {group: "", version: "v1", resource: "pods"}, operation: "CREATE",
         namespace: "default", name: "p", object: {apiVersion: "v1", kind: "Pod",
-        metadata: {name: "p"}, spec: {nodeName: $n, containers: [{name: "c", image: "busybox"}]}}}}' |
+        metadata: {name: "p"}, spec: {nodeName: $n, containers: [{name: "c", image: "busybox",
+        securityContext: {runAsNonRoot: true, allowPrivilegeEscalation: false,
+        capabilities: {drop: ["ALL"]}, seccompProfile: {type: "RuntimeDefault"}}}]}}}}' |
     curl -sS --max-time 5 -H 'Content-Type: application/json' --data-binary @- "$URL/v1/admission"
 }
 wait_node() { # VERDICT SECONDS

@@ -30,7 +30,7 @@ wait_verifier
 URL=https://127.0.0.1:$PORT
 # verdict: "true"/"false" for a pod of image registry/app@$A.
 verdict() {
-    printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u1","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"operation":"CREATE","namespace":"default","name":"web","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web"},"spec":{"containers":[{"name":"app","image":"registry/app@%s"}]}},"userInfo":{"username":"u"}}}' "$A" >review.json
+    printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u1","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"operation":"CREATE","namespace":"default","name":"web","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web"},"spec":{"containers":[{"name":"app","image":"registry/app@%s","securityContext":{"runAsNonRoot":true,"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"seccompProfile":{"type":"RuntimeDefault"}}}]}},"userInfo":{"username":"u"}}}' "$A" >review.json
     curl -sf -m 10 --cacert ca.pem --cert client.pem --key client.key \
         -H 'Content-Type: application/json' --data-binary @review.json "$URL/v1/admission" |
         python3 -c 'import json,sys; print(str(json.load(sys.stdin)["response"]["allowed"]).lower())'

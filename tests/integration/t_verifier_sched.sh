@@ -132,8 +132,11 @@ review() { # UID OP KIND SUBRESOURCE OBJECT
     [ -n "$4" ] && printf '"subResource":"%s",' "$4"
     printf '"operation":"%s","namespace":"default","name":"web","object":%s,"userInfo":{"username":"u"}}}' "$2" "$5"
 }
-pod() { # NODE IMAGE
-    printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web"},"spec":{"nodeName":"%s","containers":[{"name":"app","image":"%s"}]}}' "$1" "$2"
+# What the default launch rules ask of a container spec (docs/policy.md, "Admission").
+SC_OK='"securityContext":{"runAsNonRoot":true,"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"seccompProfile":{"type":"RuntimeDefault"}}'
+pod() { # NODE IMAGE [POD-FIELDS, ending in ","] [SECURITY-CONTEXT]
+    printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web"},"spec":{%s"nodeName":"%s","containers":[{"name":"app","image":"%s",%s}]}}' \
+        "${3:-}" "$1" "$2" "${4:-$SC_OK}"
 }
 binding() { printf '{"apiVersion":"v1","kind":"Binding","target":{"apiVersion":"v1","kind":"Node","name":"%s"}}' "$1"; }
 # admit FILE: POSTs it; prints the HTTP status and leaves the body in out.json.
@@ -173,6 +176,25 @@ check 7f9c-a8 true "" DELETE Pod "" null
 check 7f9c-a9 false "pod object without spec.containers" CREATE Pod "" '{"spec":{"nodeName":"good-1"}}'
 ok "admission: allowed and denied with the node's and the image's reasons, uid echoed"
 
+# The launch rules on the pod spec: the start-time check's reasons, one cause each.
+causes() { # REASON...: each is a cause of out.json's deny
+    python3 -c 'import json,sys
+c = [x["reason"] for x in json.load(open("out.json"))["response"]["status"]["details"]["causes"]]
+missing = [r for r in sys.argv[1:] if r not in c]
+assert not missing, (missing, c)' "$@" || fail "causes: $(cat out.json)"
+}
+check 7f9c-b1 false "pod spec violates the launch rules: capability-not-allowed:ALL" CREATE Pod "" \
+    "$(pod good-1 "$IMG_OK" "" '"securityContext":{"privileged":true,"runAsNonRoot":true,"seccompProfile":{"type":"RuntimeDefault"},"capabilities":{"drop":["ALL"]}}')"
+causes capability-not-allowed:ALL "device-rule-forbidden:a *:* rwm" sysfs-writable:/sys \
+    masked-path-missing:/proc/kcore no-new-privileges-missing
+check 7f9c-b2 false "host-namespace-forbidden:network" CREATE Pod "" \
+    "$(pod good-1 "$IMG_OK" '"hostNetwork":true,"hostPID":true,"volumes":[{"name":"d","hostPath":{"path":"/var/run"}}],')"
+causes host-namespace-forbidden:network host-namespace-forbidden:pid
+check 7f9c-b3 false "host-mount-sensitive:/var/run (rw)" CREATE Pod "" \
+    "$(pod good-1 "$IMG_OK" '"volumes":[{"name":"d","hostPath":{"path":"/var/run"}}],' "$SC_OK"',"volumeMounts":[{"name":"d","mountPath":"/d"}],"ports":[{"containerPort":80,"hostPort":80}]')"
+causes "host-mount-sensitive:/var/run (rw)" host-port-forbidden:80
+ok "admission: pod security settings denied with the launch rules' reasons (privileged, host namespaces, hostPath, hostPort)"
+
 printf '{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{"uid":"x"}}' >r.json
 [ "$(admit r.json)" = 400 ] || fail "v1beta1 review: $(cat out.json)"
 grep -q '"error"' out.json || fail "400 without a JSON error"
@@ -191,7 +213,7 @@ for i in 1 2 3 4 5 6 7 8 9 10; do admit r.json >/dev/null; done
 curl -s -m 10 "$URL/metrics" >metrics.txt
 hits=$(sed -n 's/^verifier_admission_cache_total{result="hit"} //p' metrics.txt)
 [ "${hits:-0}" -ge 8 ] || fail "cache hits $hits after a burst"
-grep -q '^verifier_admission_reviews_total{allowed="false"} 6$' metrics.txt ||
+grep -q '^verifier_admission_reviews_total{allowed="false"} 9$' metrics.txt ||
     fail "denied count: $(grep admission_reviews metrics.txt)"
 grep -q '^verifier_admission_malformed_total 2$' metrics.txt || fail "malformed count"
 ok "admission: cache hits $hits of a 10-review burst; metrics"

@@ -86,13 +86,24 @@ static cbor_item_t *text_array(const char *v)
     return a;
 }
 
+/* `log OUT POD-UID CONTAINER [CAPABILITY]`: the launch config names a Kubernetes pod (as the
+ * agent writes CRI's annotations) and has CAPABILITY instead of CAP_NET_BIND_SERVICE. */
+static const char *pod_uid, *pod_container, *pod_cap;
+
 /* A launch configuration the default policy allows. */
 static cbor_item_t *launch_config(void)
 {
     cbor_item_t *lc = content("launch-config", NULL, NULL, NULL, NULL);
-    cbor_item_t *c = ctl_map_new();
+    cbor_item_t *c = ctl_map_new(), *pod;
 
-    ctl_put_item(c, "capabilities", text_array("CAP_NET_BIND_SERVICE"));
+    ctl_put_item(c, "capabilities", text_array(pod_cap ? pod_cap : "CAP_NET_BIND_SERVICE"));
+    if (pod_uid && (pod = ctl_map_new())) {
+        ctl_put_str(pod, "uid", pod_uid);
+        ctl_put_str(pod, "namespace", "default");
+        ctl_put_str(pod, "name", "bench");
+        ctl_put_str(pod, "container", pod_container);
+        ctl_put_item(c, "pod", pod);
+    }
     ctl_put_str(c, "config_digest", D_IMAGE);
     launch_fixture_fill(c);
     ctl_put_item(lc, "config", c);
@@ -551,6 +562,12 @@ int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "log"))
         return cmd_log(argv[2]);
+    if ((argc == 5 || argc == 6) && !strcmp(argv[1], "log")) {
+        pod_uid = argv[3];
+        pod_container = argv[4];
+        pod_cap = argc == 6 ? argv[5] : NULL;
+        return cmd_log(argv[2]);
+    }
     if (argc == 2 && !strcmp(argv[1], "allow-args")) {
         printf("--image-digest %s --rootfs-digest %s --runtime-digest %s --agent-digest %s\n",
                D_IMAGE, D_ROOTFS, D_RUNTIME, D_AGENT);
@@ -558,6 +575,6 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && !strcmp(argv[1], "run"))
         return cmd_run(argc - 1, argv + 1);
-    return die("usage: bench_verify log FILE | allow-args | run --evidence F --policy F "
+    return die("usage: bench_verify log FILE [POD-UID CONTAINER [CAPABILITY]] | allow-args | run --evidence F --policy F "
                "--trust DIR [--seconds S] [--rounds N] [--cpu C] [--ek-dir DIR]");
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../../verifier/store/store.h"
+#include "../../verifier/store/store_policy.h"
 
 #define T0 INT64_C(1000000) /* the scenario's clock: far from real time, so nothing is "now" */
 #define RACE_K 40           /* rows of each kind the racers fight over */
@@ -905,6 +906,54 @@ static void group(const char *url, struct store *st)
            (unsigned long long)s.max_group);
 }
 
+/* Per-workload policies: the statements written once for both backends (store_policy.c). */
+static void policies(struct store *st)
+{
+    int64_t v = 0, s0 = -1, s1 = -1;
+    json_t *j = NULL;
+
+    EXPECT_EQ(store_policy_stamp(st, &s0), 0);
+    EXPECT_EQ(store_policy_put(st, "web", "{}", "{\"a\":1}", "admin", 10, &v), 0);
+    EXPECT_EQ(v, 1);
+    EXPECT_EQ(store_policy_put(st, "web", "{}", "{\"a\":2}", "admin", 11, &v), 0);
+    EXPECT_EQ(v, 2);
+    EXPECT_EQ(store_policy_stamp(st, &s1), 0);
+    EXPECT(s1 > s0);
+    EXPECT_EQ(store_policy_get(st, "web", 1, &j), 0);
+    EXPECT(j && !strcmp(json_string_value(json_object_get(j, "body")), "{\"a\":1}"));
+    json_decref(j);
+    j = NULL;
+    EXPECT_EQ(store_policy_get(st, "web", 0, &j), 0);
+    EXPECT_EQ(json_integer_value(json_object_get(j, "version")), 2);
+    EXPECT_EQ(json_integer_value(json_object_get(j, "time")), 11);
+    json_decref(j);
+    EXPECT_EQ(store_policy_delete(st, "web", "admin", 12, &v), 0);
+    EXPECT_EQ(v, 3);
+    EXPECT_EQ(store_policy_delete(st, "web", "admin", 12, &v), -ENOENT);
+    j = NULL;
+    EXPECT_EQ(store_policy_latest(st, &j), 0);
+    EXPECT_EQ(json_array_size(j), 1);
+    EXPECT(json_is_true(json_object_get(json_array_get(j, 0), "deleted")));
+    json_decref(j);
+    j = NULL;
+    EXPECT_EQ(store_policy_versions(st, "web", &j), 0);
+    EXPECT_EQ(json_array_size(j), 3);
+    json_decref(j);
+    /* admitted pods: upsert by uid, get, purge by time */
+    j = NULL;
+    EXPECT_EQ(store_pod_get(st, "u-1", &j), -ENOENT);
+    EXPECT_EQ(store_pod_admit(st, "u-1", "ns", "p", "{\"a\":1}", "default", 0, 100), 0);
+    EXPECT_EQ(store_pod_admit(st, "u-1", "ns", "p", "{\"a\":2}", "web", 2, 200), 0);
+    EXPECT_EQ(store_pod_admit(st, "u-2", "ns", "q", "{}", "default", 0, 50), 0);
+    EXPECT_EQ(store_pod_get(st, "u-1", &j), 0);
+    EXPECT(j && !strcmp(json_string_value(json_object_get(j, "facts")), "{\"a\":2}"));
+    EXPECT_EQ(json_integer_value(json_object_get(j, "policy_version")), 2);
+    json_decref(j);
+    EXPECT_EQ(store_pod_purge(st, 100), 1);
+    j = NULL;
+    EXPECT_EQ(store_pod_get(st, "u-2", &j), -ENOENT);
+}
+
 static int empty(struct store *st)
 {
     static const char *const t[] = { "nonces", "registrations", "verdicts", "nodes",
@@ -944,6 +993,7 @@ static int scenario(const char *url)
     audit_purge(st);
     node_gate(st);
     node_cascade(st);
+    policies(st);
     checks(st);
     round_trips(st);
     group(url, st);

@@ -166,6 +166,37 @@ static void test_defaults(void **state)
     oci_bundle_free(&b);
 }
 
+/* CRI's pod annotations (containerd's, else CRI-O's) become the record's "pod"; none: no key. */
+static void test_pod(void **state)
+{
+    const char *containerd =
+        "{\"root\": {\"path\": \"/abs/root\"}, \"process\": {}, \"annotations\": {"
+        "\"io.kubernetes.cri.sandbox-uid\": \"6f1e-aa\", \"io.kubernetes.cri.sandbox-namespace\":"
+        " \"prod\", \"io.kubernetes.cri.sandbox-name\": \"web-1\","
+        " \"io.kubernetes.cri.container-name\": \"app\", \"io.kubernetes.pod.uid\": \"other\"}}";
+    const char *crio =
+        "{\"root\": {\"path\": \"/abs/root\"}, \"process\": {}, \"annotations\": {"
+        "\"io.kubernetes.pod.uid\": \"77-bb\"}}";
+    json_t *j, *p;
+
+    (void)state;
+    j = record(containerd, NULL);
+    p = json_object_get(j, "pod");
+    assert_string_equal(json_string_value(json_object_get(p, "uid")), "6f1e-aa");
+    assert_string_equal(json_string_value(json_object_get(p, "namespace")), "prod");
+    assert_string_equal(json_string_value(json_object_get(p, "name")), "web-1");
+    assert_string_equal(json_string_value(json_object_get(p, "container")), "app");
+    json_decref(j);
+    j = record(crio, NULL);
+    p = json_object_get(j, "pod");
+    assert_string_equal(json_string_value(json_object_get(p, "uid")), "77-bb");
+    assert_string_equal(json_string_value(json_object_get(p, "container")), "");
+    json_decref(j);
+    j = record("{\"root\": {\"path\": \"/abs/root\"}, \"process\": {}}", NULL);
+    assert_null(json_object_get(j, "pod"));
+    json_decref(j);
+}
+
 static void test_malformed(void **state)
 {
     static const char *const bad[] = {
@@ -434,6 +465,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_pod),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_mounts),
         cmocka_unit_test(test_seccomp),

@@ -52,19 +52,31 @@ static int fake_lookup(void *arg, const char *node, json_t **out)
     return *out ? 0 : -ENOMEM;
 }
 
-static struct policy pol_images, pol_open;
+static struct policy pol_images, pol_open, pol_strict;
+
+/* The node and image tests send bare pods: their policies relax the launch rules a bare
+ * container spec breaks (test_pod_security judges pods with the default rules). */
+#define RELAXED_LAUNCH \
+    "{\"allow_root\":true,\"require_no_new_privileges\":false,\"require_seccomp\":false," \
+    "\"allowed_capabilities\":[\"CHOWN\",\"DAC_OVERRIDE\",\"FSETID\",\"FOWNER\",\"MKNOD\"," \
+    "\"NET_RAW\",\"SETGID\",\"SETUID\",\"SETFCAP\",\"SETPCAP\",\"NET_BIND_SERVICE\"," \
+    "\"SYS_CHROOT\",\"KILL\",\"AUDIT_WRITE\"]}"
 
 static int setup(void **state)
 {
     static const char with_list[] =
         "{\"version\":2,\"digests\":{\"image\":[\"" D_OK "\"],\"rootfs\":[],\"runtime\":[],"
-        "\"agent\":null},\"launch\":{}}";
+        "\"agent\":null},\"launch\":" RELAXED_LAUNCH "}";
+    static const char open_list[] = /* image list null: images not checked */
+        "{\"version\":2,\"digests\":{\"image\":null,\"rootfs\":[],\"runtime\":[],"
+        "\"agent\":null},\"launch\":" RELAXED_LAUNCH "}";
     char err[128];
 
     (void)state;
-    if (policy_parse(with_list, strlen(with_list), &pol_images, err, sizeof(err)) < 0)
+    if (policy_parse(with_list, strlen(with_list), &pol_images, err, sizeof(err)) < 0 ||
+        policy_parse(open_list, strlen(open_list), &pol_open, err, sizeof(err)) < 0)
         return -1;
-    return policy_default(&pol_open); /* image list null: images not checked */
+    return policy_default(&pol_strict);
 }
 
 static int teardown(void **state)
@@ -72,6 +84,7 @@ static int teardown(void **state)
     (void)state;
     policy_free(&pol_images);
     policy_free(&pol_open);
+    policy_free(&pol_strict);
     return 0;
 }
 
@@ -132,7 +145,7 @@ struct expect {
 static void decide_text(const char *body, const struct policy *pol, int64_t max_age,
                         const struct expect *e)
 {
-    struct admission_cfg cfg = { pol, fake_lookup, NULL, max_age };
+    struct admission_cfg cfg = { pol, fake_lookup, NULL, max_age, NULL, 0, 0 };
     struct admission_req rq;
     struct admission_result res;
     char err[160] = "";
@@ -414,10 +427,151 @@ static void test_big_and_odd(void **state)
     free(big);
 }
 
+/* ---- the launch rules on the pod spec (podspec.c), default policy ---- */
+
+#define SC_BASE "\"runAsNonRoot\":true,\"allowPrivilegeEscalation\":false," \
+                "\"seccompProfile\":{\"type\":\"RuntimeDefault\"}"
+#define DROP_ALL ",\"capabilities\":{\"drop\":[\"ALL\"]}"
+#define SC_OK SC_BASE DROP_ALL
+
+/* A pod with pod-level fields pod_extra (ending in ',' or "") and one container "app" whose
+ * securityContext is SC_OK plus sc_extra (starting with ',' or ""; its own capabilities
+ * replace DROP_ALL, an own key replaces SC_BASE's), and c_extra (ditto). */
+static char *secpod(const char *pod_extra, const char *sc_extra, const char *c_extra)
+{
+    json_t *sc = json_loads("{" SC_OK "}", 0, NULL), *extra;
+    char *s = NULL, *sct, *etxt = NULL;
+
+    assert_true(asprintf(&etxt, "{%s}", sc_extra[0] ? sc_extra + 1 : "") > 0);
+    assert_non_null(extra = json_loads(etxt, 0, NULL));
+    assert_int_equal(json_object_update(sc, extra), 0);
+    assert_non_null(sct = json_dumps(sc, JSON_COMPACT));
+    assert_true(asprintf(&s, "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":"
+                             "\"web\",\"uid\":\"6f1e\"},\"spec\":{%s\"containers\":[{\"name\":\"app\","
+                             "\"image\":\"" IMG_OK "\",\"securityContext\":%s%s}]}}",
+                         pod_extra, sct, c_extra) > 0);
+    json_decref(sc);
+    json_decref(extra);
+    free(sct);
+    free(etxt);
+    return s;
+}
+
+static void test_pod_security(void **state)
+{
+    static const struct {
+        const char *pod, *sc, *c, *reason; /* reason NULL: allowed */
+    } t[] = {
+        { "", "", "", NULL },
+        { "", ",\"privileged\":true", "", "capability-not-allowed:ALL" },
+        { "", ",\"privileged\":true", "", "device-rule-forbidden:a *:* rwm" },
+        { "", ",\"privileged\":true", "", "sysfs-writable:/sys" },
+        { "", ",\"privileged\":true", "", "masked-path-missing:/proc/kcore" },
+        { "", ",\"privileged\":true", "", "no-new-privileges-missing" },
+        { "", ",\"capabilities\":{\"drop\":[\"ALL\"],\"add\":[\"NET_ADMIN\"]}", "",
+          "capability-not-allowed:NET_ADMIN" },
+        { "", ",\"capabilities\":{\"drop\":[\"ALL\"],\"add\":[\"NET_BIND_SERVICE\"]}", "", NULL },
+        { "", ",\"capabilities\":{\"add\":[]}", "", "capability-not-allowed:CHOWN" },
+        { "", ",\"capabilities\":{\"drop\":[\"ALL\"],\"add\":[\"SYS_ADMIN\"]}", "",
+          "no-new-privileges-missing" },
+        { "\"hostNetwork\":true,", "", "", "host-namespace-forbidden:network" },
+        { "\"hostNetwork\":true,", "", "", "host-namespace-forbidden:uts" },
+        { "\"hostPID\":true,", "", "", "host-namespace-forbidden:pid" },
+        { "\"hostIPC\":true,", "", "", "host-namespace-forbidden:ipc" },
+        { "\"hostNetwork\":false,\"hostPID\":false,\"hostIPC\":false,", "", "", NULL },
+        { "\"volumes\":[{\"name\":\"v\",\"hostPath\":{\"path\":\"/etc\"}}],", "",
+          ",\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/x\",\"readOnly\":true}]",
+          "host-mount-sensitive:/etc (ro)" },
+        { "\"volumes\":[{\"name\":\"v\",\"hostPath\":{\"path\":\"/data\"}}],", "",
+          ",\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/x\"}]",
+          "host-mount-not-allowed:/data (rw)" },
+        { "\"volumes\":[{\"name\":\"v\",\"emptyDir\":{}}],", "",
+          ",\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/x\"}]", NULL },
+        { "", "", ",\"ports\":[{\"containerPort\":80,\"hostPort\":8080}]",
+          "host-port-forbidden:8080" },
+        { "", "", ",\"ports\":[{\"containerPort\":80}]", NULL },
+        { "", ",\"seccompProfile\":{\"type\":\"Unconfined\"}", "", "seccomp-missing" },
+        { "", ",\"seccompProfile\":{\"type\":\"Localhost\",\"localhostProfile\":\"p.json\"}", "",
+          NULL },
+        { "", ",\"runAsNonRoot\":false", "", "run-as-root:user not set" },
+        { "", ",\"runAsUser\":0", "", "run-as-root" },
+        { "\"securityContext\":{\"runAsUser\":0},", "", "", "run-as-root" },
+        { "\"securityContext\":{\"runAsUser\":0},", ",\"runAsUser\":1000", "", NULL },
+        { "\"hostUsers\":false,", ",\"runAsUser\":0", "", NULL },
+        { "", ",\"runAsGroup\":0", "", "run-as-root-group:gid 0" },
+        { "\"securityContext\":{\"supplementalGroups\":[0]},", "", "",
+          "run-as-root-group:additional gid 0" },
+        { "", ",\"allowPrivilegeEscalation\":true", "", "no-new-privileges-missing" },
+        { "", ",\"procMount\":\"Unmasked\"", "", "masked-path-missing:/proc/kcore" },
+        { "", ",\"procMount\":\"Unmasked\"", "", "readonly-path-missing:/proc/sys" },
+        { "", ",\"procMount\":\"Default\"", "", NULL },
+        { "\"securityContext\":{\"sysctls\":[{\"name\":\"kernel.msgmax\",\"value\":\"1\"}]},",
+          "", "", "sysctl-forbidden:kernel.msgmax" },
+        { "", ",\"appArmorProfile\":{\"type\":\"Unconfined\"}", "",
+          "apparmor-profile-forbidden:unconfined" },
+        { "", ",\"seLinuxOptions\":{\"type\":\"spc_t\"}", "", "selinux-type-forbidden:spc_t" },
+    };
+    struct admission_cfg cfg = { &pol_strict, fake_lookup, NULL, 0, NULL, 0, 0 };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        char *b = review_own("u", "CREATE", "Pod", NULL, secpod(t[i].pod, t[i].sc, t[i].c));
+        struct admission_req rq;
+        struct admission_result res;
+        char err[160];
+        size_t k;
+
+        assert_int_equal(admission_parse((const uint8_t *)b, strlen(b), &rq, err, sizeof(err)),
+                         0);
+        admission_decide(&cfg, &rq, NOW, &res);
+        if (!t[i].reason) {
+            if (!res.allowed)
+                fail_msg("case %zu denied: %s", i, res.msg);
+        } else {
+            for (k = 0; k < res.n_reason && strcmp(res.reason[k], t[i].reason); k++)
+                ;
+            if (res.allowed || k == res.n_reason ||
+                strncmp(res.msg, "pod spec violates the launch rules: ", 36))
+                fail_msg("case %zu: no %s in \"%s\"", i, t[i].reason, res.msg);
+        }
+        admission_req_free(&rq);
+        free(b);
+    }
+}
+
+/* The deny names each reason in status.details.causes; an init container is judged too. */
+static void test_pod_security_response(void **state)
+{
+    static const char obj[] =
+        "{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"securityContext\":{"
+        SC_OK "}}],\"initContainers\":[{\"name\":\"i\",\"image\":\"x\",\"securityContext\":{"
+        SC_BASE ",\"capabilities\":{\"add\":[\"SYS_PTRACE\"],\"drop\":[\"ALL\"]}}}]}}";
+    char *b = review("u9", "CREATE", "Pod", NULL, obj);
+    struct admission_cfg cfg = { &pol_strict, fake_lookup, NULL, 0, NULL, 0, 0 };
+    struct admission_req rq;
+    struct admission_result res;
+    char err[160];
+    json_t *j, *causes;
+
+    (void)state;
+    assert_int_equal(admission_parse((const uint8_t *)b, strlen(b), &rq, err, sizeof(err)), 0);
+    admission_decide(&cfg, &rq, NOW, &res);
+    assert_false(res.allowed);
+    assert_non_null(j = admission_response(&rq, &res));
+    causes = json_object_get(json_object_get(json_object_get(json_object_get(j, "response"),
+                                                             "status"), "details"), "causes");
+    assert_int_equal(json_array_size(causes), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(causes, 0), "reason")),
+                        "capability-not-allowed:SYS_PTRACE");
+    json_decref(j);
+    admission_req_free(&rq);
+    free(b);
+}
+
 static void test_response(void **state)
 {
     char *b = review_own("4b1f-uid-\\u00e9", "CREATE", "Pod", NULL, pod("bad-1", "nginx"));
-    struct admission_cfg cfg = { &pol_images, fake_lookup, NULL, 0 };
+    struct admission_cfg cfg = { &pol_images, fake_lookup, NULL, 0, NULL, 0, 0 };
     struct admission_req rq;
     struct admission_result res;
     char err[160];
@@ -458,7 +612,7 @@ static void test_response(void **state)
 static void test_message_sanitized(void **state)
 {
     char img[260], *b;
-    struct admission_cfg cfg = { &pol_images, fake_lookup, NULL, 0 };
+    struct admission_cfg cfg = { &pol_images, fake_lookup, NULL, 0, NULL, 0, 0 };
     struct admission_req rq;
     struct admission_result res;
     char err[160];
@@ -723,6 +877,8 @@ int main(void)
         cmocka_unit_test(test_envelope),
         cmocka_unit_test(test_malformed_objects),
         cmocka_unit_test(test_big_and_odd),
+        cmocka_unit_test(test_pod_security),
+        cmocka_unit_test(test_pod_security_response),
         cmocka_unit_test(test_response),
         cmocka_unit_test(test_message_sanitized),
         cmocka_unit_test(test_node_names),

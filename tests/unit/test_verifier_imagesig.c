@@ -352,7 +352,7 @@ static int no_lookup(void *arg, const char *node, json_t **out)
 
 static void admit(const struct policy *pol, const char *image, int allowed, const char *msg)
 {
-    struct admission_cfg cfg = { pol, no_lookup, NULL, 0 };
+    struct admission_cfg cfg = { .pol = pol, .lookup = no_lookup };
     struct admission_req rq;
     struct admission_result res;
     char *b = NULL, err[160];
@@ -363,7 +363,10 @@ static void admit(const struct policy *pol, const char *image, int allowed, cons
         "\"resource\":{\"group\":\"\",\"version\":\"v1\",\"resource\":\"pods\"},"
         "\"operation\":\"CREATE\",\"namespace\":\"default\",\"name\":\"web\",\"object\":"
         "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web\"},\"spec\":"
-        "{\"containers\":[{\"name\":\"app\",\"image\":\"%s\"}]}},"
+        "{\"containers\":[{\"name\":\"app\",\"image\":\"%s\",\"securityContext\":"
+        "{\"runAsNonRoot\":true,\"allowPrivilegeEscalation\":false,"
+        "\"seccompProfile\":{\"type\":\"RuntimeDefault\"},"
+        "\"capabilities\":{\"drop\":[\"ALL\"]}}}]}},"
         "\"userInfo\":{\"username\":\"u\"},\"dryRun\":false}}", image) > 0);
     assert_int_equal(admission_parse((const uint8_t *)b, strlen(b), &rq, err, sizeof(err)), 0);
     admission_decide(&cfg, &rq, NOW, &res);

@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "../../verifier/store/store.h"
+#include "../../verifier/store/store_policy.h"
 
 /* The schema exactly as the release with schema version 1 wrote it. */
 static const char v1_schema[] =
@@ -125,7 +126,7 @@ static void test_fresh_database(void **state)
     struct store *st = open_ok(f);
 
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 4);
+    assert_int_equal(STORE_SCHEMA_VERSION, 6);
     assert_int_equal(store_count(st, "nodes"), 0);
     assert_int_equal(store_count(st, "notifications"), 0);
     /* WAL is a property of the file: another connection sees it. */
@@ -192,7 +193,7 @@ static void test_v1_upgrades_in_place(void **state)
     raw_exec(f->path, v1_schema);
     raw_exec(f->path, v1_rows);
     st = open_ok(f);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     check_upgraded_rows(st);
     check_upgraded_binding(st);
     /* An upgraded allow has due 0 (never stale): nothing to revoke. */
@@ -211,12 +212,12 @@ static void test_newer_schema_refused(void **state)
     struct fixture *f = *state;
     struct store *st = NULL;
 
-    raw_exec(f->path, "CREATE TABLE future (x); PRAGMA user_version = 5;");
+    raw_exec(f->path, "CREATE TABLE future (x); PRAGMA user_version = 7;");
     assert_int_equal(store_open_url(f->url, &st), -EPROTO);
     assert_null(st);
     assert_int_equal(store_open(f->path, &st), -EPROTO);
     /* Refused means untouched. */
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 7);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name = 'nodes'"),
                      0);
 }
@@ -690,6 +691,55 @@ static void test_purge_audit(void **state)
     store_close(st);
 }
 
+/* Per-workload policies: versions per name from 1, a deletion a version, the latest of each
+ * name, a stamp that moves with every write, another handle seeing the same. */
+static void test_policies(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_ok(f), *other = open_ok(f);
+    int64_t v = 0, s0 = -1, s1 = -1;
+    json_t *j = NULL;
+
+    assert_int_equal(store_policy_stamp(st, &s0), 0);
+    assert_int_equal(s0, 0);
+    assert_int_equal(store_policy_get(st, "web", 0, &j), -ENOENT);
+    assert_int_equal(store_policy_put(st, "web", "{\"namespaces\":[\"a\"]}", "{}", "admin", 10,
+                                      &v), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(store_policy_put(other, "web", "{}", "{\"x\":1}", "admin", 11, &v), 0);
+    assert_int_equal(v, 2);
+    assert_int_equal(store_policy_put(st, "db", "{}", "{}", "ops", 12, &v), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(store_policy_stamp(other, &s1), 0);
+    assert_true(s1 > s0);
+    assert_int_equal(store_policy_get(other, "web", 0, &j), 0);
+    assert_int_equal(json_integer_value(json_object_get(j, "version")), 2);
+    assert_json_str(j, "body", "{\"x\":1}");
+    json_decref(j);
+    assert_int_equal(store_policy_get(st, "web", 1, &j), 0);
+    assert_json_str(j, "selector", "{\"namespaces\":[\"a\"]}");
+    assert_json_str(j, "author", "admin");
+    json_decref(j);
+    assert_int_equal(store_policy_get(st, "web", 3, &j), -ENOENT);
+    assert_int_equal(store_policy_delete(st, "web", "admin", 13, &v), 0);
+    assert_int_equal(v, 3);
+    assert_int_equal(store_policy_delete(st, "web", "admin", 14, &v), -ENOENT);
+    assert_int_equal(store_policy_delete(st, "nope", "admin", 14, &v), -ENOENT);
+    assert_int_equal(store_policy_latest(other, &j), 0);
+    assert_int_equal(json_array_size(j), 2); /* db 1, web 3 (deleted) */
+    assert_json_str(json_array_get(j, 0), "name", "db");
+    assert_true(json_is_true(json_object_get(json_array_get(j, 1), "deleted")));
+    json_decref(j);
+    assert_int_equal(store_policy_versions(st, "web", &j), 0);
+    assert_int_equal(json_array_size(j), 3);
+    json_decref(j);
+    /* put again after a delete: the numbering goes on */
+    assert_int_equal(store_policy_put(st, "web", "{}", "{}", "admin", 15, &v), 0);
+    assert_int_equal(v, 4);
+    store_close(other);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -707,6 +757,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_registrations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_audit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,7 +54,8 @@ static const char defaults[] =
     " \"allow_engine_files\": true,"
     " \"allowed_pod_volumes\": {\"etc-hosts\": \"rw\", \"termination-log\": \"rw\","
     "  \"empty-dir\": \"rw\", \"projected\": \"ro\", \"configmap\": \"ro\", \"secret\": \"ro\"},"
-    " \"allow_ancestor_pids_limit\": true}";
+    " \"allow_ancestor_pids_limit\": true, \"allowed_host_ports\": [],"
+    " \"require_admitted_pod\": true}";
 
 static const char *const bool_keys[] = {
     "allow_root", "require_memory_limit", "require_cpu_shares", "require_pids_limit",
@@ -62,6 +63,7 @@ static const char *const bool_keys[] = {
     "require_readonly_rootfs", "allow_writable_sysfs", "allow_writable_cgroup",
     "allow_shared_propagation", "allow_agent_hook", "allow_rootfs_devices", "allow_engine_files",
     "allow_ancestor_pids_limit",
+    "require_admitted_pod",
 };
 static const char *const list_keys[] = {
     "allowed_capabilities", "forbidden_host_namespaces", "allowed_joined_namespaces",
@@ -146,6 +148,20 @@ static int pod_volumes_ok(const json_t *o)
     return 1;
 }
 
+/* allowed_host_ports: [80, 443, ...] */
+static int ports_ok(const json_t *a)
+{
+    size_t i;
+    json_t *e;
+
+    if (!json_is_array(a))
+        return 0;
+    json_array_foreach(a, i, e)
+        if (!json_is_integer(e) || json_integer_value(e) < 1 || json_integer_value(e) > 65535)
+            return 0;
+    return 1;
+}
+
 int launch_policy_validate(const json_t *l, char *err, size_t errsz)
 {
     const char *k;
@@ -169,6 +185,9 @@ int launch_policy_validate(const json_t *l, char *err, size_t errsz)
                 return errf(err, errsz, k, "must be {\"<etc-hosts|termination-log|projected|"
                             "empty-dir|configmap|secret|downward-api|other>\": \"ro\" or "
                             "\"rw\", ...}");
+        } else if (!strcmp(k, "allowed_host_ports")) {
+            if (!ports_ok(v))
+                return errf(err, errsz, k, "must be an array of integers 1..65535");
         } else if (!strcmp(k, "allowed_host_mounts")) {
             if (!host_mounts_ok(v))
                 return errf(err, errsz, k, "must be [{\"source\": \"/path\", \"mode\": "
@@ -445,16 +464,14 @@ static void check_user(const struct eval *e)
     }
     if (rule(e, "allow_root") || userns)
         return;
-    if (uid == 0)
-        reasons_add(e->r, "run-as-root", NULL);
-    if (gid == 0)
-        reasons_add(e->r, "run-as-root-group", "gid 0");
+    launch_rule_root(e->pol, uid == 0 ? LAUNCH_ROOT_UID : LAUNCH_ROOT_NONE, e->r);
+    launch_rule_root(e->pol, gid == 0 ? LAUNCH_ROOT_GID : LAUNCH_ROOT_NONE, e->r);
     for (size_t i = 0; i < cbor_array_size(gids); i++) {
         const cbor_item_t *it = cbor_array_handle(gids)[i];
         if (!cbor_isa_uint(it))
             malformed(e, "additional_gids");
         else if (cbor_get_int(it) == 0)
-            reasons_add(e->r, "run-as-root-group", "additional gid 0");
+            launch_rule_root(e->pol, LAUNCH_ROOT_EXTRA_GID, e->r);
     }
 }
 
@@ -596,6 +613,15 @@ static int host_mount_allowed(const struct eval *e, const char *src, const char 
     return 0;
 }
 
+/* A host bind with nothing exempting it: the two lists decide. */
+static void host_bind_rule(const struct eval *e, const char *src, const char *mode)
+{
+    if (sensitive(e, src))
+        reasons_add(e->r, "host-mount-sensitive", "%.120s (%s)", src, mode);
+    else if (!host_mount_allowed(e, src, mode))
+        reasons_add(e->r, "host-mount-not-allowed", "%.120s (%s)", src, mode);
+}
+
 static int shared(const char *prop)
 {
     return !strcmp(prop, "shared") || !strcmp(prop, "rshared");
@@ -655,10 +681,10 @@ static void check_host_mounts(const struct eval *e)
             /* not a kind the pod rules allow, but a host path the list allows */
         } else if (vol[0] && !mgr) {
             reasons_add(e->r, "pod-volume-not-allowed", "%.20s %.120s (%s)", vol, src, mode);
+        } else if (!mgr) {
+            host_bind_rule(e, src, mode);
         } else if (sensitive(e, src)) {
             reasons_add(e->r, "host-mount-sensitive", "%.120s (%s)", src, mode);
-        } else if (!mgr && !host_mount_allowed(e, src, mode)) {
-            reasons_add(e->r, "host-mount-not-allowed", "%.120s (%s)", src, mode);
         }
         if (shared(prop) && !rule(e, "allow_shared_propagation"))
             reasons_add(e->r, "mount-propagation-shared", "%.120s", dst);
@@ -720,6 +746,20 @@ static void check_pids(const struct eval *e)
         reasons_add(e->r, "pids-limit-missing", NULL);
 }
 
+/* The required flags: record field, rule, reason; indexed by enum launch_flag. */
+static const struct {
+    const char *field, *rule, *code;
+} flags[] = {
+    [LAUNCH_FLAG_NO_NEW_PRIVILEGES] = { "no_new_privileges", "require_no_new_privileges",
+                                        "no-new-privileges-missing" },
+    [LAUNCH_FLAG_SECCOMP] = { "seccomp", "require_seccomp", "seccomp-missing" },
+    [LAUNCH_FLAG_SECCOMP_DEFAULT_DENY] = { "seccomp_default_deny",
+                                           "require_seccomp_default_deny",
+                                           "seccomp-not-default-deny" },
+    [LAUNCH_FLAG_READONLY_ROOTFS] = { "readonly_rootfs", "require_readonly_rootfs",
+                                      "readonly-rootfs-missing" },
+};
+
 void launch_policy_check(const json_t *launch, const cbor_item_t *cfg, struct reasons *r)
 {
     const struct eval e = { .pol = launch, .cfg = cfg, .r = r };
@@ -732,11 +772,8 @@ void launch_policy_check(const json_t *launch, const cbor_item_t *cfg, struct re
     check_amount(&e, "memory_limit", "require_memory_limit", "memory-limit-missing");
     check_amount(&e, "cpu_shares", "require_cpu_shares", "cpu-shares-missing");
     check_pids(&e);
-    check_flag(&e, "no_new_privileges", "require_no_new_privileges", "no-new-privileges-missing");
-    check_flag(&e, "seccomp", "require_seccomp", "seccomp-missing");
-    check_flag(&e, "seccomp_default_deny", "require_seccomp_default_deny",
-               "seccomp-not-default-deny");
-    check_flag(&e, "readonly_rootfs", "require_readonly_rootfs", "readonly-rootfs-missing");
+    for (size_t i = 0; i < N(flags); i++)
+        check_flag(&e, flags[i].field, flags[i].rule, flags[i].code);
     check_required(&e, "masked_paths", "required_masked_paths", "masked-path-missing");
     check_required(&e, "readonly_paths", "required_readonly_paths", "readonly-path-missing");
     check_oom(&e);
@@ -746,4 +783,108 @@ void launch_policy_check(const json_t *launch, const cbor_item_t *cfg, struct re
     check_hooks(&e);
     check_host_mounts(&e);
     check_mounts(&e);
+}
+
+/* ---- single facts, judged by the rules above (admission reads them from a pod spec) ---- */
+
+#define FACT(launch, r) const struct eval e = { .pol = (launch), .cfg = NULL, .r = (r) }
+
+void launch_rule_capability(const json_t *launch, const char *cap, struct reasons *r)
+{
+    FACT(launch, r);
+    cap_rule(&e, cap);
+}
+
+void launch_rule_host_namespace(const json_t *launch, const char *ns, struct reasons *r)
+{
+    FACT(launch, r);
+    ns_rule(&e, ns);
+}
+
+void launch_rule_host_bind(const json_t *launch, const char *src, const char *mode,
+                           struct reasons *r)
+{
+    FACT(launch, r);
+    host_bind_rule(&e, src, mode);
+}
+
+void launch_rule_sysctl(const json_t *launch, const char *key, struct reasons *r)
+{
+    FACT(launch, r);
+    sysctl_rule(&e, key);
+}
+
+void launch_rule_device_rule(const json_t *launch, const char *rl, struct reasons *r)
+{
+    FACT(launch, r);
+    device_rule(&e, rl);
+}
+
+void launch_rule_flag(const json_t *launch, enum launch_flag f, int set, struct reasons *r)
+{
+    if ((size_t)f < N(flags) && json_is_true(json_object_get(launch, flags[f].rule)) && !set)
+        reasons_add(r, flags[f].code, NULL);
+}
+
+void launch_rule_root(const json_t *launch, enum launch_root what, struct reasons *r)
+{
+    if (json_is_true(json_object_get(launch, "allow_root")))
+        return;
+    switch (what) {
+    case LAUNCH_ROOT_UID:
+        reasons_add(r, "run-as-root", NULL);
+        break;
+    case LAUNCH_ROOT_UID_UNSET:
+        reasons_add(r, "run-as-root", "user not set");
+        break;
+    case LAUNCH_ROOT_GID:
+        reasons_add(r, "run-as-root-group", "gid 0");
+        break;
+    case LAUNCH_ROOT_EXTRA_GID:
+        reasons_add(r, "run-as-root-group", "additional gid 0");
+        break;
+    case LAUNCH_ROOT_NONE:
+        break;
+    }
+}
+
+void launch_rule_unmasked(const json_t *launch, struct reasons *r)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(json_object_get(launch, "required_masked_paths"), i, v)
+        reasons_add(r, "masked-path-missing", "%s", json_string_value(v));
+    json_array_foreach(json_object_get(launch, "required_readonly_paths"), i, v)
+        reasons_add(r, "readonly-path-missing", "%s", json_string_value(v));
+}
+
+void launch_rule_writable_mount(const json_t *launch, const char *type, const char *dst,
+                                struct reasons *r)
+{
+    FACT(launch, r);
+    check_fs_mount(&e, type, dst, "rw", "private");
+}
+
+void launch_rule_apparmor(const json_t *launch, const char *profile, struct reasons *r)
+{
+    if (listed(json_object_get(launch, "forbidden_apparmor_profiles"), profile))
+        reasons_add(r, "apparmor-profile-forbidden", "%.120s", profile);
+}
+
+void launch_rule_selinux_type(const json_t *launch, const char *type, struct reasons *r)
+{
+    if (!listed(json_object_get(launch, "allowed_selinux_types"), type))
+        reasons_add(r, "selinux-type-forbidden", "%.120s", type);
+}
+
+void launch_rule_host_port(const json_t *launch, long long port, struct reasons *r)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(json_object_get(launch, "allowed_host_ports"), i, v)
+        if (json_integer_value(v) == port)
+            return;
+    reasons_add(r, "host-port-forbidden", "%lld", port);
 }

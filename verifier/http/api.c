@@ -20,6 +20,9 @@
 #include "check/nodeverdict.h"
 #include "check/tpmobj.h"
 #include "check/verify.h"
+#include "sched/podbind.h"
+#include "sched/wpolicy.h"
+#include "store/store_policy.h"
 
 #define NONCE_BYTES 32u
 
@@ -440,8 +443,134 @@ static void count_verdict(struct api_ctx *c, const char *verdict)
         c->m.refused++;
 }
 
+/* The policy a container's evidence is judged by: for a Kubernetes container of an admitted
+ * pod, the per-workload policy that admitted the pod (by name, its version in force now; the
+ * file when that was the file or the policy is gone); otherwise the most specific
+ * per-workload policy whose selector has no namespaces or labels (such a container is known by
+ * its measured image reference only) and matches that reference, else the --policy file. The
+ * event log is read first for the pod and the image (its own pass: only when policies exist). */
+struct chosen {
+    const struct policy *pol;
+    struct policy eff;
+    char name[WP_NAME_MAX + 1];
+    int64_t version;
+    int unreadable;
+};
+
+/* The policy that admitted the pod m's launch config names: 0 and *e (NULL: the file, or a
+ * policy since deleted), -1 when there is no admitted pod to go by. */
+static int admitted_by(struct api_ctx *c, const struct measurements *m,
+                       const struct wp_set *set, const struct wp_entry **e)
+{
+    struct podbind_id id;
+    struct reasons scratch = { 0 };
+    json_t *row = NULL;
+    int r;
+
+    *e = NULL;
+    r = m->launch_config ? podbind_pod(m->launch_config, &id, &scratch) : 0;
+    reasons_free(&scratch);
+    if (r <= 0 || store_pod_get(c->st, id.uid, &row) < 0)
+        return -1;
+    *e = wp_find(set, json_string_value(json_object_get(row, "policy")));
+    json_decref(row);
+    return 0;
+}
+
+static void choose_policy(struct api_ctx *c, const struct evidence *ev,
+                          const struct wp_set *set, struct chosen *ch)
+{
+    struct measurements m;
+    struct reasons scratch = { 0 };
+    const struct wp_entry *e;
+    const char *img;
+
+    ch->pol = &c->pol;
+    snprintf(ch->name, sizeof(ch->name), "%s", WP_FILE_NAME);
+    ch->version = 0;
+    ch->unreadable = 0;
+    if (!wp_set_size(set))
+        return;
+    memset(&m, 0, sizeof(m));
+    vf_eventlog_check(ev, &m, &scratch);
+    reasons_free(&scratch);
+    if (admitted_by(c, &m, set, &e) == 0) {
+        if (!e)
+            return; /* admitted by the file */
+    } else if (!wp_any_for_containers(set)) {
+        return;
+    } else {
+        img = m.image_ref;
+        e = m.has_image && img[0] ? wp_select(set, NULL, NULL, &img, 1)
+                                  : wp_select(set, NULL, NULL, NULL, 0);
+    }
+    if (!e)
+        return;
+    snprintf(ch->name, sizeof(ch->name), "%s", e->name);
+    ch->version = e->version;
+    if (!e->pol.root) { /* judged by the file, and denied */
+        ch->unreadable = 1;
+        return;
+    }
+    ch->eff = (struct policy){ .root = e->pol.root, .boot = c->pol.boot };
+    ch->pol = &ch->eff;
+}
+
+/* Admission-to-runtime binding: a Kubernetes container (its launch config names a pod) must
+ * be what admission recorded for that pod uid; an unknown uid is denied unless the policy's
+ * launch.require_admitted_pod is false. Containers without a pod: nothing here. */
+static void check_admitted(struct api_ctx *c, const struct policy *pol, struct verify_result *res)
+{
+    const cbor_item_t *cfg = res->meas.launch_config;
+    struct podbind_id id;
+    json_t *row = NULL, *facts = NULL;
+    const char *text;
+    int r;
+
+    if (!cfg || podbind_pod(cfg, &id, &res->reasons) <= 0)
+        return;
+    r = store_pod_get(c->st, id.uid, &row);
+    if (r == -ENOENT && !json_is_true(json_object_get(json_object_get(pol->root, "launch"),
+                                                      "require_admitted_pod")))
+        return;
+    if (r < 0 && r != -ENOENT) {
+        reasons_add(&res->reasons, "internal-error", "admitted pods");
+        return;
+    }
+    text = json_string_value(json_object_get(row, "facts"));
+    if (row && !(facts = text ? json_loads(text, 0, NULL) : NULL))
+        reasons_add(&res->reasons, "launch-config-not-admitted", "pod %.100s: record unreadable",
+                    id.uid);
+    else
+        podbind_check(facts, &id, cfg, &res->meas, &res->reasons);
+    json_decref(facts);
+    json_decref(row);
+}
+
+/* The verdict answer with the policy that decided it. */
+static json_t *with_policy(json_t *j, const struct chosen *ch)
+{
+    if (j && json_object_set_new(j, "policy", json_pack("{s:s, s:I}", "name", ch->name,
+                                                        "version",
+                                                        (json_int_t)ch->version)) < 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api_reply *rep)
 {
+    struct chosen ch;
+    struct wp_set *set;
     struct evidence ev;
     struct verify_result res;
     char err[128] = "", nonce[2 * EVIDENCE_NONCE_MAX + 1];
@@ -453,7 +582,13 @@ void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api
         bad_evidence(c, err, rep);
         return;
     }
-    verify_evidence(&ev, &c->pol, c->trust, &res);
+    set = c->wp ? wp_acquire(c->wp, c->st, mono_ms()) : NULL;
+    choose_policy(c, &ev, set, &ch);
+    verify_evidence(&ev, ch.pol, c->trust, &res);
+    check_admitted(c, ch.pol, &res);
+    wp_set_put(set); /* ch.pol is not read after this */
+    if (ch.unreadable)
+        reasons_add(&res.reasons, "workload-policy-unreadable", "%s", ch.name);
     check_shared(c, &ev, &e.shared, subject);
     e.registered = check_registration(c, &ev, &e.reg);
     e.g = (struct store_node_gate){ .host = subject, .max_age = policy_node_max_age(&c->pol) };
@@ -479,8 +614,9 @@ void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api
         e.verdict = reasons_deny(&res.reasons) ? "deny" : "allow";
     }
     count_verdict(c, e.verdict);
-    LOG_INFO("evidence %s (vTPM %s): %s", ev.container_id, ev.vtpm_uuid, e.verdict);
-    api_json(rep, 200, verify_verdict_json(&ev, e.verdict, &res.reasons));
+    LOG_INFO("evidence %s (vTPM %s): %s (policy %s version %lld)", ev.container_id,
+             ev.vtpm_uuid, e.verdict, ch.name, (long long)ch.version);
+    api_json(rep, 200, with_policy(verify_verdict_json(&ev, e.verdict, &res.reasons), &ch));
     evcheck_free(&e);
     verify_result_free(&res);
     vf_evidence_free(&ev);

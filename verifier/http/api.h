@@ -42,6 +42,8 @@ struct sweeper_stats;
 
 /* One per serving thread (server.c): its own store handle and counters; the policy, trust
  * store and admission cache are shared (read-only, or locked inside). */
+struct wp_holder;
+
 struct api_ctx {
     struct store *st;
     struct policy pol;
@@ -54,6 +56,8 @@ struct api_ctx {
     int64_t reattest_interval;      /* seconds; 0 = allow verdicts never fall due */
     int64_t reattest_grace;
     const struct sweeper_stats *sweep; /* NULL when no sweeper runs */
+    /* per-workload policies (sched/wpolicy.c), shared by the threads; NULL: the file only */
+    struct wp_holder *wp;
     /* Every serving thread's context, this one among them, for /metrics; NULL: this one. */
     const struct api_ctx *peers;
     size_t npeers;
@@ -89,6 +93,12 @@ void api_metrics_sum(const struct api_ctx *c, struct api_counts *out);
 /* The /metrics lines of admission reviews (nodes.c) and of the sweeper (sweeper.c). */
 void api_admission_metrics(const struct api_ctx *c, const struct api_counts *m, FILE *f);
 void api_sweeper_metrics(const struct api_ctx *c, FILE *f);
+
+/* /v1/policies (policies.c): rest is the URL after "/v1/policies" ("", "/NAME",
+ * "/NAME/versions"), version the ?version= argument or NULL, author the admin client's
+ * identity (the caller is authorised: server.c). */
+void api_policies(struct api_ctx *c, const char *method, const char *rest, const char *version,
+                  const char *author, const uint8_t *body, size_t len, struct api_reply *rep);
 
 /* Reply helpers shared by the api files: a JSON body (takes j) or {"error": msg}. */
 void api_json(struct api_reply *rep, unsigned status, json_t *j);

@@ -19,6 +19,7 @@
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 
 #include "sched/admission.h"
@@ -31,6 +32,7 @@
 #include "runlock.h"
 #include "sdnotify.h"
 #include "sched/sweeper.h"
+#include "sched/wpolicy.h"
 
 #define MAX_PEM          (256u * 1024u)
 /* How long the loop waits in libmicrohttpd at most: the deadlines' resolution. */
@@ -129,6 +131,57 @@ static int client_cert_ok(struct MHD_Connection *con, struct guard_conn *gc)
     return 1;
 }
 
+static int is_json_ct(struct MHD_Connection *con);
+
+/* The verified client certificate's subject common name when it is one of --policy-admin
+ * (client_cert_ok has verified the chain for this request). 0 and cn, or -1. */
+static int policy_admin(struct MHD_Connection *con, const struct server_config *cfg,
+                        char cn[256])
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(con, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    gnutls_session_t s = ci ? (gnutls_session_t)ci->tls_session : NULL;
+    const gnutls_datum_t *peers;
+    gnutls_x509_crt_t crt;
+    unsigned int n = 0;
+    size_t len = 256;
+    int ok;
+
+    if (!s || !(peers = gnutls_certificate_get_peers(s, &n)) || n == 0 ||
+        gnutls_x509_crt_init(&crt) < 0)
+        return -1;
+    ok = gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) == 0 &&
+         gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &len) == 0 &&
+         strlen(cn) == len; /* no NUL inside */
+    gnutls_x509_crt_deinit(crt);
+    for (unsigned i = 0; ok && i < cfg->n_policy_admins; i++)
+        if (!strcmp(cn, cfg->policy_admins[i]))
+            return 0;
+    return -1;
+}
+
+/* /v1/policies: only over TLS and only for an admin client (--policy-admin). */
+static void route_policies(struct server *sv, struct api_ctx *api, struct MHD_Connection *con,
+                           const char *method, const char *url, struct conn *cn,
+                           struct api_reply *rep)
+{
+    char who[256];
+
+    if (!sv->tls || !sv->cfg->n_policy_admins) {
+        api_error(rep, 403, "the policy API needs TLS and --policy-admin");
+    } else if (policy_admin(con, sv->cfg, who) < 0) {
+        api_error(rep, 403, "client is not a policy admin (--policy-admin)");
+    } else if (cn->too_big) {
+        api_error(rep, 413, "body too large");
+    } else if (!strcmp(method, MHD_HTTP_METHOD_PUT) && !is_json_ct(con)) {
+        api_error(rep, 415, "application/json expected");
+    } else {
+        api_policies(api, method, url + strlen("/v1/policies"),
+                     MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "version"), who,
+                     cn->buf, cn->len, rep);
+    }
+}
+
 static enum MHD_Result send_reply(struct MHD_Connection *con, struct api_reply *rep)
 {
     struct MHD_Response *resp;
@@ -159,6 +212,11 @@ static int is_json(struct MHD_Connection *con)
     const char *ct = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Type");
 
     return ct && !strncmp(ct, "application/json", 16);
+}
+
+static int is_json_ct(struct MHD_Connection *con)
+{
+    return is_json(con);
 }
 
 static void route_post(struct api_ctx *api, struct MHD_Connection *con, const char *url,
@@ -266,6 +324,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
     if (sv->tls && !client_cert_ok(con, guard_of(con))) {
         sh->api->m.tls_refused++;
         api_error(&rep, 403, "client certificate required");
+    } else if (!strncmp(url, "/v1/policies", 12) && (!url[12] || url[12] == '/')) {
+        route_policies(sv, sh->api, con, method, url, cn, &rep);
     } else if (!strcmp(method, MHD_HTTP_METHOD_GET)) {
         route_get(sh->api, url, &rep);
     } else if (!strcmp(method, MHD_HTTP_METHOD_POST)) {
@@ -515,6 +575,11 @@ static int load_sched(struct server *sv, const struct server_config *cfg)
     sv->base.reattest_interval = (int64_t)cfg->reattest_interval;
     sv->base.reattest_grace = (int64_t)cfg->reattest_grace;
     sv->base.sweep = &sv->sweep;
+    if (!(sv->base.wp = wp_holder_new((unsigned)cfg->policy_poll_ms)))
+        return -1;
+    if (cfg->n_policy_admins && cfg->insecure_no_tls)
+        LOG_WARN("--policy-admin without TLS: /v1/policies refuses every client (it needs a "
+                 "verified client certificate)");
     if (cfg->admission_cache_ms && !(sv->base.acache = admission_cache_new(
                                          ADMISSION_CACHE_ENTRIES, (unsigned)cfg->admission_cache_ms)))
         return -1;
@@ -667,6 +732,7 @@ static void unload(struct server *sv)
     free(sv->apis);
     free(sv->shards);
     admission_cache_free(sv->base.acache);
+    wp_holder_free(sv->base.wp);
     for (unsigned i = 0; sv->shards && i < sv->n; i++)
         bundle_put(sv->shards[i].b);
     bundle_put(sv->cur);

@@ -11,6 +11,7 @@
 #define SERVER_AUDIT_KEEP_DAYS   90u  /* --audit-keep-days */
 #define SERVER_ADMISSION_CACHE_MS 1000u
 #define SERVER_MAX_THREADS 1024u
+#define SERVER_POLICY_ADMINS_MAX 8u
 /* The default --threads per online CPU: a thread waits for its check's commit (an fsync, or a
  * PostgreSQL round trip) as often as it computes, so one per CPU left the CPUs idle
  * (docs/benchmarks.md 8h: 4 per CPU served 1.36x the attestations/s of 1 on SQLite). */
@@ -31,6 +32,11 @@ struct server_config {
     unsigned long admission_cache_ms, admission_max_age;
     struct guard_limits conn; /* connection limits and deadlines (docs/verifier.md) */
     unsigned threads;         /* serving threads; 0: SERVER_THREADS_PER_CPU per online CPU */
+    /* per-workload policies (docs/verifier.md): the client certificate common names that may
+     * use /v1/policies, and how often the database's policies are checked for a change */
+    const char *policy_admins[SERVER_POLICY_ADMINS_MAX];
+    unsigned n_policy_admins;
+    unsigned long policy_poll_ms;
 };
 
 /* Runs until SIGTERM or SIGINT. Returns 0 after a clean stop, -1 when it could not start. */

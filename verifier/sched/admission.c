@@ -3,6 +3,8 @@
  * request places, and whether the node's host attestation and the image allow-list admit it. */
 #include "sched/admission.h"
 
+#include "sched/podspec.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -105,6 +107,11 @@ static void parse_pod(struct admission_req *rq, const json_t *obj)
         problem(rq, "pod spec.nodeName is not a valid node name");
     else if (json_is_string(nn) && json_string_length(nn) > 0)
         rq->node = json_string_value(nn);
+    rq->spec = spec;
+    rq->pod_uid = str(json_object_get(obj, "metadata"), "uid");
+    rq->labels = json_object_get(json_object_get(obj, "metadata"), "labels");
+    if (!json_is_object(rq->labels))
+        rq->labels = NULL;
     add_containers(rq, spec, "containers", 1);
     add_containers(rq, spec, "initContainers", 0);
     add_containers(rq, spec, "ephemeralContainers", 0);
@@ -159,6 +166,7 @@ static int parse_request(struct admission_req *rq, const json_t *req, char *err,
     rq->ns = str(req, "namespace") ? str(req, "namespace") : "";
     rq->name = str(req, "name") ? str(req, "name") : "";
     rq->target = classify(rq, group ? json_string_value(group) : "");
+    rq->dry_run = json_is_true(json_object_get(req, "dryRun"));
     if ((rq->target == ADMISSION_POD || rq->target == ADMISSION_BINDING) && !json_is_object(obj))
         problem(rq, "request.object is not an object");
     else if (rq->target == ADMISSION_POD)
@@ -381,6 +389,34 @@ static void check_images(const struct policy *pol, const struct admission_req *r
     }
 }
 
+/* The launch rules on the pod spec: the same reasons as at container start. */
+static void check_launch(const struct policy *pol, const struct admission_req *rq,
+                         struct admission_result *res)
+{
+    struct reasons r = { 0 };
+    char why[REASONS_SHOWN_MAX];
+    size_t len = 0;
+
+    podspec_check(json_object_get(pol->root, "launch"), rq->spec, &r);
+    if (!reasons_deny(&r))
+        goto out;
+    why[0] = '\0';
+    for (size_t i = 0; i < r.n; i++) {
+        int n;
+        if (res->n_reason < ADMISSION_REASONS_MAX)
+            snprintf(res->reason[res->n_reason++], sizeof(res->reason[0]), "%s", r.v[i]);
+        n = snprintf(why + len, sizeof(why) - len, "%s%s", i ? ", " : "", r.v[i]);
+        if (n > 0 && (size_t)n < sizeof(why) - len)
+            len += (size_t)n;
+    }
+    if (r.oom)
+        deny(res, "pod spec not judged: out of memory");
+    else
+        deny(res, "pod spec violates the launch rules: %s", why);
+out:
+    reasons_free(&r);
+}
+
 /* Length of the valid UTF-8 sequence at s, 0 when invalid (overlongs and surrogates too). */
 static size_t utf8_len(const unsigned char *s)
 {
@@ -432,26 +468,70 @@ void admission_decide(const struct admission_cfg *cfg, const struct admission_re
         sanitize(res->warning);
         return;
     }
+    if (cfg->policy_name) {
+        snprintf(res->policy, sizeof(res->policy), "%s", cfg->policy_name);
+        res->policy_version = cfg->policy_version;
+    }
     if (rq->problem[0])
         deny(res, "%s", rq->problem);
     else if (rq->node)
         check_node(cfg, rq->node, now, res);
-    if (!rq->problem[0] && rq->target == ADMISSION_POD)
+    if (!rq->problem[0] && rq->target == ADMISSION_POD && cfg->unreadable) {
+        deny(res, "the policy that selects this pod does not parse");
+    } else if (!rq->problem[0] && rq->target == ADMISSION_POD) {
         check_images(cfg->pol, rq, now, res);
+        check_launch(cfg->pol, rq, res);
+    }
+    if (!res->allowed && res->policy[0]) {
+        size_t len = strlen(res->msg);
+        snprintf(res->msg + len, sizeof(res->msg) - len, " (policy %s version %lld)",
+                 res->policy, (long long)res->policy_version);
+    }
     sanitize(res->msg);
+    for (size_t i = 0; i < res->n_reason; i++)
+        sanitize(res->reason[i]);
+}
+
+/* A deny's Status: code, message and, when launch rules denied, one cause per reason
+ * ({"reason": "capability-not-allowed:NET_ADMIN", "message": "launch rule"}). */
+static json_t *status(const struct admission_result *res)
+{
+    json_t *st = json_pack("{s:i, s:s, s:s}", "code", 403, "reason", "Forbidden", "message",
+                           res->msg), *causes;
+
+    if (!st || !res->n_reason)
+        return st;
+    if (!(causes = json_array()) ||
+        json_object_set_new(st, "details", json_pack("{s:o}", "causes", causes)) < 0)
+        goto fail;
+    for (size_t i = 0; i < res->n_reason; i++)
+        if (json_array_append_new(causes, json_pack("{s:s, s:s}", "reason", res->reason[i],
+                                                    "message", "launch rule")) < 0)
+            goto fail;
+    return st;
+fail:
+    json_decref(st);
+    return NULL;
 }
 
 json_t *admission_response(const struct admission_req *rq, const struct admission_result *res)
 {
     json_t *r = json_pack("{s:s, s:b}", "uid", rq->uid, "allowed", res->allowed);
+    char ver[24];
 
     if (!r)
         return NULL;
-    if (!res->allowed && json_object_set_new(r, "status", json_pack("{s:i, s:s}", "code", 403,
-                                                                    "message", res->msg)) < 0)
+    if (!res->allowed && json_object_set_new(r, "status", status(res)) < 0)
         goto fail;
     if (res->warning[0] &&
         json_object_set_new(r, "warnings", json_pack("[s]", res->warning)) < 0)
+        goto fail;
+    /* the API server's audit log keeps these with the review (prefixed by the webhook's name) */
+    snprintf(ver, sizeof(ver), "%lld", (long long)res->policy_version);
+    if (res->policy[0] &&
+        json_object_set_new(r, "auditAnnotations", json_pack("{s:s, s:s}", "policy",
+                                                             res->policy, "policy-version",
+                                                             ver)) < 0)
         goto fail;
     return json_pack("{s:s, s:s, s:o}", "apiVersion", ADMISSION_API_VERSION, "kind",
                      "AdmissionReview", "response", r);

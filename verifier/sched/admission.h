@@ -17,6 +17,7 @@
 #define ADMISSION_MSG_MAX     1024u
 #define ADMISSION_WARN_MAX    200u
 #define ADMISSION_CACHE_ENTRIES 4096u
+#define ADMISSION_REASONS_MAX 32u /* launch-rule reasons carried in a deny's causes */
 
 enum admission_target {
     ADMISSION_OTHER = 0, /* not checked: allowed with a warning */
@@ -35,6 +36,10 @@ struct admission_req {
     const char *ns, *name; /* for logs; "" when absent */
     enum admission_target target;
     const char *node; /* NULL when the object names none */
+    const json_t *spec; /* a Pod's spec (ADMISSION_POD), else NULL */
+    const json_t *labels; /* a Pod's metadata.labels, or NULL */
+    const char *pod_uid;  /* a Pod's metadata.uid, or NULL */
+    int dry_run;          /* request.dryRun: nothing is recorded */
     struct admission_image img[ADMISSION_IMAGES_MAX];
     size_t n_img;
     /* The envelope parsed but the object did not: the decision is deny with this. */
@@ -50,12 +55,24 @@ struct admission_cfg {
     admission_lookup_fn lookup;
     void *arg;
     int64_t max_age; /* seconds a node verdict stays usable; 0 = until it is due */
+    /* The policy pol is, for the answer (per-workload policies: name and version; the file:
+     * "default", 0). NULL name: not named. unreadable: that policy's stored text does not
+     * parse, every pod it selects is denied (pol is then not read). */
+    const char *policy_name;
+    int64_t policy_version;
+    int unreadable;
 };
 
 struct admission_result {
     int allowed;
     char msg[ADMISSION_MSG_MAX];      /* why not, for a cluster operator */
     char warning[ADMISSION_WARN_MAX]; /* "" or what was not checked */
+    /* The launch rules' reasons against the pod spec (podspec.c), as the start-time check
+     * names them; the response lists them in status.details.causes. */
+    char reason[ADMISSION_REASONS_MAX][REASON_MAX + 64];
+    size_t n_reason;
+    char policy[80];        /* the deciding policy's name, "" when not named */
+    int64_t policy_version; /* its version (0: the --policy file) */
 };
 
 /* 1 when s is a DNS-1123 subdomain (what Kubernetes accepts as a node name). */

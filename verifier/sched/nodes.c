@@ -3,6 +3,7 @@
  * webhook's HTTP operation, GET /v1/nodes/{id}, and their metrics. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,6 +12,9 @@
 #include "http/api.h"
 #include "log.h"
 #include "check/nodeverdict.h"
+#include "sched/podspec.h"
+#include "sched/wpolicy.h"
+#include "store/store_policy.h"
 
 #define CACHE_WAYS 8u /* entries per set: a set is scanned, never the table */
 
@@ -237,11 +241,64 @@ static void log_decision(const struct admission_req *rq, const struct admission_
 
 /* Not written to the audit table: the API server's audit log records admission, and a disk
  * sync per review would sit on the scheduler's path. Denials are logged. */
+/* The policy of a pod review: the most specific per-workload policy selecting the pod's
+ * namespace, labels and images, else the --policy file. */
+static void choose_policy(struct api_ctx *c, const struct admission_req *rq,
+                          const struct wp_set *set, struct admission_cfg *cfg,
+                          struct policy *eff)
+{
+    const char *images[ADMISSION_IMAGES_MAX];
+    const struct wp_entry *e;
+
+    cfg->policy_name = WP_FILE_NAME;
+    cfg->policy_version = 0;
+    if (rq->target != ADMISSION_POD || !wp_set_size(set))
+        return;
+    for (size_t i = 0; i < rq->n_img; i++)
+        images[i] = rq->img[i].image;
+    if (!(e = wp_select(set, rq->ns, rq->labels, images, rq->n_img)))
+        return;
+    cfg->policy_name = e->name;
+    cfg->policy_version = e->version;
+    cfg->unreadable = !e->pol.root;
+    *eff = (struct policy){ .root = e->pol.root, .boot = c->pol.boot };
+    cfg->pol = eff;
+}
+
+/* An allowed pod (not a dry run) is recorded by its uid with what its spec lets its
+ * containers be, for the check at their start (podbind.c). Not recorded, not admitted: the
+ * start would be denied, so the review is. */
+static void record_admitted(struct api_ctx *c, const struct admission_req *rq,
+                            struct admission_result *res)
+{
+    json_t *facts;
+    char *text = NULL;
+    int r = -ENOMEM;
+
+    if (!res->allowed || rq->target != ADMISSION_POD || rq->dry_run || !rq->pod_uid ||
+        !rq->pod_uid[0])
+        return;
+    if ((facts = podspec_facts(rq->spec)) && (text = json_dumps(facts, JSON_COMPACT)))
+        r = store_pod_admit(c->st, rq->pod_uid, rq->ns, rq->name, text, res->policy,
+                            res->policy_version, time(NULL));
+    json_decref(facts);
+    free(text);
+    if (r < 0) {
+        LOG_ERROR("admission of pod %s/%s (uid %s): cannot record it: %s", rq->ns, rq->name,
+                  rq->pod_uid, strerror(-r));
+        res->allowed = 0;
+        snprintf(res->msg, sizeof(res->msg), "verifier database unavailable (the admitted pod "
+                 "could not be recorded)");
+    }
+}
+
 void api_admission(struct api_ctx *c, const uint8_t *body, size_t len, struct api_reply *rep)
 {
-    struct admission_cfg cfg = { &c->pol, cached_lookup, c, c->admission_max_age };
+    struct admission_cfg cfg = { &c->pol, cached_lookup, c, c->admission_max_age, NULL, 0, 0 };
     struct admission_req rq;
     struct admission_result res;
+    struct policy eff;
+    struct wp_set *set = c->wp ? wp_acquire(c->wp, c->st, (uint64_t)mono_ms()) : NULL;
     char err[160];
 
     if (admission_parse(body, len, &rq, err, sizeof(err)) < 0) {
@@ -249,9 +306,13 @@ void api_admission(struct api_ctx *c, const uint8_t *body, size_t len, struct ap
         LOG_WARN("admission review refused: %s", err);
         api_error(rep, 400, err);
         admission_req_free(&rq);
+        wp_set_put(set);
         return;
     }
+    choose_policy(c, &rq, set, &cfg, &eff);
     admission_decide(&cfg, &rq, time(NULL), &res);
+    wp_set_put(set);
+    record_admitted(c, &rq, &res);
     if (res.allowed)
         c->m.admission_allow++;
     else

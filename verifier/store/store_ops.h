@@ -28,6 +28,12 @@ enum store_tx {
     TX_ROLLBACK_TO, /* back to the savepoint, which stays open; then TX_RELEASE */
 };
 
+/* A parameter of store_ops.rows: text, or (text NULL) the integer i. */
+struct store_param {
+    const char *text;
+    int64_t i;
+};
+
 /* Operations marked "(tx)" are single statements that run inside the caller's transaction
  * (or alone, autocommitted) and never reconnect; the others are whole operations with the
  * meaning of the store_* function of the same name. */
@@ -80,6 +86,13 @@ struct store_ops {
     int (*audit)(struct store *st, int64_t t, const char *kind, const char *subject,
                  const char *outcome, const char *detail);                               /* tx */
     int64_t (*count)(struct store *st, const char *table);
+    /* One statement written for both backends (placeholders $1..$n, first used in that
+     * order; CAST(x AS BIGINT) for integers): its rows as a JSON array of arrays, bigint
+     * columns as integers and the others as strings (callee-allocated). Alone (autocommit)
+     * unless the caller opened a transaction. 0, -EEXIST on a unique violation, or -errno.
+     * Statement texts must be string literals (PostgreSQL prepares them by address). */
+    int (*rows)(struct store *st, const char *sql, const struct store_param *p, size_t n,
+                json_t **out);
     /* Optional: a whole check's write set (store_check) in one transaction by the backend's
      * own means (PostgreSQL: one pipeline, one round trip). 0 committed (the pieces' rc
      * set), -errno (nothing written), or 1: not done, nothing written; the front then runs

@@ -58,8 +58,23 @@ static const char sq_step3[] =
 /* Node mode: a node's deny cascades to the allow verdicts of its containers (by node). */
 static const char sq_step4[] = "CREATE INDEX verdicts_node ON verdicts (node);";
 
+/* Per-workload policies (docs/verifier.md, "Per-workload policies"): every version kept;
+ * a deletion is a version with deleted = 1. serial orders all writes (the reload stamp). */
+static const char sq_step5[] =
+    "CREATE TABLE policies (serial INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
+    "  version INTEGER NOT NULL, selector TEXT NOT NULL, body TEXT NOT NULL,"
+    "  deleted INTEGER NOT NULL DEFAULT 0, time INTEGER NOT NULL, author TEXT NOT NULL,"
+    "  UNIQUE (name, version));";
+
+/* What admission let a pod be (admission-to-runtime binding, docs/verifier.md). */
+static const char sq_step6[] =
+    "CREATE TABLE admitted_pods (pod_uid TEXT PRIMARY KEY, namespace TEXT NOT NULL,"
+    "  name TEXT NOT NULL, facts TEXT NOT NULL, policy TEXT NOT NULL,"
+    "  policy_version INTEGER NOT NULL, time INTEGER NOT NULL);"
+    "CREATE INDEX admitted_pods_time ON admitted_pods (time);";
+
 static const char *const sq_steps[STORE_SCHEMA_VERSION] = { sq_step1, sq_step2, sq_step3,
-                                                            sq_step4 };
+                                                            sq_step4, sq_step5, sq_step6 };
 
 static int exec(struct store *st, const char *sql)
 {
@@ -755,6 +770,45 @@ static int64_t sq_count(struct store *st, const char *table)
     return n;
 }
 
+static int sq_rows(struct store *st, const char *sql, const struct store_param *p, size_t n,
+                   json_t **out)
+{
+    sqlite3_stmt *s;
+    json_t *rows = json_array(), *row;
+    int rc = SQLITE_NOMEM;
+
+    if (!rows)
+        return -ENOMEM;
+    if (prepare(st, sql, &s) < 0) {
+        json_decref(rows);
+        return -EIO;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].text)
+            bind_text(s, (int)i + 1, p[i].text);
+        else
+            sqlite3_bind_int64(s, (int)i + 1, p[i].i);
+    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int nc = sqlite3_column_count(s);
+        if (!(row = json_array()) || json_array_append_new(rows, row) < 0) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        for (int c = 0; c < nc; c++)
+            json_array_append_new(row, sqlite3_column_type(s, c) == SQLITE_INTEGER
+                                           ? json_integer(sqlite3_column_int64(s, c))
+                                           : json_string(col_text(s, c)));
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        json_decref(rows);
+        return rc == SQLITE_NOMEM ? -ENOMEM : step_error(st, rc);
+    }
+    *out = rows;
+    return 0;
+}
+
 static const struct store_ops sq_ops = {
     .name = "sqlite",
     .group_commit = 1,
@@ -782,6 +836,7 @@ static const struct store_ops sq_ops = {
     .purge_one = sq_purge_one,
     .audit = sq_audit,
     .count = sq_count,
+    .rows = sq_rows,
 };
 
 /* SQLite's own busy handler (sqlite3_busy_timeout) sleeps up to 100 ms between tries, longer
