@@ -88,8 +88,12 @@ make_evidence() {
         "$BIN/vtpmctl" ek-cert "$u" | openssl x509 -outform DER -out "eks/$u.der" || fail ek-cert
         n=$((n + 1))
     done
-    # BENCH_ATTEST_KEEP=DIR keeps the inputs, e.g. for `perf record` of bench_verify.
-    [ -z "${BENCH_ATTEST_KEEP:-}" ] || cp -r ev.cbor policy.json trust eks "$BENCH_ATTEST_KEEP/"
+    # BENCH_ATTEST_KEEP=DIR keeps the inputs, e.g. for `perf record` of bench_verify, and the
+    # quote's files for tpm2_checkquote (nonce in nonce.hex).
+    if [ -n "${BENCH_ATTEST_KEEP:-}" ]; then
+        cp -r ev.cbor policy.json trust eks ak.pub q.msg q.sig pcrs.bin "$BENCH_ATTEST_KEEP/"
+        echo "$NONCE" >"$BENCH_ATTEST_KEEP/nonce.hex"
+    fi
 }
 
 # checkquote_runs N: N timed tpm2_checkquote processes (signature, nonce, PCR digest).

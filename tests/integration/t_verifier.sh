@@ -83,6 +83,16 @@ if ldd "$VF" | grep -E 'libmicrohttpd|libgnutls|libsqlite3|libpq|libcurl' >&2; t
     fail "verifier links the service's libraries; only verifier-serve should"
 fi
 ok "verifier (verify, policy, boot-policy) is linked without the service's libraries"
+# libcrypto and jansson are linked in from their archives (Makefile VERIFIER_STATIC, installed
+# by libssl-dev and libjansson-dev), and the binary stays hardened: PIE, full RELRO, no text
+# relocations.
+if ldd "$VF" | grep -E 'libcrypto|libjansson' >&2; then
+    fail "verifier loads libcrypto or jansson at run time; the Makefile links them statically"
+fi
+readelf -d "$VF" | grep -q 'FLAGS_1.*NOW.*PIE' || fail "verifier is not a PIE bound now (-z now)"
+readelf -lW "$VF" | grep -q GNU_RELRO || fail "verifier has no RELRO segment"
+if readelf -d "$VF" | grep -q TEXTREL; then fail "verifier has text relocations"; fi
+ok "verifier: libcrypto and jansson static, PIE with full RELRO"
 deny_has() { grep -q "\"$1" out.json || { cat out.json >&2; fail "expected reason $1"; }; }
 
 verify 1 ev.cbor --allow-unregistered-ak --trust other-trust
