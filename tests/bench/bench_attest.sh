@@ -8,7 +8,9 @@
 # Tunables (environment): BENCH_VERIFY_SECONDS (per round, 10 rounds), BENCH_FIRST_N (other
 # vTPMs whose first evidence is checked), BENCH_CHECKQUOTE_N,
 # BENCH_START_N (container starts per variant), BENCH_ATTEST_PARTS ("verify start"),
-# BENCH_ATTEST_KEEP (a directory that receives the verifier benchmark's inputs).
+# BENCH_ATTEST_KEEP (a directory that receives the verifier benchmark's inputs),
+# BENCH_PROC_ROUNDS (rounds of the process comparison), BENCH_VERIFIER_OLD (another `verifier`
+# binary, e.g. of an earlier commit, timed in turn with the others as a process).
 VTPM_BUILD=$(cd "${1:-build}" && pwd)
 export VTPM_BUILD
 . "$(dirname "$0")/../integration/lib.sh"
@@ -113,11 +115,17 @@ checkquote_runs() {
 # command linked with the service's libraries, as `verifier` was before issue 11) and
 # tpm2_checkquote as processes: per round one hyperfine median of 20 runs of each, in turn.
 proc_runs() {
-    : >proc.verify; : >proc.serve; : >proc.cq
+    : >proc.verify; : >proc.serve; : >proc.cq; : >proc.old
+    ws="verify serve cq"
+    if [ -n "${BENCH_VERIFIER_OLD:-}" ]; then
+        cp "$BENCH_VERIFIER_OLD" "$BIN/verifier-old" || fail "BENCH_VERIFIER_OLD: $BENCH_VERIFIER_OLD"
+        ws="old verify serve cq"
+    fi
     r=0
     while [ $r -lt "$1" ]; do
-        for w in verify serve cq; do
+        for w in $ws; do
             case $w in
+            old) cmd="$BIN/verifier-old verify --policy policy.json --trust trust --allow-unregistered-ak ev.cbor" ;;
             verify) cmd="$VF verify --policy policy.json --trust trust --allow-unregistered-ak ev.cbor" ;;
             serve) cmd="$BIN/verifier-serve verify --policy policy.json --trust trust --allow-unregistered-ak ev.cbor" ;;
             *) cmd="tpm2_checkquote -u ak.pub -m q.msg -s q.sig -g sha256 -q $NONCE -f pcrs.bin -l sha256:8,9,10" ;;
@@ -129,7 +137,7 @@ proc_runs() {
         r=$((r + 1))
     done
     # what the loader does for each binary (one run): libraries, relocations
-    for b in verifier verifier-serve; do
+    for b in $( [ -z "${BENCH_VERIFIER_OLD:-}" ] || echo verifier-old) verifier verifier-serve; do
         libs=$(ldd "$BIN/$b" | grep -c '=>')
         relocs=$(LD_DEBUG=statistics "$BIN/$b" policy default 2>&1 >/dev/null |
             awk '/final number of relocations:/ { print $NF; exit }')
@@ -227,6 +235,9 @@ proc_row() {
 }
 
 report_proc() {
+    old_row=
+    [ ! -s proc.old ] || old_row="$(proc_row old "\`verifier verify\` (BENCH_VERIFIER_OLD: $(basename "$BENCH_VERIFIER_OLD"))")
+"
     v=$(field "$(stats proc.verify)" 2)
     cq=$(field "$(stats proc.cq)" 2)
     cat <<EOF
@@ -243,7 +254,7 @@ before issue 11.
 
 | process | median ms | CPU ms | / tpm2_checkquote |
 |---|---|---|---|
-$(proc_row verify "\`verifier verify\`")
+${old_row}$(proc_row verify "\`verifier verify\`")
 $(proc_row serve "\`verifier-serve verify\` (all libraries, as before)")
 $(proc_row cq "\`tpm2_checkquote\`")
 
