@@ -247,7 +247,8 @@ report_proc() {
 The same evidence (above) checked by one process, beside \`tpm2_checkquote\` (signature, nonce
 and PCR digest only) of its quote: \`hyperfine -N -w 3 -r 20\` of each in turn, ${BENCH_PROC_ROUNDS:-5}
 rounds; median over rounds of the per-round medians (wall ms) and of the CPU time (user +
-system). \`verifier verify\` is the small binary (libc, libcrypto, libcbor, jansson, tss2-mu);
+system). \`verifier verify\` is the small binary (libcrypto and jansson linked in, libcbor,
+tss2-mu and libc loaded);
 \`verifier-serve verify\` is the same command linked with the service's libraries too
 (libmicrohttpd, GnuTLS, SQLite, libpq, libcurl and theirs), which is what \`verifier\` was
 before issue 11.
