@@ -89,6 +89,10 @@ for u in "$T"/x/lib/systemd/system/*.service; do
 done
 grep -q 'u vtpm-worker ' "$T/x/usr/lib/sysusers.d/vtpm-mgr.conf" || fail "sysusers: no vtpm-worker"
 ok "packaged binaries run (--version $VERSION); units name packaged binaries and docs"
+# debian/rules links the packaged verifier dynamically: libssl3 and libjansson4 updates reach it.
+ldd "$T/x/usr/bin/verifier" | grep -q 'libcrypto\.so' && ldd "$T/x/usr/bin/verifier" | grep -q 'libjansson' ||
+    fail "the packaged verifier does not load libcrypto and jansson (VERIFIER_STATIC in debian/rules)"
+ok "the packaged verifier loads libcrypto and jansson as shared libraries"
 
 start=$(date +%s)
 timeout -k 5 300 lintian --fail-on error,warning --display-info --tag-display-limit 0 \
