@@ -46,7 +46,7 @@ PKGS_VERIFIER := libmicrohttpd gnutls sqlite3 libpq jansson libcbor libcrypto ts
 # drops every library no object of it uses (t_verifier.sh checks that the service's are gone).
 # Of those it needs, the ones in VERIFIER_STATIC are linked from their static archives when
 # installed (Debian 12 ships libcrypto.a and libjansson.a, not libcbor.a nor libtss2-mu.a):
-# fewer objects to map and 3,900 fewer symbol relocations at each start (docs/verifier.md
+# fewer objects to map and 3,400 fewer symbol relocations at each start (docs/verifier.md
 # "Binaries"). `make VERIFIER_STATIC=` links all of them dynamically; a static libcrypto
 # means that `verifier` must be rebuilt for an OpenSSL security update (verifier-serve is not).
 VERIFIER_STATIC ?= libcrypto jansson
