@@ -15,7 +15,7 @@ fuzz_manifest_SRCS  := vtpm-mgr/daemon/rollback.c vtpm-mgr/daemon/statestore.c l
 fuzz_manifest_LIBS  := -lcrypto
 fuzz_evidence_SRCS  := verifier/check/evidence.c verifier/boot/eventlog.c verifier/check/quote.c verifier/check/chain.c \
                        verifier/check/tpmobj.c verifier/check/policy.c verifier/check/launchpolicy.c verifier/check/reasons.c \
-                       verifier/check/verify.c \
+                       verifier/check/verify.c verifier/check/runtime.c \
                        verifier/check/chaincache.c verifier/check/hostcache.c verifier/check/hostcheck.c verifier/check/kmodlist.c \
                        verifier/boot/uefilog.c verifier/boot/bootpolicy.c lib/tpmtemplates.c \
                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
@@ -53,10 +53,17 @@ fuzz_slowtpm_SRCS   := swtpm-ci/slowtpm/inspect.c
 fuzz_slowtpm_LIBS   := -ltss2-mu
 
 fuzz_admission_SRCS := verifier/sched/admission.c verifier/check/policy.c verifier/check/launchpolicy.c \
+                       verifier/check/runtime.c \
                        verifier/boot/bootpolicy.c verifier/boot/uefilog.c \
                        verifier/check/reasons.c verifier/boot/eventlog.c verifier/check/tpmobj.c \
                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_admission_LIBS := -ljansson -lcbor -lcrypto -ltss2-mu
+
+fuzz_rtmanifest_SRCS := verifier/check/runtime.c verifier/check/policy.c verifier/check/launchpolicy.c \
+                        verifier/check/reasons.c verifier/check/tpmobj.c verifier/boot/bootpolicy.c \
+                        verifier/boot/uefilog.c verifier/boot/eventlog.c \
+                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
+fuzz_rtmanifest_LIBS := -ljansson -lcbor -lcrypto -ltss2-mu
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS   := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
