@@ -81,8 +81,13 @@ static int take_entry(const cbor_item_t *e, struct rt_manifest *m, size_t *cap)
             return -ENOMEM;
         m->v = tmp;
     }
+    /* the walk writes relative paths ("bin/sh"): an absolute one is no entry of it */
     if (!(m->v[m->n].path = text_dup(f[0])))
         return -EBADMSG;
+    if (m->v[m->n].path[0] == '/') {
+        free(m->v[m->n].path);
+        return -EBADMSG;
+    }
     memcpy(m->v[m->n].digest, cbor_bytestring_handle(f[6]), 32);
     m->n++;
     return 0;
