@@ -200,8 +200,10 @@ static void hook_report(struct hook *h)
  * is registered with the monitor, which marks its file systems before this returns, so that
  * its first program is seen (and, in enforcement mode, judged). The annotation ANN_RUNTIME
  * (off|monitor|enforce, default monitor) chooses; a registration that fails fails the start.
+ * A watched container is re-attested by the monitor (its event log goes on in PCR 11), not by
+ * the agent service, whose copy of the start log would no longer replay to the quote.
  */
-static int hook_runtime(struct hook *h)
+static int hook_runtime(struct hook *h, int *monitored)
 {
     const char *a = oci_annotation(h->b.annotations, ANN_RUNTIME);
     enum rt_mode mode = RT_MONITOR;
@@ -243,6 +245,7 @@ static int hook_runtime(struct hook *h)
         return r;
     }
     timing_mark("runtime monitor");
+    *monitored = 1;
     return 0;
 }
 
@@ -366,14 +369,14 @@ int hook_check(const struct agent_opts *o, const uint8_t *state, size_t len,
 {
     struct hook h = { .o = o, .env = env };
     int64_t start = deadline_now_ms();
-    int r;
+    int r, monitored = 0;
 
     h.deadline = start + (o->timeout_ms > 2 * SOFT_MARGIN_MS ? o->timeout_ms - SOFT_MARGIN_MS
                                                              : o->timeout_ms);
     r = hook_steps(&h, state, len);
     if (r == 0)
-        r = hook_runtime(&h);
-    if (r == 0)
+        r = hook_runtime(&h, &monitored);
+    if (r == 0 && !monitored) /* the monitor re-attests what it watches (its log has PCR 11) */
         hook_report(&h);
     attest_close(&h.a);
     if (r < 0)

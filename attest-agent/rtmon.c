@@ -2,12 +2,13 @@
 /*
  * `attest-agent monitor` (docs/runtime-integrity.md): one fanotify group of class
  * FAN_CLASS_CONTENT with a FAN_MARK_FILESYSTEM mark on each superblock of each registered
- * container (its root file system and its own tmpfs mounts): FAN_OPEN_EXEC_PERM for
- * containers in enforcement mode, FAN_OPEN_EXEC otherwise. An event is attributed by the
- * cgroup of its process. Each file is hashed once per (dev, inode, mtime, ctime, size); each
- * new (path, digest) of a container becomes an `exec` record of its event log, extended into
- * PCR 11 of its vTPM by the worker thread, which then quotes and sends the evidence with the
- * rootfs manifest. In enforcement mode a file that is not the measured rootfs's own is
+ * container (its root file system and its own tmpfs mounts): FAN_OPEN_EXEC_PERM, which holds
+ * the exec until it is answered (FAN_DENY only in enforcement mode), so that the cgroup of
+ * the process, by which an event is attributed, is read while the process exists; a
+ * superblock shared with the host gets FAN_OPEN_EXEC only (monitor mode). Each file is hashed
+ * once per (dev, inode, mtime, ctime, size); each new (path, digest) of a container becomes an
+ * `exec` record of its event log, extended into PCR 11 of its vTPM by the worker thread, which
+ * then quotes and sends the evidence with the rootfs manifest. In enforcement mode a file that is not the measured rootfs's own is
  * refused (FAN_DENY) before it runs.
  *
  * Threads: the main thread owns the fanotify group, the registration socket and the
@@ -175,8 +176,10 @@ struct ctr {
     struct eventlog log;        /* start records, then the exec records */
     size_t extended;            /* records in the vTPM (start records count) */
     int pending;                /* the worker has records to extend and send */
+    int inflight;               /* the worker is sending this container's evidence */
     int broken;                 /* an extend failed: PCR 11 no longer follows the log */
-    int full;                   /* the log is at its bound: nothing more can be recorded */
+    int full;                   /* an exec-lost record was added: nothing more is recorded */
+    int64_t due_ms;             /* next periodic evidence (deadline_now_ms()), 0: none */
     int marks[32];              /* indexes into mon.marks */
     int nmarks;
     int gone;
@@ -506,10 +509,9 @@ static int add_mark(struct mon *m, struct ctr *c, const char *where, dev_t dev, 
 static int mark_ctr(struct mon *m, struct ctr *c, const char *rootfs, char *err, size_t errsz)
 {
     char path[64], line[3 * PATH_MAX], where[PATH_MAX + 64];
-    uint64_t mask = c->enforce ? FAN_OPEN_EXEC_PERM : FAN_OPEN_EXEC;
     struct minfo mi;
     FILE *f;
-    int r = 0, roots = 0;
+    int r = 0, roots = 0, shared;
 
     snprintf(path, sizeof(path), "/proc/%lld/mountinfo", c->pid);
     if (!(f = fopen(path, "re"))) {
@@ -519,7 +521,8 @@ static int mark_ctr(struct mon *m, struct ctr *c, const char *rootfs, char *err,
     while (r == 0 && fgets(line, sizeof(line), f)) {
         if (parse_mountinfo(line, &mi) < 0 || !under(mi.point, rootfs) || no_exec_fs(&mi))
             continue;
-        if (strcmp(mi.root, "/") || shared_with_host(mi.maj, mi.min, rootfs)) {
+        shared = strcmp(mi.root, "/") || shared_with_host(mi.maj, mi.min, rootfs);
+        if (shared) {
             if (c->enforce) {
                 snprintf(err, errsz, "%.200s (%s, device %u:%u) is a file system shared with the "
                          "host: enforcement needs the container's own superblocks", mi.point,
@@ -534,13 +537,19 @@ static int mark_ctr(struct mon *m, struct ctr *c, const char *rootfs, char *err,
             }
         }
         snprintf(where, sizeof(where), "/proc/%lld/root%s", c->pid, mi.point);
-        if ((r = add_mark(m, c, where, makedev(mi.maj, mi.min), mask)) < 0) {
+        /* A permission event holds the process until it is answered, so its cgroup is read
+         * while it exists; a notification (shared superblocks only) may come after a short
+         * process has gone, and is then not attributed. */
+        if ((r = add_mark(m, c, where, makedev(mi.maj, mi.min),
+                          shared ? FAN_OPEN_EXEC : FAN_OPEN_EXEC_PERM)) < 0) {
             snprintf(err, errsz, "fanotify mark of %.300s: %s", mi.point, strerror(-r));
             break;
         }
         roots += !strcmp(mi.point, rootfs);
-        LOG_INFO("container %s: %s (%s, %u:%u) watched%s", c->id, mi.point, mi.fstype, mi.maj,
-                 mi.min, c->enforce ? ", exec permission enforced" : "");
+        LOG_INFO("container %s: %s (%s, %u:%u) watched (%s)", c->id, mi.point, mi.fstype,
+                 mi.maj, mi.min, shared ? "shared with the host: notifications, a process that "
+                 "ends at once may be missed" : c->enforce ? "permission events, enforced"
+                 : "permission events, always allowed");
     }
     fclose(f);
     if (r == 0 && !roots) {
@@ -671,6 +680,8 @@ static int watch(struct mon *m, const cbor_item_t *req, char *err, size_t errsz)
     }
     if ((r = mark_ctr(m, c, rootfs, err, errsz)) < 0)
         goto fail;
+    if (m->o->reattest_s > 0)
+        c->due_ms = deadline_now_ms() + (int64_t)m->o->reattest_s * 1000;
     pthread_mutex_lock(&m->mu);
     m->ctrs[slot] = c;
     pthread_mutex_unlock(&m->mu);
@@ -790,13 +801,30 @@ static int add_exec_record(struct ctr *c, const char *path, const char *digest)
     cbor_item_t *content = ctl_map_new();
     uint8_t d[DIGEST_LEN];
 
-    if (!content || ctl_put_str(content, "type", "exec") || ctl_put_str(content, "path", path) ||
-        ctl_put_str(content, "digest", digest)) {
+    if (!content || ctl_put_str(content, "type", path ? "exec" : "exec-lost") ||
+        (path && (ctl_put_str(content, "path", path) || ctl_put_str(content, "digest", digest)))) {
         if (content)
             cbor_decref(&content);
         return -ENOMEM;
     }
     return eventlog_add(&c->log, PCR_RUNTIME, content, d);
+}
+
+/* Execs of c went unrecorded (the queue overflowed, its log is full): one exec-lost record,
+ * which the verifier judges as drift, and nothing recorded after it. Under mu. */
+static void lost(struct mon *m, struct ctr *c, const char *why)
+{
+    if (c->full)
+        return;
+    c->full = 1;
+    if (add_exec_record(c, NULL, NULL) < 0) {
+        c->broken = 1;
+        LOG_ERROR("container %s: %s, and no exec-lost record could be added", c->id, why);
+        return;
+    }
+    LOG_ERROR("container %s: %s: exec-lost recorded, later execs are not", c->id, why);
+    c->pending = 1;
+    pthread_cond_signal(&m->work);
 }
 
 static struct ctr *owner_of(struct mon *m, long long pid)
@@ -843,13 +871,13 @@ static int judge(struct mon *m, const struct fanotify_event_metadata *ev)
     r = seen_add(c, key);
     if (r > 0 && !c->full) {
         if (c->log.count >= EVENTLOG_MAX_RECORDS - 1 || add_exec_record(c, path, digest) < 0) {
-            c->full = 1;
-            LOG_ERROR("container %s: its event log is full: later execs are not recorded",
-                      c->id);
+            lost(m, c, "its event log is full");
         } else {
             c->pending = 1;
             pthread_cond_signal(&m->work);
         }
+    } else if (r < 0) {
+        lost(m, c, "out of memory");
     }
     pthread_mutex_unlock(&m->mu);
     if (r > 0)
@@ -875,6 +903,11 @@ static void read_events(struct mon *m)
         }
         if (ev->mask & FAN_Q_OVERFLOW) {
             LOG_ERROR("monitor: fanotify queue overflow: execs were missed");
+            pthread_mutex_lock(&m->mu);
+            for (int i = 0; i < RTMON_MAX_CTRS; i++)
+                if (m->ctrs[i] && !m->ctrs[i]->enforce) /* permission events are never lost */
+                    lost(m, m->ctrs[i], "the fanotify queue overflowed");
+            pthread_mutex_unlock(&m->mu);
             continue;
         }
         if (ev->fd < 0)
@@ -891,17 +924,27 @@ static void read_events(struct mon *m)
     }
 }
 
-/* Containers whose process ended: marks removed, forgotten. */
+/* Containers whose process ended: marks removed, forgotten. The others: their periodic
+ * evidence when due (the agent service leaves containers the monitor watches to it). */
 static void reap(struct mon *m)
 {
+    int64_t now = deadline_now_ms();
+
     for (int i = 0; i < RTMON_MAX_CTRS; i++) {
         struct ctr *c = m->ctrs[i];
 
+        if (c && c->due_ms && now >= c->due_ms && procstat_start_time(c->pid) == c->start) {
+            pthread_mutex_lock(&m->mu);
+            c->due_ms = now + (int64_t)m->o->reattest_s * 1000;
+            c->pending = 1;
+            pthread_cond_signal(&m->work);
+            pthread_mutex_unlock(&m->mu);
+        }
         if (!c || procstat_start_time(c->pid) == c->start)
             continue;
         pthread_mutex_lock(&m->mu);
         c->gone = 1;
-        if (c->pending) { /* the worker still sends what it recorded */
+        if ((c->pending && !c->broken) || c->inflight) { /* the worker still sends */
             pthread_mutex_unlock(&m->mu);
             continue;
         }
@@ -926,7 +969,10 @@ static int node_mode(const struct agent_opts *o)
     return !o->host.off && o->host.mode == HOST_MODE_NODE;
 }
 
-static int send_job(struct mon *m, const struct job *j)
+/* Extends j's new records, quotes, sends. *done gets the records extended. 0, -EACCES on a
+ * deny, -ENOTRECOVERABLE when an extend failed (PCR 11 no longer follows the log), -ENOENT
+ * when the vTPM or its AK is gone, another -errno (try again later). */
+static int send_job(struct mon *m, const struct job *j, size_t *done)
 {
     struct mgr_client mgr = { .run_dir = m->o->run_dir, .timeout_ms = RTMON_STEP_MS };
     struct http_opts ho = { .base_url = m->o->verifier, .ca = m->o->ca, .cert = m->o->cert,
@@ -948,12 +994,10 @@ static int send_job(struct mon *m, const struct job *j)
         size_t len;
 
         if (ctl_get_bytes(cbor_array_handle(j->log)[i], "digest", &d, &len) < 0 ||
-            len != DIGEST_LEN)
-            rc = -EINVAL;
+            len != DIGEST_LEN || vtpm_extend(a.tpm, PCR_RUNTIME, d) < 0)
+            rc = -ENOTRECOVERABLE;
         else
-            rc = vtpm_extend(a.tpm, PCR_RUNTIME, d);
-        if (rc < 0)
-            rc = -EIO; /* PCR 11 may not follow the log any more */
+            (*done)++;
     }
     if (rc == 0) {
         a.log.records = cbor_incref(j->log);
@@ -986,10 +1030,12 @@ static void *worker_main(void *arg)
         struct ctr *c = NULL;
         struct job j = { 0 };
         int64_t t0;
+        size_t done;
         int rc;
 
         for (int i = 0; i < RTMON_MAX_CTRS && !c; i++)
-            if (m->ctrs[i] && m->ctrs[i]->pending > 0 && !m->ctrs[i]->broken)
+            if (m->ctrs[i] && m->ctrs[i]->pending && !m->ctrs[i]->inflight &&
+                !m->ctrs[i]->broken)
                 c = m->ctrs[i];
         if (!c) {
             pthread_cond_wait(&m->work, &m->mu);
@@ -1002,11 +1048,11 @@ static void *worker_main(void *arg)
         j.log = cbor_copy(c->log.records);
         j.from = c->extended;
         j.manifest = (struct bytes){ .p = c->mf.p, .len = c->mf.len };
-        c->extended = c->log.count;
-        c->pending = -1; /* in flight: reap() leaves it */
+        c->inflight = 1; /* reap() leaves it */
         pthread_mutex_unlock(&m->mu);
         t0 = deadline_now_ms();
-        rc = j.log ? send_job(m, &j) : -ENOMEM;
+        done = 0;
+        rc = j.log ? send_job(m, &j, &done) : -ENOMEM;
         if (rc == 0)
             LOG_INFO("container %s: runtime evidence allowed (%lld ms)", j.id,
                      (long long)(deadline_now_ms() - t0));
@@ -1018,9 +1064,9 @@ static void *worker_main(void *arg)
         if (j.log)
             cbor_decref(&j.log);
         pthread_mutex_lock(&m->mu);
-        if (c->pending == -1)
-            c->pending = 0;
-        if (rc == -EIO || rc == -ENOENT || rc == -EINVAL) {
+        c->inflight = 0;
+        c->extended = j.from + done; /* only the worker extends */
+        if (rc == -ENOTRECOVERABLE || rc == -ENOENT) {
             c->broken = 1; /* extends may have been lost: nothing more is sent */
             LOG_ERROR("container %s: PCR 11 may not follow its log any more: not sent again",
                       j.id);

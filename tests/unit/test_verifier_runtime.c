@@ -199,6 +199,24 @@ static void test_alert_and_allow(void **s)
     done(&f, &r);
 }
 
+static void test_events_lost(void **s)
+{
+    struct fx f;
+    struct reasons r;
+
+    (void)s;
+    image(&f);
+    add_exec(&f, "/bin/busybox", SH);
+    add_rec(&f, RUNTIME_PCR, "exec-lost", NULL, NULL);
+    assert_string_equal(run(&f, NULL, &r), "runtime-events-lost");
+    reasons_free(&r);
+    assert_string_equal(run(&f, "{\"drift\": \"alert\"}", &r), "");
+    reasons_free(&r);
+    add_rec(&f, 8, "exec-lost", NULL, NULL);
+    assert_string_equal(run(&f, NULL, &r), "runtime-events-lost,eventlog-wrong-pcr:record 2");
+    done(&f, &r);
+}
+
 static void test_manifest_problems(void **s)
 {
     struct fx f;
@@ -312,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_drift),
         cmocka_unit_test(test_alert_and_allow),
         cmocka_unit_test(test_manifest_problems),
+        cmocka_unit_test(test_events_lost),
         cmocka_unit_test(test_bad_records),
         cmocka_unit_test(test_manifest_parse),
         cmocka_unit_test(test_policy_validate),

@@ -331,10 +331,18 @@ void runtime_check(const json_t *policy_runtime, const struct evidence *ev,
         const uint8_t *want;
         uint64_t pcr;
 
-        if (!c || ctl_get_str(c, "type", type, sizeof(type)) < 0 || strcmp(type, "exec"))
+        if (!c || ctl_get_str(c, "type", type, sizeof(type)) < 0 ||
+            (strcmp(type, "exec") && strcmp(type, "exec-lost")))
             continue;
         if (ctl_get_uint(rec, "pcr", &pcr) < 0 || pcr != RUNTIME_PCR) {
             reasons_add(r, "eventlog-wrong-pcr", "record %zu", i);
+            continue;
+        }
+        if (!strcmp(type, "exec-lost")) { /* the monitor missed execs: nothing vouches */
+            if (alert)
+                LOG_WARN("container %s: runtime events lost (alert only)", ev->container_id);
+            else
+                reasons_add(r, "runtime-events-lost", NULL);
             continue;
         }
         if (exec_fields(c, path, sizeof(path), digest, bin) < 0) {
