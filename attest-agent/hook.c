@@ -233,10 +233,15 @@ static int hook_runtime(struct hook *h, int *monitored)
                  strerror(-r));
         return r;
     }
+    if (h->m.manifest.over) {
+        log_diag("attest-agent: container %s: runtime monitor: the rootfs manifest is over %u "
+                 "bytes (too many files to send in evidence)\n", h->st.id, ROOTFS_MANIFEST_MAX);
+        return -EMSGSIZE;
+    }
     w = (struct rtmon_watch){ .id = h->st.id, .vtpm = h->a.vt.uuid, .registration = h->reg,
                               .rootfs = root, .pid = h->st.pid,
                               .start = procstat_start_time(h->st.pid),
-                              .exclude = &h->m.lc.mount_points, .log = h->a.log.records,
+                              .manifest = &h->m.manifest, .log = h->a.log.records,
                               .mode = mode };
     left = deadline_left_ms(h->deadline);
     r = rtmon_register(h->o->monitor_socket, &w, left > 0 ? (int)left : 1, err, sizeof(err));

@@ -82,14 +82,22 @@ static int entry_data(int dirfd, const char *name, const struct stat *st, uint8_
     }
 }
 
-/* Appends one entry's encoding to the manifest: 0, -EMSGSIZE past its bound, -ENOMEM. */
+/* Appends one entry's encoding to the manifest: 0, or -ENOMEM. Past its bound the manifest
+ * is dropped (mf->over), the digest goes on. */
 static int keep(struct rootfs_manifest *mf, const uint8_t *enc, size_t len)
 {
     uint8_t *tmp;
     size_t cap;
 
-    if (len > ROOTFS_MANIFEST_MAX - mf->len)
-        return -EMSGSIZE;
+    if (mf->over)
+        return 0;
+    if (len > ROOTFS_MANIFEST_MAX - mf->len) {
+        free(mf->p);
+        mf->p = NULL;
+        mf->len = mf->cap = 0;
+        mf->over = 1;
+        return 0;
+    }
     if (mf->len + len > mf->cap) {
         cap = mf->cap ? mf->cap : 16384;
         while (cap < mf->len + len)

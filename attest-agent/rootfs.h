@@ -37,9 +37,11 @@ int rootfs_digest(const char *path, const struct strset *exclude, uint8_t out[DI
 struct rootfs_manifest {
     uint8_t *p;
     size_t len, cap;
+    int over;      /* it would exceed ROOTFS_MANIFEST_MAX: not kept (p NULL) */
 };
 /* rootfs_digest() that also keeps the manifest in mf (empty on entry; rootfs_manifest_free
- * also after an error); -EMSGSIZE when it would exceed ROOTFS_MANIFEST_MAX. */
+ * also after an error); a manifest over ROOTFS_MANIFEST_MAX is dropped (mf->over), which
+ * does not fail the digest. */
 int rootfs_digest_manifest(const char *path, const struct strset *exclude,
                            uint8_t out[DIGEST_LEN], struct strset *setid,
                            struct strset *devices, struct rootfs_manifest *mf);

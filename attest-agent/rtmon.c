@@ -70,22 +70,6 @@ int rt_mode_parse(const char *s, enum rt_mode *m)
 
 /* ---- the hook's side ------------------------------------------------------------------- */
 
-static cbor_item_t *text_array(const struct strset *s)
-{
-    cbor_item_t *a = cbor_new_definite_array(s ? s->n : 0);
-
-    for (size_t i = 0; a && s && i < s->n; i++) {
-        cbor_item_t *t = cbor_build_string(s->v[i]);
-        int ok = t && cbor_array_push(a, t);
-
-        if (t)
-            cbor_decref(&t);
-        if (!ok)
-            cbor_decref(&a);
-    }
-    return a;
-}
-
 static int connect_to(const char *path, int timeout_ms)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -119,7 +103,7 @@ int rtmon_register(const char *socket_path, const struct rtmon_watch *w, int tim
         ctl_put_str(m, "registration", w->registration) ||
         ctl_put_str(m, "rootfs", w->rootfs) || ctl_put_uint(m, "pid", (uint64_t)w->pid) ||
         ctl_put_uint(m, "start", w->start) ||
-        ctl_put_item(m, "exclude", text_array(w->exclude)) ||
+        ctl_put_bytes(m, "manifest", w->manifest->p, w->manifest->len) ||
         ctl_put_item(m, "log", cbor_incref((cbor_item_t *)w->log)) ||
         ctl_put_bool(m, "enforce", w->mode == RT_ENFORCE))
         goto out;
@@ -233,7 +217,7 @@ static int cmp_seen(const void *a, const void *b)
     return strcmp(((const struct seen *)a)->key, ((const struct seen *)b)->key);
 }
 
-/* The manifest's regular files (our own walk's bytes: every item an entry array). */
+/* The manifest's regular files (the hook's walk, which hashes to the measured digest). */
 static int index_manifest(struct ctr *c)
 {
     size_t off = 0, cap = 0;
@@ -243,12 +227,17 @@ static int index_manifest(struct ctr *c)
         cbor_item_t *e = cbor_load(c->mf.p + off, c->mf.len - off, &res), **f;
         int keep;
 
-        if (!e)
+        if (!e || res.read == 0 || !cbor_isa_array(e) || cbor_array_size(e) != 7) {
+            if (e)
+                cbor_decref(&e);
             return -EBADMSG;
+        }
         off += res.read;
         f = cbor_array_handle(e);
-        keep = cbor_array_size(e) == 7 && cbor_string_length(f[1]) == 4 &&
-               !memcmp(cbor_string_handle(f[1]), "file", 4) &&
+        keep = cbor_isa_string(f[0]) && cbor_string_is_definite(f[0]) &&
+               cbor_isa_string(f[1]) && cbor_string_is_definite(f[1]) &&
+               cbor_string_length(f[1]) == 4 && !memcmp(cbor_string_handle(f[1]), "file", 4) &&
+               cbor_isa_bytestring(f[6]) && cbor_bytestring_is_definite(f[6]) &&
                cbor_bytestring_length(f[6]) == DIGEST_LEN;
         if (keep && c->nfiles == cap) {
             struct mfile *tmp;
@@ -575,34 +564,15 @@ static int rootfs_record_digest(const cbor_item_t *log, uint8_t out[DIGEST_LEN])
     return -ENOENT;
 }
 
-static int strset_from(const cbor_item_t *a, struct strset *s)
-{
-    if (!a || !cbor_isa_array(a))
-        return -EINVAL;
-    for (size_t i = 0; i < cbor_array_size(a); i++) {
-        const cbor_item_t *t = cbor_array_handle(a)[i];
-        char buf[PATH_MAX];
-        size_t n;
-
-        if (!cbor_isa_string(t) || !cbor_string_is_definite(t) ||
-            (n = cbor_string_length(t)) >= sizeof(buf))
-            return -EINVAL;
-        memcpy(buf, cbor_string_handle(t), n);
-        buf[n] = 0;
-        if (strset_add(s, buf) < 0)
-            return -ENOMEM;
-    }
-    return 0;
-}
-
-/* A new container from a watch request: manifest walked and checked against the measured
- * tree digest, marks set. The container is in the table when this returns 0. */
+/* A new container from a watch request: its manifest checked against the measured tree
+ * digest (the `rootfs` record), marks set. The container is in the table when this returns 0. */
 static int watch(struct mon *m, const cbor_item_t *req, char *err, size_t errsz)
 {
     char rootfs[PATH_MAX], id[256];
     uint8_t want[DIGEST_LEN], got[DIGEST_LEN];
     const cbor_item_t *log = ctl_get(req, "log");
-    struct strset exclude = { 0 };
+    const uint8_t *mf = NULL;
+    size_t mflen = 0;
     uint64_t pid = 0, start = 0;
     struct ctr *c = calloc(1, sizeof(*c));
     int enforce = 0, r = -EINVAL, slot = -1;
@@ -614,7 +584,8 @@ static int watch(struct mon *m, const cbor_item_t *req, char *err, size_t errsz)
         ctl_get_str(req, "rootfs", rootfs, sizeof(rootfs)) < 0 || rootfs[0] != '/' ||
         ctl_get_uint(req, "pid", &pid) < 0 || pid == 0 || pid > INT_MAX ||
         ctl_get_uint(req, "start", &start) < 0 || ctl_get_bool(req, "enforce", &enforce) < 0 ||
-        !log || !cbor_isa_array(log) || strset_from(ctl_get(req, "exclude"), &exclude) < 0)
+        !log || !cbor_isa_array(log) || ctl_get_bytes(req, "manifest", &mf, &mflen) < 0 ||
+        mflen == 0 || mflen > ROOTFS_MANIFEST_MAX)
         goto fail;
     c->pid = (long long)pid;
     c->start = start;
@@ -655,15 +626,17 @@ static int watch(struct mon *m, const cbor_item_t *req, char *err, size_t errsz)
         snprintf(err, errsz, "the event log has no rootfs record");
         goto fail;
     }
-    if ((r = rootfs_digest_manifest(rootfs, &exclude, got, NULL, NULL, &c->mf)) < 0) {
-        snprintf(err, errsz, "rootfs %.300s: %s", rootfs, strerror(-r));
+    if (digest_buf(mf, mflen, got) < 0 || memcmp(want, got, DIGEST_LEN)) {
+        snprintf(err, errsz, "the manifest is not the measured rootfs's");
+        r = -EINVAL;
         goto fail;
     }
-    if (memcmp(want, got, DIGEST_LEN)) {
-        snprintf(err, errsz, "rootfs %.300s changed since it was measured", rootfs);
-        r = -ESTALE;
+    if (!(c->mf.p = malloc(mflen))) {
+        r = -ENOMEM;
         goto fail;
     }
+    memcpy(c->mf.p, mf, mflen);
+    c->mf.len = c->mf.cap = mflen;
     if ((r = index_manifest(c)) < 0) {
         snprintf(err, errsz, "manifest: %s", strerror(-r));
         goto fail;
@@ -687,10 +660,8 @@ static int watch(struct mon *m, const cbor_item_t *req, char *err, size_t errsz)
     pthread_mutex_unlock(&m->mu);
     LOG_INFO("container %s: watched (%s, cgroup %s, %zu measured files, manifest %zu bytes)",
              c->id, c->enforce ? "enforce" : "monitor", c->cgroup, c->nfiles, c->mf.len);
-    strset_free(&exclude);
     return 0;
 fail:
-    strset_free(&exclude);
     if (c)
         ctr_free(m, c);
     return r;

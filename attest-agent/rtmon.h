@@ -11,7 +11,7 @@
 #include <cbor.h>
 #include <stddef.h>
 
-#include "launchcfg.h"
+#include "rootfs.h"
 #include "opts.h"
 
 #define PCR_RUNTIME 11
@@ -30,7 +30,7 @@ struct rtmon_watch {
     const char *rootfs;                /* its root file system, an absolute host path */
     long long pid;                     /* its process (OCI state) */
     unsigned long long start;          /* that process's start time (/proc/PID/stat) */
-    const struct strset *exclude;      /* the mount points the tree digest skipped */
+    const struct rootfs_manifest *manifest; /* the rootfs digest's entries, as measured */
     const cbor_item_t *log;            /* the event log extended at the start */
     enum rt_mode mode;
 };
