@@ -338,23 +338,38 @@ static int cgroup_of(long long pid, char *out, size_t outsz)
     return found ? 0 : -ENOENT;
 }
 
-/* Whether pid runs in c's cgroup or below it. */
-static int in_cgroup(long long pid, const char *key)
+/* /proc/PID/cgroup of pid into buf (NUL-terminated): its length, or -1. */
+static ssize_t read_cgroups(long long pid, char *buf, size_t size)
 {
-    char path[64], line[RTMON_CG_MAX];
-    size_t n = strlen(key);
-    FILE *f;
-    int in = 0;
+    char path[64];
+    ssize_t n;
+    int fd;
 
     snprintf(path, sizeof(path), "/proc/%lld/cgroup", pid);
-    if (!(f = fopen(path, "re")))
-        return 0;
-    while (!in && fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\n")] = 0;
-        in = !strncmp(line, key, n) && (line[n] == 0 || line[n] == '/');
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return -1;
+    n = read(fd, buf, size - 1);
+    close(fd);
+    if (n < 0)
+        return -1;
+    buf[n] = 0;
+    return n;
+}
+
+/* Whether one line of cgroups (as read_cgroups gave them) is key or below it. */
+static int in_cgroup(const char *cgroups, const char *key)
+{
+    size_t n = strlen(key);
+
+    for (const char *l = cgroups; *l; ) {
+        const char *end = strchr(l, '\n');
+        size_t len = end ? (size_t)(end - l) : strlen(l);
+
+        if (len >= n && !strncmp(l, key, n) && (len == n || l[n] == '/'))
+            return 1;
+        l += len + (end != NULL);
     }
-    fclose(f);
-    return in;
+    return 0;
 }
 
 /* ---- marks ----------------------------------------------------------------------------- */
@@ -798,10 +813,15 @@ static void lost(struct mon *m, struct ctr *c, const char *why)
     pthread_cond_signal(&m->work);
 }
 
+/* The watched container pid runs in (its cgroups read once), or NULL. */
 static struct ctr *owner_of(struct mon *m, long long pid)
 {
+    char cg[4096];
+
+    if (read_cgroups(pid, cg, sizeof(cg)) < 0)
+        return NULL;
     for (int i = 0; i < RTMON_MAX_CTRS; i++)
-        if (m->ctrs[i] && !m->ctrs[i]->gone && in_cgroup(pid, m->ctrs[i]->cgroup))
+        if (m->ctrs[i] && !m->ctrs[i]->gone && in_cgroup(cg, m->ctrs[i]->cgroup))
             return m->ctrs[i];
     return NULL;
 }
