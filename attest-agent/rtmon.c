@@ -8,8 +8,8 @@
  * superblock shared with the host gets FAN_OPEN_EXEC only (monitor mode). Each file is hashed
  * once per (dev, inode, mtime, ctime, size); each new (path, digest) of a container becomes an
  * `exec` record of its event log, extended into PCR 11 of its vTPM by the worker thread, which
- * then quotes and sends the evidence with the rootfs manifest. In enforcement mode a file that is not the measured rootfs's own is
- * refused (FAN_DENY) before it runs.
+ * then quotes and sends the evidence with the rootfs manifest. In enforcement mode a file
+ * that is not the measured rootfs's own is refused (FAN_DENY) before it runs.
  *
  * Threads: the main thread owns the fanotify group, the registration socket and the
  * containers' state; the worker does the vTPM and verifier calls (a permission event never
@@ -46,6 +46,7 @@
 #include "nodemode.h"
 #include "procstat.h"
 #include "rootfs.h"
+#include "rtmonparse.h"
 #include "verifierapi.h"
 
 #define RTMON_MAX_CTRS   256
@@ -311,33 +312,6 @@ static void ctr_free(struct mon *m, struct ctr *c)
     free(c);
 }
 
-/* The line of /proc/PID/cgroup that places pid: the unified one ("0::/...") unless it is the
- * root, else the first controller line that is not the root. */
-static int cgroup_of(long long pid, char *out, size_t outsz)
-{
-    char path[64], line[RTMON_CG_MAX];
-    FILE *f;
-    int found = 0;
-
-    snprintf(path, sizeof(path), "/proc/%lld/cgroup", pid);
-    if (!(f = fopen(path, "re")))
-        return -errno;
-    while (fgets(line, sizeof(line), f)) {
-        char *p = strchr(line, ':');
-
-        line[strcspn(line, "\n")] = 0;
-        p = p ? strchr(p + 1, ':') : NULL;
-        if (!p || !strcmp(p + 1, "/"))
-            continue;
-        if (!found || !strncmp(line, "0::", 3)) {
-            snprintf(out, outsz, "%s", line);
-            found = 1;
-        }
-    }
-    fclose(f);
-    return found ? 0 : -ENOENT;
-}
-
 /* /proc/PID/cgroup of pid into buf (NUL-terminated): its length, or -1. */
 static ssize_t read_cgroups(long long pid, char *buf, size_t size)
 {
@@ -356,109 +330,32 @@ static ssize_t read_cgroups(long long pid, char *buf, size_t size)
     return n;
 }
 
-/* Whether one line of cgroups (as read_cgroups gave them) is key or below it. */
-static int in_cgroup(const char *cgroups, const char *key)
+/* The cgroup line that places pid (rtmon_cgroup_pick). */
+static int cgroup_of(long long pid, char *out, size_t outsz)
 {
-    size_t n = strlen(key);
+    char cg[4096];
 
-    for (const char *l = cgroups; *l; ) {
-        const char *end = strchr(l, '\n');
-        size_t len = end ? (size_t)(end - l) : strlen(l);
-
-        if (len >= n && !strncmp(l, key, n) && (len == n || l[n] == '/'))
-            return 1;
-        l += len + (end != NULL);
-    }
-    return 0;
+    if (read_cgroups(pid, cg, sizeof(cg)) < 0)
+        return -errno;
+    return rtmon_cgroup_pick(cg, out, outsz);
 }
 
 /* ---- marks ----------------------------------------------------------------------------- */
-
-/* A mountinfo field with the kernel's octal escapes (\040) undone, in place. */
-static void unescape(char *s)
-{
-    char *w = s;
-
-    for (; *s; s++) {
-        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-            s[3] >= '0' && s[3] <= '7') {
-            *w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-            s += 3;
-        } else {
-            *w++ = *s;
-        }
-    }
-    *w = 0;
-}
-
-struct minfo {
-    unsigned maj, min;
-    char root[PATH_MAX], point[PATH_MAX], fstype[64], opts[256];
-};
-
-/* One /proc/PID/mountinfo line: 0 or -EINVAL. */
-static int parse_mountinfo(char *line, struct minfo *mi)
-{
-    char *sep = strstr(line, " - "), *save = NULL, *tok;
-    int i = 0;
-
-    if (!sep)
-        return -EINVAL;
-    *sep = 0;
-    for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save), i++) {
-        if (i == 2 && sscanf(tok, "%u:%u", &mi->maj, &mi->min) != 2)
-            return -EINVAL;
-        if (i == 3)
-            snprintf(mi->root, sizeof(mi->root), "%s", tok);
-        if (i == 4)
-            snprintf(mi->point, sizeof(mi->point), "%s", tok);
-        if (i == 5)
-            snprintf(mi->opts, sizeof(mi->opts), "%s", tok);
-    }
-    if (i < 6 || sscanf(sep + 3, "%63s", mi->fstype) != 1)
-        return -EINVAL;
-    unescape(mi->root);
-    unescape(mi->point);
-    return 0;
-}
-
-static int under(const char *path, const char *root)
-{
-    size_t n = strlen(root);
-
-    return !strncmp(path, root, n) && (path[n] == 0 || path[n] == '/');
-}
-
-/* File systems on which nothing can be executed from (or that are the kernel's views). */
-static int no_exec_fs(const struct minfo *mi)
-{
-    static const char *const skip[] = { "proc", "sysfs", "cgroup", "cgroup2", "devpts",
-                                        "mqueue", "securityfs", "debugfs", "tracefs", "bpf",
-                                        "fusectl", "configfs", "pstore" };
-
-    for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
-        if (!strcmp(mi->fstype, skip[i]))
-            return 1;
-    for (const char *o = mi->opts; (o = strstr(o, "noexec")); o += 6)
-        if ((o == mi->opts || o[-1] == ',') && (o[6] == 0 || o[6] == ','))
-            return 1;
-    return 0;
-}
 
 /* Whether the superblock maj:min is mounted in the monitor's (the host's) mount namespace
  * anywhere but at or under rootfs: then it is shared with the host. */
 static int shared_with_host(unsigned maj, unsigned min, const char *rootfs)
 {
     char line[3 * PATH_MAX];
-    struct minfo mi;
+    struct rtmon_minfo mi;
     FILE *f = fopen("/proc/self/mountinfo", "re");
     int shared = 0;
 
     if (!f)
         return 1;
     while (!shared && fgets(line, sizeof(line), f))
-        if (parse_mountinfo(line, &mi) == 0 && mi.maj == maj && mi.min == min &&
-            !under(mi.point, rootfs))
+        if (rtmon_parse_mountinfo(line, &mi) == 0 && mi.maj == maj && mi.min == min &&
+            !rtmon_under(mi.point, rootfs))
             shared = 1;
     fclose(f);
     return shared;
@@ -513,7 +410,7 @@ static int add_mark(struct mon *m, struct ctr *c, const char *where, dev_t dev, 
 static int mark_ctr(struct mon *m, struct ctr *c, const char *rootfs, char *err, size_t errsz)
 {
     char path[64], line[3 * PATH_MAX], where[PATH_MAX + 64];
-    struct minfo mi;
+    struct rtmon_minfo mi;
     FILE *f;
     int r = 0, roots = 0, shared;
 
@@ -523,7 +420,8 @@ static int mark_ctr(struct mon *m, struct ctr *c, const char *rootfs, char *err,
         return -ESRCH;
     }
     while (r == 0 && fgets(line, sizeof(line), f)) {
-        if (parse_mountinfo(line, &mi) < 0 || !under(mi.point, rootfs) || no_exec_fs(&mi))
+        if (rtmon_parse_mountinfo(line, &mi) < 0 || !rtmon_under(mi.point, rootfs) ||
+            rtmon_no_exec_fs(&mi))
             continue;
         shared = strcmp(mi.root, "/") || shared_with_host(mi.maj, mi.min, rootfs);
         if (shared) {
@@ -813,17 +711,20 @@ static void lost(struct mon *m, struct ctr *c, const char *why)
     pthread_cond_signal(&m->work);
 }
 
-/* The watched container pid runs in (its cgroups read once), or NULL. */
+/* The watched container pid runs in (its cgroups read once; the deepest match, should one
+ * container's cgroup hold another's), or NULL. */
 static struct ctr *owner_of(struct mon *m, long long pid)
 {
+    struct ctr *best = NULL;
     char cg[4096];
 
     if (read_cgroups(pid, cg, sizeof(cg)) < 0)
         return NULL;
     for (int i = 0; i < RTMON_MAX_CTRS; i++)
-        if (m->ctrs[i] && !m->ctrs[i]->gone && in_cgroup(cg, m->ctrs[i]->cgroup))
-            return m->ctrs[i];
-    return NULL;
+        if (m->ctrs[i] && !m->ctrs[i]->gone && rtmon_in_cgroup(cg, m->ctrs[i]->cgroup) &&
+            (!best || strlen(m->ctrs[i]->cgroup) > strlen(best->cgroup)))
+            best = m->ctrs[i];
+    return best;
 }
 
 /* One event: 1 allow, 0 deny (permission events). */

@@ -65,6 +65,10 @@ fuzz_rtmanifest_SRCS := verifier/check/runtime.c verifier/check/policy.c verifie
                         lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_rtmanifest_LIBS := -ljansson -lcbor -lcrypto -ltss2-mu
 
+fuzz_rtmonparse_INC  := -Iattest-agent
+fuzz_rtmonparse_SRCS := attest-agent/rtmonparse.c
+fuzz_rtmonparse_LIBS :=
+
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS   := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 

@@ -105,8 +105,8 @@ static void add_rec(struct fx *f, unsigned pcr, const char *type, const char *pa
             (uint32_t)cbor_array_size(f->log))) }));
     assert_true(cbor_map_add(rec, (struct cbor_pair){ cbor_move(cbor_build_string("pcr")),
                                                       cbor_move(cbor_build_uint8((uint8_t)pcr)) }));
-    assert_true(cbor_map_add(rec, (struct cbor_pair){ cbor_move(cbor_build_string("digest")),
-                                                      cbor_move(cbor_build_bytestring(zero, 32)) }));
+    assert_true(cbor_map_add(rec, (struct cbor_pair){
+        cbor_move(cbor_build_string("digest")), cbor_move(cbor_build_bytestring(zero, 32)) }));
     assert_true(cbor_map_add(rec, (struct cbor_pair){ cbor_move(cbor_build_string("content")),
                                                       cbor_move(c) }));
     assert_true(cbor_array_push(f->log, rec));
@@ -303,8 +303,10 @@ static void test_manifest_parse(void **s)
 
 static void test_policy_validate(void **s)
 {
-    const char *good[] = { "{}", "{\"drift\": \"alert\"}", "{\"drift\": \"deny\", \"allow\": "
-                           "[\"sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"]}" };
+    const char *good[] = {
+        "{}", "{\"drift\": \"alert\"}",
+        "{\"drift\": \"deny\", \"allow\": [\"sha256:"
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"]}" };
     const char *bad[] = { "[]", "{\"drift\": \"warn\"}", "{\"drift\": 1}", "{\"allow\": \"x\"}",
                           "{\"allow\": [\"/tmp/sh\"]}", "{\"enforce\": true}" };
     char err[96];

@@ -49,8 +49,9 @@ int runtime_policy_validate(const json_t *rt, char *err, size_t errsz);
  * vf_eventlog_check): a file of the manifest with the same digest passes, so does a digest of
  * the policy's allow list; anything else is `runtime-drift:<path>` (a deny, or a warning in
  * the log with "drift": "alert"). An `exec-lost` record (the monitor missed events: its queue
- * overflowed or the log is full) is `runtime-events-lost`, judged the same way. rootfs_digest is the `rootfs` record's "sha256:<hex>" ("" when
- * the log has none). policy_runtime is the policy's `runtime` object or NULL (the defaults).
+ * overflowed or the log is full) is `runtime-events-lost`, judged the same way. rootfs_digest
+ * is the `rootfs` record's "sha256:<hex>" ("" when the log has none). policy_runtime is the
+ * policy's `runtime` object or NULL (the defaults).
  */
 void runtime_check(const json_t *policy_runtime, const struct evidence *ev,
                    const char *rootfs_digest, struct reasons *r);
