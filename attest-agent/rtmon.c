@@ -42,6 +42,7 @@
 #include "evidence.h"
 #include "hexutil.h"
 #include "hostev.h"
+#include "http.h"
 #include "log.h"
 #include "nodemode.h"
 #include "procstat.h"
@@ -958,10 +959,14 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&m->mu);
         c->inflight = 0;
         c->extended = j.from + done; /* only the worker extends */
-        if (rc == -ENOTRECOVERABLE || rc == -ENOENT) {
-            c->broken = 1; /* extends may have been lost: nothing more is sent */
-            LOG_ERROR("container %s: PCR 11 may not follow its log any more: not sent again",
-                      j.id);
+        if (rc == -ENOTRECOVERABLE || rc == -ENOENT || rc == -EMSGSIZE) {
+            /* extends may have been lost, the vTPM is gone, or the evidence (log and
+             * manifest) is over the verifier's 1 MiB: nothing more is sent, and the
+             * verifier revokes the container when its re-attestation is missed */
+            c->broken = 1;
+            LOG_ERROR("container %s: %s: its evidence is not sent again", j.id,
+                      rc == -ENOTRECOVERABLE ? "PCR 11 may not follow its log any more"
+                      : rc == -ENOENT ? "its vTPM or AK is gone" : "evidence over 1 MiB");
         } else if (rc < 0 && rc != -EACCES && !c->gone) {
             c->pending = 1; /* the records are in the vTPM: send again later */
             pthread_mutex_unlock(&m->mu);
@@ -970,6 +975,7 @@ static void *worker_main(void *arg)
         }
     }
     pthread_mutex_unlock(&m->mu);
+    http_thread_cleanup();
     return NULL;
 }
 

@@ -185,4 +185,17 @@ timeout 10 runc delete -f "$ID-c2" || fail "runc delete c2"
 forgotten() { grep -q "container $ID-c2: no longer watched" mon.log; }
 until_ok 5 "c2 not forgotten after it ended" forgotten
 ok "ended container no longer watched"
+
+# --- SIGTERM: the monitor stops cleanly (status 0; under ASan also no leak report) ----------
+kill -TERM "$MON_PID"
+i=0
+while kill -0 "$MON_PID" 2>/dev/null; do
+    i=$((i + 1)); [ $i -lt 100 ] || fail "the monitor did not stop within 10 s"
+    sleep 0.1
+done
+mrc=0; wait "$MON_PID" || mrc=$?
+MON_PID=
+[ "$mrc" = 0 ] || { sed -n "/Sanitizer/,\$p" mon.log | head -n 150 >&2; tail -n 5 mon.log >&2; fail "the monitor exited with $mrc"; }
+grep -q "monitor: stopped (" mon.log || fail "the monitor did not log its stop"
+ok "monitor stopped on SIGTERM: $(sed -n 's/.*monitor: stopped (\(.*\))/\1/p' mon.log)"
 echo "t_runtime_integrity: all passed"
