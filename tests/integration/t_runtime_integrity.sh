@@ -3,7 +3,8 @@
 # Runtime integrity with real runc (docs/runtime-integrity.md): `attest-agent monitor` watches
 # what attested containers execute (fanotify on each container's own superblocks, events
 # attributed by cgroup). Running binaries of the image keeps the verdict allow; a copy of
-# busybox in the container's /tmp run as /tmp/sh is a `runtime-drift:/tmp/sh` deny at the
+# busybox in the container's /tmp run as /tmp/sh, and a script of the image modified in place,
+# are each a `runtime-drift:<path>` deny at the
 # verifier and a revocation at its webhook (the time from the exec is measured and printed,
 # not asserted tightly); with the annotation org.vtpm-attest.runtime=enforce the same exec is
 # refused before it runs while the image's binaries still run. A container started through
@@ -39,8 +40,12 @@ own_bundle() {
 own_bundle c1
 own_bundle c2
 own_bundle c3
+own_bundle c4
+# a script of the image (its exec opens the script itself), writable by the container's uid
+printf '#!/bin/busybox sh\nexit 0\n' >c4/rootfs/bin/tool && chmod 0777 c4/rootfs/bin/tool
+edit c4/config.json "c['root']['readonly'] = False"
 allow_bundle c1 policy.json
-for b in c2 c3; do
+for b in c2 c3 c4; do
     "$AGENT" measure --bundle $b >m-$b.json || fail "measure $b"
     "$VF" policy allow --policy policy.json --rootfs-digest "$(json rootfs_digest <m-$b.json)" ||
         fail "policy allow $b"
@@ -86,7 +91,7 @@ while [ ! -S "$MSOCK" ]; do
     kill -0 "$MON_PID" 2>/dev/null || { cat mon.log >&2; fail "monitor exited"; }
     sleep 0.1
 done
-for b in c1 c2; do edit $b/config.json "c['hooks'] = {'createRuntime': [{'path': '$AGENT',
+for b in c1 c2 c4; do edit $b/config.json "c['hooks'] = {'createRuntime': [{'path': '$AGENT',
     'args': ['attest-agent', 'hook', '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '10',
              '--cache-dir', '$T/cache', '--monitor-socket', '$MSOCK']}]}"; done
 edit c2/config.json "c.setdefault('annotations', {})['org.vtpm-attest.runtime'] = 'enforce'"
@@ -150,6 +155,21 @@ until_ok 10 "no revocation of c1 at the webhook" notified
 t2=$(now_ms)
 grep '"revoked"' rx.log | grep -q "$ID-c1" || fail "the webhook body is not a revocation"
 ok "/tmp/sh (a copy of busybox on a writable mount): runtime-drift deny $((t1 - t0)) ms and webhook $((t2 - t0)) ms after the exec"
+
+# --- a binary of the image modified in place: drift at its own path ------------------------
+run_ctr c4
+x c4 /bin/tool true || fail "c4: exec /bin/tool"
+c4_allowed() { [ "$(count "container $ID-c4: runtime evidence allowed")" -ge 1 ]; }
+until_ok 10 "c4: the image's /bin/tool was not allowed" c4_allowed
+x c4 /bin/busybox sh -c 'echo "echo changed" >>/bin/tool' || fail "c4: cannot append to /bin/tool"
+x c4 /bin/tool true || fail "c4: the modified /bin/tool did not run"
+c4_denied() { [ "$(field c4 verdict)" = deny ]; }
+until_ok 10 "c4 not revoked after a modified /bin/tool ran" c4_denied
+curl -sS --max-time 5 "$URL/v1/containers/$ID-c4" | grep -q 'runtime-drift:/bin/tool' ||
+    fail "c4: the reason is not runtime-drift:/bin/tool"
+[ "$(grep -c "container $ID-c4: exec /bin/tool sha256:" mon.log)" -eq 2 ] ||
+    fail "c4: /bin/tool not recorded twice (measured, then modified)"
+ok "a file of the image modified in place (a script run directly): runtime-drift:/bin/tool, revoked"
 
 # --- enforcement mode: the exec of an unmeasured file is refused ---------------------------
 run_ctr c2
