@@ -166,6 +166,8 @@ struct ctr {
     int broken;                 /* an extend failed: PCR 11 no longer follows the log */
     int full;                   /* an exec-lost record was added: nothing more is recorded */
     int64_t due_ms;             /* next periodic evidence (deadline_now_ms()), 0: none */
+    int notified;               /* has a shared superblock: notification events, which a full
+                                 * queue can lose */
     int marks[32];              /* indexes into mon.marks */
     int nmarks;
     int gone;
@@ -449,6 +451,7 @@ static int mark_ctr(struct mon *m, struct ctr *c, const char *rootfs, char *err,
             break;
         }
         roots += !strcmp(mi.point, rootfs);
+        c->notified |= shared;
         LOG_INFO("container %s: %s (%s, %u:%u) watched (%s)", c->id, mi.point, mi.fstype,
                  mi.maj, mi.min, shared ? "shared with the host: notifications, a process that "
                  "ends at once may be missed" : c->enforce ? "permission events, enforced"
@@ -798,7 +801,7 @@ static void read_events(struct mon *m)
             LOG_ERROR("monitor: fanotify queue overflow: execs were missed");
             pthread_mutex_lock(&m->mu);
             for (int i = 0; i < RTMON_MAX_CTRS; i++)
-                if (m->ctrs[i] && !m->ctrs[i]->enforce) /* permission events are never lost */
+                if (m->ctrs[i] && m->ctrs[i]->notified) /* permission events are never lost */
                     lost(m, m->ctrs[i], "the fanotify queue overflowed");
             pthread_mutex_unlock(&m->mu);
             continue;

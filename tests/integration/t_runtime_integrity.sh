@@ -9,7 +9,8 @@
 # not asserted tightly); with the annotation org.vtpm-attest.runtime=enforce the same exec is
 # refused before it runs while the image's binaries still run. A container started through
 # the agent service is watched too, and re-attested by the monitor (its log goes on in PCR 11),
-# not by the service.
+# not by the service. A rootfs that is a directory of the host's file system gets no
+# permission event: enforcement is refused there, monitor mode uses notifications.
 . "$(dirname "$0")/lib.sh"
 need_runc curl
 . "$(dirname "$0")/attest_lib.sh"
@@ -44,8 +45,16 @@ own_bundle c4
 # a script of the image (its exec opens the script itself), writable by the container's uid
 printf '#!/bin/busybox sh\nexit 0\n' >c4/rootfs/bin/tool && chmod 0777 c4/rootfs/bin/tool
 edit c4/config.json "c['root']['readonly'] = False"
+# c5, c6: a rootfs that is a plain directory of the host's file system (a superblock shared
+# with the host): enforcement is refused, monitor mode watches it with notifications only.
+for b in c5 c6; do
+    base_bundle $b
+    edit "$b/config.json" "c['mounts'].append({'destination': '/tmp', 'type': 'tmpfs',
+    'source': 'tmpfs', 'options': ['nosuid', 'nodev', 'mode=1777', 'size=8m']})"
+done
+edit c5/config.json "c.setdefault('annotations', {})['org.vtpm-attest.runtime'] = 'enforce'"
 allow_bundle c1 policy.json
-for b in c2 c3 c4; do
+for b in c2 c3 c4 c5 c6; do
     "$AGENT" measure --bundle $b >m-$b.json || fail "measure $b"
     "$VF" policy allow --policy policy.json --rootfs-digest "$(json rootfs_digest <m-$b.json)" ||
         fail "policy allow $b"
@@ -91,7 +100,7 @@ while [ ! -S "$MSOCK" ]; do
     kill -0 "$MON_PID" 2>/dev/null || { cat mon.log >&2; fail "monitor exited"; }
     sleep 0.1
 done
-for b in c1 c2 c4; do edit $b/config.json "c['hooks'] = {'createRuntime': [{'path': '$AGENT',
+for b in c1 c2 c4 c5 c6; do edit $b/config.json "c['hooks'] = {'createRuntime': [{'path': '$AGENT',
     'args': ['attest-agent', 'hook', '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '10',
              '--cache-dir', '$T/cache', '--monitor-socket', '$MSOCK']}]}"; done
 edit c2/config.json "c.setdefault('annotations', {})['org.vtpm-attest.runtime'] = 'enforce'"
@@ -187,6 +196,21 @@ c2_allowed() { [ "$(count "container $ID-c2: runtime evidence allowed")" -ge 1 ]
 until_ok 10 "c2: no runtime evidence allowed" c2_allowed
 [ "$(field c2 verdict)" = allow ] || fail "c2: verdict not allow"
 ok "enforcement: /tmp/sh refused before it ran (FAN_DENY), the image's binaries run, verdict allow"
+
+# --- a rootfs shared with the host: no permission event there ------------------------------
+CTRS="$CTRS $ID-c5"
+if timeout 30 runc create --bundle c5 "$ID-c5" </dev/null >c5.out 2>c5.err; then
+    fail "c5: enforcement on a rootfs shared with the host was accepted"
+fi
+grep -q "shared with the host: enforcement needs the container's own superblocks" c5.err ||
+    { cat c5.err >&2; fail "c5: not refused for its shared rootfs"; }
+run_ctr c6
+grep -q "container $ID-c6: /.*c6/rootfs (.*shared with the host: notifications" mon.log ||
+    fail "c6: its rootfs not watched with notifications"
+grep -q "container $ID-c6: /.*c6/rootfs/tmp (tmpfs.*(permission events, always allowed)" mon.log ||
+    fail "c6: its own /tmp not watched with permission events"
+x c6 /bin/busybox true || fail "c6: exec busybox"
+ok "rootfs shared with the host: enforcement refused at the start, monitor mode by notifications"
 
 # --- through the agent service: watched, re-attested by the monitor only -------------------
 run_ctr c3
