@@ -426,20 +426,22 @@ static int mark_ctr(struct mon *m, struct ctr *c, const char *rootfs, char *err,
         if (rtmon_parse_mountinfo(line, &mi) < 0 || !rtmon_under(mi.point, rootfs) ||
             rtmon_no_exec_fs(&mi))
             continue;
+        /* A bind of part of a host file system (an engine's per-container file, a volume, a
+         * host directory) is not the container's: never marked, in either mode (the launch
+         * policy rules on host binds; mount them noexec). */
+        if (strcmp(mi.root, "/") && strcmp(mi.point, rootfs)) {
+            LOG_WARN("container %s: %s is a bind mount from the host (%s): not watched",
+                     c->id, mi.point, mi.fstype);
+            continue;
+        }
+        /* the rootfs as a bind of a host directory, or a superblock mounted elsewhere too */
         shared = strcmp(mi.root, "/") || shared_with_host(mi.maj, mi.min, rootfs);
-        if (shared) {
-            if (c->enforce) {
-                snprintf(err, errsz, "%.200s (%s, device %u:%u) is a file system shared with the "
-                         "host: enforcement needs the container's own superblocks", mi.point,
-                         mi.fstype, mi.maj, mi.min);
-                r = -EPERM;
-                break;
-            }
-            if (strcmp(mi.root, "/") && strcmp(mi.point, rootfs)) {
-                LOG_WARN("container %s: %s is a bind mount from the host (%s): not watched",
-                         c->id, mi.point, mi.fstype);
-                continue;
-            }
+        if (shared && c->enforce) {
+            snprintf(err, errsz, "%.200s (%s, device %u:%u) is a file system shared with the "
+                     "host: enforcement needs the container's own superblocks", mi.point,
+                     mi.fstype, mi.maj, mi.min);
+            r = -EPERM;
+            break;
         }
         snprintf(where, sizeof(where), "/proc/%lld/root%s", c->pid, mi.point);
         /* A permission event holds the process until it is answered, so its cgroup is read
