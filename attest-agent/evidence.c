@@ -81,7 +81,9 @@ int evidence_encode(const struct evidence *e, uint8_t **out, size_t *len)
           ctl_put_item(m, "pcrs", pcr_map(e->quote)) ||
           ctl_put_item(m, "event_log", cbor_incref(e->log->records)) ||
           (e->registration && ctl_put_str(m, "registration", e->registration)) ||
-          put_host(m, e) || (e->node && ctl_put_str(m, "node", e->node));
+          put_host(m, e) || (e->node && ctl_put_str(m, "node", e->node)) ||
+          (e->manifest.len &&
+           ctl_put_bytes(m, "rootfs_manifest", e->manifest.p, e->manifest.len));
     return check_size(finish(m, bad, out, len), out, len);
 }
 

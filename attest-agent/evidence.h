@@ -30,6 +30,8 @@ struct evidence {
     const cbor_item_t *host;        /* the host part (hostev.h); NULL: absent */
     const char *node;               /* node mode: the node whose verdict the verifier checks
                                      * instead of a host part; NULL: absent */
+    struct bytes manifest;          /* runtime integrity: the rootfs manifest (rootfs.h); len 0:
+                                     * absent */
 };
 
 /* Each encoder writes a callee-allocated definite-length CBOR buffer (free()). */

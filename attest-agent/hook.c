@@ -21,7 +21,9 @@
 #include "ocispec.h"
 #include "opts.h"
 #include "owner.h"
+#include "procstat.h"
 #include "registration.h"
+#include "rtmon.h"
 #include "timing.h"
 #include "verifierapi.h"
 
@@ -199,6 +201,65 @@ static void hook_report(struct hook *h)
 }
 
 /*
+ * Runtime integrity (docs/runtime-integrity.md): with --monitor-socket the allowed container
+ * is registered with the monitor, which marks its file systems before this returns, so that
+ * its first program is seen (and, in enforcement mode, judged). The annotation ANN_RUNTIME
+ * (off|monitor|enforce, default monitor) chooses; a registration that fails fails the start.
+ * A watched container is re-attested by the monitor (its event log goes on in PCR 11), not by
+ * the agent service, whose copy of the start log would no longer replay to the quote.
+ */
+static int hook_runtime(struct hook *h, int *monitored)
+{
+    const char *a = oci_annotation(h->b.annotations, ANN_RUNTIME);
+    enum rt_mode mode = RT_MONITOR;
+    char root[PATH_MAX], err[512];
+    struct rtmon_watch w;
+    int64_t left;
+    int r;
+
+    if (a && rt_mode_parse(a, &mode) < 0) {
+        log_diag("attest-agent: container %s: annotation %s is '%s', not off|monitor|enforce\n",
+                 h->st.id, ANN_RUNTIME, a);
+        return -EINVAL;
+    }
+    if (mode == RT_OFF)
+        return 0;
+    if (!h->o->monitor_socket) {
+        if (mode == RT_ENFORCE) {
+            log_diag("attest-agent: container %s: %s=enforce, but no --monitor-socket\n",
+                     h->st.id, ANN_RUNTIME);
+            return -EINVAL;
+        }
+        return 0;
+    }
+    if (!realpath(h->b.rootfs, root)) {
+        r = -errno;
+        log_diag("attest-agent: container %s: rootfs %s: %s\n", h->st.id, h->b.rootfs,
+                 strerror(-r));
+        return r;
+    }
+    if (h->m.manifest.over) {
+        log_diag("attest-agent: container %s: runtime monitor: the rootfs manifest is over %u "
+                 "bytes (too many files to send in evidence)\n", h->st.id, ROOTFS_MANIFEST_MAX);
+        return -EMSGSIZE;
+    }
+    w = (struct rtmon_watch){ .id = h->st.id, .vtpm = h->a.vt.uuid, .registration = h->reg,
+                              .rootfs = root, .pid = h->st.pid,
+                              .start = procstat_start_time(h->st.pid),
+                              .manifest = &h->m.manifest, .log = h->a.log.records,
+                              .mode = mode };
+    left = deadline_left_ms(h->deadline);
+    r = rtmon_register(h->o->monitor_socket, &w, left > 0 ? (int)left : 1, err, sizeof(err));
+    if (r < 0) {
+        log_diag("attest-agent: container %s: runtime monitor: %s\n", h->st.id, err);
+        return r;
+    }
+    timing_mark("runtime monitor");
+    *monitored = 1;
+    return 0;
+}
+
+/*
  * Gives the vTPM's sockets to the container (vtpm-mgr `bind`: its pid and mount namespaces,
  * which exist at createRuntime), after the agent's checks of the vTPM passed and before
  * anything is extended: a container that uses its vTPM directly through the bind-mounted
@@ -318,12 +379,14 @@ int hook_check(const struct agent_opts *o, const uint8_t *state, size_t len,
 {
     struct hook h = { .o = o, .env = env };
     int64_t start = deadline_now_ms();
-    int r;
+    int r, monitored = 0;
 
     h.deadline = start + (o->timeout_ms > 2 * SOFT_MARGIN_MS ? o->timeout_ms - SOFT_MARGIN_MS
                                                              : o->timeout_ms);
     r = hook_steps(&h, state, len);
     if (r == 0)
+        r = hook_runtime(&h, &monitored);
+    if (r == 0 && !monitored) /* the monitor re-attests what it watches (its log has PCR 11) */
         hook_report(&h);
     attest_close(&h.a);
     if (r < 0)

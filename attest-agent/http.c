@@ -21,11 +21,16 @@ int http_global_init(void)
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
 }
 
-void http_global_cleanup(void)
+void http_thread_cleanup(void)
 {
     if (g_handle)
         curl_easy_cleanup(g_handle);
     g_handle = NULL;
+}
+
+void http_global_cleanup(void)
+{
+    http_thread_cleanup();
     curl_global_cleanup();
 }
 

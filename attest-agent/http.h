@@ -34,6 +34,9 @@ void http_use_tls_blobs(const struct http_tls_blobs *b);
 /* Process-wide setup and teardown (curl_global_*). */
 int http_global_init(void);
 void http_global_cleanup(void);
+/* The calling thread's handle (its connections) closed; for a thread that ends before the
+ * process does (http_global_cleanup closes the main thread's). */
+void http_thread_cleanup(void);
 
 /* GET base_url + path. 0 when a response arrived (any status), else a negative errno. */
 int http_get(const struct http_opts *o, const char *path, struct http_resp *resp);

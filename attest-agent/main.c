@@ -10,6 +10,7 @@
 #include "offline.h"
 #include "opts.h"
 #include "prepare.h"
+#include "rtmon.h"
 #include "serve.h"
 #include "timing.h"
 
@@ -41,6 +42,7 @@ int main(int argc, char **argv)
     case CMD_MEASURE: r = offline_measure(&o); break;
     case CMD_PREPARE: r = prepare_run(&o); break;
     case CMD_HOST_EVIDENCE: r = hostev_offline(&o); break;
+    case CMD_MONITOR: r = rtmon_run(&o); break;
     default: r = 2; break;
     }
     http_global_cleanup();

@@ -93,8 +93,8 @@ int measure_collect(const struct oci_bundle *b, const json_t *annotations,
     env.self_exe = self;
     if ((r = launchcfg_extract(b->config, b->config_digest, &env, &m->lc)) < 0)
         return r;
-    r = rootfs_digest(b->rootfs, &m->lc.mount_points, m->rootfs, &m->lc.rootfs_setid,
-                      &m->lc.rootfs_devices);
+    r = rootfs_digest_manifest(b->rootfs, &m->lc.mount_points, m->rootfs, &m->lc.rootfs_setid,
+                               &m->lc.rootfs_devices, &m->manifest);
     timing_mark("rootfs digest");
     if (r == 0)
         r = measure_binary(runtime_exe, cache_dir, m->runtime_path, m->runtime);
@@ -110,6 +110,7 @@ int measure_collect(const struct oci_bundle *b, const json_t *annotations,
 void measure_free(struct measurement *m)
 {
     launchcfg_free(&m->lc);
+    rootfs_manifest_free(&m->manifest);
 }
 
 static cbor_item_t *content(const char *type)

@@ -8,6 +8,7 @@
 
 #include "eventlog.h"
 #include "launchcfg.h"
+#include "rootfs.h"
 #include "ocispec.h"
 
 #define PCR_WHAT 8   /* image, rootfs */
@@ -28,6 +29,7 @@ struct measurement {
     char agent_path[PATH_MAX];
     uint8_t agent[DIGEST_LEN];
     struct launch_config lc;
+    struct rootfs_manifest manifest; /* the rootfs digest's entries (runtime integrity) */
 };
 
 /* The container as its start shows it (launchcfg.h): what the engine and the runtime say. */

@@ -15,12 +15,13 @@
 #include "cfgfile.h"
 #include "pcrlist.h"
 #include "precheck.h"
+#include "rtmon.h"
 
 enum { O_VERIFIER = 1, O_RUN_DIR, O_CA, O_CERT, O_KEY, O_TIMEOUT, O_RUNTIME, O_VTPM, O_NONCE,
        O_BUNDLE, O_OUT, O_ID, O_CACHE_DIR, O_AGENT_SOCKET, O_LISTEN_SOCKET, O_POOL,
        O_NO_HOST, O_HOST_PCRS, O_UEFI_LOG, O_KMOD_LOG, O_HOST_MODE, O_NODE, O_REATTEST, O_BIND_DIR,
        O_LANES, O_REFILL, O_ENGINE_STORAGE, O_CRI_ROOT, O_CRI_STATE, O_KUBELET_ROOT,
-       O_KDEV, O_KMOD_CTL, O_DEV_NODE };
+       O_KDEV, O_KMOD_CTL, O_DEV_NODE, O_MONITOR };
 
 static const struct option options[] = {
     { "verifier", required_argument, NULL, O_VERIFIER },
@@ -56,6 +57,7 @@ static const struct option options[] = {
     { "kernel-device", required_argument, NULL, O_KDEV },
     { "kmod-control", required_argument, NULL, O_KMOD_CTL },
     { "device-node", required_argument, NULL, O_DEV_NODE },
+    { "monitor-socket", required_argument, NULL, O_MONITOR },
     { NULL, 0, NULL, 0 },
 };
 
@@ -88,6 +90,12 @@ void opts_usage(FILE *f)
         "                    N requests served at once, 1..64, default 4 per core, 4..32;\n"
         "                    the pool refilled MS ms after the last request, default 250)\n"
         "  attest-agent host-evidence --nonce HEX --out FILE [--run-dir DIR]\n"
+        "  attest-agent monitor --verifier URL [--monitor-socket PATH] [--run-dir DIR]\n"
+        "                    [--ca F --cert F --key F] [--cache-dir DIR|'']\n"
+        "                    (runtime integrity: what attested containers execute, PCR 11;\n"
+        "                    socket default " RTMON_DEFAULT_SOCKET "; hooks register with\n"
+        "                    hook --monitor-socket PATH, annotation " ANN_RUNTIME "\n"
+        "                    off|monitor|enforce, default monitor)\n"
         "Host evidence (hook, evidence, serve, host-evidence): [--no-host-evidence]\n"
         "    [--host-evidence node|quote] (hook, serve; default node: container evidence names\n"
         "    the node, whose verdict host-only evidence keeps fresh; quote: a host quote per\n"
@@ -272,6 +280,7 @@ static int set_opt(struct agent_opts *o, int c, const char *arg)
     case O_KUBELET_ROOT: return set_root(&o->kubelet_root, arg);
     case O_KDEV: return opts_kdev_parse(arg, &o->kdev);
     case O_KMOD_CTL: return *arg ? (o->kmod_control = arg, 0) : -1;
+    case O_MONITOR: return *arg ? (o->monitor_socket = arg, 0) : -1;
     case O_DEV_NODE: return !strncmp(arg, "/dev/", 5) && arg[5] ? (o->device_node = arg, 0) : -1;
     default: return -1;
     }
@@ -291,6 +300,8 @@ static int parse_cmd(const char *s, enum agent_cmd *cmd)
         *cmd = CMD_SERVE;
     else if (!strcmp(s, "host-evidence"))
         *cmd = CMD_HOST_EVIDENCE;
+    else if (!strcmp(s, "monitor"))
+        *cmd = CMD_MONITOR;
     else
         return -1;
     return 0;
@@ -311,6 +322,8 @@ static int complete(const struct agent_opts *o)
         return o->verifier && (!o->cert == !o->key);
     case CMD_HOST_EVIDENCE:
         return o->nonce && o->out && !o->host.off;
+    case CMD_MONITOR:
+        return o->verifier && (!o->cert == !o->key);
     default:
         return 0;
     }
@@ -358,7 +371,8 @@ int opts_validate(const struct agent_opts *o)
 {
     int bad = 0;
 
-    if (o->cmd != CMD_HOOK && o->cmd != CMD_SERVE && o->cmd != CMD_PREPARE)
+    if (o->cmd != CMD_HOOK && o->cmd != CMD_SERVE && o->cmd != CMD_PREPARE &&
+        o->cmd != CMD_MONITOR)
         return 0;
     bad |= precheck_url("--verifier", o->verifier);
     if (o->ca)
@@ -368,6 +382,8 @@ int opts_validate(const struct agent_opts *o)
     if (o->key)
         bad |= precheck_readable("--key", o->key);
     bad |= existing_dir("--run-dir", o->run_dir);
+    if (o->cmd == CMD_MONITOR)
+        bad |= socket_dir_ok(o->monitor_socket ? o->monitor_socket : RTMON_DEFAULT_SOCKET);
     if (o->cmd == CMD_SERVE) {
         bad |= socket_dir_ok(o->listen_socket);
         if (o->cache_dir)
@@ -408,6 +424,8 @@ int opts_parse(int argc, char **argv, struct agent_opts *o)
             goto usage;
     if (optind != argc || !complete(o))
         goto usage;
+    if (o->cmd == CMD_MONITOR && !o->monitor_socket)
+        o->monitor_socket = RTMON_DEFAULT_SOCKET;
     if (o->n_engine_storage == 0) {
         o->engine_storage[0] = AGENT_DEFAULT_GRAPH_ROOT;
         o->engine_storage[1] = AGENT_DEFAULT_RUN_ROOT;

@@ -8,7 +8,8 @@
 
 #include "hostev.h"
 
-enum agent_cmd { CMD_HOOK, CMD_EVIDENCE, CMD_MEASURE, CMD_PREPARE, CMD_SERVE, CMD_HOST_EVIDENCE };
+enum agent_cmd { CMD_HOOK, CMD_EVIDENCE, CMD_MEASURE, CMD_PREPARE, CMD_SERVE, CMD_HOST_EVIDENCE,
+                CMD_MONITOR };
 
 #define AGENT_DEFAULT_RUN_DIR  "/run/vtpm-mgr"
 #define AGENT_DEFAULT_TIMEOUT_MS 5000
@@ -63,6 +64,8 @@ struct agent_opts {
                                      kmod_control exists) */
     const char *kmod_control;     /* hook: kmod-vtpm's control device, for auto */
     const char *device_node;      /* hook: where the container sees its device */
+    const char *monitor_socket;   /* hook: the runtime monitor to register with (NULL: none);
+                                   * monitor: where it listens (docs/runtime-integrity.md) */
 };
 
 /* Parses argv (argv[1] is the command). Returns 0, or 2 after printing usage. */

@@ -20,6 +20,7 @@
 
 struct walk {
     EVP_MD_CTX *ctx;
+    struct rootfs_manifest *mf;
     dev_t dev;
     const struct strset *exclude;
     struct strset *setid, *devices;
@@ -81,6 +82,42 @@ static int entry_data(int dirfd, const char *name, const struct stat *st, uint8_
     }
 }
 
+/* Appends one entry's encoding to the manifest: 0, or -ENOMEM. Past its bound the manifest
+ * is dropped (mf->over), the digest goes on. */
+static int keep(struct rootfs_manifest *mf, const uint8_t *enc, size_t len)
+{
+    uint8_t *tmp;
+    size_t cap;
+
+    if (mf->over)
+        return 0;
+    if (len > ROOTFS_MANIFEST_MAX - mf->len) {
+        free(mf->p);
+        mf->p = NULL;
+        mf->len = mf->cap = 0;
+        mf->over = 1;
+        return 0;
+    }
+    if (mf->len + len > mf->cap) {
+        cap = mf->cap ? mf->cap : 16384;
+        while (cap < mf->len + len)
+            cap *= 2;
+        if (!(tmp = realloc(mf->p, cap)))
+            return -ENOMEM;
+        mf->p = tmp;
+        mf->cap = cap;
+    }
+    memcpy(mf->p + mf->len, enc, len);
+    mf->len += len;
+    return 0;
+}
+
+void rootfs_manifest_free(struct rootfs_manifest *mf)
+{
+    free(mf->p);
+    memset(mf, 0, sizeof(*mf));
+}
+
 static cbor_item_t *entry_item(const char *path, const struct stat *st, const uint8_t *data,
                                size_t len)
 {
@@ -123,6 +160,8 @@ static int emit(struct walk *w, int dirfd, const char *name, const char *path,
     enclen = cbor_serialize_alloc(it, &enc, &encsz);
     cbor_decref(&it);
     r = enclen && EVP_DigestUpdate(w->ctx, enc, enclen) ? 0 : -EIO;
+    if (r == 0 && w->mf)
+        r = keep(w->mf, enc, enclen);
     free(enc);
     return r;
 }
@@ -243,8 +282,15 @@ static int walk_dir(struct walk *w, int dirfd, const char *prefix, int depth)
 int rootfs_digest(const char *path, const struct strset *exclude, uint8_t out[DIGEST_LEN],
                   struct strset *setid, struct strset *devices)
 {
+    return rootfs_digest_manifest(path, exclude, out, setid, devices, NULL);
+}
+
+int rootfs_digest_manifest(const char *path, const struct strset *exclude,
+                           uint8_t out[DIGEST_LEN], struct strset *setid,
+                           struct strset *devices, struct rootfs_manifest *mf)
+{
     struct walk w = { .ctx = EVP_MD_CTX_new(), .exclude = exclude, .setid = setid,
-                      .devices = devices };
+                      .devices = devices, .mf = mf };
     unsigned int n = 0;
     struct stat st;
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = -EIO;

@@ -3,6 +3,7 @@
 #ifndef AGENT_ROOTFS_H
 #define AGENT_ROOTFS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "digest.h"
@@ -26,5 +27,24 @@
  */
 int rootfs_digest(const char *path, const struct strset *exclude, uint8_t out[DIGEST_LEN],
                   struct strset *setid, struct strset *devices);
+
+/*
+ * The manifest (docs/runtime-integrity.md): the concatenated entry encodings that the tree
+ * digest hashes, so that SHA-256 of it is the digest; at most ROOTFS_MANIFEST_MAX bytes (it
+ * travels in evidence, which the verifier takes up to 1 MiB of).
+ */
+#define ROOTFS_MANIFEST_MAX (768u * 1024u)
+struct rootfs_manifest {
+    uint8_t *p;
+    size_t len, cap;
+    int over;      /* it would exceed ROOTFS_MANIFEST_MAX: not kept (p NULL) */
+};
+/* rootfs_digest() that also keeps the manifest in mf (empty on entry; rootfs_manifest_free
+ * also after an error); a manifest over ROOTFS_MANIFEST_MAX is dropped (mf->over), which
+ * does not fail the digest. */
+int rootfs_digest_manifest(const char *path, const struct strset *exclude,
+                           uint8_t out[DIGEST_LEN], struct strset *setid,
+                           struct strset *devices, struct rootfs_manifest *mf);
+void rootfs_manifest_free(struct rootfs_manifest *mf);
 
 #endif

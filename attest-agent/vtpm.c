@@ -117,7 +117,7 @@ static void quote_selection(TPML_PCR_SELECTION *sel)
     sel->count = 1;
     sel->pcrSelections[0].hash = TPM2_ALG_SHA256;
     sel->pcrSelections[0].sizeofSelect = 3;
-    sel->pcrSelections[0].pcrSelect[1] = 0x07; /* PCRs 8, 9, 10 */
+    sel->pcrSelections[0].pcrSelect[1] = 0x0f; /* PCRs 8, 9, 10, 11 */
 }
 
 int vtpm_read_pcrs(struct vtpm *v, uint8_t out[VTPM_QUOTE_PCRS][DIGEST_LEN])
@@ -134,7 +134,7 @@ int vtpm_read_pcrs(struct vtpm *v, uint8_t out[VTPM_QUOTE_PCRS][DIGEST_LEN])
     if (rc != TSS2_RC_SUCCESS)
         return vtpm_err(rc, "Esys_PCR_Read");
     if (vals->count != VTPM_QUOTE_PCRS) {
-        LOG_ERROR("vTPM: PCR_Read returned %u values, not 3", vals->count);
+        LOG_ERROR("vTPM: PCR_Read returned %u values, not %d", vals->count, VTPM_QUOTE_PCRS);
         goto out;
     }
     for (int i = 0; i < VTPM_QUOTE_PCRS; i++) {

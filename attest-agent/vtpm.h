@@ -10,7 +10,7 @@
 
 #define VTPM_AK_HANDLE   0x81010002u /* the agent's AK, persistent */
 #define VTPM_NV_REG      0x01000a01u /* the agent's registration record (owner NV) */
-#define VTPM_QUOTE_PCRS  3           /* PCRs 8, 9, 10 */
+#define VTPM_QUOTE_PCRS  4           /* PCRs 8, 9, 10, 11 (runtime: docs/runtime-integrity.md) */
 #define VTPM_NONCE_MAX   64
 
 struct vtpm;
@@ -20,7 +20,7 @@ struct vtpm_quote {
     size_t attest_len;
     uint8_t *sig;      /* marshalled TPMT_SIGNATURE */
     size_t sig_len;
-    uint8_t pcrs[VTPM_QUOTE_PCRS][DIGEST_LEN]; /* sha256 values of PCRs 8, 9, 10 */
+    uint8_t pcrs[VTPM_QUOTE_PCRS][DIGEST_LEN]; /* sha256 values of PCRs 8 to 11 */
 };
 
 /* Opens socket (a vTPM's tpm.sock) through Tss2_TctiLdr "swtpm:path=..." and ESAPI; the TPM
@@ -30,7 +30,7 @@ void vtpm_close(struct vtpm *v);
 
 /* Extends d into the sha256 bank of pcr. */
 int vtpm_extend(struct vtpm *v, unsigned pcr, const uint8_t d[DIGEST_LEN]);
-/* Reads the sha256 values of PCRs 8, 9, 10. */
+/* Reads the sha256 values of PCRs 8 to 11. */
 int vtpm_read_pcrs(struct vtpm *v, uint8_t out[VTPM_QUOTE_PCRS][DIGEST_LEN]);
 
 /*
@@ -49,7 +49,7 @@ int vtpm_ak_public(struct vtpm *v, uint8_t **buf, size_t *len);
 int vtpm_activate(struct vtpm *v, const uint8_t *blob, size_t blob_len, const uint8_t *secret,
                   size_t secret_len, uint8_t **cred, size_t *cred_len);
 
-/* TPM2_Quote of PCRs 8, 9, 10 (sha256) with the AK and nonce as qualifying data, and the PCR
+/* TPM2_Quote of PCRs 8 to 11 (sha256) with the AK and nonce as qualifying data, and the PCR
  * values it covers. Free with vtpm_quote_free(). */
 int vtpm_quote(struct vtpm *v, const uint8_t *nonce, size_t nonce_len, struct vtpm_quote *q);
 void vtpm_quote_free(struct vtpm_quote *q);

@@ -13,7 +13,7 @@
 # first evidence is checked, BENCH_PROC_ROUNDS: rounds of `verifier verify` vs tpm2_checkquote
 # processes, BENCH_CHECKQUOTE_N, BENCH_START_N);
 # those of tests/bench/bench_fleet.sh (BENCH_FLEET_*); BENCH_IMAGESIG_SECONDS of
-# tests/bench/bench_imagesig.sh.
+# tests/bench/bench_imagesig.sh; tests/bench/bench_runtime.sh (BENCH_RUNTIME_*).
 set -eu
 B=$(cd "${1:-build}" && pwd)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -469,6 +469,7 @@ write_report() {
         cat "$T/threads.md"  # 8f. verifier serving threads (bench_threads.sh)
         cat "$T/store.md"    # 8g. evidence checks' store commits: per write, per check, grouped
         cat "$T/fleet.md"    # 8h. the verifier under a simulated fleet
+        cat "$T/runtime.md"  # 8i. exec latency and monitor CPU with runtime integrity
         report_goals
         report_notes
     } >"$T/benchmarks.md"
@@ -566,6 +567,10 @@ main() {
     { echo; echo "## 8h. Verifier at fleet scale: simulated fleet, one and two instances"
       sh "$ROOT/tests/bench/bench_fleet.sh" "$B"; } >"$T/fleet.md" ||
         fail "bench_fleet.sh"
+    say "8i runtime integrity: exec latency off / monitor / enforce, monitor CPU (bench_runtime.sh)"
+    { echo; echo "## 8i. Runtime integrity: exec latency and monitor CPU"
+      sh "$ROOT/tests/bench/bench_runtime.sh" "$B"; } >"$T/runtime.md" ||
+        fail "bench_runtime.sh"
     write_report
     sh "$ROOT/swtpm-ci/bench-kernel.sh" "$B" "$OUT" || fail "kernel device round trip (swtpm-ci/bench-kernel.sh)"
 }

@@ -16,7 +16,7 @@ fuzz_manifest_LIBS  := -lcrypto
 fuzz_evidence_SRCS  := verifier/check/evidence.c verifier/boot/eventlog.c verifier/check/quote.c verifier/check/chain.c \
                        verifier/check/tpmobj.c verifier/check/policy.c verifier/check/launchpolicy.c verifier/check/reasons.c \
                        verifier/check/imagesig.c verifier/check/sigkeys.c verifier/check/refbundle.c \
-                       verifier/check/verify.c \
+                       verifier/check/verify.c verifier/check/runtime.c \
                        verifier/check/chaincache.c verifier/check/hostcache.c verifier/check/hostcheck.c verifier/check/kmodlist.c \
                        verifier/boot/uefilog.c verifier/boot/bootpolicy.c lib/tpmtemplates.c \
                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
@@ -56,16 +56,29 @@ fuzz_slowtpm_LIBS   := -ltss2-mu
 
 fuzz_admission_SRCS := verifier/sched/admission.c verifier/sched/podspec.c verifier/check/policy.c verifier/check/launchpolicy.c \
                        verifier/check/imagesig.c verifier/check/sigkeys.c verifier/check/refbundle.c \
+                       verifier/check/runtime.c \
                        verifier/boot/bootpolicy.c verifier/boot/uefilog.c \
                        verifier/check/reasons.c verifier/boot/eventlog.c verifier/check/tpmobj.c \
                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_admission_LIBS := -ljansson -lcbor -lcrypto -ltss2-mu
 
 fuzz_imagesig_SRCS  := verifier/check/imagesig.c verifier/check/sigkeys.c verifier/check/refbundle.c verifier/check/policy.c \
+                       verifier/check/runtime.c \
                        verifier/check/launchpolicy.c verifier/check/reasons.c verifier/boot/bootpolicy.c \
                        verifier/boot/uefilog.c verifier/boot/eventlog.c verifier/check/tpmobj.c \
                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_imagesig_LIBS  := -ljansson -lcbor -lcrypto -ltss2-mu
+
+fuzz_rtmanifest_SRCS := verifier/check/runtime.c verifier/check/policy.c verifier/check/launchpolicy.c \
+                        verifier/check/imagesig.c verifier/check/sigkeys.c verifier/check/refbundle.c \
+                        verifier/check/reasons.c verifier/check/tpmobj.c verifier/boot/bootpolicy.c \
+                        verifier/boot/uefilog.c verifier/boot/eventlog.c \
+                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
+fuzz_rtmanifest_LIBS := -ljansson -lcbor -lcrypto -ltss2-mu
+
+fuzz_rtmonparse_INC  := -Iattest-agent
+fuzz_rtmonparse_SRCS := attest-agent/rtmonparse.c
+fuzz_rtmonparse_LIBS :=
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS   := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))

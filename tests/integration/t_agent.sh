@@ -65,7 +65,7 @@ printf '{"root": ' >bad/config.json
 if "$AGENT" measure --bundle bad 2>/dev/null; then fail "malformed config.json accepted"; fi
 ok "measure: digests, determinism, rootfs sensitivity, malformed config refused"
 
-# evidence: PCRs 8, 9, 10 of the vTPM = replay of the event log = what the quote covers.
+# evidence: PCRs 8 to 11 of the vTPM (11: runtime records, none yet) = replay of the event log = what the quote covers.
 U=$(create_vtpm)
 S=$(sock_of "$U")
 "$AGENT" evidence --run-dir "$RUN" --vtpm "$U" --nonce "$NONCE" --bundle b --out ev.cbor \
@@ -77,7 +77,7 @@ grep -q "^container_id: ctr-1" show.txt || fail "evidence container id"
 grep -q "^vtpm_uuid: $U" show.txt || fail "evidence vTPM uuid"
 grep -q "^registration: absent" show.txt || fail "offline evidence carries a registration"
 grep -q "^types: rootfs runtime agent launch-config$" show.txt || fail "event log records"
-vt "$S" tpm2_pcrread sha256:8,9,10 -o tpm-pcrs.bin >/dev/null || fail "pcrread"
+vt "$S" tpm2_pcrread sha256:8,9,10,11 -o tpm-pcrs.bin >/dev/null || fail "pcrread"
 cmp -s tpm-pcrs.bin x/pcrs.bin || fail "vTPM PCRs differ from the event-log replay"
 for i in 8 9 10; do
     grep -q "^replay_$i: $(json pcrs <m1.json | json "$i")" show.txt ||
@@ -86,12 +86,12 @@ done
 ok "PCRs 8/9/10 in the vTPM = event-log replay = measure's prediction"
 
 tpm2_checkquote -u x/ak.pub -m x/quote.attest -s x/quote.sig -g sha256 -q "$NONCE" \
-    -f x/pcrs.bin -l sha256:8,9,10 >/dev/null || fail "tpm2_checkquote rejects the quote"
+    -f x/pcrs.bin -l sha256:8,9,10,11 >/dev/null || fail "tpm2_checkquote rejects the quote"
 if tpm2_checkquote -u x/ak.pub -m x/quote.attest -s x/quote.sig -g sha256 -q "${NONCE}00" \
     >/dev/null 2>&1; then fail "tpm2_checkquote accepts a wrong nonce"; fi
 flip_byte x/pcrs.bin 40
 if tpm2_checkquote -u x/ak.pub -m x/quote.attest -s x/quote.sig -g sha256 -q "$NONCE" \
-    -f x/pcrs.bin -l sha256:8,9,10 >/dev/null 2>&1; then fail "checkquote accepts other PCRs"; fi
+    -f x/pcrs.bin -l sha256:8,9,10,11 >/dev/null 2>&1; then fail "checkquote accepts other PCRs"; fi
 ok "tpm2_checkquote accepts the quote (nonce, PCR digest) and refuses altered inputs"
 
 # The AK is persistent at 0x81010002 and is the key of the evidence; the EK cert is vtpm-mgr's.

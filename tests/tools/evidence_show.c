@@ -48,10 +48,11 @@ static void print_types(const cbor_item_t *log)
     printf("\n");
 }
 
-/* Replayed PCRs 8, 9, 10 into pcrs.bin (tpm2_checkquote -f with -l sha256:8,9,10). */
+/* Replayed PCRs 8 to 11 (the quote's selection; 11 holds runtime records, zero at the start)
+ * into pcrs.bin (tpm2_checkquote -f with -l sha256:8,9,10,11). */
 static int replay(int dirfd, const cbor_item_t *ev)
 {
-    uint8_t pcrs[EVENTLOG_PCRS][DIGEST_LEN], cat[3 * DIGEST_LEN];
+    uint8_t pcrs[EVENTLOG_PCRS][DIGEST_LEN], cat[4 * DIGEST_LEN];
     const cbor_item_t *log = ctl_get(ev, "event_log");
     uint32_t used = 0;
 
@@ -59,7 +60,9 @@ static int replay(int dirfd, const cbor_item_t *ev)
         fprintf(stderr, "evidence_show: the event log does not replay PCRs 8, 9, 10\n");
         return -1;
     }
-    for (int i = 0; i < 3; i++) {
+    if (!(used & 0x800))
+        memset(pcrs[11], 0, DIGEST_LEN);
+    for (int i = 0; i < 4; i++) {
         char label[24];
         snprintf(label, sizeof(label), "replay_%d", 8 + i);
         hexline(label, pcrs[8 + i], DIGEST_LEN);

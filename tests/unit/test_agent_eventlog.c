@@ -220,8 +220,10 @@ static void test_evidence_encode(void **state)
     assert_true(v == 1);
     assert_null(ctl_get(m, "registration"));
     pcrs = ctl_get(m, "pcrs");
-    assert_true(pcrs && cbor_isa_map(pcrs) && cbor_map_size(pcrs) == 3);
+    assert_true(pcrs && cbor_isa_map(pcrs) && cbor_map_size(pcrs) == VTPM_QUOTE_PCRS);
     assert_int_equal(cbor_get_int(cbor_map_handle(pcrs)[0].key), 8);
+    assert_int_equal(cbor_get_int(cbor_map_handle(pcrs)[3].key), 11); /* runtime PCR */
+    assert_null(ctl_get(m, "rootfs_manifest"));
     assert_int_equal(cbor_array_size(ctl_get(m, "event_log")), 4);
     assert_true(cbor_isa_map(ctl_get(m, "host_chain")));
     cbor_decref(&m);
@@ -231,6 +233,13 @@ static void test_evidence_encode(void **state)
     free(buf);
     assert_non_null(ctl_get(m, "registration"));
     cbor_decref(&m);
+    e.manifest = (struct bytes){ .p = (const uint8_t *)"\x87", .len = 1 };
+    assert_int_equal(evidence_encode(&e, &buf, &len), 0);
+    assert_int_equal(ctl_decode(buf, len, &m), 0);
+    free(buf);
+    assert_non_null(ctl_get(m, "rootfs_manifest"));
+    cbor_decref(&m);
+    e.manifest = (struct bytes){ 0 };
     assert_int_equal(register_request_encode(&e, &buf, &len), 0);
     assert_int_equal(ctl_decode(buf, len, &m), 0);
     free(buf);

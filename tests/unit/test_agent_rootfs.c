@@ -228,6 +228,31 @@ static void test_findings(void **state)
     strset_free(&devs);
 }
 
+/* The manifest is exactly the bytes the tree digest hashes: entries in walk order, with
+ * bin/tool's content digest (what the verifier looks an exec up in). */
+static void test_manifest(void **state)
+{
+    struct fixture *f = *state;
+    struct rootfs_manifest mf = { 0 };
+    uint8_t d[DIGEST_LEN], d2[DIGEST_LEN], tool[DIGEST_LEN];
+    const char *content = "#!/bin/sh\necho hi\n";
+
+    assert_int_equal(rootfs_digest_manifest(f->a, NULL, d, NULL, NULL, &mf), 0);
+    digest_of(f->a, d2);
+    assert_memory_equal(d, d2, DIGEST_LEN);
+    assert_false(mf.over);
+    assert_true(mf.len > 0);
+    assert_int_equal(digest_buf(mf.p, mf.len, d2), 0);
+    assert_memory_equal(d, d2, DIGEST_LEN);
+    assert_int_equal(digest_buf(content, strlen(content), tool), 0);
+    assert_non_null(memmem(mf.p, mf.len, "bin/tool", 8));
+    assert_non_null(memmem(mf.p, mf.len, tool, DIGEST_LEN));
+    assert_true((uint8_t *)memmem(mf.p, mf.len, "bin/tool", 8) <
+                (uint8_t *)memmem(mf.p, mf.len, "etc/passwd", 10));
+    rootfs_manifest_free(&mf);
+    assert_null(mf.p);
+}
+
 static void test_errors(void **state)
 {
     struct fixture *f = *state;
@@ -247,6 +272,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_stable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_manifest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_content_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_symlink, setup, teardown),

@@ -11,7 +11,7 @@
 
 static const char *const known_keys[] = {
     "v", "container_id", "vtpm_uuid", "nonce", "ak_pub", "quote_attest", "quote_sig", "pcrs",
-    "event_log", "ek_cert", "host_chain", "registration", "host", "node",
+    "event_log", "ek_cert", "host_chain", "registration", "host", "node", "rootfs_manifest",
 };
 static const char *const host_only_keys[] = { "v", "nonce", "host_chain", "host" };
 static const char *const host_keys[] = {
@@ -130,6 +130,10 @@ static int parse_blobs(const cbor_item_t *m, struct evidence *ev, char *err, siz
         return fail(err, errsz, "quote_sig");
     if (vf_evidence_bytes(m, "ek_cert", &ev->ek_cert) < 0)
         return fail(err, errsz, "ek_cert");
+    /* runtime integrity (docs/runtime-integrity.md): optional, checked by runtime.c */
+    if (ctl_get(m, "rootfs_manifest") &&
+        vf_evidence_bytes(m, "rootfs_manifest", &ev->rootfs_manifest) < 0)
+        return fail(err, errsz, "rootfs_manifest");
     return 0;
 }
 

@@ -51,6 +51,9 @@ struct evidence {
     /* Node mode (docs/evidence.md): the node whose verdict stands for the host part, "" when
      * absent. Never set together with host.present. */
     char node[EVIDENCE_NODE_MAX];
+    /* Runtime integrity: the rootfs tree digest's entries (docs/runtime-integrity.md); len 0
+     * (p NULL) when absent. */
+    struct bytes rootfs_manifest;
 };
 
 /*

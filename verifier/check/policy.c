@@ -22,6 +22,7 @@
 #include "check/launchpolicy.h"
 #include "check/refbundle.h"
 #include "check/nodeverdict.h"
+#include "check/runtime.h"
 
 #define POLICY_MAX_SIZE (4u * 1024u * 1024u)
 
@@ -114,7 +115,7 @@ static int validate(json_t *root, char *err, size_t errsz)
     json_object_foreach(root, k, v)
         if (strcmp(k, "version") && strcmp(k, "digests") && strcmp(k, "launch") &&
             strcmp(k, "node_verdict_max_age") && strcmp(k, "image_signatures") &&
-            strcmp(k, "reference_bundles"))
+            strcmp(k, "reference_bundles") && strcmp(k, "runtime"))
             return errf(err, errsz, "unknown top-level key");
     if (json_integer_value(json_object_get(root, "version")) == 1)
         return errf(err, errsz, "version 1 policies are no longer read: their launch rules "
@@ -125,7 +126,8 @@ static int validate(json_t *root, char *err, size_t errsz)
         return errf(err, errsz, "version must be 2");
     if (validate_digests(json_object_get(root, "digests"), err, errsz) < 0 ||
         launch_policy_validate(json_object_get(root, "launch"), err, errsz) < 0 ||
-        node_max_age(root, err, errsz) < 0)
+        node_max_age(root, err, errsz) < 0 ||
+        runtime_policy_validate(json_object_get(root, "runtime"), err, errsz) < 0)
         return -EINVAL;
     return merge_launch(root, err, errsz);
 }

@@ -7,6 +7,7 @@
 
 #include "check/chain.h"
 #include "check/hostcheck.h"
+#include "check/runtime.h"
 
 void verify_evidence(const struct evidence *ev, const struct policy *pol, X509_STORE *trust,
                      struct verify_result *res)
@@ -17,8 +18,11 @@ void verify_evidence(const struct evidence *ev, const struct policy *pol, X509_S
 
     memset(res, 0, sizeof(*res));
     quote_check(ev, &res->quote, &res->reasons);
-    if (vf_eventlog_check(ev, &res->meas, &res->reasons) == 0)
+    if (vf_eventlog_check(ev, &res->meas, &res->reasons) == 0) {
         policy_check(pol, &res->meas, &res->reasons);
+        runtime_check(json_object_get(pol->root, "runtime"), ev,
+                      res->meas.has_rootfs ? res->meas.rootfs_digest : "", &res->reasons);
+    }
     chain_check_cached(&ci, trust, &res->reasons);
     host_check(ev, pol->boot, &res->host);
     policy_check_boot_period(pol, (int64_t)time(NULL), &res->host);

@@ -730,11 +730,11 @@ static void unload(struct server *sv)
     for (unsigned i = 0; sv->apis && i < sv->n; i++)
         store_close(sv->apis[i].st);
     free(sv->apis);
-    free(sv->shards);
     admission_cache_free(sv->base.acache);
     wp_holder_free(sv->base.wp);
     for (unsigned i = 0; sv->shards && i < sv->n; i++)
         bundle_put(sv->shards[i].b);
+    free(sv->shards); /* after its bundles are put */
     bundle_put(sv->cur);
 }
 

@@ -1,0 +1,1079 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * `attest-agent monitor` (docs/runtime-integrity.md): one fanotify group of class
+ * FAN_CLASS_CONTENT with a FAN_MARK_FILESYSTEM mark on each superblock of each registered
+ * container (its root file system and its own tmpfs mounts): FAN_OPEN_EXEC_PERM, which holds
+ * the exec until it is answered (FAN_DENY only in enforcement mode), so that the cgroup of
+ * the process, by which an event is attributed, is read while the process exists; a
+ * superblock shared with the host gets FAN_OPEN_EXEC only (monitor mode). Each file is hashed
+ * once per (dev, inode, mtime, ctime, size); each new (path, digest) of a container becomes an
+ * `exec` record of its event log, extended into PCR 11 of its vTPM by the worker thread, which
+ * then quotes and sends the evidence with the rootfs manifest. In enforcement mode a file
+ * that is not the measured rootfs's own is refused (FAN_DENY) before it runs.
+ *
+ * Threads: the main thread owns the fanotify group, the registration socket and the
+ * containers' state; the worker does the vTPM and verifier calls (a permission event never
+ * waits for them). `mu` guards the container table between the two.
+ */
+#include "rtmon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attest.h"
+#include "ctlproto.h"
+#include "deadline.h"
+#include "digest.h"
+#include "eventlog.h"
+#include "evidence.h"
+#include "hexutil.h"
+#include "hostev.h"
+#include "http.h"
+#include "log.h"
+#include "nodemode.h"
+#include "procstat.h"
+#include "rootfs.h"
+#include "rtmonparse.h"
+#include "verifierapi.h"
+
+#define RTMON_MAX_CTRS   256
+#define RTMON_MAX_MARKS  1024
+#define RTMON_CACHE      4096      /* hash cache entries (direct-mapped) */
+#define RTMON_STEP_MS    5000      /* one evidence: vtpm-mgr and verifier calls */
+#define RTMON_CG_MAX     512
+#define RTMON_IO_MS      2000
+
+int rt_mode_parse(const char *s, enum rt_mode *m)
+{
+    if (!strcmp(s, "off"))
+        *m = RT_OFF;
+    else if (!strcmp(s, "monitor"))
+        *m = RT_MONITOR;
+    else if (!strcmp(s, "enforce"))
+        *m = RT_ENFORCE;
+    else
+        return -1;
+    return 0;
+}
+
+/* ---- the hook's side ------------------------------------------------------------------- */
+
+static int connect_to(const char *path, int timeout_ms)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+    int fd;
+
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+        return -errno;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        int r = -errno;
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
+int rtmon_register(const char *socket_path, const struct rtmon_watch *w, int timeout_ms,
+                   char *err, size_t errsz)
+{
+    cbor_item_t *m = ctl_map_new(), *reply = NULL;
+    int fd = -1, r = -ENOMEM, ok = 0;
+
+    snprintf(err, errsz, "out of memory");
+    if (!m || ctl_put_uint(m, "v", 1) || ctl_put_str(m, "op", "watch") ||
+        ctl_put_str(m, "id", w->id) || ctl_put_str(m, "vtpm", w->vtpm) ||
+        ctl_put_str(m, "registration", w->registration) ||
+        ctl_put_str(m, "rootfs", w->rootfs) || ctl_put_uint(m, "pid", (uint64_t)w->pid) ||
+        ctl_put_uint(m, "start", w->start) ||
+        ctl_put_bytes(m, "manifest", w->manifest->p, w->manifest->len) ||
+        ctl_put_item(m, "log", cbor_incref((cbor_item_t *)w->log)) ||
+        ctl_put_bool(m, "enforce", w->mode == RT_ENFORCE))
+        goto out;
+    if ((fd = connect_to(socket_path, timeout_ms)) < 0) {
+        r = fd;
+        snprintf(err, errsz, "cannot connect to %.200s: %s", socket_path, strerror(-r));
+        goto out;
+    }
+    if ((r = ctl_send(fd, m)) < 0 || (r = ctl_recv(fd, 4096, &reply)) < 0) {
+        snprintf(err, errsz, "%.200s: %s", socket_path, strerror(-r));
+        goto out;
+    }
+    if (ctl_get_bool(reply, "ok", &ok) < 0 || !ok) {
+        if (ctl_get_str(reply, "error", err, errsz) < 0)
+            snprintf(err, errsz, "refused");
+        r = -EPERM;
+        goto out;
+    }
+    r = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (reply)
+        cbor_decref(&reply);
+    if (m)
+        cbor_decref(&m);
+    return r;
+}
+
+/* ---- the monitor's state --------------------------------------------------------------- */
+
+struct mfile {
+    char *path;            /* relative, as in the manifest ("bin/sh") */
+    uint8_t digest[DIGEST_LEN];
+};
+
+struct seen {
+    char *key;             /* "path\n<hex digest>" */
+};
+
+struct ctr {
+    char *id;
+    char vtpm[MGR_UUID_LEN];
+    char reg[REG_ID_MAX];
+    long long pid;
+    unsigned long long start;
+    char cgroup[RTMON_CG_MAX];  /* "N:controllers:/path" line that names its cgroup */
+    int enforce;
+    struct rootfs_manifest mf;
+    struct mfile *files;        /* its regular files, sorted by path */
+    size_t nfiles;
+    struct seen *seen;          /* sorted */
+    size_t nseen, capseen;
+    struct eventlog log;        /* start records, then the exec records */
+    size_t extended;            /* records in the vTPM (start records count) */
+    int pending;                /* the worker has records to extend and send */
+    int inflight;               /* the worker is sending this container's evidence */
+    int broken;                 /* an extend failed: PCR 11 no longer follows the log */
+    int full;                   /* an exec-lost record was added: nothing more is recorded */
+    int64_t due_ms;             /* next periodic evidence (deadline_now_ms()), 0: none */
+    int notified;               /* has a shared superblock: notification events, which a full
+                                 * queue can lose */
+    int marks[32];              /* indexes into mon.marks */
+    int nmarks;
+    int gone;
+};
+
+struct mark {
+    dev_t dev;
+    int fd;                     /* a mount root of that superblock (the mark's handle) */
+    uint64_t mask;
+    int refs;
+};
+
+struct cache_ent {
+    dev_t dev;
+    ino_t ino;
+    struct timespec mtime, ctime;
+    off_t size;
+    int valid;
+    uint8_t digest[DIGEST_LEN];
+};
+
+struct mon {
+    const struct agent_opts *o;
+    int fan, lfd;
+    pthread_mutex_t mu;
+    pthread_cond_t work;
+    int stopping;
+    struct ctr *ctrs[RTMON_MAX_CTRS];
+    struct mark marks[RTMON_MAX_MARKS];
+    int nmarks;
+    struct cache_ent cache[RTMON_CACHE];
+    int host_registered;
+    unsigned long long hits, misses, events, denied;
+};
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static int cmp_mfile(const void *a, const void *b)
+{
+    return strcmp(((const struct mfile *)a)->path, ((const struct mfile *)b)->path);
+}
+
+static int cmp_seen(const void *a, const void *b)
+{
+    return strcmp(((const struct seen *)a)->key, ((const struct seen *)b)->key);
+}
+
+/* The manifest's regular files (the hook's walk, which hashes to the measured digest). */
+static int index_manifest(struct ctr *c)
+{
+    size_t off = 0, cap = 0;
+
+    while (off < c->mf.len) {
+        struct cbor_load_result res;
+        cbor_item_t *e = cbor_load(c->mf.p + off, c->mf.len - off, &res), **f;
+        int keep;
+
+        if (!e || res.read == 0 || !cbor_isa_array(e) || cbor_array_size(e) != 7) {
+            if (e)
+                cbor_decref(&e);
+            return -EBADMSG;
+        }
+        off += res.read;
+        f = cbor_array_handle(e);
+        keep = cbor_isa_string(f[0]) && cbor_string_is_definite(f[0]) &&
+               cbor_isa_string(f[1]) && cbor_string_is_definite(f[1]) &&
+               cbor_string_length(f[1]) == 4 && !memcmp(cbor_string_handle(f[1]), "file", 4) &&
+               cbor_isa_bytestring(f[6]) && cbor_bytestring_is_definite(f[6]) &&
+               cbor_bytestring_length(f[6]) == DIGEST_LEN;
+        if (keep && c->nfiles == cap) {
+            struct mfile *tmp;
+            cap = cap ? 2 * cap : 256;
+            if (!(tmp = realloc(c->files, cap * sizeof(*tmp)))) {
+                cbor_decref(&e);
+                return -ENOMEM;
+            }
+            c->files = tmp;
+        }
+        if (keep) {
+            size_t n = cbor_string_length(f[0]);
+            char *p = malloc(n + 1);
+
+            if (!p) {
+                cbor_decref(&e);
+                return -ENOMEM;
+            }
+            memcpy(p, cbor_string_handle(f[0]), n);
+            p[n] = 0;
+            c->files[c->nfiles].path = p;
+            memcpy(c->files[c->nfiles].digest, cbor_bytestring_handle(f[6]), DIGEST_LEN);
+            c->nfiles++;
+        }
+        cbor_decref(&e);
+    }
+    if (c->nfiles)
+        qsort(c->files, c->nfiles, sizeof(*c->files), cmp_mfile);
+    return 0;
+}
+
+/* Whether path (as the container sees it) is a file of the measured rootfs with digest d. */
+static int measured(const struct ctr *c, const char *path, const uint8_t d[DIGEST_LEN])
+{
+    struct mfile key = { .path = (char *)path + 1 }, *hit;
+
+    if (path[0] != '/' || !c->nfiles)
+        return 0;
+    hit = bsearch(&key, c->files, c->nfiles, sizeof(*c->files), cmp_mfile);
+    return hit && !memcmp(hit->digest, d, DIGEST_LEN);
+}
+
+static void unmark(struct mon *m, int i)
+{
+    struct mark *k = &m->marks[i];
+
+    if (--k->refs > 0)
+        return;
+    if (fanotify_mark(m->fan, FAN_MARK_REMOVE | FAN_MARK_FILESYSTEM, k->mask, k->fd, NULL) < 0 &&
+        errno != ENOENT)
+        LOG_WARN("monitor: removing the mark of device %u:%u: %s", major(k->dev), minor(k->dev),
+                 strerror(errno));
+    close(k->fd);
+    k->fd = -1;
+    k->refs = 0;
+}
+
+static void ctr_free(struct mon *m, struct ctr *c)
+{
+    for (int i = 0; i < c->nmarks; i++)
+        unmark(m, c->marks[i]);
+    for (size_t i = 0; i < c->nfiles; i++)
+        free(c->files[i].path);
+    for (size_t i = 0; i < c->nseen; i++)
+        free(c->seen[i].key);
+    free(c->files);
+    free(c->seen);
+    rootfs_manifest_free(&c->mf);
+    eventlog_free(&c->log);
+    free(c->id);
+    free(c);
+}
+
+/* /proc/PID/cgroup of pid into buf (NUL-terminated): its length, or -1. */
+static ssize_t read_cgroups(long long pid, char *buf, size_t size)
+{
+    char path[64];
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%lld/cgroup", pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return -1;
+    n = read(fd, buf, size - 1);
+    close(fd);
+    if (n < 0)
+        return -1;
+    buf[n] = 0;
+    return n;
+}
+
+/* The cgroup line that places pid (rtmon_cgroup_pick). */
+static int cgroup_of(long long pid, char *out, size_t outsz)
+{
+    char cg[4096];
+
+    if (read_cgroups(pid, cg, sizeof(cg)) < 0)
+        return -errno;
+    return rtmon_cgroup_pick(cg, out, outsz);
+}
+
+/* ---- marks ----------------------------------------------------------------------------- */
+
+/* Whether the superblock maj:min is mounted in the monitor's (the host's) mount namespace
+ * anywhere but at or under rootfs: then it is shared with the host. */
+static int shared_with_host(unsigned maj, unsigned min, const char *rootfs)
+{
+    char line[3 * PATH_MAX];
+    struct rtmon_minfo mi;
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    int shared = 0;
+
+    if (!f)
+        return 1;
+    while (!shared && fgets(line, sizeof(line), f))
+        if (rtmon_parse_mountinfo(line, &mi) == 0 && mi.maj == maj && mi.min == min &&
+            !rtmon_under(mi.point, rootfs))
+            shared = 1;
+    fclose(f);
+    return shared;
+}
+
+static int add_mark(struct mon *m, struct ctr *c, const char *where, dev_t dev, uint64_t mask)
+{
+    int i, free_slot = -1, fd;
+
+    if (c->nmarks == (int)(sizeof(c->marks) / sizeof(c->marks[0])))
+        return -E2BIG;
+    for (i = 0; i < m->nmarks; i++) {
+        if (m->marks[i].refs > 0 && m->marks[i].dev == dev)
+            break;
+        if (m->marks[i].refs == 0 && free_slot < 0)
+            free_slot = i;
+    }
+    if (i < m->nmarks) {
+        if ((m->marks[i].mask | mask) != m->marks[i].mask) {
+            if (fanotify_mark(m->fan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, m->marks[i].fd,
+                              NULL) < 0)
+                return -errno;
+            m->marks[i].mask |= mask;
+        }
+        m->marks[i].refs++;
+        c->marks[c->nmarks++] = i;
+        return 0;
+    }
+    if (free_slot < 0) {
+        if (m->nmarks == RTMON_MAX_MARKS)
+            return -E2BIG;
+        free_slot = m->nmarks++;
+    }
+    /* fanotify_mark() takes no O_PATH descriptor: the mount's root directory, read-only */
+    if ((fd = open(where, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        return -errno;
+    if (fanotify_mark(m->fan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, fd, NULL) < 0) {
+        int r = -errno;
+        close(fd);
+        return r;
+    }
+    m->marks[free_slot] = (struct mark){ .dev = dev, .fd = fd, .mask = mask, .refs = 1 };
+    c->marks[c->nmarks++] = free_slot;
+    return 0;
+}
+
+/*
+ * Marks each superblock of c's mounts at or under rootfs (seen in its mount namespace; at
+ * createRuntime its process has not pivoted yet) that can hold something to execute.
+ * A superblock shared with the host gets no permission mark: enforcement is refused there.
+ */
+static int mark_ctr(struct mon *m, struct ctr *c, const char *rootfs, char *err, size_t errsz)
+{
+    char path[64], line[3 * PATH_MAX], where[PATH_MAX + 64];
+    struct rtmon_minfo mi;
+    FILE *f;
+    int r = 0, roots = 0, shared;
+
+    snprintf(path, sizeof(path), "/proc/%lld/mountinfo", c->pid);
+    if (!(f = fopen(path, "re"))) {
+        snprintf(err, errsz, "%s: %s", path, strerror(errno));
+        return -ESRCH;
+    }
+    while (r == 0 && fgets(line, sizeof(line), f)) {
+        if (rtmon_parse_mountinfo(line, &mi) < 0 || !rtmon_under(mi.point, rootfs) ||
+            rtmon_no_exec_fs(&mi))
+            continue;
+        /* A bind of part of a host file system (an engine's per-container file, a volume, a
+         * host directory) is not the container's: never marked, in either mode (the launch
+         * policy rules on host binds; mount them noexec). */
+        if (strcmp(mi.root, "/") && strcmp(mi.point, rootfs)) {
+            LOG_WARN("container %s: %s is a bind mount from the host (%s): not watched",
+                     c->id, mi.point, mi.fstype);
+            continue;
+        }
+        /* the rootfs as a bind of a host directory, or a superblock mounted elsewhere too */
+        shared = strcmp(mi.root, "/") || shared_with_host(mi.maj, mi.min, rootfs);
+        if (shared && c->enforce) {
+            snprintf(err, errsz, "%.200s (%s, device %u:%u) is a file system shared with the "
+                     "host: enforcement needs the container's own superblocks", mi.point,
+                     mi.fstype, mi.maj, mi.min);
+            r = -EPERM;
+            break;
+        }
+        snprintf(where, sizeof(where), "/proc/%lld/root%s", c->pid, mi.point);
+        /* A permission event holds the process until it is answered, so its cgroup is read
+         * while it exists; a notification (shared superblocks only) may come after a short
+         * process has gone, and is then not attributed. */
+        if ((r = add_mark(m, c, where, makedev(mi.maj, mi.min),
+                          shared ? FAN_OPEN_EXEC : FAN_OPEN_EXEC_PERM)) < 0) {
+            snprintf(err, errsz, "fanotify mark of %.300s: %s", mi.point, strerror(-r));
+            break;
+        }
+        roots += !strcmp(mi.point, rootfs);
+        c->notified |= shared;
+        LOG_INFO("container %s: %s (%s, %u:%u) watched (%s)", c->id, mi.point, mi.fstype,
+                 mi.maj, mi.min, shared ? "shared with the host: notifications, a process that "
+                 "ends at once may be missed" : c->enforce ? "permission events, enforced"
+                 : "permission events, always allowed");
+    }
+    fclose(f);
+    if (r == 0 && !roots) {
+        snprintf(err, errsz, "no mount at %.300s in the container's mount namespace", rootfs);
+        r = -ENOENT;
+    }
+    return r;
+}
+
+/* ---- registration ---------------------------------------------------------------------- */
+
+static int rootfs_record_digest(const cbor_item_t *log, uint8_t out[DIGEST_LEN])
+{
+    for (size_t i = 0; i < cbor_array_size(log); i++) {
+        const cbor_item_t *c = ctl_get(cbor_array_handle(log)[i], "content");
+        char type[16], d[80];
+
+        if (c && ctl_get_str(c, "type", type, sizeof(type)) == 0 && !strcmp(type, "rootfs") &&
+            ctl_get_str(c, "digest", d, sizeof(d)) == 0 && !strncmp(d, "sha256:", 7) &&
+            strlen(d) == 71)
+            return hex_decode_exact(d + 7, out, DIGEST_LEN);
+    }
+    return -ENOENT;
+}
+
+/* A new container from a watch request: its manifest checked against the measured tree
+ * digest (the `rootfs` record), marks set. The container is in the table when this returns 0. */
+static int watch(struct mon *m, const cbor_item_t *req, char *err, size_t errsz)
+{
+    char rootfs[PATH_MAX], id[256];
+    uint8_t want[DIGEST_LEN], got[DIGEST_LEN];
+    const cbor_item_t *log = ctl_get(req, "log");
+    const uint8_t *mf = NULL;
+    size_t mflen = 0;
+    uint64_t pid = 0, start = 0;
+    struct ctr *c = calloc(1, sizeof(*c));
+    int enforce = 0, r = -EINVAL, slot = -1;
+
+    snprintf(err, errsz, "malformed request");
+    if (!c || ctl_get_str(req, "id", id, sizeof(id)) < 0 ||
+        ctl_get_str(req, "vtpm", c->vtpm, sizeof(c->vtpm)) < 0 ||
+        ctl_get_str(req, "registration", c->reg, sizeof(c->reg)) < 0 ||
+        ctl_get_str(req, "rootfs", rootfs, sizeof(rootfs)) < 0 || rootfs[0] != '/' ||
+        ctl_get_uint(req, "pid", &pid) < 0 || pid == 0 || pid > INT_MAX ||
+        ctl_get_uint(req, "start", &start) < 0 || ctl_get_bool(req, "enforce", &enforce) < 0 ||
+        !log || !cbor_isa_array(log) || ctl_get_bytes(req, "manifest", &mf, &mflen) < 0 ||
+        mflen == 0 || mflen > ROOTFS_MANIFEST_MAX)
+        goto fail;
+    c->pid = (long long)pid;
+    c->start = start;
+    c->enforce = enforce;
+    /* eventlog_add() appends to an array that can grow: the decoded one cannot */
+    if (!(c->id = strdup(id)) || eventlog_init(&c->log) < 0) {
+        r = -ENOMEM;
+        goto fail;
+    }
+    for (size_t i = 0; i < cbor_array_size(log); i++) {
+        cbor_item_t *rec = cbor_copy(cbor_array_handle(log)[i]);
+        int pushed = rec && cbor_array_push(c->log.records, rec);
+
+        if (rec)
+            cbor_decref(&rec);
+        if (!pushed) {
+            r = -ENOMEM;
+            goto fail;
+        }
+    }
+    c->log.count = c->extended = cbor_array_size(log);
+    if (procstat_start_time(c->pid) != c->start) {
+        snprintf(err, errsz, "process %lld is not the container's", c->pid);
+        r = -ESRCH;
+        goto fail;
+    }
+    if ((r = cgroup_of(c->pid, c->cgroup, sizeof(c->cgroup))) < 0) {
+        snprintf(err, errsz, "no cgroup of its own for process %lld", c->pid);
+        goto fail;
+    }
+    for (int i = 0; i < RTMON_MAX_CTRS; i++)
+        if (m->ctrs[i] && !strcmp(m->ctrs[i]->cgroup, c->cgroup) && !m->ctrs[i]->gone) {
+            snprintf(err, errsz, "cgroup %.200s is container %.200s's", c->cgroup, m->ctrs[i]->id);
+            r = -EEXIST;
+            goto fail;
+        }
+    if ((r = rootfs_record_digest(log, want)) < 0) {
+        snprintf(err, errsz, "the event log has no rootfs record");
+        goto fail;
+    }
+    if (digest_buf(mf, mflen, got) < 0 || memcmp(want, got, DIGEST_LEN)) {
+        snprintf(err, errsz, "the manifest is not the measured rootfs's");
+        r = -EINVAL;
+        goto fail;
+    }
+    if (!(c->mf.p = malloc(mflen))) {
+        r = -ENOMEM;
+        goto fail;
+    }
+    memcpy(c->mf.p, mf, mflen);
+    c->mf.len = c->mf.cap = mflen;
+    if ((r = index_manifest(c)) < 0) {
+        snprintf(err, errsz, "manifest: %s", strerror(-r));
+        goto fail;
+    }
+    pthread_mutex_lock(&m->mu);
+    for (int i = 0; i < RTMON_MAX_CTRS && slot < 0; i++)
+        if (!m->ctrs[i])
+            slot = i;
+    pthread_mutex_unlock(&m->mu);
+    if (slot < 0) {
+        snprintf(err, errsz, "%d containers watched already", RTMON_MAX_CTRS);
+        r = -E2BIG;
+        goto fail;
+    }
+    if ((r = mark_ctr(m, c, rootfs, err, errsz)) < 0)
+        goto fail;
+    if (m->o->reattest_s > 0)
+        c->due_ms = deadline_now_ms() + (int64_t)m->o->reattest_s * 1000;
+    pthread_mutex_lock(&m->mu);
+    m->ctrs[slot] = c;
+    pthread_mutex_unlock(&m->mu);
+    LOG_INFO("container %s: watched (%s, cgroup %s, %zu measured files, manifest %zu bytes)",
+             c->id, c->enforce ? "enforce" : "monitor", c->cgroup, c->nfiles, c->mf.len);
+    return 0;
+fail:
+    if (c)
+        ctr_free(m, c);
+    return r;
+}
+
+static int peer_is_root(int fd)
+{
+    struct ucred cr;
+    socklen_t len = sizeof(cr);
+
+    return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 && cr.uid == 0;
+}
+
+static void serve_client(struct mon *m)
+{
+    struct timeval tv = { .tv_sec = RTMON_IO_MS / 1000 };
+    cbor_item_t *req = NULL, *reply;
+    char err[512] = "", op[16];
+    int fd = accept4(m->lfd, NULL, NULL, SOCK_CLOEXEC), r = -EPERM;
+
+    if (fd < 0)
+        return;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (!peer_is_root(fd)) {
+        snprintf(err, sizeof(err), "only root registers containers");
+    } else if ((r = ctl_recv(fd, RTMON_MAX_REQUEST, &req)) < 0) {
+        snprintf(err, sizeof(err), "request: %s", strerror(-r));
+    } else if (ctl_get_str(req, "op", op, sizeof(op)) < 0 || strcmp(op, "watch")) {
+        snprintf(err, sizeof(err), "unknown op");
+        r = -EINVAL;
+    } else {
+        r = watch(m, req, err, sizeof(err));
+    }
+    if (r < 0)
+        LOG_WARN("monitor: registration refused: %s", err);
+    reply = r == 0 ? ctl_ok() : ctl_error(-r, err);
+    if (reply) {
+        (void)ctl_send(fd, reply);
+        cbor_decref(&reply);
+    }
+    if (req)
+        cbor_decref(&req);
+    close(fd);
+}
+
+/* ---- events ---------------------------------------------------------------------------- */
+
+static int file_digest(struct mon *m, int fd, uint8_t out[DIGEST_LEN])
+{
+    struct stat st;
+    struct cache_ent *e;
+    size_t h;
+    int r;
+
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    h = ((size_t)st.st_ino * 2654435761u ^ (size_t)st.st_dev) % RTMON_CACHE;
+    e = &m->cache[h];
+    if (e->valid && e->dev == st.st_dev && e->ino == st.st_ino && e->size == st.st_size &&
+        e->mtime.tv_sec == st.st_mtim.tv_sec && e->mtime.tv_nsec == st.st_mtim.tv_nsec &&
+        e->ctime.tv_sec == st.st_ctim.tv_sec && e->ctime.tv_nsec == st.st_ctim.tv_nsec) {
+        memcpy(out, e->digest, DIGEST_LEN);
+        m->hits++;
+        return 0;
+    }
+    m->misses++;
+    if ((r = digest_fd(fd, out)) < 0)
+        return r;
+    *e = (struct cache_ent){ .dev = st.st_dev, .ino = st.st_ino, .mtime = st.st_mtim,
+                             .ctime = st.st_ctim, .size = st.st_size, .valid = 1 };
+    memcpy(e->digest, out, DIGEST_LEN);
+    return 0;
+}
+
+/* 1 when key was new (inserted), 0 when seen before, <0 on error. */
+static int seen_add(struct ctr *c, const char *key)
+{
+    struct seen k = { .key = (char *)key }, *tmp;
+    size_t lo = 0, hi = c->nseen;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int d = cmp_seen(&k, &c->seen[mid]);
+
+        if (d == 0)
+            return 0;
+        if (d < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    if (c->nseen == c->capseen) {
+        c->capseen = c->capseen ? 2 * c->capseen : 64;
+        if (!(tmp = realloc(c->seen, c->capseen * sizeof(*tmp))))
+            return -ENOMEM;
+        c->seen = tmp;
+    }
+    memmove(c->seen + lo + 1, c->seen + lo, (c->nseen - lo) * sizeof(*c->seen));
+    if (!(c->seen[lo].key = strdup(key)))
+        return -ENOMEM;
+    c->nseen++;
+    return 1;
+}
+
+static int add_exec_record(struct ctr *c, const char *path, const char *digest)
+{
+    cbor_item_t *content = ctl_map_new();
+    uint8_t d[DIGEST_LEN];
+
+    if (!content || ctl_put_str(content, "type", path ? "exec" : "exec-lost") ||
+        (path && (ctl_put_str(content, "path", path) || ctl_put_str(content, "digest", digest)))) {
+        if (content)
+            cbor_decref(&content);
+        return -ENOMEM;
+    }
+    return eventlog_add(&c->log, PCR_RUNTIME, content, d);
+}
+
+/* Execs of c went unrecorded (the queue overflowed, its log is full): one exec-lost record,
+ * which the verifier judges as drift, and nothing recorded after it. Under mu. */
+static void lost(struct mon *m, struct ctr *c, const char *why)
+{
+    if (c->full)
+        return;
+    c->full = 1;
+    if (add_exec_record(c, NULL, NULL) < 0) {
+        c->broken = 1;
+        LOG_ERROR("container %s: %s, and no exec-lost record could be added", c->id, why);
+        return;
+    }
+    LOG_ERROR("container %s: %s: exec-lost recorded, later execs are not", c->id, why);
+    c->pending = 1;
+    pthread_cond_signal(&m->work);
+}
+
+/* The watched container pid runs in (its cgroups read once; the deepest match, should one
+ * container's cgroup hold another's), or NULL. */
+static struct ctr *owner_of(struct mon *m, long long pid)
+{
+    struct ctr *best = NULL;
+    char cg[4096];
+
+    if (read_cgroups(pid, cg, sizeof(cg)) < 0)
+        return NULL;
+    for (int i = 0; i < RTMON_MAX_CTRS; i++)
+        if (m->ctrs[i] && !m->ctrs[i]->gone && rtmon_in_cgroup(cg, m->ctrs[i]->cgroup) &&
+            (!best || strlen(m->ctrs[i]->cgroup) > strlen(best->cgroup)))
+            best = m->ctrs[i];
+    return best;
+}
+
+/* One event: 1 allow, 0 deny (permission events). */
+static int judge(struct mon *m, const struct fanotify_event_metadata *ev)
+{
+    char link[64], path[PATH_MAX], hex[2 * DIGEST_LEN + 1], digest[80], key[PATH_MAX + 80];
+    uint8_t d[DIGEST_LEN];
+    struct ctr *c;
+    ssize_t n;
+    int r, ok;
+
+    m->events++;
+    pthread_mutex_lock(&m->mu);
+    c = owner_of(m, ev->pid);
+    pthread_mutex_unlock(&m->mu);
+    if (!c)
+        return 1; /* not a watched container's process (the host, another container) */
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", ev->fd);
+    n = readlink(link, path, sizeof(path) - 1);
+    if (n <= 0 || (r = file_digest(m, ev->fd, d)) < 0) {
+        LOG_ERROR("container %s: exec by pid %d: cannot read the file", c->id, (int)ev->pid);
+        return !c->enforce;
+    }
+    path[n] = 0;
+    hex_encode(d, DIGEST_LEN, hex);
+    snprintf(digest, sizeof(digest), "sha256:%s", hex);
+    ok = measured(c, path, d);
+    if (!ok && c->enforce) {
+        m->denied++;
+        LOG_WARN("container %s: exec of %s (%s) denied: not a file of the measured rootfs",
+                 c->id, path, digest);
+        return 0;
+    }
+    snprintf(key, sizeof(key), "%s\n%s", path, hex);
+    pthread_mutex_lock(&m->mu);
+    r = seen_add(c, key);
+    if (r > 0 && !c->full) {
+        if (c->log.count >= EVENTLOG_MAX_RECORDS - 1 || add_exec_record(c, path, digest) < 0) {
+            lost(m, c, "its event log is full");
+        } else {
+            c->pending = 1;
+            pthread_cond_signal(&m->work);
+        }
+    } else if (r < 0) {
+        lost(m, c, "out of memory");
+    }
+    pthread_mutex_unlock(&m->mu);
+    if (r > 0)
+        LOG_INFO("container %s: exec %s %s%s", c->id, path, digest,
+                 ok ? "" : " (not a file of the measured rootfs)");
+    return 1;
+}
+
+static void read_events(struct mon *m)
+{
+    char buf[8192] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
+    ssize_t len = read(m->fan, buf, sizeof(buf));
+    const struct fanotify_event_metadata *ev = (const void *)buf;
+
+    if (len <= 0)
+        return;
+    for (; FAN_EVENT_OK(ev, len); ev = FAN_EVENT_NEXT(ev, len)) {
+        int allow;
+
+        if (ev->vers != FANOTIFY_METADATA_VERSION) {
+            LOG_ERROR("monitor: fanotify metadata version %u", ev->vers);
+            continue;
+        }
+        if (ev->mask & FAN_Q_OVERFLOW) {
+            LOG_ERROR("monitor: fanotify queue overflow: execs were missed");
+            pthread_mutex_lock(&m->mu);
+            for (int i = 0; i < RTMON_MAX_CTRS; i++)
+                if (m->ctrs[i] && m->ctrs[i]->notified) /* permission events are never lost */
+                    lost(m, m->ctrs[i], "the fanotify queue overflowed");
+            pthread_mutex_unlock(&m->mu);
+            continue;
+        }
+        if (ev->fd < 0)
+            continue;
+        allow = judge(m, ev);
+        if (ev->mask & FAN_OPEN_EXEC_PERM) {
+            struct fanotify_response resp = { .fd = ev->fd,
+                                               .response = allow ? FAN_ALLOW : FAN_DENY };
+
+            if (write(m->fan, &resp, sizeof(resp)) != (ssize_t)sizeof(resp))
+                LOG_ERROR("monitor: fanotify response: %s", strerror(errno));
+        }
+        close(ev->fd);
+    }
+}
+
+/* Containers whose process ended: marks removed, forgotten. The others: their periodic
+ * evidence when due (the agent service leaves containers the monitor watches to it). */
+static void reap(struct mon *m)
+{
+    int64_t now = deadline_now_ms();
+
+    for (int i = 0; i < RTMON_MAX_CTRS; i++) {
+        struct ctr *c = m->ctrs[i];
+
+        if (c && c->due_ms && now >= c->due_ms && procstat_start_time(c->pid) == c->start) {
+            pthread_mutex_lock(&m->mu);
+            c->due_ms = now + (int64_t)m->o->reattest_s * 1000;
+            c->pending = 1;
+            pthread_cond_signal(&m->work);
+            pthread_mutex_unlock(&m->mu);
+        }
+        if (!c || procstat_start_time(c->pid) == c->start)
+            continue;
+        pthread_mutex_lock(&m->mu);
+        c->gone = 1;
+        if ((c->pending && !c->broken) || c->inflight) { /* the worker still sends */
+            pthread_mutex_unlock(&m->mu);
+            continue;
+        }
+        m->ctrs[i] = NULL;
+        pthread_mutex_unlock(&m->mu);
+        LOG_INFO("container %s: no longer watched (its process ended)", c->id);
+        ctr_free(m, c);
+    }
+}
+
+/* ---- the worker: extend, quote, send --------------------------------------------------- */
+
+struct job {
+    char id[256], vtpm[MGR_UUID_LEN], reg[REG_ID_MAX];
+    cbor_item_t *log;               /* a copy of the records up to count */
+    size_t from;                    /* records [from, count) to extend */
+    struct bytes manifest;          /* borrowed: c->mf lives until the job is done (pending) */
+};
+
+static int node_mode(const struct agent_opts *o)
+{
+    return !o->host.off && o->host.mode == HOST_MODE_NODE;
+}
+
+/* Extends j's new records, quotes, sends. *done gets the records extended. 0, -EACCES on a
+ * deny, -ENOTRECOVERABLE when an extend failed (PCR 11 no longer follows the log), -ENOENT
+ * when the vTPM or its AK is gone, another -errno (try again later). */
+static int send_job(struct mon *m, const struct job *j, size_t *done)
+{
+    struct mgr_client mgr = { .run_dir = m->o->run_dir, .timeout_ms = RTMON_STEP_MS };
+    struct http_opts ho = { .base_url = m->o->verifier, .ca = m->o->ca, .cert = m->o->cert,
+                            .key = m->o->key, .deadline = deadline_now_ms() + RTMON_STEP_MS };
+    struct nodemode nm = { .o = m->o, .tab = NULL, .mgr = &mgr, .ho = &ho,
+                           .host_registered = &m->host_registered };
+    struct noderec_use use = { 0 };
+    struct verdict_info vi = { 0 };
+    struct evidence e;
+    struct attest a;
+    uint8_t *nonce = NULL;
+    size_t nonce_len = 0, n = cbor_array_size(j->log);
+    int rc = attest_open(&a, &mgr, j->vtpm);
+
+    if (rc == 0 && a.ak_created)
+        rc = -ENOENT;
+    for (size_t i = j->from; rc == 0 && i < n; i++) {
+        const uint8_t *d;
+        size_t len;
+
+        if (ctl_get_bytes(cbor_array_handle(j->log)[i], "digest", &d, &len) < 0 ||
+            len != DIGEST_LEN || vtpm_extend(a.tpm, PCR_RUNTIME, d) < 0)
+            rc = -ENOTRECOVERABLE;
+        else
+            (*done)++;
+    }
+    if (rc == 0) {
+        a.log.records = cbor_incref(j->log);
+        a.log.count = n;
+        if (node_mode(m->o))
+            rc = nodemode_ensure(&nm, 0, RTMON_STEP_MS, 1, &use);
+    }
+    if (rc == 0)
+        rc = verifier_nonce(&ho, &nonce, &nonce_len);
+    if (rc == 0) {
+        rc = attest_quote(&a, j->id, nonce, nonce_len, &e);
+        e.registration = j->reg;
+        e.manifest = j->manifest;
+        if (rc == 0)
+            rc = hostev_send_container(&mgr, &m->o->host, &e, &ho, &vi);
+        if (rc == -EACCES && vi.node_deny && node_mode(m->o))
+            nodemode_drop(&nm, &use);
+    }
+    free(nonce);
+    attest_close(&a);
+    return rc;
+}
+
+static void *worker_main(void *arg)
+{
+    struct mon *m = arg;
+
+    pthread_mutex_lock(&m->mu);
+    while (!m->stopping) {
+        struct ctr *c = NULL;
+        struct job j = { 0 };
+        int64_t t0;
+        size_t done;
+        int rc;
+
+        for (int i = 0; i < RTMON_MAX_CTRS && !c; i++)
+            if (m->ctrs[i] && m->ctrs[i]->pending && !m->ctrs[i]->inflight &&
+                !m->ctrs[i]->broken)
+                c = m->ctrs[i];
+        if (!c) {
+            pthread_cond_wait(&m->work, &m->mu);
+            continue;
+        }
+        c->pending = 0;
+        snprintf(j.id, sizeof(j.id), "%s", c->id);
+        snprintf(j.vtpm, sizeof(j.vtpm), "%s", c->vtpm);
+        snprintf(j.reg, sizeof(j.reg), "%s", c->reg);
+        j.log = cbor_copy(c->log.records);
+        j.from = c->extended;
+        j.manifest = (struct bytes){ .p = c->mf.p, .len = c->mf.len };
+        c->inflight = 1; /* reap() leaves it */
+        pthread_mutex_unlock(&m->mu);
+        t0 = deadline_now_ms();
+        done = 0;
+        rc = j.log ? send_job(m, &j, &done) : -ENOMEM;
+        if (rc == 0)
+            LOG_INFO("container %s: runtime evidence allowed (%lld ms)", j.id,
+                     (long long)(deadline_now_ms() - t0));
+        else if (rc == -EACCES)
+            LOG_WARN("container %s: runtime evidence denied: the verifier revoked it (%lld ms)",
+                     j.id, (long long)(deadline_now_ms() - t0));
+        else
+            LOG_ERROR("container %s: runtime evidence failed: %s", j.id, strerror(-rc));
+        if (j.log)
+            cbor_decref(&j.log);
+        pthread_mutex_lock(&m->mu);
+        c->inflight = 0;
+        c->extended = j.from + done; /* only the worker extends */
+        if (rc == -ENOTRECOVERABLE || rc == -ENOENT || rc == -EMSGSIZE) {
+            /* extends may have been lost, the vTPM is gone, or the evidence (log and
+             * manifest) is over the verifier's 1 MiB: nothing more is sent, and the
+             * verifier revokes the container when its re-attestation is missed */
+            c->broken = 1;
+            LOG_ERROR("container %s: %s: its evidence is not sent again", j.id,
+                      rc == -ENOTRECOVERABLE ? "PCR 11 may not follow its log any more"
+                      : rc == -ENOENT ? "its vTPM or AK is gone" : "evidence over 1 MiB");
+        } else if (rc < 0 && rc != -EACCES && !c->gone) {
+            c->pending = 1; /* the records are in the vTPM: send again later */
+            pthread_mutex_unlock(&m->mu);
+            sleep(1);
+            pthread_mutex_lock(&m->mu);
+        }
+    }
+    pthread_mutex_unlock(&m->mu);
+    http_thread_cleanup();
+    return NULL;
+}
+
+/* ---- main loop ------------------------------------------------------------------------- */
+
+static int listen_on(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd;
+
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+        return -errno;
+    unlink(path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
+        listen(fd, 64) < 0) {
+        int r = -errno;
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
+int rtmon_run(const struct agent_opts *o)
+{
+    struct mon *m = calloc(1, sizeof(*m));
+    struct sigaction sa = { .sa_handler = on_stop };
+    pthread_t worker;
+    int64_t next_reap = 0;
+    int started = 0, rc = 1;
+
+    if (!m)
+        return 1;
+    m->o = o;
+    m->lfd = -1;
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_cond_init(&m->work, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    m->fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
+                           O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+    if (m->fan < 0) {
+        LOG_ERROR("monitor: fanotify_init(FAN_CLASS_CONTENT): %s (needs CAP_SYS_ADMIN)",
+                  strerror(errno));
+        goto out;
+    }
+    if ((m->lfd = listen_on(o->monitor_socket)) < 0) {
+        LOG_ERROR("monitor: cannot listen on %s: %s", o->monitor_socket, strerror(-m->lfd));
+        goto out;
+    }
+    if (pthread_create(&worker, NULL, worker_main, m) != 0)
+        goto out;
+    started = 1;
+    LOG_INFO("monitor: listening on %s (runtime records in PCR %d)", o->monitor_socket,
+             PCR_RUNTIME);
+    while (!stop_flag) {
+        struct pollfd p[2] = { { .fd = m->fan, .events = POLLIN },
+                               { .fd = m->lfd, .events = POLLIN } };
+
+        if (poll(p, 2, 500) < 0 && errno != EINTR)
+            break;
+        if (p[0].revents & POLLIN)
+            read_events(m);
+        if (p[1].revents & POLLIN)
+            serve_client(m);
+        if (deadline_now_ms() >= next_reap) {
+            reap(m);
+            next_reap = deadline_now_ms() + 1000;
+        }
+    }
+    rc = 0;
+out:
+    if (started) {
+        pthread_mutex_lock(&m->mu);
+        m->stopping = 1;
+        pthread_cond_signal(&m->work);
+        pthread_mutex_unlock(&m->mu);
+        pthread_join(worker, NULL);
+    }
+    LOG_INFO("monitor: stopped (%llu events, %llu hashed, %llu from the cache, %llu denied)",
+             m->events, m->misses, m->hits, m->denied);
+    for (int i = 0; i < RTMON_MAX_CTRS; i++)
+        if (m->ctrs[i])
+            ctr_free(m, m->ctrs[i]);
+    if (m->lfd >= 0) {
+        close(m->lfd);
+        unlink(o->monitor_socket);
+    }
+    if (m->fan >= 0)
+        close(m->fan); /* pending permission events are allowed by the kernel */
+    free(m);
+    return rc;
+}

@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Unit tests of the verifier's runtime-integrity check: exec records against a rootfs
+ * manifest that must hash to the measured tree digest, the allow list, alert mode, and every
+ * malformed record and manifest. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <cbor.h>
+#include <openssl/sha.h>
+
+#include "../../verifier/check/runtime.h"
+
+static const uint8_t SH[32] = { 0x5a, 1, 2, 3 };   /* content digest of bin/busybox */
+static const uint8_t LIBC[32] = { 0x11, 9, 9, 9 }; /* of lib/libc.so */
+static const uint8_t OTHER[32] = { 0x77, 7 };       /* anything else */
+
+struct fx {
+    uint8_t *manifest;
+    size_t len;
+    char rootfs[80];      /* "sha256:<hex>" of the manifest */
+    cbor_item_t *log;
+    struct evidence ev;
+};
+
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+static void append_entry(struct fx *f, const char *path, const char *type, const uint8_t *data,
+                         size_t dlen)
+{
+    cbor_item_t *a = cbor_new_definite_array(7);
+    uint8_t *enc = NULL;
+    size_t sz = 0, n;
+
+    assert_true(cbor_array_push(a, cbor_move(cbor_build_string(path))));
+    assert_true(cbor_array_push(a, cbor_move(cbor_build_string(type))));
+    assert_true(cbor_array_push(a, cbor_move(cbor_build_uint32(0755))));
+    assert_true(cbor_array_push(a, cbor_move(cbor_build_uint32(0))));
+    assert_true(cbor_array_push(a, cbor_move(cbor_build_uint32(0))));
+    assert_true(cbor_array_push(a, cbor_move(cbor_build_uint64(dlen == 32 ? 1000 : 0))));
+    assert_true(cbor_array_push(a, cbor_move(cbor_build_bytestring(data, dlen))));
+    n = cbor_serialize_alloc(a, &enc, &sz);
+    assert_true(n > 0);
+    f->manifest = realloc(f->manifest, f->len + n);
+    assert_non_null(f->manifest);
+    memcpy(f->manifest + f->len, enc, n);
+    f->len += n;
+    free(enc);
+    cbor_decref(&a);
+}
+
+static void seal(struct fx *f)
+{
+    uint8_t md[32];
+
+    SHA256(f->manifest, f->len, md);
+    strcpy(f->rootfs, "sha256:");
+    hex(md, 32, f->rootfs + 7);
+    f->ev.rootfs_manifest.p = f->manifest;
+    f->ev.rootfs_manifest.len = f->len;
+}
+
+/* An image: ., bin (dir), bin/busybox, bin/sh -> busybox, lib/libc.so. */
+static void image(struct fx *f)
+{
+    memset(f, 0, sizeof(*f));
+    append_entry(f, ".", "dir", NULL, 0);
+    append_entry(f, "bin", "dir", NULL, 0);
+    append_entry(f, "bin/busybox", "file", SH, 32);
+    append_entry(f, "bin/sh", "symlink", (const uint8_t *)"busybox", 7);
+    append_entry(f, "lib", "dir", NULL, 0);
+    append_entry(f, "lib/libc.so", "file", LIBC, 32);
+    seal(f);
+    f->log = cbor_new_definite_array(8);
+    f->ev.event_log = f->log;
+    strcpy(f->ev.container_id, "ctr-1");
+}
+
+static void add_rec(struct fx *f, unsigned pcr, const char *type, const char *path,
+                    const char *digest)
+{
+    cbor_item_t *rec = cbor_new_definite_map(4), *c = cbor_new_definite_map(3);
+    uint8_t zero[32] = { 0 };
+
+    assert_true(cbor_map_add(c, (struct cbor_pair){ cbor_move(cbor_build_string("type")),
+                                                    cbor_move(cbor_build_string(type)) }));
+    if (path)
+        assert_true(cbor_map_add(c, (struct cbor_pair){ cbor_move(cbor_build_string("path")),
+                                                        cbor_move(cbor_build_string(path)) }));
+    if (digest)
+        assert_true(cbor_map_add(c, (struct cbor_pair){ cbor_move(cbor_build_string("digest")),
+                                                        cbor_move(cbor_build_string(digest)) }));
+    assert_true(cbor_map_add(rec, (struct cbor_pair){
+        cbor_move(cbor_build_string("recnum")), cbor_move(cbor_build_uint32(
+            (uint32_t)cbor_array_size(f->log))) }));
+    assert_true(cbor_map_add(rec, (struct cbor_pair){ cbor_move(cbor_build_string("pcr")),
+                                                      cbor_move(cbor_build_uint8((uint8_t)pcr)) }));
+    assert_true(cbor_map_add(rec, (struct cbor_pair){
+        cbor_move(cbor_build_string("digest")), cbor_move(cbor_build_bytestring(zero, 32)) }));
+    assert_true(cbor_map_add(rec, (struct cbor_pair){ cbor_move(cbor_build_string("content")),
+                                                      cbor_move(c) }));
+    assert_true(cbor_array_push(f->log, rec));
+    cbor_decref(&rec);
+}
+
+static void add_exec(struct fx *f, const char *path, const uint8_t d[32])
+{
+    char digest[80] = "sha256:";
+
+    hex(d, 32, digest + 7);
+    add_rec(f, RUNTIME_PCR, "exec", path, digest);
+}
+
+static void done(struct fx *f, struct reasons *r)
+{
+    reasons_free(r);
+    cbor_decref(&f->log);
+    free(f->manifest);
+}
+
+/* Runs the check; returns the reasons as one comma-joined string. */
+static const char *run(struct fx *f, const char *policy_json, struct reasons *r)
+{
+    static char out[2048];
+    json_t *pol = policy_json ? json_loads(policy_json, 0, NULL) : NULL;
+
+    memset(r, 0, sizeof(*r));
+    runtime_check(pol, &f->ev, f->rootfs, r);
+    out[0] = 0;
+    for (size_t i = 0; i < r->n; i++)
+        snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s", i ? "," : "", r->v[i]);
+    json_decref(pol);
+    return out;
+}
+
+static void test_measured_files_pass(void **s)
+{
+    struct fx f;
+    struct reasons r;
+
+    (void)s;
+    image(&f);
+    add_rec(&f, 8, "rootfs", NULL, f.rootfs); /* start records are not runtime records */
+    add_exec(&f, "/bin/busybox", SH);
+    add_exec(&f, "/lib/libc.so", LIBC);
+    assert_string_equal(run(&f, NULL, &r), "");
+    done(&f, &r);
+}
+
+static void test_drift(void **s)
+{
+    struct fx f;
+    struct reasons r;
+
+    (void)s;
+    image(&f);
+    add_exec(&f, "/bin/busybox", SH);
+    add_exec(&f, "/tmp/sh", SH);          /* a copy on a writable mount: not in the image */
+    add_exec(&f, "/lib/libc.so", OTHER);  /* modified in place */
+    add_exec(&f, "/bin/sh", SH);          /* a symlink is never what runs */
+    add_exec(&f, "/bin", SH);             /* a directory */
+    assert_string_equal(run(&f, NULL, &r), "runtime-drift:/tmp/sh,runtime-drift:/lib/libc.so,"
+                                           "runtime-drift:/bin/sh,runtime-drift:/bin");
+    assert_true(reasons_deny(&r));
+    reasons_free(&r);
+    assert_string_equal(run(&f, "{\"drift\": \"deny\"}", &r),
+                        "runtime-drift:/tmp/sh,runtime-drift:/lib/libc.so,"
+                        "runtime-drift:/bin/sh,runtime-drift:/bin");
+    done(&f, &r);
+}
+
+static void test_alert_and_allow(void **s)
+{
+    struct fx f;
+    struct reasons r;
+    char pol[200] = "{\"allow\": [\"sha256:";
+
+    (void)s;
+    image(&f);
+    add_exec(&f, "/tmp/tool", OTHER);
+    assert_string_equal(run(&f, "{\"drift\": \"alert\"}", &r), "");
+    reasons_free(&r);
+    hex(OTHER, 32, pol + strlen(pol));
+    strcat(pol, "\"]}");
+    assert_string_equal(run(&f, pol, &r), "");
+    reasons_free(&r);
+    add_exec(&f, "/tmp/sh", SH); /* not on the list */
+    assert_string_equal(run(&f, pol, &r), "runtime-drift:/tmp/sh");
+    done(&f, &r);
+}
+
+static void test_events_lost(void **s)
+{
+    struct fx f;
+    struct reasons r;
+
+    (void)s;
+    image(&f);
+    add_exec(&f, "/bin/busybox", SH);
+    add_rec(&f, RUNTIME_PCR, "exec-lost", NULL, NULL);
+    assert_string_equal(run(&f, NULL, &r), "runtime-events-lost");
+    reasons_free(&r);
+    assert_string_equal(run(&f, "{\"drift\": \"alert\"}", &r), "");
+    reasons_free(&r);
+    add_rec(&f, 8, "exec-lost", NULL, NULL);
+    assert_string_equal(run(&f, NULL, &r), "runtime-events-lost,eventlog-wrong-pcr:record 2");
+    done(&f, &r);
+}
+
+static void test_manifest_problems(void **s)
+{
+    struct fx f;
+    struct reasons r;
+
+    (void)s;
+    image(&f);
+    add_exec(&f, "/bin/busybox", SH);
+    f.ev.rootfs_manifest.len = 0;
+    assert_string_equal(run(&f, NULL, &r), "runtime-manifest-missing,runtime-drift:/bin/busybox");
+    reasons_free(&r);
+    f.ev.rootfs_manifest.len = f.len;
+    f.rootfs[10] ^= 1; /* another rootfs was measured */
+    assert_string_equal(run(&f, NULL, &r),
+                        "runtime-manifest-mismatch:does not hash to the measured rootfs digest,"
+                        "runtime-drift:/bin/busybox");
+    reasons_free(&r);
+    f.rootfs[0] = 0; /* the log has no rootfs record */
+    assert_string_equal(run(&f, NULL, &r), "runtime-manifest-mismatch:no rootfs record,"
+                                           "runtime-drift:/bin/busybox");
+    reasons_free(&r);
+    /* bytes that hash right but are no tree-digest entries */
+    f.manifest[0] = 0x01; /* a uint, not an array */
+    seal(&f);
+    assert_string_equal(run(&f, NULL, &r),
+                        "runtime-manifest-malformed:an entry is not a tree-digest entry,"
+                        "runtime-drift:/bin/busybox");
+    done(&f, &r);
+}
+
+static void test_bad_records(void **s)
+{
+    struct fx f;
+    struct reasons r;
+    char upper[80] = "sha256:";
+
+    (void)s;
+    image(&f);
+    hex(SH, 32, upper + 7);
+    upper[7] = 'A';
+    add_rec(&f, 8, "exec", "/bin/busybox", NULL);      /* wrong PCR */
+    add_rec(&f, RUNTIME_PCR, "exec", "bin/busybox", upper + 0); /* relative path */
+    add_rec(&f, RUNTIME_PCR, "exec", "/bin/busybox", upper);    /* digest not lowercase */
+    add_rec(&f, RUNTIME_PCR, "exec", "/bin/busybox", NULL);     /* no digest */
+    add_rec(&f, RUNTIME_PCR, "exec", NULL, "sha256:00");        /* no path */
+    assert_string_equal(run(&f, NULL, &r), "eventlog-wrong-pcr:record 0,"
+                        "runtime-record-malformed:record 1,runtime-record-malformed:record 2,"
+                        "runtime-record-malformed:record 3,runtime-record-malformed:record 4");
+    done(&f, &r);
+}
+
+static void test_manifest_parse(void **s)
+{
+    struct fx f;
+    struct rt_manifest m;
+    uint8_t want[32];
+    char err[96];
+
+    (void)s;
+    image(&f);
+    SHA256(f.manifest, f.len, want);
+    assert_int_equal(rt_manifest_parse(f.manifest, f.len, want, &m, err, sizeof(err)), 0);
+    assert_int_equal(m.n, 2); /* regular files only */
+    assert_memory_equal(rt_manifest_lookup(&m, "/bin/busybox"), SH, 32);
+    assert_memory_equal(rt_manifest_lookup(&m, "lib/libc.so"), LIBC, 32);
+    assert_null(rt_manifest_lookup(&m, "/bin/sh"));
+    assert_null(rt_manifest_lookup(&m, "/"));
+    rt_manifest_free(&m);
+    /* truncated: the hash no longer matches; re-hashed: the entry does not decode */
+    assert_int_equal(rt_manifest_parse(f.manifest, f.len - 1, want, &m, err, sizeof(err)), -EPERM);
+    SHA256(f.manifest, f.len - 1, want);
+    assert_int_equal(rt_manifest_parse(f.manifest, f.len - 1, want, &m, err, sizeof(err)),
+                     -EBADMSG);
+    assert_int_equal(rt_manifest_parse(f.manifest, 0, want, &m, err, sizeof(err)), -EBADMSG);
+    free(f.manifest);
+    cbor_decref(&f.log);
+    /* a file entry whose data is not 32 bytes */
+    memset(&f, 0, sizeof(f));
+    append_entry(&f, "x", "file", SH, 31);
+    SHA256(f.manifest, f.len, want);
+    assert_int_equal(rt_manifest_parse(f.manifest, f.len, want, &m, err, sizeof(err)), -EBADMSG);
+    free(f.manifest);
+}
+
+static void test_policy_validate(void **s)
+{
+    const char *good[] = {
+        "{}", "{\"drift\": \"alert\"}",
+        "{\"drift\": \"deny\", \"allow\": [\"sha256:"
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"]}" };
+    const char *bad[] = { "[]", "{\"drift\": \"warn\"}", "{\"drift\": 1}", "{\"allow\": \"x\"}",
+                          "{\"allow\": [\"/tmp/sh\"]}", "{\"enforce\": true}" };
+    char err[96];
+
+    (void)s;
+    assert_int_equal(runtime_policy_validate(NULL, err, sizeof(err)), 0);
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        json_t *j = json_loads(good[i], 0, NULL);
+        assert_int_equal(runtime_policy_validate(j, err, sizeof(err)), 0);
+        json_decref(j);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *j = json_loads(bad[i], 0, NULL);
+        assert_int_equal(runtime_policy_validate(j, err, sizeof(err)), -EINVAL);
+        json_decref(j);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_measured_files_pass),
+        cmocka_unit_test(test_drift),
+        cmocka_unit_test(test_alert_and_allow),
+        cmocka_unit_test(test_manifest_problems),
+        cmocka_unit_test(test_events_lost),
+        cmocka_unit_test(test_bad_records),
+        cmocka_unit_test(test_manifest_parse),
+        cmocka_unit_test(test_policy_validate),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
