@@ -48,6 +48,8 @@
 #include "procstat.h"
 #include "rootfs.h"
 #include "rtmonparse.h"
+#include "runlock.h"
+#include "sdnotify.h"
 #include "verifierapi.h"
 
 #define RTMON_MAX_CTRS   256
@@ -1012,12 +1014,26 @@ int rtmon_run(const struct agent_opts *o)
     struct sigaction sa = { .sa_handler = on_stop };
     pthread_t worker;
     int64_t next_reap = 0;
-    int started = 0, rc = 1;
+    int started = 0, rc = 1, lockfd = -1;
+    char lock[PATH_MAX];
 
     if (!m)
         return 1;
     m->o = o;
     m->lfd = -1;
+    m->fan = -1;
+    sdnotify_init(); /* before anything else: later only a write(2) */
+    /* One monitor per socket: the lock before the socket is touched, so that a second one
+     * fails naming it and leaves the first one's socket alone. */
+    if (snprintf(lock, sizeof(lock), "%s.lock", o->monitor_socket) >= (int)sizeof(lock)) {
+        LOG_ERROR("monitor: --monitor-socket %s: path too long", o->monitor_socket);
+        free(m);
+        return 1;
+    }
+    if ((lockfd = runlock_take(lock, "the monitor socket")) < 0) {
+        free(m);
+        return 1;
+    }
     pthread_mutex_init(&m->mu, NULL);
     pthread_cond_init(&m->work, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -1039,6 +1055,7 @@ int rtmon_run(const struct agent_opts *o)
     started = 1;
     LOG_INFO("monitor: listening on %s (runtime records in PCR %d)", o->monitor_socket,
              PCR_RUNTIME);
+    sdnotify("READY=1");
     while (!stop_flag) {
         struct pollfd p[2] = { { .fd = m->fan, .events = POLLIN },
                                { .fd = m->lfd, .events = POLLIN } };
@@ -1056,6 +1073,7 @@ int rtmon_run(const struct agent_opts *o)
     }
     rc = 0;
 out:
+    sdnotify("STOPPING=1");
     if (started) {
         pthread_mutex_lock(&m->mu);
         m->stopping = 1;
@@ -1074,6 +1092,7 @@ out:
     }
     if (m->fan >= 0)
         close(m->fan); /* pending permission events are allowed by the kernel */
+    close(lockfd); /* after the socket is gone */
     free(m);
     return rc;
 }

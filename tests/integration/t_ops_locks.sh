@@ -71,6 +71,28 @@ python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.settimeout(5);
 [ "$("$BIN/vtpmctl" list | grep -c '"uuid"')" -eq 1 ] || fail "the refused service made vTPMs"
 ok "attest-agent serve: a second one on the same socket exits $rc naming the lock and pid"
 
+# attest-agent monitor: the same --monitor-socket.
+MS=$T/agent/monitor.sock
+"$AGENT" monitor --verifier "$URL" --run-dir "$RUN" --monitor-socket "$MS" >mon.log 2>&1 &
+MON_PID=$!
+at_exit "stop_pid $MON_PID 50"
+i=0
+until [ -S "$MS" ]; do
+    i=$((i + 1)); [ $i -lt 100 ] || { cat mon.log >&2; fail "monitor did not start"; }
+    kill -0 "$MON_PID" 2>/dev/null || { cat mon.log >&2; fail "monitor exited"; }
+    sleep 0.1
+done
+MS_INO=$(stat -c %i "$MS")
+rc=0
+timeout -k 5 30 "$AGENT" monitor --verifier "$URL" --run-dir "$RUN" --monitor-socket "$MS" \
+    >mon2.log 2>&1 || rc=$?
+[ $rc -ne 0 ] || fail "a second monitor on the same socket exited 0"
+grep -q "$MS.lock" mon2.log && grep -q "pid $MON_PID" mon2.log ||
+    { cat mon2.log >&2; fail "the second monitor does not name the lock and pid"; }
+[ "$(stat -c %i "$MS" 2>/dev/null)" = "$MS_INO" ] || fail "the first monitor's socket was replaced or removed"
+kill -0 "$MON_PID" 2>/dev/null || fail "the first monitor ended"
+ok "attest-agent monitor: a second one on the same socket exits $rc naming the lock and pid"
+
 # SIGHUP does not end vtpm-mgr or the agent service (they have nothing to reload).
 kill -HUP "$MGR_PID" "$AD_PID"
 sleep 1

@@ -21,14 +21,14 @@
  *            [--interval S] [--duration S] [--warmup S] [--vf-pids P,...]
  *            [--db-pids P,...] [--save-evidence F] [--tag T]
  *
- * --log: an event log file {log: [...]} (`bench_verify log`); its replay gives PCRs 8-10 and
+ * --log: an event log file {log: [...]} (`bench_verify log`); its replay gives PCRs 8-11 and
  * the verifier's policy must allow its digests (`bench_verify allow-args`).
  * Phases: every node's host registered, then every container's AK (untimed; reported), then
  * the load for --duration seconds: with --interval S > 0 an open loop, container k of the
  * N*M due at k*S/(N*M) and every S seconds after that (the offered rate N*M/S per second),
  * taken by C threads; with --interval 0 a closed loop, each of C threads attesting its own
  * containers back to back (saturation). One attestation: GET /v1/nonce, TPM2_Quote over
- * PCRs 8-10 signed here, POST /v1/evidence; its latency is from the nonce request to the
+ * PCRs 8-11 signed here, POST /v1/evidence; its latency is from the nonce request to the
  * verdict. Requests go round robin over the URLs and the two requests of an attestation to
  * two different instances when there are several (nonce from A, evidence to B): what a load
  * balancer without sticky sessions may do at worst.
@@ -453,7 +453,7 @@ struct sim {
     X509 *host_ca;
     EVP_PKEY *host_ca_key;
     struct eventlog log;
-    uint8_t pcrs[3][DIGEST_LEN];
+    uint8_t pcrs[VTPM_QUOTE_PCRS][DIGEST_LEN]; /* PCRs 8-11, as the agent quotes them */
     struct node *nodes;
     struct container *cont;
     long ncont;
@@ -660,13 +660,13 @@ static int grow(struct agent *a)
     return 0;
 }
 
-/* TPM2_Quote of PCRs 8-10 over nonce by container c's AK. */
+/* TPM2_Quote of PCRs 8-11 over nonce by container c's AK (as vtpm_quote selects them). */
 static int quote(struct sim *s, struct container *c, const uint8_t *nonce, size_t nlen,
                  struct vtpm_quote *q)
 {
     TPMS_ATTEST a = { .type = TPM2_ST_ATTEST_QUOTE };
     TPML_PCR_SELECTION *sel = &a.attested.quote.pcrSelect;
-    uint8_t cat[3 * DIGEST_LEN];
+    uint8_t cat[VTPM_QUOTE_PCRS * DIGEST_LEN];
 
     if (nlen > sizeof(a.extraData.buffer))
         return -EINVAL;
@@ -677,7 +677,7 @@ static int quote(struct sim *s, struct container *c, const uint8_t *nonce, size_
     sel->count = 1;
     sel->pcrSelections[0].hash = TPM2_ALG_SHA256;
     sel->pcrSelections[0].sizeofSelect = 3;
-    sel->pcrSelections[0].pcrSelect[1] = 0x07; /* PCRs 8, 9, 10 */
+    sel->pcrSelections[0].pcrSelect[1] = 0x0f; /* PCRs 8, 9, 10, 11 */
     memcpy(cat, s->pcrs, sizeof(cat));
     a.attested.quote.pcrDigest.size = 32;
     SHA256(cat, sizeof(cat), a.attested.quote.pcrDigest.buffer);
@@ -974,7 +974,7 @@ static int load_log(struct sim *s)
     }
     s->log.records = cbor_incref(recs);
     s->log.count = cbor_array_size(recs);
-    for (int i = 0; i < 3; i++) /* a PCR no record touches stays zero */
+    for (int i = 0; i < VTPM_QUOTE_PCRS; i++) /* a PCR no record touches stays zero */
         memcpy(s->pcrs[i], (used & (1u << (8 + i))) ? all[8 + i] : (uint8_t[DIGEST_LEN]){ 0 },
                DIGEST_LEN);
     cbor_decref(&m);
