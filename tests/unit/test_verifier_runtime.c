@@ -217,6 +217,35 @@ static void test_events_lost(void **s)
     done(&f, &r);
 }
 
+/* A restarted monitor's exec-gap record: deny unless runtime.gap (or, without it,
+ * runtime.drift) is alert; exec records after it are judged as before. */
+static void test_monitor_gap(void **s)
+{
+    struct fx f;
+    struct reasons r;
+
+    (void)s;
+    image(&f);
+    add_exec(&f, "/bin/busybox", SH);
+    add_rec(&f, RUNTIME_PCR, "exec-gap", NULL, NULL);
+    assert_string_equal(run(&f, NULL, &r), "runtime-monitor-gap");
+    reasons_free(&r);
+    assert_string_equal(run(&f, "{\"drift\": \"alert\"}", &r), "");
+    reasons_free(&r);
+    assert_string_equal(run(&f, "{\"gap\": \"alert\"}", &r), "");
+    reasons_free(&r);
+    assert_string_equal(run(&f, "{\"drift\": \"alert\", \"gap\": \"deny\"}", &r),
+                        "runtime-monitor-gap");
+    reasons_free(&r);
+    add_exec(&f, "/tmp/sh", OTHER);
+    assert_string_equal(run(&f, "{\"gap\": \"alert\"}", &r), "runtime-drift:/tmp/sh");
+    reasons_free(&r);
+    add_rec(&f, 8, "exec-gap", NULL, NULL);
+    assert_string_equal(run(&f, "{\"gap\": \"alert\"}", &r),
+                        "runtime-drift:/tmp/sh,eventlog-wrong-pcr:record 3");
+    done(&f, &r);
+}
+
 static void test_manifest_problems(void **s)
 {
     struct fx f;
@@ -304,11 +333,12 @@ static void test_manifest_parse(void **s)
 static void test_policy_validate(void **s)
 {
     const char *good[] = {
-        "{}", "{\"drift\": \"alert\"}",
+        "{}", "{\"drift\": \"alert\"}", "{\"gap\": \"alert\", \"drift\": \"deny\"}",
         "{\"drift\": \"deny\", \"allow\": [\"sha256:"
         "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"]}" };
     const char *bad[] = { "[]", "{\"drift\": \"warn\"}", "{\"drift\": 1}", "{\"allow\": \"x\"}",
-                          "{\"allow\": [\"/tmp/sh\"]}", "{\"enforce\": true}" };
+                          "{\"allow\": [\"/tmp/sh\"]}", "{\"enforce\": true}",
+                          "{\"gap\": \"warn\"}", "{\"gap\": false}" };
     char err[96];
 
     (void)s;
@@ -333,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_alert_and_allow),
         cmocka_unit_test(test_manifest_problems),
         cmocka_unit_test(test_events_lost),
+        cmocka_unit_test(test_monitor_gap),
         cmocka_unit_test(test_bad_records),
         cmocka_unit_test(test_manifest_parse),
         cmocka_unit_test(test_policy_validate),

@@ -242,10 +242,12 @@ int runtime_policy_validate(const json_t *rt, char *err, size_t errsz)
     if (!json_is_object(rt))
         return why(err, errsz, "runtime must be an object", -EINVAL);
     json_object_foreach((json_t *)rt, k, v) {
-        if (!strcmp(k, "drift")) {
+        if (!strcmp(k, "drift") || !strcmp(k, "gap")) {
             d = json_string_value(v);
             if (!d || (strcmp(d, "deny") && strcmp(d, "alert")))
-                return why(err, errsz, "runtime.drift must be \"deny\" or \"alert\"", -EINVAL);
+                return why(err, errsz, !strcmp(k, "gap") ? "runtime.gap must be \"deny\" or "
+                           "\"alert\"" : "runtime.drift must be \"deny\" or \"alert\"",
+                           -EINVAL);
         } else if (!strcmp(k, "allow")) {
             if (!json_is_array(v))
                 return why(err, errsz, "runtime.allow must be an array of digests", -EINVAL);
@@ -319,7 +321,10 @@ void runtime_check(const json_t *policy_runtime, const struct evidence *ev,
 {
     const char *mode = policy_runtime ? json_string_value(json_object_get(policy_runtime,
                                                                           "drift")) : NULL;
+    const char *gmode = policy_runtime ? json_string_value(json_object_get(policy_runtime,
+                                                                           "gap")) : NULL;
     int alert = mode && !strcmp(mode, "alert"), have = -1;
+    int gap_alert = gmode ? !strcmp(gmode, "alert") : alert; /* default: as drift */
     struct rt_manifest m = { 0 };
     size_t n = ev->event_log ? cbor_array_size(ev->event_log) : 0;
 
@@ -332,10 +337,18 @@ void runtime_check(const json_t *policy_runtime, const struct evidence *ev,
         uint64_t pcr;
 
         if (!c || ctl_get_str(c, "type", type, sizeof(type)) < 0 ||
-            (strcmp(type, "exec") && strcmp(type, "exec-lost")))
+            (strcmp(type, "exec") && strcmp(type, "exec-lost") && strcmp(type, "exec-gap")))
             continue;
         if (ctl_get_uint(rec, "pcr", &pcr) < 0 || pcr != RUNTIME_PCR) {
             reasons_add(r, "eventlog-wrong-pcr", "record %zu", i);
+            continue;
+        }
+        if (!strcmp(type, "exec-gap")) { /* the monitor was restarted: execs meanwhile unseen */
+            if (gap_alert)
+                LOG_WARN("container %s: runtime monitor gap (alert only): its monitor was "
+                         "restarted, execs while none ran were not seen", ev->container_id);
+            else
+                reasons_add(r, "runtime-monitor-gap", NULL);
             continue;
         }
         if (!strcmp(type, "exec-lost")) { /* the monitor missed execs: nothing vouches */
