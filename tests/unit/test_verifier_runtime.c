@@ -128,17 +128,27 @@ static void done(struct fx *f, struct reasons *r)
     free(f->manifest);
 }
 
-/* Runs the check; returns the reasons as one comma-joined string. */
+static char alerts_out[2048]; /* the last run's alerts, comma-joined */
+
+static void join(const struct reasons *r, char *out, size_t outsz)
+{
+    out[0] = 0;
+    for (size_t i = 0; i < r->n; i++)
+        snprintf(out + strlen(out), outsz - strlen(out), "%s%s", i ? "," : "", r->v[i]);
+}
+
+/* Runs the check; returns the reasons as one comma-joined string (alerts in alerts_out). */
 static const char *run(struct fx *f, const char *policy_json, struct reasons *r)
 {
     static char out[2048];
     json_t *pol = policy_json ? json_loads(policy_json, 0, NULL) : NULL;
+    struct reasons alerts = { 0 };
 
     memset(r, 0, sizeof(*r));
-    runtime_check(pol, &f->ev, f->rootfs, r);
-    out[0] = 0;
-    for (size_t i = 0; i < r->n; i++)
-        snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s", i ? "," : "", r->v[i]);
+    runtime_check(pol, &f->ev, f->rootfs, r, &alerts);
+    join(r, out, sizeof(out));
+    join(&alerts, alerts_out, sizeof(alerts_out));
+    reasons_free(&alerts);
     json_decref(pol);
     return out;
 }
@@ -189,10 +199,15 @@ static void test_alert_and_allow(void **s)
     image(&f);
     add_exec(&f, "/tmp/tool", OTHER);
     assert_string_equal(run(&f, "{\"drift\": \"alert\"}", &r), "");
+    assert_string_equal(alerts_out, "runtime-drift:/tmp/tool"); /* for the alert webhook */
+    reasons_free(&r);
+    assert_string_equal(run(&f, NULL, &r), "runtime-drift:/tmp/tool");
+    assert_string_equal(alerts_out, ""); /* deny mode: a reason, no alert */
     reasons_free(&r);
     hex(OTHER, 32, pol + strlen(pol));
     strcat(pol, "\"]}");
     assert_string_equal(run(&f, pol, &r), "");
+    assert_string_equal(alerts_out, ""); /* allowed by digest: nothing to alert */
     reasons_free(&r);
     add_exec(&f, "/tmp/sh", SH); /* not on the list */
     assert_string_equal(run(&f, pol, &r), "runtime-drift:/tmp/sh");
@@ -233,9 +248,11 @@ static void test_monitor_gap(void **s)
     assert_string_equal(run(&f, "{\"drift\": \"alert\"}", &r), "");
     reasons_free(&r);
     assert_string_equal(run(&f, "{\"gap\": \"alert\"}", &r), "");
+    assert_string_equal(alerts_out, "runtime-monitor-gap");
     reasons_free(&r);
     assert_string_equal(run(&f, "{\"drift\": \"alert\", \"gap\": \"deny\"}", &r),
                         "runtime-monitor-gap");
+    assert_string_equal(alerts_out, "");
     reasons_free(&r);
     add_exec(&f, "/tmp/sh", OTHER);
     assert_string_equal(run(&f, "{\"gap\": \"alert\"}", &r), "runtime-drift:/tmp/sh");

@@ -317,7 +317,7 @@ static int manifest_for(const struct evidence *ev, const char *rootfs_digest,
 }
 
 void runtime_check(const json_t *policy_runtime, const struct evidence *ev,
-                   const char *rootfs_digest, struct reasons *r)
+                   const char *rootfs_digest, struct reasons *r, struct reasons *alerts)
 {
     const char *mode = policy_runtime ? json_string_value(json_object_get(policy_runtime,
                                                                           "drift")) : NULL;
@@ -344,17 +344,21 @@ void runtime_check(const json_t *policy_runtime, const struct evidence *ev,
             continue;
         }
         if (!strcmp(type, "exec-gap")) { /* the monitor was restarted: execs meanwhile unseen */
-            if (gap_alert)
+            if (gap_alert) {
                 LOG_WARN("container %s: runtime monitor gap (alert only): its monitor was "
                          "restarted, execs while none ran were not seen", ev->container_id);
-            else
+                if (alerts)
+                    reasons_add(alerts, "runtime-monitor-gap", NULL);
+            } else
                 reasons_add(r, "runtime-monitor-gap", NULL);
             continue;
         }
         if (!strcmp(type, "exec-lost")) { /* the monitor missed execs: nothing vouches */
-            if (alert)
+            if (alert) {
                 LOG_WARN("container %s: runtime events lost (alert only)", ev->container_id);
-            else
+                if (alerts)
+                    reasons_add(alerts, "runtime-events-lost", NULL);
+            } else
                 reasons_add(r, "runtime-events-lost", NULL);
             continue;
         }
@@ -367,10 +371,12 @@ void runtime_check(const json_t *policy_runtime, const struct evidence *ev,
         want = have ? rt_manifest_lookup(&m, path) : NULL;
         if ((want && !memcmp(want, bin, 32)) || allowed_digest(policy_runtime, digest))
             continue;
-        if (alert)
+        if (alert) {
             LOG_WARN("container %s: runtime drift (alert only): %s %s%s", ev->container_id,
                      path, digest, want ? " (modified)" : "");
-        else
+            if (alerts)
+                reasons_add(alerts, "runtime-drift", "%s", path);
+        } else
             reasons_add(r, "runtime-drift", "%s", path);
     }
     rt_manifest_free(&m);
