@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +46,7 @@
 #include "hostev.h"
 #include "http.h"
 #include "log.h"
+#include "netproxy.h"
 #include "nodemode.h"
 #include "procstat.h"
 #include "rootfs.h"
@@ -210,6 +212,8 @@ struct mon {
     struct cache_ent cache[RTMON_CACHE];
     int host_registered;
     int lockfd;                 /* flock on the state directory */
+    int net;                    /* channel to the network process (the verifier's HTTP) */
+    pid_t netpid;
     unsigned long long hits, misses, events, denied;
 };
 
@@ -1274,6 +1278,9 @@ static void *worker_main(void *arg)
 {
     struct mon *m = arg;
 
+    /* every verifier call of this thread goes to the sandboxed network process */
+    verifier_use_proxy(m->net);
+
     pthread_mutex_lock(&m->mu);
     while (!m->stopping) {
         struct ctr *c = NULL;
@@ -1369,13 +1376,14 @@ int rtmon_run(const struct agent_opts *o)
     struct sigaction sa = { .sa_handler = on_stop };
     pthread_t worker;
     int64_t next_reap = 0;
-    int started = 0, rc = 1;
+    int started = 0, rc = 1, r;
 
     if (!m)
         return 1;
     m->o = o;
     m->lfd = -1;
     m->lockfd = -1;
+    m->net = -1;
     pthread_mutex_init(&m->mu, NULL);
     pthread_cond_init(&m->work, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -1400,6 +1408,12 @@ int rtmon_run(const struct agent_opts *o)
         LOG_ERROR("monitor: cannot listen on %s: %s", o->monitor_socket, strerror(-m->lfd));
         goto out;
     }
+    /* The verifier's answers (HTTP, JSON, CBOR) are parsed in a child as `attest-agent
+     * serve`'s are: uid 65534, no capabilities, a syscall allow-list (netproxy.c). */
+    if ((r = netproxy_spawn(o, 1, &m->net, &m->netpid)) < 0) {
+        LOG_ERROR("monitor: network process: %s", strerror(-r));
+        goto out;
+    }
     if (pthread_create(&worker, NULL, worker_main, m) != 0)
         goto out;
     started = 1;
@@ -1419,8 +1433,13 @@ int rtmon_run(const struct agent_opts *o)
             reap(m);
             next_reap = deadline_now_ms() + 1000;
         }
+        if (netproxy_failed()) {
+            LOG_ERROR("monitor: the network process broke its protocol or is gone: stopping "
+                      "(its containers are kept in %s for the next monitor)", o->state_dir);
+            break;
+        }
     }
-    rc = 0;
+    rc = stop_flag ? 0 : 1;
 out:
     if (started) {
         pthread_mutex_lock(&m->mu);
@@ -1440,6 +1459,16 @@ out:
     }
     if (m->fan >= 0)
         close(m->fan); /* pending permission events are allowed by the kernel */
+    if (m->net >= 0) {
+        close(m->net); /* the network process sees EOF and ends */
+        for (int i = 0; m->netpid > 0 && i < 40; i++, usleep(25000))
+            if (waitpid(m->netpid, NULL, WNOHANG) != 0)
+                m->netpid = 0;
+        if (m->netpid > 0) {
+            kill(m->netpid, SIGKILL); /* ours, by its pid */
+            waitpid(m->netpid, NULL, 0);
+        }
+    }
     if (m->lockfd >= 0)
         close(m->lockfd); /* the state files stay: the next monitor watches them again */
     free(m);

@@ -69,6 +69,13 @@ while [ ! -S "$MSOCK" ]; do
     kill -0 "$MON_PID" 2>/dev/null || { cat mon.log >&2; fail "monitor exited"; }
     sleep 0.1
 done
+# the verifier's answers are parsed in the monitor's sandboxed network process (uid 65534)
+net=$(pgrep -P "$MON_PID" | head -n 1)
+[ -n "$net" ] || fail "the monitor has no network process"
+grep -q "^Uid:[[:space:]]*65534[[:space:]]" "/proc/$net/status" || fail "the network process is not uid 65534"
+grep -q "^CapEff:[[:space:]]*0*$" "/proc/$net/status" || fail "the network process has capabilities"
+grep -q "^Seccomp:[[:space:]]*2" "/proc/$net/status" || fail "the network process has no syscall filter"
+ok "the monitor's network process: uid 65534, no capabilities, seccomp filter"
 edit a1/config.json "c['hooks'] = {'createRuntime': [{'path': '$AGENT',
     'args': ['attest-agent', 'hook', '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '10',
              '--cache-dir', '$T/cache', '--monitor-socket', '$MSOCK']}]}"
@@ -111,4 +118,17 @@ sleep 1.2 # the sweeper delivers once a second
 grep -q '"revoked"' rx.log && fail "a revocation in alert mode"
 [ "$(field verdict)" = allow ] || fail "a1 denied after re-attestation"
 ok "re-attestations with the same log: still one alert, no revocation, allow"
+
+# SIGTERM: the monitor and its network process stop (status 0)
+kill -TERM "$MON_PID"
+i=0
+while kill -0 "$MON_PID" 2>/dev/null; do
+    i=$((i + 1)); [ $i -lt 100 ] || fail "the monitor did not stop within 10 s"
+    sleep 0.1
+done
+mrc=0; wait "$MON_PID" || mrc=$?
+MON_PID=
+[ "$mrc" = 0 ] || { tail -n 5 mon.log >&2; fail "the monitor exited with $mrc"; }
+! kill -0 "$net" 2>/dev/null || fail "the network process outlived the monitor"
+ok "monitor and network process stopped on SIGTERM"
 echo "t_runtime_alert: all passed"
