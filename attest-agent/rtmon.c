@@ -179,7 +179,8 @@ struct ctr {
         unsigned maj, min;
         uint64_t mask;
     } mk[32];
-    char key[2 * DIGEST_LEN + 1]; /* its state files' name: hex SHA-256 of the id */
+    char key[2 * DIGEST_LEN + 1]; /* its state files' name (set_key) */
+    size_t saved;               /* records in its saved state */
     int resync;                 /* re-watched: PCR 11 read back to find what was extended */
     int gone;
 };
@@ -582,11 +583,15 @@ static void drop_state(struct mon *m, const struct ctr *c)
     rtstate_remove(m->o->state_dir, name);
 }
 
+/* The state files' name: SHA-256 of the id, pid and start time (a container of the same id
+ * started again while the old one is not yet reaped has files of its own). */
 static int set_key(struct ctr *c)
 {
     uint8_t d[DIGEST_LEN];
+    char buf[512];
+    int n = snprintf(buf, sizeof(buf), "%s\n%lld\n%llu", c->id, c->pid, c->start);
 
-    if (digest_buf(c->id, strlen(c->id), d) < 0)
+    if (n < 0 || n >= (int)sizeof(buf) || digest_buf(buf, (size_t)n, d) < 0)
         return -EIO;
     hex_encode(d, DIGEST_LEN, c->key);
     return 0;
@@ -656,6 +661,8 @@ static int persist_new(struct mon *m, struct ctr *c)
     if ((r = rtstate_write(m->o->state_dir, name, c->mf.p, c->mf.len)) < 0 ||
         (r = save_state(m, c, c->log.records)) < 0)
         drop_state(m, c);
+    else
+        c->saved = c->log.count;
     return r;
 }
 
@@ -816,11 +823,13 @@ static void resume_one(const char *name, void *arg)
         ctl_get_bool(st, "enforce", &enforce) < 0 || ctl_get_bool(st, "notified", &notified) < 0 ||
         !(marks = ctl_get(st, "marks")) || !cbor_isa_array(marks) ||
         cbor_array_size(marks) > 32 || !(log = ctl_get(st, "log")) || !cbor_isa_array(log) ||
-        !(c->id = strdup(id)) || set_key(c) < 0 || strncmp(name, c->key, strlen(c->key)) ||
-        copy_log(c, log) < 0)
+        !(c->id = strdup(id)) || copy_log(c, log) < 0)
         goto drop;
     c->pid = (long long)pid;
     c->start = start;
+    if (set_key(c) < 0 || strncmp(name, c->key, strlen(c->key)) || name[strlen(c->key)] != '.')
+        goto drop;
+    c->saved = c->log.count;
     c->enforce = enforce;
     c->notified = notified;
     if (procstat_start_time(c->pid) != c->start) {
@@ -1173,6 +1182,7 @@ struct job {
     cbor_item_t *log;               /* a copy of the records up to count */
     size_t from;                    /* records [from, count) to extend */
     int resync;                     /* from: found by reading PCR 11 back (re-watched) */
+    size_t saved;                   /* records in the container's saved state */
     struct bytes manifest;          /* borrowed: c->mf lives until the job is done (pending) */
 };
 
@@ -1304,13 +1314,16 @@ static void *worker_main(void *arg)
         j.log = cbor_copy(c->log.records);
         j.from = c->extended;
         j.resync = c->resync;
+        j.saved = c->saved;
         j.manifest = (struct bytes){ .p = c->mf.p, .len = c->mf.len };
         c->inflight = 1; /* reap() leaves it */
         pthread_mutex_unlock(&m->mu);
         t0 = deadline_now_ms();
         done = 0;
         /* the state first: a record in the vTPM is always in the saved log */
-        if (j.log && save_state(m, c, j.log) < 0)
+        if (j.log && cbor_array_size(j.log) != j.saved && save_state(m, c, j.log) == 0)
+            j.saved = cbor_array_size(j.log);
+        else if (j.log && cbor_array_size(j.log) != j.saved)
             LOG_ERROR("container %s: its state cannot be saved in %s: a restarted monitor "
                       "would not watch it again", j.id, m->o->state_dir);
         rc = j.log ? send_job(m, &j, &done) : -ENOMEM;
@@ -1328,6 +1341,7 @@ static void *worker_main(void *arg)
         c->inflight = 0;
         c->extended = j.from + done; /* only the worker extends */
         c->resync = j.resync;
+        c->saved = j.saved;
         if (rc == -ENOTRECOVERABLE || rc == -ENOENT || rc == -EMSGSIZE) {
             /* extends may have been lost, the vTPM is gone, or the evidence (log and
              * manifest) is over the verifier's 1 MiB: nothing more is sent, and the

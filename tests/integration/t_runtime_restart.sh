@@ -6,8 +6,10 @@
 # its log goes on from what PCR 11 of the vTPM holds, with an `exec-gap` record (judged by the
 # policy's runtime.gap, here alert), so its quotes still replay and the verdict stays allow;
 # an image binary run afterwards is still allowed and a copy of busybox in /tmp still revokes
-# it. A container that ended while no monitor ran is dropped; a second monitor on the same
-# state directory is refused.
+# it. Under enforcement, /tmp/sh is refused before the kill and after the restart, and runs in
+# the gap (nothing enforces while no monitor runs: what exec-gap stands for). A container that
+# ended while no monitor ran is dropped; a second monitor on the same state directory is
+# refused.
 . "$(dirname "$0")/lib.sh"
 need_runc curl
 . "$(dirname "$0")/attest_lib.sh"
@@ -33,10 +35,13 @@ own_bundle() { # NAME: busybox on a tmpfs of its own, with a writable tmpfs /tmp
 }
 own_bundle r1
 own_bundle r2
+own_bundle r3
 allow_bundle r1 policy.json
-"$AGENT" measure --bundle r2 >m-r2.json || fail "measure r2"
-"$VF" policy allow --policy policy.json --rootfs-digest "$(json rootfs_digest <m-r2.json)" ||
-    fail "policy allow r2"
+for b in r2 r3; do
+    "$AGENT" measure --bundle $b >m-$b.json || fail "measure $b"
+    "$VF" policy allow --policy policy.json --rootfs-digest "$(json rootfs_digest <m-$b.json)" ||
+        fail "policy allow $b"
+done
 edit policy.json "c['runtime'] = {'drift': 'deny', 'gap': 'alert'}"
 mkdir trust && cp "$HOST/ek-ca.pem" trust/ || fail "trust/"
 start_verifier policy.json trust --reattest-interval 120
@@ -57,7 +62,7 @@ start_mon() {
     done
 }
 start_mon
-for b in r1 r2; do edit $b/config.json "c['hooks'] = {'createRuntime': [{'path': '$AGENT',
+for b in r1 r2 r3; do edit $b/config.json "c['hooks'] = {'createRuntime': [{'path': '$AGENT',
     'args': ['attest-agent', 'hook', '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '10',
              '--cache-dir', '$T/cache', '--monitor-socket', '$MSOCK']}]}"; done
 
@@ -79,14 +84,20 @@ until_ok() { # SECONDS DESCRIPTION COMMAND...
     done
 }
 
+edit r3/config.json "c.setdefault('annotations', {})['org.vtpm-attest.runtime'] = 'enforce'"
 run_ctr r1
 run_ctr r2
+run_ctr r3
+x r3 /bin/busybox cp /bin/busybox /tmp/sh || fail "r3: cp to /tmp"
+if x r3 /tmp/sh -c true 2>/dev/null; then fail "r3: /tmp/sh ran under enforcement"; fi
+den() { grep -c "container $ID-r3: exec of /tmp/sh (sha256:[0-9a-f]*) denied" mon.log || true; }
+[ "$(den)" = 1 ] || fail "r3: the denial not logged"
 x r1 /bin/busybox true || fail "r1: exec busybox"
 n0=$(count "container $ID-r1: runtime evidence allowed")
 allowed_after() { [ "$(count "container $ID-r1: runtime evidence allowed")" -gt "$1" ]; }
 until_ok 10 "r1: no runtime evidence allowed" allowed_after 0
 f=$(ls "$STATE"/*.ctr | head -n 1)
-[ "$(ls "$STATE"/*.ctr | wc -l)" = 2 ] && [ "$(ls "$STATE"/*.mf | wc -l)" = 2 ] ||
+[ "$(ls "$STATE"/*.ctr | wc -l)" = 3 ] && [ "$(ls "$STATE"/*.mf | wc -l)" = 3 ] ||
     { ls -la "$STATE" >&2; fail "not one state and one manifest file per container"; }
 [ "$(stat -c %a "$f")" = 600 ] && [ "$(stat -c %a "$STATE")" = 700 ] ||
     fail "state file or directory not private"
@@ -102,11 +113,18 @@ ok "a second monitor on the same --state-dir refused"
 kill -KILL "$MON_PID"; wait "$MON_PID" 2>/dev/null || true; MON_PID=
 timeout 10 runc delete -f "$ID-r2" || fail "runc delete r2"
 x r1 /bin/busybox true || fail "r1: exec with no monitor"
+out=$(x r3 /tmp/sh -c 'echo gap-ran') || fail "r3: /tmp/sh did not run while no monitor ran"
+[ "$out" = gap-ran ] || fail "r3: /tmp/sh printed '$out' in the gap"
 start_mon
 grep -q "container $ID-r1: watched again (monitor" mon.log || { tail -n 20 mon.log >&2; fail "r1 not watched again"; }
 grep -q "container $ID-r2 dropped: \(its process .* ended while no monitor ran\|process [0-9]* left cgroup\)" mon.log ||
     { tail -n 20 mon.log >&2; fail "r2 not dropped"; }
-[ "$(ls "$STATE"/*.ctr | wc -l)" = 1 ] || fail "r2's state not removed"
+[ "$(ls "$STATE"/*.ctr | wc -l)" = 2 ] || fail "r2's state not removed"
+grep -q "container $ID-r3: watched again (enforce" mon.log || fail "r3 not enforced again"
+if x r3 /tmp/sh -c true 2>/dev/null; then fail "r3: /tmp/sh ran under enforcement after the restart"; fi
+[ "$(den)" = 2 ] || fail "r3: no denial after the restart"
+x r3 /bin/busybox true || fail "r3: busybox refused after the restart"
+ok "enforcement: /tmp/sh refused before the kill, ran in the gap (no monitor), refused again after the restart"
 n1=$(count "container $ID-r1: runtime evidence allowed")
 until_ok 10 "r1: no evidence allowed after the restart" allowed_after "$n1"
 until_ok 10 "r1: not re-attested twice after the restart" allowed_after $((n1 + 1))
