@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cap-ng.h>
 #include <sys/fanotify.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -1384,6 +1385,36 @@ static int listen_on(const char *path)
     return fd;
 }
 
+/*
+ * After the network process is forked (which needs CAP_SETUID, CAP_SETGID, CAP_SETPCAP for
+ * its drop), the monitor keeps only what its work needs, of what it has: CAP_SYS_ADMIN
+ * (FAN_MARK_FILESYSTEM marks at each registration), CAP_SYS_PTRACE (/proc/PID/root, mountinfo
+ * and cgroup of the containers' processes), CAP_DAC_READ_SEARCH and CAP_DAC_OVERRIDE (the
+ * vTPM sockets, its state and cache files), CAP_KILL (its network process, uid 65534, at the
+ * stop). The bounding set too when CAP_SETPCAP allows. Before any thread starts: capabilities
+ * are per thread and inherited. 0 or -1.
+ */
+static int drop_caps(void)
+{
+    static const int keep[] = { CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH,
+                                CAP_DAC_OVERRIDE, CAP_KILL };
+    int have[sizeof(keep) / sizeof(keep[0])], bounds;
+
+    if (capng_get_caps_process() < 0)
+        return -1;
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+        have[i] = capng_have_capability(CAPNG_PERMITTED, (unsigned)keep[i]);
+    bounds = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
+    capng_clear(CAPNG_SELECT_BOTH);
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+        if (have[i] && capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED |
+                                    CAPNG_BOUNDING_SET, (unsigned)keep[i]) < 0)
+            return -1;
+    if (bounds && capng_apply(CAPNG_SELECT_BOUNDS) < 0)
+        return -1;
+    return capng_apply(CAPNG_SELECT_CAPS) < 0 ? -1 : 0;
+}
+
 int rtmon_run(const struct agent_opts *o)
 {
     struct mon *m = calloc(1, sizeof(*m));
@@ -1426,6 +1457,10 @@ int rtmon_run(const struct agent_opts *o)
      * serve`'s are: uid 65534, no capabilities, a syscall allow-list (netproxy.c). */
     if ((r = netproxy_spawn(o, 1, &m->net, &m->netpid)) < 0) {
         LOG_ERROR("monitor: network process: %s", strerror(-r));
+        goto out;
+    }
+    if (drop_caps() < 0) {
+        LOG_ERROR("monitor: cannot drop the capabilities it does not need");
         goto out;
     }
     if (pthread_create(&worker, NULL, worker_main, m) != 0)
@@ -1478,10 +1513,11 @@ out:
         for (int i = 0; m->netpid > 0 && i < 40; i++, usleep(25000))
             if (waitpid(m->netpid, NULL, WNOHANG) != 0)
                 m->netpid = 0;
-        if (m->netpid > 0) {
-            kill(m->netpid, SIGKILL); /* ours, by its pid */
-            waitpid(m->netpid, NULL, 0);
-        }
+        if (m->netpid > 0 && kill(m->netpid, SIGKILL) == 0) /* ours, by its pid */
+            for (int i = 0; m->netpid > 0 && i < 40; i++, usleep(25000))
+                if (waitpid(m->netpid, NULL, WNOHANG) != 0)
+                    m->netpid = 0;
+        /* otherwise it ends with this process (PR_SET_PDEATHSIG) */
     }
     if (m->lockfd >= 0)
         close(m->lockfd); /* the state files stay: the next monitor watches them again */

@@ -76,6 +76,12 @@ grep -q "^Uid:[[:space:]]*65534[[:space:]]" "/proc/$net/status" || fail "the net
 grep -q "^CapEff:[[:space:]]*0*$" "/proc/$net/status" || fail "the network process has capabilities"
 grep -q "^Seccomp:[[:space:]]*2" "/proc/$net/status" || fail "the network process has no syscall filter"
 ok "the monitor's network process: uid 65534, no capabilities, seccomp filter"
+# the monitor itself: only CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_KILL, CAP_SYS_PTRACE,
+# CAP_SYS_ADMIN (0x280026), also in its bounding set
+grep -q "^CapEff:[[:space:]]*0*280026$" "/proc/$MON_PID/status" ||
+    { grep ^Cap "/proc/$MON_PID/status" >&2; fail "the monitor kept other capabilities"; }
+grep -q "^CapBnd:[[:space:]]*0*280026$" "/proc/$MON_PID/status" || fail "the monitor's bounding set"
+ok "the monitor keeps only CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_DAC_*, CAP_KILL"
 edit a1/config.json "c['hooks'] = {'createRuntime': [{'path': '$AGENT',
     'args': ['attest-agent', 'hook', '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '10',
              '--cache-dir', '$T/cache', '--monitor-socket', '$MSOCK']}]}"
