@@ -16,12 +16,13 @@
 #include "pcrlist.h"
 #include "precheck.h"
 #include "rtmon.h"
+#include "rtmonstate.h"
 
 enum { O_VERIFIER = 1, O_RUN_DIR, O_CA, O_CERT, O_KEY, O_TIMEOUT, O_RUNTIME, O_VTPM, O_NONCE,
        O_BUNDLE, O_OUT, O_ID, O_CACHE_DIR, O_AGENT_SOCKET, O_LISTEN_SOCKET, O_POOL,
        O_NO_HOST, O_HOST_PCRS, O_UEFI_LOG, O_KMOD_LOG, O_HOST_MODE, O_NODE, O_REATTEST, O_BIND_DIR,
        O_LANES, O_REFILL, O_ENGINE_STORAGE, O_CRI_ROOT, O_CRI_STATE, O_KUBELET_ROOT,
-       O_KDEV, O_KMOD_CTL, O_DEV_NODE, O_MONITOR };
+       O_KDEV, O_KMOD_CTL, O_DEV_NODE, O_MONITOR, O_STATE_DIR };
 
 static const struct option options[] = {
     { "verifier", required_argument, NULL, O_VERIFIER },
@@ -58,6 +59,7 @@ static const struct option options[] = {
     { "kmod-control", required_argument, NULL, O_KMOD_CTL },
     { "device-node", required_argument, NULL, O_DEV_NODE },
     { "monitor-socket", required_argument, NULL, O_MONITOR },
+    { "state-dir", required_argument, NULL, O_STATE_DIR },
     { NULL, 0, NULL, 0 },
 };
 
@@ -91,8 +93,10 @@ void opts_usage(FILE *f)
         "                    the pool refilled MS ms after the last request, default 250)\n"
         "  attest-agent host-evidence --nonce HEX --out FILE [--run-dir DIR]\n"
         "  attest-agent monitor --verifier URL [--monitor-socket PATH] [--run-dir DIR]\n"
-        "                    [--ca F --cert F --key F] [--cache-dir DIR|'']\n"
+        "                    [--ca F --cert F --key F] [--cache-dir DIR|''] [--state-dir DIR]\n"
         "                    (runtime integrity: what attested containers execute, PCR 11;\n"
+        "                    watched containers kept in DIR for a restart, default\n"
+        "                    " RTMON_DEFAULT_STATE ";\n"
         "                    socket default " RTMON_DEFAULT_SOCKET "; hooks register with\n"
         "                    hook --monitor-socket PATH, annotation " ANN_RUNTIME "\n"
         "                    off|monitor|enforce, default monitor)\n"
@@ -281,6 +285,7 @@ static int set_opt(struct agent_opts *o, int c, const char *arg)
     case O_KDEV: return opts_kdev_parse(arg, &o->kdev);
     case O_KMOD_CTL: return *arg ? (o->kmod_control = arg, 0) : -1;
     case O_MONITOR: return *arg ? (o->monitor_socket = arg, 0) : -1;
+    case O_STATE_DIR: return *arg == '/' ? (o->state_dir = arg, 0) : -1;
     case O_DEV_NODE: return !strncmp(arg, "/dev/", 5) && arg[5] ? (o->device_node = arg, 0) : -1;
     default: return -1;
     }
@@ -426,6 +431,8 @@ int opts_parse(int argc, char **argv, struct agent_opts *o)
         goto usage;
     if (o->cmd == CMD_MONITOR && !o->monitor_socket)
         o->monitor_socket = RTMON_DEFAULT_SOCKET;
+    if (o->cmd == CMD_MONITOR && !o->state_dir)
+        o->state_dir = RTMON_DEFAULT_STATE;
     if (o->n_engine_storage == 0) {
         o->engine_storage[0] = AGENT_DEFAULT_GRAPH_ROOT;
         o->engine_storage[1] = AGENT_DEFAULT_RUN_ROOT;

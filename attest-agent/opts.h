@@ -66,6 +66,7 @@ struct agent_opts {
     const char *device_node;      /* hook: where the container sees its device */
     const char *monitor_socket;   /* hook: the runtime monitor to register with (NULL: none);
                                    * monitor: where it listens (docs/runtime-integrity.md) */
+    const char *state_dir;        /* monitor: its watched containers, for a restart */
 };
 
 /* Parses argv (argv[1] is the command). Returns 0, or 2 after printing usage. */

@@ -26,11 +26,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cap-ng.h>
 #include <sys/fanotify.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,10 +47,12 @@
 #include "hostev.h"
 #include "http.h"
 #include "log.h"
+#include "netproxy.h"
 #include "nodemode.h"
 #include "procstat.h"
 #include "rootfs.h"
 #include "rtmonparse.h"
+#include "rtmonstate.h"
 #include "runlock.h"
 #include "sdnotify.h"
 #include "verifierapi.h"
@@ -172,6 +177,14 @@ struct ctr {
                                  * queue can lose */
     int marks[32];              /* indexes into mon.marks */
     int nmarks;
+    struct {                    /* what each mark is, for a restarted monitor (state file) */
+        char *point;            /* the mount point as the container sees it ("/", "/tmp") */
+        unsigned maj, min;
+        uint64_t mask;
+    } mk[32];
+    char key[2 * DIGEST_LEN + 1]; /* its state files' name (set_key) */
+    size_t saved;               /* records in its saved state */
+    int resync;                 /* re-watched: PCR 11 read back to find what was extended */
     int gone;
 };
 
@@ -202,10 +215,15 @@ struct mon {
     int nmarks;
     struct cache_ent cache[RTMON_CACHE];
     int host_registered;
+    int lockfd;                 /* flock on the state directory */
+    int net;                    /* channel to the network process (the verifier's HTTP) */
+    pid_t netpid;
     unsigned long long hits, misses, events, denied;
 };
 
 static volatile sig_atomic_t stop_flag;
+
+static int seen_add(struct ctr *c, const char *key);
 
 static void on_stop(int sig)
 {
@@ -303,8 +321,10 @@ static void unmark(struct mon *m, int i)
 
 static void ctr_free(struct mon *m, struct ctr *c)
 {
-    for (int i = 0; i < c->nmarks; i++)
+    for (int i = 0; i < c->nmarks; i++) {
         unmark(m, c->marks[i]);
+        free(c->mk[i].point);
+    }
     for (size_t i = 0; i < c->nfiles; i++)
         free(c->files[i].path);
     for (size_t i = 0; i < c->nseen; i++)
@@ -366,12 +386,16 @@ static int shared_with_host(unsigned maj, unsigned min, const char *rootfs)
     return shared;
 }
 
-static int add_mark(struct mon *m, struct ctr *c, const char *where, dev_t dev, uint64_t mask)
+static int add_mark(struct mon *m, struct ctr *c, const char *where, const char *point,
+                    dev_t dev, uint64_t mask)
 {
     int i, free_slot = -1, fd;
+    char *pt;
 
     if (c->nmarks == (int)(sizeof(c->marks) / sizeof(c->marks[0])))
         return -E2BIG;
+    if (!(pt = strdup(point)))
+        return -ENOMEM;
     for (i = 0; i < m->nmarks; i++) {
         if (m->marks[i].refs > 0 && m->marks[i].dev == dev)
             break;
@@ -382,29 +406,41 @@ static int add_mark(struct mon *m, struct ctr *c, const char *where, dev_t dev, 
         if ((m->marks[i].mask | mask) != m->marks[i].mask) {
             if (fanotify_mark(m->fan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, m->marks[i].fd,
                               NULL) < 0)
-                return -errno;
+                goto fail;
             m->marks[i].mask |= mask;
         }
         m->marks[i].refs++;
-        c->marks[c->nmarks++] = i;
-        return 0;
+        free_slot = i;
+        goto done;
     }
     if (free_slot < 0) {
-        if (m->nmarks == RTMON_MAX_MARKS)
+        if (m->nmarks == RTMON_MAX_MARKS) {
+            free(pt);
             return -E2BIG;
+        }
         free_slot = m->nmarks++;
     }
     /* fanotify_mark() takes no O_PATH descriptor: the mount's root directory, read-only */
     if ((fd = open(where, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-        return -errno;
+        goto fail;
     if (fanotify_mark(m->fan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, fd, NULL) < 0) {
         int r = -errno;
         close(fd);
+        free(pt);
         return r;
     }
     m->marks[free_slot] = (struct mark){ .dev = dev, .fd = fd, .mask = mask, .refs = 1 };
+done:
+    c->mk[c->nmarks].point = pt;
+    c->mk[c->nmarks].maj = major(dev);
+    c->mk[c->nmarks].min = minor(dev);
+    c->mk[c->nmarks].mask = mask;
     c->marks[c->nmarks++] = free_slot;
     return 0;
+fail:
+    i = -errno;
+    free(pt);
+    return i;
 }
 
 /*
@@ -449,7 +485,8 @@ static int mark_ctr(struct mon *m, struct ctr *c, const char *rootfs, char *err,
         /* A permission event holds the process until it is answered, so its cgroup is read
          * while it exists; a notification (shared superblocks only) may come after a short
          * process has gone, and is then not attributed. */
-        if ((r = add_mark(m, c, where, makedev(mi.maj, mi.min),
+        if ((r = add_mark(m, c, where, *(mi.point + strlen(rootfs)) ?
+                          mi.point + strlen(rootfs) : "/", makedev(mi.maj, mi.min),
                           shared ? FAN_OPEN_EXEC : FAN_OPEN_EXEC_PERM)) < 0) {
             snprintf(err, errsz, "fanotify mark of %.300s: %s", mi.point, strerror(-r));
             break;
@@ -485,12 +522,158 @@ static int rootfs_record_digest(const cbor_item_t *log, uint8_t out[DIGEST_LEN])
     return -ENOENT;
 }
 
+/* ---- state files (a restarted monitor watches its containers again) --------------------- */
+
+#define RTMON_STATE_MAX (4u * 1024u * 1024u)
+
+static void state_name(const struct ctr *c, const char *suffix, char *out, size_t outsz)
+{
+    snprintf(out, outsz, "%s%s", c->key, suffix);
+}
+
+/* c's state with the records of log: id, vTPM, registration, its process (pid and start
+ * time), cgroup, mode, marks and event log (the manifest is a file of its own, written once).
+ * Atomic (a temporary file renamed), 0600. 0 or a negative errno. */
+static int save_state(struct mon *m, const struct ctr *c, const cbor_item_t *log)
+{
+    cbor_item_t *st = ctl_map_new(), *marks = cbor_new_definite_array((size_t)c->nmarks);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char name[2 * DIGEST_LEN + 8];
+    int r = -ENOMEM;
+
+    if (!st || !marks)
+        goto out;
+    for (int i = 0; i < c->nmarks; i++) {
+        cbor_item_t *k = ctl_map_new();
+        int ok = k && !ctl_put_str(k, "point", c->mk[i].point) &&
+                 !ctl_put_uint(k, "maj", c->mk[i].maj) && !ctl_put_uint(k, "min", c->mk[i].min) &&
+                 !ctl_put_uint(k, "mask", c->mk[i].mask) && cbor_array_push(marks, k);
+
+        if (k)
+            cbor_decref(&k);
+        if (!ok)
+            goto out;
+    }
+    if (ctl_put_uint(st, "v", 1) || ctl_put_str(st, "id", c->id) ||
+        ctl_put_str(st, "vtpm", c->vtpm) || ctl_put_str(st, "registration", c->reg) ||
+        ctl_put_uint(st, "pid", (uint64_t)c->pid) || ctl_put_uint(st, "start", c->start) ||
+        ctl_put_str(st, "cgroup", c->cgroup) || ctl_put_bool(st, "enforce", c->enforce) ||
+        ctl_put_bool(st, "notified", c->notified) ||
+        ctl_put_item(st, "marks", cbor_incref(marks)) ||
+        ctl_put_item(st, "log", cbor_incref((cbor_item_t *)log)))
+        goto out;
+    if ((r = ctl_serialize(st, &buf, &len)) < 0)
+        goto out;
+    state_name(c, ".ctr", name, sizeof(name));
+    r = rtstate_write(m->o->state_dir, name, buf, len);
+out:
+    free(buf);
+    if (marks)
+        cbor_decref(&marks);
+    if (st)
+        cbor_decref(&st);
+    return r;
+}
+
+static void drop_state(struct mon *m, const struct ctr *c)
+{
+    char name[2 * DIGEST_LEN + 8];
+
+    state_name(c, ".ctr", name, sizeof(name));
+    rtstate_remove(m->o->state_dir, name);
+    state_name(c, ".mf", name, sizeof(name));
+    rtstate_remove(m->o->state_dir, name);
+}
+
+/* The state files' name: SHA-256 of the id, pid and start time (a container of the same id
+ * started again while the old one is not yet reaped has files of its own). */
+static int set_key(struct ctr *c)
+{
+    uint8_t d[DIGEST_LEN];
+    char buf[512];
+    int n = snprintf(buf, sizeof(buf), "%s\n%lld\n%llu", c->id, c->pid, c->start);
+
+    if (n < 0 || n >= (int)sizeof(buf) || digest_buf(buf, (size_t)n, d) < 0)
+        return -EIO;
+    hex_encode(d, DIGEST_LEN, c->key);
+    return 0;
+}
+
+/* The content of a record of c's log, as it will be sent. */
+static int add_record(struct ctr *c, cbor_item_t *content)
+{
+    uint8_t d[DIGEST_LEN];
+
+    return eventlog_add(&c->log, PCR_RUNTIME, content, d);
+}
+
+/* c's exec records into its set of seen (path, digest): a re-watched container records only
+ * what is new to it. */
+static int seen_from_log(struct ctr *c)
+{
+    for (size_t i = 0; i < cbor_array_size(c->log.records); i++) {
+        const cbor_item_t *ct = ctl_get(cbor_array_handle(c->log.records)[i], "content");
+        char type[16], path[PATH_MAX], digest[80], key[PATH_MAX + 80];
+
+        if (!ct || ctl_get_str(ct, "type", type, sizeof(type)) < 0)
+            continue;
+        if (!strcmp(type, "exec-lost"))
+            c->full = 1;
+        if (strcmp(type, "exec") || ctl_get_str(ct, "path", path, sizeof(path)) < 0 ||
+            ctl_get_str(ct, "digest", digest, sizeof(digest)) < 0 || strncmp(digest, "sha256:", 7))
+            continue;
+        snprintf(key, sizeof(key), "%s\n%s", path, digest + 7);
+        if (seen_add(c, key) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+/* c's manifest (mf, copied): it must hash to the digest of the `rootfs` record of c's log. */
+static int take_manifest(struct ctr *c, const uint8_t *mf, size_t mflen, char *err,
+                         size_t errsz)
+{
+    uint8_t want[DIGEST_LEN], got[DIGEST_LEN];
+    int r;
+
+    if (rootfs_record_digest(c->log.records, want) < 0) {
+        snprintf(err, errsz, "the event log has no rootfs record");
+        return -EINVAL;
+    }
+    if (digest_buf(mf, mflen, got) < 0 || memcmp(want, got, DIGEST_LEN)) {
+        snprintf(err, errsz, "the manifest is not the measured rootfs's");
+        return -EINVAL;
+    }
+    if (!(c->mf.p = malloc(mflen)))
+        return -ENOMEM;
+    memcpy(c->mf.p, mf, mflen);
+    c->mf.len = c->mf.cap = mflen;
+    if ((r = index_manifest(c)) < 0)
+        snprintf(err, errsz, "manifest: %s", strerror(-r));
+    return r;
+}
+
+/* The state files of a new container: its manifest, then its state. */
+static int persist_new(struct mon *m, struct ctr *c)
+{
+    char name[2 * DIGEST_LEN + 8];
+    int r;
+
+    state_name(c, ".mf", name, sizeof(name));
+    if ((r = rtstate_write(m->o->state_dir, name, c->mf.p, c->mf.len)) < 0 ||
+        (r = save_state(m, c, c->log.records)) < 0)
+        drop_state(m, c);
+    else
+        c->saved = c->log.count;
+    return r;
+}
+
 /* A new container from a watch request: its manifest checked against the measured tree
  * digest (the `rootfs` record), marks set. The container is in the table when this returns 0. */
 static int watch(struct mon *m, const cbor_item_t *req, char *err, size_t errsz)
 {
     char rootfs[PATH_MAX], id[256];
-    uint8_t want[DIGEST_LEN], got[DIGEST_LEN];
     const cbor_item_t *log = ctl_get(req, "log");
     const uint8_t *mf = NULL;
     size_t mflen = 0;
@@ -543,25 +726,8 @@ static int watch(struct mon *m, const cbor_item_t *req, char *err, size_t errsz)
             r = -EEXIST;
             goto fail;
         }
-    if ((r = rootfs_record_digest(log, want)) < 0) {
-        snprintf(err, errsz, "the event log has no rootfs record");
+    if ((r = take_manifest(c, mf, mflen, err, errsz)) < 0)
         goto fail;
-    }
-    if (digest_buf(mf, mflen, got) < 0 || memcmp(want, got, DIGEST_LEN)) {
-        snprintf(err, errsz, "the manifest is not the measured rootfs's");
-        r = -EINVAL;
-        goto fail;
-    }
-    if (!(c->mf.p = malloc(mflen))) {
-        r = -ENOMEM;
-        goto fail;
-    }
-    memcpy(c->mf.p, mf, mflen);
-    c->mf.len = c->mf.cap = mflen;
-    if ((r = index_manifest(c)) < 0) {
-        snprintf(err, errsz, "manifest: %s", strerror(-r));
-        goto fail;
-    }
     pthread_mutex_lock(&m->mu);
     for (int i = 0; i < RTMON_MAX_CTRS && slot < 0; i++)
         if (!m->ctrs[i])
@@ -574,6 +740,11 @@ static int watch(struct mon *m, const cbor_item_t *req, char *err, size_t errsz)
     }
     if ((r = mark_ctr(m, c, rootfs, err, errsz)) < 0)
         goto fail;
+    if ((r = set_key(c)) < 0 || (r = persist_new(m, c)) < 0) {
+        snprintf(err, errsz, "cannot keep its state in %.200s: %s", m->o->state_dir,
+                 strerror(-r));
+        goto fail;
+    }
     if (m->o->reattest_s > 0)
         c->due_ms = deadline_now_ms() + (int64_t)m->o->reattest_s * 1000;
     pthread_mutex_lock(&m->mu);
@@ -586,6 +757,157 @@ fail:
     if (c)
         ctr_free(m, c);
     return r;
+}
+
+/* Copies the records of log into c's (growable) event log. */
+static int copy_log(struct ctr *c, const cbor_item_t *log)
+{
+    if (eventlog_init(&c->log) < 0)
+        return -ENOMEM;
+    for (size_t i = 0; i < cbor_array_size(log); i++) {
+        cbor_item_t *rec = cbor_copy(cbor_array_handle(log)[i]);
+        int pushed = rec && cbor_array_push(c->log.records, rec);
+
+        if (rec)
+            cbor_decref(&rec);
+        if (!pushed)
+            return -ENOMEM;
+    }
+    c->log.count = c->extended = cbor_array_size(log);
+    return 0;
+}
+
+/* Sets again the mark of c saved as k (a mount point as the container sees it, after its
+ * pivot): that mount must still be the same superblock. */
+static int remark(struct mon *m, struct ctr *c, const char *point, unsigned maj, unsigned min,
+                  uint64_t mask)
+{
+    char path[64], line[3 * PATH_MAX], where[PATH_MAX + 64];
+    struct rtmon_minfo mi;
+    FILE *f;
+    int r = -ENOENT;
+
+    snprintf(path, sizeof(path), "/proc/%lld/mountinfo", c->pid);
+    if (!(f = fopen(path, "re")))
+        return -errno;
+    while (r == -ENOENT && fgets(line, sizeof(line), f))
+        if (rtmon_parse_mountinfo(line, &mi) == 0 && !strcmp(mi.point, point) &&
+            mi.maj == maj && mi.min == min) {
+            snprintf(where, sizeof(where), "/proc/%lld/root%s", c->pid, mi.point);
+            r = add_mark(m, c, where, point, makedev(maj, min), mask);
+        }
+    fclose(f);
+    return r;
+}
+
+/* One state file of a previous monitor (name "<key>.ctr"): the container is watched again
+ * when its process still runs (same pid, same start time, same cgroup); its log goes on, with
+ * an `exec-gap` record first (what it executed while no monitor ran was not seen). Otherwise
+ * its files are removed. */
+static void resume_one(const char *name, void *arg)
+{
+    struct mon *m = arg;
+    cbor_item_t *st = NULL, *marks, *log;
+    uint8_t *buf = NULL, *mf = NULL;
+    size_t len = 0, mflen = 0;
+    char id[256], cg[RTMON_CG_MAX], err[512] = "", mfname[2 * DIGEST_LEN + 8];
+    uint64_t pid = 0, start = 0;
+    struct ctr *c = calloc(1, sizeof(*c));
+    int r, slot = -1, enforce = 0, notified = 0;
+
+    snprintf(err, sizeof(err), "malformed state");
+    if (!c || rtstate_read(m->o->state_dir, name, RTMON_STATE_MAX, &buf, &len) < 0 ||
+        ctl_decode(buf, len, &st) < 0 || ctl_get_str(st, "id", id, sizeof(id)) < 0 ||
+        ctl_get_str(st, "vtpm", c->vtpm, sizeof(c->vtpm)) < 0 ||
+        ctl_get_str(st, "registration", c->reg, sizeof(c->reg)) < 0 ||
+        ctl_get_uint(st, "pid", &pid) < 0 || pid == 0 || pid > INT_MAX ||
+        ctl_get_uint(st, "start", &start) < 0 ||
+        ctl_get_str(st, "cgroup", c->cgroup, sizeof(c->cgroup)) < 0 ||
+        ctl_get_bool(st, "enforce", &enforce) < 0 || ctl_get_bool(st, "notified", &notified) < 0 ||
+        !(marks = ctl_get(st, "marks")) || !cbor_isa_array(marks) ||
+        cbor_array_size(marks) > 32 || !(log = ctl_get(st, "log")) || !cbor_isa_array(log) ||
+        !(c->id = strdup(id)) || copy_log(c, log) < 0)
+        goto drop;
+    c->pid = (long long)pid;
+    c->start = start;
+    if (set_key(c) < 0 || strncmp(name, c->key, strlen(c->key)) || name[strlen(c->key)] != '.')
+        goto drop;
+    c->saved = c->log.count;
+    c->enforce = enforce;
+    c->notified = notified;
+    if (procstat_start_time(c->pid) != c->start) {
+        snprintf(err, sizeof(err), "its process %lld ended while no monitor ran", c->pid);
+        goto drop;
+    }
+    if (cgroup_of(c->pid, cg, sizeof(cg)) < 0 || strcmp(cg, c->cgroup)) {
+        snprintf(err, sizeof(err), "process %lld left cgroup %.300s", c->pid, c->cgroup);
+        goto drop;
+    }
+    state_name(c, ".mf", mfname, sizeof(mfname));
+    if ((r = rtstate_read(m->o->state_dir, mfname, ROOTFS_MANIFEST_MAX, &mf, &mflen)) < 0) {
+        snprintf(err, sizeof(err), "%s: %s", mfname, strerror(-r));
+        goto drop;
+    }
+    if (take_manifest(c, mf, mflen, err, sizeof(err)) < 0 || seen_from_log(c) < 0)
+        goto drop;
+    for (size_t i = 0; i < cbor_array_size(marks); i++) {
+        const cbor_item_t *k = cbor_array_handle(marks)[i];
+        char point[PATH_MAX];
+        uint64_t maj, min, mask;
+
+        if (ctl_get_str(k, "point", point, sizeof(point)) < 0 ||
+            ctl_get_uint(k, "maj", &maj) < 0 || ctl_get_uint(k, "min", &min) < 0 ||
+            ctl_get_uint(k, "mask", &mask) < 0 ||
+            (mask != FAN_OPEN_EXEC && mask != FAN_OPEN_EXEC_PERM) ||
+            (r = remark(m, c, point, (unsigned)maj, (unsigned)min, mask)) < 0) {
+            snprintf(err, sizeof(err), "its mount %.300s cannot be watched again", point);
+            goto drop;
+        }
+    }
+    for (int i = 0; i < RTMON_MAX_CTRS && slot < 0; i++)
+        if (!m->ctrs[i])
+            slot = i;
+    if (slot < 0) {
+        snprintf(err, sizeof(err), "%d containers watched already", RTMON_MAX_CTRS);
+        goto drop;
+    }
+    if (!c->full) {
+        cbor_item_t *gap = ctl_map_new();
+
+        if (!gap || ctl_put_str(gap, "type", "exec-gap") ||
+            ctl_put_uint(gap, "resumed", (uint64_t)time(NULL))) {
+            if (gap)
+                cbor_decref(&gap);
+            gap = NULL;
+        }
+        if (add_record(c, gap) < 0) { /* takes gap */
+            snprintf(err, sizeof(err), "its exec-gap record cannot be added");
+            goto drop;
+        }
+    }
+    c->resync = 1;
+    c->pending = 1;
+    if (m->o->reattest_s > 0)
+        c->due_ms = deadline_now_ms() + (int64_t)m->o->reattest_s * 1000;
+    m->ctrs[slot] = c;
+    LOG_WARN("container %s: watched again (%s, cgroup %s, %zu records): execs while no monitor "
+             "ran were not seen, exec-gap recorded", c->id, c->enforce ? "enforce" : "monitor",
+             c->cgroup, c->log.count);
+    c = NULL;
+    goto out;
+drop:
+    LOG_WARN("monitor: state %s%s%s dropped: %s", name, c && c->id ? " of container " : "",
+             c && c->id ? c->id : "", err);
+    rtstate_remove(m->o->state_dir, name);
+    snprintf(mfname, sizeof(mfname), "%.*s.mf", (int)(strlen(name) - 4), name);
+    rtstate_remove(m->o->state_dir, mfname);
+out:
+    if (c)
+        ctr_free(m, c);
+    free(mf);
+    free(buf);
+    if (st)
+        cbor_decref(&st);
 }
 
 static int peer_is_root(int fd)
@@ -851,6 +1173,7 @@ static void reap(struct mon *m)
         m->ctrs[i] = NULL;
         pthread_mutex_unlock(&m->mu);
         LOG_INFO("container %s: no longer watched (its process ended)", c->id);
+        drop_state(m, c);
         ctr_free(m, c);
     }
 }
@@ -861,6 +1184,8 @@ struct job {
     char id[256], vtpm[MGR_UUID_LEN], reg[REG_ID_MAX];
     cbor_item_t *log;               /* a copy of the records up to count */
     size_t from;                    /* records [from, count) to extend */
+    int resync;                     /* from: found by reading PCR 11 back (re-watched) */
+    size_t saved;                   /* records in the container's saved state */
     struct bytes manifest;          /* borrowed: c->mf lives until the job is done (pending) */
 };
 
@@ -869,10 +1194,49 @@ static int node_mode(const struct agent_opts *o)
     return !o->host.off && o->host.mode == HOST_MODE_NODE;
 }
 
+/* After a restart: which prefix of log PCR 11 of the vTPM holds (the previous monitor may have
+ * died between an extend and saving its state). *from gets the number of records it covers;
+ * -ENOTRECOVERABLE when no prefix replays to it. */
+static int resync(struct attest *a, const cbor_item_t *log, size_t *from)
+{
+    uint8_t pcrs[VTPM_QUOTE_PCRS][DIGEST_LEN], run[2 * DIGEST_LEN] = { 0 };
+    size_t n = cbor_array_size(log);
+    long long found = -1;
+    int r;
+
+    if ((r = vtpm_read_pcrs(a->tpm, pcrs)) < 0)
+        return r;
+    for (size_t i = 0; i <= n; i++) {
+        const cbor_item_t *rec;
+        const uint8_t *d;
+        size_t len;
+        uint64_t pcr;
+
+        if (!memcmp(run, pcrs[PCR_RUNTIME - 8], DIGEST_LEN))
+            found = (long long)i;
+        if (i == n)
+            break;
+        rec = cbor_array_handle(log)[i];
+        if (ctl_get_uint(rec, "pcr", &pcr) < 0)
+            return -ENOTRECOVERABLE;
+        if (pcr != PCR_RUNTIME)
+            continue;
+        if (ctl_get_bytes(rec, "digest", &d, &len) < 0 || len != DIGEST_LEN)
+            return -ENOTRECOVERABLE;
+        memcpy(run + DIGEST_LEN, d, DIGEST_LEN);
+        if (digest_buf(run, sizeof(run), run) < 0)
+            return -EIO;
+    }
+    if (found < 0)
+        return -ENOTRECOVERABLE;
+    *from = (size_t)found;
+    return 0;
+}
+
 /* Extends j's new records, quotes, sends. *done gets the records extended. 0, -EACCES on a
  * deny, -ENOTRECOVERABLE when an extend failed (PCR 11 no longer follows the log), -ENOENT
  * when the vTPM or its AK is gone, another -errno (try again later). */
-static int send_job(struct mon *m, const struct job *j, size_t *done)
+static int send_job(struct mon *m, struct job *j, size_t *done)
 {
     struct mgr_client mgr = { .run_dir = m->o->run_dir, .timeout_ms = RTMON_STEP_MS };
     struct http_opts ho = { .base_url = m->o->verifier, .ca = m->o->ca, .cert = m->o->cert,
@@ -889,6 +1253,8 @@ static int send_job(struct mon *m, const struct job *j, size_t *done)
 
     if (rc == 0 && a.ak_created)
         rc = -ENOENT;
+    if (rc == 0 && j->resync && (rc = resync(&a, j->log, &j->from)) == 0)
+        j->resync = 0;
     for (size_t i = j->from; rc == 0 && i < n; i++) {
         const uint8_t *d;
         size_t len;
@@ -925,6 +1291,9 @@ static void *worker_main(void *arg)
 {
     struct mon *m = arg;
 
+    /* every verifier call of this thread goes to the sandboxed network process */
+    verifier_use_proxy(m->net);
+
     pthread_mutex_lock(&m->mu);
     while (!m->stopping) {
         struct ctr *c = NULL;
@@ -947,11 +1316,19 @@ static void *worker_main(void *arg)
         snprintf(j.reg, sizeof(j.reg), "%s", c->reg);
         j.log = cbor_copy(c->log.records);
         j.from = c->extended;
+        j.resync = c->resync;
+        j.saved = c->saved;
         j.manifest = (struct bytes){ .p = c->mf.p, .len = c->mf.len };
         c->inflight = 1; /* reap() leaves it */
         pthread_mutex_unlock(&m->mu);
         t0 = deadline_now_ms();
         done = 0;
+        /* the state first: a record in the vTPM is always in the saved log */
+        if (j.log && cbor_array_size(j.log) != j.saved && save_state(m, c, j.log) == 0)
+            j.saved = cbor_array_size(j.log);
+        else if (j.log && cbor_array_size(j.log) != j.saved)
+            LOG_ERROR("container %s: its state cannot be saved in %s: a restarted monitor "
+                      "would not watch it again", j.id, m->o->state_dir);
         rc = j.log ? send_job(m, &j, &done) : -ENOMEM;
         if (rc == 0)
             LOG_INFO("container %s: runtime evidence allowed (%lld ms)", j.id,
@@ -966,6 +1343,8 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&m->mu);
         c->inflight = 0;
         c->extended = j.from + done; /* only the worker extends */
+        c->resync = j.resync;
+        c->saved = j.saved;
         if (rc == -ENOTRECOVERABLE || rc == -ENOENT || rc == -EMSGSIZE) {
             /* extends may have been lost, the vTPM is gone, or the evidence (log and
              * manifest) is over the verifier's 1 MiB: nothing more is sent, and the
@@ -1008,19 +1387,51 @@ static int listen_on(const char *path)
     return fd;
 }
 
+/*
+ * After the network process is forked (which needs CAP_SETUID, CAP_SETGID, CAP_SETPCAP for
+ * its drop), the monitor keeps only what its work needs, of what it has: CAP_SYS_ADMIN
+ * (FAN_MARK_FILESYSTEM marks at each registration), CAP_SYS_PTRACE (/proc/PID/root, mountinfo
+ * and cgroup of the containers' processes), CAP_DAC_READ_SEARCH and CAP_DAC_OVERRIDE (the
+ * vTPM sockets, its state and cache files), CAP_KILL (its network process, uid 65534, at the
+ * stop). The bounding set too when CAP_SETPCAP allows. Before any thread starts: capabilities
+ * are per thread and inherited. 0 or -1.
+ */
+static int drop_caps(void)
+{
+    static const int keep[] = { CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH,
+                                CAP_DAC_OVERRIDE, CAP_KILL };
+    int have[sizeof(keep) / sizeof(keep[0])], bounds;
+
+    if (capng_get_caps_process() < 0)
+        return -1;
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+        have[i] = capng_have_capability(CAPNG_PERMITTED, (unsigned)keep[i]);
+    bounds = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
+    capng_clear(CAPNG_SELECT_BOTH);
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+        if (have[i] && capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED |
+                                    CAPNG_BOUNDING_SET, (unsigned)keep[i]) < 0)
+            return -1;
+    if (bounds && capng_apply(CAPNG_SELECT_BOUNDS) < 0)
+        return -1;
+    return capng_apply(CAPNG_SELECT_CAPS) < 0 ? -1 : 0;
+}
+
 int rtmon_run(const struct agent_opts *o)
 {
     struct mon *m = calloc(1, sizeof(*m));
     struct sigaction sa = { .sa_handler = on_stop };
     pthread_t worker;
     int64_t next_reap = 0;
-    int started = 0, rc = 1, lockfd = -1;
+    int started = 0, rc = 1, r, socklock = -1;
     char lock[PATH_MAX];
 
     if (!m)
         return 1;
     m->o = o;
     m->lfd = -1;
+    m->lockfd = -1;
+    m->net = -1;
     m->fan = -1;
     sdnotify_init(); /* before anything else: later only a write(2) */
     /* One monitor per socket: the lock before the socket is touched, so that a second one
@@ -1030,7 +1441,7 @@ int rtmon_run(const struct agent_opts *o)
         free(m);
         return 1;
     }
-    if ((lockfd = runlock_take(lock, "the monitor socket")) < 0) {
+    if ((socklock = runlock_take(lock, "the monitor socket")) < 0) {
         free(m);
         return 1;
     }
@@ -1046,8 +1457,26 @@ int rtmon_run(const struct agent_opts *o)
                   strerror(errno));
         goto out;
     }
+    if ((m->lockfd = rtstate_lock(o->state_dir)) < 0) {
+        LOG_ERROR("monitor: --state-dir %s: %s", o->state_dir,
+                  m->lockfd == -EWOULDBLOCK ? "another monitor holds it"
+                  : m->lockfd == -EPERM ? "not a directory of ours only (0700)"
+                  : strerror(-m->lockfd));
+        goto out;
+    }
+    rtstate_each(o->state_dir, ".ctr", resume_one, m);
     if ((m->lfd = listen_on(o->monitor_socket)) < 0) {
         LOG_ERROR("monitor: cannot listen on %s: %s", o->monitor_socket, strerror(-m->lfd));
+        goto out;
+    }
+    /* The verifier's answers (HTTP, JSON, CBOR) are parsed in a child as `attest-agent
+     * serve`'s are: uid 65534, no capabilities, a syscall allow-list (netproxy.c). */
+    if ((r = netproxy_spawn(o, 1, &m->net, &m->netpid)) < 0) {
+        LOG_ERROR("monitor: network process: %s", strerror(-r));
+        goto out;
+    }
+    if (drop_caps() < 0) {
+        LOG_ERROR("monitor: cannot drop the capabilities it does not need");
         goto out;
     }
     if (pthread_create(&worker, NULL, worker_main, m) != 0)
@@ -1070,8 +1499,13 @@ int rtmon_run(const struct agent_opts *o)
             reap(m);
             next_reap = deadline_now_ms() + 1000;
         }
+        if (netproxy_failed()) {
+            LOG_ERROR("monitor: the network process broke its protocol or is gone: stopping "
+                      "(its containers are kept in %s for the next monitor)", o->state_dir);
+            break;
+        }
     }
-    rc = 0;
+    rc = stop_flag ? 0 : 1;
 out:
     sdnotify("STOPPING=1");
     if (started) {
@@ -1092,7 +1526,20 @@ out:
     }
     if (m->fan >= 0)
         close(m->fan); /* pending permission events are allowed by the kernel */
-    close(lockfd); /* after the socket is gone */
+    if (m->net >= 0) {
+        close(m->net); /* the network process sees EOF and ends */
+        for (int i = 0; m->netpid > 0 && i < 40; i++, usleep(25000))
+            if (waitpid(m->netpid, NULL, WNOHANG) != 0)
+                m->netpid = 0;
+        if (m->netpid > 0 && kill(m->netpid, SIGKILL) == 0) /* ours, by its pid */
+            for (int i = 0; m->netpid > 0 && i < 40; i++, usleep(25000))
+                if (waitpid(m->netpid, NULL, WNOHANG) != 0)
+                    m->netpid = 0;
+        /* otherwise it ends with this process (PR_SET_PDEATHSIG) */
+    }
+    if (m->lockfd >= 0)
+        close(m->lockfd); /* the state files stay: the next monitor watches them again */
+    close(socklock); /* after the socket is gone */
     free(m);
     return rc;
 }

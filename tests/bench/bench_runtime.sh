@@ -52,7 +52,7 @@ start_verifier policy.json trust --reattest-interval 600
 mkdir -m 700 cache
 MSOCK=$T/monitor.sock
 "$AGENT" monitor --verifier "$URL" --run-dir "$RUN" --monitor-socket "$MSOCK" \
-    --cache-dir "$T/cache" --reattest-interval 600 >>mon.log 2>&1 &
+    --cache-dir "$T/cache" --state-dir "$T/mstate" --reattest-interval 600 >>mon.log 2>&1 &
 MON_PID=$!
 i=0
 while [ ! -S "$MSOCK" ]; do

@@ -73,7 +73,7 @@ ok "attest-agent serve: a second one on the same socket exits $rc naming the loc
 
 # attest-agent monitor: the same --monitor-socket.
 MS=$T/agent/monitor.sock
-"$AGENT" monitor --verifier "$URL" --run-dir "$RUN" --monitor-socket "$MS" >mon.log 2>&1 &
+"$AGENT" monitor --verifier "$URL" --run-dir "$RUN" --monitor-socket "$MS" --state-dir "$T/monstate" >mon.log 2>&1 &
 MON_PID=$!
 at_exit "stop_pid $MON_PID 50"
 i=0

@@ -128,17 +128,27 @@ static void done(struct fx *f, struct reasons *r)
     free(f->manifest);
 }
 
-/* Runs the check; returns the reasons as one comma-joined string. */
+static char alerts_out[2048]; /* the last run's alerts, comma-joined */
+
+static void join(const struct reasons *r, char *out, size_t outsz)
+{
+    out[0] = 0;
+    for (size_t i = 0; i < r->n; i++)
+        snprintf(out + strlen(out), outsz - strlen(out), "%s%s", i ? "," : "", r->v[i]);
+}
+
+/* Runs the check; returns the reasons as one comma-joined string (alerts in alerts_out). */
 static const char *run(struct fx *f, const char *policy_json, struct reasons *r)
 {
     static char out[2048];
     json_t *pol = policy_json ? json_loads(policy_json, 0, NULL) : NULL;
+    struct reasons alerts = { 0 };
 
     memset(r, 0, sizeof(*r));
-    runtime_check(pol, &f->ev, f->rootfs, r);
-    out[0] = 0;
-    for (size_t i = 0; i < r->n; i++)
-        snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s", i ? "," : "", r->v[i]);
+    runtime_check(pol, &f->ev, f->rootfs, r, &alerts);
+    join(r, out, sizeof(out));
+    join(&alerts, alerts_out, sizeof(alerts_out));
+    reasons_free(&alerts);
     json_decref(pol);
     return out;
 }
@@ -189,10 +199,15 @@ static void test_alert_and_allow(void **s)
     image(&f);
     add_exec(&f, "/tmp/tool", OTHER);
     assert_string_equal(run(&f, "{\"drift\": \"alert\"}", &r), "");
+    assert_string_equal(alerts_out, "runtime-drift:/tmp/tool"); /* for the alert webhook */
+    reasons_free(&r);
+    assert_string_equal(run(&f, NULL, &r), "runtime-drift:/tmp/tool");
+    assert_string_equal(alerts_out, ""); /* deny mode: a reason, no alert */
     reasons_free(&r);
     hex(OTHER, 32, pol + strlen(pol));
     strcat(pol, "\"]}");
     assert_string_equal(run(&f, pol, &r), "");
+    assert_string_equal(alerts_out, ""); /* allowed by digest: nothing to alert */
     reasons_free(&r);
     add_exec(&f, "/tmp/sh", SH); /* not on the list */
     assert_string_equal(run(&f, pol, &r), "runtime-drift:/tmp/sh");
@@ -214,6 +229,37 @@ static void test_events_lost(void **s)
     reasons_free(&r);
     add_rec(&f, 8, "exec-lost", NULL, NULL);
     assert_string_equal(run(&f, NULL, &r), "runtime-events-lost,eventlog-wrong-pcr:record 2");
+    done(&f, &r);
+}
+
+/* A restarted monitor's exec-gap record: deny unless runtime.gap (or, without it,
+ * runtime.drift) is alert; exec records after it are judged as before. */
+static void test_monitor_gap(void **s)
+{
+    struct fx f;
+    struct reasons r;
+
+    (void)s;
+    image(&f);
+    add_exec(&f, "/bin/busybox", SH);
+    add_rec(&f, RUNTIME_PCR, "exec-gap", NULL, NULL);
+    assert_string_equal(run(&f, NULL, &r), "runtime-monitor-gap");
+    reasons_free(&r);
+    assert_string_equal(run(&f, "{\"drift\": \"alert\"}", &r), "");
+    reasons_free(&r);
+    assert_string_equal(run(&f, "{\"gap\": \"alert\"}", &r), "");
+    assert_string_equal(alerts_out, "runtime-monitor-gap");
+    reasons_free(&r);
+    assert_string_equal(run(&f, "{\"drift\": \"alert\", \"gap\": \"deny\"}", &r),
+                        "runtime-monitor-gap");
+    assert_string_equal(alerts_out, "");
+    reasons_free(&r);
+    add_exec(&f, "/tmp/sh", OTHER);
+    assert_string_equal(run(&f, "{\"gap\": \"alert\"}", &r), "runtime-drift:/tmp/sh");
+    reasons_free(&r);
+    add_rec(&f, 8, "exec-gap", NULL, NULL);
+    assert_string_equal(run(&f, "{\"gap\": \"alert\"}", &r),
+                        "runtime-drift:/tmp/sh,eventlog-wrong-pcr:record 3");
     done(&f, &r);
 }
 
@@ -304,11 +350,12 @@ static void test_manifest_parse(void **s)
 static void test_policy_validate(void **s)
 {
     const char *good[] = {
-        "{}", "{\"drift\": \"alert\"}",
+        "{}", "{\"drift\": \"alert\"}", "{\"gap\": \"alert\", \"drift\": \"deny\"}",
         "{\"drift\": \"deny\", \"allow\": [\"sha256:"
         "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"]}" };
     const char *bad[] = { "[]", "{\"drift\": \"warn\"}", "{\"drift\": 1}", "{\"allow\": \"x\"}",
-                          "{\"allow\": [\"/tmp/sh\"]}", "{\"enforce\": true}" };
+                          "{\"allow\": [\"/tmp/sh\"]}", "{\"enforce\": true}",
+                          "{\"gap\": \"warn\"}", "{\"gap\": false}" };
     char err[96];
 
     (void)s;
@@ -333,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_alert_and_allow),
         cmocka_unit_test(test_manifest_problems),
         cmocka_unit_test(test_events_lost),
+        cmocka_unit_test(test_monitor_gap),
         cmocka_unit_test(test_bad_records),
         cmocka_unit_test(test_manifest_parse),
         cmocka_unit_test(test_policy_validate),

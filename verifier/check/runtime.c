@@ -242,10 +242,12 @@ int runtime_policy_validate(const json_t *rt, char *err, size_t errsz)
     if (!json_is_object(rt))
         return why(err, errsz, "runtime must be an object", -EINVAL);
     json_object_foreach((json_t *)rt, k, v) {
-        if (!strcmp(k, "drift")) {
+        if (!strcmp(k, "drift") || !strcmp(k, "gap")) {
             d = json_string_value(v);
             if (!d || (strcmp(d, "deny") && strcmp(d, "alert")))
-                return why(err, errsz, "runtime.drift must be \"deny\" or \"alert\"", -EINVAL);
+                return why(err, errsz, !strcmp(k, "gap") ? "runtime.gap must be \"deny\" or "
+                           "\"alert\"" : "runtime.drift must be \"deny\" or \"alert\"",
+                           -EINVAL);
         } else if (!strcmp(k, "allow")) {
             if (!json_is_array(v))
                 return why(err, errsz, "runtime.allow must be an array of digests", -EINVAL);
@@ -315,11 +317,14 @@ static int manifest_for(const struct evidence *ev, const char *rootfs_digest,
 }
 
 void runtime_check(const json_t *policy_runtime, const struct evidence *ev,
-                   const char *rootfs_digest, struct reasons *r)
+                   const char *rootfs_digest, struct reasons *r, struct reasons *alerts)
 {
     const char *mode = policy_runtime ? json_string_value(json_object_get(policy_runtime,
                                                                           "drift")) : NULL;
+    const char *gmode = policy_runtime ? json_string_value(json_object_get(policy_runtime,
+                                                                           "gap")) : NULL;
     int alert = mode && !strcmp(mode, "alert"), have = -1;
+    int gap_alert = gmode ? !strcmp(gmode, "alert") : alert; /* default: as drift */
     struct rt_manifest m = { 0 };
     size_t n = ev->event_log ? cbor_array_size(ev->event_log) : 0;
 
@@ -332,16 +337,28 @@ void runtime_check(const json_t *policy_runtime, const struct evidence *ev,
         uint64_t pcr;
 
         if (!c || ctl_get_str(c, "type", type, sizeof(type)) < 0 ||
-            (strcmp(type, "exec") && strcmp(type, "exec-lost")))
+            (strcmp(type, "exec") && strcmp(type, "exec-lost") && strcmp(type, "exec-gap")))
             continue;
         if (ctl_get_uint(rec, "pcr", &pcr) < 0 || pcr != RUNTIME_PCR) {
             reasons_add(r, "eventlog-wrong-pcr", "record %zu", i);
             continue;
         }
+        if (!strcmp(type, "exec-gap")) { /* the monitor was restarted: execs meanwhile unseen */
+            if (gap_alert) {
+                LOG_WARN("container %s: runtime monitor gap (alert only): its monitor was "
+                         "restarted, execs while none ran were not seen", ev->container_id);
+                if (alerts)
+                    reasons_add(alerts, "runtime-monitor-gap", NULL);
+            } else
+                reasons_add(r, "runtime-monitor-gap", NULL);
+            continue;
+        }
         if (!strcmp(type, "exec-lost")) { /* the monitor missed execs: nothing vouches */
-            if (alert)
+            if (alert) {
                 LOG_WARN("container %s: runtime events lost (alert only)", ev->container_id);
-            else
+                if (alerts)
+                    reasons_add(alerts, "runtime-events-lost", NULL);
+            } else
                 reasons_add(r, "runtime-events-lost", NULL);
             continue;
         }
@@ -354,10 +371,12 @@ void runtime_check(const json_t *policy_runtime, const struct evidence *ev,
         want = have ? rt_manifest_lookup(&m, path) : NULL;
         if ((want && !memcmp(want, bin, 32)) || allowed_digest(policy_runtime, digest))
             continue;
-        if (alert)
+        if (alert) {
             LOG_WARN("container %s: runtime drift (alert only): %s %s%s", ev->container_id,
                      path, digest, want ? " (modified)" : "");
-        else
+            if (alerts)
+                reasons_add(alerts, "runtime-drift", "%s", path);
+        } else
             reasons_add(r, "runtime-drift", "%s", path);
     }
     rt_manifest_free(&m);

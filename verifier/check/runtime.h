@@ -53,7 +53,10 @@ int runtime_policy_validate(const json_t *rt, char *err, size_t errsz);
  * is the `rootfs` record's "sha256:<hex>" ("" when the log has none). policy_runtime is the
  * policy's `runtime` object or NULL (the defaults).
  */
+/* What alert mode only logs goes to alerts too (same codes: runtime-drift:<path>,
+ * runtime-events-lost, runtime-monitor-gap), for the verifier's alert notification; alerts may
+ * be NULL. */
 void runtime_check(const json_t *policy_runtime, const struct evidence *ev,
-                   const char *rootfs_digest, struct reasons *r);
+                   const char *rootfs_digest, struct reasons *r, struct reasons *alerts);
 
 #endif

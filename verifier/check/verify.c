@@ -21,7 +21,8 @@ void verify_evidence(const struct evidence *ev, const struct policy *pol, X509_S
     if (vf_eventlog_check(ev, &res->meas, &res->reasons) == 0) {
         policy_check(pol, &res->meas, &res->reasons);
         runtime_check(json_object_get(pol->root, "runtime"), ev,
-                      res->meas.has_rootfs ? res->meas.rootfs_digest : "", &res->reasons);
+                      res->meas.has_rootfs ? res->meas.rootfs_digest : "", &res->reasons,
+                      &res->alerts);
     }
     chain_check_cached(&ci, trust, &res->reasons);
     host_check(ev, pol->boot, &res->host);
@@ -50,6 +51,7 @@ void verify_result_free(struct verify_result *res)
 {
     reasons_free(&res->reasons);
     reasons_free(&res->host);
+    reasons_free(&res->alerts);
 }
 
 json_t *verify_result_json(const struct evidence *ev, const struct reasons *r)

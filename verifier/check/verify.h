@@ -15,6 +15,7 @@
 struct verify_result {
     struct reasons reasons; /* everything, the host's reasons included */
     struct reasons host;    /* the host part's reasons alone (the node's verdict) */
+    struct reasons alerts;  /* what the policy's alert modes only log (runtime.drift, gap) */
     struct quote_info quote;
     struct measurements meas;
 };

@@ -21,6 +21,7 @@
 #include "check/tpmobj.h"
 #include "check/verify.h"
 #include "sched/podbind.h"
+#include "sched/rtalert.h"
 #include "sched/wpolicy.h"
 #include "store/store_policy.h"
 
@@ -612,6 +613,10 @@ void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api
     } else if (e.chk.verdict.on) {
         reasons_append(&res.reasons, &e.g.added); /* the node gate's, as written */
         e.verdict = reasons_deny(&res.reasons) ? "deny" : "allow";
+        /* alert mode's findings (runtime.drift / gap "alert"): a notification, no revocation;
+         * only for evidence that proved its vTPM and was stored */
+        if (res.alerts.n && rtalert_queue(c->st, &ev, e.verdict, &res.alerts, e.now) < 0)
+            LOG_ERROR("evidence %s: its runtime alert could not be queued", ev.container_id);
     }
     count_verdict(c, e.verdict);
     LOG_INFO("evidence %s (vTPM %s): %s (policy %s version %lld)", ev.container_id,

@@ -1,0 +1,167 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# A restarted runtime monitor (docs/runtime-integrity.md "Restarts"): `attest-agent monitor`
+# keeps each watched container in its --state-dir (0600 files, atomic writes, one monitor per
+# directory). After kill -9 and a restart it watches the container that still runs again:
+# its log goes on from what PCR 11 of the vTPM holds, with an `exec-gap` record (judged by the
+# policy's runtime.gap, here alert), so its quotes still replay and the verdict stays allow;
+# an image binary run afterwards is still allowed and a copy of busybox in /tmp still revokes
+# it. Under enforcement, /tmp/sh is refused before the kill and after the restart, and runs in
+# the gap (nothing enforces while no monitor runs: what exec-gap stands for). A container that
+# ended while no monitor ran is dropped; a second monitor on the same state directory is
+# refused.
+. "$(dirname "$0")/lib.sh"
+need_runc curl
+. "$(dirname "$0")/attest_lib.sh"
+MON_PID=
+MOUNTS=""
+stop_mon() { [ -z "$MON_PID" ] || { kill -KILL "$MON_PID" 2>/dev/null; wait "$MON_PID" 2>/dev/null || true; }; MON_PID=; }
+unmount_all() { for m in $MOUNTS; do umount "$m" 2>/dev/null || umount -l "$m" || true; done; }
+at_exit unmount_all
+at_exit stop_mon
+
+start_host_tpm
+start_mgr
+cd "$T" || fail "cd $T"
+ID=rr-$$
+
+own_bundle() { # NAME: busybox on a tmpfs of its own, with a writable tmpfs /tmp
+    mkdir -p "$1/rootfs"
+    mount -t tmpfs -o size=16m,mode=755 "rr-$1" "$1/rootfs" || fail "mount tmpfs $1/rootfs"
+    MOUNTS="$T/$1/rootfs $MOUNTS"
+    base_bundle "$1"
+    edit "$1/config.json" "c['mounts'].append({'destination': '/tmp', 'type': 'tmpfs',
+    'source': 'tmpfs', 'options': ['nosuid', 'nodev', 'mode=1777', 'size=8m']})"
+}
+own_bundle r1
+own_bundle r2
+own_bundle r3
+allow_bundle r1 policy.json
+for b in r2 r3; do
+    "$AGENT" measure --bundle $b >m-$b.json || fail "measure $b"
+    "$VF" policy allow --policy policy.json --rootfs-digest "$(json rootfs_digest <m-$b.json)" ||
+        fail "policy allow $b"
+done
+edit policy.json "c['runtime'] = {'drift': 'deny', 'gap': 'alert'}"
+mkdir trust && cp "$HOST/ek-ca.pem" trust/ || fail "trust/"
+start_verifier policy.json trust --reattest-interval 120
+
+mkdir -m 700 cache
+MSOCK=$T/monitor.sock
+STATE=$T/mstate
+start_mon() {
+    rm -f "$MSOCK"
+    "$AGENT" monitor --verifier "$URL" --run-dir "$RUN" --monitor-socket "$MSOCK" \
+        --cache-dir "$T/cache" --state-dir "$STATE" --reattest-interval 2 >>mon.log 2>&1 &
+    MON_PID=$!
+    i=0
+    while [ ! -S "$MSOCK" ]; do
+        i=$((i + 1)); [ $i -lt 100 ] || { cat mon.log >&2; fail "monitor did not start"; }
+        kill -0 "$MON_PID" 2>/dev/null || { cat mon.log >&2; fail "monitor exited"; }
+        sleep 0.1
+    done
+}
+start_mon
+for b in r1 r2 r3; do edit $b/config.json "c['hooks'] = {'createRuntime': [{'path': '$AGENT',
+    'args': ['attest-agent', 'hook', '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '10',
+             '--cache-dir', '$T/cache', '--monitor-socket', '$MSOCK']}]}"; done
+
+run_ctr() { # NAME
+    CTRS="$CTRS $ID-$1"
+    timeout 30 runc create --bundle "$1" "$ID-$1" </dev/null >"$1.out" 2>"$1.err" ||
+        { cat "$1.err" mon.log >&2; fail "$1: not created"; }
+    timeout 10 runc start "$ID-$1" || fail "$1: runc start"
+}
+field() { curl -sS --max-time 5 "$URL/v1/containers/$ID-$1" 2>/dev/null | json "$2" 2>/dev/null || true; }
+x() { _c=$1; shift; timeout 10 runc exec "$ID-$_c" "$@"; }
+count() { grep -c "$1" mon.log || true; }
+until_ok() { # SECONDS DESCRIPTION COMMAND...
+    _u_n=$(( $1 * 20 )) _u_what=$2; shift 2
+    while ! "$@"; do
+        _u_n=$((_u_n - 1))
+        [ $_u_n -gt 0 ] || { tail -n 30 mon.log >&2; tail -n 10 vf.log >&2; fail "$_u_what"; }
+        sleep 0.05
+    done
+}
+
+edit r3/config.json "c.setdefault('annotations', {})['org.vtpm-attest.runtime'] = 'enforce'"
+run_ctr r1
+run_ctr r2
+run_ctr r3
+x r3 /bin/busybox cp /bin/busybox /tmp/sh || fail "r3: cp to /tmp"
+if x r3 /tmp/sh -c true 2>/dev/null; then fail "r3: /tmp/sh ran under enforcement"; fi
+den() { grep -c "container $ID-r3: exec of /tmp/sh (sha256:[0-9a-f]*) denied" mon.log || true; }
+[ "$(den)" = 1 ] || fail "r3: the denial not logged"
+x r1 /bin/busybox true || fail "r1: exec busybox"
+n0=$(count "container $ID-r1: runtime evidence allowed")
+allowed_after() { [ "$(count "container $ID-r1: runtime evidence allowed")" -gt "$1" ]; }
+until_ok 10 "r1: no runtime evidence allowed" allowed_after 0
+f=$(ls "$STATE"/*.ctr | head -n 1)
+[ "$(ls "$STATE"/*.ctr | wc -l)" = 3 ] && [ "$(ls "$STATE"/*.mf | wc -l)" = 3 ] ||
+    { ls -la "$STATE" >&2; fail "not one state and one manifest file per container"; }
+[ "$(stat -c %a "$f")" = 600 ] && [ "$(stat -c %a "$STATE")" = 700 ] ||
+    fail "state file or directory not private"
+ok "state kept: $(ls "$STATE" | wc -l) files in --state-dir, 0600 in a 0700 directory"
+
+# a second monitor on the same state directory is refused
+if timeout 10 "$AGENT" monitor --verifier "$URL" --run-dir "$RUN" --monitor-socket "$T/m2.sock" \
+    --state-dir "$STATE" >m2.log 2>&1; then fail "a second monitor used the same state dir"; fi
+grep -q "another monitor holds it" m2.log || { cat m2.log >&2; fail "second monitor: wrong error"; }
+ok "a second monitor on the same --state-dir refused"
+
+# kill -9: no clean stop; r2 ends while no monitor runs, r1 execs during the gap
+kill -KILL "$MON_PID"; wait "$MON_PID" 2>/dev/null || true; MON_PID=
+timeout 10 runc delete -f "$ID-r2" || fail "runc delete r2"
+x r1 /bin/busybox true || fail "r1: exec with no monitor"
+out=$(x r3 /tmp/sh -c 'echo gap-ran') || fail "r3: /tmp/sh did not run while no monitor ran"
+[ "$out" = gap-ran ] || fail "r3: /tmp/sh printed '$out' in the gap"
+start_mon
+grep -q "container $ID-r1: watched again (monitor" mon.log || { tail -n 20 mon.log >&2; fail "r1 not watched again"; }
+grep -q "container $ID-r2 dropped: \(its process .* ended while no monitor ran\|process [0-9]* left cgroup\)" mon.log ||
+    { tail -n 20 mon.log >&2; fail "r2 not dropped"; }
+[ "$(ls "$STATE"/*.ctr | wc -l)" = 2 ] || fail "r2's state not removed"
+grep -q "container $ID-r3: watched again (enforce" mon.log || fail "r3 not enforced again"
+if x r3 /tmp/sh -c true 2>/dev/null; then fail "r3: /tmp/sh ran under enforcement after the restart"; fi
+[ "$(den)" = 2 ] || fail "r3: no denial after the restart"
+x r3 /bin/busybox true || fail "r3: busybox refused after the restart"
+ok "enforcement: /tmp/sh refused before the kill, ran in the gap (no monitor), refused again after the restart"
+n1=$(count "container $ID-r1: runtime evidence allowed")
+until_ok 10 "r1: no evidence allowed after the restart" allowed_after "$n1"
+until_ok 10 "r1: not re-attested twice after the restart" allowed_after $((n1 + 1))
+[ "$(field r1 verdict)" = allow ] || { curl -sS "$URL/v1/containers/$ID-r1" >&2; fail "r1 denied after the restart"; }
+grep -q "container $ID-r1: runtime monitor gap (alert only)" vf.log ||
+    fail "the verifier did not see the exec-gap record"
+grep -q "runtime evidence failed\|not sent again\|PCR 11 may not" mon.log && fail "r1's evidence failed after the restart"
+grep "$ID-r1" vf.log | grep -q "mismatch" && { grep "$ID-r1" vf.log >&2; fail "r1: a mismatch at the verifier"; }
+ok "kill -9 and restart: r1 watched again, exec-gap recorded (alert), its log replays, allow; r2 dropped"
+
+x r1 /bin/busybox ls / >/dev/null || fail "r1: busybox ls after the restart"
+grep -q "container $ID-r1: exec /bin/busybox sha256:" mon.log || fail "no exec record"
+n2=$(count "container $ID-r1: runtime evidence allowed")
+until_ok 10 "r1: not re-attested after the image binary" allowed_after "$n2"
+[ "$(field r1 verdict)" = allow ] || fail "r1: an image binary after the restart was denied"
+ok "after the restart an image binary is still allowed"
+
+x r1 /bin/busybox cp /bin/busybox /tmp/sh || fail "r1: cp to /tmp"
+x r1 /tmp/sh -c true || fail "r1: /tmp/sh did not run"
+denied() { [ "$(field r1 verdict)" = deny ]; }
+until_ok 10 "r1 not revoked after /tmp/sh ran (after the restart)" denied
+curl -sS --max-time 5 "$URL/v1/containers/$ID-r1" | grep -q 'runtime-drift:/tmp/sh' ||
+    fail "r1: the reason is not runtime-drift:/tmp/sh"
+grep -q "container $ID-r1: exec /tmp/sh sha256:" mon.log || fail "/tmp/sh not recorded after the restart"
+ok "after the restart /tmp/sh is still revoked (runtime-drift:/tmp/sh)"
+
+# SIGTERM: the restarted monitor stops cleanly (status 0; under `make asan` also no leak of the
+# containers it watched again), and keeps r1's and r3's state for the next one
+kill -TERM "$MON_PID"
+i=0
+while kill -0 "$MON_PID" 2>/dev/null; do
+    i=$((i + 1)); [ $i -lt 100 ] || fail "the monitor did not stop within 10 s"
+    sleep 0.1
+done
+mrc=0; wait "$MON_PID" || mrc=$?
+MON_PID=
+[ "$mrc" = 0 ] || { sed -n "/Sanitizer/,\$p" mon.log | head -n 100 >&2; fail "the monitor exited with $mrc"; }
+[ "$(ls "$STATE"/*.ctr | wc -l)" = 2 ] || fail "the state was not kept at the stop"
+ok "restarted monitor stopped on SIGTERM, state kept"
+echo "t_runtime_restart: all passed"
