@@ -82,7 +82,7 @@ quote() {
     ok "host quote (vtpm-mgr host AK) verifies with the nonce and covers the replayed PCRs 0-7, 9, 13"
     ! tpm2_checkquote -u "$T/hak.pem" -m "$T/q.msg" -s "$T/q.sig" -g sha256 -q "00$n" >/dev/null 2>&1 ||
         fail "quote passes with another nonce"
-    cp "$T/q.msg" "$T/bad.msg" && printf '\377' | dd of="$T/bad.msg" bs=1 seek=40 conv=notrunc 2>/dev/null
+    cp "$T/q.msg" "$T/bad.msg" && flip_byte "$T/bad.msg" 40
     ! tpm2_checkquote -u "$T/hak.pem" -m "$T/bad.msg" -s "$T/q.sig" -g sha256 -q "$n" >/dev/null 2>&1 ||
         fail "altered quote passes"
     ! quoted_digest_is_replay "$T/q.msg" "00$kmod" || fail "pcrDigest check cannot fail"
