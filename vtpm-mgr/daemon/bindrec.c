@@ -18,12 +18,6 @@
 #define BIND_MAGIC "VTPMBND1"
 #define BIND_MAX   65536u
 
-struct bind_hdr {
-    char magic[8];
-    uint32_t n;
-    uint32_t pad;
-};
-
 struct bind_ent {
     uint8_t uuid[16];
     uint32_t pid;
@@ -34,28 +28,17 @@ struct bind_ent {
 
 int vtpm_bindings_save(struct mgr *m)
 {
-    struct bind_hdr h = { .magic = BIND_MAGIC };
-    struct bind_ent *e;
-    uint8_t *buf;
-    size_t len;
+    struct bind_ent *ents, *e;
+    uint32_t n = 0;
     int r;
 
     if (m->pool.wdir_fd < 0)
         return 0;
     for (struct instance *in = m->insts.head; in; in = in->next)
-        h.n += in->bound.pid_fd >= 0;
-    if (h.n == 0) { /* nothing to restore: no file */
-        r = unlinkat(m->pool.wdir_fd, VTPM_BINDINGS_FILE, 0) == 0 || errno == ENOENT ? 0 : -errno;
-        if (r)
-            LOG_WARN("%s not removed: %s", VTPM_BINDINGS_FILE, strerror(-r));
-        return r;
-    }
-    len = sizeof(h) + (size_t)h.n * sizeof(*e);
-    buf = calloc(1, len);
-    if (!buf)
+        n += in->bound.pid_fd >= 0;
+    ents = e = n ? calloc(n, sizeof(*e)) : NULL;
+    if (n && !ents)
         return -ENOMEM;
-    memcpy(buf, &h, sizeof(h));
-    e = (struct bind_ent *)(buf + sizeof(h));
     for (struct instance *in = m->insts.head; in; in = in->next) {
         if (in->bound.pid_fd < 0)
             continue;
@@ -68,9 +51,9 @@ int vtpm_bindings_save(struct mgr *m)
         e->mnt_ino = in->bound.ns.mnt.ino;
         e++;
     }
-    r = file_write_atomic(m->pool.wdir_fd, VTPM_BINDINGS_FILE, buf, len, 0600);
-    free(buf);
-    if (r)
+    r = recfile_save(m->pool.wdir_fd, VTPM_BINDINGS_FILE, BIND_MAGIC, ents, n, sizeof(*ents));
+    free(ents);
+    if (r && n)
         LOG_WARN("bindings not saved (%s): a crash now would unbind their containers",
                  strerror(-r));
     return r;
@@ -100,28 +83,22 @@ static void restore_one(struct mgr *m, const struct bind_ent *e)
 
 void vtpm_bindings_restore(struct mgr *m)
 {
-    struct bind_hdr h;
     uint8_t *buf = NULL;
-    size_t len = 0;
+    uint32_t n = 0;
     int r;
 
     if (m->pool.wdir_fd < 0)
         return;
-    r = file_read_all(m->pool.wdir_fd, VTPM_BINDINGS_FILE,
-                      sizeof(h) + BIND_MAX * sizeof(struct bind_ent), &buf, &len);
+    r = recfile_load(m->pool.wdir_fd, VTPM_BINDINGS_FILE, BIND_MAGIC, sizeof(struct bind_ent),
+                     BIND_MAX, &buf, &n);
     if (r == -ENOENT)
         return;
-    if (r == 0 && len >= sizeof(h))
-        memcpy(&h, buf, sizeof(h));
-    if (r == 0 && (len < sizeof(h) || memcmp(h.magic, BIND_MAGIC, sizeof(h.magic)) ||
-                   h.n > BIND_MAX || len != sizeof(h) + (size_t)h.n * sizeof(struct bind_ent)))
-        r = -EBADMSG;
     if (r) {
         LOG_WARN("%s unusable (%s): no binding restored", VTPM_BINDINGS_FILE, strerror(-r));
     } else {
-        for (uint32_t i = 0; i < h.n; i++) {
+        for (uint32_t i = 0; i < n; i++) {
             struct bind_ent e;
-            memcpy(&e, buf + sizeof(h) + (size_t)i * sizeof(e), sizeof(e));
+            memcpy(&e, buf + (size_t)i * sizeof(e), sizeof(e));
             restore_one(m, &e);
         }
     }

@@ -22,12 +22,6 @@
 #define DEV_MAGIC "VTPMDEV1"
 #define DEV_MAX   65536u
 
-struct dev_hdr {
-    char magic[8];
-    uint32_t n;
-    uint32_t pad;
-};
-
 struct dev_ent {
     uint8_t uuid[16];
     uint32_t pid;
@@ -39,26 +33,15 @@ struct dev_ent {
 
 int vtpm_devices_save(struct mgr *m)
 {
-    struct dev_hdr h = { .magic = DEV_MAGIC };
-    struct dev_ent *e;
-    uint8_t *buf;
-    size_t len;
+    struct dev_ent *ents, *e;
+    uint32_t n = 0;
     int r;
 
     for (struct instance *in = m->insts.head; in; in = in->next)
-        h.n += in->dev_node[0] != '\0';
-    if (h.n == 0) {
-        r = unlinkat(m->state_fd, VTPM_DEVICES_FILE, 0) == 0 || errno == ENOENT ? 0 : -errno;
-        if (r)
-            LOG_WARN("%s not removed: %s", VTPM_DEVICES_FILE, strerror(-r));
-        return r;
-    }
-    len = sizeof(h) + (size_t)h.n * sizeof(*e);
-    buf = calloc(1, len);
-    if (!buf)
+        n += in->dev_node[0] != '\0';
+    ents = e = n ? calloc(n, sizeof(*e)) : NULL;
+    if (n && !ents)
         return -ENOMEM;
-    memcpy(buf, &h, sizeof(h));
-    e = (struct dev_ent *)(buf + sizeof(h));
     for (struct instance *in = m->insts.head; in; in = in->next) {
         if (!in->dev_node[0])
             continue;
@@ -72,9 +55,9 @@ int vtpm_devices_save(struct mgr *m)
         memcpy(e->node, in->dev_node, sizeof(e->node));
         e++;
     }
-    r = file_write_atomic(m->state_fd, VTPM_DEVICES_FILE, buf, len, 0600);
-    free(buf);
-    if (r)
+    r = recfile_save(m->state_fd, VTPM_DEVICES_FILE, DEV_MAGIC, ents, n, sizeof(*ents));
+    free(ents);
+    if (r && n)
         LOG_WARN("%s not saved (%s): a restart now would not give these containers their "
                  "devices back", VTPM_DEVICES_FILE, strerror(-r));
     return r;
@@ -131,27 +114,20 @@ static void remake_one(struct mgr *m, struct instance *in)
 
 void vtpm_devices_restore(struct mgr *m)
 {
-    struct dev_hdr h;
     uint8_t *buf = NULL;
-    size_t len = 0;
-    int r = file_read_all(m->state_fd, VTPM_DEVICES_FILE,
-                          sizeof(h) + DEV_MAX * sizeof(struct dev_ent), &buf, &len);
+    uint32_t n = 0;
+    int r = recfile_load(m->state_fd, VTPM_DEVICES_FILE, DEV_MAGIC, sizeof(struct dev_ent),
+                         DEV_MAX, &buf, &n);
 
     if (r == -ENOENT)
         return;
-    if (r == 0 && len >= sizeof(h))
-        memcpy(&h, buf, sizeof(h));
-    if (r == 0 && (len < sizeof(h) || memcmp(h.magic, DEV_MAGIC, sizeof(h.magic)) ||
-                   h.n > DEV_MAX || len != sizeof(h) + (size_t)h.n * sizeof(struct dev_ent)))
-        r = -EBADMSG;
     if (r) {
         LOG_WARN("%s unusable (%s): no device made again", VTPM_DEVICES_FILE, strerror(-r));
-        free(buf);
         return;
     }
-    for (uint32_t i = 0; i < h.n; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         struct dev_ent e;
-        memcpy(&e, buf + sizeof(h) + (size_t)i * sizeof(e), sizeof(e));
+        memcpy(&e, buf + (size_t)i * sizeof(e), sizeof(e));
         e.node[sizeof(e.node) - 1] = '\0';
         note_one(m, &e);
     }

@@ -112,6 +112,14 @@ void vtpm_bindings_restore(struct mgr *m);
 int vtpm_devices_save(struct mgr *m);
 void vtpm_devices_restore(struct mgr *m);
 
+/* Record files (recfile.c): magic, count and n entries of entsz bytes. Save writes dirfd/name
+ * atomically (mode 0600) or removes it when n is 0; load gives the entries in a buffer to free
+ * (-ENOENT when absent, -EBADMSG when not such a file of at most max entries). */
+int recfile_save(int dirfd, const char *name, const char magic[8], const void *ents, uint32_t n,
+                 size_t entsz);
+int recfile_load(int dirfd, const char *name, const char magic[8], size_t entsz, uint32_t max,
+                 uint8_t **ents, uint32_t *n);
+
 /* Control socket (ctlserver.c). */
 int ctl_listen(struct mgr *m);
 void ctl_serve_one(struct mgr *m);
