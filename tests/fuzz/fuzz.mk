@@ -18,7 +18,7 @@ fuzz_evidence_SRCS  := verifier/check/evidence.c verifier/boot/eventlog.c verifi
                        verifier/check/imagesig.c verifier/check/sigkeys.c verifier/check/refbundle.c \
                        verifier/check/verify.c verifier/check/runtime.c \
                        verifier/check/chaincache.c verifier/check/hostcache.c verifier/check/hostcheck.c verifier/check/kmodlist.c \
-                       verifier/boot/uefilog.c verifier/boot/bootpolicy.c lib/tpmtemplates.c \
+                       verifier/boot/uefilog.c verifier/boot/bootpolicy.c verifier/check/errfmt.c lib/tpmtemplates.c \
                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_evidence_LIBS  := -lcbor -ljansson -lcrypto -ltss2-mu
 
@@ -44,7 +44,7 @@ fuzz_hostquote_INC  := -Iattest-agent
 fuzz_hostquote_SRCS := vtpm-mgr/daemon/hostquote.c attest-agent/mgrclient.c lib/pcrlist.c \
                        lib/ctlproto.c lib/log.c
 fuzz_hostquote_LIBS := -lcbor -lcrypto
-fuzz_uefilog_SRCS   := verifier/boot/uefilog.c verifier/boot/bootpolicy.c verifier/check/reasons.c lib/fileio.c lib/hexutil.c lib/log.c
+fuzz_uefilog_SRCS   := verifier/boot/uefilog.c verifier/boot/bootpolicy.c verifier/check/errfmt.c verifier/check/reasons.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_uefilog_LIBS   := -ljansson -lcrypto
 
 fuzz_kmodlist_SRCS  := verifier/check/kmodlist.c lib/hexutil.c
@@ -57,21 +57,21 @@ fuzz_slowtpm_LIBS   := -ltss2-mu
 fuzz_admission_SRCS := verifier/sched/admission.c verifier/sched/podspec.c verifier/check/policy.c verifier/check/launchpolicy.c \
                        verifier/check/imagesig.c verifier/check/sigkeys.c verifier/check/refbundle.c \
                        verifier/check/runtime.c \
-                       verifier/boot/bootpolicy.c verifier/boot/uefilog.c \
+                       verifier/boot/bootpolicy.c verifier/check/errfmt.c verifier/boot/uefilog.c \
                        verifier/check/reasons.c verifier/boot/eventlog.c verifier/check/tpmobj.c \
                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_admission_LIBS := -ljansson -lcbor -lcrypto -ltss2-mu
 
 fuzz_imagesig_SRCS  := verifier/check/imagesig.c verifier/check/sigkeys.c verifier/check/refbundle.c verifier/check/policy.c \
                        verifier/check/runtime.c \
-                       verifier/check/launchpolicy.c verifier/check/reasons.c verifier/boot/bootpolicy.c \
+                       verifier/check/launchpolicy.c verifier/check/reasons.c verifier/boot/bootpolicy.c verifier/check/errfmt.c \
                        verifier/boot/uefilog.c verifier/boot/eventlog.c verifier/check/tpmobj.c \
                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_imagesig_LIBS  := -ljansson -lcbor -lcrypto -ltss2-mu
 
 fuzz_rtmanifest_SRCS := verifier/check/runtime.c verifier/check/policy.c verifier/check/launchpolicy.c \
                         verifier/check/imagesig.c verifier/check/sigkeys.c verifier/check/refbundle.c \
-                        verifier/check/reasons.c verifier/check/tpmobj.c verifier/boot/bootpolicy.c \
+                        verifier/check/reasons.c verifier/check/tpmobj.c verifier/boot/bootpolicy.c verifier/check/errfmt.c \
                         verifier/boot/uefilog.c verifier/boot/eventlog.c \
                         lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_rtmanifest_LIBS := -ljansson -lcbor -lcrypto -ltss2-mu

@@ -14,6 +14,7 @@
 
 #include "fileio.h"
 #include "hexutil.h"
+#include "check/errfmt.h"
 
 #define DEFAULT_PCRS (0xffu | 1u << 13)
 #define DEFAULT_KMOD_PCR 13u
@@ -40,20 +41,6 @@ static const char *const top_keys[] = {
     "events", "open_pcrs",
 };
 static const char *const rule_keys[] = { "digests", "max" };
-
-static int errf(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int errf(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errsz) {
-        va_start(ap, fmt);
-        vsnprintf(err, errsz, fmt, ap);
-        va_end(ap);
-    }
-    return -EINVAL;
-}
 
 static int pcr_value(const json_t *v, uint32_t *pcr)
 {
@@ -123,13 +110,13 @@ static int load_rule_object(struct bp_rule *rl, const char *tname, const json_t 
 
     json_object_foreach((json_t *)obj, k, v)
         if (!key_known(k, rule_keys, sizeof(rule_keys) / sizeof(rule_keys[0])))
-            return errf(err, errsz, "events.%u.%.48s: unknown key %.32s", rl->pcr, tname, k);
+            return errf_inval(err, errsz, "events.%u.%.48s: unknown key %.32s", rl->pcr, tname, k);
     *list = json_object_get(obj, "digests");
     if ((mx = json_object_get(obj, "max"))) {
         if (!json_is_integer(mx) || json_integer_value(mx) < 1 ||
             json_integer_value(mx) > BOOTPOLICY_MAX_COUNT)
-            return errf(err, errsz, "events.%u.%.48s.max must be an integer 1-%u", rl->pcr,
-                        tname, BOOTPOLICY_MAX_COUNT);
+            return errf_inval(err, errsz, "events.%u.%.48s.max must be an integer 1-%u", rl->pcr,
+                              tname, BOOTPOLICY_MAX_COUNT);
         rl->max = (size_t)json_integer_value(mx);
     }
     return 0;
@@ -145,20 +132,20 @@ static int load_rule(struct bp_rule *rl, const char *tname, const json_t *list, 
     int r;
 
     if (uefilog_type_from_name(tname, &rl->type) < 0)
-        return errf(err, errsz, "events.%u: unknown event type %.48s", rl->pcr, tname);
+        return errf_inval(err, errsz, "events.%u: unknown event type %.48s", rl->pcr, tname);
     if (rl->type == EV_NO_ACTION)
-        return errf(err, errsz, "events.%u: EV_NO_ACTION records are not measured", rl->pcr);
+        return errf_inval(err, errsz, "events.%u: EV_NO_ACTION records are not measured", rl->pcr);
     if (json_is_object(list) && (r = load_rule_object(rl, tname, &list, err, errsz)) < 0)
         return r;
     if (!json_is_array(list) || json_array_size(list) == 0)
-        return errf(err, errsz, "events.%u.%.48s must be a non-empty array of digests "
-                    "or {\"digests\": [...], \"max\": N}", rl->pcr, tname);
+        return errf_inval(err, errsz, "events.%u.%.48s must be a non-empty array of digests "
+                          "or {\"digests\": [...], \"max\": N}", rl->pcr, tname);
     if (!(rl->dg = calloc(json_array_size(list), 32)))
         return -ENOMEM;
     json_array_foreach(list, i, v)
         if (bootpolicy_digest_parse(json_string_value(v), rl->dg[i]) < 0)
-            return errf(err, errsz, "events.%u.%.48s[%zu] is not a sha256 hex digest",
-                        rl->pcr, tname, i);
+            return errf_inval(err, errsz, "events.%u.%.48s[%zu] is not a sha256 hex digest",
+                              rl->pcr, tname, i);
     qsort(rl->dg, json_array_size(list), 32, cmp_digest);
     for (i = 0; i < json_array_size(list); i++)
         if (n == 0 || memcmp(rl->dg[n - 1], rl->dg[i], 32))
@@ -176,14 +163,14 @@ static int count_rules(struct boot_policy *p, const json_t *events, size_t *n, c
 
     *n = 0;
     if (!json_is_object(events))
-        return errf(err, errsz, "events must be an object");
+        return errf_inval(err, errsz, "events must be an object");
     json_object_foreach((json_t *)events, k, v) {
         if (pcr_key(k, &pcr) < 0)
-            return errf(err, errsz, "events: key %.32s is not a PCR number 0-23", k);
+            return errf_inval(err, errsz, "events: key %.32s is not a PCR number 0-23", k);
         if (!(p->pcrs & (1u << pcr)))
-            return errf(err, errsz, "events.%u: PCR %u is not in pcrs", pcr, pcr);
+            return errf_inval(err, errsz, "events.%u: PCR %u is not in pcrs", pcr, pcr);
         if (!json_is_object(v))
-            return errf(err, errsz, "events.%u must be an object of event types", pcr);
+            return errf_inval(err, errsz, "events.%u must be an object of event types", pcr);
         p->listed |= 1u << pcr;
         *n += json_object_size(v);
     }
@@ -196,8 +183,8 @@ static int check_duplicates(const struct boot_policy *p, char *err, size_t errsz
 
     for (size_t i = 1; i < p->nrules; i++)
         if (!cmp_rule(&p->rules[i - 1], &p->rules[i]))
-            return errf(err, errsz, "events.%u lists %s twice", p->rules[i].pcr,
-                        uefilog_type_name(p->rules[i].type, tb, sizeof(tb)));
+            return errf_inval(err, errsz, "events.%u lists %s twice", p->rules[i].pcr,
+                              uefilog_type_name(p->rules[i].type, tb, sizeof(tb)));
     return 0;
 }
 
@@ -237,13 +224,13 @@ static int load_pcr_list(const char *name, const json_t *a, uint32_t *mask, char
     uint32_t pcr;
 
     if (!json_is_array(a) || json_array_size(a) == 0)
-        return errf(err, errsz, "%s must be a non-empty array of PCR numbers", name);
+        return errf_inval(err, errsz, "%s must be a non-empty array of PCR numbers", name);
     *mask = 0;
     json_array_foreach(a, i, v) {
         if (pcr_value(v, &pcr) < 0)
-            return errf(err, errsz, "%s[%zu] is not a PCR number 0-23", name, i);
+            return errf_inval(err, errsz, "%s[%zu] is not a PCR number 0-23", name, i);
         if (*mask & (1u << pcr))
-            return errf(err, errsz, "%s lists PCR %u twice", name, pcr);
+            return errf_inval(err, errsz, "%s lists PCR %u twice", name, pcr);
         *mask |= 1u << pcr;
     }
     return 0;
@@ -263,7 +250,7 @@ static int load_pcrs(struct boot_policy *p, const json_t *root, char *err, size_
     if ((r = load_pcr_list("open_pcrs", a, &p->open, err, errsz)) < 0)
         return r;
     if ((extra = p->open & ~p->pcrs))
-        return errf(err, errsz, "open_pcrs: PCR %d is not in pcrs", __builtin_ctz(extra));
+        return errf_inval(err, errsz, "open_pcrs: PCR %d is not in pcrs", __builtin_ctz(extra));
     return 0;
 }
 
@@ -272,21 +259,21 @@ static int load_scalars(struct boot_policy *p, const json_t *root, char *err, si
     const json_t *v;
 
     if ((v = json_object_get(root, "comment")) && !json_is_string(v))
-        return errf(err, errsz, "comment must be a string");
+        return errf_inval(err, errsz, "comment must be a string");
     if ((v = json_object_get(root, "kmod_pcr")) && pcr_value(v, &p->kmod_pcr) < 0)
-        return errf(err, errsz, "kmod_pcr must be a PCR number 0-23");
+        return errf_inval(err, errsz, "kmod_pcr must be a PCR number 0-23");
     if ((v = json_object_get(root, "require_vtpm_in_kmod_list"))) {
         if (!json_is_boolean(v))
-            return errf(err, errsz, "require_vtpm_in_kmod_list must be true or false");
+            return errf_inval(err, errsz, "require_vtpm_in_kmod_list must be true or false");
         p->require_kmod = json_is_true(v);
     }
     if ((v = json_object_get(root, "secure_boot"))) {
         if (!json_is_boolean(v) && !json_is_null(v))
-            return errf(err, errsz, "secure_boot must be null, true or false");
+            return errf_inval(err, errsz, "secure_boot must be null, true or false");
         p->secure_boot = json_is_null(v) ? -1 : json_is_true(v);
     }
     if (p->require_kmod && !(p->pcrs & (1u << p->kmod_pcr)))
-        return errf(err, errsz, "kmod_pcr %u is not in pcrs", p->kmod_pcr);
+        return errf_inval(err, errsz, "kmod_pcr %u is not in pcrs", p->kmod_pcr);
     return 0;
 }
 
@@ -297,16 +284,17 @@ static int load_root(struct boot_policy *p, const json_t *root, char *err, size_
     int r;
 
     if (!json_is_object(root))
-        return errf(err, errsz, "boot policy must be a JSON object");
+        return errf_inval(err, errsz, "boot policy must be a JSON object");
     json_object_foreach((json_t *)root, k, v)
         if (!key_known(k, top_keys, sizeof(top_keys) / sizeof(top_keys[0])))
-            return errf(err, errsz, "unknown key %.48s", k);
+            return errf_inval(err, errsz, "unknown key %.48s", k);
     v = json_object_get(root, "version");
     if (json_is_integer(v) && json_integer_value(v) == 1)
-        return errf(err, errsz, "version 1 left unlisted event types unchecked: derive again, "
-                    "or set version 2 (PCRs under events closed) and open_pcrs (docs/policy.md)");
+        return errf_inval(err, errsz, "version 1 left unlisted event types unchecked: derive "
+                          "again, or set version 2 (PCRs under events closed) and open_pcrs "
+                          "(docs/policy.md)");
     if (!json_is_integer(v) || json_integer_value(v) != BOOTPOLICY_VERSION)
-        return errf(err, errsz, "version must be 2");
+        return errf_inval(err, errsz, "version must be 2");
     if ((r = load_pcrs(p, root, err, errsz)) < 0 ||
         (r = load_scalars(p, root, err, errsz)) < 0)
         return r;
@@ -323,7 +311,7 @@ int bootpolicy_parse(const char *json_text, size_t len, struct boot_policy **out
 
     *out = NULL;
     if (!(root = json_loadb(json_text, len, JSON_REJECT_DUPLICATES, &je))) {
-        r = errf(err, errsz, "JSON: %.100s (line %d)", je.text, je.line);
+        r = errf_inval(err, errsz, "JSON: %.100s (line %d)", je.text, je.line);
         goto out;
     }
     if (!(p = calloc(1, sizeof(*p))))
@@ -336,7 +324,7 @@ int bootpolicy_parse(const char *json_text, size_t len, struct boot_policy **out
     p = NULL;
 out:
     if (r == -ENOMEM)
-        errf(err, errsz, "out of memory");
+        errf_inval(err, errsz, "out of memory");
     bootpolicy_free(p);
     json_decref(root);
     return r;
@@ -350,7 +338,7 @@ int bootpolicy_load(const char *path, struct boot_policy **out, char *err, size_
 
     *out = NULL;
     if (r < 0) {
-        errf(err, errsz, "cannot read %.80s: %s", path, strerror(-r));
+        errf_inval(err, errsz, "cannot read %.80s: %s", path, strerror(-r));
         return r;
     }
     r = bootpolicy_parse((const char *)buf, len, out, err, errsz);

@@ -24,6 +24,7 @@
 #include "hexutil.h"
 #include "check/policy.h"
 #include "check/sigkeys.h"
+#include "check/errfmt.h"
 
 #define RULES_MAX 256
 #define RULE_KEYS_MAX 16
@@ -66,19 +67,6 @@ struct found {
     size_t malformed;      /* signature entries that could not be read */
 };
 
-static int errf(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int errf(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-    return -EINVAL;
-}
-
 void imagesig_blob_free(struct imagesig_blob *b)
 {
     free(b->payload);
@@ -105,7 +93,7 @@ static int parse_rules(struct imagesig_policy *p, const json_t *arr, char *err, 
     const char *kk;
 
     if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > RULES_MAX)
-        return errf(err, errsz, "image_signatures.rules must be an array of 1 to 256 rules");
+        return errf_inval(err, errsz, "image_signatures.rules must be an array of 1 to 256 rules");
     json_array_foreach(arr, i, e) {
         struct rule *ru = &p->rules[p->nrules++];
         const char *pat = json_string_value(json_object_get(e, "images"));
@@ -114,16 +102,17 @@ static int parse_rules(struct imagesig_policy *p, const json_t *arr, char *err, 
 
         snprintf(where, sizeof(where), "image_signatures.rules[%zu]", i);
         if (!json_is_object(e))
-            return errf(err, errsz, "%s must be an object", where);
+            return errf_inval(err, errsz, "%s must be an object", where);
         json_object_foreach(e, kk, k)
             if (strcmp(kk, "images") && strcmp(kk, "keys"))
-                return errf(err, errsz, "%s: unknown key (images, keys)", where);
+                return errf_inval(err, errsz, "%s: unknown key (images, keys)", where);
         if (!pat || !pat[0] || strlen(pat) >= PATTERN_MAX)
-            return errf(err, errsz, "%s: images must be a pattern of 1-255 characters", where);
+            return errf_inval(err, errsz, "%s: images must be a pattern of 1-255 characters",
+                              where);
         snprintf(ru->pattern, sizeof(ru->pattern), "%s", pat);
         if (!json_is_array(keys) || json_array_size(keys) == 0 ||
             json_array_size(keys) > RULE_KEYS_MAX)
-            return errf(err, errsz, "%s: keys must be an array of 1 to 16 key names", where);
+            return errf_inval(err, errsz, "%s: keys must be an array of 1 to 16 key names", where);
         json_array_foreach(keys, j, k) {
             int idx = json_is_string(k) ? sigkeys_find(&p->keys, json_string_value(k)) : -1;
             if (idx < 0) {
@@ -143,7 +132,7 @@ static int parse_stores(struct imagesig_policy *p, const json_t *arr, char *err,
     json_t *e;
 
     if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > STORES_MAX)
-        return errf(err, errsz, "image_signatures.stores must be an array of 1 to 16 stores");
+        return errf_inval(err, errsz, "image_signatures.stores must be an array of 1 to 16 stores");
     json_array_foreach(arr, i, e) {
         struct store *s = &p->stores[p->nstores++];
         json_t *oci = json_object_get(e, "oci"), *dir = json_object_get(e, "dir");
@@ -170,15 +159,15 @@ int imagesig_parse(const json_t *section, struct imagesig_policy **out, char *er
 
     *out = NULL;
     if (!json_is_object(section))
-        return errf(err, errsz, "image_signatures must be an object");
+        return errf_inval(err, errsz, "image_signatures must be an object");
     json_object_foreach((json_t *)section, k, v)
         if (strcmp(k, "keys") && strcmp(k, "revoked_keys") && strcmp(k, "rules") &&
             strcmp(k, "stores"))
-            return errf(err, errsz, "image_signatures: unknown key %.40s (keys, revoked_keys, "
-                        "rules, stores)", k);
+            return errf_inval(err, errsz, "image_signatures: unknown key %.40s (keys, "
+                              "revoked_keys, rules, stores)", k);
     p = calloc(1, sizeof(*p));
     if (!p)
-        return errf(err, errsz, "out of memory");
+        return errf_inval(err, errsz, "out of memory");
     if (sigkeys_parse(json_object_get(section, "keys"), json_object_get(section, "revoked_keys"),
                       &p->keys, why, sizeof(why)) < 0) {
         snprintf(err, errsz, "image_signatures: %s", why);

@@ -12,23 +12,11 @@
 #include "fileio.h"
 #include "boot/bootpolicy.h"
 #include "check/policy.h"
+#include "check/errfmt.h"
 
 #define SIGFILE_MAX 2048u
 
 static const char *const lists[] = { "image", "rootfs", "runtime", "agent" };
-
-static int errf(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int errf(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-    return -EINVAL;
-}
 
 int refbundle_section_parse(const json_t *sec, const char *base_dir, struct refbundle_set **out,
                             char *err, size_t errsz)
@@ -41,41 +29,41 @@ int refbundle_section_parse(const json_t *sec, const char *base_dir, struct refb
 
     *out = NULL;
     if (!json_is_object(sec))
-        return errf(err, errsz, "reference_bundles must be an object");
+        return errf_inval(err, errsz, "reference_bundles must be an object");
     json_object_foreach((json_t *)sec, k, v)
         if (strcmp(k, "publishers") && strcmp(k, "revoked_keys") && strcmp(k, "files") &&
             strcmp(k, "require_signed"))
-            return errf(err, errsz, "reference_bundles: unknown key %.40s (publishers, "
-                        "revoked_keys, files, require_signed)", k);
+            return errf_inval(err, errsz, "reference_bundles: unknown key %.40s (publishers, "
+                              "revoked_keys, files, require_signed)", k);
     req = json_object_get(sec, "require_signed");
     if (req && !json_is_boolean(req))
-        return errf(err, errsz, "reference_bundles.require_signed must be true or false");
+        return errf_inval(err, errsz, "reference_bundles.require_signed must be true or false");
     files = json_object_get(sec, "files");
     if (!json_is_array(files) || json_array_size(files) > REFBUNDLE_FILES_MAX)
-        return errf(err, errsz, "reference_bundles.files must be an array of at most %d file "
-                    "names", REFBUNDLE_FILES_MAX);
+        return errf_inval(err, errsz, "reference_bundles.files must be an array of at most %d "
+                          "file names", REFBUNDLE_FILES_MAX);
     s = calloc(1, sizeof(*s));
     if (!s)
-        return errf(err, errsz, "out of memory");
+        return errf_inval(err, errsz, "out of memory");
     s->require_signed = req ? json_is_true(req) : 1;
     if (sigkeys_parse(json_object_get(sec, "publishers"), json_object_get(sec, "revoked_keys"),
                       &s->publishers, why, sizeof(why)) < 0) {
         free(s);
-        return errf(err, errsz, "reference_bundles.publishers: %s", why);
+        return errf_inval(err, errsz, "reference_bundles.publishers: %s", why);
     }
     json_array_foreach(files, i, v) {
         const char *f = json_string_value(v);
         int n;
         if (!f || !f[0] || (f[0] != '/' && !base_dir)) {
             refbundle_set_free(s);
-            return errf(err, errsz, "reference_bundles.files[%zu] must be a file name%s", i,
-                        base_dir ? "" : " (absolute here)");
+            return errf_inval(err, errsz, "reference_bundles.files[%zu] must be a file name%s", i,
+                              base_dir ? "" : " (absolute here)");
         }
         n = f[0] == '/' || !strcmp(base_dir, ".") ? snprintf(s->files[i], PATH_MAX, "%s", f)
                         : snprintf(s->files[i], PATH_MAX, "%s/%s", base_dir, f);
         if (n < 0 || n >= PATH_MAX) {
             refbundle_set_free(s);
-            return errf(err, errsz, "reference_bundles.files[%zu] is too long", i);
+            return errf_inval(err, errsz, "reference_bundles.files[%zu] is too long", i);
         }
         s->nfiles++;
     }
@@ -109,10 +97,10 @@ static int parse_digests(const json_t *d, json_t **out, char *err, size_t errsz)
     char n[72];
 
     if (!norm)
-        return errf(err, errsz, "out of memory");
+        return errf_inval(err, errsz, "out of memory");
     if (!json_is_object(d)) {
         json_decref(norm);
-        return errf(err, errsz, "digests must be an object");
+        return errf_inval(err, errsz, "digests must be an object");
     }
     json_object_foreach((json_t *)d, k, v) {
         json_t *l;
@@ -121,15 +109,15 @@ static int parse_digests(const json_t *d, json_t **out, char *err, size_t errsz)
             ;
         if (j == 4 || !json_is_array(v)) {
             json_decref(norm);
-            return errf(err, errsz, "digests.%.20s: not one of image, rootfs, runtime, agent "
-                        "with an array", k);
+            return errf_inval(err, errsz, "digests.%.20s: not one of image, rootfs, runtime, "
+                              "agent with an array", k);
         }
         l = json_array();
         json_object_set_new(norm, k, l);
         json_array_foreach(v, i, e) {
             if (policy_normalize_digest(json_string_value(e), n) < 0) {
                 json_decref(norm);
-                return errf(err, errsz, "digests.%s[%zu] is not sha256:<64 hex>", k, i);
+                return errf_inval(err, errsz, "digests.%s[%zu] is not sha256:<64 hex>", k, i);
             }
             json_array_append_new(l, json_string(n));
         }
@@ -151,16 +139,16 @@ int refbundle_parse(const uint8_t *buf, size_t len, struct refbundle *out, char 
 
     memset(out, 0, sizeof(*out));
     if (!root)
-        return errf(err, errsz, "malformed: JSON: %.100s (line %d)", je.text, je.line);
+        return errf_inval(err, errsz, "malformed: JSON: %.100s (line %d)", je.text, je.line);
     if (!json_is_object(root)) {
-        errf(err, errsz, "malformed: not a JSON object");
+        errf_inval(err, errsz, "malformed: not a JSON object");
         goto out;
     }
     json_object_foreach(root, k, v)
         if (strcmp(k, "type") && strcmp(k, "version") && strcmp(k, "publisher") &&
             strcmp(k, "not_before") && strcmp(k, "not_after") && strcmp(k, "digests") &&
             strcmp(k, "boot") && strcmp(k, "comment")) {
-            errf(err, errsz, "malformed: unknown key %.40s", k);
+            errf_inval(err, errsz, "malformed: unknown key %.40s", k);
             goto out;
         }
     type = json_string_value(json_object_get(root, "type"));
@@ -168,12 +156,12 @@ int refbundle_parse(const uint8_t *buf, size_t len, struct refbundle *out, char 
     if (!type || strcmp(type, REFBUNDLE_TYPE) ||
         json_integer_value(json_object_get(root, "version")) != REFBUNDLE_VERSION ||
         !json_is_integer(json_object_get(root, "version"))) {
-        errf(err, errsz, "malformed: type must be \"%s\" and version %d", REFBUNDLE_TYPE,
-             REFBUNDLE_VERSION);
+        errf_inval(err, errsz, "malformed: type must be \"%s\" and version %d", REFBUNDLE_TYPE,
+                   REFBUNDLE_VERSION);
         goto out;
     }
     if (!pub || !pub[0] || strlen(pub) >= sizeof(out->publisher)) {
-        errf(err, errsz, "malformed: publisher must be a name of 1-63 characters");
+        errf_inval(err, errsz, "malformed: publisher must be a name of 1-63 characters");
         goto out;
     }
     snprintf(out->publisher, sizeof(out->publisher), "%s", pub);
@@ -181,24 +169,24 @@ int refbundle_parse(const uint8_t *buf, size_t len, struct refbundle *out, char 
                        &out->not_before) < 0 ||
         sig_time_parse(json_string_value(json_object_get(root, "not_after")),
                        &out->not_after) < 0 || out->not_after < out->not_before) {
-        errf(err, errsz, "malformed: not_before and not_after must be UTC times as "
-             "2026-01-31T00:00:00Z, not_after not before not_before");
+        errf_inval(err, errsz, "malformed: not_before and not_after must be UTC times as "
+                   "2026-01-31T00:00:00Z, not_after not before not_before");
         goto out;
     }
     if ((v = json_object_get(root, "comment")) && !json_is_string(v)) {
-        errf(err, errsz, "malformed: comment must be a string");
+        errf_inval(err, errsz, "malformed: comment must be a string");
         goto out;
     }
     v = json_object_get(root, "digests");
     if (v && parse_digests(v, &out->digests, why, sizeof(why)) < 0) {
-        errf(err, errsz, "malformed: %s", why);
+        errf_inval(err, errsz, "malformed: %s", why);
         goto out;
     }
     v = json_object_get(root, "boot");
     if (v) { /* a boot reference policy, validated as one */
         text = json_dumps(v, JSON_COMPACT);
         if (!text || bootpolicy_parse(text, strlen(text), &bp, why, sizeof(why)) < 0) {
-            errf(err, errsz, "malformed: boot: %s", text ? why : "out of memory");
+            errf_inval(err, errsz, "malformed: boot: %s", text ? why : "out of memory");
             free(text);
             goto out;
         }
@@ -207,7 +195,7 @@ int refbundle_parse(const uint8_t *buf, size_t len, struct refbundle *out, char 
         out->boot = json_incref(v);
     }
     if (!out->digests && !out->boot) {
-        errf(err, errsz, "malformed: neither digests nor boot");
+        errf_inval(err, errsz, "malformed: neither digests nor boot");
         goto out;
     }
     r = 0;
@@ -230,10 +218,10 @@ int refbundle_load(const struct refbundle_set *s, const char *path, int64_t now,
     memset(out, 0, sizeof(*out));
     r = file_read_all_flags(AT_FDCWD, path, 0, REFBUNDLE_MAX_SIZE, &buf, &len);
     if (r < 0)
-        return errf(err, errsz, "cannot read: %s", strerror(-r));
+        return errf_inval(err, errsz, "cannot read: %s", strerror(-r));
     if (refbundle_parse(buf, len, out, why, sizeof(why)) < 0) {
         free(buf);
-        return errf(err, errsz, "%s", why);
+        return errf_inval(err, errsz, "%s", why);
     }
     snprintf(out->path, sizeof(out->path), "%s", path);
     snprintf(sigpath, sizeof(sigpath), "%s.sig", path);
@@ -241,37 +229,37 @@ int refbundle_load(const struct refbundle_set *s, const char *path, int64_t now,
     if (r == -ENOENT && !s->require_signed) {
         out->is_signed = 0; /* accepted unsigned: the policy does not require signatures */
     } else if (r < 0) {
-        r = r == -ENOENT ? errf(err, errsz, "unsigned (no %s; reference_bundles.require_signed "
-                                "is true)", sigpath)
-                         : errf(err, errsz, "cannot read %s: %s", sigpath, strerror(-r));
+        r = r == -ENOENT ? errf_inval(err, errsz, "unsigned (no %s; "
+                                      "reference_bundles.require_signed is true)", sigpath)
+                         : errf_inval(err, errsz, "cannot read %s: %s", sigpath, strerror(-r));
         goto fail;
     } else {
         while (slen && (sigtext[slen - 1] == '\n' || sigtext[slen - 1] == '\r'))
             sigtext[--slen] = '\0';
         ki = sigkeys_find(&s->publishers, out->publisher);
         if (ki < 0) {
-            r = errf(err, errsz, "publisher %s is not in reference_bundles.publishers",
-                     out->publisher);
+            r = errf_inval(err, errsz, "publisher %s is not in reference_bundles.publishers",
+                           out->publisher);
             goto fail;
         }
         k = &s->publishers.v[ki];
         if (sig_b64_decode((const char *)sigtext, 512, &sig, &siglen) < 0 ||
             !sigkey_verify(k, buf, len, sig, siglen)) {
-            r = errf(err, errsz, "signature invalid: %s does not verify with publisher %s's "
-                     "key", sigpath, k->name);
+            r = errf_inval(err, errsz, "signature invalid: %s does not verify with publisher %s's "
+                           "key", sigpath, k->name);
             goto fail;
         }
         switch (sigkey_state_at(k, now)) {
         case SIGKEY_REVOKED:
-            r = errf(err, errsz, "publisher key %s is revoked", k->name);
+            r = errf_inval(err, errsz, "publisher key %s is revoked", k->name);
             goto fail;
         case SIGKEY_EXPIRED:
             sig_time_format(k->not_after, t, sizeof(t));
-            r = errf(err, errsz, "publisher key %s expired at %s", k->name, t);
+            r = errf_inval(err, errsz, "publisher key %s expired at %s", k->name, t);
             goto fail;
         case SIGKEY_NOT_YET_VALID:
             sig_time_format(k->not_before, t, sizeof(t));
-            r = errf(err, errsz, "publisher key %s is not valid before %s", k->name, t);
+            r = errf_inval(err, errsz, "publisher key %s is not valid before %s", k->name, t);
             goto fail;
         case SIGKEY_VALID:
             break;
@@ -284,12 +272,12 @@ int refbundle_load(const struct refbundle_set *s, const char *path, int64_t now,
     }
     if (now > out->not_after) {
         sig_time_format(out->not_after, t, sizeof(t));
-        r = errf(err, errsz, "expired at %s", t);
+        r = errf_inval(err, errsz, "expired at %s", t);
         goto fail;
     }
     if (now < out->not_before) {
         sig_time_format(out->not_before, t, sizeof(t));
-        r = errf(err, errsz, "not valid before %s", t);
+        r = errf_inval(err, errsz, "not valid before %s", t);
         goto fail;
     }
     r = 0;
@@ -308,10 +296,10 @@ int refbundle_set_load(struct refbundle_set *s, int64_t now, char *err, size_t e
     char why[400];
 
     if (s->nfiles && !(s->v = calloc(s->nfiles, sizeof(*s->v))))
-        return errf(err, errsz, "out of memory");
+        return errf_inval(err, errsz, "out of memory");
     for (size_t i = 0; i < s->nfiles; i++) {
         if (refbundle_load(s, s->files[i], now, &s->v[s->n], why, sizeof(why)) < 0)
-            return errf(err, errsz, "reference bundle %s: %s", s->files[i], why);
+            return errf_inval(err, errsz, "reference bundle %s: %s", s->files[i], why);
         s->n++;
     }
     return 0;

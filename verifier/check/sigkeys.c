@@ -18,21 +18,9 @@
 #include <openssl/x509.h>
 
 #include "hexutil.h"
+#include "check/errfmt.h"
 
 #define PEM_MAX 8192u
-
-static int errf(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int errf(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-    return -EINVAL;
-}
 
 int sig_time_parse(const char *s, int64_t *out)
 {
@@ -165,36 +153,36 @@ static int one_key(const json_t *e, size_t i, struct sigkey *k, char *err, size_
 
     snprintf(where, sizeof(where), "keys[%zu]", i);
     if (!json_is_object(e))
-        return errf(err, errsz, "%s must be an object", where);
+        return errf_inval(err, errsz, "%s must be an object", where);
     json_object_foreach((json_t *)e, kk, v)
         if (strcmp(kk, "name") && strcmp(kk, "public_key") && strcmp(kk, "not_before") &&
             strcmp(kk, "not_after") && strcmp(kk, "revoked"))
-            return errf(err, errsz, "%s: unknown key %.40s", where, kk);
+            return errf_inval(err, errsz, "%s: unknown key %.40s", where, kk);
     name = json_string_value(json_object_get(e, "name"));
     if (!name || !name_ok(name))
-        return errf(err, errsz, "%s: name must be 1-63 characters of A-Z a-z 0-9 - _ . @",
-                    where);
+        return errf_inval(err, errsz, "%s: name must be 1-63 characters of A-Z a-z 0-9 - _ . @",
+                          where);
     snprintf(where, sizeof(where), "key %s", name);
     snprintf(k->name, sizeof(k->name), "%s", name);
     if (sig_time_parse(json_string_value(json_object_get(e, "not_before")), &k->not_before) < 0 ||
         sig_time_parse(json_string_value(json_object_get(e, "not_after")), &k->not_after) < 0)
-        return errf(err, errsz, "%s: not_before and not_after must be UTC times as "
-                    "2026-01-31T00:00:00Z", where);
+        return errf_inval(err, errsz, "%s: not_before and not_after must be UTC times as "
+                          "2026-01-31T00:00:00Z", where);
     if (k->not_after < k->not_before)
-        return errf(err, errsz, "%s: not_after is before not_before", where);
+        return errf_inval(err, errsz, "%s: not_after is before not_before", where);
     v = json_object_get(e, "revoked");
     if (v && !json_is_boolean(v))
-        return errf(err, errsz, "%s: revoked must be true or false", where);
+        return errf_inval(err, errsz, "%s: revoked must be true or false", where);
     k->revoked = json_is_true(v);
     pem = json_object_get(e, "public_key");
     if (!json_is_string(pem))
-        return errf(err, errsz, "%s: public_key must be PEM text", where);
+        return errf_inval(err, errsz, "%s: public_key must be PEM text", where);
     k->pkey = sigkey_pem_public(json_string_value(pem), json_string_length(pem), &k->ed25519,
                                 why, sizeof(why));
     if (!k->pkey)
-        return errf(err, errsz, "%s: public_key: %s", where, why);
+        return errf_inval(err, errsz, "%s: public_key: %s", where, why);
     if (sigkey_fingerprint(k->pkey, k->fingerprint) < 0)
-        return errf(err, errsz, "%s: cannot encode the public key", where);
+        return errf_inval(err, errsz, "%s: cannot encode the public key", where);
     return 0;
 }
 
@@ -207,18 +195,18 @@ int sigkeys_parse(const json_t *arr, const json_t *revoked_list, struct sigkeys 
     ks->v = NULL;
     ks->n = 0;
     if (!json_is_array(arr) || json_array_size(arr) > SIGKEYS_MAX)
-        return errf(err, errsz, "keys must be an array of at most 256 keys");
+        return errf_inval(err, errsz, "keys must be an array of at most 256 keys");
     if (revoked_list && !json_is_array(revoked_list))
-        return errf(err, errsz, "revoked_keys must be an array of sha256:<hex> fingerprints");
+        return errf_inval(err, errsz, "revoked_keys must be an array of sha256:<hex> fingerprints");
     json_array_foreach(revoked_list, i, e) {
         const char *s = json_string_value(e);
         uint8_t tmp[32];
         if (!s || strlen(s) != 71 || strncmp(s, "sha256:", 7) || hex_decode_exact(s + 7, tmp, 32))
-            return errf(err, errsz, "revoked_keys[%zu]: not sha256:<64 hex>", i);
+            return errf_inval(err, errsz, "revoked_keys[%zu]: not sha256:<64 hex>", i);
     }
     ks->v = calloc(json_array_size(arr) + 1, sizeof(*ks->v));
     if (!ks->v)
-        return errf(err, errsz, "out of memory");
+        return errf_inval(err, errsz, "out of memory");
     json_array_foreach(arr, i, e) {
         struct sigkey *k = &ks->v[ks->n];
         if (one_key(e, i, k, err, errsz) < 0) {
@@ -229,7 +217,7 @@ int sigkeys_parse(const json_t *arr, const json_t *revoked_list, struct sigkeys 
         ks->n++;
         for (j = 0; j + 1 < ks->n; j++)
             if (!strcmp(ks->v[j].name, k->name)) {
-                errf(err, errsz, "key %s is listed twice", k->name);
+                errf_inval(err, errsz, "key %s is listed twice", k->name);
                 sigkeys_free(ks);
                 return -EINVAL;
             }
