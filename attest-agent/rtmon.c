@@ -79,17 +79,30 @@ int rt_mode_parse(const char *s, enum rt_mode *m)
 
 /* ---- the hook's side ------------------------------------------------------------------- */
 
+/* A stream socket for the monitor's socket at path, whose address is put in *sa: the fd or a
+ * negative errno. */
+static int unix_socket_for(const char *path, struct sockaddr_un *sa)
+{
+    int fd;
+
+    memset(sa, 0, sizeof(*sa));
+    sa->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(sa->sun_path))
+        return -ENAMETOOLONG;
+    memcpy(sa->sun_path, path, strlen(path) + 1);
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+        return -errno;
+    return fd;
+}
+
 static int connect_to(const char *path, int timeout_ms)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct sockaddr_un sa;
     struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
     int fd;
 
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -ENAMETOOLONG;
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-        return -errno;
+    if ((fd = unix_socket_for(path, &sa)) < 0)
+        return fd;
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -1369,14 +1382,11 @@ static void *worker_main(void *arg)
 
 static int listen_on(const char *path)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct sockaddr_un sa;
     int fd;
 
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -ENAMETOOLONG;
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-        return -errno;
+    if ((fd = unix_socket_for(path, &sa)) < 0)
+        return fd;
     unlink(path);
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
         listen(fd, 64) < 0) {
