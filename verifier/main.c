@@ -20,6 +20,7 @@
 #include "check/chain.h"
 #include "boot/cmd_bootpolicy.h"
 #include "check/cmd_sigs.h"
+#include "check/cmdout.h"
 
 #define EXIT_ALLOW 0
 #define EXIT_DENY  1
@@ -74,22 +75,11 @@ static void usage(void)
     usage_to(stderr);
 }
 
-static int print_json(json_t *j)
-{
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-
-    if (!s)
-        return -1;
-    printf("%s\n", s);
-    free(s);
-    return 0;
-}
-
 static int input_error(const char *what)
 {
     json_t *j = json_pack("{s:s, s:s}", "verdict", "error", "error", what);
 
-    print_json(j);
+    cmd_print_json(j, JSON_COMPACT);
     json_decref(j);
     return EXIT_USAGE;
 }
@@ -162,7 +152,7 @@ static int verify_run(const struct verify_opts *o, const struct policy *pol, X50
     }
     j = o->host_only ? verify_host_result_json(&ev, &res.reasons) :
                        verify_result_json(&ev, &res.reasons);
-    if (print_json(j) == 0)
+    if (cmd_print_json(j, JSON_COMPACT) == 0)
         rc = reasons_deny(&res.reasons) ? EXIT_DENY : EXIT_ALLOW;
     json_decref(j);
     verify_result_free(&res);

@@ -15,6 +15,7 @@
 #include "pcrlist.h"
 #include "check/reasons.h"
 #include "boot/uefilog.h"
+#include "check/cmdout.h"
 
 #define EXIT_ALLOW 0
 #define EXIT_DENY  1
@@ -35,17 +36,6 @@ static void usage(void)
         "usage: verifier boot-policy derive --log FILE [--pcrs 0-7,13] [--no-kmod]\n"
         "       verifier boot-policy show --log FILE\n"
         "       verifier boot-policy check --policy FILE --log FILE [--pcr N=HEX ...]\n");
-}
-
-static int print_json(json_t *j, size_t flags)
-{
-    char *s = j ? json_dumps(j, flags) : NULL;
-
-    if (!s)
-        return -1;
-    printf("%s\n", s);
-    free(s);
-    return 0;
 }
 
 /* Parses --log into log; buf must outlive it (events borrow it). 0 or -1 with why set. */
@@ -130,7 +120,7 @@ static int cmd_derive(const struct bp_opts *o)
     }
     if (o->no_kmod)
         json_object_set_new(j, "require_vtpm_in_kmod_list", json_false());
-    if (print_json(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0)
+    if (cmd_print_json(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0)
         rc = EXIT_ALLOW;
     json_decref(j);
 out:
@@ -230,11 +220,11 @@ static int cmd_show(const struct bp_opts *o)
     }
     for (size_t i = 0; i < log.n && rc == EXIT_ALLOW; i++) {
         j = event_json(&log.ev[i]);
-        rc = print_json(j, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0 ? EXIT_USAGE : EXIT_ALLOW;
+        rc = cmd_print_json(j, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0 ? EXIT_USAGE : EXIT_ALLOW;
         json_decref(j);
     }
     j = rc == EXIT_ALLOW ? summary_json(&log) : NULL;
-    if (rc == EXIT_ALLOW && print_json(j, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0)
+    if (rc == EXIT_ALLOW && cmd_print_json(j, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0)
         rc = EXIT_USAGE;
     json_decref(j);
     uefilog_free(&log);
@@ -246,7 +236,7 @@ static int check_error(const char *what)
 {
     json_t *j = json_pack("{s:s, s:s}", "verdict", "error", "error", what);
 
-    print_json(j, JSON_COMPACT);
+    cmd_print_json(j, JSON_COMPACT);
     json_decref(j);
     return EXIT_USAGE;
 }
@@ -268,7 +258,7 @@ static int verdict(const struct reasons *r)
     json_t *j = json_pack("{s:s, s:o}", "verdict", reasons_deny(r) ? "deny" : "allow",
                           "reasons", reasons_json(r));
 
-    if (print_json(j, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0) {
+    if (cmd_print_json(j, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0) {
         json_decref(j);
         return EXIT_USAGE;
     }

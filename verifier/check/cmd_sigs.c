@@ -25,6 +25,7 @@
 #include "check/policy.h"
 #include "check/reasons.h"
 #include "check/sigkeys.h"
+#include "check/cmdout.h"
 
 #define EXIT_ALLOW 0
 #define EXIT_DENY  1
@@ -91,17 +92,6 @@ out:
     reasons_free(&r);
     policy_free(&pol);
     return rc;
-}
-
-static int print_json(json_t *j, size_t flags)
-{
-    char *s = j ? json_dumps(j, flags) : NULL;
-
-    if (!s)
-        return -1;
-    printf("%s\n", s);
-    free(s);
-    return 0;
 }
 
 static int time_opt(const char *opt, const char *v, int64_t *out)
@@ -344,7 +334,7 @@ static int bundle_inspect(int argc, char **argv)
     j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:s}", "file", argv[1], "publisher",
                   bd.publisher, "not_before", t1, "not_after", t2, "digests", counts, "boot",
                   bd.boot != NULL, "signature", access(sigp, F_OK) == 0 ? "present" : "absent");
-    r = print_json(j, JSON_PRESERVE_ORDER) < 0 ? 2 : 0;
+    r = cmd_print_json(j, JSON_PRESERVE_ORDER) < 0 ? 2 : 0;
     json_decref(j);
     refbundle_free(&bd);
     return r;
@@ -392,7 +382,7 @@ static int bundle_verify(int argc, char **argv)
                            "error", err);
     if (r == 0)
         refbundle_free(&bd);
-    r = print_json(j, JSON_PRESERVE_ORDER) < 0 ? 2 : r == 0 ? 0 : 1;
+    r = cmd_print_json(j, JSON_PRESERVE_ORDER) < 0 ? 2 : r == 0 ? 0 : 1;
     json_decref(j);
     policy_free(&pol);
     return r;
