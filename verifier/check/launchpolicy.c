@@ -10,6 +10,7 @@
 
 #include "cborutil.h"
 #include "ctlproto.h"
+#include "check/jsonlist.h"
 
 #define TEXT_MAX 512u
 
@@ -217,17 +218,6 @@ static const json_t *list(const struct eval *e, const char *k)
     return json_object_get(e->pol, k);
 }
 
-static int listed(const json_t *l, const char *s)
-{
-    size_t i;
-    json_t *v;
-
-    json_array_foreach(l, i, v)
-        if (!strcmp(json_string_value(v), s))
-            return 1;
-    return 0;
-}
-
 static void malformed(const struct eval *e, const char *field)
 {
     reasons_add(e->r, "launch-config-malformed", "%s", field);
@@ -309,13 +299,13 @@ static void cap_rule(const struct eval *e, const char *cap)
 
 static void ns_rule(const struct eval *e, const char *ns)
 {
-    if (listed(list(e, "forbidden_host_namespaces"), ns))
+    if (json_list_has(list(e, "forbidden_host_namespaces"), ns))
         reasons_add(e->r, "host-namespace-forbidden", "%s", ns);
 }
 
 static void joined_rule(const struct eval *e, const char *ns)
 {
-    if (!listed(list(e, "allowed_joined_namespaces"), ns))
+    if (!json_list_has(list(e, "allowed_joined_namespaces"), ns))
         reasons_add(e->r, "namespace-joined-forbidden", "%s", ns);
 }
 
@@ -329,7 +319,7 @@ static void check_joined(const struct eval *e)
 
 static void syscall_rule(const struct eval *e, const char *call)
 {
-    if (!listed(list(e, "allowed_dangerous_syscalls"), call))
+    if (!json_list_has(list(e, "allowed_dangerous_syscalls"), call))
         reasons_add(e->r, "seccomp-allows", "%s", call);
 }
 
@@ -338,13 +328,13 @@ static void sysctl_rule(const struct eval *e, const char *kv)
     char key[TEXT_MAX];
 
     snprintf(key, sizeof(key), "%.*s", (int)strcspn(kv, "="), kv);
-    if (!listed(list(e, "allowed_sysctls"), key))
+    if (!json_list_has(list(e, "allowed_sysctls"), key))
         reasons_add(e->r, "sysctl-forbidden", "%.120s", key);
 }
 
 static void setid_rule(const struct eval *e, const char *path)
 {
-    if (!listed(list(e, "allowed_setid_files"), path))
+    if (!json_list_has(list(e, "allowed_setid_files"), path))
         reasons_add(e->r, "rootfs-setid-file", "%.120s", path);
 }
 
@@ -512,7 +502,7 @@ static void check_labels(const struct eval *e)
     const char *p;
 
     if (get_text(e, e->cfg, "apparmor_profile", aa) == 0 && aa[0] &&
-        listed(list(e, "forbidden_apparmor_profiles"), aa))
+        json_list_has(list(e, "forbidden_apparmor_profiles"), aa))
         reasons_add(e->r, "apparmor-profile-forbidden", "%.120s", aa);
     if (get_text(e, e->cfg, "selinux_label", se) < 0 || !se[0])
         return;
@@ -520,7 +510,7 @@ static void check_labels(const struct eval *e)
     p = p ? strchr(p + 1, ':') : NULL;
     if (p)
         snprintf(type, sizeof(type), "%.*s", (int)strcspn(p + 1, ":"), p + 1);
-    if (!listed(list(e, "allowed_selinux_types"), type))
+    if (!json_list_has(list(e, "allowed_selinux_types"), type))
         reasons_add(e->r, "selinux-type-forbidden", "%.120s", type[0] ? type : se);
 }
 
@@ -550,7 +540,7 @@ static void check_nodes(const struct eval *e)
         }
         snprintf(id, sizeof(id), "%.16s %llu:%llu", type, (unsigned long long)maj,
                  (unsigned long long)min);
-        if (!listed(list(e, "allowed_device_nodes"), id))
+        if (!json_list_has(list(e, "allowed_device_nodes"), id))
             reasons_add(e->r, "device-node-forbidden", "%.100s %s", path, id);
     }
 }
@@ -570,7 +560,7 @@ static void check_hooks(const struct eval *e)
         }
         if (agent && !strcmp(stage, "createRuntime") && rule(e, "allow_agent_hook"))
             continue;
-        if (!listed(list(e, "allowed_hooks"), path))
+        if (!json_list_has(list(e, "allowed_hooks"), path))
             reasons_add(e->r, "hook-forbidden", "%s %.120s", stage, path);
     }
 }
@@ -696,7 +686,7 @@ static void check_fs_mount(const struct eval *e, const char *type, const char *d
 {
     int rw = !strcmp(mode, "rw");
 
-    if (!listed(list(e, "allowed_mount_types"), type))
+    if (!json_list_has(list(e, "allowed_mount_types"), type))
         reasons_add(e->r, "mount-type-forbidden", "%.40s %.100s", type, dst);
     else if (!strcmp(type, "proc") && strcmp(dst, "/proc"))
         reasons_add(e->r, "proc-mount-elsewhere", "%.120s", dst); /* no masks apply there */
@@ -868,13 +858,13 @@ void launch_rule_writable_mount(const json_t *launch, const char *type, const ch
 
 void launch_rule_apparmor(const json_t *launch, const char *profile, struct reasons *r)
 {
-    if (listed(json_object_get(launch, "forbidden_apparmor_profiles"), profile))
+    if (json_list_has(json_object_get(launch, "forbidden_apparmor_profiles"), profile))
         reasons_add(r, "apparmor-profile-forbidden", "%.120s", profile);
 }
 
 void launch_rule_selinux_type(const json_t *launch, const char *type, struct reasons *r)
 {
-    if (!listed(json_object_get(launch, "allowed_selinux_types"), type))
+    if (!json_list_has(json_object_get(launch, "allowed_selinux_types"), type))
         reasons_add(r, "selinux-type-forbidden", "%.120s", type);
 }
 

@@ -11,6 +11,7 @@
 
 #include "cborutil.h"
 #include "ctlproto.h"
+#include "check/jsonlist.h"
 
 #define NOT_ADMITTED "launch-config-not-admitted"
 
@@ -44,17 +45,6 @@ static int cap_admitted(const json_t *caps, const char *cap)
     json_array_foreach(caps, i, v)
         if (!strcmp(json_string_value(v), "ALL") ||
             !strcasecmp(json_string_value(v), cap_base(cap)))
-            return 1;
-    return 0;
-}
-
-static int listed(const json_t *a, const char *s)
-{
-    size_t i;
-    const json_t *v;
-
-    json_array_foreach(a, i, v)
-        if (!strcmp(json_string_value(v), s))
             return 1;
     return 0;
 }
@@ -115,7 +105,7 @@ static void check_namespaces(const json_t *facts, const char *ctr, const cbor_it
         if (cbu_text_copy(cbor_array_handle(a)[i], ns, sizeof(ns)) < 0)
             continue;
         for (size_t k = 0; k < sizeof(judged) / sizeof(judged[0]); k++)
-            if (!strcmp(ns, judged[k]) && !listed(json_object_get(facts, "host_ns"), ns))
+            if (!strcmp(ns, judged[k]) && !json_list_has(json_object_get(facts, "host_ns"), ns))
                 reasons_add(r, NOT_ADMITTED, "%.60s: host namespace %s", ctr, ns);
     }
 }

@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "store/store_policy.h"
+#include "check/jsonlist.h"
 
 struct wp_set {
     atomic_int refs;
@@ -166,17 +167,6 @@ struct wp_set *wp_set_build(const json_t *latest, int64_t stamp)
     return s;
 }
 
-static int listed(const json_t *a, const char *s)
-{
-    size_t i;
-    const json_t *v;
-
-    json_array_foreach(a, i, v)
-        if (!strcmp(json_string_value(v), s))
-            return 1;
-    return 0;
-}
-
 /* image is the prefix itself, or continues it with ':', '@' or '/'. */
 static int image_match(const json_t *prefixes, const char *image)
 {
@@ -199,7 +189,7 @@ static int matches(const struct wp_entry *e, const char *ns, const json_t *label
     const char *k;
     const json_t *v;
 
-    if (e->ns && (!ns || !listed(e->ns, ns)))
+    if (e->ns && (!ns || !json_list_has(e->ns, ns)))
         return 0;
     if (e->labels) {
         if (!labels)
