@@ -39,6 +39,18 @@ static int rows(struct store *st, const char *sql, const struct store_param *p, 
     return st->ops->rows(st, sql, p, n, out);
 }
 
+/* The integer of an answer of one row and one column r (taken): rc, or -EIO when r is not
+ * that. */
+static int one_integer(json_t *r, int rc, int64_t *out)
+{
+    if (json_array_size(r) != 1 || !json_is_integer(json_array_get(json_array_get(r, 0), 0)))
+        rc = -EIO;
+    else
+        *out = json_integer_value(json_array_get(json_array_get(r, 0), 0));
+    json_decref(r);
+    return rc;
+}
+
 static int put(struct store *st, const char *name, const char *selector, const char *body,
                int deleted, const char *author, int64_t t, int64_t *version)
 {
@@ -54,12 +66,7 @@ static int put(struct store *st, const char *name, const char *selector, const c
         rc = -EAGAIN;
     if (rc < 0)
         return rc;
-    if (json_array_size(r) != 1 || !json_is_integer(json_array_get(json_array_get(r, 0), 0)))
-        rc = -EIO;
-    else
-        *version = json_integer_value(json_array_get(json_array_get(r, 0), 0));
-    json_decref(r);
-    return rc;
+    return one_integer(r, rc, version);
 }
 
 int store_policy_put(struct store *st, const char *name, const char *selector, const char *body,
@@ -168,12 +175,7 @@ int store_policy_stamp(struct store *st, int64_t *stamp)
 
     if (rc < 0)
         return rc;
-    if (json_array_size(r) != 1 || !json_is_integer(json_array_get(json_array_get(r, 0), 0)))
-        rc = -EIO;
-    else
-        *stamp = json_integer_value(json_array_get(json_array_get(r, 0), 0));
-    json_decref(r);
-    return rc;
+    return one_integer(r, rc, stamp);
 }
 
 /* ---- Admitted pods ---- */
