@@ -14,30 +14,13 @@
 . "$(dirname "$0")/lib.sh"
 need_runc curl
 . "$(dirname "$0")/attest_lib.sh"
-MON_PID=
-RX_PID=
-MOUNTS=""
-stop_mon() { stop_pid "$MON_PID" 100 || true; MON_PID=; }
-unmount_all() { for m in $MOUNTS; do umount "$m" 2>/dev/null || umount -l "$m" || true; done; }
-at_exit unmount_all
-at_exit stop_mon
-at_exit 'stop_pid "$RX_PID" 30 || true'
+. "$(dirname "$0")/runtime_lib.sh"
 
 start_host_tpm
 start_mgr
 cd "$T" || fail "cd $T"
 ID=rt-$$
 
-# own_bundle NAME: the hardened busybox bundle on a tmpfs of its own (the container's own
-# superblock, as an engine's overlay is), with a writable tmpfs /tmp.
-own_bundle() {
-    mkdir -p "$1/rootfs"
-    mount -t tmpfs -o size=16m,mode=755 "rt-$1" "$1/rootfs" || fail "mount tmpfs $1/rootfs"
-    MOUNTS="$T/$1/rootfs $MOUNTS"
-    base_bundle "$1"
-    edit "$1/config.json" "c['mounts'].append({'destination': '/tmp', 'type': 'tmpfs',
-    'source': 'tmpfs', 'options': ['nosuid', 'nodev', 'mode=1777', 'size=8m']})"
-}
 own_bundle c1
 own_bundle c2
 own_bundle c3
@@ -54,55 +37,15 @@ for b in c5 c6; do
 done
 edit c5/config.json "c.setdefault('annotations', {})['org.vtpm-attest.runtime'] = 'enforce'"
 allow_bundle c1 policy.json
-for b in c2 c3 c4 c5 c6; do
-    "$AGENT" measure --bundle $b >m-$b.json || fail "measure $b"
-    "$VF" policy allow --policy policy.json --rootfs-digest "$(json rootfs_digest <m-$b.json)" ||
-        fail "policy allow $b"
-done
+allow_rootfs policy.json c2 c3 c4 c5 c6
 mkdir trust && cp "$HOST/ek-ca.pem" trust/ || fail "trust/"
 
-# A webhook receiver: one JSON line per POST body.
-cat >rx.py <<'EOF'
-import http.server, json, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with open("rx.log", "a") as f:
-            f.write(body.decode() + "\n")
-        self.send_response(200); self.end_headers()
-    def log_message(self, *a): pass
-s = http.server.HTTPServer(("127.0.0.1", 0), H)
-open("rx.port", "w").write(str(s.server_address[1]))
-s.timeout = 0.5
-import time
-end = time.monotonic() + 240
-while time.monotonic() < end:
-    s.handle_request()
-EOF
-python3 rx.py 2>rx.err &
-RX_PID=$!
-i=0
-while [ ! -s rx.port ]; do
-    i=$((i + 1)); [ $i -lt 100 ] || { cat rx.err >&2; fail "webhook receiver did not start"; }
-    sleep 0.1
-done
+start_rx 240
 start_verifier policy.json trust --reattest-interval 120 \
     --notify-url "http://127.0.0.1:$(cat rx.port)/hook"
 
-mkdir -m 700 cache
-MSOCK=$T/monitor.sock
-"$AGENT" monitor --verifier "$URL" --run-dir "$RUN" --monitor-socket "$MSOCK" \
-    --cache-dir "$T/cache" --state-dir "$T/mstate" --reattest-interval 2 >>mon.log 2>&1 &
-MON_PID=$!
-i=0
-while [ ! -S "$MSOCK" ]; do
-    i=$((i + 1)); [ $i -lt 100 ] || { cat mon.log >&2; fail "monitor did not start"; }
-    kill -0 "$MON_PID" 2>/dev/null || { cat mon.log >&2; fail "monitor exited"; }
-    sleep 0.1
-done
-for b in c1 c2 c4 c5 c6; do edit $b/config.json "c['hooks'] = {'createRuntime': [{'path': '$AGENT',
-    'args': ['attest-agent', 'hook', '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '10',
-             '--cache-dir', '$T/cache', '--monitor-socket', '$MSOCK']}]}"; done
+start_mon --reattest-interval 2
+hook_monitor c1 c2 c4 c5 c6
 edit c2/config.json "c.setdefault('annotations', {})['org.vtpm-attest.runtime'] = 'enforce'"
 ASOCK=$T/agentd/agent.sock
 mkdir -p "$T/agentd"
@@ -111,28 +54,6 @@ edit c3/config.json "c['hooks'] = {'createRuntime': [{'path': '$BIN/attest-agent
     'args': ['attest-agent-hook', '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '10',
              '--agent-socket', '$ASOCK', '--cache-dir', '$T/cache', '--monitor-socket', '$MSOCK']}]}"
 
-run_ctr() { # NAME
-    CTRS="$CTRS $ID-$1"
-    timeout 30 runc create --bundle "$1" "$ID-$1" </dev/null >"$1.out" 2>"$1.err" ||
-        { cat "$1.err" mon.log >&2; fail "$1: not created"; }
-    timeout 10 runc start "$ID-$1" || fail "$1: runc start"
-}
-field() { # CONTAINER FIELD
-    curl -sS --max-time 5 "$URL/v1/containers/$ID-$1" 2>/dev/null | json "$2" 2>/dev/null || true
-}
-x() { # CONTAINER COMMAND...: runc exec, bounded
-    _c=$1; shift
-    timeout 10 runc exec "$ID-$_c" "$@"
-}
-count() { grep -c "$1" mon.log || true; }
-until_ok() { # SECONDS DESCRIPTION COMMAND...
-    _u_n=$(( $1 * 20 )) _u_what=$2; shift 2
-    while ! "$@"; do
-        _u_n=$((_u_n - 1))
-        [ $_u_n -gt 0 ] || { cp mon.log /tmp/x/mon.fail.log 2>/dev/null; tail -n 30 mon.log >&2; tail -n 10 vf.log >&2; fail "$_u_what"; }
-        sleep 0.05
-    done
-}
 now_ms() { date +%s%3N; }
 
 # --- monitor mode: the image's binaries run, nothing is denied -----------------------------
@@ -231,14 +152,7 @@ until_ok 5 "c2 not forgotten after it ended" forgotten
 ok "ended container no longer watched"
 
 # --- SIGTERM: the monitor stops cleanly (status 0; under ASan also no leak report) ----------
-kill -TERM "$MON_PID"
-i=0
-while kill -0 "$MON_PID" 2>/dev/null; do
-    i=$((i + 1)); [ $i -lt 100 ] || fail "the monitor did not stop within 10 s"
-    sleep 0.1
-done
-mrc=0; wait "$MON_PID" || mrc=$?
-MON_PID=
+term_mon
 [ "$mrc" = 0 ] || { sed -n "/Sanitizer/,\$p" mon.log | head -n 150 >&2; tail -n 5 mon.log >&2; fail "the monitor exited with $mrc"; }
 grep -q "monitor: stopped (" mon.log || fail "the monitor did not log its stop"
 ok "monitor stopped on SIGTERM: $(sed -n 's/.*monitor: stopped (\(.*\))/\1/p' mon.log)"

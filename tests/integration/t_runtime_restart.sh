@@ -13,76 +13,27 @@
 . "$(dirname "$0")/lib.sh"
 need_runc curl
 . "$(dirname "$0")/attest_lib.sh"
-MON_PID=
-MOUNTS=""
+. "$(dirname "$0")/runtime_lib.sh"
+# the monitor is killed (kill -9 is what this test restarts it from)
 stop_mon() { [ -z "$MON_PID" ] || { kill -KILL "$MON_PID" 2>/dev/null; wait "$MON_PID" 2>/dev/null || true; }; MON_PID=; }
-unmount_all() { for m in $MOUNTS; do umount "$m" 2>/dev/null || umount -l "$m" || true; done; }
-at_exit unmount_all
-at_exit stop_mon
 
 start_host_tpm
 start_mgr
 cd "$T" || fail "cd $T"
 ID=rr-$$
 
-own_bundle() { # NAME: busybox on a tmpfs of its own, with a writable tmpfs /tmp
-    mkdir -p "$1/rootfs"
-    mount -t tmpfs -o size=16m,mode=755 "rr-$1" "$1/rootfs" || fail "mount tmpfs $1/rootfs"
-    MOUNTS="$T/$1/rootfs $MOUNTS"
-    base_bundle "$1"
-    edit "$1/config.json" "c['mounts'].append({'destination': '/tmp', 'type': 'tmpfs',
-    'source': 'tmpfs', 'options': ['nosuid', 'nodev', 'mode=1777', 'size=8m']})"
-}
 own_bundle r1
 own_bundle r2
 own_bundle r3
 allow_bundle r1 policy.json
-for b in r2 r3; do
-    "$AGENT" measure --bundle $b >m-$b.json || fail "measure $b"
-    "$VF" policy allow --policy policy.json --rootfs-digest "$(json rootfs_digest <m-$b.json)" ||
-        fail "policy allow $b"
-done
+allow_rootfs policy.json r2 r3
 edit policy.json "c['runtime'] = {'drift': 'deny', 'gap': 'alert'}"
 mkdir trust && cp "$HOST/ek-ca.pem" trust/ || fail "trust/"
 start_verifier policy.json trust --reattest-interval 120
 
-mkdir -m 700 cache
-MSOCK=$T/monitor.sock
 STATE=$T/mstate
-start_mon() {
-    rm -f "$MSOCK"
-    "$AGENT" monitor --verifier "$URL" --run-dir "$RUN" --monitor-socket "$MSOCK" \
-        --cache-dir "$T/cache" --state-dir "$STATE" --reattest-interval 2 >>mon.log 2>&1 &
-    MON_PID=$!
-    i=0
-    while [ ! -S "$MSOCK" ]; do
-        i=$((i + 1)); [ $i -lt 100 ] || { cat mon.log >&2; fail "monitor did not start"; }
-        kill -0 "$MON_PID" 2>/dev/null || { cat mon.log >&2; fail "monitor exited"; }
-        sleep 0.1
-    done
-}
-start_mon
-for b in r1 r2 r3; do edit $b/config.json "c['hooks'] = {'createRuntime': [{'path': '$AGENT',
-    'args': ['attest-agent', 'hook', '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '10',
-             '--cache-dir', '$T/cache', '--monitor-socket', '$MSOCK']}]}"; done
-
-run_ctr() { # NAME
-    CTRS="$CTRS $ID-$1"
-    timeout 30 runc create --bundle "$1" "$ID-$1" </dev/null >"$1.out" 2>"$1.err" ||
-        { cat "$1.err" mon.log >&2; fail "$1: not created"; }
-    timeout 10 runc start "$ID-$1" || fail "$1: runc start"
-}
-field() { curl -sS --max-time 5 "$URL/v1/containers/$ID-$1" 2>/dev/null | json "$2" 2>/dev/null || true; }
-x() { _c=$1; shift; timeout 10 runc exec "$ID-$_c" "$@"; }
-count() { grep -c "$1" mon.log || true; }
-until_ok() { # SECONDS DESCRIPTION COMMAND...
-    _u_n=$(( $1 * 20 )) _u_what=$2; shift 2
-    while ! "$@"; do
-        _u_n=$((_u_n - 1))
-        [ $_u_n -gt 0 ] || { tail -n 30 mon.log >&2; tail -n 10 vf.log >&2; fail "$_u_what"; }
-        sleep 0.05
-    done
-}
+start_mon --reattest-interval 2
+hook_monitor r1 r2 r3
 
 edit r3/config.json "c.setdefault('annotations', {})['org.vtpm-attest.runtime'] = 'enforce'"
 run_ctr r1
@@ -115,7 +66,7 @@ timeout 10 runc delete -f "$ID-r2" || fail "runc delete r2"
 x r1 /bin/busybox true || fail "r1: exec with no monitor"
 out=$(x r3 /tmp/sh -c 'echo gap-ran') || fail "r3: /tmp/sh did not run while no monitor ran"
 [ "$out" = gap-ran ] || fail "r3: /tmp/sh printed '$out' in the gap"
-start_mon
+start_mon --reattest-interval 2
 grep -q "container $ID-r1: watched again (monitor" mon.log || { tail -n 20 mon.log >&2; fail "r1 not watched again"; }
 grep -q "container $ID-r2 dropped: \(its process .* ended while no monitor ran\|process [0-9]* left cgroup\)" mon.log ||
     { tail -n 20 mon.log >&2; fail "r2 not dropped"; }
@@ -153,14 +104,7 @@ ok "after the restart /tmp/sh is still revoked (runtime-drift:/tmp/sh)"
 
 # SIGTERM: the restarted monitor stops cleanly (status 0; under `make asan` also no leak of the
 # containers it watched again), and keeps r1's and r3's state for the next one
-kill -TERM "$MON_PID"
-i=0
-while kill -0 "$MON_PID" 2>/dev/null; do
-    i=$((i + 1)); [ $i -lt 100 ] || fail "the monitor did not stop within 10 s"
-    sleep 0.1
-done
-mrc=0; wait "$MON_PID" || mrc=$?
-MON_PID=
+term_mon
 [ "$mrc" = 0 ] || { sed -n "/Sanitizer/,\$p" mon.log | head -n 100 >&2; fail "the monitor exited with $mrc"; }
 [ "$(ls "$STATE"/*.ctr | wc -l)" = 2 ] || fail "the state was not kept at the stop"
 ok "restarted monitor stopped on SIGTERM, state kept"
