@@ -14,19 +14,14 @@ export VTPM_BUILD
 . "$(dirname "$0")/../integration/lib.sh"
 need_runc
 . "$(dirname "$0")/../integration/attest_lib.sh"
+. "$(dirname "$0")/../integration/runtime_lib.sh"
 set -eu
 N=${BENCH_RUNTIME_N:-2000}
 ROUNDS=${BENCH_RUNTIME_ROUNDS:-5}
 RATE=${BENCH_RUNTIME_RATE:-1000}
 SECS=${BENCH_RUNTIME_SECONDS:-10}
 MODES="off monitor enforce"
-MON_PID=
-MOUNTS=""
 say() { echo "bench_runtime: $*" >&2; }
-stop_mon() { stop_pid "$MON_PID" 100 || true; MON_PID=; }
-unmount_all() { for m in $MOUNTS; do umount "$m" 2>/dev/null || umount -l "$m" || true; done; }
-at_exit unmount_all
-at_exit stop_mon
 
 start_host_tpm
 start_mgr
@@ -37,10 +32,7 @@ cc -static -O2 -Wall -Werror -o execbench "$ROOT/tests/bench/execbench.c" ||
 mkdir trust && cp "$HOST/ek-ca.pem" trust/ || fail "trust/"
 "$VF" policy default >policy.json || fail "policy default"
 for m in $MODES; do
-    mkdir -p "$m/rootfs"
-    mount -t tmpfs -o size=16m,mode=755 "rtb-$m" "$m/rootfs" || fail "mount tmpfs"
-    MOUNTS="$T/$m/rootfs $MOUNTS"
-    base_bundle "$m"
+    tmpfs_bundle "$m"
     cp execbench "$m/rootfs/bin/execbench"
     edit "$m/config.json" "c['linux']['resources']['pids'] = {'limit': 256}"
     "$AGENT" measure --bundle "$m" >m.json || fail "measure"
@@ -49,25 +41,11 @@ for m in $MODES; do
         --agent-digest "$(json agent_digest <m.json)" || fail "policy allow"
 done
 start_verifier policy.json trust --reattest-interval 600
-mkdir -m 700 cache
-MSOCK=$T/monitor.sock
-"$AGENT" monitor --verifier "$URL" --run-dir "$RUN" --monitor-socket "$MSOCK" \
-    --cache-dir "$T/cache" --state-dir "$T/mstate" --reattest-interval 600 >>mon.log 2>&1 &
-MON_PID=$!
-i=0
-while [ ! -S "$MSOCK" ]; do
-    i=$((i + 1)); [ $i -lt 100 ] || { cat mon.log >&2; fail "monitor did not start"; }
-    sleep 0.1
-done
+start_mon --reattest-interval 600
 for m in $MODES; do
-    edit "$m/config.json" "c['hooks'] = {'createRuntime': [{'path': '$AGENT',
-    'args': ['attest-agent', 'hook', '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '10',
-             '--cache-dir', '$T/cache', '--monitor-socket', '$MSOCK']}]}
-c.setdefault('annotations', {})['org.vtpm-attest.runtime'] = '$m'"
-    CTRS="$CTRS $ID-$m"
-    timeout 30 runc create --bundle "$m" "$ID-$m" </dev/null >"$m.out" 2>"$m.err" ||
-        { cat "$m.err" mon.log >&2; fail "$m: not created"; }
-    timeout 10 runc start "$ID-$m" || fail "$m: runc start"
+    hook_monitor "$m"
+    edit "$m/config.json" "c.setdefault('annotations', {})['org.vtpm-attest.runtime'] = '$m'"
+    run_ctr "$m"
 done
 grep -q "container $ID-off: watched" mon.log && fail "the container with runtime=off is watched"
 

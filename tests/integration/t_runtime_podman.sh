@@ -10,26 +10,13 @@
 need_runc podman curl
 . "$(dirname "$0")/attest_lib.sh"
 . "$(dirname "$0")/engine_lib.sh"
-MON_PID=
-stop_mon() { stop_pid "$MON_PID" 100 || true; MON_PID=; }
-at_exit stop_mon
+. "$(dirname "$0")/runtime_lib.sh"
 
 attest_setup rtpodman-$$
 podman_setup runc "$T/hooks"
-"$AGENT" measure --bundle img >m.json || fail "measure img"
-"$VF" policy allow --policy policy.json --rootfs-digest "$(json rootfs_digest <m.json)" ||
-    fail "policy allow"
+allow_rootfs policy.json img
 start_verifier policy.json trust --reattest-interval 120
-mkdir -m 700 cache
-MSOCK=$T/monitor.sock
-"$AGENT" monitor --verifier "$URL" --run-dir "$RUN" --monitor-socket "$MSOCK" \
-    --cache-dir "$T/cache" --state-dir "$T/mstate" >>mon.log 2>&1 &
-MON_PID=$!
-i=0
-while [ ! -S "$MSOCK" ]; do
-    i=$((i + 1)); [ $i -lt 100 ] || { cat mon.log >&2; fail "monitor did not start"; }
-    sleep 0.1
-done
+start_mon
 hooks_dir "$T/hooks" "['--agent-socket', '$T/no-service.sock', '--engine-storage', '$PM/root',
     '--engine-storage', '$PM/run', '--cache-dir', '$T/cache', '--monitor-socket', '$MSOCK']"
 verdict_of() { # NAME: the verifier's row for podman's container id
