@@ -8,25 +8,16 @@
 # launch-config-not-admitted; a container without a pod is judged as before; with
 # launch.require_admitted_pod false an unknown pod is not denied for it.
 . "$(dirname "$0")/lib.sh"
-command -v curl >/dev/null || { echo "curl missing"; exit 77; }
+. "$(dirname "$0")/fleet_lib.sh"
 command -v jq >/dev/null || fail "jq missing (swtpm-ci/install-deps.sh)"
-VF=$BIN/verifier
-FS=$BUILD/tests/fleetsim
-BV=$BUILD/tests/bench_verify
-[ -x "$FS" ] && [ -x "$BV" ] || fail "fleetsim or bench_verify missing (make all)"
 
 start() { # POLICY
     rm -f port
     "$VF" serve --listen 127.0.0.1:0 --port-file port --db "sqlite:$T/vf.db" --policy "$1" \
         --trust trust --insecure-no-tls --threads 2 >>vf.log 2>&1 &
     VF_PID=$!
-    _i=0
-    while [ ! -s port ]; do
-        _i=$((_i + 1)); [ $_i -lt 100 ] || { cat vf.log >&2; fail "verifier did not start"; }
-        kill -0 "$VF_PID" 2>/dev/null || { cat vf.log >&2; fail "verifier exited"; }
-        sleep 0.1
-    done
-    URL=http://127.0.0.1:$(cat port)
+    wait_verifier
+    URL=http://127.0.0.1:$PORT
 }
 
 # admit UID IMAGE ADD-CAPS(JSON) [NAMESPACE]: an allowed review of pod UID, container "app"
@@ -64,13 +55,9 @@ allowed_all() { # OUT
 }
 
 cd "$T" || exit 1
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout hostca.key \
-    -subj /CN=fleet-host-ek-ca -days 1 -out hostca.pem 2>/dev/null || fail "host EK CA"
-mkdir trust && cp hostca.pem trust/
+host_ca_trust
 # image references are compared, not digests: the image allow-list off (null)
-"$VF" policy default >p0.json || fail "policy default"
-# shellcheck disable=SC2046 # the digests' options, one word each
-"$VF" policy allow --policy p0.json $("$BV" allow-args) || fail "policy allow"
+allowed_policy p0.json
 jq '.digests.image = null' p0.json >policy.json
 jq '.launch.require_admitted_pod = false' policy.json >lax.json
 "$BV" log plain.cbor >/dev/null || fail "log"

@@ -9,36 +9,13 @@
 # verdict names its policy and version.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
-command -v curl >/dev/null || { echo "curl missing"; exit 77; }
+. "$(dirname "$0")/fleet_lib.sh"
 command -v jq >/dev/null || fail "jq missing (swtpm-ci/install-deps.sh)"
-VF=$BIN/verifier
-FS=$BUILD/tests/fleetsim
-BV=$BUILD/tests/bench_verify
-[ -x "$FS" ] && [ -x "$BV" ] || fail "fleetsim or bench_verify missing (make all)"
 ADMIN="curl -sS --max-time 10 --cacert ca.pem --cert admin.pem --key admin.key"
 USER="curl -sS --max-time 10 --cacert ca.pem --cert client.pem --key client.key"
-INST_PIDS=""
 
-stop_instances() {
-    for p in $INST_PIDS; do stop_pid "$p" 50 || true; done
-    INST_PIDS=""
-}
-at_exit stop_instances # before pg_init's stop_pg
-
-start_inst() { # NAME DBURL: sets NAME_URL
-    rm -f "port-$1"
-    "$VF" serve --listen 127.0.0.1:0 --port-file "port-$1" --db "$2" --policy policy.json \
-        --trust trust --tls-cert server.pem --tls-key server.key --client-ca ca.pem \
-        --policy-admin admin --policy-poll-ms 300 --threads 2 >>"vf-$1.log" 2>&1 &
-    _pid=$!
-    INST_PIDS="$INST_PIDS $_pid"
-    _i=0
-    while [ ! -s "port-$1" ]; do
-        _i=$((_i + 1)); [ $_i -lt 100 ] || { cat "vf-$1.log" >&2; fail "verifier $1 did not start"; }
-        kill -0 "$_pid" 2>/dev/null || { cat "vf-$1.log" >&2; fail "verifier $1 exited"; }
-        sleep 0.1
-    done
-    eval "$1_URL=https://127.0.0.1:$(cat "port-$1")"
+start_pinst() { # NAME DBURL: an instance of start_inst with policy admins; sets NAME_URL
+    start_inst "$1" "$2" --policy-admin admin --policy-poll-ms 300 --threads 2
 }
 
 # review URL NS HOSTNET: the admission answer for a pod in NS (hostNetwork true/false) in r.json
@@ -72,8 +49,8 @@ put() {
 }
 
 scenario() { # NAME DBURL
-    start_inst A "$2"
-    start_inst B "$2"
+    start_pinst A "$2"
+    start_pinst B "$2"
     # shellcheck disable=SC2153 # A_URL and B_URL are set by start_inst
     [ "$($ADMIN -o l.json -w '%{http_code}' "$A_URL/v1/policies")" = 200 ] &&
         [ "$(jq -c .policies l.json)" = "[]" ] && [ "$(jq -r .file.name l.json)" = default ] ||
@@ -141,13 +118,9 @@ scenario() { # NAME DBURL
 cd "$T" || exit 1
 make_test_pki
 mkcert admin "extendedKeyUsage=clientAuth"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout hostca.key \
-    -subj /CN=fleet-host-ek-ca -days 1 -out hostca.pem 2>/dev/null || fail "host EK CA"
-mkdir trust && cp hostca.pem trust/
+host_ca_trust
 "$BV" log log.cbor >/dev/null || fail "bench_verify log"
-"$VF" policy default >policy.json || fail "policy default"
-# shellcheck disable=SC2046 # the digests' options, one word each
-"$VF" policy allow --policy policy.json $("$BV" allow-args) || fail "policy allow"
+allowed_policy policy.json
 
 scenario sqlite "sqlite:$T/shared.db"
 PG_WHY=$(pg_missing)

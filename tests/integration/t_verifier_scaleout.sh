@@ -10,36 +10,8 @@
 # instances (nonce-reused). Two instances on different databases must fail the same fleet.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
-command -v curl >/dev/null || { echo "curl missing"; exit 77; }
-VF=$BIN/verifier
-FS=$BUILD/tests/fleetsim
-BV=$BUILD/tests/bench_verify
-if [ ! -x "$FS" ] || [ ! -x "$BV" ]; then fail "fleetsim or bench_verify missing (make all)"; fi
+. "$(dirname "$0")/fleet_lib.sh"
 C="curl -sS --max-time 10 --cacert ca.pem --cert client.pem --key client.key"
-INST_PIDS=""
-
-stop_instances() {
-    for p in $INST_PIDS; do stop_pid "$p" 50 || true; done
-    INST_PIDS=""
-}
-at_exit stop_instances # before pg_init's stop_pg
-
-# start_inst NAME DBURL: an instance with mutual TLS on a free port; sets NAME_URL.
-start_inst() {
-    rm -f "port-$1"
-    "$VF" serve --listen 127.0.0.1:0 --port-file "port-$1" --db "$2" --policy policy.json \
-        --trust trust --tls-cert server.pem --tls-key server.key --client-ca ca.pem \
-        >>"vf-$1.log" 2>&1 &
-    _pid=$!
-    INST_PIDS="$INST_PIDS $_pid"
-    _i=0
-    while [ ! -s "port-$1" ]; do
-        _i=$((_i + 1)); [ $_i -lt 100 ] || { cat "vf-$1.log" >&2; fail "verifier $1 did not start"; }
-        kill -0 "$_pid" 2>/dev/null || { cat "vf-$1.log" >&2; fail "verifier $1 exited"; }
-        sleep 0.1
-    done
-    eval "$1_URL=https://127.0.0.1:$(cat "port-$1")"
-}
 
 # metric URL NAME: one sample of the instance's /metrics.
 metric() {
@@ -87,13 +59,9 @@ scenario() {
 
 cd "$T" || exit 1
 make_test_pki
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout hostca.key \
-    -subj /CN=fleet-host-ek-ca -days 1 -out hostca.pem 2>/dev/null || fail "host EK CA"
-mkdir trust && cp hostca.pem trust/
+host_ca_trust
 "$BV" log log.cbor >/dev/null || fail "bench_verify log"
-"$VF" policy default >policy.json || fail "policy default"
-# shellcheck disable=SC2046 # the digests' options, one word each
-"$VF" policy allow --policy policy.json $("$BV" allow-args) || fail "policy allow"
+allowed_policy policy.json
 
 scenario sqlite "sqlite:$T/shared.db"
 
