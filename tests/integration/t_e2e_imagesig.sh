@@ -11,6 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 need_runc
 . "$(dirname "$0")/attest_lib.sh"
+. "$(dirname "$0")/hook_lib.sh"
 FX=/usr/share/gocode/src/github.com/containers/image/signature/fixtures
 [ -f "$FX/cosign.pub" ] || fail "$FX/cosign.pub missing: apt-get install golang-github-containers-image-dev"
 
@@ -65,23 +66,7 @@ sigpolicy revoked.json true
 start_verifier sig.json trust
 
 # bundle NAME ANNOTATIONS_PYTHON_DICT: base with the agent hook and these annotations.
-bundle() {
-    cp -a base "$1"
-    edit "$1/config.json" "c['hooks'] = {'createRuntime': [{'path': '$AGENT', 'args': ['attest-agent',
-    'hook', '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '5']}]}
-c['annotations'] = $2"
-}
-create() {
-    CTRS="$CTRS $ID-$1"
-    timeout 30 runc create --bundle "$1" "$ID-$1" </dev/null >"$1.out" 2>"$1.err"
-}
-status_of() { runc state "$ID-$1" 2>/dev/null | json status 2>/dev/null || true; }
-denied() {
-    if create "$1"; then fail "$1: container created"; fi
-    grep -qF "$2" "$1.err" || { cat "$1.err" >&2; fail "$1: reason '$2' not printed"; }
-    [ -z "$(status_of "$1")" ] || fail "$1: container exists after a deny"
-    ok "denied: $1 ($2)"
-}
+bundle() { hooked_bundle "$1" "c['annotations'] = $2"; }
 
 bundle signed "{'org.opencontainers.image.ref.name': '$IMG:latest',
                 'org.opencontainers.image.manifest.digest': '$D'}"

@@ -12,6 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 need_runc
 . "$(dirname "$0")/attest_lib.sh"
+. "$(dirname "$0")/hook_lib.sh"
 command -v curl >/dev/null && command -v jq >/dev/null || fail "curl and jq needed (swtpm-ci/install-deps.sh)"
 
 attest_setup e2epod-$$
@@ -56,25 +57,11 @@ ok "compliant pod admitted at /v1/admission and recorded by uid"
 # bundle NAME UID [PYTHON]: base with the agent hook, the annotations containerd's CRI writes
 # for container "app" of pod UID (sandbox id made up: no sandbox runs here), then PYTHON.
 bundle() {
-    cp -a base "$1"
-    edit "$1/config.json" "c['hooks'] = {'createRuntime': [{'path': '$AGENT', 'args': ['attest-agent',
-    'hook', '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '5']}]}
-c['annotations'] = {'io.kubernetes.cri.container-type': 'container',
+    hooked_bundle "$1" "c['annotations'] = {'io.kubernetes.cri.container-type': 'container',
     'io.kubernetes.cri.sandbox-id': 'e2epod-sandbox-$$', 'io.kubernetes.cri.sandbox-uid': '$2',
     'io.kubernetes.cri.sandbox-namespace': 'prod', 'io.kubernetes.cri.sandbox-name': 'web',
     'io.kubernetes.cri.container-name': 'app', 'io.kubernetes.cri.image-name': '$IMG'}
 ${3:-}"
-}
-create() {
-    CTRS="$CTRS $ID-$1"
-    timeout 30 runc create --bundle "$1" "$ID-$1" </dev/null >"$1.out" 2>"$1.err"
-}
-status_of() { runc state "$ID-$1" 2>/dev/null | json status 2>/dev/null || true; }
-denied() {
-    if create "$1"; then fail "$1: container created"; fi
-    grep -qF "$2" "$1.err" || { cat "$1.err" >&2; fail "$1: reason '$2' not printed"; }
-    [ -z "$(status_of "$1")" ] || fail "$1: container exists after a deny"
-    ok "denied: $1 ($2)"
 }
 
 bundle admitted "$POD"
