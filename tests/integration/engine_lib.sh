@@ -117,6 +117,24 @@ EOC
     done
 }
 ctr_() { timeout 30 ctr --address "$C/c.sock" --namespace "$NS" "$@"; }
+# ctr_run NAME: ctr run -d of the spec NAME.json as ID-NAME (removed at exit before the ones
+# listed earlier); its output in NAME.out and NAME.err.
+ctr_run() {
+    CTRDS="$ID-$1 $CTRDS"
+    ctr_ run -d --null-io --runc-root "$C/runc" --config "$1.json" "$ID-$1" </dev/null \
+        >"$1.out" 2>"$1.err"
+}
+ctr_running() { ctr_ task ls 2>/dev/null | grep -q "^$ID-$1 .*RUNNING"; }
+# ctr_denied NAME REASON...: ctr_run fails printing each reason; no task runs.
+ctr_denied() {
+    _dn=$1; shift
+    if ctr_run "$_dn"; then fail "$_dn: ctr run succeeded"; fi
+    for r in "$@"; do
+        grep -qF "$r" "$_dn.err" || { cat "$_dn.err" >&2; fail "$_dn: reason '$r' not printed"; }
+    done
+    ! ctr_running "$_dn" || fail "$_dn: the task runs"
+    ok "denied: $_dn ($*)"
+}
 remove_ctrd() {
     for _rc in $CTRDS; do
         ctr_ task kill -s KILL "$_rc" >/dev/null 2>&1 || true

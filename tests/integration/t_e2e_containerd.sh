@@ -26,35 +26,19 @@ spec() {
     edit "$1.json" "c['hooks'] = $HOOK; c['root'] = {'path': '$3', 'readonly': True}
 c['process']['args'] = ['/bin/busybox', 'sleep', '60']; c['process']['terminal'] = False"
 }
-# run NAME: ctr run -d of spec NAME.json; its stderr in NAME.err.
-run() {
-    CTRDS="$CTRDS $ID-$1"
-    ctr_ run -d --null-io --runc-root "$C/runc" --config "$1.json" "$ID-$1" </dev/null >"$1.out" 2>"$1.err"
-}
-running() { ctr_ task ls 2>/dev/null | grep -q "^$ID-$1 .*RUNNING"; }
 
 spec ok base/config.json "$T/base/rootfs"
-run ok || { cat ok.err >&2; fail "ctr run of the hardened spec failed"; }
-running ok || fail "the allowed task is not running"
+ctr_run ok || { cat ok.err >&2; fail "ctr run of the hardened spec failed"; }
+ctr_running ok || fail "the allowed task is not running"
 curl -sS --max-time 5 "$URL/v1/containers/$ID-ok" | grep -q '"allow"' ||
     fail "the verifier has no allow verdict for the container"
 ok "allowed: ctr run --config with the hardened spec and the hook, running"
 
-# denied NAME REASON...: ctr run fails printing each reason; no task runs.
-denied() {
-    _dn=$1; shift
-    if run "$_dn"; then fail "$_dn: ctr run succeeded"; fi
-    for r in "$@"; do
-        grep -qF "$r" "$_dn.err" || { cat "$_dn.err" >&2; fail "$_dn: reason '$r' not printed"; }
-    done
-    ! running "$_dn" || fail "$_dn: the task runs"
-    ok "denied: $_dn ($*)"
-}
 cp -a base/rootfs bad && echo tampered >bad/bin/extra
 spec bad base/config.json "$T/bad"
-denied bad "rootfs-digest-not-allowed"
+ctr_denied bad "rootfs-digest-not-allowed"
 # ctr's default spec: what `ctr run` uses without --config
 ctr oci spec >ctr-default.json || fail "ctr oci spec"
 spec default ctr-default.json "$T/base/rootfs"
-denied default "capability-not-allowed:CAP_MKNOD" "seccomp-missing" "run-as-root" \
+ctr_denied default "capability-not-allowed:CAP_MKNOD" "seccomp-missing" "run-as-root" \
     "memory-limit-missing" "pids-limit-missing"

@@ -125,39 +125,24 @@ ${2:-}"
 }
 podspec pod
 
-run() { # NAME: ctr run -d of NAME.json as $ID-NAME; stderr in NAME.err
-    CTRDS="$ID-$1 $CTRDS"
-    ctr_ run -d --null-io --runc-root "$C/runc" --config "$1.json" "$ID-$1" </dev/null \
-        >"$1.out" 2>"$1.err"
-}
-running() { ctr_ task ls 2>/dev/null | grep -q "^$ID-$1 .*RUNNING"; }
-run pod || { cat pod.err >&2; fail "the pod container was refused"; }
-running pod || fail "the pod container is not running"
+ctr_run pod || { cat pod.err >&2; fail "the pod container was refused"; }
+ctr_running pod || fail "the pod container is not running"
 curl -sS --max-time 5 "$URL/v1/containers/$ID-pod" | grep -q '"allow"' ||
     fail "the verifier has no allow verdict for the pod container"
 ok "allowed: a pod container with CRI's sandbox files, the kubelet's pod files and volumes, the pod's pids limit"
 
-denied() { # NAME REASON...: ctr run fails printing each reason; no task runs
-    _dn=$1; shift
-    if run "$_dn"; then fail "$_dn: ctr run succeeded"; fi
-    for r in "$@"; do
-        grep -qF "$r" "$_dn.err" || { cat "$_dn.err" >&2; fail "$_dn: reason '$r' not printed"; }
-    done
-    ! running "$_dn" || fail "$_dn: the task runs"
-    ok "denied: $_dn ($*)"
-}
 podspec othersandbox "c['mounts'] = [m for m in c['mounts'] if m['destination'] != '/etc/hosts']
 c['mounts'].append($(bind "$CRI/sandboxes/$OSB/hosts" /etc/hosts rw))"
-denied othersandbox "host-mount-not-allowed:$CRI/sandboxes/$OSB/hosts (rw)"
+ctr_denied othersandbox "host-mount-not-allowed:$CRI/sandboxes/$OSB/hosts (rw)"
 podspec otherpod "c['mounts'] = [m for m in c['mounts'] if m['destination'] != '/sec']
 c['mounts'].append($(bind "$KUB/pods/$OUID/volumes/kubernetes.io~secret/sec" /sec ro))"
-denied otherpod "host-mount-not-allowed:$KUB/pods/$OUID/volumes/kubernetes.io~secret/sec (rw)"
+ctr_denied otherpod "host-mount-not-allowed:$KUB/pods/$OUID/volumes/kubernetes.io~secret/sec (rw)"
 podspec notjoined "c['linux']['namespaces'] = [{'type': t} for t in
     ('pid', 'mount', 'network', 'ipc', 'uts')]"
-denied notjoined "host-mount-not-allowed:$CRI/sandboxes/$SB/hostname (rw)" \
+ctr_denied notjoined "host-mount-not-allowed:$CRI/sandboxes/$SB/hostname (rw)" \
     "host-mount-not-allowed:$POD/volumes/kubernetes.io~secret/sec (rw)"
 podspec nolimit "c['linux']['cgroupsPath'] = '/$NOLIMCG/$ID-nolimit'"
-denied nolimit "pids-limit-missing"
+ctr_denied nolimit "pids-limit-missing"
 
 # Through the agent service (attest-agent-hook forwarding to it; the service has the hook's
 # CRI and kubelet directories, so it serves instead of falling back) the same pod container
@@ -170,11 +155,11 @@ HOOK="{'createRuntime': [{'path': '$BIN/attest-agent-hook', 'args': ['attest-age
     '--verifier', '$URL', '--run-dir', '$RUN', '--timeout', '5', '--agent-socket', '$SOCK',
     '--cri-root', '$CRI', '--cri-state', '$CRIST', '--kubelet-root', '$KUB']}]}"
 podspec svc
-run svc || { cat svc.err ad.log >&2; fail "the pod container was refused through the service"; }
-running svc || fail "the service's pod container is not running"
+ctr_run svc || { cat svc.err ad.log >&2; fail "the pod container was refused through the service"; }
+ctr_running svc || fail "the service's pod container is not running"
 grep -q "container $ID-svc" ad.log || fail "the service did not check $ID-svc"
 podspec svcother "c['mounts'] = [m for m in c['mounts'] if m['destination'] != '/etc/hosts']
 c['mounts'].append($(bind "$CRI/sandboxes/$OSB/hosts" /etc/hosts rw))"
-denied svcother "host-mount-not-allowed:$CRI/sandboxes/$OSB/hosts (rw)"
+ctr_denied svcother "host-mount-not-allowed:$CRI/sandboxes/$OSB/hosts (rw)"
 grep -q "container $ID-svcother" ad.log || fail "the service did not check $ID-svcother"
 ok "through the agent service: the pod container runs, another sandbox's file is refused"
