@@ -163,11 +163,13 @@ CTRS="$CTRS demo-esc"
 if runc create --bundle "$D/esc" demo-esc </dev/null 2>"$D/esc.err"; then echo "unexpected: created"; exit 1; fi
 grep -o 'host-mount-sensitive:[^\]*' "$D/esc.err" | head -1
 
-say "a scheduler asks: may this pod run on demo-node? (Kubernetes AdmissionReview)"
+say "a scheduler asks: may this pod (its security settings checked by the same launch rules) run on demo-node? (Kubernetes AdmissionReview)"
 printf '%s' '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"demo-1",
  "kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},
  "operation":"CREATE","namespace":"default","name":"web","object":{"apiVersion":"v1","kind":"Pod",
- "metadata":{"name":"web"},"spec":{"nodeName":"demo-node","containers":[{"name":"web","image":"busybox"}]}}}}' |
+ "metadata":{"name":"web"},"spec":{"nodeName":"demo-node","containers":[{"name":"web","image":"busybox",
+ "securityContext":{"runAsNonRoot":true,"runAsUser":1000,"allowPrivilegeEscalation":false,
+  "capabilities":{"drop":["ALL"]},"seccompProfile":{"type":"RuntimeDefault"}}}]}}}}' |
     curl -sS -H 'Content-Type: application/json' --data-binary @- "$URL/v1/admission"; echo
 
 say "the host runs something it did not boot with (PCR 4 extended): at its next host attestation the node and its containers are denied"
@@ -187,7 +189,9 @@ grep -o 'node-verdict-deny:node demo-node' "$D/again.err" | head -1
 printf '%s' '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"demo-2",
  "kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},
  "operation":"CREATE","namespace":"default","name":"web","object":{"apiVersion":"v1","kind":"Pod",
- "metadata":{"name":"web"},"spec":{"nodeName":"demo-node","containers":[{"name":"web","image":"busybox"}]}}}}' |
+ "metadata":{"name":"web"},"spec":{"nodeName":"demo-node","containers":[{"name":"web","image":"busybox",
+ "securityContext":{"runAsNonRoot":true,"runAsUser":1000,"allowPrivilegeEscalation":false,
+  "capabilities":{"drop":["ALL"]},"seccompProfile":{"type":"RuntimeDefault"}}}]}}}}' |
     curl -sS -H 'Content-Type: application/json' --data-binary @- "$URL/v1/admission"; echo
 
 curl -sS "$URL/v1/nodes/demo-node"; echo
