@@ -457,6 +457,28 @@ static char *secpod(const char *pod_extra, const char *sc_extra, const char *c_e
     return s;
 }
 
+/* The message lists whole reasons, each one of the causes, then at most "and N more": never
+ * a reason cut in the middle. */
+static void msg_names_whole_reasons(const struct admission_result *res)
+{
+    char buf[ADMISSION_MSG_MAX], *p, *end, *tok, *save = NULL;
+    size_t k;
+
+    snprintf(buf, sizeof(buf), "%s", res->msg + 36);
+    if ((end = strstr(buf, " (policy ")))
+        *end = '\0';
+    if ((end = strstr(buf, " and ")) && strstr(end, " more"))
+        *end = '\0';
+    for (p = buf; (tok = strtok_r(p, ",", &save)); p = NULL) {
+        while (*tok == ' ')
+            tok++;
+        for (k = 0; k < res->n_reason && strcmp(res->reason[k], tok); k++)
+            ;
+        if (k == res->n_reason)
+            fail_msg("\"%s\" in the message is not one of the causes: %s", tok, res->msg);
+    }
+}
+
 static void test_pod_security(void **state)
 {
     static const struct {
@@ -533,6 +555,7 @@ static void test_pod_security(void **state)
             if (res.allowed || k == res.n_reason ||
                 strncmp(res.msg, "pod spec violates the launch rules: ", 36))
                 fail_msg("case %zu: no %s in \"%s\"", i, t[i].reason, res.msg);
+            msg_names_whole_reasons(&res);
         }
         admission_req_free(&rq);
         free(b);

@@ -13,6 +13,8 @@
 
 #include "check/imagesig.h"
 
+/* The launch rules' reasons in the message: whole ones, then "and N more" (every one is in
+ * status.details.causes, up to ADMISSION_REASONS_MAX). */
 #define REASONS_SHOWN_MAX 480u
 
 static const char *str(const json_t *o, const char *k)
@@ -396,18 +398,26 @@ static void check_launch(const struct policy *pol, const struct admission_req *r
     struct reasons r = { 0 };
     char why[REASONS_SHOWN_MAX];
     size_t len = 0;
+    int full = 0;
 
     podspec_check(json_object_get(pol->root, "launch"), rq->spec, &r);
     if (!reasons_deny(&r))
         goto out;
     why[0] = '\0';
     for (size_t i = 0; i < r.n; i++) {
-        int n;
+        /* whole reasons only, with room kept for saying how many more there are */
+        size_t need = strlen(r.v[i]) + (len ? 2 : 0), room = sizeof(why) - len;
         if (res->n_reason < ADMISSION_REASONS_MAX)
             snprintf(res->reason[res->n_reason++], sizeof(res->reason[0]), "%s", r.v[i]);
-        n = snprintf(why + len, sizeof(why) - len, "%s%s", i ? ", " : "", r.v[i]);
-        if (n > 0 && (size_t)n < sizeof(why) - len)
-            len += (size_t)n;
+        if (full)
+            continue;
+        if (need + 48 < room) {
+            snprintf(why + len, room, "%s%s", len ? ", " : "", r.v[i]);
+            len += need;
+        } else {
+            snprintf(why + len, room, " and %zu more", r.n - i);
+            full = 1;
+        }
     }
     if (r.oom)
         deny(res, "pod spec not judged: out of memory");
