@@ -4,9 +4,11 @@
 # -fsanitize=thread (build-tsan/): the verifier's unit tests (the connection guard shared by
 # threads among them), the store conformance scenario and its race of 8 processes on SQLite,
 # and the service's integration tests with several serving threads (t_verifier,
-# t_verifier_threads, t_agent_concurrent when runc is there). Every process writes its reports
-# to one directory (TSAN_OPTIONS log_path): any report fails the run, also one from a verifier
-# that a test only stops (its exit status is not seen). Ends with "N passed, N failed".
+# t_verifier_threads, t_agent_concurrent when runc is there, t_ops_reload: SIGHUP reloads
+# under serving threads, t_verifier_policies: per-workload policies polled by every thread).
+# Every process writes its reports to one directory (TSAN_OPTIONS log_path): any report fails
+# the run, also one from a verifier that a test only stops (its exit status is not seen). Ends
+# with "N passed, N failed".
 # Usage: tests/tsan.sh BUILD_DIR
 set -u
 B=$(cd "${1:?build dir}" && pwd)
@@ -49,7 +51,7 @@ run_one "store_conformance/sqlite" 300 "$B/tests/store_conformance" "sqlite:$SCD
 run_one "store_conformance/race-sqlite-8" 300 \
     "$B/tests/store_conformance" --race "sqlite:$SCDIR/race.db" 8
 rm -rf "$SCDIR"
-for t in t_verifier t_verifier_threads t_agent_concurrent; do
+for t in t_verifier t_verifier_threads t_agent_concurrent t_ops_reload t_verifier_policies; do
     run_one "integration/$t" 600 sh "$ROOT/tests/integration/$t.sh"
 done
 if [ -n "$(find "$REPORTS" -type f)" ]; then
