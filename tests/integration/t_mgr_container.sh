@@ -34,7 +34,13 @@ sh "$ROOT/vtpm-mgr/container/mkbundle.sh" --bin "$BIN" --out "$MB" --state "$STA
     --host-mnt-ns-of $$ -- --seal-pcrs sha256:16 >/dev/null || fail "mkbundle"
 # The rootfs is the three binaries and the libraries they load, nothing else.
 (cd "$MB/rootfs" && find . -type f -name '*.so*' | sort) >"$T/libs"
-[ "$(wc -l <"$T/libs")" -le 20 ] || { cat "$T/libs"; fail "more libraries than the binaries need"; }
+# (a sanitizer build, make asan, also loads the sanitizers' runtimes and what they need)
+if ldd "$BIN/vtpm-mgr" | grep -q libasan; then
+    grep -Ev '/lib(asan|ubsan|stdc\+\+|m)\.so' "$T/libs" >"$T/libs.own"
+else
+    cp "$T/libs" "$T/libs.own"
+fi
+[ "$(wc -l <"$T/libs.own")" -le 20 ] || { cat "$T/libs"; fail "more libraries than the binaries need"; }
 for b in vtpm-mgr vtpm-mgr-worker vtpmctl; do
     LD_LIBRARY_PATH='' ldd "$MB/rootfs/usr/bin/$b" | awk '/=> \//{print $3}' | while read -r l; do
         [ -f "$MB/rootfs$l" ] || fail "$b needs $l, not in the rootfs"

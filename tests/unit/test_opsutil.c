@@ -42,11 +42,16 @@ static const char *write_cfg(const char *name, const char *text)
     return path;
 }
 
+/* The vectors cfgfile_expand makes live as long as the process (its contract): kept here,
+ * reachable, as a command's would be. */
+static char **kept[64];
+static size_t n_kept;
+
 static int expand(const char *text, int argc, char **argv, int *outc, char ***outv)
 {
     const char *p = write_cfg("c.json", text);
     char **v = calloc((size_t)argc + 3, sizeof(*v));
-    int n = 0;
+    int n = 0, r;
 
     v[n++] = argv[0];
     v[n++] = "--config";
@@ -55,7 +60,12 @@ static int expand(const char *text, int argc, char **argv, int *outc, char ***ou
         v[n++] = argv[i];
     *outc = n;
     *outv = v;
-    return cfgfile_expand("test", "test-none", opts, 1, outc, outv);
+    r = cfgfile_expand("test", "test-none", opts, 1, outc, outv);
+    assert_true(n_kept + 2 <= sizeof(kept) / sizeof(kept[0]));
+    kept[n_kept++] = v;
+    if (*outv != v)
+        kept[n_kept++] = *outv;
+    return r;
 }
 
 /* Scalars, flags, arrays; the file's options come first, the command line's last. */
