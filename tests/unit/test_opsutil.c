@@ -127,6 +127,7 @@ static void test_cfg_none(void **state)
     v = argv;
     c = 2;
     assert_int_equal(cfgfile_expand("test", "test-none-such", opts, 1, &c, &v), 0);
+    kept[n_kept++] = v; /* the new vector lives on, as expand()'s */
     assert_int_equal(c, 1);
     assert_string_equal(argv[1], "--config=x");
     v = argv;
