@@ -60,7 +60,13 @@ cleanup() {
     if [ $rc -ne 0 ] && [ -f "$T/mgr.log" ]; then
         echo "--- vtpm-mgr log (tail) ---" >&2; tail -n 30 "$T/mgr.log" >&2
     fi
-    rm -rf "$T"
+    # Anything a test or its engine left mounted under $T (lazily: a busy overlay too), then
+    # the directory; a mount point still held a moment by an ending container's namespace
+    # gets one more try (set -e must not turn a slow teardown into the test's status).
+    for _m in $(findmnt -rn -o TARGET 2>/dev/null | grep "^$T/" | sort -r); do
+        umount -l "$_m" 2>/dev/null || true
+    done
+    rm -rf "$T" 2>/dev/null || { sleep 1; rm -rf "$T" || echo "cleanup: $T left behind" >&2; }
     exit $rc
 }
 trap cleanup EXIT INT TERM
