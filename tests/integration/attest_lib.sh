@@ -99,12 +99,5 @@ start_agentd() {
     "$AGENT" serve --listen-socket "$_sa_sock" --verifier "$URL" --run-dir "$RUN" "$@" \
         >>"$_sa_log" 2>&1 &
     AD_PID=$!
-    _sa_i=0
-    while [ ! -S "$_sa_sock" ]; do
-        _sa_i=$((_sa_i + 1))
-        [ $_sa_i -lt $((${AGENTD_START_S:-15} * 10)) ] ||
-            { cat "$_sa_log" >&2; fail "agent service did not start"; }
-        kill -0 "$AD_PID" 2>/dev/null || { cat "$_sa_log" >&2; fail "agent service exited"; }
-        sleep 0.1
-    done
+    wait_socket "$_sa_sock" "$AD_PID" "$_sa_log" "agent service" $((${AGENTD_START_S:-15} * 10))
 }

@@ -37,6 +37,16 @@ wait_verifier() {
     done
     PORT=$(cat port)
 }
+# wait_socket SOCK PID LOG WHAT [TENTHS]: waits up to TENTHS x 0.1 s (default 100) for the
+# daemon PID to make the Unix socket SOCK; fails naming WHAT, with LOG, when it does not or exits.
+wait_socket() {
+    _ws_i=0
+    while [ ! -S "$1" ]; do
+        _ws_i=$((_ws_i + 1)); [ $_ws_i -lt "${5:-100}" ] || { cat "$3" >&2; fail "$4 did not start"; }
+        kill -0 "$2" 2>/dev/null || { cat "$3" >&2; fail "$4 exited"; }
+        sleep 0.1
+    done
+}
 # flip_byte FILE OFFSET: inverts the lowest bit of one byte in place (writing a fixed value
 # would change nothing when the byte already held it).
 flip_byte() {

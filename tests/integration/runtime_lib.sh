@@ -78,12 +78,7 @@ start_mon() {
     "$AGENT" monitor --verifier "$URL" --run-dir "$RUN" --monitor-socket "$MSOCK" \
         --cache-dir "$T/cache" --state-dir "$STATE" "$@" >>mon.log 2>&1 &
     MON_PID=$!
-    _sm_i=0
-    while [ ! -S "$MSOCK" ]; do
-        _sm_i=$((_sm_i + 1)); [ $_sm_i -lt 100 ] || { cat mon.log >&2; fail "monitor did not start"; }
-        kill -0 "$MON_PID" 2>/dev/null || { cat mon.log >&2; fail "monitor exited"; }
-        sleep 0.1
-    done
+    wait_socket "$MSOCK" "$MON_PID" mon.log monitor
 }
 
 # term_mon: SIGTERM to the monitor, waited for 10 s at most; its exit status in mrc.

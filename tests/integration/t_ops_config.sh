@@ -72,12 +72,7 @@ cat >ad.json <<JSON
 JSON
 "$AGENT" serve --config ad.json >>ad.log 2>&1 &
 AD_PID=$!
-i=0
-while [ ! -S "$T/ad/agent.sock" ]; do
-    i=$((i + 1)); [ $i -lt 150 ] || { cat ad.log >&2; fail "agent service from ad.json did not start"; }
-    kill -0 "$AD_PID" 2>/dev/null || { cat ad.log >&2; fail "agent service from ad.json exited"; }
-    sleep 0.1
-done
+wait_socket "$T/ad/agent.sock" "$AD_PID" ad.log "agent service from ad.json" 150
 grep -q "re-attestation every 0 s" ad.log || { cat ad.log >&2; fail "the file's settings were not used"; }
 echo '{ "verifier": "http://x", "pool": [1, 2], "lanes": "4", "nope": true }' >bad5.json
 expect_error "agent unknown key" "config file bad5.json: key \"nope\"" "$AGENT" serve --config bad5.json

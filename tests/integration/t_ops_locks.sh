@@ -76,12 +76,7 @@ MS=$T/agent/monitor.sock
 "$AGENT" monitor --verifier "$URL" --run-dir "$RUN" --monitor-socket "$MS" --state-dir "$T/monstate" >mon.log 2>&1 &
 MON_PID=$!
 at_exit "stop_pid $MON_PID 50"
-i=0
-until [ -S "$MS" ]; do
-    i=$((i + 1)); [ $i -lt 100 ] || { cat mon.log >&2; fail "monitor did not start"; }
-    kill -0 "$MON_PID" 2>/dev/null || { cat mon.log >&2; fail "monitor exited"; }
-    sleep 0.1
-done
+wait_socket "$MS" "$MON_PID" mon.log monitor
 MS_INO=$(stat -c %i "$MS")
 rc=0
 timeout -k 5 30 "$AGENT" monitor --verifier "$URL" --run-dir "$RUN" --monitor-socket "$MS" \
