@@ -55,6 +55,8 @@ VERIFIER_STATIC_A := $(foreach p,$(VERIFIER_STATIC),$(call static_a,$(p)))
 VERIFIER_DYN_PKGS := $(foreach p,$(PKGS_VERIFIER),$(if $(and $(filter $(p),$(VERIFIER_STATIC)),$(call static_a,$(p))),,$(p)))
 PKGS_ADAPTER := fuse3 tss2-mu libcap-ng libseccomp jansson
 PKGS_TEST   := cmocka
+# The admission load client's event loops (tests/tools/bench_admission.c).
+PKGS_BENCH  := libevent
 
 WARN     := -Wall -Wextra -Wshadow -Wformat-security -Wformat=2 -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-unused-parameter -Werror
@@ -75,9 +77,9 @@ DEB_OF := tss2-esys:libtss2-dev tss2-mu:libtss2-dev tss2-rc:libtss2-dev \
           libcbor:libcbor-dev uuid:uuid-dev libtpms:libtpms-dev libseccomp:libseccomp-dev \
           libcap-ng:libcap-ng-dev jansson:libjansson-dev libcurl:libcurl4-openssl-dev \
           libmicrohttpd:libmicrohttpd-dev gnutls:libgnutls28-dev sqlite3:libsqlite3-dev \
-          libpq:libpq-dev fuse3:libfuse3-dev cmocka:libcmocka-dev
+          libpq:libpq-dev fuse3:libfuse3-dev cmocka:libcmocka-dev libevent:libevent-dev
 PKGS_ALL := $(sort $(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL) $(PKGS_AGENT) $(PKGS_VERIFIER) \
-                   $(PKGS_ADAPTER) $(PKGS_TEST))
+                   $(PKGS_ADAPTER) $(PKGS_TEST) $(PKGS_BENCH))
 # Goals that need no library: they install the packages first (deps, then a sub-make that
 # checks), or build nothing.
 NOLIB_GOALS := deps clean uninstall check demo asan tsan bench check-kernel fuzz
@@ -87,7 +89,7 @@ ifneq ($(filter-out $(NOLIB_GOALS),$(or $(MAKECMDGOALS),all)),)
   endif
   # Installing needs no test library (the Debian build does only that).
   PKGS_NEEDED := $(if $(filter-out install installable man,$(or $(MAKECMDGOALS),all)),$(PKGS_ALL),\
-                      $(filter-out $(PKGS_TEST),$(PKGS_ALL)))
+                      $(filter-out $(PKGS_TEST) $(PKGS_BENCH),$(PKGS_ALL)))
   MISSING_PKGS := $(shell for m in $(PKGS_NEEDED); do $(PKG_CONFIG) --exists $$m || echo $$m; done)
   UNKNOWN_PKGS := $(filter-out $(foreach e,$(DEB_OF),$(firstword $(subst :, ,$(e)))),$(PKGS_ALL))
   ifneq ($(UNKNOWN_PKGS),)
@@ -236,6 +238,10 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(MGR_A) $(WORKER_A) $(AGENT_A) $(VERIFIER
 $(B)/tests/%: $(B)/obj/tests/tools/%.o $(MGR_A) $(WORKER_A) $(AGENT_A) $(VERIFIER_A) $(ADAPTER_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL) $(PKGS_AGENT) $(PKGS_VERIFIER) $(PKGS_ADAPTER))
+
+$(B)/tests/bench_admission: $(B)/obj/tests/tools/bench_admission.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,libcurl $(PKGS_BENCH))
 
 # Man pages (make man, into $(B)/man/): help2man runs each command's --help and --version and
 # adds man/NAME.h2m (NAME, SYNOPSIS, DESCRIPTION, FILES, SEE ALSO). Section 8: the daemons and

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Load client for the verifier's admission webhook: CONCURRENCY threads with one kept-alive
- * connection each POST AdmissionReviews and report latency percentiles and throughput. */
+/* Load client for the verifier's admission webhook: CONCURRENCY kept-alive connections POST
+ * AdmissionReviews and report latency percentiles and throughput. The connections are driven
+ * by LOOPS event-loop threads (libevent's HTTP client, CONCURRENCY / LOOPS connections each;
+ * -l, default 1), or with -l 0 by one blocking libcurl thread per connection: the older client,
+ * whose 200 threads take a few times the CPU per request, and scheduling delay, from the
+ * server they measure on a small machine (docs/benchmarks.md 7). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -10,6 +14,9 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
 
 #define MAX_CONCURRENCY 1000
 #define MAX_BODIES      4096
@@ -20,8 +27,12 @@ struct bench {
     char *bodies[MAX_BODIES]; /* one review per line of BODYFILE, sent round robin */
     size_t n_bodies;
     long requests;
-    atomic_long next, errors;
+    atomic_long next, errors, next_loop;
     double *lat_ms; /* by request index */
+    long loops;     /* event-loop threads; 0: a blocking thread per connection */
+    long conc;
+    char host[256], path[1024];
+    int port;
     pthread_barrier_t start;
 };
 
@@ -100,6 +111,121 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* One connection of an event loop: one request in flight at a time, the next one sent from the
+ * completion of the last. */
+struct slot {
+    struct bench *b;
+    struct evhttp_connection *conn;
+    struct event_base *base;
+    long i;    /* the request index in flight */
+    double t0; /* when it was sent */
+    long *active;
+};
+
+static void slot_send(struct slot *s);
+
+static void slot_done(struct evhttp_request *req, void *arg)
+{
+    struct slot *s = arg;
+    struct bench *b = s->b;
+    int ok = 0;
+
+    b->lat_ms[s->i] = now_ms() - s->t0;
+    if (req && evhttp_request_get_response_code(req) == 200) {
+        struct evbuffer *in = evhttp_request_get_input_buffer(req);
+        size_t n = evbuffer_get_length(in);
+        char buf[512];
+        ev_ssize_t got = evbuffer_copyout(in, buf, n < sizeof(buf) - 1 ? n : sizeof(buf) - 1);
+
+        if (got >= 0) {
+            buf[got] = '\0';
+            ok = strstr(buf, "\"allowed\":true") != NULL;
+        }
+    }
+    if (!ok)
+        atomic_fetch_add(&b->errors, 1);
+    slot_send(s);
+}
+
+static void slot_send(struct slot *s)
+{
+    struct bench *b = s->b;
+    struct evhttp_request *req;
+    const char *body;
+
+    if ((s->i = atomic_fetch_add(&b->next, 1)) >= b->requests) {
+        if (--*s->active == 0)
+            event_base_loopexit(s->base, NULL);
+        return;
+    }
+    body = b->bodies[(size_t)s->i % b->n_bodies];
+    s->t0 = now_ms();
+    if (!(req = evhttp_request_new(slot_done, s)) ||
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Host", b->host) != 0 ||
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                          "application/json") != 0 ||
+        evbuffer_add_reference(evhttp_request_get_output_buffer(req), body, strlen(body), NULL,
+                               NULL) != 0 ||
+        evhttp_make_request(s->conn, req, EVHTTP_REQ_POST, b->path) != 0) {
+        fprintf(stderr, "bench_admission: cannot send a request to %s:%d\n", b->host, b->port);
+        exit(1);
+    }
+}
+
+static void *loop_worker(void *arg)
+{
+    struct bench *b = arg;
+    long id = atomic_fetch_add(&b->next_loop, 1);
+    long n = b->conc / b->loops + (id < b->conc % b->loops), active = n;
+    struct event_base *base = event_base_new();
+    struct slot *sl = calloc((size_t)n, sizeof(*sl));
+    int ok = base && sl;
+
+    for (long k = 0; ok && k < n; k++) {
+        sl[k] = (struct slot){.b = b, .base = base, .active = &active};
+        ok = (sl[k].conn = evhttp_connection_base_new(base, NULL, b->host,
+                                                      (unsigned short)b->port)) != NULL;
+        if (ok)
+            evhttp_connection_set_timeout(sl[k].conn, 10);
+    }
+    pthread_barrier_wait(&b->start);
+    if (!ok) {
+        fprintf(stderr, "bench_admission: cannot set up %ld connections\n", n);
+        exit(1);
+    }
+    for (long k = 0; k < n; k++)
+        slot_send(&sl[k]);
+    if (active > 0 && event_base_dispatch(base) < 0) {
+        fprintf(stderr, "bench_admission: event loop failed\n");
+        exit(1);
+    }
+    for (long k = 0; k < n; k++)
+        evhttp_connection_free(sl[k].conn);
+    event_base_free(base);
+    free(sl);
+    return NULL;
+}
+
+/* The host, port and path of an http:// URL, by libevent's URI parser. */
+static int split_url(struct bench *b)
+{
+    struct evhttp_uri *u = evhttp_uri_parse(b->url);
+    const char *h = u ? evhttp_uri_get_host(u) : NULL, *p = u ? evhttp_uri_get_path(u) : NULL;
+    const char *sch = u ? evhttp_uri_get_scheme(u) : NULL;
+    int rc = -1;
+
+    if (h && sch && strcmp(sch, "http") == 0 && strlen(h) < sizeof(b->host) &&
+        (!p || strlen(p) < sizeof(b->path))) {
+        snprintf(b->host, sizeof(b->host), "%s", h);
+        snprintf(b->path, sizeof(b->path), "%s", p && *p ? p : "/");
+        b->port = evhttp_uri_get_port(u) > 0 ? evhttp_uri_get_port(u) : 80;
+        rc = 0;
+    }
+    if (u)
+        evhttp_uri_free(u);
+    return rc;
+}
+
 static int load_bodies(struct bench *b, const char *path)
 {
     FILE *f = fopen(path, "re");
@@ -138,27 +264,27 @@ static double pct(const double *v, long n, double p)
 static int run(struct bench *b, long conc)
 {
     pthread_t th[MAX_CONCURRENCY];
-    long started = 0;
+    long started = 0, nth = b->loops ? b->loops : conc;
     double t0, secs;
 
-    if (pthread_barrier_init(&b->start, NULL, (unsigned)conc + 1) != 0)
+    if (pthread_barrier_init(&b->start, NULL, (unsigned)nth + 1) != 0)
         return -1;
-    for (; started < conc; started++)
-        if (pthread_create(&th[started], NULL, worker, b) != 0)
+    for (; started < nth; started++)
+        if (pthread_create(&th[started], NULL, b->loops ? loop_worker : worker, b) != 0)
             break;
-    if (started < conc) { /* the barrier would never open: cannot recover, say so */
+    if (started < nth) { /* the barrier would never open: cannot recover, say so */
         fprintf(stderr, "bench_admission: only %ld threads\n", started);
         exit(1);
     }
     pthread_barrier_wait(&b->start);
     t0 = now_ms();
-    for (long i = 0; i < conc; i++)
+    for (long i = 0; i < nth; i++)
         pthread_join(th[i], NULL);
     secs = (now_ms() - t0) / 1e3;
     pthread_barrier_destroy(&b->start);
     qsort(b->lat_ms, (size_t)b->requests, sizeof(double), cmp);
-    printf("requests=%ld concurrency=%ld errors=%ld p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f "
-           "max_ms=%.2f rps=%.0f\n", b->requests, conc, atomic_load(&b->errors),
+    printf("requests=%ld concurrency=%ld loops=%ld errors=%ld p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f "
+           "max_ms=%.2f rps=%.0f\n", b->requests, conc, b->loops, atomic_load(&b->errors),
            pct(b->lat_ms, b->requests, 0.50), pct(b->lat_ms, b->requests, 0.90),
            pct(b->lat_ms, b->requests, 0.99), b->lat_ms[b->requests - 1], b->requests / secs);
     return atomic_load(&b->errors) ? 1 : 0;
@@ -170,14 +296,34 @@ int main(int argc, char **argv)
     long conc;
     int rc;
 
+    b.loops = 1;
+    if (argc == 7 && strcmp(argv[1], "-l") == 0) {
+        char *end;
+
+        b.loops = strtol(argv[2], &end, 10);
+        if (*end || b.loops < 0 || b.loops > 64) {
+            fprintf(stderr, "bench_admission: -l %s: not 0 to 64 event loops\n", argv[2]);
+            return 2;
+        }
+        argc -= 2;
+        argv += 2;
+    }
     if (argc != 5 || (conc = atol(argv[2])) < 1 || conc > MAX_CONCURRENCY ||
         (b.requests = atol(argv[3])) < 1) {
-        fprintf(stderr, "usage: bench_admission URL CONCURRENCY(1-%d) REQUESTS BODYFILE\n"
-                        "       (BODYFILE: one AdmissionReview per line, sent round robin)\n",
+        fprintf(stderr, "usage: bench_admission [-l LOOPS] URL CONCURRENCY(1-%d) REQUESTS BODYFILE\n"
+                        "       (BODYFILE: one AdmissionReview per line, sent round robin;\n"
+                        "        LOOPS: event-loop threads, default 1; 0: a thread per connection)\n",
                 MAX_CONCURRENCY);
         return 2;
     }
+    if (b.loops > conc)
+        b.loops = conc;
+    b.conc = conc;
     b.url = argv[1];
+    if (b.loops && split_url(&b) < 0) {
+        fprintf(stderr, "bench_admission: %s: not an http://HOST[:PORT]/PATH URL\n", b.url);
+        return 2;
+    }
     if (load_bodies(&b, argv[4]) < 0 || !(b.lat_ms = calloc((size_t)b.requests, sizeof(double)))) {
         fprintf(stderr, "bench_admission: cannot read %s\n", argv[4]);
         return 2;

@@ -1,19 +1,23 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The verifier service: HTTPS with mutual TLS (libmicrohttpd + GnuTLS), routing to api.c. N
- * serving threads ("shards"), each running its own libmicrohttpd daemon on a shared listening
- * socket with its own store handle; one connection guard (connguard.h) for all of them. */
+ * serving threads ("shards"), each running its own libmicrohttpd daemon with its own store
+ * handle; one accepting thread hands each new connection to the shard with the fewest; one
+ * connection guard (connguard.h) for all of them. */
 #include "http/server.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -38,6 +42,12 @@
 /* How long the loop waits in libmicrohttpd at most: the deadlines' resolution. */
 #define LOOP_WAIT_MS     100
 #define TLS_PRIORITIES   "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/* libmicrohttpd's memory per connection (request line, headers, its read and write buffers;
+ * bodies go to struct conn): its default is 32 KiB, and it clears the pool after every
+ * request, which was 6% of an admission review's CPU. Headers up to about 8 KiB fit. */
+#define CONN_POOL_BYTES  (16u * 1024u)
+/* Connections the accepting thread takes per wake-up before it polls again. */
+#define ACCEPT_BATCH     16
 
 struct conn {
     uint8_t *buf;
@@ -57,6 +67,14 @@ struct bundle {
     atomic_int refs;
 };
 
+/* A connection accepted for a shard, not yet given to its daemon. */
+struct pending {
+    struct pending *next;
+    int fd;
+    socklen_t len;
+    struct sockaddr_storage addr;
+};
+
 /* One serving thread: its daemon (its connections) and its api context (its store). */
 struct shard {
     struct server *sv;
@@ -66,6 +84,12 @@ struct shard {
     unsigned gen;       /* sv->gen when b was taken */
     pthread_t th;
     int running;
+    int ep;             /* its loop waits here: the daemon's epoll fd and efd */
+    int efd;            /* eventfd: connections were queued for it */
+    int mhd_ep;         /* the daemon's epoll fd as registered in ep */
+    pthread_mutex_t qmu; /* guards queue */
+    struct pending *queue;
+    atomic_int conns;   /* open connections, queued ones included (the acceptor's measure) */
 };
 
 struct server {
@@ -80,7 +104,10 @@ struct server {
     struct bundle *cur;     /* the latest settings loaded */
     atomic_uint gen;        /* counts SIGHUP reloads that worked */
     struct guard guard; /* locked inside: every shard's connections */
-    int lfd;            /* the listening socket; each daemon has a dup of it */
+    int lfd;            /* the listening socket, the accepting thread's */
+    pthread_t acceptor;
+    int acceptor_running;
+    unsigned next_rr;   /* where the acceptor's search for the least loaded shard starts */
     atomic_int stop;
 };
 
@@ -369,8 +396,10 @@ static void conn_event(void *cls, struct MHD_Connection *con, void **socket_cont
     if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
         guard_close(&sh->sv->guard, *socket_context);
         *socket_context = NULL;
+        atomic_fetch_sub(&sh->conns, 1);
         return;
     }
+    atomic_fetch_add(&sh->conns, 1);
     ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
     ai = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (!ci || !(*socket_context = guard_open(&sh->sv->guard, ci->connect_fd,
@@ -382,15 +411,6 @@ static void conn_event(void *cls, struct MHD_Connection *con, void **socket_cont
     }
 }
 
-/* Right after accept, before libmicrohttpd sets up the connection (and its TLS session): a
- * client over a limit costs no more than that (conn_event's guard_open then decides). */
-static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
-{
-    struct shard *sh = cls;
-
-    return guard_admit(&sh->sv->guard, len >= (socklen_t)sizeof(sa_family_t) ? addr : NULL)
-               ? MHD_YES : MHD_NO;
-}
 
 /* HOST:PORT ([v6]:PORT too) to a socket address. */
 static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
@@ -416,9 +436,7 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *s
     return 0;
 }
 
-/* The listening socket every shard's daemon accepts on (each through a dup of it, which
- * libmicrohttpd makes non-blocking and closes at its stop): a new connection goes to a shard
- * whose thread is waiting for events, never to one busy answering a request. */
+/* The listening socket (non-blocking), which only the accepting thread (accept_loop) reads. */
 static int open_listener(const char *listen_at)
 {
     struct sockaddr_storage ss;
@@ -443,33 +461,33 @@ static int open_listener(const char *listen_at)
     return fd;
 }
 
-/* No internal thread: the shard's loop thread runs libmicrohttpd and the guard's deadlines.
- * Connection limits are the guard's (for the whole service); libmicrohttpd's own limit is
- * only a backstop at the same number. */
+/* No internal thread and no listening socket: the shard's loop thread runs libmicrohttpd
+ * (external epoll) and the guard's deadlines, and adds the connections the acceptor queued
+ * for it. Connection limits are the guard's (for the whole service); libmicrohttpd's own
+ * limit is only a backstop at the same number. */
 static struct MHD_Daemon *start_daemon(struct shard *sh, const struct server_config *cfg,
                                        const struct bundle *b)
 {
     const struct guard_limits *l = &cfg->conn;
     struct server *sv = sh->sv;
-    unsigned flags = MHD_USE_ERROR_LOG | MHD_USE_AUTO;
-    int fd = fcntl(sv->lfd, F_DUPFD_CLOEXEC, 0);
+    unsigned flags = MHD_USE_ERROR_LOG | MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET;
 
-    if (fd < 0)
-        return NULL;
     if (!sv->tls)
-        return MHD_start_daemon(flags, 0, accept_policy, sh, handle, sh,
-                                MHD_OPTION_LISTEN_SOCKET, fd,
+        return MHD_start_daemon(flags, 0, NULL, NULL, handle, sh,
                                 MHD_OPTION_NOTIFY_COMPLETED, completed, sh,
                                 MHD_OPTION_NOTIFY_CONNECTION, conn_event, sh,
                                 MHD_OPTION_URI_LOG_CALLBACK, request_line, sh,
                                 MHD_OPTION_CONNECTION_TIMEOUT, l->idle_s,
-                                MHD_OPTION_CONNECTION_LIMIT, l->max_conns, MHD_OPTION_END);
-    return MHD_start_daemon(flags | MHD_USE_TLS, 0, accept_policy, sh, handle, sh,
-                            MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, completed, sh,
+                                MHD_OPTION_CONNECTION_LIMIT, l->max_conns,
+                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL_BYTES,
+                                MHD_OPTION_END);
+    return MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, handle, sh,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed, sh,
                             MHD_OPTION_NOTIFY_CONNECTION, conn_event, sh,
                             MHD_OPTION_URI_LOG_CALLBACK, request_line, sh,
                             MHD_OPTION_CONNECTION_TIMEOUT, l->idle_s,
                             MHD_OPTION_CONNECTION_LIMIT, l->max_conns,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL_BYTES,
                             MHD_OPTION_HTTPS_MEM_KEY, b->key, MHD_OPTION_HTTPS_MEM_CERT, b->cert,
                             MHD_OPTION_HTTPS_MEM_TRUST, b->ca,
                             MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_END);
@@ -521,6 +539,20 @@ static int same_text(const char *a, const char *b)
     return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
+/* The shard's loop waits on d's epoll fd (instead of the one it waited on). */
+static int shard_watch(struct shard *sh, struct MHD_Daemon *d)
+{
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD);
+    struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 0 };
+
+    if (!di || di->epoll_fd < 0 || epoll_ctl(sh->ep, EPOLL_CTL_ADD, di->epoll_fd, &ev) < 0)
+        return -1;
+    if (sh->mhd_ep >= 0)
+        epoll_ctl(sh->ep, EPOLL_CTL_DEL, sh->mhd_ep, NULL);
+    sh->mhd_ep = di->epoll_fd;
+    return 0;
+}
+
 /* In the shard's own thread, between two rounds: its context takes the latest settings; its
  * daemon is replaced when the TLS files changed (a new one on the same listening socket
  * first: when it cannot start, the old one stays). */
@@ -541,6 +573,14 @@ static void shard_reload(struct shard *sh)
             sh->gen = gen;
             return;
         }
+        if (shard_watch(sh, d) < 0) {
+            LOG_ERROR("reload: cannot wait on the new daemon's events; this thread keeps the "
+                      "previous TLS files");
+            MHD_stop_daemon(d);
+            bundle_put(nb);
+            sh->gen = gen;
+            return;
+        }
         MHD_stop_daemon(sh->d); /* its open connections are closed; clients connect again */
         sh->d = d;
     }
@@ -551,19 +591,135 @@ static void shard_reload(struct shard *sh)
     bundle_put(old);
 }
 
-/* A serving thread: its libmicrohttpd's events (handshakes and requests of the connections
- * it accepted), then the deadlines of all (guard_tick: one walk per period). */
+/* The connections the acceptor queued for this shard go to its daemon (which closes one it
+ * cannot take). */
+static void shard_take_queued(struct shard *sh)
+{
+    struct pending *p, *next;
+    uint64_t cnt;
+
+    if (read(sh->efd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+        LOG_WARN("serving thread: reading its eventfd: %s", strerror(errno));
+    pthread_mutex_lock(&sh->qmu);
+    p = sh->queue;
+    sh->queue = NULL;
+    pthread_mutex_unlock(&sh->qmu);
+    for (; p; p = next) {
+        next = p->next;
+        /* From here conn_event counts it (STARTED, in this call), or the daemon refused and
+         * closed it. */
+        MHD_add_connection(sh->d, p->fd, (const struct sockaddr *)&p->addr, p->len);
+        atomic_fetch_sub(&sh->conns, 1);
+        free(p);
+    }
+}
+
+/* A serving thread: the connections queued for it, its libmicrohttpd's events (handshakes
+ * and requests of its connections), then the deadlines of all (guard_tick: one walk per
+ * period). */
 static void *serve_loop(void *arg)
 {
     struct shard *sh = arg;
     struct server *sv = sh->sv;
+    struct epoll_event ev[2];
 
     while (!atomic_load(&sv->stop)) {
+        MHD_UNSIGNED_LONG_LONG to;
+        int wait = LOOP_WAIT_MS, n;
+
         if (atomic_load(&sv->gen) != sh->gen)
             shard_reload(sh);
-        if (MHD_run_wait(sh->d, LOOP_WAIT_MS) == MHD_NO)
+        if (MHD_get_timeout(sh->d, &to) == MHD_YES && to < (MHD_UNSIGNED_LONG_LONG)wait)
+            wait = (int)to;
+        n = epoll_wait(sh->ep, ev, 2, wait);
+        for (int i = 0; i < n; i++)
+            if (ev[i].data.u32 == 1)
+                shard_take_queued(sh);
+        if (MHD_run(sh->d) == MHD_NO)
             LOG_WARN("libmicrohttpd run failed");
         guard_tick(&sv->guard, guard_now_ms());
+    }
+    return NULL;
+}
+
+/* The shard for a new connection: one not answering a request right now (a thread held by a
+ * slow request, a database lock or a PostgreSQL round trip, would hold the newcomer too),
+ * with the fewest open connections; when every shard is busy, the fewest. Ties: the next
+ * after the last one chosen. */
+static struct shard *least_loaded(struct server *sv)
+{
+    struct shard *best = NULL;
+    long best_n = 0;
+
+    for (unsigned k = 0; k < sv->n; k++) {
+        struct shard *sh = &sv->shards[(sv->next_rr + k) % sv->n];
+        long c = atomic_load(&sh->conns);
+
+        if (atomic_load_explicit(&sh->api->busy, memory_order_relaxed))
+            c += 1L << 30;
+        if (!best || c < best_n) {
+            best = sh;
+            best_n = c;
+        }
+    }
+    sv->next_rr = (unsigned)(best - sv->shards + 1) % sv->n;
+    return best;
+}
+
+/* The accepting thread: every new connection that the guard admits goes to the shard holding
+ * the fewest. A connection stays with its shard; spreading them evenly keeps the threads'
+ * shares of the CPU even per connection (a shared listening socket let whichever thread woke
+ * first take a batch, and the connections of a crowded thread waited for it). */
+static void *accept_loop(void *arg)
+{
+    struct server *sv = arg;
+    struct pollfd pfd = { .fd = sv->lfd, .events = POLLIN };
+    uint64_t last_err = 0;
+
+    while (!atomic_load(&sv->stop)) {
+        if (poll(&pfd, 1, LOOP_WAIT_MS) <= 0)
+            continue;
+        for (int k = 0; k < ACCEPT_BATCH; k++) {
+            struct pending *p = malloc(sizeof(*p));
+            struct shard *sh;
+            uint64_t one = 1;
+
+            if (!p)
+                break;
+            p->len = sizeof(p->addr);
+            p->fd = accept4(sv->lfd, (struct sockaddr *)&p->addr, &p->len,
+                            SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (p->fd < 0) {
+                int e = errno;
+
+                free(p);
+                if (e != EAGAIN && e != EWOULDBLOCK && e != EINTR && e != ECONNABORTED) {
+                    uint64_t now = guard_now_ms();
+                    if (now - last_err >= 60000u) {
+                        LOG_ERROR("accept on %s: %s", sv->cfg->listen, strerror(e));
+                        last_err = now;
+                    }
+                    poll(NULL, 0, LOOP_WAIT_MS); /* out of descriptors: not a busy loop */
+                }
+                break;
+            }
+            /* A client over a limit costs no more than this (conn_event's guard_open then
+             * decides for the connections let in). */
+            if (!guard_admit(&sv->guard, p->len >= (socklen_t)sizeof(sa_family_t)
+                                             ? (const struct sockaddr *)&p->addr : NULL)) {
+                close(p->fd);
+                free(p);
+                continue;
+            }
+            sh = least_loaded(sv);
+            atomic_fetch_add(&sh->conns, 1);
+            pthread_mutex_lock(&sh->qmu);
+            p->next = sh->queue;
+            sh->queue = p;
+            pthread_mutex_unlock(&sh->qmu);
+            if (write(sh->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+                LOG_WARN("acceptor: waking a serving thread: %s", strerror(errno));
+        }
     }
     return NULL;
 }
@@ -713,7 +869,9 @@ static int load_shards(struct server *sv, const struct server_config *cfg)
         sv->apis[i].st = NULL;
         sv->apis[i].peers = sv->apis;
         sv->apis[i].npeers = sv->n;
-        sv->shards[i] = (struct shard){ .sv = sv, .api = &sv->apis[i], .b = bundle_get(sv) };
+        sv->shards[i] = (struct shard){ .sv = sv, .api = &sv->apis[i], .b = bundle_get(sv),
+                                        .ep = -1, .efd = -1, .mhd_ep = -1 };
+        pthread_mutex_init(&sv->shards[i].qmu, NULL);
         if (store_open_url(cfg->db, &sv->apis[i].st) < 0 ||
             store_check_ready(sv->apis[i].st) < 0) {
             char shown[512];
@@ -754,9 +912,13 @@ static int write_port(const char *path, unsigned port)
 
 static int announce(struct server *sv, const struct server_config *cfg)
 {
-    const union MHD_DaemonInfo *di =
-        MHD_get_daemon_info(sv->shards[0].d, MHD_DAEMON_INFO_BIND_PORT);
-    unsigned port = di ? di->port : 0;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    unsigned port = 0;
+
+    if (getsockname(sv->lfd, (struct sockaddr *)&ss, &sl) == 0)
+        port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                              : ((struct sockaddr_in *)&ss)->sin_port);
 
     LOG_INFO("listening on %s (port %u)%s, %u serving thread(s)", cfg->listen, port,
              cfg->insecure_no_tls ? " WITHOUT TLS" : ", mutual TLS", sv->n);
@@ -782,11 +944,21 @@ static int start_sweeper(const struct server_config *cfg, struct server *sv, str
 
 static int start_shards(struct server *sv, const struct server_config *cfg)
 {
-    for (unsigned i = 0; i < sv->n; i++)
-        if (!(sv->shards[i].d = start_daemon(&sv->shards[i], cfg, sv->shards[i].b))) {
+    for (unsigned i = 0; i < sv->n; i++) {
+        struct shard *sh = &sv->shards[i];
+        struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 1 };
+
+        if ((sh->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+            (sh->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
+            epoll_ctl(sh->ep, EPOLL_CTL_ADD, sh->efd, &ev) < 0) {
+            LOG_ERROR("serving thread %u: epoll or eventfd: %s", i, strerror(errno));
+            return -1;
+        }
+        if (!(sh->d = start_daemon(sh, cfg, sh->b)) || shard_watch(sh, sh->d) < 0) {
             LOG_ERROR("cannot start libmicrohttpd on %s", cfg->listen);
             return -1;
         }
+    }
     return 0;
 }
 
@@ -799,18 +971,39 @@ static int start_threads(struct server *sv)
         }
         sv->shards[i].running = 1;
     }
+    if (pthread_create(&sv->acceptor, NULL, accept_loop, sv) != 0) {
+        LOG_ERROR("cannot start the accepting thread");
+        return -1;
+    }
+    sv->acceptor_running = 1;
     return 0;
 }
 
 static void stop_shards(struct server *sv)
 {
     atomic_store(&sv->stop, 1);
+    if (sv->acceptor_running)
+        pthread_join(sv->acceptor, NULL);
     for (unsigned i = 0; sv->shards && i < sv->n; i++)
         if (sv->shards[i].running)
             pthread_join(sv->shards[i].th, NULL);
-    for (unsigned i = 0; sv->shards && i < sv->n; i++)
-        if (sv->shards[i].d) /* closes its connections (the guard's entries go) and its dup */
-            MHD_stop_daemon(sv->shards[i].d);
+    for (unsigned i = 0; sv->shards && i < sv->n; i++) {
+        struct shard *sh = &sv->shards[i];
+        struct pending *p, *next;
+
+        for (p = sh->queue; p; p = next) { /* accepted, never served */
+            next = p->next;
+            close(p->fd);
+            free(p);
+        }
+        sh->queue = NULL;
+        if (sh->d) /* closes its connections (the guard's entries go) */
+            MHD_stop_daemon(sh->d);
+        if (sh->efd >= 0)
+            close(sh->efd);
+        if (sh->ep >= 0)
+            close(sh->ep);
+    }
     if (sv->lfd >= 0)
         close(sv->lfd);
 }
