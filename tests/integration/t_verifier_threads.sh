@@ -5,8 +5,8 @@
 # database lock, held by another process), the other thread keeps answering; with --threads 1
 # the same probe finds the service stuck (the control: the probe can fail). Then 40 concurrent
 # clients each get a distinct nonce, /metrics sums every thread's counters and shows each
-# thread's requests, and the per-address connection limit holds for the whole service, not per
-# thread.
+# thread's requests, the per-address connection limit holds for the whole service, not per
+# thread, and 40 new connections are spread over 4 threads evenly (the accepting thread).
 . "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || { echo "curl missing"; exit 77; }
 command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
@@ -162,6 +162,29 @@ stop_vf
 start 2 --max-connections-per-ip 6
 closed=$(timeout 20 python3 conns.py "$PORT" 10) || fail "conns.py"
 check "--max-connections-per-ip 6 across both threads: 4 of 10 refused ($closed)" test "$closed" -eq 4
+stop_vf
+
+# --- new connections are spread evenly: 40 idle ones over 4 threads, 10 each ----------------
+# (with a shared listening socket the first thread to wake took them, up to 10 at a time)
+cat >spread.py <<'EOF'
+import re, socket, sys, time, urllib.request
+port, n = int(sys.argv[1]), int(sys.argv[2])
+socks = [socket.create_connection(("127.0.0.1", port), timeout=2) for _ in range(n)]
+time.sleep(0.5)
+body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read().decode()
+counts = [int(v) for v in re.findall(r'^verifier_thread_connections\{thread="\d+"\} (\d+)$',
+                                      body, re.M)]
+print(" ".join(map(str, counts)))
+for s in socks:
+    s.close()
+EOF
+start 4 --max-connections-per-ip 64
+spread=$(timeout 20 python3 spread.py "$PORT" 40) || fail "spread.py"
+check_spread() { # the 40 plus the /metrics connection, at most one apart
+    python3 -c 'import sys; c = [int(x) for x in sys.argv[1:]]
+sys.exit(not (len(c) == 4 and sum(c) == 41 and max(c) - min(c) <= 1))' $spread
+}
+check "40 new connections over 4 threads: evenly spread ($spread)" check_spread
 stop_vf
 
 [ -z "$FAILED" ] || { tail -n 20 vf.log >&2; fail "failed:$FAILED"; }

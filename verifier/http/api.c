@@ -712,7 +712,8 @@ void api_metrics_sum(const struct api_ctx *c, struct api_counts *out)
     }
 }
 
-/* The requests each serving thread answered (how evenly the kernel spreads connections). */
+/* The requests each serving thread answered and the connections it holds (how evenly the
+ * accepting thread spreads them). */
 static void thread_metrics(const struct api_ctx *c, FILE *f)
 {
     const struct api_ctx *all = c->peers ? c->peers : c;
@@ -731,6 +732,11 @@ static void thread_metrics(const struct api_ctx *c, FILE *f)
         fprintf(f, "verifier_thread_requests_total{thread=\"%zu\"} %llu\n", i,
                 (unsigned long long)atomic_load_explicit(&all[i].m.requests,
                                                          memory_order_relaxed));
+    fprintf(f, "# HELP verifier_thread_connections Open connections by serving thread\n"
+               "# TYPE verifier_thread_connections gauge\n");
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "verifier_thread_connections{thread=\"%zu\"} %d\n", i,
+                atomic_load_explicit(&all[i].conns, memory_order_relaxed));
 }
 
 /* Group commit (store_check_commit): how many checks share a commit, and the time they wait. */

@@ -62,6 +62,7 @@ struct api_ctx {
     const struct api_ctx *peers;
     size_t npeers;
     atomic_uint busy; /* 1 while this thread answers a request (server.c) */
+    atomic_int conns; /* connections this thread holds, and ones queued for it (server.c) */
 };
 
 struct api_reply {

@@ -89,7 +89,6 @@ struct shard {
     int mhd_ep;         /* the daemon's epoll fd as registered in ep */
     pthread_mutex_t qmu; /* guards queue */
     struct pending *queue;
-    atomic_int conns;   /* open connections, queued ones included (the acceptor's measure) */
 };
 
 struct server {
@@ -396,10 +395,10 @@ static void conn_event(void *cls, struct MHD_Connection *con, void **socket_cont
     if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
         guard_close(&sh->sv->guard, *socket_context);
         *socket_context = NULL;
-        atomic_fetch_sub(&sh->conns, 1);
+        atomic_fetch_sub(&sh->api->conns, 1);
         return;
     }
-    atomic_fetch_add(&sh->conns, 1);
+    atomic_fetch_add(&sh->api->conns, 1);
     ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
     ai = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (!ci || !(*socket_context = guard_open(&sh->sv->guard, ci->connect_fd,
@@ -609,7 +608,7 @@ static void shard_take_queued(struct shard *sh)
         /* From here conn_event counts it (STARTED, in this call), or the daemon refused and
          * closed it. */
         MHD_add_connection(sh->d, p->fd, (const struct sockaddr *)&p->addr, p->len);
-        atomic_fetch_sub(&sh->conns, 1);
+        atomic_fetch_sub(&sh->api->conns, 1);
         free(p);
     }
 }
@@ -653,7 +652,7 @@ static struct shard *least_loaded(struct server *sv)
 
     for (unsigned k = 0; k < sv->n; k++) {
         struct shard *sh = &sv->shards[(sv->next_rr + k) % sv->n];
-        long c = atomic_load(&sh->conns);
+        long c = atomic_load(&sh->api->conns);
 
         if (atomic_load_explicit(&sh->api->busy, memory_order_relaxed))
             c += 1L << 30;
@@ -712,7 +711,7 @@ static void *accept_loop(void *arg)
                 continue;
             }
             sh = least_loaded(sv);
-            atomic_fetch_add(&sh->conns, 1);
+            atomic_fetch_add(&sh->api->conns, 1);
             pthread_mutex_lock(&sh->qmu);
             p->next = sh->queue;
             sh->queue = p;
