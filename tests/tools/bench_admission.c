@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <event2/buffer.h>
@@ -30,6 +31,7 @@ struct bench {
     atomic_long next, errors, next_loop;
     double *lat_ms; /* by request index */
     long loops;     /* event-loop threads; 0: a blocking thread per connection */
+    int unique;     /* -u: each "@UID@" of a body becomes the request's number (12 digits) */
     long conc;
     char host[256], path[1024];
     int port;
@@ -147,29 +149,59 @@ static void slot_done(struct evhttp_request *req, void *arg)
     slot_send(s);
 }
 
+/* The body of request i: with -u, every "@UID@" replaced by i as 12 digits (a new pod uid per
+ * request, as an API server's reviews of new pods have). *copied: the result is the caller's
+ * to free. */
+static char *body_of(const struct bench *b, long i, int *copied)
+{
+    const char *body = b->bodies[(size_t)i % b->n_bodies], *p, *q;
+    size_t n = strlen(body), k = 0;
+    char num[16], *out, *o;
+
+    *copied = 0;
+    for (p = body; b->unique && (p = strstr(p, "@UID@")); p += 5)
+        k++;
+    if (!k || !(out = malloc(n + k * 7 + 1)))
+        return (char *)body;
+    snprintf(num, sizeof(num), "%012ld", i % 1000000000000L);
+    for (o = out, p = body; (q = strstr(p, "@UID@")); p = q + 5) {
+        memcpy(o, p, (size_t)(q - p));
+        o += q - p;
+        memcpy(o, num, 12);
+        o += 12;
+    }
+    strcpy(o, p);
+    *copied = 1;
+    return out;
+}
+
 static void slot_send(struct slot *s)
 {
     struct bench *b = s->b;
     struct evhttp_request *req;
-    const char *body;
+    char *body;
+    int copied;
 
     if ((s->i = atomic_fetch_add(&b->next, 1)) >= b->requests) {
         if (--*s->active == 0)
             event_base_loopexit(s->base, NULL);
         return;
     }
-    body = b->bodies[(size_t)s->i % b->n_bodies];
+    body = body_of(b, s->i, &copied);
     s->t0 = now_ms();
     if (!(req = evhttp_request_new(slot_done, s)) ||
         evhttp_add_header(evhttp_request_get_output_headers(req), "Host", b->host) != 0 ||
         evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                           "application/json") != 0 ||
-        evbuffer_add_reference(evhttp_request_get_output_buffer(req), body, strlen(body), NULL,
-                               NULL) != 0 ||
+        (copied ? evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body))
+                : evbuffer_add_reference(evhttp_request_get_output_buffer(req), body,
+                                         strlen(body), NULL, NULL)) != 0 ||
         evhttp_make_request(s->conn, req, EVHTTP_REQ_POST, b->path) != 0) {
         fprintf(stderr, "bench_admission: cannot send a request to %s:%d\n", b->host, b->port);
         exit(1);
     }
+    if (copied)
+        free(body);
 }
 
 static void *loop_worker(void *arg)
@@ -297,22 +329,29 @@ int main(int argc, char **argv)
     int rc;
 
     b.loops = 1;
-    if (argc == 7 && strcmp(argv[1], "-l") == 0) {
+    for (int opt; (opt = getopt(argc, argv, "l:u")) != -1;) {
         char *end;
 
-        b.loops = strtol(argv[2], &end, 10);
-        if (*end || b.loops < 0 || b.loops > 64) {
-            fprintf(stderr, "bench_admission: -l %s: not 0 to 64 event loops\n", argv[2]);
+        if (opt == 'u') {
+            b.unique = 1;
+            continue;
+        }
+        if (opt != 'l' || (b.loops = strtol(optarg, &end, 10), *end) || b.loops < 0 ||
+            b.loops > 64) {
+            fprintf(stderr, "bench_admission: -l: not 0 to 64 event loops\n");
             return 2;
         }
-        argc -= 2;
-        argv += 2;
     }
+    argc -= optind - 1;
+    argv += optind - 1;
     if (argc != 5 || (conc = atol(argv[2])) < 1 || conc > MAX_CONCURRENCY ||
         (b.requests = atol(argv[3])) < 1) {
-        fprintf(stderr, "usage: bench_admission [-l LOOPS] URL CONCURRENCY(1-%d) REQUESTS BODYFILE\n"
+        fprintf(stderr, "usage: bench_admission [-l LOOPS] [-u] URL CONCURRENCY(1-%d) REQUESTS "
+                        "BODYFILE\n"
                         "       (BODYFILE: one AdmissionReview per line, sent round robin;\n"
-                        "        LOOPS: event-loop threads, default 1; 0: a thread per connection)\n",
+                        "        LOOPS: event-loop threads, default 1; 0: a thread per connection;\n"
+                        "        -u: each @UID@ in a body becomes the request's number, 12 digits;\n"
+                        "        event loops only)\n",
                 MAX_CONCURRENCY);
         return 2;
     }

@@ -635,6 +635,81 @@ static void test_group_commit(void **state)
     store_close(st);
 }
 
+/* Admitted pods through the group commit: concurrent reviews' rows share commits; each pod
+ * is there once with what its review recorded; a repeated review writes nothing new. */
+#define POD_THREADS 6
+#define POD_EACH 20
+
+struct pod_thread {
+    const struct fixture *f;
+    pthread_t tid;
+    pthread_barrier_t *go;
+    int me, ok;
+};
+
+static void *pod_run(void *arg)
+{
+    struct pod_thread *t = arg;
+    struct store *st = NULL;
+    char uid[32], facts[64];
+
+    if (store_open_url(t->f->url, &st) < 0)
+        return NULL;
+    pthread_barrier_wait(t->go);
+    t->ok = 1;
+    for (int i = 0; i < POD_EACH; i++) {
+        struct store_check c = { 0 };
+
+        snprintf(uid, sizeof(uid), "pod-%d-%d", t->me, i);
+        snprintf(facts, sizeof(facts), "{\"n\":%d}", t->me * 100 + i);
+        c.pod.uid = uid;
+        c.pod.ns = "ns";
+        c.pod.name = uid;
+        c.pod.facts = facts;
+        c.pod.policy = "p";
+        c.pod.policy_version = 3;
+        c.pod.t = 100 + i;
+        if (store_check_commit(st, &c) != 0)
+            t->ok = 0;
+    }
+    store_close(st);
+    return NULL;
+}
+
+static void test_pods_grouped(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_ok(f);
+    struct pod_thread t[POD_THREADS];
+    struct store_commit_stats stats;
+    struct store_check dummy = { 0 };
+    pthread_barrier_t go;
+    json_t *row = NULL;
+
+    assert_int_equal(store_check_commit(st, &dummy), 0); /* st holds the committer */
+    pthread_barrier_init(&go, NULL, POD_THREADS);
+    for (int i = 0; i < POD_THREADS; i++) {
+        t[i] = (struct pod_thread){ .f = f, .go = &go, .me = i };
+        assert_int_equal(pthread_create(&t[i].tid, NULL, pod_run, &t[i]), 0);
+    }
+    for (int i = 0; i < POD_THREADS; i++) {
+        pthread_join(t[i].tid, NULL);
+        assert_true(t[i].ok);
+    }
+    pthread_barrier_destroy(&go);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM admitted_pods"), POD_THREADS * POD_EACH);
+    assert_int_equal(store_pod_get(st, "pod-4-7", &row), 0);
+    assert_string_equal(json_string_value(json_object_get(row, "facts")), "{\"n\":407}");
+    assert_int_equal(json_integer_value(json_object_get(row, "policy_version")), 3);
+    json_decref(row);
+    store_commit_stats(st, &stats);
+    assert_int_equal(stats.sets, 1 + POD_THREADS * POD_EACH);
+    print_message("pods: %llu sets in %llu commits (largest group %llu)\n",
+                  (unsigned long long)stats.sets, (unsigned long long)stats.commits,
+                  (unsigned long long)stats.max_group);
+    store_close(st);
+}
+
 /* Pending registrations older than the kept interval go with the expired nonces. */
 static void test_purge_registrations(void **state)
 {
@@ -755,6 +830,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_check_atomic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pods_grouped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_registrations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_audit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_policies, setup, teardown),

@@ -290,9 +290,13 @@ static void record_admitted(struct api_ctx *c, const struct admission_req *rq,
     if (!res->allowed || rq->target != ADMISSION_POD || rq->dry_run || !rq->pod_uid ||
         !rq->pod_uid[0])
         return;
-    if ((facts = podspec_facts(rq->spec)) && (text = json_dumps(facts, JSON_COMPACT)))
-        r = store_pod_admit(c->st, rq->pod_uid, rq->ns, rq->name, text, res->policy,
-                            res->policy_version, time(NULL));
+    if ((facts = podspec_facts(rq->spec)) && (text = json_dumps(facts, JSON_COMPACT))) {
+        /* through the group commit: concurrent reviews' pods share one durable commit */
+        struct store_check chk = { .pod = { rq->pod_uid, rq->ns, rq->name, text, res->policy,
+                                            res->policy_version, time(NULL) } };
+
+        r = store_check_commit(c->st, &chk);
+    }
     json_decref(facts);
     free(text);
     if (r < 0) {

@@ -203,6 +203,14 @@ struct store_check {
         int rc;
     } verdict;
     struct store_check_audit audit; /* a last row (e.g. malformed evidence) */
+    /* uid set: store_pod_admit (an admitted pod, for the admission-to-runtime binding). A
+     * set of this piece alone is one statement on its own (PostgreSQL; SQLite outside a
+     * group); store_check_commit groups it on SQLite, one durable commit for the pods of
+     * concurrent admission reviews. */
+    struct {
+        const char *uid, *ns, *name, *facts, *policy;
+        int64_t policy_version, t;
+    } pod;
 };
 
 /* The check's writes as one transaction shared with the checks of other threads that commit
