@@ -11,9 +11,18 @@
 #include "log.h"
 #include "store/store_ops.h"
 
+/* Statements kept prepared on the handle (prepare_cached): parsing a statement again for
+ * every use was most of an admitted pod's write (its upsert and the group's SAVEPOINT,
+ * RELEASE, BEGIN and COMMIT). Keyed by the SQL text; one user at a time (in_use). */
+#define SQ_CACHED 32
+
 struct sq_store {
     struct store base; /* first: the front's handle */
     sqlite3 *db;
+    struct {
+        sqlite3_stmt *s;
+        int in_use;
+    } cache[SQ_CACHED];
 };
 
 static sqlite3 *DB(struct store *st)
@@ -97,6 +106,65 @@ static int prepare(struct store *st, const char *sql, sqlite3_stmt **s)
     return 0;
 }
 
+/* A statement prepared once on this handle for sql (a text that does not change), else a new
+ * one; either way finish() ends its use. */
+static int prepare_cached(struct store *st, const char *sql, sqlite3_stmt **s)
+{
+    struct sq_store *q = (struct sq_store *)st;
+    int free_slot = -1;
+
+    for (int i = 0; i < SQ_CACHED; i++) {
+        if (!q->cache[i].s) {
+            if (free_slot < 0)
+                free_slot = i;
+            continue;
+        }
+        if (!q->cache[i].in_use && !strcmp(sqlite3_sql(q->cache[i].s), sql)) {
+            q->cache[i].in_use = 1;
+            *s = q->cache[i].s;
+            return 0;
+        }
+    }
+    if (prepare(st, sql, s) < 0)
+        return -EIO;
+    if (free_slot >= 0) {
+        q->cache[free_slot].s = *s;
+        q->cache[free_slot].in_use = 1;
+    }
+    return 0;
+}
+
+/* The end of a statement's use: a cached one is reset for the next (its read transaction
+ * ends, its bindings are cleared), any other finalized. */
+static void finish(struct store *st, sqlite3_stmt *s)
+{
+    struct sq_store *q = (struct sq_store *)st;
+
+    for (int i = 0; i < SQ_CACHED; i++)
+        if (q->cache[i].s == s) {
+            sqlite3_reset(s);
+            sqlite3_clear_bindings(s);
+            q->cache[i].in_use = 0;
+            return;
+        }
+    sqlite3_finalize(s);
+}
+
+/* One statement from the cache, run to its end. */
+static int exec_cached(struct store *st, const char *sql)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (prepare_cached(st, sql, &s) < 0)
+        return -EIO;
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        LOG_ERROR("sqlite: %s: %s", sql, sqlite3_errmsg(DB(st)));
+    finish(st, s);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -EIO;
+}
+
 static int step_error(struct store *st, int rc)
 {
     LOG_ERROR("sqlite: %s", sqlite3_errmsg(DB(st)));
@@ -108,8 +176,10 @@ static int step_done(struct store *st, sqlite3_stmt *s)
 {
     int rc = sqlite3_step(s);
 
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? 0 : step_error(st, rc);
+    if (rc != SQLITE_DONE)
+        rc = step_error(st, rc); /* before the reset, which clears the error */
+    finish(st, s);
+    return rc == SQLITE_DONE ? 0 : rc;
 }
 
 /* As step_done for an UPDATE of one row: -ENOENT when it changed none. */
@@ -129,8 +199,10 @@ static int step_returned(struct store *st, sqlite3_stmt *s)
         rc = sqlite3_step(s);
     else if (rc == SQLITE_DONE)
         rc = -EPERM;
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? 0 : rc == -EPERM ? rc : step_error(st, rc);
+    if (rc != SQLITE_DONE && rc != -EPERM)
+        rc = step_error(st, rc);
+    finish(st, s);
+    return rc == SQLITE_DONE ? 0 : rc;
 }
 
 static void bind_text(sqlite3_stmt *s, int i, const char *v)
@@ -149,14 +221,14 @@ static const char *col_text(sqlite3_stmt *s, int i)
  * with another process's. */
 static int tx_begin(struct store *st)
 {
-    return exec(st, "BEGIN IMMEDIATE");
+    return exec_cached(st, "BEGIN IMMEDIATE");
 }
 
 static int tx_end(struct store *st, int r)
 {
-    if (r >= 0 && exec(st, "COMMIT") == 0)
+    if (r >= 0 && exec_cached(st, "COMMIT") == 0)
         return r;
-    exec(st, "ROLLBACK");
+    exec_cached(st, "ROLLBACK");
     return r < 0 ? r : -EIO;
 }
 
@@ -174,7 +246,7 @@ static int sq_tx(struct store *st, enum store_tx op)
         [TX_ROLLBACK_TO] = "ROLLBACK TO s",
     };
 
-    return exec(st, sql[op]);
+    return exec_cached(st, sql[op]);
 }
 
 static int schema_version(struct store *st)
@@ -249,6 +321,11 @@ static int set_wal(struct store *st)
 
 static void sq_close(struct store *st)
 {
+    struct sq_store *q = (struct sq_store *)st;
+
+    for (int i = 0; i < SQ_CACHED; i++)
+        if (q->cache[i].s)
+            sqlite3_finalize(q->cache[i].s);
     sqlite3_close(DB(st));
     free(st);
 }
@@ -779,7 +856,7 @@ static int sq_rows(struct store *st, const char *sql, const struct store_param *
 
     if (!rows)
         return -ENOMEM;
-    if (prepare(st, sql, &s) < 0) {
+    if (prepare_cached(st, sql, &s) < 0) {
         json_decref(rows);
         return -EIO;
     }
@@ -800,10 +877,12 @@ static int sq_rows(struct store *st, const char *sql, const struct store_param *
                                            ? json_integer(sqlite3_column_int64(s, c))
                                            : json_string(col_text(s, c)));
     }
-    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_NOMEM)
+        rc = step_error(st, rc); /* before the reset */
+    finish(st, s);
     if (rc != SQLITE_DONE) {
         json_decref(rows);
-        return rc == SQLITE_NOMEM ? -ENOMEM : step_error(st, rc);
+        return rc == SQLITE_NOMEM ? -ENOMEM : rc;
     }
     *out = rows;
     return 0;
