@@ -45,6 +45,8 @@ static void usage_to(FILE *f)
         "                      [--audit-keep-days D]   (default 90; 0 keeps the audit for ever)\n"
         "                      [--policy-admin CN ...]   (client certificate CNs allowed to use\n"
         "                      /v1/policies; up to 8) [--policy-poll-ms MS]   (default 1000)\n"
+        "                      [--admission-client CN ...]   (the only client certificate CNs\n"
+        "                      /v1/admission answers: the API server's; up to 8)\n"
         "                      [--config FILE]   (options from a JSON file, default\n"
         "                      " CFGFILE_DIR "/verifier-serve.json when it exists; SIGHUP reloads\n"
         "                      the policy, trust and TLS files)\n"
@@ -281,7 +283,8 @@ static int db_url_ok(const char *db)
 enum { OPT_REATTEST_INTERVAL = 0x100, OPT_REATTEST_GRACE, OPT_NOTIFY_URL, OPT_NOTIFY_CA,
        OPT_NOTIFY_MAX_ATTEMPTS, OPT_ADMISSION_CACHE_MS, OPT_ADMISSION_MAX_AGE,
        OPT_MAX_CONNS, OPT_PER_IP, OPT_RESERVE, OPT_HANDSHAKE_S, OPT_HEADER_S, OPT_BODY_S,
-       OPT_IDLE_S, OPT_THREADS, OPT_AUDIT_KEEP_DAYS, OPT_POLICY_ADMIN, OPT_POLICY_POLL_MS };
+       OPT_IDLE_S, OPT_THREADS, OPT_AUDIT_KEEP_DAYS, OPT_POLICY_ADMIN, OPT_POLICY_POLL_MS,
+       OPT_ADMISSION_CLIENT };
 
 /* A whole decimal number in [0, max]; -1 otherwise. */
 static int number(const char *s, unsigned long max, unsigned long *out)
@@ -338,6 +341,11 @@ static int serve_sched_opt(int c, struct server_config *cfg)
             return -1;
         cfg->policy_admins[cfg->n_policy_admins++] = optarg;
         return 0;
+    case OPT_ADMISSION_CLIENT:
+        if (cfg->n_admission_clients >= SERVER_POLICY_ADMINS_MAX || !optarg[0])
+            return -1;
+        cfg->admission_clients[cfg->n_admission_clients++] = optarg;
+        return 0;
     default: return serve_conn_opt(c, &cfg->conn);
     }
 }
@@ -368,6 +376,7 @@ static int serve_parse(int argc, char **argv, struct server_config *cfg)
         { "idle-timeout", required_argument, NULL, OPT_IDLE_S },
         { "threads", required_argument, NULL, OPT_THREADS },
         { "policy-admin", required_argument, NULL, OPT_POLICY_ADMIN },
+        { "admission-client", required_argument, NULL, OPT_ADMISSION_CLIENT },
         { "policy-poll-ms", required_argument, NULL, OPT_POLICY_POLL_MS },
         { NULL, 0, NULL, 0 },
     };

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Per-workload policies (docs/verifier.md, "Per-workload policies") on two `verifier serve`
 # instances (mutual TLS) sharing one database, SQLite then PostgreSQL: /v1/policies refuses
-# clients that are not --policy-admin; a put on A makes version 1, seen by B within its
+# clients that are not --policy-admin; /v1/admission refuses clients that are not
+# --admission-client; a put on A makes version 1, seen by B within its
 # --policy-poll-ms; the admission answer names the deciding policy and version (a pod of the
 # selected namespace is judged by it, others by the file); a second put is version 2 on both
 # instances; get, get of a version, the versions, delete (back to the file); an evidence
@@ -15,15 +16,16 @@ ADMIN="curl -sS --max-time 10 --cacert ca.pem --cert admin.pem --key admin.key"
 USER="curl -sS --max-time 10 --cacert ca.pem --cert client.pem --key client.key"
 
 start_pinst() { # NAME DBURL: an instance of start_inst with policy admins; sets NAME_URL
-    start_inst "$1" "$2" --policy-admin admin --policy-poll-ms 300 --threads 2
+    start_inst "$1" "$2" --policy-admin admin --policy-poll-ms 300 --threads 2 \
+        --admission-client client
 }
 
 # review URL NS HOSTNET: the admission answer for a pod in NS (hostNetwork true/false) in r.json
 review() {
     printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-%s","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"operation":"CREATE","namespace":"%s","name":"p","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"%s","labels":{"app":"web"}},"spec":{"hostNetwork":%s,"containers":[{"name":"c","image":"r/app@sha256:%s","securityContext":{"runAsNonRoot":true,"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"seccompProfile":{"type":"RuntimeDefault"}}}]}}}}' \
         "$2" "$2" "$2" "$3" "$(printf '1%.0s' $(seq 64))" |
-        $USER -H 'Content-Type: application/json' --data-binary @- "$1/v1/admission" >r.json ||
-        fail "review at $1"
+        ${REVIEWER:-$USER} -H 'Content-Type: application/json' --data-binary @- \
+            "$1/v1/admission" >r.json || fail "review at $1"
 }
 # decided URL NS HOSTNET ALLOWED POLICY VERSION: the review's answer is exactly that
 decided() {
@@ -63,6 +65,14 @@ scenario() { # NAME DBURL
     [ "$(curl -sS --max-time 10 --cacert ca.pem -o x.json -w '%{http_code}' \
         "$A_URL/v1/policies" 2>/dev/null)" != 200 ] || fail "$1: a client without a certificate listed"
     ok "$1: /v1/policies refused to a client without a certificate and to a non-admin one"
+
+    # a client of the CA that is not the --admission-client (an agent's certificate would be
+    # the same): its review is refused, counted, and records nothing
+    REVIEWER="$ADMIN -o x.json -w %{http_code}" review "$A_URL" lab false
+    [ "$(cat r.json)" = 403 ] || fail "$1: a review from a client not named by --admission-client"
+    [ "$($USER "$A_URL/metrics" | awk '$1 == "verifier_admission_refused_total" { print $2 }')" = 1 ] ||
+        fail "$1: verifier_admission_refused_total is not 1"
+    ok "$1: an admission review from a client other than --admission-client refused (403)"
 
     decided "$B_URL" lab true false default 0 || fail "$1: before any put: $(cat r.json)"
     [ "$(put "$A_URL" lab '["pid"]')" = 200 ] && [ "$(jq -r .version put.out)" = 1 ] ||

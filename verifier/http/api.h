@@ -20,7 +20,7 @@
     X(requests) X(nonces) X(allow) X(deny) X(refused) X(bad_evidence) X(registrations)          \
     X(activations) X(activation_failures) X(tls_refused)                                        \
     X(admission_allow) X(admission_deny) X(admission_malformed) X(admission_cache_hits)         \
-    X(admission_cache_misses)
+    X(admission_cache_misses) X(admission_refused)
 
 /* One per serving thread, written by that thread only (atomic: /metrics, on any thread, reads
  * every thread's and sums them, api_metrics_sum). */

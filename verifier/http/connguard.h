@@ -50,6 +50,7 @@ struct guard_conn {
      * the thread that serves it: SHA-256 of its DER and when it was verified (0: never). */
     unsigned char peer_md[32];
     uint64_t peer_ok_ms;
+    int peer_admission; /* that certificate's CN: 1 an --admission-client, 2 not, 0 not seen */
 };
 
 /* Every field below the lock is the lock's; read the counters with guard_counts. */

@@ -151,6 +151,8 @@ static int client_cert_ok(struct MHD_Connection *con, struct guard_conn *gc)
         return 0;
     }
     if (gc) {
+        if (memcmp(gc->peer_md, md, sizeof(md)))
+            gc->peer_admission = 0; /* another certificate: its CN is looked at again */
         memcpy(gc->peer_md, md, sizeof(md));
         gc->peer_ok_ms = now ? now : 1;
     }
@@ -161,8 +163,38 @@ static int is_json_ct(struct MHD_Connection *con);
 
 /* The verified client certificate's subject common name when it is one of --policy-admin
  * (client_cert_ok has verified the chain for this request). 0 and cn, or -1. */
+static int cn_listed(struct MHD_Connection *con, const char *const *names, unsigned n,
+                     char cn[256]);
+
 static int policy_admin(struct MHD_Connection *con, const struct server_config *cfg,
                         char cn[256])
+{
+    return cn_listed(con, cfg->policy_admins, cfg->n_policy_admins, cn);
+}
+
+/* May this connection's client post admission reviews? Without TLS or --admission-client,
+ * any client; else only a verified certificate whose CN is listed, looked at once per
+ * connection and certificate (parsing it for every review would cost more than the review). */
+static int admission_client(struct MHD_Connection *con, const struct server_config *cfg,
+                            struct guard_conn *gc)
+{
+    char cn[256];
+    int ok;
+
+    if (cfg->insecure_no_tls || !cfg->n_admission_clients)
+        return 1;
+    if (gc && gc->peer_admission)
+        return gc->peer_admission == 1;
+    ok = cn_listed(con, cfg->admission_clients, cfg->n_admission_clients, cn) == 0;
+    if (gc)
+        gc->peer_admission = ok ? 1 : 2;
+    return ok;
+}
+
+/* The verified client certificate's subject common name when it is one of names (the caller
+ * has verified the chain for this request). 0 and cn, or -1. */
+static int cn_listed(struct MHD_Connection *con, const char *const *names, unsigned n_names,
+                     char cn[256])
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(con, MHD_CONNECTION_INFO_GNUTLS_SESSION);
@@ -180,8 +212,8 @@ static int policy_admin(struct MHD_Connection *con, const struct server_config *
          gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &len) == 0 &&
          strlen(cn) == len; /* no NUL inside */
     gnutls_x509_crt_deinit(crt);
-    for (unsigned i = 0; ok && i < cfg->n_policy_admins; i++)
-        if (!strcmp(cn, cfg->policy_admins[i]))
+    for (unsigned i = 0; ok && i < n_names; i++)
+        if (!strcmp(cn, names[i]))
             return 0;
     return -1;
 }
@@ -352,6 +384,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
         api_error(&rep, 403, "client certificate required");
     } else if (!strncmp(url, "/v1/policies", 12) && (!url[12] || url[12] == '/')) {
         route_policies(sv, sh->api, con, method, url, cn, &rep);
+    } else if (!strcmp(url, "/v1/admission") && !admission_client(con, sv->cfg, guard_of(con))) {
+        sh->api->m.admission_refused++;
+        api_error(&rep, 403, "client is not an admission client (--admission-client)");
     } else if (!strcmp(method, MHD_HTTP_METHOD_GET)) {
         route_get(sh->api, url, &rep);
     } else if (!strcmp(method, MHD_HTTP_METHOD_POST)) {
@@ -732,6 +767,12 @@ static int load_sched(struct server *sv, const struct server_config *cfg)
     sv->base.sweep = &sv->sweep;
     if (!(sv->base.wp = wp_holder_new((unsigned)cfg->policy_poll_ms)))
         return -1;
+    if (!cfg->insecure_no_tls && !cfg->n_admission_clients)
+        LOG_WARN("no --admission-client: any client certificate of --client-ca (every node's "
+                 "agent) may post admission reviews, and a review it makes up can record an "
+                 "admitted pod; give the API server's webhook client CN");
+    if (cfg->n_admission_clients && cfg->insecure_no_tls)
+        LOG_WARN("--admission-client without TLS: not enforced (no client certificate)");
     if (cfg->n_policy_admins && cfg->insecure_no_tls)
         LOG_WARN("--policy-admin without TLS: /v1/policies refuses every client (it needs a "
                  "verified client certificate)");

@@ -36,6 +36,10 @@ struct server_config {
      * use /v1/policies, and how often the database's policies are checked for a change */
     const char *policy_admins[SERVER_POLICY_ADMINS_MAX];
     unsigned n_policy_admins;
+    /* --admission-client: the only client certificate CNs /v1/admission answers (the API
+     * server's webhook client); none given: any client of --client-ca (warned at start). */
+    const char *admission_clients[SERVER_POLICY_ADMINS_MAX];
+    unsigned n_admission_clients;
     unsigned long policy_poll_ms;
 };
 

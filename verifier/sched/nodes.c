@@ -382,6 +382,10 @@ void api_admission_metrics(const struct api_ctx *c, const struct api_counts *m, 
                "# HELP verifier_admission_malformed_total Admission reviews refused with 400\n"
                "# TYPE verifier_admission_malformed_total counter\n"
                "verifier_admission_malformed_total %llu\n"
+               "# HELP verifier_admission_refused_total Admission reviews refused with 403 "
+               "(a client not named by --admission-client)\n"
+               "# TYPE verifier_admission_refused_total counter\n"
+               "verifier_admission_refused_total %llu\n"
                "# HELP verifier_admission_cache_total Node lookups of admission reviews\n"
                "# TYPE verifier_admission_cache_total counter\n"
                "verifier_admission_cache_total{result=\"hit\"} %llu\n"
@@ -391,6 +395,7 @@ void api_admission_metrics(const struct api_ctx *c, const struct api_counts *m, 
                "verifier_admission_cache_entries %zu\n",
             (unsigned long long)m->admission_allow, (unsigned long long)m->admission_deny,
             (unsigned long long)m->admission_malformed,
+            (unsigned long long)m->admission_refused,
             (unsigned long long)m->admission_cache_hits,
             (unsigned long long)m->admission_cache_misses, admission_cache_size(c->acache));
 }
