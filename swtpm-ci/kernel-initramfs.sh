@@ -55,6 +55,8 @@ for f in "$B"/bin/* "$B"/tests/kvtpm_* "$B"/tests/bench_rtt "$B"/tests/evidence_
 done
 # swtpm behind tpm_vtpm_proxy: the baseline of tests/kernel/bench_kvtpm.sh.
 copy_bin /usr/bin/swtpm /usr/bin
+# runc for tests/kernel/t_94_monitor.sh (runtime integrity with real containers).
+copy_bin /usr/sbin/runc /usr/bin
 # The module as dkms installed it, with depmod's files (swtpm-ci/kmod-dkms.sh): modprobe.
 if [ -n "${KVTPM_MODULES_DIR:-}" ]; then
     cp -r "$KVTPM_MODULES_DIR" "$R/usr/lib/modules/$kver"
