@@ -83,8 +83,9 @@ DANGEROUS='"_sysctl", "acct", "add_key", "bpf", "clock_settime", "clock_settime6
  "set_mempolicy", "setdomainname", "sethostname", "setns", "settimeofday", "stime", "swapoff",
  "swapon", "syslog", "sysfs", "umount", "umount2", "unshare", "uselib", "userfaultfd", "ustat",
  "vhangup", "vm86", "vm86old"'
-# bundle NAME MODE tmpfs|overlay|hostdir: an OCI bundle whose rootfs (busybox) is a tmpfs or
-# an overlay (as engines make; its layers on a tmpfs of their own), the container's own
+# bundle NAME MODE tmpfs|overlay|hostdir [dynamic]: an OCI bundle whose rootfs (busybox; with
+# dynamic also setpriv, a dynamically linked binary, with its loader and libraries) is a tmpfs
+# or an overlay (as engines make; its layers on a tmpfs of their own), the container's own
 # superblock, or a plain directory of the guest's /tmp (a superblock shared with the host);
 # its config.json passes the default launch policy and has the hook registering it with the
 # monitor in MODE. Its digests are allowed in the verifier's policy.
@@ -101,6 +102,12 @@ bundle() {
     esac
     mkdir -p "$L/bin" "$L/dev" "$L/tmp" "$L/proc" "$L/etc" && cp /bin/busybox "$L/bin/busybox" &&
         ln -s busybox "$L/bin/sh" && chmod 1777 "$L/tmp" || die "rootfs $1"
+    if [ "${4:-}" = dynamic ]; then
+        mkdir -p "$L/lib/x86_64-linux-gnu" "$L/lib64" && cp /usr/bin/setpriv "$L/bin/" &&
+            cp -L /lib64/ld-linux-x86-64.so.2 "$L/lib64/" &&
+            cp -L /lib/x86_64-linux-gnu/libc.so.6 /lib/x86_64-linux-gnu/libcap-ng.so.0 \
+                "$L/lib/x86_64-linux-gnu/" || die "setpriv and its libraries in $1"
+    fi
     if [ "$3" = overlay ]; then
         mkdir -m 1777 "$L/srv" || die "$L/srv" # where the container's uid writes into the overlay
         mount -t overlay -o "lowerdir=$L,upperdir=$W/$1/layers/upper,workdir=$W/$1/layers/work" \
@@ -142,7 +149,7 @@ EOF
 }
 mkdir -m 0700 mcache hcache bind || die "cache dirs"
 bundle c1 monitor tmpfs
-bundle c2 enforce tmpfs
+bundle c2 enforce tmpfs dynamic
 bundle c3 enforce overlay
 bundle c4 monitor hostdir
 kill -HUP "$(cat vf.pid)" || die "SIGHUP to the verifier"
@@ -224,11 +231,19 @@ run_ctr c2
 grep -q "container kt-c2: watched (enforce" mon.log || { cat mon.log; die "c2 not enforced"; }
 until_ok 300 "c2: no runtime evidence allowed" allowed c2 1
 x c2 /bin/busybox true || die "c2: the image's busybox was refused"
+# A dynamically linked binary: the kernel opens its ELF interpreter for exec too (an event of
+# its own); both are the image's, so both run and are recorded (the libraries are mapped, not
+# executed: no record).
+x c2 /bin/setpriv --version >/dev/null || die "c2: the image's setpriv (dynamic) was refused"
+for f in /bin/setpriv /lib64/ld-linux-x86-64.so.2; do
+    grep -q "container kt-c2: exec $f sha256:[0-9a-f]*\$" mon.log || { cat mon.log; die "c2: exec of $f not recorded"; }
+done
+grep -q "container kt-c2: exec /lib/x86_64-linux-gnu/" mon.log && die "c2: a mapped library recorded as an exec"
 x c2 /bin/busybox cp /bin/busybox /tmp/sh || die "c2: cp to /tmp"
 refused c2 /tmp/sh
 grep -q "container kt-c2: exec of /tmp/sh (sha256:[0-9a-f]*) denied" mon.log || die "c2: no denial logged"
 verdict c2 | grep -q '"verdict": *"allow"' || { verdict c2; die "c2: verdict not allow"; }
-note "enforcement: /tmp/sh refused with EPERM, busybox runs, verdict allow"
+note "enforcement: /tmp/sh refused with EPERM; busybox, setpriv and its loader run and are recorded; verdict allow"
 
 # --- an overlay rootfs (an engine's): paths as the container sees them, enforced ------------
 run_ctr c3
