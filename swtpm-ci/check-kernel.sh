@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 # Kernel test harness: builds kmod-vtpm against the Debian kernel's headers, boots that
-# kernel under QEMU (TCG) with swtpm as the guest's TPM (tpm-tis) and an initramfs that
-# runs tests/kernel/, and checks the guest console: every test passed, and no Oops, BUG,
+# kernel under QEMU (TCG) with swtpm as the guest's TPM (tpm-tis; provisioned like a host
+# TPM: EK certificate from a local CA, whose issuer the guest finds at /etc/kvtpm-ek-ca.pem
+# for its verifier's --trust) and an initramfs that runs tests/kernel/, and checks the
+# guest console: every test passed, and no Oops, BUG,
 # WARNING, call trace or KASAN report. Ends with "N passed, N failed"; exit non-zero on
 # any failure or timeout. Exits 77 (skip) when the machine lacks what it needs.
 # Usage: swtpm-ci/check-kernel.sh BUILD_DIR    (KVTPM_BOOT_TIMEOUT, default 600 s;
@@ -12,7 +14,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$(cd "${1:-$ROOT/build}" && pwd)
 LIMIT=${KVTPM_BOOT_TIMEOUT:-600}
-for tool in qemu-system-x86_64 swtpm busybox; do
+for tool in qemu-system-x86_64 swtpm swtpm_setup swtpm_localca busybox; do
     command -v "$tool" >/dev/null 2>&1 || { echo "check-kernel: $tool missing (make deps)"; exit 77; }
 done
 
@@ -43,7 +45,27 @@ stop() {
 trap stop EXIT
 trap 'exit 1' INT TERM
 
-swtpm socket --tpm2 --tpmstate dir="$T" --ctrl type=unixio,path="$T/swtpm-sock" \
+# The guest's TPM manufactured as a host TPM is (about 1 s): a local CA (swtpm_localca) issues
+# the EK certificates swtpm_setup writes into its NV; vtpm-mgr in the guest exports them in
+# its host chain. The issuer goes into the guest as /etc/kvtpm-ek-ca.pem, appended to the
+# initramfs as an archive of its own (the kernel unpacks concatenated archives in order).
+mkdir -p "$T/tpm" "$T/ca" "$T/extra/etc"
+printf 'statedir = %s\nsigningkey = %s\nissuercert = %s\ncertserial = %s\n' \
+    "$T/ca" "$T/ca/signkey.pem" "$T/ca/issuercert.pem" "$T/ca/certserial" >"$T/localca.conf"
+printf -- '--platform-manufacturer vtpm-attest-ci\n--platform-version 1.0\n--platform-model kernel-guest\n' \
+    >"$T/localca.options"
+printf 'create_certs_tool = %s\ncreate_certs_tool_config = %s\ncreate_certs_tool_options = %s\n' \
+    "$(command -v swtpm_localca)" "$T/localca.conf" "$T/localca.options" >"$T/swtpm_setup.conf"
+echo 1 >"$T/ca/certserial"
+swtpm_setup --tpm2 --tpmstate "$T/tpm" --config "$T/swtpm_setup.conf" --create-ek-cert \
+    --write-ek-cert-files "$T/ca" --logfile "$T/swtpm_setup.log" >/dev/null 2>&1 ||
+    { cat "$T/swtpm_setup.log"; echo "check-kernel: swtpm_setup failed"; exit 1; }
+[ -s "$T/ca/ek-rsa2048.crt" ] || { echo "check-kernel: swtpm_setup wrote no EK certificate"; exit 1; }
+cp "$T/ca/issuercert.pem" "$T/extra/etc/kvtpm-ek-ca.pem"
+(cd "$T/extra" && find etc | busybox cpio -o -H newc 2>/dev/null) >>"$OUT/initramfs.cpio" ||
+    { echo "check-kernel: cannot append the EK issuer to the initramfs"; exit 1; }
+
+swtpm socket --tpm2 --tpmstate dir="$T/tpm" --ctrl type=unixio,path="$T/swtpm-sock" \
     --flags startup-clear --pid file="$T/swtpm.pid" --log file="$T/swtpm.log" &
 SWTPM_PID=$!
 i=0

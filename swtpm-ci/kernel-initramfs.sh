@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 # Builds the kernel-test guest's initramfs: busybox, the module, the kernel's own
-# modules the tests need, tpm2-tools, our binaries and test tools, every shared
+# modules the tests need, tpm2-tools, our binaries and test tools (evidence_show replays the
+# runtime monitor's saved log for t_94_monitor.sh), every shared
 # library they load (ldd, plus tpm2-tss's dlopen'ed TCTIs), and tests/kernel/.
 # Usage: swtpm-ci/kernel-initramfs.sh ROOT BUILD_DIR KERNEL_CACHE MODULE_KO OUT_CPIO
 # (KVTPM_GUEST_DIR: the directory whose init.sh is /init and whose *.sh go to /tests,
@@ -35,7 +36,7 @@ cp "$G"/*.sh "$R/tests/"
 mkdir -p "$R/tests/systemd" && cp -r "$ROOT/systemd/." "$R/tests/systemd/"
 copy_bin /usr/bin/setpriv /usr/bin
 cp "$KO" "$R/lib/modules/vtpm_attest.ko"
-for m in crypto/sha512_generic.ko fs/fuse/fuse.ko fs/fuse/cuse.ko \
+for m in crypto/sha512_generic.ko fs/fuse/fuse.ko fs/fuse/cuse.ko fs/overlayfs/overlay.ko \
          drivers/char/tpm/tpm_vtpm_proxy.ko; do
     f="$KC/root/lib/modules/$kver/kernel/$m"
     [ -f "$f" ] && cp "$f" "$R/lib/modules/"
@@ -49,11 +50,13 @@ for f in /usr/lib/x86_64-linux-gnu/libtss2-tcti-*.so*; do cp -a "$f" "$R/usr/lib
 copy_libs /usr/lib/x86_64-linux-gnu/libtss2-tcti-*.so.0
 # glibc dlopens libgcc_s for pthread_cancel (libfuse stops its threads when vtpm-cuse exits).
 cp -L /usr/lib/x86_64-linux-gnu/libgcc_s.so.1 "$R/usr/lib/x86_64-linux-gnu/"
-for f in "$B"/bin/* "$B"/tests/kvtpm_* "$B"/tests/bench_rtt; do
+for f in "$B"/bin/* "$B"/tests/kvtpm_* "$B"/tests/bench_rtt "$B"/tests/evidence_show; do
     [ -x "$f" ] && copy_bin "$f" /usr/bin
 done
 # swtpm behind tpm_vtpm_proxy: the baseline of tests/kernel/bench_kvtpm.sh.
 copy_bin /usr/bin/swtpm /usr/bin
+# runc for tests/kernel/t_94_monitor.sh (runtime integrity with real containers).
+copy_bin /usr/sbin/runc /usr/bin
 # The module as dkms installed it, with depmod's files (swtpm-ci/kmod-dkms.sh): modprobe.
 if [ -n "${KVTPM_MODULES_DIR:-}" ]; then
     cp -r "$KVTPM_MODULES_DIR" "$R/usr/lib/modules/$kver"

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Test tool: splits an attest-agent evidence file into files tpm2-tools read (quote message,
- * signature, AK public, replayed PCR values) and prints the fields the tests compare. */
+ * signature, AK public, replayed PCR values) and prints the fields the tests compare. With
+ * --state it replays the event log of an `attest-agent monitor` state file (<key>.ctr) and
+ * prints PCR 11 and the record types (tests/kernel/t_94_monitor.sh). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +95,25 @@ static int show(const cbor_item_t *ev, int dirfd)
     return replay(dirfd, ev);
 }
 
+/* The monitor's saved log (key "log"): PCR 11 as its records replay (zero without any). */
+static int show_state(const cbor_item_t *st)
+{
+    uint8_t pcrs[EVENTLOG_PCRS][DIGEST_LEN];
+    const cbor_item_t *log = ctl_get(st, "log");
+    uint32_t used = 0;
+
+    if (!log || eventlog_replay(log, pcrs, &used)) {
+        fprintf(stderr, "evidence_show: the state's event log does not replay\n");
+        return -1;
+    }
+    if (!(used & 0x800))
+        memset(pcrs[11], 0, DIGEST_LEN);
+    hexline("replay_11", pcrs[11], DIGEST_LEN);
+    printf("records: %zu\n", cbor_array_size(log));
+    print_types(log);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     cbor_item_t *ev = NULL;
@@ -100,8 +121,19 @@ int main(int argc, char **argv)
     size_t len = 0;
     int dirfd, r = 1;
 
+    if (argc == 3 && !strcmp(argv[1], "--state")) {
+        if (file_read_all(AT_FDCWD, argv[2], 1u << 22, &buf, &len) || ctl_decode(buf, len, &ev)) {
+            fprintf(stderr, "evidence_show: %s: not a readable CBOR map\n", argv[2]);
+            free(buf);
+            return 1;
+        }
+        r = show_state(ev) ? 1 : 0;
+        cbor_decref(&ev);
+        free(buf);
+        return r;
+    }
     if (argc != 3 || file_read_all(AT_FDCWD, argv[1], 1u << 22, &buf, &len)) {
-        fprintf(stderr, "usage: evidence_show EVIDENCE OUTDIR\n");
+        fprintf(stderr, "usage: evidence_show EVIDENCE OUTDIR | evidence_show --state FILE.ctr\n");
         return 2;
     }
     dirfd = open(argv[2], O_RDONLY | O_DIRECTORY);
