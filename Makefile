@@ -40,7 +40,9 @@ PKGS_MGR    := tss2-esys tss2-mu tss2-rc tss2-tctildr libcrypto libcbor uuid jan
 PKGS_WORKER := libtpms tss2-sys tss2-mu tss2-rc libcrypto libseccomp libcap-ng
 PKGS_CTL    := libcbor jansson uuid tss2-mu
 PKGS_AGENT  := tss2-esys tss2-mu tss2-rc tss2-tctildr libcrypto libcbor jansson libcurl libseccomp libcap-ng
-PKGS_VERIFIER := libmicrohttpd gnutls sqlite3 libpq jansson libcbor libcrypto tss2-mu libcurl
+PKGS_VERIFIER := libmicrohttpd gnutls sqlite3 libpq jansson libcbor libcrypto tss2-mu libcurl libcjson
+# Libraries without a pkg-config file: libunistring (UTF-8 checks of admission reviews).
+LIBS_VERIFIER := -lunistring
 # `verifier` itself (verify, policy, boot-policy) links only what a check needs and execs
 # verifier-serve for `serve` (verifier/serve_exec.c, docs/verifier.md "Binaries"): --as-needed
 # drops every library no object of it uses (t_verifier.sh checks that the service's are gone).
@@ -77,7 +79,7 @@ DEB_OF := tss2-esys:libtss2-dev tss2-mu:libtss2-dev tss2-rc:libtss2-dev \
           libcbor:libcbor-dev uuid:uuid-dev libtpms:libtpms-dev libseccomp:libseccomp-dev \
           libcap-ng:libcap-ng-dev jansson:libjansson-dev libcurl:libcurl4-openssl-dev \
           libmicrohttpd:libmicrohttpd-dev gnutls:libgnutls28-dev sqlite3:libsqlite3-dev \
-          libpq:libpq-dev fuse3:libfuse3-dev cmocka:libcmocka-dev libevent:libevent-dev
+          libpq:libpq-dev fuse3:libfuse3-dev cmocka:libcmocka-dev libcjson:libcjson-dev libevent:libevent-dev
 PKGS_ALL := $(sort $(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL) $(PKGS_AGENT) $(PKGS_VERIFIER) \
                    $(PKGS_ADAPTER) $(PKGS_TEST) $(PKGS_BENCH))
 # Goals that need no library: they install the packages first (deps, then a sub-make that
@@ -210,11 +212,12 @@ $(B)/bin/attest-agent-hook: $(call obj,attest-agent/fwd/main.c attest-agent/hook
 
 $(B)/bin/verifier: $(call obj,verifier/main.c verifier/serve_exec.c) $(VERIFIER_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(VERIFIER_STATIC_A) -Wl,--as-needed $(call pc,$(VERIFIER_DYN_PKGS))
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(VERIFIER_STATIC_A) -Wl,--as-needed $(call pc,$(VERIFIER_DYN_PKGS)) \
+		$(LIBS_VERIFIER)
 
 $(B)/bin/verifier-serve: $(call obj,verifier/main.c) $(VERIFIER_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_VERIFIER))
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_VERIFIER)) $(LIBS_VERIFIER)
 
 $(B)/bin/vtpm-cuse: $(call obj,adapter/main.c) $(ADAPTER_A) $(LIB_A)
 	@mkdir -p $(dir $@)
@@ -233,11 +236,11 @@ $(B)/tests/sockpeer-static: tests/tools/sockpeer.c
 # Unit tests and test tools link every component archive; the linker takes what each needs.
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(MGR_A) $(WORKER_A) $(AGENT_A) $(VERIFIER_A) $(ADAPTER_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL) $(PKGS_AGENT) $(PKGS_VERIFIER) $(PKGS_ADAPTER) $(PKGS_TEST))
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL) $(PKGS_AGENT) $(PKGS_VERIFIER) $(PKGS_ADAPTER) $(PKGS_TEST)) $(LIBS_VERIFIER)
 
 $(B)/tests/%: $(B)/obj/tests/tools/%.o $(MGR_A) $(WORKER_A) $(AGENT_A) $(VERIFIER_A) $(ADAPTER_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL) $(PKGS_AGENT) $(PKGS_VERIFIER) $(PKGS_ADAPTER))
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pc,$(PKGS_MGR) $(PKGS_WORKER) $(PKGS_CTL) $(PKGS_AGENT) $(PKGS_VERIFIER) $(PKGS_ADAPTER)) $(LIBS_VERIFIER)
 
 $(B)/tests/bench_admission: $(B)/obj/tests/tools/bench_admission.o $(LIB_A)
 	@mkdir -p $(dir $@)

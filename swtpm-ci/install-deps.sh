@@ -10,7 +10,7 @@ PKGS="build-essential pkg-config clang libssl-dev openssl libtss2-dev tpm2-tools
       qemu-system-x86 ovmf sparse dkms kmod linux-source-6.1 fakeroot xz-utils
       libpq-dev postgresql wrk jq help2man groff-base man-db socat
       podman crun containerd skopeo golang-github-containers-image-dev docker-registry
-      debhelper dh-dkms dpkg-dev lintian systemd libevent-dev"
+      debhelper dh-dkms dpkg-dev lintian systemd libevent-dev libcjson-dev libunistring-dev"
 # The kernel tests also need linux-headers-<ver>-amd64, whose name is computed:
 # swtpm-ci/kernel-fetch.sh installs it. t_imagesig_cosign.sh needs cosign, which Debian 12
 # lacks: swtpm-ci/cosign-fetch.sh unpacks Debian 13's into the build dir when the test runs.

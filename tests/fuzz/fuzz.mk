@@ -60,7 +60,7 @@ fuzz_admission_SRCS := verifier/sched/admission.c verifier/sched/podspec.c verif
                        verifier/boot/bootpolicy.c verifier/check/errfmt.c verifier/boot/uefilog.c \
                        verifier/check/reasons.c verifier/boot/eventlog.c verifier/check/tpmobj.c \
                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
-fuzz_admission_LIBS := -ljansson -lcbor -lcrypto -ltss2-mu
+fuzz_admission_LIBS := -ljansson -lcbor -lcrypto -ltss2-mu -lcjson -lunistring
 
 fuzz_imagesig_SRCS  := verifier/check/imagesig.c verifier/check/sigkeys.c verifier/check/refbundle.c verifier/check/policy.c \
                        verifier/check/runtime.c \

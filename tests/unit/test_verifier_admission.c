@@ -345,12 +345,51 @@ static void test_envelope(void **state)
         "\"uid\":\"\\u0000\",\"operation\":\"DELETE\",\"kind\":{\"kind\":\"Pod\"}}}",
         "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
         "\"uid\":\"\xff\",\"operation\":\"DELETE\",\"kind\":{\"kind\":\"Pod\"}}}",
+        /* what the review parser (cJSON) takes and JSON does not: refused as jansson did */
+        /* a repeated key deep in a part admission does not read (managedFields) */
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+        "\"uid\":\"u\",\"operation\":\"DELETE\",\"kind\":{\"kind\":\"Pod\"},\"object\":"
+        "{\"metadata\":{\"managedFields\":[{\"f\":{\"a\":{},\"b\":{},\"c\":{},\"d\":{},\"e\":{},"
+        "\"g\":{},\"h\":{},\"i\":{},\"j\":{},\"a\":{}}}]}}}}",
+        /* a repeated key in a container's securityContext */
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+        "\"uid\":\"u\",\"operation\":\"CREATE\",\"kind\":{\"group\":\"\",\"kind\":\"Pod\"},"
+        "\"object\":{\"spec\":{\"containers\":[{\"image\":\"a\",\"securityContext\":"
+        "{\"privileged\":false,\"privileged\":true}}]}}}}",
+        /* a NUL in an image would end it early for a C string */
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+        "\"uid\":\"u\",\"operation\":\"CREATE\",\"kind\":{\"group\":\"\",\"kind\":\"Pod\"},"
+        "\"object\":{\"spec\":{\"containers\":[{\"image\":\"a@sha256:0\\u0000b\"}]}}}}",
+        /* a raw control byte in a string; text after the value; a lone low surrogate */
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+        "\"uid\":\"u\x01\",\"operation\":\"DELETE\",\"kind\":{\"kind\":\"Pod\"}}}",
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+        "\"uid\":\"u\",\"operation\":\"DELETE\",\"kind\":{\"kind\":\"Pod\"}}} x",
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+        "\"uid\":\"\\udc00\",\"operation\":\"DELETE\",\"kind\":{\"kind\":\"Pod\"}}}",
+        /* a number no double holds, where admission reads */
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+        "\"uid\":\"u\",\"operation\":\"CREATE\",\"kind\":{\"group\":\"\",\"kind\":\"Pod\"},"
+        "\"object\":{\"spec\":{\"hostPort\":1e999,\"containers\":[]}}}}",
     };
     char uid[ADMISSION_UID_MAX + 2];
+
+    char deep[2048];
+    size_t d = 0;
 
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         decide_text(bad[i], &pol_images, 0, &(struct expect){ -EINVAL, 0, NULL, NULL });
+    /* nesting deeper than the parser's bound (cJSON's own is 1000) */
+    d = (size_t)snprintf(deep, sizeof(deep), "{\"apiVersion\":\"admission.k8s.io/v1\","
+                         "\"kind\":\"AdmissionReview\",\"x\":");
+    for (int i = 0; i < 300; i++)
+        deep[d++] = '[';
+    for (int i = 0; i < 300; i++)
+        deep[d++] = ']';
+    snprintf(deep + d, sizeof(deep) - d, ",\"request\":{\"uid\":\"u\",\"operation\":\"DELETE\","
+             "\"kind\":{\"kind\":\"Pod\"}}}");
+    decide_text(deep, &pol_images, 0, &(struct expect){ -EINVAL, 0, NULL, NULL });
     memset(uid, 'u', sizeof(uid) - 1);
     uid[sizeof(uid) - 1] = '\0';
     decide(review(uid, "DELETE", "Pod", NULL, NULL), &pol_images,
