@@ -126,7 +126,7 @@ static void test_fresh_database(void **state)
     struct store *st = open_ok(f);
 
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 6);
+    assert_int_equal(STORE_SCHEMA_VERSION, 7);
     assert_int_equal(store_count(st, "nodes"), 0);
     assert_int_equal(store_count(st, "notifications"), 0);
     /* WAL is a property of the file: another connection sees it. */
@@ -212,12 +212,12 @@ static void test_newer_schema_refused(void **state)
     struct fixture *f = *state;
     struct store *st = NULL;
 
-    raw_exec(f->path, "CREATE TABLE future (x); PRAGMA user_version = 7;");
+    raw_exec(f->path, "CREATE TABLE future (x); PRAGMA user_version = 8;");
     assert_int_equal(store_open_url(f->url, &st), -EPROTO);
     assert_null(st);
     assert_int_equal(store_open(f->path, &st), -EPROTO);
     /* Refused means untouched. */
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 7);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 8);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name = 'nodes'"),
                      0);
 }
