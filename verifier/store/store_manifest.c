@@ -18,8 +18,8 @@ static const char sql_evictable[] =
     " ORDER BY used, last_used LIMIT 256";
 static const char sql_evict[] = "DELETE FROM manifests WHERE digest = $1";
 static const char sql_used[] =
-    "UPDATE manifests SET used = 1, last_used = $2"
-    " WHERE digest = $1 AND (used = 0 OR last_used < $3)";
+    "UPDATE manifests SET used = 1, last_used = $1"
+    " WHERE digest = $2 AND (used = 0 OR last_used < $3)";
 
 static int rows(struct store *st, const char *sql, const struct store_param *p, size_t n,
                 json_t **out)
@@ -67,7 +67,8 @@ int store_manifest_get(struct store *st, const char *hex, uint8_t **buf, size_t 
 
 int store_manifest_used(struct store *st, const char *hex, int64_t now, int64_t min_gap)
 {
-    const struct store_param p[] = { { hex, 0 }, { NULL, now }, { NULL, now - min_gap } };
+    /* placeholders are numbered in the order of their first use (SQLite) */
+    const struct store_param p[] = { { NULL, now }, { hex, 0 }, { NULL, now - min_gap } };
     json_t *r = NULL;
     int rc;
 
