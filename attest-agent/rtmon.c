@@ -64,6 +64,7 @@
 #define RTMON_CG_MAX     512
 #define RTMON_IO_MS      2000
 #define RTMON_UPLOAD_MS  60000     /* a manifest upload (several MB) */
+#define RTMON_INLINE_SLACK (128u * 1024u) /* evidence besides an inline manifest */
 #define RTMON_KNOWN      256       /* manifests known to be at the verifier (this process) */
 #define RTMON_NO_STORE_MS 600000   /* an older verifier: ask again for a store this much later */
 
@@ -1367,8 +1368,13 @@ static int send_job(struct mon *m, struct job *j, size_t *done)
     if (rc == 0) {
         rc = attest_quote(&a, j->id, nonce, nonce_len, &e);
         e.registration = j->reg;
-        if (inl)
+        /* inline only when it leaves room for the rest (the start log, the chain) */
+        if (inl && j->manifest.len <= EVIDENCE_MAX_SIZE - RTMON_INLINE_SLACK)
             e.manifest = j->manifest;
+        else if (inl)
+            LOG_ERROR("container %s: its rootfs manifest (%zu bytes) is neither at the "
+                      "verifier nor small enough for evidence: the verifier will deny it with "
+                      "runtime-manifest-missing", j->id, j->manifest.len);
         if (rc == 0)
             rc = hostev_send_container(&mgr, &m->o->host, &e, &ho, &vi);
         if (rc == -EACCES && vi.node_deny && node_mode(m->o))
