@@ -376,7 +376,10 @@ static void route_manifest(struct server *sv, struct api_ctx *api, struct MHD_Co
         api_error(rep, 400, "body shorter than its Content-Length");
     } else {
         api_manifest(api, method, url + sizeof(mpfx) - 1, cn->buf, cn->len, rep);
+        return;
     }
+    LOG_WARN("manifest upload %.80s refused (%u): %.*s", url + sizeof(mpfx) - 1, rep->status,
+             (int)rep->len, rep->body ? (const char *)rep->body : "");
 }
 
 static struct guard_conn *guard_of(struct MHD_Connection *con)
