@@ -8,7 +8,8 @@
 # image binary raises no deny, a copy of busybox run from /tmp is revoked (runtime-drift). A
 # second container of the same image does not upload the manifest again. The upload endpoint
 # refuses bytes that do not hash to the name, malformed entries, an oversized body and an
-# upload over the store's quota, each naming the fault.
+# upload over the store's quota, each naming the fault. Against a verifier without the store
+# (an older one, played by oldverifier.py) the monitor sends a small image's manifest inline.
 . "$(dirname "$0")/lib.sh"
 need_runc curl
 . "$(dirname "$0")/attest_lib.sh"
@@ -45,6 +46,8 @@ PYEOF
 big_bundle b2
 (cd b1/rootfs && tar cf - .) | (cd b2/rootfs && tar xpf -) || fail "copy the image to b2"
 allow_bundle b1 policy.json
+own_bundle s1 # a small image, for the older verifier at the end
+allow_rootfs policy.json s1
 "$AGENT" measure --bundle b1 --out mf.bin >m1.json || fail "measure b1 --out"
 "$AGENT" measure --bundle b2 >m2.json || fail "measure b2"
 DIG=$(json rootfs_digest <m1.json)
@@ -133,4 +136,34 @@ ok "uploads refused: hash not the name (400), malformed (400), over 32 MiB (413)
 
 term_mon
 [ "$mrc" = 0 ] || { tail -n 5 mon.log >&2; fail "the monitor exited with $mrc"; }
+
+# --- a verifier without the manifest store (older): the manifest goes inline ---------------
+# oldverifier.py answers /v1/manifests/... as such a verifier did (405) and passes the rest on
+python3 "$ROOT/tests/integration/oldverifier.py" "$URL" old.port old.log 2>old.err &
+OLD_PID=$!
+at_exit 'stop_pid "$OLD_PID" 30 || true'
+i=0; while [ ! -s old.port ]; do
+    i=$((i + 1)); [ $i -lt 100 ] || { cat old.err >&2; fail "oldverifier.py did not start"; }
+    sleep 0.1
+done
+URL=http://127.0.0.1:$(cat old.port)
+STATE=$T/mstate2 start_mon --reattest-interval 2
+hook_monitor s1
+run_ctr s1
+x s1 /bin/busybox true || fail "s1: exec busybox"
+until_ok 20 "s1: no runtime evidence allowed through the older verifier" allowed s1
+grep -q "the verifier has no manifest store (an older one): rootfs manifests go inline" mon.log ||
+    fail "the monitor did not fall back to the inline manifest"
+grep -q "^HEAD /v1/manifests/sha256:" old.log || fail "the monitor did not ask for the store"
+grep -q "^PUT /v1/manifests/" old.log && fail "the monitor uploaded to a verifier without the store"
+SDIG1=$(json rootfs_digest <m-s1.json)
+grep -q "manifest sha256:$SDIG1 stored from the inline rootfs_manifest of $ID-s1" vf.log ||
+    fail "the inline manifest was not kept in the store"
+x s1 /bin/busybox cp /bin/busybox /tmp/sh || fail "s1: cp to /tmp"
+x s1 /tmp/sh -c true || fail "s1: /tmp/sh did not run"
+srevoked() { [ "$(field s1 verdict)" = deny ]; }
+until_ok 10 "s1 not revoked after /tmp/sh" srevoked
+field s1 reasons | grep -q 'runtime-drift:/tmp/sh' || fail "s1: $(field s1 reasons)"
+ok "an older verifier (405): the manifest inline, judged (drift revoked), kept in the store"
+term_mon
 echo "t_runtime_manifest: all passed"
