@@ -16,7 +16,8 @@
 
 #define API_MAX_BODY (1024u * 1024u)
 
-/* The counters of /metrics: X(name) for each, the admission reviews' last (nodes.c). */
+/* The counters of /metrics: X(name) for each, the admission reviews' (nodes.c), then the
+ * manifest store's (manifests.c). */
 #define API_COUNTERS(X)                                                                         \
     X(requests) X(nonces) X(allow) X(deny) X(refused) X(bad_evidence) X(registrations)          \
     X(activations) X(activation_failures) X(tls_refused)                                        \
