@@ -138,7 +138,8 @@ int rtmon_register(const char *socket_path, const struct rtmon_watch *w, int tim
         snprintf(err, errsz, "cannot connect to %.200s: %s", socket_path, strerror(-r));
         goto out;
     }
-    if ((r = ctl_send(fd, m)) < 0 || (r = ctl_recv(fd, 4096, &reply)) < 0) {
+    if ((r = ctl_send_max(fd, m, RTMON_MAX_REQUEST)) < 0 ||
+        (r = ctl_recv(fd, 4096, &reply)) < 0) {
         snprintf(err, errsz, "%.200s: %s", socket_path, strerror(-r));
         goto out;
     }

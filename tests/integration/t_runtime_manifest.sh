@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 # Runtime integrity for a large image (docs/runtime-integrity.md, "The rootfs manifest"): a
-# rootfs of 20,000+ files, whose manifest (~2.4 MB) is over what evidence can carry, is
+# rootfs of 60,000 files, whose manifest (~7 MB) is over what evidence can carry, is
 # registered with `attest-agent monitor` through real runc and monitored: the monitor uploads
 # the manifest once to the verifier's manifest store (PUT /v1/manifests/sha256:<hex>) and
 # sends evidence without it; the verifier looks it up by the quoted rootfs digest. Running an
@@ -15,7 +15,7 @@ need_runc curl
 . "$(dirname "$0")/attest_lib.sh"
 . "$(dirname "$0")/runtime_lib.sh"
 
-NFILES=20480
+NFILES=${RTMF_FILES:-60000}
 
 start_host_tpm
 start_mgr
@@ -26,7 +26,7 @@ ID=rm-$$
 # tmpfs needs no page per file) files under usr/share/data besides busybox.
 big_bundle() {
     mkdir -p "$1/rootfs"
-    mount -t tmpfs -o size=64m,nr_inodes=65536,mode=755 "$ID-$1" "$1/rootfs" ||
+    mount -t tmpfs -o size=64m,nr_inodes=$((NFILES + 8192)),mode=755 "$ID-$1" "$1/rootfs" ||
         fail "mount tmpfs $1/rootfs"
     MOUNTS="$T/$1/rootfs $MOUNTS"
     base_bundle "$1"
@@ -59,8 +59,9 @@ ok "an image of $NFILES files: manifest of $MFSIZE bytes, over what evidence car
 mkdir trust && cp "$HOST/ek-ca.pem" trust/ || fail "trust/"
 
 start_rx 120
-# quota 3 MiB: this image's manifest (2.4 MB) fits, a second one of 0.9 MB does not
-start_verifier policy.json trust --reattest-interval 120 --manifest-quota-mb 3 \
+# a quota this image's manifest fits in, with less than 1 MiB left: a second one of 1.2 MB does not
+QUOTA=$((MFSIZE / 1048576 + 1))
+start_verifier policy.json trust --reattest-interval 120 --manifest-quota-mb "$QUOTA" \
     --notify-url "http://127.0.0.1:$(cat rx.port)/hook"
 start_mon --reattest-interval 2
 hook_monitor b1 b2
@@ -118,9 +119,9 @@ refused 400 "SHA-256 is not the name" cut.bin "$DIG"
 refused 400 "not tree-digest entries" cut.bin "$(sha256sum cut.bin | cut -c1-64)"
 head -c 34000000 /dev/zero >big.bin
 refused 413 "manifest over 33554432 bytes" big.bin "$(sha256sum big.bin | cut -c1-64)"
-# another valid manifest (7,680 files): 2.4 + 0.9 MB over the 3 MiB quota, nothing evictable
+# another valid manifest (10,240 files, 1.2 MB): over the quota with b1's, nothing evictable
 # (b1's manifest is in use and young)
-mkdir -p small/rootfs && cp b1/config.json small/ && (cd b1/rootfs && tar cf - bin usr/share/data/package-0[0-2]*) |
+mkdir -p small/rootfs && cp b1/config.json small/ && (cd b1/rootfs && tar cf - bin usr/share/data/package-0[0-3]*) |
     (cd small/rootfs && tar xf -) || fail "small image"
 "$AGENT" measure --bundle small --out small.bin >/dev/null || fail "measure small --out"
 SDIG=$(sha256sum small.bin | cut -c1-64)
