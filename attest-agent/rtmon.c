@@ -1213,6 +1213,7 @@ struct job {
     struct bytes manifest;          /* borrowed: c->mf lives until the job is done (pending) */
     uint8_t mfdigest[DIGEST_LEN];
     int mf_retry;                   /* denied for a manifest the verifier no longer has */
+    int mf_asked;                   /* this job asked for (or uploaded) the manifest */
 };
 
 static int known_at(const struct mon *m, const uint8_t d[DIGEST_LEN])
@@ -1252,6 +1253,7 @@ static int manifest_at_verifier(struct mon *m, struct job *j)
     if (m->no_store_until && deadline_now_ms() < m->no_store_until)
         return 1;
     hex_encode(j->mfdigest, DIGEST_LEN, hex);
+    j->mf_asked = 1;
     r = verifier_manifest(&ho, j->manifest.p, j->manifest.len, &up);
     if (r == 0) {
         memcpy(m->known[m->kpos], j->mfdigest, DIGEST_LEN);
@@ -1380,8 +1382,10 @@ static int send_job(struct mon *m, struct job *j, size_t *done)
             rc = hostev_send_container(&mgr, &m->o->host, &e, &ho, &vi);
         if (rc == -EACCES && vi.node_deny && node_mode(m->o))
             nodemode_drop(&nm, &use);
-        /* the verifier lost the manifest it had (a new database): upload it again, once */
-        if (rc == -EACCES && vi.manifest_missing && !inl && forget_known(m, j->mfdigest))
+        /* the verifier lost the manifest it had (a new database): upload it again, once (not
+         * when this job just put it there: instances on separate databases would loop) */
+        if (rc == -EACCES && vi.manifest_missing && !inl && forget_known(m, j->mfdigest) &&
+            !j->mf_asked)
             j->mf_retry = 1;
     }
     free(nonce);
