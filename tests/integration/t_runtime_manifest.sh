@@ -9,7 +9,8 @@
 # second container of the same image does not upload the manifest again. The upload endpoint
 # refuses bytes that do not hash to the name, malformed entries, an oversized body and an
 # upload over the store's quota, each naming the fault. Against a verifier without the store
-# (an older one, played by oldverifier.py) the monitor sends a small image's manifest inline.
+# (an older one, played by oldverifier.py) the monitor sends a small image's manifest inline;
+# a verifier that lost a stored manifest gets it uploaded again.
 . "$(dirname "$0")/lib.sh"
 need_runc curl
 . "$(dirname "$0")/attest_lib.sh"
@@ -134,6 +135,21 @@ s=$(put mf.bin "$DIG")
 [ "$s" = 200 ] && grep -q '"stored":false' put.out || fail "PUT of a stored manifest: HTTP $s $(cat put.out)"
 grep -q "refused (400): the body's SHA-256 is not the name" vf.log || fail "the hash refusal is not logged"
 ok "uploads refused: hash not the name (400), malformed (400), over 32 MiB (413), over quota (507)"
+
+# --- the verifier loses the manifest (its row deleted, the verifier restarted: no cache) -----
+stop_vf
+python3 -c "import sqlite3; c = sqlite3.connect('$T/vf.db'); c.execute('DELETE FROM manifests'); c.commit()" ||
+    fail "delete the stored manifests"
+start_verifier policy.json trust --reattest-interval 120 --manifest-quota-mb "$QUOTA" \
+    --notify-url "http://127.0.0.1:$(cat rx.port)/hook" --listen "127.0.0.1:$PORT"
+reuploaded() { [ "$(grep -c "rootfs manifest sha256:$DIG uploaded" mon.log)" -ge 2 ]; }
+until_ok 20 "the monitor did not upload the lost manifest again" reuploaded
+# whichever of b1 and b2 (one image) sent evidence first met the missing manifest
+grep -q "container $ID-b[12]: runtime evidence denied: the verifier has no manifest of its rootfs any more; uploading it again" mon.log ||
+    fail "the deny for the missing manifest not seen by the monitor"
+b2allowed() { [ "$(field b2 verdict)" = allow ]; }
+until_ok 10 "b2 not allowed again after the upload" b2allowed
+ok "a verifier that lost the manifest: denied runtime-manifest-missing, the monitor uploaded it again, b2 allowed"
 
 term_mon
 [ "$mrc" = 0 ] || { tail -n 5 mon.log >&2; fail "the monitor exited with $mrc"; }
