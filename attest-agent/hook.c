@@ -240,7 +240,7 @@ static int hook_runtime(struct hook *h, int *monitored)
     }
     if (h->m.manifest.over) {
         log_diag("attest-agent: container %s: runtime monitor: the rootfs manifest is over %u "
-                 "bytes (too many files to send in evidence)\n", h->st.id, ROOTFS_MANIFEST_MAX);
+                 "bytes (too many files)\n", h->st.id, ROOTFS_MANIFEST_MAX);
         return -EMSGSIZE;
     }
     w = (struct rtmon_watch){ .id = h->st.id, .vtpm = h->a.vt.uuid, .registration = h->reg,

@@ -108,8 +108,9 @@ static void content_type(CURL *c, struct http_resp *resp)
         snprintf(resp->content_type, sizeof(resp->content_type), "%s", ct);
 }
 
-static int perform(const struct http_opts *o, const char *path, struct curl_slist *hdrs,
-                   const uint8_t *body, size_t len, struct http_resp *resp)
+static int perform(const struct http_opts *o, const char *method, const char *path,
+                   struct curl_slist *hdrs, const uint8_t *body, size_t len,
+                   struct http_resp *resp)
 {
     char url[2048];
     CURL *c = handle();
@@ -128,6 +129,12 @@ static int perform(const struct http_opts *o, const char *path, struct curl_slis
                  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK ||
                  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK))
         goto out;
+    if (method && !strcmp(method, "HEAD") &&
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L) != CURLE_OK)
+        goto out;
+    if (method && !strcmp(method, "PUT") &&
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT") != CURLE_OK)
+        goto out;
     cc = curl_easy_perform(c);
     r = cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
     if (cc != CURLE_OK) {
@@ -145,11 +152,22 @@ out:
 
 int http_get(const struct http_opts *o, const char *path, struct http_resp *resp)
 {
-    return perform(o, path, NULL, NULL, 0, resp);
+    return perform(o, NULL, path, NULL, NULL, 0, resp);
+}
+
+int http_head(const struct http_opts *o, const char *path, struct http_resp *resp)
+{
+    return perform(o, "HEAD", path, NULL, NULL, 0, resp);
 }
 
 int http_post(const struct http_opts *o, const char *path, const char *ctype,
               const uint8_t *body, size_t len, struct http_resp *resp)
+{
+    return http_send(o, "POST", path, ctype, body, len, resp);
+}
+
+int http_send(const struct http_opts *o, const char *method, const char *path,
+              const char *ctype, const uint8_t *body, size_t len, struct http_resp *resp)
 {
     char h[160];
     struct curl_slist *hdrs = NULL, *tmp;
@@ -162,7 +180,7 @@ int http_post(const struct http_opts *o, const char *path, const char *ctype,
     if (!(tmp = curl_slist_append(hdrs, "Expect:"))) /* no 100-continue round trip */
         goto out;
     hdrs = tmp;
-    r = perform(o, path, hdrs, body, len, resp);
+    r = perform(o, method, path, hdrs, body, len, resp);
 out:
     curl_slist_free_all(hdrs);
     return r;

@@ -43,6 +43,11 @@ int http_get(const struct http_opts *o, const char *path, struct http_resp *resp
 /* POST base_url + path with body of content type ctype. */
 int http_post(const struct http_opts *o, const char *path, const char *ctype,
               const uint8_t *body, size_t len, struct http_resp *resp);
+/* POST or PUT (method) base_url + path with body of content type ctype. */
+int http_send(const struct http_opts *o, const char *method, const char *path,
+              const char *ctype, const uint8_t *body, size_t len, struct http_resp *resp);
+/* HEAD base_url + path: the status only. */
+int http_head(const struct http_opts *o, const char *path, struct http_resp *resp);
 void http_resp_free(struct http_resp *resp);
 
 #endif

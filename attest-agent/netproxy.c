@@ -49,6 +49,7 @@ static const char *op_path(uint32_t op)
 static void put_node(struct net_rep *h, uint32_t op, const struct verdict_info *vi)
 {
     h->node_deny = op == NET_EVIDENCE && h->rc == -EACCES && vi->node_deny ? 1 : 0;
+    h->mf_missing = op == NET_EVIDENCE && h->rc == -EACCES && vi->manifest_missing ? 1 : 0;
     if (op != NET_HOST_EVIDENCE || h->rc != 0)
         return;
     h->node_time = vi->node.time;
@@ -81,6 +82,13 @@ static void run_op(const struct http_opts *ho, uint32_t op, const uint8_t *body,
     case NET_ACTIVATE: r = verifier_activate(ho, body, len); break;
     case NET_EVIDENCE: r = verifier_send_evidence(ho, body, len, &vi); break;
     case NET_HOST_EVIDENCE: r = verifier_send_host_evidence(ho, body, len, &vi); break;
+    case NET_MANIFEST: {
+        int up = 0;
+
+        r = verifier_manifest(ho, body, len, &up);
+        out->h.registered = r == 0 && up ? 1 : 0;
+        break;
+    }
     default: r = -EINVAL; break;
     }
     out->h.rc = r < 0 && r >= -4095 ? r : r < 0 ? -EIO : 0;
@@ -136,8 +144,9 @@ static int serve_chan(int chan, const struct agent_opts *o)
     int r;
 
     while ((r = privsep_read_all(chan, &q, sizeof(q))) == 0) {
-        if (q.magic != NET_MAGIC || q.op < NET_NONCE || q.op > NET_HOST_EVIDENCE ||
-            q.body_len > NET_BODY_MAX || q.timeout_ms <= 0)
+        if (q.magic != NET_MAGIC || q.op < NET_NONCE || q.op > NET_MANIFEST ||
+            q.body_len > (q.op == NET_MANIFEST ? NET_MANIFEST_MAX : NET_BODY_MAX) ||
+            q.timeout_ms <= 0)
             return 1;
         if (!(body = malloc(q.body_len + 1u)) ||
             (r = privsep_read_all(chan, body, q.body_len)) < 0 ||
@@ -295,7 +304,8 @@ static int node_fields_ok(const struct net_rep *h, enum net_op op)
 {
     int times = h->node_time || h->node_due || h->node_fresh_until;
 
-    if (h->pad || h->node_deny > 1 || !time_ok(h->node_time) || !time_ok(h->node_due) ||
+    if (h->mf_missing > 1 || (h->mf_missing && (op != NET_EVIDENCE || h->rc != -EACCES)) ||
+        h->node_deny > 1 || !time_ok(h->node_time) || !time_ok(h->node_due) ||
         !time_ok(h->node_fresh_until))
         return 0;
     if (h->node_deny && (op != NET_EVIDENCE || h->rc != -EACCES))
@@ -311,6 +321,8 @@ int netproxy_rep_check(const struct net_rep *h, enum net_op op)
         h->id_len >= REG_ID_MAX || h->a_len > NET_BLOB_MAX || h->b_len > NET_BLOB_MAX ||
         h->msg_len > NET_MSG_MAX || !node_fields_ok(h, op))
         return -EBADMSG;
+    if (op == NET_MANIFEST) /* registered: uploaded (only on success) */
+        return h->id_len || h->a_len || h->b_len || (h->registered && h->rc) ? -EBADMSG : 0;
     if (h->rc < 0 || (!reg && op != NET_NONCE)) /* an error, or a call that has a verdict */
         return h->registered || h->id_len || h->a_len || h->b_len ? -EBADMSG : 0;
     if (op == NET_NONCE)
@@ -347,7 +359,7 @@ static int call(int chan, const struct http_opts *o, enum net_op op, const uint8
         return -EIO;
     if (left <= 0)
         return -ETIMEDOUT;
-    if (len > NET_BODY_MAX)
+    if (len > (op == NET_MANIFEST ? NET_MANIFEST_MAX : NET_BODY_MAX))
         return -EMSGSIZE;
     q.timeout_ms = (int32_t)(left > INT32_MAX - NET_SLACK_MS ? INT32_MAX - NET_SLACK_MS : left);
     privsep_timeouts(chan, q.timeout_ms + NET_SLACK_MS);
@@ -436,10 +448,22 @@ int netproxy_post(int chan, const struct http_opts *o, enum net_op op, const uin
         memset(vi, 0, sizeof(*vi));
     if (vi && !netproxy_failed()) { /* a header that passed netproxy_rep_check() */
         vi->node_deny = (int)ans.h.node_deny; /* checked against op and rc in call() */
+        vi->manifest_missing = (int)ans.h.mf_missing;
         vi->node.time = ans.h.node_time;
         vi->node.due = ans.h.node_due;
         vi->node.fresh_until = ans.h.node_fresh_until;
     }
+    answer_free(&ans);
+    return r;
+}
+
+int netproxy_manifest(int chan, const struct http_opts *o, const uint8_t *mf, size_t len,
+                      int *uploaded)
+{
+    struct net_answer ans;
+    int r = call(chan, o, NET_MANIFEST, mf, len, &ans);
+
+    *uploaded = r == 0 && ans.h.registered;
     answer_free(&ans);
     return r;
 }

@@ -16,12 +16,13 @@ struct verdict_info;
 
 #define NET_MAGIC     0x6e657432u   /* "net2" */
 #define NET_BODY_MAX  (8u << 20)    /* a request body (evidence with host logs) */
+#define NET_MANIFEST_MAX (32u << 20) /* a NET_MANIFEST body: a rootfs manifest */
 #define NET_BLOB_MAX  4096u         /* a nonce, credential blob or secret */
 #define NET_MSG_MAX   (32u * 1024u) /* the diagnostics of one call */
 #define NET_TIME_MAX  ((int64_t)1 << 40) /* the node's times (unix seconds) */
 
 enum net_op { NET_NONCE = 1, NET_REGISTER_AK, NET_REGISTER_HOST, NET_ACTIVATE, NET_EVIDENCE,
-              NET_HOST_EVIDENCE };
+              NET_HOST_EVIDENCE, NET_MANIFEST };
 
 /* Parent -> child: this header, then body_len bytes. Only these endpoints exist. */
 struct net_req {
@@ -36,10 +37,10 @@ struct net_req {
 struct net_rep {
     uint32_t magic;
     int32_t rc;               /* 0 or -errno (-4095..0) */
-    uint32_t registered;      /* 0 or 1 */
+    uint32_t registered;      /* 0 or 1; NET_MANIFEST: 1 when it was uploaded */
     uint32_t id_len, a_len, b_len, msg_len;
     uint32_t node_deny;       /* NET_EVIDENCE denied with a node-verdict-* reason: 0 or 1 */
-    uint32_t pad;             /* 0 */
+    uint32_t mf_missing;      /* NET_EVIDENCE denied with runtime-manifest-missing: 0 or 1 */
     int64_t node_time, node_due, node_fresh_until; /* NET_HOST_EVIDENCE allowed: the node
                                                     * row's times, 0..NET_TIME_MAX */
 };
@@ -67,6 +68,10 @@ int netproxy_register(int chan, const struct http_opts *o, const char *path,
  * (or NULL) as verifier_send_evidence() and verifier_send_host_evidence() fill it. */
 int netproxy_post(int chan, const struct http_opts *o, enum net_op op, const uint8_t *body,
                   size_t len, struct verdict_info *vi);
+
+/* NET_MANIFEST: verifier_manifest() in the network process. */
+int netproxy_manifest(int chan, const struct http_opts *o, const uint8_t *mf, size_t len,
+                      int *uploaded);
 
 /* 1 once the child broke the protocol or is gone (the service then stops). */
 int netproxy_failed(void);

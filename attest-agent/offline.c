@@ -56,6 +56,13 @@ int offline_measure(const struct agent_opts *o)
     json_t *j = NULL;
     int r = collect(o, &b, &m);
 
+    if (r == 0 && o->out && m.manifest.over) {
+        LOG_ERROR("--out %s: the rootfs manifest is over %u bytes", o->out, ROOTFS_MANIFEST_MAX);
+        r = -EMSGSIZE;
+    }
+    /* --out: the rootfs manifest (the tree digest's entries, docs/runtime-integrity.md) */
+    if (r == 0 && o->out && (r = offline_write(o->out, m.manifest.p, m.manifest.len)) < 0)
+        r = -EIO;
     if (r == 0 && !(j = measure_to_json(&m)))
         r = -ENOMEM;
     if (r == 0 && (json_dumpf(j, stdout, JSON_INDENT(2)) || putchar('\n') == EOF))

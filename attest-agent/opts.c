@@ -80,7 +80,7 @@ void opts_usage(FILE *f)
         "                    forwarded to the service at " AGENT_DEFAULT_SOCKET " when it answers)\n"
         "  attest-agent evidence --run-dir DIR --vtpm UUID --nonce HEX --bundle DIR --out FILE\n"
         "                    [--container-id ID] [--runtime PATH]\n"
-        "  attest-agent measure --bundle DIR [--runtime PATH]\n"
+        "  attest-agent measure --bundle DIR [--runtime PATH] [--out MANIFEST]\n"
         "  attest-agent prepare --verifier URL --vtpm UUID [--run-dir DIR] [--ca F --cert F --key F]\n"
         "                    [--timeout SECONDS]   (AK and registration ahead of a hook)\n"
         "  attest-agent serve --verifier URL [--listen-socket PATH] [--run-dir DIR]\n"

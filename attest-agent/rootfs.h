@@ -30,10 +30,11 @@ int rootfs_digest(const char *path, const struct strset *exclude, uint8_t out[DI
 
 /*
  * The manifest (docs/runtime-integrity.md): the concatenated entry encodings that the tree
- * digest hashes, so that SHA-256 of it is the digest; at most ROOTFS_MANIFEST_MAX bytes (it
- * travels in evidence, which the verifier takes up to 1 MiB of).
+ * digest hashes, so that SHA-256 of it is the digest; at most ROOTFS_MANIFEST_MAX bytes (the
+ * verifier's manifest store takes that much, about 300,000 files; inline in evidence, for an
+ * older verifier, it must fit the evidence's 1 MiB).
  */
-#define ROOTFS_MANIFEST_MAX (768u * 1024u)
+#define ROOTFS_MANIFEST_MAX (32u * 1024u * 1024u)
 struct rootfs_manifest {
     uint8_t *p;
     size_t len, cap;

@@ -63,6 +63,10 @@
 #define RTMON_STEP_MS    5000      /* one evidence: vtpm-mgr and verifier calls */
 #define RTMON_CG_MAX     512
 #define RTMON_IO_MS      2000
+#define RTMON_UPLOAD_MS  60000     /* a manifest upload (several MB) */
+#define RTMON_INLINE_SLACK (128u * 1024u) /* evidence besides an inline manifest */
+#define RTMON_KNOWN      256       /* manifests known to be at the verifier (this process) */
+#define RTMON_NO_STORE_MS 600000   /* an older verifier: ask again for a store this much later */
 
 int rt_mode_parse(const char *s, enum rt_mode *m)
 {
@@ -134,7 +138,8 @@ int rtmon_register(const char *socket_path, const struct rtmon_watch *w, int tim
         snprintf(err, errsz, "cannot connect to %.200s: %s", socket_path, strerror(-r));
         goto out;
     }
-    if ((r = ctl_send(fd, m)) < 0 || (r = ctl_recv(fd, 4096, &reply)) < 0) {
+    if ((r = ctl_send_max(fd, m, RTMON_MAX_REQUEST)) < 0 ||
+        (r = ctl_recv(fd, 4096, &reply)) < 0) {
         snprintf(err, errsz, "%.200s: %s", socket_path, strerror(-r));
         goto out;
     }
@@ -175,6 +180,7 @@ struct ctr {
     char cgroup[RTMON_CG_MAX];  /* "N:controllers:/path" line that names its cgroup */
     int enforce;
     struct rootfs_manifest mf;
+    uint8_t mfdigest[DIGEST_LEN]; /* SHA-256 of mf: the `rootfs` record's digest */
     struct mfile *files;        /* its regular files, sorted by path */
     size_t nfiles;
     struct seen *seen;          /* sorted */
@@ -232,6 +238,10 @@ struct mon {
     int net;                    /* channel to the network process (the verifier's HTTP) */
     pid_t netpid;
     unsigned long long hits, misses, events, denied;
+    /* the worker's only: manifests the verifier has (asked or uploaded), a ring */
+    uint8_t known[RTMON_KNOWN][DIGEST_LEN];
+    unsigned nknown, kpos;
+    int64_t no_store_until;     /* deadline_now_ms(): the verifier had no manifest store */
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -658,6 +668,7 @@ static int take_manifest(struct ctr *c, const uint8_t *mf, size_t mflen, char *e
         snprintf(err, errsz, "the manifest is not the measured rootfs's");
         return -EINVAL;
     }
+    memcpy(c->mfdigest, want, DIGEST_LEN);
     if (!(c->mf.p = malloc(mflen)))
         return -ENOMEM;
     memcpy(c->mf.p, mf, mflen);
@@ -1200,7 +1211,74 @@ struct job {
     int resync;                     /* from: found by reading PCR 11 back (re-watched) */
     size_t saved;                   /* records in the container's saved state */
     struct bytes manifest;          /* borrowed: c->mf lives until the job is done (pending) */
+    uint8_t mfdigest[DIGEST_LEN];
+    int mf_retry;                   /* denied for a manifest the verifier no longer has */
+    int mf_asked;                   /* this job asked for (or uploaded) the manifest */
 };
+
+static int known_at(const struct mon *m, const uint8_t d[DIGEST_LEN])
+{
+    for (unsigned i = 0; i < m->nknown; i++)
+        if (!memcmp(m->known[i], d, DIGEST_LEN))
+            return (int)i;
+    return -1;
+}
+
+/* 1 when d was known (and is forgotten now). */
+static int forget_known(struct mon *m, const uint8_t d[DIGEST_LEN])
+{
+    int i = known_at(m, d);
+
+    if (i < 0)
+        return 0;
+    memset(m->known[i], 0, DIGEST_LEN);
+    return 1;
+}
+
+/*
+ * The container's rootfs manifest at the verifier's manifest store, once per image (digest)
+ * in this process: asked for (HEAD), uploaded when missing. 0: evidence goes without it; 1:
+ * the evidence carries it inline (an older verifier without the store, or one that refused
+ * it: the verifier then judges as before, within its evidence bound); -errno: try later.
+ */
+static int manifest_at_verifier(struct mon *m, struct job *j)
+{
+    struct http_opts ho = { .base_url = m->o->verifier, .ca = m->o->ca, .cert = m->o->cert,
+                            .key = m->o->key, .deadline = deadline_now_ms() + RTMON_UPLOAD_MS };
+    char hex[2 * DIGEST_LEN + 1];
+    int up = 0, r;
+
+    if (known_at(m, j->mfdigest) >= 0)
+        return 0;
+    if (m->no_store_until && deadline_now_ms() < m->no_store_until)
+        return 1;
+    hex_encode(j->mfdigest, DIGEST_LEN, hex);
+    j->mf_asked = 1;
+    r = verifier_manifest(&ho, j->manifest.p, j->manifest.len, &up);
+    if (r == 0) {
+        memcpy(m->known[m->kpos], j->mfdigest, DIGEST_LEN);
+        m->kpos = (m->kpos + 1) % RTMON_KNOWN;
+        if (m->nknown < RTMON_KNOWN)
+            m->nknown++;
+        LOG_INFO("container %s: rootfs manifest sha256:%s %s the verifier (%zu bytes)", j->id,
+                 hex, up ? "uploaded to" : "already at", j->manifest.len);
+        return 0;
+    }
+    if (r == -ENOTSUP) {
+        m->no_store_until = deadline_now_ms() + RTMON_NO_STORE_MS;
+        LOG_WARN("the verifier has no manifest store (an older one): rootfs manifests go "
+                 "inline in evidence, up to its 1 MiB");
+        return 1;
+    }
+    if (r == -ENOSPC || r == -EACCES || r == -EMSGSIZE) {
+        LOG_ERROR("container %s: rootfs manifest sha256:%s refused by the verifier (%s): "
+                  "sent inline in evidence if it fits", j->id, hex, strerror(-r));
+        return 1;
+    }
+    LOG_ERROR("container %s: rootfs manifest sha256:%s not uploaded: %s", j->id, hex,
+              strerror(-r));
+    return r;
+}
 
 static int node_mode(const struct agent_opts *o)
 {
@@ -1262,7 +1340,7 @@ static int send_job(struct mon *m, struct job *j, size_t *done)
     struct attest a;
     uint8_t *nonce = NULL;
     size_t nonce_len = 0, n = cbor_array_size(j->log);
-    int rc = attest_open(&a, &mgr, j->vtpm);
+    int inl = 0, rc = attest_open(&a, &mgr, j->vtpm);
 
     if (rc == 0 && a.ak_created)
         rc = -ENOENT;
@@ -1284,16 +1362,31 @@ static int send_job(struct mon *m, struct job *j, size_t *done)
         if (node_mode(m->o))
             rc = nodemode_ensure(&nm, 0, RTMON_STEP_MS, 1, &use);
     }
-    if (rc == 0)
+    if (rc == 0 && (inl = manifest_at_verifier(m, j)) < 0)
+        rc = inl;
+    if (rc == 0) {
+        ho.deadline = deadline_now_ms() + RTMON_STEP_MS; /* the upload had its own */
         rc = verifier_nonce(&ho, &nonce, &nonce_len);
+    }
     if (rc == 0) {
         rc = attest_quote(&a, j->id, nonce, nonce_len, &e);
         e.registration = j->reg;
-        e.manifest = j->manifest;
+        /* inline only when it leaves room for the rest (the start log, the chain) */
+        if (inl && j->manifest.len <= EVIDENCE_MAX_SIZE - RTMON_INLINE_SLACK)
+            e.manifest = j->manifest;
+        else if (inl)
+            LOG_ERROR("container %s: its rootfs manifest (%zu bytes) is neither at the "
+                      "verifier nor small enough for evidence: the verifier will deny it with "
+                      "runtime-manifest-missing", j->id, j->manifest.len);
         if (rc == 0)
             rc = hostev_send_container(&mgr, &m->o->host, &e, &ho, &vi);
         if (rc == -EACCES && vi.node_deny && node_mode(m->o))
             nodemode_drop(&nm, &use);
+        /* the verifier lost the manifest it had (a new database): upload it again, once (not
+         * when this job just put it there: instances on separate databases would loop) */
+        if (rc == -EACCES && vi.manifest_missing && !inl && forget_known(m, j->mfdigest) &&
+            !j->mf_asked)
+            j->mf_retry = 1;
     }
     free(nonce);
     attest_close(&a);
@@ -1332,6 +1425,7 @@ static void *worker_main(void *arg)
         j.resync = c->resync;
         j.saved = c->saved;
         j.manifest = (struct bytes){ .p = c->mf.p, .len = c->mf.len };
+        memcpy(j.mfdigest, c->mfdigest, DIGEST_LEN);
         c->inflight = 1; /* reap() leaves it */
         pthread_mutex_unlock(&m->mu);
         t0 = deadline_now_ms();
@@ -1346,6 +1440,9 @@ static void *worker_main(void *arg)
         if (rc == 0)
             LOG_INFO("container %s: runtime evidence allowed (%lld ms)", j.id,
                      (long long)(deadline_now_ms() - t0));
+        else if (rc == -EACCES && j.mf_retry)
+            LOG_WARN("container %s: runtime evidence denied: the verifier has no manifest of "
+                     "its rootfs any more; uploading it again", j.id);
         else if (rc == -EACCES)
             LOG_WARN("container %s: runtime evidence denied: the verifier revoked it (%lld ms)",
                      j.id, (long long)(deadline_now_ms() - t0));
@@ -1360,13 +1457,13 @@ static void *worker_main(void *arg)
         c->saved = j.saved;
         if (rc == -ENOTRECOVERABLE || rc == -ENOENT || rc == -EMSGSIZE) {
             /* extends may have been lost, the vTPM is gone, or the evidence (log and
-             * manifest) is over the verifier's 1 MiB: nothing more is sent, and the
+             * inline manifest) is over the verifier's 1 MiB: nothing more is sent, and the
              * verifier revokes the container when its re-attestation is missed */
             c->broken = 1;
             LOG_ERROR("container %s: %s: its evidence is not sent again", j.id,
                       rc == -ENOTRECOVERABLE ? "PCR 11 may not follow its log any more"
                       : rc == -ENOENT ? "its vTPM or AK is gone" : "evidence over 1 MiB");
-        } else if (rc < 0 && rc != -EACCES && !c->gone) {
+        } else if (((rc < 0 && rc != -EACCES) || j.mf_retry) && !c->gone) {
             c->pending = 1; /* the records are in the vTPM: send again later */
             pthread_mutex_unlock(&m->mu);
             sleep(1);

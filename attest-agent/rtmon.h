@@ -17,7 +17,8 @@
 #define PCR_RUNTIME 11
 #define ANN_RUNTIME "org.vtpm-attest.runtime" /* off | monitor | enforce */
 #define RTMON_DEFAULT_SOCKET "/run/attest-agent/monitor.sock"
-#define RTMON_MAX_REQUEST (2u * 1024u * 1024u)
+/* a registration: the manifest (ROOTFS_MANIFEST_MAX) and the start log */
+#define RTMON_MAX_REQUEST (ROOTFS_MANIFEST_MAX + 2u * 1024u * 1024u)
 
 enum rt_mode { RT_OFF = 0, RT_MONITOR, RT_ENFORCE };
 

@@ -11,6 +11,7 @@
 #include "ctlproto.h"
 #include "digest.h"
 #include "evidence.h"
+#include "hexutil.h"
 #include "log.h"
 #include "netproxy.h"
 
@@ -107,6 +108,20 @@ static int node_reason(const json_t *j)
     return 0;
 }
 
+/* 1 when a reason of the answer is code or code:detail. */
+static int has_reason(const json_t *j, const char *code)
+{
+    size_t n = strlen(code), i;
+    const json_t *v;
+
+    json_array_foreach(json_object_get(j, "reasons"), i, v) {
+        const char *s = json_string_value(v);
+        if (s && !strncmp(s, code, n) && (!s[n] || s[n] == ':'))
+            return 1;
+    }
+    return 0;
+}
+
 void verdict_info_parse(const uint8_t *buf, size_t len, int allowed, struct verdict_info *vi)
 {
     json_t *j = buf ? json_loadb((const char *)buf, len, 0, NULL) : NULL;
@@ -118,6 +133,7 @@ void verdict_info_parse(const uint8_t *buf, size_t len, int allowed, struct verd
         vi->node.fresh_until = time_field(j, "fresh_until");
     } else {
         vi->node_deny = node_reason(j);
+        vi->manifest_missing = has_reason(j, "runtime-manifest-missing");
     }
     json_decref(j);
 }
@@ -201,6 +217,50 @@ static int local_activate(const struct http_opts *o, const uint8_t *body, size_t
     return r;
 }
 
+/* The manifest store's answers: HEAD 200 there, 404 with a JSON error missing; an older
+ * verifier answers 405 (no such method) or 404 from its router. */
+static int local_manifest(const struct http_opts *o, const uint8_t *mf, size_t len,
+                          int *uploaded)
+{
+    uint8_t d[DIGEST_LEN];
+    char path[96], hex[2 * DIGEST_LEN + 1];
+    struct http_resp resp;
+    json_t *j;
+    int r;
+
+    *uploaded = 0;
+    if (digest_buf(mf, len, d) < 0)
+        return -EIO;
+    hex_encode(d, DIGEST_LEN, hex);
+    snprintf(path, sizeof(path), "/v1/manifests/sha256:%s", hex);
+    if ((r = http_head(o, path, &resp)) < 0)
+        return r;
+    r = (int)resp.status;
+    http_resp_free(&resp);
+    if (r == 200)
+        return 0;
+    if (r == 405)
+        return -ENOTSUP;
+    if (r != 404)
+        return -EIO;
+    if ((r = http_send(o, "PUT", path, "application/cbor-seq", mf, len, &resp)) < 0)
+        return r;
+    j = body_json(&resp);
+    if (resp.status == 200 || resp.status == 201) {
+        *uploaded = resp.status == 201;
+        r = 0;
+    } else if (resp.status == 405 || (resp.status == 404 && !json_object_get(j, "error"))) {
+        r = -ENOTSUP;
+    } else {
+        print_reasons("manifest upload", &resp);
+        r = resp.status == 507 ? -ENOSPC : resp.status == 413 ? -EMSGSIZE
+            : resp.status >= 400 && resp.status < 500 ? -EACCES : -EIO;
+    }
+    json_decref(j);
+    http_resp_free(&resp);
+    return r;
+}
+
 /* The service's threads each have their own channel to the network process; once any has
  * one, a thread without one is refused rather than doing HTTP in the root process. */
 static int g_proxied;
@@ -250,6 +310,15 @@ int verifier_activate(const struct http_opts *o, const uint8_t *body, size_t len
     if (p > 0)
         return netproxy_post(t_proxy, o, NET_ACTIVATE, body, len, NULL);
     return p < 0 ? p : local_activate(o, body, len);
+}
+
+int verifier_manifest(const struct http_opts *o, const uint8_t *mf, size_t len, int *uploaded)
+{
+    int p = proxied();
+
+    if (p > 0)
+        return netproxy_manifest(t_proxy, o, mf, len, uploaded);
+    return p < 0 ? p : local_manifest(o, mf, len, uploaded);
 }
 
 int verifier_send_evidence(const struct http_opts *o, const uint8_t *body, size_t len,

@@ -38,6 +38,8 @@ void verifier_use_proxy(int chan);
 /* What an answer to evidence says besides the verdict (node mode); all zero otherwise. */
 struct verdict_info {
     int node_deny;            /* a deny with a node-verdict-* reason: the record was stale */
+    int manifest_missing;     /* a deny with runtime-manifest-missing: the verifier has not
+                               * (or no longer) the container's rootfs manifest */
     struct node_answer node;  /* allowed host-only evidence: the node row's time, due,
                                * fresh_until (integers >= 0; 0 where absent) */
 };
@@ -51,6 +53,13 @@ int verifier_send_evidence(const struct http_opts *o, const uint8_t *body, size_
  * allow vi (or NULL) gets the node's times. */
 int verifier_send_host_evidence(const struct http_opts *o, const uint8_t *body, size_t len,
                                 struct verdict_info *vi);
+
+/* The rootfs manifest mf (its SHA-256 names it) at the verifier's manifest store
+ * (docs/runtime-integrity.md): HEAD /v1/manifests/sha256:<hex>, and PUT when it is missing.
+ * 0 (*uploaded 1 when it was sent), -ENOTSUP when the verifier has no manifest store (an older
+ * one: 405 or 404 without a JSON error), -ENOSPC (over its quota), -EMSGSIZE (too large),
+ * -EACCES (refused, the verifier's error on stderr), another -errno. */
+int verifier_manifest(const struct http_opts *o, const uint8_t *mf, size_t len, int *uploaded);
 
 /* The answer's node fields (exposed for tests): JSON body of an allow / a deny. */
 void verdict_info_parse(const uint8_t *buf, size_t len, int allowed, struct verdict_info *vi);

@@ -211,6 +211,11 @@ int ctl_serialize(const cbor_item_t *map, uint8_t **out, size_t *outlen)
 
 int ctl_send(int fd, const cbor_item_t *map)
 {
+    return ctl_send_max(fd, map, CTL_MAX_RESPONSE);
+}
+
+int ctl_send_max(int fd, const cbor_item_t *map, size_t maxlen)
+{
     uint8_t *buf;
     size_t len;
     uint32_t be;
@@ -218,7 +223,7 @@ int ctl_send(int fd, const cbor_item_t *map)
 
     if (r)
         return r;
-    if (len > CTL_MAX_RESPONSE) {
+    if (len > maxlen || len > UINT32_MAX) {
         free(buf);
         return -EMSGSIZE;
     }

@@ -31,6 +31,9 @@ int ctl_send(int fd, const cbor_item_t *map);
 
 /* Receives one frame of at most maxlen body bytes and decodes it with ctl_decode.
  * Returns 0, -ECONNRESET on EOF before a frame, -EMSGSIZE if too large, -EBADMSG. */
+/* ctl_send for a message larger than CTL_MAX_RESPONSE allows, up to maxlen (a runtime
+ * monitor registration with its rootfs manifest): -EMSGSIZE beyond. */
+int ctl_send_max(int fd, const cbor_item_t *map, size_t maxlen);
 int ctl_recv(int fd, size_t maxlen, cbor_item_t **out);
 
 /* Map building; each returns 0 or -ENOMEM. ctl_put_item takes ownership of v. */

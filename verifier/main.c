@@ -47,6 +47,9 @@ static void usage_to(FILE *f)
         "                      /v1/policies; up to 8) [--policy-poll-ms MS]   (default 1000)\n"
         "                      [--admission-client CN ...]   (the only client certificate CNs\n"
         "                      /v1/admission answers: the API server's; up to 8)\n"
+        "                      [--manifest-quota-mb MB] [--manifest-idle S]\n"
+        "                      [--manifest-cache-mb MB] [--max-manifest-uploads N]\n"
+        "                      (rootfs manifest store; defaults 1024, 604800, 256, 2)\n"
         "                      [--config FILE]   (options from a JSON file, default\n"
         "                      " CFGFILE_DIR "/verifier-serve.json when it exists; SIGHUP reloads\n"
         "                      the policy, trust and TLS files)\n"
@@ -284,7 +287,7 @@ enum { OPT_REATTEST_INTERVAL = 0x100, OPT_REATTEST_GRACE, OPT_NOTIFY_URL, OPT_NO
        OPT_NOTIFY_MAX_ATTEMPTS, OPT_ADMISSION_CACHE_MS, OPT_ADMISSION_MAX_AGE,
        OPT_MAX_CONNS, OPT_PER_IP, OPT_RESERVE, OPT_HANDSHAKE_S, OPT_HEADER_S, OPT_BODY_S,
        OPT_IDLE_S, OPT_THREADS, OPT_AUDIT_KEEP_DAYS, OPT_POLICY_ADMIN, OPT_POLICY_POLL_MS,
-       OPT_ADMISSION_CLIENT };
+       OPT_ADMISSION_CLIENT, OPT_MF_QUOTA, OPT_MF_IDLE, OPT_MF_CACHE, OPT_MF_UPLOADS };
 
 /* A whole decimal number in [0, max]; -1 otherwise. */
 static int number(const char *s, unsigned long max, unsigned long *out)
@@ -336,6 +339,12 @@ static int serve_sched_opt(int c, struct server_config *cfg)
     case OPT_ADMISSION_MAX_AGE: return number(optarg, 86400 * 365, &cfg->admission_max_age);
     case OPT_THREADS: return positive(optarg, SERVER_MAX_THREADS, &cfg->threads);
     case OPT_POLICY_POLL_MS: return number(optarg, 60000, &cfg->policy_poll_ms);
+    case OPT_MF_QUOTA: return number(optarg, 1u << 20, &cfg->manifest_quota_mb) < 0 ||
+                              cfg->manifest_quota_mb == 0 ? -1 : 0;
+    case OPT_MF_IDLE: return number(optarg, 86400 * 3650, &cfg->manifest_idle_s) < 0 ||
+                             cfg->manifest_idle_s < 3600 ? -1 : 0;
+    case OPT_MF_CACHE: return number(optarg, 65536, &cfg->manifest_cache_mb);
+    case OPT_MF_UPLOADS: return positive(optarg, 64, &cfg->max_manifest_uploads);
     case OPT_POLICY_ADMIN:
         if (cfg->n_policy_admins >= SERVER_POLICY_ADMINS_MAX || !optarg[0])
             return -1;
@@ -378,6 +387,10 @@ static int serve_parse(int argc, char **argv, struct server_config *cfg)
         { "policy-admin", required_argument, NULL, OPT_POLICY_ADMIN },
         { "admission-client", required_argument, NULL, OPT_ADMISSION_CLIENT },
         { "policy-poll-ms", required_argument, NULL, OPT_POLICY_POLL_MS },
+        { "manifest-quota-mb", required_argument, NULL, OPT_MF_QUOTA },
+        { "manifest-idle", required_argument, NULL, OPT_MF_IDLE },
+        { "manifest-cache-mb", required_argument, NULL, OPT_MF_CACHE },
+        { "max-manifest-uploads", required_argument, NULL, OPT_MF_UPLOADS },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -419,6 +432,9 @@ static int cmd_serve(int argc, char **argv)
         .nonce_ttl = SERVER_NONCE_TTL, .reattest_interval = SERVER_REATTEST_INTERVAL,
         .reattest_grace = SERVER_REATTEST_GRACE, .audit_keep_days = SERVER_AUDIT_KEEP_DAYS, .notify_max_attempts = SWEEPER_DEFAULT_MAX_ATTEMPTS,
         .admission_cache_ms = SERVER_ADMISSION_CACHE_MS, .policy_poll_ms = WP_POLL_MS,
+        .manifest_quota_mb = SERVER_MANIFEST_QUOTA_MB, .manifest_idle_s = SERVER_MANIFEST_IDLE_S,
+        .manifest_cache_mb = SERVER_MANIFEST_CACHE_MB,
+        .max_manifest_uploads = SERVER_MANIFEST_UPLOADS,
         .conn = { .max_conns = GUARD_MAX_CONNS, .per_ip = GUARD_PER_IP, .reserve = GUARD_RESERVE,
                   .handshake_s = GUARD_HANDSHAKE_S, .header_s = GUARD_HEADER_S,
                   .body_s = GUARD_BODY_S, .idle_s = GUARD_IDLE_S },

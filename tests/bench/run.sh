@@ -13,7 +13,8 @@
 # first evidence is checked, BENCH_PROC_ROUNDS: rounds of `verifier verify` vs tpm2_checkquote
 # processes, BENCH_CHECKQUOTE_N, BENCH_START_N);
 # those of tests/bench/bench_fleet.sh (BENCH_FLEET_*); BENCH_IMAGESIG_SECONDS of
-# tests/bench/bench_imagesig.sh; tests/bench/bench_runtime.sh (BENCH_RUNTIME_*).
+# tests/bench/bench_imagesig.sh; tests/bench/bench_runtime.sh (BENCH_RUNTIME_*);
+# tests/bench/bench_rtmanifest.sh (BENCH_RTMF_*).
 set -eu
 B=$(cd "${1:-build}" && pwd)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -470,6 +471,7 @@ write_report() {
         cat "$T/store.md"    # 8g. evidence checks' store commits: per write, per check, grouped
         cat "$T/fleet.md"    # 8h. the verifier under a simulated fleet
         cat "$T/runtime.md"  # 8i. exec latency and monitor CPU with runtime integrity
+        cat "$T/rtmanifest.md"  # 8j. rootfs manifests: decode vs the decoded cache
         report_goals
         report_notes
     } >"$T/benchmarks.md"
@@ -571,6 +573,10 @@ main() {
     { echo; echo "## 8i. Runtime integrity: exec latency and monitor CPU"
       sh "$ROOT/tests/bench/bench_runtime.sh" "$B"; } >"$T/runtime.md" ||
         fail "bench_runtime.sh"
+    say "8j rootfs manifests of large images: decode, store read, cache hit (bench_rtmanifest.sh)"
+    { echo; echo "## 8j. Runtime integrity: manifests of large images at the verifier"
+      sh "$ROOT/tests/bench/bench_rtmanifest.sh" "$B"; } >"$T/rtmanifest.md" ||
+        fail "bench_rtmanifest.sh"
     write_report
     sh "$ROOT/swtpm-ci/bench-kernel.sh" "$B" "$OUT" || fail "kernel device round trip (swtpm-ci/bench-kernel.sh)"
 }

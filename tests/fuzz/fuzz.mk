@@ -69,7 +69,7 @@ fuzz_imagesig_SRCS  := verifier/check/imagesig.c verifier/check/sigkeys.c verifi
                        lib/cborutil.c lib/ctlproto.c lib/fileio.c lib/hexutil.c lib/log.c
 fuzz_imagesig_LIBS  := -ljansson -lcbor -lcrypto -ltss2-mu
 
-fuzz_rtmanifest_SRCS := verifier/check/runtime.c verifier/check/policy.c verifier/check/launchpolicy.c \
+fuzz_rtmanifest_SRCS := verifier/check/runtime.c verifier/check/rtcache.c verifier/check/policy.c verifier/check/launchpolicy.c \
                         verifier/check/imagesig.c verifier/check/sigkeys.c verifier/check/refbundle.c \
                         verifier/check/reasons.c verifier/check/tpmobj.c verifier/boot/bootpolicy.c verifier/check/errfmt.c \
                         verifier/boot/uefilog.c verifier/boot/eventlog.c \

@@ -47,18 +47,21 @@ SEED=$BUILD/tests/verifier_seed
 pq() { psql -qtA -h "$PG/sock" -U postgres -d up -c "$1"; }
 "$SEED" "$(pg_url up)" container old-1 u-old "" allow '[]' 100 0 >/dev/null 2>&1 || fail "seed"
 pq "ALTER TABLE verdicts DROP COLUMN vtpm_ek, DROP COLUMN reset_count, DROP COLUMN bound_until;
-    DROP INDEX verdicts_node; DROP TABLE policies; DROP TABLE admitted_pods; DELETE FROM schema_migrations WHERE version >= 3" || fail "psql"
+    DROP INDEX verdicts_node; DROP TABLE policies; DROP TABLE admitted_pods; DROP TABLE manifests;
+    DELETE FROM schema_migrations WHERE version >= 3" || fail "psql"
 "$SEED" "$(pg_url up)" container new-1 u-new "" deny '[]' 200 0 >"$T/up.log" 2>&1 ||
     { cat "$T/up.log" >&2; fail "a version 2 database did not open"; }
 grep -q "upgraded to version 3" "$T/up.log" || fail "no upgrade to version 3 logged"
 grep -q "upgraded to version 4" "$T/up.log" || fail "no upgrade to version 4 logged"
 grep -q "upgraded to version 6" "$T/up.log" || fail "no upgrade to version 6 logged"
+grep -q "upgraded to version 7" "$T/up.log" || fail "no upgrade to version 7 logged"
+[ "$(pq "SELECT count(*) FROM manifests")" = 0 ] || fail "no manifest store after the upgrade"
 [ "$(pq "SELECT count(*) FROM pg_indexes WHERE indexname = 'verdicts_node'")" = 1 ] ||
     fail "no index on verdicts(node) after the upgrade"
 [ "$(pq "SELECT verdict || '/' || vtpm_ek || '/' || reset_count || '/' || bound_until
          FROM verdicts WHERE container_id = 'old-1'")" = "allow//0/0" ] ||
     fail "the upgraded verdict: $(pq "SELECT * FROM verdicts WHERE container_id = 'old-1'")"
-ok "a version 2 database upgrades in place to 6: its verdict kept, unbound, verdicts(node) indexed"
+ok "a version 2 database upgrades in place to 7: its verdict kept, unbound, verdicts(node) indexed, the manifest store made"
 
 # A database from a newer verifier is refused.
 psql -q -h "$PG/sock" -U postgres -d conf -c "INSERT INTO schema_migrations VALUES (99, 0)" ||

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../../verifier/store/store.h"
+#include "../../verifier/store/store_manifest.h"
 #include "../../verifier/store/store_policy.h"
 
 #define T0 INT64_C(1000000) /* the scenario's clock: far from real time, so nothing is "now" */
@@ -954,6 +955,53 @@ static void policies(struct store *st)
     EXPECT_EQ(store_pod_get(st, "u-2", &j), -ENOENT);
 }
 
+/* The manifest store (store_manifest.c): content-addressed rows, binary-safe bytes, the
+ * quota with its eviction order (never used first, then least recently used). */
+static void manifests(struct store *st)
+{
+    const struct store_manifest_quota q = { .total = 250, .idle_s = 3600, .unused_s = 600 };
+    uint8_t a[100], *got = NULL;
+    size_t len = 0;
+    int64_t size = 0, n = -1, bytes = -1;
+    int ev = -1;
+
+    for (size_t i = 0; i < sizeof(a); i++)
+        a[i] = (uint8_t)(i * 37 + (i == 5 ? 0 : 1)); /* a NUL and high bytes */
+    a[5] = 0;
+    EXPECT_EQ(store_manifest_stat(st, "aa", &size), -ENOENT);
+    EXPECT_EQ(store_manifest_get(st, "aa", &got, &len), -ENOENT);
+    EXPECT_EQ(store_manifest_put(st, "aa", a, sizeof(a), T0, &q, &ev), 0);
+    EXPECT_EQ(ev, 0);
+    EXPECT_EQ(store_manifest_put(st, "aa", a, sizeof(a), T0, &q, &ev), 1);
+    EXPECT_EQ(store_manifest_stat(st, "aa", &size), 0);
+    EXPECT_EQ(size, 100);
+    EXPECT_EQ(store_manifest_get(st, "aa", &got, &len), 0);
+    EXPECT(len == sizeof(a) && got && !memcmp(got, a, sizeof(a)));
+    free(got);
+    EXPECT_EQ(store_manifest_put(st, "bb", a, sizeof(a), T0 + 1, &q, &ev), 0);
+    /* over the quota with nothing evictable yet: refused, nothing written */
+    EXPECT_EQ(store_manifest_put(st, "cc", a, sizeof(a), T0 + 10, &q, &ev), -ENOSPC);
+    EXPECT_EQ(store_manifest_stat(st, "cc", &size), -ENOENT);
+    EXPECT_EQ(store_manifest_put(st, "big", a, 1, T0, &(struct store_manifest_quota){ 0, 1, 1 },
+                                 &ev), -ENOSPC);
+    EXPECT_EQ(store_manifest_used(st, "bb", T0 + 650, 600), 0);
+    /* aa never used and older than unused_s: evicted for cc; bb (used) stays */
+    EXPECT_EQ(store_manifest_put(st, "cc", a, sizeof(a), T0 + 700, &q, &ev), 0);
+    EXPECT_EQ(ev, 1);
+    EXPECT_EQ(store_manifest_stat(st, "aa", &size), -ENOENT);
+    EXPECT_EQ(store_manifest_stat(st, "bb", &size), 0);
+    /* bb used recently, cc unused but young: nothing to evict */
+    EXPECT_EQ(store_manifest_put(st, "dd", a, sizeof(a), T0 + 800, &q, &ev), -ENOSPC);
+    /* later: cc (never used) goes before bb (used, idle too) */
+    EXPECT_EQ(store_manifest_put(st, "dd", a, sizeof(a), T0 + 5000, &q, &ev), 0);
+    EXPECT_EQ(ev, 1);
+    EXPECT_EQ(store_manifest_stat(st, "cc", &size), -ENOENT);
+    EXPECT_EQ(store_manifest_stat(st, "bb", &size), 0);
+    EXPECT_EQ(store_manifest_totals(st, &n, &bytes), 0);
+    EXPECT_EQ(n, 2);
+    EXPECT_EQ(bytes, 200);
+}
+
 static int empty(struct store *st)
 {
     static const char *const t[] = { "nonces", "registrations", "verdicts", "nodes",
@@ -994,6 +1042,7 @@ static int scenario(const char *url)
     node_gate(st);
     node_cascade(st);
     policies(st);
+    manifests(st);
     checks(st);
     round_trips(st);
     group(url, st);

@@ -160,8 +160,21 @@ static void test_net_answers(void **state)
     assert_int_equal(netproxy_rep_check(&h, NET_EVIDENCE), -EBADMSG);
     h = ok_node_deny; h.node_deny = 2;
     assert_int_equal(netproxy_rep_check(&h, NET_EVIDENCE), -EBADMSG);
-    h = ok_node_deny; h.pad = 1;
+    h = ok_node_deny; h.mf_missing = 2;
     assert_int_equal(netproxy_rep_check(&h, NET_EVIDENCE), -EBADMSG);
+    h = ok_node_deny; h.mf_missing = 1;            /* a deny naming the missing manifest */
+    assert_int_equal(netproxy_rep_check(&h, NET_EVIDENCE), 0);
+    h = ok_host; h.mf_missing = 1;                 /* only on denied container evidence */
+    assert_int_equal(netproxy_rep_check(&h, NET_HOST_EVIDENCE), -EBADMSG);
+    /* the manifest store: uploaded only with success, nothing else in the answer */
+    h = (struct net_rep){ .magic = NET_MAGIC, .registered = 1 };
+    assert_int_equal(netproxy_rep_check(&h, NET_MANIFEST), 0);
+    h.rc = -ENOTSUP;
+    assert_int_equal(netproxy_rep_check(&h, NET_MANIFEST), -EBADMSG);
+    h.registered = 0;
+    assert_int_equal(netproxy_rep_check(&h, NET_MANIFEST), 0);
+    h.a_len = 16;
+    assert_int_equal(netproxy_rep_check(&h, NET_MANIFEST), -EBADMSG);
     assert_int_equal(netproxy_rep_check(&ok_host, NET_EVIDENCE), -EBADMSG); /* times, ctr */
     h = ok_host; h.rc = -EACCES;                   /* times with a deny */
     assert_int_equal(netproxy_rep_check(&h, NET_HOST_EVIDENCE), -EBADMSG);

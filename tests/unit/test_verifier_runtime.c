@@ -15,6 +15,7 @@
 #include <cbor.h>
 #include <openssl/sha.h>
 
+#include "../../verifier/check/rtcache.h"
 #include "../../verifier/check/runtime.h"
 
 static const uint8_t SH[32] = { 0x5a, 1, 2, 3 };   /* content digest of bin/busybox */
@@ -347,6 +348,151 @@ static void test_manifest_parse(void **s)
     free(f.manifest);
 }
 
+/* A manifest source over one stored byte string (the service's store, in small): counts the
+ * lookups and checks each hold is given back. */
+struct store_fx {
+    const uint8_t *bytes;
+    size_t len;
+    int gets, puts, fail;
+};
+
+static int fx_get(void *arg, const uint8_t digest[32], const struct rt_manifest **m, void **ref,
+                  char *err, size_t errsz)
+{
+    struct store_fx *sf = arg;
+    struct rt_manifest *own;
+    int rc;
+
+    sf->gets++;
+    if (sf->fail)
+        return sf->fail;
+    if (!sf->bytes)
+        return -ENOENT;
+    own = calloc(1, sizeof(*own));
+    rc = rt_manifest_parse(sf->bytes, sf->len, digest, own, err, errsz);
+    if (rc < 0) {
+        free(own);
+        return rc;
+    }
+    *m = own;
+    *ref = own;
+    return 0;
+}
+
+static void fx_put(void *arg, void *ref)
+{
+    ((struct store_fx *)arg)->puts++;
+    rt_manifest_free(ref);
+    free(ref);
+}
+
+static const char *run_src(struct fx *f, struct store_fx *sf, struct reasons *r)
+{
+    static char out[2048];
+    const struct rt_source src = { fx_get, fx_put, sf };
+
+    memset(r, 0, sizeof(*r));
+    runtime_check_src(NULL, &f->ev, f->rootfs, &src, r, NULL);
+    join(r, out, sizeof(out));
+    return out;
+}
+
+/* Evidence without rootfs_manifest: the manifest comes from the source by the quoted rootfs
+ * digest; missing, another rootfs's or malformed stored bytes, and a store fault, each named. */
+static void test_manifest_from_store(void **s)
+{
+    struct store_fx sf = { 0 };
+    struct fx f;
+    struct reasons r;
+    uint8_t *copy;
+
+    (void)s;
+    image(&f);
+    add_exec(&f, "/bin/busybox", SH);
+    add_exec(&f, "/tmp/sh", SH);
+    f.ev.rootfs_manifest.len = 0;
+    sf.bytes = f.manifest;
+    sf.len = f.len;
+    assert_string_equal(run_src(&f, &sf, &r), "runtime-drift:/tmp/sh");
+    assert_int_equal(sf.gets, 1); /* once per evidence, not per record */
+    assert_int_equal(sf.puts, 1);
+    reasons_free(&r);
+    sf.bytes = NULL;
+    assert_string_equal(run_src(&f, &sf, &r), "runtime-manifest-missing:not in the manifest "
+                        "store,runtime-drift:/bin/busybox,runtime-drift:/tmp/sh");
+    reasons_free(&r);
+    copy = malloc(f.len);
+    memcpy(copy, f.manifest, f.len);
+    copy[f.len - 1] ^= 1; /* stored bytes of another rootfs */
+    sf.bytes = copy;
+    assert_string_equal(run_src(&f, &sf, &r), "runtime-manifest-mismatch:stored: does not hash "
+                        "to the measured rootfs digest,runtime-drift:/bin/busybox,"
+                        "runtime-drift:/tmp/sh");
+    reasons_free(&r);
+    free(copy);
+    sf.fail = -EIO;
+    assert_string_equal(run_src(&f, &sf, &r), "internal-error:manifest store,"
+                        "runtime-drift:/bin/busybox,runtime-drift:/tmp/sh");
+    reasons_free(&r);
+    /* an inline manifest (an older agent) is used as before, the store not asked */
+    sf.fail = 0;
+    sf.gets = 0;
+    f.ev.rootfs_manifest.len = f.len;
+    assert_string_equal(run_src(&f, &sf, &r), "runtime-drift:/tmp/sh");
+    assert_int_equal(sf.gets, 0);
+    done(&f, &r);
+}
+
+/* The decoded manifests' cache: hits, the bound by memory, entries in use never freed. */
+static void test_cache(void **s)
+{
+    struct fx f;
+    struct rt_manifest m;
+    struct rt_cache *c;
+    struct rt_cache_entry *e1, *e2, *e3;
+    struct rt_cache_stats st;
+    uint8_t d1[32] = { 1 }, d2[32] = { 2 }, d3[32] = { 3 }, want[32];
+    char err[96];
+    size_t one;
+
+    (void)s;
+    image(&f);
+    SHA256(f.manifest, f.len, want);
+    assert_int_equal(rt_manifest_parse(f.manifest, f.len, want, &m, err, sizeof(err)), 0);
+    one = rtcache_size_of(&m);
+    c = rtcache_new(2 * one); /* room for two */
+    assert_null(rtcache_get(c, d1, &e1));
+    assert_non_null(rtcache_add(c, d1, &m, &e1));
+    assert_int_equal(rt_manifest_parse(f.manifest, f.len, want, &m, err, sizeof(err)), 0);
+    assert_non_null(rtcache_add(c, d2, &m, &e2));
+    assert_int_equal(rt_manifest_parse(f.manifest, f.len, want, &m, err, sizeof(err)), 0);
+    assert_non_null(rtcache_add(c, d3, &m, &e3)); /* over: all three held, none freed */
+    rtcache_stats(c, &st);
+    assert_int_equal(st.entries, 3);
+    rtcache_put(c, e1); /* d1, least recently used and free now: out */
+    rtcache_stats(c, &st);
+    assert_int_equal(st.entries, 2);
+    assert_null(rtcache_get(c, d1, &e1));
+    {
+        const struct rt_manifest *hit = rtcache_get(c, d2, &e2);
+
+        assert_non_null(hit);
+        assert_memory_equal(rt_manifest_lookup(hit, "bin/busybox"), SH, 32);
+    }
+    rtcache_put(c, e2);
+    rtcache_put(c, e2);
+    rtcache_put(c, e3);
+    rtcache_stats(c, &st);
+    assert_int_equal(st.hits, 1);
+    assert_int_equal(st.misses, 2);
+    assert_true(rtcache_touch_due(c, e3, 1000, 600));
+    assert_false(rtcache_touch_due(c, e3, 1500, 600));
+    assert_true(rtcache_touch_due(c, e3, 1600, 600));
+    rtcache_free(c);
+    cbor_decref(&f.log);
+    free(f.manifest);
+}
+
 static void test_policy_validate(void **s)
 {
     const char *good[] = {
@@ -383,6 +529,8 @@ int main(void)
         cmocka_unit_test(test_monitor_gap),
         cmocka_unit_test(test_bad_records),
         cmocka_unit_test(test_manifest_parse),
+        cmocka_unit_test(test_manifest_from_store),
+        cmocka_unit_test(test_cache),
         cmocka_unit_test(test_policy_validate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "../../verifier/store/store.h"
+#include "../../verifier/store/store_manifest.h"
 #include "../../verifier/store/store_policy.h"
 
 /* The schema exactly as the release with schema version 1 wrote it. */
@@ -126,7 +127,7 @@ static void test_fresh_database(void **state)
     struct store *st = open_ok(f);
 
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-    assert_int_equal(STORE_SCHEMA_VERSION, 6);
+    assert_int_equal(STORE_SCHEMA_VERSION, 7);
     assert_int_equal(store_count(st, "nodes"), 0);
     assert_int_equal(store_count(st, "notifications"), 0);
     /* WAL is a property of the file: another connection sees it. */
@@ -196,6 +197,12 @@ static void test_v1_upgrades_in_place(void **state)
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     check_upgraded_rows(st);
     check_upgraded_binding(st);
+    {   /* version 7: the manifest store */
+        int64_t rows = -1, bytes = -1;
+
+        assert_int_equal(store_manifest_totals(st, &rows, &bytes), 0);
+        assert_int_equal(rows, 0);
+    }
     /* An upgraded allow has due 0 (never stale): nothing to revoke. */
     assert_int_equal(store_revoke_overdue(st, INT64_MAX, out, 4, &n), 0);
     assert_int_equal(n, 0);
@@ -207,17 +214,48 @@ static void test_v1_upgrades_in_place(void **state)
     store_close(st);
 }
 
+/* The manifest store on SQLite (store_conformance covers eviction on both backends): bytes
+ * kept exactly, a second put of the same name writes nothing, the quota refuses. */
+static void test_manifests(void **state)
+{
+    const struct store_manifest_quota q = { .total = 8, .idle_s = 3600, .unused_s = 600 };
+    struct fixture *f = *state;
+    struct store *st = open_ok(f);
+    uint8_t *got = NULL;
+    size_t len = 0;
+    int64_t size = 0;
+    int ev = -1;
+
+    assert_int_equal(store_manifest_put(st, "ab", (const uint8_t *)"\x00\xff\x01" "abc", 6, 100, &q,
+                                        &ev), 0);
+    assert_int_equal(store_manifest_put(st, "ab", (const uint8_t *)"\x00\xff\x01" "abc", 6, 100, &q,
+                                        &ev), 1);
+    assert_int_equal(store_manifest_get(st, "ab", &got, &len), 0);
+    assert_int_equal(len, 6);
+    assert_memory_equal(got, "\x00\xff\x01" "abc", 6);
+    free(got);
+    assert_int_equal(store_manifest_stat(st, "ab", &size), 0);
+    assert_int_equal(size, 6);
+    assert_int_equal(store_manifest_put(st, "cd", (const uint8_t *)"xyz", 3, 101, &q, &ev),
+                     -ENOSPC);
+    assert_int_equal(store_manifest_stat(st, "cd", &size), -ENOENT);
+    assert_int_equal(store_manifest_put(st, "cd", (const uint8_t *)"xyz", 3, 1000, &q, &ev), 0);
+    assert_int_equal(ev, 1); /* "ab", never used, 900 s old */
+    assert_int_equal(store_manifest_get(st, "ab", &got, &len), -ENOENT);
+    store_close(st);
+}
+
 static void test_newer_schema_refused(void **state)
 {
     struct fixture *f = *state;
     struct store *st = NULL;
 
-    raw_exec(f->path, "CREATE TABLE future (x); PRAGMA user_version = 7;");
+    raw_exec(f->path, "CREATE TABLE future (x); PRAGMA user_version = 8;");
     assert_int_equal(store_open_url(f->url, &st), -EPROTO);
     assert_null(st);
     assert_int_equal(store_open(f->path, &st), -EPROTO);
     /* Refused means untouched. */
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 7);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 8);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name = 'nodes'"),
                      0);
 }
@@ -834,6 +872,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_purge_registrations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_audit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_manifests, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -289,15 +289,17 @@ static int exec_fields(const cbor_item_t *c, char *path, size_t pathsz, char dig
     return hex_decode_exact(digest + 7, bin, 32);
 }
 
-/* The manifest for this evidence: 1 usable, 0 none (reason added when it is wrong). */
+/* The manifest for this evidence: 1 usable (*use: m, or one the source holds in *ref), 0
+ * none (reason added when it is wrong). */
 static int manifest_for(const struct evidence *ev, const char *rootfs_digest,
-                        struct rt_manifest *m, struct reasons *r)
+                        const struct rt_source *src, struct rt_manifest *m,
+                        const struct rt_manifest **use, void **ref, struct reasons *r)
 {
     uint8_t want[32];
-    char err[96];
+    char err[96] = "";
     int rc;
 
-    if (!ev->rootfs_manifest.len) {
+    if (!ev->rootfs_manifest.len && !src) {
         reasons_add(r, "runtime-manifest-missing", NULL);
         return 0;
     }
@@ -306,8 +308,20 @@ static int manifest_for(const struct evidence *ev, const char *rootfs_digest,
         reasons_add(r, "runtime-manifest-mismatch", "no rootfs record");
         return 0;
     }
+    if (!ev->rootfs_manifest.len) { /* by the quoted rootfs digest, from the store */
+        rc = src->get(src->arg, want, use, ref, err, sizeof(err));
+        if (rc == -ENOENT)
+            reasons_add(r, "runtime-manifest-missing", "not in the manifest store");
+        else if (rc == -EPERM || rc == -EBADMSG)
+            reasons_add(r, rc == -EPERM ? "runtime-manifest-mismatch"
+                                        : "runtime-manifest-malformed", "stored: %s", err);
+        else if (rc < 0)
+            reasons_add(r, "internal-error", "manifest store");
+        return rc == 0;
+    }
     rc = rt_manifest_parse(ev->rootfs_manifest.p, ev->rootfs_manifest.len, want, m, err,
                            sizeof(err));
+    *use = m;
     if (rc < 0) {
         reasons_add(r, rc == -EPERM ? "runtime-manifest-mismatch" : "runtime-manifest-malformed",
                     "%s", err);
@@ -319,6 +333,13 @@ static int manifest_for(const struct evidence *ev, const char *rootfs_digest,
 void runtime_check(const json_t *policy_runtime, const struct evidence *ev,
                    const char *rootfs_digest, struct reasons *r, struct reasons *alerts)
 {
+    runtime_check_src(policy_runtime, ev, rootfs_digest, NULL, r, alerts);
+}
+
+void runtime_check_src(const json_t *policy_runtime, const struct evidence *ev,
+                       const char *rootfs_digest, const struct rt_source *src,
+                       struct reasons *r, struct reasons *alerts)
+{
     const char *mode = policy_runtime ? json_string_value(json_object_get(policy_runtime,
                                                                           "drift")) : NULL;
     const char *gmode = policy_runtime ? json_string_value(json_object_get(policy_runtime,
@@ -326,6 +347,8 @@ void runtime_check(const json_t *policy_runtime, const struct evidence *ev,
     int alert = mode && !strcmp(mode, "alert"), have = -1;
     int gap_alert = gmode ? !strcmp(gmode, "alert") : alert; /* default: as drift */
     struct rt_manifest m = { 0 };
+    const struct rt_manifest *use = NULL;
+    void *ref = NULL;
     size_t n = ev->event_log ? cbor_array_size(ev->event_log) : 0;
 
     for (size_t i = 0; i < n; i++) {
@@ -367,8 +390,8 @@ void runtime_check(const json_t *policy_runtime, const struct evidence *ev,
             continue;
         }
         if (have < 0)
-            have = manifest_for(ev, rootfs_digest, &m, r);
-        want = have ? rt_manifest_lookup(&m, path) : NULL;
+            have = manifest_for(ev, rootfs_digest, src, &m, &use, &ref, r);
+        want = have ? rt_manifest_lookup(use, path) : NULL;
         if ((want && !memcmp(want, bin, 32)) || allowed_digest(policy_runtime, digest))
             continue;
         if (alert) {
@@ -379,5 +402,7 @@ void runtime_check(const json_t *policy_runtime, const struct evidence *ev,
         } else
             reasons_add(r, "runtime-drift", "%s", path);
     }
+    if (ref)
+        src->put(src->arg, ref);
     rt_manifest_free(&m);
 }

@@ -13,7 +13,7 @@
 #include "check/reasons.h"
 
 #define RUNTIME_PCR             11
-#define RUNTIME_MANIFEST_MAX    EVIDENCE_MAX_SIZE
+#define RUNTIME_MANIFEST_MAX    (32u * 1024u * 1024u) /* a manifest, inline or stored */
 #define RUNTIME_MANIFEST_FILES  262144u   /* regular files kept from one manifest */
 #define RUNTIME_PATH_MAX        4096u
 
@@ -58,5 +58,24 @@ int runtime_policy_validate(const json_t *rt, char *err, size_t errsz);
  * be NULL. */
 void runtime_check(const json_t *policy_runtime, const struct evidence *ev,
                    const char *rootfs_digest, struct reasons *r, struct reasons *alerts);
+
+/*
+ * Where the check finds the manifest of evidence that carries none (the service: its manifest
+ * store, docs/verifier.md "Manifest store"). get: 0 and *m, held until put(arg, *ref);
+ * -ENOENT when there is none for digest; -EPERM or -EBADMSG when the stored bytes are not a
+ * manifest of digest (err says why); another -errno for a store fault.
+ */
+struct rt_source {
+    int (*get)(void *arg, const uint8_t digest[32], const struct rt_manifest **m, void **ref,
+               char *err, size_t errsz);
+    void (*put)(void *arg, void *ref);
+    void *arg;
+};
+
+/* runtime_check with a source for manifests evidence does not carry (src may be NULL: none);
+ * an inline `rootfs_manifest` is used as before. */
+void runtime_check_src(const json_t *policy_runtime, const struct evidence *ev,
+                       const char *rootfs_digest, const struct rt_source *src,
+                       struct reasons *r, struct reasons *alerts);
 
 #endif

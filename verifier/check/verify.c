@@ -12,6 +12,12 @@
 void verify_evidence(const struct evidence *ev, const struct policy *pol, X509_STORE *trust,
                      struct verify_result *res)
 {
+    verify_evidence_src(ev, pol, trust, NULL, res);
+}
+
+void verify_evidence_src(const struct evidence *ev, const struct policy *pol, X509_STORE *trust,
+                         const struct rt_source *src, struct verify_result *res)
+{
     struct chain_input ci = {
         .ek_cert = ev->ek_cert, .host_chain = ev->host_chain, .vtpm_uuid = ev->vtpm_uuid,
     };
@@ -20,9 +26,9 @@ void verify_evidence(const struct evidence *ev, const struct policy *pol, X509_S
     quote_check(ev, &res->quote, &res->reasons);
     if (vf_eventlog_check(ev, &res->meas, &res->reasons) == 0) {
         policy_check(pol, &res->meas, &res->reasons);
-        runtime_check(json_object_get(pol->root, "runtime"), ev,
-                      res->meas.has_rootfs ? res->meas.rootfs_digest : "", &res->reasons,
-                      &res->alerts);
+        runtime_check_src(json_object_get(pol->root, "runtime"), ev,
+                          res->meas.has_rootfs ? res->meas.rootfs_digest : "", src,
+                          &res->reasons, &res->alerts);
     }
     chain_check_cached(&ci, trust, &res->reasons);
     host_check(ev, pol->boot, &res->host);

@@ -23,6 +23,10 @@ struct verify_result {
 /* Quote, event log, EK chain, policy and the host part; every problem becomes a reason. */
 void verify_evidence(const struct evidence *ev, const struct policy *pol, X509_STORE *trust,
                      struct verify_result *res);
+/* The same with src for manifests the evidence does not carry (check/runtime.h; NULL none). */
+struct rt_source;
+void verify_evidence_src(const struct evidence *ev, const struct policy *pol, X509_STORE *trust,
+                         const struct rt_source *src, struct verify_result *res);
 void verify_result_free(struct verify_result *res);
 
 /* {"verdict": "allow"|"deny", "reasons": [...], "container_id", "vtpm_uuid"} (callee-allocated). */

@@ -18,6 +18,8 @@
 #include "hexutil.h"
 #include "log.h"
 #include "check/nodeverdict.h"
+#include "check/rtcache.h"
+#include "check/runtime.h"
 #include "check/tpmobj.h"
 #include "check/verify.h"
 #include "sched/podbind.h"
@@ -568,8 +570,42 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* An inline rootfs_manifest (agents before the manifest store) that hashes to the quoted
+ * rootfs digest and decoded in the check is kept in the store, so that newer agents and other
+ * instances find it; best effort. */
+static void keep_inline_manifest(struct api_ctx *c, const struct evidence *ev,
+                                 const struct verify_result *res)
+{
+    struct rt_manifest m;
+    uint8_t want[32];
+    char hex[65], err[96];
+    int64_t size;
+    int rc;
+
+    if (!ev->rootfs_manifest.len || !res->meas.has_rootfs ||
+        strlen(res->meas.rootfs_digest) != 71)
+        return;
+    memcpy(hex, res->meas.rootfs_digest + 7, 65);
+    if (hex_decode_exact(hex, want, 32) < 0 || store_manifest_stat(c->st, hex, &size) == 0)
+        return;
+    /* content-addressed: kept only when it hashes to its name and decodes */
+    if (rt_manifest_parse(ev->rootfs_manifest.p, ev->rootfs_manifest.len, want, &m, err,
+                          sizeof(err)) < 0)
+        return;
+    rt_manifest_free(&m);
+    rc = store_manifest_put(c->st, hex, ev->rootfs_manifest.p, ev->rootfs_manifest.len,
+                            time(NULL), &c->mquota, NULL);
+    if (rc == 0)
+        LOG_INFO("manifest sha256:%s stored from the inline rootfs_manifest of %s (%zu bytes)",
+                 hex, ev->container_id, ev->rootfs_manifest.len);
+    else if (rc < 0)
+        LOG_WARN("manifest sha256:%s of %s not stored: %s", hex, ev->container_id,
+                 strerror(-rc));
+}
+
 void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api_reply *rep)
 {
+    struct rt_source src;
     struct chosen ch;
     struct wp_set *set;
     struct evidence ev;
@@ -585,7 +621,9 @@ void api_evidence(struct api_ctx *c, const uint8_t *body, size_t len, struct api
     }
     set = c->wp ? wp_acquire(c->wp, c->st, mono_ms()) : NULL;
     choose_policy(c, &ev, set, &ch);
-    verify_evidence(&ev, ch.pol, c->trust, &res);
+    api_manifest_source(c, &src);
+    verify_evidence_src(&ev, ch.pol, c->trust, &src, &res);
+    keep_inline_manifest(c, &ev, &res);
     check_admitted(c, ch.pol, &res);
     wp_set_put(set); /* ch.pol is not read after this */
     if (ch.unreadable)
@@ -795,6 +833,7 @@ void api_metrics(struct api_ctx *c, struct api_reply *rep)
     store_metrics(c, f);
     api_admission_metrics(c, m, f);
     api_sweeper_metrics(c, f);
+    api_manifest_metrics(c, m, f);
     fclose(f);
     rep->status = 200;
     rep->ctype = "text/plain; version=0.0.4";

@@ -12,15 +12,17 @@
 
 #include "check/policy.h"
 #include "store/store.h"
+#include "store/store_manifest.h"
 
 #define API_MAX_BODY (1024u * 1024u)
 
-/* The counters of /metrics: X(name) for each, the admission reviews' last (nodes.c). */
+/* The counters of /metrics: X(name) for each, the admission reviews' (nodes.c), then the
+ * manifest store's (manifests.c). */
 #define API_COUNTERS(X)                                                                         \
     X(requests) X(nonces) X(allow) X(deny) X(refused) X(bad_evidence) X(registrations)          \
     X(activations) X(activation_failures) X(tls_refused)                                        \
     X(admission_allow) X(admission_deny) X(admission_malformed) X(admission_cache_hits)         \
-    X(admission_cache_misses) X(admission_refused)
+    X(admission_cache_misses) X(admission_refused) X(manifest_uploads) X(manifest_refused)
 
 /* One per serving thread, written by that thread only (atomic: /metrics, on any thread, reads
  * every thread's and sums them, api_metrics_sum). */
@@ -39,6 +41,7 @@ struct api_counts {
 
 struct admission_cache;
 struct sweeper_stats;
+struct rt_cache;
 
 /* One per serving thread (server.c): its own store handle and counters; the policy, trust
  * store and admission cache are shared (read-only, or locked inside). */
@@ -56,6 +59,10 @@ struct api_ctx {
     int64_t reattest_interval;      /* seconds; 0 = allow verdicts never fall due */
     int64_t reattest_grace;
     const struct sweeper_stats *sweep; /* NULL when no sweeper runs */
+    /* the manifest store (manifests.c): its quota, and the decoded manifests' cache (shared,
+     * locked inside; NULL: every check reads and decodes) */
+    struct store_manifest_quota mquota;
+    struct rt_cache *mcache;
     /* per-workload policies (sched/wpolicy.c), shared by the threads; NULL: the file only */
     struct wp_holder *wp;
     /* Every serving thread's context, this one among them, for /metrics; NULL: this one. */
@@ -94,6 +101,16 @@ void api_metrics_sum(const struct api_ctx *c, struct api_counts *out);
 /* The /metrics lines of admission reviews (nodes.c) and of the sweeper (sweeper.c). */
 void api_admission_metrics(const struct api_ctx *c, const struct api_counts *m, FILE *f);
 void api_sweeper_metrics(const struct api_ctx *c, FILE *f);
+
+/* /v1/manifests/sha256:<hex> (manifests.c): name is what follows "/v1/manifests/"; method
+ * HEAD or GET (is it there: 200 {"digest","size"} or 404) or PUT (store body). */
+void api_manifest(struct api_ctx *c, const char *method, const char *name, const uint8_t *body,
+                  size_t len, struct api_reply *rep);
+/* The manifest source of a container check (check/runtime.h) over c's store and cache. */
+struct rt_source;
+void api_manifest_source(struct api_ctx *c, struct rt_source *src);
+void api_manifest_metrics(struct api_ctx *c, const struct api_counts *m, FILE *f);
+#define API_MANIFEST_TOUCH_S 600 /* a manifest's last use is written at most this often */
 
 /* /v1/policies (policies.c): rest is the URL after "/v1/policies" ("", "/NAME",
  * "/NAME/versions"), version the ?version= argument or NULL, author the admin client's

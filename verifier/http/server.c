@@ -29,6 +29,8 @@
 #include "sched/admission.h"
 #include "http/api.h"
 #include "check/chain.h"
+#include "check/rtcache.h"
+#include "check/runtime.h"
 #include "http/connguard.h"
 #include "fileio.h"
 #include "log.h"
@@ -52,7 +54,10 @@
 struct conn {
     uint8_t *buf;
     size_t len, cap;
+    size_t limit;   /* the body's bound: API_MAX_BODY, or a manifest upload's length */
     int too_big;
+    int upload;     /* holds one of the service's manifest upload slots */
+    int refused;    /* a manifest upload refused before its body: 411, 413 or 503 */
 };
 
 struct server;
@@ -103,6 +108,7 @@ struct server {
     struct bundle *cur;     /* the latest settings loaded */
     atomic_uint gen;        /* counts SIGHUP reloads that worked */
     struct guard guard; /* locked inside: every shard's connections */
+    atomic_uint uploads; /* manifest uploads whose bodies are being read (all shards) */
     int lfd;            /* the listening socket, the accepting thread's */
     pthread_t acceptor;
     int acceptor_running;
@@ -265,6 +271,14 @@ static int is_cbor(struct MHD_Connection *con)
     return ct && !strncmp(ct, "application/cbor", 16);
 }
 
+static int is_ctype(struct MHD_Connection *con, const char *want)
+{
+    const char *ct = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Type");
+    size_t n = strlen(want);
+
+    return ct && !strncmp(ct, want, n) && (!ct[n] || ct[n] == ';' || ct[n] == ' ');
+}
+
 static int is_json(struct MHD_Connection *con)
 {
     const char *ct = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Type");
@@ -328,7 +342,7 @@ static int body_append(struct conn *cn, const char *data, size_t n)
     uint8_t *nb;
     size_t cap;
 
-    if (cn->too_big || cn->len + n > API_MAX_BODY) {
+    if (cn->too_big || cn->refused || cn->len + n > cn->limit) {
         cn->too_big = 1;
         return 0;
     }
@@ -344,6 +358,86 @@ static int body_append(struct conn *cn, const char *data, size_t n)
     memcpy(cn->buf + cn->len, data, n);
     cn->len += n;
     return 0;
+}
+
+static const char mpfx[] = "/v1/manifests/";
+
+static int is_manifest_url(const char *url)
+{
+    return !strncmp(url, mpfx, sizeof(mpfx) - 1);
+}
+
+/* Headers of PUT /v1/manifests/...: its body (up to RUNTIME_MANIFEST_MAX) is read only with a
+ * Content-Length within that bound and one of the service's --max-manifest-uploads slots, so
+ * that clients cannot make it hold more than slots x 32 MiB of bodies at once; otherwise the
+ * body is discarded as it arrives and the request answered 411, 413 or 503. */
+static void upload_start(struct server *sv, struct MHD_Connection *con, struct conn *cn)
+{
+    const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
+    unsigned long long n;
+    unsigned cur;
+    char *end;
+
+    if (!cl || !*cl || *cl < '0' || *cl > '9') {
+        cn->refused = 411;
+        return;
+    }
+    errno = 0;
+    n = strtoull(cl, &end, 10);
+    if (*end || errno || n > RUNTIME_MANIFEST_MAX) {
+        cn->refused = 413;
+        return;
+    }
+    cur = atomic_load(&sv->uploads);
+    do {
+        if (cur >= sv->cfg->max_manifest_uploads) {
+            cn->refused = 503;
+            return;
+        }
+    } while (!atomic_compare_exchange_weak(&sv->uploads, &cur, cur + 1));
+    cn->upload = 1;
+    cn->limit = (size_t)n;
+}
+
+static void route_manifest(struct server *sv, struct api_ctx *api, struct MHD_Connection *con,
+                           const char *method, const char *url, struct conn *cn,
+                           struct api_reply *rep)
+{
+    char lim[80];
+
+    if (strcmp(method, MHD_HTTP_METHOD_PUT) && strcmp(method, MHD_HTTP_METHOD_GET) &&
+        strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+        api_error(rep, 405, "method not allowed (HEAD, GET, PUT)");
+        return;
+    }
+    if (strcmp(method, MHD_HTTP_METHOD_PUT)) {
+        api_manifest(api, method, url + sizeof(mpfx) - 1, NULL, 0, rep);
+        return;
+    }
+    if (cn->refused || cn->too_big)
+        api->m.manifest_refused++;
+    if (cn->refused == 411) {
+        api_error(rep, 411, "Content-Length required");
+    } else if (cn->refused == 413 || cn->too_big) {
+        snprintf(lim, sizeof(lim), "manifest over %u bytes (or not its Content-Length)",
+                 RUNTIME_MANIFEST_MAX);
+        api_error(rep, 413, lim);
+    } else if (cn->refused == 503) {
+        snprintf(lim, sizeof(lim), "%u manifest uploads at once already: try again later",
+                 sv->cfg->max_manifest_uploads);
+        api_error(rep, 503, lim);
+    } else if (!is_ctype(con, "application/cbor-seq")) {
+        api->m.manifest_refused++;
+        api_error(rep, 415, "application/cbor-seq expected");
+    } else if (cn->len != cn->limit) {
+        api->m.manifest_refused++;
+        api_error(rep, 400, "body shorter than its Content-Length");
+    } else {
+        api_manifest(api, method, url + sizeof(mpfx) - 1, cn->buf, cn->len, rep);
+        return;
+    }
+    LOG_WARN("manifest upload %.80s refused (%u): %.*s", url + sizeof(mpfx) - 1, rep->status,
+             (int)rep->len, rep->body ? (const char *)rep->body : "");
 }
 
 static struct guard_conn *guard_of(struct MHD_Connection *con)
@@ -367,6 +461,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
         if (!(cn = calloc(1, sizeof(*cn))))
             return MHD_NO;
         *con_cls = cn;
+        cn->limit = API_MAX_BODY;
+        if (is_manifest_url(url) && !strcmp(method, MHD_HTTP_METHOD_PUT))
+            upload_start(sv, con, cn);
         guard_phase(&sv->guard, guard_of(con), GUARD_BODY, guard_now_ms());
         return MHD_YES;
     }
@@ -387,6 +484,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
     } else if (!strcmp(url, "/v1/admission") && !admission_client(con, sv->cfg, guard_of(con))) {
         sh->api->m.admission_refused++;
         api_error(&rep, 403, "client is not an admission client (--admission-client)");
+    } else if (is_manifest_url(url)) {
+        route_manifest(sv, sh->api, con, method, url, cn, &rep);
     } else if (!strcmp(method, MHD_HTTP_METHOD_GET)) {
         route_get(sh->api, url, &rep);
     } else if (!strcmp(method, MHD_HTTP_METHOD_POST)) {
@@ -395,6 +494,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
         api_error(&rep, 405, "method not allowed");
     }
     atomic_store_explicit(&sh->api->busy, 0, memory_order_relaxed);
+    if (cn->upload) { /* the body is answered: its slot and memory go back now */
+        free(cn->buf);
+        cn->buf = NULL;
+        cn->len = cn->cap = 0;
+        cn->upload = 0;
+        atomic_fetch_sub(&sv->uploads, 1);
+    }
     return send_reply(con, &rep);
 }
 
@@ -405,6 +511,8 @@ static void completed(void *cls, struct MHD_Connection *con, void **con_cls,
     struct conn *cn = *con_cls;
 
     if (cn) {
+        if (cn->upload) /* ended before its answer (a broken or timed-out upload) */
+            atomic_fetch_sub(&sh->sv->uploads, 1);
         free(cn->buf);
         free(cn);
     }
@@ -776,6 +884,12 @@ static int load_sched(struct server *sv, const struct server_config *cfg)
     if (cfg->n_policy_admins && cfg->insecure_no_tls)
         LOG_WARN("--policy-admin without TLS: /v1/policies refuses every client (it needs a "
                  "verified client certificate)");
+    sv->base.mquota = (struct store_manifest_quota){
+        .total = (int64_t)cfg->manifest_quota_mb << 20, .idle_s = (int64_t)cfg->manifest_idle_s,
+        .unused_s = SERVER_MANIFEST_UNUSED_S };
+    if (cfg->manifest_cache_mb &&
+        !(sv->base.mcache = rtcache_new((size_t)cfg->manifest_cache_mb << 20)))
+        return -1;
     if (cfg->admission_cache_ms && !(sv->base.acache = admission_cache_new(
                                          ADMISSION_CACHE_ENTRIES, (unsigned)cfg->admission_cache_ms)))
         return -1;
@@ -929,6 +1043,7 @@ static void unload(struct server *sv)
         store_close(sv->apis[i].st);
     free(sv->apis);
     admission_cache_free(sv->base.acache);
+    rtcache_free(sv->base.mcache);
     wp_holder_free(sv->base.wp);
     for (unsigned i = 0; sv->shards && i < sv->n; i++)
         bundle_put(sv->shards[i].b);

@@ -12,6 +12,12 @@
 #define SERVER_ADMISSION_CACHE_MS 1000u
 #define SERVER_MAX_THREADS 1024u
 #define SERVER_POLICY_ADMINS_MAX 8u
+/* The manifest store (docs/verifier.md "Manifest store"). */
+#define SERVER_MANIFEST_QUOTA_MB  1024u      /* --manifest-quota-mb */
+#define SERVER_MANIFEST_IDLE_S    (7u * 86400u) /* --manifest-idle: evictable once unused */
+#define SERVER_MANIFEST_UNUSED_S  600        /* never used by evidence: evictable this old */
+#define SERVER_MANIFEST_CACHE_MB  256u       /* --manifest-cache-mb (decoded manifests) */
+#define SERVER_MANIFEST_UPLOADS   2u         /* --max-manifest-uploads at once */
 /* The default --threads per online CPU: a thread waits for its check's commit (an fsync, or a
  * PostgreSQL round trip) as often as it computes, so one per CPU left the CPUs idle
  * (docs/benchmarks.md 8h: 4 per CPU served 1.36x the attestations/s of 1 on SQLite). */
@@ -41,6 +47,9 @@ struct server_config {
     const char *admission_clients[SERVER_POLICY_ADMINS_MAX];
     unsigned n_admission_clients;
     unsigned long policy_poll_ms;
+    /* the manifest store: quota, eviction, the decoded manifests' cache, uploads at once */
+    unsigned long manifest_quota_mb, manifest_idle_s, manifest_cache_mb;
+    unsigned max_manifest_uploads;
 };
 
 /* Runs until SIGTERM or SIGINT. Returns 0 after a clean stop, -1 when it could not start. */

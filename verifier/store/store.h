@@ -10,7 +10,7 @@
 
 #include "check/reasons.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 #define STORE_ID_MAX 96u
 
 struct store;

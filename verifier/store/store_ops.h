@@ -93,6 +93,11 @@ struct store_ops {
      * Statement texts must be string literals (PostgreSQL prepares them by address). */
     int (*rows)(struct store *st, const char *sql, const struct store_param *p, size_t n,
                 json_t **out);
+    /* (tx) stores a manifest under hex (nothing when one is there); 0 or -errno */
+    int (*manifest_put)(struct store *st, const char *hex, const uint8_t *b, size_t len,
+                        int64_t now);
+    /* a manifest's bytes (callee-allocated), -ENOENT when there is none */
+    int (*manifest_get)(struct store *st, const char *hex, uint8_t **b, size_t *len);
     /* Optional: a whole check's write set (store_check) in one transaction by the backend's
      * own means (PostgreSQL: one pipeline, one round trip). 0 committed (the pieces' rc
      * set), -errno (nothing written), or 1: not done, nothing written; the front then runs

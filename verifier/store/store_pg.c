@@ -103,8 +103,16 @@ static const char pg_step6[] =
     "  policy_version bigint NOT NULL, time bigint NOT NULL);"
     "CREATE INDEX admitted_pods_time ON admitted_pods (time);";
 
+/* Rootfs manifests by their SHA-256 (runtime integrity, docs/verifier.md "Manifest store"). */
+static const char pg_step7[] =
+    "CREATE TABLE manifests (digest text PRIMARY KEY, body bytea NOT NULL,"
+    "  size bigint NOT NULL, created bigint NOT NULL, last_used bigint NOT NULL,"
+    "  used bigint NOT NULL DEFAULT 0);"
+    "CREATE INDEX manifests_last_used ON manifests (last_used);";
+
 static const char *const pg_steps[STORE_SCHEMA_VERSION] = { pg_step1, pg_step2, pg_step3,
-                                                            pg_step4, pg_step5, pg_step6 };
+                                                            pg_step4, pg_step5, pg_step6,
+                                                            pg_step7 };
 
 /* Parameters of one query: text as text, integers as binary int8, bytea as binary. */
 struct pgp {
@@ -1409,6 +1417,38 @@ static uint64_t pg_round_trips(struct store *st)
     return ((struct pg_store *)st)->round_trips;
 }
 
+static int pg_manifest_put(struct store *st, const char *hex, const uint8_t *b, size_t len,
+                           int64_t now)
+{
+    struct pgp p = { .n = 0 };
+
+    if (len > INT32_MAX)
+        return -E2BIG;
+    p_text(&p, hex);
+    p_bytea(&p, b, len);
+    p_i64(&p, (int64_t)len);
+    p_i64(&p, now);
+    return pg_do(st, "INSERT INTO manifests (digest, body, size, created, last_used) "
+                     "VALUES ($1, $2, $3, $4, $4) ON CONFLICT (digest) DO NOTHING", &p);
+}
+
+static int pg_manifest_get(struct store *st, const char *hex, uint8_t **b, size_t *len)
+{
+    struct pgp p = { .n = 0 };
+    PGresult *res;
+    int err = 0;
+
+    p_text(&p, hex);
+    res = pg_q(st, "SELECT body FROM manifests WHERE digest = $1", &p, &err);
+    if (!res)
+        return err;
+    err = PQntuples(res) == 1 ? g_blob(res, 0, b, len) : -ENOENT;
+    if (err == 0 && !*len)
+        err = -ENOENT;
+    PQclear(res);
+    return err;
+}
+
 static const struct store_ops pg_ops = {
     .name = "postgresql",
     .group_commit = 0,
@@ -1437,6 +1477,8 @@ static const struct store_ops pg_ops = {
     .audit = pg_audit,
     .count = pg_count,
     .rows = pg_rows,
+    .manifest_put = pg_manifest_put,
+    .manifest_get = pg_manifest_get,
     .check = pg_check,
     .round_trips = pg_round_trips,
 };

@@ -82,8 +82,16 @@ static const char sq_step6[] =
     "  policy_version INTEGER NOT NULL, time INTEGER NOT NULL);"
     "CREATE INDEX admitted_pods_time ON admitted_pods (time);";
 
+/* Rootfs manifests by their SHA-256 (runtime integrity, docs/verifier.md "Manifest store"). */
+static const char sq_step7[] =
+    "CREATE TABLE manifests (digest TEXT PRIMARY KEY, body BLOB NOT NULL,"
+    "  size INTEGER NOT NULL, created INTEGER NOT NULL, last_used INTEGER NOT NULL,"
+    "  used INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX manifests_last_used ON manifests (last_used);";
+
 static const char *const sq_steps[STORE_SCHEMA_VERSION] = { sq_step1, sq_step2, sq_step3,
-                                                            sq_step4, sq_step5, sq_step6 };
+                                                            sq_step4, sq_step5, sq_step6,
+                                                            sq_step7 };
 
 static int exec(struct store *st, const char *sql)
 {
@@ -888,6 +896,40 @@ static int sq_rows(struct store *st, const char *sql, const struct store_param *
     return 0;
 }
 
+static int sq_manifest_put(struct store *st, const char *hex, const uint8_t *b, size_t len,
+                           int64_t now)
+{
+    sqlite3_stmt *s;
+
+    if (len > INT32_MAX || prepare(st, "INSERT INTO manifests (digest, body, size, created, "
+                                       "last_used) VALUES (?, ?, ?, ?, ?) "
+                                       "ON CONFLICT (digest) DO NOTHING", &s) < 0)
+        return -EIO;
+    bind_text(s, 1, hex);
+    sqlite3_bind_blob(s, 2, b, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, (int64_t)len);
+    sqlite3_bind_int64(s, 4, now);
+    sqlite3_bind_int64(s, 5, now);
+    return step_done(st, s);
+}
+
+static int sq_manifest_get(struct store *st, const char *hex, uint8_t **b, size_t *len)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if (prepare(st, "SELECT body FROM manifests WHERE digest = ?", &s) < 0)
+        return -EIO;
+    bind_text(s, 1, hex);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        rc = col_blob(s, 0, b, len) < 0 ? -ENOMEM : *len ? 0 : -ENOENT;
+    else
+        rc = rc == SQLITE_DONE ? -ENOENT : step_error(st, rc);
+    sqlite3_finalize(s);
+    return rc;
+}
+
 static const struct store_ops sq_ops = {
     .name = "sqlite",
     .group_commit = 1,
@@ -916,6 +958,8 @@ static const struct store_ops sq_ops = {
     .audit = sq_audit,
     .count = sq_count,
     .rows = sq_rows,
+    .manifest_put = sq_manifest_put,
+    .manifest_get = sq_manifest_get,
 };
 
 /* SQLite's own busy handler (sqlite3_busy_timeout) sleeps up to 100 ms between tries, longer
