@@ -349,8 +349,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_admission [-l LOOPS] [-u] URL CONCURRENCY(1-%d) REQUESTS "
                         "BODYFILE\n"
                         "       (BODYFILE: one AdmissionReview per line, sent round robin;\n"
-                        "        LOOPS: event-loop threads, default 1; 0: a thread per connection;\n"
-                        "        -u: each @UID@ in a body becomes the request's number, 12 digits;\n"
+                        "        LOOPS: event-loop threads, default 1; 0: a thread per\n"
+                        "        connection; -u: each @UID@ in a body becomes the request's\n"
+                        "        number, 12 digits;\n"
                         "        event loops only)\n",
                 MAX_CONCURRENCY);
         return 2;

@@ -270,7 +270,8 @@ static json_t *to_jansson(const cJSON *o)
     if (cJSON_IsNumber(o)) {
         double v = o->valuedouble;
 
-        if (v == v && v >= -9007199254740992.0 && v <= 9007199254740992.0 && v == (double)(int64_t)v)
+        if (v == v && v >= -9007199254740992.0 && v <= 9007199254740992.0 &&
+            v == (double)(int64_t)v)
             return json_integer((json_int_t)v);
         return json_real(v); /* NULL for inf and NaN */
     }

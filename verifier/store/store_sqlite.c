@@ -342,7 +342,7 @@ static int sq_nonce_add(struct store *st, const char *hex, int64_t issued, int64
 {
     sqlite3_stmt *s;
 
-    if (prepare(st, "INSERT INTO nonces (nonce, issued, expires) VALUES (?, ?, ?)", &s) < 0)
+    if (prepare_cached(st, "INSERT INTO nonces (nonce, issued, expires) VALUES (?, ?, ?)", &s) < 0)
         return -EIO;
     bind_text(s, 1, hex);
     sqlite3_bind_int64(s, 2, issued);
@@ -357,19 +357,19 @@ static int sq_nonce_consume(struct store *st, const char *hex, int64_t now)
     int64_t expires, used;
     int rc;
 
-    if (prepare(st, "UPDATE nonces SET used = used + 1 WHERE nonce = ? "
-                    "RETURNING expires, used", &s) < 0)
+    if (prepare_cached(st, "UPDATE nonces SET used = used + 1 WHERE nonce = ? "
+                           "RETURNING expires, used", &s) < 0)
         return -EIO;
     bind_text(s, 1, hex);
     rc = sqlite3_step(s);
     if (rc != SQLITE_ROW) {
-        sqlite3_finalize(s);
+        finish(st, s);
         return rc == SQLITE_DONE ? -ENOENT : step_error(st, rc);
     }
     expires = sqlite3_column_int64(s, 0);
     used = sqlite3_column_int64(s, 1);
     rc = sqlite3_step(s);
-    sqlite3_finalize(s);
+    finish(st, s);
     if (rc != SQLITE_DONE)
         return step_error(st, rc);
     if (used > 1)
@@ -475,14 +475,14 @@ static int sq_reg_active(struct store *st, const char *subject, const uint8_t *a
     sqlite3_stmt *s;
     int rc;
 
-    if (prepare(st, "SELECT 1 FROM registrations WHERE vtpm_uuid = ? AND ak_pub = ? "
-                    "AND state = ? LIMIT 1", &s) < 0)
+    if (prepare_cached(st, "SELECT 1 FROM registrations WHERE vtpm_uuid = ? AND ak_pub = ? "
+                           "AND state = ? LIMIT 1", &s) < 0)
         return -EIO;
     bind_text(s, 1, subject);
     sqlite3_bind_blob(s, 2, ak, (int)len, SQLITE_TRANSIENT);
     sqlite3_bind_int(s, 3, REG_ACTIVE);
     rc = sqlite3_step(s);
-    sqlite3_finalize(s);
+    finish(st, s);
     if (rc == SQLITE_ROW)
         return 0;
     return rc == SQLITE_DONE ? -ENOENT : step_error(st, rc);
@@ -495,12 +495,13 @@ static int sq_clock_advance(struct store *st, const char *uuid, const int64_t v[
     sqlite3_stmt *s;
     int rc;
 
-    if (prepare(st, "INSERT INTO tpm_clock (vtpm_uuid, reset_count, restart_count, clock) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (vtpm_uuid) DO UPDATE SET "
-                    "reset_count = excluded.reset_count, restart_count = excluded.restart_count, "
-                    "clock = excluded.clock WHERE (reset_count, restart_count, clock) <= "
-                    "(excluded.reset_count, excluded.restart_count, excluded.clock) "
-                    "RETURNING 1", &s) < 0)
+    if (prepare_cached(st, "INSERT INTO tpm_clock (vtpm_uuid, reset_count, restart_count, clock) "
+                           "VALUES (?, ?, ?, ?) ON CONFLICT (vtpm_uuid) DO UPDATE SET "
+                           "reset_count = excluded.reset_count, "
+                           "restart_count = excluded.restart_count, "
+                           "clock = excluded.clock WHERE (reset_count, restart_count, clock) <= "
+                           "(excluded.reset_count, excluded.restart_count, excluded.clock) "
+                           "RETURNING 1", &s) < 0)
         return -EIO;
     bind_text(s, 1, uuid);
     for (int i = 0; i < 3; i++)
@@ -510,7 +511,7 @@ static int sq_clock_advance(struct store *st, const char *uuid, const int64_t v[
         rc = sqlite3_step(s);
     else if (rc == SQLITE_DONE)
         rc = -ERANGE;
-    sqlite3_finalize(s);
+    finish(st, s);
     return rc == SQLITE_DONE ? 0 : rc == -ERANGE ? rc : step_error(st, rc);
 }
 
@@ -566,13 +567,13 @@ static int sq_old_verdict(struct store *st, enum store_kind kind, const char *id
     int rc;
 
     old[0] = 0;
-    if (prepare(st, k->old, &s) < 0)
+    if (prepare_cached(st, k->old, &s) < 0)
         return -EIO;
     bind_text(s, 1, id);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
         snprintf(old, size, "%s", col_text(s, 0));
-    sqlite3_finalize(s);
+    finish(st, s);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : step_error(st, rc);
 }
 
@@ -581,7 +582,7 @@ static int sq_upsert(struct store *st, enum store_kind kind, const struct verdic
     const struct kind_sql *k = sq_kinds[kind];
     sqlite3_stmt *s;
 
-    if (prepare(st, k->put, &s) < 0)
+    if (prepare_cached(st, k->put, &s) < 0)
         return -EIO;
     bind_text(s, 1, v->id);
     bind_text(s, 2, v->subject);
@@ -619,7 +620,8 @@ static int sq_node_row(struct store *st, const char *node, struct store_node_row
     int rc;
 
     memset(row, 0, sizeof(*row));
-    if (prepare(st, "SELECT host, verdict, reasons, time, due FROM nodes WHERE node = ?1", &s) < 0)
+    if (prepare_cached(st, "SELECT host, verdict, reasons, time, due FROM nodes WHERE node = ?1",
+                       &s) < 0)
         return -EIO;
     bind_text(s, 1, node);
     rc = sqlite3_step(s);
@@ -631,7 +633,7 @@ static int sq_node_row(struct store *st, const char *node, struct store_node_row
         row->time = sqlite3_column_int64(s, 3);
         row->due = sqlite3_column_int64(s, 4);
     }
-    sqlite3_finalize(s);
+    finish(st, s);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : step_error(st, rc);
 }
 
@@ -705,8 +707,8 @@ static int sq_verdict_binding(struct store *st, const char *container_id,
     sqlite3_stmt *s;
     int rc;
 
-    if (prepare(st, "SELECT vtpm_ek, reset_count, bound_until FROM verdicts "
-                    "WHERE container_id = ?1", &s) < 0)
+    if (prepare_cached(st, "SELECT vtpm_ek, reset_count, bound_until FROM verdicts "
+                           "WHERE container_id = ?1", &s) < 0)
         return -EIO;
     bind_text(s, 1, container_id);
     rc = sqlite3_step(s);
@@ -718,7 +720,7 @@ static int sq_verdict_binding(struct store *st, const char *container_id,
     } else {
         rc = rc == SQLITE_DONE ? -ENOENT : step_error(st, rc);
     }
-    sqlite3_finalize(s);
+    finish(st, s);
     return rc;
 }
 
@@ -828,8 +830,8 @@ static int sq_audit(struct store *st, int64_t t, const char *kind, const char *s
 {
     sqlite3_stmt *s;
 
-    if (prepare(st, "INSERT INTO audit (time, kind, subject, outcome, detail) "
-                    "VALUES (?, ?, ?, ?, ?)", &s) < 0)
+    if (prepare_cached(st, "INSERT INTO audit (time, kind, subject, outcome, detail) "
+                           "VALUES (?, ?, ?, ?, ?)", &s) < 0)
         return -EIO;
     sqlite3_bind_int64(s, 1, t);
     bind_text(s, 2, kind);
