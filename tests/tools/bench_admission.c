@@ -204,12 +204,28 @@ static void slot_send(struct slot *s)
         free(body);
 }
 
+/* An event base whose epoll changes are batched per loop round (libevent's changelist): the
+ * HTTP client adds and removes a connection's events several times per request, each an
+ * epoll_ctl otherwise (six per request, a third of the client's CPU). */
+static struct event_base *new_base(void)
+{
+    struct event_config *cfg = event_config_new();
+    struct event_base *base;
+
+    if (!cfg)
+        return NULL;
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    return base;
+}
+
 static void *loop_worker(void *arg)
 {
     struct bench *b = arg;
     long id = atomic_fetch_add(&b->next_loop, 1);
     long n = b->conc / b->loops + (id < b->conc % b->loops), active = n;
-    struct event_base *base = event_base_new();
+    struct event_base *base = new_base();
     struct slot *sl = calloc((size_t)n, sizeof(*sl));
     int ok = base && sl;
 
