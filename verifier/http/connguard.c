@@ -147,6 +147,7 @@ void guard_close(struct guard *g, struct guard_conn *c)
     else
         g->tail = c->prev;
     pthread_mutex_unlock(&g->lock);
+    free(c->spare);
     free(c);
 }
 

@@ -51,6 +51,10 @@ struct guard_conn {
     unsigned char peer_md[32];
     uint64_t peer_ok_ms;
     int peer_admission; /* that certificate's CN: 1 an --admission-client, 2 not, 0 not seen */
+    /* server.c's body buffer kept between the connection's requests (freed with it): a new
+     * buffer of 1 KiB or more for every request made malloc consolidate its fast bins */
+    unsigned char *spare;
+    size_t spare_cap;
 };
 
 /* Every field below the lock is the lock's; read the counters with guard_counts. */

@@ -48,6 +48,8 @@
  * bodies go to struct conn): its default is 32 KiB, and it clears the pool after every
  * request, which was 6% of an admission review's CPU. Headers up to about 8 KiB fit. */
 #define CONN_POOL_BYTES  (16u * 1024u)
+/* A request body buffer up to this size is kept for the connection's next request. */
+#define CONN_SPARE_MAX   (64u * 1024u)
 /* Connections the accepting thread takes per wake-up before it polls again. */
 #define ACCEPT_BATCH     16
 
@@ -462,9 +464,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
     struct api_reply rep = { 0 };
 
     if (!cn) { /* first call: headers only */
+        struct guard_conn *gc = guard_of(con);
+
         if (!(cn = calloc(1, sizeof(*cn))))
             return MHD_NO;
         *con_cls = cn;
+        if (gc && gc->spare) { /* the previous request's buffer */
+            cn->buf = gc->spare;
+            cn->cap = gc->spare_cap;
+            gc->spare = NULL;
+        }
         cn->limit = API_MAX_BODY;
         if (is_manifest_url(url) && !strcmp(method, MHD_HTTP_METHOD_PUT))
             upload_start(sv, con, cn);
@@ -516,9 +525,16 @@ static void completed(void *cls, struct MHD_Connection *con, void **con_cls,
     struct conn *cn = *con_cls;
 
     if (cn) {
+        struct guard_conn *gc = guard_of(con);
+
         if (cn->upload) /* ended before its answer (a broken or timed-out upload) */
             atomic_fetch_sub(&sh->sv->uploads, 1);
-        free(cn->buf);
+        if (gc && !gc->spare && cn->buf && cn->cap <= CONN_SPARE_MAX) {
+            gc->spare = cn->buf; /* the next request on this connection starts with it */
+            gc->spare_cap = cn->cap;
+        } else {
+            free(cn->buf);
+        }
         free(cn);
     }
     *con_cls = NULL;
