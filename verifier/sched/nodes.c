@@ -20,8 +20,8 @@
 
 struct cache_entry {
     char node[ADMISSION_NODE_MAX + 1];
-    /* The row, NULL for unknown nodes and errors; never changed (lookups hand out
-     * references, row_share), the entry itself touched under the lock only. */
+    /* The cache's own copy, NULL for unknown nodes and errors: touched under the lock only
+     * (lookups hand out copies, row_share), so no jansson object is shared between threads. */
     json_t *row;
     int rc;
     int used;
@@ -139,16 +139,12 @@ static struct cache_entry *victim(struct admission_cache *c, struct cache_entry 
     return old;
 }
 
-/* A row for another thread. The rows are never changed once stored (judge_row only reads),
- * so with atomic reference counts (Debian's jansson: JSON_HAVE_ATOMIC_BUILTINS) threads share
- * one; a copy per hit was a tenth of an admission review's CPU. Without them, a copy. */
+/* A row for another thread: a copy. Sharing one by jansson's reference count is not safe:
+ * json_decref reads the count plainly before its atomic decrement (jansson.h), a data race
+ * with another thread's decrement (ThreadSanitizer reports it in test_cache_threads). */
 static json_t *row_share(json_t *row)
 {
-#if JSON_HAVE_ATOMIC_BUILTINS || JSON_HAVE_SYNC_BUILTINS
-    return json_incref(row);
-#else
     return json_deep_copy(row);
-#endif
 }
 
 int admission_cache_lookup(struct admission_cache *c, int64_t now_ms, const char *node,
