@@ -687,6 +687,10 @@ static struct host_entry *host_prepare(const struct chain_input *in, X509_STORE 
     } else {
         first = pem_certs(in, "vtpm-issuer.pem", e->issuers);
         X509_free(first);
+        /* extension caches filled before the entry is shared (add_pem_file) */
+        X509_check_purpose(e->ca, -1, 0);
+        for (int i = 0; i < sk_X509_num(e->issuers); i++)
+            X509_check_purpose(sk_X509_value(e->issuers, i), -1, 0);
         e->ca_signs = ca_anchor_ok(e->ca);
         e->full_path = needs_full_path(e->ca);
         for (int i = 0; i < sk_X509_num(e->issuers); i++) {
