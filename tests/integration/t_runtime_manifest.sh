@@ -8,7 +8,8 @@
 # image binary raises no deny, a copy of busybox run from /tmp is revoked (runtime-drift). A
 # second container of the same image does not upload the manifest again. The upload endpoint
 # refuses bytes that do not hash to the name, malformed entries, an oversized body and an
-# upload over the store's quota, each naming the fault. Against a verifier without the store
+# upload over the store's quota, and one while two others hold both upload slots, each naming
+# the fault. Against a verifier without the store
 # (an older one, played by oldverifier.py) the monitor sends a small image's manifest inline;
 # a verifier that lost a stored manifest gets it uploaded again.
 . "$(dirname "$0")/lib.sh"
@@ -135,6 +136,37 @@ s=$(put mf.bin "$DIG")
 [ "$s" = 200 ] && grep -q '"stored":false' put.out || fail "PUT of a stored manifest: HTTP $s $(cat put.out)"
 grep -q "refused (400): the body's SHA-256 is not the name" vf.log || fail "the hash refusal is not logged"
 ok "uploads refused: hash not the name (400), malformed (400), over 32 MiB (413), over quota (507)"
+
+# --- upload slots: two bodies being read (the default --max-manifest-uploads 2) hold them; a
+# third upload is refused before its body (503), and once they are gone one is taken again ---
+cat >hold.py <<'EOF'
+import socket, sys, time
+port, name = int(sys.argv[1]), sys.argv[2]
+socks = []
+for _ in range(2):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(("PUT /v1/manifests/sha256:%s HTTP/1.1\r\nHost: x\r\n"
+               "Content-Type: application/cbor-seq\r\nContent-Length: 1000000\r\n\r\n"
+               % name).encode() + b"\0" * 1000)
+    socks.append(s)
+open("held", "w").close()
+for _ in range(100):
+    if not __import__("os").path.exists("release"):
+        time.sleep(0.1)
+for s in socks:
+    s.close()
+EOF
+rm -f held release
+timeout 30 python3 hold.py "$PORT" "$SDIG" &
+HOLD_PID=$!
+until_ok 5 "the slow uploads did not start" test -f held
+sleep 0.3
+refused 503 "2 manifest uploads at once already" small.bin "$SDIG"
+touch release
+wait "$HOLD_PID" || true
+free_slot() { [ "$(put mf.bin "$DIG")" = 200 ]; }
+until_ok 10 "no upload slot free after the slow uploads left" free_slot
+ok "two uploads being read hold both slots: a third refused (503); a slot free once they left"
 
 # --- the verifier loses the manifest (its row deleted, the verifier restarted: no cache) -----
 stop_vf

@@ -345,7 +345,9 @@ static int body_append(struct conn *cn, const char *data, size_t n)
     uint8_t *nb;
     size_t cap;
 
-    if (cn->too_big || cn->refused || cn->len + n > cn->limit) {
+    if (cn->refused) /* answered by its refusal (411, 413, 503): the body is dropped */
+        return 0;
+    if (cn->too_big || cn->len + n > cn->limit) {
         cn->too_big = 1;
         return 0;
     }
