@@ -117,6 +117,16 @@ field() {
 }
 # x CONTAINER COMMAND...: runc exec, bounded
 x() { _c=$1; shift; timeout 10 runc exec "$ID-$_c" "$@"; }
+# drift_revoked CONTAINER: a copy of busybox run as /tmp/sh in ID-CONTAINER; its verdict must
+# turn deny within 10 s, naming runtime-drift:/tmp/sh
+drift_revoked() {
+    x "$1" /bin/busybox cp /bin/busybox /tmp/sh || fail "$1: cp to /tmp"
+    x "$1" /tmp/sh -c true || fail "$1: /tmp/sh did not run"
+    _d_denied() { [ "$(field "$1" verdict)" = deny ]; }
+    until_ok 10 "$1 not revoked after /tmp/sh ran" _d_denied "$1"
+    field "$1" reasons | grep -q 'runtime-drift:/tmp/sh' ||
+        fail "$1's deny does not name runtime-drift:/tmp/sh: $(field "$1" reasons)"
+}
 # count TEXT: lines of mon.log with TEXT
 count() { grep -c "$1" mon.log || true; }
 # until_ok SECONDS DESCRIPTION COMMAND...: COMMAND tried every 50 ms; fails with DESCRIPTION

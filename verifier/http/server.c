@@ -464,6 +464,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
     struct server *sv = sh->sv;
     struct conn *cn = *con_cls;
     struct api_reply rep = { 0 };
+    uint64_t now;
 
     if (!cn) { /* first call: headers only */
         struct guard_conn *gc = guard_of(con);
@@ -488,8 +489,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
         *upload_size = 0;
         return MHD_YES;
     }
-    guard_phase(&sv->guard, guard_of(con), GUARD_BUSY, guard_now_ms());
-    atomic_store_explicit(&sh->busy_since_ms, guard_now_ms(), memory_order_relaxed);
+    now = guard_now_ms();
+    guard_phase(&sv->guard, guard_of(con), GUARD_BUSY, now);
+    atomic_store_explicit(&sh->busy_since_ms, now, memory_order_relaxed);
     atomic_store_explicit(&sh->api->busy, 1, memory_order_relaxed);
     sh->api->m.requests++;
     if (sv->tls && !client_cert_ok(con, guard_of(con))) {
@@ -852,19 +854,15 @@ static void *accept_loop(void *arg)
         if (poll(&pfd, 1, LOOP_WAIT_MS) <= 0)
             continue;
         for (int k = 0; k < ACCEPT_BATCH; k++) {
-            struct pending *p = malloc(sizeof(*p));
+            struct pending in = { .len = sizeof(in.addr) }, *p;
             struct shard *sh;
             uint64_t one = 1;
 
-            if (!p)
-                break;
-            p->len = sizeof(p->addr);
-            p->fd = accept4(sv->lfd, (struct sockaddr *)&p->addr, &p->len,
+            in.fd = accept4(sv->lfd, (struct sockaddr *)&in.addr, &in.len,
                             SOCK_NONBLOCK | SOCK_CLOEXEC);
-            if (p->fd < 0) {
+            if (in.fd < 0) {
                 int e = errno;
 
-                free(p);
                 if (e != EAGAIN && e != EWOULDBLOCK && e != EINTR && e != ECONNABORTED) {
                     uint64_t now = guard_now_ms();
                     if (now - last_err >= 60000u) {
@@ -877,12 +875,13 @@ static void *accept_loop(void *arg)
             }
             /* A client over a limit costs no more than this (conn_event's guard_open then
              * decides for the connections let in). */
-            if (!guard_admit(&sv->guard, p->len >= (socklen_t)sizeof(sa_family_t)
-                                             ? (const struct sockaddr *)&p->addr : NULL)) {
-                close(p->fd);
-                free(p);
+            if (!guard_admit(&sv->guard, in.len >= (socklen_t)sizeof(sa_family_t)
+                                             ? (const struct sockaddr *)&in.addr : NULL) ||
+                !(p = malloc(sizeof(*p)))) {
+                close(in.fd);
                 continue;
             }
+            *p = in;
             sh = least_loaded(sv);
             atomic_fetch_add(&sh->api->conns, 1);
             pthread_mutex_lock(&sh->qmu);

@@ -287,25 +287,32 @@ static const cJSON *cj_get(const cJSON *o, const char *k)
     return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
 }
 
-/* Copies o's member k (when o has it) into the jansson object to; -1 on failure. */
-static int copy_member(json_t *to, const cJSON *o, const char *k)
-{
-    const cJSON *v = cj_get(o, k);
-
-    return !v ? 0 : json_object_set_new(to, k, to_jansson(v));
-}
-
-/* The members of o named in keys (NULL-terminated), copied into a new jansson object. */
+/* The members of o named in keys (NULL-terminated) that o has, copied into a new jansson
+ * object. */
 static json_t *copy_members(const cJSON *o, const char *const *keys)
 {
     json_t *j = json_object();
+    const cJSON *v;
 
     for (; j && *keys; keys++)
-        if (copy_member(j, o, *keys) < 0) {
+        if ((v = cj_get(o, *keys)) && json_object_set_new(j, *keys, to_jansson(v)) < 0) {
             json_decref(j);
             return NULL;
         }
     return j;
+}
+
+/* parent[name] = o's members named in keys, or o as it is when it is not an object (the checks
+ * name it); *out: that value, NULL when o is absent. -1 on failure. */
+static int copy_level(json_t *parent, const char *name, const cJSON *o,
+                      const char *const *keys, json_t **out)
+{
+    *out = NULL;
+    if (!o)
+        return 0;
+    if (!(*out = cJSON_IsObject(o) ? copy_members(o, keys) : to_jansson(o)))
+        return -1;
+    return json_object_set_new(parent, name, *out);
 }
 
 /* What admission reads of the review, as jansson: {apiVersion, kind, request: {uid, kind,
@@ -320,21 +327,11 @@ static json_t *reviewed_parts(const cJSON *doc)
     static const char *const obj[] = { "apiVersion", "kind", "spec", "target", NULL };
     static const char *const meta[] = { "uid", "labels", NULL };
     const cJSON *r = cj_get(doc, "request"), *o = cj_get(r, "object"), *m = cj_get(o, "metadata");
-    json_t *root = copy_members(doc, top), *jr = NULL, *jo = NULL, *jm = NULL;
-    int bad = !root;
+    json_t *root = copy_members(doc, top), *jr, *jo, *jm;
 
-    if (!bad && r) {
-        bad = !(jr = cJSON_IsObject(r) ? copy_members(r, req) : to_jansson(r)) ||
-              json_object_set_new(root, "request", jr) < 0;
-        if (!bad && o) {
-            bad = !(jo = cJSON_IsObject(o) ? copy_members(o, obj) : to_jansson(o)) ||
-                  json_object_set_new(jr, "object", jo) < 0;
-            if (!bad && m)
-                bad = !(jm = cJSON_IsObject(m) ? copy_members(m, meta) : to_jansson(m)) ||
-                      json_object_set_new(jo, "metadata", jm) < 0;
-        }
-    }
-    if (bad) {
+    /* o is absent unless r is an object, m unless o is one (cj_get) */
+    if (!root || copy_level(root, "request", r, req, &jr) < 0 ||
+        copy_level(jr, "object", o, obj, &jo) < 0 || copy_level(jo, "metadata", m, meta, &jm) < 0) {
         json_decref(root);
         return NULL;
     }

@@ -21,7 +21,9 @@
 struct cache_entry {
     char node[ADMISSION_NODE_MAX + 1];
     /* The cache's own copy, NULL for unknown nodes and errors: touched under the lock only
-     * (lookups hand out copies, row_share), so no jansson object is shared between threads. */
+     * (lookups hand out copies), so no jansson object is shared between threads (sharing one
+     * by its reference count races: json_decref reads the count plainly before its atomic
+     * decrement, which ThreadSanitizer reports in test_cache_threads). */
     json_t *row;
     int rc;
     int used;
@@ -139,14 +141,6 @@ static struct cache_entry *victim(struct admission_cache *c, struct cache_entry 
     return old;
 }
 
-/* A row for another thread: a copy. Sharing one by jansson's reference count is not safe:
- * json_decref reads the count plainly before its atomic decrement (jansson.h), a data race
- * with another thread's decrement (ThreadSanitizer reports it in test_cache_threads). */
-static json_t *row_share(json_t *row)
-{
-    return json_deep_copy(row);
-}
-
 int admission_cache_lookup(struct admission_cache *c, int64_t now_ms, const char *node,
                            admission_lookup_fn fn, void *arg, json_t **out, int *hit)
 {
@@ -161,7 +155,7 @@ int admission_cache_lookup(struct admission_cache *c, int64_t now_ms, const char
     pthread_mutex_lock(&c->lock);
     expire_next_set(c, now_ms);
     set = set_of(c, node);
-    if ((e = find(c, set, node, now_ms)) && (!e->row || (*out = row_share(e->row)))) {
+    if ((e = find(c, set, node, now_ms)) && (!e->row || (*out = json_deep_copy(e->row)))) {
         *hit = 1;
         r = e->rc;
         pthread_mutex_unlock(&c->lock);
@@ -179,7 +173,7 @@ int admission_cache_lookup(struct admission_cache *c, int64_t now_ms, const char
     }
     e = victim(c, set);
     strcpy(e->node, node); /* length checked above */
-    e->row = r == 0 ? row_share(*out) : NULL;
+    e->row = r == 0 ? json_deep_copy(*out) : NULL;
     if (r == 0 && !e->row) { /* out of memory: not cached */
         memset(e, 0, sizeof(*e));
         pthread_mutex_unlock(&c->lock);

@@ -78,12 +78,17 @@ static int pod_piece(struct store *st, const struct store_check *chk)
                            chk->pod.policy, chk->pod.policy_version, chk->pod.t);
 }
 
+int store_check_writes_evidence(const struct store_check *chk)
+{
+    return chk->issue.hex || chk->nonce.hex || chk->clock.uuid || chk->node.on ||
+           chk->node.audit.kind || chk->verdict.on || chk->verdict.audit.kind ||
+           chk->audit.kind;
+}
+
 /* A set of the pod piece alone (an admission review's). */
 static int pod_only(const struct store_check *chk)
 {
-    return chk->pod.uid && !chk->issue.hex && !chk->nonce.hex && !chk->clock.uuid &&
-           !chk->decide && !chk->node.on && !chk->node.audit.kind && !chk->verdict.on &&
-           !chk->verdict.audit.kind && !chk->audit.kind;
+    return chk->pod.uid && !chk->decide && !store_check_writes_evidence(chk);
 }
 
 /* The pieces inside the caller's transaction (or savepoint); 0 or the set's failure. */

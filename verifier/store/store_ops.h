@@ -147,6 +147,10 @@ int store_gate_apply(struct store_node_gate *g, const struct store_node_row *row
 int store_tx_begin(struct store *st);
 int store_tx_end(struct store *st, int r);
 
+/* Whether a check's set writes any of the evidence pieces (store_check.c; the pod piece is
+ * not one of them): a set that writes none needs no transaction. */
+int store_check_writes_evidence(const struct store_check *chk);
+
 /* The group committer's part of store_close (store_check.c). */
 void store_committer_release(struct store *st);
 

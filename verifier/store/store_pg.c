@@ -1295,13 +1295,6 @@ static void send_check(struct pipe *pp, struct store_check *chk, const struct pl
     pipe_send(pp, "COMMIT", NULL);
 }
 
-static int writes_any(const struct store_check *chk)
-{
-    return chk->issue.hex || chk->nonce.hex || chk->clock.uuid || chk->node.on ||
-           chk->node.audit.kind || chk->verdict.on || chk->verdict.audit.kind ||
-           chk->audit.kind;
-}
-
 enum pipe_end { PIPE_COMMITTED, PIPE_FAILED, PIPE_RETRY, PIPE_UNKNOWN };
 
 /* Sends the queue with one sync and reads every answer. PIPE_COMMITTED: every statement and
@@ -1380,7 +1373,7 @@ static int pg_check(struct store *st, struct store_check *chk)
         free(pl.owned);
         return r;
     }
-    if (!writes_any(chk)) {
+    if (!store_check_writes_evidence(chk)) {
         free(pl.owned);
         return 0; /* as apply_set: a transaction with no statement */
     }

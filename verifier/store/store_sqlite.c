@@ -20,6 +20,7 @@ struct sq_store {
     struct store base; /* first: the front's handle */
     sqlite3 *db;
     struct {
+        const char *sql; /* the caller's text it was prepared from (a constant) */
         sqlite3_stmt *s;
         int in_use;
     } cache[SQ_CACHED];
@@ -114,8 +115,9 @@ static int prepare(struct store *st, const char *sql, sqlite3_stmt **s)
     return 0;
 }
 
-/* A statement prepared once on this handle for sql (a text that does not change), else a new
- * one; either way finish() ends its use. */
+/* A statement prepared once on this handle for sql (a text that does not change: looked up by
+ * its address, the text compared only there), else a new one; either way finish() ends its
+ * use. */
 static int prepare_cached(struct store *st, const char *sql, sqlite3_stmt **s)
 {
     struct sq_store *q = (struct sq_store *)st;
@@ -127,7 +129,8 @@ static int prepare_cached(struct store *st, const char *sql, sqlite3_stmt **s)
                 free_slot = i;
             continue;
         }
-        if (!q->cache[i].in_use && !strcmp(sqlite3_sql(q->cache[i].s), sql)) {
+        if (q->cache[i].sql == sql && !q->cache[i].in_use &&
+            !strcmp(sqlite3_sql(q->cache[i].s), sql)) {
             q->cache[i].in_use = 1;
             *s = q->cache[i].s;
             return 0;
@@ -136,6 +139,7 @@ static int prepare_cached(struct store *st, const char *sql, sqlite3_stmt **s)
     if (prepare(st, sql, s) < 0)
         return -EIO;
     if (free_slot >= 0) {
+        q->cache[free_slot].sql = sql;
         q->cache[free_slot].s = *s;
         q->cache[free_slot].in_use = 1;
     }
