@@ -119,7 +119,15 @@ ok "denied: a writable bind of the own vTPM directory, another vTPM's, vtpm/, th
 V6=$(own)
 bundle dead "$V6"
 rm -f zpid
-sh -c 'sleep 0 & echo $! >zpid; exec sleep 30' &
+# (python: a shell may reap its finished background child before its exec, which once left no
+# zombie here)
+python3 -c 'import os
+pid = os.fork()
+if pid == 0:
+    os._exit(0)
+with open("zpid", "w") as f:
+    f.write(str(pid))
+os.execvp("sleep", ["sleep", "30"])' &
 ZPARENT=$!
 stop_zombie() { stop_pid "$ZPARENT" 10 || true; }
 at_exit stop_zombie
