@@ -8,7 +8,7 @@ PKGS="build-essential pkg-config clang libssl-dev openssl libtss2-dev tpm2-tools
       libcurl4-openssl-dev curl runc busybox-static libmicrohttpd-dev libgnutls28-dev
       libsqlite3-dev libfuse3-dev fuse3
       qemu-system-x86 ovmf sparse dkms kmod linux-source-6.1 fakeroot xz-utils
-      libpq-dev postgresql wrk jq help2man groff-base man-db socat
+      libpq-dev postgresql wrk jq help2man groff-base man-db socat strace
       podman crun containerd skopeo golang-github-containers-image-dev docker-registry
       debhelper dh-dkms dpkg-dev lintian systemd libevent-dev libcjson-dev libunistring-dev"
 # The kernel tests also need linux-headers-<ver>-amd64, whose name is computed:

@@ -11,10 +11,11 @@
 . "$(dirname "$0")/fleet_lib.sh"
 command -v jq >/dev/null || fail "jq missing (swtpm-ci/install-deps.sh)"
 
-start() { # POLICY
+start() { # POLICY [serve options]
     rm -f port
-    "$VF" serve --listen 127.0.0.1:0 --port-file port --db "sqlite:$T/vf.db" --policy "$1" \
-        --trust trust --insecure-no-tls --threads 2 >>vf.log 2>&1 &
+    _pol=$1; shift
+    "$VF" serve --listen 127.0.0.1:0 --port-file port --db "sqlite:$T/vf.db" --policy "$_pol" \
+        --trust trust --insecure-no-tls --threads 2 "$@" >>vf.log 2>&1 &
     VF_PID=$!
     wait_verifier
     URL=http://127.0.0.1:$PORT
@@ -118,4 +119,55 @@ reasons nope2.txt | grep -q "launch-config-not-admitted" &&
     { cat nope2.txt.reasons >&2; fail "unknown pod denied with require_admitted_pod false"; }
 ok "an unknown pod uid denied; with launch.require_admitted_pod false allowed, an admitted pod's edit still denied"
 stop_vf
+
+# --admission-record-sync: "full" flushes each admitted pod's record to disk (fdatasync)
+# before the answer; "normal" (the default) commits it without a flush, and the next commit
+# of anything else (a nonce here) is flushed as before. strace attached to the running
+# verifier counts its flushes.
+command -v strace >/dev/null || fail "strace missing (swtpm-ci/install-deps.sh)"
+traced() { # OUT COMMAND...: COMMAND run while strace counts the verifier's fdatasync/fsync
+    strace -f -qq -e trace=fdatasync,fsync -o "$1" -p "$VF_PID" 2>strace.err &
+    _st=$!
+    _out=$1; shift
+    _i=0 # attached once every thread of the verifier has a tracer
+    while grep -qs '^TracerPid:[[:space:]]*0$' /proc/"$VF_PID"/task/*/status; do
+        _i=$((_i + 1)); [ $_i -lt 100 ] || { cat strace.err >&2; fail "strace did not attach"; }
+        kill -0 "$_st" 2>/dev/null || { cat strace.err >&2; fail "strace exited"; }
+        sleep 0.1
+    done
+    "$@"
+    kill -INT "$_st"; wait "$_st" 2>/dev/null || true # strace ends 130 on SIGINT
+    FLUSHES=$(grep -c 'sync(' "$_out")
+}
+pods() { _i=0; while [ $_i -lt 10 ]; do admit "$1-$_i" bench:latest '["NET_BIND_SERVICE"]'; _i=$((_i + 1)); done; }
+nonces() {
+    for _i in 1 2 3 4 5; do
+        curl -sSf --max-time 10 "$URL/v1/nonce" >/dev/null || fail "nonce $_i"
+    done
+}
+start policy.json
+traced normal-pods.st pods sync-normal
+[ "$FLUSHES" -le 2 ] || fail "--admission-record-sync normal: $FLUSHES flushes for 10 pods"
+traced normal-nonces.st nonces
+[ "$FLUSHES" -ge 5 ] || fail "a nonce after unflushed pod records: $FLUSHES flushes for 5"
+ok "default (normal): 10 admitted pods' records committed without a flush; then 5 nonces, 5+ flushes"
+# committed: a crash of the verifier (SIGKILL) right after the answer keeps the record
+"$BV" log dur.cbor sync-normal-9 app >/dev/null || fail "log dur"
+kill -KILL "$VF_PID"; wait "$VF_PID" 2>/dev/null || true; VF_PID=
+start policy.json
+attest dur.cbor dur.txt && allowed_all dur.txt ||
+    { cat dur.txt >&2; fail "a pod admitted (normal) before a SIGKILL of the verifier"; }
+ok "a record written without a flush outlives a SIGKILL of the verifier: its pod's container starts"
+stop_vf
+start policy.json --admission-record-sync full
+traced full-pods.st pods sync-full
+[ "$FLUSHES" -ge 10 ] || fail "--admission-record-sync full: $FLUSHES flushes for 10 pods"
+ok "--admission-record-sync full: each of 10 admitted pods' records flushed ($FLUSHES flushes)"
+stop_vf
+"$VF" serve --listen 127.0.0.1:0 --db "sqlite:$T/vf.db" --policy policy.json --trust trust \
+    --insecure-no-tls --admission-record-sync always >bad.out 2>&1 &&
+    fail "--admission-record-sync always accepted"
+grep -q -- "--admission-record-sync always: not a valid value" bad.out ||
+    fail "a bad --admission-record-sync not named: $(head -n 2 bad.out)"
+ok "--admission-record-sync takes normal or full only (a bad value named)"
 ok "t_verifier_podbind"
