@@ -38,8 +38,8 @@ static void usage_to(FILE *f)
         "                      [--reattest-interval S] [--reattest-grace S] [--notify-url URL]\n"
         "                      [--notify-ca FILE] [--notify-max-attempts N]\n"
         "                      [--admission-cache-ms MS] [--admission-max-age S]\n"
-        "                      [--admission-record-sync normal|full]   (admitted pods' records\n"
-        "                      flushed to disk before the answer: full; default normal)\n"
+        "                      [--admission-record-sync full|normal]   (admitted pods' records\n"
+        "                      flushed to disk before the answer: full, the default)\n"
         "                      [--max-connections N] [--max-connections-per-ip N]\n"
         "                      [--reserve-connections N] [--handshake-timeout S]\n"
         "                      [--header-timeout S] [--body-timeout S] [--idle-timeout S]\n"
@@ -343,7 +343,7 @@ static int serve_sched_opt(int c, struct server_config *cfg)
     case OPT_ADMISSION_SYNC:
         if (strcmp(optarg, "full") && strcmp(optarg, "normal"))
             return -1;
-        cfg->admission_record_full = !strcmp(optarg, "full");
+        cfg->admission_record_normal = !strcmp(optarg, "normal");
         return 0;
     case OPT_THREADS: return positive(optarg, SERVER_MAX_THREADS, &cfg->threads);
     case OPT_POLICY_POLL_MS: return number(optarg, 60000, &cfg->policy_poll_ms);

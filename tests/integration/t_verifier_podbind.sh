@@ -120,10 +120,10 @@ reasons nope2.txt | grep -q "launch-config-not-admitted" &&
 ok "an unknown pod uid denied; with launch.require_admitted_pod false allowed, an admitted pod's edit still denied"
 stop_vf
 
-# --admission-record-sync: "full" flushes each admitted pod's record to disk (fdatasync)
-# before the answer; "normal" (the default) commits it without a flush, and the next commit
-# of anything else (a nonce here) is flushed as before. strace attached to the running
-# verifier counts its flushes.
+# --admission-record-sync: "full" (the default) flushes each admitted pod's record to disk
+# (fdatasync) before the answer; "normal" commits it without a flush, and the next commit of
+# anything else (a nonce here) is flushed as before. strace attached to the running verifier
+# counts its flushes.
 command -v strace >/dev/null || fail "strace missing (swtpm-ci/install-deps.sh)"
 traced() { # OUT COMMAND...: COMMAND run while strace counts the verifier's fdatasync/fsync
     strace -f -qq -e trace=fdatasync,fsync -o "$1" -p "$VF_PID" 2>strace.err &
@@ -146,11 +146,16 @@ nonces() {
     done
 }
 start policy.json
+traced full-pods.st pods sync-full
+[ "$FLUSHES" -ge 10 ] || fail "--admission-record-sync full (default): $FLUSHES flushes for 10 pods"
+ok "default (--admission-record-sync full): each of 10 admitted pods' records flushed ($FLUSHES flushes)"
+stop_vf
+start policy.json --admission-record-sync normal
 traced normal-pods.st pods sync-normal
 [ "$FLUSHES" -le 2 ] || fail "--admission-record-sync normal: $FLUSHES flushes for 10 pods"
 traced normal-nonces.st nonces
 [ "$FLUSHES" -ge 5 ] || fail "a nonce after unflushed pod records: $FLUSHES flushes for 5"
-ok "default (normal): 10 admitted pods' records committed without a flush; then 5 nonces, 5+ flushes"
+ok "--admission-record-sync normal: 10 admitted pods' records committed without a flush; then 5 nonces, 5+ flushes"
 # committed: a crash of the verifier (SIGKILL) right after the answer keeps the record
 "$BV" log dur.cbor sync-normal-9 app >/dev/null || fail "log dur"
 kill -KILL "$VF_PID"; wait "$VF_PID" 2>/dev/null || true; VF_PID=
@@ -158,11 +163,6 @@ start policy.json
 attest dur.cbor dur.txt && allowed_all dur.txt ||
     { cat dur.txt >&2; fail "a pod admitted (normal) before a SIGKILL of the verifier"; }
 ok "a record written without a flush outlives a SIGKILL of the verifier: its pod's container starts"
-stop_vf
-start policy.json --admission-record-sync full
-traced full-pods.st pods sync-full
-[ "$FLUSHES" -ge 10 ] || fail "--admission-record-sync full: $FLUSHES flushes for 10 pods"
-ok "--admission-record-sync full: each of 10 admitted pods' records flushed ($FLUSHES flushes)"
 stop_vf
 "$VF" serve --listen 127.0.0.1:0 --db "sqlite:$T/vf.db" --policy policy.json --trust trust \
     --insecure-no-tls --admission-record-sync always >bad.out 2>&1 &&
