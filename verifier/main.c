@@ -38,8 +38,6 @@ static void usage_to(FILE *f)
         "                      [--reattest-interval S] [--reattest-grace S] [--notify-url URL]\n"
         "                      [--notify-ca FILE] [--notify-max-attempts N]\n"
         "                      [--admission-cache-ms MS] [--admission-max-age S]\n"
-        "                      [--admission-record-sync full|normal]   (admitted pods' records\n"
-        "                      flushed to disk before the answer: full, the default)\n"
         "                      [--max-connections N] [--max-connections-per-ip N]\n"
         "                      [--reserve-connections N] [--handshake-timeout S]\n"
         "                      [--header-timeout S] [--body-timeout S] [--idle-timeout S]\n"
@@ -289,8 +287,7 @@ enum { OPT_REATTEST_INTERVAL = 0x100, OPT_REATTEST_GRACE, OPT_NOTIFY_URL, OPT_NO
        OPT_NOTIFY_MAX_ATTEMPTS, OPT_ADMISSION_CACHE_MS, OPT_ADMISSION_MAX_AGE,
        OPT_MAX_CONNS, OPT_PER_IP, OPT_RESERVE, OPT_HANDSHAKE_S, OPT_HEADER_S, OPT_BODY_S,
        OPT_IDLE_S, OPT_THREADS, OPT_AUDIT_KEEP_DAYS, OPT_POLICY_ADMIN, OPT_POLICY_POLL_MS,
-       OPT_ADMISSION_CLIENT, OPT_MF_QUOTA, OPT_MF_IDLE, OPT_MF_CACHE, OPT_MF_UPLOADS,
-       OPT_ADMISSION_SYNC };
+       OPT_ADMISSION_CLIENT, OPT_MF_QUOTA, OPT_MF_IDLE, OPT_MF_CACHE, OPT_MF_UPLOADS };
 
 /* A whole decimal number in [0, max]; -1 otherwise. */
 static int number(const char *s, unsigned long max, unsigned long *out)
@@ -340,11 +337,6 @@ static int serve_sched_opt(int c, struct server_config *cfg)
                                           cfg->notify_max_attempts == 0 ? -1 : 0;
     case OPT_ADMISSION_CACHE_MS: return number(optarg, 60000, &cfg->admission_cache_ms);
     case OPT_ADMISSION_MAX_AGE: return number(optarg, 86400 * 365, &cfg->admission_max_age);
-    case OPT_ADMISSION_SYNC:
-        if (strcmp(optarg, "full") && strcmp(optarg, "normal"))
-            return -1;
-        cfg->admission_record_normal = !strcmp(optarg, "normal");
-        return 0;
     case OPT_THREADS: return positive(optarg, SERVER_MAX_THREADS, &cfg->threads);
     case OPT_POLICY_POLL_MS: return number(optarg, 60000, &cfg->policy_poll_ms);
     case OPT_MF_QUOTA: return number(optarg, 1u << 20, &cfg->manifest_quota_mb) < 0 ||
@@ -384,7 +376,6 @@ static int serve_parse(int argc, char **argv, struct server_config *cfg)
         { "notify-max-attempts", required_argument, NULL, OPT_NOTIFY_MAX_ATTEMPTS },
         { "admission-cache-ms", required_argument, NULL, OPT_ADMISSION_CACHE_MS },
         { "admission-max-age", required_argument, NULL, OPT_ADMISSION_MAX_AGE },
-        { "admission-record-sync", required_argument, NULL, OPT_ADMISSION_SYNC },
         { "max-connections", required_argument, NULL, OPT_MAX_CONNS },
         { "max-connections-per-ip", required_argument, NULL, OPT_PER_IP },
         { "reserve-connections", required_argument, NULL, OPT_RESERVE },

@@ -1062,7 +1062,6 @@ static int load_shards(struct server *sv, const struct server_config *cfg)
                       db_shown(cfg->db, shown, sizeof(shown)));
             return -1;
         }
-        store_set_pod_sync(sv->apis[i].st, cfg->admission_record_normal);
     }
     return 0;
 }

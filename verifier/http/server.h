@@ -36,9 +36,6 @@ struct server_config {
     unsigned long notify_max_attempts;
     unsigned long audit_keep_days; /* audit rows older are purged by the sweeper; 0: never */
     unsigned long admission_cache_ms, admission_max_age;
-    /* --admission-record-sync normal: an admitted pod's record is committed but not flushed
-     * before the answer (store_set_pod_sync); else (full, the default) flushed to disk */
-    int admission_record_normal;
     struct guard_limits conn; /* connection limits and deadlines (docs/verifier.md) */
     unsigned threads;         /* serving threads; 0: SERVER_THREADS_PER_CPU per online CPU */
     /* per-workload policies (docs/verifier.md): the client certificate common names that may

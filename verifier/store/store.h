@@ -221,15 +221,6 @@ struct store_check {
  * PostgreSQL, whose server already shares WAL flushes between connections that commit
  * together, the set is committed alone on st (store_check_apply), which measured faster. */
 int store_check_commit(struct store *st, struct store_check *chk);
-/* How the group commit flushes a group of nothing but pod records (the pod piece alone):
- * relaxed 0 (the default), like every other commit, flushed to disk before the group's sets
- * return; 1, SQLite commits such a group with synchronous=NORMAL (TX_BEGIN_RELAXED): the rows
- * are visible to every handle and outlive a crash of the process, but a power loss or OS crash
- * before the next flushed commit or checkpoint can take them back. A group with any evidence
- * piece is always flushed (and flushes the records committed before it). Each handle that
- * may lead a group (every serving thread's) is set the same. PostgreSQL: no effect (each
- * record is its own commit, flushed as the server's synchronous_commit says). */
-void store_set_pod_sync(struct store *st, int relaxed);
 /* Makes st's committer (and, where checks are grouped, its own database handle) now rather
  * than at the first check: a service calls it at start, so that a first check never opens a
  * database connection (nor waits on a locked file to do so). 0 or -errno. */

@@ -281,31 +281,11 @@ static void retry_alone(struct store *st, struct pending *g)
             p->rc = apply_alone(st, p->chk);
 }
 
-void store_set_pod_sync(struct store *st, int relaxed)
-{
-    st->pods_relaxed = relaxed != 0;
-}
-
-/* BEGIN for the group; relaxed (store_set_pod_sync) and every set a pod record alone: a
- * commit not flushed, where the backend has one. */
-static int begin_group(struct store *st, const struct pending *g, int relaxed)
-{
-    int r = st->ops->ready(st);
-
-    for (; relaxed && g; g = g->next)
-        relaxed = pod_only(g->chk);
-    if (r < 0)
-        return r;
-    if (relaxed && (r = st->ops->tx(st, TX_BEGIN_RELAXED)) != -ENOTSUP)
-        return r;
-    return st->ops->tx(st, TX_BEGIN);
-}
-
 /* One transaction for the group. Alone, a set needs no savepoint: its failure rolls back the
  * transaction. A failed commit fails every set (none of them was written). */
-static void run_group(struct store *st, struct pending *g, size_t n, int relaxed)
+static void run_group(struct store *st, struct pending *g, size_t n)
 {
-    int r = begin_group(st, g, relaxed), ok = 0;
+    int r = store_tx_begin(st), ok = 0;
 
     if (r < 0) { /* no transaction was opened */
         for (struct pending *p = g; p; p = p->next)
@@ -416,7 +396,7 @@ int store_check_group(struct store *st, struct store_check *chk)
         last->next = NULL;
         pthread_mutex_unlock(&c->mu);
         t1 = now_ns();
-        run_group(c->st, g, n, st->pods_relaxed);
+        run_group(c->st, g, n);
         t1 = now_ns() - t1;
         pthread_mutex_lock(&c->mu);
         c->stats.commits++;

@@ -26,11 +26,6 @@ enum store_tx {
     TX_SAVEPOINT,   /* one level: the group commit's per-set savepoint */
     TX_RELEASE,
     TX_ROLLBACK_TO, /* back to the savepoint, which stays open; then TX_RELEASE */
-    /* SQLite: BEGIN IMMEDIATE of a transaction whose COMMIT is not flushed to disk before it
-     * returns (synchronous=NORMAL in WAL mode: it is visible to every handle and outlives a
-     * crash of the process; a power loss or OS crash before the next flushed commit or
-     * checkpoint can undo it). Backends without it: -ENOTSUP (nothing begun). */
-    TX_BEGIN_RELAXED,
 };
 
 /* A parameter of store_ops.rows: text, or (text NULL) the integer i. */
@@ -120,7 +115,6 @@ struct store {
     const struct store_ops *ops;
     char *url;                   /* the database it was opened on (never logged) */
     struct store_committer *gc;  /* the group committer of that database, once used */
-    int pods_relaxed;            /* store_set_pod_sync: pod records' commits not flushed */
 };
 
 enum notify_state { NOTIFY_PENDING = 0, NOTIFY_DELIVERED = 1, NOTIFY_FAILED = 2 };

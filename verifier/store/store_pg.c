@@ -424,8 +424,6 @@ static int pg_tx(struct store *st, enum store_tx op)
 
     struct pg_store *q = (struct pg_store *)st;
 
-    if (op == TX_BEGIN_RELAXED) /* each pod record is a commit of its own, not grouped */
-        return -ENOTSUP;
     if (op == TX_BEGIN) { /* the store front's (store_tx_begin: the connection is ready) */
         q->begin_pending = 1; /* sent with the first statement (pg_q) */
         return 0;

@@ -24,7 +24,6 @@ struct sq_store {
         sqlite3_stmt *s;
         int in_use;
     } cache[SQ_CACHED];
-    int relaxed; /* PRAGMA synchronous is NORMAL (TX_BEGIN_RELAXED), else FULL */
 };
 
 static sqlite3 *DB(struct store *st)
@@ -256,17 +255,9 @@ static int sq_tx(struct store *st, enum store_tx op)
     static const char *const sql[] = {
         [TX_BEGIN] = "BEGIN IMMEDIATE", [TX_COMMIT] = "COMMIT", [TX_ROLLBACK] = "ROLLBACK",
         [TX_SAVEPOINT] = "SAVEPOINT s", [TX_RELEASE] = "RELEASE s",
-        [TX_ROLLBACK_TO] = "ROLLBACK TO s", [TX_BEGIN_RELAXED] = "BEGIN IMMEDIATE",
+        [TX_ROLLBACK_TO] = "ROLLBACK TO s",
     };
-    struct sq_store *q = (struct sq_store *)st;
-    int relax = op == TX_BEGIN_RELAXED;
 
-    /* the setting is the connection's, changed outside a transaction, only when it differs */
-    if ((op == TX_BEGIN || relax) && q->relaxed != relax) {
-        if (exec_cached(st, relax ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL") < 0)
-            return -EIO;
-        q->relaxed = relax;
-    }
     return exec_cached(st, sql[op]);
 }
 
