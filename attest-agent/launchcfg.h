@@ -69,5 +69,8 @@ void launchcfg_free(struct launch_config *lc);
 cbor_item_t *launchcfg_to_cbor(const struct launch_config *lc);
 /* The same as a JSON object, for `attest-agent measure`. */
 json_t *launchcfg_to_json(const struct launch_config *lc);
+/* The system calls the default policy's seccomp rule wants blocked (launchseccomp.c), as a JSON
+ * array (new reference; NULL when out of memory): `attest-agent dangerous-syscalls`. */
+json_t *launchcfg_dangerous_syscalls(void);
 
 #endif

@@ -29,6 +29,18 @@ static const char *const dangerous[] = {
 };
 #define N_DANGEROUS (sizeof(dangerous) / sizeof(dangerous[0]))
 
+json_t *launchcfg_dangerous_syscalls(void)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a && i < N_DANGEROUS; i++)
+        if (json_array_append_new(a, json_string(dangerous[i])) < 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
 /* Actions that stop the call. Anything else (ALLOW, LOG, TRACE, NOTIFY, unknown) may let
  * it through: TRACE and NOTIFY hand the decision to another process. */
 static int is_deny_action(const char *a)

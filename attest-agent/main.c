@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* attest-agent: OCI hook, hook service and operator tool that measures a container into its vTPM. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "hook.h"
 #include "hostev.h"
+#include "launchcfg.h"
 #include "http.h"
 #include "log.h"
 #include "offline.h"
@@ -13,6 +16,21 @@
 #include "rtmon.h"
 #include "serve.h"
 #include "timing.h"
+
+/* The list a container's seccomp profile blocks to pass the default policy (JSON, one line):
+ * scripts and operators write profiles from it instead of a copy of their own. */
+static int dangerous_syscalls(void)
+{
+    json_t *a = launchcfg_dangerous_syscalls();
+    char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    int bad = !text || puts(text) == EOF || fflush(stdout) == EOF;
+
+    free(text);
+    json_decref(a);
+    if (bad)
+        fprintf(stderr, "attest-agent: dangerous-syscalls: cannot write the list\n");
+    return bad;
+}
 
 int main(int argc, char **argv)
 {
@@ -24,6 +42,8 @@ int main(int argc, char **argv)
     case CLI_VERSION: cli_version("attest-agent"); return 0;
     default: break;
     }
+    if (argc == 2 && !strcmp(argv[1], "dangerous-syscalls"))
+        return dangerous_syscalls();
     timing_init();
     log_set_ident("attest-agent");
     if (opts_config(&argc, &argv) < 0)

@@ -92,6 +92,8 @@ void opts_usage(FILE *f)
         "                    N requests served at once, 1..64, default 4 per core, 4..32;\n"
         "                    the pool refilled MS ms after the last request, default 250)\n"
         "  attest-agent host-evidence --nonce HEX --out FILE [--run-dir DIR]\n"
+        "  attest-agent dangerous-syscalls   (the system calls a seccomp profile blocks to\n"
+        "                    pass the default policy's seccomp rule; a JSON array)\n"
         "  attest-agent monitor --verifier URL [--monitor-socket PATH] [--run-dir DIR]\n"
         "                    [--ca F --cert F --key F] [--cache-dir DIR|''] [--state-dir DIR]\n"
         "                    (runtime integrity: what attested containers execute, PCR 11;\n"

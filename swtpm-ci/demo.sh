@@ -91,8 +91,11 @@ say "the verifier: launch policy + boot reference values (plain HTTP on loopback
 mkdir -p "$D/bundle/rootfs/bin" "$D/trust" && cp "$D/host/ek-ca.pem" "$D/trust/"
 cp "$(command -v busybox)" "$D/bundle/rootfs/bin/busybox"
 (cd "$D/bundle" && runc spec)
+# the system calls the default policy wants blocked: the agent's own list
+DANGEROUS=$("$B/bin/attest-agent" dangerous-syscalls)
+export DANGEROUS
 python3 - "$D/bundle/config.json" <<'PY'
-import json, sys
+import json, os, sys
 f = sys.argv[1]; c = json.load(open(f))
 # hardened as the default policy wants: not root, no capabilities, limits, seccomp blocking
 # the system calls Docker's default profile blocks (runc spec has the masked/readonly paths)
@@ -101,14 +104,7 @@ c["process"].update(terminal=False, args=["/bin/busybox", "sleep", "30"],
                     capabilities={k: [] for k in ("bounding", "effective", "permitted", "ambient")})
 r = c["linux"].setdefault("resources", {})
 r["memory"] = {"limit": 64 << 20}; r["cpu"] = {"shares": 512}; r["pids"] = {"limit": 64}
-blocked = """_sysctl acct add_key bpf clock_settime clock_settime64 clone3 create_module delete_module
- fanotify_init finit_module fsconfig fsmount fsopen fspick get_kernel_syms get_mempolicy
- init_module io_uring_enter io_uring_register io_uring_setup ioperm iopl kcmp kexec_file_load
- kexec_load keyctl lookup_dcookie mbind mount mount_setattr move_mount move_pages nfsservctl
- open_by_handle_at open_tree perf_event_open pidfd_getfd pivot_root process_madvise
- process_vm_readv process_vm_writev ptrace query_module quotactl quotactl_fd reboot request_key
- set_mempolicy setdomainname sethostname setns settimeofday stime swapoff swapon syslog sysfs
- umount umount2 unshare uselib userfaultfd ustat vhangup vm86 vm86old""".split()
+blocked = json.loads(os.environ["DANGEROUS"])  # attest-agent dangerous-syscalls
 c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
     "syscalls": [{"names": blocked, "action": "SCMP_ACT_ERRNO"}]}
 json.dump(c, open(f, "w"))

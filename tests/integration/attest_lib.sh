@@ -25,19 +25,11 @@ exec(sys.argv[2])
 json.dump(c, open(f, "w"), indent=1)' "$1" "$2"
 }
 
-# The system calls Docker's default seccomp profile blocks (plus ptrace), as a JSON list: a
-# default-allow profile with these as ERRNO passes the default policy's seccomp rule.
-DANGEROUS_SYSCALLS='["_sysctl", "acct", "add_key", "bpf", "clock_settime", "clock_settime64",
- "clone3", "create_module", "delete_module", "fanotify_init", "finit_module", "fsconfig",
- "fsmount", "fsopen", "fspick", "get_kernel_syms", "get_mempolicy", "init_module",
- "io_uring_enter", "io_uring_register", "io_uring_setup", "ioperm", "iopl", "kcmp",
- "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mbind", "mount",
- "mount_setattr", "move_mount", "move_pages", "nfsservctl", "open_by_handle_at", "open_tree",
- "perf_event_open", "pidfd_getfd", "pivot_root", "process_madvise", "process_vm_readv",
- "process_vm_writev", "ptrace", "query_module", "quotactl", "quotactl_fd", "reboot",
- "request_key", "set_mempolicy", "setdomainname", "sethostname", "setns", "settimeofday",
- "stime", "swapoff", "swapon", "syslog", "sysfs", "umount", "umount2", "unshare", "uselib",
- "userfaultfd", "ustat", "vhangup", "vm86", "vm86old"]'
+# The system calls the default policy's seccomp rule wants blocked (the agent's own list,
+# `attest-agent dangerous-syscalls`), as a JSON list: a default-allow profile with these as
+# ERRNO passes it.
+DANGEROUS_SYSCALLS=$("$AGENT" dangerous-syscalls) && [ -n "$DANGEROUS_SYSCALLS" ] ||
+    fail "$AGENT dangerous-syscalls"
 
 # base_bundle DIR: busybox rootfs, runc's spec hardened to pass the default policy: uid/gid
 # 1000, every capability dropped, no_new_privs, runc's masked/readonly paths, read-only

@@ -124,5 +124,14 @@ denied seccomp "seccomp-allows:keyctl" "
 c['linux']['seccomp']['syscalls'][0]['names'] = [n for n in c['linux']['seccomp']['syscalls'][0]['names']
                                                  if n not in ('ptrace', 'mount', 'keyctl')]"
 grep -qF "seccomp-allows:ptrace" seccomp.err || fail "seccomp: ptrace allowed, not printed"
+# The list the bundles here block is the agent's (`attest-agent dangerous-syscalls`), the one
+# docs/policy.md states.
+python3 -c 'import json, re, sys
+doc = re.search(r"our floor denies it\):\s*`([^`]*)`", open(sys.argv[1]).read())
+agent = json.loads(sys.argv[2])
+sys.exit(0 if doc and doc.group(1).split() == agent and len(agent) > 60 else 1)' \
+    "$ROOT/docs/policy.md" "$DANGEROUS_SYSCALLS" ||
+    fail "attest-agent dangerous-syscalls is not the list docs/policy.md states"
+ok "attest-agent dangerous-syscalls: the list docs/policy.md states ($(echo "$DANGEROUS_SYSCALLS" | tr -cd , | wc -c) commas)"
 denied sysctl "sysctl-forbidden:kernel.msgmax" "c['linux']['sysctl'] = {'kernel.msgmax': '65536'}"
 # (a negative oomScoreAdj is unit-tested only: runc here lacks CAP_SYS_RESOURCE to set it)
