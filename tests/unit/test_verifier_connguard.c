@@ -87,7 +87,7 @@ static void test_deadlines(void **state)
         close_pair(&p[i]);
     }
     assert_int_equal(g.live, 0);
-    assert_null(g.head);
+    assert_true(TAILQ_EMPTY(&g.conns));
 }
 
 /* max 5, reserve 1: the fifth live connection evicts the one that waited longest, whatever
@@ -225,7 +225,7 @@ static void test_threads(void **state)
     assert_int_equal(to + ev + rf, 0);
     assert_int_equal(g.open, 0);
     assert_int_equal(g.live, 0);
-    assert_null(g.head);
+    assert_true(TAILQ_EMPTY(&g.conns));
     guard_free(&g);
     for (unsigned i = 0; i < THREADS; i++)
         close_pair(&p[i]);

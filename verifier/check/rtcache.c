@@ -6,9 +6,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 struct rt_cache_entry {
-    struct rt_cache_entry *prev, *next;
+    TAILQ_ENTRY(rt_cache_entry) link;
     uint8_t digest[32];
     struct rt_manifest m;
     size_t size;
@@ -18,7 +19,7 @@ struct rt_cache_entry {
 
 struct rt_cache {
     pthread_mutex_t lock;
-    struct rt_cache_entry *head, *tail; /* most recently used first */
+    TAILQ_HEAD(rt_cache_list, rt_cache_entry) lru; /* most recently used first */
     size_t max, bytes, n;
     uint64_t hits, misses;
 };
@@ -39,37 +40,14 @@ struct rt_cache *rtcache_new(size_t max_bytes)
     if (!c)
         return NULL;
     pthread_mutex_init(&c->lock, NULL);
+    TAILQ_INIT(&c->lru);
     c->max = max_bytes;
     return c;
 }
 
-static void unlink_entry(struct rt_cache *c, struct rt_cache_entry *e)
-{
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        c->head = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        c->tail = e->prev;
-    e->prev = e->next = NULL;
-}
-
-static void push_front(struct rt_cache *c, struct rt_cache_entry *e)
-{
-    e->prev = NULL;
-    e->next = c->head;
-    if (c->head)
-        c->head->prev = e;
-    c->head = e;
-    if (!c->tail)
-        c->tail = e;
-}
-
 static void drop(struct rt_cache *c, struct rt_cache_entry *e)
 {
-    unlink_entry(c, e);
+    TAILQ_REMOVE(&c->lru, e, link);
     c->bytes -= e->size;
     c->n--;
     rt_manifest_free(&e->m);
@@ -79,10 +57,10 @@ static void drop(struct rt_cache *c, struct rt_cache_entry *e)
 /* Least recently used entries that no check holds, until the cache is within its bound. */
 static void shrink(struct rt_cache *c)
 {
-    struct rt_cache_entry *e = c->tail, *prev;
+    struct rt_cache_entry *e = TAILQ_LAST(&c->lru, rt_cache_list), *prev;
 
     while (e && c->bytes > c->max) {
-        prev = e->prev;
+        prev = TAILQ_PREV(e, rt_cache_list, link);
         if (!e->refs)
             drop(c, e);
         e = prev;
@@ -93,15 +71,17 @@ void rtcache_free(struct rt_cache *c)
 {
     if (!c)
         return;
-    while (c->head)
-        drop(c, c->head);
+    while (!TAILQ_EMPTY(&c->lru))
+        drop(c, TAILQ_FIRST(&c->lru));
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
 
 static struct rt_cache_entry *find(struct rt_cache *c, const uint8_t digest[32])
 {
-    for (struct rt_cache_entry *e = c->head; e; e = e->next)
+    struct rt_cache_entry *e;
+
+    TAILQ_FOREACH(e, &c->lru, link)
         if (!memcmp(e->digest, digest, 32))
             return e;
     return NULL;
@@ -114,8 +94,8 @@ const struct rt_manifest *rtcache_get(struct rt_cache *c, const uint8_t digest[3
 
     pthread_mutex_lock(&c->lock);
     if ((e = find(c, digest))) {
-        unlink_entry(c, e);
-        push_front(c, e);
+        TAILQ_REMOVE(&c->lru, e, link);
+        TAILQ_INSERT_HEAD(&c->lru, e, link);
         e->refs++;
         c->hits++;
     } else {
@@ -150,7 +130,7 @@ const struct rt_manifest *rtcache_add(struct rt_cache *c, const uint8_t digest[3
         *out = had;
         return &had->m;
     }
-    push_front(c, e);
+    TAILQ_INSERT_HEAD(&c->lru, e, link);
     c->bytes += e->size;
     c->n++;
     shrink(c);

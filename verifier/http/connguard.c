@@ -20,6 +20,7 @@ uint64_t guard_now_ms(void)
 void guard_init(struct guard *g, const struct guard_limits *lim)
 {
     *g = (struct guard){ .lim = *lim };
+    TAILQ_INIT(&g->conns);
     pthread_mutex_init(&g->lock, NULL);
 }
 
@@ -37,9 +38,9 @@ static void kill_conn(struct guard *g, struct guard_conn *c)
  * being answered is not a candidate. */
 static struct guard_conn *oldest_waiting(struct guard *g, const struct guard_conn *except)
 {
-    struct guard_conn *best = NULL;
+    struct guard_conn *best = NULL, *c;
 
-    for (struct guard_conn *c = g->head; c; c = c->next)
+    TAILQ_FOREACH(c, &g->conns, link)
         if (c != except && !c->killed && c->phase != GUARD_BUSY &&
             (!best || c->since_ms < best->since_ms))
             best = c;
@@ -62,9 +63,10 @@ static int same_host(const struct sockaddr_storage *a, const struct sockaddr_sto
 
 static size_t from_host(const struct guard *g, const struct sockaddr_storage *addr)
 {
+    const struct guard_conn *c;
     size_t n = 0;
 
-    for (const struct guard_conn *c = g->head; c; c = c->next)
+    TAILQ_FOREACH(c, &g->conns, link)
         n += !c->killed && same_host(&c->addr, addr);
     return n;
 }
@@ -114,12 +116,7 @@ struct guard_conn *guard_open(struct guard *g, int fd, const struct sockaddr *ad
         free(c);
         return NULL;
     }
-    c->prev = g->tail;
-    if (g->tail)
-        g->tail->next = c;
-    else
-        g->head = c;
-    g->tail = c;
+    TAILQ_INSERT_TAIL(&g->conns, c, link);
     g->open++;
     g->live++;
     while (g->live > room && (v = oldest_waiting(g, c))) {
@@ -138,14 +135,7 @@ void guard_close(struct guard *g, struct guard_conn *c)
     if (!c->killed)
         g->live--;
     g->open--;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        g->head = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    else
-        g->tail = c->prev;
+    TAILQ_REMOVE(&g->conns, c, link);
     pthread_mutex_unlock(&g->lock);
     free(c->spare);
     free(c);
@@ -178,7 +168,9 @@ static uint64_t deadline_s(const struct guard *g, const struct guard_conn *c)
 
 static void reap_locked(struct guard *g, uint64_t now_ms)
 {
-    for (struct guard_conn *c = g->head; c; c = c->next) {
+    struct guard_conn *c;
+
+    TAILQ_FOREACH(c, &g->conns, link) {
         uint64_t d = deadline_s(g, c);
 
         /* now_ms was read before the lock: another thread may have stamped a later time */
@@ -216,7 +208,7 @@ void guard_counts(struct guard *g, uint64_t *timeouts, uint64_t *evictions, uint
 
 void guard_free(struct guard *g)
 {
-    while (g->head)
-        guard_close(g, g->head);
+    while (!TAILQ_EMPTY(&g->conns))
+        guard_close(g, TAILQ_FIRST(&g->conns));
     pthread_mutex_destroy(&g->lock);
 }

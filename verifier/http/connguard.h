@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #define GUARD_MAX_CONNS      256u
@@ -39,7 +40,7 @@ enum guard_phase {
 };
 
 struct guard_conn {
-    struct guard_conn *prev, *next;
+    TAILQ_ENTRY(guard_conn) link;
     int fd;
     struct sockaddr_storage addr; /* the client's address (family AF_UNSPEC: unknown) */
     enum guard_phase phase;
@@ -61,7 +62,7 @@ struct guard_conn {
 struct guard {
     struct guard_limits lim;
     pthread_mutex_t lock;
-    struct guard_conn *head, *tail; /* in accept order */
+    TAILQ_HEAD(, guard_conn) conns; /* in accept order */
     size_t open;                    /* connections in the list, killed ones included */
     size_t live;                    /* connections not killed */
     uint64_t timeouts, evictions, refused;
