@@ -12,11 +12,10 @@
 . "$(dirname "$0")/fleet_lib.sh"
 command -v jq >/dev/null || fail "jq missing (swtpm-ci/install-deps.sh)"
 
-start() { # POLICY [serve options]
+start() { # POLICY
     rm -f port
-    _pol=$1; shift
-    "$VF" serve --listen 127.0.0.1:0 --port-file port --db "sqlite:$T/vf.db" --policy "$_pol" \
-        --trust trust --insecure-no-tls --threads 2 "$@" >>vf.log 2>&1 &
+    "$VF" serve --listen 127.0.0.1:0 --port-file port --db "sqlite:$T/vf.db" --policy "$1" \
+        --trust trust --insecure-no-tls --threads 2 >>vf.log 2>&1 &
     VF_PID=$!
     wait_verifier
     URL=http://127.0.0.1:$PORT
