@@ -171,6 +171,18 @@ struct seen {
     char *key;             /* "path\n<hex digest>" */
 };
 
+/* The rootfs manifest of one image (one measured tree digest) and the index of its regular
+ * files, held once however many watched containers run that image; its state file
+ * ("<hex digest>.img") lives as long as a container's state names it. Main thread only. */
+struct image {
+    struct image *next;
+    uint8_t digest[DIGEST_LEN];  /* SHA-256 of mf: the `rootfs` record's digest */
+    struct rootfs_manifest mf;
+    struct mfile *files;         /* its regular files, sorted by path */
+    size_t nfiles;
+    unsigned refs;               /* containers holding it */
+};
+
 struct ctr {
     char *id;
     char vtpm[MGR_UUID_LEN];
@@ -179,10 +191,7 @@ struct ctr {
     unsigned long long start;
     char cgroup[RTMON_CG_MAX];  /* "N:controllers:/path" line that names its cgroup */
     int enforce;
-    struct rootfs_manifest mf;
-    uint8_t mfdigest[DIGEST_LEN]; /* SHA-256 of mf: the `rootfs` record's digest */
-    struct mfile *files;        /* its regular files, sorted by path */
-    size_t nfiles;
+    struct image *img;          /* its image's manifest (shared) */
     struct seen *seen;          /* sorted */
     size_t nseen, capseen;
     struct eventlog log;        /* start records, then the exec records */
@@ -242,6 +251,7 @@ struct mon {
     uint8_t known[RTMON_KNOWN][DIGEST_LEN];
     unsigned nknown, kpos;
     int64_t no_store_until;     /* deadline_now_ms(): the verifier had no manifest store */
+    struct image *images;       /* the main thread's: the watched containers' images */
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -265,13 +275,13 @@ static int cmp_seen(const void *a, const void *b)
 }
 
 /* The manifest's regular files (the hook's walk, which hashes to the measured digest). */
-static int index_manifest(struct ctr *c)
+static int index_manifest(struct image *im)
 {
     size_t off = 0, cap = 0;
 
-    while (off < c->mf.len) {
+    while (off < im->mf.len) {
         struct cbor_load_result res;
-        cbor_item_t *e = cbor_load(c->mf.p + off, c->mf.len - off, &res), **f;
+        cbor_item_t *e = cbor_load(im->mf.p + off, im->mf.len - off, &res), **f;
         int keep;
 
         if (!e || res.read == 0 || !cbor_isa_array(e) || cbor_array_size(e) != 7) {
@@ -286,14 +296,14 @@ static int index_manifest(struct ctr *c)
                cbor_string_length(f[1]) == 4 && !memcmp(cbor_string_handle(f[1]), "file", 4) &&
                cbor_isa_bytestring(f[6]) && cbor_bytestring_is_definite(f[6]) &&
                cbor_bytestring_length(f[6]) == DIGEST_LEN;
-        if (keep && c->nfiles == cap) {
+        if (keep && im->nfiles == cap) {
             struct mfile *tmp;
             cap = cap ? 2 * cap : 256;
-            if (!(tmp = realloc(c->files, cap * sizeof(*tmp)))) {
+            if (!(tmp = realloc(im->files, cap * sizeof(*tmp)))) {
                 cbor_decref(&e);
                 return -ENOMEM;
             }
-            c->files = tmp;
+            im->files = tmp;
         }
         if (keep) {
             size_t n = cbor_string_length(f[0]);
@@ -305,14 +315,14 @@ static int index_manifest(struct ctr *c)
             }
             memcpy(p, cbor_string_handle(f[0]), n);
             p[n] = 0;
-            c->files[c->nfiles].path = p;
-            memcpy(c->files[c->nfiles].digest, cbor_bytestring_handle(f[6]), DIGEST_LEN);
-            c->nfiles++;
+            im->files[im->nfiles].path = p;
+            memcpy(im->files[im->nfiles].digest, cbor_bytestring_handle(f[6]), DIGEST_LEN);
+            im->nfiles++;
         }
         cbor_decref(&e);
     }
-    if (c->nfiles)
-        qsort(c->files, c->nfiles, sizeof(*c->files), cmp_mfile);
+    if (im->nfiles)
+        qsort(im->files, im->nfiles, sizeof(*im->files), cmp_mfile);
     return 0;
 }
 
@@ -320,10 +330,11 @@ static int index_manifest(struct ctr *c)
 static int measured(const struct ctr *c, const char *path, const uint8_t d[DIGEST_LEN])
 {
     struct mfile key = { .path = (char *)path + 1 }, *hit;
+    const struct image *im = c->img;
 
-    if (path[0] != '/' || !c->nfiles)
+    if (path[0] != '/' || !im || !im->nfiles)
         return 0;
-    hit = bsearch(&key, c->files, c->nfiles, sizeof(*c->files), cmp_mfile);
+    hit = bsearch(&key, im->files, im->nfiles, sizeof(*im->files), cmp_mfile);
     return hit && !memcmp(hit->digest, d, DIGEST_LEN);
 }
 
@@ -342,19 +353,41 @@ static void unmark(struct mon *m, int i)
     k->refs = 0;
 }
 
+static void image_put(struct mon *m, struct image *im)
+{
+    struct image **pp;
+
+    if (!im || --im->refs > 0)
+        return;
+    for (pp = &m->images; *pp && *pp != im; pp = &(*pp)->next)
+        ;
+    if (*pp)
+        *pp = im->next;
+    for (size_t i = 0; i < im->nfiles; i++)
+        free(im->files[i].path);
+    free(im->files);
+    rootfs_manifest_free(&im->mf);
+    free(im);
+}
+
+static struct image *image_find(struct mon *m, const uint8_t digest[DIGEST_LEN])
+{
+    for (struct image *im = m->images; im; im = im->next)
+        if (!memcmp(im->digest, digest, DIGEST_LEN))
+            return im;
+    return NULL;
+}
+
 static void ctr_free(struct mon *m, struct ctr *c)
 {
     for (int i = 0; i < c->nmarks; i++) {
         unmark(m, c->marks[i]);
         free(c->mk[i].point);
     }
-    for (size_t i = 0; i < c->nfiles; i++)
-        free(c->files[i].path);
     for (size_t i = 0; i < c->nseen; i++)
         free(c->seen[i].key);
-    free(c->files);
     free(c->seen);
-    rootfs_manifest_free(&c->mf);
+    image_put(m, c->img);
     eventlog_free(&c->log);
     free(c->id);
     free(c);
@@ -554,6 +587,15 @@ static void state_name(const struct ctr *c, const char *suffix, char *out, size_
     snprintf(out, outsz, "%s%s", c->key, suffix);
 }
 
+/* The state file of the image of digest d: "<hex digest>.img". */
+static void image_name(const uint8_t d[DIGEST_LEN], char *out, size_t outsz)
+{
+    char hex[2 * DIGEST_LEN + 1];
+
+    hex_encode(d, DIGEST_LEN, hex);
+    snprintf(out, outsz, "%s.img", hex);
+}
+
 /* c's state with the records of log: id, vTPM, registration, its process (pid and start
  * time), cgroup, mode, marks and event log (the manifest is a file of its own, written once).
  * Atomic (a temporary file renamed), 0600. 0 or a negative errno. */
@@ -599,14 +641,17 @@ out:
     return r;
 }
 
+/* c's state file gone, and its image's when no other container holds that image. */
 static void drop_state(struct mon *m, const struct ctr *c)
 {
     char name[2 * DIGEST_LEN + 8];
 
     state_name(c, ".ctr", name, sizeof(name));
     rtstate_remove(m->o->state_dir, name);
-    state_name(c, ".mf", name, sizeof(name));
-    rtstate_remove(m->o->state_dir, name);
+    if (c->img && c->img->refs == 1) {
+        image_name(c->img->digest, name, sizeof(name));
+        rtstate_remove(m->o->state_dir, name);
+    }
 }
 
 /* The state files' name: SHA-256 of the id, pid and start time (a container of the same id
@@ -653,39 +698,59 @@ static int seen_from_log(struct ctr *c)
     return 0;
 }
 
-/* c's manifest (mf, copied): it must hash to the digest of the `rootfs` record of c's log. */
-static int take_manifest(struct ctr *c, const uint8_t *mf, size_t mflen, char *err,
-                         size_t errsz)
+/* c's manifest: the image of the digest of the `rootfs` record of c's log. An image a watched
+ * container already runs is shared (mf, when given, must be its bytes); else mf (copied) must
+ * hash to that digest and makes a new image (*fresh 1). */
+static int take_manifest(struct mon *m, struct ctr *c, const uint8_t *mf, size_t mflen,
+                         char *err, size_t errsz, int *fresh)
 {
     uint8_t want[DIGEST_LEN], got[DIGEST_LEN];
+    struct image *im;
     int r;
 
+    *fresh = 0;
     if (rootfs_record_digest(c->log.records, want) < 0) {
         snprintf(err, errsz, "the event log has no rootfs record");
         return -EINVAL;
     }
-    if (digest_buf(mf, mflen, got) < 0 || memcmp(want, got, DIGEST_LEN)) {
+    if ((im = image_find(m, want))) {
+        if (mf && (mflen != im->mf.len || memcmp(mf, im->mf.p, mflen))) {
+            snprintf(err, errsz, "the manifest is not the measured rootfs's");
+            return -EINVAL;
+        }
+        im->refs++;
+        c->img = im;
+        return 0;
+    }
+    if (!mf || digest_buf(mf, mflen, got) < 0 || memcmp(want, got, DIGEST_LEN)) {
         snprintf(err, errsz, "the manifest is not the measured rootfs's");
         return -EINVAL;
     }
-    memcpy(c->mfdigest, want, DIGEST_LEN);
-    if (!(c->mf.p = malloc(mflen)))
+    if (!(im = calloc(1, sizeof(*im))) || !(im->mf.p = malloc(mflen))) {
+        free(im);
         return -ENOMEM;
-    memcpy(c->mf.p, mf, mflen);
-    c->mf.len = c->mf.cap = mflen;
-    if ((r = index_manifest(c)) < 0)
+    }
+    memcpy(im->digest, want, DIGEST_LEN);
+    memcpy(im->mf.p, mf, mflen);
+    im->mf.len = im->mf.cap = mflen;
+    im->refs = 1;
+    im->next = m->images;
+    m->images = c->img = im; /* freed with c (image_put) when its index cannot be made */
+    *fresh = 1;
+    if ((r = index_manifest(im)) < 0)
         snprintf(err, errsz, "manifest: %s", strerror(-r));
     return r;
 }
 
-/* The state files of a new container: its manifest, then its state. */
-static int persist_new(struct mon *m, struct ctr *c)
+/* The state files of a new container: its image's manifest when the image is new, then its
+ * state. */
+static int persist_new(struct mon *m, struct ctr *c, int fresh)
 {
     char name[2 * DIGEST_LEN + 8];
-    int r;
+    int r = 0;
 
-    state_name(c, ".mf", name, sizeof(name));
-    if ((r = rtstate_write(m->o->state_dir, name, c->mf.p, c->mf.len)) < 0 ||
+    image_name(c->img->digest, name, sizeof(name));
+    if ((fresh && (r = rtstate_write(m->o->state_dir, name, c->img->mf.p, c->img->mf.len)) < 0) ||
         (r = save_state(m, c, c->log.records)) < 0)
         drop_state(m, c);
     else
@@ -703,7 +768,7 @@ static int watch(struct mon *m, const cbor_item_t *req, char *err, size_t errsz)
     size_t mflen = 0;
     uint64_t pid = 0, start = 0;
     struct ctr *c = calloc(1, sizeof(*c));
-    int enforce = 0, r = -EINVAL, slot = -1;
+    int enforce = 0, r = -EINVAL, slot = -1, fresh = 0;
 
     snprintf(err, errsz, "malformed request");
     if (!c || ctl_get_str(req, "id", id, sizeof(id)) < 0 ||
@@ -750,7 +815,7 @@ static int watch(struct mon *m, const cbor_item_t *req, char *err, size_t errsz)
             r = -EEXIST;
             goto fail;
         }
-    if ((r = take_manifest(c, mf, mflen, err, errsz)) < 0)
+    if ((r = take_manifest(m, c, mf, mflen, err, errsz, &fresh)) < 0)
         goto fail;
     pthread_mutex_lock(&m->mu);
     for (int i = 0; i < RTMON_MAX_CTRS && slot < 0; i++)
@@ -764,7 +829,7 @@ static int watch(struct mon *m, const cbor_item_t *req, char *err, size_t errsz)
     }
     if ((r = mark_ctr(m, c, rootfs, err, errsz)) < 0)
         goto fail;
-    if ((r = set_key(c)) < 0 || (r = persist_new(m, c)) < 0) {
+    if ((r = set_key(c)) < 0 || (r = persist_new(m, c, fresh)) < 0) {
         snprintf(err, errsz, "cannot keep its state in %.200s: %s", m->o->state_dir,
                  strerror(-r));
         goto fail;
@@ -774,8 +839,9 @@ static int watch(struct mon *m, const cbor_item_t *req, char *err, size_t errsz)
     pthread_mutex_lock(&m->mu);
     m->ctrs[slot] = c;
     pthread_mutex_unlock(&m->mu);
-    LOG_INFO("container %s: watched (%s, cgroup %s, %zu measured files, manifest %zu bytes)",
-             c->id, c->enforce ? "enforce" : "monitor", c->cgroup, c->nfiles, c->mf.len);
+    LOG_INFO("container %s: watched (%s, cgroup %s, %zu measured files, manifest %zu bytes, "
+             "held by %u watched containers)", c->id, c->enforce ? "enforce" : "monitor",
+             c->cgroup, c->img->nfiles, c->img->mf.len, c->img->refs);
     return 0;
 fail:
     if (c)
@@ -824,6 +890,43 @@ static int remark(struct mon *m, struct ctr *c, const char *point, unsigned maj,
     return r;
 }
 
+/* A resumed container's image: one taken already (by a container resumed before it), else read
+ * from its file, else from the state of a monitor of an earlier version (a manifest per
+ * container, "<key>.mf"), which then becomes the image's file. */
+static int resume_manifest(struct mon *m, struct ctr *c, char *err, size_t errsz)
+{
+    const char *dir = m->o->state_dir;
+    char name[2 * DIGEST_LEN + 8], legacy[2 * DIGEST_LEN + 8];
+    uint8_t want[DIGEST_LEN], *mf = NULL;
+    size_t mflen = 0;
+    int r, fresh, from_legacy = 0;
+
+    if (rootfs_record_digest(c->log.records, want) < 0) {
+        snprintf(err, errsz, "the event log has no rootfs record");
+        return -EINVAL;
+    }
+    state_name(c, ".mf", legacy, sizeof(legacy));
+    if (image_find(m, want)) {
+        if ((r = take_manifest(m, c, NULL, 0, err, errsz, &fresh)) == 0)
+            rtstate_remove(dir, legacy); /* an earlier monitor's copy, when there is one */
+        return r;
+    }
+    image_name(want, name, sizeof(name));
+    r = rtstate_read(dir, name, ROOTFS_MANIFEST_MAX, &mf, &mflen);
+    if (r == -ENOENT && (r = rtstate_read(dir, legacy, ROOTFS_MANIFEST_MAX, &mf, &mflen)) == 0)
+        from_legacy = 1;
+    if (r < 0)
+        snprintf(err, errsz, "%s: %s", name, strerror(-r));
+    else if ((r = take_manifest(m, c, mf, mflen, err, errsz, &fresh)) == 0 && from_legacy) {
+        if ((r = rtstate_write(dir, name, mf, mflen)) < 0)
+            snprintf(err, errsz, "%s: %s", name, strerror(-r));
+        else
+            rtstate_remove(dir, legacy);
+    }
+    free(mf);
+    return r;
+}
+
 /* One state file of a previous monitor (name "<key>.ctr"): the container is watched again
  * when its process still runs (same pid, same start time, same cgroup); its log goes on, with
  * an `exec-gap` record first (what it executed while no monitor ran was not seen). Otherwise
@@ -832,8 +935,8 @@ static void resume_one(const char *name, void *arg)
 {
     struct mon *m = arg;
     cbor_item_t *st = NULL, *marks, *log;
-    uint8_t *buf = NULL, *mf = NULL;
-    size_t len = 0, mflen = 0;
+    uint8_t *buf = NULL;
+    size_t len = 0;
     char id[256], cg[RTMON_CG_MAX], err[512] = "", mfname[2 * DIGEST_LEN + 8];
     uint64_t pid = 0, start = 0;
     struct ctr *c = calloc(1, sizeof(*c));
@@ -867,12 +970,7 @@ static void resume_one(const char *name, void *arg)
         snprintf(err, sizeof(err), "process %lld left cgroup %.300s", c->pid, c->cgroup);
         goto drop;
     }
-    state_name(c, ".mf", mfname, sizeof(mfname));
-    if ((r = rtstate_read(m->o->state_dir, mfname, ROOTFS_MANIFEST_MAX, &mf, &mflen)) < 0) {
-        snprintf(err, sizeof(err), "%s: %s", mfname, strerror(-r));
-        goto drop;
-    }
-    if (take_manifest(c, mf, mflen, err, sizeof(err)) < 0 || seen_from_log(c) < 0)
+    if (resume_manifest(m, c, err, sizeof(err)) < 0 || seen_from_log(c) < 0)
         goto drop;
     for (size_t i = 0; i < cbor_array_size(marks); i++) {
         const cbor_item_t *k = cbor_array_handle(marks)[i];
@@ -923,15 +1021,31 @@ drop:
     LOG_WARN("monitor: state %s%s%s dropped: %s", name, c && c->id ? " of container " : "",
              c && c->id ? c->id : "", err);
     rtstate_remove(m->o->state_dir, name);
-    snprintf(mfname, sizeof(mfname), "%.*s.mf", (int)(strlen(name) - 4), name);
+    snprintf(mfname, sizeof(mfname), "%.*s.mf", (int)(strlen(name) - 4), name); /* earlier */
     rtstate_remove(m->o->state_dir, mfname);
+    if (c && c->img && c->img->refs == 1) {
+        image_name(c->img->digest, mfname, sizeof(mfname));
+        rtstate_remove(m->o->state_dir, mfname);
+    }
 out:
     if (c)
         ctr_free(m, c);
-    free(mf);
     free(buf);
     if (st)
         cbor_decref(&st);
+}
+
+/* An image file no resumed container holds (left by a crash between the two removals) goes. */
+static void sweep_image(const char *name, void *arg)
+{
+    struct mon *m = arg;
+    uint8_t d[DIGEST_LEN];
+
+    if (strlen(name) == 2 * DIGEST_LEN + 4 && hex_decode_exact(name, d, DIGEST_LEN) == 0 &&
+        image_find(m, d))
+        return;
+    LOG_INFO("monitor: state %s held by no container: removed", name);
+    rtstate_remove(m->o->state_dir, name);
 }
 
 static int peer_is_root(int fd)
@@ -1210,7 +1324,7 @@ struct job {
     size_t from;                    /* records [from, count) to extend */
     int resync;                     /* from: found by reading PCR 11 back (re-watched) */
     size_t saved;                   /* records in the container's saved state */
-    struct bytes manifest;          /* borrowed: c->mf lives until the job is done (pending) */
+    struct bytes manifest;          /* borrowed: c->img lives until the job is done (inflight) */
     uint8_t mfdigest[DIGEST_LEN];
     int mf_retry;                   /* denied for a manifest the verifier no longer has */
     int mf_asked;                   /* this job asked for (or uploaded) the manifest */
@@ -1424,8 +1538,8 @@ static void *worker_main(void *arg)
         j.from = c->extended;
         j.resync = c->resync;
         j.saved = c->saved;
-        j.manifest = (struct bytes){ .p = c->mf.p, .len = c->mf.len };
-        memcpy(j.mfdigest, c->mfdigest, DIGEST_LEN);
+        j.manifest = (struct bytes){ .p = c->img->mf.p, .len = c->img->mf.len };
+        memcpy(j.mfdigest, c->img->digest, DIGEST_LEN);
         c->inflight = 1; /* reap() leaves it */
         pthread_mutex_unlock(&m->mu);
         t0 = deadline_now_ms();
@@ -1572,6 +1686,7 @@ int rtmon_run(const struct agent_opts *o)
         goto out;
     }
     rtstate_each(o->state_dir, ".ctr", resume_one, m);
+    rtstate_each(o->state_dir, ".img", sweep_image, m);
     if ((m->lfd = listen_on(o->monitor_socket)) < 0) {
         LOG_ERROR("monitor: cannot listen on %s: %s", o->monitor_socket, strerror(-m->lfd));
         goto out;

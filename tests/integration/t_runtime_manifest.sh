@@ -93,6 +93,12 @@ up=$(curl -sS --max-time 5 "$URL/metrics" | sed -n 's/^verifier_manifest_uploads
 hits=$(curl -sS --max-time 5 "$URL/metrics" | sed -n 's/^verifier_manifest_cache_hits_total //p')
 [ "${hits:-0}" -ge 1 ] || fail "no check found the manifest in the cache"
 ok "b2 (same image): allowed with the stored manifest, not uploaded again (1 upload, $hits cache hits)"
+# the monitor holds the image's manifest (7 MB) and its index once for both containers
+grep -q "container $ID-b2: watched (.*held by 2 watched containers)" mon.log ||
+    { grep "watched (" mon.log >&2; fail "b2 does not share b1's manifest in the monitor"; }
+[ "$(ls "$STATE"/*.img | wc -l)" = 1 ] && ! ls "$STATE"/*.mf >/dev/null 2>&1 ||
+    { ls -la "$STATE" >&2; fail "not one image file for b1 and b2"; }
+ok "the monitor keeps b1's and b2's manifest once (one image, one state file)"
 
 # --- drift: /tmp/sh revoked ---------------------------------------------------------------
 drift_revoked b1

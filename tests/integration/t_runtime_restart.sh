@@ -9,7 +9,8 @@
 # it. Under enforcement, /tmp/sh is refused before the kill and after the restart, and runs in
 # the gap (nothing enforces while no monitor runs: what exec-gap stands for). A container that
 # ended while no monitor ran is dropped; a second monitor on the same state directory is
-# refused.
+# refused. The three containers are one image, whose manifest is kept once (one .img file); the
+# per-container manifests an earlier monitor kept ("<key>.mf") are taken as that image.
 . "$(dirname "$0")/lib.sh"
 need_runc curl
 . "$(dirname "$0")/attest_lib.sh"
@@ -48,8 +49,11 @@ n0=$(count "container $ID-r1: runtime evidence allowed")
 allowed_after() { [ "$(count "container $ID-r1: runtime evidence allowed")" -gt "$1" ]; }
 until_ok 10 "r1: no runtime evidence allowed" allowed_after 0
 f=$(ls "$STATE"/*.ctr | head -n 1)
-[ "$(ls "$STATE"/*.ctr | wc -l)" = 3 ] && [ "$(ls "$STATE"/*.mf | wc -l)" = 3 ] ||
-    { ls -la "$STATE" >&2; fail "not one state and one manifest file per container"; }
+# r1, r2 and r3 are one image (the same busybox tree): one manifest file for the three
+imgs=$(for b in r1 r2 r3; do "$AGENT" measure --bundle "$b" | json rootfs_digest; done | sort -u | wc -l)
+[ "$imgs" = 1 ] || fail "r1, r2 and r3 are $imgs images, not one"
+[ "$(ls "$STATE"/*.ctr | wc -l)" = 3 ] && [ "$(ls "$STATE"/*.img | wc -l)" = 1 ] ||
+    { ls -la "$STATE" >&2; fail "not one state file per container and one manifest for their image"; }
 [ "$(stat -c %a "$f")" = 600 ] && [ "$(stat -c %a "$STATE")" = 700 ] ||
     fail "state file or directory not private"
 ok "state kept: $(ls "$STATE" | wc -l) files in --state-dir, 0600 in a 0700 directory"
@@ -63,6 +67,9 @@ ok "a second monitor on the same --state-dir refused"
 # kill -9: no clean stop; r2 ends while no monitor runs, r1 execs during the gap
 kill -KILL "$MON_PID"; wait "$MON_PID" 2>/dev/null || true; MON_PID=
 timeout 10 runc delete -f "$ID-r2" || fail "runc delete r2"
+# the state as a monitor before shared images left it: a manifest per container, "<key>.mf"
+for f in "$STATE"/*.ctr; do cp "$STATE"/*.img "${f%.ctr}.mf" || fail "cp to ${f%.ctr}.mf"; done
+rm -f "$STATE"/*.img
 x r1 /bin/busybox true || fail "r1: exec with no monitor"
 out=$(x r3 /tmp/sh -c 'echo gap-ran') || fail "r3: /tmp/sh did not run while no monitor ran"
 [ "$out" = gap-ran ] || fail "r3: /tmp/sh printed '$out' in the gap"
@@ -71,6 +78,8 @@ grep -q "container $ID-r1: watched again (monitor" mon.log || { tail -n 20 mon.l
 grep -q "container $ID-r2 dropped: \(its process .* ended while no monitor ran\|process [0-9]* left cgroup\)" mon.log ||
     { tail -n 20 mon.log >&2; fail "r2 not dropped"; }
 [ "$(ls "$STATE"/*.ctr | wc -l)" = 2 ] || fail "r2's state not removed"
+[ "$(ls "$STATE"/*.img | wc -l)" = 1 ] && ! ls "$STATE"/*.mf >/dev/null 2>&1 ||
+    { ls -la "$STATE" >&2; fail "the per-container manifests of an earlier monitor not taken as one image"; }
 grep -q "container $ID-r3: watched again (enforce" mon.log || fail "r3 not enforced again"
 if x r3 /tmp/sh -c true 2>/dev/null; then fail "r3: /tmp/sh ran under enforcement after the restart"; fi
 [ "$(den)" = 2 ] || fail "r3: no denial after the restart"
@@ -103,4 +112,24 @@ term_mon
 [ "$mrc" = 0 ] || { sed -n "/Sanitizer/,\$p" mon.log | head -n 100 >&2; fail "the monitor exited with $mrc"; }
 [ "$(ls "$STATE"/*.ctr | wc -l)" = 2 ] || fail "the state was not kept at the stop"
 ok "restarted monitor stopped on SIGTERM, state kept"
+
+# The image's file lives while a container holds it: r3 ends while no monitor runs (dropped at
+# the start, before it takes the image), an image file nothing holds is removed at the start,
+# and once r1 ends too, its image's file goes with its state.
+timeout 10 runc delete -f "$ID-r3" || fail "runc delete r3"
+stale=$(printf '%064d' 7).img
+echo stale >"$STATE/$stale" && chmod 600 "$STATE/$stale" || fail "stale image file"
+start_mon --reattest-interval 2
+grep -q "monitor: state $stale held by no container: removed" mon.log && [ ! -e "$STATE/$stale" ] ||
+    { tail -n 20 mon.log >&2; fail "a stale image file was not removed at the start"; }
+[ "$(ls "$STATE"/*.ctr | wc -l)" = 1 ] && [ "$(ls "$STATE"/*.img | wc -l)" = 1 ] ||
+    { ls -la "$STATE" >&2; fail "r3's state not dropped, or r1's image file gone"; }
+timeout 10 runc delete -f "$ID-r1" || fail "runc delete r1"
+r1_gone() { grep -q "container $ID-r1: no longer watched" mon.log; }
+until_ok 10 "r1 not forgotten after it ended" r1_gone
+! ls "$STATE"/*.ctr "$STATE"/*.img >/dev/null 2>&1 ||
+    { ls -la "$STATE" >&2; fail "state left after the last container of the image ended"; }
+ok "an image's file removed with its last container; a stale one removed at the start"
+term_mon
+[ "$mrc" = 0 ] || { sed -n "/Sanitizer/,\$p" mon.log | head -n 100 >&2; fail "the monitor exited with $mrc"; }
 echo "t_runtime_restart: all passed"
