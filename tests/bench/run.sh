@@ -14,7 +14,7 @@
 # processes, BENCH_CHECKQUOTE_N, BENCH_START_N);
 # those of tests/bench/bench_fleet.sh (BENCH_FLEET_*); BENCH_IMAGESIG_SECONDS of
 # tests/bench/bench_imagesig.sh; tests/bench/bench_runtime.sh (BENCH_RUNTIME_*);
-# tests/bench/bench_rtmanifest.sh (BENCH_RTMF_*).
+# tests/bench/bench_rtmanifest.sh (BENCH_RTMF_*); tests/bench/bench_rtmemory.sh (BENCH_RTMEM_*).
 set -eu
 B=$(cd "${1:-build}" && pwd)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -472,6 +472,7 @@ write_report() {
         cat "$T/fleet.md"    # 8h. the verifier under a simulated fleet
         cat "$T/runtime.md"  # 8i. exec latency and monitor CPU with runtime integrity
         cat "$T/rtmanifest.md"  # 8j. rootfs manifests: decode vs the decoded cache
+        cat "$T/rtmemory.md"    # 8k. the monitor's memory with containers of one large image
         report_goals
         report_notes
     } >"$T/benchmarks.md"
@@ -577,6 +578,11 @@ main() {
     { echo; echo "## 8j. Runtime integrity: manifests of large images at the verifier"
       sh "$ROOT/tests/bench/bench_rtmanifest.sh" "$B"; } >"$T/rtmanifest.md" ||
         fail "bench_rtmanifest.sh"
+    say "8k the monitor's memory with containers of one large image (bench_rtmemory.sh)"
+    { echo; echo "## 8k. Runtime integrity: the monitor's memory with containers of one image"
+      echo; echo "\`sh tests/bench/bench_rtmemory.sh build\`, $(date -u '+%Y-%m-%d %H:%M UTC'):"
+      echo; sh "$ROOT/tests/bench/bench_rtmemory.sh" "$B"; } >"$T/rtmemory.md" ||
+        fail "bench_rtmemory.sh"
     write_report
     sh "$ROOT/swtpm-ci/bench-kernel.sh" "$B" "$OUT" || fail "kernel device round trip (swtpm-ci/bench-kernel.sh)"
 }

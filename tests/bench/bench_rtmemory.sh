@@ -1,0 +1,70 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Runtime monitor memory with containers of one large image (docs/runtime-integrity.md,
+# "Limits"): BENCH_RTMEM_N runc containers (default 4) of an image of BENCH_RTMEM_FILES files
+# (default 60,000: a 7 MB manifest), each registered by the hook with one `attest-agent
+# monitor`; after each start, the monitor's resident memory (VmRSS) and the size of its
+# --state-dir. Prints a markdown table on stdout.
+# Alone:  sh tests/bench/bench_rtmemory.sh [BUILD_DIR]
+VTPM_BUILD=$(cd "${1:-build}" && pwd)
+export VTPM_BUILD
+. "$(dirname "$0")/../integration/lib.sh"
+need_runc curl
+. "$(dirname "$0")/../integration/attest_lib.sh"
+. "$(dirname "$0")/../integration/runtime_lib.sh"
+set -eu
+N=${BENCH_RTMEM_N:-4}
+NFILES=${BENCH_RTMEM_FILES:-60000}
+say() { echo "bench_rtmemory: $*" >&2; }
+
+start_host_tpm
+start_mgr
+cd "$T" || fail "cd $T"
+ID=rtm-$$
+
+# big_bundle NAME: a busybox bundle on a tmpfs of its own with NFILES empty files besides
+big_bundle() {
+    mkdir -p "$1/rootfs"
+    mount -t tmpfs -o size=64m,nr_inodes=$((NFILES + 8192)),mode=755 "$ID-$1" "$1/rootfs" ||
+        fail "mount tmpfs $1/rootfs"
+    MOUNTS="$T/$1/rootfs $MOUNTS"
+    base_bundle "$1"
+}
+big_bundle c1
+python3 - "$T/c1/rootfs" "$NFILES" <<'PYEOF' || fail "the image's files"
+import os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    d = os.path.join(root, "usr/share/data/package-%03d" % (i // 256))
+    if i % 256 == 0:
+        os.makedirs(d)
+    open(os.path.join(d, "resource-file-%05d.dat" % i), "w").close()
+PYEOF
+i=2
+while [ $i -le "$N" ]; do
+    big_bundle "c$i"
+    (cd c1/rootfs && tar cf - .) | (cd "c$i/rootfs" && tar xpf -) || fail "copy the image to c$i"
+    i=$((i + 1))
+done
+allow_bundle c1 policy.json
+"$AGENT" measure --bundle c1 --out mf.bin >/dev/null || fail "measure c1"
+MFSIZE=$(stat -c %s mf.bin)
+mkdir trust && cp "$HOST/ek-ca.pem" trust/ || fail "trust/"
+start_verifier policy.json trust --reattest-interval 600
+start_mon --reattest-interval 600
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$MON_PID/status"; }
+watched() { [ "$(grep -c "container $ID-.*: watched (" mon.log)" -ge "$1" ]; }
+echo "| containers of the image | monitor RSS MB | state dir MB |"
+echo "|---|---|---|"
+echo "| 0 | $(rss_kb | awk '{ printf "%.1f", $1 / 1024 }') | $(du -sk "$STATE" | awk '{ printf "%.1f", $1 / 1024 }') |"
+i=1
+while [ $i -le "$N" ]; do
+    hook_monitor "c$i"
+    run_ctr "c$i"
+    until_ok 30 "c$i not watched" watched $i
+    sleep 1 # the worker's first evidence (and, for c1, the manifest's upload) done
+    echo "| $i | $(rss_kb | awk '{ printf "%.1f", $1 / 1024 }') | $(du -sk "$STATE" | awk '{ printf "%.1f", $1 / 1024 }') |"
+    i=$((i + 1))
+done
+say "image of $NFILES files, manifest $MFSIZE bytes"
