@@ -1023,10 +1023,8 @@ drop:
     rtstate_remove(m->o->state_dir, name);
     snprintf(mfname, sizeof(mfname), "%.*s.mf", (int)(strlen(name) - 4), name); /* earlier */
     rtstate_remove(m->o->state_dir, mfname);
-    if (c && c->img && c->img->refs == 1) {
-        image_name(c->img->digest, mfname, sizeof(mfname));
-        rtstate_remove(m->o->state_dir, mfname);
-    }
+    /* its image's file stays: a container read after it may be of that image; the ones none
+     * holds go once all are read (sweep_image) */
 out:
     if (c)
         ctr_free(m, c);

@@ -113,23 +113,36 @@ term_mon
 [ "$(ls "$STATE"/*.ctr | wc -l)" = 2 ] || fail "the state was not kept at the stop"
 ok "restarted monitor stopped on SIGTERM, state kept"
 
-# The image's file lives while a container holds it: r3 ends while no monitor runs (dropped at
-# the start, before it takes the image), an image file nothing holds is removed at the start,
-# and once r1 ends too, its image's file goes with its state.
-timeout 10 runc delete -f "$ID-r3" || fail "runc delete r3"
+# The image's file lives while a container holds it. r3's saved mount point no longer exists
+# (its state edited: "/tmp" -> "/tmq"), so r3 is dropped at the start after it took the image:
+# r1, of the same image, is watched again whichever of the two is read first; an image file no
+# container holds is removed at the start; once r1 ends, its image's file goes with its state.
+f3=$(grep -l "$ID-r3" "$STATE"/*.ctr) || fail "r3's state file"
+python3 - "$f3" <<'PYEOF' || fail "edit r3's state"
+import sys
+p = sys.argv[1]; b = open(p, "rb").read()
+assert b.count(b"\x64/tmp") >= 1
+open(p, "wb").write(b.replace(b"\x64/tmp", b"\x64/tmq", 1))
+PYEOF
 stale=$(printf '%064d' 7).img
 echo stale >"$STATE/$stale" && chmod 600 "$STATE/$stale" || fail "stale image file"
+n_again=$(count "container $ID-r1: watched again")
 start_mon --reattest-interval 2
+grep -q "state .* of container $ID-r3 dropped: its mount /tmq cannot be watched again" mon.log ||
+    { tail -n 20 mon.log >&2; fail "r3 with a changed mount point not dropped"; }
+[ "$(count "container $ID-r1: watched again")" -gt "$n_again" ] ||
+    { tail -n 20 mon.log >&2; fail "r1 not watched again beside a dropped container of its image"; }
 grep -q "monitor: state $stale held by no container: removed" mon.log && [ ! -e "$STATE/$stale" ] ||
     { tail -n 20 mon.log >&2; fail "a stale image file was not removed at the start"; }
 [ "$(ls "$STATE"/*.ctr | wc -l)" = 1 ] && [ "$(ls "$STATE"/*.img | wc -l)" = 1 ] ||
     { ls -la "$STATE" >&2; fail "r3's state not dropped, or r1's image file gone"; }
+timeout 10 runc delete -f "$ID-r3" || fail "runc delete r3"
 timeout 10 runc delete -f "$ID-r1" || fail "runc delete r1"
 r1_gone() { grep -q "container $ID-r1: no longer watched" mon.log; }
 until_ok 10 "r1 not forgotten after it ended" r1_gone
 ! ls "$STATE"/*.ctr "$STATE"/*.img >/dev/null 2>&1 ||
     { ls -la "$STATE" >&2; fail "state left after the last container of the image ended"; }
-ok "an image's file removed with its last container; a stale one removed at the start"
+ok "a container dropped at the start after taking the image leaves it to r1; a stale image file removed at the start; the image's file removed with its last container"
 term_mon
 [ "$mrc" = 0 ] || { sed -n "/Sanitizer/,\$p" mon.log | head -n 100 >&2; fail "the monitor exited with $mrc"; }
 echo "t_runtime_restart: all passed"
