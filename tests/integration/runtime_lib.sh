@@ -20,6 +20,25 @@ tmpfs_bundle() {
     base_bundle "$1"
 }
 
+# big_bundle NAME N: base's busybox bundle on a 64 MB tmpfs of its own whose rootfs also holds
+# N empty files (no page per file) under usr/share/data, 256 a directory: a large image.
+big_bundle() {
+    mkdir -p "$1/rootfs"
+    mount -t tmpfs -o size=64m,nr_inodes=$(($2 + 8192)),mode=755 "$ID-$1" "$1/rootfs" ||
+        fail "mount tmpfs $1/rootfs"
+    MOUNTS="$T/$1/rootfs $MOUNTS"
+    base_bundle "$1"
+    python3 - "$T/$1/rootfs" "$2" <<'PYEOF' || fail "the image's files in $1"
+import os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    d = os.path.join(root, "usr/share/data/package-%03d" % (i // 256))
+    if i % 256 == 0:
+        os.makedirs(d)
+    open(os.path.join(d, "resource-file-%05d.dat" % i), "w").close()
+PYEOF
+}
+
 # own_bundle NAME: tmpfs_bundle with a writable tmpfs /tmp.
 own_bundle() {
     tmpfs_bundle "$1"

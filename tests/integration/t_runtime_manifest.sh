@@ -24,29 +24,12 @@ start_mgr
 cd "$T" || fail "cd $T"
 ID=rm-$$
 
-# big_bundle NAME: own_bundle with a 64 MB tmpfs rootfs holding NFILES (empty, so that the
-# tmpfs needs no page per file) files under usr/share/data besides busybox.
-big_bundle() {
-    mkdir -p "$1/rootfs"
-    mount -t tmpfs -o size=64m,nr_inodes=$((NFILES + 8192)),mode=755 "$ID-$1" "$1/rootfs" ||
-        fail "mount tmpfs $1/rootfs"
-    MOUNTS="$T/$1/rootfs $MOUNTS"
-    base_bundle "$1"
-    edit "$1/config.json" "c['mounts'].append({'destination': '/tmp', 'type': 'tmpfs',
+# b1 and b2: one image of NFILES files (big_bundle), each with a writable tmpfs /tmp
+for b in b1 b2; do
+    big_bundle "$b" "$NFILES"
+    edit "$b/config.json" "c['mounts'].append({'destination': '/tmp', 'type': 'tmpfs',
     'source': 'tmpfs', 'options': ['nosuid', 'nodev', 'mode=1777', 'size=8m']})"
-}
-big_bundle b1
-python3 - "$T/b1/rootfs" "$NFILES" <<'PYEOF' || fail "the image's files"
-import os, sys
-root, n = sys.argv[1], int(sys.argv[2])
-for i in range(n):
-    d = os.path.join(root, "usr/share/data/package-%03d" % (i // 256))
-    if i % 256 == 0:
-        os.makedirs(d)
-    open(os.path.join(d, "resource-file-%05d.dat" % i), "w").close()
-PYEOF
-big_bundle b2
-(cd b1/rootfs && tar cf - .) | (cd b2/rootfs && tar xpf -) || fail "copy the image to b2"
+done
 allow_bundle b1 policy.json
 own_bundle s1 # a small image, for the older verifier at the end
 allow_rootfs policy.json s1
