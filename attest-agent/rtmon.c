@@ -11,9 +11,12 @@
  * then quotes and sends the evidence with the rootfs manifest. In enforcement mode a file
  * that is not the measured rootfs's own is refused (FAN_DENY) before it runs.
  *
- * Threads: the main thread owns the fanotify group, the registration socket and the
- * containers' state; the worker does the vTPM and verifier calls (a permission event never
- * waits for them). `mu` guards the container table between the two.
+ * Threads: the main thread owns the fanotify group and the containers' state; the worker
+ * does the vTPM and verifier calls (a permission event never waits for them); `mu` guards the
+ * container table between the two. The registration thread accepts on the socket, reads a
+ * request and does the multi-MB work on a new image's manifest (hash, index) before it hands
+ * the request to the main thread (`regmu`, an eventfd), so that neither a slow client nor a
+ * large image holds the permission events of running containers.
  */
 #include "rtmon.h"
 
@@ -27,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cap-ng.h>
+#include <sys/eventfd.h>
 #include <sys/fanotify.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -251,7 +255,27 @@ struct mon {
     uint8_t known[RTMON_KNOWN][DIGEST_LEN];
     unsigned nknown, kpos;
     int64_t no_store_until;     /* deadline_now_ms(): the verifier had no manifest store */
-    struct image *images;       /* the main thread's: the watched containers' images */
+    /* the watched containers' images: the main thread changes the list under imu, the
+     * registration thread looks an image up under it */
+    struct image *images;
+    pthread_mutex_t imu;
+    /* the registration thread's hand-over, under regmu: one request at a time */
+    pthread_mutex_t regmu;
+    pthread_cond_t regcv;       /* the slot was emptied, or stop */
+    struct reg *reg;            /* a request read (and prepared) for the main thread */
+    int regfd;                  /* eventfd: reg is set */
+    int reg_stop;
+    int reg_cur;                /* the client being read (shut down at stop), -1: none */
+};
+
+/* A registration read by the registration thread: its client, the decoded request or the
+ * error to answer, and a new image prepared from its manifest (hashed, indexed), if any. */
+struct reg {
+    int fd;
+    cbor_item_t *req;
+    int r;
+    char err[512];
+    struct image *cand;
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -353,21 +377,30 @@ static void unmark(struct mon *m, int i)
     k->refs = 0;
 }
 
+static void image_free(struct image *im)
+{
+    if (!im)
+        return;
+    for (size_t i = 0; i < im->nfiles; i++)
+        free(im->files[i].path);
+    free(im->files);
+    rootfs_manifest_free(&im->mf);
+    free(im);
+}
+
 static void image_put(struct mon *m, struct image *im)
 {
     struct image **pp;
 
     if (!im || --im->refs > 0)
         return;
+    pthread_mutex_lock(&m->imu);
     for (pp = &m->images; *pp && *pp != im; pp = &(*pp)->next)
         ;
     if (*pp)
         *pp = im->next;
-    for (size_t i = 0; i < im->nfiles; i++)
-        free(im->files[i].path);
-    free(im->files);
-    rootfs_manifest_free(&im->mf);
-    free(im);
+    pthread_mutex_unlock(&m->imu);
+    image_free(im);
 }
 
 static struct image *image_find(struct mon *m, const uint8_t digest[DIGEST_LEN])
@@ -698,22 +731,55 @@ static int seen_from_log(struct ctr *c)
     return 0;
 }
 
-/* c's manifest: the image of the digest of the `rootfs` record of c's log. An image a watched
- * container already runs is shared (mf, when given, must be its bytes); else mf (copied) must
- * hash to that digest and makes a new image (*fresh 1). */
-static int take_manifest(struct mon *m, struct ctr *c, const uint8_t *mf, size_t mflen,
-                         char *err, size_t errsz, int *fresh)
+/* A new image of digest d from mf (copied), which must hash to d, its files indexed; not in
+ * the monitor's list. Any thread. */
+static int image_make(const uint8_t d[DIGEST_LEN], const uint8_t *mf, size_t mflen,
+                      struct image **out, char *err, size_t errsz)
 {
-    uint8_t want[DIGEST_LEN], got[DIGEST_LEN];
+    uint8_t got[DIGEST_LEN];
+    struct image *im;
+    int r;
+
+    *out = NULL;
+    if (!mf || digest_buf(mf, mflen, got) < 0 || memcmp(d, got, DIGEST_LEN)) {
+        snprintf(err, errsz, "the manifest is not the measured rootfs's");
+        return -EINVAL;
+    }
+    if (!(im = calloc(1, sizeof(*im))) || !(im->mf.p = malloc(mflen))) {
+        free(im);
+        return -ENOMEM;
+    }
+    memcpy(im->digest, d, DIGEST_LEN);
+    memcpy(im->mf.p, mf, mflen);
+    im->mf.len = im->mf.cap = mflen;
+    if ((r = index_manifest(im)) < 0) {
+        snprintf(err, errsz, "manifest: %s", strerror(-r));
+        image_free(im);
+        return r;
+    }
+    *out = im;
+    return 0;
+}
+
+/* c's manifest: the image of the digest of the `rootfs` record of c's log. An image a watched
+ * container already runs is shared (mf, when given, must be its bytes); else cand (taken:
+ * made from this request's mf by the registration thread) or mf becomes a new image
+ * (*fresh 1). */
+static int take_manifest(struct mon *m, struct ctr *c, const uint8_t *mf, size_t mflen,
+                         struct image *cand, char *err, size_t errsz, int *fresh)
+{
+    uint8_t want[DIGEST_LEN];
     struct image *im;
     int r;
 
     *fresh = 0;
     if (rootfs_record_digest(c->log.records, want) < 0) {
+        image_free(cand);
         snprintf(err, errsz, "the event log has no rootfs record");
         return -EINVAL;
     }
     if ((im = image_find(m, want))) {
+        image_free(cand);
         if (mf && (mflen != im->mf.len || memcmp(mf, im->mf.p, mflen))) {
             snprintf(err, errsz, "the manifest is not the measured rootfs's");
             return -EINVAL;
@@ -722,24 +788,21 @@ static int take_manifest(struct mon *m, struct ctr *c, const uint8_t *mf, size_t
         c->img = im;
         return 0;
     }
-    if (!mf || digest_buf(mf, mflen, got) < 0 || memcmp(want, got, DIGEST_LEN)) {
-        snprintf(err, errsz, "the manifest is not the measured rootfs's");
-        return -EINVAL;
+    if (cand && !memcmp(cand->digest, want, DIGEST_LEN)) {
+        im = cand;
+    } else {
+        image_free(cand);
+        if ((r = image_make(want, mf, mflen, &im, err, errsz)) < 0)
+            return r;
     }
-    if (!(im = calloc(1, sizeof(*im))) || !(im->mf.p = malloc(mflen))) {
-        free(im);
-        return -ENOMEM;
-    }
-    memcpy(im->digest, want, DIGEST_LEN);
-    memcpy(im->mf.p, mf, mflen);
-    im->mf.len = im->mf.cap = mflen;
     im->refs = 1;
+    pthread_mutex_lock(&m->imu);
     im->next = m->images;
-    m->images = c->img = im; /* freed with c (image_put) when its index cannot be made */
+    m->images = im;
+    pthread_mutex_unlock(&m->imu);
+    c->img = im;
     *fresh = 1;
-    if ((r = index_manifest(im)) < 0)
-        snprintf(err, errsz, "manifest: %s", strerror(-r));
-    return r;
+    return 0;
 }
 
 /* The state files of a new container: its image's manifest when the image is new, then its
@@ -760,7 +823,8 @@ static int persist_new(struct mon *m, struct ctr *c, int fresh)
 
 /* A new container from a watch request: its manifest checked against the measured tree
  * digest (the `rootfs` record), marks set. The container is in the table when this returns 0. */
-static int watch(struct mon *m, const cbor_item_t *req, char *err, size_t errsz)
+static int watch(struct mon *m, const cbor_item_t *req, struct image *cand, char *err,
+                 size_t errsz)
 {
     char rootfs[PATH_MAX], id[256];
     const cbor_item_t *log = ctl_get(req, "log");
@@ -815,7 +879,9 @@ static int watch(struct mon *m, const cbor_item_t *req, char *err, size_t errsz)
             r = -EEXIST;
             goto fail;
         }
-    if ((r = take_manifest(m, c, mf, mflen, err, errsz, &fresh)) < 0)
+    r = take_manifest(m, c, mf, mflen, cand, err, errsz, &fresh);
+    cand = NULL; /* taken */
+    if (r < 0)
         goto fail;
     pthread_mutex_lock(&m->mu);
     for (int i = 0; i < RTMON_MAX_CTRS && slot < 0; i++)
@@ -844,6 +910,7 @@ static int watch(struct mon *m, const cbor_item_t *req, char *err, size_t errsz)
              c->cgroup, c->img->nfiles, c->img->mf.len, c->img->refs);
     return 0;
 fail:
+    image_free(cand); /* not taken yet */
     if (c)
         ctr_free(m, c);
     return r;
@@ -907,7 +974,7 @@ static int resume_manifest(struct mon *m, struct ctr *c, char *err, size_t errsz
     }
     state_name(c, ".mf", legacy, sizeof(legacy));
     if (image_find(m, want)) {
-        if ((r = take_manifest(m, c, NULL, 0, err, errsz, &fresh)) == 0)
+        if ((r = take_manifest(m, c, NULL, 0, NULL, err, errsz, &fresh)) == 0)
             rtstate_remove(dir, legacy); /* an earlier monitor's copy, when there is one */
         return r;
     }
@@ -917,7 +984,7 @@ static int resume_manifest(struct mon *m, struct ctr *c, char *err, size_t errsz
         from_legacy = 1;
     if (r < 0)
         snprintf(err, errsz, "%s: %s", name, strerror(-r));
-    else if ((r = take_manifest(m, c, mf, mflen, err, errsz, &fresh)) == 0 && from_legacy) {
+    else if ((r = take_manifest(m, c, mf, mflen, NULL, err, errsz, &fresh)) == 0 && from_legacy) {
         if ((r = rtstate_write(dir, name, mf, mflen)) < 0)
             snprintf(err, errsz, "%s: %s", name, strerror(-r));
         else
@@ -1054,37 +1121,133 @@ static int peer_is_root(int fd)
     return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 && cr.uid == 0;
 }
 
-static void serve_client(struct mon *m)
+/* ---- the registration thread --------------------------------------------------------- */
+
+/* One client: accepted, its peer checked, its request read (each read bounded by RTMON_IO_MS)
+ * and, for a watch of an image no watched container runs yet, that image made from its
+ * manifest (the hash against the log's rootfs digest, the index): what takes long, done here. */
+static struct reg *reg_read(struct mon *m)
 {
     struct timeval tv = { .tv_sec = RTMON_IO_MS / 1000 };
-    cbor_item_t *req = NULL, *reply;
-    char err[512] = "", op[16];
-    int fd = accept4(m->lfd, NULL, NULL, SOCK_CLOEXEC), r = -EPERM;
+    struct reg *g = calloc(1, sizeof(*g));
+    const cbor_item_t *log;
+    const uint8_t *mf = NULL;
+    size_t mflen = 0;
+    uint8_t d[DIGEST_LEN];
+    char op[16];
+    int known;
 
-    if (fd < 0)
+    if (!g)
+        return NULL;
+    if ((g->fd = accept4(m->lfd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+        free(g);
+        return NULL;
+    }
+    setsockopt(g->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(g->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    pthread_mutex_lock(&m->regmu);
+    m->reg_cur = g->fd;
+    pthread_mutex_unlock(&m->regmu);
+    g->r = -EPERM;
+    if (!peer_is_root(g->fd)) {
+        snprintf(g->err, sizeof(g->err), "only root registers containers");
+    } else if ((g->r = ctl_recv(g->fd, RTMON_MAX_REQUEST, &g->req)) < 0) {
+        snprintf(g->err, sizeof(g->err), "request: %s", strerror(-g->r));
+    } else if (ctl_get_str(g->req, "op", op, sizeof(op)) < 0 || strcmp(op, "watch")) {
+        snprintf(g->err, sizeof(g->err), "unknown op");
+        g->r = -EINVAL;
+    } else if ((log = ctl_get(g->req, "log")) && cbor_isa_array(log) &&
+               rootfs_record_digest(log, d) == 0 &&
+               ctl_get_bytes(g->req, "manifest", &mf, &mflen) == 0 && mflen > 0 &&
+               mflen <= ROOTFS_MANIFEST_MAX) {
+        /* the rest of the request is checked by watch(), on the main thread */
+        pthread_mutex_lock(&m->imu);
+        known = image_find(m, d) != NULL;
+        pthread_mutex_unlock(&m->imu);
+        if (!known)
+            g->r = image_make(d, mf, mflen, &g->cand, g->err, sizeof(g->err));
+    }
+    pthread_mutex_lock(&m->regmu);
+    m->reg_cur = -1;
+    pthread_mutex_unlock(&m->regmu);
+    return g;
+}
+
+static void reg_free(struct reg *g)
+{
+    if (!g)
         return;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if (!peer_is_root(fd)) {
-        snprintf(err, sizeof(err), "only root registers containers");
-    } else if ((r = ctl_recv(fd, RTMON_MAX_REQUEST, &req)) < 0) {
-        snprintf(err, sizeof(err), "request: %s", strerror(-r));
-    } else if (ctl_get_str(req, "op", op, sizeof(op)) < 0 || strcmp(op, "watch")) {
-        snprintf(err, sizeof(err), "unknown op");
-        r = -EINVAL;
-    } else {
-        r = watch(m, req, err, sizeof(err));
+    if (g->fd >= 0)
+        close(g->fd);
+    if (g->req)
+        cbor_decref(&g->req);
+    image_free(g->cand);
+    free(g);
+}
+
+/* Reads one request at a time and hands it over; the next client waits until the main thread
+ * took it. */
+static void *reg_main(void *arg)
+{
+    struct mon *m = arg;
+
+    for (;;) {
+        struct pollfd p = { .fd = m->lfd, .events = POLLIN };
+        struct reg *g;
+        int stop;
+
+        pthread_mutex_lock(&m->regmu);
+        while (m->reg && !m->reg_stop)
+            pthread_cond_wait(&m->regcv, &m->regmu);
+        stop = m->reg_stop;
+        pthread_mutex_unlock(&m->regmu);
+        if (stop)
+            break;
+        if (poll(&p, 1, 500) <= 0 || !(g = reg_read(m)))
+            continue;
+        pthread_mutex_lock(&m->regmu);
+        if (m->reg_stop) {
+            pthread_mutex_unlock(&m->regmu);
+            reg_free(g);
+            break;
+        }
+        m->reg = g;
+        pthread_mutex_unlock(&m->regmu);
+        if (eventfd_write(m->regfd, 1) < 0)
+            LOG_WARN("monitor: registration hand-over: %s", strerror(errno));
+    }
+    return NULL;
+}
+
+/* The main thread: the request handed over, watched (or refused) and answered. */
+static void serve_client(struct mon *m)
+{
+    eventfd_t n;
+    struct reg *g;
+    cbor_item_t *reply;
+    int r;
+
+    (void)eventfd_read(m->regfd, &n);
+    pthread_mutex_lock(&m->regmu);
+    g = m->reg;
+    m->reg = NULL;
+    pthread_cond_signal(&m->regcv);
+    pthread_mutex_unlock(&m->regmu);
+    if (!g)
+        return;
+    r = g->r;
+    if (r == 0) {
+        r = watch(m, g->req, g->cand, g->err, sizeof(g->err));
+        g->cand = NULL; /* taken */
     }
     if (r < 0)
-        LOG_WARN("monitor: registration refused: %s", err);
-    reply = r == 0 ? ctl_ok() : ctl_error(-r, err);
+        LOG_WARN("monitor: registration refused: %s", g->err);
+    reply = r == 0 ? ctl_ok() : ctl_error(-r, g->err);
     if (reply) {
-        (void)ctl_send(fd, reply);
+        (void)ctl_send(g->fd, reply);
         cbor_decref(&reply);
     }
-    if (req)
-        cbor_decref(&req);
-    close(fd);
+    reg_free(g);
 }
 
 /* ---- events ---------------------------------------------------------------------------- */
@@ -1640,9 +1803,9 @@ int rtmon_run(const struct agent_opts *o)
 {
     struct mon *m = calloc(1, sizeof(*m));
     struct sigaction sa = { .sa_handler = on_stop };
-    pthread_t worker;
+    pthread_t worker, registrar;
     int64_t next_reap = 0;
-    int started = 0, rc = 1, r, socklock = -1;
+    int started = 0, reg_started = 0, rc = 1, r, socklock = -1;
     char lock[PATH_MAX];
 
     if (!m)
@@ -1652,6 +1815,8 @@ int rtmon_run(const struct agent_opts *o)
     m->lockfd = -1;
     m->net = -1;
     m->fan = -1;
+    m->regfd = -1;
+    m->reg_cur = -1;
     sdnotify_init(); /* before anything else: later only a write(2) */
     /* One monitor per socket: the lock before the socket is touched, so that a second one
      * fails naming it and leaves the first one's socket alone. */
@@ -1666,6 +1831,9 @@ int rtmon_run(const struct agent_opts *o)
     }
     pthread_mutex_init(&m->mu, NULL);
     pthread_cond_init(&m->work, NULL);
+    pthread_mutex_init(&m->imu, NULL);
+    pthread_mutex_init(&m->regmu, NULL);
+    pthread_cond_init(&m->regcv, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
@@ -1702,12 +1870,18 @@ int rtmon_run(const struct agent_opts *o)
     if (pthread_create(&worker, NULL, worker_main, m) != 0)
         goto out;
     started = 1;
+    if ((m->regfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
+        pthread_create(&registrar, NULL, reg_main, m) != 0) {
+        LOG_ERROR("monitor: cannot start the registration thread");
+        goto out;
+    }
+    reg_started = 1;
     LOG_INFO("monitor: listening on %s (runtime records in PCR %d)", o->monitor_socket,
              PCR_RUNTIME);
     sdnotify("READY=1");
     while (!stop_flag) {
         struct pollfd p[2] = { { .fd = m->fan, .events = POLLIN },
-                               { .fd = m->lfd, .events = POLLIN } };
+                               { .fd = m->regfd, .events = POLLIN } };
 
         if (poll(p, 2, 500) < 0 && errno != EINTR)
             break;
@@ -1728,6 +1902,19 @@ int rtmon_run(const struct agent_opts *o)
     rc = stop_flag ? 0 : 1;
 out:
     sdnotify("STOPPING=1");
+    if (reg_started) { /* a client being read is cut short; one handed over is dropped */
+        pthread_mutex_lock(&m->regmu);
+        m->reg_stop = 1;
+        if (m->reg_cur >= 0)
+            shutdown(m->reg_cur, SHUT_RDWR);
+        pthread_cond_signal(&m->regcv);
+        pthread_mutex_unlock(&m->regmu);
+        pthread_join(registrar, NULL);
+        reg_free(m->reg);
+        m->reg = NULL;
+    }
+    if (m->regfd >= 0)
+        close(m->regfd);
     if (started) {
         pthread_mutex_lock(&m->mu);
         m->stopping = 1;

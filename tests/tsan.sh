@@ -5,7 +5,9 @@
 # threads among them), the store conformance scenario and its race of 8 processes on SQLite,
 # and the service's integration tests with several serving threads (t_verifier,
 # t_verifier_threads, t_agent_concurrent when runc is there, t_ops_reload: SIGHUP reloads
-# under serving threads, t_verifier_policies: per-workload policies polled by every thread).
+# under serving threads, t_verifier_policies: per-workload policies polled by every thread);
+# and the runtime monitor's three threads (main, worker, registration: t_runtime_integrity,
+# t_runtime_restart).
 # Every process writes its reports to one directory (TSAN_OPTIONS log_path): any report fails
 # the run, also one from a verifier that a test only stops (its exit status is not seen). Ends
 # with "N passed, N failed".
@@ -51,7 +53,8 @@ run_one "store_conformance/sqlite" 300 "$B/tests/store_conformance" "sqlite:$SCD
 run_one "store_conformance/race-sqlite-8" 300 \
     "$B/tests/store_conformance" --race "sqlite:$SCDIR/race.db" 8
 rm -rf "$SCDIR"
-for t in t_verifier t_verifier_threads t_agent_concurrent t_ops_reload t_verifier_policies; do
+for t in t_verifier t_verifier_threads t_agent_concurrent t_ops_reload t_verifier_policies \
+    t_runtime_integrity t_runtime_restart; do
     run_one "integration/$t" 600 sh "$ROOT/tests/integration/$t.sh"
 done
 if [ -n "$(find "$REPORTS" -type f)" ]; then

@@ -118,6 +118,31 @@ until_ok 10 "c2: no runtime evidence allowed" c2_allowed
 [ "$(field c2 verdict)" = allow ] || fail "c2: verdict not allow"
 ok "enforcement: /tmp/sh refused before it ran (FAN_DENY), the image's binaries run, verdict allow"
 
+# --- a registration client that sends slowly holds no exec -----------------------------------
+# A root client trickles a request to the monitor's socket (a byte every 0.3 s for 6 s) while
+# c2, whose every exec waits for the monitor's answer, runs busybox: that exec is answered at
+# once, not when the client is done (the registration thread reads clients, not the thread
+# that answers permission events).
+python3 - "$MSOCK" >trickle.out 2>&1 <<'PYEOF' &
+import socket, struct, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(struct.pack(">I", 4096))
+for _ in range(20):
+    s.sendall(b"\xa0")
+    time.sleep(0.3)
+s.close()
+PYEOF
+TR_PID=$!
+sleep 0.5
+timeout 4 runc exec "$ID-c2" /bin/busybox true ||
+    fail "c2: an exec waited for a slow registration client (or failed)"
+wait "$TR_PID" || { cat trickle.out >&2; fail "the trickling client"; }
+refused() { grep -q "registration refused: request: " mon.log; }
+until_ok 5 "the trickled request was not refused" refused
+x c2 /bin/busybox true || fail "c2: exec after the slow client"
+ok "a registration client trickling its request for 6 s: an enforced container's exec answered meanwhile"
+
 # --- a rootfs shared with the host: no permission event there ------------------------------
 CTRS="$CTRS $ID-c5"
 if timeout 30 runc create --bundle c5 "$ID-c5" </dev/null >c5.out 2>c5.err; then
