@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -177,7 +178,8 @@ struct seen {
 
 /* The rootfs manifest of one image (one measured tree digest) and the index of its regular
  * files, held once however many watched containers run that image; its state file
- * ("<hex digest>.img") lives as long as a container's state names it. Main thread only. */
+ * ("<hex digest>.img") lives as long as a container's state names it. The main thread's
+ * (the registration thread only looks one up, under mon.imu). */
 struct image {
     struct image *next;
     uint8_t digest[DIGEST_LEN];  /* SHA-256 of mf: the `rootfs` record's digest */
@@ -813,7 +815,8 @@ static int persist_new(struct mon *m, struct ctr *c, int fresh)
     int r = 0;
 
     image_name(c->img->digest, name, sizeof(name));
-    if ((fresh && (r = rtstate_write(m->o->state_dir, name, c->img->mf.p, c->img->mf.len)) < 0) ||
+    if ((fresh &&
+         (r = rtstate_write(m->o->state_dir, name, c->img->mf.p, c->img->mf.len)) < 0) ||
         (r = save_state(m, c, c->log.records)) < 0)
         drop_state(m, c);
     else
@@ -1810,6 +1813,10 @@ int rtmon_run(const struct agent_opts *o)
 
     if (!m)
         return 1;
+    /* A registration's multi-MB buffers (read on the registration thread, freed once handed
+     * over) always mapped on their own and unmapped when freed: with glibc's threshold left to
+     * adapt, the second one came from that thread's arena, which kept its 13 MB after free. */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     m->o = o;
     m->lfd = -1;
     m->lockfd = -1;

@@ -34,18 +34,22 @@ mkdir trust && cp "$HOST/ek-ca.pem" trust/ || fail "trust/"
 start_verifier policy.json trust --reattest-interval 600
 start_mon --reattest-interval 600
 
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$MON_PID/status"; }
+mb() { awk '{ printf "%.1f", $1 / 1024 }'; } # KiB on stdin
+row() { # CONTAINERS: a table row, the monitor's VmRSS and the state directory's size
+    echo "| $1 | $(awk '/^VmRSS:/ { print $2 }' "/proc/$MON_PID/status" | mb) |" \
+        "$(du -sk "$STATE" | awk '{ print $1 }' | mb) |"
+}
 watched() { [ "$(grep -c "container $ID-.*: watched (" mon.log)" -ge "$1" ]; }
 echo "| containers of the image | monitor RSS MB | state dir MB |"
 echo "|---|---|---|"
-echo "| 0 | $(rss_kb | awk '{ printf "%.1f", $1 / 1024 }') | $(du -sk "$STATE" | awk '{ printf "%.1f", $1 / 1024 }') |"
+row 0
 i=1
 while [ $i -le "$N" ]; do
     hook_monitor "c$i"
     run_ctr "c$i"
     until_ok 30 "c$i not watched" watched $i
     sleep 1 # the worker's first evidence (and, for c1, the manifest's upload) done
-    echo "| $i | $(rss_kb | awk '{ printf "%.1f", $1 / 1024 }') | $(du -sk "$STATE" | awk '{ printf "%.1f", $1 / 1024 }') |"
+    row "$i"
     i=$((i + 1))
 done
 say "image of $NFILES files, manifest $MFSIZE bytes"

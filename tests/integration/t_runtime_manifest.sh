@@ -65,6 +65,8 @@ grep -q "not a file of the measured rootfs" mon.log && fail "an image binary was
 ok "b1: started, watched, its manifest uploaded once, image binaries allowed"
 
 # --- a second container of the same image: no second upload ---------------------------------
+rss() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$MON_PID/status"; }
+RSS1=$(rss)
 run_ctr b2
 x b2 /bin/busybox true || fail "b2: exec busybox"
 until_ok 20 "b2: no runtime evidence allowed" allowed b2
@@ -81,7 +83,10 @@ grep -q "container $ID-b2: watched (.*held by 2 watched containers)" mon.log ||
     { grep "watched (" mon.log >&2; fail "b2 does not share b1's manifest in the monitor"; }
 [ "$(ls "$STATE"/*.img | wc -l)" = 1 ] && ! ls "$STATE"/*.mf >/dev/null 2>&1 ||
     { ls -la "$STATE" >&2; fail "not one image file for b1 and b2"; }
-ok "the monitor keeps b1's and b2's manifest once (one image, one state file)"
+RSS2=$(rss)
+[ $((RSS2 - RSS1)) -lt "$MFSIZE" ] ||
+    fail "the monitor grew by $((RSS2 - RSS1)) bytes for b2, more than its image's manifest ($MFSIZE)"
+ok "the monitor keeps b1's and b2's manifest once (one image, one state file; it grew by $(((RSS2 - RSS1) / 1024)) KiB for b2)"
 
 # --- drift: /tmp/sh revoked ---------------------------------------------------------------
 drift_revoked b1
