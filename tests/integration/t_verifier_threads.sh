@@ -85,6 +85,9 @@ probe() {
         sleep 0.2
     done
     [ $_seen -eq 1 ] || { echo "probe: the request in flight was not seen in /metrics" >&2; _ok=0; }
+    # held, for the accepting thread, once in one request for SHARD_HELD_MS (20 ms): before
+    # that a new connection may still go to its thread (server.c least_loaded), and waits
+    sleep 0.1
     if [ $_ok -eq 1 ]; then
         _pids=
         for _j in 1 2 3 4 5 6 7 8; do
