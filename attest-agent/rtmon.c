@@ -68,6 +68,7 @@
 #define RTMON_STEP_MS    5000      /* one evidence: vtpm-mgr and verifier calls */
 #define RTMON_CG_MAX     512
 #define RTMON_IO_MS      2000
+#define RTMON_REQUEST_MS 10000     /* a registration's whole request (a 32 MiB one takes < 1 s) */
 #define RTMON_UPLOAD_MS  60000     /* a manifest upload (several MB) */
 #define RTMON_INLINE_SLACK (128u * 1024u) /* evidence besides an inline manifest */
 #define RTMON_KNOWN      256       /* manifests known to be at the verifier (this process) */
@@ -268,6 +269,7 @@ struct mon {
     int regfd;                  /* eventfd: reg is set */
     int reg_stop;
     int reg_cur;                /* the client being read (shut down at stop), -1: none */
+    int64_t reg_until;          /* deadline_now_ms() by which reg_cur's request must be in */
 };
 
 /* A registration read by the registration thread: its client, the decoded request or the
@@ -1126,8 +1128,9 @@ static int peer_is_root(int fd)
 
 /* ---- the registration thread --------------------------------------------------------- */
 
-/* One client: accepted, its peer checked, its request read (each read bounded by RTMON_IO_MS)
- * and, for a watch of an image no watched container runs yet, that image made from its
+/* One client: accepted, its peer checked, its request read (each read bounded by RTMON_IO_MS,
+ * the whole by RTMON_REQUEST_MS: reg_cut_late) and, for a watch of an image no watched
+ * container runs yet, that image made from its
  * manifest (the hash against the log's rootfs digest, the index): what takes long, done here. */
 static struct reg *reg_read(struct mon *m)
 {
@@ -1138,7 +1141,7 @@ static struct reg *reg_read(struct mon *m)
     size_t mflen = 0;
     uint8_t d[DIGEST_LEN];
     char op[16];
-    int known;
+    int known, root;
 
     if (!g)
         return NULL;
@@ -1150,11 +1153,16 @@ static struct reg *reg_read(struct mon *m)
     setsockopt(g->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     pthread_mutex_lock(&m->regmu);
     m->reg_cur = g->fd;
+    m->reg_until = deadline_now_ms() + RTMON_REQUEST_MS; /* else the main thread cuts it */
     pthread_mutex_unlock(&m->regmu);
-    g->r = -EPERM;
-    if (!peer_is_root(g->fd)) {
+    root = peer_is_root(g->fd);
+    g->r = root ? ctl_recv(g->fd, RTMON_MAX_REQUEST, &g->req) : -EPERM;
+    pthread_mutex_lock(&m->regmu);
+    m->reg_cur = -1;
+    pthread_mutex_unlock(&m->regmu);
+    if (!root) {
         snprintf(g->err, sizeof(g->err), "only root registers containers");
-    } else if ((g->r = ctl_recv(g->fd, RTMON_MAX_REQUEST, &g->req)) < 0) {
+    } else if (g->r < 0) {
         snprintf(g->err, sizeof(g->err), "request: %s", strerror(-g->r));
     } else if (ctl_get_str(g->req, "op", op, sizeof(op)) < 0 || strcmp(op, "watch")) {
         snprintf(g->err, sizeof(g->err), "unknown op");
@@ -1170,9 +1178,6 @@ static struct reg *reg_read(struct mon *m)
         if (!known)
             g->r = image_make(d, mf, mflen, &g->cand, g->err, sizeof(g->err));
     }
-    pthread_mutex_lock(&m->regmu);
-    m->reg_cur = -1;
-    pthread_mutex_unlock(&m->regmu);
     return g;
 }
 
@@ -1220,6 +1225,20 @@ static void *reg_main(void *arg)
             LOG_WARN("monitor: registration hand-over: %s", strerror(errno));
     }
     return NULL;
+}
+
+/* The main thread, at each turn of its loop: a client still sending its request after
+ * RTMON_REQUEST_MS is cut (its reads end), so that the next registrations do not wait on it. */
+static void reg_cut_late(struct mon *m)
+{
+    pthread_mutex_lock(&m->regmu);
+    if (m->reg_cur >= 0 && deadline_now_ms() > m->reg_until) {
+        LOG_WARN("monitor: a registration client still sending after %d s: cut",
+                 RTMON_REQUEST_MS / 1000);
+        shutdown(m->reg_cur, SHUT_RDWR);
+        m->reg_until = INT64_MAX; /* once */
+    }
+    pthread_mutex_unlock(&m->regmu);
 }
 
 /* The main thread: the request handed over, watched (or refused) and answered. */
@@ -1896,6 +1915,7 @@ int rtmon_run(const struct agent_opts *o)
             read_events(m);
         if (p[1].revents & POLLIN)
             serve_client(m);
+        reg_cut_late(m);
         if (deadline_now_ms() >= next_reap) {
             reap(m);
             next_reap = deadline_now_ms() + 1000;

@@ -118,30 +118,38 @@ until_ok 10 "c2: no runtime evidence allowed" c2_allowed
 [ "$(field c2 verdict)" = allow ] || fail "c2: verdict not allow"
 ok "enforcement: /tmp/sh refused before it ran (FAN_DENY), the image's binaries run, verdict allow"
 
-# --- a registration client that sends slowly holds no exec -----------------------------------
-# A root client trickles a request to the monitor's socket (a byte every 0.3 s for 6 s) while
-# c2, whose every exec waits for the monitor's answer, runs busybox: that exec is answered at
-# once, not when the client is done (the registration thread reads clients, not the thread
-# that answers permission events).
+# --- a registration client that sends slowly holds no exec, and is cut after 10 s ------------
+# A root client trickles a request to the monitor's socket (a byte every 0.3 s, for 15 s if
+# nothing stops it) while c2, whose every exec waits for the monitor's answer, runs busybox:
+# that exec is answered at once (the registration thread reads clients, not the thread that
+# answers permission events); after 10 s the monitor cuts the client, so that the next
+# registrations do not wait on it.
 python3 - "$MSOCK" >trickle.out 2>&1 <<'PYEOF' &
 import socket, struct, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
 s.sendall(struct.pack(">I", 4096))
-for _ in range(20):
-    s.sendall(b"\xa0")
-    time.sleep(0.3)
-s.close()
+t0 = time.monotonic()
+try:
+    for _ in range(50):
+        s.sendall(b"\xa0")
+        time.sleep(0.3)
+    print("not cut")
+except OSError:
+    print("cut after %.1f s" % (time.monotonic() - t0))
 PYEOF
 TR_PID=$!
 sleep 0.5
 timeout 4 runc exec "$ID-c2" /bin/busybox true ||
     fail "c2: an exec waited for a slow registration client (or failed)"
 wait "$TR_PID" || { cat trickle.out >&2; fail "the trickling client"; }
+grep -q "^cut after" trickle.out || fail "the trickling client was not cut: $(cat trickle.out)"
+grep -q "monitor: a registration client still sending after 10 s: cut" mon.log ||
+    fail "the monitor did not log the cut"
 refused() { grep -q "registration refused: request: " mon.log; }
 until_ok 5 "the trickled request was not refused" refused
 x c2 /bin/busybox true || fail "c2: exec after the slow client"
-ok "a registration client trickling its request for 6 s: an enforced container's exec answered meanwhile"
+ok "a registration client trickling its request: an enforced container's exec answered meanwhile, the client $(cat trickle.out)"
 
 # --- a rootfs shared with the host: no permission event there ------------------------------
 CTRS="$CTRS $ID-c5"
