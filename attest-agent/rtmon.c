@@ -765,23 +765,27 @@ static int image_make(const uint8_t d[DIGEST_LEN], const uint8_t *mf, size_t mfl
     return 0;
 }
 
-/* c's manifest: the image of the digest of the `rootfs` record of c's log. An image a watched
- * container already runs is shared (mf, when given, must be its bytes); else cand (taken:
- * made from this request's mf by the registration thread) or mf becomes a new image
- * (*fresh 1). */
-static int take_manifest(struct mon *m, struct ctr *c, const uint8_t *mf, size_t mflen,
-                         struct image *cand, char *err, size_t errsz, int *fresh)
+/* want: the digest of the `rootfs` record of c's log; -EINVAL, naming it in err, when none. */
+static int log_rootfs_digest(const struct ctr *c, uint8_t want[DIGEST_LEN], char *err,
+                             size_t errsz)
 {
-    uint8_t want[DIGEST_LEN];
+    if (rootfs_record_digest(c->log.records, want) == 0)
+        return 0;
+    snprintf(err, errsz, "the event log has no rootfs record");
+    return -EINVAL;
+}
+
+/* c's manifest: the image of digest want (log_rootfs_digest). An image a watched container
+ * already runs is shared (mf, when given, must be its bytes); else cand (taken: made from
+ * this request's mf by the registration thread) or mf becomes a new image (*fresh 1). */
+static int take_manifest(struct mon *m, struct ctr *c, const uint8_t want[DIGEST_LEN],
+                         const uint8_t *mf, size_t mflen, struct image *cand, char *err,
+                         size_t errsz, int *fresh)
+{
     struct image *im;
     int r;
 
     *fresh = 0;
-    if (rootfs_record_digest(c->log.records, want) < 0) {
-        image_free(cand);
-        snprintf(err, errsz, "the event log has no rootfs record");
-        return -EINVAL;
-    }
     if ((im = image_find(m, want))) {
         image_free(cand);
         if (mf && (mflen != im->mf.len || memcmp(mf, im->mf.p, mflen))) {
@@ -836,6 +840,7 @@ static int watch(struct mon *m, const cbor_item_t *req, struct image *cand, char
     const uint8_t *mf = NULL;
     size_t mflen = 0;
     uint64_t pid = 0, start = 0;
+    uint8_t want[DIGEST_LEN];
     struct ctr *c = calloc(1, sizeof(*c));
     int enforce = 0, r = -EINVAL, slot = -1, fresh = 0;
 
@@ -884,7 +889,9 @@ static int watch(struct mon *m, const cbor_item_t *req, struct image *cand, char
             r = -EEXIST;
             goto fail;
         }
-    r = take_manifest(m, c, mf, mflen, cand, err, errsz, &fresh);
+    if ((r = log_rootfs_digest(c, want, err, errsz)) < 0)
+        goto fail;
+    r = take_manifest(m, c, want, mf, mflen, cand, err, errsz, &fresh);
     cand = NULL; /* taken */
     if (r < 0)
         goto fail;
@@ -971,30 +978,25 @@ static int resume_manifest(struct mon *m, struct ctr *c, char *err, size_t errsz
     char name[2 * DIGEST_LEN + 8], legacy[2 * DIGEST_LEN + 8];
     uint8_t want[DIGEST_LEN], *mf = NULL;
     size_t mflen = 0;
-    int r, fresh, from_legacy = 0;
+    int r = 0, fresh, from_legacy = 0;
 
-    if (rootfs_record_digest(c->log.records, want) < 0) {
-        snprintf(err, errsz, "the event log has no rootfs record");
-        return -EINVAL;
-    }
-    state_name(c, ".mf", legacy, sizeof(legacy));
-    if (image_find(m, want)) {
-        if ((r = take_manifest(m, c, NULL, 0, NULL, err, errsz, &fresh)) == 0)
-            rtstate_remove(dir, legacy); /* an earlier monitor's copy, when there is one */
+    if ((r = log_rootfs_digest(c, want, err, errsz)) < 0)
         return r;
-    }
     image_name(want, name, sizeof(name));
-    r = rtstate_read(dir, name, ROOTFS_MANIFEST_MAX, &mf, &mflen);
-    if (r == -ENOENT && (r = rtstate_read(dir, legacy, ROOTFS_MANIFEST_MAX, &mf, &mflen)) == 0)
-        from_legacy = 1;
-    if (r < 0)
-        snprintf(err, errsz, "%s: %s", name, strerror(-r));
-    else if ((r = take_manifest(m, c, mf, mflen, NULL, err, errsz, &fresh)) == 0 && from_legacy) {
-        if ((r = rtstate_write(dir, name, mf, mflen)) < 0)
+    state_name(c, ".mf", legacy, sizeof(legacy));
+    if (!image_find(m, want)) { /* else shared: nothing to read */
+        r = rtstate_read(dir, name, ROOTFS_MANIFEST_MAX, &mf, &mflen);
+        if (r == -ENOENT && (r = rtstate_read(dir, legacy, ROOTFS_MANIFEST_MAX, &mf,
+                                              &mflen)) == 0)
+            from_legacy = 1;
+        if (r < 0)
             snprintf(err, errsz, "%s: %s", name, strerror(-r));
-        else
-            rtstate_remove(dir, legacy);
     }
+    if (r == 0 && (r = take_manifest(m, c, want, mf, mflen, NULL, err, errsz, &fresh)) == 0 &&
+        from_legacy && (r = rtstate_write(dir, name, mf, mflen)) < 0)
+        snprintf(err, errsz, "%s: %s", name, strerror(-r));
+    if (r == 0)
+        rtstate_remove(dir, legacy); /* an earlier monitor's copy, when there is one */
     free(mf);
     return r;
 }
@@ -1130,8 +1132,8 @@ static int peer_is_root(int fd)
 
 /* One client: accepted, its peer checked, its request read (each read bounded by RTMON_IO_MS,
  * the whole by RTMON_REQUEST_MS: reg_cut_late) and, for a watch of an image no watched
- * container runs yet, that image made from its
- * manifest (the hash against the log's rootfs digest, the index): what takes long, done here. */
+ * container runs yet, that image made from its manifest (the hash against the log's rootfs
+ * digest, the index): what takes long, done here. */
 static struct reg *reg_read(struct mon *m)
 {
     struct timeval tv = { .tv_sec = RTMON_IO_MS / 1000 };

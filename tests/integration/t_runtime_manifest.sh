@@ -136,7 +136,7 @@ ok "uploads refused: hash not the name (400), malformed (400), over 32 MiB (413)
 # --- upload slots: two bodies being read (the default --max-manifest-uploads 2) hold them; a
 # third upload is refused before its body (503), and once they are gone one is taken again ---
 cat >hold.py <<'EOF'
-import socket, sys, time
+import os, socket, sys, time
 port, name = int(sys.argv[1]), sys.argv[2]
 socks = []
 for _ in range(2):
@@ -147,7 +147,7 @@ for _ in range(2):
     socks.append(s)
 open("held", "w").close()
 for _ in range(100):
-    if not __import__("os").path.exists("release"):
+    if not os.path.exists("release"):
         time.sleep(0.1)
 for s in socks:
     s.close()
